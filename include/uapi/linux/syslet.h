@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * Syslets: asynchronous execution of ordinary system calls.
+ *
+ * A chain of atoms (one system call each) is handed to async_exec().  The
+ * kernel runs it in the caller or in an "async thread" of the calling
+ * process and posts one completion per chain to a ring that lives in the
+ * caller's own memory.  See Documentation in docs/abi.md of the syslet
+ * project for the full contract; the essentials are repeated here.
+ *
+ * Every field has a fixed size, so 32- and 64-bit callers share one layout.
+ * Pointers are carried in __u64 fields.
+ */
+#ifndef _UAPI_LINUX_SYSLET_H
+#define _UAPI_LINUX_SYSLET_H
+
+#include <linux/types.h>
+
+/*
+ * Atom flags.  The values are the historic syslet ones.
+ *
+ * The mode flags (SYSLET_ASYNC, SYSLET_SYNC, SYSLET_NO_COMPLETE) are read
+ * from the first atom of a chain and apply to the whole chain.  The stop
+ * flags are evaluated after each atom on its return value: when one matches,
+ * the chain ends with that atom, unless SYSLET_SKIP_TO_NEXT_ON_STOP is set,
+ * in which case execution continues with the atom laid out in memory right
+ * after this one (a branch) instead of the one 'next' points to.
+ */
+#define SYSLET_ASYNC			0x00000001 /* never run in the caller */
+#define SYSLET_SYNC			0x00000002 /* never leave the caller */
+#define SYSLET_NO_COMPLETE		0x00000004 /* post no completion */
+#define SYSLET_STOP_ON_NONZERO		0x00000008
+#define SYSLET_STOP_ON_ZERO		0x00000010
+#define SYSLET_STOP_ON_NEGATIVE		0x00000020
+#define SYSLET_STOP_ON_NON_POSITIVE	0x00000040
+#define SYSLET_SKIP_TO_NEXT_ON_STOP	0x00000080
+
+#define SYSLET_ATOM_FLAGS	(SYSLET_ASYNC | SYSLET_SYNC |		\
+				 SYSLET_NO_COMPLETE |			\
+				 SYSLET_STOP_ON_NONZERO |		\
+				 SYSLET_STOP_ON_ZERO |			\
+				 SYSLET_STOP_ON_NEGATIVE |		\
+				 SYSLET_STOP_ON_NON_POSITIVE |		\
+				 SYSLET_SKIP_TO_NEXT_ON_STOP)
+
+/* The most atoms one chain may run; the next one fails it with -ELOOP. */
+#define SYSLET_MAX_ATOMS	4096
+
+/*
+ * One system call.  80 bytes, 8-byte aligned.
+ *
+ * @arg_ptr[i] points to the 64-bit value of argument i, read at the moment
+ * the atom runs, so an atom may consume a value an earlier atom stored
+ * through its @ret_ptr.  A zero @arg_ptr[i] passes 0.  @ret_ptr, when not
+ * zero, points to an __s64 that receives the return value (a negative
+ * errno on failure).  @next is the user address of the next atom, or 0 to
+ * end the chain.  @private is never read by the kernel except to report
+ * it: the first atom's @private is the chain's user word (user_data), which
+ * identifies the chain in its completion and to async_cancel().
+ */
+struct syslet_atom {
+	__u32	flags;
+	__u32	nr;
+	__u64	ret_ptr;
+	__u64	next;
+	__u64	arg_ptr[6];
+	__u64	private;
+};
+
+/*
+ * One completion, 32 bytes.
+ * @status:	return value of the last atom run (or -ECANCELED, -ELOOP, ...)
+ * @user_data:	the chain's user word (the first atom's @private)
+ * @atom:	user address of the last atom run (0 if none ran)
+ * @flags:	SYSLET_COMP_* bits
+ * @nr_atoms:	how many atoms of the chain ran
+ */
+struct syslet_completion {
+	__s64	status;
+	__u64	user_data;
+	__u64	atom;
+	__u32	flags;
+	__u32	nr_atoms;
+};
+
+#define SYSLET_COMP_CANCELED	0x00000001 /* the chain was cancelled */
+#define SYSLET_COMP_SYNC	0x00000002 /* ran wholly in the caller */
+
+/*
+ * The completion ring: ordinary memory of the caller's (heap, stack, shared
+ * memory, hugetlb), 64-byte aligned, nothing registered, pinned or mapped
+ * by the kernel.  The caller fills in @size, @nr_entries and @flags, zeroes
+ * the rest, and passes the ring's address to async_exec() / async_wait().
+ *
+ * @head is written only by the kernel, @tail only by user space; they live
+ * on separate cache lines.  Both are free-running 32-bit counters: the
+ * number of entries ready is (head - tail), and entry i lives at
+ * entries[i & (nr_entries - 1)].
+ *
+ * Ordering: the kernel writes an entry and then, with a write barrier
+ * between, advances @head.  A reader loads @head with acquire semantics,
+ * reads entries up to it, and then advances @tail with release semantics
+ * (the kernel may reuse a slot as soon as it sees the new @tail).
+ *
+ * When the ring is full the kernel keeps completions on an overflow list
+ * (bounded by the chains in flight), sets SYSLET_RING_OVERFLOW in @kflags
+ * and @overflow to their number, and moves them into the ring in order as
+ * slots are freed, on the next async_exec() or async_wait() on the ring.
+ * No completion is ever dropped.
+ */
+struct syslet_ring {
+	/* cache line 0: written by the kernel */
+	__u32	head;
+	__u32	kflags;			/* SYSLET_RING_OVERFLOW */
+	__u32	overflow;		/* completions waiting in the kernel */
+	__u32	__kpad[13];
+
+	/* cache line 1: written by user space */
+	__u32	tail;
+	__u32	__upad[15];
+
+	/* cache line 2: set up by user space, read by the kernel */
+	__u32	size;			/* sizeof(struct syslet_ring) */
+	__u32	nr_entries;		/* power of two, 1 .. 65536 */
+	__u32	flags;			/* SYSLET_RING_F_*, none defined yet */
+	__u32	__rpad[13];
+
+	struct syslet_completion entries[];
+};
+
+#define SYSLET_RING_OVERFLOW	0x00000001 /* kflags: completions overflowed */
+#define SYSLET_RING_ALIGN	64
+#define SYSLET_RING_MAX_ENTRIES	65536
+#define SYSLET_RING_F_ALL	0
+/* bytes needed for a ring of n entries */
+#define SYSLET_RING_BYTES(n)	(sizeof(struct syslet_ring) +		\
+				 (n) * sizeof(struct syslet_completion))
+
+/* async_exec() returns one of these, or a negative errno. */
+#define SYSLET_DONE		0 /* the chain completed in the caller */
+#define SYSLET_QUEUED		1 /* the chain will complete through the ring */
+
+/* async_exec() flags argument: none defined yet, must be 0. */
+#define SYSLET_EXEC_F_ALL	0
+
+/* async_cancel() flags */
+#define SYSLET_CANCEL_ALL	0x00000001 /* every chain with that user_data */
+#define SYSLET_CANCEL_F_ALL	SYSLET_CANCEL_ALL
+
+/*
+ * Per-process limits, read and set with async_limits().  @size is
+ * sizeof(struct syslet_limits); fields set to 0 in the 'set' argument are
+ * left unchanged.  The counters are only reported.
+ */
+struct syslet_limits {
+	__u32	size;
+	__u32	max_threads;		/* async threads, also <= RLIMIT_NPROC */
+	__u32	idle_msecs;		/* idle async threads exit after this */
+	__u32	max_chains;		/* chains in flight; then -EAGAIN */
+	/* read-only counters */
+	__u32	nr_threads;		/* async threads alive now */
+	__u32	nr_idle;		/* of those, idle */
+	__u32	nr_chains;		/* chains in flight now */
+	__u32	__reserved;
+	__u64	chains_done;		/* chains completed since exec */
+	__u64	__reserved2[3];
+};
+
+#endif /* _UAPI_LINUX_SYSLET_H */
