@@ -1,0 +1,56 @@
+#!/bin/bash
+# Static checks of the project's kernel code, printed as TAP:
+#  - the tree's scripts/checkpatch.pl --strict on every new kernel file and
+#    on every patch of the series;
+#  - a W=1 build of the project's kernel directories, which must add no
+#    warning.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${SYSLET_BUILD:-$top/build}
+cp=$build/linux/scripts/checkpatch.pl
+out=${SYSLET_OUT:-$build/results}
+mkdir -p "$out"
+[ -f "$cp" ] || { echo "check: $cp missing (make kernel)" >&2; exit 2; }
+
+cd "$top"
+mapfile -t files < <(find kernel arch include drivers -type f \
+	\( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
+mapfile -t patches < <(ls patches/*.patch 2>/dev/null)
+mapfile -t kdirs < <(for d in kernel/syslet drivers/misc/syslet-daq; do
+	[ -f "$d/Makefile" ] && echo "$d/"; done)
+n=$(( ${#files[@]} + ${#patches[@]} + 1 ))
+echo "TAP version 13"
+echo "1..$n"
+i=0 fail=0
+for f in "${files[@]}" "${patches[@]}"; do
+	i=$((i + 1))
+	case $f in
+	*.patch) res=$(perl "$cp" --no-tree --strict -q "$f" 2>&1) ;;
+	*) res=$(perl "$cp" --no-tree --strict -q -f "$f" 2>&1) ;;
+	esac
+	if [ -z "$res" ]; then
+		echo "ok $i checkpatch $f"
+	else
+		echo "not ok $i checkpatch $f"
+		echo "$res" | sed 's/^/# /' | head -30
+		fail=1
+	fi
+done
+i=$((i + 1))
+# W=1 build of the project's own kernel directories (drivers/misc/syslet*
+# objects are named explicitly so upstream files are not rebuilt).
+targets=()
+for d in "${kdirs[@]}"; do targets+=("$d"); done
+for f in drivers/misc/syslet*.c; do
+	[ -f "$f" ] && targets+=("${f%.c}.o")
+done
+if [ ${#targets[@]} -eq 0 ]; then
+	echo "ok $i W=1 build # SKIP no project kernel directories yet"
+elif log=$("$top/scripts/kernel.sh" fast W=1 "${targets[@]}" 2>&1); then
+	echo "ok $i W=1 build of ${targets[*]}"
+else
+	echo "not ok $i W=1 build of ${targets[*]}"
+	echo "$log" | sed 's/^/# /' | tail -30
+	fail=1
+fi
+exit $fail

@@ -1,0 +1,132 @@
+#!/bin/bash
+# Run a command in a QEMU guest booted on the project's kernel.
+#
+#   scripts/guest-run.sh [-k fast|debug] [-t SECS] [-m MiB] [-a ARGS] -- CMD...
+#
+# The guest sees the host's root file system read-only (9p), a tmpfs /tmp,
+# 2 vCPUs, and build/results writable at the same path ($SYSLET_OUT).  CMD
+# runs from the repo's top directory under /bin/sh.  The exit status is
+# CMD's; but a kernel oops, panic, BUG, WARNING, lockdep, KASAN, UBSAN or
+# kmemleak report, a hung-task report, or a timeout fails the run whatever
+# CMD returned, and the log's tail is printed.  Every console log is kept
+# in build/guest/logs/ (latest.log is the newest).
+#
+# -a adds kernel command line arguments (e.g. module parameters).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${SYSLET_BUILD:-$top/build}
+variant=fast
+timeout=900
+mem=3072
+extra=
+while getopts "k:t:m:a:" o; do
+	case $o in
+	k) variant=$OPTARG ;;
+	t) timeout=$OPTARG ;;
+	m) mem=$OPTARG ;;
+	a) extra=$OPTARG ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ "${1:-}" = -- ] && shift
+[ $# -gt 0 ] || { echo "usage: $0 [-k variant] [-t secs] -- CMD" >&2; exit 2; }
+
+kernel=$build/kernel/$variant/arch/x86/boot/bzImage
+guest=$build/guest
+results=$build/results
+[ -f "$kernel" ] || { echo "guest: no kernel at $kernel (make kernel)" >&2; exit 2; }
+mkdir -p "$guest/logs" "$results"
+
+# --- the initramfs: static busybox and our /init ---------------------------
+initrd=$guest/initramfs.cpio.gz
+if [ ! -f "$initrd" ] || [ "$top/scripts/guest-init" -nt "$initrd" ] ||
+   [ /bin/busybox -nt "$initrd" ]; then
+	stage=$(mktemp -d)
+	mkdir -p "$stage/bin" "$stage/dev"
+	mknod "$stage/dev/console" c 5 1
+	cp /bin/busybox "$stage/bin/busybox"
+	cp "$top/scripts/guest-init" "$stage/init"
+	chmod 755 "$stage/init"
+	(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) > "$initrd.tmp"
+	mv "$initrd.tmp" "$initrd"
+	rm -rf "$stage"
+fi
+
+# --- accelerator: KVM only if a KVM guest is proven to run here ------------
+probe_kvm() {
+	[ -w /dev/kvm ] || return 1
+	local log
+	log=$(mktemp)
+	timeout 20 qemu-system-x86_64 -accel kvm -cpu max -m 256 -smp 1 \
+		-display none -monitor none -serial stdio -no-reboot \
+		-kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 rdinit=/bin/busybox panic=-1" \
+		</dev/null >"$log" 2>&1 || true
+	# the kernel reached user space: KVM really runs guests here
+	grep -q 'as init process' "$log"
+	local rc=$?
+	rm -f "$log"
+	return $rc
+}
+accel_file=$guest/accel
+if [ -n "${SYSLET_ACCEL:-}" ]; then
+	accel=$SYSLET_ACCEL
+elif [ -f "$accel_file" ]; then
+	accel=$(cat "$accel_file")
+else
+	if probe_kvm; then accel=kvm; else accel=tcg; fi
+	echo "$accel" > "$accel_file"
+fi
+case $accel in
+kvm) accel_args=(-accel kvm -cpu max) ;;
+*) accel_args=(-accel tcg,thread=multi -cpu max) ;;
+esac
+
+# --- the command -------------------------------------------------------------
+cmdfile=$(mktemp "$guest/cmd.XXXXXX")
+stamp=$(date +%Y%m%d-%H%M%S)-$$
+log=$guest/logs/$stamp.log
+trap 'rm -f "$cmdfile"' EXIT
+printf '%s\n' "$*" > "$cmdfile"
+chmod 644 "$cmdfile"
+
+append="console=ttyS0 rdinit=/init panic=-1 oops=panic loglevel=5"
+append+=" hung_task_panic=0 softlockup_panic=0"
+append+=" syslet.cmd=$cmdfile syslet.top=$top syslet.out=$results"
+append+=" syslet.build=$build $extra"
+
+set +e
+timeout --foreground -k 10 "$timeout" qemu-system-x86_64 "${accel_args[@]}" \
+	-smp 2 -m "$mem" -display none -monitor none -serial stdio -no-reboot \
+	-kernel "$kernel" -initrd "$initrd" -append "$append" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-virtfs local,path="$results",mount_tag=results,security_model=none \
+	</dev/null 2>&1 | tr -d '\r' | tee "$log" |
+	grep --line-buffered -v -e '^SYSLET_GUEST_EXIT=' -e 'reboot: Restarting'
+qrc=${PIPESTATUS[0]}
+set -e
+ln -sf "$(basename "$log")" "$guest/logs/latest.log"
+
+rc=$(sed -n 's/^SYSLET_GUEST_EXIT=\([0-9]*\)$/\1/p' "$log" | tail -1)
+# Kernel reports are lines with a printk timestamp.
+bad=$(grep -nE '^\[ *[0-9]+\.[0-9]+\] (.*(BUG:|WARNING:|Oops|Kernel panic|general protection fault|KASAN:|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|INFO: rcu|unreferenced object|Call Trace:|watchdog: BUG))' "$log" | head -5 || true)
+fail=
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	fail="timed out after $timeout s"
+elif [ -n "$bad" ]; then
+	fail="kernel reported a problem:
+$bad"
+elif [ -z "$rc" ]; then
+	fail="guest ended without reporting an exit status (qemu exit $qrc)"
+fi
+if [ -n "$fail" ]; then
+	{
+		echo "guest: FAILED: $fail"
+		echo "--- tail of $log ---"
+		tail -40 "$log"
+	} >&2
+	exit 1
+fi
+exit "$rc"

@@ -1,0 +1,33 @@
+#!/bin/bash
+# Run every executable tests/<kind>/*.sh (kind: host or guest), each of which
+# prints TAP; keep each one's output in $SYSLET_OUT/<kind>/<name>.tap.
+# Exits non-zero if any script failed.  The summary is scripts/tap-summary's.
+set -u
+kind=${1:?usage: run-tests.sh host|guest [filter]}
+filter=${2:-}
+top=${SYSLET_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
+export SYSLET_TOP=$top
+export SYSLET_BUILD=${SYSLET_BUILD:-$top/build}
+export SYSLET_OUT=${SYSLET_OUT:-$SYSLET_BUILD/results}
+dir=$SYSLET_OUT/$kind
+mkdir -p "$dir"
+rm -f "$dir"/*.tap "$dir"/*.rc
+status=0
+for t in "$top"/tests/"$kind"/*.sh; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t" .sh)
+	case $name in *"$filter"*) ;; *) continue ;; esac
+	echo "# ---- $kind: $name"
+	start=$(date +%s)
+	"$t" 2>&1 | tee "$dir/$name.tap"
+	rc=${PIPESTATUS[0]}
+	echo "$rc" > "$dir/$name.rc"
+	echo "# ---- $kind: $name exit $rc in $(( $(date +%s) - start )) s"
+	if [ $rc != 0 ]; then
+		status=1
+		# a script that died without a failing TAP line still counts
+		grep -q '^[ \t]*not ok' "$dir/$name.tap" ||
+			echo "not ok 1 $name exited with status $rc" >> "$dir/$name.tap"
+	fi
+done
+exit $status
