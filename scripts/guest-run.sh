@@ -95,7 +95,7 @@ chmod 644 "$cmdfile"
 append="console=ttyS0 rdinit=/init panic=-1 oops=panic loglevel=5"
 append+=" hung_task_panic=0 softlockup_panic=0"
 append+=" syslet.cmd=$cmdfile syslet.top=$top syslet.out=$results"
-append+=" syslet.build=$build $extra"
+append+=" syslet.build=$build syslet.variant=$variant $extra"
 
 set +e
 timeout --foreground -k 10 "$timeout" qemu-system-x86_64 "${accel_args[@]}" \

@@ -13,7 +13,7 @@ t() {	# t NAME COMMAND...: one TAP line for a shell check
 		fail=1
 	fi
 }
-kver=$(cat "$SYSLET_BUILD/kernel/fast/include/config/kernel.release" 2>/dev/null)
+kver=$(cat "$SYSLET_BUILD/kernel/$SYSLET_KERNEL/include/config/kernel.release" 2>/dev/null)
 echo "TAP version 13"
 echo "1..8"
 t "two vCPUs visible (nproc = 2)" test "$(nproc)" = 2
@@ -22,7 +22,7 @@ t "host root is read-only" sh -c '! touch /usr/.syslet-probe 2>/dev/null'
 t "/tmp is a writable tmpfs" sh -c 'echo x > /tmp/probe && grep -q " /tmp tmpfs " /proc/mounts'
 t "results dir is writable" sh -c 'echo x > "$SYSLET_OUT/.guest-probe" && rm "$SYSLET_OUT/.guest-probe"'
 t "null_blk loads with a fixed completion latency" sh -c \
-	"modprobe -d '$SYSLET_BUILD/kernel/fast/modroot' null_blk completion_nsec=100000 irqmode=2 &&
+	"modprobe -d '$SYSLET_MODROOT' null_blk completion_nsec=100000 irqmode=2 &&
 	 test -b /dev/nullb0 && dd if=/dev/nullb0 of=/dev/null bs=4k count=16 iflag=direct 2>/dev/null &&
 	 rmmod null_blk"
 t "loop devices available" sh -c 'truncate -s 8M /tmp/loop.img && l=$(losetup -f --show /tmp/loop.img) && losetup -d "$l"'
