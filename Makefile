@@ -29,13 +29,13 @@ deps:
 kernel: deps
 	@scripts/kernel.sh $(KCONFIG)
 
-userspace: deps
+userspace: deps fio
 	@set -e; for d in $(present); do \
 		$(MAKE) --no-print-directory -C $$d O=$(BUILD)/$$d; \
 	done
 
 fio: deps
-	@if [ -x scripts/fio.sh ]; then scripts/fio.sh; fi
+	@scripts/fio.sh
 
 # Kernel-side static checks: checkpatch --strict on the project's kernel
 # files and patches, and a W=1 build of the project's kernel directories.
@@ -49,7 +49,7 @@ test-host: userspace
 	@scripts/run-tests.sh host; rc=$$?; \
 		scripts/tap-summary $(BUILD)/results/host/*.tap; exit $$((rc | $$?))
 
-test-guest: kernel userspace fio
+test-guest: kernel userspace
 	@scripts/guest-run.sh -k $(KCONFIG) -- scripts/run-tests.sh guest; rc=$$?; \
 		scripts/tap-summary $(BUILD)/results/guest/*.tap; exit $$((rc | $$?))
 
@@ -59,7 +59,7 @@ test-debug:
 run: deps
 	@scripts/run.sh
 
-bench: kernel userspace fio
+bench: kernel userspace
 	@scripts/guest-run.sh -t 7200 -- scripts/main-job.sh full
 
 # make guest CMD='nproc; uname -r'

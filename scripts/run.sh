@@ -7,5 +7,4 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 scripts/kernel.sh fast
 make --no-print-directory userspace
-[ -x scripts/fio.sh ] && scripts/fio.sh
 exec scripts/guest-run.sh -t "${SYSLET_RUN_TIMEOUT:-1800}" -- scripts/main-job.sh short

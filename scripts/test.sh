@@ -36,13 +36,10 @@ stage() {
 cd "$top"
 stage "kernel build ($variant)" scripts/kernel.sh "$variant"
 kernel_ok=$?
+stage "fio build" scripts/fio.sh
+fio_ok=$?
 stage "user-space build" make --no-print-directory userspace
 user_ok=$?
-fio_ok=0
-if [ -x scripts/fio.sh ]; then
-	stage "fio build" scripts/fio.sh
-	fio_ok=$?
-fi
 if [ $kernel_ok = 0 ]; then
 	stage "kernel static checks" bash -c \
 		'scripts/check.sh > "$SYSLET_OUT/check.tap"; rc=$?; cat "$SYSLET_OUT/check.tap"; exit $rc'
