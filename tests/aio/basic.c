@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * basic.c - aio_read, aio_write, aio_fsync, aio_error and aio_return on
+ * files and pipes: results, data, EINPROGRESS, argument errors, and that
+ * the aiocb's public fields are left alone.
+ */
+#include "aio-test.h"
+
+/* The public fields of an aiocb, to check that nothing wrote to them. */
+struct pub {
+	int fd, op, prio;
+	volatile void *buf;
+	size_t n;
+	struct sigevent sev;
+	off_t off;
+};
+
+static struct pub pub_of(const struct aiocb *cb)
+{
+	struct pub p;
+
+	memset(&p, 0, sizeof(p));
+	p.fd = cb->aio_fildes;
+	/* glibc stores its own operation code in aio_lio_opcode */
+	p.op = aiot_shim() ? cb->aio_lio_opcode : 0;
+	p.prio = cb->aio_reqprio;
+	p.buf = cb->aio_buf;
+	p.n = cb->aio_nbytes;
+	p.sev = cb->aio_sigevent;
+	p.off = cb->aio_offset;
+	return p;
+}
+
+TEST(read_file)
+{
+	unsigned char buf[8192];
+	struct aiocb cb;
+	int fd = aiot_file(65536);
+	size_t i;
+
+	ASSERT_GE(fd, 0);
+	aiot_cb(&cb, fd, buf, sizeof(buf), 12345);
+	ASSERT_EQ(aio_read(&cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_error(&cb), 0);
+	ASSERT_EQ(aio_return(&cb), (ssize_t)sizeof(buf));
+	for (i = 0; i < sizeof(buf); i++)
+		if (buf[i] != aiot_pat(12345 + i))
+			ASSERT_EQ(buf[i], aiot_pat(12345 + i));
+}
+
+TEST(read_short_and_eof)
+{
+	char buf[100];
+	struct aiocb cb;
+	int fd = aiot_file(150);
+
+	ASSERT_GE(fd, 0);
+	aiot_cb(&cb, fd, buf, sizeof(buf), 100);
+	ASSERT_EQ(aio_read(&cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_return(&cb), 50);
+	aiot_cb(&cb, fd, buf, sizeof(buf), 150);
+	ASSERT_EQ(aio_read(&cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_error(&cb), 0);
+	ASSERT_EQ(aio_return(&cb), 0);
+}
+
+TEST(write_then_read_back)
+{
+	char out[4096], in[4096];
+	struct aiocb cb;
+	int fd = aiot_file(0);
+
+	ASSERT_GE(fd, 0);
+	memset(out, 'w', sizeof(out));
+	aiot_cb(&cb, fd, out, sizeof(out), 8192);
+	ASSERT_EQ(aio_write(&cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_return(&cb), 4096);
+	ASSERT_EQ(pread(fd, in, sizeof(in), 8192), 4096);
+	ASSERT_EQ(memcmp(in, out, sizeof(in)), 0);
+	/* the file grew to the write's end: the offset was honoured */
+	ASSERT_EQ(lseek(fd, 0, SEEK_END), 8192 + 4096);
+}
+
+TEST(public_fields_untouched)
+{
+	char buf[512];
+	struct aiocb cb;
+	struct pub before, after;
+	int fd = aiot_file(4096);
+
+	ASSERT_GE(fd, 0);
+	aiot_cb(&cb, fd, buf, sizeof(buf), 1000);
+	cb.aio_lio_opcode = 1234;	/* not read by aio_read */
+	cb.aio_reqprio = 0;
+	cb.aio_sigevent.sigev_value.sival_int = 77;
+	before = pub_of(&cb);
+	ASSERT_EQ(aio_read(&cb), 0);
+	after = pub_of(&cb);
+	ASSERT_EQ(memcmp(&before, &after, sizeof(before)), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_return(&cb), 512);
+	after = pub_of(&cb);
+	ASSERT_EQ(memcmp(&before, &after, sizeof(before)), 0);
+
+	ASSERT_EQ(aio_fsync(O_SYNC, &cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_return(&cb), 0);
+	after = pub_of(&cb);
+	ASSERT_EQ(memcmp(&before, &after, sizeof(before)), 0);
+}
+
+TEST(pipe_read_in_progress_until_data)
+{
+	char buf[16];
+	struct aiocb cb;
+	int p[2];
+
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	aiot_msleep(100);
+	ASSERT_EQ(aio_error(&cb), EINPROGRESS);
+	ASSERT_EQ(aio_error(&cb), EINPROGRESS);
+	ASSERT_EQ(write(p[1], "hello", 5), 5);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_error(&cb), 0);
+	ASSERT_EQ(aio_return(&cb), 5);
+	ASSERT_EQ(memcmp(buf, "hello", 5), 0);
+}
+
+TEST(pipe_write_reaches_reader)
+{
+	char buf[16] = { 0 };
+	struct aiocb cb;
+	int p[2];
+
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&cb, p[1], "abc", 3, 0);
+	ASSERT_EQ(aio_write(&cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_return(&cb), 3);
+	ASSERT_EQ(read(p[0], buf, sizeof(buf)), 3);
+	ASSERT_STREQ(buf, "abc");
+}
+
+TEST(many_in_flight)
+{
+	enum { N = 256, SZ = 512 };
+	static struct aiocb cb[N];
+	static char buf[N][SZ];
+	int fd = aiot_file(N * SZ), i, j;
+
+	ASSERT_GE(fd, 0);
+	for (i = 0; i < N; i++) {
+		/* reverse order, so offsets cannot come from a shared position */
+		aiot_cb(&cb[i], fd, buf[i], SZ, (off_t)(N - 1 - i) * SZ);
+		ASSERT_EQ(aio_read(&cb[i]), 0);
+	}
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(aiot_wait(&cb[i], 20), 0);
+		ASSERT_EQ(aio_return(&cb[i]), SZ);
+		for (j = 0; j < SZ; j++)
+			if ((unsigned char)buf[i][j] !=
+			    aiot_pat((size_t)(N - 1 - i) * SZ + j))
+				ASSERT_EQ(buf[i][j], aiot_pat((N - 1 - i) * SZ + j));
+	}
+}
+
+TEST(bad_fd)
+{
+	char buf[16];
+	struct aiocb cb;
+	int r;
+
+	/* EBADF either at once or as the request's error status */
+	aiot_cb(&cb, 999, buf, sizeof(buf), 0);
+	r = aio_read(&cb);
+	if (r < 0) {
+		ASSERT_EQ(errno, EBADF);
+	} else {
+		ASSERT_EQ(aiot_wait(&cb, 10), 0);
+		ASSERT_EQ(aio_error(&cb), EBADF);
+		ASSERT_EQ(aio_return(&cb), -1);
+	}
+}
+
+TEST(read_on_write_only_fd)
+{
+	char buf[16];
+	struct aiocb cb;
+	int p[2];
+
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&cb, p[1], buf, sizeof(buf), 0);
+	if (aio_read(&cb) < 0) {
+		ASSERT_EQ(errno, EBADF);
+		return;
+	}
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_error(&cb), EBADF);
+	ASSERT_EQ(aio_return(&cb), -1);
+}
+
+TEST(negative_offset)
+{
+	char buf[16];
+	struct aiocb cb;
+	int fd = aiot_file(100);
+
+	aiot_cb(&cb, fd, buf, sizeof(buf), -5);
+	if (aio_read(&cb) < 0) {
+		ASSERT_EQ(errno, EINVAL);
+		return;
+	}
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_error(&cb), EINVAL);
+	ASSERT_EQ(aio_return(&cb), -1);
+}
+
+TEST(bad_reqprio)
+{
+	char buf[16];
+	struct aiocb cb;
+	int fd = aiot_file(100);
+
+	aiot_cb(&cb, fd, buf, sizeof(buf), 0);
+	cb.aio_reqprio = -1;
+	ASSERT_EQ(aio_read(&cb), -1);
+	ASSERT_EQ(errno, EINVAL);
+}
+
+TEST(fsync_ops)
+{
+	struct aiocb cb;
+	int fd = aiot_file(100);
+
+	aiot_cb(&cb, fd, NULL, 0, 0);
+	ASSERT_EQ(aio_fsync(O_DSYNC, &cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_error(&cb), 0);
+	ASSERT_EQ(aio_return(&cb), 0);
+	ASSERT_EQ(aio_fsync(12345, &cb), -1);
+	ASSERT_EQ(errno, EINVAL);
+	cb.aio_fildes = 999;
+	ASSERT_EQ(aio_fsync(O_SYNC, &cb), -1);
+	ASSERT_EQ(errno, EBADF);
+}
+
+TEST(fsync_on_pipe_fails_async)
+{
+	struct aiocb cb;
+	int p[2];
+
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&cb, p[1], NULL, 0, 0);
+	ASSERT_EQ(aio_fsync(O_SYNC, &cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_error(&cb), EINVAL);
+	ASSERT_EQ(aio_return(&cb), -1);
+}
+
+TEST(return_only_once)
+{
+	char buf[16];
+	struct aiocb cb;
+	int fd = aiot_file(100);
+
+	need_shim();
+	aiot_cb(&cb, fd, buf, sizeof(buf), 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_return(&cb), 16);
+	errno = 0;
+	ASSERT_EQ(aio_return(&cb), -1);
+	ASSERT_EQ(errno, EINVAL);
+}
+
+TEST(return_while_in_progress)
+{
+	char buf[16];
+	struct aiocb cb;
+	int p[2];
+
+	need_shim();
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	errno = 0;
+	ASSERT_EQ(aio_return(&cb), -1);
+	ASSERT_EQ(errno, EINPROGRESS);
+	ASSERT_EQ(write(p[1], "x", 1), 1);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_return(&cb), 1);
+}
+
+TEST(aiocb_reusable_after_return)
+{
+	char buf[64];
+	struct aiocb cb;
+	int fd = aiot_file(4096), i;
+
+	ASSERT_GE(fd, 0);
+	for (i = 0; i < 100; i++) {
+		aiot_cb(&cb, fd, buf, sizeof(buf), i * 13);
+		ASSERT_EQ(aio_read(&cb), 0);
+		ASSERT_EQ(aiot_wait(&cb, 10), 0);
+		ASSERT_EQ(aio_return(&cb), 64);
+		ASSERT_EQ((unsigned char)buf[0], aiot_pat(i * 13));
+	}
+}
+
+TEST(aio_init_accepted)
+{
+	struct aioinit ai;
+	char buf[8];
+	struct aiocb cb;
+	int fd = aiot_file(100);
+
+	memset(&ai, 0, sizeof(ai));
+	ai.aio_threads = 4;
+	ai.aio_num = 64;
+	ai.aio_idle_time = 1;
+	aio_init(&ai);
+	aiot_cb(&cb, fd, buf, sizeof(buf), 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_return(&cb), 8);
+}
+
+TAP_MAIN

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cancel.c - aio_cancel: AIO_CANCELED / AIO_NOTCANCELED / AIO_ALLDONE, the
+ * cancelled request's ECANCELED status and its notification, cancelling one
+ * request or every request of a descriptor, and argument errors.
+ */
+#include "aio-test.h"
+
+static volatile sig_atomic_t got_sig;
+static volatile void *got_ptr;
+
+static void on_sig(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	if (sig == SIGRTMIN + 2 && si->si_code == SI_ASYNCIO) {
+		got_ptr = si->si_value.sival_ptr;
+		got_sig++;
+	}
+}
+
+TEST(cancel_queued_behind_blocked_read)
+{
+	char b1[8], b2[8];
+	struct aiocb c1, c2;
+	int p[2];
+
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&c1, p[0], b1, sizeof(b1), 0);
+	aiot_cb(&c2, p[0], b2, sizeof(b2), 0);
+	ASSERT_EQ(aio_read(&c1), 0);
+	ASSERT_EQ(aio_read(&c2), 0);
+	aiot_msleep(50);
+	ASSERT_EQ(aio_cancel(p[0], &c2), AIO_CANCELED);
+	ASSERT_EQ(aio_error(&c2), ECANCELED);
+	ASSERT_EQ(aio_return(&c2), -1);
+	/* the first one is still there and still works */
+	ASSERT_EQ(aio_error(&c1), EINPROGRESS);
+	ASSERT_EQ(write(p[1], "abc", 3), 3);
+	ASSERT_EQ(aiot_wait(&c1, 10), 0);
+	ASSERT_EQ(aio_return(&c1), 3);
+}
+
+TEST(cancel_running_blocked_read)
+{
+	char buf[8];
+	struct aiocb cb;
+	int p[2], r;
+
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	aiot_msleep(50);
+	r = aio_cancel(p[0], &cb);
+	if (!aiot_shim()) {
+		/* glibc cannot stop a running request */
+		ASSERT_EQ(r, AIO_NOTCANCELED);
+		ASSERT_EQ(write(p[1], "a", 1), 1);
+		ASSERT_EQ(aiot_wait(&cb, 10), 0);
+		return;
+	}
+	ASSERT_EQ(r, AIO_CANCELED);
+	ASSERT_EQ(aio_error(&cb), ECANCELED);
+	ASSERT_EQ(aio_return(&cb), -1);
+	/* and it no longer consumes data written afterwards */
+	ASSERT_EQ(write(p[1], "a", 1), 1);
+	ASSERT_EQ(read(p[0], buf, 1), 1);
+}
+
+TEST(cancel_all_on_fd)
+{
+	enum { N = 5 };
+	char buf[N][8];
+	struct aiocb cb[N];
+	int p[2], i, r, canceled = 0;
+
+	ASSERT_EQ(pipe(p), 0);
+	for (i = 0; i < N; i++) {
+		aiot_cb(&cb[i], p[0], buf[i], 8, 0);
+		ASSERT_EQ(aio_read(&cb[i]), 0);
+	}
+	aiot_msleep(50);
+	r = aio_cancel(p[0], NULL);
+	ASSERT_TRUE(r == AIO_CANCELED || r == AIO_NOTCANCELED);
+	for (i = 0; i < N; i++)
+		if (aio_error(&cb[i]) == ECANCELED)
+			canceled++;
+	if (aiot_shim())
+		ASSERT_EQ(canceled, N);
+	else
+		ASSERT_GE(canceled, N - 1);
+	if (r == AIO_NOTCANCELED) {
+		ASSERT_EQ(write(p[1], "a", 1), 1);
+		for (i = 0; i < N; i++)
+			ASSERT_EQ(aiot_wait(&cb[i], 10), 0);
+	}
+}
+
+TEST(alldone)
+{
+	char buf[8];
+	struct aiocb cb;
+	int fd = aiot_file(100);
+
+	aiot_cb(&cb, fd, buf, sizeof(buf), 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_cancel(fd, &cb), AIO_ALLDONE);
+	ASSERT_EQ(aio_cancel(fd, NULL), AIO_ALLDONE);
+	ASSERT_EQ(aio_error(&cb), 0);
+	ASSERT_EQ(aio_return(&cb), 8);
+}
+
+TEST(bad_fd)
+{
+	ASSERT_EQ(aio_cancel(999, NULL), -1);
+	ASSERT_EQ(errno, EBADF);
+}
+
+TEST(cancel_fires_notification)
+{
+	char b1[8], b2[8];
+	struct aiocb c1, c2;
+	struct sigaction sa;
+	int p[2];
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sig;
+	sa.sa_flags = SA_SIGINFO;
+	ASSERT_EQ(sigaction(SIGRTMIN + 2, &sa, NULL), 0);
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&c1, p[0], b1, sizeof(b1), 0);
+	aiot_cb(&c2, p[0], b2, sizeof(b2), 0);
+	c2.aio_sigevent.sigev_notify = SIGEV_SIGNAL;
+	c2.aio_sigevent.sigev_signo = SIGRTMIN + 2;
+	c2.aio_sigevent.sigev_value.sival_ptr = &c2;
+	ASSERT_EQ(aio_read(&c1), 0);
+	ASSERT_EQ(aio_read(&c2), 0);
+	aiot_msleep(50);
+	ASSERT_EQ(got_sig, 0);
+	ASSERT_EQ(aio_cancel(p[0], &c2), AIO_CANCELED);
+	for (int i = 0; i < 200 && !got_sig; i++)
+		aiot_msleep(10);
+	ASSERT_EQ(got_sig, 1);
+	ASSERT_TRUE(got_ptr == (void *)&c2);
+	ASSERT_EQ(aio_error(&c2), ECANCELED);
+	ASSERT_EQ(write(p[1], "a", 1), 1);
+	ASSERT_EQ(aiot_wait(&c1, 10), 0);
+}
+
+TEST(fd_mismatch)
+{
+	char buf[8];
+	struct aiocb cb;
+	int p[2], fd = aiot_file(10);
+
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	ASSERT_EQ(aio_cancel(fd, &cb), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(aio_error(&cb), EINPROGRESS);
+	ASSERT_EQ(write(p[1], "a", 1), 1);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+}
+
+TAP_MAIN

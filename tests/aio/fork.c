@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fork.c - AIO across fork(): the child starts with a clean slate and can
+ * use AIO at once (also while the parent has requests in flight, and when
+ * the parent had started its notifier), and the parent's requests are
+ * unaffected by the child.
+ */
+#include "aio-test.h"
+
+static int child_io(int fd)
+{
+	char buf[16];
+	struct aiocb cb;
+	const struct aiocb *l[1] = { &cb };
+	struct timespec ts = { 10, 0 };
+	int p[2];
+
+	aiot_cb(&cb, fd, buf, sizeof(buf), 10);
+	if (aio_read(&cb))
+		return 10;
+	if (aio_suspend(l, 1, &ts))
+		return 11;
+	if (aio_return(&cb) != 16 || (unsigned char)buf[0] != aiot_pat(10))
+		return 12;
+	/* a request that really goes asynchronous in the child */
+	if (pipe(p))
+		return 13;
+	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
+	if (aio_read(&cb))
+		return 14;
+	aiot_msleep(20);
+	if (aio_error(&cb) != EINPROGRESS)
+		return 15;
+	if (write(p[1], "kid", 3) != 3)
+		return 16;
+	if (aiot_wait(&cb, 10) || aio_return(&cb) != 3)
+		return 17;
+	return 0;
+}
+
+static int run_child(int fd)
+{
+	int st;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(child_io(fd));
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
+}
+
+TEST(child_before_any_aio)
+{
+	int fd = aiot_file(100);
+
+	ASSERT_EQ(run_child(fd), 0);
+}
+
+TEST(child_while_parent_in_flight)
+{
+	char buf[8];
+	struct aiocb cb;
+	int p[2], fd = aiot_file(100);
+
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	ASSERT_EQ(run_child(fd), 0);
+	/* the child did not consume or complete the parent's request */
+	ASSERT_EQ(aio_error(&cb), EINPROGRESS);
+	ASSERT_EQ(write(p[1], "par", 3), 3);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_return(&cb), 3);
+}
+
+static volatile sig_atomic_t nsig;
+
+static void on_sig(int s)
+{
+	(void)s;
+	nsig++;
+}
+
+TEST(child_after_notifier_started)
+{
+	char buf[8];
+	struct aiocb cb;
+	int p[2], fd = aiot_file(100);
+
+	need_shim();	/* glibc's child inherits the parent's queues */
+	signal(SIGUSR1, on_sig);
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
+	cb.aio_sigevent.sigev_notify = SIGEV_SIGNAL;
+	cb.aio_sigevent.sigev_signo = SIGUSR1;
+	ASSERT_EQ(aio_read(&cb), 0);
+	aiot_msleep(20);
+	ASSERT_EQ(run_child(fd), 0);
+	ASSERT_EQ(write(p[1], "x", 1), 1);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	for (int i = 0; i < 200 && !nsig; i++)
+		aiot_msleep(10);
+	ASSERT_EQ(nsig, 1);
+	ASSERT_EQ(run_child(fd), 0);
+}
+
+TEST(many_children)
+{
+	int fd = aiot_file(100), i;
+
+	for (i = 0; i < 10; i++)
+		ASSERT_EQ(run_child(fd), 0);
+}
+
+TAP_MAIN

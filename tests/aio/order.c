@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * order.c - requests on one descriptor that must stay in order do: writes
+ * to a stream socket whose buffer is full queue behind the blocked one and
+ * reach the peer in submission order, reads of a pipe are satisfied in
+ * submission order, O_APPEND writes land in submission order, and
+ * aio_fsync waits for the writes submitted before it.
+ */
+#include <sys/socket.h>
+
+#include "aio-test.h"
+
+enum { NW = 8, WSZ = 256 * 1024 };
+
+TEST(socket_writes_in_order)
+{
+	static char wbuf[NW][WSZ];
+	static char rbuf[NW * WSZ];
+	struct aiocb cb[NW];
+	size_t got = 0;
+	int sv[2], i, j, sz = 4096;
+
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	for (i = 0; i < NW; i++) {
+		memset(wbuf[i], 'a' + i, WSZ);
+		aiot_cb(&cb[i], sv[0], wbuf[i], WSZ, 0);
+		ASSERT_EQ(aio_write(&cb[i]), 0);
+	}
+	aiot_msleep(100);
+	/* the first is blocked on the full socket, the rest wait behind it */
+	ASSERT_EQ(aio_error(&cb[NW - 1]), EINPROGRESS);
+	while (got < sizeof(rbuf)) {
+		ssize_t n = read(sv[1], rbuf + got, sizeof(rbuf) - got);
+
+		ASSERT_GT(n, 0);
+		got += n;
+	}
+	for (i = 0; i < NW; i++) {
+		ASSERT_EQ(aiot_wait(&cb[i], 10), 0);
+		ASSERT_EQ(aio_return(&cb[i]), WSZ);
+		for (j = 0; j < WSZ; j += 4096)
+			if (rbuf[(size_t)i * WSZ + j] != 'a' + i)
+				ASSERT_EQ(rbuf[(size_t)i * WSZ + j], 'a' + i);
+	}
+}
+
+TEST(pipe_reads_in_order)
+{
+	enum { N = 6 };
+	char buf[N][2];
+	struct aiocb cb[N];
+	int p[2], i;
+
+	ASSERT_EQ(pipe(p), 0);
+	for (i = 0; i < N; i++) {
+		aiot_cb(&cb[i], p[0], buf[i], 2, 0);
+		ASSERT_EQ(aio_read(&cb[i]), 0);
+	}
+	aiot_msleep(50);
+	/* feed one pair at a time: the i-th read gets the i-th pair */
+	for (i = 0; i < N; i++) {
+		char w[2] = { (char)('0' + i), (char)('A' + i) };
+
+		ASSERT_EQ(write(p[1], w, 2), 2);
+		ASSERT_EQ(aiot_wait(&cb[i], 10), 0);
+		ASSERT_EQ(aio_return(&cb[i]), 2);
+		ASSERT_EQ(buf[i][0], '0' + i);
+		ASSERT_EQ(buf[i][1], 'A' + i);
+	}
+}
+
+TEST(append_writes_in_order)
+{
+	enum { N = 64, SZ = 1000 };
+	static char w[N][SZ];
+	static char r[N * SZ];
+	struct aiocb cb[N];
+	char path[] = "/tmp/aioappend.XXXXXX";
+	int fd = mkstemp(path), i;
+
+	ASSERT_GE(fd, 0);
+	unlink(path);
+	ASSERT_EQ(fcntl(fd, F_SETFL, O_APPEND), 0);
+	for (i = 0; i < N; i++) {
+		memset(w[i], i, SZ);
+		aiot_cb(&cb[i], fd, w[i], SZ, 0);
+		ASSERT_EQ(aio_write(&cb[i]), 0);
+	}
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(aiot_wait(&cb[i], 10), 0);
+		ASSERT_EQ(aio_return(&cb[i]), SZ);
+	}
+	ASSERT_EQ(pread(fd, r, sizeof(r), 0), (ssize_t)sizeof(r));
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(r[(size_t)i * SZ], i);
+}
+
+TEST(fsync_waits_for_earlier_writes)
+{
+	static char big[WSZ];
+	struct aiocb w, f;
+	int sv[2], sz = 4096;
+	size_t got = 0;
+
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	aiot_cb(&w, sv[0], big, sizeof(big), 0);
+	aiot_cb(&f, sv[0], NULL, 0, 0);
+	ASSERT_EQ(aio_write(&w), 0);
+	ASSERT_EQ(aio_fsync(O_SYNC, &f), 0);
+	aiot_msleep(100);
+	ASSERT_EQ(aio_error(&w), EINPROGRESS);
+	ASSERT_EQ(aio_error(&f), EINPROGRESS);
+	while (got < sizeof(big)) {
+		static char sink[65536];
+		ssize_t n = read(sv[1], sink, sizeof(sink));
+
+		ASSERT_GT(n, 0);
+		got += n;
+	}
+	ASSERT_EQ(aiot_wait(&w, 10), 0);
+	ASSERT_EQ(aiot_wait(&f, 10), 0);
+	ASSERT_EQ(aio_return(&w), (ssize_t)sizeof(big));
+	/* fsync of a socket fails, but only after the write */
+	ASSERT_EQ(aio_error(&f), EINVAL);
+}
+
+TEST(socket_read_does_not_block_write)
+{
+	char rb[8];
+	struct aiocb r, w;
+	int sv[2];
+
+	need_shim();	/* glibc serialises everything on one descriptor */
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	aiot_cb(&r, sv[0], rb, sizeof(rb), 0);
+	aiot_cb(&w, sv[0], "ping", 4, 0);
+	ASSERT_EQ(aio_read(&r), 0);
+	ASSERT_EQ(aio_write(&w), 0);
+	ASSERT_EQ(aiot_wait(&w, 10), 0);
+	ASSERT_EQ(aio_return(&w), 4);
+	ASSERT_EQ(aio_error(&r), EINPROGRESS);
+	ASSERT_EQ(write(sv[1], "pong", 4), 4);
+	ASSERT_EQ(aiot_wait(&r, 10), 0);
+	ASSERT_EQ(aio_return(&r), 4);
+	ASSERT_EQ(memcmp(rb, "pong", 4), 0);
+}
+
+TEST(file_reads_run_concurrently)
+{
+	char b1[8], b2[8];
+	struct aiocb c1, c2;
+	int p[2], fd = aiot_file(100);
+
+	/* a read of a file is not held up by a blocked read of a pipe */
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&c1, p[0], b1, 8, 0);
+	aiot_cb(&c2, fd, b2, 8, 0);
+	ASSERT_EQ(aio_read(&c1), 0);
+	ASSERT_EQ(aio_read(&c2), 0);
+	ASSERT_EQ(aiot_wait(&c2, 10), 0);
+	ASSERT_EQ(aio_return(&c2), 8);
+	ASSERT_EQ(aio_error(&c1), EINPROGRESS);
+	ASSERT_EQ(write(p[1], "a", 1), 1);
+	ASSERT_EQ(aiot_wait(&c1, 10), 0);
+}
+
+TAP_MAIN

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * suspend.c - aio_suspend: relative timeout (EAGAIN), polling with a zero
+ * timeout, NULL entries, wake-up on any one completion, EINTR on a signal
+ * (with and without SA_RESTART), and several threads waiting at once.
+ */
+#include "aio-test.h"
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+TEST(timeout_eagain)
+{
+	char buf[8];
+	struct aiocb cb;
+	const struct aiocb *l[1] = { &cb };
+	struct timespec ts = { 0, 200 * 1000000L };
+	double t0;
+	int p[2];
+
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	t0 = aiot_now();
+	ASSERT_EQ(aio_suspend(l, 1, &ts), -1);
+	ASSERT_EQ(errno, EAGAIN);
+	/* relative: about 200 ms, not returned at once nor much later */
+	ASSERT_GE((aiot_now() - t0) * 1000, 190);
+	ASSERT_LT((aiot_now() - t0) * 1000, 5000);
+	ASSERT_EQ(aio_error(&cb), EINPROGRESS);
+}
+
+TEST(zero_timeout_polls)
+{
+	char buf[8];
+	struct aiocb cb;
+	const struct aiocb *l[1] = { &cb };
+	struct timespec ts = { 0, 0 };
+	int p[2];
+
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	ASSERT_EQ(aio_suspend(l, 1, &ts), -1);
+	ASSERT_EQ(errno, EAGAIN);
+	ASSERT_EQ(write(p[1], "z", 1), 1);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_suspend(l, 1, &ts), 0);
+	ASSERT_EQ(aio_return(&cb), 1);
+}
+
+TEST(already_done_returns_at_once)
+{
+	char buf[8];
+	struct aiocb cb;
+	const struct aiocb *l[1] = { &cb };
+	int fd = aiot_file(100);
+
+	aiot_cb(&cb, fd, buf, sizeof(buf), 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	ASSERT_EQ(aio_suspend(l, 1, NULL), 0);
+	ASSERT_EQ(aio_error(&cb), 0);
+	/* and again: a completed entry keeps satisfying aio_suspend */
+	ASSERT_EQ(aio_suspend(l, 1, NULL), 0);
+	ASSERT_EQ(aio_return(&cb), 8);
+}
+
+struct delayed_write {
+	int fd;
+	long ms;
+};
+
+static void *writer(void *arg)
+{
+	struct delayed_write *dw = arg;
+
+	aiot_msleep(dw->ms);
+	if (write(dw->fd, "w", 1) != 1)
+		abort();
+	return NULL;
+}
+
+TEST(null_entries_ignored_and_any_wakes)
+{
+	char b1[8], b2[8];
+	struct aiocb c1, c2;
+	const struct aiocb *l[4];
+	struct delayed_write dw;
+	pthread_t t;
+	int p1[2], p2[2];
+
+	ASSERT_EQ(pipe(p1), 0);
+	ASSERT_EQ(pipe(p2), 0);
+	aiot_cb(&c1, p1[0], b1, sizeof(b1), 0);
+	aiot_cb(&c2, p2[0], b2, sizeof(b2), 0);
+	ASSERT_EQ(aio_read(&c1), 0);
+	ASSERT_EQ(aio_read(&c2), 0);
+	l[0] = NULL;
+	l[1] = &c1;
+	l[2] = NULL;
+	l[3] = &c2;
+	dw.fd = p2[1];
+	dw.ms = 150;
+	ASSERT_EQ(pthread_create(&t, NULL, writer, &dw), 0);
+	ASSERT_EQ(aio_suspend(l, 4, NULL), 0);
+	ASSERT_EQ(aio_error(&c2), 0);
+	ASSERT_EQ(aio_error(&c1), EINPROGRESS);
+	pthread_join(t, NULL);
+	ASSERT_EQ(aio_return(&c2), 1);
+}
+
+struct poker {
+	pthread_t target;
+	int sig;
+	long ms;
+	int n;
+};
+
+static void *poke(void *arg)
+{
+	struct poker *pk = arg;
+
+	for (int i = 0; i < pk->n; i++) {
+		aiot_msleep(pk->ms);
+		pthread_kill(pk->target, pk->sig);
+	}
+	return NULL;
+}
+
+static void eintr(int flags, int untimed)
+{
+	char buf[8];
+	struct aiocb cb;
+	const struct aiocb *l[1] = { &cb };
+	struct timespec ts = { 5, 0 };
+	struct sigaction sa;
+	struct poker pk;
+	pthread_t t;
+	double t0;
+	int p[2];
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sa.sa_flags = flags;
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	pk.target = pthread_self();
+	pk.sig = SIGUSR1;
+	pk.ms = 200;
+	pk.n = 2;
+	ASSERT_EQ(pthread_create(&t, NULL, poke, &pk), 0);
+	t0 = aiot_now();
+	ASSERT_EQ(aio_suspend(l, 1, &ts), -1);
+	ASSERT_EQ(errno, EINTR);
+	ASSERT_LT(aiot_now() - t0, 3);
+	if (untimed) {
+		ASSERT_EQ(aio_suspend(l, 1, NULL), -1);
+		ASSERT_EQ(errno, EINTR);
+		ASSERT_LT(aiot_now() - t0, 3);
+	}
+	ASSERT_EQ(aio_error(&cb), EINPROGRESS);
+	pthread_join(t, NULL);
+}
+
+TEST(eintr_on_signal)
+{
+	eintr(0, 1);
+}
+
+TEST(eintr_on_signal_sa_restart)
+{
+	eintr(SA_RESTART, 0);
+}
+
+/* glibc restarts an untimed wait after an SA_RESTART handler; POSIX says
+ * aio_suspend fails with EINTR whatever the handler's flags. */
+TEST(eintr_on_signal_sa_restart_untimed)
+{
+	need_shim();
+	eintr(SA_RESTART, 1);
+}
+
+struct waiter {
+	struct aiocb *cb;
+	int ret;
+};
+
+static void *suspend_thread(void *arg)
+{
+	struct waiter *w = arg;
+	const struct aiocb *l[1] = { w->cb };
+	struct timespec ts = { 10, 0 };
+
+	w->ret = aio_suspend(l, 1, &ts);
+	return NULL;
+}
+
+TEST(several_threads_wait)
+{
+	enum { N = 4 };
+	char buf[N][8];
+	struct aiocb cb[N];
+	struct waiter w[N];
+	pthread_t t[N];
+	int p[N][2], i;
+
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(pipe(p[i]), 0);
+		aiot_cb(&cb[i], p[i][0], buf[i], 8, 0);
+		ASSERT_EQ(aio_read(&cb[i]), 0);
+		w[i].cb = &cb[i];
+		w[i].ret = 99;
+		ASSERT_EQ(pthread_create(&t[i], NULL, suspend_thread, &w[i]), 0);
+	}
+	aiot_msleep(100);
+	/* complete them in reverse order; each waiter returns for its own */
+	for (i = N - 1; i >= 0; i--) {
+		ASSERT_EQ(write(p[i][1], "x", 1), 1);
+		pthread_join(t[i], NULL);
+		ASSERT_EQ(w[i].ret, 0);
+		ASSERT_EQ(aio_return(&cb[i]), 1);
+	}
+}
+
+TAP_MAIN
