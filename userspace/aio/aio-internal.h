@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * aio-internal.h - what the files of libsyslet-aio share.
+ *
+ * Layout of the library (one concern per file):
+ *	req.c		request and per-descriptor state, ordering, fork
+ *	submit.c	aio_read, aio_write, aio_fsync, lio_listio, aio_init
+ *	complete.c	completion, aio_error, aio_return, aio_suspend, reaper
+ *	cancel.c	aio_cancel
+ *	notify.c	SIGEV_SIGNAL / SIGEV_THREAD / SIGEV_THREAD_ID delivery
+ *	engine.c	the only file that talks to libsyslet
+ *
+ * Locking: one mutex, saio.lock, protects the request pool, the aiocb and
+ * descriptor hashes, the per-descriptor queues and the lio groups' counts.
+ * It is never held across a system call that may block, across a call
+ * into the engine, or while a notification is delivered.  The engine's
+ * completion ring has a single consumer at a time: whoever holds
+ * saio.reap_lock.
+ *
+ * Completion status lives where glibc keeps it, in the aiocb's private
+ * __error_code and __return_value fields: __return_value is written first,
+ * then __error_code with release semantics; readers load __error_code with
+ * acquire semantics.  After that store the library never touches the aiocb
+ * again (the program may free it as soon as it sees the status).
+ */
+#ifndef SYSLET_AIO_INTERNAL_H
+#define SYSLET_AIO_INTERNAL_H
+
+#include <aio.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <linux/syslet.h>
+
+#include "include/syslet-aio.h"
+
+#define SAIO_EXPORT	__attribute__((visibility("default")))
+
+/* __error_code after aio_return: aio_error and aio_return then say EINVAL */
+#define SAIO_RETRIEVED	(-1)
+
+/* Default and largest number of requests in flight (SYSLET_AIO_MAX). */
+#define SAIO_MAX_DEFAULT	16384
+#define SAIO_MAX_LIMIT		(1 << 20)
+
+enum saio_op {
+	SAIO_READ,
+	SAIO_WRITE,
+	SAIO_FSYNC,
+	SAIO_FDSYNC,
+};
+
+enum saio_state {
+	SAIO_FREE,
+	SAIO_WAITING,		/* held back behind earlier requests on its fd */
+	SAIO_RUNNING,		/* handed to the engine (or about to be) */
+};
+
+/* How requests on one descriptor must be ordered (see req.c). */
+enum saio_kind {
+	SAIO_KIND_UNKNOWN,	/* not looked at: only one request so far */
+	SAIO_KIND_FILE,		/* seekable: positioned I/O, no ordering */
+	SAIO_KIND_APPEND,	/* seekable, O_APPEND: writes in order */
+	SAIO_KIND_STREAM,	/* pipe, socket, tty: reads in order, writes in order */
+};
+
+struct saio_lio;
+struct saio_fd;
+
+/*
+ * One request: the aiocb it serves and the one-atom chain that runs it.
+ * The chain's argument values and result live here, so a request stays
+ * put (pool slot) until its completion has been processed.
+ */
+struct saio_req {
+	struct aiocb *cb;
+	struct saio_req *hnext;		/* aiocb hash chain */
+	struct saio_req *fprev, *fnext;	/* its descriptor's queue */
+	struct saio_req *wnext;		/* private work lists (ready, cancel) */
+	struct saio_fd *fdq;
+	struct saio_lio *lio;		/* list it belongs to, or NULL */
+	struct sigevent sev;		/* copied at submission */
+	uint32_t idx;			/* pool slot */
+	uint32_t gen;			/* bumped each time the slot is used */
+	int fd;
+	uint8_t op;			/* enum saio_op */
+	uint8_t state;			/* enum saio_state */
+	bool stream;			/* use read/write, not pread/pwrite */
+	bool notify;			/* counted in saio.nr_notify */
+	/* engine side: argument values and the result of the chain */
+	struct syslet_atom atom;	/* the chain: one system call */
+	uint64_t args[4];		/* its arguments, by pointer */
+	int64_t ret;			/* result of an inline completion */
+	struct saio_req *elink;		/* engine.c's queue (emulated) */
+};
+
+/* The requests in flight on one descriptor, in submission order. */
+struct saio_fd {
+	int fd;
+	uint8_t kind;			/* enum saio_kind */
+	uint32_t nr;			/* requests on the queue */
+	uint32_t nr_waiting;
+	struct saio_req *head, *tail;
+	struct saio_fd *hnext;
+};
+
+/* A lio_listio() call: counts its requests down to the list event. */
+struct saio_lio {
+	uint32_t pending;		/* requests not done + the submitter's hold */
+	uint32_t refs;			/* pending + a LIO_WAIT waiter */
+	uint32_t done;			/* futex word: 1 once pending hit 0 */
+	bool notify;			/* sev is to be delivered */
+	struct sigevent sev;
+};
+
+struct saio_global {
+	pthread_mutex_t lock;
+	pthread_mutex_t reap_lock;
+	bool ready;
+	int init_err;			/* errno if initialisation failed */
+	uint32_t max;			/* pool size */
+	struct saio_req *pool;
+	struct saio_req *free_req;	/* through hnext */
+	struct saio_fd *fdpool;
+	struct saio_fd *free_fd;	/* through hnext */
+	struct saio_req **cbhash;	/* aiocb -> request */
+	struct saio_fd **fdhash;	/* fd -> queue */
+	uint32_t hmask;
+	uint32_t nr_notify;		/* requests whose completion must be reaped
+					 * even if nobody asks: notification due */
+	pid_t pid;
+
+	/* futex word bumped (under no lock) on every completion */
+	uint32_t seq;
+	uint32_t nr_waiters;
+
+	bool reaper_running;
+	pthread_t reaper;
+
+	struct syslet_aio_stats st;
+};
+
+extern struct saio_global saio;
+
+/* req.c */
+int saio_init(void);
+struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
+				const struct sigevent *sev,
+				struct saio_lio *lio, bool *start);
+void saio_req_free(struct saio_req *r);
+struct saio_req *saio_find(const struct aiocb *cb);
+void saio_queue_remove(struct saio_req *r, struct saio_req **ready);
+bool saio_make_stream(struct saio_req *r);
+void saio_count_call(void);
+
+/* submit.c */
+void saio_start(struct saio_req *r);
+
+/* complete.c */
+void saio_complete(struct saio_req *r, int64_t res);
+void saio_chain_done(uint64_t user_data, int64_t res);
+int saio_reap(bool wait);
+int saio_wait_seq(uint32_t seen, const struct timespec *deadline);
+int saio_ensure_reaper(void);
+void saio_lio_put(struct saio_lio *g, bool fire);
+int saio_status(const struct aiocb *cb);
+void saio_deadline(struct timespec *dl, const struct timespec *rel);
+
+/* notify.c */
+int saio_sigev_check(const struct sigevent *sev);
+bool saio_sigev_active(const struct sigevent *sev);
+void saio_notify(const struct sigevent *sev);
+
+/* engine.c */
+int saio_engine_init(void);
+void saio_engine_fork_child(void);
+int saio_engine_submit(struct saio_req *r);
+int saio_engine_reap(bool wait);
+int saio_engine_cancel(uint64_t user_data);
+uint32_t saio_engine_backend(void);
+
+/* Inline helpers for the status words. */
+static inline uint64_t saio_user_data(const struct saio_req *r)
+{
+	return (uint64_t)r->gen << 32 | r->idx;
+}
+
+static inline int saio_load_error(const struct aiocb *cb)
+{
+	return __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
+}
+
+static inline void saio_store_error(struct aiocb *cb, int e)
+{
+	__atomic_store_n(&cb->__error_code, e, __ATOMIC_RELEASE);
+}
+
+static inline void saio_stat_add(uint64_t *c, uint64_t n)
+{
+	__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+}
+
+#endif /* SYSLET_AIO_INTERNAL_H */

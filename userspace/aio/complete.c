@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * complete.c - completions, and the calls that observe them: aio_error,
+ * aio_return, aio_suspend.
+ *
+ * Completion dispatch.  A request that the engine runs to completion in
+ * the submitting thread (a page-cache hit) is finished right there: no
+ * other thread is involved.  A request that went asynchronous posts its
+ * completion to the engine's ring, and the ring is reaped:
+ *   - lazily, without blocking, by aio_error, aio_return and aio_suspend
+ *     (whoever gets saio.reap_lock; a caller that does not get it knows
+ *     someone else is reaping);
+ *   - by the reaper, one thread per process, created the first time a
+ *     caller has to sleep (aio_suspend, lio_listio(LIO_WAIT), aio_cancel)
+ *     or a request needing a notification goes asynchronous.  It blocks in
+ *     the engine's wait with every signal blocked, and exists at most once.
+ * Sleepers never wait in the engine themselves: they wait on saio.seq, a
+ * futex word bumped after every completion.  So a sleeper sees completions
+ * made by any thread, inline ones included, and its wait is a plain futex
+ * wait with a timeout, which a signal handler always interrupts with EINTR
+ * (as POSIX wants of aio_suspend, SA_RESTART or not).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "aio-internal.h"
+
+static pthread_mutex_t reaper_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void saio_wake_sleepers(void)
+{
+	__atomic_fetch_add(&saio.seq, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&saio.nr_waiters, __ATOMIC_SEQ_CST))
+		syscall(SYS_futex, &saio.seq, FUTEX_WAKE_PRIVATE, INT_MAX,
+			NULL, NULL, 0);
+}
+
+/*
+ * Drop one reference to a list (a request of it is done, or the submitter
+ * has queued them all); the last one delivers the list's sigevent.
+ */
+void saio_lio_put(struct saio_lio *g, bool request)
+{
+	struct sigevent sev;
+	bool last, gone, notify;
+
+	(void)request;
+	pthread_mutex_lock(&saio.lock);
+	last = --g->pending == 0;
+	notify = last && g->notify;
+	if (notify)
+		sev = g->sev;
+	if (last)
+		__atomic_store_n(&g->done, 1, __ATOMIC_RELEASE);
+	/* once done is set, a LIO_WAIT caller may free g: no more access */
+	gone = --g->refs == 0;
+	pthread_mutex_unlock(&saio.lock);
+	if (notify)
+		saio_notify(&sev);
+	if (last)
+		saio_wake_sleepers();
+	if (gone)
+		free(g);
+}
+
+/*
+ * Publish r's result in its aiocb, release it, deliver its notification.
+ * Returns the requests of the same descriptor that may now start.
+ */
+static struct saio_req *saio_finish(struct saio_req *r, int64_t res)
+{
+	struct saio_req *ready = NULL;
+	struct aiocb *cb = r->cb;
+	struct saio_lio *g = r->lio;
+	struct sigevent sev;
+	bool notify;
+
+	pthread_mutex_lock(&saio.lock);
+	saio_queue_remove(r, &ready);
+	cb->__return_value = res < 0 ? -1 : (ssize_t)res;
+	/* after this store the program may free cb: no more access */
+	saio_store_error(cb, res < 0 ? (int)-res : 0);
+	sev = r->sev;
+	notify = saio_sigev_active(&sev);
+	if (r->notify)
+		saio.nr_notify--;
+	saio.st.in_flight--;
+	saio.st.completed++;
+	saio_req_free(r);
+	pthread_mutex_unlock(&saio.lock);
+
+	saio_wake_sleepers();
+	if (notify)
+		saio_notify(&sev);
+	if (g)
+		saio_lio_put(g, true);
+	return ready;
+}
+
+/*
+ * Drive requests: finish r (when not NULL) with res, and start every
+ * request on 'work' (a wnext list of SAIO_RUNNING requests), finishing in
+ * this loop those that complete in the caller and queueing what they
+ * unblock in turn.  Iterative, so a long queue cannot deepen the stack.
+ */
+static void saio_drive(struct saio_req *work, struct saio_req *r, int64_t res)
+{
+	for (;;) {
+		struct saio_req *ready, *last;
+		bool notify;
+		int ret;
+
+		if (r) {
+			if (res == -ESPIPE && saio_make_stream(r)) {
+				/* a stream after all: redo it as read/write */
+				r->wnext = work;
+				work = r;
+			} else {
+				ready = saio_finish(r, res);
+				if (ready) {
+					for (last = ready; last->wnext;)
+						last = last->wnext;
+					last->wnext = work;
+					work = ready;
+				}
+			}
+			r = NULL;
+		}
+		if (!work)
+			return;
+		r = work;
+		work = r->wnext;
+		notify = r->notify;	/* r may be gone once submitted */
+		ret = saio_engine_submit(r);
+		if (ret == 0) {
+			if (notify)
+				saio_ensure_reaper();
+			r = NULL;
+			continue;
+		}
+		if (ret == 1) {
+			res = r->ret;
+			saio_stat_add(&saio.st.inline_done, 1);
+		} else {
+			res = ret;
+		}
+	}
+}
+
+void saio_start(struct saio_req *r)
+{
+	r->wnext = NULL;
+	saio_drive(r, NULL, 0);
+}
+
+void saio_complete(struct saio_req *r, int64_t res)
+{
+	saio_drive(NULL, r, res);
+}
+
+/* Called by the engine, with saio.reap_lock held, for each completion. */
+void saio_chain_done(uint64_t user_data, int64_t res)
+{
+	uint32_t idx = (uint32_t)user_data;
+	struct saio_req *r;
+
+	if (idx >= saio.max)
+		return;
+	r = &saio.pool[idx];
+	if (r->gen != (uint32_t)(user_data >> 32) || r->state != SAIO_RUNNING)
+		return;		/* not ours (a wake-up chain of the engine) */
+	saio_complete(r, res);
+}
+
+/*
+ * Reap the ring.  Without 'wait', only if nobody else is reaping and
+ * without blocking.  Returns the number of completions processed.
+ */
+int saio_reap(bool wait)
+{
+	int n;
+
+	if (!__atomic_load_n(&saio.ready, __ATOMIC_ACQUIRE))
+		return 0;
+	if (wait)
+		pthread_mutex_lock(&saio.reap_lock);
+	else if (pthread_mutex_trylock(&saio.reap_lock))
+		return 0;
+	n = saio_engine_reap(wait);
+	pthread_mutex_unlock(&saio.reap_lock);
+	return n < 0 ? 0 : n;
+}
+
+static void *saio_reaper(void *arg)
+{
+	(void)arg;
+	for (;;)
+		saio_reap(true);
+	return NULL;
+}
+
+/* Make sure the reaper runs.  Returns 0, or an errno if it cannot. */
+int saio_ensure_reaper(void)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	int err = 0;
+
+	if (__atomic_load_n(&saio.reaper_running, __ATOMIC_ACQUIRE))
+		return 0;
+	pthread_mutex_lock(&reaper_lock);
+	if (saio.reaper_running)
+		goto out;
+	/* signals meant for the program must never land on the reaper */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	err = pthread_create(&saio.reaper, &attr, saio_reaper, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!err)
+		__atomic_store_n(&saio.reaper_running, true, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&reaper_lock);
+	return err;
+}
+
+/* An absolute CLOCK_MONOTONIC deadline 'rel' from now. */
+void saio_deadline(struct timespec *dl, const struct timespec *rel)
+{
+	clock_gettime(CLOCK_MONOTONIC, dl);
+	dl->tv_sec += rel->tv_sec;
+	dl->tv_nsec += rel->tv_nsec;
+	if (dl->tv_nsec >= 1000000000L) {
+		dl->tv_sec++;
+		dl->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
+ * Sleep until saio.seq moves from 'seen', the deadline (if any) passes
+ * (ETIMEDOUT) or a signal handler runs (EINTR).  Returns 0 or that errno.
+ * The caller has counted itself in saio.nr_waiters.
+ */
+int saio_wait_seq(uint32_t seen, const struct timespec *deadline)
+{
+	struct timespec now, rel = { 3600, 0 };
+	long r;
+
+	if (deadline) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		rel.tv_sec = deadline->tv_sec - now.tv_sec;
+		rel.tv_nsec = deadline->tv_nsec - now.tv_nsec;
+		if (rel.tv_nsec < 0) {
+			rel.tv_sec--;
+			rel.tv_nsec += 1000000000L;
+		}
+		if (rel.tv_sec < 0)
+			return ETIMEDOUT;
+	}
+	if (saio_ensure_reaper()) {
+		/* no thread to reap: poll the ring ourselves */
+		struct timespec ms = { 0, 1000000L };
+
+		if (!deadline || rel.tv_sec || rel.tv_nsec > ms.tv_nsec)
+			rel = ms;
+		if (saio_reap(false))
+			return 0;
+	}
+	/* always with a timeout: then a signal handler means EINTR */
+	r = syscall(SYS_futex, &saio.seq, FUTEX_WAIT_PRIVATE, seen, &rel,
+		    NULL, 0);
+	if (r == 0 || errno == EAGAIN)
+		return 0;
+	if (errno == EINTR)
+		return EINTR;
+	if (errno == ETIMEDOUT && deadline)
+		return ETIMEDOUT;
+	return 0;
+}
+
+/* The status of cb, reaping first if it is still in progress. */
+int saio_status(const struct aiocb *cb)
+{
+	int e = saio_load_error(cb);
+
+	if (e == EINPROGRESS && saio_reap(false))
+		e = saio_load_error(cb);
+	return e;
+}
+
+SAIO_EXPORT int aio_error(const struct aiocb *cb)
+{
+	int e;
+
+	saio_count_call();
+	e = saio_status(cb);
+	if (e == SAIO_RETRIEVED) {
+		errno = EINVAL;
+		return -1;
+	}
+	return e;
+}
+
+SAIO_EXPORT ssize_t aio_return(struct aiocb *cb)
+{
+	ssize_t ret;
+	int e;
+
+	saio_count_call();
+	e = saio_status(cb);
+	if (e == EINPROGRESS || e == SAIO_RETRIEVED) {
+		errno = e == EINPROGRESS ? EINPROGRESS : EINVAL;
+		return -1;
+	}
+	ret = cb->__return_value;
+	/* POSIX: the status may be retrieved once; later calls say EINVAL */
+	saio_store_error(cb, SAIO_RETRIEVED);
+	return ret;
+}
+
+static bool saio_any_done(const struct aiocb *const list[], int nent)
+{
+	int i;
+
+	for (i = 0; i < nent; i++)
+		if (list[i] && saio_load_error(list[i]) != EINPROGRESS)
+			return true;
+	return false;
+}
+
+SAIO_EXPORT int aio_suspend(const struct aiocb *const list[], int nent,
+			    const struct timespec *timeout)
+{
+	struct timespec dl;
+	int ret = 0, err;
+
+	saio_count_call();
+	if (nent < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (saio_any_done(list, nent))
+		return 0;
+	if (saio_reap(false) && saio_any_done(list, nent))
+		return 0;
+	if (timeout)
+		saio_deadline(&dl, timeout);
+	__atomic_fetch_add(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		uint32_t seen = __atomic_load_n(&saio.seq, __ATOMIC_SEQ_CST);
+
+		if (saio_any_done(list, nent))
+			break;
+		err = saio_wait_seq(seen, timeout ? &dl : NULL);
+		if (err && saio_any_done(list, nent))
+			break;
+		if (err) {
+			errno = err == ETIMEDOUT ? EAGAIN : err;
+			ret = -1;
+			break;
+		}
+	}
+	__atomic_fetch_sub(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
+	return ret;
+}
+
+/* The 64-bit twins are the same functions on x86-64. */
+SAIO_EXPORT int aio_error64(const struct aiocb64 *cb)
+	__attribute__((alias("aio_error")));
+SAIO_EXPORT ssize_t aio_return64(struct aiocb64 *cb)
+	__attribute__((alias("aio_return")));
+SAIO_EXPORT int aio_suspend64(const struct aiocb64 *const list[], int nent,
+			      const struct timespec *timeout)
+	__attribute__((alias("aio_suspend")));

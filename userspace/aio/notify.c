@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * notify.c - delivering a completion's struct sigevent.
+ *
+ *   SIGEV_NONE		nothing.
+ *   SIGEV_SIGNAL	a queued signal to the process, si_code SI_ASYNCIO,
+ *			si_value the sigevent's value, si_pid/si_uid ours
+ *			(what glibc sends; rt_sigqueueinfo() accepts a
+ *			negative si_code for any target).
+ *   SIGEV_THREAD_ID	the same, to one thread (Linux extension).
+ *   SIGEV_THREAD	the function runs in a new detached thread, created
+ *			with the sigevent's attributes if any and with every
+ *			signal blocked; if no thread can be created, it runs
+ *			in the completing thread instead of being lost.
+ *
+ * Notifications are delivered after the result is visible in the aiocb,
+ * so a handler or thread function may call aio_error/aio_return on it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "aio-internal.h"
+
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+
+/* Is sev valid for submission?  0 or EINVAL. */
+int saio_sigev_check(const struct sigevent *sev)
+{
+	switch (sev->sigev_notify) {
+	case SIGEV_NONE:
+		return 0;
+	case SIGEV_SIGNAL:
+	case SIGEV_THREAD_ID:
+		if (sev->sigev_signo <= 0 || sev->sigev_signo > SIGRTMAX)
+			return EINVAL;
+		return 0;
+	case SIGEV_THREAD:
+		return sev->sigev_notify_function ? 0 : EINVAL;
+	default:
+		return EINVAL;
+	}
+}
+
+bool saio_sigev_active(const struct sigevent *sev)
+{
+	return sev->sigev_notify != SIGEV_NONE;
+}
+
+struct saio_thread_arg {
+	void (*fn)(union sigval);
+	union sigval val;
+};
+
+static void *saio_notify_thread(void *p)
+{
+	struct saio_thread_arg a = *(struct saio_thread_arg *)p;
+
+	free(p);
+	a.fn(a.val);
+	return NULL;
+}
+
+static void saio_run_thread(const struct sigevent *sev)
+{
+	pthread_attr_t def, *attr = sev->sigev_notify_attributes;
+	struct saio_thread_arg *a = malloc(sizeof(*a));
+	sigset_t all, old;
+	pthread_t t;
+	int ds = PTHREAD_CREATE_JOINABLE, err = ENOMEM;
+
+	if (a) {
+		a->fn = sev->sigev_notify_function;
+		a->val = sev->sigev_value;
+		if (!attr) {
+			pthread_attr_init(&def);
+			pthread_attr_setdetachstate(&def,
+						    PTHREAD_CREATE_DETACHED);
+			attr = &def;
+		}
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		err = pthread_create(&t, attr, saio_notify_thread, a);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (!err) {
+			pthread_attr_getdetachstate(attr, &ds);
+			if (ds == PTHREAD_CREATE_JOINABLE)
+				pthread_detach(t);
+		}
+		if (attr == &def)
+			pthread_attr_destroy(&def);
+	}
+	if (err) {
+		/* better late and here than never */
+		free(a);
+		sev->sigev_notify_function(sev->sigev_value);
+	}
+}
+
+void saio_notify(const struct sigevent *sev)
+{
+	siginfo_t si;
+	int saved = errno;
+
+	switch (sev->sigev_notify) {
+	case SIGEV_SIGNAL:
+	case SIGEV_THREAD_ID:
+		memset(&si, 0, sizeof(si));
+		si.si_signo = sev->sigev_signo;
+		si.si_code = SI_ASYNCIO;
+		si.si_pid = saio.pid;
+		si.si_uid = getuid();
+		si.si_value = sev->sigev_value;
+		if (sev->sigev_notify == SIGEV_SIGNAL)
+			syscall(SYS_rt_sigqueueinfo, saio.pid,
+				sev->sigev_signo, &si);
+		else
+			syscall(SYS_rt_tgsigqueueinfo, saio.pid,
+				sev->sigev_notify_thread_id,
+				sev->sigev_signo, &si);
+		break;
+	case SIGEV_THREAD:
+		saio_run_thread(sev);
+		break;
+	default:
+		return;
+	}
+	saio_stat_add(&saio.st.notified, 1);
+	errno = saved;
+}

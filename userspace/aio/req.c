@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * req.c - request and per-descriptor state of libsyslet-aio.
+ *
+ * Requests come from a fixed pool (SYSLET_AIO_MAX entries, default
+ * SAIO_MAX_DEFAULT); when it is empty, submission fails with EAGAIN.  Each
+ * request is in two hashes' chains: by aiocb address (for aio_cancel) and,
+ * through its descriptor's queue, by file descriptor.
+ *
+ * Ordering.  glibc runs the requests of one descriptor one at a time, in
+ * priority order.  That keeps streams in order but serialises a QD32 load on
+ * one file.  Here a request waits only for earlier requests it could race
+ * with:
+ *   - aio_fsync waits for every earlier request on the descriptor (POSIX:
+ *     it covers "all currently queued I/O operations");
+ *   - on a stream (pipe, socket, tty: anything that cannot seek), reads wait
+ *     for earlier reads and writes for earlier writes, so that data is
+ *     consumed and produced in submission order, while a blocked read does
+ *     not hold up a write in the other direction;
+ *   - on an O_APPEND file, writes wait for earlier writes;
+ *   - everything else (positioned I/O on files and block devices) runs
+ *     concurrently.
+ * The descriptor is only examined (lseek, fcntl) when a second request
+ * arrives while an earlier one is still in flight; a lone request costs no
+ * extra system call.  If a lone request was a positioned read or write on a
+ * stream, the engine returns -ESPIPE and complete.c retries it as a plain
+ * read or write (saio_make_stream()), as glibc does.
+ *
+ * After fork() the child drops all of the parent's state (its aiocbs keep
+ * saying EINPROGRESS, as with glibc) and starts with an empty pool, a fresh
+ * engine and no reaper thread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aio-internal.h"
+
+struct saio_global saio = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.reap_lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned int hbits;
+
+static inline uint32_t hash_ptr(const void *p)
+{
+	return (uint32_t)(((uintptr_t)p >> 3) * 0x9E3779B97F4A7C15ull >>
+			  (64 - hbits));
+}
+
+static inline uint32_t hash_fd(int fd)
+{
+	return (uint32_t)fd & saio.hmask;
+}
+
+/* Thread every pool entry onto the free lists, lowest index first. */
+static void saio_reset_pools(void)
+{
+	uint32_t i;
+
+	memset(saio.cbhash, 0, sizeof(*saio.cbhash) * (saio.hmask + 1));
+	memset(saio.fdhash, 0, sizeof(*saio.fdhash) * (saio.hmask + 1));
+	saio.free_req = NULL;
+	saio.free_fd = NULL;
+	for (i = saio.max; i-- > 0;) {
+		struct saio_req *r = &saio.pool[i];
+
+		r->state = SAIO_FREE;
+		r->idx = i;
+		r->hnext = saio.free_req;
+		saio.free_req = r;
+		saio.fdpool[i].hnext = saio.free_fd;
+		saio.free_fd = &saio.fdpool[i];
+	}
+}
+
+/* pthread_atfork child handler: forget everything the parent had. */
+static void saio_fork_child(void)
+{
+	pthread_mutex_init(&saio.lock, NULL);
+	pthread_mutex_init(&saio.reap_lock, NULL);
+	pthread_mutex_init(&init_lock, NULL);
+	if (!saio.ready)
+		return;
+	saio_reset_pools();
+	saio.nr_notify = 0;
+	saio.seq = 0;
+	saio.nr_waiters = 0;
+	saio.reaper_running = false;
+	saio.pid = getpid();
+	memset(&saio.st, 0, sizeof(saio.st));
+	saio_engine_fork_child();
+	saio.st.backend = saio_engine_backend();
+}
+
+static uint32_t saio_max_from_env(void)
+{
+	const char *s = getenv("SYSLET_AIO_MAX");
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s)
+		return SAIO_MAX_DEFAULT;
+	v = strtoul(s, &end, 0);
+	if (*end || v == 0)
+		return SAIO_MAX_DEFAULT;
+	return v > SAIO_MAX_LIMIT ? SAIO_MAX_LIMIT : (uint32_t)v;
+}
+
+/*
+ * Set everything up on first use.  Returns 0, or -1 with errno set (and
+ * the same errno for every later call: a failed engine does not come back).
+ */
+int saio_init(void)
+{
+	uint32_t n;
+	int err = 0;
+
+	if (__atomic_load_n(&saio.ready, __ATOMIC_ACQUIRE))
+		return 0;
+	pthread_mutex_lock(&init_lock);
+	if (saio.ready || saio.init_err)
+		goto out;
+	saio.max = saio_max_from_env();
+	for (hbits = 4, n = 16; n < saio.max; n <<= 1)
+		hbits++;
+	saio.hmask = n - 1;
+	saio.pool = calloc(saio.max, sizeof(*saio.pool));
+	saio.fdpool = calloc(saio.max, sizeof(*saio.fdpool));
+	saio.cbhash = calloc(n, sizeof(*saio.cbhash));
+	saio.fdhash = calloc(n, sizeof(*saio.fdhash));
+	if (!saio.pool || !saio.fdpool || !saio.cbhash || !saio.fdhash) {
+		err = ENOMEM;
+		goto fail;
+	}
+	saio_reset_pools();
+	err = -saio_engine_init();
+	if (err)
+		goto fail;
+	if (pthread_atfork(NULL, NULL, saio_fork_child)) {
+		err = ENOMEM;
+		goto fail;
+	}
+	saio.pid = getpid();
+	saio.st.backend = saio_engine_backend();
+	__atomic_store_n(&saio.ready, true, __ATOMIC_RELEASE);
+	goto out;
+fail:
+	free(saio.pool);
+	free(saio.fdpool);
+	free(saio.cbhash);
+	free(saio.fdhash);
+	saio.pool = NULL;
+	saio.fdpool = NULL;
+	saio.cbhash = NULL;
+	saio.fdhash = NULL;
+	saio.init_err = err;
+out:
+	err = saio.init_err;
+	pthread_mutex_unlock(&init_lock);
+	if (err) {
+		/* "not queued due to system resource limitations" */
+		errno = err == ENOSYS ? EAGAIN : err;
+		return -1;
+	}
+	return 0;
+}
+
+void saio_count_call(void)
+{
+	saio_stat_add(&saio.st.calls, 1);
+}
+
+/* Look at a descriptor that has more than one request in flight. */
+static uint8_t saio_classify(int fd)
+{
+	int saved = errno, fl;
+	uint8_t kind = SAIO_KIND_FILE;
+
+	if (lseek(fd, 0, SEEK_CUR) < 0 && errno == ESPIPE) {
+		kind = SAIO_KIND_STREAM;
+	} else {
+		fl = fcntl(fd, F_GETFL);
+		if (fl >= 0 && (fl & O_APPEND))
+			kind = SAIO_KIND_APPEND;
+	}
+	errno = saved;
+	return kind;
+}
+
+/* Must r wait for the earlier request q on the same descriptor? */
+static bool saio_conflict(const struct saio_fd *f, const struct saio_req *q,
+			  const struct saio_req *r)
+{
+	if (r->op == SAIO_FSYNC || r->op == SAIO_FDSYNC)
+		return true;
+	switch (f->kind) {
+	case SAIO_KIND_STREAM:
+		return q->op == r->op;
+	case SAIO_KIND_APPEND:
+		return q->op == SAIO_WRITE && r->op == SAIO_WRITE;
+	default:
+		return false;
+	}
+}
+
+static bool saio_must_wait(const struct saio_fd *f, const struct saio_req *r)
+{
+	const struct saio_req *q;
+
+	for (q = r->fprev; q; q = q->fprev)
+		if (saio_conflict(f, q, r))
+			return true;
+	return false;
+}
+
+static struct saio_fd *saio_fd_get(int fd)
+{
+	struct saio_fd **pp = &saio.fdhash[hash_fd(fd)], *f;
+
+	for (f = *pp; f; f = f->hnext)
+		if (f->fd == fd)
+			return f;
+	/* there is always one: each queue holds at least one request */
+	f = saio.free_fd;
+	saio.free_fd = f->hnext;
+	memset(f, 0, sizeof(*f));
+	f->fd = fd;
+	f->hnext = *pp;
+	*pp = f;
+	return f;
+}
+
+static void saio_fd_put(struct saio_fd *f)
+{
+	struct saio_fd **pp = &saio.fdhash[hash_fd(f->fd)];
+
+	while (*pp != f)
+		pp = &(*pp)->hnext;
+	*pp = f->hnext;
+	f->hnext = saio.free_fd;
+	saio.free_fd = f;
+}
+
+/*
+ * Take a request slot for cb and queue it on its descriptor.  Sets *start
+ * when it may run at once (it is then SAIO_RUNNING), otherwise it waits
+ * behind earlier requests (SAIO_WAITING).  Marks the aiocb EINPROGRESS.
+ * Returns NULL with errno EAGAIN when the pool is empty.
+ */
+struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
+				const struct sigevent *sev,
+				struct saio_lio *lio, bool *start)
+{
+	struct saio_req *r;
+	struct saio_fd *f;
+	uint32_t h = hash_ptr(cb);
+
+	pthread_mutex_lock(&saio.lock);
+	r = saio.free_req;
+	if (!r) {
+		pthread_mutex_unlock(&saio.lock);
+		errno = EAGAIN;
+		return NULL;
+	}
+	saio.free_req = r->hnext;
+	r->gen++;
+	r->cb = cb;
+	r->fd = fd;
+	r->op = (uint8_t)op;
+	r->lio = lio;
+	r->sev = *sev;
+	r->notify = saio_sigev_active(sev) || (lio && lio->notify);
+	r->wnext = NULL;
+	r->ret = 0;
+	r->hnext = saio.cbhash[h];
+	saio.cbhash[h] = r;
+	if (r->notify)
+		saio.nr_notify++;
+	if (lio) {
+		lio->pending++;
+		lio->refs++;
+	}
+
+	f = saio_fd_get(fd);
+	if (f->nr && f->kind == SAIO_KIND_UNKNOWN)
+		f->kind = saio_classify(fd);	/* does not block */
+	r->fdq = f;
+	r->fnext = NULL;
+	r->fprev = f->tail;
+	if (f->tail)
+		f->tail->fnext = r;
+	else
+		f->head = r;
+	f->tail = r;
+	f->nr++;
+	r->stream = f->kind == SAIO_KIND_STREAM;
+	if (saio_must_wait(f, r)) {
+		r->state = SAIO_WAITING;
+		f->nr_waiting++;
+		*start = false;
+	} else {
+		r->state = SAIO_RUNNING;
+		*start = true;
+	}
+	saio.st.in_flight++;
+	saio.st.submitted++;
+	saio_store_error(cb, EINPROGRESS);
+	pthread_mutex_unlock(&saio.lock);
+	return r;
+}
+
+/* Under saio.lock: put a request whose completion has been processed back. */
+void saio_req_free(struct saio_req *r)
+{
+	r->state = SAIO_FREE;
+	r->cb = NULL;
+	r->hnext = saio.free_req;
+	saio.free_req = r;
+}
+
+/* Under saio.lock: the live request for cb, or NULL. */
+struct saio_req *saio_find(const struct aiocb *cb)
+{
+	struct saio_req *r;
+
+	for (r = saio.cbhash[hash_ptr(cb)]; r; r = r->hnext)
+		if (r->cb == cb)
+			return r;
+	return NULL;
+}
+
+/*
+ * Under saio.lock: take r off its aiocb hash chain and its descriptor's
+ * queue, and push onto *ready the waiting requests that may now run
+ * (marked SAIO_RUNNING; the caller starts them after dropping the lock).
+ */
+void saio_queue_remove(struct saio_req *r, struct saio_req **ready)
+{
+	struct saio_req **pp = &saio.cbhash[hash_ptr(r->cb)], *w;
+	struct saio_fd *f = r->fdq;
+
+	while (*pp != r)
+		pp = &(*pp)->hnext;
+	*pp = r->hnext;
+
+	if (r->state == SAIO_WAITING)
+		f->nr_waiting--;
+	if (r->fprev)
+		r->fprev->fnext = r->fnext;
+	else
+		f->head = r->fnext;
+	if (r->fnext)
+		r->fnext->fprev = r->fprev;
+	else
+		f->tail = r->fprev;
+	if (--f->nr == 0) {
+		saio_fd_put(f);
+		return;
+	}
+	if (!f->nr_waiting)
+		return;
+	for (w = f->head; w; w = w->fnext) {
+		if (w->state != SAIO_WAITING || saio_must_wait(f, w))
+			continue;
+		w->state = SAIO_RUNNING;
+		f->nr_waiting--;
+		w->wnext = *ready;
+		*ready = w;
+	}
+}
+
+/*
+ * The engine said -ESPIPE to a positioned read or write: the descriptor is
+ * a stream.  Record that (later requests will wait in order) and switch r
+ * to plain read/write.  Returns false if r already was a stream request.
+ */
+bool saio_make_stream(struct saio_req *r)
+{
+	bool changed;
+
+	pthread_mutex_lock(&saio.lock);
+	changed = !r->stream && (r->op == SAIO_READ || r->op == SAIO_WRITE);
+	if (changed) {
+		r->stream = true;
+		r->fdq->kind = SAIO_KIND_STREAM;
+	}
+	pthread_mutex_unlock(&saio.lock);
+	return changed;
+}
+
+SAIO_EXPORT int syslet_aio_stats(struct syslet_aio_stats *st, size_t size)
+{
+	struct syslet_aio_stats s;
+
+	pthread_mutex_lock(&saio.lock);
+	s = saio.st;
+	pthread_mutex_unlock(&saio.lock);
+	s.calls = __atomic_load_n(&saio.st.calls, __ATOMIC_RELAXED);
+	memcpy(st, &s, size < sizeof(s) ? size : sizeof(s));
+	return 0;
+}

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * submit.c - aio_read, aio_write, aio_fsync, lio_listio and aio_init.
+ *
+ * Each request becomes one syslet chain of one atom (pread64/pwrite64,
+ * read/write on streams, fsync/fdatasync).  Errors found without a system
+ * call (a negative offset, a bad aio_reqprio or sigevent, an unknown
+ * aio_fsync operation, no request slot left) fail the call; everything
+ * the kernel reports (EBADF, EINVAL of O_DIRECT alignment, EIO, ...)
+ * becomes the request's error status, as with glibc.  aio_fsync checks its
+ * descriptor at once (EBADF), since POSIX lists that as its error.
+ *
+ * Nothing in the aiocb's public fields is written, not even
+ * aio_lio_opcode (glibc writes it).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "aio-internal.h"
+
+static int saio_submit(struct aiocb *cb, int op, struct saio_lio *lio)
+{
+	struct saio_req *r;
+	bool start;
+	int err;
+
+	if (saio_init())
+		return -1;
+	if (cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX ||
+	    ((op == SAIO_READ || op == SAIO_WRITE) && cb->aio_offset < 0)) {
+		errno = EINVAL;
+		return -1;
+	}
+	err = saio_sigev_check(&cb->aio_sigevent);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	r = saio_req_alloc(cb, op, cb->aio_fildes, &cb->aio_sigevent, lio,
+			   &start);
+	if (!r)
+		return -1;
+	if (start)
+		saio_start(r);
+	else if (r->notify)
+		saio_ensure_reaper();	/* r starts when its turn comes */
+	return 0;
+}
+
+SAIO_EXPORT int aio_read(struct aiocb *cb)
+{
+	saio_count_call();
+	return saio_submit(cb, SAIO_READ, NULL);
+}
+
+SAIO_EXPORT int aio_write(struct aiocb *cb)
+{
+	saio_count_call();
+	return saio_submit(cb, SAIO_WRITE, NULL);
+}
+
+SAIO_EXPORT int aio_fsync(int operation, struct aiocb *cb)
+{
+	saio_count_call();
+	if (operation != O_SYNC && operation != O_DSYNC) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fcntl(cb->aio_fildes, F_GETFL) < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	return saio_submit(cb, operation == O_SYNC ? SAIO_FSYNC : SAIO_FDSYNC,
+			   NULL);
+}
+
+/* Sleep until list g is done, or a signal handler runs (EINTR). */
+static int saio_lio_wait(struct saio_lio *g)
+{
+	int err = 0;
+
+	__atomic_fetch_add(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		uint32_t seen = __atomic_load_n(&saio.seq, __ATOMIC_SEQ_CST);
+
+		if (__atomic_load_n(&g->done, __ATOMIC_ACQUIRE))
+			break;
+		saio_reap(false);
+		if (__atomic_load_n(&g->done, __ATOMIC_ACQUIRE))
+			break;
+		err = saio_wait_seq(seen, NULL);
+		if (err == EINTR && !__atomic_load_n(&g->done, __ATOMIC_ACQUIRE))
+			break;
+		err = 0;
+	}
+	__atomic_fetch_sub(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
+	return err;
+}
+
+/*
+ * lio_listio: LIO_NOP and NULL entries are skipped.  An entry that cannot
+ * be queued gets that error as its status (aio_error) and makes the call
+ * fail: EAGAIN if some entry lacked resources, else EIO.  With LIO_WAIT the
+ * call returns when every queued entry is done, failing with EIO if any of
+ * them failed (EINTR if a signal handler interrupted the wait: the requests
+ * go on).  With LIO_NOWAIT, 'sig' is delivered once every queued entry is
+ * done (at once if none was queued), and each entry's own sigevent is
+ * delivered as usual in both modes.
+ */
+SAIO_EXPORT int lio_listio(int mode, struct aiocb *const list[], int nent,
+			   struct sigevent *sig)
+{
+	struct saio_lio *g;
+	bool eagain = false, failed = false;
+	int i, err;
+
+	saio_count_call();
+	if ((mode != LIO_WAIT && mode != LIO_NOWAIT) || nent < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (mode == LIO_NOWAIT && sig) {
+		err = saio_sigev_check(sig);
+		if (err) {
+			errno = err;
+			return -1;
+		}
+	}
+	if (saio_init())
+		return -1;
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		errno = EAGAIN;
+		return -1;
+	}
+	g->pending = 1;		/* ours, until everything is queued */
+	g->refs = mode == LIO_WAIT ? 2 : 1;
+	if (mode == LIO_NOWAIT && sig && saio_sigev_active(sig)) {
+		g->notify = true;
+		g->sev = *sig;
+	}
+
+	for (i = 0; i < nent; i++) {
+		struct aiocb *cb = list[i];
+		int op;
+
+		if (!cb || cb->aio_lio_opcode == LIO_NOP)
+			continue;
+		if (cb->aio_lio_opcode == LIO_READ) {
+			op = SAIO_READ;
+		} else if (cb->aio_lio_opcode == LIO_WRITE) {
+			op = SAIO_WRITE;
+		} else {
+			errno = EINVAL;
+			goto bad;
+		}
+		if (!saio_submit(cb, op, g))
+			continue;
+bad:
+		if (errno == EAGAIN)
+			eagain = true;
+		failed = true;
+		cb->__return_value = -1;
+		saio_store_error(cb, errno);
+	}
+
+	saio_lio_put(g, false);	/* may fire the list event */
+	if (mode == LIO_WAIT) {
+		err = saio_lio_wait(g);
+		if (err) {
+			/* the last request frees g */
+			pthread_mutex_lock(&saio.lock);
+			i = --g->refs;
+			pthread_mutex_unlock(&saio.lock);
+			if (!i)
+				free(g);
+			errno = err;
+			return -1;
+		}
+		free(g);
+		for (i = 0; i < nent && !failed; i++) {
+			struct aiocb *cb = list[i];
+
+			if (cb && cb->aio_lio_opcode != LIO_NOP &&
+			    saio_load_error(cb) != 0)
+				failed = true;
+		}
+	}
+	if (failed) {
+		errno = eagain ? EAGAIN : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/* glibc tunes its thread pool with this; the engine sizes itself. */
+SAIO_EXPORT void aio_init(const struct aioinit *init)
+{
+	(void)init;
+	saio_count_call();
+	saio_init();
+}
+
+SAIO_EXPORT int aio_read64(struct aiocb64 *cb)
+	__attribute__((alias("aio_read")));
+SAIO_EXPORT int aio_write64(struct aiocb64 *cb)
+	__attribute__((alias("aio_write")));
+SAIO_EXPORT int aio_fsync64(int operation, struct aiocb64 *cb)
+	__attribute__((alias("aio_fsync")));
+SAIO_EXPORT int lio_listio64(int mode, struct aiocb64 *const list[], int nent,
+			     struct sigevent *sig)
+	__attribute__((alias("lio_listio")));
