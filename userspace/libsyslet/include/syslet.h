@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * <syslet.h> - libsyslet, the user runtime of the syslet engine.
+ *
+ * A chain of "atoms" (one system call each) is submitted with
+ * syslet_submit(); it runs asynchronously and posts one completion to the
+ * context's ring, which is reaped without a system call.  Two backends
+ * implement the same contract: the kernel engine (syscalls 451-454, see
+ * <linux/syslet.h>) and an emulation on a pool of threads for kernels
+ * without it.
+ *
+ * Conventions (like liburing): functions return 0 or a count on success
+ * and a negative errno on failure; errno is not used; nothing is printed.
+ *
+ * A one-off asynchronous read:
+ *
+ *	struct syslet_ctx ctx;
+ *	struct syslet_op op;
+ *	struct syslet_completion c;
+ *
+ *	syslet_ctx_init(&ctx, 8, 0);
+ *	syslet_prep_pread(&op, fd, buf, sizeof(buf), 0);
+ *	syslet_submit(&ctx, &op.atom);
+ *	syslet_wait_completion(&ctx, &c);	// c.status = bytes read
+ *
+ * Thread safety: syslet_submit(), syslet_reap(), syslet_wait(),
+ * syslet_cancel() and syslet_threadlet() may be called concurrently on one
+ * context.  syslet_peek_completion() + syslet_cq_advance() are for a
+ * single reaper (like io_uring_peek_cqe()/io_uring_cqe_seen()).
+ */
+#ifndef LIBSYSLET_SYSLET_H
+#define LIBSYSLET_SYSLET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <time.h>
+#include <linux/syslet.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* syslet_ctx_init() flags */
+#define SYSLET_CTX_EMULATED	0x00000001U /* force the emulated backend */
+#define SYSLET_CTX_KERNEL	0x00000002U /* force the kernel backend */
+#define SYSLET_CTX_F_ALL	(SYSLET_CTX_EMULATED | SYSLET_CTX_KERNEL)
+
+/* syslet_backend() */
+enum syslet_backend_type {
+	SYSLET_BACKEND_KERNEL = 1,
+	SYSLET_BACKEND_EMULATED = 2,
+};
+
+struct syslet_emu;
+
+/*
+ * A context: one completion ring and the backend that fills it.  The
+ * fields are readable (ring, ring_entries, backend); treat them as
+ * read-only.  Without SYSLET_CTX_EMULATED / SYSLET_CTX_KERNEL the backend
+ * comes from $SYSLET_BACKEND (kernel, emulated, auto; default auto: the
+ * kernel engine when the running kernel has it).
+ */
+struct syslet_ctx {
+	struct syslet_ring *ring;
+	unsigned int ring_entries;
+	unsigned int ring_mask;
+	unsigned int backend;		/* enum syslet_backend_type */
+	unsigned int flags;		/* SYSLET_CTX_* given, plus internal */
+	struct syslet_emu *emu;		/* emulated backend state, or NULL */
+	void *__priv[3];
+};
+
+/*
+ * An atom with storage for its argument values and return value, so that
+ * arguments can be set by value.  syslet_op_init() points every arg_ptr[i]
+ * at arg[i] and ret_ptr at ret; syslet_op_arg_ret() re-points an argument
+ * at an earlier op's ret (data flow: open -> read -> close).
+ *
+ * Note that SYSLET_SKIP_TO_NEXT_ON_STOP continues with the atom laid out
+ * right after this atom in memory (&atom + 1), which in a struct syslet_op
+ * is not an atom: build branching chains from arrays of plain struct
+ * syslet_atom (syslet_atom_*() below) with values stored elsewhere.
+ */
+struct syslet_op {
+	struct syslet_atom atom;
+	uint64_t arg[6];
+	int64_t ret;
+};
+
+/* --- contexts ------------------------------------------------------ */
+
+/* Ring of @entries (rounded up to a power of two, 1..65536) slots. */
+int syslet_ctx_init(struct syslet_ctx *ctx, unsigned int entries,
+		    unsigned int flags);
+/*
+ * Ring in caller memory @mem of @bytes (SYSLET_RING_ALIGN-aligned): the
+ * largest power of two of entries that fits.  Not freed by exit.
+ */
+int syslet_ctx_init_mem(struct syslet_ctx *ctx, void *mem, size_t bytes,
+			unsigned int flags);
+/*
+ * Tears a context down.  Chains still in flight are cancelled and waited
+ * for (their memory must stay valid until this returns).
+ */
+void syslet_ctx_exit(struct syslet_ctx *ctx);
+
+/* SYSLET_BACKEND_KERNEL or SYSLET_BACKEND_EMULATED. */
+int syslet_backend(const struct syslet_ctx *ctx);
+/* "kernel" or "emulated" */
+const char *syslet_backend_name(const struct syslet_ctx *ctx);
+/* 1 if the running kernel has the syslet engine, else 0. */
+int syslet_kernel_supported(void);
+
+/* --- atoms and ops -------------------------------------------------- */
+
+static inline void syslet_atom_init(struct syslet_atom *a, unsigned int nr,
+				    unsigned int flags)
+{
+	unsigned int i;
+
+	a->flags = flags;
+	a->nr = nr;
+	a->ret_ptr = 0;
+	a->next = 0;
+	for (i = 0; i < 6; i++)
+		a->arg_ptr[i] = 0;
+	a->private = 0;
+}
+
+/* Argument @i is read, when the atom runs, from the u64 at @ptr. */
+static inline void syslet_atom_arg(struct syslet_atom *a, unsigned int i,
+				   const void *ptr)
+{
+	a->arg_ptr[i] = (uint64_t)(uintptr_t)ptr;
+}
+
+static inline void syslet_atom_ret(struct syslet_atom *a, int64_t *ret)
+{
+	a->ret_ptr = (uint64_t)(uintptr_t)ret;
+}
+
+static inline void syslet_atom_link(struct syslet_atom *a,
+				    const struct syslet_atom *next)
+{
+	a->next = (uint64_t)(uintptr_t)next;
+}
+
+/* The chain's user word (set it on the head atom). */
+static inline void syslet_atom_set_data(struct syslet_atom *a, uint64_t data)
+{
+	a->private = data;
+}
+
+static inline void syslet_op_init(struct syslet_op *op, unsigned int nr,
+				  unsigned int flags)
+{
+	unsigned int i;
+
+	syslet_atom_init(&op->atom, nr, flags);
+	for (i = 0; i < 6; i++) {
+		op->arg[i] = 0;
+		op->atom.arg_ptr[i] = (uint64_t)(uintptr_t)&op->arg[i];
+	}
+	op->ret = 0;
+	op->atom.ret_ptr = (uint64_t)(uintptr_t)&op->ret;
+}
+
+/* Argument @i by value. */
+static inline void syslet_op_arg(struct syslet_op *op, unsigned int i,
+				 uint64_t v)
+{
+	op->arg[i] = v;
+	op->atom.arg_ptr[i] = (uint64_t)(uintptr_t)&op->arg[i];
+}
+
+/* Argument @i is @src's return value (read when @op runs). */
+static inline void syslet_op_arg_ret(struct syslet_op *op, unsigned int i,
+				     const struct syslet_op *src)
+{
+	op->atom.arg_ptr[i] = (uint64_t)(uintptr_t)&src->ret;
+}
+
+static inline void syslet_link(struct syslet_op *a, const struct syslet_op *b)
+{
+	a->atom.next = (uint64_t)(uintptr_t)&b->atom;
+}
+
+static inline void syslet_op_set_data(struct syslet_op *op, uint64_t data)
+{
+	op->atom.private = data;
+}
+
+static inline void syslet_op_set_flags(struct syslet_op *op,
+				       unsigned int flags)
+{
+	op->atom.flags = flags;
+}
+
+static inline void syslet_op_add_flags(struct syslet_op *op,
+				       unsigned int flags)
+{
+	op->atom.flags |= flags;
+}
+
+static inline void syslet_prep_(struct syslet_op *op, unsigned int nr,
+				uint64_t a0, uint64_t a1, uint64_t a2,
+				uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	syslet_op_init(op, nr, 0);
+	op->arg[0] = a0;
+	op->arg[1] = a1;
+	op->arg[2] = a2;
+	op->arg[3] = a3;
+	op->arg[4] = a4;
+	op->arg[5] = a5;
+}
+
+#define SYSLET_U64(x) ((uint64_t)(uintptr_t)(x))
+
+static inline void syslet_prep_read(struct syslet_op *op, int fd, void *buf,
+				    size_t len)
+{
+	syslet_prep_(op, SYS_read, (uint64_t)(int64_t)fd, SYSLET_U64(buf),
+		     len, 0, 0, 0);
+}
+
+static inline void syslet_prep_write(struct syslet_op *op, int fd,
+				     const void *buf, size_t len)
+{
+	syslet_prep_(op, SYS_write, (uint64_t)(int64_t)fd, SYSLET_U64(buf),
+		     len, 0, 0, 0);
+}
+
+static inline void syslet_prep_pread(struct syslet_op *op, int fd, void *buf,
+				     size_t len, off_t off)
+{
+	syslet_prep_(op, SYS_pread64, (uint64_t)(int64_t)fd, SYSLET_U64(buf),
+		     len, (uint64_t)off, 0, 0);
+}
+
+static inline void syslet_prep_pwrite(struct syslet_op *op, int fd,
+				      const void *buf, size_t len, off_t off)
+{
+	syslet_prep_(op, SYS_pwrite64, (uint64_t)(int64_t)fd, SYSLET_U64(buf),
+		     len, (uint64_t)off, 0, 0);
+}
+
+static inline void syslet_prep_openat(struct syslet_op *op, int dfd,
+				      const char *path, int flags,
+				      mode_t mode)
+{
+	syslet_prep_(op, SYS_openat, (uint64_t)(int64_t)dfd, SYSLET_U64(path),
+		     (uint64_t)(unsigned int)flags, mode, 0, 0);
+}
+
+static inline void syslet_prep_close(struct syslet_op *op, int fd)
+{
+	syslet_prep_(op, SYS_close, (uint64_t)(int64_t)fd, 0, 0, 0, 0, 0);
+}
+
+static inline void syslet_prep_fsync(struct syslet_op *op, int fd)
+{
+	syslet_prep_(op, SYS_fsync, (uint64_t)(int64_t)fd, 0, 0, 0, 0, 0);
+}
+
+static inline void syslet_prep_fdatasync(struct syslet_op *op, int fd)
+{
+	syslet_prep_(op, SYS_fdatasync, (uint64_t)(int64_t)fd, 0, 0, 0, 0, 0);
+}
+
+/* @off_in/@off_out: pointers to loff_t, or NULL (as splice(2)). */
+static inline void syslet_prep_splice(struct syslet_op *op, int fd_in,
+				      int64_t *off_in, int fd_out,
+				      int64_t *off_out, size_t len,
+				      unsigned int flags)
+{
+	syslet_prep_(op, SYS_splice, (uint64_t)(int64_t)fd_in,
+		     SYSLET_U64(off_in), (uint64_t)(int64_t)fd_out,
+		     SYSLET_U64(off_out), len, flags);
+}
+
+static inline void syslet_prep_recv(struct syslet_op *op, int sockfd,
+				    void *buf, size_t len, int flags)
+{
+	syslet_prep_(op, SYS_recvfrom, (uint64_t)(int64_t)sockfd,
+		     SYSLET_U64(buf), len, (uint64_t)(unsigned int)flags,
+		     0, 0);
+}
+
+static inline void syslet_prep_send(struct syslet_op *op, int sockfd,
+				    const void *buf, size_t len, int flags)
+{
+	syslet_prep_(op, SYS_sendto, (uint64_t)(int64_t)sockfd,
+		     SYSLET_U64(buf), len, (uint64_t)(unsigned int)flags,
+		     0, 0);
+}
+
+/* @ts must stay valid until the chain completes. */
+static inline void syslet_prep_nanosleep(struct syslet_op *op,
+					 const struct timespec *ts)
+{
+	syslet_prep_(op, SYS_nanosleep, SYSLET_U64(ts), 0, 0, 0, 0, 0);
+}
+
+/* --- submission ----------------------------------------------------- */
+
+/*
+ * Submits the chain starting at @head.  Returns SYSLET_QUEUED (it will
+ * complete through the ring), SYSLET_DONE (it ran in the caller, e.g.
+ * SYSLET_SYNC; its completion is in the ring unless SYSLET_NO_COMPLETE),
+ * or a negative errno (-EINVAL for bad head flags, -EAGAIN at the chains
+ * limit, ...).  Atoms, their values and anything they point at must stay
+ * valid until the chain's completion is reaped.
+ */
+int syslet_submit(struct syslet_ctx *ctx, const struct syslet_atom *head);
+
+/*
+ * Runs the chain in the caller (its head must carry SYSLET_SYNC) and
+ * stores its completion in *@done instead of the ring.  Needs no context
+ * ring slot; @ctx selects the backend only.
+ */
+int syslet_submit_sync(struct syslet_ctx *ctx, const struct syslet_atom *head,
+		       struct syslet_completion *done);
+
+/* --- completions ---------------------------------------------------- */
+
+/* Completions ready in the ring (no system call). */
+unsigned int syslet_cq_ready(const struct syslet_ctx *ctx);
+
+/*
+ * Single reaper: points *@comp at the oldest ready completion (valid until
+ * syslet_cq_advance()) and returns 0, or returns -EAGAIN if none is ready.
+ */
+int syslet_peek_completion(struct syslet_ctx *ctx,
+			   struct syslet_completion **comp);
+void syslet_cq_advance(struct syslet_ctx *ctx, unsigned int nr);
+
+/*
+ * Copies up to @max ready completions into @comps and consumes them;
+ * returns how many (0 if none).  Safe with concurrent reapers.
+ */
+int syslet_reap(struct syslet_ctx *ctx, struct syslet_completion *comps,
+		unsigned int max);
+
+/*
+ * Waits until at least @min_complete completions are ready (at most the
+ * ring size) or @timeout (relative; NULL waits forever) passes.  Returns
+ * how many are ready, -ETIME, or -EINTR.
+ */
+int syslet_wait(struct syslet_ctx *ctx, unsigned int min_complete,
+		const struct timespec *timeout);
+
+/* Waits for one completion, copies it to *@comp and consumes it. */
+int syslet_wait_completion(struct syslet_ctx *ctx,
+			   struct syslet_completion *comp);
+
+/* --- cancellation, limits ------------------------------------------- */
+
+/*
+ * Cancels the chain(s) in flight on @ctx with @user_data.  A queued chain
+ * completes with -ECANCELED; a running one has its blocked call
+ * interrupted and completes with -ECANCELED (SYSLET_COMP_CANCELED); no
+ * later atom runs.  Returns 0 (or the count with SYSLET_CANCEL_ALL), or
+ * -ENOENT if no chain matched.
+ */
+int syslet_cancel(struct syslet_ctx *ctx, uint64_t user_data,
+		  unsigned int flags);
+
+/*
+ * Reads (@get) and/or sets (@set; zero fields unchanged) the per-process
+ * limits of @ctx's backend.  @set->size must be sizeof(*set).
+ */
+int syslet_limits(struct syslet_ctx *ctx, const struct syslet_limits *set,
+		  struct syslet_limits *get);
+
+/* --- threadlets ----------------------------------------------------- */
+
+typedef long (*syslet_threadlet_fn)(void *arg);
+
+/*
+ * Runs @fn(@arg) asynchronously on a library thread; its return value is
+ * posted to @ctx's ring as the status of a completion with @user_data
+ * (nr_atoms 0, atom 0).  Returns 0 or -errno (-EAGAIN, -ENOMEM).  A
+ * threadlet cannot be interrupted by syslet_cancel().
+ */
+int syslet_threadlet(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
+		     void *arg, uint64_t user_data);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBSYSLET_SYSLET_H */
