@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Syslets: the system calls, the per-process context and its lifetime.
+ *
+ * The context hangs off signal_struct, so it is per process and a forked
+ * child (which gets a new signal_struct) starts without one.  A user
+ * thread of the process may use current->signal->syslet without taking a
+ * reference: it only goes away at exec (when the caller is the only thread
+ * left) or with the signal_struct.  Async threads hold a reference each.
+ */
+#include <linux/cred.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/syscalls.h>
+#include <linux/syslet.h>
+#include <linux/uaccess.h>
+#include "syslet.h"
+
+static struct syslet_ctx *ctx_alloc(void)
+{
+	struct syslet_ctx *ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+
+	if (!ctx)
+		return NULL;
+	spin_lock_init(&ctx->lock);
+	refcount_set(&ctx->refs, 1);
+	INIT_LIST_HEAD(&ctx->queue);
+	INIT_LIST_HEAD(&ctx->running);
+	INIT_LIST_HEAD(&ctx->workers);
+	INIT_LIST_HEAD(&ctx->idle);
+	hash_init(ctx->rings);
+	ctx->max_threads = SYSLET_DEF_MAX_THREADS;
+	ctx->idle_msecs = SYSLET_DEF_IDLE_MSECS;
+	ctx->max_chains = SYSLET_DEF_MAX_CHAINS;
+	return ctx;
+}
+
+/*
+ * Returns the calling process's context, creating it if @create (then an
+ * ERR_PTR on failure); NULL if there is none and !@create.
+ */
+struct syslet_ctx *syslet_get_ctx(bool create)
+{
+	struct signal_struct *sig = current->signal;
+	struct syslet_ctx *ctx = READ_ONCE(sig->syslet), *new;
+
+	if (ctx || !create)
+		return ctx;
+	new = ctx_alloc();
+	if (!new)
+		return ERR_PTR(-ENOMEM);
+	ctx = cmpxchg(&sig->syslet, NULL, new);
+	if (ctx) {
+		kfree(new);
+		return ctx;
+	}
+	return new;
+}
+
+static void ctx_free(struct syslet_ctx *ctx)
+{
+	struct syslet_chain *c, *tmp;
+	struct syslet_kring *kr;
+	struct hlist_node *htmp;
+	int bkt;
+
+	/* No thread is left: queued and overflowed chains just go. */
+	list_for_each_entry_safe(c, tmp, &ctx->queue, node) {
+		put_cred(c->cred);
+		kfree(c);
+	}
+	hash_for_each_safe(ctx->rings, bkt, htmp, kr, node) {
+		list_for_each_entry_safe(c, tmp, &kr->overflow, node) {
+			put_cred(c->cred);
+			kfree(c);
+		}
+		INIT_LIST_HEAD(&kr->overflow);
+	}
+	syslet_kring_free_all(ctx);
+	kfree(ctx);
+}
+
+void syslet_ctx_put(struct syslet_ctx *ctx)
+{
+	if (refcount_dec_and_test(&ctx->refs))
+		ctx_free(ctx);
+}
+
+/* Frees a chain that has completed (posted, dropped or never queued). */
+void syslet_chain_free(struct syslet_chain *c)
+{
+	struct syslet_ctx *ctx = c->ctx;
+
+	spin_lock(&ctx->lock);
+	ctx->nr_chains--;
+	ctx->chains_done++;
+	spin_unlock(&ctx->lock);
+	if (c->kring)
+		syslet_kring_put(ctx, c->kring);
+	put_cred(c->cred);
+	kfree(c);
+}
+
+/* Runs a SYSLET_SYNC chain in the caller and delivers its completion. */
+static long exec_in_caller(struct syslet_chain *c,
+			   struct syslet_ring __user *ring,
+			   struct syslet_completion __user *done)
+{
+	struct syslet_ctx *ctx;
+	struct syslet_kring *kr;
+	long ret;
+
+	syslet_run_chain(c, true);
+	if (done)
+		return copy_to_user(done, &c->comp, sizeof(c->comp)) ?
+			-EFAULT : SYSLET_DONE;
+	if (!ring || (c->flags & SYSLET_NO_COMPLETE))
+		return SYSLET_DONE;
+
+	ctx = syslet_get_ctx(true);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	kr = syslet_kring_get(ctx, (u64)(unsigned long)ring);
+	if (!kr)
+		return -ENOMEM;
+	ret = syslet_post(ctx, kr, &c->comp);
+	syslet_kring_put(ctx, kr);
+	/* the ring was full: tell the caller, the result is in ret_ptr */
+	return ret == -ENOSPC ? -EOVERFLOW : (ret ?: SYSLET_DONE);
+}
+
+SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
+		struct syslet_ring __user *, ring,
+		struct syslet_completion __user *, done, unsigned int, flags)
+{
+	struct syslet_chain *c;
+	struct syslet_ctx *ctx;
+	u32 aflags;
+	u64 user_data;
+	long ret;
+
+	if (flags & ~SYSLET_EXEC_F_ALL)
+		return -EINVAL;
+	if (get_user(aflags, &atom->flags) || get_user(user_data, &atom->private))
+		return -EFAULT;
+	if (aflags & ~SYSLET_ATOM_FLAGS)
+		return -EINVAL;
+	if ((aflags & SYSLET_ASYNC) && (aflags & SYSLET_SYNC))
+		return -EINVAL;
+	if (ring) {
+		ret = syslet_ring_check(ring);
+		if (ret)
+			return ret;
+	} else if (!(aflags & (SYSLET_SYNC | SYSLET_NO_COMPLETE))) {
+		return -EINVAL;		/* an async chain needs a ring */
+	}
+
+	if (aflags & SYSLET_SYNC) {
+		struct syslet_chain sc = {
+			.head = (u64)(unsigned long)atom,
+			.flags = aflags,
+			.comp.user_data = user_data,
+		};
+
+		return exec_in_caller(&sc, ring, done);
+	}
+
+	ctx = syslet_get_ctx(true);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+	if (!c)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&c->node);
+	c->ctx = ctx;
+	c->head = (u64)(unsigned long)atom;
+	c->flags = aflags;
+	c->comp.user_data = user_data;
+	c->cred = get_current_cred();
+
+	spin_lock(&ctx->lock);
+	if (ctx->nr_chains >= ctx->max_chains) {
+		spin_unlock(&ctx->lock);
+		put_cred(c->cred);
+		kfree(c);
+		return -EAGAIN;
+	}
+	ctx->nr_chains++;
+	spin_unlock(&ctx->lock);
+
+	if (ring) {
+		c->kring = syslet_kring_get(ctx, (u64)(unsigned long)ring);
+		if (!c->kring) {
+			ret = -ENOMEM;
+			goto undo;
+		}
+		syslet_flush(ctx, c->kring);
+	}
+	ret = syslet_queue_chain(ctx, c);
+	if (ret)
+		goto undo;
+	return SYSLET_QUEUED;
+undo:
+	spin_lock(&ctx->lock);
+	ctx->chains_done--;	/* it never ran */
+	spin_unlock(&ctx->lock);
+	syslet_chain_free(c);
+	return ret;
+}
+
+SYSCALL_DEFINE5(async_wait, struct syslet_ring __user *, ring,
+		unsigned int, min_complete,
+		const struct __kernel_timespec __user *, timeout,
+		const sigset_t __user *, sigmask, size_t, sigsetsize)
+{
+	return syslet_wait(ring, min_complete, timeout, sigmask, sigsetsize);
+}
+
+SYSCALL_DEFINE3(async_cancel, struct syslet_ring __user *, ring,
+		u64, user_data, unsigned int, flags)
+{
+	return syslet_cancel(ring, user_data, flags);
+}
+
+SYSCALL_DEFINE2(async_limits, const struct syslet_limits __user *, set,
+		struct syslet_limits __user *, get)
+{
+	struct syslet_limits lim;
+	struct syslet_ctx *ctx;
+
+	if (set) {
+		if (copy_from_user(&lim, set, sizeof(lim)))
+			return -EFAULT;
+		if (lim.size != sizeof(lim) ||
+		    lim.max_threads > SYSLET_MAX_MAX_THREADS ||
+		    lim.idle_msecs > SYSLET_MAX_IDLE_MSECS ||
+		    lim.max_chains > SYSLET_MAX_MAX_CHAINS)
+			return -EINVAL;
+		ctx = syslet_get_ctx(true);
+		if (IS_ERR(ctx))
+			return PTR_ERR(ctx);
+		spin_lock(&ctx->lock);
+		if (lim.max_threads)
+			ctx->max_threads = lim.max_threads;
+		if (lim.idle_msecs)
+			WRITE_ONCE(ctx->idle_msecs, lim.idle_msecs);
+		if (lim.max_chains)
+			ctx->max_chains = lim.max_chains;
+		spin_unlock(&ctx->lock);
+	}
+	if (!get)
+		return 0;
+
+	memset(&lim, 0, sizeof(lim));
+	lim.size = sizeof(lim);
+	lim.max_threads = SYSLET_DEF_MAX_THREADS;
+	lim.idle_msecs = SYSLET_DEF_IDLE_MSECS;
+	lim.max_chains = SYSLET_DEF_MAX_CHAINS;
+	ctx = syslet_get_ctx(false);
+	if (ctx) {
+		spin_lock(&ctx->lock);
+		lim.max_threads = ctx->max_threads;
+		lim.idle_msecs = ctx->idle_msecs;
+		lim.max_chains = ctx->max_chains;
+		lim.nr_threads = ctx->nr_threads;
+		lim.nr_idle = ctx->nr_idle;
+		lim.nr_chains = ctx->nr_chains;
+		lim.chains_done = ctx->chains_done;
+		spin_unlock(&ctx->lock);
+	}
+	return copy_to_user(get, &lim, sizeof(lim)) ? -EFAULT : 0;
+}
+
+/* signal_struct is being freed: no thread of the process is left. */
+void syslet_free_signal(struct signal_struct *sig)
+{
+	struct syslet_ctx *ctx = sig->syslet;
+
+	if (ctx)
+		syslet_ctx_put(ctx);
+}
+
+/*
+ * exec, after de_thread(): the async threads were killed with the other
+ * threads and have dropped their references; the new image starts clean.
+ */
+void syslet_exec(void)
+{
+	struct syslet_ctx *ctx = xchg(&current->signal->syslet, NULL);
+
+	if (ctx) {
+		syslet_kill_workers(ctx);
+		syslet_ctx_put(ctx);
+	}
+}
+
+/*
+ * A user thread is exiting.  If it is the last one (only async threads
+ * would be left, e.g. after pthread_exit() in every thread), stop the
+ * async threads so that the process can die.
+ */
+void syslet_task_exit(struct task_struct *tsk)
+{
+	struct syslet_ctx *ctx = READ_ONCE(tsk->signal->syslet);
+	bool last;
+
+	if (!ctx || (tsk->flags & PF_IO_WORKER))
+		return;
+	spin_lock(&ctx->lock);
+	last = atomic_read(&tsk->signal->live) <= ctx->nr_threads + 1;
+	spin_unlock(&ctx->lock);
+	if (last)
+		syslet_kill_workers(ctx);
+}

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The chain executor: runs a chain's atoms one after the other, in the
+ * caller (SYSLET_SYNC) or in an async thread, and fills in the chain's
+ * completion.
+ *
+ * Each atom is read from user memory when it is about to run, and so are
+ * its arguments (through their pointers), so an atom can consume a value
+ * an earlier atom stored through its ret_ptr.
+ */
+#include <linux/nospec.h>
+#include <linux/sched/signal.h>
+#include <linux/task_work.h>
+#include <linux/uaccess.h>
+#include <asm/syscall.h>
+#include <asm/unistd.h>
+#include "syslet.h"
+
+/*
+ * System calls an atom may not make: they act on the calling task's own
+ * user context (its registers, stack, signal state or identity), which an
+ * async thread does not have, or they would recurse into the engine.
+ */
+static bool syslet_forbidden(unsigned int nr)
+{
+	switch (nr) {
+	case __NR_fork: case __NR_vfork: case __NR_clone: case __NR_clone3:
+	case __NR_execve: case __NR_execveat:
+	case __NR_exit: case __NR_exit_group:
+	case __NR_rt_sigreturn: case __NR_restart_syscall:
+	case __NR_rt_sigprocmask: case __NR_rt_sigsuspend:
+	case __NR_rt_sigtimedwait: case __NR_sigaltstack: case __NR_pause:
+	case __NR_arch_prctl: case __NR_set_tid_address:
+	case __NR_set_robust_list: case __NR_rseq: case __NR_prctl:
+	case __NR_seccomp: case __NR_ptrace: case __NR_personality:
+	case __NR_unshare: case __NR_setns:
+	case __NR_setuid: case __NR_setgid: case __NR_setreuid:
+	case __NR_setregid: case __NR_setresuid: case __NR_setresgid:
+	case __NR_setfsuid: case __NR_setfsgid: case __NR_setgroups:
+	case __NR_capset:
+	case __NR_iopl: case __NR_ioperm: case __NR_modify_ldt:
+	case __NR_io_uring_setup: case __NR_io_uring_enter:
+	case __NR_io_uring_register:
+	case 451: case 452: case 453: case 454:	/* async_* themselves */
+		return true;
+	}
+	return false;
+}
+
+/* Runs one system call; returns its result (never a restart code). */
+static long syslet_syscall(unsigned int nr, const unsigned long *args)
+{
+	struct pt_regs regs = {};
+
+	if (nr >= NR_syscalls)
+		return -ENOSYS;
+	if (syslet_forbidden(nr))
+		return -EPERM;
+	nr = array_index_nospec(nr, NR_syscalls);
+	regs.orig_ax = nr;
+	regs.ax = -ENOSYS;
+	regs.di = args[0];
+	regs.si = args[1];
+	regs.dx = args[2];
+	regs.r10 = args[3];
+	regs.r8 = args[4];
+	regs.r9 = args[5];
+	return x64_sys_call(&regs, nr);
+}
+
+static bool is_restart(long ret)
+{
+	return ret == -ERESTARTSYS || ret == -ERESTARTNOINTR ||
+	       ret == -ERESTARTNOHAND || ret == -ERESTART_RESTARTBLOCK;
+}
+
+/* Does @ret trip one of the atom's stop conditions? */
+static bool should_stop(u32 flags, long ret)
+{
+	return ((flags & SYSLET_STOP_ON_NONZERO) && ret != 0) ||
+	       ((flags & SYSLET_STOP_ON_ZERO) && ret == 0) ||
+	       ((flags & SYSLET_STOP_ON_NEGATIVE) && ret < 0) ||
+	       ((flags & SYSLET_STOP_ON_NON_POSITIVE) && ret <= 0);
+}
+
+/*
+ * After each atom in an async thread: clear a notification "signal" (the
+ * way cancellation interrupts a blocked call) and run deferred task work
+ * such as the final fput() of a closed file.
+ */
+static void syslet_after_atom(bool in_caller)
+{
+	if (in_caller)
+		return;
+	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
+		clear_notify_signal();
+	if (task_work_pending(current))
+		task_work_run();
+}
+
+/*
+ * Runs chain @c to its end and fills in c->comp.  In an async thread the
+ * chain's credentials are those of the submitter at submission time.
+ */
+void syslet_run_chain(struct syslet_chain *c, bool in_caller)
+{
+	u64 uaddr = c->head, last = 0;
+	unsigned int nr_run = 0;
+	long status = 0;
+
+	while (uaddr) {
+		struct syslet_atom atom;
+		unsigned long args[6];
+		long ret;
+		int i;
+
+		if (READ_ONCE(c->cancelled) || fatal_signal_pending(current)) {
+			status = -ECANCELED;
+			break;
+		}
+		if (nr_run >= SYSLET_MAX_ATOMS) {
+			status = -ELOOP;
+			break;
+		}
+		if (copy_from_user(&atom, u64_to_user_ptr(uaddr), sizeof(atom))) {
+			status = -EFAULT;
+			break;
+		}
+		last = uaddr;
+		if (atom.flags & ~SYSLET_ATOM_FLAGS) {
+			status = -EINVAL;
+			break;
+		}
+		for (i = 0; i < 6; i++) {
+			u64 v = 0;
+
+			if (atom.arg_ptr[i] &&
+			    get_user(v, (u64 __user *)u64_to_user_ptr(atom.arg_ptr[i])))
+				break;
+			args[i] = v;
+		}
+		if (i < 6) {
+			status = -EFAULT;
+			break;
+		}
+
+		nr_run++;
+		ret = syslet_syscall(atom.nr, args);
+		if (is_restart(ret))
+			ret = READ_ONCE(c->cancelled) ? -ECANCELED : -EINTR;
+		syslet_after_atom(in_caller);
+		status = ret;
+		if (atom.ret_ptr &&
+		    put_user((s64)ret, (s64 __user *)u64_to_user_ptr(atom.ret_ptr))) {
+			status = -EFAULT;
+			break;
+		}
+		if (should_stop(atom.flags, ret)) {
+			if (!(atom.flags & SYSLET_SKIP_TO_NEXT_ON_STOP))
+				break;
+			uaddr += sizeof(struct syslet_atom);
+			continue;
+		}
+		uaddr = atom.next;
+	}
+
+	/* A chain cancelled while it ran completes as cancelled. */
+	if (READ_ONCE(c->cancelled)) {
+		status = -ECANCELED;
+		c->comp.flags |= SYSLET_COMP_CANCELED;
+	}
+	c->comp.status = status;
+	c->comp.atom = last;
+	c->comp.nr_atoms = nr_run;
+	if (in_caller)
+		c->comp.flags |= SYSLET_COMP_SYNC;
+}

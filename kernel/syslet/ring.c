@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The completion ring: user memory the kernel writes completions into,
+ * the overflow list that keeps completions that do not fit, and
+ * async_wait().
+ *
+ * The ring belongs to user space; the kernel keeps only a small struct
+ * syslet_kring per ring address, while chains or waiters use it.  The
+ * kernel's copy of @head is authoritative while the kring exists; user
+ * space only ever writes @tail.
+ */
+#include <linux/hash.h>
+#include <linux/hrtimer.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/time64.h>
+#include <linux/uaccess.h>
+#include "syslet.h"
+
+/* Returns 0 if @ring is a usable ring header, else -EINVAL or -EFAULT. */
+int syslet_ring_check(const struct syslet_ring __user *ring)
+{
+	u32 size, nr, flags;
+
+	if (!ring || ((unsigned long)ring & (SYSLET_RING_ALIGN - 1)))
+		return -EINVAL;
+	if (get_user(size, &ring->size) || get_user(nr, &ring->nr_entries) ||
+	    get_user(flags, &ring->flags))
+		return -EFAULT;
+	if (size != sizeof(struct syslet_ring) || flags & ~SYSLET_RING_F_ALL)
+		return -EINVAL;
+	if (!nr || nr > SYSLET_RING_MAX_ENTRIES || !is_power_of_2(nr))
+		return -EINVAL;
+	if (!access_ok(ring, SYSLET_RING_BYTES(nr)))
+		return -EFAULT;
+	return 0;
+}
+
+static struct syslet_kring *kring_find(struct syslet_ctx *ctx, u64 uaddr)
+{
+	struct syslet_kring *kr;
+
+	hash_for_each_possible(ctx->rings, kr, node, uaddr)
+		if (kr->uaddr == uaddr)
+			return kr;
+	return NULL;
+}
+
+/*
+ * Returns the kring for the ring at @uaddr with a reference taken,
+ * creating it if needed, or NULL if out of memory.
+ */
+struct syslet_kring *syslet_kring_get(struct syslet_ctx *ctx, u64 uaddr)
+{
+	struct syslet_ring __user *ring = u64_to_user_ptr(uaddr);
+	struct syslet_kring *kr, *new;
+	u32 head;
+
+	spin_lock(&ctx->lock);
+	kr = kring_find(ctx, uaddr);
+	if (kr)
+		kr->refs++;
+	spin_unlock(&ctx->lock);
+	if (kr)
+		return kr;
+
+	/* A new kring continues from whatever head user memory shows. */
+	if (get_user(head, &ring->head))
+		head = 0;
+	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	if (!new)
+		return NULL;
+	new->uaddr = uaddr;
+	new->refs = 1;
+	new->head = head;
+	mutex_init(&new->mutex);
+	INIT_LIST_HEAD(&new->overflow);
+	init_waitqueue_head(&new->wait);
+
+	spin_lock(&ctx->lock);
+	kr = kring_find(ctx, uaddr);
+	if (kr) {
+		kr->refs++;
+	} else {
+		hash_add(ctx->rings, &new->node, uaddr);
+		kr = new;
+		new = NULL;
+	}
+	spin_unlock(&ctx->lock);
+	kfree(new);
+	return kr;
+}
+
+/* Drops a reference; the last one frees the kring (its overflow is empty). */
+void syslet_kring_put(struct syslet_ctx *ctx, struct syslet_kring *kr)
+{
+	bool last;
+
+	spin_lock(&ctx->lock);
+	last = !--kr->refs;
+	if (last)
+		hash_del(&kr->node);
+	spin_unlock(&ctx->lock);
+	if (last) {
+		WARN_ON_ONCE(!list_empty(&kr->overflow));
+		mutex_destroy(&kr->mutex);
+		kfree(kr);
+	}
+}
+
+/* Context teardown: no chain, waiter or thread is left. */
+void syslet_kring_free_all(struct syslet_ctx *ctx)
+{
+	struct syslet_kring *kr;
+	struct hlist_node *tmp;
+	int bkt;
+
+	hash_for_each_safe(ctx->rings, bkt, tmp, kr, node) {
+		hash_del(&kr->node);
+		kfree(kr);
+	}
+}
+
+/*
+ * Writes one completion into the user ring.  Returns 0, -ENOSPC if the
+ * ring is full, or -EFAULT/-EINVAL if the ring is not usable right now.
+ * Caller holds kr->mutex.
+ */
+static int ring_write(struct syslet_kring *kr,
+		      const struct syslet_completion *comp)
+{
+	struct syslet_ring __user *ring = u64_to_user_ptr(kr->uaddr);
+	u32 tail, nr;
+
+	if (get_user(tail, &ring->tail) || get_user(nr, &ring->nr_entries))
+		return -EFAULT;
+	if (!nr || nr > SYSLET_RING_MAX_ENTRIES || !is_power_of_2(nr))
+		return -EINVAL;
+	if (kr->head - tail >= nr)
+		return -ENOSPC;
+	if (copy_to_user(&ring->entries[kr->head & (nr - 1)], comp,
+			 sizeof(*comp)))
+		return -EFAULT;
+	/*
+	 * The entry must be visible before the head that publishes it:
+	 * user space reads head with acquire semantics, then the entry.
+	 */
+	smp_wmb();
+	if (put_user(kr->head + 1, &ring->head))
+		return -EFAULT;
+	kr->head++;
+	return 0;
+}
+
+/* Tell user space how many completions wait in the kernel. */
+static void ring_set_overflow(struct syslet_kring *kr)
+{
+	struct syslet_ring __user *ring = u64_to_user_ptr(kr->uaddr);
+
+	/* Best effort: the list itself is what keeps the completions. */
+	if (put_user(kr->nr_overflow ? SYSLET_RING_OVERFLOW : 0, &ring->kflags) ||
+	    put_user(kr->nr_overflow, &ring->overflow))
+		return;
+}
+
+/*
+ * Moves overflowed completions into the ring, oldest first, for as long as
+ * there is room.  Caller holds kr->mutex; posted chains are moved to @done
+ * for the caller to free after dropping the mutex.
+ */
+static bool flush_locked(struct syslet_kring *kr, struct list_head *done)
+{
+	struct syslet_chain *c, *tmp;
+	bool moved = false;
+
+	list_for_each_entry_safe(c, tmp, &kr->overflow, node) {
+		if (ring_write(kr, &c->comp))
+			break;
+		list_move_tail(&c->node, done);
+		kr->nr_overflow--;
+		moved = true;
+	}
+	if (moved)
+		ring_set_overflow(kr);
+	return moved;
+}
+
+static void free_chains(struct list_head *list)
+{
+	struct syslet_chain *c, *tmp;
+
+	list_for_each_entry_safe(c, tmp, list, node)
+		syslet_chain_free(c);
+}
+
+/* Flushes @kr's overflow list into its ring as far as there is room. */
+void syslet_flush(struct syslet_ctx *ctx, struct syslet_kring *kr)
+{
+	LIST_HEAD(done);
+	bool moved;
+
+	if (!READ_ONCE(kr->nr_overflow))
+		return;
+	mutex_lock(&kr->mutex);
+	moved = flush_locked(kr, &done);
+	mutex_unlock(&kr->mutex);
+	if (moved)
+		wake_up_all(&kr->wait);
+	free_chains(&done);
+}
+
+/*
+ * Posts @c's completion to its ring, or queues it on the overflow list if
+ * the ring is full (the chain then lives on until it is flushed); frees
+ * the chain once posted.  Completions reach the ring in posting order.
+ */
+void syslet_post_chain(struct syslet_chain *c)
+{
+	struct syslet_kring *kr = c->kring;
+	struct syslet_ctx *ctx = c->ctx;
+	LIST_HEAD(done);
+
+	/* Keep the kring alive across the section even if @c is freed. */
+	spin_lock(&ctx->lock);
+	kr->refs++;
+	spin_unlock(&ctx->lock);
+
+	mutex_lock(&kr->mutex);
+	flush_locked(kr, &done);
+	if (list_empty(&kr->overflow) && !ring_write(kr, &c->comp)) {
+		list_add_tail(&c->node, &done);
+	} else {
+		list_add_tail(&c->node, &kr->overflow);
+		kr->nr_overflow++;
+		ring_set_overflow(kr);
+	}
+	mutex_unlock(&kr->mutex);
+	wake_up_all(&kr->wait);
+	free_chains(&done);
+	syslet_kring_put(ctx, kr);
+}
+
+/* Posts a completion that has no chain object (a chain run in the caller). */
+int syslet_post(struct syslet_ctx *ctx, struct syslet_kring *kr,
+		const struct syslet_completion *comp)
+{
+	LIST_HEAD(done);
+	int ret;
+
+	mutex_lock(&kr->mutex);
+	flush_locked(kr, &done);
+	ret = list_empty(&kr->overflow) ? ring_write(kr, comp) : -ENOSPC;
+	mutex_unlock(&kr->mutex);
+	wake_up_all(&kr->wait);
+	free_chains(&done);
+	return ret;
+}
+
+/*
+ * async_wait(): returns the number of completions ready once at least
+ * @min are (@min is capped at the ring size), -ETIME when the relative
+ * timeout passes first, -EINTR on a signal.
+ */
+long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
+		 const struct __kernel_timespec __user *uts,
+		 const sigset_t __user *sigmask, size_t sigsetsize)
+{
+	struct syslet_ctx *ctx;
+	struct syslet_kring *kr;
+	ktime_t expires = KTIME_MAX;
+	bool timed_out = false;
+	struct timespec64 ts;
+	DEFINE_WAIT(wait);
+	u32 nr;
+	long ret;
+
+	ret = syslet_ring_check(ring);
+	if (ret)
+		return ret;
+	if (get_user(nr, &ring->nr_entries))
+		return -EFAULT;
+	min = min_t(unsigned int, min, nr);
+	if (uts) {
+		if (get_timespec64(&ts, uts))
+			return -EFAULT;
+		if (!timespec64_valid(&ts))
+			return -EINVAL;
+		expires = ktime_add_safe(ktime_get(), timespec64_to_ktime(ts));
+	}
+	ctx = syslet_get_ctx(true);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	kr = syslet_kring_get(ctx, (u64)(unsigned long)ring);
+	if (!kr)
+		return -ENOMEM;
+	ret = set_user_sigmask(sigmask, sigsetsize);
+	if (ret)
+		goto out;
+
+	for (;;) {
+		u32 tail;
+
+		syslet_flush(ctx, kr);
+		/*
+		 * Read the user's tail before going to sleep state (it may
+		 * fault).  Only the kernel's head can make more completions
+		 * ready, and a post after prepare_to_wait() wakes us.
+		 */
+		if (get_user(tail, &ring->tail)) {
+			ret = -EFAULT;
+			break;
+		}
+		prepare_to_wait(&kr->wait, &wait, TASK_INTERRUPTIBLE);
+		ret = (u32)(READ_ONCE(kr->head) - tail);
+		if (ret >= min)
+			break;
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (timed_out) {
+			ret = -ETIME;
+			break;
+		}
+		timed_out = !schedule_hrtimeout(expires == KTIME_MAX ?
+						NULL : &expires,
+						HRTIMER_MODE_ABS);
+	}
+	finish_wait(&kr->wait, &wait);
+	restore_saved_sigmask_unless(ret == -EINTR);
+out:
+	syslet_kring_put(ctx, kr);
+	return ret;
+}

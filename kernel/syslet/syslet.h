@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Syslets: what the files of kernel/syslet/ may call of each other.
+ *
+ * Objects and their lifetimes:
+ *
+ * struct syslet_ctx	one per process (thread group), hung off
+ *			signal_struct.  Refcounted: one reference for the
+ *			signal_struct, one per async thread.  Freed when the
+ *			last goes (after exec, or with the signal_struct).
+ * struct syslet_kring	the kernel's side of one user ring, found by the
+ *			ring's user address in ctx->rings.  Counted by
+ *			ctx->lock-protected @refs: one per chain that will
+ *			post to it, one per waiter.  No user teardown.
+ * struct syslet_chain	one submitted chain, from async_exec() until its
+ *			completion is in the user ring (it may wait on the
+ *			kring's overflow list before that).
+ *
+ * Locking: ctx->lock (a spinlock, process context only) protects the
+ * ctx's lists and counters and every kring's @refs.  kring->mutex
+ * serialises writes to that user ring (they may fault and sleep) and
+ * protects its @head and overflow list.  Order: kring->mutex, then
+ * ctx->lock; never sleep under ctx->lock.
+ */
+#ifndef _KERNEL_SYSLET_SYSLET_H
+#define _KERNEL_SYSLET_SYSLET_H
+
+#include <linux/hashtable.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <uapi/linux/syslet.h>
+
+#define SYSLET_DEF_MAX_THREADS	128
+#define SYSLET_MAX_MAX_THREADS	4096
+#define SYSLET_DEF_IDLE_MSECS	5000
+#define SYSLET_MAX_IDLE_MSECS	3600000
+#define SYSLET_DEF_MAX_CHAINS	16384
+#define SYSLET_MAX_MAX_CHAINS	(1U << 20)
+
+struct syslet_ctx {
+	spinlock_t		lock;
+	refcount_t		refs;
+	bool			dead;		/* exec or last thread exit */
+	struct list_head	queue;		/* chains not started yet */
+	struct list_head	running;	/* chains an async thread runs */
+	struct list_head	workers;	/* all async threads */
+	struct list_head	idle;		/* idle async threads */
+	unsigned int		nr_threads;
+	unsigned int		nr_idle;
+	unsigned int		nr_chains;	/* submitted, not yet posted */
+	unsigned int		max_threads;
+	unsigned int		idle_msecs;
+	unsigned int		max_chains;
+	unsigned int		thread_seq;
+	u64			chains_done;
+	DECLARE_HASHTABLE(rings, 6);
+};
+
+struct syslet_kring {
+	struct hlist_node	node;		/* in ctx->rings, ctx->lock */
+	u64			uaddr;
+	unsigned int		refs;		/* ctx->lock */
+	struct mutex		mutex;
+	u32			head;		/* mutex: the kernel's copy */
+	unsigned int		nr_overflow;	/* mutex */
+	struct list_head	overflow;	/* mutex: chains to post */
+	wait_queue_head_t	wait;		/* async_wait() sleepers */
+};
+
+struct syslet_chain {
+	struct list_head	node;		/* queue/running/overflow */
+	struct syslet_ctx	*ctx;
+	struct syslet_kring	*kring;		/* NULL: nothing to post */
+	const struct cred	*cred;		/* submitter's, at submission */
+	struct task_struct	*worker;	/* ctx->lock: who runs it */
+	u64			head;		/* user address of atom 0 */
+	u32			flags;		/* atom 0's flags */
+	bool			cancelled;	/* ctx->lock to set */
+	struct syslet_completion comp;
+};
+
+/* core.c */
+struct syslet_ctx *syslet_get_ctx(bool create);
+void syslet_ctx_put(struct syslet_ctx *ctx);
+void syslet_chain_free(struct syslet_chain *c);
+
+/* ring.c */
+int syslet_ring_check(const struct syslet_ring __user *ring);
+struct syslet_kring *syslet_kring_get(struct syslet_ctx *ctx, u64 uaddr);
+void syslet_kring_put(struct syslet_ctx *ctx, struct syslet_kring *kr);
+void syslet_kring_free_all(struct syslet_ctx *ctx);
+int syslet_post(struct syslet_ctx *ctx, struct syslet_kring *kr,
+		const struct syslet_completion *comp);
+void syslet_post_chain(struct syslet_chain *c);
+void syslet_flush(struct syslet_ctx *ctx, struct syslet_kring *kr);
+long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
+		 const struct __kernel_timespec __user *uts,
+		 const sigset_t __user *sigmask, size_t sigsetsize);
+
+/* exec.c */
+void syslet_run_chain(struct syslet_chain *c, bool in_caller);
+
+/* worker.c */
+int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c);
+void syslet_kill_workers(struct syslet_ctx *ctx);
+
+/* cancel.c */
+long syslet_cancel(struct syslet_ring __user *ring, u64 user_data,
+		   unsigned int flags);
+
+#endif /* _KERNEL_SYSLET_SYSLET_H */

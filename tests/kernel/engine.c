@@ -1,0 +1,721 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The kernel engine's semantics (issue 3), through the raw system calls:
+ * chains and data flow, stop/skip flags, completions and the overflow
+ * list, async threads and limits, forbidden calls, cancellation, waiting,
+ * lifetime across fork/exec/exit/kill, credentials, bad input.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <dirent.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include "tap.h"
+#include "sys.h"
+
+static const char *make_file(const char *text)
+{
+	static char path[] = "/tmp/syslet-test-XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		_exit(1);
+	close(fd);
+	return path;
+}
+
+/* open -> read -> close, the fd and the count flowing between atoms */
+struct orc {
+	struct syslet_atom a[3];
+	int64_t r_open, r_read, r_close;
+	uint64_t dirfd, path, oflags, buf, len;
+	char data[64];
+};
+
+static void orc_init(struct orc *c, const char *path, uint32_t flags)
+{
+	memset(c, 0, sizeof(*c));
+	c->dirfd = (uint64_t)AT_FDCWD;
+	c->path = (uintptr_t)path;
+	c->oflags = O_RDONLY;
+	c->buf = (uintptr_t)c->data;
+	c->len = sizeof(c->data);
+	atom_init(&c->a[0], flags | SYSLET_STOP_ON_NEGATIVE, SYS_openat,
+		  &c->r_open, &c->dirfd, &c->path, &c->oflags, NULL);
+	atom_init(&c->a[1], 0, SYS_read, &c->r_read,
+		  (uint64_t *)&c->r_open, &c->buf, &c->len, NULL);
+	atom_init(&c->a[2], 0, SYS_close, &c->r_close,
+		  (uint64_t *)&c->r_open, NULL, NULL, NULL);
+	c->a[0].next = (uintptr_t)&c->a[1];
+	c->a[1].next = (uintptr_t)&c->a[2];
+	c->a[0].private = 0x5151;
+}
+
+TEST(sync_chain_data_flow)
+{
+	const char *p = make_file("hello syslets");
+	struct syslet_completion done;
+	struct orc c;
+
+	REQUIRE_SYSLET();
+	orc_init(&c, p, SYSLET_SYNC);
+	ASSERT_EQ(async_exec(&c.a[0], NULL, &done, 0), SYSLET_DONE);
+	ASSERT_GE(c.r_open, 0);
+	ASSERT_EQ(c.r_read, 13);
+	ASSERT_EQ(memcmp(c.data, "hello syslets", 13), 0);
+	ASSERT_EQ(c.r_close, 0);
+	ASSERT_EQ(done.status, 0);
+	ASSERT_EQ(done.user_data, 0x5151);
+	ASSERT_EQ(done.nr_atoms, 3);
+	ASSERT_EQ(done.atom, (uintptr_t)&c.a[2]);
+	ASSERT_TRUE(done.flags & SYSLET_COMP_SYNC);
+	/* the fd was closed by the chain */
+	ASSERT_EQ(fcntl((int)c.r_open, F_GETFD), -1);
+}
+
+TEST(async_chain_data_flow)
+{
+	const char *p = make_file("queued");
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion comp;
+	struct orc c;
+
+	REQUIRE_SYSLET();
+	orc_init(&c, p, 0);
+	ASSERT_EQ(async_exec(&c.a[0], r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(comp.status, 0);
+	ASSERT_EQ(comp.user_data, 0x5151);
+	ASSERT_EQ(comp.nr_atoms, 3);
+	ASSERT_EQ(c.r_read, 6);
+	ASSERT_EQ(memcmp(c.data, "queued", 6), 0);
+	ASSERT_FALSE(comp.flags & SYSLET_COMP_SYNC);
+	ASSERT_EQ(r->head, 1);
+}
+
+TEST(stop_on_negative_ends_chain)
+{
+	struct syslet_completion done;
+	struct orc c;
+
+	REQUIRE_SYSLET();
+	orc_init(&c, "/nonexistent/file", SYSLET_SYNC);
+	c.r_read = 12345;
+	ASSERT_EQ(async_exec(&c.a[0], NULL, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(done.status, -ENOENT);
+	ASSERT_EQ(done.nr_atoms, 1);
+	ASSERT_EQ(c.r_read, 12345);	/* never ran */
+}
+
+TEST(skip_to_next_on_stop_branches)
+{
+	/* a[0] fails and stops: skip to a[1] (laid out next), not to a[2] */
+	struct syslet_atom a[3];
+	int64_t r0 = 0, r1 = 0, r2 = 0;
+	uint64_t dirfd = (uint64_t)AT_FDCWD, path = (uintptr_t)"/nonexistent";
+	struct syslet_completion done;
+
+	REQUIRE_SYSLET();
+	atom_init(&a[0], SYSLET_SYNC | SYSLET_STOP_ON_NEGATIVE |
+		  SYSLET_SKIP_TO_NEXT_ON_STOP, SYS_openat, &r0, &dirfd, &path,
+		  NULL, NULL);
+	atom_init(&a[1], 0, SYS_getpid, &r1, NULL, NULL, NULL, NULL);
+	atom_init(&a[2], 0, SYS_getppid, &r2, NULL, NULL, NULL, NULL);
+	a[0].next = (uintptr_t)&a[2];
+	ASSERT_EQ(async_exec(&a[0], NULL, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(r0, -ENOENT);
+	ASSERT_EQ(r1, getpid());
+	ASSERT_EQ(r2, 0);
+	ASSERT_EQ(done.nr_atoms, 2);
+	ASSERT_EQ(done.status, getpid());
+}
+
+TEST(stop_on_zero_and_nonzero)
+{
+	struct syslet_atom a[2];
+	int64_t r0 = -1, r1 = -1;
+	uint64_t fd = 0, len = 0, buf = 0;
+	struct syslet_completion done;
+
+	REQUIRE_SYSLET();
+	/* read(fd, buf, 0) returns 0: STOP_ON_ZERO stops */
+	atom_init(&a[0], SYSLET_SYNC | SYSLET_STOP_ON_ZERO, SYS_read, &r0,
+		  &fd, &buf, &len, NULL);
+	atom_init(&a[1], 0, SYS_getpid, &r1, NULL, NULL, NULL, NULL);
+	a[0].next = (uintptr_t)&a[1];
+	ASSERT_EQ(async_exec(&a[0], NULL, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(r0, 0);
+	ASSERT_EQ(r1, -1);
+	/* getppid() is nonzero: STOP_ON_NONZERO stops, NON_POSITIVE does not */
+	atom_init(&a[0], SYSLET_SYNC | SYSLET_STOP_ON_NON_POSITIVE, SYS_getppid,
+		  &r0, NULL, NULL, NULL, NULL);
+	a[0].next = (uintptr_t)&a[1];
+	ASSERT_EQ(async_exec(&a[0], NULL, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(r1, getpid());
+	r1 = -1;
+	a[0].flags = SYSLET_SYNC | SYSLET_STOP_ON_NONZERO;
+	ASSERT_EQ(async_exec(&a[0], NULL, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(r1, -1);
+	ASSERT_EQ(done.nr_atoms, 1);
+}
+
+TEST(no_complete_posts_nothing)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_atom a, b;
+	int64_t ra = 0, rb = 0;
+	struct syslet_completion comp;
+
+	REQUIRE_SYSLET();
+	atom_init(&a, SYSLET_NO_COMPLETE, SYS_getpid, &ra, NULL, NULL, NULL, NULL);
+	atom_init(&b, 0, SYS_getpid, &rb, NULL, NULL, NULL, NULL);
+	b.private = 2;
+	ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_EQ(async_exec(&b, r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(comp.user_data, 2);
+	usleep(100000);
+	ASSERT_EQ(ra, getpid());	/* it ran */
+	ASSERT_FALSE(ring_pop(r, &comp));	/* and posted nothing */
+	/* a fire-and-forget chain needs no ring at all */
+	ra = 0;
+	ASSERT_EQ(async_exec(&a, NULL, NULL, 0), SYSLET_QUEUED);
+	for (int i = 0; i < 100 && !ra; i++)
+		usleep(10000);
+	ASSERT_EQ(ra, getpid());
+}
+
+TEST(sync_chain_posts_to_ring_without_done)
+{
+	struct syslet_ring *r = ring_new(2);
+	struct syslet_atom a;
+	int64_t ra = 0;
+	struct syslet_completion comp;
+
+	REQUIRE_SYSLET();
+	atom_init(&a, SYSLET_SYNC, SYS_getpid, &ra, NULL, NULL, NULL, NULL);
+	a.private = 77;
+	ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_DONE);
+	ASSERT_TRUE(ring_pop(r, &comp));
+	ASSERT_EQ(comp.user_data, 77);
+	ASSERT_EQ(comp.status, getpid());
+}
+
+TEST(forbidden_calls_fail_with_eperm)
+{
+	static const int nrs[] = { SYS_fork, SYS_vfork, SYS_clone, SYS_execve,
+		SYS_exit, SYS_exit_group, SYS_rt_sigreturn, SYS_setuid,
+		SYS_capset, SYS_unshare, SYS_prctl, SYS_arch_prctl,
+		SYS_set_tid_address, SYS_seccomp, NR_async_exec,
+		NR_async_wait, NR_async_cancel, NR_async_limits };
+	struct syslet_completion done;
+	struct syslet_atom a;
+	int64_t ret;
+	uint64_t zero = 0;
+
+	REQUIRE_SYSLET();
+	for (unsigned int i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++) {
+		ret = 0;
+		atom_init(&a, SYSLET_SYNC, nrs[i], &ret, &zero, &zero, &zero, &zero);
+		ASSERT_EQ(async_exec(&a, NULL, &done, 0), SYSLET_DONE);
+		if (ret != -EPERM)
+			tap_diag("syscall %d", nrs[i]);
+		ASSERT_EQ(ret, -EPERM);
+	}
+	/* unknown numbers: -ENOSYS, as for the caller itself */
+	atom_init(&a, SYSLET_SYNC, 100000, &ret, NULL, NULL, NULL, NULL);
+	ASSERT_EQ(async_exec(&a, NULL, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(ret, -ENOSYS);
+}
+
+TEST(bad_input_gets_clear_errors)
+{
+	struct syslet_ring *r = ring_new(8);
+	struct syslet_atom a, cyc;
+	struct syslet_completion done;
+	int64_t ret = 0;
+	void *unmapped = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t bad = (uintptr_t)unmapped;
+
+	REQUIRE_SYSLET();
+	atom_init(&a, 0, SYS_getpid, &ret, NULL, NULL, NULL, NULL);
+	ASSERT_EQ(async_exec(&a, r, NULL, 1), -1);
+	ASSERT_EQ(errno, EINVAL);			/* unknown exec flags */
+	a.flags = 0x100;
+	ASSERT_EQ(async_exec(&a, r, NULL, 0), -1);
+	ASSERT_EQ(errno, EINVAL);			/* unknown atom flags */
+	a.flags = SYSLET_SYNC | SYSLET_ASYNC;
+	ASSERT_EQ(async_exec(&a, r, NULL, 0), -1);
+	ASSERT_EQ(errno, EINVAL);
+	a.flags = 0;
+	ASSERT_EQ(async_exec(&a, NULL, NULL, 0), -1);
+	ASSERT_EQ(errno, EINVAL);			/* async needs a ring */
+	ASSERT_EQ(async_exec(unmapped, r, NULL, 0), -1);
+	ASSERT_EQ(errno, EFAULT);			/* bad atom */
+	ASSERT_EQ(async_exec(&a, unmapped, NULL, 0), -1);
+	ASSERT_EQ(errno, EFAULT);			/* bad ring */
+	ASSERT_EQ(async_exec(&a, (void *)((char *)r + 8), NULL, 0), -1);
+	ASSERT_EQ(errno, EINVAL);			/* misaligned ring */
+	r->nr_entries = 3;
+	ASSERT_EQ(async_exec(&a, r, NULL, 0), -1);
+	ASSERT_EQ(errno, EINVAL);			/* not a power of two */
+	r->nr_entries = 8;
+	r->size = 12;
+	ASSERT_EQ(async_exec(&a, r, NULL, 0), -1);
+	ASSERT_EQ(errno, EINVAL);			/* unknown ABI size */
+	r->size = sizeof(*r);
+	r->flags = 1;
+	ASSERT_EQ(async_exec(&a, r, NULL, 0), -1);
+	ASSERT_EQ(errno, EINVAL);			/* unknown ring flags */
+	r->flags = 0;
+
+	/* bad argument pointer, bad ret pointer, bad next: -EFAULT status */
+	a.flags = SYSLET_SYNC;
+	a.arg_ptr[0] = bad;
+	ASSERT_EQ(async_exec(&a, NULL, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(done.status, -EFAULT);
+	ASSERT_EQ(done.nr_atoms, 0);
+	a.arg_ptr[0] = 0;
+	a.ret_ptr = bad;
+	ASSERT_EQ(async_exec(&a, NULL, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(done.status, -EFAULT);
+	a.ret_ptr = (uintptr_t)&ret;
+	a.next = bad;
+	ASSERT_EQ(async_exec(&a, NULL, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(done.status, -EFAULT);
+	ASSERT_EQ(done.nr_atoms, 1);
+	/* unknown flags in a later atom end the chain with -EINVAL */
+	atom_init(&cyc, 0x1000, SYS_getpid, NULL, NULL, NULL, NULL, NULL);
+	a.next = (uintptr_t)&cyc;
+	ASSERT_EQ(async_exec(&a, NULL, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(done.status, -EINVAL);
+	/* a cycle stops after SYSLET_MAX_ATOMS atoms with -ELOOP */
+	atom_init(&cyc, SYSLET_SYNC, SYS_getpid, NULL, NULL, NULL, NULL, NULL);
+	cyc.next = (uintptr_t)&cyc;
+	ASSERT_EQ(async_exec(&cyc, NULL, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(done.status, -ELOOP);
+	ASSERT_EQ(done.nr_atoms, SYSLET_MAX_ATOMS);
+	/* and the same queued */
+	cyc.flags = 0;
+	ASSERT_EQ(async_exec(&cyc, r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_TRUE(ring_get(r, &done));
+	ASSERT_EQ(done.status, -ELOOP);
+	/* bad limits */
+	struct syslet_limits l = { .size = 3 };
+	ASSERT_EQ(async_limits(&l, NULL), -1);
+	ASSERT_EQ(errno, EINVAL);
+	l.size = sizeof(l);
+	l.max_threads = 1u << 30;
+	ASSERT_EQ(async_limits(&l, NULL), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(async_cancel(r, 1, 0x80), -1);
+	ASSERT_EQ(errno, EINVAL);
+}
+
+TEST(full_ring_loses_nothing)
+{
+	enum { N = 10000 };
+	struct syslet_ring *r = ring_new(8);
+	struct syslet_atom *a = calloc(N, sizeof(*a));
+	unsigned char *seen = calloc(N, 1);
+	struct syslet_completion comp;
+	int got = 0, overflowed = 0;
+
+	REQUIRE_SYSLET();
+	for (int i = 0; i < N; i++) {
+		atom_init(&a[i], 0, SYS_getpid, NULL, NULL, NULL, NULL, NULL);
+		a[i].private = i;
+		ASSERT_EQ(async_exec(&a[i], r, NULL, 0), SYSLET_QUEUED);
+	}
+	while (got < N) {
+		struct timespec ts = { 10, 0 };
+
+		if (__atomic_load_n(&r->kflags, __ATOMIC_ACQUIRE) & SYSLET_RING_OVERFLOW)
+			overflowed = 1;
+		while (ring_pop(r, &comp)) {
+			ASSERT_LT(comp.user_data, N);
+			ASSERT_EQ(seen[comp.user_data], 0);
+			ASSERT_EQ(comp.status, getpid());
+			seen[comp.user_data] = 1;
+			got++;
+		}
+		if (got < N)
+			ASSERT_GE(async_wait(r, 1, &ts), 1);
+	}
+	ASSERT_EQ(got, N);
+	ASSERT_TRUE(overflowed);
+	ASSERT_EQ(r->kflags & SYSLET_RING_OVERFLOW, 0);
+	ASSERT_EQ(r->overflow, 0);
+	ASSERT_EQ(limits_now().nr_chains, 0);
+}
+
+static void set_limits(unsigned int threads, unsigned int idle_ms)
+{
+	struct syslet_limits l = { .size = sizeof(l), .max_threads = threads,
+				   .idle_msecs = idle_ms };
+
+	if (async_limits(&l, NULL))
+		_exit(1);
+}
+
+static int count_task_comm_of(pid_t pid, const char *prefix)
+{
+	char dir[64];
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	d = opendir(dir);
+	while (d && (e = readdir(d))) {
+		char path[400], comm[32] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s/comm", dir, e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, prefix, strlen(prefix)))
+			n++;
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static int count_task_comm(const char *prefix)
+{
+	return count_task_comm_of(getpid(), prefix);
+}
+
+/* a chain blocked reading a pipe */
+struct blocked {
+	int fds[2];
+	struct syslet_atom a;
+	int64_t ret;
+	uint64_t fd, buf, len;
+	char c;
+};
+
+/* queues a chain blocked in read(@fd) */
+static void block_on_fd(struct blocked *b, struct syslet_ring *r, uint64_t ud,
+			int fd)
+{
+	b->fd = fd;
+	b->buf = (uintptr_t)&b->c;
+	b->len = 1;
+	atom_init(&b->a, 0, SYS_read, &b->ret, &b->fd, &b->buf, &b->len, NULL);
+	b->a.private = ud;
+	if (async_exec(&b->a, r, NULL, 0) != SYSLET_QUEUED)
+		_exit(1);
+}
+
+static void block_on_pipe(struct blocked *b, struct syslet_ring *r, uint64_t ud)
+{
+	if (pipe(b->fds))
+		_exit(1);
+	block_on_fd(b, r, ud, b->fds[0]);
+}
+
+TEST(async_threads_on_demand_and_idle_exit)
+{
+	struct syslet_ring *r = ring_new(16);
+	struct blocked b[8];
+	struct syslet_completion comp;
+
+	REQUIRE_SYSLET();
+	set_limits(16, 200);
+	for (int i = 0; i < 8; i++)
+		block_on_pipe(&b[i], r, i);
+	usleep(200000);
+	ASSERT_EQ(limits_now().nr_threads, 8);
+	ASSERT_EQ(count_task_comm("syslet-"), 8);	/* visible as threads */
+	ASSERT_EQ(limits_now().nr_chains, 8);
+	for (int i = 0; i < 8; i++)
+		ASSERT_EQ(write(b[i].fds[1], "x", 1), 1);
+	for (int i = 0; i < 8; i++) {
+		ASSERT_TRUE(ring_get(r, &comp));
+		ASSERT_EQ(comp.status, 1);
+	}
+	usleep(800000);
+	ASSERT_EQ(limits_now().nr_threads, 0);		/* idle threads left */
+	ASSERT_EQ(count_task_comm("syslet-"), 0);
+}
+
+TEST(more_chains_than_threads_wait_their_turn)
+{
+	struct syslet_ring *r = ring_new(8);
+	struct syslet_atom a[6];
+	struct timespec ts = { 0, 200 * 1000 * 1000 };
+	uint64_t tsp = (uintptr_t)&ts;
+	struct syslet_completion comp;
+	long long t0 = now_ms();
+
+	REQUIRE_SYSLET();
+	set_limits(2, 5000);
+	for (int i = 0; i < 6; i++) {
+		atom_init(&a[i], 0, SYS_nanosleep, NULL, &tsp, NULL, NULL, NULL);
+		ASSERT_EQ(async_exec(&a[i], r, NULL, 0), SYSLET_QUEUED);
+	}
+	ASSERT_LE(limits_now().nr_threads, 2);
+	for (int i = 0; i < 6; i++) {
+		ASSERT_TRUE(ring_get(r, &comp));
+		ASSERT_EQ(comp.status, 0);
+	}
+	ASSERT_GE(now_ms() - t0, 550);		/* three rounds of two */
+	ASSERT_LE(limits_now().nr_threads, 2);
+}
+
+TEST(cancel_queued_and_running_pipe)
+{
+	struct syslet_ring *r = ring_new(8);
+	struct blocked b[2];
+	struct syslet_completion comp;
+	long long t0;
+
+	REQUIRE_SYSLET();
+	set_limits(1, 5000);
+	block_on_pipe(&b[0], r, 100);	/* runs and blocks */
+	usleep(100000);
+	block_on_pipe(&b[1], r, 101);	/* waits in the queue */
+	ASSERT_EQ(async_cancel(r, 101, 0), 0);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(comp.user_data, 101);
+	ASSERT_EQ(comp.status, -ECANCELED);
+	ASSERT_TRUE(comp.flags & SYSLET_COMP_CANCELED);
+	ASSERT_EQ(comp.nr_atoms, 0);
+	t0 = now_ms();
+	ASSERT_EQ(async_cancel(r, 100, 0), 0);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_LT(now_ms() - t0, 2000);
+	ASSERT_EQ(comp.user_data, 100);
+	ASSERT_EQ(comp.status, -ECANCELED);
+	ASSERT_EQ(b[0].ret, -ECANCELED);	/* the read itself was cut short */
+	/* already complete: says so */
+	ASSERT_EQ(async_cancel(r, 100, 0), -1);
+	ASSERT_EQ(errno, ENOENT);
+	/* the thread is fine afterwards: a new chain runs normally */
+	block_on_pipe(&b[1], r, 102);
+	ASSERT_EQ(write(b[1].fds[1], "y", 1), 1);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(comp.status, 1);
+}
+
+TEST(cancel_running_socket_stops_chain)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_atom a[2];
+	int sv[2];
+	char buf[8];
+	int64_t r0 = 0, r1 = 555;
+	uint64_t fd, bufp = (uintptr_t)buf, len = sizeof(buf), fl = 0;
+	struct syslet_completion comp;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	fd = sv[0];
+	atom_init(&a[0], 0, SYS_recvfrom, &r0, &fd, &bufp, &len, &fl);
+	atom_init(&a[1], 0, SYS_getpid, &r1, NULL, NULL, NULL, NULL);
+	a[0].next = (uintptr_t)&a[1];
+	a[0].private = 9;
+	ASSERT_EQ(async_exec(&a[0], r, NULL, 0), SYSLET_QUEUED);
+	usleep(200000);
+	ASSERT_FALSE(ring_pop(r, &comp));
+	ASSERT_EQ(async_cancel(r, 9, 0), 0);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(comp.status, -ECANCELED);
+	ASSERT_EQ(comp.nr_atoms, 1);
+	ASSERT_EQ(r1, 555);			/* no later atom ran */
+}
+
+TEST(cancel_all)
+{
+	struct syslet_ring *r = ring_new(8);
+	struct blocked b[4];
+	struct syslet_completion comp;
+
+	REQUIRE_SYSLET();
+	for (int i = 0; i < 4; i++)
+		block_on_pipe(&b[i], r, 7);
+	usleep(100000);
+	ASSERT_EQ(async_cancel(r, 7, SYSLET_CANCEL_ALL), 4);
+	for (int i = 0; i < 4; i++) {
+		ASSERT_TRUE(ring_get(r, &comp));
+		ASSERT_EQ(comp.status, -ECANCELED);
+	}
+}
+
+TEST(wait_timeout_and_min)
+{
+	struct syslet_ring *r = ring_new(8);
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	struct timespec sl = { 0, 50 * 1000 * 1000 };
+	uint64_t slp = (uintptr_t)&sl;
+	struct syslet_atom a[3];
+	long long t0 = now_ms();
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(async_wait(r, 1, &ts), -1);
+	ASSERT_EQ(errno, ETIME);
+	ASSERT_GE(now_ms() - t0, 90);
+	ASSERT_EQ(async_wait(r, 0, &ts), 0);	/* min 0: just a count */
+	for (int i = 0; i < 3; i++) {
+		atom_init(&a[i], 0, SYS_nanosleep, NULL, &slp, NULL, NULL, NULL);
+		ASSERT_EQ(async_exec(&a[i], r, NULL, 0), SYSLET_QUEUED);
+	}
+	ts.tv_sec = 10;
+	ASSERT_EQ(async_wait(r, 3, &ts), 3);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+TEST(wait_interrupted_by_signal)
+{
+	struct syslet_ring *r = ring_new(8);
+	struct sigaction sa = { .sa_handler = on_alarm };
+
+	REQUIRE_SYSLET();
+	sigaction(SIGALRM, &sa, NULL);
+	ualarm(100000, 0);
+	ASSERT_EQ(async_wait(r, 1, NULL), -1);
+	ASSERT_EQ(errno, EINTR);
+}
+
+TEST(forked_child_starts_clean)
+{
+	struct syslet_ring *r = ring_new(8);
+	struct blocked b;
+	struct syslet_completion comp;
+	pid_t pid;
+	int st;
+
+	REQUIRE_SYSLET();
+	block_on_pipe(&b, r, 1);
+	usleep(100000);
+	ASSERT_EQ(limits_now().nr_threads, 1);
+	pid = fork();
+	if (pid == 0) {
+		struct syslet_limits l = limits_now();
+
+		_exit(l.nr_threads == 0 && l.nr_chains == 0 &&
+		      count_task_comm("syslet-") == 0 ? 0 : 1);
+	}
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ASSERT_EQ(write(b.fds[1], "z", 1), 1);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(comp.status, 1);
+}
+
+/* A child with many blocked chains, ended by @how; must die promptly. */
+static void child_with_blocked_chains(int n, int how)
+{
+	struct syslet_ring *r = ring_new(1024);
+	struct blocked *b = calloc(n, sizeof(*b));
+	int fds[2];
+
+	/* one thread per chain, all blocked in read() on one pipe */
+	set_limits(n, 60000);
+	if (pipe(fds))
+		_exit(1);
+	for (int i = 0; i < n; i++)
+		block_on_fd(&b[i], r, i, fds[0]);
+	usleep(300000);
+	if (how == 1)
+		execl("/bin/true", "true", (char *)NULL);
+	if (how == 2)
+		pthread_exit(NULL);
+	pause();
+	_exit(3);
+}
+
+TEST(kill_9_with_1000_blocked_chains)
+{
+	long long t0;
+	pid_t pid;
+	int st;
+
+	REQUIRE_SYSLET();
+	pid = fork();
+	if (pid == 0)
+		child_with_blocked_chains(1000, 0);
+	/* wait until all 1000 async threads are blocked in read() */
+	for (int i = 0; i < 600 && count_task_comm_of(pid, "syslet-") < 1000; i++)
+		usleep(100000);
+	ASSERT_EQ(count_task_comm_of(pid, "syslet-"), 1000);
+	t0 = now_ms();
+	ASSERT_EQ(kill(pid, SIGKILL), 0);
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFSIGNALED(st));
+	ASSERT_LT(now_ms() - t0, 5000);
+}
+
+TEST(exec_with_chains_in_flight)
+{
+	pid_t pid;
+	int st;
+
+	REQUIRE_SYSLET();
+	pid = fork();
+	if (pid == 0)
+		child_with_blocked_chains(100, 1);
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);		/* /bin/true ran */
+}
+
+TEST(last_user_thread_exit_ends_process)
+{
+	pid_t pid;
+	int st;
+
+	REQUIRE_SYSLET();
+	pid = fork();
+	if (pid == 0)
+		child_with_blocked_chains(10, 2);
+	alarm(20);
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st));
+}
+
+TEST(credentials_are_the_submitters_at_submission)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_atom a[2];
+	int fds[2];
+	char c;
+	int64_t r0, r1 = -1;
+	uint64_t fd, bufp = (uintptr_t)&c, len = 1;
+	struct syslet_completion comp;
+
+	REQUIRE_SYSLET();
+	if (geteuid() != 0)
+		SKIP("needs root");
+	ASSERT_EQ(pipe(fds), 0);
+	fd = fds[0];
+	atom_init(&a[0], 0, SYS_read, &r0, &fd, &bufp, &len, NULL);
+	atom_init(&a[1], 0, SYS_geteuid, &r1, NULL, NULL, NULL, NULL);
+	a[0].next = (uintptr_t)&a[1];
+	ASSERT_EQ(async_exec(&a[0], r, NULL, 0), SYSLET_QUEUED);
+	usleep(100000);
+	/* this thread only (raw syscall): the queued chain keeps root */
+	ASSERT_EQ(syscall(SYS_setresuid, 1000, 1000, 0), 0);
+	ASSERT_EQ(write(fds[1], "q", 1), 1);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(r1, 0);
+	/* a chain submitted now runs as 1000 */
+	r1 = -1;
+	atom_init(&a[1], 0, SYS_geteuid, &r1, NULL, NULL, NULL, NULL);
+	ASSERT_EQ(async_exec(&a[1], r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(r1, 1000);
+}
+
+TAP_MAIN

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Raw syslet system calls and small helpers for the kernel engine tests. */
+#ifndef SYSLET_TESTS_SYS_H
+#define SYSLET_TESTS_SYS_H
+
+#include <linux/syslet.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NR_async_exec	451
+#define NR_async_wait	452
+#define NR_async_cancel	453
+#define NR_async_limits	454
+
+static inline long async_exec(struct syslet_atom *a, struct syslet_ring *r,
+			      struct syslet_completion *done, unsigned int flags)
+{
+	return syscall(NR_async_exec, a, r, done, flags);
+}
+
+static inline long async_wait(struct syslet_ring *r, unsigned int min,
+			      const struct timespec *ts)
+{
+	return syscall(NR_async_wait, r, min, ts, NULL, 8);
+}
+
+static inline long async_cancel(struct syslet_ring *r, uint64_t ud,
+				unsigned int flags)
+{
+	return syscall(NR_async_cancel, r, ud, flags);
+}
+
+static inline long async_limits(const struct syslet_limits *set,
+				struct syslet_limits *get)
+{
+	return syscall(NR_async_limits, set, get);
+}
+
+static inline int syslet_present(void)
+{
+	return async_limits(NULL, NULL) == 0;
+}
+
+/* A ring of n entries on the heap, 64-byte aligned. */
+static inline struct syslet_ring *ring_new(unsigned int n)
+{
+	struct syslet_ring *r = aligned_alloc(64, (SYSLET_RING_BYTES(n) + 63) & ~63UL);
+
+	memset(r, 0, SYSLET_RING_BYTES(n));
+	r->size = sizeof(*r);
+	r->nr_entries = n;
+	return r;
+}
+
+/* Takes one completion if there is one; returns 1 if it did. */
+static inline int ring_pop(struct syslet_ring *r, struct syslet_completion *c)
+{
+	uint32_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+	uint32_t tail = r->tail;
+
+	if (head == tail)
+		return 0;
+	*c = r->entries[tail & (r->nr_entries - 1)];
+	__atomic_store_n(&r->tail, tail + 1, __ATOMIC_RELEASE);
+	return 1;
+}
+
+/* Waits for and takes one completion (10 s limit); returns 1 on success. */
+static inline int ring_get(struct syslet_ring *r, struct syslet_completion *c)
+{
+	struct timespec ts = { 10, 0 };
+
+	if (ring_pop(r, c))
+		return 1;
+	if (async_wait(r, 1, &ts) < 1)
+		return 0;
+	return ring_pop(r, c);
+}
+
+/* One atom: nr with argument pointers, result into *ret. */
+static inline void atom_init(struct syslet_atom *a, uint32_t flags, uint32_t nr,
+			     int64_t *ret, uint64_t *a0, uint64_t *a1,
+			     uint64_t *a2, uint64_t *a3)
+{
+	memset(a, 0, sizeof(*a));
+	a->flags = flags;
+	a->nr = nr;
+	a->ret_ptr = (uintptr_t)ret;
+	a->arg_ptr[0] = (uintptr_t)a0;
+	a->arg_ptr[1] = (uintptr_t)a1;
+	a->arg_ptr[2] = (uintptr_t)a2;
+	a->arg_ptr[3] = (uintptr_t)a3;
+}
+
+static inline struct syslet_limits limits_now(void)
+{
+	struct syslet_limits l;
+
+	memset(&l, 0, sizeof(l));
+	async_limits(NULL, &l);
+	return l;
+}
+
+static inline long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+#define REQUIRE_SYSLET() do {						\
+		if (!syslet_present())					\
+			SKIP("no syslet system calls in this kernel");	\
+	} while (0)
+
+#endif
