@@ -30,7 +30,7 @@ struct aiot_stats {
 	uint64_t notified;
 	uint64_t calls;
 	uint32_t in_flight;
-	uint32_t backend;
+	uint32_t backend;	/* 1 kernel, 2 emulated */
 };
 
 typedef int (*aiot_stats_fn)(void *st, size_t size);

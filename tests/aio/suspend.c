@@ -196,6 +196,8 @@ static void *suspend_thread(void *arg)
 	struct timespec ts = { 10, 0 };
 
 	w->ret = aio_suspend(l, 1, &ts);
+	if (w->ret)
+		w->ret = -errno;
 	return NULL;
 }
 

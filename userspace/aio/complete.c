@@ -280,8 +280,13 @@ int saio_wait_seq(uint32_t seen, const struct timespec *deadline)
 		return 0;
 	if (errno == EINTR)
 		return EINTR;
-	if (errno == ETIMEDOUT && deadline)
-		return ETIMEDOUT;
+	if (errno == ETIMEDOUT && deadline) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > deadline->tv_sec ||
+		    (now.tv_sec == deadline->tv_sec &&
+		     now.tv_nsec >= deadline->tv_nsec))
+			return ETIMEDOUT;
+	}
 	return 0;
 }
 

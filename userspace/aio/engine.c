@@ -43,7 +43,7 @@
 
 #define SAIO_RING_ENTRIES	1024
 #define SAIO_REAP_BATCH		64
-#define SAIO_EMU_MAX_WORKERS	64
+#define SAIO_EMU_MAX_WORKERS	256
 #define SAIO_EMU_IDLE_SECS	10
 #define SAIO_EMU_SIGNAL		(SIGRTMAX)
 
@@ -63,6 +63,7 @@ static struct {
 	pthread_cond_t cond;		/* work queued */
 	struct saio_req *head, *tail;	/* queued chains, through 'chain' */
 	uint32_t nr_workers, nr_idle;
+	uint32_t nr_queued;		/* on the queue, not claimed yet */
 	struct emu_worker *workers[SAIO_EMU_MAX_WORKERS];
 } emu = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -144,6 +145,7 @@ static void *emu_worker_fn(void *arg)
 		}
 		r = emu.head;
 		emu.head = r->elink;
+		emu.nr_queued--;
 		if (!emu.head)
 			emu.tail = NULL;
 		w->cur = r;
@@ -169,7 +171,10 @@ out:
 	return NULL;
 }
 
-/* Under emu.lock: start one more worker if none is idle. */
+/*
+ * Under emu.lock: start one more worker unless the idle ones can take
+ * every queued chain (including the one about to be queued).
+ */
 static int emu_spawn(void)
 {
 	struct emu_worker *w;
@@ -178,7 +183,8 @@ static int emu_spawn(void)
 	uint32_t i;
 	int err;
 
-	if (emu.nr_idle || emu.nr_workers >= SAIO_EMU_MAX_WORKERS)
+	if (emu.nr_idle > emu.nr_queued ||
+	    emu.nr_workers >= SAIO_EMU_MAX_WORKERS)
 		return 0;
 	w = calloc(1, sizeof(*w));
 	if (!w)
@@ -216,6 +222,7 @@ static int emu_submit(struct saio_req *r)
 		else
 			emu.head = r;
 		emu.tail = r;
+		emu.nr_queued++;
 		pthread_cond_signal(&emu.cond);
 	}
 	pthread_mutex_unlock(&emu.lock);
@@ -233,6 +240,7 @@ static int emu_cancel(uint64_t ud)
 		if (saio_user_data(*pp) == ud) {
 			r = *pp;
 			*pp = r->elink;
+			emu.nr_queued--;
 			if (emu.tail == r)
 				emu.tail = NULL;
 			break;
@@ -343,7 +351,7 @@ void saio_engine_fork_child(void)
 	pthread_mutex_init(&emu.lock, NULL);
 	pthread_cond_init(&emu.cond, NULL);
 	emu.head = emu.tail = NULL;
-	emu.nr_workers = emu.nr_idle = 0;
+	emu.nr_workers = emu.nr_idle = emu.nr_queued = 0;
 	memset(emu.workers, 0, sizeof(emu.workers));
 }
 

@@ -47,8 +47,13 @@ static int saio_submit(struct aiocb *cb, int op, struct saio_lio *lio)
 		return -1;
 	if (start)
 		saio_start(r);
-	else if (r->notify)
-		saio_ensure_reaper();	/* r starts when its turn comes */
+	else
+		/*
+		 * r starts when an earlier request completes; that completion
+		 * must be reaped even if the program does not call us again
+		 * (it may be reading the other end of the socket).
+		 */
+		saio_ensure_reaper();
 	return 0;
 }
 
