@@ -198,6 +198,7 @@ int saio_reap(bool wait)
 static void *saio_reaper(void *arg)
 {
 	(void)arg;
+	pthread_setname_np(pthread_self(), "aio-reaper");
 	for (;;)
 		saio_reap(true);
 	return NULL;

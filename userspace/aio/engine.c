@@ -126,6 +126,7 @@ static void *emu_worker_fn(void *arg)
 	int64_t res;
 	uint64_t ud;
 
+	pthread_setname_np(pthread_self(), "aio-emu-worker");
 	sigemptyset(&set);
 	sigaddset(&set, SAIO_EMU_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);

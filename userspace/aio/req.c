@@ -397,6 +397,7 @@ SAIO_EXPORT int syslet_aio_stats(struct syslet_aio_stats *st, size_t size)
 {
 	struct syslet_aio_stats s;
 
+	saio_init();		/* so that 'backend' is known */
 	pthread_mutex_lock(&saio.lock);
 	s = saio.st;
 	pthread_mutex_unlock(&saio.lock);

@@ -36,7 +36,8 @@ struct syslet_aio_stats {
 
 /*
  * Copy the counters into *st (at most 'size' bytes, so that older callers
- * keep working when the structure grows).  Returns 0.
+ * keep working when the structure grows).  Starts the engine if it was
+ * not started yet, so that 'backend' is meaningful.  Returns 0.
  */
 int syslet_aio_stats(struct syslet_aio_stats *st, size_t size);
 
