@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libsyslet core API: contexts, ops, data flow, flags, submission modes,
+ * reaping, waiting, limits.  Run on the backend $SYSLET_BACKEND selects.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "lib-test.h"
+
+static const char msg[] = "hello, syslets\n";
+
+static int tmpfile_with(const char *data, size_t len)
+{
+	char path[] = "/tmp/syslet-lib-XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	if (write(fd, data, len) != (ssize_t)len)
+		return -1;
+	return fd;
+}
+
+TEST(ctx_init_rounds_and_rejects)
+{
+	struct syslet_ctx ctx;
+
+	ASSERT_EQ(syslet_ctx_init(&ctx, 0, 0), -EINVAL);
+	ASSERT_EQ(syslet_ctx_init(&ctx, 65537, 0), -EINVAL);
+	ASSERT_EQ(syslet_ctx_init(&ctx, 8, 0x100), -EINVAL);
+	ASSERT_EQ(syslet_ctx_init(&ctx, 8, SYSLET_CTX_EMULATED |
+				  SYSLET_CTX_KERNEL), -EINVAL);
+	ASSERT_EQ(syslet_ctx_init(&ctx, 5, 0), 0);
+	EXPECT_EQ(ctx.ring_entries, 8u);
+	EXPECT_EQ(ctx.ring->nr_entries, 8u);
+	EXPECT_EQ(ctx.ring->size, (unsigned int)sizeof(struct syslet_ring));
+	EXPECT_EQ((uintptr_t)ctx.ring % SYSLET_RING_ALIGN, 0u);
+	syslet_ctx_exit(&ctx);
+}
+
+TEST(ctx_backend_selection)
+{
+	const char *env = getenv("SYSLET_BACKEND");
+	struct syslet_ctx ctx;
+
+	ASSERT_EQ(syslet_ctx_init(&ctx, 4, SYSLET_CTX_EMULATED), 0);
+	EXPECT_EQ(syslet_backend(&ctx), SYSLET_BACKEND_EMULATED);
+	EXPECT_EQ(strcmp(syslet_backend_name(&ctx), "emulated"), 0);
+	syslet_ctx_exit(&ctx);
+
+	if (syslet_kernel_supported()) {
+		ASSERT_EQ(syslet_ctx_init(&ctx, 4, SYSLET_CTX_KERNEL), 0);
+		EXPECT_EQ(syslet_backend(&ctx), SYSLET_BACKEND_KERNEL);
+		syslet_ctx_exit(&ctx);
+	} else {
+		EXPECT_EQ(syslet_ctx_init(&ctx, 4, SYSLET_CTX_KERNEL), -ENOSYS);
+	}
+	ctx_or_die(&ctx, 4);
+	if (env && !strcmp(env, "emulated"))
+		EXPECT_EQ(syslet_backend(&ctx), SYSLET_BACKEND_EMULATED);
+	if (env && !strcmp(env, "kernel"))
+		EXPECT_EQ(syslet_backend(&ctx), SYSLET_BACKEND_KERNEL);
+	syslet_ctx_exit(&ctx);
+
+	setenv("SYSLET_BACKEND", "bogus", 1);
+	EXPECT_EQ(syslet_ctx_init(&ctx, 4, 0), -EINVAL);
+}
+
+TEST(ctx_init_mem_stack_ring)
+{
+	_Alignas(64) char mem[SYSLET_RING_BYTES(16) + 40];
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op op;
+
+	ASSERT_EQ(syslet_ctx_init_mem(&ctx, mem + 8, sizeof(mem) - 8, 0),
+		  -EINVAL);
+	ASSERT_EQ(syslet_ctx_init_mem(&ctx, mem, 100, 0), -EINVAL);
+	ASSERT_EQ(syslet_ctx_init_mem(&ctx, mem, sizeof(mem), 0), 0);
+	EXPECT_EQ(ctx.ring_entries, 16u);
+	EXPECT_EQ((void *)ctx.ring, (void *)mem);
+	syslet_op_init(&op, SYS_getpid, 0);
+	syslet_op_set_data(&op, 5);
+	ASSERT_GE(syslet_submit(&ctx, &op.atom), 0);
+	ASSERT_EQ(wait_one(&ctx, &c), 0);
+	EXPECT_EQ(c.status, getpid());
+	EXPECT_EQ(c.user_data, 5u);
+	syslet_ctx_exit(&ctx);
+}
+
+TEST(one_off_pread)
+{
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op op;
+	char buf[64] = "";
+	int fd = tmpfile_with(msg, sizeof(msg) - 1);
+
+	ASSERT_GE(fd, 0);
+	ctx_or_die(&ctx, 8);
+	syslet_prep_pread(&op, fd, buf, sizeof(buf), 6);
+	syslet_op_set_data(&op, 0xabcdef);
+	ASSERT_EQ(syslet_submit(&ctx, &op.atom), SYSLET_QUEUED);
+	ASSERT_EQ(wait_one(&ctx, &c), 0);
+	EXPECT_EQ(c.status, (int64_t)sizeof(msg) - 1 - 6);
+	EXPECT_EQ(op.ret, c.status);
+	EXPECT_EQ(c.user_data, 0xabcdefu);
+	EXPECT_EQ(c.nr_atoms, 1u);
+	EXPECT_EQ(c.atom, (uint64_t)(uintptr_t)&op.atom);
+	EXPECT_EQ(c.flags, 0u);
+	EXPECT_EQ(memcmp(buf, msg + 6, sizeof(msg) - 7), 0);
+	syslet_ctx_exit(&ctx);
+	close(fd);
+}
+
+/* open -> read -> close with the fd flowing from openat's ret. */
+TEST(chain_data_flow)
+{
+	char path[] = "/tmp/syslet-lib-XXXXXX";
+	struct syslet_op op[3];
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	char buf[64] = "";
+	int fd = mkstemp(path);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(write(fd, msg, sizeof(msg) - 1), (ssize_t)sizeof(msg) - 1);
+	close(fd);
+	ctx_or_die(&ctx, 8);
+	syslet_prep_openat(&op[0], AT_FDCWD, path, O_RDONLY, 0);
+	syslet_op_add_flags(&op[0], SYSLET_STOP_ON_NEGATIVE);
+	syslet_prep_read(&op[1], -1, buf, sizeof(buf));
+	syslet_op_arg_ret(&op[1], 0, &op[0]);
+	syslet_prep_close(&op[2], -1);
+	syslet_op_arg_ret(&op[2], 0, &op[0]);
+	syslet_link(&op[0], &op[1]);
+	syslet_link(&op[1], &op[2]);
+	syslet_op_set_data(&op[0], 7);
+	ASSERT_GE(syslet_submit(&ctx, &op[0].atom), 0);
+	ASSERT_EQ(wait_one(&ctx, &c), 0);
+	EXPECT_EQ(c.status, 0);		/* close */
+	EXPECT_EQ(c.nr_atoms, 3u);
+	EXPECT_GE(op[0].ret, 0);
+	EXPECT_EQ(op[1].ret, (int64_t)sizeof(msg) - 1);
+	EXPECT_EQ(memcmp(buf, msg, sizeof(msg) - 1), 0);
+	/* the fd was closed by the chain */
+	EXPECT_EQ(fcntl((int)op[0].ret, F_GETFD), -1);
+
+	/* and a failing open stops the chain there */
+	unlink(path);
+	ASSERT_GE(syslet_submit(&ctx, &op[0].atom), 0);
+	ASSERT_EQ(wait_one(&ctx, &c), 0);
+	EXPECT_EQ(c.status, -ENOENT);
+	EXPECT_EQ(c.nr_atoms, 1u);
+	EXPECT_EQ(c.atom, (uint64_t)(uintptr_t)&op[0].atom);
+	syslet_ctx_exit(&ctx);
+}
+
+static int64_t run1(struct syslet_ctx *ctx, struct syslet_atom *head,
+		    struct syslet_completion *c)
+{
+	int ret = syslet_submit(ctx, head);
+
+	if (ret < 0)
+		return ret;
+	ret = wait_one(ctx, c);
+	return ret < 0 ? ret : c->status;
+}
+
+TEST(stop_flags)
+{
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op a, b;
+
+	ctx_or_die(&ctx, 8);
+	/* getppid > 0: STOP_ON_NONZERO stops, STOP_ON_ZERO does not */
+	syslet_op_init(&a, SYS_getppid, SYSLET_STOP_ON_NONZERO);
+	syslet_op_init(&b, SYS_getpid, 0);
+	syslet_link(&a, &b);
+	EXPECT_EQ(run1(&ctx, &a.atom, &c), getppid());
+	EXPECT_EQ(c.nr_atoms, 1u);
+	syslet_op_set_flags(&a, SYSLET_STOP_ON_ZERO);
+	EXPECT_EQ(run1(&ctx, &a.atom, &c), getpid());
+	EXPECT_EQ(c.nr_atoms, 2u);
+	syslet_op_set_flags(&a, SYSLET_STOP_ON_NON_POSITIVE);
+	EXPECT_EQ(run1(&ctx, &a.atom, &c), getpid());
+	/* close(-1) = -EBADF: negative stops */
+	syslet_prep_close(&a, -1);
+	syslet_link(&a, &b);
+	syslet_op_set_flags(&a, SYSLET_STOP_ON_NEGATIVE);
+	EXPECT_EQ(run1(&ctx, &a.atom, &c), -EBADF);
+	EXPECT_EQ(c.nr_atoms, 1u);
+	syslet_op_set_flags(&a, SYSLET_STOP_ON_NON_POSITIVE);
+	EXPECT_EQ(run1(&ctx, &a.atom, &c), -EBADF);
+	syslet_op_set_flags(&a, SYSLET_STOP_ON_ZERO);
+	EXPECT_EQ(run1(&ctx, &a.atom, &c), getpid());
+	EXPECT_EQ(c.nr_atoms, 2u);
+	syslet_ctx_exit(&ctx);
+}
+
+/* SKIP_TO_NEXT_ON_STOP branches to the atom laid out after this one. */
+TEST(skip_to_next_branch)
+{
+	static uint64_t badfd = (uint64_t)-1;
+	struct syslet_atom at[3];
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	int64_t r[3] = { 1, 1, 1 };
+
+	ctx_or_die(&ctx, 8);
+	syslet_atom_init(&at[0], SYS_close, SYSLET_STOP_ON_NEGATIVE |
+			 SYSLET_SKIP_TO_NEXT_ON_STOP);
+	syslet_atom_arg(&at[0], 0, &badfd);
+	syslet_atom_ret(&at[0], &r[0]);
+	syslet_atom_init(&at[1], SYS_getppid, 0);	/* the branch */
+	syslet_atom_ret(&at[1], &r[1]);
+	syslet_atom_init(&at[2], SYS_getpid, 0);	/* 'next' */
+	syslet_atom_ret(&at[2], &r[2]);
+	syslet_atom_link(&at[0], &at[2]);
+	EXPECT_EQ(run1(&ctx, &at[0], &c), getppid());
+	EXPECT_EQ(r[0], -EBADF);
+	EXPECT_EQ(r[1], getppid());
+	EXPECT_EQ(r[2], 1);
+	EXPECT_EQ(c.nr_atoms, 2u);
+	syslet_ctx_exit(&ctx);
+}
+
+TEST(bad_flags)
+{
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op a, b;
+
+	ctx_or_die(&ctx, 8);
+	syslet_op_init(&a, SYS_getpid, 0x80000000u);
+	EXPECT_EQ(syslet_submit(&ctx, &a.atom), -EINVAL);
+	syslet_op_init(&a, SYS_getpid, SYSLET_SYNC | SYSLET_ASYNC);
+	EXPECT_EQ(syslet_submit(&ctx, &a.atom), -EINVAL);
+	EXPECT_EQ(syslet_cq_ready(&ctx), 0u);
+	/* unknown flags in a later atom end the chain with -EINVAL */
+	syslet_op_init(&a, SYS_getpid, 0);
+	syslet_op_init(&b, SYS_getpid, 0x40000000u);
+	syslet_link(&a, &b);
+	EXPECT_EQ(run1(&ctx, &a.atom, &c), -EINVAL);
+	EXPECT_EQ(c.nr_atoms, 1u);
+	EXPECT_EQ(c.atom, (uint64_t)(uintptr_t)&b.atom);
+	syslet_ctx_exit(&ctx);
+}
+
+TEST(chain_too_long_eloop)
+{
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op a;
+
+	ctx_or_die(&ctx, 8);
+	syslet_op_init(&a, SYS_getpid, 0);
+	syslet_link(&a, &a);		/* a loop */
+	EXPECT_EQ(run1(&ctx, &a.atom, &c), -ELOOP);
+	EXPECT_EQ(c.nr_atoms, (unsigned int)SYSLET_MAX_ATOMS);
+	syslet_ctx_exit(&ctx);
+}
+
+TEST(forbidden_calls_eperm)
+{
+	static const unsigned int nrs[] = {
+		SYS_fork, SYS_vfork, SYS_clone, SYS_execve, SYS_exit,
+		SYS_exit_group, SYS_rt_sigreturn, SYS_rt_sigprocmask,
+		SYS_setuid, SYS_prctl, SYS_io_uring_setup, 451, 454,
+	};
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op a;
+	unsigned int i;
+
+	ctx_or_die(&ctx, 8);
+	for (i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++) {
+		syslet_op_init(&a, nrs[i], 0);
+		EXPECT_EQ(run1(&ctx, &a.atom, &c), -EPERM);
+		EXPECT_EQ(a.ret, -EPERM);
+	}
+	syslet_op_init(&a, 100000, 0);
+	EXPECT_EQ(run1(&ctx, &a.atom, &c), -ENOSYS);
+	syslet_ctx_exit(&ctx);
+}
+
+TEST(sync_modes)
+{
+	struct syslet_completion c, *pc;
+	struct syslet_ctx ctx;
+	struct syslet_op a;
+
+	ctx_or_die(&ctx, 2);
+	syslet_op_init(&a, SYS_getpid, SYSLET_SYNC);
+	syslet_op_set_data(&a, 11);
+	/* into *done, not the ring */
+	memset(&c, 0xff, sizeof(c));
+	ASSERT_EQ(syslet_submit_sync(&ctx, &a.atom, &c), SYSLET_DONE);
+	EXPECT_EQ(c.status, getpid());
+	EXPECT_EQ(c.user_data, 11u);
+	EXPECT_EQ(c.flags, (unsigned int)SYSLET_COMP_SYNC);
+	EXPECT_EQ(syslet_cq_ready(&ctx), 0u);
+	/* into the ring */
+	ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_DONE);
+	ASSERT_EQ(syslet_cq_ready(&ctx), 1u);
+	ASSERT_EQ(syslet_peek_completion(&ctx, &pc), 0);
+	EXPECT_EQ(pc->status, getpid());
+	EXPECT_TRUE(pc->flags & SYSLET_COMP_SYNC);
+	syslet_cq_advance(&ctx, 1);
+	EXPECT_EQ(syslet_peek_completion(&ctx, &pc), -EAGAIN);
+	/* NO_COMPLETE posts nothing */
+	syslet_op_set_flags(&a, SYSLET_SYNC | SYSLET_NO_COMPLETE);
+	a.ret = 0;
+	ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_DONE);
+	EXPECT_EQ(a.ret, getpid());
+	EXPECT_EQ(syslet_cq_ready(&ctx), 0u);
+	/* a full ring: sync chains report -EOVERFLOW */
+	syslet_op_set_flags(&a, SYSLET_SYNC);
+	ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_DONE);
+	ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_DONE);
+	EXPECT_EQ(syslet_submit(&ctx, &a.atom), -EOVERFLOW);
+	EXPECT_EQ(syslet_submit_sync(&ctx, &a.atom, NULL), -EINVAL);
+	syslet_op_set_flags(&a, 0);
+	EXPECT_EQ(syslet_submit_sync(&ctx, &a.atom, &c), -EINVAL);
+	syslet_ctx_exit(&ctx);
+}
+
+TEST(async_no_complete)
+{
+	struct timespec ts = { 0, 50000000 };
+	struct syslet_ctx ctx;
+	struct syslet_op a;
+	int i;
+
+	ctx_or_die(&ctx, 4);
+	syslet_op_init(&a, SYS_getpid, SYSLET_ASYNC | SYSLET_NO_COMPLETE);
+	ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_QUEUED);
+	for (i = 0; i < 200 && a.ret != getpid(); i++)
+		nanosleep(&ts, NULL);
+	EXPECT_EQ(a.ret, getpid());
+	EXPECT_EQ(syslet_wait(&ctx, 1, &ts), -ETIME);
+	syslet_ctx_exit(&ctx);
+}
+
+TEST(wait_timeout_and_count)
+{
+	struct timespec ts = { 0, 20000000 }, bad = { 0, 2000000000 };
+	struct timespec sl = { 0, 30000000 };
+	struct syslet_completion cs[4];
+	struct syslet_ctx ctx;
+	struct syslet_op a[4];
+	int i;
+
+	ctx_or_die(&ctx, 4);
+	EXPECT_EQ(syslet_wait(&ctx, 1, &ts), -ETIME);
+	EXPECT_EQ(syslet_wait(&ctx, 0, &ts), 0);
+	EXPECT_EQ(syslet_wait(&ctx, 1, &bad), -EINVAL);
+	for (i = 0; i < 4; i++) {
+		syslet_prep_nanosleep(&a[i], &sl);
+		syslet_op_set_data(&a[i], i);
+		ASSERT_EQ(syslet_submit(&ctx, &a[i].atom), SYSLET_QUEUED);
+	}
+	EXPECT_GE(syslet_wait(&ctx, 3, NULL), 3);
+	/* min above the ring size is capped at the ring size */
+	EXPECT_EQ(syslet_wait(&ctx, 100, NULL), 4);
+	EXPECT_EQ(syslet_reap(&ctx, cs, 4), 4);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(cs[i].status, 0);
+	EXPECT_EQ(syslet_reap(&ctx, cs, 4), 0);
+	syslet_ctx_exit(&ctx);
+}
+
+TEST(limits)
+{
+	struct syslet_limits get, set;
+	struct syslet_ctx ctx;
+
+	ctx_or_die(&ctx, 4);
+	ASSERT_EQ(syslet_limits(&ctx, NULL, &get), 0);
+	EXPECT_EQ(get.size, (unsigned int)sizeof(get));
+	EXPECT_GT(get.max_threads, 0u);
+	EXPECT_GT(get.max_chains, 0u);
+	memset(&set, 0, sizeof(set));
+	EXPECT_EQ(syslet_limits(&ctx, &set, NULL), -EINVAL);	/* size */
+	set.size = sizeof(set);
+	set.max_chains = 3;
+	ASSERT_EQ(syslet_limits(&ctx, &set, &get), 0);
+	EXPECT_EQ(get.max_chains, 3u);
+	set.max_chains = 0xffffffff;
+	EXPECT_EQ(syslet_limits(&ctx, &set, NULL), -EINVAL);
+	syslet_ctx_exit(&ctx);
+}
+
+/* More chains in flight than max_chains: -EAGAIN. */
+TEST(max_chains_eagain)
+{
+	struct timespec sl = { 0, 200000000 };
+	struct syslet_limits set = { .size = sizeof(set), .max_chains = 2 };
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op a[3];
+	int i;
+
+	ctx_or_die(&ctx, 4);
+	ASSERT_EQ(syslet_limits(&ctx, &set, NULL), 0);
+	for (i = 0; i < 3; i++)
+		syslet_prep_nanosleep(&a[i], &sl);
+	ASSERT_EQ(syslet_submit(&ctx, &a[0].atom), SYSLET_QUEUED);
+	ASSERT_EQ(syslet_submit(&ctx, &a[1].atom), SYSLET_QUEUED);
+	EXPECT_EQ(syslet_submit(&ctx, &a[2].atom), -EAGAIN);
+	ASSERT_EQ(wait_one(&ctx, &c), 0);
+	ASSERT_EQ(wait_one(&ctx, &c), 0);
+	syslet_ctx_exit(&ctx);
+}
+
+TEST(peek_advance_order)
+{
+	struct syslet_completion *pc;
+	struct syslet_ctx ctx;
+	struct syslet_op a[8];
+	int i;
+
+	ctx_or_die(&ctx, 8);
+	for (i = 0; i < 8; i++) {
+		syslet_op_init(&a[i], SYS_getpid, SYSLET_SYNC);
+		syslet_op_set_data(&a[i], 100 + i);
+		ASSERT_EQ(syslet_submit(&ctx, &a[i].atom), SYSLET_DONE);
+	}
+	EXPECT_EQ(syslet_cq_ready(&ctx), 8u);
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(syslet_peek_completion(&ctx, &pc), 0);
+		EXPECT_EQ(pc->user_data, (uint64_t)(100 + i));
+		syslet_cq_advance(&ctx, 1);
+	}
+	EXPECT_EQ(syslet_cq_ready(&ctx), 0u);
+	syslet_ctx_exit(&ctx);
+}
+
+TAP_MAIN

@@ -1,0 +1,828 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The emulated backend: the syslet contract on a pool of threads.
+ *
+ * Chains run with syscall(2) on worker threads that are created on demand
+ * (up to max_threads) and exit after idle_msecs without work; they obey
+ * the same flags, data flow, limits and forbidden list as the kernel
+ * engine (kernel/syslet/exec.c) and write the same ring format with the
+ * same ordering (entry, then head with release semantics).  Waiters sleep
+ * on a futex on the ring's head.  No file descriptor is used.
+ *
+ * Locking:
+ *   pool.lock	the job queue, worker counts, limits, nr_chains
+ *   emu->lock	the context's in-flight list, its overflow list and the
+ *		producer side of its ring (head); taken after pool.lock
+ *		never before it
+ *   job->sig_lock  a running job's in_syscall state, so that a canceller
+ *		only signals a thread that is (about to be) in the call and
+ *		cannot exit meanwhile
+ *
+ * Cancellation of a blocked call: the worker marks itself in_syscall,
+ * checks the cancelled flag, and makes the call; the canceller sets the
+ * flag and, while the worker is marked in_syscall, sends it SIGSYSLET (a
+ * realtime signal whose handler does nothing and is installed without
+ * SA_RESTART, so a blocked interruptible call returns EINTR).  A signal
+ * that lands between the check and the call is lost, so the canceller
+ * retries with a growing delay until the worker leaves the call (or, for
+ * an uninterruptible call, gives up after about a second: the call ends
+ * by itself and the chain still completes as cancelled).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "internal.h"
+
+#define EMU_DEF_MAX_THREADS	128
+#define EMU_MAX_MAX_THREADS	4096
+#define EMU_DEF_IDLE_MSECS	5000
+#define EMU_MAX_IDLE_MSECS	3600000
+#define EMU_DEF_MAX_CHAINS	16384
+#define EMU_MAX_MAX_CHAINS	(1U << 20)
+
+struct emu_job {
+	struct emu_job *next;		/* pool queue */
+	struct emu_job *iprev, *inext;	/* ctx in-flight list */
+	struct syslet_ctx *ctx;
+	const struct syslet_atom *head;
+	uint32_t flags;			/* head atom's flags */
+	syslet_threadlet_fn fn;		/* threadlet, or NULL */
+	void *arg;
+	struct syslet_completion comp;
+	_Atomic bool cancelled;
+	pthread_mutex_t sig_lock;
+	bool in_syscall;		/* under sig_lock */
+	pthread_t thread;		/* valid while in_syscall */
+	int refs;			/* under emu->lock */
+};
+
+struct syslet_emu {
+	pthread_mutex_t lock;
+	pthread_cond_t idle;		/* in-flight list became empty */
+	struct emu_job *inflight;	/* oldest first */
+	struct emu_job *inflight_last;
+	unsigned int nr_inflight;
+	struct emu_job *ovf, *ovf_last;	/* completions waiting for room */
+	uint32_t head;			/* producer's copy of ring->head */
+	_Atomic unsigned int waiters;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	struct emu_job *queue, *queue_last;
+	unsigned int nr_threads, nr_idle, nr_chains, nr_queued;
+	unsigned int max_threads, idle_msecs, max_chains;
+	uint64_t chains_done;
+	bool sig_installed;
+	int signo;
+} pool = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.work = PTHREAD_COND_INITIALIZER,
+	.max_threads = EMU_DEF_MAX_THREADS,
+	.idle_msecs = EMU_DEF_IDLE_MSECS,
+	.max_chains = EMU_DEF_MAX_CHAINS,
+};
+
+/* Same list as the kernel engine's syslet_forbidden() (exec.c). */
+int syslet_nr_forbidden(unsigned int nr)
+{
+	switch (nr) {
+	case SYS_fork: case SYS_vfork: case SYS_clone: case SYS_clone3:
+	case SYS_execve: case SYS_execveat:
+	case SYS_exit: case SYS_exit_group:
+	case SYS_rt_sigreturn: case SYS_restart_syscall:
+	case SYS_rt_sigprocmask: case SYS_rt_sigsuspend:
+	case SYS_rt_sigtimedwait: case SYS_sigaltstack: case SYS_pause:
+	case SYS_arch_prctl: case SYS_set_tid_address:
+	case SYS_set_robust_list: case SYS_rseq: case SYS_prctl:
+	case SYS_seccomp: case SYS_ptrace: case SYS_personality:
+	case SYS_unshare: case SYS_setns:
+	case SYS_setuid: case SYS_setgid: case SYS_setreuid:
+	case SYS_setregid: case SYS_setresuid: case SYS_setresgid:
+	case SYS_setfsuid: case SYS_setfsgid: case SYS_setgroups:
+	case SYS_capset:
+	case SYS_iopl: case SYS_ioperm: case SYS_modify_ldt:
+	case SYS_io_uring_setup: case SYS_io_uring_enter:
+	case SYS_io_uring_register:
+	case 451: case 452: case 453: case 454:
+		return 1;
+	}
+	return 0;
+}
+
+static void sig_nop(int sig)
+{
+	(void)sig;
+}
+
+/* Installs the private cancel signal once; caller holds pool.lock. */
+static int install_signal(void)
+{
+	struct sigaction sa;
+
+	if (pool.sig_installed)
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sig_nop;	/* no SA_RESTART: calls return EINTR */
+	sigemptyset(&sa.sa_mask);
+	pool.signo = SIGRTMIN + 3;
+	if (sigaction(pool.signo, &sa, NULL))
+		return -errno;
+	pool.sig_installed = true;
+	return 0;
+}
+
+static long futex(_Atomic uint32_t *uaddr, int op, uint32_t val,
+		  const struct timespec *ts)
+{
+	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
+/* --- ring production ----------------------------------------------- */
+
+static bool ring_write(struct syslet_ctx *ctx,
+		       const struct syslet_completion *c)
+{
+	struct syslet_emu *e = ctx->emu;
+	struct syslet_ring *r = ctx->ring;
+	uint32_t tail = atomic_load_explicit(ring_tail(r),
+					     memory_order_acquire);
+
+	if (e->head - tail >= ctx->ring_entries)
+		return false;
+	r->entries[e->head & ctx->ring_mask] = *c;
+	e->head++;
+	atomic_store_explicit(ring_head(r), e->head, memory_order_release);
+	return true;
+}
+
+static void set_overflow(struct syslet_ctx *ctx, unsigned int n)
+{
+	ctx->ring->overflow = n;
+	ctx->ring->kflags = n ? SYSLET_RING_OVERFLOW : 0;
+}
+
+static void job_put_locked(struct syslet_emu *e, struct emu_job *j,
+			   struct emu_job **freelist)
+{
+	(void)e;
+	if (--j->refs == 0) {
+		j->next = *freelist;
+		*freelist = j;
+	}
+}
+
+static void free_jobs(struct emu_job *j)
+{
+	while (j) {
+		struct emu_job *n = j->next;
+
+		pthread_mutex_destroy(&j->sig_lock);
+		free(j);
+		j = n;
+	}
+}
+
+/* Moves overflowed completions in as far as there is room; emu->lock. */
+static bool flush_locked(struct syslet_ctx *ctx, struct emu_job **freelist)
+{
+	struct syslet_emu *e = ctx->emu;
+	bool moved = false;
+	unsigned int n = 0;
+	struct emu_job *j;
+
+	while ((j = e->ovf) && ring_write(ctx, &j->comp)) {
+		e->ovf = j->next;
+		if (!e->ovf)
+			e->ovf_last = NULL;
+		moved = true;
+		job_put_locked(e, j, freelist);
+	}
+	if (moved) {
+		for (j = e->ovf; j; j = j->next)
+			n++;
+		set_overflow(ctx, n);
+	}
+	return moved;
+}
+
+static void wake_waiters(struct syslet_ctx *ctx)
+{
+	/* pairs with the waiter's increment of waiters before reading head */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load(&ctx->emu->waiters))
+		futex(ring_head(ctx->ring), FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+}
+
+void emu_flush(struct syslet_ctx *ctx)
+{
+	struct syslet_emu *e = ctx->emu;
+	struct emu_job *fl = NULL;
+	bool moved;
+
+	pthread_mutex_lock(&e->lock);
+	moved = flush_locked(ctx, &fl);
+	pthread_mutex_unlock(&e->lock);
+	if (moved)
+		wake_waiters(ctx);
+	free_jobs(fl);
+}
+
+/*
+ * Posts a finished job's completion (or queues it on the overflow list,
+ * which keeps posting order), and takes it off the in-flight list.
+ */
+static void post_job(struct emu_job *j)
+{
+	struct syslet_ctx *ctx = j->ctx;
+	struct syslet_emu *e = ctx->emu;
+	struct emu_job *fl = NULL;
+	unsigned int n = 0;
+	struct emu_job *o;
+
+	pthread_mutex_lock(&e->lock);
+	/* off the in-flight list */
+	if (j->iprev)
+		j->iprev->inext = j->inext;
+	else
+		e->inflight = j->inext;
+	if (j->inext)
+		j->inext->iprev = j->iprev;
+	else
+		e->inflight_last = j->iprev;
+	e->nr_inflight--;
+
+	flush_locked(ctx, &fl);
+	if (j->flags & SYSLET_NO_COMPLETE) {
+		job_put_locked(e, j, &fl);
+	} else if (!e->ovf && ring_write(ctx, &j->comp)) {
+		job_put_locked(e, j, &fl);
+	} else {
+		j->next = NULL;
+		if (e->ovf_last)
+			e->ovf_last->next = j;
+		else
+			e->ovf = j;
+		e->ovf_last = j;
+		for (o = e->ovf; o; o = o->next)
+			n++;
+		set_overflow(ctx, n);
+	}
+	if (!e->nr_inflight)
+		pthread_cond_broadcast(&e->idle);
+	pthread_mutex_unlock(&e->lock);
+	wake_waiters(ctx);
+	free_jobs(fl);
+
+	pthread_mutex_lock(&pool.lock);
+	pool.nr_chains--;
+	pool.chains_done++;
+	pthread_mutex_unlock(&pool.lock);
+}
+
+/* --- the executor (mirrors kernel/syslet/exec.c) ------------------- */
+
+static bool should_stop(uint32_t flags, long ret)
+{
+	return ((flags & SYSLET_STOP_ON_NONZERO) && ret != 0) ||
+	       ((flags & SYSLET_STOP_ON_ZERO) && ret == 0) ||
+	       ((flags & SYSLET_STOP_ON_NEGATIVE) && ret < 0) ||
+	       ((flags & SYSLET_STOP_ON_NON_POSITIVE) && ret <= 0);
+}
+
+static long run_syscall(struct emu_job *j, unsigned int nr,
+			const uint64_t *a)
+{
+	long ret;
+
+	if (syslet_nr_forbidden(nr))
+		return -EPERM;
+	if (j) {
+		pthread_mutex_lock(&j->sig_lock);
+		j->thread = pthread_self();
+		j->in_syscall = true;
+		pthread_mutex_unlock(&j->sig_lock);
+		if (atomic_load(&j->cancelled)) {
+			ret = -ECANCELED;
+			goto out;
+		}
+	}
+	ret = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (ret == -1)
+		ret = -errno;
+out:
+	if (j) {
+		pthread_mutex_lock(&j->sig_lock);
+		j->in_syscall = false;
+		pthread_mutex_unlock(&j->sig_lock);
+	}
+	return ret;
+}
+
+/*
+ * Runs a chain to its end and fills in @c.  @j is the job when run on a
+ * worker (cancellable), NULL when run in the caller (SYSLET_SYNC).
+ */
+static void run_chain(const struct syslet_atom *head, struct emu_job *j,
+		      struct syslet_completion *c)
+{
+	const struct syslet_atom *a = head;
+	unsigned int nr_run = 0;
+	uint64_t last = 0;
+	long status = 0;
+
+	while (a) {
+		uint64_t args[6];
+		struct syslet_atom atom;
+		long ret;
+		int i;
+
+		if (j && atomic_load(&j->cancelled)) {
+			status = -ECANCELED;
+			break;
+		}
+		if (nr_run >= SYSLET_MAX_ATOMS) {
+			status = -ELOOP;
+			break;
+		}
+		memcpy(&atom, a, sizeof(atom));
+		last = (uint64_t)(uintptr_t)a;
+		if (atom.flags & ~SYSLET_ATOM_FLAGS) {
+			status = -EINVAL;
+			break;
+		}
+		for (i = 0; i < 6; i++)
+			args[i] = atom.arg_ptr[i] ?
+				*(const uint64_t *)(uintptr_t)atom.arg_ptr[i] : 0;
+		nr_run++;
+		ret = run_syscall(j, atom.nr, args);
+		if (ret == -EINTR && j && atomic_load(&j->cancelled))
+			ret = -ECANCELED;
+		status = ret;
+		if (atom.ret_ptr)
+			*(int64_t *)(uintptr_t)atom.ret_ptr = ret;
+		if (should_stop(atom.flags, ret)) {
+			if (!(atom.flags & SYSLET_SKIP_TO_NEXT_ON_STOP))
+				break;
+			a = a + 1;
+			continue;
+		}
+		a = (const struct syslet_atom *)(uintptr_t)atom.next;
+	}
+	if (j && atomic_load(&j->cancelled)) {
+		status = -ECANCELED;
+		c->flags |= SYSLET_COMP_CANCELED;
+	}
+	c->status = status;
+	c->atom = last;
+	c->nr_atoms = nr_run;
+	if (!j)
+		c->flags |= SYSLET_COMP_SYNC;
+}
+
+/* --- workers ----------------------------------------------------------- */
+
+static void *worker(void *unused)
+{
+	sigset_t set;
+
+	(void)unused;
+	/* workers take the cancel signal; the submitter's mask is copied */
+	sigemptyset(&set);
+	sigaddset(&set, pool.signo);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	pthread_mutex_lock(&pool.lock);
+	for (;;) {
+		struct emu_job *j;
+
+		while (!pool.queue) {
+			struct timespec ts;
+			int rc;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += pool.idle_msecs / 1000;
+			ts.tv_nsec += (long)(pool.idle_msecs % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pool.nr_idle++;
+			rc = pthread_cond_timedwait(&pool.work, &pool.lock, &ts);
+			pool.nr_idle--;
+			if (rc == ETIMEDOUT && !pool.queue) {
+				pool.nr_threads--;
+				pthread_mutex_unlock(&pool.lock);
+				return NULL;
+			}
+		}
+		j = pool.queue;
+		pool.nr_queued--;
+		pool.queue = j->next;
+		if (!pool.queue)
+			pool.queue_last = NULL;
+		pthread_mutex_unlock(&pool.lock);
+
+		if (j->fn) {
+			long v = j->fn(j->arg);
+
+			j->comp.status = v;
+		} else {
+			run_chain(j->head, j, &j->comp);
+		}
+		post_job(j);
+		pthread_mutex_lock(&pool.lock);
+	}
+}
+
+/* Queues @j and makes sure a worker will take it; pool.lock held. */
+static int queue_job_locked(struct emu_job *j)
+{
+	j->next = NULL;
+	if (pool.queue_last)
+		pool.queue_last->next = j;
+	else
+		pool.queue = j;
+	pool.queue_last = j;
+	pool.nr_queued++;
+
+	pthread_cond_signal(&pool.work);
+	if (pool.nr_queued > pool.nr_idle &&
+	    pool.nr_threads < pool.max_threads) {
+		pthread_attr_t attr;
+		sigset_t all, old;
+		pthread_t t;
+		int rc;
+
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&attr, 256 * 1024);
+		/* workers must not take the application's signals */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		rc = pthread_create(&t, &attr, worker, NULL);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		pthread_attr_destroy(&attr);
+		if (rc == 0)
+			pool.nr_threads++;
+		else if (pool.nr_threads == 0)
+			return -rc;	/* nobody would ever run it */
+	}
+	return 0;
+}
+
+static struct emu_job *job_new(struct syslet_ctx *ctx, uint64_t user_data)
+{
+	struct emu_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->ctx = ctx;
+	j->comp.user_data = user_data;
+	j->refs = 1;
+	pthread_mutex_init(&j->sig_lock, NULL);
+	return j;
+}
+
+/* Accounts a chain and puts it on the context's in-flight list. */
+static int start_job(struct syslet_ctx *ctx, struct emu_job *j)
+{
+	struct syslet_emu *e = ctx->emu;
+	int ret;
+
+	pthread_mutex_lock(&pool.lock);
+	ret = install_signal();
+	if (!ret && pool.nr_chains >= pool.max_chains)
+		ret = -EAGAIN;
+	if (ret) {
+		pthread_mutex_unlock(&pool.lock);
+		return ret;
+	}
+	pool.nr_chains++;
+
+	pthread_mutex_lock(&e->lock);
+	j->inext = NULL;
+	j->iprev = e->inflight_last;
+	if (e->inflight_last)
+		e->inflight_last->inext = j;
+	else
+		e->inflight = j;
+	e->inflight_last = j;
+	e->nr_inflight++;
+	pthread_mutex_unlock(&e->lock);
+
+	ret = queue_job_locked(j);
+	if (ret) {
+		/* unqueue: it is the last one and no worker exists */
+		pool.queue = pool.queue_last = NULL;
+		pool.nr_queued = 0;
+		pool.nr_chains--;
+		pthread_mutex_lock(&e->lock);
+		if (j->iprev)
+			j->iprev->inext = NULL;
+		else
+			e->inflight = NULL;
+		e->inflight_last = j->iprev;
+		e->nr_inflight--;
+		pthread_mutex_unlock(&e->lock);
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return ret;
+}
+
+int emu_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
+	       struct syslet_completion *done)
+{
+	uint32_t flags = head->flags;
+	struct emu_job *j;
+	int ret;
+
+	if (flags & ~SYSLET_ATOM_FLAGS)
+		return -EINVAL;
+	if ((flags & SYSLET_ASYNC) && (flags & SYSLET_SYNC))
+		return -EINVAL;
+	emu_flush(ctx);
+
+	if (flags & SYSLET_SYNC) {
+		struct syslet_completion c = { .user_data = head->private };
+		struct syslet_emu *e = ctx->emu;
+		struct emu_job *fl = NULL;
+		bool ok;
+
+		run_chain(head, NULL, &c);
+		if (done) {
+			*done = c;
+			return SYSLET_DONE;
+		}
+		if (flags & SYSLET_NO_COMPLETE)
+			return SYSLET_DONE;
+		pthread_mutex_lock(&e->lock);
+		flush_locked(ctx, &fl);
+		ok = !e->ovf && ring_write(ctx, &c);
+		pthread_mutex_unlock(&e->lock);
+		wake_waiters(ctx);
+		free_jobs(fl);
+		/* as the kernel: a full ring is reported, the result is in
+		 * the atoms' ret_ptr */
+		return ok ? SYSLET_DONE : -EOVERFLOW;
+	}
+
+	j = job_new(ctx, head->private);
+	if (!j)
+		return -ENOMEM;
+	j->head = head;
+	j->flags = flags;
+	ret = start_job(ctx, j);
+	if (ret) {
+		free_jobs(j);
+		return ret;
+	}
+	return SYSLET_QUEUED;
+}
+
+int emu_threadlet(struct syslet_ctx *ctx, syslet_threadlet_fn fn, void *arg,
+		  uint64_t user_data)
+{
+	struct emu_job *j = job_new(ctx, user_data);
+	int ret;
+
+	if (!j)
+		return -ENOMEM;
+	j->fn = fn;
+	j->arg = arg;
+	ret = start_job(ctx, j);
+	if (ret)
+		free_jobs(j);
+	return ret;
+}
+
+/* --- waiting ----------------------------------------------------------- */
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int emu_wait(struct syslet_ctx *ctx, unsigned int min,
+	     const struct timespec *timeout)
+{
+	struct syslet_emu *e = ctx->emu;
+	struct syslet_ring *r = ctx->ring;
+	int64_t deadline = 0;
+	int ret = 0;
+
+	if (timeout) {
+		if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
+		    timeout->tv_nsec >= 1000000000)
+			return -EINVAL;
+		deadline = now_ns() + (int64_t)timeout->tv_sec * 1000000000 +
+			   timeout->tv_nsec;
+	}
+	if (min > ctx->ring_entries)
+		min = ctx->ring_entries;
+
+	atomic_fetch_add(&e->waiters, 1);	/* seq_cst: see wake_waiters() */
+	for (;;) {
+		uint32_t head, ready;
+		struct timespec rel, *tp = NULL;
+
+		emu_flush(ctx);
+		head = atomic_load_explicit(ring_head(r), memory_order_acquire);
+		ready = head - atomic_load_explicit(ring_tail(r),
+						    memory_order_acquire);
+		if (ready >= min) {
+			ret = (int)ready;
+			break;
+		}
+		if (timeout) {
+			int64_t left = deadline - now_ns();
+
+			if (left <= 0) {
+				ret = -ETIME;
+				break;
+			}
+			rel.tv_sec = left / 1000000000;
+			rel.tv_nsec = left % 1000000000;
+			tp = &rel;
+		}
+		/* sleeps only if head is still what we saw */
+		if (futex(ring_head(r), FUTEX_WAIT_PRIVATE, head, tp) &&
+		    errno == EINTR) {
+			ret = -EINTR;
+			break;
+		}
+	}
+	atomic_fetch_sub(&e->waiters, 1);
+	return ret;
+}
+
+/* --- cancellation -------------------------------------------------------- */
+
+/* Interrupts @j's system call until it has left it (see the top). */
+static void kick_job(struct emu_job *j)
+{
+	unsigned int attempt;
+
+	for (attempt = 0; attempt < 14; attempt++) {
+		struct timespec ts;
+		bool in;
+
+		pthread_mutex_lock(&j->sig_lock);
+		in = j->in_syscall;
+		if (in)
+			pthread_kill(j->thread, pool.signo);
+		pthread_mutex_unlock(&j->sig_lock);
+		if (!in)
+			return;
+		/* 50us, 100us, ... about 0.8 s in all */
+		ts.tv_sec = 0;
+		ts.tv_nsec = 50000L << attempt;
+		if (ts.tv_nsec >= 1000000000)
+			ts.tv_nsec = 999999999;
+		nanosleep(&ts, NULL);
+	}
+}
+
+int emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
+	       unsigned int flags)
+{
+	struct syslet_emu *e = ctx->emu;
+	struct emu_job *j, *hit[64], *fl = NULL;
+	unsigned int nhit = 0, i;
+	int nr = 0;
+
+	if (flags & ~SYSLET_CANCEL_F_ALL)
+		return -EINVAL;
+again:
+	pthread_mutex_lock(&e->lock);
+	for (j = e->inflight; j && nhit < 64; j = j->inext) {
+		if (j->comp.user_data != user_data || j->fn ||
+		    atomic_load(&j->cancelled))
+			continue;
+		atomic_store(&j->cancelled, true);
+		j->refs++;
+		hit[nhit++] = j;
+		nr++;
+		if (!(flags & SYSLET_CANCEL_ALL))
+			break;
+	}
+	pthread_mutex_unlock(&e->lock);
+
+	for (i = 0; i < nhit; i++)
+		kick_job(hit[i]);
+	pthread_mutex_lock(&e->lock);
+	for (i = 0; i < nhit; i++)
+		job_put_locked(e, hit[i], &fl);
+	pthread_mutex_unlock(&e->lock);
+	free_jobs(fl);
+	if (nhit == 64 && (flags & SYSLET_CANCEL_ALL)) {
+		nhit = 0;
+		goto again;
+	}
+	if (flags & SYSLET_CANCEL_ALL)
+		return nr;
+	return nr ? 0 : -ENOENT;
+}
+
+int emu_limits(const struct syslet_limits *set, struct syslet_limits *get)
+{
+	if (set) {
+		if (set->size != sizeof(*set) ||
+		    set->max_threads > EMU_MAX_MAX_THREADS ||
+		    set->idle_msecs > EMU_MAX_IDLE_MSECS ||
+		    set->max_chains > EMU_MAX_MAX_CHAINS)
+			return -EINVAL;
+		pthread_mutex_lock(&pool.lock);
+		if (set->max_threads)
+			pool.max_threads = set->max_threads;
+		if (set->idle_msecs)
+			pool.idle_msecs = set->idle_msecs;
+		if (set->max_chains)
+			pool.max_chains = set->max_chains;
+		pthread_mutex_unlock(&pool.lock);
+	}
+	if (get) {
+		memset(get, 0, sizeof(*get));
+		get->size = sizeof(*get);
+		pthread_mutex_lock(&pool.lock);
+		get->max_threads = pool.max_threads;
+		get->idle_msecs = pool.idle_msecs;
+		get->max_chains = pool.max_chains;
+		get->nr_threads = pool.nr_threads;
+		get->nr_idle = pool.nr_idle;
+		get->nr_chains = pool.nr_chains;
+		get->chains_done = pool.chains_done;
+		pthread_mutex_unlock(&pool.lock);
+	}
+	return 0;
+}
+
+/* --- contexts ------------------------------------------------------------ */
+
+int emu_ctx_init(struct syslet_ctx *ctx)
+{
+	struct syslet_emu *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return -ENOMEM;
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->idle, NULL);
+	ctx->emu = e;
+	return 0;
+}
+
+void emu_ctx_exit(struct syslet_ctx *ctx)
+{
+	struct syslet_emu *e = ctx->emu;
+	struct emu_job *j, *fl = NULL;
+
+	if (!e)
+		return;
+	/* cancel everything (threadlets run to their end) and wait */
+	for (;;) {
+		struct emu_job *victim = NULL;
+
+		pthread_mutex_lock(&e->lock);
+		for (j = e->inflight; j; j = j->inext) {
+			if (!j->fn && !atomic_load(&j->cancelled)) {
+				atomic_store(&j->cancelled, true);
+				j->refs++;
+				victim = j;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&e->lock);
+		if (!victim)
+			break;
+		kick_job(victim);
+		pthread_mutex_lock(&e->lock);
+		job_put_locked(e, victim, &fl);
+		pthread_mutex_unlock(&e->lock);
+	}
+	pthread_mutex_lock(&e->lock);
+	while (e->nr_inflight)
+		pthread_cond_wait(&e->idle, &e->lock);
+	while ((j = e->ovf)) {
+		e->ovf = j->next;
+		job_put_locked(e, j, &fl);
+	}
+	pthread_mutex_unlock(&e->lock);
+	free_jobs(fl);
+	pthread_cond_destroy(&e->idle);
+	pthread_mutex_destroy(&e->lock);
+	free(e);
+	ctx->emu = NULL;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libsyslet internals shared by the common code (syslet.c), the kernel
+ * backend (kernel.c) and the emulated backend (emu.c).
+ */
+#ifndef LIBSYSLET_INTERNAL_H
+#define LIBSYSLET_INTERNAL_H
+
+#include <stdatomic.h>
+#include "syslet.h"
+
+#define SYSLET_API __attribute__((visibility("default")))
+
+#define __NR_async_exec		451
+#define __NR_async_wait		452
+#define __NR_async_cancel	453
+#define __NR_async_limits	454
+
+/* ctx->flags bits above SYSLET_CTX_F_ALL */
+#define SYSLET_CTX_OWN_MEM	0x00010000U /* ring allocated by the library */
+
+/* The ring indices as atomics (they are plain __u32 in the ABI). */
+static inline _Atomic uint32_t *ring_head(struct syslet_ring *r)
+{
+	return (_Atomic uint32_t *)&r->head;
+}
+
+static inline _Atomic uint32_t *ring_tail(struct syslet_ring *r)
+{
+	return (_Atomic uint32_t *)&r->tail;
+}
+
+/* the atom executor shared by both backends' semantics (emu.c) */
+int syslet_nr_forbidden(unsigned int nr);
+
+/* kernel backend: raw system calls, -errno returns */
+long sys_async_exec(const struct syslet_atom *atom, struct syslet_ring *ring,
+		    struct syslet_completion *done, unsigned int flags);
+long sys_async_wait(struct syslet_ring *ring, unsigned int min,
+		    const struct timespec *ts);
+long sys_async_cancel(struct syslet_ring *ring, uint64_t user_data,
+		      unsigned int flags);
+long sys_async_limits(const struct syslet_limits *set,
+		      struct syslet_limits *get);
+
+/* emulated backend */
+int emu_ctx_init(struct syslet_ctx *ctx);
+void emu_ctx_exit(struct syslet_ctx *ctx);
+int emu_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
+	       struct syslet_completion *done);
+int emu_wait(struct syslet_ctx *ctx, unsigned int min,
+	     const struct timespec *ts);
+int emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
+	       unsigned int flags);
+int emu_limits(const struct syslet_limits *set, struct syslet_limits *get);
+void emu_flush(struct syslet_ctx *ctx);
+int emu_threadlet(struct syslet_ctx *ctx, syslet_threadlet_fn fn, void *arg,
+		  uint64_t user_data);
+
+#endif /* LIBSYSLET_INTERNAL_H */

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libsyslet: contexts, backend selection, and the ring consumer side
+ * (peek, advance, reap), which is the same for both backends because both
+ * write the same ring format with the same ordering: entry first, then
+ * head with release semantics.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "internal.h"
+
+/* --- kernel backend: raw system calls --------------------------------- */
+
+static long neg_errno(long r)
+{
+	return r < 0 ? -errno : r;
+}
+
+long sys_async_exec(const struct syslet_atom *atom, struct syslet_ring *ring,
+		    struct syslet_completion *done, unsigned int flags)
+{
+	return neg_errno(syscall(__NR_async_exec, atom, ring, done, flags));
+}
+
+long sys_async_wait(struct syslet_ring *ring, unsigned int min,
+		    const struct timespec *ts)
+{
+	return neg_errno(syscall(__NR_async_wait, ring, min, ts, NULL, 0));
+}
+
+long sys_async_cancel(struct syslet_ring *ring, uint64_t user_data,
+		      unsigned int flags)
+{
+	return neg_errno(syscall(__NR_async_cancel, ring, user_data, flags));
+}
+
+long sys_async_limits(const struct syslet_limits *set,
+		      struct syslet_limits *get)
+{
+	return neg_errno(syscall(__NR_async_limits, set, get));
+}
+
+SYSLET_API int syslet_kernel_supported(void)
+{
+	static _Atomic int cached = -1;
+	int v = atomic_load_explicit(&cached, memory_order_relaxed);
+	struct syslet_limits l = { .size = sizeof(l) };
+
+	if (v < 0) {
+		v = sys_async_limits(NULL, &l) == 0;
+		atomic_store_explicit(&cached, v, memory_order_relaxed);
+	}
+	return v;
+}
+
+/* --- contexts -------------------------------------------------------- */
+
+static int pick_backend(unsigned int flags)
+{
+	const char *env;
+
+	if (flags & SYSLET_CTX_KERNEL)
+		return syslet_kernel_supported() ? SYSLET_BACKEND_KERNEL :
+						   -ENOSYS;
+	if (flags & SYSLET_CTX_EMULATED)
+		return SYSLET_BACKEND_EMULATED;
+	env = getenv("SYSLET_BACKEND");
+	if (env && !strcmp(env, "kernel"))
+		return syslet_kernel_supported() ? SYSLET_BACKEND_KERNEL :
+						   -ENOSYS;
+	if (env && !strcmp(env, "emulated"))
+		return SYSLET_BACKEND_EMULATED;
+	if (env && *env && strcmp(env, "auto"))
+		return -EINVAL;
+	return syslet_kernel_supported() ? SYSLET_BACKEND_KERNEL :
+					   SYSLET_BACKEND_EMULATED;
+}
+
+static int ctx_setup(struct syslet_ctx *ctx, struct syslet_ring *ring,
+		     unsigned int entries, unsigned int flags)
+{
+	int backend = pick_backend(flags);
+	int ret;
+
+	if (backend < 0)
+		return backend;
+	memset(ring, 0, SYSLET_RING_BYTES(entries));
+	ring->size = sizeof(*ring);
+	ring->nr_entries = entries;
+	ring->flags = 0;
+	ctx->ring = ring;
+	ctx->ring_entries = entries;
+	ctx->ring_mask = entries - 1;
+	ctx->backend = (unsigned int)backend;
+	ctx->emu = NULL;
+	if (backend == SYSLET_BACKEND_EMULATED) {
+		ret = emu_ctx_init(ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+SYSLET_API int syslet_ctx_init(struct syslet_ctx *ctx, unsigned int entries,
+			       unsigned int flags)
+{
+	unsigned int n = 1;
+	void *mem;
+	int ret;
+
+	if (!ctx || (flags & ~SYSLET_CTX_F_ALL) ||
+	    (flags & SYSLET_CTX_F_ALL) == SYSLET_CTX_F_ALL)
+		return -EINVAL;
+	if (!entries || entries > SYSLET_RING_MAX_ENTRIES)
+		return -EINVAL;
+	while (n < entries)
+		n <<= 1;
+	mem = aligned_alloc(SYSLET_RING_ALIGN,
+			    (SYSLET_RING_BYTES(n) + SYSLET_RING_ALIGN - 1) &
+			    ~(size_t)(SYSLET_RING_ALIGN - 1));
+	if (!mem)
+		return -ENOMEM;
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->flags = flags | SYSLET_CTX_OWN_MEM;
+	ret = ctx_setup(ctx, mem, n, flags);
+	if (ret) {
+		free(mem);
+		ctx->ring = NULL;
+	}
+	return ret;
+}
+
+SYSLET_API int syslet_ctx_init_mem(struct syslet_ctx *ctx, void *mem,
+				   size_t bytes, unsigned int flags)
+{
+	unsigned int n = SYSLET_RING_MAX_ENTRIES;
+
+	if (!ctx || !mem || ((uintptr_t)mem & (SYSLET_RING_ALIGN - 1)) ||
+	    (flags & ~SYSLET_CTX_F_ALL) ||
+	    (flags & SYSLET_CTX_F_ALL) == SYSLET_CTX_F_ALL)
+		return -EINVAL;
+	while (n && SYSLET_RING_BYTES(n) > bytes)
+		n >>= 1;
+	if (!n)
+		return -EINVAL;
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->flags = flags;
+	return ctx_setup(ctx, mem, n, flags);
+}
+
+SYSLET_API void syslet_ctx_exit(struct syslet_ctx *ctx)
+{
+	if (!ctx || !ctx->ring)
+		return;
+	/*
+	 * Kernel mode: the kernel has no "every chain of this ring" cancel,
+	 * so the caller must have reaped (or cancelled by user_data and
+	 * reaped) its chains before this; see syslet_ctx_exit(3).
+	 */
+	if (ctx->backend == SYSLET_BACKEND_EMULATED)
+		emu_ctx_exit(ctx);
+	if (ctx->flags & SYSLET_CTX_OWN_MEM)
+		free(ctx->ring);
+	ctx->ring = NULL;
+}
+
+SYSLET_API int syslet_backend(const struct syslet_ctx *ctx)
+{
+	return (int)ctx->backend;
+}
+
+SYSLET_API const char *syslet_backend_name(const struct syslet_ctx *ctx)
+{
+	return ctx->backend == SYSLET_BACKEND_KERNEL ? "kernel" : "emulated";
+}
+
+/* --- submission ------------------------------------------------------ */
+
+SYSLET_API int syslet_submit(struct syslet_ctx *ctx,
+			     const struct syslet_atom *head)
+{
+	if (!ctx || !head)
+		return -EINVAL;
+	if (ctx->backend == SYSLET_BACKEND_KERNEL)
+		return (int)sys_async_exec(head, ctx->ring, NULL, 0);
+	return emu_submit(ctx, head, NULL);
+}
+
+SYSLET_API int syslet_submit_sync(struct syslet_ctx *ctx,
+				  const struct syslet_atom *head,
+				  struct syslet_completion *done)
+{
+	if (!ctx || !head || !done || !(head->flags & SYSLET_SYNC))
+		return -EINVAL;
+	if (ctx->backend == SYSLET_BACKEND_KERNEL)
+		return (int)sys_async_exec(head, ctx->ring, done, 0);
+	return emu_submit(ctx, head, done);
+}
+
+/* --- completions ----------------------------------------------------- */
+
+SYSLET_API unsigned int syslet_cq_ready(const struct syslet_ctx *ctx)
+{
+	struct syslet_ring *r = ctx->ring;
+
+	return atomic_load_explicit(ring_head(r), memory_order_acquire) -
+	       atomic_load_explicit(ring_tail(r), memory_order_relaxed);
+}
+
+/* Completions may wait on an overflow list: move them in. */
+static void flush_overflow(struct syslet_ctx *ctx)
+{
+	if (!ctx->ring->overflow && !ctx->ring->kflags)
+		return;
+	if (ctx->backend == SYSLET_BACKEND_EMULATED) {
+		emu_flush(ctx);
+	} else {
+		struct timespec zero = { 0, 0 };
+
+		sys_async_wait(ctx->ring, 0, &zero);
+	}
+}
+
+SYSLET_API int syslet_peek_completion(struct syslet_ctx *ctx,
+				      struct syslet_completion **comp)
+{
+	struct syslet_ring *r = ctx->ring;
+	uint32_t tail = atomic_load_explicit(ring_tail(r),
+					     memory_order_relaxed);
+
+	if (atomic_load_explicit(ring_head(r), memory_order_acquire) == tail) {
+		flush_overflow(ctx);
+		if (atomic_load_explicit(ring_head(r),
+					 memory_order_acquire) == tail)
+			return -EAGAIN;
+	}
+	*comp = &r->entries[tail & ctx->ring_mask];
+	return 0;
+}
+
+SYSLET_API void syslet_cq_advance(struct syslet_ctx *ctx, unsigned int nr)
+{
+	atomic_fetch_add_explicit(ring_tail(ctx->ring), nr,
+				  memory_order_release);
+	flush_overflow(ctx);
+}
+
+/*
+ * Lock-free multi-consumer reap: copy entries [tail, tail + n) and claim
+ * them by moving tail with a compare-and-swap.  If another reaper moved
+ * tail first, the copies may be stale (the producer may have reused the
+ * slots) and are discarded.  The 32-bit counters wrap only after 2^32
+ * completions, so the CAS cannot be fooled in between.
+ */
+SYSLET_API int syslet_reap(struct syslet_ctx *ctx,
+			   struct syslet_completion *comps, unsigned int max)
+{
+	struct syslet_ring *r = ctx->ring;
+	uint32_t tail, head, n, i;
+	int flushed = 0;
+
+	if (!max)
+		return 0;
+again:
+	tail = atomic_load_explicit(ring_tail(r), memory_order_acquire);
+	for (;;) {
+		head = atomic_load_explicit(ring_head(r), memory_order_acquire);
+		n = head - tail;
+		if (!n) {
+			if (flushed++)
+				return 0;
+			flush_overflow(ctx);
+			goto again;
+		}
+		if (n > max)
+			n = max;
+		for (i = 0; i < n; i++)
+			comps[i] = r->entries[(tail + i) & ctx->ring_mask];
+		if (atomic_compare_exchange_weak_explicit(ring_tail(r), &tail,
+					tail + n, memory_order_acq_rel,
+					memory_order_acquire))
+			break;
+	}
+	flush_overflow(ctx);
+	return (int)n;
+}
+
+SYSLET_API int syslet_wait(struct syslet_ctx *ctx, unsigned int min_complete,
+			   const struct timespec *timeout)
+{
+	if (ctx->backend == SYSLET_BACKEND_KERNEL)
+		return (int)sys_async_wait(ctx->ring, min_complete, timeout);
+	return emu_wait(ctx, min_complete, timeout);
+}
+
+SYSLET_API int syslet_wait_completion(struct syslet_ctx *ctx,
+				      struct syslet_completion *comp)
+{
+	int ret;
+
+	for (;;) {
+		ret = syslet_reap(ctx, comp, 1);
+		if (ret)
+			return ret < 0 ? ret : 0;
+		ret = syslet_wait(ctx, 1, NULL);
+		if (ret < 0)
+			return ret;
+	}
+}
+
+/* --- cancellation, limits, threadlets -------------------------------- */
+
+SYSLET_API int syslet_cancel(struct syslet_ctx *ctx, uint64_t user_data,
+			     unsigned int flags)
+{
+	if (ctx->backend == SYSLET_BACKEND_KERNEL)
+		return (int)sys_async_cancel(ctx->ring, user_data, flags);
+	return emu_cancel(ctx, user_data, flags);
+}
+
+SYSLET_API int syslet_limits(struct syslet_ctx *ctx,
+			     const struct syslet_limits *set,
+			     struct syslet_limits *get)
+{
+	if (ctx->backend == SYSLET_BACKEND_KERNEL)
+		return (int)sys_async_limits(set, get);
+	return emu_limits(set, get);
+}
+
+SYSLET_API int syslet_threadlet(struct syslet_ctx *ctx,
+				syslet_threadlet_fn fn, void *arg,
+				uint64_t user_data)
+{
+	if (!ctx || !fn)
+		return -EINVAL;
+	/*
+	 * The kernel owns the ring's head in kernel mode, and no atom can
+	 * post an arbitrary status on the library's behalf yet, so kernel-
+	 * mode threadlets wait for the engine's threadlet support.
+	 */
+	if (ctx->backend == SYSLET_BACKEND_KERNEL)
+		return -EOPNOTSUPP;
+	return emu_threadlet(ctx, fn, arg, user_data);
+}
