@@ -10,6 +10,7 @@
  */
 #include <linux/cred.h>
 #include <linux/sched/signal.h>
+#include <linux/seccomp.h>
 #include <linux/slab.h>
 #include <linux/syscalls.h>
 #include <linux/syslet.h>
@@ -57,6 +58,15 @@ struct syslet_ctx *syslet_get_ctx(bool create)
 	return new;
 }
 
+/* Drops what a chain pins and frees it. */
+static void chain_release(struct syslet_chain *c)
+{
+	if (c->filter)
+		seccomp_filter_put(c->filter);
+	put_cred(c->cred);
+	kfree(c);
+}
+
 static void ctx_free(struct syslet_ctx *ctx)
 {
 	struct syslet_chain *c, *tmp;
@@ -65,15 +75,11 @@ static void ctx_free(struct syslet_ctx *ctx)
 	int bkt;
 
 	/* No thread is left: queued and overflowed chains just go. */
-	list_for_each_entry_safe(c, tmp, &ctx->queue, node) {
-		put_cred(c->cred);
-		kfree(c);
-	}
+	list_for_each_entry_safe(c, tmp, &ctx->queue, node)
+		chain_release(c);
 	hash_for_each_safe(ctx->rings, bkt, htmp, kr, node) {
-		list_for_each_entry_safe(c, tmp, &kr->overflow, node) {
-			put_cred(c->cred);
-			kfree(c);
-		}
+		list_for_each_entry_safe(c, tmp, &kr->overflow, node)
+			chain_release(c);
 		INIT_LIST_HEAD(&kr->overflow);
 	}
 	syslet_kring_free_all(ctx);
@@ -97,8 +103,7 @@ void syslet_chain_free(struct syslet_chain *c)
 	spin_unlock(&ctx->lock);
 	if (c->kring)
 		syslet_kring_put(ctx, c->kring);
-	put_cred(c->cred);
-	kfree(c);
+	chain_release(c);
 }
 
 /* Runs a SYSLET_SYNC chain in the caller and delivers its completion. */
@@ -110,7 +115,10 @@ static long exec_in_caller(struct syslet_chain *c,
 	struct syslet_kring *kr;
 	long ret;
 
+	c->filter = seccomp_filter_get_current();
 	syslet_run_chain(c, true);
+	if (c->filter)
+		seccomp_filter_put(c->filter);
 	if (done)
 		return copy_to_user(done, &c->comp, sizeof(c->comp)) ?
 			-EFAULT : SYSLET_DONE;
@@ -160,6 +168,7 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 			.head = (u64)(unsigned long)atom,
 			.flags = aflags,
 			.comp.user_data = user_data,
+			.ip = instruction_pointer(current_pt_regs()),
 		};
 
 		return exec_in_caller(&sc, ring, done);
@@ -177,12 +186,13 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 	c->flags = aflags;
 	c->comp.user_data = user_data;
 	c->cred = get_current_cred();
+	c->filter = seccomp_filter_get_current();
+	c->ip = instruction_pointer(current_pt_regs());
 
 	spin_lock(&ctx->lock);
 	if (ctx->nr_chains >= ctx->max_chains) {
 		spin_unlock(&ctx->lock);
-		put_cred(c->cred);
-		kfree(c);
+		chain_release(c);
 		return -EAGAIN;
 	}
 	ctx->nr_chains++;

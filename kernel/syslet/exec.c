@@ -8,8 +8,11 @@
  * its arguments (through their pointers), so an atom can consume a value
  * an earlier atom stored through its ret_ptr.
  */
+#include <linux/audit.h>
 #include <linux/nospec.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/seccomp.h>
 #include <linux/task_work.h>
 #include <linux/uaccess.h>
 #include <asm/syscall.h>
@@ -47,11 +50,72 @@ static bool syslet_forbidden(unsigned int nr)
 	return false;
 }
 
+/*
+ * Checks an atom against the submitting thread's seccomp filter, pinned
+ * at submission, as if that thread made the call itself.  Returns 0 to
+ * run it or the errno the atom fails with:
+ *
+ *  ALLOW, LOG		run (LOG does not log)
+ *  ERRNO		the filter's errno
+ *  TRAP, TRACE,	-ENOSYS: there is no user context to send the
+ *  USER_NOTIF		SIGSYS to, or to stop for a tracer or supervisor
+ *  KILL_THREAD,	in the caller (SYSLET_SYNC), exactly what seccomp
+ *  KILL_PROCESS	does for a direct call minus the core dump: the
+ *			thread or the process dies of SIGSYS.  In an async
+ *			thread the submitter cannot be killed alone, so the
+ *			whole process gets SIGKILL (either action).
+ */
+static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
+			   const unsigned long *args, bool in_caller)
+{
+	struct seccomp_data sd = {
+		.nr = nr,
+		.arch = AUDIT_ARCH_X86_64,
+		.instruction_pointer = c->ip,
+	};
+	u32 ret, action;
+	int i;
+
+	if (!c->filter)
+		return 0;
+	for (i = 0; i < 6; i++)
+		sd.args[i] = args[i];
+	ret = seccomp_filter_eval(c->filter, &sd);
+	action = ret & SECCOMP_RET_ACTION_FULL;
+	switch (action) {
+	case SECCOMP_RET_ALLOW:
+	case SECCOMP_RET_LOG:
+		return 0;
+	case SECCOMP_RET_ERRNO:
+		return -(long)min_t(u32, ret & SECCOMP_RET_DATA, MAX_ERRNO);
+	case SECCOMP_RET_TRAP:
+	case SECCOMP_RET_TRACE:
+	case SECCOMP_RET_USER_NOTIF:
+		return -ENOSYS;
+	}
+	/* KILL_THREAD, KILL_PROCESS or unknown: fail closed */
+	if (in_caller) {
+		/* the chain lives on our stack; nothing else is pinned */
+		seccomp_filter_put(c->filter);
+		c->filter = NULL;
+		if (action == SECCOMP_RET_KILL_THREAD)
+			do_exit(SIGSYS);
+		do_group_exit(SIGSYS);
+	}
+	do_send_sig_info(SIGKILL, SEND_SIG_PRIV, current, PIDTYPE_TGID);
+	return -ECANCELED;
+}
+
 /* Runs one system call; returns its result (never a restart code). */
-static long syslet_syscall(unsigned int nr, const unsigned long *args)
+static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
+			   const unsigned long *args, bool in_caller)
 {
 	struct pt_regs regs = {};
+	long ret;
 
+	ret = syslet_seccomp(c, nr, args, in_caller);
+	if (ret)
+		return ret;
 	if (nr >= NR_syscalls)
 		return -ENOSYS;
 	if (syslet_forbidden(nr))
@@ -145,7 +209,7 @@ void syslet_run_chain(struct syslet_chain *c, bool in_caller)
 		}
 
 		nr_run++;
-		ret = syslet_syscall(atom.nr, args);
+		ret = syslet_syscall(c, atom.nr, args, in_caller);
 		if (is_restart(ret))
 			ret = READ_ONCE(c->cancelled) ? -ECANCELED : -EINTR;
 		syslet_after_atom(in_caller);

@@ -41,6 +41,8 @@
 #define SYSLET_DEF_MAX_CHAINS	16384
 #define SYSLET_MAX_MAX_CHAINS	(1U << 20)
 
+struct seccomp_filter;
+
 struct syslet_ctx {
 	spinlock_t		lock;
 	refcount_t		refs;
@@ -76,6 +78,8 @@ struct syslet_chain {
 	struct syslet_ctx	*ctx;
 	struct syslet_kring	*kring;		/* NULL: nothing to post */
 	const struct cred	*cred;		/* submitter's, at submission */
+	struct seccomp_filter	*filter;	/* submitter's, pinned; or NULL */
+	u64			ip;		/* submitter's async_exec() call */
 	struct task_struct	*worker;	/* ctx->lock: who runs it */
 	u64			head;		/* user address of atom 0 */
 	u32			flags;		/* atom 0's flags */

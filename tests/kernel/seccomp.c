@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Issue 9: every atom is checked against the seccomp filter of the thread
+ * that submitted its chain, as that thread had it at submission, in every
+ * mode; and credentials are the submitter's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include "tap.h"
+#include "sys.h"
+
+/* Installs a filter returning @action for system call @nr, ALLOW else. */
+static int deny(int nr, uint32_t action)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, action),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = 4, .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+/* one getppid() atom */
+struct one {
+	struct syslet_atom a;
+	int64_t ret;
+};
+
+static void one_init(struct one *o, uint32_t flags)
+{
+	o->ret = -12345;
+	atom_init(&o->a, flags, SYS_getppid, &o->ret, NULL, NULL, NULL, NULL);
+	o->a.private = 9;
+}
+
+static int64_t run_sync(struct one *o)
+{
+	struct syslet_completion done;
+
+	one_init(o, SYSLET_SYNC);
+	if (async_exec(&o->a, NULL, &done, 0) != SYSLET_DONE)
+		return -99999;
+	return done.status;
+}
+
+static int64_t run_async(struct one *o, struct syslet_ring *r)
+{
+	struct syslet_completion comp;
+
+	one_init(o, 0);
+	if (async_exec(&o->a, r, NULL, 0) != SYSLET_QUEUED)
+		return -99999;
+	if (!ring_get(r, &comp))
+		return -99998;
+	return comp.status;
+}
+
+TEST(errno_filter_applies_in_every_mode)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct one o;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(run_sync(&o), getppid());
+	ASSERT_EQ(run_async(&o, r), getppid());
+	ASSERT_EQ(deny(SYS_getppid, SECCOMP_RET_ERRNO | EACCES), 0);
+	ASSERT_EQ(run_sync(&o), -EACCES);
+	ASSERT_EQ(o.ret, -EACCES);
+	ASSERT_EQ(run_async(&o, r), -EACCES);
+	ASSERT_EQ(o.ret, -EACCES);
+}
+
+TEST(filter_is_the_submitters_at_submission)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion comp;
+	struct syslet_atom a[2];
+	int64_t r0, r1 = -12345;
+	uint64_t fd, buf, len = 1;
+	char c;
+	int fds[2];
+	pid_t ppid = getppid();
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(pipe(fds), 0);
+	fd = fds[0];
+	buf = (uintptr_t)&c;
+	/* read (blocks) then getppid, submitted before any filter */
+	atom_init(&a[0], 0, SYS_read, &r0, &fd, &buf, &len, NULL);
+	atom_init(&a[1], 0, SYS_getppid, &r1, NULL, NULL, NULL, NULL);
+	a[0].next = (uintptr_t)&a[1];
+	ASSERT_EQ(async_exec(&a[0], r, NULL, 0), SYSLET_QUEUED);
+	usleep(100000);
+	ASSERT_EQ(deny(SYS_getppid, SECCOMP_RET_ERRNO | EACCES), 0);
+	ASSERT_EQ(write(fds[1], "x", 1), 1);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(r1, ppid);			/* no filter at submission */
+	ASSERT_EQ(syscall(SYS_getppid), -1);	/* but this thread has one now */
+	ASSERT_EQ(errno, EACCES);
+}
+
+static void *other_thread_filters(void *arg)
+{
+	(void)arg;
+	return (void *)(intptr_t)deny(SYS_getppid, SECCOMP_RET_ERRNO | EPERM);
+}
+
+TEST(another_threads_filter_does_not_apply)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct one o;
+	pthread_t t;
+	void *ret;
+
+	REQUIRE_SYSLET();
+	/* warm up an async thread first, made by this (unfiltered) thread */
+	ASSERT_EQ(run_async(&o, r), getppid());
+	ASSERT_EQ(pthread_create(&t, NULL, other_thread_filters, NULL), 0);
+	ASSERT_EQ(pthread_join(t, &ret), 0);
+	ASSERT_EQ((intptr_t)ret, 0);
+	ASSERT_EQ(run_async(&o, r), getppid());
+	ASSERT_EQ(run_sync(&o), getppid());
+}
+
+TEST(trap_trace_and_user_notif_refuse_with_enosys)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct one o;
+
+	REQUIRE_SYSLET();
+	/* a SIGSYS would kill the test: the atom must just fail */
+	ASSERT_EQ(deny(SYS_getppid, SECCOMP_RET_TRAP), 0);
+	ASSERT_EQ(run_sync(&o), -ENOSYS);
+	ASSERT_EQ(run_async(&o, r), -ENOSYS);
+	ASSERT_EQ(o.ret, -ENOSYS);
+}
+
+TEST(filter_denying_async_exec_works)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct one o;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(deny(451, SECCOMP_RET_ERRNO | EPERM), 0);
+	one_init(&o, 0);
+	ASSERT_EQ(async_exec(&o.a, r, NULL, 0), -1);
+	ASSERT_EQ(errno, EPERM);
+}
+
+/* A child that installs a KILL filter and runs a denied atom. */
+static int kill_child(uint32_t action, int sync)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct one o;
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		if (deny(SYS_getppid, action))
+			_exit(10);
+		if (sync)
+			run_sync(&o);
+		else
+			run_async(&o, r);
+		_exit(11);	/* still alive: wrong */
+	}
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return st;
+}
+
+TEST(kill_actions_kill)
+{
+	int st;
+
+	REQUIRE_SYSLET();
+	st = kill_child(SECCOMP_RET_KILL_PROCESS, 1);
+	ASSERT_TRUE(WIFSIGNALED(st));
+	ASSERT_EQ(WTERMSIG(st), SIGSYS);
+	st = kill_child(SECCOMP_RET_KILL_THREAD, 1);
+	ASSERT_TRUE(WIFSIGNALED(st));	/* the only thread: the process */
+	ASSERT_EQ(WTERMSIG(st), SIGSYS);
+	st = kill_child(SECCOMP_RET_KILL_PROCESS, 0);
+	ASSERT_TRUE(WIFSIGNALED(st));
+	ASSERT_EQ(WTERMSIG(st), SIGKILL);
+	st = kill_child(SECCOMP_RET_KILL_THREAD, 0);
+	ASSERT_TRUE(WIFSIGNALED(st));
+	ASSERT_EQ(WTERMSIG(st), SIGKILL);
+}
+
+TEST(identity_changing_calls_are_forbidden)
+{
+	static const int nrs[] = {
+		SYS_setuid, SYS_setgid, SYS_setreuid, SYS_setregid,
+		SYS_setresuid, SYS_setresgid, SYS_setfsuid, SYS_setfsgid,
+		SYS_setgroups, SYS_capset, SYS_unshare, SYS_setns, SYS_prctl,
+		SYS_seccomp,
+	};
+	struct syslet_completion done;
+	struct syslet_atom a;
+	int64_t ret;
+	uint64_t zero = 0;
+
+	REQUIRE_SYSLET();
+	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++) {
+		ret = 0;
+		atom_init(&a, SYSLET_SYNC, nrs[i], &ret, &zero, &zero, &zero,
+			  &zero);
+		ASSERT_EQ(async_exec(&a, NULL, &done, 0), SYSLET_DONE);
+		ASSERT_EQ(ret, -EPERM);
+	}
+}
+
+TAP_MAIN
