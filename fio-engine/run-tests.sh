@@ -1,0 +1,191 @@
+#!/bin/bash
+# Tests of the syslet fio engine, run by tests/host/40-fio.sh (emulated
+# backend, files) and tests/guest/40-fio.sh (kernel and emulated backends,
+# files on tmpfs and ext4, and a memory-backed null_blk device, buffered
+# and O_DIRECT).  Prints TAP; exits non-zero if anything failed.
+#
+# The data checks are fio's own: verify=crc32c writes every block with a
+# checksummed header and reads it all back through the same engine.  That
+# verification really happens is itself tested: a block corrupted behind
+# fio's back must make a verify_only pass fail.
+set -u
+where=${1:?usage: run-tests.sh host|guest}
+top=${SYSLET_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
+build=${SYSLET_BUILD:-$top/build}
+out=${SYSLET_OUT:-$build/results}/fio-tests/$where
+fio=$build/fio/fio
+so=$build/fio-engine/syslet.so
+mkdir -p "$out"
+rm -f "$out"/*.json "$out"/*.log
+
+echo "TAP version 13"
+n=0
+failed=0
+ok() {	# ok STATUS DESCRIPTION [DIAGNOSTIC]
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n $2"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n $2"
+		[ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/# /'
+	fi
+}
+skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
+
+if [ ! -x "$fio" ] || [ ! -f "$so" ]; then
+	echo "1..1"
+	echo "not ok 1 fio ($fio) and the engine ($so) are built"
+	exit 1
+fi
+
+# Summarises fio's JSON as "error read_bytes write_bytes" (fio may print a
+# note ahead of the JSON, hence the search for the first brace).
+summary() {
+	python3 - "$1" <<'EOF'
+import json, sys
+t = open(sys.argv[1]).read()
+j = json.loads(t[t.index("{"):])["jobs"][0]
+print(j["error"], j["read"]["io_bytes"], j["write"]["io_bytes"])
+EOF
+}
+
+# fjob NAME BACKEND ARGS...: one fio job with the syslet engine; on
+# success the JSON summary is in $res ("error read write").
+fjob() {
+	local name=$1 backend=$2
+	shift 2
+	"$fio" --name="$name" --ioengine=external:"$so" --backend="$backend" \
+		--output-format=json --output="$out/$name.json" "$@" \
+		> "$out/$name.log" 2>&1
+	local rc=$?
+	res=$(summary "$out/$name.json" 2>/dev/null || echo "nojson")
+	return $rc
+}
+
+# verify_job NAME BACKEND SIZE ARGS...: writes SIZE bytes (a randrw job
+# about half of it) with verify=crc32c and checks that fio read back at
+# least what it wrote and found no error.
+verify_job() {
+	local name=$1 backend=$2 size=$3 err rd wr
+	shift 3
+	fjob "$name" "$backend" --size="$size" --verify=crc32c \
+		--do_verify=1 "$@"
+	local rc=$?
+	read -r err rd wr <<< "$res"
+	# size= counts reads and writes; a 50/50 mix writes about half.
+	local need
+	need=$(numfmt --from=iec "$size")
+	case " $* " in *" --rw=randrw "*) need=$((need / 4)) ;; esac
+	if [ $rc = 0 ] && [ "$err" = 0 ] && [ "${wr:-0}" -ge "$need" ] &&
+	   [ "$rd" -ge "$wr" ]; then
+		ok 0 "$name: $backend, $* (wrote $wr, verified $rd)"
+	else
+		ok 1 "$name: $backend, $*" "exit $rc, error/read/write: $res
+$(tail -5 "$out/$name.log")"
+	fi
+}
+
+# corrupt_job NAME BACKEND FILE ARGS...: writes FILE with verification,
+# flips a byte inside a block behind fio's back, and expects a verify_only
+# pass (same job, so the same offsets and seeds) to report the bad block.
+corrupt_job() {
+	local name=$1 backend=$2 file=$3 rc
+	shift 3
+	local args=(--filename="$file" --rw=randwrite --bs=4k --size=4M
+		    --iodepth=8 --verify=crc32c "$@")
+	if ! fjob "$name-write" "$backend" "${args[@]}"; then
+		ok 1 "$name: $backend writes the file" "$(tail -5 "$out/$name-write.log")"
+		return
+	fi
+	# Offset 1000000: inside block 244, past its verify header.
+	printf '\377' | dd of="$file" bs=1 seek=1000000 conv=notrunc status=none
+	sync
+	[ -b "$file" ] && blockdev --flushbufs "$file" 2>/dev/null
+	fjob "$name" "$backend" "${args[@]}" --verify_only
+	rc=$?
+	if [ $rc != 0 ] && grep -q 'verify failed at file .* offset 999424' "$out/$name.json" "$out/$name.log"; then
+		ok 0 "$name: $backend, verify_only finds the block corrupted behind fio's back"
+	else
+		ok 1 "$name: $backend, verify_only finds the corrupted block" "exit $rc: $(head -3 "$out/$name.log")"
+	fi
+}
+
+kernel_has_syslets() {
+	python3 -c 'import ctypes, sys; l = ctypes.CDLL(None); sys.exit(0 if l.syscall(454, None, None) == 0 else 1)'
+}
+
+if [ "$where" = host ]; then
+	# A directory on a disk file system (O_DIRECT), not a tmpfs /tmp.
+	dir=$(mktemp -d -p "$build" fio-test.XXXXXX)
+	trap 'rm -rf "$dir"' EXIT
+	f=$dir/data
+	be=emulated
+	verify_job host-randwrite "$be" 16M --filename="$f" --rw=randwrite --bs=4k --iodepth=16
+	verify_job host-randwrite-direct "$be" 16M --filename="$f" --rw=randwrite --bs=4k --iodepth=16 --direct=1
+	verify_job host-seqwrite-fsync "$be" 16M --filename="$f" --rw=write --bs=64k --iodepth=8 --fsync=4
+	verify_job host-randrw-fdatasync "$be" 8M --filename="$f" --rw=randrw --bs=4k --iodepth=16 --fdatasync=8
+	verify_job host-ring-overflow "$be" 8M --filename="$f" --rw=randwrite --bs=4k --iodepth=32 --ring_entries=2
+	verify_job host-exec-sync "$be" 4M --filename="$f" --rw=randwrite --bs=4k --iodepth=8 --exec_mode=sync
+	verify_job host-exec-async "$be" 4M --filename="$f" --rw=randwrite --bs=4k --iodepth=8 --exec_mode=async
+	verify_job host-nowait-first "$be" 8M --filename="$f" --rw=randrw --bs=4k --iodepth=16 --nowait_first=1
+	corrupt_job host-corrupt "$be" "$dir/corrupt"
+	# backend=auto follows $SYSLET_BACKEND.
+	SYSLET_BACKEND=emulated verify_job host-auto-env auto 4M --filename="$f" --rw=randwrite --bs=4k --iodepth=8
+	if kernel_has_syslets; then
+		skip "host-no-kernel" "this kernel has the syslet system calls"
+	else
+		fjob host-no-kernel kernel --filename="$f" --size=1M --rw=read --bs=4k
+		rc=$?
+		if [ $rc != 0 ] && grep -q 'syslet_ctx_init.*kernel backend' "$out/host-no-kernel.log"; then
+			ok 0 "host-no-kernel: backend=kernel fails cleanly without the syscalls"
+		else
+			ok 1 "host-no-kernel: backend=kernel fails cleanly" "exit $rc: $(tail -3 "$out/host-no-kernel.log")"
+		fi
+	fi
+else
+	[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root in the guest"; exit 0; }
+	modroot=${SYSLET_MODROOT:-$build/kernel/${SYSLET_KERNEL:-fast}/modroot}
+	rmmod null_blk 2>/dev/null
+	# A memory-backed device (verify needs the data back) whose requests
+	# complete from a timer after 200 us, so that I/O really waits.
+	if ! modprobe -d "$modroot" null_blk nr_devices=1 gb=1 memory_backed=1 \
+		irqmode=2 completion_nsec=200000 bs=4096 2>"$out/modprobe.log"; then
+		echo "1..1"
+		echo "not ok 1 null_blk loads ($(cat "$out/modprobe.log"))"
+		exit 1
+	fi
+	mnt=/tmp/fio-test-ext4
+	dir=/tmp/fio-test
+	mkdir -p "$dir" "$mnt"
+	trap 'umount "$mnt" 2>/dev/null; rm -rf "$dir"; rmmod null_blk 2>/dev/null' EXIT
+	dev=/dev/nullb0
+	backends="kernel emulated"
+	kernel_has_syslets || ok 1 "the guest kernel has the syslet system calls"
+	for be in $backends; do
+		verify_job "tmpfs-randwrite-$be" "$be" 16M --filename="$dir/data" --rw=randwrite --bs=4k --iodepth=16
+		verify_job "tmpfs-randrw-fsync-$be" "$be" 8M --filename="$dir/data" --rw=randrw --bs=4k --iodepth=16 --fsync=8
+		verify_job "blkdev-randwrite-$be" "$be" 16M --filename="$dev" --rw=randwrite --bs=4k --iodepth=32
+		verify_job "blkdev-randwrite-direct-$be" "$be" 16M --filename="$dev" --rw=randwrite --bs=4k --iodepth=32 --direct=1
+		verify_job "blkdev-seqwrite-direct-$be" "$be" 16M --filename="$dev" --rw=write --bs=128k --iodepth=8 --direct=1
+		verify_job "blkdev-ring-overflow-$be" "$be" 8M --filename="$dev" --rw=randwrite --bs=4k --iodepth=32 --ring_entries=2
+		corrupt_job "blkdev-corrupt-$be" "$be" "$dev" --direct=1
+	done
+	verify_job "blkdev-exec-async-kernel" kernel 8M --filename="$dev" --rw=randwrite --bs=4k --iodepth=16 --exec_mode=async
+	verify_job "blkdev-exec-sync-kernel" kernel 4M --filename="$dev" --rw=randwrite --bs=4k --iodepth=8 --exec_mode=sync
+	verify_job "blkdev-nowait-first-kernel" kernel 8M --filename="$dev" --rw=randrw --bs=4k --iodepth=16 --nowait_first=1
+
+	if mkfs.ext4 -q -F "$dev" > "$out/mkfs.log" 2>&1 && mount -t ext4 "$dev" "$mnt"; then
+		for be in $backends; do
+			verify_job "ext4-randwrite-fsync-$be" "$be" 16M --filename="$mnt/data" --rw=randwrite --bs=4k --iodepth=16 --fsync=16
+			verify_job "ext4-randwrite-direct-$be" "$be" 16M --filename="$mnt/data" --rw=randwrite --bs=4k --iodepth=16 --direct=1
+			verify_job "ext4-randrw-fdatasync-$be" "$be" 8M --filename="$mnt/data" --rw=randrw --bs=4k --iodepth=16 --fdatasync=8
+		done
+		umount "$mnt"
+	else
+		ok 1 "ext4 on $dev" "$(cat "$out/mkfs.log")"
+	fi
+fi
+
+echo "1..$n"
+[ "$failed" = 0 ]

@@ -1,0 +1,4 @@
+#!/bin/sh
+# The syslet fio engine on the host (emulated backend): verify=crc32c jobs
+# on files, see fio-engine/run-tests.sh.
+exec "${SYSLET_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/fio-engine/run-tests.sh" host
