@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+/* libsyslet cancellation: blocked, queued, all-by-user-data, races. */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <time.h>
+#include "lib-test.h"
+
+/* read from an empty pipe blocks until cancelled; no later atom runs */
+TEST(cancel_blocked_read)
+{
+	struct timespec ts = { 0, 50000000 };
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op rd, after;
+	char buf[8];
+	int p[2];
+
+	ASSERT_EQ(pipe(p), 0);
+	ctx_or_die(&ctx, 8);
+	syslet_prep_read(&rd, p[0], buf, sizeof(buf));
+	syslet_op_set_data(&rd, 42);
+	syslet_op_init(&after, SYS_getpid, 0);
+	after.ret = 12345;
+	syslet_link(&rd, &after);
+	ASSERT_EQ(syslet_submit(&ctx, &rd.atom), SYSLET_QUEUED);
+	EXPECT_EQ(syslet_wait(&ctx, 1, &ts), -ETIME);	/* it blocks */
+	EXPECT_EQ(syslet_cancel(&ctx, 43, 0), -ENOENT);
+	EXPECT_EQ(syslet_cancel(&ctx, 42, 0x100), -EINVAL);
+	ASSERT_EQ(syslet_cancel(&ctx, 42, 0), 0);
+	ASSERT_EQ(wait_one(&ctx, &c), 0);
+	EXPECT_EQ(c.status, -ECANCELED);
+	EXPECT_TRUE(c.flags & SYSLET_COMP_CANCELED);
+	EXPECT_EQ(c.user_data, 42u);
+	EXPECT_EQ(c.nr_atoms, 1u);
+	EXPECT_TRUE(rd.ret == -EINTR || rd.ret == -ECANCELED);
+	EXPECT_EQ(after.ret, 12345);	/* never ran */
+	/* nothing left to cancel */
+	EXPECT_EQ(syslet_cancel(&ctx, 42, 0), -ENOENT);
+	syslet_ctx_exit(&ctx);
+	close(p[0]);
+	close(p[1]);
+}
+
+TEST(cancel_all_by_user_data)
+{
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op rd[5];
+	char buf[5][8];
+	int p[2], i, canc = 0;
+
+	ASSERT_EQ(pipe(p), 0);
+	ctx_or_die(&ctx, 8);
+	for (i = 0; i < 5; i++) {
+		syslet_prep_read(&rd[i], p[0], buf[i], sizeof(buf[i]));
+		syslet_op_set_data(&rd[i], i < 3 ? 7 : 8);
+		ASSERT_EQ(syslet_submit(&ctx, &rd[i].atom), SYSLET_QUEUED);
+	}
+	ASSERT_EQ(syslet_cancel(&ctx, 7, SYSLET_CANCEL_ALL), 3);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(wait_one(&ctx, &c), 0);
+		EXPECT_EQ(c.user_data, 7u);
+		EXPECT_EQ(c.status, -ECANCELED);
+		canc++;
+	}
+	EXPECT_EQ(canc, 3);
+	EXPECT_EQ(syslet_cq_ready(&ctx), 0u);
+	EXPECT_EQ(syslet_cancel(&ctx, 8, SYSLET_CANCEL_ALL), 2);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(wait_one(&ctx, &c), 0);
+		EXPECT_EQ(c.user_data, 8u);
+	}
+	EXPECT_EQ(syslet_cancel(&ctx, 8, SYSLET_CANCEL_ALL), 0);
+	syslet_ctx_exit(&ctx);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* a chain still queued (one worker, busy) completes cancelled, 0 atoms */
+TEST(cancel_queued)
+{
+	struct syslet_limits set = { .size = sizeof(set), .max_threads = 1 };
+	struct timespec sl = { 0, 200000000 };
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op a, b;
+
+	ctx_or_die(&ctx, 8);
+	if (syslet_backend(&ctx) == SYSLET_BACKEND_KERNEL)
+		SKIP("kernel: the limit is process-wide and covered by tests/kernel");
+	ASSERT_EQ(syslet_limits(&ctx, &set, NULL), 0);
+	syslet_prep_nanosleep(&a, &sl);
+	syslet_op_set_data(&a, 1);
+	syslet_op_init(&b, SYS_getpid, 0);
+	syslet_op_set_data(&b, 2);
+	ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_QUEUED);
+	ASSERT_EQ(syslet_submit(&ctx, &b.atom), SYSLET_QUEUED);
+	ASSERT_EQ(syslet_cancel(&ctx, 2, 0), 0);
+	ASSERT_EQ(wait_one(&ctx, &c), 0);
+	if (c.user_data == 1)
+		ASSERT_EQ(wait_one(&ctx, &c), 0);
+	EXPECT_EQ(c.user_data, 2u);
+	EXPECT_EQ(c.status, -ECANCELED);
+	EXPECT_EQ(c.nr_atoms, 0u);
+	EXPECT_EQ(b.ret, 0);
+	syslet_ctx_exit(&ctx);
+}
+
+/*
+ * Cancel right after submit, many times: the signal may land before the
+ * worker enters read(2); the chain must still end (no hang) as cancelled.
+ */
+TEST(cancel_race_no_hang)
+{
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op rd;
+	char buf[8];
+	int p[2], i;
+
+	ASSERT_EQ(pipe(p), 0);
+	ctx_or_die(&ctx, 8);
+	for (i = 0; i < 300; i++) {
+		syslet_prep_read(&rd, p[0], buf, sizeof(buf));
+		syslet_op_set_data(&rd, i);
+		ASSERT_EQ(syslet_submit(&ctx, &rd.atom), SYSLET_QUEUED);
+		if (i & 1)
+			sched_yield();
+		ASSERT_EQ(syslet_cancel(&ctx, i, 0), 0);
+		ASSERT_EQ(wait_one(&ctx, &c), 0);
+		ASSERT_EQ(c.user_data, (uint64_t)i);
+		ASSERT_EQ(c.status, -ECANCELED);
+	}
+	syslet_ctx_exit(&ctx);
+}
+
+/* exit cancels what is still blocked (emulated backend) */
+TEST(ctx_exit_cancels_inflight)
+{
+	struct syslet_ctx ctx;
+	struct syslet_op rd[3];
+	char buf[3][8];
+	int p[2], i;
+
+	ASSERT_EQ(pipe(p), 0);
+	ASSERT_EQ(syslet_ctx_init(&ctx, 2, SYSLET_CTX_EMULATED), 0);
+	for (i = 0; i < 3; i++) {
+		syslet_prep_read(&rd[i], p[0], buf[i], sizeof(buf[i]));
+		ASSERT_EQ(syslet_submit(&ctx, &rd[i].atom), SYSLET_QUEUED);
+	}
+	syslet_ctx_exit(&ctx);		/* must not hang or leak */
+	for (i = 0; i < 3; i++)
+		EXPECT_TRUE(rd[i].ret == -EINTR || rd[i].ret == -ECANCELED ||
+			    rd[i].ret == 0);
+}
+
+TAP_MAIN

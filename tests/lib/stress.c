@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libsyslet under load: a tiny ring with many more chains than slots (the
+ * overflow path), and many threads submitting and reaping one ring.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include "lib-test.h"
+
+#define NCHAINS	10000
+
+/* 10,000 chains through an 8-entry ring: none lost, none duplicated. */
+TEST(tiny_ring_10000_chains)
+{
+	struct syslet_completion cs[8];
+	struct syslet_ctx ctx;
+	struct syslet_op *ops = calloc(NCHAINS, sizeof(*ops));
+	unsigned char *seen = calloc(NCHAINS, 1);
+	unsigned int submitted = 0, reaped = 0, i;
+	int n;
+
+	ASSERT_TRUE(ops && seen);
+	ctx_or_die(&ctx, 8);
+	while (reaped < NCHAINS) {
+		/* keep up to 64 in flight: 8 in the ring, the rest overflow */
+		while (submitted < NCHAINS && submitted - reaped < 64) {
+			struct syslet_op *op = &ops[submitted];
+
+			syslet_op_init(op, SYS_getpid, 0);
+			syslet_op_set_data(op, submitted);
+			ASSERT_GE(syslet_submit(&ctx, &op->atom), 0);
+			submitted++;
+		}
+		n = syslet_reap(&ctx, cs, 8);
+		ASSERT_GE(n, 0);
+		if (!n) {
+			ASSERT_GT(syslet_wait(&ctx, 1, NULL), 0);
+			continue;
+		}
+		for (i = 0; i < (unsigned int)n; i++) {
+			ASSERT_LT(cs[i].user_data, (uint64_t)NCHAINS);
+			ASSERT_EQ(seen[cs[i].user_data], 0);
+			seen[cs[i].user_data] = 1;
+			ASSERT_EQ(cs[i].status, getpid());
+		}
+		reaped += n;
+	}
+	EXPECT_EQ(reaped, (unsigned int)NCHAINS);
+	EXPECT_EQ(syslet_cq_ready(&ctx), 0u);
+	syslet_ctx_exit(&ctx);
+	free(ops);
+	free(seen);
+}
+
+/* Completions overflow while nobody reaps, and all arrive later. */
+TEST(overflow_flag_then_drain)
+{
+	struct syslet_completion cs[4];
+	struct syslet_ctx ctx;
+	struct syslet_limits l;
+	struct syslet_op ops[20];
+	unsigned int total = 0, i;
+	struct timespec ts = { 0, 10000000 };
+
+	ctx_or_die(&ctx, 4);
+	for (i = 0; i < 20; i++) {
+		syslet_op_init(&ops[i], SYS_getpid, 0);
+		syslet_op_set_data(&ops[i], i);
+		ASSERT_EQ(syslet_submit(&ctx, &ops[i].atom), SYSLET_QUEUED);
+	}
+	/* wait until every chain has run (16 overflowed) */
+	for (i = 0; i < 500; i++) {
+		ASSERT_EQ(syslet_limits(&ctx, NULL, &l), 0);
+		if (ctx.ring->overflow == 16)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	EXPECT_EQ(ctx.ring->overflow, 16u);
+	EXPECT_TRUE(ctx.ring->kflags & SYSLET_RING_OVERFLOW);
+	EXPECT_EQ(syslet_cq_ready(&ctx), 4u);
+	/* drained in submission order per ring slot; all 20 arrive */
+	while (total < 20) {
+		int n = syslet_reap(&ctx, cs, 4);
+
+		ASSERT_GE(n, 0);
+		if (!n) {
+			ASSERT_GT(syslet_wait(&ctx, 1, NULL), 0);
+			continue;
+		}
+		total += n;
+	}
+	EXPECT_EQ(total, 20u);
+	EXPECT_EQ(ctx.ring->overflow, 0u);
+	EXPECT_EQ(ctx.ring->kflags & SYSLET_RING_OVERFLOW, 0u);
+	syslet_ctx_exit(&ctx);
+}
+
+#define NTHREADS	4
+#define PER_THREAD	2500
+
+struct mt {
+	struct syslet_ctx *ctx;
+	unsigned int id;
+	_Atomic unsigned int *reaped;
+	_Atomic unsigned char *seen;
+	int err;
+};
+
+static void *mt_thread(void *p)
+{
+	struct mt *m = p;
+	struct syslet_op *ops = calloc(PER_THREAD, sizeof(*ops));
+	struct syslet_completion cs[4];
+	unsigned int i = 0, k;
+	int n, r;
+
+	if (!ops) {
+		m->err = -ENOMEM;
+		return NULL;
+	}
+	while (atomic_load(m->reaped) < NTHREADS * PER_THREAD) {
+		if (i < PER_THREAD) {
+			unsigned int id = m->id * PER_THREAD + i;
+
+			syslet_op_init(&ops[i], SYS_getppid, 0);
+			syslet_op_set_data(&ops[i], id);
+			r = syslet_submit(m->ctx, &ops[i].atom);
+			if (r < 0 && r != -EAGAIN) {
+				m->err = r;
+				break;
+			}
+			if (r >= 0)
+				i++;
+		}
+		n = syslet_reap(m->ctx, cs, 4);
+		if (n < 0) {
+			m->err = n;
+			break;
+		}
+		for (k = 0; k < (unsigned int)n; k++) {
+			if (cs[k].user_data >= NTHREADS * PER_THREAD ||
+			    atomic_fetch_add(&m->seen[cs[k].user_data], 1) ||
+			    cs[k].status != getppid())
+				m->err = -EBADMSG;
+		}
+		atomic_fetch_add(m->reaped, (unsigned int)n);
+		if (!n && i == PER_THREAD) {
+			struct timespec ts = { 0, 1000000 };
+
+			syslet_wait(m->ctx, 1, &ts);
+		}
+	}
+	/* the ops must outlive their chains: wait for everyone */
+	while (atomic_load(m->reaped) < NTHREADS * PER_THREAD) {
+		struct timespec ts = { 0, 1000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	free(ops);
+	return NULL;
+}
+
+TEST(threads_submit_and_reap_one_ring)
+{
+	static _Atomic unsigned char seen[NTHREADS * PER_THREAD];
+	_Atomic unsigned int reaped = 0;
+	pthread_t t[NTHREADS];
+	struct mt m[NTHREADS];
+	struct syslet_ctx ctx;
+	unsigned int i;
+
+	ctx_or_die(&ctx, 16);
+	for (i = 0; i < NTHREADS; i++) {
+		m[i] = (struct mt){ &ctx, i, &reaped, seen, 0 };
+		ASSERT_EQ(pthread_create(&t[i], NULL, mt_thread, &m[i]), 0);
+	}
+	for (i = 0; i < NTHREADS; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(m[i].err, 0);
+	}
+	EXPECT_EQ(atomic_load(&reaped), (unsigned int)(NTHREADS * PER_THREAD));
+	for (i = 0; i < NTHREADS * PER_THREAD; i++)
+		if (seen[i] != 1)
+			break;
+	EXPECT_EQ(i, (unsigned int)(NTHREADS * PER_THREAD));
+	syslet_ctx_exit(&ctx);
+}
+
+/* The worker pool grows on demand and shrinks when idle. */
+TEST(pool_idle_threads_exit)
+{
+	struct syslet_limits set = { .size = sizeof(set), .idle_msecs = 50 };
+	struct timespec sl = { 0, 100000000 }, ts = { 0, 20000000 };
+	struct syslet_completion c;
+	struct syslet_limits l;
+	struct syslet_ctx ctx;
+	struct syslet_op ops[4];
+	int i;
+
+	ctx_or_die(&ctx, 8);
+	if (syslet_backend(&ctx) != SYSLET_BACKEND_EMULATED)
+		SKIP("the kernel's async threads are tested by tests/kernel");
+	ASSERT_EQ(syslet_limits(&ctx, &set, NULL), 0);
+	for (i = 0; i < 4; i++) {
+		syslet_prep_nanosleep(&ops[i], &sl);
+		ASSERT_EQ(syslet_submit(&ctx, &ops[i].atom), SYSLET_QUEUED);
+	}
+	ASSERT_EQ(syslet_limits(&ctx, NULL, &l), 0);
+	EXPECT_EQ(l.nr_chains, 4u);
+	EXPECT_GE(l.nr_threads, 2u);	/* they sleep in parallel */
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(wait_one(&ctx, &c), 0);
+	for (i = 0; i < 100; i++) {
+		ASSERT_EQ(syslet_limits(&ctx, NULL, &l), 0);
+		if (!l.nr_threads)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	EXPECT_EQ(l.nr_threads, 0u);
+	EXPECT_EQ(l.nr_chains, 0u);
+	EXPECT_GE(l.chains_done, 4u);
+	syslet_ctx_exit(&ctx);
+}
+
+TAP_MAIN
