@@ -59,6 +59,7 @@ struct emu_job {
 	void *arg;
 	struct syslet_completion comp;
 	_Atomic bool cancelled;
+	bool queued;			/* on pool.queue; under pool.lock */
 	pthread_mutex_t sig_lock;
 	bool in_syscall;		/* under sig_lock */
 	pthread_t thread;		/* valid while in_syscall */
@@ -427,6 +428,7 @@ static void *worker(void *unused)
 			}
 		}
 		j = pool.queue;
+		j->queued = false;
 		pool.nr_queued--;
 		pool.queue = j->next;
 		if (!pool.queue)
@@ -455,6 +457,7 @@ static int queue_job_locked(struct emu_job *j)
 		pool.queue = j;
 	pool.queue_last = j;
 	pool.nr_queued++;
+	j->queued = true;
 
 	pthread_cond_signal(&pool.work);
 	if (pool.nr_queued > pool.nr_idle &&
@@ -466,7 +469,6 @@ static int queue_job_locked(struct emu_job *j)
 
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		pthread_attr_setstacksize(&attr, 256 * 1024);
 		/* workers must not take the application's signals */
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -696,41 +698,84 @@ static void kick_job(struct emu_job *j)
 	}
 }
 
+/* Takes @j off the pool queue; pool.lock held, j->queued. */
+static void unqueue_locked(struct emu_job *j)
+{
+	struct emu_job **pp = &pool.queue, *prev = NULL;
+
+	while (*pp != j) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	*pp = j->next;
+	if (pool.queue_last == j)
+		pool.queue_last = prev;
+	pool.nr_queued--;
+	j->queued = false;
+}
+
+/*
+ * As the kernel's async_cancel(): chains still queued are taken off the
+ * queue and complete at once with -ECANCELED; running ones are marked
+ * and their blocked call interrupted.  Threadlets are not cancellable.
+ */
 int emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 	       unsigned int flags)
 {
 	struct syslet_emu *e = ctx->emu;
-	struct emu_job *j, *hit[64], *fl = NULL;
-	unsigned int nhit = 0, i;
+	struct emu_job *j, *hit[64], *fl = NULL, *dq = NULL, **dq_last = &dq;
+	unsigned int nhit, i;
+	bool more;
 	int nr = 0;
 
 	if (flags & ~SYSLET_CANCEL_F_ALL)
 		return -EINVAL;
-again:
-	pthread_mutex_lock(&e->lock);
-	for (j = e->inflight; j && nhit < 64; j = j->inext) {
-		if (j->comp.user_data != user_data || j->fn ||
-		    atomic_load(&j->cancelled))
-			continue;
-		atomic_store(&j->cancelled, true);
-		j->refs++;
-		hit[nhit++] = j;
-		nr++;
-		if (!(flags & SYSLET_CANCEL_ALL))
-			break;
-	}
-	pthread_mutex_unlock(&e->lock);
-
-	for (i = 0; i < nhit; i++)
-		kick_job(hit[i]);
-	pthread_mutex_lock(&e->lock);
-	for (i = 0; i < nhit; i++)
-		job_put_locked(e, hit[i], &fl);
-	pthread_mutex_unlock(&e->lock);
-	free_jobs(fl);
-	if (nhit == 64 && (flags & SYSLET_CANCEL_ALL)) {
+	do {
 		nhit = 0;
-		goto again;
+		more = false;
+		pthread_mutex_lock(&pool.lock);
+		pthread_mutex_lock(&e->lock);
+		for (j = e->inflight; j; j = j->inext) {
+			if (j->comp.user_data != user_data || j->fn ||
+			    atomic_load(&j->cancelled))
+				continue;
+			if (nhit == 64) {
+				more = true;
+				break;
+			}
+			atomic_store(&j->cancelled, true);
+			nr++;
+			if (j->queued) {
+				unqueue_locked(j);
+				j->next = NULL;
+				*dq_last = j;
+				dq_last = &j->next;
+			} else {
+				j->refs++;
+				hit[nhit++] = j;
+			}
+			if (!(flags & SYSLET_CANCEL_ALL))
+				break;
+		}
+		pthread_mutex_unlock(&e->lock);
+		pthread_mutex_unlock(&pool.lock);
+
+		for (i = 0; i < nhit; i++)
+			kick_job(hit[i]);
+		pthread_mutex_lock(&e->lock);
+		for (i = 0; i < nhit; i++)
+			job_put_locked(e, hit[i], &fl);
+		pthread_mutex_unlock(&e->lock);
+		free_jobs(fl);
+		fl = NULL;
+	} while (more);
+
+	/* complete the ones that never started, in order */
+	while ((j = dq)) {
+		dq = j->next;
+		j->comp.status = -ECANCELED;
+		j->comp.flags |= SYSLET_COMP_CANCELED;
+		post_job(j);
 	}
 	if (flags & SYSLET_CANCEL_ALL)
 		return nr;
