@@ -164,6 +164,7 @@ void saio_complete(struct saio_req *r, int64_t res);
 void saio_chain_done(uint64_t user_data, int64_t res);
 int saio_reap(bool wait);
 int saio_wait_seq(uint32_t seen, const struct timespec *deadline);
+int saio_wait_lead(uint32_t seen, const struct timespec *deadline);
 int saio_ensure_reaper(void);
 void saio_lio_put(struct saio_lio *g, bool fire);
 int saio_status(const struct aiocb *cb);
@@ -178,7 +179,7 @@ void saio_notify(const struct sigevent *sev);
 int saio_engine_init(void);
 void saio_engine_fork_child(void);
 int saio_engine_submit(struct saio_req *r);
-int saio_engine_reap(bool wait);
+int saio_engine_reap(bool wait, const struct timespec *rel);
 int saio_engine_cancel(uint64_t user_data);
 uint32_t saio_engine_backend(void);
 

@@ -190,7 +190,7 @@ int saio_reap(bool wait)
 		pthread_mutex_lock(&saio.reap_lock);
 	else if (pthread_mutex_trylock(&saio.reap_lock))
 		return 0;
-	n = saio_engine_reap(wait);
+	n = saio_engine_reap(wait, NULL);
 	pthread_mutex_unlock(&saio.reap_lock);
 	return n < 0 ? 0 : n;
 }
@@ -249,7 +249,22 @@ void saio_deadline(struct timespec *dl, const struct timespec *rel)
  * (ETIMEDOUT) or a signal handler runs (EINTR).  Returns 0 or that errno.
  * The caller has counted itself in saio.nr_waiters.
  */
+static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
+			  bool reaper);
+
 int saio_wait_seq(uint32_t seen, const struct timespec *deadline)
+{
+	return saio_wait_seq_(seen, deadline, true);
+}
+
+static int saio_wait_seq_noreaper(uint32_t seen,
+				  const struct timespec *deadline)
+{
+	return saio_wait_seq_(seen, deadline, false);
+}
+
+static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
+			  bool reaper)
 {
 	struct timespec now, rel = { 3600, 0 };
 	long r;
@@ -265,7 +280,7 @@ int saio_wait_seq(uint32_t seen, const struct timespec *deadline)
 		if (rel.tv_sec < 0)
 			return ETIMEDOUT;
 	}
-	if (saio_ensure_reaper()) {
+	if (reaper && saio_ensure_reaper()) {
 		/* no thread to reap: poll the ring ourselves */
 		struct timespec ms = { 0, 1000000L };
 
@@ -289,6 +304,50 @@ int saio_wait_seq(uint32_t seen, const struct timespec *deadline)
 			return ETIMEDOUT;
 	}
 	return 0;
+}
+
+/*
+ * Like saio_wait_seq(), for a caller that would rather reap itself than
+ * be woken by the reaper (one thread hop less per completion): when there
+ * is no reaper thread and nobody else is reaping, the caller becomes the
+ * reaper for a bounded slice (SAIO_LEAD_SLICE_NS) and waits in the engine
+ * itself; other sleepers wait on saio.seq, which the leader bumps when it
+ * lets go.  The slice bounds how long a completion made outside the ring
+ * (a cancelled waiting request) can go unnoticed by a leader.
+ */
+#define SAIO_LEAD_SLICE_NS	10000000L
+
+int saio_wait_lead(uint32_t seen, const struct timespec *deadline)
+{
+	struct timespec now, rel = { 0, SAIO_LEAD_SLICE_NS };
+	int n;
+
+	if (__atomic_load_n(&saio.reaper_running, __ATOMIC_ACQUIRE))
+		return saio_wait_seq(seen, deadline);
+	if (deadline) {
+		int64_t left;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = (int64_t)(deadline->tv_sec - now.tv_sec) * 1000000000 +
+		       deadline->tv_nsec - now.tv_nsec;
+		if (left <= 0)
+			return ETIMEDOUT;
+		if (left < rel.tv_nsec)
+			rel.tv_nsec = (long)left;
+	}
+	if (pthread_mutex_trylock(&saio.reap_lock)) {
+		/* someone else reaps: wait for news, but not for long */
+		struct timespec dl;
+
+		saio_deadline(&dl, &rel);
+		n = saio_wait_seq_noreaper(seen, &dl);
+		return n == ETIMEDOUT ? 0 : n;
+	}
+	n = saio_engine_reap(true, &rel);
+	pthread_mutex_unlock(&saio.reap_lock);
+	/* let the others re-check, and one of them take over */
+	saio_wake_sleepers();
+	return n == -EINTR ? EINTR : 0;
 }
 
 /* The status of cb, reaping first if it is still in progress. */
@@ -364,7 +423,7 @@ SAIO_EXPORT int aio_suspend(const struct aiocb *const list[], int nent,
 
 		if (saio_any_done(list, nent))
 			break;
-		err = saio_wait_seq(seen, timeout ? &dl : NULL);
+		err = saio_wait_lead(seen, timeout ? &dl : NULL);
 		if (err && saio_any_done(list, nent))
 			break;
 		if (err) {

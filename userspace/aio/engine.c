@@ -30,6 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/futex.h>
+#include <linux/time_types.h>
 #include <limits.h>
 
 #include "aio-internal.h"
@@ -389,10 +390,12 @@ int saio_engine_cancel(uint64_t user_data)
 }
 
 /*
- * Process the completions in the ring; with 'wait', first sleep until
- * there is at least one.  Returns how many were processed.
+ * Process the completions in the ring.  With 'wait', first sleep until
+ * there is at least one: forever if 'rel' is NULL, else at most 'rel'
+ * (then returning 0 on timeout and -EINTR if a signal handler ran).
+ * Returns how many completions were processed.
  */
-int saio_engine_reap(bool wait)
+int saio_engine_reap(bool wait, const struct timespec *rel)
 {
 	struct {
 		uint64_t ud;
@@ -400,6 +403,7 @@ int saio_engine_reap(bool wait)
 	} batch[SAIO_REAP_BATCH];
 	uint32_t head, tail;
 	int n, i, total = 0;
+	long ret;
 
 	for (;;) {
 		tail = ring->tail;
@@ -414,13 +418,28 @@ int saio_engine_reap(bool wait)
 		if (head == tail) {
 			if (!wait || total)
 				return total;
-			if (backend == SYSLET_AIO_BACKEND_KERNEL)
-				syscall(__NR_async_wait, ring, 1, NULL, NULL,
-					0);
-			else
-				syscall(SYS_futex, &ring->head,
-					FUTEX_WAIT_PRIVATE, head, NULL, NULL,
-					0);
+			if (backend == SYSLET_AIO_BACKEND_KERNEL) {
+				struct __kernel_timespec kts;
+
+				if (rel) {
+					kts.tv_sec = rel->tv_sec;
+					kts.tv_nsec = rel->tv_nsec;
+				}
+				ret = syscall(__NR_async_wait, ring, 1,
+					      rel ? &kts : NULL, NULL, 0);
+			} else {
+				ret = syscall(SYS_futex, &ring->head,
+					      FUTEX_WAIT_PRIVATE, head, rel,
+					      NULL, 0);
+			}
+			if (rel) {
+				/* one bounded wait, then whatever is there */
+				if (ret < 0 && errno == EINTR &&
+				    __atomic_load_n(&ring->head,
+						    __ATOMIC_ACQUIRE) == tail)
+					return -EINTR;
+				wait = false;
+			}
 			continue;
 		}
 		for (n = 0; tail != head && n < SAIO_REAP_BATCH; n++, tail++) {
