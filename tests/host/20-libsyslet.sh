@@ -16,4 +16,30 @@ for t in core stress cancel threadlet; do
 		"$bin/$v" || status=1
 	done
 done
+
+# Packaging: make install into a DESTDIR, then build a program with
+# pkg-config against the installed header and library, shared and static.
+echo "# packaging"
+echo "TAP version 13"
+echo "1..4"
+dest=$(mktemp -d /tmp/libsyslet-inst.XXXXXX)
+trap 'rm -rf "$dest"' EXIT
+lib=$dest/usr/local/lib
+ok() { if "$@" >&2; then echo "ok $n $what"; else echo "not ok $n $what"; status=1; fi; }
+n=1 what="make install PREFIX=/usr/local DESTDIR=..." ok \
+	make --no-print-directory -s -C "$top/userspace/libsyslet" \
+	O="$build/userspace/libsyslet" PREFIX=/usr/local DESTDIR="$dest" install
+n=2 what="installed files: soname link, .a, .pc, both headers" ok \
+	test -e "$lib/libsyslet.so.1" -a -e "$lib/libsyslet.a" \
+	-a -e "$lib/pkgconfig/libsyslet.pc" \
+	-a -e "$dest/usr/local/include/syslet.h" \
+	-a -e "$dest/usr/local/include/linux/syslet.h"
+pc() { PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_LIBDIR=$lib/pkgconfig pkg-config "$@"; }
+src=$top/tests/lib/pkg/use.c
+n=3 what="pkg-config build against the shared library runs" ok sh -c \
+	"cc -std=c11 -Wall -Wextra -Werror $(pc --cflags libsyslet) -o $dest/use $src $(pc --libs libsyslet) &&
+	 LD_LIBRARY_PATH=$lib $dest/use"
+n=4 what="static build runs" ok sh -c \
+	"cc -std=c11 -Wall -Wextra -Werror $(pc --cflags libsyslet) -o $dest/use-static $src $lib/libsyslet.a -pthread &&
+	 $dest/use-static"
 exit $status
