@@ -224,4 +224,31 @@ TEST(pool_idle_threads_exit)
 	syslet_ctx_exit(&ctx);
 }
 
+/* After fork() the child's pool starts from scratch and works. */
+TEST(fork_child_can_submit)
+{
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op op;
+	int st;
+	pid_t pid;
+
+	ctx_or_die(&ctx, 8);
+	syslet_op_init(&op, SYS_getpid, 0);
+	ASSERT_GE(syslet_submit(&ctx, &op.atom), 0);	/* pool started */
+	ASSERT_EQ(wait_one(&ctx, &c), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		syslet_op_init(&op, SYS_getpid, 0);
+		if (syslet_submit(&ctx, &op.atom) < 0 || wait_one(&ctx, &c))
+			_exit(2);
+		_exit(c.status == getpid() ? 0 : 3);
+	}
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(WEXITSTATUS(st), 0);
+	syslet_ctx_exit(&ctx);
+}
+
 TAP_MAIN

@@ -126,6 +126,29 @@ static void sig_nop(int sig)
 	(void)sig;
 }
 
+/*
+ * fork(): the child has none of the workers.  Chains that were running
+ * are lost in the child (their contexts' memory is a copy anyway); queued
+ * ones are picked up by the workers the child's next submission starts.
+ */
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&pool.lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&pool.lock);
+}
+
+static void atfork_child(void)
+{
+	pool.nr_threads = 0;
+	pool.nr_idle = 0;
+	pthread_cond_init(&pool.work, NULL);
+	pthread_mutex_unlock(&pool.lock);
+}
+
 /* Installs the private cancel signal once; caller holds pool.lock. */
 static int install_signal(void)
 {
@@ -133,6 +156,8 @@ static int install_signal(void)
 
 	if (pool.sig_installed)
 		return 0;
+	if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child))
+		return -ENOMEM;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = sig_nop;	/* no SA_RESTART: calls return EINTR */
 	sigemptyset(&sa.sa_mask);
