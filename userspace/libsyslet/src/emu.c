@@ -192,10 +192,14 @@ static bool ring_write(struct syslet_ctx *ctx,
 	return true;
 }
 
+/* Read without the lock by reapers (flush_overflow() in syslet.c). */
 static void set_overflow(struct syslet_ctx *ctx, unsigned int n)
 {
-	ctx->ring->overflow = n;
-	ctx->ring->kflags = n ? SYSLET_RING_OVERFLOW : 0;
+	atomic_store_explicit((_Atomic uint32_t *)&ctx->ring->overflow, n,
+			      memory_order_relaxed);
+	atomic_store_explicit((_Atomic uint32_t *)&ctx->ring->kflags,
+			      n ? SYSLET_RING_OVERFLOW : 0,
+			      memory_order_relaxed);
 }
 
 static void job_put_locked(struct syslet_emu *e, struct emu_job *j,
@@ -276,6 +280,12 @@ static void post_job(struct emu_job *j)
 	unsigned int n = 0;
 	struct emu_job *o;
 
+	/* before it is visible: a reaper may submit again at once */
+	pthread_mutex_lock(&pool.lock);
+	pool.nr_chains--;
+	pool.chains_done++;
+	pthread_mutex_unlock(&pool.lock);
+
 	pthread_mutex_lock(&e->lock);
 	/* off the in-flight list */
 	if (j->iprev)
@@ -304,16 +314,15 @@ static void post_job(struct emu_job *j)
 			n++;
 		set_overflow(ctx, n);
 	}
+	/*
+	 * Wake before dropping the lock: once nr_inflight is 0 and the lock
+	 * is free, syslet_ctx_exit() may free the ring and the context.
+	 */
+	wake_waiters(ctx);
 	if (!e->nr_inflight)
 		pthread_cond_broadcast(&e->idle);
 	pthread_mutex_unlock(&e->lock);
-	wake_waiters(ctx);
 	free_jobs(fl);
-
-	pthread_mutex_lock(&pool.lock);
-	pool.nr_chains--;
-	pool.chains_done++;
-	pthread_mutex_unlock(&pool.lock);
 }
 
 /* --- the executor (mirrors kernel/syslet/exec.c) ------------------- */
@@ -472,6 +481,22 @@ static void *worker(void *unused)
 	}
 }
 
+/* Takes @j off the pool queue; pool.lock held, j->queued. */
+static void unqueue_locked(struct emu_job *j)
+{
+	struct emu_job **pp = &pool.queue, *prev = NULL;
+
+	while (*pp != j) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	*pp = j->next;
+	if (pool.queue_last == j)
+		pool.queue_last = prev;
+	pool.nr_queued--;
+	j->queued = false;
+}
+
 /* Queues @j and makes sure a worker will take it; pool.lock held. */
 static int queue_job_locked(struct emu_job *j)
 {
@@ -550,9 +575,8 @@ static int start_job(struct syslet_ctx *ctx, struct emu_job *j)
 
 	ret = queue_job_locked(j);
 	if (ret) {
-		/* unqueue: it is the last one and no worker exists */
-		pool.queue = pool.queue_last = NULL;
-		pool.nr_queued = 0;
+		/* no worker exists to run it */
+		unqueue_locked(j);
 		pool.nr_chains--;
 		pthread_mutex_lock(&e->lock);
 		if (j->iprev)
@@ -721,22 +745,6 @@ static void kick_job(struct emu_job *j)
 			ts.tv_nsec = 999999999;
 		nanosleep(&ts, NULL);
 	}
-}
-
-/* Takes @j off the pool queue; pool.lock held, j->queued. */
-static void unqueue_locked(struct emu_job *j)
-{
-	struct emu_job **pp = &pool.queue, *prev = NULL;
-
-	while (*pp != j) {
-		prev = *pp;
-		pp = &(*pp)->next;
-	}
-	*pp = j->next;
-	if (pool.queue_last == j)
-		pool.queue_last = prev;
-	pool.nr_queued--;
-	j->queued = false;
 }
 
 /*

@@ -213,7 +213,10 @@ SYSLET_API unsigned int syslet_cq_ready(const struct syslet_ctx *ctx)
 /* Completions may wait on an overflow list: move them in. */
 static void flush_overflow(struct syslet_ctx *ctx)
 {
-	if (!ctx->ring->overflow && !ctx->ring->kflags)
+	if (!atomic_load_explicit((_Atomic uint32_t *)&ctx->ring->overflow,
+				  memory_order_relaxed) &&
+	    !atomic_load_explicit((_Atomic uint32_t *)&ctx->ring->kflags,
+				  memory_order_relaxed))
 		return;
 	if (ctx->backend == SYSLET_BACKEND_EMULATED) {
 		emu_flush(ctx);
