@@ -101,8 +101,11 @@ int syslet_ctx_init(struct syslet_ctx *ctx, unsigned int entries,
 int syslet_ctx_init_mem(struct syslet_ctx *ctx, void *mem, size_t bytes,
 			unsigned int flags);
 /*
- * Tears a context down.  Chains still in flight are cancelled and waited
- * for (their memory must stay valid until this returns).
+ * Tears a context down.  Emulated backend: chains still in flight are
+ * cancelled and waited for (their memory must stay valid until this
+ * returns); running threadlets are waited for.  Kernel backend: reap (or
+ * cancel and reap) every chain first: the kernel has no "cancel every
+ * chain of this ring" and would otherwise write into freed ring memory.
  */
 void syslet_ctx_exit(struct syslet_ctx *ctx);
 
@@ -384,6 +387,10 @@ typedef long (*syslet_threadlet_fn)(void *arg);
  * posted to @ctx's ring as the status of a completion with @user_data
  * (nr_atoms 0, atom 0).  Returns 0 or -errno (-EAGAIN, -ENOMEM).  A
  * threadlet cannot be interrupted by syslet_cancel().
+ *
+ * Emulated backend only for now: -EOPNOTSUPP on the kernel backend, where
+ * the kernel alone writes the ring and no atom can post a status chosen
+ * by the library (that needs an engine-side "return this value" atom).
  */
 int syslet_threadlet(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
 		     void *arg, uint64_t user_data);
