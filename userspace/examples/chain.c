@@ -65,6 +65,7 @@ int main(int argc, char **argv)
 	       c.atom == (uintptr_t)&read_op ? "read" :
 	       c.atom == (uintptr_t)&close_op ? "close" : "?",
 	       (long long)c.status);
+	syslet_ctx_exit(&ctx);
 	if (open_op.ret < 0) {
 		printf("openat: %s\n", strerror((int)-open_op.ret));
 		return 1;
@@ -76,6 +77,5 @@ int main(int argc, char **argv)
 		buf[read_op.ret] = '\0';
 		printf("data: \"%.40s%s\"\n", buf, read_op.ret > 40 ? "..." : "");
 	}
-	syslet_ctx_exit(&ctx);
 	return read_op.ret < 0 || close_op.ret < 0;
 }
