@@ -11,9 +11,16 @@
  * stream of bytes, starting at stream offset 0.  The stream is a sequence
  * of little-endian 64-bit words: word w (stream bytes 8w .. 8w+7) holds
  * DAQ_MAGIC ^ w.  A reader can thus check continuity and detect lost,
- * duplicated or unfilled (zero) data.  The read and the write directions
- * of a session have separate positions.  The device is a stream: it has
- * no file position (lseek, pread and pwrite fail with -ESPIPE).
+ * duplicated or unfilled (zero) data.
+ *
+ * Reads are positioned: the file position (or pread()'s offset, or
+ * splice()'s off_in) is the stream offset to acquire, so several readers
+ * of one file, syslet chains say, can each take their own part of the
+ * stream in any order.  The device acquires the pages a read needs and
+ * keeps each until all of it has been handed out; reading a range twice
+ * acquires it twice.  lseek() is not supported (-ESPIPE).  The write
+ * direction is a plain stream with a position of its own (pwrite() fails
+ * with -ESPIPE).
  *
  * The DMA engine.  One engine serves every session.  A transfer moves
  * one page (or less); the engine moves @rate MB/s (10^6 bytes), one
@@ -28,7 +35,7 @@
  *
  * read() asks the engine for the pages that cover the request, waits
  * (interruptibly) for each in turn and copies it out.  Pages asked for
- * but not consumed (after a signal, or with O_NONBLOCK) stay in flight
+ * but not handed out (after a signal, or with O_NONBLOCK) stay in flight
  * as the session's read-ahead and serve the next read or splice.
  *
  * splice_read() follows the recipe from "splice methods in character
@@ -62,8 +69,8 @@
  *
  * Locking.  daq.lock (spinlock, taken from softirq by the timer: use the
  * _bh variants elsewhere) protects the engine queue and its clock.
- * daq_file->rlock serialises a session's readers (read-ahead list and
- * read position); it nests inside pipe->mutex in splice_read.
+ * daq_file->rlock serialises a session's readers (the read-ahead); it
+ * nests inside pipe->mutex in splice_read.
  * daq_file->wlock serialises writers (batch and write position); pipe
  * ->mutex nests inside it in splice_write.  A buf's @done goes from 0 to
  * 1 once, written with release and read with acquire semantics, so the
@@ -93,7 +100,8 @@
 #include <asm/unaligned.h>
 
 #define DAQ_MAGIC		0x5DA0000000000000ULL
-#define DAQ_MAX_PAGES		256	/* per call; read-ahead and batch bound */
+#define DAQ_MAX_PAGES		256	/* per call; write batch bound */
+#define DAQ_RQ_PAGES		4096	/* read-ahead bound (16 calls' worth) */
 #define DAQ_MAX_BYTES		(DAQ_MAX_PAGES * PAGE_SIZE)
 #define DAQ_SPD_PAGES		PIPE_DEF_BUFFERS /* pages per splice_to_pipe() */
 #define DAQ_IRQ_BATCH		64	/* completions per timer callback */
@@ -137,6 +145,7 @@ struct daq_buf {
 	struct page		*page;	/* one reference, dropped at free */
 	u64			pos;	/* stream offset of the data's first byte */
 	unsigned int		len;	/* bytes the DMA moves */
+	unsigned int		used;	/* bytes handed out (read-ahead) */
 	bool			out;	/* memory -> device */
 	int			done;	/* 0 -> 1 once: release/acquire */
 	ktime_t			due;	/* completion time (daq.lock) */
@@ -144,10 +153,9 @@ struct daq_buf {
 
 /* One open file: an acquisition session. */
 struct daq_file {
-	struct mutex		rlock;	/* readers: rq, rpos, rq_end */
-	struct list_head	rq;	/* rlock: read-ahead, in stream order */
-	u64			rpos;	/* rlock: next stream byte to hand out */
-	u64			rq_end;	/* rlock: stream offset rq reaches */
+	struct mutex		rlock;	/* readers: rq, nr_rq */
+	struct list_head	rq;	/* read-ahead, sorted by stream offset */
+	unsigned int		nr_rq;
 
 	struct mutex		wlock;	/* writers: wbatch, wpos, wlast */
 	struct list_head	wbatch;	/* wlock: checked, not yet DMAed */
@@ -337,39 +345,73 @@ static int daq_wait(struct daq_buf *b)
 /* ---- read side ---------------------------------------------------- */
 
 /*
- * Extends the read-ahead so that it reaches stream offset @end (called
- * with rlock held), starting the DMA into each new page.  Returns 0, or
- * -ENOMEM if not even the first page needed could be had.
+ * Returns the read-ahead page at stream offset @pos (page aligned),
+ * acquiring it if there is none: a new page is inserted in order and its
+ * DMA started.  Called with rlock held.  Returns NULL if the read-ahead
+ * is full (DAQ_RQ_PAGES pages acquired but not handed out) or memory is
+ * short.  Searches from the end, where sequential readers look.
  */
-static int daq_rq_fill(struct daq_file *f, u64 end)
+static struct daq_buf *daq_rq_page(struct daq_file *f, u64 pos)
 {
+	struct list_head *at = &f->rq;
 	struct daq_buf *b;
 
-	while (f->rq_end < end) {
-		b = daq_buf_alloc(true);
-		if (!b)
-			return list_empty(&f->rq) ? -ENOMEM : 0;
-		b->pos = f->rq_end;
-		b->len = PAGE_SIZE;
-		list_add_tail(&b->node, &f->rq);
-		daq_submit(b);
-		f->rq_end += PAGE_SIZE;
+	list_for_each_entry_reverse(b, &f->rq, node) {
+		if (b->pos == pos)
+			return b;
+		if (b->pos < pos)
+			break;
+		at = &b->node;
 	}
-	return 0;
+	if (f->nr_rq >= DAQ_RQ_PAGES)
+		return NULL;
+	b = daq_buf_alloc(true);
+	if (!b)
+		return NULL;
+	b->pos = pos;
+	b->len = PAGE_SIZE;
+	list_add_tail(&b->node, at);	/* before @at: stays sorted */
+	f->nr_rq++;
+	daq_submit(b);
+	return b;
 }
 
-/* Moves the read position on by @n bytes, dropping pages left behind. */
-static void daq_rq_advance(struct daq_file *f, size_t n)
+/*
+ * Makes sure the read-ahead holds the pages of [@pos, @pos + @len).
+ * Returns the first, or NULL if not even that one could be had; the
+ * others follow it in the list, as far as they could be had.
+ */
+static struct daq_buf *daq_rq_fill(struct daq_file *f, u64 pos, size_t len)
 {
-	struct daq_buf *b, *tmp;
+	u64 p, first = pos & PAGE_MASK;
 
-	f->rpos += n;
-	list_for_each_entry_safe(b, tmp, &f->rq, node) {
-		if (b->pos + PAGE_SIZE > f->rpos)
+	for (p = first; p < pos + len; p += PAGE_SIZE)
+		if (!daq_rq_page(f, p))
 			break;
-		list_del(&b->node);
-		daq_buf_put(b);
-	}
+	if (p == first)
+		return NULL;
+	return daq_rq_page(f, first);
+}
+
+/* Notes @n bytes of @b handed out; drops @b once all of it has been. */
+static void daq_rq_used(struct daq_file *f, struct daq_buf *b, size_t n)
+{
+	b->used += n;
+	if (b->used < PAGE_SIZE)
+		return;
+	list_del(&b->node);
+	f->nr_rq--;
+	daq_buf_put(b);
+}
+
+/* The buf after @b in the read-ahead if it holds stream offset @pos. */
+static struct daq_buf *daq_rq_next(struct daq_file *f, struct daq_buf *b,
+				   u64 pos)
+{
+	if (list_is_last(&b->node, &f->rq))
+		return NULL;
+	b = list_next_entry(b, node);
+	return b->pos == (pos & PAGE_MASK) ? b : NULL;
 }
 
 static int daq_lock(struct mutex *lock, bool nonblock)
@@ -386,7 +428,8 @@ static ssize_t daq_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			(iocb->ki_flags & IOCB_NOWAIT);
 	size_t want = min_t(size_t, iov_iter_count(to), DAQ_MAX_BYTES);
 	size_t copied = 0, off, n, got;
-	struct daq_buf *b;
+	u64 pos = iocb->ki_pos;
+	struct daq_buf *b, *next;
 	int err;
 
 	if (!want)
@@ -394,11 +437,10 @@ static ssize_t daq_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	err = daq_lock(&f->rlock, nonblock);
 	if (err)
 		return err;
-	err = daq_rq_fill(f, f->rpos + want);
-	while (!err && copied < want) {
-		b = list_first_entry_or_null(&f->rq, struct daq_buf, node);
-		if (!b)
-			break;
+	b = daq_rq_fill(f, pos, want);
+	if (!b)
+		err = -ENOBUFS;
+	while (b && copied < want) {
 		if (!daq_buf_done(b)) {
 			if (nonblock) {
 				err = -EAGAIN;
@@ -408,15 +450,22 @@ static ssize_t daq_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			if (err)
 				break;
 		}
-		off = f->rpos - b->pos;
+		off = pos - b->pos;
 		n = min_t(size_t, PAGE_SIZE - off, want - copied);
 		got = copy_page_to_iter(b->page, off, n, to);
-		daq_rq_advance(f, got);
+		pos += got;
 		copied += got;
-		if (got < n)
+		if (got < n) {
+			daq_rq_used(f, b, got);
 			err = -EFAULT;
+			break;
+		}
+		next = daq_rq_next(f, b, pos);
+		daq_rq_used(f, b, got);
+		b = next;
 	}
 	mutex_unlock(&f->rlock);
+	iocb->ki_pos = pos;
 	return copied ? copied : err;
 }
 
@@ -505,10 +554,10 @@ static void daq_spd_release(struct splice_pipe_desc *spd, unsigned int i)
 }
 
 /*
- * Moves up to @len bytes of the stream into @pipe (locked by our caller)
- * without waiting for their DMA.  With O_NONBLOCK only pages whose DMA
- * has completed go, and -EAGAIN if there are none yet.  Returns bytes
- * placed, or an error.
+ * Moves up to @len bytes of the stream, from stream offset *@ppos, into
+ * @pipe (locked by our caller) without waiting for their DMA.  With
+ * O_NONBLOCK only pages whose DMA has completed go, and -EAGAIN if there
+ * are none yet.  Returns bytes placed, or an error.
  */
 static ssize_t daq_splice_read(struct file *file, loff_t *ppos,
 			       struct pipe_inode_info *pipe, size_t len,
@@ -516,6 +565,7 @@ static ssize_t daq_splice_read(struct file *file, loff_t *ppos,
 {
 	struct daq_file *f = file->private_data;
 	bool nonblock = file->f_flags & O_NONBLOCK;
+	struct daq_buf *bufs[DAQ_SPD_PAGES], *b, *next;
 	struct partial_page partial[DAQ_SPD_PAGES];
 	struct page *pages[DAQ_SPD_PAGES];
 	struct splice_pipe_desc spd = {
@@ -526,10 +576,9 @@ static ssize_t daq_splice_read(struct file *file, loff_t *ppos,
 		.spd_release	= daq_spd_release,
 	};
 	ssize_t total = 0, ret = 0;
-	size_t want, n;
-	struct daq_buf *b;
-	u64 end, pos;
-	int err;
+	u64 pos = *ppos, end, p;
+	size_t want, n, left;
+	int i, err;
 
 	len = min_t(size_t, len, DAQ_MAX_BYTES);
 	if (!len)
@@ -537,48 +586,55 @@ static ssize_t daq_splice_read(struct file *file, loff_t *ppos,
 	err = daq_lock(&f->rlock, nonblock);
 	if (err)
 		return err;
-	err = daq_rq_fill(f, f->rpos + len);
-	if (err)
-		goto out;
-	end = min(f->rpos + len, f->rq_end);
+	b = daq_rq_fill(f, pos, len);
+	if (!b)
+		ret = -ENOBUFS;
+	end = pos + len;
 
-	while (f->rpos < end) {
-		/* the read-ahead starts with the page holding rpos */
-		pos = f->rpos;
+	while (b && pos < end) {
+		/* up to DAQ_SPD_PAGES pages from @b on */
 		want = 0;
 		spd.nr_pages = 0;
-		list_for_each_entry(b, &f->rq, node) {
-			if (pos >= end || spd.nr_pages == DAQ_SPD_PAGES)
-				break;
+		for (p = pos; b && p < end && spd.nr_pages < DAQ_SPD_PAGES;
+		     b = daq_rq_next(f, b, p)) {
 			if (nonblock && !daq_buf_done(b))
 				break;
-			n = min_t(u64, b->pos + PAGE_SIZE, end) - pos;
+			n = min_t(u64, b->pos + PAGE_SIZE, end) - p;
 			kref_get(&b->ref);	/* the pipe buffer's */
+			bufs[spd.nr_pages] = b;
 			pages[spd.nr_pages] = b->page;
-			partial[spd.nr_pages].offset = pos - b->pos;
+			partial[spd.nr_pages].offset = p - b->pos;
 			partial[spd.nr_pages].len = n;
 			partial[spd.nr_pages].private = (unsigned long)b;
 			spd.nr_pages++;
-			pos += n;
+			p += n;
 			want += n;
 		}
 		if (!spd.nr_pages) {
 			ret = -EAGAIN;
 			break;
 		}
+		next = b;
 		ret = splice_to_pipe(pipe, &spd);
 		if (ret <= 0)
 			break;
-		daq_rq_advance(f, ret);
+		/* the pipe took a prefix of the batch: those bytes are out */
+		for (left = ret, i = 0; left; i++) {
+			n = min_t(size_t, left, partial[i].len);
+			if (bufs[i] == next)
+				next = NULL;	/* dropped below */
+			daq_rq_used(f, bufs[i], n);
+			left -= n;
+		}
+		pos += ret;
 		total += ret;
 		if (ret < want)
 			break;		/* the pipe is full */
+		b = next;
 	}
-out:
 	mutex_unlock(&f->rlock);
-	if (total)
-		return total;
-	return err ? err : ret;
+	*ppos = pos;
+	return total ? total : ret;
 }
 
 /* ---- write side --------------------------------------------------- */
@@ -762,8 +818,8 @@ out:
 /* ---- file ----------------------------------------------------------- */
 
 /*
- * Readable when the first page of the read-ahead is in (an empty
- * read-ahead is started, so that poll() and O_NONBLOCK read() suffice to
+ * Readable when the page at the file position is in (its acquisition is
+ * started if need be, so that poll() and O_NONBLOCK read() suffice to
  * acquire data); writable when the last write's DMA is done.
  */
 static __poll_t daq_poll(struct file *file, poll_table *wait)
@@ -774,8 +830,7 @@ static __poll_t daq_poll(struct file *file, poll_table *wait)
 
 	poll_wait(file, &daq.wait, wait);
 	mutex_lock(&f->rlock);
-	daq_rq_fill(f, f->rpos + 1);
-	b = list_first_entry_or_null(&f->rq, struct daq_buf, node);
+	b = daq_rq_page(f, file->f_pos & PAGE_MASK);
 	if (b && daq_buf_done(b))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	mutex_unlock(&f->rlock);
@@ -797,7 +852,10 @@ static int daq_open(struct inode *inode, struct file *file)
 	INIT_LIST_HEAD(&f->rq);
 	INIT_LIST_HEAD(&f->wbatch);
 	file->private_data = f;
-	return stream_open(inode, file);
+	/* positioned reads, but no lseek and no positioned writes */
+	file->f_mode &= ~(FMODE_LSEEK | FMODE_PWRITE);
+	file->f_mode |= FMODE_PREAD;
+	return 0;
 }
 
 /*
