@@ -5,6 +5,8 @@ top=${SYSLET_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${SYSLET_BUILD:-$top/build}
 bin=$build/tests/lib
 export SYSLET_BACKEND=kernel
+# TCG is slow, and other guests may share the two cores
+export TAP_TIMEOUT=${TAP_TIMEOUT:-300}
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0

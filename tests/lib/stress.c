@@ -98,7 +98,7 @@ TEST(overflow_flag_then_drain)
 }
 
 #define NTHREADS	4
-#define PER_THREAD	2500
+#define PER_THREAD	1000
 
 struct mt {
 	struct syslet_ctx *ctx;
@@ -175,6 +175,29 @@ TEST(threads_submit_and_reap_one_ring)
 	for (i = 0; i < NTHREADS; i++) {
 		m[i] = (struct mt){ &ctx, i, &reaped, seen, 0 };
 		ASSERT_EQ(pthread_create(&t[i], NULL, mt_thread, &m[i]), 0);
+	}
+	/* a watchdog that tells a lost completion from a slow machine */
+	for (;;) {
+		struct timespec ts = { 0, 100000000 };
+		unsigned int last = atomic_load(&reaped), still = 0;
+
+		while (atomic_load(&reaped) == last &&
+		       last < NTHREADS * PER_THREAD && still < 300) {
+			nanosleep(&ts, NULL);
+			still++;
+		}
+		if (last >= NTHREADS * PER_THREAD)
+			break;
+		if (still >= 300) {
+			struct syslet_limits l = { .size = sizeof(l) };
+
+			syslet_limits(&ctx, NULL, &l);
+			tap_diag("no progress for 30 s: reaped %u head %u tail %u kflags %u overflow %u nr_chains %u",
+				 last, ctx.ring->head, ctx.ring->tail,
+				 ctx.ring->kflags, ctx.ring->overflow,
+				 l.nr_chains);
+			ASSERT_TRUE(0);
+		}
 	}
 	for (i = 0; i < NTHREADS; i++) {
 		pthread_join(t[i], NULL);
