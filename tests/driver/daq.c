@@ -1,0 +1,619 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/syslet-daq (issue 7): data integrity through read, splice and tee;
+ * confirm waiting for the DMA; the rate; O_NONBLOCK, signals, bad input;
+ * the write direction and SPLICE_F_MORE batching; syslet chains reading
+ * and splicing off the caller's CPU, and their cancellation.
+ *
+ * Needs the module loaded (tests/guest/30-driver.sh loads it); every test
+ * sets the module parameters it depends on.  Unload safety is in unload.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include "tap.h"
+#include "sys.h"
+#include "daq.h"
+
+#define MiB	(1024 * 1024)
+
+static void set_param(const char *name, unsigned int val)
+{
+	char path[128], s[32];
+	int fd, n;
+
+	snprintf(path, sizeof(path), DAQ_PARAMS "/%s", name);
+	fd = open(path, O_WRONLY);
+	ASSERT_GE(fd, 0);
+	n = snprintf(s, sizeof(s), "%u", val);
+	ASSERT_EQ(write(fd, s, n), n);
+	close(fd);
+}
+
+/* Rate in MB/s and latency in us for this test. */
+static void params(unsigned int rate, unsigned int latency_us)
+{
+	set_param("rate", rate);
+	set_param("latency_us", latency_us);
+	set_param("coalesce_us", 100);
+}
+
+static int daq_open(int flags)
+{
+	int fd = open(DAQ_DEV, O_RDWR | flags);
+
+	if (fd < 0 && errno == ENOENT)
+		SKIP(DAQ_DEV " missing (module not loaded)");
+	ASSERT_GE(fd, 0);
+	return fd;
+}
+
+/* An address no mapping backs, for -EFAULT (not NULL: -Wnonnull). */
+static void *volatile bad_addr_;
+
+static void *bad_addr(void)
+{
+	bad_addr_ = (void *)(uintptr_t)8;
+	return bad_addr_;
+}
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n);
+
+	ASSERT_TRUE(p);
+	return p;
+}
+
+/* Reads exactly n bytes from fd (a pipe or the device). */
+static void read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		r = read(fd, (char *)buf + got, n - got);
+		ASSERT_GT(r, 0);
+		got += r;
+	}
+}
+
+static int big_pipe(int p[2], int size)
+{
+	ASSERT_EQ(pipe(p), 0);
+	return fcntl(p[1], F_SETPIPE_SZ, size);
+}
+
+static void verify(const void *buf, uint64_t pos, size_t n)
+{
+	size_t ok = daq_check(buf, pos, n);
+
+	if (ok != n)
+		TAP_FAIL_(1, "pattern wrong at stream offset %llu (of %llu..%llu)",
+			  (unsigned long long)(pos + ok),
+			  (unsigned long long)pos,
+			  (unsigned long long)(pos + n));
+}
+
+TEST(read_integrity_odd_sizes)
+{
+	static const size_t sizes[] = { 1, 7, 4096, 13, 65536 + 5, 3,
+					1 << 20, 4095, 200000 };
+	char *buf = xmalloc(MiB);
+	uint64_t pos = 0;
+	unsigned int i;
+	int fd;
+
+	params(1000, 10);
+	fd = daq_open(0);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		ssize_t r = read(fd, buf, sizes[i]);
+
+		ASSERT_EQ(r, (ssize_t)sizes[i]);
+		verify(buf, pos, r);
+		pos += r;
+	}
+	/* pread picks any stream offset and leaves the position alone */
+	ASSERT_EQ(pread(fd, buf, 100, 1 << 30), 100);
+	verify(buf, 1 << 30, 100);
+	ASSERT_EQ(read(fd, buf, 8), 8);
+	verify(buf, pos, 8);
+	/* a session is a stream of its own, from 0 */
+	close(fd);
+	fd = daq_open(0);
+	ASSERT_EQ(read(fd, buf, 64), 64);
+	verify(buf, 0, 64);
+	close(fd);
+}
+
+TEST(read_waits_for_dma)
+{
+	char buf[4096];
+	long long t0, dt;
+	int fd;
+
+	params(200, 300000);	/* 300 ms per transfer */
+	fd = daq_open(0);
+	t0 = now_ms();
+	ASSERT_EQ(read(fd, buf, sizeof(buf)), 4096);
+	dt = now_ms() - t0;
+	verify(buf, 0, sizeof(buf));
+	EXPECT_GE(dt, 290);
+	close(fd);
+}
+
+TEST(rate_is_honoured)
+{
+	size_t total = 8 * MiB, got = 0;
+	char *buf = xmalloc(MiB);
+	long long t0, dt, min_ms;
+	int fd;
+
+	params(100, 0);		/* 100 MB/s: 8 MiB take >= 83 ms */
+	fd = daq_open(0);
+	t0 = now_ms();
+	while (got < total) {
+		ssize_t r = read(fd, buf, MiB);
+
+		ASSERT_GT(r, 0);
+		verify(buf, got, r);
+		got += r;
+	}
+	dt = now_ms() - t0;
+	min_ms = (long long)total / 100000 * 95 / 100;
+	tap_diag("8 MiB at 100 MB/s in %lld ms", dt);
+	EXPECT_GE(dt, min_ms);
+	close(fd);
+}
+
+TEST(nonblock_read_eagain_then_poll)
+{
+	struct pollfd pfd;
+	char buf[4096];
+	int fd;
+
+	params(200, 200000);
+	fd = daq_open(O_NONBLOCK);
+	errno = 0;
+	ASSERT_EQ(read(fd, buf, sizeof(buf)), -1);
+	ASSERT_EQ(errno, EAGAIN);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(poll(&pfd, 1, 5000), 1);
+	ASSERT_TRUE(pfd.revents & POLLIN);
+	ASSERT_EQ(read(fd, buf, sizeof(buf)), 4096);
+	verify(buf, 0, sizeof(buf));
+	close(fd);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+TEST(signal_interrupts_blocked_read)
+{
+	struct sigaction sa;
+	struct itimerval it = { { 0, 0 }, { 0, 100000 } };
+	char buf[4096];
+	long long t0, dt;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;	/* no SA_RESTART */
+	sigaction(SIGALRM, &sa, NULL);
+	params(200, 3000000);		/* 3 s */
+	fd = daq_open(0);
+	t0 = now_ms();
+	setitimer(ITIMER_REAL, &it, NULL);
+	errno = 0;
+	ASSERT_EQ(read(fd, buf, sizeof(buf)), -1);
+	dt = now_ms() - t0;
+	ASSERT_EQ(errno, EINTR);
+	EXPECT_LT(dt, 2000);
+	/* nothing was lost: the same position reads the same data later */
+	params(200, 0);
+	ASSERT_EQ(read(fd, buf, sizeof(buf)), 4096);
+	verify(buf, 0, sizeof(buf));
+	close(fd);
+}
+
+TEST(splice_integrity_through_big_pipe)
+{
+	size_t total = 6 * MiB, in = 0, out = 0;
+	char *buf = xmalloc(MiB);
+	int fd, p[2];
+
+	params(1000, 50);
+	fd = daq_open(0);
+	ASSERT_EQ(big_pipe(p, MiB), MiB);
+	while (out < total) {
+		if (in < total) {
+			ssize_t r = splice(fd, NULL, p[1], NULL, 300000 + 7,
+					   SPLICE_F_MORE);
+
+			ASSERT_GT(r, 0);
+			in += r;
+		}
+		ssize_t r = read(p[0], buf, in - out < MiB ? in - out : MiB);
+
+		ASSERT_GT(r, 0);
+		verify(buf, out, r);
+		out += r;
+	}
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+}
+
+/* dev -> pipe returns before the DMA; pipe -> file waits in ->confirm(). */
+TEST(splice_confirm_waits_for_dma)
+{
+	char path[] = "/tmp/daq-file-XXXXXX", *buf = xmalloc(65536);
+	long long t0, t_in, t_out;
+	loff_t off = 0;
+	int fd, p[2], out;
+
+	params(200, 1000000);		/* 1 s */
+	fd = daq_open(0);
+	out = mkstemp(path);
+	ASSERT_GE(out, 0);
+	unlink(path);
+	ASSERT_GE(big_pipe(p, 65536), 65536);
+	t0 = now_ms();
+	ASSERT_EQ(splice(fd, NULL, p[1], NULL, 65536, 0), 65536);
+	t_in = now_ms() - t0;
+	ASSERT_EQ(splice(p[0], NULL, out, &off, 65536, 0), 65536);
+	t_out = now_ms() - t0;
+	tap_diag("dev->pipe %lld ms, pipe->file %lld ms", t_in, t_out);
+	EXPECT_LT(t_in, 500);		/* did not wait for the DMA */
+	EXPECT_GE(t_out, 950);		/* the consumer did */
+	/* had confirm not waited, the file would hold zeroes */
+	ASSERT_EQ(pread(out, buf, 65536, 0), 65536);
+	verify(buf, 0, 65536);
+	close(out);
+	close(fd);
+}
+
+TEST(splice_confirm_waits_for_pipe_read)
+{
+	char buf[8192];
+	long long t0, dt;
+	int fd, p[2];
+
+	params(200, 500000);
+	fd = daq_open(0);
+	ASSERT_EQ(pipe(p), 0);
+	t0 = now_ms();
+	ASSERT_EQ(splice(fd, NULL, p[1], NULL, sizeof(buf), 0), 8192);
+	EXPECT_LT(now_ms() - t0, 400);
+	read_full(p[0], buf, sizeof(buf));
+	dt = now_ms() - t0;
+	EXPECT_GE(dt, 450);
+	verify(buf, 0, sizeof(buf));
+	close(fd);
+}
+
+TEST(splice_nonblock_eagain)
+{
+	char buf[4096];
+	int fd, p[2];
+
+	params(200, 300000);
+	fd = daq_open(O_NONBLOCK);
+	ASSERT_EQ(pipe(p), 0);
+	errno = 0;
+	ASSERT_EQ(splice(fd, NULL, p[1], NULL, 4096, 0), -1);
+	ASSERT_EQ(errno, EAGAIN);
+	usleep(600000);			/* the acquisition it started is in */
+	ASSERT_EQ(splice(fd, NULL, p[1], NULL, 4096, 0), 4096);
+	read_full(p[0], buf, sizeof(buf));
+	verify(buf, 0, sizeof(buf));
+	close(fd);
+}
+
+TEST(splice_with_offset_and_tee)
+{
+	char a[4096], b[4096];
+	loff_t off = 12345;
+	int fd, p[2], q[2];
+
+	params(1000, 1000);
+	fd = daq_open(0);
+	ASSERT_EQ(pipe(p), 0);
+	ASSERT_EQ(pipe(q), 0);
+	ASSERT_EQ(splice(fd, &off, p[1], NULL, sizeof(a), 0), 4096);
+	ASSERT_EQ(off, 12345 + 4096);
+	ASSERT_EQ(tee(p[0], q[1], sizeof(a), 0), 4096);
+	read_full(p[0], a, sizeof(a));
+	read_full(q[0], b, sizeof(b));
+	verify(a, 12345, sizeof(a));
+	verify(b, 12345, sizeof(b));
+	close(fd);
+}
+
+TEST(write_checks_pattern)
+{
+	char *buf = xmalloc(MiB);
+	int fd;
+
+	params(1000, 10);
+	fd = daq_open(0);
+	daq_fill(buf, 0, MiB);
+	ASSERT_EQ(write(fd, buf, 1000), 1000);
+	ASSERT_EQ(write(fd, buf + 1000, MiB - 1000), MiB - 1000);
+	/* the write stream is at 1 MiB now: old data is wrong there */
+	errno = 0;
+	ASSERT_EQ(write(fd, buf, 4096), -1);
+	ASSERT_EQ(errno, EIO);
+	/* a bad byte in the middle: the good prefix is taken */
+	daq_fill(buf, MiB, 8192);
+	buf[5000] ^= 1;
+	ASSERT_EQ(write(fd, buf, 8192), 5000);
+	errno = 0;
+	ASSERT_EQ(write(fd, buf + 5000, 100), -1);
+	ASSERT_EQ(errno, EIO);
+	buf[5000] ^= 1;
+	ASSERT_EQ(write(fd, buf + 5000, 3192), 3192);
+	/* bad addresses and offsets */
+	errno = 0;
+	ASSERT_EQ(write(fd, bad_addr(), 8), -1);
+	ASSERT_EQ(errno, EFAULT);
+	errno = 0;
+	ASSERT_EQ(pwrite(fd, buf, 8, 0), -1);
+	ASSERT_EQ(errno, ESPIPE);
+	close(fd);
+}
+
+/* dev -> pipe -> dev: the write side steals the device's own pages. */
+TEST(splice_write_roundtrip_and_more_batching)
+{
+	long long t0, t_more, t_last;
+	int in, out, p[2];
+	ssize_t r;
+	int i;
+
+	params(1000, 300000);		/* 300 ms per transfer */
+	in = daq_open(0);
+	out = daq_open(0);
+	ASSERT_EQ(big_pipe(p, MiB), MiB);
+	ASSERT_EQ(splice(in, NULL, p[1], NULL, 4 * 65536, 0), 4 * 65536);
+	/* SPLICE_F_MORE: batched, the call does not wait for the DMA out */
+	t0 = now_ms();
+	for (i = 0; i < 3; i++) {
+		r = splice(p[0], NULL, out, NULL, 65536, SPLICE_F_MORE);
+		ASSERT_EQ(r, 65536);
+	}
+	t_more = now_ms() - t0;
+	/* the last piece comes without it: the whole batch is DMAed */
+	r = splice(p[0], NULL, out, NULL, 65536, 0);
+	ASSERT_EQ(r, 65536);
+	t_last = now_ms() - t0;
+	tap_diag("3 x SPLICE_F_MORE %lld ms (includes the 300 ms confirm), total %lld ms",
+		 t_more, t_last);
+	/* the first splice waited in confirm; the DMA out took 300 ms more */
+	EXPECT_GE(t_last - t_more, 280);
+	close(p[0]);
+	close(p[1]);
+	close(in);
+	close(out);
+}
+
+TEST(splice_write_rejects_wrong_data)
+{
+	char buf[4096];
+	int fd, p[2];
+
+	params(1000, 10);
+	fd = daq_open(0);
+	ASSERT_EQ(pipe(p), 0);
+	daq_fill(buf, 4096, sizeof(buf));	/* stream offset 4096, not 0 */
+	ASSERT_EQ(write(p[1], buf, sizeof(buf)), 4096);
+	errno = 0;
+	ASSERT_EQ(splice(p[0], NULL, fd, NULL, 4096, 0), -1);
+	ASSERT_EQ(errno, EIO);
+	close(fd);
+}
+
+TEST(bad_input)
+{
+	char buf[64];
+	int fd, p[2];
+	loff_t off = -8;
+
+	params(200, 10);
+	fd = daq_open(0);
+	errno = 0;
+	ASSERT_EQ(lseek(fd, 0, SEEK_SET), -1);
+	ASSERT_EQ(errno, ESPIPE);
+	errno = 0;
+	ASSERT_EQ(pread(fd, buf, 8, -8), -1);
+	ASSERT_EQ(errno, EINVAL);
+	errno = 0;
+	ASSERT_EQ(read(fd, bad_addr(), 8), -1);
+	ASSERT_EQ(errno, EFAULT);
+	ASSERT_EQ(pipe(p), 0);
+	errno = 0;
+	ASSERT_EQ(splice(fd, &off, p[1], NULL, 8, 0), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(read(fd, buf, 0), 0);
+	close(fd);
+}
+
+TEST(bad_module_parameters)
+{
+	const char *bad[][2] = {
+		{ "rate", "0" }, { "rate", "100001" }, { "rate", "x" },
+		{ "latency_us", "10000001" }, { "coalesce_us", "-1" },
+	};
+	char path[128];
+	unsigned int i;
+	int fd;
+
+	if (access(DAQ_PARAMS, F_OK))
+		SKIP("no " DAQ_PARAMS);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(path, sizeof(path), DAQ_PARAMS "/%s", bad[i][0]);
+		fd = open(path, O_WRONLY);
+		ASSERT_GE(fd, 0);
+		errno = 0;
+		EXPECT_EQ(write(fd, bad[i][1], strlen(bad[i][1])), -1);
+		EXPECT_EQ(errno, EINVAL);
+		close(fd);
+	}
+}
+
+/* ---- syslet chains ---------------------------------------------------- */
+
+#define NCHAINS	8
+#define SEG	(256 * 1024)
+
+/* read(dev, buf, SEG) at its own offset: pread64 */
+struct rchain {
+	struct syslet_atom a;
+	int64_t ret;
+	uint64_t fd, buf, len, off;
+};
+
+TEST(async_pread_chains_integrity)
+{
+	struct syslet_ring *ring = ring_new(64);
+	struct rchain c[NCHAINS];
+	struct syslet_completion done;
+	char *buf = xmalloc((size_t)NCHAINS * SEG);
+	int fd, i, n;
+
+	REQUIRE_SYSLET();
+	params(200, 100);
+	fd = daq_open(0);
+	for (i = 0; i < NCHAINS; i++) {
+		c[i].fd = fd;
+		c[i].buf = (uintptr_t)(buf + (size_t)i * SEG);
+		c[i].len = SEG;
+		c[i].off = (uint64_t)i * SEG;
+		atom_init(&c[i].a, SYSLET_ASYNC, SYS_pread64, &c[i].ret,
+			  &c[i].fd, &c[i].buf, &c[i].len, &c[i].off);
+		c[i].a.private = i;
+		ASSERT_EQ(async_exec(&c[i].a, ring, NULL, 0), SYSLET_QUEUED);
+	}
+	for (n = 0; n < NCHAINS; n++) {
+		ASSERT_TRUE(ring_get(ring, &done));
+		ASSERT_EQ(done.status, SEG);
+	}
+	for (i = 0; i < NCHAINS; i++)
+		ASSERT_EQ(c[i].ret, SEG);
+	verify(buf, 0, (size_t)NCHAINS * SEG);
+	close(fd);
+}
+
+/* splice(dev, &off, pipe) -> splice(pipe, file, &off), one pipe per chain */
+struct schain {
+	struct syslet_atom a[2];
+	int64_t r_in, r_out;
+	uint64_t dev, off_in_p, pw, null, len, flags_in;
+	uint64_t pr, file, off_out_p, flags_out;
+	loff_t off_in, off_out;
+	int p[2];
+};
+
+static void schain_init(struct schain *c, int dev, int file, uint64_t pos,
+			uint64_t len)
+{
+	memset(c, 0, sizeof(*c));
+	ASSERT_EQ(pipe(c->p), 0);
+	ASSERT_GE(fcntl(c->p[1], F_SETPIPE_SZ, (int)len), (int)len);
+	c->dev = dev;
+	c->off_in = pos;
+	c->off_in_p = (uintptr_t)&c->off_in;
+	c->pw = c->p[1];
+	c->len = len;
+	c->flags_in = SPLICE_F_MORE;
+	c->pr = c->p[0];
+	c->file = file;
+	c->off_out = pos;
+	c->off_out_p = (uintptr_t)&c->off_out;
+	atom_init(&c->a[0], SYSLET_ASYNC | SYSLET_STOP_ON_NON_POSITIVE,
+		  SYS_splice, &c->r_in, &c->dev, &c->off_in_p, &c->pw,
+		  &c->null);
+	c->a[0].arg_ptr[4] = (uintptr_t)&c->len;
+	c->a[0].arg_ptr[5] = (uintptr_t)&c->flags_in;
+	/* the second splice moves what the first one got */
+	atom_init(&c->a[1], 0, SYS_splice, &c->r_out, &c->pr, &c->null,
+		  &c->file, &c->off_out_p);
+	c->a[1].arg_ptr[4] = (uintptr_t)&c->r_in;
+	c->a[1].arg_ptr[5] = (uintptr_t)&c->flags_out;
+	c->a[0].next = (uintptr_t)&c->a[1];
+}
+
+TEST(async_splice_chains_to_file)
+{
+	struct syslet_ring *ring = ring_new(64);
+	struct schain *c = xmalloc(sizeof(*c) * NCHAINS);
+	char path[] = "/tmp/daq-rec-XXXXXX", *buf;
+	struct syslet_completion done;
+	int fd, out, i;
+
+	REQUIRE_SYSLET();
+	params(200, 100);
+	fd = daq_open(0);
+	out = mkstemp(path);
+	ASSERT_GE(out, 0);
+	unlink(path);
+	for (i = 0; i < NCHAINS; i++) {
+		schain_init(&c[i], fd, out, (uint64_t)i * SEG, SEG);
+		c[i].a[0].private = i;
+		ASSERT_EQ(async_exec(&c[i].a[0], ring, NULL, 0), SYSLET_QUEUED);
+	}
+	for (i = 0; i < NCHAINS; i++) {
+		ASSERT_TRUE(ring_get(ring, &done));
+		ASSERT_EQ(done.nr_atoms, 2);
+		ASSERT_EQ(done.status, SEG);
+	}
+	buf = xmalloc((size_t)NCHAINS * SEG);
+	ASSERT_EQ(pread(out, buf, (size_t)NCHAINS * SEG, 0),
+		  (ssize_t)NCHAINS * SEG);
+	verify(buf, 0, (size_t)NCHAINS * SEG);
+	close(out);
+	close(fd);
+}
+
+TEST(async_chain_blocked_on_device_is_cancelled)
+{
+	struct syslet_ring *ring = ring_new(8);
+	struct syslet_completion done;
+	struct rchain c;
+	char buf[4096];
+	long long t0, dt;
+	int fd;
+
+	REQUIRE_SYSLET();
+	params(200, 8000000);		/* 8 s */
+	fd = daq_open(0);
+	c.fd = fd;
+	c.buf = (uintptr_t)buf;
+	c.len = sizeof(buf);
+	c.off = 0;
+	c.ret = 1;
+	atom_init(&c.a, SYSLET_ASYNC, SYS_pread64, &c.ret, &c.fd, &c.buf,
+		  &c.len, &c.off);
+	c.a.private = 0xda9;
+	ASSERT_EQ(async_exec(&c.a, ring, NULL, 0), SYSLET_QUEUED);
+	usleep(200000);			/* it is asleep in the driver now */
+	t0 = now_ms();
+	ASSERT_EQ(async_cancel(ring, 0xda9, 0), 0);
+	ASSERT_TRUE(ring_get(ring, &done));
+	dt = now_ms() - t0;
+	ASSERT_EQ(done.status, -ECANCELED);
+	ASSERT_TRUE(done.flags & SYSLET_COMP_CANCELED);
+	EXPECT_LT(dt, 3000);
+	tap_diag("cancelled after %lld ms, the read returned %lld", dt,
+		 (long long)c.ret);
+	EXPECT_LT(c.ret, 0);
+	close(fd);
+}
+
+TAP_MAIN
