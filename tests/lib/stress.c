@@ -98,7 +98,9 @@ TEST(overflow_flag_then_drain)
 }
 
 #define NTHREADS	4
+#ifndef PER_THREAD
 #define PER_THREAD	1000
+#endif
 
 struct mt {
 	struct syslet_ctx *ctx;
@@ -192,10 +194,11 @@ TEST(threads_submit_and_reap_one_ring)
 			struct syslet_limits l = { .size = sizeof(l) };
 
 			syslet_limits(&ctx, NULL, &l);
-			tap_diag("no progress for 30 s: reaped %u head %u tail %u kflags %u overflow %u nr_chains %u",
+			tap_diag("no progress for 30 s: reaped %u head %u tail %u kflags %u overflow %u nr_chains %u nr_threads %u errs %d %d %d %d",
 				 last, ctx.ring->head, ctx.ring->tail,
 				 ctx.ring->kflags, ctx.ring->overflow,
-				 l.nr_chains);
+				 l.nr_chains, l.nr_threads, m[0].err, m[1].err,
+				 m[2].err, m[3].err);
 			ASSERT_TRUE(0);
 		}
 	}
