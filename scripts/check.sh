@@ -25,7 +25,7 @@ i=0 fail=0
 for f in "${files[@]}" "${patches[@]}"; do
 	i=$((i + 1))
 	case $f in
-	*.patch) res=$(perl "$cp" --no-tree --strict -q "$f" 2>&1) ;;
+	*.patch) res=$(perl "$cp" --no-tree --strict -q - < "$f" 2>&1) ;;
 	*) res=$(perl "$cp" --no-tree --strict -q -f "$f" 2>&1) ;;
 	esac
 	if [ -z "$res" ]; then
