@@ -95,7 +95,7 @@ static struct {
 };
 
 /* Same list as the kernel engine's syslet_forbidden() (exec.c). */
-int syslet_nr_forbidden(unsigned int nr)
+int __syslet_nr_forbidden(unsigned int nr)
 {
 	switch (nr) {
 	case SYS_fork: case SYS_vfork: case SYS_clone: case SYS_clone3:
@@ -254,7 +254,7 @@ static void wake_waiters(struct syslet_ctx *ctx)
 		futex(ring_head(ctx->ring), FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 }
 
-void emu_flush(struct syslet_ctx *ctx)
+void __syslet_emu_flush(struct syslet_ctx *ctx)
 {
 	struct syslet_emu *e = ctx->emu;
 	struct emu_job *fl = NULL;
@@ -340,7 +340,7 @@ static long run_syscall(struct emu_job *j, unsigned int nr,
 {
 	long ret;
 
-	if (syslet_nr_forbidden(nr))
+	if (__syslet_nr_forbidden(nr))
 		return -EPERM;
 	if (j) {
 		pthread_mutex_lock(&j->sig_lock);
@@ -591,7 +591,7 @@ static int start_job(struct syslet_ctx *ctx, struct emu_job *j)
 	return ret;
 }
 
-int emu_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
+int __syslet_emu_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
 	       struct syslet_completion *done)
 {
 	uint32_t flags = head->flags;
@@ -602,7 +602,7 @@ int emu_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
 		return -EINVAL;
 	if ((flags & SYSLET_ASYNC) && (flags & SYSLET_SYNC))
 		return -EINVAL;
-	emu_flush(ctx);
+	__syslet_emu_flush(ctx);
 
 	if (flags & SYSLET_SYNC) {
 		struct syslet_completion c = { .user_data = head->private };
@@ -641,8 +641,8 @@ int emu_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
 	return SYSLET_QUEUED;
 }
 
-int emu_threadlet(struct syslet_ctx *ctx, syslet_threadlet_fn fn, void *arg,
-		  uint64_t user_data)
+int __syslet_emu_threadlet(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
+			   void *arg, uint64_t user_data)
 {
 	struct emu_job *j = job_new(ctx, user_data);
 	int ret;
@@ -667,7 +667,7 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int emu_wait(struct syslet_ctx *ctx, unsigned int min,
+int __syslet_emu_wait(struct syslet_ctx *ctx, unsigned int min,
 	     const struct timespec *timeout)
 {
 	struct syslet_emu *e = ctx->emu;
@@ -690,7 +690,7 @@ int emu_wait(struct syslet_ctx *ctx, unsigned int min,
 		uint32_t head, ready;
 		struct timespec rel, *tp = NULL;
 
-		emu_flush(ctx);
+		__syslet_emu_flush(ctx);
 		head = atomic_load_explicit(ring_head(r), memory_order_acquire);
 		ready = head - atomic_load_explicit(ring_tail(r),
 						    memory_order_acquire);
@@ -752,7 +752,7 @@ static void kick_job(struct emu_job *j)
  * queue and complete at once with -ECANCELED; running ones are marked
  * and their blocked call interrupted.  Threadlets are not cancellable.
  */
-int emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
+int __syslet_emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 	       unsigned int flags)
 {
 	struct syslet_emu *e = ctx->emu;
@@ -815,7 +815,8 @@ int emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 	return nr ? 0 : -ENOENT;
 }
 
-int emu_limits(const struct syslet_limits *set, struct syslet_limits *get)
+int __syslet_emu_limits(const struct syslet_limits *set,
+			struct syslet_limits *get)
 {
 	if (set) {
 		if (set->size != sizeof(*set) ||
@@ -850,7 +851,7 @@ int emu_limits(const struct syslet_limits *set, struct syslet_limits *get)
 
 /* --- contexts ------------------------------------------------------------ */
 
-int emu_ctx_init(struct syslet_ctx *ctx)
+int __syslet_emu_ctx_init(struct syslet_ctx *ctx)
 {
 	struct syslet_emu *e = calloc(1, sizeof(*e));
 
@@ -862,7 +863,7 @@ int emu_ctx_init(struct syslet_ctx *ctx)
 	return 0;
 }
 
-void emu_ctx_exit(struct syslet_ctx *ctx)
+void __syslet_emu_ctx_exit(struct syslet_ctx *ctx)
 {
 	struct syslet_emu *e = ctx->emu;
 	struct emu_job *j, *fl = NULL;

@@ -31,30 +31,33 @@ static inline _Atomic uint32_t *ring_tail(struct syslet_ring *r)
 }
 
 /* the atom executor shared by both backends' semantics (emu.c) */
-int syslet_nr_forbidden(unsigned int nr);
+int __syslet_nr_forbidden(unsigned int nr);
 
 /* kernel backend: raw system calls, -errno returns */
-long sys_async_exec(const struct syslet_atom *atom, struct syslet_ring *ring,
-		    struct syslet_completion *done, unsigned int flags);
-long sys_async_wait(struct syslet_ring *ring, unsigned int min,
+long __syslet_sys_async_exec(const struct syslet_atom *atom,
+			     struct syslet_ring *ring,
+			     struct syslet_completion *done,
+			     unsigned int flags);
+long __syslet_sys_async_wait(struct syslet_ring *ring, unsigned int min,
 		    const struct timespec *ts);
-long sys_async_cancel(struct syslet_ring *ring, uint64_t user_data,
+long __syslet_sys_async_cancel(struct syslet_ring *ring, uint64_t user_data,
 		      unsigned int flags);
-long sys_async_limits(const struct syslet_limits *set,
+long __syslet_sys_async_limits(const struct syslet_limits *set,
 		      struct syslet_limits *get);
 
 /* emulated backend */
-int emu_ctx_init(struct syslet_ctx *ctx);
-void emu_ctx_exit(struct syslet_ctx *ctx);
-int emu_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
+int __syslet_emu_ctx_init(struct syslet_ctx *ctx);
+void __syslet_emu_ctx_exit(struct syslet_ctx *ctx);
+int __syslet_emu_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
 	       struct syslet_completion *done);
-int emu_wait(struct syslet_ctx *ctx, unsigned int min,
+int __syslet_emu_wait(struct syslet_ctx *ctx, unsigned int min,
 	     const struct timespec *ts);
-int emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
+int __syslet_emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 	       unsigned int flags);
-int emu_limits(const struct syslet_limits *set, struct syslet_limits *get);
-void emu_flush(struct syslet_ctx *ctx);
-int emu_threadlet(struct syslet_ctx *ctx, syslet_threadlet_fn fn, void *arg,
-		  uint64_t user_data);
+int __syslet_emu_limits(const struct syslet_limits *set,
+			struct syslet_limits *get);
+void __syslet_emu_flush(struct syslet_ctx *ctx);
+int __syslet_emu_threadlet(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
+			   void *arg, uint64_t user_data);
 
 #endif /* LIBSYSLET_INTERNAL_H */

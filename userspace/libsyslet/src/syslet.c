@@ -19,25 +19,27 @@ static long neg_errno(long r)
 	return r < 0 ? -errno : r;
 }
 
-long sys_async_exec(const struct syslet_atom *atom, struct syslet_ring *ring,
-		    struct syslet_completion *done, unsigned int flags)
+long __syslet_sys_async_exec(const struct syslet_atom *atom,
+			     struct syslet_ring *ring,
+			     struct syslet_completion *done,
+			     unsigned int flags)
 {
 	return neg_errno(syscall(__NR_async_exec, atom, ring, done, flags));
 }
 
-long sys_async_wait(struct syslet_ring *ring, unsigned int min,
+long __syslet_sys_async_wait(struct syslet_ring *ring, unsigned int min,
 		    const struct timespec *ts)
 {
 	return neg_errno(syscall(__NR_async_wait, ring, min, ts, NULL, 0));
 }
 
-long sys_async_cancel(struct syslet_ring *ring, uint64_t user_data,
+long __syslet_sys_async_cancel(struct syslet_ring *ring, uint64_t user_data,
 		      unsigned int flags)
 {
 	return neg_errno(syscall(__NR_async_cancel, ring, user_data, flags));
 }
 
-long sys_async_limits(const struct syslet_limits *set,
+long __syslet_sys_async_limits(const struct syslet_limits *set,
 		      struct syslet_limits *get)
 {
 	return neg_errno(syscall(__NR_async_limits, set, get));
@@ -50,7 +52,7 @@ SYSLET_API int syslet_kernel_supported(void)
 	struct syslet_limits l = { .size = sizeof(l) };
 
 	if (v < 0) {
-		v = sys_async_limits(NULL, &l) == 0;
+		v = __syslet_sys_async_limits(NULL, &l) == 0;
 		atomic_store_explicit(&cached, v, memory_order_relaxed);
 	}
 	return v;
@@ -97,7 +99,7 @@ static int ctx_setup(struct syslet_ctx *ctx, struct syslet_ring *ring,
 	ctx->backend = (unsigned int)backend;
 	ctx->emu = NULL;
 	if (backend == SYSLET_BACKEND_EMULATED) {
-		ret = emu_ctx_init(ctx);
+		ret = __syslet_emu_ctx_init(ctx);
 		if (ret)
 			return ret;
 	}
@@ -161,7 +163,7 @@ SYSLET_API void syslet_ctx_exit(struct syslet_ctx *ctx)
 	 * reaped) its chains before this; see syslet_ctx_exit(3).
 	 */
 	if (ctx->backend == SYSLET_BACKEND_EMULATED)
-		emu_ctx_exit(ctx);
+		__syslet_emu_ctx_exit(ctx);
 	if (ctx->flags & SYSLET_CTX_OWN_MEM)
 		free(ctx->ring);
 	ctx->ring = NULL;
@@ -185,8 +187,8 @@ SYSLET_API int syslet_submit(struct syslet_ctx *ctx,
 	if (!ctx || !head)
 		return -EINVAL;
 	if (ctx->backend == SYSLET_BACKEND_KERNEL)
-		return (int)sys_async_exec(head, ctx->ring, NULL, 0);
-	return emu_submit(ctx, head, NULL);
+		return (int)__syslet_sys_async_exec(head, ctx->ring, NULL, 0);
+	return __syslet_emu_submit(ctx, head, NULL);
 }
 
 SYSLET_API int syslet_submit_sync(struct syslet_ctx *ctx,
@@ -196,8 +198,8 @@ SYSLET_API int syslet_submit_sync(struct syslet_ctx *ctx,
 	if (!ctx || !head || !done || !(head->flags & SYSLET_SYNC))
 		return -EINVAL;
 	if (ctx->backend == SYSLET_BACKEND_KERNEL)
-		return (int)sys_async_exec(head, ctx->ring, done, 0);
-	return emu_submit(ctx, head, done);
+		return (int)__syslet_sys_async_exec(head, ctx->ring, done, 0);
+	return __syslet_emu_submit(ctx, head, done);
 }
 
 /* --- completions ----------------------------------------------------- */
@@ -219,11 +221,11 @@ static void flush_overflow(struct syslet_ctx *ctx)
 				  memory_order_relaxed))
 		return;
 	if (ctx->backend == SYSLET_BACKEND_EMULATED) {
-		emu_flush(ctx);
+		__syslet_emu_flush(ctx);
 	} else {
 		struct timespec zero = { 0, 0 };
 
-		sys_async_wait(ctx->ring, 0, &zero);
+		__syslet_sys_async_wait(ctx->ring, 0, &zero);
 	}
 }
 
@@ -295,8 +297,8 @@ SYSLET_API int syslet_wait(struct syslet_ctx *ctx, unsigned int min_complete,
 			   const struct timespec *timeout)
 {
 	if (ctx->backend == SYSLET_BACKEND_KERNEL)
-		return (int)sys_async_wait(ctx->ring, min_complete, timeout);
-	return emu_wait(ctx, min_complete, timeout);
+		return (int)__syslet_sys_async_wait(ctx->ring, min_complete, timeout);
+	return __syslet_emu_wait(ctx, min_complete, timeout);
 }
 
 SYSLET_API int syslet_wait_completion(struct syslet_ctx *ctx,
@@ -320,8 +322,8 @@ SYSLET_API int syslet_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 			     unsigned int flags)
 {
 	if (ctx->backend == SYSLET_BACKEND_KERNEL)
-		return (int)sys_async_cancel(ctx->ring, user_data, flags);
-	return emu_cancel(ctx, user_data, flags);
+		return (int)__syslet_sys_async_cancel(ctx->ring, user_data, flags);
+	return __syslet_emu_cancel(ctx, user_data, flags);
 }
 
 SYSLET_API int syslet_limits(struct syslet_ctx *ctx,
@@ -329,8 +331,8 @@ SYSLET_API int syslet_limits(struct syslet_ctx *ctx,
 			     struct syslet_limits *get)
 {
 	if (ctx->backend == SYSLET_BACKEND_KERNEL)
-		return (int)sys_async_limits(set, get);
-	return emu_limits(set, get);
+		return (int)__syslet_sys_async_limits(set, get);
+	return __syslet_emu_limits(set, get);
 }
 
 SYSLET_API int syslet_threadlet(struct syslet_ctx *ctx,
@@ -346,5 +348,5 @@ SYSLET_API int syslet_threadlet(struct syslet_ctx *ctx,
 	 */
 	if (ctx->backend == SYSLET_BACKEND_KERNEL)
 		return -EOPNOTSUPP;
-	return emu_threadlet(ctx, fn, arg, user_data);
+	return __syslet_emu_threadlet(ctx, fn, arg, user_data);
 }
