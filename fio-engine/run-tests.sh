@@ -128,6 +128,7 @@ if [ "$where" = host ]; then
 	verify_job host-ring-overflow "$be" 8M --filename="$f" --rw=randwrite --bs=4k --iodepth=32 --ring_entries=2
 	verify_job host-exec-sync "$be" 4M --filename="$f" --rw=randwrite --bs=4k --iodepth=8 --exec_mode=sync
 	verify_job host-exec-async "$be" 4M --filename="$f" --rw=randwrite --bs=4k --iodepth=8 --exec_mode=async
+	verify_job host-spin "$be" 8M --filename="$f" --rw=randwrite --bs=4k --iodepth=16 --spin_usec=200
 	verify_job host-nowait-first "$be" 8M --filename="$f" --rw=randrw --bs=4k --iodepth=16 --nowait_first=1
 	corrupt_job host-corrupt "$be" "$dir/corrupt"
 	# backend=auto follows $SYSLET_BACKEND.
@@ -173,6 +174,7 @@ else
 	done
 	verify_job "blkdev-exec-async-kernel" kernel 8M --filename="$dev" --rw=randwrite --bs=4k --iodepth=16 --exec_mode=async
 	verify_job "blkdev-exec-sync-kernel" kernel 4M --filename="$dev" --rw=randwrite --bs=4k --iodepth=8 --exec_mode=sync
+	verify_job "blkdev-spin-kernel" kernel 8M --filename="$dev" --rw=randwrite --bs=4k --iodepth=16 --spin_usec=500
 	verify_job "blkdev-nowait-first-kernel" kernel 8M --filename="$dev" --rw=randrw --bs=4k --iodepth=16 --nowait_first=1
 
 	if mkfs.ext4 -q -F "$dev" > "$out/mkfs.log" 2>&1 && mount -t ext4 "$dev" "$mnt"; then

@@ -81,6 +81,7 @@ struct syslet_fio_options {
 	unsigned int exec_mode;
 	unsigned int nowait_first;
 	unsigned int ring_entries;
+	unsigned int spin_usec;
 };
 
 /* Per io_u: the chain (one op) and what its arguments point at. */
@@ -106,6 +107,7 @@ struct syslet_fio_data {
 	unsigned int nr_events;
 
 	unsigned int in_flight;		/* submitted, not yet reaped */
+	unsigned int spin_usec;		/* poll the ring this long first */
 };
 
 static struct fio_option options[] = {
@@ -176,6 +178,18 @@ static struct fio_option options[] = {
 		.def	= "0",
 		.minval	= 0,
 		.maxval	= SYSLET_RING_MAX_ENTRIES,
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "spin_usec",
+		.lname	= "poll the ring before sleeping",
+		.type	= FIO_OPT_INT,
+		.off1	= offsetof(struct syslet_fio_options, spin_usec),
+		.help	= "Poll the ring this many microseconds before waiting in the backend",
+		.def	= "0",
+		.minval	= 0,
+		.maxval	= 1000000,
 		.category = FIO_OPT_C_ENGINE,
 		.group	= FIO_OPT_G_INVALID,
 	},
@@ -393,6 +407,24 @@ static unsigned int syslet_fio_harvest(struct syslet_fio_data *sd,
 	return sd->nr_events;
 }
 
+/*
+ * spin_usec: polls the ring for up to spin_usec for @want completions, so
+ * that a completion arriving soon is reaped without sleeping (and without
+ * the wakeup).  Returns true if they came.
+ */
+static bool syslet_fio_spin(struct syslet_fio_data *sd, unsigned int want)
+{
+	struct timespec start;
+
+	fio_gettime(&start, NULL);
+	do {
+		if (syslet_cq_ready(&sd->ctx) >= want)
+			return true;
+		nop;
+	} while (utime_since_now(&start) < sd->spin_usec);
+	return false;
+}
+
 static int syslet_fio_getevents(struct thread_data *td, unsigned int min,
 				unsigned int max, const struct timespec *t)
 {
@@ -421,6 +453,8 @@ static int syslet_fio_getevents(struct thread_data *td, unsigned int min,
 				continue;
 			break;	/* nothing is coming: fio asked too much */
 		}
+		if (sd->spin_usec && syslet_fio_spin(sd, want))
+			continue;
 		r = syslet_wait(&sd->ctx, want, t);
 		if (r == -ETIME)
 			break;
@@ -500,6 +534,7 @@ static int syslet_fio_init(struct thread_data *td)
 	else if (o->exec_mode == SYSLET_FIO_MODE_SYNC)
 		sd->atom_flags = SYSLET_SYNC;
 	sd->nowait = o->nowait_first;
+	sd->spin_usec = o->spin_usec;
 
 	/*
 	 * By default there is room for every chain fio can have in flight,
