@@ -52,9 +52,7 @@ static struct syslet_kring *kring_find(struct syslet_ctx *ctx, u64 uaddr)
  */
 struct syslet_kring *syslet_kring_get(struct syslet_ctx *ctx, u64 uaddr)
 {
-	struct syslet_ring __user *ring = u64_to_user_ptr(uaddr);
 	struct syslet_kring *kr, *new;
-	u32 head;
 
 	spin_lock(&ctx->lock);
 	kr = kring_find(ctx, uaddr);
@@ -64,15 +62,11 @@ struct syslet_kring *syslet_kring_get(struct syslet_ctx *ctx, u64 uaddr)
 	if (kr)
 		return kr;
 
-	/* A new kring continues from whatever head user memory shows. */
-	if (get_user(head, &ring->head))
-		head = 0;
 	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
 	if (!new)
 		return NULL;
 	new->uaddr = uaddr;
 	new->refs = 1;
-	new->head = head;
 	mutex_init(&new->mutex);
 	INIT_LIST_HEAD(&new->overflow);
 	init_waitqueue_head(&new->wait);
@@ -122,6 +116,24 @@ void syslet_kring_free_all(struct syslet_ctx *ctx)
 }
 
 /*
+ * A new kring continues from the head user memory shows.  It is read at
+ * first use under kr->mutex, not when the kring is made: a kring made
+ * earlier for the same ring may post, and go, in between, and reading
+ * before that would rewind the ring.  Caller holds kr->mutex.
+ */
+static int kring_load_head(struct syslet_kring *kr)
+{
+	struct syslet_ring __user *ring = u64_to_user_ptr(kr->uaddr);
+
+	if (kr->head_valid)
+		return 0;
+	if (get_user(kr->head, &ring->head))
+		return -EFAULT;
+	kr->head_valid = true;
+	return 0;
+}
+
+/*
  * Writes one completion into the user ring.  Returns 0, -ENOSPC if the
  * ring is full, or -EFAULT/-EINVAL if the ring is not usable right now.
  * Caller holds kr->mutex.
@@ -132,7 +144,8 @@ static int ring_write(struct syslet_kring *kr,
 	struct syslet_ring __user *ring = u64_to_user_ptr(kr->uaddr);
 	u32 tail, nr;
 
-	if (get_user(tail, &ring->tail) || get_user(nr, &ring->nr_entries))
+	if (kring_load_head(kr) || get_user(tail, &ring->tail) ||
+	    get_user(nr, &ring->nr_entries))
 		return -EFAULT;
 	if (!nr || nr > SYSLET_RING_MAX_ENTRIES || !is_power_of_2(nr))
 		return -EINVAL;
@@ -301,6 +314,11 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 		u32 tail;
 
 		syslet_flush(ctx, kr);
+		mutex_lock(&kr->mutex);
+		ret = kring_load_head(kr);
+		mutex_unlock(&kr->mutex);
+		if (ret)
+			break;
 		/*
 		 * Read the user's tail before going to sleep state (it may
 		 * fault).  Only the kernel's head can make more completions

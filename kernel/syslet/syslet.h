@@ -68,6 +68,7 @@ struct syslet_kring {
 	unsigned int		refs;		/* ctx->lock */
 	struct mutex		mutex;
 	u32			head;		/* mutex: the kernel's copy */
+	bool			head_valid;	/* mutex: @head read in */
 	unsigned int		nr_overflow;	/* mutex */
 	struct list_head	overflow;	/* mutex: chains to post */
 	wait_queue_head_t	wait;		/* async_wait() sleepers */
