@@ -277,14 +277,17 @@ static bool syslet_fio_try_nowait(struct syslet_fio_data *sd,
 		r = preadv2(io_u->file->fd, &iov, 1, io_u->offset, RWF_NOWAIT);
 	else
 		r = pwritev2(io_u->file->fd, &iov, 1, io_u->offset, RWF_NOWAIT);
-	if (r > 0) {
-		syslet_fio_result(io_u, r);
+	if (r >= 0 && (unsigned long long)r == io_u->xfer_buflen)
 		return true;
-	}
 	/* A file that cannot do RWF_NOWAIT never will: stop trying. */
 	if (r < 0 && errno == EOPNOTSUPP)
 		sd->nowait = false;
-	/* EAGAIN, 0 (EOF, or nothing cached), other errors: make a chain. */
+	/*
+	 * EAGAIN, a partial transfer (part of it was not cached), EOF or
+	 * another error: the chain does the whole I/O again and reports
+	 * what a plain pread/pwrite would (rewriting the same bytes at the
+	 * same offset is harmless).
+	 */
 	return false;
 }
 
@@ -307,9 +310,13 @@ static enum fio_q_status syslet_fio_queue(struct thread_data *td,
 		return FIO_Q_BUSY;
 
 	if (sd->nowait && (io_u->ddir == DDIR_READ ||
-			   io_u->ddir == DDIR_WRITE) &&
-	    syslet_fio_try_nowait(sd, io_u))
-		return FIO_Q_COMPLETED;
+			   io_u->ddir == DDIR_WRITE)) {
+		/* fio leaves issue_time to us (FIO_ASYNCIO_SETS_ISSUE_TIME). */
+		if (fio_fill_issue_time(td))
+			fio_gettime(&io_u->issue_time, NULL);
+		if (syslet_fio_try_nowait(sd, io_u))
+			return FIO_Q_COMPLETED;
+	}
 
 	err = syslet_fio_prep(td, io_u);
 	if (err) {
