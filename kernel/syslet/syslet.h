@@ -25,6 +25,7 @@
 #ifndef _KERNEL_SYSLET_SYSLET_H
 #define _KERNEL_SYSLET_SYSLET_H
 
+#include <linux/bits.h>
 #include <linux/hashtable.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -39,12 +40,12 @@
 #define SYSLET_DEF_IDLE_MSECS	5000
 #define SYSLET_MAX_IDLE_MSECS	3600000
 #define SYSLET_DEF_MAX_CHAINS	16384
-#define SYSLET_MAX_MAX_CHAINS	(1U << 20)
+#define SYSLET_MAX_MAX_CHAINS	BIT(20)
 
 struct seccomp_filter;
 
 struct syslet_ctx {
-	spinlock_t		lock;
+	spinlock_t		lock;		/* lists, counters, kring refs */
 	refcount_t		refs;
 	bool			dead;		/* exec or last thread exit */
 	struct list_head	queue;		/* chains not started yet */
