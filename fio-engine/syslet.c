@@ -540,7 +540,11 @@ static int syslet_fio_init(struct thread_data *td)
 		sd->atom_flags = SYSLET_ASYNC;
 	else if (o->exec_mode == SYSLET_FIO_MODE_SYNC)
 		sd->atom_flags = SYSLET_SYNC;
-	sd->nowait = o->nowait_first;
+	/*
+	 * Not with O_DIRECT: RWF_NOWAIT would still wait for the device in
+	 * the caller (it only refuses to block on locks and allocations).
+	 */
+	sd->nowait = o->nowait_first && !td->o.odirect;
 	sd->spin_usec = o->spin_usec;
 
 	/*
