@@ -97,6 +97,7 @@
 #include <linux/splice.h>
 #include <linux/uio.h>
 #include <linux/wait.h>
+#include <linux/wait_bit.h>
 #include <asm/unaligned.h>
 
 #define DAQ_MAGIC		0x5DA0000000000000ULL
@@ -169,7 +170,7 @@ static struct {
 	struct list_head	queue;		/* lock: transfers, due order */
 	ktime_t			busy_until;	/* lock: engine's clock */
 	struct hrtimer		timer;
-	wait_queue_head_t	wait;		/* any buf's DMA completed */
+	wait_queue_head_t	wait;		/* pollers: any DMA completed */
 } daq;
 
 static inline u64 daq_word(u64 w)
@@ -327,19 +328,27 @@ static enum hrtimer_restart daq_dma_irq(struct hrtimer *timer)
 			daq_fill(b);
 		/* the page's contents before done (daq_buf_done()) */
 		smp_store_release(&b->done, 1);
+		/* done before wake_up_var()'s look for waiters */
+		smp_mb();
+		wake_up_var(&b->done);
 	}
-	wake_up_all(&daq.wait);
+	if (wq_has_sleeper(&daq.wait))
+		wake_up_all(&daq.wait);		/* pollers */
 	list_for_each_entry_safe(b, tmp, &done, qnode)
 		daq_buf_put(b);		/* the engine's reference */
 	return ret;
 }
 
-/* Waits for @b's DMA; returns 0, or -ERESTARTSYS on a signal. */
+/*
+ * Waits for @b's DMA; returns 0, or -ERESTARTSYS on a signal.  Waiters
+ * sleep on the buf's own (hashed) wait queue: with many readers, each
+ * wakes for its own page only, not on every completion interrupt.
+ */
 static int daq_wait(struct daq_buf *b)
 {
 	if (daq_buf_done(b))
 		return 0;
-	return wait_event_interruptible(daq.wait, daq_buf_done(b));
+	return wait_var_event_interruptible(&b->done, daq_buf_done(b));
 }
 
 /* ---- read side ---------------------------------------------------- */
