@@ -478,11 +478,20 @@ static struct io_u *syslet_fio_event(struct thread_data *td, int event)
 	return sd->events[event];
 }
 
+/*
+ * fio cancels what is in flight when a job stops on an error.  A 0 return
+ * tells fio the io_u is gone and will never complete, and fio puts it at
+ * once; but a cancelled chain still posts a completion (-ECANCELED, or its
+ * result if it had finished), which fio would then reap a second time.  So
+ * ask the backend to cut the chain short and always return 1: fio then
+ * reaps the io_u through ->getevents like any other.
+ */
 static int syslet_fio_cancel(struct thread_data *td, struct io_u *io_u)
 {
 	struct syslet_fio_data *sd = td->io_ops_data;
 
-	return syslet_cancel(&sd->ctx, (uint64_t)(uintptr_t)io_u, 0);
+	syslet_cancel(&sd->ctx, (uint64_t)(uintptr_t)io_u, 0);
+	return 1;
 }
 
 static int syslet_fio_io_u_init(struct thread_data *td, struct io_u *io_u)
