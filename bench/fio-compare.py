@@ -196,7 +196,7 @@ def chart(summary, outdir):
                 row.append("%.3f" % (v / ref) if v and ref else "0")
             f.write(" ".join(row) + "\n")
     png = os.path.join(outdir, "chart.png")
-    gp = """set terminal png size 1000,500
+    gp = """set terminal png size 1000,500 noenhanced
 set output '%s'
 set title 'IOPS relative to io_uring (same guest, same fio; higher is better)'
 set style data histograms
