@@ -57,8 +57,8 @@ static bool syslet_forbidden(unsigned int nr)
  *
  *  ALLOW, LOG		run (LOG does not log)
  *  ERRNO		the filter's errno
- *  TRAP, TRACE,	-ENOSYS: there is no user context to send the
- *  USER_NOTIF		SIGSYS to, or to stop for a tracer or supervisor
+ *  TRAP, TRACE,	-EOPNOTSUPP: there is no user context to send
+ *  USER_NOTIF		the SIGSYS to, or to stop for a tracer or supervisor
  *  KILL_THREAD,	in the caller (SYSLET_SYNC), exactly what seccomp
  *  KILL_PROCESS	does for a direct call minus the core dump: the
  *			thread or the process dies of SIGSYS.  In an async
@@ -91,7 +91,7 @@ static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
 	case SECCOMP_RET_TRAP:
 	case SECCOMP_RET_TRACE:
 	case SECCOMP_RET_USER_NOTIF:
-		return -ENOSYS;
+		return -EOPNOTSUPP;
 	}
 	/* KILL_THREAD, KILL_PROCESS or unknown: fail closed */
 	if (in_caller) {

@@ -190,14 +190,14 @@ int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
 		return 0;
 	spin_lock(&ctx->lock);
 	ctx->nr_threads--;
-	/* Others will run it; with no thread at all, give it back. */
-	if (ctx->nr_threads) {
+	/*
+	 * Other threads will run it; with no thread at all, give it back
+	 * unless a thread or a cancel already took it.
+	 */
+	if (ctx->nr_threads || c->worker || c->cancelled)
 		ret = 0;
-	} else if (!list_empty(&c->node) && !c->worker) {
+	else
 		list_del_init(&c->node);
-	} else {
-		ret = 0;
-	}
 	spin_unlock(&ctx->lock);
 	return ret;
 }

@@ -135,7 +135,7 @@ TEST(another_threads_filter_does_not_apply)
 	ASSERT_EQ(run_sync(&o), getppid());
 }
 
-TEST(trap_trace_and_user_notif_refuse_with_enosys)
+TEST(trap_trace_and_user_notif_refuse_with_eopnotsupp)
 {
 	struct syslet_ring *r = ring_new(4);
 	struct one o;
@@ -143,9 +143,9 @@ TEST(trap_trace_and_user_notif_refuse_with_enosys)
 	REQUIRE_SYSLET();
 	/* a SIGSYS would kill the test: the atom must just fail */
 	ASSERT_EQ(deny(SYS_getppid, SECCOMP_RET_TRAP), 0);
-	ASSERT_EQ(run_sync(&o), -ENOSYS);
-	ASSERT_EQ(run_async(&o, r), -ENOSYS);
-	ASSERT_EQ(o.ret, -ENOSYS);
+	ASSERT_EQ(run_sync(&o), -EOPNOTSUPP);
+	ASSERT_EQ(run_async(&o, r), -EOPNOTSUPP);
+	ASSERT_EQ(o.ret, -EOPNOTSUPP);
 }
 
 TEST(filter_denying_async_exec_works)

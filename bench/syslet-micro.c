@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * syslet-micro: the kernel engine's raw costs, as ratios to a plain
+ * system call, in one run (a benchmark: it prints, it never asserts).
+ *
+ *   plain     getppid() through syscall()
+ *   sync      a one-atom SYSLET_SYNC chain running getppid() in the caller
+ *   async     a one-atom chain queued to an async thread, then reaped
+ *             through async_wait() (a full round trip)
+ *   sleep64   64 chains each sleeping 10 ms in nanosleep(), all in
+ *             flight at once, against one 10 ms sleep
+ *
+ * Built by tests/kernel/Makefile into build/bench/syslet-micro.
+ * Usage: syslet-micro [iterations]
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+#include "kernel/sys.h"
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static double bench_plain(long n)
+{
+	double t0 = now_ns();
+
+	for (long i = 0; i < n; i++)
+		syscall(SYS_getppid);
+	return (now_ns() - t0) / n;
+}
+
+static double bench_sync(long n)
+{
+	struct syslet_completion done;
+	struct syslet_atom a;
+	int64_t ret;
+	double t0;
+
+	atom_init(&a, SYSLET_SYNC, SYS_getppid, &ret, NULL, NULL, NULL, NULL);
+	t0 = now_ns();
+	for (long i = 0; i < n; i++)
+		if (async_exec(&a, NULL, &done, 0) != SYSLET_DONE)
+			return -1;
+	return (now_ns() - t0) / n;
+}
+
+static double bench_async(struct syslet_ring *r, long n)
+{
+	struct syslet_completion comp;
+	struct syslet_atom a;
+	int64_t ret;
+	double t0;
+
+	atom_init(&a, 0, SYS_getppid, &ret, NULL, NULL, NULL, NULL);
+	t0 = now_ns();
+	for (long i = 0; i < n; i++) {
+		if (async_exec(&a, r, NULL, 0) != SYSLET_QUEUED ||
+		    !ring_get(r, &comp))
+			return -1;
+	}
+	return (now_ns() - t0) / n;
+}
+
+#define NSLEEP	64
+
+static double bench_sleep64(struct syslet_ring *r, int rounds)
+{
+	static struct syslet_atom a[NSLEEP];
+	static int64_t ret[NSLEEP];
+	struct timespec ten_ms = { 0, 10000000 };
+	uint64_t tsp = (uintptr_t)&ten_ms;
+	struct syslet_completion comp;
+	double t0;
+
+	for (int i = 0; i < NSLEEP; i++)
+		atom_init(&a[i], 0, SYS_nanosleep, &ret[i], &tsp, NULL, NULL,
+			  NULL);
+	t0 = now_ns();
+	for (int k = 0; k < rounds; k++) {
+		for (int i = 0; i < NSLEEP; i++)
+			if (async_exec(&a[i], r, NULL, 0) != SYSLET_QUEUED)
+				return -1;
+		for (int i = 0; i < NSLEEP; i++)
+			if (!ring_get(r, &comp))
+				return -1;
+	}
+	return (now_ns() - t0) / rounds;
+}
+
+static double bench_one_sleep(int rounds)
+{
+	struct timespec ten_ms = { 0, 10000000 };
+	double t0 = now_ns();
+
+	for (int k = 0; k < rounds; k++)
+		nanosleep(&ten_ms, NULL);
+	return (now_ns() - t0) / rounds;
+}
+
+int main(int argc, char **argv)
+{
+	long n = argc > 1 ? atol(argv[1]) : 100000;
+	struct syslet_ring *r = ring_new(128);
+	struct syslet_limits lim = { .size = sizeof(lim), .max_threads = 64 };
+	double plain, sync, async, s64, s1;
+
+	if (!syslet_present()) {
+		fprintf(stderr, "syslet-micro: no syslet system calls here\n");
+		return 1;
+	}
+	async_limits(&lim, NULL);
+	bench_async(r, 1000);			/* warm up a thread */
+	plain = bench_plain(n);
+	sync = bench_sync(n);
+	async = bench_async(r, n / 10);
+	s1 = bench_one_sleep(20);
+	s64 = bench_sleep64(r, 20);
+	if (sync < 0 || async < 0 || s64 < 0) {
+		fprintf(stderr, "syslet-micro: a chain failed\n");
+		return 1;
+	}
+	printf("# syslet-micro, %ld iterations\n", n);
+	printf("%-10s %12s %10s\n", "case", "ns/op", "ratio");
+	printf("%-10s %12.0f %10.2f\n", "plain", plain, 1.0);
+	printf("%-10s %12.0f %10.2f\n", "sync", sync, sync / plain);
+	printf("%-10s %12.0f %10.2f\n", "async", async, async / plain);
+	printf("%-10s %12.0f %10.2f  (64 x 10 ms sleeps vs one 10 ms sleep)\n",
+	       "sleep64", s64, s64 / s1);
+	return 0;
+}
