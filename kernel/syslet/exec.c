@@ -116,13 +116,17 @@ static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
 	ret = syslet_seccomp(c, nr, args, in_caller);
 	if (ret)
 		return ret;
-	if (nr >= NR_syscalls)
-		return -ENOSYS;
 	if (syslet_forbidden(nr))
 		return -EPERM;
-	nr = array_index_nospec(nr, NR_syscalls);
+	/*
+	 * As do_syscall_x64() does.  A number past the table reaches
+	 * x64_sys_call()'s default case, sys_ni_syscall().
+	 */
+	if (likely(nr < NR_syscalls))
+		nr = array_index_nospec(nr, NR_syscalls);
+	else
+		nr = NR_syscalls;
 	regs.orig_ax = nr;
-	regs.ax = -ENOSYS;
 	regs.di = args[0];
 	regs.si = args[1];
 	regs.dx = args[2];
