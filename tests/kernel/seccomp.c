@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <linux/filter.h>
@@ -81,6 +82,48 @@ TEST(errno_filter_applies_in_every_mode)
 	ASSERT_EQ(o.ret, -EACCES);
 	ASSERT_EQ(run_async(&o, r), -EACCES);
 	ASSERT_EQ(o.ret, -EACCES);
+}
+
+/* openat(AT_FDCWD, path, O_CREAT|O_WRONLY, 0600) as one atom */
+static int64_t open_atom(const char *path, uint32_t flags,
+			 struct syslet_ring *r)
+{
+	uint64_t dirfd = (uint64_t)AT_FDCWD, p = (uintptr_t)path;
+	uint64_t oflags = O_CREAT | O_WRONLY, mode = 0600;
+	struct syslet_completion comp;
+	struct syslet_atom a;
+	int64_t ret = -12345;
+
+	atom_init(&a, flags, SYS_openat, &ret, &dirfd, &p, &oflags, &mode);
+	if (flags & SYSLET_SYNC) {
+		if (async_exec(&a, NULL, &comp, 0) != SYSLET_DONE)
+			return -99999;
+	} else if (async_exec(&a, r, NULL, 0) != SYSLET_QUEUED ||
+		   !ring_get(r, &comp)) {
+		return -99999;
+	}
+	return comp.status == ret ? ret : -99997;
+}
+
+TEST(openat_denied_by_filter_opens_nothing)
+{
+	struct syslet_ring *r = ring_new(4);
+	char sync_path[64], async_path[64];
+
+	REQUIRE_SYSLET();
+	snprintf(sync_path, sizeof(sync_path), "/tmp/syslet-sc-s-%d", getpid());
+	snprintf(async_path, sizeof(async_path), "/tmp/syslet-sc-a-%d", getpid());
+	unlink(sync_path);
+	unlink(async_path);
+	ASSERT_EQ(deny(SYS_openat, SECCOMP_RET_ERRNO | EMLINK), 0);
+	ASSERT_EQ(open_atom(sync_path, SYSLET_SYNC, r), -EMLINK);
+	ASSERT_EQ(open_atom(async_path, SYSLET_ASYNC, r), -EMLINK);
+	ASSERT_EQ(open_atom(async_path, 0, r), -EMLINK);
+	/* the calls never ran: no file was created */
+	ASSERT_EQ(access(sync_path, F_OK), -1);
+	ASSERT_EQ(errno, ENOENT);
+	ASSERT_EQ(access(async_path, F_OK), -1);
+	ASSERT_EQ(errno, ENOENT);
 }
 
 TEST(filter_is_the_submitters_at_submission)
