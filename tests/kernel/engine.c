@@ -446,6 +446,60 @@ TEST(async_threads_on_demand_and_idle_exit)
 	ASSERT_EQ(count_task_comm("syslet-"), 0);
 }
 
+/* the first thread of this process whose comm starts with @prefix, or 0 */
+static pid_t find_task_comm(const char *prefix)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	pid_t tid = 0;
+
+	while (d && !tid && (e = readdir(d))) {
+		char path[400], comm[32] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) &&
+		    !strncmp(comm, prefix, strlen(prefix)))
+			tid = atoi(e->d_name);
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return tid;
+}
+
+TEST(async_threads_are_threads_of_the_process_in_proc)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion comp;
+	struct blocked b;
+	char path[64], line[128];
+	int tgid = 0;
+	pid_t tid;
+	FILE *f;
+
+	REQUIRE_SYSLET();
+	block_on_pipe(&b, r, 1);
+	usleep(100000);
+	tid = find_task_comm("syslet-");
+	ASSERT_TRUE(tid > 0 && tid != getpid());
+	/* a thread of this process, same thread group */
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)tid);
+	f = fopen(path, "r");
+	ASSERT_TRUE(f != NULL);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	ASSERT_EQ(tgid, getpid());
+	ASSERT_EQ(write(b.fds[1], "x", 1), 1);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(comp.status, 1);
+}
+
 TEST(more_chains_than_threads_wait_their_turn)
 {
 	struct syslet_ring *r = ring_new(8);
