@@ -106,22 +106,12 @@ static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
 	return -ECANCELED;
 }
 
-/* Runs one system call; returns its result (never a restart code). */
-static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
-			   const unsigned long *args, bool in_caller)
+/* Calls system call @nr the way do_syscall_x64() does. */
+static long syslet_dispatch(unsigned int nr, const unsigned long *args)
 {
 	struct pt_regs regs = {};
-	long ret;
 
-	ret = syslet_seccomp(c, nr, args, in_caller);
-	if (ret)
-		return ret;
-	if (syslet_forbidden(nr))
-		return -EPERM;
-	/*
-	 * As do_syscall_x64() does.  A number past the table reaches
-	 * x64_sys_call()'s default case, sys_ni_syscall().
-	 */
+	/* A number past the table reaches sys_ni_syscall(). */
 	if (likely(nr < NR_syscalls))
 		nr = array_index_nospec(nr, NR_syscalls);
 	else
@@ -134,6 +124,50 @@ static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
 	regs.r8 = args[4];
 	regs.r9 = args[5];
 	return x64_sys_call(&regs, nr);
+}
+
+/* Checks and runs an atom's system call; returns its result. */
+static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
+			   const unsigned long *args, bool in_caller)
+{
+	long ret;
+
+	ret = syslet_seccomp(c, nr, args, in_caller);
+	if (ret)
+		return ret;
+	if (syslet_forbidden(nr))
+		return -EPERM;
+	return syslet_dispatch(nr, args);
+}
+
+/*
+ * An async thread's interruptible sleep was cut short, and the call asks
+ * to be restarted.  Unless the chain was cancelled or the thread is being
+ * killed, the cause was not meant for the chain: a job-control stop
+ * (SIGSTOP, ^Z), a ptrace interrupt, or a cancel that came too late for
+ * the thread's previous chain.  Take the stop here, as the return to user
+ * space would, and tell the caller to restart the call.  A restart code
+ * with nothing pending is not restarted (no loop on a buggy driver).
+ */
+static bool syslet_may_restart(struct syslet_chain *c)
+{
+	struct ksignal ksig;
+
+	if (!signal_pending(current) || READ_ONCE(c->cancelled) ||
+	    fatal_signal_pending(current))
+		return false;
+	/* cancel sets c->cancelled before it notifies: see it below */
+	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
+		clear_notify_signal();
+	/*
+	 * An io thread only gets SIGKILL and SIGSTOP.  True means fatal, and
+	 * get_signal() has consumed the SIGKILL: remember it.
+	 */
+	if (task_sigpending(current) && get_signal(&ksig)) {
+		c->killed = true;
+		return false;
+	}
+	return !READ_ONCE(c->cancelled);
 }
 
 static bool is_restart(long ret)
@@ -182,7 +216,8 @@ void syslet_run_chain(struct syslet_chain *c, bool in_caller)
 		long ret;
 		int i;
 
-		if (READ_ONCE(c->cancelled) || fatal_signal_pending(current)) {
+		if (READ_ONCE(c->cancelled) || c->killed ||
+		    fatal_signal_pending(current)) {
 			status = -ECANCELED;
 			break;
 		}
@@ -214,6 +249,11 @@ void syslet_run_chain(struct syslet_chain *c, bool in_caller)
 
 		nr_run++;
 		ret = syslet_syscall(c, atom.nr, args, in_caller);
+		/* as after a signal with no handler: the call goes on */
+		while (!in_caller && is_restart(ret) && syslet_may_restart(c))
+			ret = syslet_dispatch(ret == -ERESTART_RESTARTBLOCK ?
+					      __NR_restart_syscall : atom.nr,
+					      args);
 		if (is_restart(ret))
 			ret = READ_ONCE(c->cancelled) ? -ECANCELED : -EINTR;
 		syslet_after_atom(in_caller);

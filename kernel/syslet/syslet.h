@@ -86,6 +86,7 @@ struct syslet_chain {
 	u64			head;		/* user address of atom 0 */
 	u32			flags;		/* atom 0's flags */
 	bool			cancelled;	/* ctx->lock to set */
+	bool			killed;		/* its thread took a SIGKILL */
 	struct syslet_completion comp;
 };
 

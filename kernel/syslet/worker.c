@@ -28,8 +28,11 @@ struct syslet_worker {
 	struct syslet_ctx	*ctx;
 };
 
-/* Runs one chain taken off the queue; posts or frees it. */
-static void worker_run(struct syslet_worker *w, struct syslet_chain *c)
+/*
+ * Runs one chain taken off the queue; posts or frees it.  Returns true if
+ * the thread is being killed.
+ */
+static bool worker_run(struct syslet_worker *w, struct syslet_chain *c)
 {
 	struct syslet_ctx *ctx = w->ctx;
 	const struct cred *old;
@@ -51,11 +54,12 @@ static void worker_run(struct syslet_worker *w, struct syslet_chain *c)
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
 		clear_notify_signal();
 
-	killed = fatal_signal_pending(current);
+	killed = c->killed || fatal_signal_pending(current);
 	if (c->kring && !(c->flags & SYSLET_NO_COMPLETE) && !killed)
 		syslet_post_chain(c);
 	else
 		syslet_chain_free(c);
+	return killed;
 }
 
 static int syslet_worker_fn(void *data)
@@ -73,8 +77,7 @@ static int syslet_worker_fn(void *data)
 			list_move_tail(&c->node, &ctx->running);
 			c->worker = current;
 			spin_unlock(&ctx->lock);
-			worker_run(w, c);
-			if (fatal_signal_pending(current))
+			if (worker_run(w, c))
 				break;
 			continue;
 		}

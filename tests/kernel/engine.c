@@ -500,6 +500,58 @@ TEST(async_threads_are_threads_of_the_process_in_proc)
 	ASSERT_EQ(comp.status, 1);
 }
 
+/*
+ * A job-control stop wakes the blocked calls of async threads too; like a
+ * user thread's, they must carry on after SIGCONT, not fail with EINTR.
+ * A read (-ERESTARTSYS) and a nanosleep (-ERESTART_RESTARTBLOCK).
+ */
+TEST(stop_and_continue_do_not_break_blocked_chains)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct timespec half = { 0, 500000000 };
+	uint64_t tsp = (uintptr_t)&half;
+	struct syslet_completion comp;
+	struct syslet_atom sleep_atom;
+	int64_t sleep_ret = -12345;
+	struct blocked b;
+	pid_t parent = getpid(), child;
+	int got = 0, status;
+	long long t0 = now_ms();
+
+	REQUIRE_SYSLET();
+	block_on_pipe(&b, r, 1);
+	atom_init(&sleep_atom, 0, SYS_nanosleep, &sleep_ret, &tsp, NULL, NULL,
+		  NULL);
+	sleep_atom.private = 2;
+	ASSERT_EQ(async_exec(&sleep_atom, r, NULL, 0), SYSLET_QUEUED);
+	usleep(100000);
+	child = fork();
+	ASSERT_TRUE(child >= 0);
+	if (!child) {
+		kill(parent, SIGSTOP);
+		usleep(200000);
+		kill(parent, SIGCONT);
+		_exit(0);
+	}
+	ASSERT_EQ(waitpid(child, &status, 0), child);
+	usleep(100000);
+	ASSERT_EQ(write(b.fds[1], "x", 1), 1);
+	for (int i = 0; i < 2; i++) {
+		ASSERT_TRUE(ring_get(r, &comp));
+		if (comp.user_data == 1) {
+			ASSERT_EQ(comp.status, 1);	/* the byte, not -EINTR */
+			got |= 1;
+		} else {
+			ASSERT_EQ(comp.status, 0);	/* slept it all */
+			got |= 2;
+		}
+	}
+	ASSERT_EQ(got, 3);
+	ASSERT_EQ(b.ret, 1);
+	ASSERT_EQ(sleep_ret, 0);
+	ASSERT_TRUE(now_ms() - t0 >= 500);
+}
+
 TEST(more_chains_than_threads_wait_their_turn)
 {
 	struct syslet_ring *r = ring_new(8);
