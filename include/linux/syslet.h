@@ -5,20 +5,43 @@
 #ifndef _LINUX_SYSLET_H
 #define _LINUX_SYSLET_H
 
+#include <linux/compiler.h>
+
 struct signal_struct;
 struct task_struct;
 
 #ifdef CONFIG_SYSLET
+#include <linux/sched.h>
+
 /* free the process's syslet context with its signal_struct */
 void syslet_free_signal(struct signal_struct *sig);
+/* exec, before de_thread(): give the TGID back to the leader if we have it */
+void syslet_exec_prepare(void);
 /* exec: the old image's chains and async threads are gone; drop the rest */
 void syslet_exec(void);
 /* a user thread exits: if it is the last one, stop the async threads */
 void syslet_task_exit(struct task_struct *tsk);
+/* see syslet_task_exit() and syslet_exec_prepare() */
+void syslet_reclaim_tid(struct task_struct *tsk);
+
+void __syslet_sched_sleeping(struct task_struct *tsk);
+
+/*
+ * From sched_submit_work(): @tsk (current) is about to sleep.  If it runs
+ * a chain with pass-on-block armed, its user context may be handed to an
+ * async thread that returns to user space in its place.
+ */
+static inline void syslet_sched_sleeping(struct task_struct *tsk)
+{
+	if (unlikely(tsk->syslet_pob))
+		__syslet_sched_sleeping(tsk);
+}
 #else
 static inline void syslet_free_signal(struct signal_struct *sig) { }
+static inline void syslet_exec_prepare(void) { }
 static inline void syslet_exec(void) { }
 static inline void syslet_task_exit(struct task_struct *tsk) { }
+static inline void syslet_sched_sleeping(struct task_struct *tsk) { }
 #endif
 
 #endif /* _LINUX_SYSLET_H */

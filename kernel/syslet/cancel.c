@@ -18,8 +18,7 @@
 
 static bool chain_matches(struct syslet_chain *c, u64 ring, u64 user_data)
 {
-	return c->comp.user_data == user_data &&
-	       (c->kring ? c->kring->uaddr : 0) == ring;
+	return c->comp.user_data == user_data && c->uring == ring;
 }
 
 /* Returns 0 (or the number cancelled with SYSLET_CANCEL_ALL), or -ENOENT. */

@@ -29,6 +29,7 @@ static struct syslet_ctx *ctx_alloc(void)
 	INIT_LIST_HEAD(&ctx->running);
 	INIT_LIST_HEAD(&ctx->workers);
 	INIT_LIST_HEAD(&ctx->idle);
+	init_waitqueue_head(&ctx->spare_wait);
 	hash_init(ctx->rings);
 	ctx->max_threads = SYSLET_DEF_MAX_THREADS;
 	ctx->idle_msecs = SYSLET_DEF_IDLE_MSECS;
@@ -163,15 +164,19 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		return -EINVAL;		/* an async chain needs a ring */
 	}
 
-	if (aflags & SYSLET_SYNC) {
+	if (!(aflags & SYSLET_ASYNC)) {
 		struct syslet_chain sc = {
 			.head = (u64)(unsigned long)atom,
+			.uring = (u64)(unsigned long)ring,
 			.flags = aflags,
 			.comp.user_data = user_data,
 			.ip = instruction_pointer(current_pt_regs()),
 		};
 
-		return exec_in_caller(&sc, ring, done);
+		if (aflags & SYSLET_SYNC)
+			return exec_in_caller(&sc, ring, done);
+		/* the default: in the caller until an atom would sleep */
+		return syslet_exec_pob(&sc, ring, done);
 	}
 
 	ctx = syslet_get_ctx(true);
@@ -183,6 +188,7 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 	INIT_LIST_HEAD(&c->node);
 	c->ctx = ctx;
 	c->head = (u64)(unsigned long)atom;
+	c->uring = (u64)(unsigned long)ring;
 	c->flags = aflags;
 	c->comp.user_data = user_data;
 	c->cred = get_current_cred();
@@ -314,11 +320,21 @@ void syslet_task_exit(struct task_struct *tsk)
 	struct syslet_ctx *ctx = READ_ONCE(tsk->signal->syslet);
 	bool last;
 
-	if (!ctx || (tsk->flags & PF_IO_WORKER))
+	if (!ctx)
+		return;
+	syslet_reclaim_tid(tsk);
+	if (tsk->flags & PF_IO_WORKER)
 		return;
 	spin_lock(&ctx->lock);
 	last = atomic_read(&tsk->signal->live) <= ctx->nr_threads + 1;
 	spin_unlock(&ctx->lock);
 	if (last)
 		syslet_kill_workers(ctx);
+}
+
+/* exec, before de_thread(): the leader's TID must be the TGID again */
+void syslet_exec_prepare(void)
+{
+	if (READ_ONCE(current->signal->syslet))
+		syslet_reclaim_tid(current);
 }

@@ -132,12 +132,20 @@ static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
 {
 	long ret;
 
+	struct syslet_pob *pob = current->syslet_pob;
+
 	ret = syslet_seccomp(c, nr, args, in_caller);
 	if (ret)
 		return ret;
 	if (syslet_forbidden(nr))
 		return -EPERM;
-	return syslet_dispatch(nr, args);
+	if (!pob || pob->passed)
+		return syslet_dispatch(nr, args);
+	/* pass-on-block: if the call sleeps, the caller goes on elsewhere */
+	WRITE_ONCE(pob->armed, true);
+	ret = syslet_dispatch(nr, args);
+	WRITE_ONCE(pob->armed, false);
+	return ret;
 }
 
 /*
@@ -203,9 +211,13 @@ static void syslet_after_atom(bool in_caller)
 /*
  * Runs chain @c to its end and fills in c->comp.  In an async thread the
  * chain's credentials are those of the submitter at submission time.
+ * A chain started in the caller (@in_caller) with pass-on-block armed
+ * (current->syslet_pob) goes on as an async chain once the caller's user
+ * context has been passed to another thread.
  */
-void syslet_run_chain(struct syslet_chain *c, bool in_caller)
+void syslet_run_chain(struct syslet_chain *c, bool caller)
 {
+	bool in_caller = caller;
 	u64 uaddr = c->head, last = 0;
 	unsigned int nr_run = 0;
 	long status = 0;
@@ -249,6 +261,7 @@ void syslet_run_chain(struct syslet_chain *c, bool in_caller)
 
 		nr_run++;
 		ret = syslet_syscall(c, atom.nr, args, in_caller);
+		in_caller = caller && syslet_pob_in_caller();
 		/* as after a signal with no handler: the call goes on */
 		while (!in_caller && is_restart(ret) && syslet_may_restart(c))
 			ret = syslet_dispatch(ret == -ERESTART_RESTARTBLOCK ?

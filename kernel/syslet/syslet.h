@@ -26,6 +26,7 @@
 #define _KERNEL_SYSLET_SYSLET_H
 
 #include <linux/bits.h>
+#include <linux/cpumask.h>
 #include <linux/hashtable.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -34,6 +35,7 @@
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <uapi/linux/syslet.h>
+#include <asm/syslet.h>
 
 #define SYSLET_DEF_MAX_THREADS	128
 #define SYSLET_MAX_MAX_THREADS	4096
@@ -54,6 +56,8 @@ struct syslet_ctx {
 	struct list_head	idle;		/* idle async threads */
 	unsigned int		nr_threads;
 	unsigned int		nr_idle;
+	unsigned int		nr_starting;	/* created, not yet idle */
+	wait_queue_head_t	spare_wait;	/* for nr_starting to drop */
 	unsigned int		nr_chains;	/* submitted, not yet posted */
 	unsigned int		max_threads;
 	unsigned int		idle_msecs;
@@ -84,10 +88,56 @@ struct syslet_chain {
 	u64			ip;		/* submitter's async_exec() call */
 	struct task_struct	*worker;	/* ctx->lock: who runs it */
 	u64			head;		/* user address of atom 0 */
+	u64			uring;		/* user address of its ring */
 	u32			flags;		/* atom 0's flags */
 	bool			cancelled;	/* ctx->lock to set */
 	bool			killed;		/* its thread took a SIGKILL */
 	struct syslet_completion comp;
+};
+
+/*
+ * A user context on its way from a task whose chain is about to sleep
+ * (the giver) to an idle async thread (the taker), which returns to user
+ * space with it.  Filled in by the giver in the scheduler hook.
+ */
+struct syslet_handoff {
+	struct syslet_uctx	uctx;
+	struct task_struct	*from;		/* the giver, referenced */
+	long			ret;		/* the taker's syscall result */
+	int			policy;
+	int			nice;
+	unsigned int		rt_priority;
+	struct cpumask		cpus;
+	char			comm[TASK_COMM_LEN];
+};
+
+/*
+ * An async thread.  @take is set under ctx->lock by the giver that took
+ * the thread off ctx->idle for a hand-off; @ready (release/acquire) says
+ * @h is filled in.  A thread with @take set does nothing but take.
+ */
+struct syslet_worker {
+	struct list_head	node;		/* ctx->workers */
+	struct list_head	idle_node;	/* ctx->idle, when idle */
+	struct task_struct	*task;
+	struct syslet_ctx	*ctx;
+	bool			starting;	/* counted in ctx->nr_starting */
+	bool			take;		/* ctx->lock */
+	bool			ready;
+	struct syslet_handoff	h;
+	struct callback_head	ret_work;
+};
+
+/*
+ * A chain running in its caller that may pass the caller's user context
+ * on (pass-on-block).  On the caller's stack, at current->syslet_pob,
+ * while the chain runs.  @armed only around each atom's system call.
+ */
+struct syslet_pob {
+	struct syslet_ctx	*ctx;
+	struct syslet_chain	*chain;
+	bool			armed;
+	bool			passed;		/* the user context has gone */
 };
 
 /* core.c */
@@ -114,6 +164,14 @@ void syslet_run_chain(struct syslet_chain *c, bool in_caller);
 /* worker.c */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c);
 void syslet_kill_workers(struct syslet_ctx *ctx);
+void syslet_ensure_spare(struct syslet_ctx *ctx);
+long syslet_become_worker(struct syslet_ctx *ctx);
+
+/* pob.c */
+bool syslet_pob_in_caller(void);
+void syslet_pob_take(struct syslet_handoff *h);
+long syslet_exec_pob(struct syslet_chain *c, struct syslet_ring __user *ring,
+		     struct syslet_completion __user *done);
 
 /* cancel.c */
 long syslet_cancel(struct syslet_ring __user *ring, u64 user_data,

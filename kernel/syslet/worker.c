@@ -16,17 +16,13 @@
  * exec's de_thread) makes a thread drop its chain and exit.
  */
 #include <linux/cred.h>
+#include <linux/ptrace.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
 #include <linux/slab.h>
+#include <linux/task_work.h>
 #include "syslet.h"
-
-struct syslet_worker {
-	struct list_head	node;		/* ctx->workers */
-	struct list_head	idle_node;	/* ctx->idle, when idle */
-	struct task_struct	*task;
-	struct syslet_ctx	*ctx;
-};
 
 /*
  * Runs one chain taken off the queue; posts or frees it.  Returns true if
@@ -62,21 +58,92 @@ static bool worker_run(struct syslet_worker *w, struct syslet_chain *c)
 	return killed;
 }
 
-static int syslet_worker_fn(void *data)
+/*
+ * A leader that gave its TID away with its user context keeps the thread
+ * group's shape as exec and wait expect it: it does not exit while another
+ * thread has the TGID as its TID (see syslet_reclaim_tid()).
+ */
+static bool worker_must_stay(void)
 {
-	struct syslet_worker *w = data;
+	return thread_group_leader(current) &&
+	       task_pid_nr(current) != task_tgid_nr(current);
+}
+
+/* Waits until the giver that reserved us has filled in the hand-off. */
+static long worker_take(struct syslet_worker *w)
+{
+	struct syslet_ctx *ctx = w->ctx;
+
+	for (;;) {
+		set_current_state(TASK_UNINTERRUPTIBLE);
+		if (smp_load_acquire(&w->ready))
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+
+	/* the giver took over our place in ctx->nr_threads */
+	spin_lock(&ctx->lock);
+	list_del(&w->node);
+	spin_unlock(&ctx->lock);
+	syslet_pob_take(&w->h);
+	syslet_ctx_put(ctx);
+	return w->h.ret;
+}
+
+static void __noreturn worker_exit(struct syslet_worker *w)
+{
+	struct syslet_ctx *ctx = w->ctx;
+
+	spin_lock(&ctx->lock);
+	list_del(&w->node);
+	if (!list_empty(&w->idle_node)) {
+		list_del(&w->idle_node);
+		ctx->nr_idle--;
+	}
+	if (w->starting)
+		ctx->nr_starting--;
+	ctx->nr_threads--;
+	spin_unlock(&ctx->lock);
+	if (w->starting)
+		wake_up_all(&ctx->spare_wait);
+	kfree(w);
+	syslet_ctx_put(ctx);
+	/* an async thread has no user context to return to */
+	do_exit(0);
+}
+
+/*
+ * The life of an async thread: run queued chains, wait idle, exit after
+ * the idle timeout or when killed.  Returns only when the thread has
+ * taken over a user context, with the value to return to user space.
+ */
+static long worker_loop(struct syslet_worker *w)
+{
 	struct syslet_ctx *ctx = w->ctx;
 
 	for (;;) {
 		struct syslet_chain *c;
+		bool started = false;
 		long left;
 
 		spin_lock(&ctx->lock);
+		if (w->take) {
+			spin_unlock(&ctx->lock);
+			return worker_take(w);
+		}
+		if (w->starting) {
+			w->starting = false;
+			ctx->nr_starting--;
+			started = true;
+		}
 		if (!ctx->dead && !list_empty(&ctx->queue)) {
 			c = list_first_entry(&ctx->queue, struct syslet_chain, node);
 			list_move_tail(&c->node, &ctx->running);
 			c->worker = current;
 			spin_unlock(&ctx->lock);
+			if (started)
+				wake_up_all(&ctx->spare_wait);
 			if (worker_run(w, c))
 				break;
 			continue;
@@ -85,11 +152,17 @@ static int syslet_worker_fn(void *data)
 			spin_unlock(&ctx->lock);
 			break;
 		}
-		/* Idle: a submitter takes us off ctx->idle and wakes us. */
+		/*
+		 * Idle: a submitter takes us off ctx->idle and wakes us, to
+		 * run a chain or to take over a user context (@take).
+		 */
 		list_add(&w->idle_node, &ctx->idle);
 		ctx->nr_idle++;
 		__set_current_state(TASK_INTERRUPTIBLE);
 		spin_unlock(&ctx->lock);
+		/* a submitter may wait for an idle thread to pass its caller on to */
+		if (started || wq_has_sleeper(&ctx->spare_wait))
+			wake_up_all(&ctx->spare_wait);
 
 		left = schedule_timeout(msecs_to_jiffies(READ_ONCE(ctx->idle_msecs)));
 
@@ -98,7 +171,11 @@ static int syslet_worker_fn(void *data)
 			list_del_init(&w->idle_node);
 			ctx->nr_idle--;
 		}
-		if (!left && list_empty(&ctx->queue)) {
+		if (w->take) {
+			spin_unlock(&ctx->lock);
+			return worker_take(w);
+		}
+		if (!left && list_empty(&ctx->queue) && !worker_must_stay()) {
 			spin_unlock(&ctx->lock);
 			break;			/* idle timeout */
 		}
@@ -112,23 +189,64 @@ static int syslet_worker_fn(void *data)
 				break;
 		}
 	}
-
-	spin_lock(&ctx->lock);
-	list_del(&w->node);
-	if (!list_empty(&w->idle_node)) {
-		list_del(&w->idle_node);
-		ctx->nr_idle--;
-	}
-	ctx->nr_threads--;
-	spin_unlock(&ctx->lock);
-	kfree(w);
-	syslet_ctx_put(ctx);
-	/* an io thread has no user context to return to */
-	do_exit(0);
+	worker_exit(w);
 }
 
-/* Creates one async thread; ctx->nr_threads was already raised for it. */
-static int worker_create(struct syslet_ctx *ctx, unsigned int seq)
+/* ret_from_fork() zeroes ax after the thread function: put our result back */
+static void worker_set_ret(struct callback_head *cb)
+{
+	struct syslet_worker *w = container_of(cb, struct syslet_worker, ret_work);
+
+	current_pt_regs()->ax = w->h.ret;
+	kfree(w);
+}
+
+static int syslet_worker_fn(void *data)
+{
+	struct syslet_worker *w = data;
+
+	worker_loop(w);
+	/*
+	 * We took over a user context and return to user space through
+	 * ret_from_fork().  The task work runs first thing on the way out,
+	 * before any signal is delivered on the restored registers.
+	 */
+	init_task_work(&w->ret_work, worker_set_ret);
+	if (WARN_ON_ONCE(task_work_add(current, &w->ret_work, TWA_SIGNAL)))
+		kfree(w);
+	return 0;
+}
+
+/*
+ * After pass-on-block: the task that gave its user context away has
+ * finished its chain and becomes an async thread of @ctx.  Returns only
+ * if it takes over another user context, with the value to return.
+ */
+long syslet_become_worker(struct syslet_ctx *ctx)
+{
+	struct syslet_worker *w;
+	long ret;
+
+	w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
+	INIT_LIST_HEAD(&w->idle_node);
+	w->task = current;
+	w->ctx = ctx;
+	refcount_inc(&ctx->refs);
+	/* counted in ctx->nr_threads since the hand-off */
+	spin_lock(&ctx->lock);
+	list_add(&w->node, &ctx->workers);
+	spin_unlock(&ctx->lock);
+	ret = worker_loop(w);
+	kfree(w);
+	return ret;
+}
+
+/*
+ * Creates one async thread; ctx->nr_threads (and for a @starting spare,
+ * ctx->nr_starting) was already raised for it.
+ */
+static int worker_create(struct syslet_ctx *ctx, unsigned int seq,
+			 bool starting)
 {
 	struct syslet_worker *w;
 	struct task_struct *tsk;
@@ -139,6 +257,7 @@ static int worker_create(struct syslet_ctx *ctx, unsigned int seq)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&w->idle_node);
 	w->ctx = ctx;
+	w->starting = starting;
 	refcount_inc(&ctx->refs);
 	tsk = create_io_thread(syslet_worker_fn, w, NUMA_NO_NODE);
 	if (IS_ERR(tsk)) {
@@ -188,7 +307,7 @@ int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
 	if (!create)
 		return 0;
 
-	ret = worker_create(ctx, seq);
+	ret = worker_create(ctx, seq, false);
 	if (!ret)
 		return 0;
 	spin_lock(&ctx->lock);
@@ -216,9 +335,58 @@ void syslet_kill_workers(struct syslet_ctx *ctx)
 
 	spin_lock(&ctx->lock);
 	ctx->dead = true;
-	list_for_each_entry(c, &ctx->running, node)
+	list_for_each_entry(c, &ctx->running, node) {
 		WRITE_ONCE(c->cancelled, true);
+		/* a chain that passed its caller on has no worker entry yet */
+		if (c->worker)
+			set_notify_signal(c->worker);
+	}
 	list_for_each_entry(w, &ctx->workers, node)
 		set_notify_signal(w->task);
 	spin_unlock(&ctx->lock);
+}
+
+/*
+ * Pass-on-block needs an idle async thread to hand the caller's user
+ * context to: make one if none is idle or on its way, and wait until it
+ * is ready, so that a chain's first sleep finds it.  Best effort: at the
+ * thread limit, or if the thread cannot be made, a chain that sleeps runs
+ * on in the caller.
+ */
+void syslet_ensure_spare(struct syslet_ctx *ctx)
+{
+	int tries;
+
+	/* a new thread may pick a queued chain instead: then try once more */
+	for (tries = 0; tries < 2; tries++) {
+		unsigned int seq = 0;
+		bool create;
+
+		spin_lock(&ctx->lock);
+		if (ctx->nr_idle || ctx->dead ||
+		    (!ctx->nr_starting && ctx->nr_threads >= ctx->max_threads)) {
+			spin_unlock(&ctx->lock);
+			return;
+		}
+		create = !ctx->nr_starting;
+		if (create) {
+			ctx->nr_threads++;
+			ctx->nr_starting++;
+			seq = ctx->thread_seq++;
+		}
+		spin_unlock(&ctx->lock);
+
+		if (create && worker_create(ctx, seq, true)) {
+			spin_lock(&ctx->lock);
+			ctx->nr_threads--;
+			ctx->nr_starting--;
+			spin_unlock(&ctx->lock);
+			return;
+		}
+		/* a fatal signal ends the wait; the chain then stops at once */
+		if (wait_event_killable(ctx->spare_wait,
+					READ_ONCE(ctx->nr_idle) ||
+					!READ_ONCE(ctx->nr_starting)))
+			return;
+	}
 }

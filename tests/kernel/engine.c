@@ -84,7 +84,7 @@ TEST(async_chain_data_flow)
 	struct orc c;
 
 	REQUIRE_SYSLET();
-	orc_init(&c, p, 0);
+	orc_init(&c, p, SYSLET_ASYNC);
 	ASSERT_EQ(async_exec(&c.a[0], r, NULL, 0), SYSLET_QUEUED);
 	ASSERT_TRUE(ring_get(r, &comp));
 	ASSERT_EQ(comp.status, 0);
@@ -170,8 +170,8 @@ TEST(no_complete_posts_nothing)
 	struct syslet_completion comp;
 
 	REQUIRE_SYSLET();
-	atom_init(&a, SYSLET_NO_COMPLETE, SYS_getpid, &ra, NULL, NULL, NULL, NULL);
-	atom_init(&b, 0, SYS_getpid, &rb, NULL, NULL, NULL, NULL);
+	atom_init(&a, SYSLET_ASYNC | SYSLET_NO_COMPLETE, SYS_getpid, &ra, NULL, NULL, NULL, NULL);
+	atom_init(&b, SYSLET_ASYNC, SYS_getpid, &rb, NULL, NULL, NULL, NULL);
 	b.private = 2;
 	ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_QUEUED);
 	ASSERT_EQ(async_exec(&b, r, NULL, 0), SYSLET_QUEUED);
@@ -299,7 +299,7 @@ TEST(bad_input_gets_clear_errors)
 	ASSERT_EQ(done.status, -ELOOP);
 	ASSERT_EQ(done.nr_atoms, SYSLET_MAX_ATOMS);
 	/* and the same queued */
-	cyc.flags = 0;
+	cyc.flags = SYSLET_ASYNC;
 	ASSERT_EQ(async_exec(&cyc, r, NULL, 0), SYSLET_QUEUED);
 	ASSERT_TRUE(ring_get(r, &done));
 	ASSERT_EQ(done.status, -ELOOP);
@@ -326,7 +326,7 @@ TEST(full_ring_loses_nothing)
 
 	REQUIRE_SYSLET();
 	for (int i = 0; i < N; i++) {
-		atom_init(&a[i], 0, SYS_getpid, NULL, NULL, NULL, NULL, NULL);
+		atom_init(&a[i], SYSLET_ASYNC, SYS_getpid, NULL, NULL, NULL, NULL, NULL);
 		a[i].private = i;
 		ASSERT_EQ(async_exec(&a[i], r, NULL, 0), SYSLET_QUEUED);
 	}
@@ -408,7 +408,7 @@ static void block_on_fd(struct blocked *b, struct syslet_ring *r, uint64_t ud,
 	b->fd = fd;
 	b->buf = (uintptr_t)&b->c;
 	b->len = 1;
-	atom_init(&b->a, 0, SYS_read, &b->ret, &b->fd, &b->buf, &b->len, NULL);
+	atom_init(&b->a, SYSLET_ASYNC, SYS_read, &b->ret, &b->fd, &b->buf, &b->len, NULL);
 	b->a.private = ud;
 	if (async_exec(&b->a, r, NULL, 0) != SYSLET_QUEUED)
 		_exit(1);
@@ -564,7 +564,7 @@ TEST(more_chains_than_threads_wait_their_turn)
 	REQUIRE_SYSLET();
 	set_limits(2, 5000);
 	for (int i = 0; i < 6; i++) {
-		atom_init(&a[i], 0, SYS_nanosleep, NULL, &tsp, NULL, NULL, NULL);
+		atom_init(&a[i], SYSLET_ASYNC, SYS_nanosleep, NULL, &tsp, NULL, NULL, NULL);
 		ASSERT_EQ(async_exec(&a[i], r, NULL, 0), SYSLET_QUEUED);
 	}
 	ASSERT_LE(limits_now().nr_threads, 2);
@@ -818,7 +818,7 @@ TEST(credentials_are_the_submitters_at_submission)
 	ASSERT_EQ(r1, 0);
 	/* a chain submitted now runs as 1000 */
 	r1 = -1;
-	atom_init(&a[1], 0, SYS_geteuid, &r1, NULL, NULL, NULL, NULL);
+	atom_init(&a[1], SYSLET_ASYNC, SYS_geteuid, &r1, NULL, NULL, NULL, NULL);
 	ASSERT_EQ(async_exec(&a[1], r, NULL, 0), SYSLET_QUEUED);
 	ASSERT_TRUE(ring_get(r, &comp));
 	ASSERT_EQ(r1, 1000);

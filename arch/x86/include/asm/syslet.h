@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Syslet pass-on-block, the x86-64 part: the user context a task hands to
+ * another thread of its process when a chain it runs is about to sleep.
+ */
+#ifndef _ASM_X86_SYSLET_H
+#define _ASM_X86_SYSLET_H
+
+#include <linux/types.h>
+#include <asm/ptrace.h>
+
+struct task_struct;
+
+struct syslet_uctx {
+	struct pt_regs	regs;		/* as the task entered the kernel */
+	unsigned long	fsbase;
+	unsigned long	gsbase;
+	u32		pkru;
+};
+
+/* Can @from's user context run in @to?  @from is current. */
+bool syslet_arch_may_pass(struct task_struct *from, struct task_struct *to);
+/* Captures current's user context; it may be about to sleep. */
+void syslet_arch_save(struct syslet_uctx *u);
+/*
+ * Makes @u, saved from @from, current's user context, returning @ret from
+ * the system call @from was in.  Only the FPU state is read from @from.
+ */
+void syslet_arch_take(struct task_struct *from, const struct syslet_uctx *u,
+		      long ret);
+
+#endif /* _ASM_X86_SYSLET_H */

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pass-on-block: a chain submitted without SYSLET_ASYNC or SYSLET_SYNC runs
+ * in its caller, at the cost of a plain system call, until one of its
+ * atoms is about to sleep.  Then, from the scheduler (sched_submit_work(),
+ * where io-wq and workqueues learn that a worker blocks), the caller's
+ * user context is handed to an idle async thread of the process, which
+ * returns to user space with it at once, "queued".  The caller's task
+ * sleeps on, finishes the chain as an async thread and posts its
+ * completion; then it is an async thread like any other.
+ *
+ * The user-visible identity travels with the user context: the TID (the
+ * two tasks exchange PIDs), the registers, FPU state, FS/GS base and PKRU,
+ * the signal mask, pending thread-directed signals and alternate signal
+ * stack, the robust futex list, clear_child_tid, rseq, personality,
+ * no_new_privs, comm, scheduling policy and CPU affinity.  Credentials,
+ * seccomp filter, files, fs and namespaces are required to be the same
+ * in both tasks (always true for threads that did not unshare or change
+ * them alone); if they are not, or the caller is traced, owns PI futex
+ * state, has a fatal signal pending or uses a 32-bit ABI, or no idle
+ * async thread is available, the chain just runs on in the caller.
+ *
+ * Locking in the hook: the caller is current, in the scheduler with its
+ * state set to sleep, holding no spinlock (it could not sleep otherwise).
+ * It takes ctx->lock, then separately tasklist_lock and its siglock.  The
+ * taker is asleep, reserved by @take, until @ready is published.
+ */
+#include <linux/cred.h>
+#include <linux/pid.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
+#include <linux/seccomp.h>
+#include <linux/slab.h>
+#include <linux/syslet.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/sched/types.h>
+#include "syslet.h"
+
+bool syslet_pob_in_caller(void)
+{
+	struct syslet_pob *pob = current->syslet_pob;
+
+	return !pob || !pob->passed;
+}
+
+/* Could @to run @from's user context with the same meaning? */
+static bool identity_fits(struct task_struct *from, struct task_struct *to)
+{
+	if (from->files != to->files || from->fs != to->fs ||
+	    from->cred != to->cred || from->real_cred != to->real_cred ||
+	    from->nsproxy != to->nsproxy)
+		return false;
+#ifdef CONFIG_SECCOMP
+	if (from->seccomp.mode != to->seccomp.mode ||
+	    from->seccomp.filter != to->seccomp.filter)
+		return false;
+#endif
+	return syslet_arch_may_pass(from, to);
+}
+
+/*
+ * Moves the per-thread state that belongs to the user context from
+ * @from (current) to @to; @from is left as an async thread that blocks
+ * every signal but SIGKILL and SIGSTOP.
+ */
+static void pass_identity(struct task_struct *from, struct task_struct *to)
+{
+	struct sighand_struct *sighand = from->sighand;
+
+	write_lock_irq(&tasklist_lock);
+	exchange_tids(from, to);
+	write_unlock_irq(&tasklist_lock);
+
+	spin_lock_irq(&sighand->siglock);
+	to->blocked = from->blocked;
+	siginitsetinv(&from->blocked, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	list_splice_tail_init(&from->pending.list, &to->pending.list);
+	sigorsets(&to->pending.signal, &to->pending.signal,
+		  &from->pending.signal);
+	sigemptyset(&from->pending.signal);
+	to->sas_ss_sp = from->sas_ss_sp;
+	to->sas_ss_size = from->sas_ss_size;
+	to->sas_ss_flags = from->sas_ss_flags;
+	sas_ss_reset(from);
+	/* the taker looks for signals on its way out; a spurious look is harmless */
+	set_tsk_thread_flag(to, TIF_SIGPENDING);
+	recalc_sigpending();
+	spin_unlock_irq(&sighand->siglock);
+
+	to->robust_list = from->robust_list;
+	from->robust_list = NULL;
+	to->clear_child_tid = from->clear_child_tid;
+	from->clear_child_tid = NULL;
+	to->set_child_tid = from->set_child_tid;
+	from->set_child_tid = NULL;
+#ifdef CONFIG_RSEQ
+	to->rseq = from->rseq;
+	to->rseq_sig = from->rseq_sig;
+	from->rseq = NULL;
+	from->rseq_sig = 0;
+	if (to->rseq)
+		rseq_set_notify_resume(to);
+#endif
+	to->personality = from->personality;
+	if (task_no_new_privs(from))
+		task_set_no_new_privs(to);
+}
+
+/*
+ * The scheduler hook: current, running a chain in the caller, is about to
+ * sleep in an atom's system call.  Hand its user context to an idle async
+ * thread if one fits; current then finishes the chain as an async thread.
+ */
+void __syslet_sched_sleeping(struct task_struct *tsk)
+{
+	struct syslet_pob *pob = tsk->syslet_pob;
+	struct syslet_ctx *ctx = pob->ctx;
+	struct syslet_chain *c = pob->chain;
+	struct syslet_worker *w, *taker = NULL;
+	struct syslet_handoff *h;
+
+	if (!pob->armed)
+		return;
+	/* one try per atom: no spare now means none in the next microseconds */
+	pob->armed = false;
+	if (tsk->ptrace || fatal_signal_pending(tsk) ||
+	    !list_empty(&tsk->pi_state_list))
+		return;
+
+	spin_lock(&ctx->lock);
+	if (!ctx->dead) {
+		list_for_each_entry(w, &ctx->idle, idle_node) {
+			if (identity_fits(tsk, w->task)) {
+				taker = w;
+				break;
+			}
+		}
+	}
+	if (taker) {
+		list_del_init(&taker->idle_node);
+		ctx->nr_idle--;
+		taker->take = true;
+		/* the chain is an async one from now on: cancel can find it */
+		c->worker = tsk;
+		list_add_tail(&c->node, &ctx->running);
+		ctx->nr_chains++;
+	}
+	spin_unlock(&ctx->lock);
+	if (!taker)
+		return;
+
+	h = &taker->h;
+	syslet_arch_save(&h->uctx);
+	h->from = tsk;
+	get_task_struct(tsk);
+	h->ret = SYSLET_QUEUED;
+	h->policy = tsk->policy;
+	h->nice = task_nice(tsk);
+	h->rt_priority = tsk->rt_priority;
+	cpumask_copy(&h->cpus, tsk->cpus_ptr);
+	strscpy(h->comm, tsk->comm, sizeof(h->comm));
+	pass_identity(tsk, taker->task);
+	/* the names go with the roles: the taker's is an async thread's */
+	set_task_comm(tsk, taker->task->comm);
+	/* no FPU saves from now on: the saved user state stays for the taker */
+	tsk->flags |= PF_IO_WORKER;
+	pob->passed = true;
+
+	smp_store_release(&taker->ready, true);
+	wake_up_process(taker->task);
+}
+
+/* The taker, current, makes the handed-off user context its own. */
+void syslet_pob_take(struct syslet_handoff *h)
+{
+	struct task_struct *from = h->from;
+
+	syslet_arch_take(from, &h->uctx, h->ret);
+	put_task_struct(from);
+	set_task_comm(current, h->comm);
+
+	if (current->policy != h->policy || task_nice(current) != h->nice ||
+	    current->rt_priority != h->rt_priority) {
+		struct sched_attr attr = {
+			.size		= sizeof(attr),
+			.sched_policy	= h->policy,
+			.sched_nice	= h->nice,
+			.sched_priority	= h->rt_priority,
+		};
+
+		/* as good as the giver's; a failure leaves ours (documented) */
+		sched_setattr_nocheck(current, &attr);
+	}
+	if (!cpumask_equal(current->cpus_ptr, &h->cpus))
+		set_cpus_allowed_ptr(current, &h->cpus);
+	/* a user thread again: its FPU state is saved at context switch */
+	current->flags &= ~PF_IO_WORKER;
+}
+
+/*
+ * When the leader passed its user context on, another thread carries the
+ * TGID as its TID.  waitpid(), de_thread() and the reaping of a group
+ * expect the leader's TID to be the TGID, so the two exchange TIDs back
+ * when either of them exits (do_exit(), before exit_notify()) or the
+ * carrier execs.  Under tasklist_lock, which release_task() takes too, so
+ * neither can be unhashed meanwhile; whichever comes second finds nothing
+ * to do.  The leader, an async thread then, does not exit on idle.
+ */
+void syslet_reclaim_tid(struct task_struct *tsk)
+{
+	struct task_struct *leader = tsk->group_leader, *holder;
+
+	if (task_pid_nr(leader) == task_tgid_nr(leader))
+		return;
+	write_lock_irq(&tasklist_lock);
+	holder = pid_task(task_tgid(tsk), PIDTYPE_PID);
+	if (holder && holder != leader && (tsk == leader || tsk == holder))
+		exchange_tids(holder, leader);
+	write_unlock_irq(&tasklist_lock);
+}
+
+/* Delivers a chain that completed in its caller, as SYSLET_SYNC does. */
+static long deliver_in_caller(struct syslet_ctx *ctx, struct syslet_chain *c,
+			      struct syslet_ring __user *ring,
+			      struct syslet_completion __user *done)
+{
+	struct syslet_chain *hc;
+	struct syslet_kring *kr;
+	int ret;
+
+	if (done)
+		return copy_to_user(done, &c->comp, sizeof(c->comp)) ?
+			-EFAULT : SYSLET_DONE;
+	if (!ring || (c->flags & SYSLET_NO_COMPLETE))
+		return SYSLET_DONE;
+	kr = syslet_kring_get(ctx, (u64)(unsigned long)ring);
+	if (!kr)
+		return -ENOMEM;
+	ret = syslet_post(ctx, kr, &c->comp);
+	syslet_kring_put(ctx, kr);
+	if (ret != -ENOSPC)
+		return ret ?: SYSLET_DONE;
+
+	/* ring full: the completion waits on the overflow list, not lost */
+	hc = kzalloc(sizeof(*hc), GFP_KERNEL_ACCOUNT);
+	if (!hc)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&hc->node);
+	hc->ctx = ctx;
+	hc->flags = c->flags;
+	hc->comp = c->comp;
+	hc->cred = get_current_cred();
+	hc->kring = syslet_kring_get(ctx, (u64)(unsigned long)ring);
+	spin_lock(&ctx->lock);
+	ctx->nr_chains++;
+	spin_unlock(&ctx->lock);
+	if (!hc->kring) {
+		syslet_chain_free(hc);
+		return -ENOMEM;
+	}
+	syslet_post_chain(hc);
+	return SYSLET_DONE;
+}
+
+/*
+ * After a hand-off: post the chain's completion (it may have to wait on
+ * the overflow list, so it moves to a chain of its own), then live on as
+ * an async thread.
+ */
+static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c,
+			  struct syslet_ring __user *ring)
+{
+	struct syslet_chain *hc;
+	bool killed;
+
+	spin_lock(&ctx->lock);
+	list_del_init(&c->node);
+	c->worker = NULL;
+	spin_unlock(&ctx->lock);
+	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
+		clear_notify_signal();
+
+	killed = c->killed || fatal_signal_pending(current);
+	hc = kzalloc(sizeof(*hc), GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
+	INIT_LIST_HEAD(&hc->node);
+	hc->ctx = ctx;
+	hc->flags = c->flags;
+	hc->comp = c->comp;
+	hc->cred = get_current_cred();
+	if (ring && !(c->flags & SYSLET_NO_COMPLETE) && !killed)
+		hc->kring = syslet_kring_get(ctx, (u64)(unsigned long)ring);
+	/* counted in ctx->nr_chains at the hand-off */
+	if (hc->kring)
+		syslet_post_chain(hc);
+	else
+		syslet_chain_free(hc);
+	return syslet_become_worker(ctx);
+}
+
+/*
+ * Runs a chain with pass-on-block.  Returns SYSLET_DONE (the completion is
+ * in @done or the ring) if it completed in the caller, SYSLET_QUEUED to
+ * whichever task returns to user space with the caller's context after a
+ * hand-off, or a negative errno.
+ */
+long syslet_exec_pob(struct syslet_chain *c, struct syslet_ring __user *ring,
+		     struct syslet_completion __user *done)
+{
+	struct syslet_pob pob = { .chain = c };
+	struct syslet_ctx *ctx;
+	long ret;
+
+	ctx = syslet_get_ctx(true);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	c->ctx = ctx;
+	c->filter = seccomp_filter_get_current();
+	pob.ctx = ctx;
+
+	/* without a ring a chain that sleeps has nowhere to complete */
+	if (ring || (c->flags & SYSLET_NO_COMPLETE)) {
+		syslet_ensure_spare(ctx);
+		current->syslet_pob = &pob;
+	}
+	syslet_run_chain(c, true);
+	current->syslet_pob = NULL;
+	if (c->filter)
+		seccomp_filter_put(c->filter);
+	c->filter = NULL;
+
+	if (!pob.passed) {
+		ret = deliver_in_caller(ctx, c, ring, done);
+		return ret;
+	}
+	return finish_passed(ctx, c, ring);
+}
