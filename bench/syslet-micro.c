@@ -5,15 +5,23 @@
  *
  *   plain     getppid() through syscall()
  *   sync      a one-atom SYSLET_SYNC chain running getppid() in the caller
- *   async     a one-atom chain queued to an async thread, then reaped
- *             through async_wait() (a full round trip)
- *   sleep64   64 chains each sleeping 10 ms in nanosleep(), all in
- *             flight at once, against one 10 ms sleep
+ *   async     a one-atom SYSLET_ASYNC chain queued to an async thread,
+ *             then reaped through async_wait() (a full round trip)
+ *   pob       the same chain in the default mode (pass-on-block): it
+ *             does not sleep, so it completes in the caller
+ *   handoff   a default-mode read from an empty pipe: the time until
+ *             async_exec() returns SYSLET_QUEUED in the caller's user
+ *             context, which another thread took over
+ *   pthread   pthread_create() + pthread_join() of an empty thread, for
+ *             scale
+ *   sleep64   64 SYSLET_ASYNC chains each sleeping 10 ms in nanosleep(),
+ *             all in flight at once, against one 10 ms sleep
  *
  * Built by tests/kernel/Makefile into build/bench/syslet-micro.
  * Usage: syslet-micro [iterations]
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <time.h>
 #include "kernel/sys.h"
@@ -57,11 +65,74 @@ static double bench_async(struct syslet_ring *r, long n)
 	int64_t ret;
 	double t0;
 
-	atom_init(&a, 0, SYS_getppid, &ret, NULL, NULL, NULL, NULL);
+	atom_init(&a, SYSLET_ASYNC, SYS_getppid, &ret, NULL, NULL, NULL, NULL);
 	t0 = now_ns();
 	for (long i = 0; i < n; i++) {
 		if (async_exec(&a, r, NULL, 0) != SYSLET_QUEUED ||
 		    !ring_get(r, &comp))
+			return -1;
+	}
+	return (now_ns() - t0) / n;
+}
+
+static double bench_pob(long n)
+{
+	struct syslet_completion done;
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_atom a;
+	int64_t ret;
+	double t0;
+
+	atom_init(&a, 0, SYS_getppid, &ret, NULL, NULL, NULL, NULL);
+	t0 = now_ns();
+	for (long i = 0; i < n; i++)
+		if (async_exec(&a, r, &done, 0) != SYSLET_DONE)
+			return -1;
+	return (now_ns() - t0) / n;
+}
+
+static double bench_handoff(struct syslet_ring *r, long n)
+{
+	struct syslet_completion comp;
+	struct syslet_atom a;
+	uint64_t fd, buf, len = 1;
+	double sum = 0;
+	int fds[2];
+	char c;
+
+	if (pipe(fds))
+		return -1;
+	fd = fds[0];
+	buf = (uintptr_t)&c;
+	atom_init(&a, 0, SYS_read, NULL, &fd, &buf, &len, NULL);
+	for (long i = 0; i < n; i++) {
+		double t0 = now_ns();
+
+		if (async_exec(&a, r, NULL, 0) != SYSLET_QUEUED)
+			return -1;
+		sum += now_ns() - t0;
+		if (write(fds[1], "h", 1) != 1 || !ring_get(r, &comp))
+			return -1;
+	}
+	close(fds[0]);
+	close(fds[1]);
+	return sum / n;
+}
+
+static void *empty(void *arg)
+{
+	return arg;
+}
+
+static double bench_pthread(long n)
+{
+	double t0 = now_ns();
+
+	for (long i = 0; i < n; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, empty, NULL) ||
+		    pthread_join(t, NULL))
 			return -1;
 	}
 	return (now_ns() - t0) / n;
@@ -79,8 +150,8 @@ static double bench_sleep64(struct syslet_ring *r, int rounds)
 	double t0;
 
 	for (int i = 0; i < NSLEEP; i++)
-		atom_init(&a[i], 0, SYS_nanosleep, &ret[i], &tsp, NULL, NULL,
-			  NULL);
+		atom_init(&a[i], SYSLET_ASYNC, SYS_nanosleep, &ret[i], &tsp,
+			  NULL, NULL, NULL);
 	t0 = now_ns();
 	for (int k = 0; k < rounds; k++) {
 		for (int i = 0; i < NSLEEP; i++)
@@ -108,7 +179,7 @@ int main(int argc, char **argv)
 	long n = argc > 1 ? atol(argv[1]) : 100000;
 	struct syslet_ring *r = ring_new(128);
 	struct syslet_limits lim = { .size = sizeof(lim), .max_threads = 64 };
-	double plain, sync, async, s64, s1;
+	double plain, sync, async, pob, handoff, pthr, s64, s1;
 
 	if (!syslet_present()) {
 		fprintf(stderr, "syslet-micro: no syslet system calls here\n");
@@ -119,9 +190,13 @@ int main(int argc, char **argv)
 	plain = bench_plain(n);
 	sync = bench_sync(n);
 	async = bench_async(r, n / 10);
+	pob = bench_pob(n);
+	handoff = bench_handoff(r, n / 10);
+	pthr = bench_pthread(n / 10);
 	s1 = bench_one_sleep(20);
 	s64 = bench_sleep64(r, 20);
-	if (sync < 0 || async < 0 || s64 < 0) {
+	if (sync < 0 || async < 0 || pob < 0 || handoff < 0 || pthr < 0 ||
+	    s64 < 0) {
 		fprintf(stderr, "syslet-micro: a chain failed\n");
 		return 1;
 	}
@@ -130,6 +205,10 @@ int main(int argc, char **argv)
 	printf("%-10s %12.0f %10.2f\n", "plain", plain, 1.0);
 	printf("%-10s %12.0f %10.2f\n", "sync", sync, sync / plain);
 	printf("%-10s %12.0f %10.2f\n", "async", async, async / plain);
+	printf("%-10s %12.0f %10.2f\n", "pob", pob, pob / plain);
+	printf("%-10s %12.0f %10.2f  (%.2fx pthread, %.2fx async)\n", "handoff",
+	       handoff, handoff / plain, handoff / pthr, handoff / async);
+	printf("%-10s %12.0f %10.2f\n", "pthread", pthr, pthr / plain);
 	printf("%-10s %12.0f %10.2f  (64 x 10 ms sleeps vs one 10 ms sleep)\n",
 	       "sleep64", s64, s64 / s1);
 	return 0;

@@ -2,7 +2,7 @@
 # The kernel engine's own tests (raw system calls): the engine (issue 3)
 # and seccomp/credentials (issue 9).
 rc=0
-for t in engine seccomp; do
+for t in engine seccomp pob; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done
 exit $rc

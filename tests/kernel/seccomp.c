@@ -61,7 +61,7 @@ static int64_t run_async(struct one *o, struct syslet_ring *r)
 {
 	struct syslet_completion comp;
 
-	one_init(o, 0);
+	one_init(o, SYSLET_ASYNC);
 	if (async_exec(&o->a, r, NULL, 0) != SYSLET_QUEUED)
 		return -99999;
 	if (!ring_get(r, &comp))
@@ -98,9 +98,13 @@ static int64_t open_atom(const char *path, uint32_t flags,
 	if (flags & SYSLET_SYNC) {
 		if (async_exec(&a, NULL, &comp, 0) != SYSLET_DONE)
 			return -99999;
-	} else if (async_exec(&a, r, NULL, 0) != SYSLET_QUEUED ||
-		   !ring_get(r, &comp)) {
-		return -99999;
+	} else {
+		long q = async_exec(&a, r, NULL, 0);
+
+		/* the default mode completes in the caller: still via the ring */
+		if ((q != SYSLET_QUEUED && q != SYSLET_DONE) ||
+		    !ring_get(r, &comp))
+			return -99999;
 	}
 	return comp.status == ret ? ret : -99997;
 }

@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest tests of pass-on-block: a chain submitted without SYSLET_ASYNC or
+ * SYSLET_SYNC runs in the caller; when an atom is about to sleep, the
+ * caller's user context goes on in another task, with its identity.
+ */
+#include <errno.h>
+#include <fenv.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <asm/prctl.h>
+#include "sys.h"
+#include "tap.h"
+
+static pid_t tid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+/* A read of one byte from an empty pipe: it sleeps until released. */
+struct blocker {
+	int fds[2];
+	int64_t ret;
+	uint64_t fd, buf, len;
+	char c;
+	struct syslet_atom a;
+};
+
+/* Submits @b in the default mode; returns what async_exec() returned. */
+static long block(struct blocker *b, struct syslet_ring *r, uint64_t ud)
+{
+	if (pipe(b->fds))
+		_exit(2);
+	b->fd = b->fds[0];
+	b->buf = (uintptr_t)&b->c;
+	b->len = 1;
+	b->ret = -12345;
+	atom_init(&b->a, 0, SYS_read, &b->ret, &b->fd, &b->buf, &b->len, NULL);
+	b->a.private = ud;
+	return async_exec(&b->a, r, NULL, 0);
+}
+
+/* Lets @b's read complete and reaps its completion. */
+static int release(struct blocker *b, struct syslet_ring *r)
+{
+	struct syslet_completion comp;
+
+	if (write(b->fds[1], "z", 1) != 1 || !ring_get(r, &comp))
+		return -1;
+	close(b->fds[0]);
+	close(b->fds[1]);
+	return comp.status == 1 && b->ret == 1 && b->c == 'z' &&
+	       !(comp.flags & SYSLET_COMP_SYNC) ? 0 : -1;
+}
+
+TEST(chain_that_does_not_sleep_completes_in_the_caller)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion done;
+	struct syslet_atom a;
+	int64_t ret = 0;
+
+	REQUIRE_SYSLET();
+	atom_init(&a, 0, SYS_getpid, &ret, NULL, NULL, NULL, NULL);
+	a.private = 77;
+	memset(&done, 0, sizeof(done));
+	ASSERT_EQ(async_exec(&a, r, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(ret, getpid());
+	ASSERT_EQ(done.status, getpid());
+	ASSERT_EQ(done.user_data, 77);
+	ASSERT_TRUE(done.flags & SYSLET_COMP_SYNC);
+	ASSERT_EQ(r->head, 0);			/* nothing posted */
+	/* without @done the completion goes to the ring */
+	ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_DONE);
+	ASSERT_TRUE(ring_pop(r, &done));
+	ASSERT_EQ(done.user_data, 77);
+	ASSERT_EQ(limits_now().nr_chains, 0);
+}
+
+TEST(chain_that_sleeps_is_queued_and_the_caller_keeps_its_tid)
+{
+	struct syslet_ring *r = ring_new(4);
+	pid_t me = tid(), ptid = 0;
+	pthread_t self = pthread_self();
+	struct blocker b;
+	long long t0 = now_ms();
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(block(&b, r, 1), SYSLET_QUEUED);
+	ASSERT_LT(now_ms() - t0, 5000);
+	ASSERT_EQ(tid(), me);
+	ASSERT_TRUE(pthread_equal(pthread_self(), self));
+	ASSERT_EQ(getpid(), getpid());
+	/* the chain is in flight, run by an async thread */
+	ASSERT_EQ(limits_now().nr_chains, 1);
+	ASSERT_EQ(b.ret, -12345);
+	/* /proc agrees: this TID is still "us" */
+	{
+		char path[64], comm[32] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%d/comm", me);
+		f = fopen(path, "r");
+		ASSERT_TRUE(f != NULL);
+		ASSERT_TRUE(fgets(comm, sizeof(comm), f) != NULL);
+		fclose(f);
+		ASSERT_EQ(strncmp(comm, "syslet-", 7) != 0, 1);
+	}
+	ptid = tid();
+	ASSERT_EQ(ptid, me);
+	ASSERT_EQ(release(&b, r), 0);
+	ASSERT_EQ(tid(), me);
+}
+
+static volatile sig_atomic_t handled_tid;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	handled_tid = (sig_atomic_t)syscall(SYS_gettid);
+}
+
+TEST(signal_state_goes_with_the_user_context)
+{
+	struct syslet_ring *r = ring_new(4);
+	sigset_t block2, now, pend;
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	static char altstack[65536];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) }, cur;
+	struct blocker b;
+	pid_t me = tid();
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	sigemptyset(&block2);
+	sigaddset(&block2, SIGUSR2);
+	ASSERT_EQ(sigprocmask(SIG_BLOCK, &block2, NULL), 0);
+	ASSERT_EQ(sigaltstack(&ss, NULL), 0);
+	/* a thread-directed signal pending before the hand-off */
+	ASSERT_EQ(syscall(SYS_tgkill, getpid(), me, SIGUSR2), 0);
+
+	ASSERT_EQ(block(&b, r, 1), SYSLET_QUEUED);
+	ASSERT_EQ(sigprocmask(SIG_BLOCK, NULL, &now), 0);
+	ASSERT_TRUE(sigismember(&now, SIGUSR2));
+	ASSERT_FALSE(sigismember(&now, SIGUSR1));
+	ASSERT_EQ(sigpending(&pend), 0);
+	ASSERT_TRUE(sigismember(&pend, SIGUSR2));
+	ASSERT_EQ(sigaltstack(NULL, &cur), 0);
+	ASSERT_TRUE(cur.ss_sp == altstack);
+	ASSERT_EQ(cur.ss_size, sizeof(altstack));
+	/* tgkill and pthread_kill reach this context, by its TID */
+	handled_tid = 0;
+	ASSERT_EQ(pthread_kill(pthread_self(), SIGUSR1), 0);
+	ASSERT_EQ(handled_tid, me);
+	handled_tid = 0;
+	ASSERT_EQ(syscall(SYS_tgkill, getpid(), me, SIGUSR1), 0);
+	ASSERT_EQ(handled_tid, me);
+	ASSERT_EQ(release(&b, r), 0);
+}
+
+static __thread int tls_value = 1234;
+
+TEST(fpu_state_tls_and_fs_base_survive)
+{
+	struct syslet_ring *r = ring_new(4);
+	unsigned long fs_before = 0, fs_after = 0;
+	volatile double x = 1.0;
+	double y, in = 3.25, out = 0;
+	struct blocker b;
+	int *tls_addr = &tls_value;
+	long q;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(syscall(SYS_arch_prctl, ARCH_GET_FS, &fs_before), 0);
+	ASSERT_EQ(fesetround(FE_UPWARD), 0);	/* MXCSR and x87 control */
+	tls_value = 4321;
+	/* xmm8 across the very system call that hands off */
+	if (pipe(b.fds))
+		_exit(2);
+	b.fd = b.fds[0];
+	b.buf = (uintptr_t)&b.c;
+	b.len = 1;
+	atom_init(&b.a, 0, SYS_read, &b.ret, &b.fd, &b.buf, &b.len, NULL);
+	{
+		register long rax __asm__("rax") = NR_async_exec;
+		register long rdi __asm__("rdi") = (long)&b.a;
+		register long rsi __asm__("rsi") = (long)r;
+		register long rdx __asm__("rdx") = 0;
+		register long r10 __asm__("r10") = 0;
+
+		__asm__ volatile("movsd %[in], %%xmm8\n\t"
+				 "syscall\n\t"
+				 "movsd %%xmm8, %[out]"
+				 : "+r"(rax), [out] "=m"(out)
+				 : "r"(rdi), "r"(rsi), "r"(rdx), "r"(r10),
+				   [in] "m"(in)
+				 : "rcx", "r11", "xmm8", "memory");
+		q = rax;
+	}
+	ASSERT_EQ(q, SYSLET_QUEUED);
+	ASSERT_TRUE(out == 3.25);
+	ASSERT_EQ(fegetround(), FE_UPWARD);
+	y = x / 3.0;			/* rounded up, not to nearest */
+	ASSERT_TRUE(y * 3.0 > 1.0);
+	fesetround(FE_TONEAREST);
+	ASSERT_EQ(syscall(SYS_arch_prctl, ARCH_GET_FS, &fs_after), 0);
+	ASSERT_EQ(fs_after, fs_before);
+	ASSERT_TRUE(tls_addr == &tls_value);
+	ASSERT_EQ(tls_value, 4321);
+	ASSERT_EQ(release(&b, r), 0);
+}
+
+TEST(mutexes_normal_errorcheck_pi_and_robust_survive)
+{
+	struct syslet_ring *r = ring_new(4);
+	pthread_mutexattr_t ea, pa, ra;
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER, em, pm, rm;
+	struct blocker b;
+
+	REQUIRE_SYSLET();
+	pthread_mutexattr_init(&ea);
+	pthread_mutexattr_settype(&ea, PTHREAD_MUTEX_ERRORCHECK);
+	pthread_mutexattr_init(&pa);
+	pthread_mutexattr_setprotocol(&pa, PTHREAD_PRIO_INHERIT);
+	pthread_mutexattr_init(&ra);
+	pthread_mutexattr_setrobust(&ra, PTHREAD_MUTEX_ROBUST);
+	ASSERT_EQ(pthread_mutex_init(&em, &ea), 0);
+	ASSERT_EQ(pthread_mutex_init(&pm, &pa), 0);
+	ASSERT_EQ(pthread_mutex_init(&rm, &ra), 0);
+	ASSERT_EQ(pthread_mutex_lock(&m), 0);
+	ASSERT_EQ(pthread_mutex_lock(&em), 0);
+	ASSERT_EQ(pthread_mutex_lock(&pm), 0);	/* futex word = our TID */
+	ASSERT_EQ(pthread_mutex_lock(&rm), 0);
+
+	ASSERT_EQ(block(&b, r, 1), SYSLET_QUEUED);
+	/* owners are checked against the TID: it must still be ours */
+	ASSERT_EQ(pthread_mutex_lock(&em), EDEADLK);
+	ASSERT_EQ(pthread_mutex_unlock(&em), 0);
+	ASSERT_EQ(pthread_mutex_unlock(&pm), 0);
+	ASSERT_EQ(pthread_mutex_unlock(&rm), 0);
+	ASSERT_EQ(pthread_mutex_unlock(&m), 0);
+	ASSERT_EQ(pthread_mutex_lock(&pm), 0);
+	ASSERT_EQ(pthread_mutex_unlock(&pm), 0);
+	ASSERT_EQ(release(&b, r), 0);
+}
+
+/* The robust list moved: a thread that dies holding a robust mutex after
+ * a hand-off still has it marked owner-dead for the next locker. */
+static pthread_mutex_t robust_m;
+
+static void *die_holding(void *arg)
+{
+	struct syslet_ring *r = arg;
+	struct blocker *b = calloc(1, sizeof(*b));
+
+	pthread_mutex_lock(&robust_m);
+	if (block(b, r, 5) != SYSLET_QUEUED)
+		return (void *)1;
+	return NULL;			/* exits holding the mutex */
+}
+
+TEST(robust_list_goes_with_the_user_context)
+{
+	struct syslet_ring *r = ring_new(4);
+	pthread_mutexattr_t ra;
+	pthread_t t;
+	void *res;
+
+	REQUIRE_SYSLET();
+	pthread_mutexattr_init(&ra);
+	pthread_mutexattr_setrobust(&ra, PTHREAD_MUTEX_ROBUST);
+	ASSERT_EQ(pthread_mutex_init(&robust_m, &ra), 0);
+	ASSERT_EQ(pthread_create(&t, NULL, die_holding, r), 0);
+	ASSERT_EQ(pthread_join(t, &res), 0);	/* clear_child_tid moved too */
+	ASSERT_TRUE(res == NULL);
+	ASSERT_EQ(pthread_mutex_lock(&robust_m), EOWNERDEAD);
+	ASSERT_EQ(pthread_mutex_consistent(&robust_m), 0);
+	ASSERT_EQ(pthread_mutex_unlock(&robust_m), 0);
+}
+
+TEST(no_spare_thread_runs_the_chain_in_the_caller)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_limits l = { .size = sizeof(l), .max_threads = 1 };
+	struct timespec ts = { 0, 200 * 1000 * 1000 };
+	uint64_t tsp = (uintptr_t)&ts;
+	struct syslet_completion done;
+	struct syslet_atom a;
+	struct blocker b;
+	long long t0;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(async_limits(&l, NULL), 0);
+	/* the one thread there may be is taken by a blocked chain */
+	ASSERT_EQ(block(&b, r, 1), SYSLET_QUEUED);
+	atom_init(&a, 0, SYS_nanosleep, NULL, &tsp, NULL, NULL, NULL);
+	t0 = now_ms();
+	ASSERT_EQ(async_exec(&a, r, &done, 0), SYSLET_DONE);
+	ASSERT_GE(now_ms() - t0, 190);		/* it slept here */
+	ASSERT_EQ(done.status, 0);
+	ASSERT_TRUE(done.flags & SYSLET_COMP_SYNC);
+	ASSERT_EQ(release(&b, r), 0);
+}
+
+static void *handoff_loop(void *arg)
+{
+	struct syslet_ring *r = ring_new(8);
+	pthread_mutex_t *m = arg;
+	pid_t me = tid();
+	double acc = 0;
+
+	for (int i = 0; i < 40; i++) {
+		struct blocker b;
+
+		pthread_mutex_lock(m);
+		acc += i * 0.5;
+		if (block(&b, r, i) != SYSLET_QUEUED || tid() != me)
+			return (void *)1;
+		acc += i * 0.5;
+		pthread_mutex_unlock(m);
+		if (release(&b, r))
+			return (void *)2;
+		tls_value = me + i;
+		if (tls_value != me + i)
+			return (void *)3;
+	}
+	return acc == 40 * 39 / 2.0 ? NULL : (void *)4;
+}
+
+TEST(many_threads_hand_off_under_load)
+{
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	pthread_t t[6];
+	void *res;
+
+	REQUIRE_SYSLET();
+	for (int i = 0; i < 6; i++)
+		ASSERT_EQ(pthread_create(&t[i], NULL, handoff_loop, &m), 0);
+	for (int i = 0; i < 6; i++) {
+		ASSERT_EQ(pthread_join(t[i], &res), 0);
+		ASSERT_TRUE(res == NULL);
+	}
+	ASSERT_LE(limits_now().nr_threads, 128);
+}
+
+/* Runs @fn in a child process and returns its wait status. */
+static int in_child(void (*fn)(void), int secs)
+{
+	pid_t pid = fork();
+	int status = -1;
+
+	if (!pid) {
+		fn();
+		_exit(99);
+	}
+	alarm(secs);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	alarm(0);
+	return status;
+}
+
+static void exit_with_handoffs(void)
+{
+	struct syslet_ring *r = ring_new(64);
+	static struct blocker b[40];
+
+	for (int i = 0; i < 40; i++)
+		if (block(&b[i], r, i) != SYSLET_QUEUED)
+			_exit(1);
+	exit(7);
+}
+
+static void kill_with_handoffs(void)
+{
+	struct syslet_ring *r = ring_new(64);
+	static struct blocker b[40];
+
+	for (int i = 0; i < 40; i++)
+		if (block(&b[i], r, i) != SYSLET_QUEUED)
+			_exit(1);
+	kill(getpid(), SIGKILL);
+}
+
+static void *write_later_and_exit(void *arg)
+{
+	struct blocker *b = arg;
+
+	usleep(200000);
+	if (write(b->fds[1], "z", 1) != 1)
+		exit(1);
+	usleep(200000);
+	/* the main thread's TID is the PID again, as /proc shows it */
+	exit(kill((pid_t)syscall(SYS_getpid), 0) == 0 ? 2 : 8);
+}
+
+static void leader_pthread_exit_after_handoff(void)
+{
+	struct syslet_ring *r = ring_new(4);
+	static struct blocker b;
+	pthread_t t;
+
+	if (block(&b, r, 1) != SYSLET_QUEUED || tid() != getpid())
+		_exit(1);
+	if (pthread_create(&t, NULL, write_later_and_exit, &b))
+		_exit(1);
+	pthread_exit(NULL);
+}
+
+static void exec_after_handoff(void)
+{
+	struct syslet_ring *r = ring_new(4);
+	static struct blocker b;
+	char self[256];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0 || block(&b, r, 1) != SYSLET_QUEUED)
+		_exit(1);
+	self[n] = 0;
+	setenv("POB_EXEC_CHECK", "1", 1);
+	execl(self, self, (char *)NULL);
+	_exit(3);
+}
+
+/* exec'd by exec_after_handoff: the new image's TID is its PID */
+__attribute__((constructor)) static void exec_check(void)
+{
+	if (getenv("POB_EXEC_CHECK"))
+		_exit(getpid() == tid() ? 5 : 6);
+}
+
+TEST(exit_kill_exec_and_pthread_exit_with_handoffs_in_flight)
+{
+	int st;
+
+	REQUIRE_SYSLET();
+	st = in_child(exit_with_handoffs, 30);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 7);
+	st = in_child(kill_with_handoffs, 30);
+	ASSERT_TRUE(WIFSIGNALED(st));
+	ASSERT_EQ(WTERMSIG(st), SIGKILL);
+	st = in_child(leader_pthread_exit_after_handoff, 30);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 2);	/* waitpid found it; TID == PID */
+	st = in_child(exec_after_handoff, 30);
+	ASSERT_EQ(st, 5 << 8);		/* exited 5: TID == PID after exec */
+}
+
+TEST(fork_after_handoff_starts_clean)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct blocker b;
+	pid_t pid;
+	int st;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(block(&b, r, 1), SYSLET_QUEUED);
+	pid = fork();
+	if (!pid)
+		_exit(tid() == getpid() && limits_now().nr_threads == 0 ? 0 : 1);
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+	ASSERT_EQ(release(&b, r), 0);
+}
+
+TEST(cancel_reaches_a_chain_that_passed_its_caller_on)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion comp;
+	struct blocker b;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(block(&b, r, 42), SYSLET_QUEUED);
+	ASSERT_EQ(async_cancel(r, 42, 0), 0);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(comp.user_data, 42);
+	ASSERT_EQ(comp.status, -ECANCELED);
+	ASSERT_EQ(b.ret, -ECANCELED);
+}
+
+TAP_MAIN
