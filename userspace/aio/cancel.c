@@ -49,7 +49,7 @@ static int saio_cancel_wait(struct aiocb *cb, uint64_t user_data)
 	return e;
 }
 
-SAIO_EXPORT int aio_cancel(int fd, struct aiocb *cb)
+SAIO_EXPORT int saio_aio_cancel(int fd, struct aiocb *cb)
 {
 	struct saio_req *r, *mine = NULL, *theirs = NULL, *next;
 	struct saio_run {
@@ -147,5 +147,12 @@ SAIO_EXPORT int aio_cancel(int fd, struct aiocb *cb)
 	return AIO_ALLDONE;
 }
 
+#ifdef SAIO_STATIC
+SAIO_EXPORT int aio_cancel(int fd, struct aiocb *cb)
+	__attribute__((alias("saio_aio_cancel")));
 SAIO_EXPORT int aio_cancel64(int fd, struct aiocb64 *cb)
-	__attribute__((alias("aio_cancel")));
+	__attribute__((alias("saio_aio_cancel")));
+#else
+SAIO_VERSIONS(saio_aio_cancel, aio_cancel);
+SAIO_VERSIONS(saio_aio_cancel, aio_cancel64);
+#endif

@@ -151,10 +151,54 @@ static void saio_drive(struct saio_req *work, struct saio_req *r, int64_t res)
 	}
 }
 
-void saio_start(struct saio_req *r)
+/*
+ * Start a request just accepted by aio_read, aio_write, aio_fsync or
+ * lio_listio.  If the engine has no room for it (its chain limit, or no
+ * memory), the request is taken back and the call fails with EAGAIN, as
+ * POSIX wants ("not queued due to system resource limitations"), instead
+ * of completing with that error.  Returns 0, or -1 with errno set.
+ */
+int saio_start_new(struct saio_req *r)
 {
-	r->wnext = NULL;
-	saio_drive(r, NULL, 0);
+	struct saio_req *ready = NULL;
+	struct aiocb *cb = r->cb;
+	struct saio_lio *g = r->lio;
+	bool notify = r->notify;	/* r may be gone once submitted */
+	int ret;
+
+	ret = saio_engine_submit(r);
+	if (ret == 0) {
+		if (notify)
+			saio_ensure_reaper();
+		return 0;
+	}
+	if (ret == 1) {
+		saio_stat_add(&saio.st.inline_done, 1);
+		saio_drive(NULL, r, r->ret);
+		return 0;
+	}
+	if (ret != -EAGAIN && ret != -ENOMEM) {
+		saio_drive(NULL, r, ret);	/* the request's own status */
+		return 0;
+	}
+	pthread_mutex_lock(&saio.lock);
+	saio_queue_remove(r, &ready);
+	if (r->notify)
+		saio.nr_notify--;
+	if (g) {
+		g->pending--;		/* never the last: the submitter holds one */
+		g->refs--;
+	}
+	saio.st.in_flight--;
+	saio.st.submitted--;
+	saio_req_free(r);
+	cb->__return_value = -1;
+	saio_store_error(cb, EAGAIN);
+	pthread_mutex_unlock(&saio.lock);
+	if (ready)
+		saio_drive(ready, NULL, 0);	/* queued behind it meanwhile */
+	errno = EAGAIN;
+	return -1;
 }
 
 void saio_complete(struct saio_req *r, int64_t res)
@@ -360,7 +404,7 @@ int saio_status(const struct aiocb *cb)
 	return e;
 }
 
-SAIO_EXPORT int aio_error(const struct aiocb *cb)
+SAIO_EXPORT int saio_aio_error(const struct aiocb *cb)
 {
 	int e;
 
@@ -373,7 +417,7 @@ SAIO_EXPORT int aio_error(const struct aiocb *cb)
 	return e;
 }
 
-SAIO_EXPORT ssize_t aio_return(struct aiocb *cb)
+SAIO_EXPORT ssize_t saio_aio_return(struct aiocb *cb)
 {
 	ssize_t ret;
 	int e;
@@ -400,7 +444,7 @@ static bool saio_any_done(const struct aiocb *const list[], int nent)
 	return false;
 }
 
-SAIO_EXPORT int aio_suspend(const struct aiocb *const list[], int nent,
+SAIO_EXPORT int saio_aio_suspend(const struct aiocb *const list[], int nent,
 			    const struct timespec *timeout)
 {
 	struct timespec dl;
@@ -437,10 +481,26 @@ SAIO_EXPORT int aio_suspend(const struct aiocb *const list[], int nent,
 }
 
 /* The 64-bit twins are the same functions on x86-64. */
+#ifdef SAIO_STATIC
+SAIO_EXPORT int aio_error(const struct aiocb *cb)
+	__attribute__((alias("saio_aio_error")));
 SAIO_EXPORT int aio_error64(const struct aiocb64 *cb)
-	__attribute__((alias("aio_error")));
+	__attribute__((alias("saio_aio_error")));
+SAIO_EXPORT ssize_t aio_return(struct aiocb *cb)
+	__attribute__((alias("saio_aio_return")));
 SAIO_EXPORT ssize_t aio_return64(struct aiocb64 *cb)
-	__attribute__((alias("aio_return")));
+	__attribute__((alias("saio_aio_return")));
+SAIO_EXPORT int aio_suspend(const struct aiocb *const list[], int nent,
+			    const struct timespec *timeout)
+	__attribute__((alias("saio_aio_suspend")));
 SAIO_EXPORT int aio_suspend64(const struct aiocb64 *const list[], int nent,
 			      const struct timespec *timeout)
-	__attribute__((alias("aio_suspend")));
+	__attribute__((alias("saio_aio_suspend")));
+#else
+SAIO_VERSIONS(saio_aio_error, aio_error);
+SAIO_VERSIONS(saio_aio_error, aio_error64);
+SAIO_VERSIONS(saio_aio_return, aio_return);
+SAIO_VERSIONS(saio_aio_return, aio_return64);
+SAIO_VERSIONS(saio_aio_suspend, aio_suspend);
+SAIO_VERSIONS(saio_aio_suspend, aio_suspend64);
+#endif

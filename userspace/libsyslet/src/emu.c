@@ -479,6 +479,8 @@ static void *worker(void *unused)
 	sigset_t set;
 
 	(void)unused;
+	/* not the name of whichever thread happened to start the worker */
+	pthread_setname_np(pthread_self(), "syslet-emu");
 	/* workers take the cancel signal; the submitter's mask is copied */
 	sigemptyset(&set);
 	sigaddset(&set, pool.signo);
