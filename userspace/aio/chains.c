@@ -98,6 +98,25 @@ static void saio_fill_atom(struct saio_req *r)
 }
 
 /*
+ * Descriptors on which the caller-side attempt is pointless (O_DIRECT, or
+ * a file system without RWF_NOWAIT, such as tmpfs in 6.1): skip it for
+ * the next SAIO_NOWAIT_SKIP reads of that descriptor number, then look
+ * again (the number may have been closed and reused meanwhile).  Only the
+ * negative answer is remembered: skipping the attempt is always safe.
+ */
+#define SAIO_NOWAIT_FDS		4096
+#define SAIO_NOWAIT_SKIP	255
+static uint8_t nowait_skip[SAIO_NOWAIT_FDS];
+
+static void saio_nowait_off(struct saio_req *r)
+{
+	__atomic_store_n(&r->fdq->nowait, SAIO_NOWAIT_NO, __ATOMIC_RELAXED);
+	if (r->fd >= 0 && r->fd < SAIO_NOWAIT_FDS)
+		__atomic_store_n(&nowait_skip[r->fd], SAIO_NOWAIT_SKIP,
+				 __ATOMIC_RELAXED);
+}
+
+/*
  * A positioned read of a buffered file, tried in the caller without
  * blocking.  Returns true with *res set if it completed; false if the
  * chain must do it (not cached, O_DIRECT, a stream, not supported, ...).
@@ -107,7 +126,7 @@ static void saio_fill_atom(struct saio_req *r)
 static bool saio_try_nowait(struct saio_req *r, int64_t *res)
 {
 	struct saio_fd *f = r->fdq;
-	uint8_t st = __atomic_load_n(&f->nowait, __ATOMIC_RELAXED);
+	uint8_t st = __atomic_load_n(&f->nowait, __ATOMIC_RELAXED), skip;
 	struct iovec iov;
 	ssize_t n;
 	int fl;
@@ -116,14 +135,24 @@ static bool saio_try_nowait(struct saio_req *r, int64_t *res)
 	    __atomic_load_n(&engine_inline, __ATOMIC_RELAXED))
 		return false;
 	if (st == SAIO_NOWAIT_UNKNOWN) {
+		if (r->fd >= 0 && r->fd < SAIO_NOWAIT_FDS) {
+			skip = __atomic_load_n(&nowait_skip[r->fd],
+					       __ATOMIC_RELAXED);
+			if (skip) {
+				__atomic_store_n(&nowait_skip[r->fd], skip - 1,
+						 __ATOMIC_RELAXED);
+				return false;
+			}
+		}
 		/* O_DIRECT: RWF_NOWAIT does not keep it from waiting for I/O */
 		fl = fcntl(r->fd, F_GETFL);
 		if (fl < 0)
 			return false;	/* the chain reports the error */
-		st = (fl & O_DIRECT) ? SAIO_NOWAIT_NO : SAIO_NOWAIT_YES;
-		__atomic_store_n(&f->nowait, st, __ATOMIC_RELAXED);
-		if (st == SAIO_NOWAIT_NO)
+		if (fl & O_DIRECT) {
+			saio_nowait_off(r);
 			return false;
+		}
+		__atomic_store_n(&f->nowait, SAIO_NOWAIT_YES, __ATOMIC_RELAXED);
 	}
 	iov.iov_base = (void *)r->cb->aio_buf;
 	iov.iov_len = r->cb->aio_nbytes;
@@ -135,7 +164,7 @@ static bool saio_try_nowait(struct saio_req *r, int64_t *res)
 	if (n < 0 && errno == ESPIPE)
 		saio_make_stream(r);	/* a pipe or socket: read() */
 	else if (n < 0 && errno == EOPNOTSUPP)
-		__atomic_store_n(&f->nowait, SAIO_NOWAIT_NO, __ATOMIC_RELAXED);
+		saio_nowait_off(r);
 	return false;
 }
 

@@ -457,6 +457,8 @@ SAIO_EXPORT int saio_aio_suspend(const struct aiocb *const list[], int nent,
 	}
 	if (saio_any_done(list, nent))
 		return 0;
+	if (saio_init())	/* nothing submitted yet: still a valid wait */
+		return -1;
 	if (saio_reap(false) && saio_any_done(list, nent))
 		return 0;
 	if (timeout)
