@@ -3,9 +3,10 @@
  * complete.c - completions, and the calls that observe them: aio_error,
  * aio_return, aio_suspend.
  *
- * Completion dispatch.  A request that the engine runs to completion in
- * the submitting thread (a page-cache hit) is finished right there: no
- * other thread is involved.  A request that went asynchronous posts its
+ * Completion dispatch.  A request that completes in the submitting thread
+ * (a page-cache hit: the engine said SYSLET_DONE, or the RWF_NOWAIT
+ * attempt of chains.c succeeded) is finished right there: no other
+ * thread, no ring.  A request that went asynchronous posts its
  * completion to the engine's ring, and the ring is reaped:
  *   - lazily, without blocking, by aio_error, aio_return and aio_suspend
  *     (whoever gets saio.reap_lock; a caller that does not get it knows
@@ -14,7 +15,8 @@
  *     caller has to sleep (aio_suspend, lio_listio(LIO_WAIT), aio_cancel)
  *     or a request needing a notification goes asynchronous.  It blocks in
  *     the engine's wait with every signal blocked, and exists at most once.
- * Sleepers never wait in the engine themselves: they wait on saio.seq, a
+ * Sleepers other than a leader (saio_wait_lead()) do not wait in the
+ * engine: they wait on saio.seq, a
  * futex word bumped after every completion.  So a sleeper sees completions
  * made by any thread, inline ones included, and its wait is a plain futex
  * wait with a timeout, which a signal handler always interrupts with EINTR
@@ -216,7 +218,7 @@ void saio_chain_done(uint64_t user_data, int64_t res)
 		return;
 	r = &saio.pool[idx];
 	if (r->gen != (uint32_t)(user_data >> 32) || r->state != SAIO_RUNNING)
-		return;		/* not ours (a wake-up chain of the engine) */
+		return;		/* stale: not a request in flight */
 	saio_complete(r, res);
 }
 

@@ -23,12 +23,12 @@
  * The descriptor is only examined (lseek, fcntl) when a second request
  * arrives while an earlier one is still in flight; a lone request costs no
  * extra system call.  If a lone request was a positioned read or write on a
- * stream, the engine returns -ESPIPE and complete.c retries it as a plain
- * read or write (saio_make_stream()), as glibc does.
+ * stream, the kernel says -ESPIPE and it is retried as a plain read or
+ * write (saio_make_stream()), as glibc does.
  *
  * After fork() the child drops all of the parent's state (its aiocbs keep
- * saying EINPROGRESS, as with glibc) and starts with an empty pool, a fresh
- * engine and no reaper thread.
+ * saying EINPROGRESS, as with glibc) and starts with an empty pool and no
+ * reaper thread; its first AIO call replaces the libsyslet context.
  */
 #include <errno.h>
 #include <fcntl.h>
