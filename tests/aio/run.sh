@@ -10,6 +10,7 @@
 set -u
 mode=${1:?usage: run.sh host|guest}
 build=${SYSLET_BUILD:?}
+SYSLET_TOP=${SYSLET_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin=$build/tests/aio
 shim=$build/userspace/aio/libsyslet-aio.so
 tests="basic suspend cancel notify lio order fork threads shim compat"
@@ -73,6 +74,27 @@ exports() {
 	[ "$got" = "$want" ] || { diff <(echo "$want") <(echo "$got"); return 1; }
 }
 
+# direct_link DIR shared|static: build shim.c linked with the shim; its
+# every_entry_point_reaches_shim must pass (not skip), nothing fail
+direct_link() {
+	local dest=$1 how=$2 out
+	if [ "$how" = shared ]; then
+		make --no-print-directory -s -C "$SYSLET_TOP/userspace/aio" \
+			O="$build/userspace/aio" PREFIX=/usr DESTDIR="$dest" install || return 1
+		cc -std=c11 -D_GNU_SOURCE -pthread -o "$dest/shim" "$SYSLET_TOP/tests/aio/shim.c" \
+			-L"$dest/usr/lib" -lsyslet-aio -ldl || return 1
+		out=$(LD_LIBRARY_PATH=$dest/usr/lib "$dest/shim")
+	else
+		cc -std=c11 -D_GNU_SOURCE -pthread -rdynamic -o "$dest/shim-static" \
+			"$SYSLET_TOP/tests/aio/shim.c" "$dest/usr/lib/libsyslet-aio.a" \
+			"$build/userspace/libsyslet/libsyslet.a" -ldl || return 1
+		out=$("$dest/shim-static")
+	fi
+	echo "$out"
+	echo "$out" | grep -q '^ok 1 every_entry_point_reaches_shim$' &&
+		echo "$out" | grep -q ' 0 failed'
+}
+
 all17="aio_read aio_write aio_error aio_return aio_suspend aio_fsync aio_cancel lio_listio aio_init aio_read64 aio_write64 aio_error64 aio_return64 aio_suspend64 aio_fsync64 aio_cancel64 lio_listio64"
 lfs8="aio_read64 aio_write64 aio_error64 aio_return64 aio_suspend64 aio_fsync64 aio_cancel64 lio_listio64"
 old9="aio_read@GLIBC_2.2.5 aio_write@GLIBC_2.2.5 aio_error@GLIBC_2.2.5 aio_return@GLIBC_2.2.5 aio_suspend@GLIBC_2.2.5 aio_fsync@GLIBC_2.2.5 aio_cancel@GLIBC_2.2.5 lio_listio@GLIBC_2.2.5 lio_listio@GLIBC_2.4"
@@ -96,8 +118,16 @@ fi
 case $mode in
 host)
 	echo "TAP version 13"
-	echo "1..4"
+	echo "1..6"
 	symbol_checks
+	# linked directly instead of preloaded: installed shared library, and
+	# the static archive (plus libsyslet.a)
+	dest=$(mktemp -d /tmp/aio-inst.XXXXXX)
+	tap_line 5 "linked with -lsyslet-aio (installed): the shim serves it" \
+		direct_link "$dest" shared
+	tap_line 6 "linked with libsyslet-aio.a and libsyslet.a: the shim serves it" \
+		direct_link "$dest" static
+	rm -rf "$dest"
 	for t in $tests; do
 		run "glibc/$t" "$bin/$t"
 	done
