@@ -134,10 +134,10 @@ host)
 	# no syslet system calls here: libsyslet's emulated backend (2)
 	for t in $tests; do
 		run "shim/$t" LD_PRELOAD="$shim" SYSLET_AIO_EXPECT_BACKEND=2 "$bin/$t"
-		run "shim-lfs/$t" LD_PRELOAD="$shim" "$bin/$t-lfs"
+		run "shim-lfs/$t" LD_PRELOAD="$shim" SYSLET_AIO_EXPECT_BACKEND=2 "$bin/$t-lfs"
 		# versioned references need the dynamic linker (compat.c)
 		[ "$t" = compat ] ||
-			run "shim-san/$t" ASAN_OPTIONS=detect_leaks=0 "$bin/$t-san"
+			run "shim-san/$t" ASAN_OPTIONS=detect_leaks=0 SYSLET_AIO_EXPECT_BACKEND=2 "$bin/$t-san"
 	done
 	;;
 guest)
@@ -163,7 +163,7 @@ sys.exit(0 if libc.syscall(454, None, buf) == 0 else 1)' 2>/dev/null; then
 		run "guest-shim/$t" LD_PRELOAD="$shim" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} "$bin/$t"
 	done
 	for t in shim compat; do
-		run "guest-shim-lfs/$t" LD_PRELOAD="$shim" "$bin/$t-lfs"
+		run "guest-shim-lfs/$t" LD_PRELOAD="$shim" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} "$bin/$t-lfs"
 	done
 	# and libsyslet's emulated backend on tmpfs (no RWF_NOWAIT there)
 	for t in $tests; do
