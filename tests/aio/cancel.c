@@ -162,7 +162,7 @@ TEST(cancel_fires_notification)
 struct splicer {
 	int from, to;
 	ssize_t ret;
-	volatile int done;
+	int done;		/* atomic */
 };
 
 static void *do_splice(void *arg)
@@ -170,7 +170,7 @@ static void *do_splice(void *arg)
 	struct splicer *sp = arg;
 
 	sp->ret = splice(sp->from, NULL, sp->to, NULL, 4096, 0);
-	sp->done = 1;
+	__atomic_store_n(&sp->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -206,10 +206,11 @@ TEST(notcanceled_while_uninterruptible)
 	aiot_msleep(100);
 	ASSERT_EQ(aio_error(&cb), EINPROGRESS);
 	r = aio_cancel(p[0], &cb);
-	ASSERT_EQ(sp.done, 0);	/* the splice still held the pipe */
+	/* the splice still held the pipe */
+	ASSERT_EQ(__atomic_load_n(&sp.done, __ATOMIC_ACQUIRE), 0);
 	ASSERT_EQ(r, AIO_NOTCANCELED);
 	/* let the splice finish, then give the read something to read */
-	while (!sp.done) {
+	while (!__atomic_load_n(&sp.done, __ATOMIC_ACQUIRE)) {
 		while (read(sv[1], sink, sizeof(sink)) > 0)
 			;
 		aiot_msleep(10);
