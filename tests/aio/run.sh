@@ -5,14 +5,15 @@
 #   run.sh host	  glibc (validates the tests), the shim preloaded into the
 #		  unmodified binaries (plain and _FILE_OFFSET_BITS=64), the
 #		  shim linked in with ASan+UBSan, and the symbol bindings
-#   run.sh guest  the shim preloaded, on the kernel backend when the
-#		  running kernel has the syslet system calls
+#   run.sh guest  the symbol checks, the shim preloaded on the kernel
+#		  backend (the default there) and on the emulated one
 set -u
 mode=${1:?usage: run.sh host|guest}
 build=${SYSLET_BUILD:?}
+SYSLET_TOP=${SYSLET_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin=$build/tests/aio
 shim=$build/userspace/aio/libsyslet-aio.so
-tests="basic suspend cancel notify lio order fork threads shim"
+tests="basic suspend cancel notify lio order fork threads shim compat"
 status=0
 export TAP_TIMEOUT=${TAP_TIMEOUT:-120}
 
@@ -39,20 +40,74 @@ tap_line() {
 	fi
 }
 
-# Every aio/lio symbol that PROGRAM references binds to the shim, none to libc.
+# bindings PROGRAM "SYM[@VERSION] ...": with the shim preloaded, each
+# reference binds to the shim (with that symbol version, GLIBC_2.34 if
+# none is given), and no aio/lio reference binds to libc.
 bindings() {
-	local prog=$1 log
+	local prog=$1 want=$2 log sym ver
 	log=$(LD_PRELOAD=$shim LD_BIND_NOW=1 LD_DEBUG=bindings LD_DEBUG_OUTPUT=/tmp/aio-bind.$$ \
 		TAP_FILTER=requests_counted "$prog" >/dev/null 2>&1; cat /tmp/aio-bind.$$.*; rm -f /tmp/aio-bind.$$.*)
-	local want=$2 sym
 	for sym in $want; do
-		echo "$log" | grep -q "to $shim \[0\]: normal symbol \`$sym'" ||
-			{ echo "$sym does not bind to the shim"; return 1; }
+		ver=GLIBC_2.34
+		case $sym in *@*) ver=${sym#*@}; sym=${sym%@*};; esac
+		echo "$log" | grep -qF "to $shim [0]: normal symbol \`$sym' [$ver]" ||
+			{ echo "$sym [$ver] does not bind to the shim"; return 1; }
 	done
-	if echo "$log" | grep -E "libc\.so\.6 \[0\]: normal symbol \`(aio|lio)_" | grep -v "file $shim"; then
+	if echo "$log" | grep -E "libc\.so\.6 \[0\]: normal symbol \`(aio|lio)_"; then
 		echo "some AIO symbol binds to libc"
 		return 1
 	fi
+}
+
+# The shim's dynamic symbol table: the POSIX names with libc.so.6's
+# versions, syslet_aio_stats, nothing else (libsyslet is linked in hidden).
+exports() {
+	local got want n
+	got=$(objdump -T "$shim" | awk '$2 == "g" && $4 != "*UND*" && $4 != "*ABS*" {print $NF "@" $(NF-1)}' |
+		tr -d '()' | sort)
+	want=$(for n in aio_read aio_write aio_error aio_return aio_suspend aio_fsync aio_cancel; do
+		for s in "" 64; do echo "$n$s@GLIBC_2.2.5"; echo "$n$s@GLIBC_2.34"; done; done
+		echo aio_init@GLIBC_2.2.5; echo aio_init@GLIBC_2.34
+		for s in "" 64; do for v in 2.2.5 2.4 2.34; do echo "lio_listio$s@GLIBC_$v"; done; done
+		echo syslet_aio_stats@SYSLET_AIO_1)
+	want=$(echo "$want" | sort)
+	[ "$got" = "$want" ] || { diff <(echo "$want") <(echo "$got"); return 1; }
+}
+
+# direct_link DIR shared|static: build shim.c linked with the shim; its
+# every_entry_point_reaches_shim must pass (not skip), nothing fail
+direct_link() {
+	local dest=$1 how=$2 out
+	if [ "$how" = shared ]; then
+		make --no-print-directory -s -C "$SYSLET_TOP/userspace/aio" \
+			O="$build/userspace/aio" PREFIX=/usr DESTDIR="$dest" install || return 1
+		cc -std=c11 -D_GNU_SOURCE -pthread -o "$dest/shim" "$SYSLET_TOP/tests/aio/shim.c" \
+			-L"$dest/usr/lib" -lsyslet-aio -ldl || return 1
+		out=$(LD_LIBRARY_PATH=$dest/usr/lib "$dest/shim")
+	else
+		cc -std=c11 -D_GNU_SOURCE -pthread -rdynamic -o "$dest/shim-static" \
+			"$SYSLET_TOP/tests/aio/shim.c" "$dest/usr/lib/libsyslet-aio.a" \
+			"$build/userspace/libsyslet/libsyslet.a" -ldl || return 1
+		out=$("$dest/shim-static")
+	fi
+	echo "$out"
+	echo "$out" | grep -q '^ok 1 every_entry_point_reaches_shim$' &&
+		echo "$out" | grep -q ' 0 failed'
+}
+
+all17="aio_read aio_write aio_error aio_return aio_suspend aio_fsync aio_cancel lio_listio aio_init aio_read64 aio_write64 aio_error64 aio_return64 aio_suspend64 aio_fsync64 aio_cancel64 lio_listio64"
+lfs8="aio_read64 aio_write64 aio_error64 aio_return64 aio_suspend64 aio_fsync64 aio_cancel64 lio_listio64"
+old9="aio_read@GLIBC_2.2.5 aio_write@GLIBC_2.2.5 aio_error@GLIBC_2.2.5 aio_return@GLIBC_2.2.5 aio_suspend@GLIBC_2.2.5 aio_fsync@GLIBC_2.2.5 aio_cancel@GLIBC_2.2.5 lio_listio@GLIBC_2.2.5 lio_listio@GLIBC_2.4"
+
+# the symbol checks, as TAP lines 1..4
+symbol_checks() {
+	tap_line 1 "unmodified binary: every aio_* reference binds to the shim (GLIBC_2.34)" \
+		bindings "$bin/shim" "$all17"
+	tap_line 2 "_FILE_OFFSET_BITS=64 binary: the *64 references bind to the shim" \
+		bindings "$bin/shim-lfs" "$lfs8"
+	tap_line 3 "references to GLIBC_2.2.5 and GLIBC_2.4 versions bind to the shim" \
+		bindings "$bin/compat" "$old9"
+	tap_line 4 "the shim exports only the POSIX names, with libc.so.6's versions" exports
 }
 
 if [ ! -f "$shim" ] || [ ! -x "$bin/basic" ]; then
@@ -63,18 +118,26 @@ fi
 case $mode in
 host)
 	echo "TAP version 13"
-	echo "1..2"
-	tap_line 1 "unmodified binary: every aio_* reference binds to the shim" \
-		bindings "$bin/shim" "aio_read aio_write aio_error aio_return aio_suspend aio_fsync aio_cancel lio_listio aio_init aio_read64 aio_write64 aio_error64 aio_return64 aio_suspend64 aio_fsync64 aio_cancel64 lio_listio64"
-	tap_line 2 "_FILE_OFFSET_BITS=64 binary: the *64 references bind to the shim" \
-		bindings "$bin/shim-lfs" "aio_read64 aio_write64 aio_error64 aio_return64 aio_suspend64 aio_fsync64 aio_cancel64 lio_listio64"
+	echo "1..6"
+	symbol_checks
+	# linked directly instead of preloaded: installed shared library, and
+	# the static archive (plus libsyslet.a)
+	dest=$(mktemp -d /tmp/aio-inst.XXXXXX)
+	tap_line 5 "linked with -lsyslet-aio (installed): the shim serves it" \
+		direct_link "$dest" shared
+	tap_line 6 "linked with libsyslet-aio.a and libsyslet.a: the shim serves it" \
+		direct_link "$dest" static
+	rm -rf "$dest"
 	for t in $tests; do
 		run "glibc/$t" "$bin/$t"
 	done
+	# no syslet system calls here: libsyslet's emulated backend (2)
 	for t in $tests; do
-		run "shim/$t" LD_PRELOAD="$shim" "$bin/$t"
-		run "shim-lfs/$t" LD_PRELOAD="$shim" "$bin/$t-lfs"
-		run "shim-san/$t" ASAN_OPTIONS=detect_leaks=0 "$bin/$t-san"
+		run "shim/$t" LD_PRELOAD="$shim" SYSLET_AIO_EXPECT_BACKEND=2 "$bin/$t"
+		run "shim-lfs/$t" LD_PRELOAD="$shim" SYSLET_AIO_EXPECT_BACKEND=2 "$bin/$t-lfs"
+		# versioned references need the dynamic linker (compat.c)
+		[ "$t" = compat ] ||
+			run "shim-san/$t" ASAN_OPTIONS=detect_leaks=0 SYSLET_AIO_EXPECT_BACKEND=2 "$bin/$t-san"
 	done
 	;;
 guest)
@@ -87,16 +150,26 @@ sys.exit(0 if libc.syscall(454, None, buf) == 0 else 1)' 2>/dev/null; then
 		expect=1
 	fi
 	echo "TAP version 13"
-	echo "1..1"
+	echo "1..5"
+	symbol_checks
 	if [ -n "$expect" ]; then
-		tap_line 1 "kernel has the syslet system calls: shim uses the kernel backend" true
+		tap_line 5 "kernel has the syslet system calls: the shim is to use them" true
 	else
-		echo "ok 1 kernel backend # SKIP this kernel has no syslet system calls yet"
+		echo "not ok 5 the guest kernel has no syslet system calls"
+		status=1
 	fi
+	# the default: libsyslet picks the kernel backend (1)
 	for t in $tests; do
 		run "guest-shim/$t" LD_PRELOAD="$shim" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} "$bin/$t"
 	done
-	run "guest-shim-lfs/shim" LD_PRELOAD="$shim" "$bin/shim-lfs"
+	for t in shim compat; do
+		run "guest-shim-lfs/$t" LD_PRELOAD="$shim" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} "$bin/$t-lfs"
+	done
+	# and libsyslet's emulated backend on tmpfs (no RWF_NOWAIT there)
+	for t in $tests; do
+		run "guest-shim-emulated/$t" LD_PRELOAD="$shim" SYSLET_BACKEND=emulated \
+			SYSLET_AIO_EXPECT_BACKEND=2 "$bin/$t"
+	done
 	;;
 esac
 exit $status

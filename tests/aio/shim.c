@@ -7,8 +7,12 @@
  * and the backend is the one the environment expects.
  */
 #include <dirent.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 
 #include "aio-test.h"
+
+static int nthreads(const char *name);
 
 static uint64_t calls(void)
 {
@@ -99,29 +103,140 @@ TEST(requests_counted)
 	ASSERT_EQ(s1.in_flight, 0);
 }
 
+/* The entries of /proc/self/fd with their targets, sorted, as one string. */
+static char *fd_table(void)
+{
+	static char out[16384];
+	char names[256][300], path[300], target[256];
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0, i, j, dfd = d ? dirfd(d) : -1;
+	ssize_t len;
+
+	out[0] = 0;
+	if (!d)
+		return out;
+	while ((e = readdir(d)) && n < 256) {
+		if (e->d_name[0] == '.' || atoi(e->d_name) == dfd)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		target[len > 0 ? len : 0] = 0;
+		snprintf(names[n++], sizeof(names[0]), "%.20s->%.250s",
+			 e->d_name, target);
+	}
+	closedir(d);
+	for (i = 1; i < n; i++)	/* insertion sort: a handful of entries */
+		for (j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+			char tmp[300];
+
+			memcpy(tmp, names[j], sizeof(tmp));
+			memcpy(names[j], names[j - 1], sizeof(tmp));
+			memcpy(names[j - 1], tmp, sizeof(tmp));
+		}
+	for (i = 0; i < n; i++) {
+		strncat(out, names[i], sizeof(out) - strlen(out) - 2);
+		strcat(out, " ");
+	}
+	return out;
+}
+
+static void fd_thread_fn(union sigval v)
+{
+	(void)v;
+}
+
+/*
+ * Drepper's rule: a runtime library must not consume file descriptors.
+ * /proc/self/fd, descriptor by descriptor, is the same before the first
+ * AIO call and after every kind of use: an inline read, a request that
+ * goes to the engine, SIGEV_SIGNAL and SIGEV_THREAD, a sleeping
+ * aio_suspend, lio_listio(LIO_WAIT), aio_fsync, and a cancelled request.
+ * (Holds for glibc too.)
+ */
 TEST(no_file_descriptors_used)
 {
-	char buf[8];
-	struct aiocb cb;
-	int p[2], fd = aiot_file(100), n0;
+	char buf[8], before[16384];
+	struct aiocb cb, c2;
+	struct aiocb *l[2] = { &cb, &c2 };
+	const struct aiocb *cl[1] = { &cb };
+	int p[2], fd = aiot_file(100);
 
-	need_shim();
 	ASSERT_EQ(pipe(p), 0);
-	n0 = aiot_nfds();
-	/* the first request sets everything up; an async one, a signal one */
+	snprintf(before, sizeof(before), "%s", fd_table());
+	ASSERT_NE(before[0], 0);
+
 	aiot_cb(&cb, fd, buf, sizeof(buf), 0);
 	ASSERT_EQ(aio_read(&cb), 0);
 	ASSERT_EQ(aiot_wait(&cb, 10), 0);
-	aio_return(&cb);
+	ASSERT_EQ(aio_return(&cb), 8);
+
 	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
 	cb.aio_sigevent.sigev_notify = SIGEV_SIGNAL;
 	cb.aio_sigevent.sigev_signo = SIGURG;	/* ignored by default */
 	ASSERT_EQ(aio_read(&cb), 0);
 	aiot_msleep(20);
-	ASSERT_EQ(aiot_nfds(), n0);
 	ASSERT_EQ(write(p[1], "a", 1), 1);
+	ASSERT_EQ(aio_suspend(cl, 1, NULL), 0);
+	ASSERT_EQ(aio_return(&cb), 1);
+
+	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
+	cb.aio_sigevent.sigev_notify = SIGEV_THREAD;
+	cb.aio_sigevent.sigev_notify_function = fd_thread_fn;
+	ASSERT_EQ(aio_read(&cb), 0);
+	ASSERT_EQ(write(p[1], "b", 1), 1);
 	ASSERT_EQ(aiot_wait(&cb, 10), 0);
-	ASSERT_EQ(aiot_nfds(), n0);
+	ASSERT_EQ(aio_return(&cb), 1);
+
+	aiot_cb(&cb, fd, buf, sizeof(buf), 0);
+	aiot_cb(&c2, fd, buf, sizeof(buf), 8);
+	cb.aio_lio_opcode = c2.aio_lio_opcode = LIO_READ;
+	ASSERT_EQ(lio_listio(LIO_WAIT, l, 2, NULL), 0);
+	ASSERT_EQ(aio_fsync(O_SYNC, &cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+
+	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	aiot_msleep(20);
+	aio_cancel(p[0], &cb);
+	if (aio_error(&cb) == EINPROGRESS)	/* glibc cannot cancel it */
+		ASSERT_EQ(write(p[1], "c", 1), 1);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	aiot_msleep(50);	/* notification threads are gone */
+
+	ASSERT_STREQ(fd_table(), before);
+}
+
+/*
+ * A read of page-cache-hot data completes inside aio_read(): with the
+ * engine's help (pass-on-block: async_exec says SYSLET_DONE) or with the
+ * shim's own RWF_NOWAIT attempt.  Without either (tmpfs has no RWF_NOWAIT
+ * in 6.1, and a kernel without pass-on-block) it goes to the engine.
+ */
+TEST(hot_read_completes_inline)
+{
+	char buf[64];
+	struct aiocb cb;
+	struct aiot_stats s0, s1;
+	struct iovec iov = { buf, sizeof(buf) };
+	int fd = aiot_file(4096), i, nowait;
+
+	need_shim();
+	nowait = preadv2(fd, &iov, 1, 0, RWF_NOWAIT) == (ssize_t)sizeof(buf);
+	s0 = aiot_stats();
+	for (i = 0; i < 20; i++) {
+		aiot_cb(&cb, fd, buf, sizeof(buf), i * 64);
+		ASSERT_EQ(aio_read(&cb), 0);
+		ASSERT_EQ(aiot_wait(&cb, 10), 0);
+		ASSERT_EQ(aio_return(&cb), 64);
+		ASSERT_EQ((unsigned char)buf[1], aiot_pat(i * 64 + 1));
+	}
+	s1 = aiot_stats();
+	if (s1.inline_done - s0.inline_done == 0 && !nowait)
+		SKIP("no RWF_NOWAIT here and no pass-on-block in the engine");
+	/* at most the first one may look at the descriptor the slow way */
+	ASSERT_GE(s1.inline_done - s0.inline_done, 19);
+	ASSERT_EQ(nthreads("aio-reaper"), 0);
 }
 
 /* Threads of this process whose name is 'name' (the shim names its own). */
@@ -207,6 +322,47 @@ TEST(expected_backend)
 	ASSERT_EQ(aio_read(&cb), 0);
 	ASSERT_EQ(aiot_wait(&cb, 10), 0);
 	ASSERT_EQ(aiot_stats().backend, (uint32_t)atoi(want));
+}
+
+/*
+ * The engine's own limit: the kernel backend's max_chains lowered to 2
+ * (async_limits, syscall 454) makes the third concurrent request fail in
+ * aio_read() itself with EAGAIN, the aiocb's requests before it unharmed.
+ */
+TEST(engine_limit_gives_eagain)
+{
+	struct { uint32_t size, max_threads, idle_msecs, max_chains,
+		 c[4]; uint64_t d[4]; } lim = { .size = 64, .max_chains = 2 };
+	char buf[3][8];
+	struct aiocb cb[3];
+	int p[3][2], i;
+
+	need_shim();
+	if (aiot_stats().backend != 1)
+		SKIP("kernel backend only (the emulated one is not reachable)");
+	ASSERT_EQ(syscall(454, &lim, NULL), 0);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(pipe(p[i]), 0);
+		aiot_cb(&cb[i], p[i][0], buf[i], 8, 0);
+	}
+	ASSERT_EQ(aio_read(&cb[0]), 0);
+	ASSERT_EQ(aio_read(&cb[1]), 0);
+	aiot_msleep(50);
+	errno = 0;
+	ASSERT_EQ(aio_read(&cb[2]), -1);
+	ASSERT_EQ(errno, EAGAIN);
+	ASSERT_EQ(aio_error(&cb[0]), EINPROGRESS);
+	ASSERT_EQ(aio_error(&cb[1]), EINPROGRESS);
+	ASSERT_EQ(aiot_stats().in_flight, 2);
+	ASSERT_EQ(write(p[0][1], "x", 1), 1);
+	ASSERT_EQ(aiot_wait(&cb[0], 10), 0);
+	ASSERT_EQ(aio_return(&cb[0]), 1);
+	/* room again */
+	ASSERT_EQ(aio_read(&cb[2]), 0);
+	ASSERT_EQ(write(p[2][1], "y", 1), 1);
+	ASSERT_EQ(aiot_wait(&cb[2], 10), 0);
+	ASSERT_EQ(aio_return(&cb[2]), 1);
+	ASSERT_EQ(aio_cancel(p[1][0], &cb[1]), AIO_CANCELED);
 }
 
 /* Run by limit_gives_eagain in a child, with SYSLET_AIO_MAX=4 set. */

@@ -331,6 +331,70 @@ TEST(sync_modes)
 	syslet_ctx_exit(&ctx);
 }
 
+/*
+ * syslet_submit_done(): a chain that completes in the caller reports
+ * through *done, never through the ring; one that goes asynchronous
+ * leaves *done alone and completes through the ring.
+ */
+TEST(submit_done)
+{
+	struct syslet_completion c, r;
+	struct timespec ts = { 0, 20 * 1000000L };
+	struct syslet_ctx ctx;
+	struct syslet_op a;
+	int ret;
+
+	ctx_or_die(&ctx, 4);
+	/* SYSLET_SYNC: always in the caller */
+	syslet_op_init(&a, SYS_getpid, SYSLET_SYNC);
+	syslet_op_set_data(&a, 21);
+	memset(&c, 0xff, sizeof(c));
+	ASSERT_EQ(syslet_submit_done(&ctx, &a.atom, &c), SYSLET_DONE);
+	EXPECT_EQ(c.status, getpid());
+	EXPECT_EQ(c.user_data, 21u);
+	EXPECT_EQ(c.nr_atoms, 1u);
+	EXPECT_TRUE(c.flags & SYSLET_COMP_SYNC);
+	EXPECT_EQ(syslet_cq_ready(&ctx), 0u);
+
+	/* a chain that blocks goes asynchronous on every backend */
+	syslet_prep_nanosleep(&a, &ts);
+	syslet_op_set_data(&a, 22);
+	memset(&c, 0xab, sizeof(c));
+	ASSERT_EQ(syslet_submit_done(&ctx, &a.atom, &c), SYSLET_QUEUED);
+	ASSERT_EQ(wait_one(&ctx, &r), 0);
+	EXPECT_EQ(r.user_data, 22u);
+	EXPECT_EQ(r.status, 0);
+	EXPECT_EQ(c.user_data, 0xababababababababULL);	/* untouched */
+
+	/*
+	 * One that does not block: the caller (pass-on-block) or the ring,
+	 * never both, never neither.
+	 */
+	syslet_op_init(&a, SYS_getppid, 0);
+	syslet_op_set_data(&a, 23);
+	memset(&c, 0xab, sizeof(c));
+	ret = syslet_submit_done(&ctx, &a.atom, &c);
+	if (ret == SYSLET_DONE) {
+		EXPECT_EQ(c.user_data, 23u);
+		EXPECT_EQ(c.status, getppid());
+		EXPECT_EQ(syslet_cq_ready(&ctx), 0u);
+	} else {
+		ASSERT_EQ(ret, SYSLET_QUEUED);
+		ASSERT_EQ(wait_one(&ctx, &r), 0);
+		EXPECT_EQ(r.user_data, 23u);
+		EXPECT_EQ(r.status, getppid());
+		EXPECT_EQ(c.user_data, 0xababababababababULL);
+	}
+	EXPECT_EQ(syslet_cq_ready(&ctx), 0u);
+
+	/* bad arguments */
+	EXPECT_EQ(syslet_submit_done(&ctx, &a.atom, NULL), -EINVAL);
+	EXPECT_EQ(syslet_submit_done(&ctx, NULL, &c), -EINVAL);
+	syslet_op_set_flags(&a, SYSLET_SYNC | SYSLET_ASYNC);
+	EXPECT_EQ(syslet_submit_done(&ctx, &a.atom, &c), -EINVAL);
+	syslet_ctx_exit(&ctx);
+}
+
 TEST(async_no_complete)
 {
 	struct timespec ts = { 0, 50000000 };

@@ -6,7 +6,9 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include "lib-test.h"
 
 #define NCHAINS	10000
@@ -274,6 +276,63 @@ TEST(fork_child_can_submit)
 	ASSERT_EQ(waitpid(pid, &st, 0), pid);
 	EXPECT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(WEXITSTATUS(st), 0);
+	syslet_ctx_exit(&ctx);
+}
+
+/*
+ * fork() with chains in flight: none of the parent's chains runs in the
+ * child, not even one still queued for a worker, and the child can use
+ * and tear down the context it inherited.  One worker thread, so that
+ * the second chain is still queued at fork().
+ */
+TEST(fork_child_runs_none_of_the_parents_chains)
+{
+	struct timespec ts = { 0, 300 * 1000000L };
+	struct syslet_limits set = { .size = sizeof(set), .max_threads = 1 };
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op sleep_op, write_op, op;
+	char buf[8];
+	int p[2], st, n, i;
+	pid_t pid;
+
+	ASSERT_EQ(pipe(p), 0);
+	ctx_or_die(&ctx, 8);
+	ASSERT_EQ(syslet_limits(&ctx, &set, NULL), 0);
+	syslet_prep_nanosleep(&sleep_op, &ts);
+	syslet_op_set_data(&sleep_op, 1);
+	syslet_prep_write(&write_op, p[1], "x", 1);
+	syslet_op_set_data(&write_op, 2);
+	ASSERT_EQ(syslet_submit(&ctx, &sleep_op.atom), SYSLET_QUEUED);
+	ASSERT_EQ(syslet_submit(&ctx, &write_op.atom), SYSLET_QUEUED);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		syslet_op_init(&op, SYS_getpid, 0);
+		syslet_op_set_data(&op, 3);
+		if (syslet_submit(&ctx, &op.atom) < 0 || wait_one(&ctx, &c))
+			_exit(2);
+		if (c.user_data != 3 || c.status != getpid())
+			_exit(3);
+		nanosleep(&ts, NULL);
+		nanosleep(&ts, NULL);
+		/* nothing of the parent's arrives, and exit does not hang */
+		if (syslet_cq_ready(&ctx))
+			_exit(4);
+		syslet_ctx_exit(&ctx);
+		_exit(0);
+	}
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(WEXITSTATUS(st), 0);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(wait_one(&ctx, &c), 0);
+		EXPECT_EQ(c.status, c.user_data == 1 ? 0 : 1);
+	}
+	/* the write ran once: in the parent */
+	ASSERT_EQ(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	n = (int)read(p[0], buf, sizeof(buf));
+	EXPECT_EQ(n, 1);
 	syslet_ctx_exit(&ctx);
 }
 

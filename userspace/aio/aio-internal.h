@@ -8,7 +8,8 @@
  *	complete.c	completion, aio_error, aio_return, aio_suspend, reaper
  *	cancel.c	aio_cancel
  *	notify.c	SIGEV_SIGNAL / SIGEV_THREAD / SIGEV_THREAD_ID delivery
- *	engine.c	the only file that talks to libsyslet
+ *	chains.c	the only file that talks to libsyslet
+ *	versions.c	the exported names and their symbol versions
  *
  * Locking: one mutex, saio.lock, protects the request pool, the aiocb and
  * descriptor hashes, the per-descriptor queues and the lio groups' counts.
@@ -38,6 +39,20 @@
 #include "include/syslet-aio.h"
 
 #define SAIO_EXPORT	__attribute__((visibility("default")))
+
+/*
+ * The POSIX names.  Each entry point is defined once under an internal
+ * name (saio_aio_read, ...).  In the shared library, SAIO_VERSIONS gives
+ * it the symbol versions libc.so.6 gives the name (name@GLIBC_2.2.5 and
+ * the default name@@GLIBC_2.34; see libsyslet-aio.map), so that a
+ * preloaded shim matches every versioned reference exactly.  The static
+ * archive (SAIO_STATIC) defines the plain names instead, as aliases.
+ */
+#define SAIO_SYMVER(impl, name, ver) \
+	__asm__(".symver " #impl ", " #name "@" ver)
+#define SAIO_VERSIONS(impl, name) \
+	SAIO_SYMVER(impl, name, "GLIBC_2.2.5"); \
+	SAIO_SYMVER(impl, name, "@GLIBC_2.34")
 
 /* __error_code after aio_return: aio_error and aio_return then say EINVAL */
 #define SAIO_RETRIEVED	(-1)
@@ -94,13 +109,20 @@ struct saio_req {
 	struct syslet_atom atom;	/* the chain: one system call */
 	uint64_t args[4];		/* its arguments, by pointer */
 	int64_t ret;			/* result of an inline completion */
-	struct saio_req *elink;		/* engine.c's queue (emulated) */
+};
+
+/* saio_fd.nowait: may a read be tried in the caller (chains.c)? */
+enum {
+	SAIO_NOWAIT_UNKNOWN,
+	SAIO_NOWAIT_YES,		/* buffered: preadv2(RWF_NOWAIT) */
+	SAIO_NOWAIT_NO,			/* O_DIRECT, or not supported */
 };
 
 /* The requests in flight on one descriptor, in submission order. */
 struct saio_fd {
 	int fd;
 	uint8_t kind;			/* enum saio_kind */
+	uint8_t nowait;			/* SAIO_NOWAIT_*, atomic */
 	uint32_t nr;			/* requests on the queue */
 	uint32_t nr_waiting;
 	struct saio_req *head, *tail;
@@ -120,6 +142,7 @@ struct saio_global {
 	pthread_mutex_t lock;
 	pthread_mutex_t reap_lock;
 	bool ready;
+	bool forked;			/* child of fork(): new engine context due */
 	int init_err;			/* errno if initialisation failed */
 	uint32_t max;			/* pool size */
 	struct saio_req *pool;
@@ -156,10 +179,9 @@ void saio_queue_remove(struct saio_req *r, struct saio_req **ready);
 bool saio_make_stream(struct saio_req *r);
 void saio_count_call(void);
 
-/* submit.c */
-void saio_start(struct saio_req *r);
 
 /* complete.c */
+int saio_start_new(struct saio_req *r);
 void saio_complete(struct saio_req *r, int64_t res);
 void saio_chain_done(uint64_t user_data, int64_t res);
 int saio_reap(bool wait);
@@ -175,9 +197,8 @@ int saio_sigev_check(const struct sigevent *sev);
 bool saio_sigev_active(const struct sigevent *sev);
 void saio_notify(const struct sigevent *sev);
 
-/* engine.c */
+/* chains.c */
 int saio_engine_init(void);
-void saio_engine_fork_child(void);
 int saio_engine_submit(struct saio_req *r);
 int saio_engine_reap(bool wait, const struct timespec *rel);
 int saio_engine_cancel(uint64_t user_data);

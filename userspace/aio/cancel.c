@@ -8,8 +8,10 @@
  * with -ECANCELED, a running one is interrupted); aio_cancel then waits a
  * short while (SAIO_CANCEL_WAIT_MS) for its completion, so that the answer
  * is exact: AIO_CANCELED if it ended with ECANCELED, counted as done if it
- * finished anyway, AIO_NOTCANCELED if it is still running after the wait.
- * Either way each cancelled request's notification is delivered.
+ * finished anyway, AIO_NOTCANCELED if it is still running after the wait
+ * (a call in an uninterruptible sleep).  Either way each cancelled
+ * request's notification is delivered.  $SYSLET_AIO_CANCEL_WAIT_MS sets
+ * the wait (0 to 60000).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,12 +22,26 @@
 
 #define SAIO_CANCEL_WAIT_MS	2000
 
+static long saio_cancel_wait_ms(void)
+{
+	const char *s = getenv("SYSLET_AIO_CANCEL_WAIT_MS");
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return SAIO_CANCEL_WAIT_MS;
+	v = strtol(s, &end, 10);
+	if (*end || v < 0 || v > 60000)
+		return SAIO_CANCEL_WAIT_MS;
+	return v;
+}
+
 /* Wait for cb to leave EINPROGRESS, re-asking the engine now and then. */
 static int saio_cancel_wait(struct aiocb *cb, uint64_t user_data)
 {
 	struct timespec end, slice = { 0, 10 * 1000000L }, dl, now;
-	struct timespec total = { SAIO_CANCEL_WAIT_MS / 1000,
-				  (SAIO_CANCEL_WAIT_MS % 1000) * 1000000L };
+	long ms = saio_cancel_wait_ms();
+	struct timespec total = { ms / 1000, (ms % 1000) * 1000000L };
 	int e;
 
 	saio_deadline(&end, &total);
@@ -49,7 +65,7 @@ static int saio_cancel_wait(struct aiocb *cb, uint64_t user_data)
 	return e;
 }
 
-SAIO_EXPORT int aio_cancel(int fd, struct aiocb *cb)
+SAIO_EXPORT int saio_aio_cancel(int fd, struct aiocb *cb)
 {
 	struct saio_req *r, *mine = NULL, *theirs = NULL, *next;
 	struct saio_run {
@@ -147,5 +163,12 @@ SAIO_EXPORT int aio_cancel(int fd, struct aiocb *cb)
 	return AIO_ALLDONE;
 }
 
+#ifdef SAIO_STATIC
+SAIO_EXPORT int aio_cancel(int fd, struct aiocb *cb)
+	__attribute__((alias("saio_aio_cancel")));
 SAIO_EXPORT int aio_cancel64(int fd, struct aiocb64 *cb)
-	__attribute__((alias("aio_cancel")));
+	__attribute__((alias("saio_aio_cancel")));
+#else
+SAIO_VERSIONS(saio_aio_cancel, aio_cancel);
+SAIO_VERSIONS(saio_aio_cancel, aio_cancel64);
+#endif

@@ -3,9 +3,10 @@
  * complete.c - completions, and the calls that observe them: aio_error,
  * aio_return, aio_suspend.
  *
- * Completion dispatch.  A request that the engine runs to completion in
- * the submitting thread (a page-cache hit) is finished right there: no
- * other thread is involved.  A request that went asynchronous posts its
+ * Completion dispatch.  A request that completes in the submitting thread
+ * (a page-cache hit: the engine said SYSLET_DONE, or the RWF_NOWAIT
+ * attempt of chains.c succeeded) is finished right there: no other
+ * thread, no ring.  A request that went asynchronous posts its
  * completion to the engine's ring, and the ring is reaped:
  *   - lazily, without blocking, by aio_error, aio_return and aio_suspend
  *     (whoever gets saio.reap_lock; a caller that does not get it knows
@@ -14,7 +15,8 @@
  *     caller has to sleep (aio_suspend, lio_listio(LIO_WAIT), aio_cancel)
  *     or a request needing a notification goes asynchronous.  It blocks in
  *     the engine's wait with every signal blocked, and exists at most once.
- * Sleepers never wait in the engine themselves: they wait on saio.seq, a
+ * Sleepers other than a leader (saio_wait_lead()) do not wait in the
+ * engine: they wait on saio.seq, a
  * futex word bumped after every completion.  So a sleeper sees completions
  * made by any thread, inline ones included, and its wait is a plain futex
  * wait with a timeout, which a signal handler always interrupts with EINTR
@@ -151,10 +153,54 @@ static void saio_drive(struct saio_req *work, struct saio_req *r, int64_t res)
 	}
 }
 
-void saio_start(struct saio_req *r)
+/*
+ * Start a request just accepted by aio_read, aio_write, aio_fsync or
+ * lio_listio.  If the engine has no room for it (its chain limit, or no
+ * memory), the request is taken back and the call fails with EAGAIN, as
+ * POSIX wants ("not queued due to system resource limitations"), instead
+ * of completing with that error.  Returns 0, or -1 with errno set.
+ */
+int saio_start_new(struct saio_req *r)
 {
-	r->wnext = NULL;
-	saio_drive(r, NULL, 0);
+	struct saio_req *ready = NULL;
+	struct aiocb *cb = r->cb;
+	struct saio_lio *g = r->lio;
+	bool notify = r->notify;	/* r may be gone once submitted */
+	int ret;
+
+	ret = saio_engine_submit(r);
+	if (ret == 0) {
+		if (notify)
+			saio_ensure_reaper();
+		return 0;
+	}
+	if (ret == 1) {
+		saio_stat_add(&saio.st.inline_done, 1);
+		saio_drive(NULL, r, r->ret);
+		return 0;
+	}
+	if (ret != -EAGAIN && ret != -ENOMEM) {
+		saio_drive(NULL, r, ret);	/* the request's own status */
+		return 0;
+	}
+	pthread_mutex_lock(&saio.lock);
+	saio_queue_remove(r, &ready);
+	if (r->notify)
+		saio.nr_notify--;
+	if (g) {
+		g->pending--;		/* never the last: the submitter holds one */
+		g->refs--;
+	}
+	saio.st.in_flight--;
+	saio.st.submitted--;
+	saio_req_free(r);
+	cb->__return_value = -1;
+	saio_store_error(cb, EAGAIN);
+	pthread_mutex_unlock(&saio.lock);
+	if (ready)
+		saio_drive(ready, NULL, 0);	/* queued behind it meanwhile */
+	errno = EAGAIN;
+	return -1;
 }
 
 void saio_complete(struct saio_req *r, int64_t res)
@@ -172,7 +218,7 @@ void saio_chain_done(uint64_t user_data, int64_t res)
 		return;
 	r = &saio.pool[idx];
 	if (r->gen != (uint32_t)(user_data >> 32) || r->state != SAIO_RUNNING)
-		return;		/* not ours (a wake-up chain of the engine) */
+		return;		/* stale: not a request in flight */
 	saio_complete(r, res);
 }
 
@@ -360,7 +406,7 @@ int saio_status(const struct aiocb *cb)
 	return e;
 }
 
-SAIO_EXPORT int aio_error(const struct aiocb *cb)
+SAIO_EXPORT int saio_aio_error(const struct aiocb *cb)
 {
 	int e;
 
@@ -373,7 +419,7 @@ SAIO_EXPORT int aio_error(const struct aiocb *cb)
 	return e;
 }
 
-SAIO_EXPORT ssize_t aio_return(struct aiocb *cb)
+SAIO_EXPORT ssize_t saio_aio_return(struct aiocb *cb)
 {
 	ssize_t ret;
 	int e;
@@ -400,7 +446,7 @@ static bool saio_any_done(const struct aiocb *const list[], int nent)
 	return false;
 }
 
-SAIO_EXPORT int aio_suspend(const struct aiocb *const list[], int nent,
+SAIO_EXPORT int saio_aio_suspend(const struct aiocb *const list[], int nent,
 			    const struct timespec *timeout)
 {
 	struct timespec dl;
@@ -413,6 +459,8 @@ SAIO_EXPORT int aio_suspend(const struct aiocb *const list[], int nent,
 	}
 	if (saio_any_done(list, nent))
 		return 0;
+	if (saio_init())	/* nothing submitted yet: still a valid wait */
+		return -1;
 	if (saio_reap(false) && saio_any_done(list, nent))
 		return 0;
 	if (timeout)
@@ -437,10 +485,26 @@ SAIO_EXPORT int aio_suspend(const struct aiocb *const list[], int nent,
 }
 
 /* The 64-bit twins are the same functions on x86-64. */
+#ifdef SAIO_STATIC
+SAIO_EXPORT int aio_error(const struct aiocb *cb)
+	__attribute__((alias("saio_aio_error")));
 SAIO_EXPORT int aio_error64(const struct aiocb64 *cb)
-	__attribute__((alias("aio_error")));
+	__attribute__((alias("saio_aio_error")));
+SAIO_EXPORT ssize_t aio_return(struct aiocb *cb)
+	__attribute__((alias("saio_aio_return")));
 SAIO_EXPORT ssize_t aio_return64(struct aiocb64 *cb)
-	__attribute__((alias("aio_return")));
+	__attribute__((alias("saio_aio_return")));
+SAIO_EXPORT int aio_suspend(const struct aiocb *const list[], int nent,
+			    const struct timespec *timeout)
+	__attribute__((alias("saio_aio_suspend")));
 SAIO_EXPORT int aio_suspend64(const struct aiocb64 *const list[], int nent,
 			      const struct timespec *timeout)
-	__attribute__((alias("aio_suspend")));
+	__attribute__((alias("saio_aio_suspend")));
+#else
+SAIO_VERSIONS(saio_aio_error, aio_error);
+SAIO_VERSIONS(saio_aio_error, aio_error64);
+SAIO_VERSIONS(saio_aio_return, aio_return);
+SAIO_VERSIONS(saio_aio_return, aio_return64);
+SAIO_VERSIONS(saio_aio_suspend, aio_suspend);
+SAIO_VERSIONS(saio_aio_suspend, aio_suspend64);
+#endif

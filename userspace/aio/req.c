@@ -23,12 +23,12 @@
  * The descriptor is only examined (lseek, fcntl) when a second request
  * arrives while an earlier one is still in flight; a lone request costs no
  * extra system call.  If a lone request was a positioned read or write on a
- * stream, the engine returns -ESPIPE and complete.c retries it as a plain
- * read or write (saio_make_stream()), as glibc does.
+ * stream, the kernel says -ESPIPE and it is retried as a plain read or
+ * write (saio_make_stream()), as glibc does.
  *
  * After fork() the child drops all of the parent's state (its aiocbs keep
- * saying EINPROGRESS, as with glibc) and starts with an empty pool, a fresh
- * engine and no reaper thread.
+ * saying EINPROGRESS, as with glibc) and starts with an empty pool and no
+ * reaper thread; its first AIO call replaces the libsyslet context.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -78,7 +78,12 @@ static void saio_reset_pools(void)
 	}
 }
 
-/* pthread_atfork child handler: forget everything the parent had. */
+/*
+ * pthread_atfork child handler: forget everything the parent had.  The
+ * engine context is replaced by the next saio_init() rather than here:
+ * libsyslet's own child handler may not have run yet (child handlers run
+ * in registration order), so calling into libsyslet now could deadlock.
+ */
 static void saio_fork_child(void)
 {
 	pthread_mutex_init(&saio.lock, NULL);
@@ -91,10 +96,9 @@ static void saio_fork_child(void)
 	saio.seq = 0;
 	saio.nr_waiters = 0;
 	saio.reaper_running = false;
-	saio.pid = getpid();
 	memset(&saio.st, 0, sizeof(saio.st));
-	saio_engine_fork_child();
-	saio.st.backend = saio_engine_backend();
+	saio.forked = true;
+	__atomic_store_n(&saio.ready, false, __ATOMIC_RELEASE);
 }
 
 static uint32_t saio_max_from_env(void)
@@ -125,6 +129,18 @@ int saio_init(void)
 	pthread_mutex_lock(&init_lock);
 	if (saio.ready || saio.init_err)
 		goto out;
+	if (saio.forked) {
+		err = -saio_engine_init();
+		if (err) {
+			saio.init_err = err;
+			goto out;
+		}
+		saio.forked = false;
+		saio.pid = getpid();
+		saio.st.backend = saio_engine_backend();
+		__atomic_store_n(&saio.ready, true, __ATOMIC_RELEASE);
+		goto out;
+	}
 	saio.max = saio_max_from_env();
 	for (hbits = 4, n = 16; n < saio.max; n <<= 1)
 		hbits++;

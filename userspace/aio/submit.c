@@ -23,8 +23,15 @@
 
 #include "aio-internal.h"
 
-static int saio_submit(struct aiocb *cb, int op, struct saio_lio *lio)
+/*
+ * Accept cb.  'individual': deliver cb's own sigevent (everything but the
+ * GLIBC_2.2.5 lio_listio, whose entries never notify individually).
+ */
+static int saio_submit(struct aiocb *cb, int op, struct saio_lio *lio,
+		       bool individual)
 {
+	static const struct sigevent none = { .sigev_notify = SIGEV_NONE };
+	const struct sigevent *sev = individual ? &cb->aio_sigevent : &none;
 	struct saio_req *r;
 	bool start;
 	int err;
@@ -36,40 +43,38 @@ static int saio_submit(struct aiocb *cb, int op, struct saio_lio *lio)
 		errno = EINVAL;
 		return -1;
 	}
-	err = saio_sigev_check(&cb->aio_sigevent);
+	err = saio_sigev_check(sev);
 	if (err) {
 		errno = err;
 		return -1;
 	}
-	r = saio_req_alloc(cb, op, cb->aio_fildes, &cb->aio_sigevent, lio,
-			   &start);
+	r = saio_req_alloc(cb, op, cb->aio_fildes, sev, lio, &start);
 	if (!r)
 		return -1;
 	if (start)
-		saio_start(r);
-	else
-		/*
-		 * r starts when an earlier request completes; that completion
-		 * must be reaped even if the program does not call us again
-		 * (it may be reading the other end of the socket).
-		 */
-		saio_ensure_reaper();
+		return saio_start_new(r);
+	/*
+	 * r starts when an earlier request completes; that completion must
+	 * be reaped even if the program does not call us again (it may be
+	 * reading the other end of the socket).
+	 */
+	saio_ensure_reaper();
 	return 0;
 }
 
-SAIO_EXPORT int aio_read(struct aiocb *cb)
+SAIO_EXPORT int saio_aio_read(struct aiocb *cb)
 {
 	saio_count_call();
-	return saio_submit(cb, SAIO_READ, NULL);
+	return saio_submit(cb, SAIO_READ, NULL, true);
 }
 
-SAIO_EXPORT int aio_write(struct aiocb *cb)
+SAIO_EXPORT int saio_aio_write(struct aiocb *cb)
 {
 	saio_count_call();
-	return saio_submit(cb, SAIO_WRITE, NULL);
+	return saio_submit(cb, SAIO_WRITE, NULL, true);
 }
 
-SAIO_EXPORT int aio_fsync(int operation, struct aiocb *cb)
+SAIO_EXPORT int saio_aio_fsync(int operation, struct aiocb *cb)
 {
 	saio_count_call();
 	if (operation != O_SYNC && operation != O_DSYNC) {
@@ -81,7 +86,7 @@ SAIO_EXPORT int aio_fsync(int operation, struct aiocb *cb)
 		return -1;
 	}
 	return saio_submit(cb, operation == O_SYNC ? SAIO_FSYNC : SAIO_FDSYNC,
-			   NULL);
+			   NULL, true);
 }
 
 /* Sleep until list g is done, or a signal handler runs (EINTR). */
@@ -115,10 +120,11 @@ static int saio_lio_wait(struct saio_lio *g)
  * them failed (EINTR if a signal handler interrupted the wait: the requests
  * go on).  With LIO_NOWAIT, 'sig' is delivered once every queued entry is
  * done (at once if none was queued), and each entry's own sigevent is
- * delivered as usual in both modes.
+ * delivered as usual in both modes, except by the GLIBC_2.2.5 version
+ * ('individual' false: glibc's LIO_NO_INDIVIDUAL_EVENT).
  */
-SAIO_EXPORT int lio_listio(int mode, struct aiocb *const list[], int nent,
-			   struct sigevent *sig)
+static int saio_lio(int mode, struct aiocb *const list[], int nent,
+		    struct sigevent *sig, bool individual)
 {
 	struct saio_lio *g;
 	bool eagain = false, failed = false;
@@ -164,7 +170,7 @@ SAIO_EXPORT int lio_listio(int mode, struct aiocb *const list[], int nent,
 			errno = EINVAL;
 			goto bad;
 		}
-		if (!saio_submit(cb, op, g))
+		if (!saio_submit(cb, op, g, individual))
 			continue;
 bad:
 		if (errno == EAGAIN)
@@ -203,20 +209,61 @@ bad:
 	return 0;
 }
 
+SAIO_EXPORT int saio_lio_listio(int mode, struct aiocb *const list[],
+				int nent, struct sigevent *sig)
+{
+	return saio_lio(mode, list, nent, sig, true);
+}
+
+/* lio_listio@GLIBC_2.2.5, for programs linked against glibc < 2.4 */
+SAIO_EXPORT int saio_lio_listio_old(int mode, struct aiocb *const list[],
+				    int nent, struct sigevent *sig)
+{
+	return saio_lio(mode, list, nent, sig, false);
+}
+
 /* glibc tunes its thread pool with this; the engine sizes itself. */
-SAIO_EXPORT void aio_init(const struct aioinit *init)
+SAIO_EXPORT void saio_aio_init(const struct aioinit *init)
 {
 	(void)init;
 	saio_count_call();
 	saio_init();
 }
 
+#ifdef SAIO_STATIC
+SAIO_EXPORT int aio_read(struct aiocb *cb)
+	__attribute__((alias("saio_aio_read")));
 SAIO_EXPORT int aio_read64(struct aiocb64 *cb)
-	__attribute__((alias("aio_read")));
+	__attribute__((alias("saio_aio_read")));
+SAIO_EXPORT int aio_write(struct aiocb *cb)
+	__attribute__((alias("saio_aio_write")));
 SAIO_EXPORT int aio_write64(struct aiocb64 *cb)
-	__attribute__((alias("aio_write")));
+	__attribute__((alias("saio_aio_write")));
+SAIO_EXPORT int aio_fsync(int operation, struct aiocb *cb)
+	__attribute__((alias("saio_aio_fsync")));
 SAIO_EXPORT int aio_fsync64(int operation, struct aiocb64 *cb)
-	__attribute__((alias("aio_fsync")));
+	__attribute__((alias("saio_aio_fsync")));
+SAIO_EXPORT int lio_listio(int mode, struct aiocb *const list[], int nent,
+			   struct sigevent *sig)
+	__attribute__((alias("saio_lio_listio")));
 SAIO_EXPORT int lio_listio64(int mode, struct aiocb64 *const list[], int nent,
 			     struct sigevent *sig)
-	__attribute__((alias("lio_listio")));
+	__attribute__((alias("saio_lio_listio")));
+SAIO_EXPORT void aio_init(const struct aioinit *init)
+	__attribute__((alias("saio_aio_init")));
+#else
+SAIO_VERSIONS(saio_aio_read, aio_read);
+SAIO_VERSIONS(saio_aio_read, aio_read64);
+SAIO_VERSIONS(saio_aio_write, aio_write);
+SAIO_VERSIONS(saio_aio_write, aio_write64);
+SAIO_VERSIONS(saio_aio_fsync, aio_fsync);
+SAIO_VERSIONS(saio_aio_fsync, aio_fsync64);
+SAIO_VERSIONS(saio_aio_init, aio_init);
+/* lio_listio: GLIBC_2.4 and GLIBC_2.34 mean the same, GLIBC_2.2.5 differs */
+SAIO_SYMVER(saio_lio_listio, lio_listio, "GLIBC_2.4");
+SAIO_SYMVER(saio_lio_listio, lio_listio, "@GLIBC_2.34");
+SAIO_SYMVER(saio_lio_listio, lio_listio64, "GLIBC_2.4");
+SAIO_SYMVER(saio_lio_listio, lio_listio64, "@GLIBC_2.34");
+SAIO_SYMVER(saio_lio_listio_old, lio_listio, "GLIBC_2.2.5");
+SAIO_SYMVER(saio_lio_listio_old, lio_listio64, "GLIBC_2.2.5");
+#endif

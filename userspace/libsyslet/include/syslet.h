@@ -327,6 +327,19 @@ int syslet_submit(struct syslet_ctx *ctx, const struct syslet_atom *head);
 int syslet_submit_sync(struct syslet_ctx *ctx, const struct syslet_atom *head,
 		       struct syslet_completion *done);
 
+/*
+ * Submits the chain starting at @head like syslet_submit(), except that a
+ * chain which completes in the calling thread stores its completion in
+ * *@done instead of posting it to the ring: SYSLET_DONE is returned and no
+ * ring slot is used.  That is a SYSLET_SYNC chain, and, on a kernel whose
+ * engine runs chains in the caller until they would block (pass-on-block),
+ * any chain none of whose atoms blocked.  A chain that went asynchronous
+ * returns SYSLET_QUEUED and completes through the ring; *@done is then
+ * not written.  Negative errno as syslet_submit().
+ */
+int syslet_submit_done(struct syslet_ctx *ctx, const struct syslet_atom *head,
+		       struct syslet_completion *done);
+
 /* --- completions ---------------------------------------------------- */
 
 /* Completions ready in the ring (no system call). */

@@ -75,6 +75,8 @@ struct syslet_emu {
 	struct emu_job *ovf, *ovf_last;	/* completions waiting for room */
 	uint32_t head;			/* producer's copy of ring->head */
 	_Atomic unsigned int waiters;
+	struct syslet_ctx *ctx;
+	struct syslet_emu *cnext, *cprev; /* pool.ctxs; under pool.lock */
 };
 
 static struct {
@@ -84,7 +86,9 @@ static struct {
 	unsigned int nr_threads, nr_idle, nr_chains, nr_queued;
 	unsigned int max_threads, idle_msecs, max_chains;
 	uint64_t chains_done;
+	struct syslet_emu *ctxs;	/* every live context */
 	bool sig_installed;
+	bool atfork_installed;
 	int signo;
 } pool = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -126,23 +130,68 @@ static void sig_nop(int sig)
 	(void)sig;
 }
 
+static void free_jobs(struct emu_job *j);
+
 /*
- * fork(): the child has none of the workers.  Chains that were running
- * are lost in the child (their contexts' memory is a copy anyway); queued
- * ones are picked up by the workers the child's next submission starts.
+ * fork(): as with the kernel engine, none of the parent's chains runs or
+ * completes in the child.  The child has none of the workers, and its
+ * copies of the contexts start empty: their in-flight and overflow lists
+ * are dropped (queued chains included, which a worker of the child would
+ * otherwise run a second time), so a context inherited from the parent
+ * can be used, or torn down, in the child.  The handlers hold pool.lock
+ * and every context's lock across fork(), so the copied state is
+ * consistent (lock order: pool.lock, then the contexts').
  */
 static void atfork_prepare(void)
 {
+	struct syslet_emu *e;
+
 	pthread_mutex_lock(&pool.lock);
+	for (e = pool.ctxs; e; e = e->cnext)
+		pthread_mutex_lock(&e->lock);
 }
 
 static void atfork_parent(void)
 {
+	struct syslet_emu *e;
+
+	for (e = pool.ctxs; e; e = e->cnext)
+		pthread_mutex_unlock(&e->lock);
 	pthread_mutex_unlock(&pool.lock);
 }
 
 static void atfork_child(void)
 {
+	struct syslet_emu *e;
+	struct emu_job *j, *fl = NULL;
+
+	for (e = pool.ctxs; e; e = e->cnext) {
+		while ((j = e->inflight)) {
+			e->inflight = j->inext;
+			j->next = fl;
+			fl = j;
+		}
+		while ((j = e->ovf)) {
+			e->ovf = j->next;
+			j->next = fl;
+			fl = j;
+		}
+		e->inflight_last = NULL;
+		e->ovf_last = NULL;
+		e->nr_inflight = 0;
+		atomic_store(&e->waiters, 0);
+		atomic_store_explicit((_Atomic uint32_t *)&e->ctx->ring->overflow,
+				      0, memory_order_relaxed);
+		atomic_store_explicit((_Atomic uint32_t *)&e->ctx->ring->kflags,
+				      0, memory_order_relaxed);
+		pthread_cond_init(&e->idle, NULL);
+		pthread_mutex_unlock(&e->lock);
+	}
+	free_jobs(fl);
+	pool.queue = NULL;
+	pool.queue_last = NULL;
+	pool.nr_queued = 0;
+	pool.nr_chains = 0;
 	pool.nr_threads = 0;
 	pool.nr_idle = 0;
 	pthread_cond_init(&pool.work, NULL);
@@ -156,8 +205,6 @@ static int install_signal(void)
 
 	if (pool.sig_installed)
 		return 0;
-	if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child))
-		return -ENOMEM;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = sig_nop;	/* no SA_RESTART: calls return EINTR */
 	sigemptyset(&sa.sa_mask);
@@ -432,6 +479,8 @@ static void *worker(void *unused)
 	sigset_t set;
 
 	(void)unused;
+	/* not the name of whichever thread happened to start the worker */
+	pthread_setname_np(pthread_self(), "syslet-emu");
 	/* workers take the cancel signal; the submitter's mask is copied */
 	sigemptyset(&set);
 	sigaddset(&set, pool.signo);
@@ -857,9 +906,25 @@ int __syslet_emu_ctx_init(struct syslet_ctx *ctx)
 
 	if (!e)
 		return -ENOMEM;
+	pthread_mutex_lock(&pool.lock);
+	if (!pool.atfork_installed) {
+		if (pthread_atfork(atfork_prepare, atfork_parent,
+				   atfork_child)) {
+			pthread_mutex_unlock(&pool.lock);
+			free(e);
+			return -ENOMEM;
+		}
+		pool.atfork_installed = true;
+	}
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_cond_init(&e->idle, NULL);
+	e->ctx = ctx;
+	e->cnext = pool.ctxs;
+	if (pool.ctxs)
+		pool.ctxs->cprev = e;
+	pool.ctxs = e;
 	ctx->emu = e;
+	pthread_mutex_unlock(&pool.lock);
 	return 0;
 }
 
@@ -900,6 +965,14 @@ void __syslet_emu_ctx_exit(struct syslet_ctx *ctx)
 	}
 	pthread_mutex_unlock(&e->lock);
 	free_jobs(fl);
+	pthread_mutex_lock(&pool.lock);
+	if (e->cprev)
+		e->cprev->cnext = e->cnext;
+	else
+		pool.ctxs = e->cnext;
+	if (e->cnext)
+		e->cnext->cprev = e->cprev;
+	pthread_mutex_unlock(&pool.lock);
 	pthread_cond_destroy(&e->idle);
 	pthread_mutex_destroy(&e->lock);
 	free(e);

@@ -202,6 +202,19 @@ SYSLET_API int syslet_submit_sync(struct syslet_ctx *ctx,
 	return __syslet_emu_submit(ctx, head, done);
 }
 
+SYSLET_API int syslet_submit_done(struct syslet_ctx *ctx,
+				  const struct syslet_atom *head,
+				  struct syslet_completion *done)
+{
+	if (!ctx || !head || !done)
+		return -EINVAL;
+	if (ctx->backend == SYSLET_BACKEND_KERNEL)
+		return (int)__syslet_sys_async_exec(head, ctx->ring, done, 0);
+	/* the emulation runs only SYSLET_SYNC chains in the caller */
+	return __syslet_emu_submit(ctx, head,
+				   (head->flags & SYSLET_SYNC) ? done : NULL);
+}
+
 /* --- completions ----------------------------------------------------- */
 
 SYSLET_API unsigned int syslet_cq_ready(const struct syslet_ctx *ctx)
