@@ -69,7 +69,10 @@ def engines(mode):
     if os.path.exists(so):
         eng = ["--ioengine=external:" + so]
         if syslet_kernel_present():
+            # default: pass-on-block (in the caller until a read would block)
             e.append(("syslet", eng + ["--backend=kernel"], {}, False))
+            # every I/O queued to an async thread at once (SYSLET_ASYNC)
+            e.append(("syslet-async", eng + ["--backend=kernel", "--exec_mode=async"], {}, False))
         e.append(("syslet-emul", eng + ["--backend=emulated"], {}, False))
         # The same engine trying RWF_NOWAIT in the caller first (what
         # io_uring does before it punts to io-wq): chains only for misses.

@@ -14,13 +14,15 @@
  * it.
  *
  * ->queue() only stages the io_u; ->commit() submits the staged ones (one
- * async_exec() each, there being no batch submission in the ABI).  A chain
- * posts its completion to the ring whether it ran in an async thread
- * (SYSLET_QUEUED) or to the end in the caller (SYSLET_DONE, the kernel's
- * pass-on-block finding nothing to wait for).  With exec_mode=sync every
- * chain runs in the caller through syslet_submit_sync(), which hands the
- * completion back in place; those io_us, and any that failed to submit,
- * go on a list that ->getevents() drains first.  ->getevents() then reaps
+ * async_exec() each, there being no batch submission in the ABI).  In the
+ * default exec_mode=auto a chain runs in the caller until it would block
+ * (the kernel's pass-on-block): one that never blocks comes back
+ * SYSLET_DONE with its completion in place (syslet_submit_done()), one
+ * that blocked comes back SYSLET_QUEUED and completes through the ring.
+ * exec_mode=async queues every chain (SYSLET_ASYNC) and exec_mode=sync
+ * runs every chain in the caller (SYSLET_SYNC).  Completions handed back
+ * in place, and io_us that failed to submit, go on a list that
+ * ->getevents() drains first.  ->getevents() then reaps
  * the ring from user space, and makes a system call (async_wait(), or the
  * emulated backend's wait) only when fewer than 'min' completions are
  * there.
@@ -354,11 +356,14 @@ static int syslet_fio_commit(struct thread_data *td)
 			if (sd->atom_flags & SYSLET_SYNC)
 				r = syslet_submit_sync(&sd->ctx, &sio->op.atom,
 						       &cqe);
-			else
+			else if (sd->atom_flags & SYSLET_ASYNC)
 				r = syslet_submit(&sd->ctx, &sio->op.atom);
+			else
+				r = syslet_submit_done(&sd->ctx, &sio->op.atom,
+						       &cqe);
 		} while (r == -EINTR);
 
-		if (r >= 0 && (sd->atom_flags & SYSLET_SYNC)) {
+		if (r == SYSLET_DONE && !(sd->atom_flags & SYSLET_ASYNC)) {
 			/* Ran in the caller; the completion is in cqe. */
 			syslet_fio_result(io_u, cqe.status);
 			sd->done[sd->nr_done++] = io_u;

@@ -453,6 +453,29 @@ TEST(exit_kill_exec_and_pthread_exit_with_handoffs_in_flight)
 	ASSERT_EQ(st, 5 << 8);		/* exited 5: TID == PID after exec */
 }
 
+TEST(parent_waits_by_pid_while_the_leader_tid_is_away)
+{
+	pid_t pid = fork();
+	int st;
+
+	REQUIRE_SYSLET();
+	if (!pid) {
+		struct syslet_ring *r = ring_new(4);
+		static struct blocker b;
+
+		if (block(&b, r, 1) != SYSLET_QUEUED || tid() != getpid())
+			_exit(1);
+		usleep(500000);
+		_exit(4);
+	}
+	usleep(200000);
+	/* alive: 0, not -1/ECHILD although the leader task's TID moved */
+	ASSERT_EQ(waitpid(pid, &st, WNOHANG), 0);
+	ASSERT_EQ(kill(pid, 0), 0);
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_EQ(st, 4 << 8);
+}
+
 TEST(fork_after_handoff_starts_clean)
 {
 	struct syslet_ring *r = ring_new(4);
