@@ -71,6 +71,8 @@ def engines(mode):
         if syslet_kernel_present():
             # default: pass-on-block (in the caller until a read would block)
             e.append(("syslet", eng + ["--backend=kernel"], {}, False))
+            # pass-on-block for every I/O, without auto's adaptation
+            e.append(("syslet-pob", eng + ["--backend=kernel", "--exec_mode=pob"], {}, False))
             # every I/O queued to an async thread at once (SYSLET_ASYNC)
             e.append(("syslet-async", eng + ["--backend=kernel", "--exec_mode=async"], {}, False))
         e.append(("syslet-emul", eng + ["--backend=emulated"], {}, False))

@@ -14,13 +14,16 @@
  * it.
  *
  * ->queue() only stages the io_u; ->commit() submits the staged ones (one
- * async_exec() each, there being no batch submission in the ABI).  In the
- * default exec_mode=auto a chain runs in the caller until it would block
- * (the kernel's pass-on-block): one that never blocks comes back
- * SYSLET_DONE with its completion in place (syslet_submit_done()), one
- * that blocked comes back SYSLET_QUEUED and completes through the ring.
- * exec_mode=async queues every chain (SYSLET_ASYNC) and exec_mode=sync
- * runs every chain in the caller (SYSLET_SYNC).  Completions handed back
+ * async_exec() each, there being no batch submission in the ABI).  With
+ * exec_mode=pob a chain runs in the caller until it would block (the
+ * kernel's pass-on-block): one that never blocks comes back SYSLET_DONE
+ * with its completion in place (syslet_submit_done()), one that blocked
+ * comes back SYSLET_QUEUED and completes through the ring.  The default,
+ * exec_mode=auto, does the same but, after an I/O blocked, queues the next
+ * iodepth I/Os to async threads at once (a hand-off costs the caller a
+ * thread wakeup), then tries the caller again.  exec_mode=async queues
+ * every chain (SYSLET_ASYNC) and exec_mode=sync runs every chain in the
+ * caller (SYSLET_SYNC).  Completions handed back
  * in place, and io_us that failed to submit, go on a list that
  * ->getevents() drains first.  ->getevents() then reaps
  * the ring from user space, and makes a system call (async_wait(), or the
@@ -73,6 +76,7 @@ enum {
 
 enum {
 	SYSLET_FIO_MODE_AUTO,		/* no mode flag: the backend decides */
+	SYSLET_FIO_MODE_POB,		/* pass-on-block, every I/O */
 	SYSLET_FIO_MODE_ASYNC,		/* SYSLET_ASYNC: never in the caller */
 	SYSLET_FIO_MODE_SYNC,		/* SYSLET_SYNC: always in the caller */
 };
@@ -109,6 +113,8 @@ struct syslet_fio_data {
 	unsigned int nr_events;
 
 	unsigned int in_flight;		/* submitted, not yet reaped */
+	bool adaptive;			/* exec_mode=auto */
+	unsigned int async_left;	/* auto: queue this many at once */
 	unsigned int spin_usec;		/* poll the ring this long first */
 };
 
@@ -147,7 +153,11 @@ static struct fio_option options[] = {
 		.posval = {
 			  { .ival = "auto",
 			    .oval = SYSLET_FIO_MODE_AUTO,
-			    .help = "the backend decides (kernel: in the caller until it would block)",
+			    .help = "pass-on-block; after an I/O blocked, queue the next iodepth at once",
+			  },
+			  { .ival = "pob",
+			    .oval = SYSLET_FIO_MODE_POB,
+			    .help = "pass-on-block for every I/O: in the caller until it would block",
 			  },
 			  { .ival = "async",
 			    .oval = SYSLET_FIO_MODE_ASYNC,
@@ -325,6 +335,42 @@ static enum fio_q_status syslet_fio_queue(struct thread_data *td,
 		io_u->error = err;
 		return FIO_Q_COMPLETED;
 	}
+	/*
+	 * Pass-on-block: submit at once, with nothing staged before it, so
+	 * that an I/O which does not block completes here, like a psync
+	 * one, at the cost of one system call.
+	 */
+	if (!(sd->atom_flags & (SYSLET_SYNC | SYSLET_ASYNC)) &&
+	    !sd->async_left && !sd->nr_staged) {
+		struct syslet_fio_io *sio = io_u->engine_data;
+		struct syslet_completion cqe;
+		int r;
+
+		if (fio_fill_issue_time(td)) {
+			fio_gettime(&io_u->issue_time, NULL);
+			io_u_queued(td, io_u);
+		}
+		sio->op.atom.flags &= ~SYSLET_ASYNC;
+		do {
+			r = syslet_submit_done(&sd->ctx, &sio->op.atom, &cqe);
+		} while (r == -EINTR);
+		if (r == SYSLET_DONE) {
+			syslet_fio_result(io_u, cqe.status);
+			return FIO_Q_COMPLETED;
+		}
+		if (r == SYSLET_QUEUED) {
+			if (sd->adaptive)
+				sd->async_left = sd->depth;
+			sd->in_flight++;
+			io_u_mark_submit(td, 1);
+			return FIO_Q_QUEUED;
+		}
+		if (r != -EAGAIN || !sd->in_flight) {
+			io_u->error = -r;
+			return FIO_Q_COMPLETED;
+		}
+		/* the backend is full: stage it for ->commit() */
+	}
 	sd->staged[sd->nr_staged++] = io_u;
 	return FIO_Q_QUEUED;
 }
@@ -352,18 +398,34 @@ static int syslet_fio_commit(struct thread_data *td)
 			io_u->issue_time = now;
 			io_u_queued(td, io_u);
 		}
+		/*
+		 * auto: a hand-off costs the caller a thread wakeup, so once
+		 * an I/O blocked, the next iodepth go to async threads at
+		 * once; then the caller tries again.
+		 */
+		if (sd->adaptive) {
+			if (sd->async_left) {
+				sio->op.atom.flags |= SYSLET_ASYNC;
+				sd->async_left--;
+			} else {
+				sio->op.atom.flags &= ~SYSLET_ASYNC;
+			}
+		}
 		do {
 			if (sd->atom_flags & SYSLET_SYNC)
 				r = syslet_submit_sync(&sd->ctx, &sio->op.atom,
 						       &cqe);
-			else if (sd->atom_flags & SYSLET_ASYNC)
+			else if (sio->op.atom.flags & SYSLET_ASYNC)
 				r = syslet_submit(&sd->ctx, &sio->op.atom);
 			else
 				r = syslet_submit_done(&sd->ctx, &sio->op.atom,
 						       &cqe);
 		} while (r == -EINTR);
+		if (sd->adaptive && r == SYSLET_QUEUED &&
+		    !(sio->op.atom.flags & SYSLET_ASYNC))
+			sd->async_left = sd->depth;
 
-		if (r == SYSLET_DONE && !(sd->atom_flags & SYSLET_ASYNC)) {
+		if (r == SYSLET_DONE && !(sio->op.atom.flags & SYSLET_ASYNC)) {
 			/* Ran in the caller; the completion is in cqe. */
 			syslet_fio_result(io_u, cqe.status);
 			sd->done[sd->nr_done++] = io_u;
@@ -550,6 +612,7 @@ static int syslet_fio_init(struct thread_data *td)
 		flags = SYSLET_CTX_KERNEL;
 	else if (o->backend == SYSLET_FIO_BACKEND_EMULATED)
 		flags = SYSLET_CTX_EMULATED;
+	sd->adaptive = o->exec_mode == SYSLET_FIO_MODE_AUTO;
 	if (o->exec_mode == SYSLET_FIO_MODE_ASYNC)
 		sd->atom_flags = SYSLET_ASYNC;
 	else if (o->exec_mode == SYSLET_FIO_MODE_SYNC)

@@ -357,6 +357,9 @@ void syslet_ensure_spare(struct syslet_ctx *ctx)
 {
 	int tries;
 
+	/* the common case, checked without the lock: one is idle already */
+	if (READ_ONCE(ctx->nr_idle))
+		return;
 	/* a new thread may pick a queued chain instead: then try once more */
 	for (tries = 0; tries < 2; tries++) {
 		unsigned int seq = 0;
