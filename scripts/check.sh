@@ -38,10 +38,11 @@ for f in "${files[@]}" "${patches[@]}"; do
 done
 i=$((i + 1))
 # W=1 build of the project's own kernel directories (drivers/misc/syslet*
-# objects are named explicitly so upstream files are not rebuilt).
+# and arch/x86/kernel/syslet objects are named explicitly so upstream
+# files are not rebuilt).
 targets=()
 for d in "${kdirs[@]}"; do targets+=("$d"); done
-for f in drivers/misc/syslet*.c; do
+for f in drivers/misc/syslet*.c arch/x86/kernel/syslet.c; do
 	[ -f "$f" ] && targets+=("${f%.c}.o")
 done
 if [ ${#targets[@]} -eq 0 ]; then

@@ -129,7 +129,8 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 		return;
 
 	spin_lock(&ctx->lock);
-	if (!ctx->dead) {
+	/* the chain would be in flight: within the limit, or it stays here */
+	if (!ctx->dead && ctx->nr_chains < ctx->max_chains) {
 		list_for_each_entry(w, &ctx->idle, idle_node) {
 			if (identity_fits(tsk, w->task)) {
 				taker = w;
@@ -140,6 +141,8 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	if (taker) {
 		list_del_init(&taker->idle_node);
 		ctx->nr_idle--;
+		ctx->nr_reserved--;
+		pob->reserved = false;
 		taker->take = true;
 		/* the chain is an async one from now on: cancel can find it */
 		c->worker = tsk;
@@ -167,6 +170,7 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	tsk->flags |= PF_IO_WORKER;
 	pob->passed = true;
 
+	/* pairs with worker_take(): @h is complete before @ready reads true */
 	smp_store_release(&taker->ready, true);
 	wake_up_process(taker->task);
 }
@@ -309,20 +313,26 @@ long syslet_exec_pob(struct syslet_chain *c, struct syslet_ring __user *ring,
 {
 	struct syslet_pob pob = { .chain = c };
 	struct syslet_ctx *ctx;
-	long ret;
 
 	ctx = syslet_get_ctx(true);
 	if (IS_ERR(ctx))
 		return PTR_ERR(ctx);
 	c->ctx = ctx;
-	c->filter = seccomp_filter_get_current();
 	pob.ctx = ctx;
 
 	/* without a ring a chain that sleeps has nowhere to complete */
 	if (ring || (c->flags & SYSLET_NO_COMPLETE)) {
-		syslet_ensure_spare(ctx);
-		current->syslet_pob = &pob;
+		/*
+		 * It may become a chain in flight: the limit applies as to a
+		 * queued one (checked again, under the lock, at a hand-off).
+		 */
+		if (READ_ONCE(ctx->nr_chains) >= READ_ONCE(ctx->max_chains))
+			return -EAGAIN;
+		pob.reserved = syslet_reserve_spare(ctx);
+		if (pob.reserved)
+			current->syslet_pob = &pob;
 	}
+	c->filter = seccomp_filter_get_current();
 	syslet_run_chain(c, true);
 	current->syslet_pob = NULL;
 	if (c->filter)
@@ -330,8 +340,9 @@ long syslet_exec_pob(struct syslet_chain *c, struct syslet_ring __user *ring,
 	c->filter = NULL;
 
 	if (!pob.passed) {
-		ret = deliver_in_caller(ctx, c, ring, done);
-		return ret;
+		if (pob.reserved)
+			syslet_unreserve_spare(ctx);
+		return deliver_in_caller(ctx, c, ring, done);
 	}
 	return finish_passed(ctx, c, ring);
 }

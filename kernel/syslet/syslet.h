@@ -57,6 +57,7 @@ struct syslet_ctx {
 	unsigned int		nr_threads;
 	unsigned int		nr_idle;
 	unsigned int		nr_starting;	/* created, not yet idle */
+	unsigned int		nr_reserved;	/* idle ones promised to pob */
 	wait_queue_head_t	spare_wait;	/* for nr_starting to drop */
 	unsigned int		nr_chains;	/* submitted, not yet posted */
 	unsigned int		max_threads;
@@ -137,6 +138,7 @@ struct syslet_pob {
 	struct syslet_ctx	*ctx;
 	struct syslet_chain	*chain;
 	bool			armed;
+	bool			reserved;	/* holds one of ctx->nr_reserved */
 	bool			passed;		/* the user context has gone */
 };
 
@@ -164,7 +166,8 @@ void syslet_run_chain(struct syslet_chain *c, bool in_caller);
 /* worker.c */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c);
 void syslet_kill_workers(struct syslet_ctx *ctx);
-void syslet_ensure_spare(struct syslet_ctx *ctx);
+bool syslet_reserve_spare(struct syslet_ctx *ctx);
+void syslet_unreserve_spare(struct syslet_ctx *ctx);
 long syslet_become_worker(struct syslet_ctx *ctx);
 
 /* pob.c */

@@ -76,6 +76,7 @@ static long worker_take(struct syslet_worker *w)
 
 	for (;;) {
 		set_current_state(TASK_UNINTERRUPTIBLE);
+		/* pairs with the giver's release: @h is filled in */
 		if (smp_load_acquire(&w->ready))
 			break;
 		schedule();
@@ -137,7 +138,9 @@ static long worker_loop(struct syslet_worker *w)
 			ctx->nr_starting--;
 			started = true;
 		}
-		if (!ctx->dead && !list_empty(&ctx->queue)) {
+		/* idle threads promised to pass-on-block stay idle */
+		if (!ctx->dead && !list_empty(&ctx->queue) &&
+		    ctx->nr_idle >= ctx->nr_reserved) {
 			c = list_first_entry(&ctx->queue, struct syslet_chain, node);
 			list_move_tail(&c->node, &ctx->running);
 			c->worker = current;
@@ -175,7 +178,8 @@ static long worker_loop(struct syslet_worker *w)
 			spin_unlock(&ctx->lock);
 			return worker_take(w);
 		}
-		if (!left && list_empty(&ctx->queue) && !worker_must_stay()) {
+		if (!left && list_empty(&ctx->queue) && !worker_must_stay() &&
+		    ctx->nr_idle >= ctx->nr_reserved) {
 			spin_unlock(&ctx->lock);
 			break;			/* idle timeout */
 		}
@@ -293,7 +297,9 @@ int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
 		return -ECANCELED;
 	}
 	list_add_tail(&c->node, &ctx->queue);
-	w = list_first_entry_or_null(&ctx->idle, struct syslet_worker, idle_node);
+	w = NULL;
+	if (ctx->nr_idle > ctx->nr_reserved)
+		w = list_first_entry(&ctx->idle, struct syslet_worker, idle_node);
 	if (w) {
 		list_del_init(&w->idle_node);
 		ctx->nr_idle--;
@@ -348,31 +354,37 @@ void syslet_kill_workers(struct syslet_ctx *ctx)
 
 /*
  * Pass-on-block needs an idle async thread to hand the caller's user
- * context to: make one if none is idle or on its way, and wait until it
- * is ready, so that a chain's first sleep finds it.  Best effort: at the
- * thread limit, or if the thread cannot be made, a chain that sleeps runs
- * on in the caller.
+ * context to: reserve one, making it if none is idle (and waiting until
+ * it is), so that a chain's first sleep finds it even when other threads
+ * submit at the same time.  Returns false when none can be had (at the
+ * thread limit, or a thread cannot be made): a chain that sleeps then
+ * runs on in the caller.  Reserved threads are not given queued chains
+ * and do not exit on idle.
  */
-void syslet_ensure_spare(struct syslet_ctx *ctx)
+bool syslet_reserve_spare(struct syslet_ctx *ctx)
 {
 	int tries;
 
-	/* the common case, checked without the lock: one is idle already */
-	if (READ_ONCE(ctx->nr_idle))
-		return;
-	/* a new thread may pick a queued chain instead: then try once more */
-	for (tries = 0; tries < 2; tries++) {
+	for (tries = 0; tries < 3; tries++) {
 		unsigned int seq = 0;
 		bool create;
 
 		spin_lock(&ctx->lock);
-		if (ctx->nr_idle || ctx->dead ||
-		    (!ctx->nr_starting && ctx->nr_threads >= ctx->max_threads)) {
+		if (ctx->dead) {
 			spin_unlock(&ctx->lock);
-			return;
+			return false;
+		}
+		if (ctx->nr_idle > ctx->nr_reserved) {
+			ctx->nr_reserved++;
+			spin_unlock(&ctx->lock);
+			return true;
 		}
 		create = !ctx->nr_starting;
 		if (create) {
+			if (ctx->nr_threads >= ctx->max_threads) {
+				spin_unlock(&ctx->lock);
+				return false;
+			}
 			ctx->nr_threads++;
 			ctx->nr_starting++;
 			seq = ctx->thread_seq++;
@@ -384,12 +396,33 @@ void syslet_ensure_spare(struct syslet_ctx *ctx)
 			ctx->nr_threads--;
 			ctx->nr_starting--;
 			spin_unlock(&ctx->lock);
-			return;
+			return false;
 		}
 		/* a fatal signal ends the wait; the chain then stops at once */
 		if (wait_event_killable(ctx->spare_wait,
-					READ_ONCE(ctx->nr_idle) ||
+					READ_ONCE(ctx->nr_idle) >
+					READ_ONCE(ctx->nr_reserved) ||
 					!READ_ONCE(ctx->nr_starting)))
-			return;
+			return false;
 	}
+	return false;
+}
+
+/* The chain completed without a hand-off: give the reservation back. */
+void syslet_unreserve_spare(struct syslet_ctx *ctx)
+{
+	struct syslet_worker *w = NULL;
+
+	spin_lock(&ctx->lock);
+	ctx->nr_reserved--;
+	/* a queued chain may have waited for this thread */
+	if (!list_empty(&ctx->queue) && ctx->nr_idle > ctx->nr_reserved) {
+		w = list_first_entry(&ctx->idle, struct syslet_worker, idle_node);
+		list_del_init(&w->idle_node);
+		ctx->nr_idle--;
+		wake_up_process(w->task);
+	}
+	spin_unlock(&ctx->lock);
+	if (wq_has_sleeper(&ctx->spare_wait))
+		wake_up_all(&ctx->spare_wait);
 }

@@ -68,7 +68,7 @@ TEST(overflow_flag_then_drain)
 
 	ctx_or_die(&ctx, 4);
 	for (i = 0; i < 20; i++) {
-		syslet_op_init(&ops[i], SYS_getpid, 0);
+		syslet_op_init(&ops[i], SYS_getpid, SYSLET_ASYNC);
 		syslet_op_set_data(&ops[i], i);
 		ASSERT_EQ(syslet_submit(&ctx, &ops[i].atom), SYSLET_QUEUED);
 	}
@@ -300,8 +300,10 @@ TEST(fork_child_runs_none_of_the_parents_chains)
 	ctx_or_die(&ctx, 8);
 	ASSERT_EQ(syslet_limits(&ctx, &set, NULL), 0);
 	syslet_prep_nanosleep(&sleep_op, &ts);
+	syslet_op_add_flags(&sleep_op, SYSLET_ASYNC);
 	syslet_op_set_data(&sleep_op, 1);
 	syslet_prep_write(&write_op, p[1], "x", 1);
+	syslet_op_add_flags(&write_op, SYSLET_ASYNC);
 	syslet_op_set_data(&write_op, 2);
 	ASSERT_EQ(syslet_submit(&ctx, &sleep_op.atom), SYSLET_QUEUED);
 	ASSERT_EQ(syslet_submit(&ctx, &write_op.atom), SYSLET_QUEUED);
