@@ -9,7 +9,10 @@
  * an earlier atom stored through its ret_ptr.
  */
 #include <linux/audit.h>
+#include <linux/close_range.h>
+#include <linux/ioprio.h>
 #include <linux/nospec.h>
+#include <linux/resource.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/seccomp.h>
@@ -22,7 +25,9 @@
 /*
  * System calls an atom may not make: they act on the calling task's own
  * user context (its registers, stack, signal state or identity), which an
- * async thread does not have, or they would recurse into the engine.
+ * async thread does not have, or they would recurse into the engine.  The
+ * key and Landlock calls may commit new credentials for the calling task,
+ * which must not happen under the submitter's overridden ones.
  */
 static bool syslet_forbidden(unsigned int nr)
 {
@@ -41,11 +46,40 @@ static bool syslet_forbidden(unsigned int nr)
 	case __NR_setregid: case __NR_setresuid: case __NR_setresgid:
 	case __NR_setfsuid: case __NR_setfsgid: case __NR_setgroups:
 	case __NR_capset:
+	case __NR_add_key: case __NR_request_key: case __NR_keyctl:
+	case __NR_landlock_restrict_self: case __NR_set_mempolicy:
 	case __NR_iopl: case __NR_ioperm: case __NR_modify_ldt:
 	case __NR_io_uring_setup: case __NR_io_uring_enter:
 	case __NR_io_uring_register:
 	case 451: case 452: case 453: case 454:	/* async_* themselves */
 		return true;
+	}
+	return false;
+}
+
+/*
+ * Calls that set per-thread state on the thread running the atom when
+ * they name it (pid 0 or its own id): scheduling policy, affinity, nice
+ * and I/O priority, or a private file table.  An async thread would keep
+ * that state for the chains it runs later, so they are refused.
+ */
+static bool syslet_targets_self(unsigned int nr, const unsigned long *args)
+{
+	pid_t self = task_pid_vnr(current);
+
+	/* int arguments: the callee ignores the upper 32 bits, so do we */
+	switch (nr) {
+	case __NR_sched_setaffinity: case __NR_sched_setscheduler:
+	case __NR_sched_setparam: case __NR_sched_setattr:
+		return (pid_t)args[0] == 0 || (pid_t)args[0] == self;
+	case __NR_setpriority:
+		return (int)args[0] == PRIO_PROCESS &&
+		       ((pid_t)args[1] == 0 || (pid_t)args[1] == self);
+	case __NR_ioprio_set:
+		return (int)args[0] == IOPRIO_WHO_PROCESS &&
+		       ((pid_t)args[1] == 0 || (pid_t)args[1] == self);
+	case __NR_close_range:
+		return args[2] & CLOSE_RANGE_UNSHARE;
 	}
 	return false;
 }
@@ -135,7 +169,7 @@ static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
 	ret = syslet_seccomp(c, nr, args, in_caller);
 	if (ret)
 		return ret;
-	if (syslet_forbidden(nr))
+	if (syslet_forbidden(nr) || syslet_targets_self(nr, args))
 		return -EPERM;
 	return syslet_dispatch(nr, args);
 }
