@@ -220,16 +220,65 @@ static bool should_stop(u32 flags, long ret)
 }
 
 /*
- * After each atom in an async thread: clear a notification "signal" (the
- * way cancellation interrupts a blocked call) and run deferred task work
- * such as the final fput() of a closed file.
+ * Signals a system call sends to its caller: SIGPIPE (write to a broken
+ * pipe or socket) and SIGXFSZ (past RLIMIT_FSIZE).  An async thread
+ * blocks them, so they would stay pending on it for ever.
  */
-static void syslet_after_atom(bool in_caller)
+#define SYSLET_FWD_SIGS	(sigmask(SIGPIPE) | sigmask(SIGXFSZ))
+
+/*
+ * Moves the signals above that the atom just raised on this async thread
+ * to the thread that submitted the chain, as if it had made the call
+ * itself; to the process if that thread is gone or exiting.
+ */
+static void syslet_forward_signals(struct syslet_chain *c)
+{
+	struct sighand_struct *sighand = current->sighand;
+	struct task_struct *t;
+	kernel_siginfo_t info;
+	enum pid_type type;
+	unsigned long fwd;
+	sigset_t mask;
+	int sig;
+
+	for (;;) {
+		sig = 0;
+		spin_lock_irq(&sighand->siglock);
+		fwd = current->pending.signal.sig[0] & SYSLET_FWD_SIGS;
+		if (fwd) {
+			/* only those, and private ones come first */
+			siginitsetinv(&mask, fwd);
+			sig = dequeue_signal(current, &mask, &info, &type);
+		}
+		spin_unlock_irq(&sighand->siglock);
+		if (!sig)
+			return;
+
+		rcu_read_lock();
+		t = c->submitter ? pid_task(c->submitter, PIDTYPE_PID) : NULL;
+		if (t && same_thread_group(t, current) &&
+		    !(t->flags & PF_EXITING))
+			do_send_sig_info(sig, &info, t, PIDTYPE_PID);
+		else
+			do_send_sig_info(sig, &info, current, PIDTYPE_TGID);
+		rcu_read_unlock();
+	}
+}
+
+/*
+ * After each atom in an async thread: clear a notification "signal" (the
+ * way cancellation interrupts a blocked call), pass on the signals the
+ * atom raised, and run deferred task work such as the final fput() of a
+ * closed file.
+ */
+static void syslet_after_atom(struct syslet_chain *c, bool in_caller)
 {
 	if (in_caller)
 		return;
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
 		clear_notify_signal();
+	if (READ_ONCE(current->pending.signal.sig[0]) & SYSLET_FWD_SIGS)
+		syslet_forward_signals(c);
 	if (task_work_pending(current))
 		task_work_run();
 }
@@ -290,7 +339,7 @@ void syslet_run_chain(struct syslet_chain *c, bool in_caller)
 					      args);
 		if (is_restart(ret))
 			ret = READ_ONCE(c->cancelled) ? -ECANCELED : -EINTR;
-		syslet_after_atom(in_caller);
+		syslet_after_atom(c, in_caller);
 		status = ret;
 		if (atom.ret_ptr &&
 		    put_user((s64)ret, (s64 __user *)u64_to_user_ptr(atom.ret_ptr))) {

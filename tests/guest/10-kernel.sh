@@ -1,8 +1,8 @@
 #!/bin/sh
 # The kernel engine's own tests (raw system calls): the engine (issue 3),
-# seccomp/credentials and identity-changing calls (issue 9).
+# seccomp/credentials, identity, accounting/limits/signals (issue 9).
 rc=0
-for t in engine seccomp identity; do
+for t in engine seccomp identity limits; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done
 exit $rc
