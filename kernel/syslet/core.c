@@ -65,6 +65,7 @@ static void chain_release(struct syslet_chain *c)
 	if (c->filter)
 		seccomp_filter_put(c->filter);
 	put_cred(c->cred);
+	put_pid(c->submitter);
 	kfree(c);
 }
 
@@ -192,6 +193,7 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 	c->flags = aflags;
 	c->comp.user_data = user_data;
 	c->cred = get_current_cred();
+	c->submitter = get_task_pid(current, PIDTYPE_PID);
 	c->filter = seccomp_filter_get_current();
 	c->ip = instruction_pointer(current_pt_regs());
 

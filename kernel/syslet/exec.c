@@ -9,7 +9,10 @@
  * an earlier atom stored through its ret_ptr.
  */
 #include <linux/audit.h>
+#include <linux/close_range.h>
+#include <linux/ioprio.h>
 #include <linux/nospec.h>
+#include <linux/resource.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/seccomp.h>
@@ -22,7 +25,9 @@
 /*
  * System calls an atom may not make: they act on the calling task's own
  * user context (its registers, stack, signal state or identity), which an
- * async thread does not have, or they would recurse into the engine.
+ * async thread does not have, or they would recurse into the engine.  The
+ * key and Landlock calls may commit new credentials for the calling task,
+ * which must not happen under the submitter's overridden ones.
  */
 static bool syslet_forbidden(unsigned int nr)
 {
@@ -41,11 +46,40 @@ static bool syslet_forbidden(unsigned int nr)
 	case __NR_setregid: case __NR_setresuid: case __NR_setresgid:
 	case __NR_setfsuid: case __NR_setfsgid: case __NR_setgroups:
 	case __NR_capset:
+	case __NR_add_key: case __NR_request_key: case __NR_keyctl:
+	case __NR_landlock_restrict_self: case __NR_set_mempolicy:
 	case __NR_iopl: case __NR_ioperm: case __NR_modify_ldt:
 	case __NR_io_uring_setup: case __NR_io_uring_enter:
 	case __NR_io_uring_register:
 	case 451: case 452: case 453: case 454:	/* async_* themselves */
 		return true;
+	}
+	return false;
+}
+
+/*
+ * Calls that set per-thread state on the thread running the atom when
+ * they name it (pid 0 or its own id): scheduling policy, affinity, nice
+ * and I/O priority, or a private file table.  An async thread would keep
+ * that state for the chains it runs later, so they are refused.
+ */
+static bool syslet_targets_self(unsigned int nr, const unsigned long *args)
+{
+	pid_t self = task_pid_vnr(current);
+
+	/* int arguments: the callee ignores the upper 32 bits, so do we */
+	switch (nr) {
+	case __NR_sched_setaffinity: case __NR_sched_setscheduler:
+	case __NR_sched_setparam: case __NR_sched_setattr:
+		return (pid_t)args[0] == 0 || (pid_t)args[0] == self;
+	case __NR_setpriority:
+		return (int)args[0] == PRIO_PROCESS &&
+		       ((pid_t)args[1] == 0 || (pid_t)args[1] == self);
+	case __NR_ioprio_set:
+		return (int)args[0] == IOPRIO_WHO_PROCESS &&
+		       ((pid_t)args[1] == 0 || (pid_t)args[1] == self);
+	case __NR_close_range:
+		return args[2] & CLOSE_RANGE_UNSHARE;
 	}
 	return false;
 }
@@ -137,7 +171,7 @@ static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
 	ret = syslet_seccomp(c, nr, args, in_caller);
 	if (ret)
 		return ret;
-	if (syslet_forbidden(nr))
+	if (syslet_forbidden(nr) || syslet_targets_self(nr, args))
 		return -EPERM;
 	if (!pob || pob->passed)
 		return syslet_dispatch(nr, args);
@@ -194,16 +228,65 @@ static bool should_stop(u32 flags, long ret)
 }
 
 /*
- * After each atom in an async thread: clear a notification "signal" (the
- * way cancellation interrupts a blocked call) and run deferred task work
- * such as the final fput() of a closed file.
+ * Signals a system call sends to its caller: SIGPIPE (write to a broken
+ * pipe or socket) and SIGXFSZ (past RLIMIT_FSIZE).  An async thread
+ * blocks them, so they would stay pending on it for ever.
  */
-static void syslet_after_atom(bool in_caller)
+#define SYSLET_FWD_SIGS	(sigmask(SIGPIPE) | sigmask(SIGXFSZ))
+
+/*
+ * Moves the signals above that the atom just raised on this async thread
+ * to the thread that submitted the chain, as if it had made the call
+ * itself; to the process if that thread is gone or exiting.
+ */
+static void syslet_forward_signals(struct syslet_chain *c)
+{
+	struct sighand_struct *sighand = current->sighand;
+	struct task_struct *t;
+	kernel_siginfo_t info;
+	enum pid_type type;
+	unsigned long fwd;
+	sigset_t mask;
+	int sig;
+
+	for (;;) {
+		sig = 0;
+		spin_lock_irq(&sighand->siglock);
+		fwd = current->pending.signal.sig[0] & SYSLET_FWD_SIGS;
+		if (fwd) {
+			/* only those, and private ones come first */
+			siginitsetinv(&mask, fwd);
+			sig = dequeue_signal(current, &mask, &info, &type);
+		}
+		spin_unlock_irq(&sighand->siglock);
+		if (!sig)
+			return;
+
+		rcu_read_lock();
+		t = c->submitter ? pid_task(c->submitter, PIDTYPE_PID) : NULL;
+		if (t && same_thread_group(t, current) &&
+		    !(t->flags & PF_EXITING))
+			do_send_sig_info(sig, &info, t, PIDTYPE_PID);
+		else
+			do_send_sig_info(sig, &info, current, PIDTYPE_TGID);
+		rcu_read_unlock();
+	}
+}
+
+/*
+ * After each atom in an async thread: clear a notification "signal" (the
+ * way cancellation interrupts a blocked call), pass on the signals the
+ * atom raised, and run deferred task work such as the final fput() of a
+ * closed file.
+ */
+static void syslet_after_atom(struct syslet_chain *c, bool in_caller)
 {
 	if (in_caller)
 		return;
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
 		clear_notify_signal();
+	if (READ_ONCE(current->pending.signal.sig[0]) & SYSLET_FWD_SIGS)
+		syslet_forward_signals(c);
 	if (task_work_pending(current))
 		task_work_run();
 }
@@ -269,7 +352,7 @@ void syslet_run_chain(struct syslet_chain *c, bool caller)
 					      args);
 		if (is_restart(ret))
 			ret = READ_ONCE(c->cancelled) ? -ECANCELED : -EINTR;
-		syslet_after_atom(in_caller);
+		syslet_after_atom(c, in_caller);
 		status = ret;
 		if (atom.ret_ptr &&
 		    put_user((s64)ret, (s64 __user *)u64_to_user_ptr(atom.ret_ptr))) {

@@ -44,6 +44,7 @@
 #define SYSLET_DEF_MAX_CHAINS	16384
 #define SYSLET_MAX_MAX_CHAINS	BIT(20)
 
+struct pid;
 struct seccomp_filter;
 
 struct syslet_ctx {
@@ -85,6 +86,7 @@ struct syslet_chain {
 	struct syslet_ctx	*ctx;
 	struct syslet_kring	*kring;		/* NULL: nothing to post */
 	const struct cred	*cred;		/* submitter's, at submission */
+	struct pid		*submitter;	/* its thread, for signals */
 	struct seccomp_filter	*filter;	/* submitter's, pinned; or NULL */
 	u64			ip;		/* submitter's async_exec() call */
 	struct task_struct	*worker;	/* ctx->lock: who runs it */
