@@ -154,6 +154,8 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 		return;
 
 	h = &taker->h;
+	/* the TID, and signals an atom raises later, go with the context */
+	c->submitter = get_pid(task_pid(tsk));
 	syslet_arch_save(&h->uctx);
 	h->from = tsk;
 	get_task_struct(tsk);
@@ -282,6 +284,8 @@ static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c,
 	list_del_init(&c->node);
 	c->worker = NULL;
 	spin_unlock(&ctx->lock);
+	put_pid(c->submitter);
+	c->submitter = NULL;
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
 		clear_notify_signal();
 

@@ -50,6 +50,7 @@ static int64_t run_atom(int nr, const uint64_t *args, int sync,
 			return -99999;
 		return ret;
 	}
+	a.flags = SYSLET_ASYNC;
 	if (async_exec(&a, r, NULL, 0) != SYSLET_QUEUED || !ring_get(r, &done))
 		return -99999;
 	return ret;
@@ -213,7 +214,7 @@ TEST(async_thread_naming_itself_is_refused)
 	uint64_t which = PRIO_PROCESS, prio = 10;
 
 	REQUIRE_SYSLET();
-	atom_init(&a[0], 0, SYS_gettid, &tid, NULL, NULL, NULL, NULL);
+	atom_init(&a[0], SYSLET_ASYNC, SYS_gettid, &tid, NULL, NULL, NULL, NULL);
 	atom_init(&a[1], 0, SYS_setpriority, &ret, &which, (uint64_t *)&tid,
 		  &prio, NULL);
 	a[0].next = (uintptr_t)&a[1];

@@ -114,7 +114,7 @@ static long rd_submit(struct rd *b, struct syslet_ring *r, uint64_t ud)
 	b->buf = (uintptr_t)&b->c;
 	b->len = 1;
 	b->ret = -12345;
-	atom_init(&b->a, 0, SYS_read, &b->ret, &b->fd, &b->buf, &b->len, NULL);
+	atom_init(&b->a, SYSLET_ASYNC, SYS_read, &b->ret, &b->fd, &b->buf, &b->len, NULL);
 	b->a.private = ud;
 	return async_exec(&b->a, r, NULL, 0);
 }
@@ -143,7 +143,7 @@ TEST(async_cpu_time_counts_in_rusage_self)
 	fd = open("/dev/zero", O_RDONLY);
 	ASSERT_TRUE((int64_t)fd >= 0);
 	/* a cycle: 4096 reads of 64 KiB from /dev/zero, all kernel time */
-	atom_init(&a, 0, SYS_read, &ret, &fd, &bufp, &len, NULL);
+	atom_init(&a, SYSLET_ASYNC, SYS_read, &ret, &fd, &bufp, &len, NULL);
 	a.next = (uintptr_t)&a;
 	self0 = ru_secs(RUSAGE_SELF);
 	thr0 = ru_secs(RUSAGE_THREAD);
@@ -220,7 +220,7 @@ TEST(async_threads_run_in_the_process_cgroup)
 
 	fd = open("/dev/zero", O_RDONLY);
 	ASSERT_TRUE((int64_t)fd >= 0);
-	atom_init(&a, 0, SYS_read, &ret, &fd, &bufp, &len, NULL);
+	atom_init(&a, SYSLET_ASYNC, SYS_read, &ret, &fd, &bufp, &len, NULL);
 	a.next = (uintptr_t)&a;
 	u0 = cg_usage_usec(cg);
 	ASSERT_GE(u0, 0);
@@ -420,7 +420,7 @@ TEST(sigpipe_from_async_atom_runs_submitters_handler)
 
 	REQUIRE_SYSLET();
 	signal(SIGPIPE, on_sig);
-	wr_init(&w, broken_pipe(), 0);
+	wr_init(&w, broken_pipe(), SYSLET_ASYNC);
 	ASSERT_EQ(async_exec(&w.a, r, NULL, 0), SYSLET_QUEUED);
 	ASSERT_TRUE(get_one(r, &comp));
 	ASSERT_EQ(w.ret, -EPIPE);
@@ -462,7 +462,7 @@ TEST(sigpipe_default_action_kills_the_process)
 	ASSERT_TRUE(pid >= 0);
 	if (!pid) {
 		signal(SIGPIPE, SIG_DFL);
-		wr_init(&w, broken_pipe(), 0);
+		wr_init(&w, broken_pipe(), SYSLET_ASYNC);
 		if (async_exec(&w.a, r, NULL, 0) != SYSLET_QUEUED)
 			_exit(2);
 		get_one(r, &comp);
@@ -483,7 +483,7 @@ TEST(sigpipe_ignored_just_fails_the_atom)
 
 	REQUIRE_SYSLET();
 	signal(SIGPIPE, SIG_IGN);
-	wr_init(&w, broken_pipe(), 0);
+	wr_init(&w, broken_pipe(), SYSLET_ASYNC);
 	ASSERT_EQ(async_exec(&w.a, r, NULL, 0), SYSLET_QUEUED);
 	ASSERT_TRUE(get_one(r, &comp));
 	ASSERT_EQ(comp.status, -EPIPE);
@@ -502,7 +502,7 @@ TEST(sigpipe_blocked_by_submitter_is_pending_on_it)
 	sigemptyset(&set);
 	sigaddset(&set, SIGPIPE);
 	ASSERT_EQ(sigprocmask(SIG_BLOCK, &set, NULL), 0);
-	wr_init(&w, broken_pipe(), 0);
+	wr_init(&w, broken_pipe(), SYSLET_ASYNC);
 	ASSERT_EQ(async_exec(&w.a, r, NULL, 0), SYSLET_QUEUED);
 	ASSERT_TRUE(get_one(r, &comp));
 	ASSERT_EQ(comp.status, -EPIPE);
@@ -534,7 +534,7 @@ static void *submitter(void *p)
 	s->g.fd = s->gate[0];
 	s->g.buf = (uintptr_t)&s->g.c;
 	s->g.len = 1;
-	atom_init(&s->g.a, 0, SYS_read, &s->g.ret, &s->g.fd, &s->g.buf,
+	atom_init(&s->g.a, SYSLET_ASYNC, SYS_read, &s->g.ret, &s->g.fd, &s->g.buf,
 		  &s->g.len, NULL);
 	s->g.a.next = (uintptr_t)&s->w.a;
 	s->ok = async_exec(&s->g.a, s->r, NULL, 0) == SYSLET_QUEUED;
@@ -551,7 +551,7 @@ TEST(signal_goes_to_the_submitting_thread)
 	REQUIRE_SYSLET();
 	signal(SIGPIPE, on_sig);
 	ASSERT_EQ(pipe(s.gate), 0);
-	wr_init(&s.w, broken_pipe(), 0);
+	wr_init(&s.w, broken_pipe(), SYSLET_ASYNC);
 	ASSERT_EQ(pthread_create(&th, NULL, submitter, &s), 0);
 	usleep(200000);
 	ASSERT_EQ(write(s.gate[1], "g", 1), 1);
@@ -571,7 +571,7 @@ TEST(signal_goes_to_the_process_when_submitter_is_gone)
 	REQUIRE_SYSLET();
 	signal(SIGPIPE, on_sig);
 	ASSERT_EQ(pipe(s.gate), 0);
-	wr_init(&s.w, broken_pipe(), 0);
+	wr_init(&s.w, broken_pipe(), SYSLET_ASYNC);
 	ASSERT_EQ(pthread_create(&th, NULL, submitter, &s), 0);
 	ASSERT_EQ(pthread_join(th, NULL), 0);		/* it exited */
 	ASSERT_TRUE(s.ok);
@@ -603,7 +603,7 @@ static void fsize_child(int ignore)
 		_exit(2);
 	fd = f;
 	buf = (uintptr_t)&x;
-	atom_init(&a, 0, SYS_pwrite64, &ret, &fd, &buf, &len, &off);
+	atom_init(&a, SYSLET_ASYNC, SYS_pwrite64, &ret, &fd, &buf, &len, &off);
 	if (async_exec(&a, r, NULL, 0) != SYSLET_QUEUED)
 		_exit(2);
 	if (!get_one(r, &comp))

@@ -476,6 +476,51 @@ TEST(parent_waits_by_pid_while_the_leader_tid_is_away)
 	ASSERT_EQ(st, 4 << 8);
 }
 
+static volatile sig_atomic_t pipe_tid;
+
+static void on_sigpipe(int sig)
+{
+	(void)sig;
+	pipe_tid = (sig_atomic_t)syscall(SYS_gettid);
+}
+
+TEST(sigpipe_after_a_handoff_reaches_the_user_context)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct sigaction sa = { .sa_handler = on_sigpipe };
+	struct syslet_completion comp;
+	struct syslet_atom w;
+	int64_t wret = 0;
+	uint64_t wfd, wbuf, wlen = 1;
+	int broken[2];
+	struct blocker b;
+	pid_t me = tid();
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(sigaction(SIGPIPE, &sa, NULL), 0);
+	ASSERT_EQ(pipe(broken), 0);
+	close(broken[0]);
+	wfd = broken[1];
+	wbuf = (uintptr_t)"x";
+	/* read (blocks: hand-off), then write to a pipe with no reader */
+	if (pipe(b.fds))
+		_exit(2);
+	b.fd = b.fds[0];
+	b.buf = (uintptr_t)&b.c;
+	b.len = 1;
+	atom_init(&b.a, 0, SYS_read, &b.ret, &b.fd, &b.buf, &b.len, NULL);
+	atom_init(&w, 0, SYS_write, &wret, &wfd, &wbuf, &wlen, NULL);
+	b.a.next = (uintptr_t)&w;
+	pipe_tid = 0;
+	ASSERT_EQ(async_exec(&b.a, r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_EQ(write(b.fds[1], "z", 1), 1);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(comp.status, -EPIPE);
+	for (int i = 0; i < 100 && !pipe_tid; i++)
+		usleep(10000);
+	ASSERT_EQ(pipe_tid, me);	/* delivered to this thread, by its TID */
+}
+
 TEST(fork_after_handoff_starts_clean)
 {
 	struct syslet_ring *r = ring_new(4);
