@@ -139,6 +139,29 @@ static long exec_in_caller(struct syslet_chain *c,
 	return ret == -ENOSPC ? -EOVERFLOW : (ret ?: SYSLET_DONE);
 }
 
+/* SYSLET_EXEC_POST: posts the caller's completion *@done to @ring. */
+static long exec_post(struct syslet_ring __user *ring,
+		      struct syslet_completion __user *done)
+{
+	struct syslet_chain c = {};
+	struct syslet_ctx *ctx;
+	long ret;
+
+	if (!ring || !done)
+		return -EINVAL;
+	ret = syslet_ring_check(ring);
+	if (ret)
+		return ret;
+	if (get_user(c.comp.status, &done->status) ||
+	    get_user(c.comp.user_data, &done->user_data))
+		return -EFAULT;
+	ctx = syslet_get_ctx(true);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	c.uring = (u64)(unsigned long)ring;
+	return syslet_deliver_in_caller(ctx, &c, ring, NULL);
+}
+
 SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		struct syslet_ring __user *, ring,
 		struct syslet_completion __user *, done, unsigned int, flags)
@@ -151,6 +174,8 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 
 	if (flags & ~SYSLET_EXEC_F_ALL)
 		return -EINVAL;
+	if (flags & SYSLET_EXEC_POST)
+		return atom ? -EINVAL : exec_post(ring, done);
 	if (get_user(aflags, &atom->flags) || get_user(user_data, &atom->private))
 		return -EFAULT;
 	if (aflags & ~SYSLET_ATOM_FLAGS)

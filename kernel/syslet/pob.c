@@ -226,8 +226,11 @@ void syslet_reclaim_tid(struct task_struct *tsk)
 	write_unlock_irq(&tasklist_lock);
 }
 
-/* Delivers a chain that completed in its caller, as SYSLET_SYNC does. */
-static long deliver_in_caller(struct syslet_ctx *ctx, struct syslet_chain *c,
+/*
+ * Delivers a chain that completed in its caller: to @done, else to the
+ * ring, waiting on the overflow list if the ring is full.
+ */
+long syslet_deliver_in_caller(struct syslet_ctx *ctx, struct syslet_chain *c,
 			      struct syslet_ring __user *ring,
 			      struct syslet_completion __user *done)
 {
@@ -346,7 +349,7 @@ long syslet_exec_pob(struct syslet_chain *c, struct syslet_ring __user *ring,
 	if (!pob.passed) {
 		if (pob.reserved)
 			syslet_unreserve_spare(ctx);
-		return deliver_in_caller(ctx, c, ring, done);
+		return syslet_deliver_in_caller(ctx, c, ring, done);
 	}
 	return finish_passed(ctx, c, ring);
 }

@@ -173,6 +173,9 @@ void syslet_unreserve_spare(struct syslet_ctx *ctx);
 long syslet_become_worker(struct syslet_ctx *ctx);
 
 /* pob.c */
+long syslet_deliver_in_caller(struct syslet_ctx *ctx, struct syslet_chain *c,
+			      struct syslet_ring __user *ring,
+			      struct syslet_completion __user *done);
 bool syslet_pob_in_caller(void);
 void syslet_pob_take(struct syslet_handoff *h);
 long syslet_exec_pob(struct syslet_chain *c, struct syslet_ring __user *ring,

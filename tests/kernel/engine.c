@@ -824,4 +824,43 @@ TEST(credentials_are_the_submitters_at_submission)
 	ASSERT_EQ(r1, 1000);
 }
 
+TEST(exec_post_posts_a_completion)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion c = { .status = -77, .user_data = 0x5eed,
+				       .atom = 123, .nr_atoms = 9 }, got;
+	struct syslet_atom a;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(async_exec(NULL, r, &c, SYSLET_EXEC_POST), SYSLET_DONE);
+	ASSERT_TRUE(ring_pop(r, &got));
+	ASSERT_EQ(got.status, -77);
+	ASSERT_EQ(got.user_data, 0x5eed);
+	ASSERT_EQ(got.atom, 0);			/* set by the kernel, not taken */
+	ASSERT_EQ(got.nr_atoms, 0);
+	ASSERT_EQ(got.flags, 0);
+	/* bad input */
+	atom_init(&a, 0, SYS_getpid, NULL, NULL, NULL, NULL, NULL);
+	ASSERT_EQ(async_exec(&a, r, &c, SYSLET_EXEC_POST), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(async_exec(NULL, NULL, &c, SYSLET_EXEC_POST), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(async_exec(NULL, r, NULL, SYSLET_EXEC_POST), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(async_exec(NULL, r, (void *)8, SYSLET_EXEC_POST), -1);
+	ASSERT_EQ(errno, EFAULT);
+	ASSERT_EQ(async_exec(NULL, r, &c, 0x80), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_FALSE(ring_pop(r, &got));
+	/* a full ring keeps it on the overflow list */
+	for (int i = 0; i < 6; i++) {
+		c.user_data = i;
+		ASSERT_EQ(async_exec(NULL, r, &c, SYSLET_EXEC_POST), SYSLET_DONE);
+	}
+	for (int i = 0; i < 6; i++) {
+		ASSERT_TRUE(ring_get(r, &got));
+		ASSERT_EQ(got.user_data, i);
+	}
+}
+
 TAP_MAIN

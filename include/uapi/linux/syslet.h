@@ -140,8 +140,15 @@ struct syslet_ring {
 #define SYSLET_DONE		0 /* the chain completed in the caller */
 #define SYSLET_QUEUED		1 /* the chain will complete through the ring */
 
-/* async_exec() flags argument: none defined yet, must be 0. */
-#define SYSLET_EXEC_F_ALL	0
+/*
+ * async_exec() flags argument.  SYSLET_EXEC_POST runs nothing: @atom must
+ * be NULL, and the completion at @done (status and user_data; the other
+ * fields are set to 0) is posted to @ring as if a chain had completed.
+ * It lets a thread of the program (e.g. running a threadlet) complete
+ * through the same ring as the kernel's chains.
+ */
+#define SYSLET_EXEC_POST	0x00000001
+#define SYSLET_EXEC_F_ALL	SYSLET_EXEC_POST
 
 /* async_cancel() flags */
 #define SYSLET_CANCEL_ALL	0x00000001 /* every chain with that user_data */

@@ -401,9 +401,14 @@ typedef long (*syslet_threadlet_fn)(void *arg);
  * (nr_atoms 0, atom 0).  Returns 0 or -errno (-EAGAIN, -ENOMEM).  A
  * threadlet cannot be interrupted by syslet_cancel().
  *
- * Emulated backend only for now: -EOPNOTSUPP on the kernel backend, where
- * the kernel alone writes the ring and no atom can post a status chosen
- * by the library (that needs an engine-side "return this value" atom).
+ * On the kernel backend each threadlet runs on a thread of its own (at
+ * most 256 at once: -EAGAIN) and completes through the ring with
+ * async_exec()'s SYSLET_EXEC_POST; syslet_ctx_exit() waits for running
+ * threadlets on both backends.  A threadlet runs on an ordinary thread:
+ * anything a thread may do is safe in it (malloc, stdio, locks, blocking
+ * calls); it must not pthread_exit() and should not rely on the calling
+ * thread's thread-local data.  (Running threadlets in the caller with
+ * pass-on-block, as chains do, is not implemented.)
  */
 int syslet_threadlet(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
 		     void *arg, uint64_t user_data);

@@ -7,8 +7,11 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "internal.h"
 
@@ -153,6 +156,8 @@ SYSLET_API int syslet_ctx_init_mem(struct syslet_ctx *ctx, void *mem,
 	return ctx_setup(ctx, mem, n, flags);
 }
 
+static void kthreadlets_wait(struct syslet_ctx *ctx);
+
 SYSLET_API void syslet_ctx_exit(struct syslet_ctx *ctx)
 {
 	if (!ctx || !ctx->ring)
@@ -164,6 +169,8 @@ SYSLET_API void syslet_ctx_exit(struct syslet_ctx *ctx)
 	 */
 	if (ctx->backend == SYSLET_BACKEND_EMULATED)
 		__syslet_emu_ctx_exit(ctx);
+	else
+		kthreadlets_wait(ctx);
 	if (ctx->flags & SYSLET_CTX_OWN_MEM)
 		free(ctx->ring);
 	ctx->ring = NULL;
@@ -348,18 +355,98 @@ SYSLET_API int syslet_limits(struct syslet_ctx *ctx,
 	return __syslet_emu_limits(set, get);
 }
 
+/*
+ * Kernel backend threadlets: each runs on a thread of its own (signals
+ * blocked, detached) and completes through the ring with async_exec()'s
+ * SYSLET_EXEC_POST, since only the kernel writes a kernel-mode ring.  The
+ * number running is kept in ctx->__priv[1], so that syslet_ctx_exit()
+ * can wait for them before the ring goes.
+ */
+#define KTHREADLETS_MAX	256
+
+struct kthreadlet {
+	struct syslet_ctx *ctx;
+	syslet_threadlet_fn fn;
+	void *arg;
+	uint64_t user_data;
+};
+
+static _Atomic uintptr_t *kthreadlets_running(struct syslet_ctx *ctx)
+{
+	return (_Atomic uintptr_t *)&ctx->__priv[1];
+}
+
+static void *kthreadlet_main(void *p)
+{
+	struct kthreadlet k = *(struct kthreadlet *)p;
+	struct syslet_completion c;
+
+	free(p);
+	memset(&c, 0, sizeof(c));
+	c.status = k.fn(k.arg);
+	c.user_data = k.user_data;
+	/* the kernel parks it on the overflow list if the ring is full */
+	while (__syslet_sys_async_exec(NULL, k.ctx->ring, &c,
+				       SYSLET_EXEC_POST) == -EINTR)
+		;
+	atomic_fetch_sub_explicit(kthreadlets_running(k.ctx), 1,
+				  memory_order_release);
+	return NULL;
+}
+
+static int kthreadlet_start(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
+			    void *arg, uint64_t user_data)
+{
+	struct kthreadlet *k = malloc(sizeof(*k));
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t t;
+	int err;
+
+	if (!k)
+		return -ENOMEM;
+	if (atomic_fetch_add(kthreadlets_running(ctx), 1) >= KTHREADLETS_MAX) {
+		atomic_fetch_sub(kthreadlets_running(ctx), 1);
+		free(k);
+		return -EAGAIN;
+	}
+	k->ctx = ctx;
+	k->fn = fn;
+	k->arg = arg;
+	k->user_data = user_data;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* the program's signals go to its own threads */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&t, &attr, kthreadlet_main, k);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		atomic_fetch_sub(kthreadlets_running(ctx), 1);
+		free(k);
+		return -err;
+	}
+	return 0;
+}
+
+/* Waits for the kernel backend's running threadlets (ctx_exit). */
+static void kthreadlets_wait(struct syslet_ctx *ctx)
+{
+	struct timespec ms = { 0, 1000000 };
+
+	while (atomic_load_explicit(kthreadlets_running(ctx),
+				    memory_order_acquire))
+		nanosleep(&ms, NULL);
+}
+
 SYSLET_API int syslet_threadlet(struct syslet_ctx *ctx,
 				syslet_threadlet_fn fn, void *arg,
 				uint64_t user_data)
 {
 	if (!ctx || !fn)
 		return -EINVAL;
-	/*
-	 * The kernel owns the ring's head in kernel mode, and no atom can
-	 * post an arbitrary status on the library's behalf yet, so kernel-
-	 * mode threadlets wait for the engine's threadlet support.
-	 */
 	if (ctx->backend == SYSLET_BACKEND_KERNEL)
-		return -EOPNOTSUPP;
+		return kthreadlet_start(ctx, fn, arg, user_data);
 	return __syslet_emu_threadlet(ctx, fn, arg, user_data);
 }
