@@ -17,8 +17,9 @@
  * seccomp filter, files, fs and namespaces are required to be the same
  * in both tasks (always true for threads that did not unshare or change
  * them alone); if they are not, or the caller is traced, owns PI futex
- * state, has a fatal signal pending or uses a 32-bit ABI, or no idle
- * async thread is available, the chain just runs on in the caller.
+ * state, has an io_uring task context, has a fatal signal pending or uses
+ * a 32-bit ABI, or no idle async thread is available, the chain just runs
+ * on in the caller.
  *
  * Locking in the hook: the caller is current, in the scheduler with its
  * state set to sleep, holding no spinlock (it could not sleep otherwise).
@@ -127,6 +128,11 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	if (tsk->ptrace || fatal_signal_pending(tsk) ||
 	    !list_empty(&tsk->pi_state_list))
 		return;
+#ifdef CONFIG_IO_URING
+	/* its io_uring task context (registered ring fds) cannot move */
+	if (tsk->io_uring)
+		return;
+#endif
 
 	spin_lock(&ctx->lock);
 	/* the chain would be in flight: within the limit, or it stays here */

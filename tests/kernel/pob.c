@@ -521,6 +521,28 @@ TEST(sigpipe_after_a_handoff_reaches_the_user_context)
 	ASSERT_EQ(pipe_tid, me);	/* delivered to this thread, by its TID */
 }
 
+TEST(a_thread_that_used_io_uring_keeps_its_chains)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	uint64_t tsp = (uintptr_t)&ts;
+	struct syslet_completion done;
+	struct syslet_atom a;
+	char params[120] = { 0 };	/* struct io_uring_params */
+	int fd;
+
+	REQUIRE_SYSLET();
+	fd = (int)syscall(425 /* io_uring_setup */, 4, params);
+	if (fd < 0)
+		SKIP("no io_uring");
+	/* its io_uring task context cannot move: no hand-off, runs here */
+	atom_init(&a, 0, SYS_nanosleep, NULL, &tsp, NULL, NULL, NULL);
+	ASSERT_EQ(async_exec(&a, r, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(done.status, 0);
+	ASSERT_TRUE(done.flags & SYSLET_COMP_SYNC);
+	close(fd);
+}
+
 TEST(fork_after_handoff_starts_clean)
 {
 	struct syslet_ring *r = ring_new(4);
