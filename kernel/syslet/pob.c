@@ -61,6 +61,18 @@ static bool identity_fits(struct task_struct *from, struct task_struct *to)
 }
 
 /*
+ * A leader that gave its TID away gets it back when it or the TID's holder
+ * exits (syslet_reclaim_tid()).  Had it taken over another thread's user
+ * context meanwhile, that context's TID would change under it, and the
+ * main thread's too: it may only take the context that holds the TGID.
+ */
+static bool leader_may_take(struct task_struct *from, struct task_struct *to)
+{
+	return !thread_group_leader(to) ||
+	       task_pid_nr(from) == task_tgid_nr(from);
+}
+
+/*
  * Moves the per-thread state that belongs to the user context from
  * @from (current) to @to; @from is left as an async thread that blocks
  * every signal but SIGKILL and SIGSTOP.
@@ -138,7 +150,8 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	/* the chain would be in flight: within the limit, or it stays here */
 	if (!ctx->dead && ctx->nr_chains < ctx->max_chains) {
 		list_for_each_entry(w, &ctx->idle, idle_node) {
-			if (identity_fits(tsk, w->task)) {
+			if (identity_fits(tsk, w->task) &&
+			    leader_may_take(tsk, w->task)) {
 				taker = w;
 				break;
 			}

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <sys/fsuid.h>
@@ -251,6 +252,91 @@ TEST(allowed_per_thread_calls_act_on_what_they_name)
 	ASSERT_EQ(run_atom(SYS_close_range, cr, 0, r), 0);
 	ASSERT_EQ(fcntl(fd, F_GETFD), -1);		/* closed for us too */
 	ASSERT_EQ(errno, EBADF);
+}
+
+/* one read(fd, &c, 1) chain in the default (pass-on-block) mode */
+struct pobrd {
+	struct syslet_atom a;
+	int64_t ret;
+	uint64_t fd, buf, len;
+	char c;
+	long sub;		/* what async_exec() returned */
+};
+
+static void pobrd_submit(struct pobrd *b, int fd, struct syslet_ring *r)
+{
+	b->fd = fd;
+	b->buf = (uintptr_t)&b->c;
+	b->len = 1;
+	atom_init(&b->a, 0, SYS_read, &b->ret, &b->fd, &b->buf, &b->len, NULL);
+	b->sub = async_exec(&b->a, r, NULL, 0);
+}
+
+struct tid_arg {
+	int fd;
+	pid_t before, after;
+	long sub;
+	int got;
+};
+
+static void *tid_thread(void *p)
+{
+	struct tid_arg *t = p;
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion comp;
+	struct pobrd b;
+
+	t->before = (pid_t)syscall(SYS_gettid);
+	pobrd_submit(&b, t->fd, r);
+	t->sub = b.sub;
+	t->got = b.sub == SYSLET_DONE ? ring_pop(r, &comp) : ring_get(r, &comp);
+	t->after = (pid_t)syscall(SYS_gettid);
+	return NULL;		/* exits: with a hand-off, on another task */
+}
+
+/*
+ * A TID stays with its user context through pass-on-block hand-offs:
+ * the main thread hands its context off (the leader task finishes its
+ * chain and goes idle), then another thread blocks in a chain and exits.
+ * Neither thread's TID may change, and the main thread's stays the TGID.
+ */
+TEST(tids_stay_with_their_threads_across_handoffs)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion comp;
+	struct tid_arg t = { 0 };
+	int p1[2], p2[2];
+	struct pobrd b;
+	pthread_t th;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(pipe(p1), 0);
+	ASSERT_EQ(pipe(p2), 0);
+	pobrd_submit(&b, p1[0], r);
+	ASSERT_EQ(b.sub, SYSLET_QUEUED);		/* handed off */
+	ASSERT_EQ(write(p1[1], "x", 1), 1);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(comp.status, 1);
+	ASSERT_EQ(syscall(SYS_gettid), getpid());
+	usleep(100000);				/* the leader task is idle */
+
+	t.fd = p2[0];
+	ASSERT_EQ(pthread_create(&th, NULL, tid_thread, &t), 0);
+	usleep(300000);
+	ASSERT_EQ(write(p2[1], "y", 1), 1);
+	ASSERT_EQ(pthread_join(th, NULL), 0);
+	ASSERT_TRUE(t.got);
+	tap_diag("second chain: %s", t.sub == SYSLET_QUEUED ? "handed off" :
+		 "ran in its caller");
+	ASSERT_EQ(t.after, t.before);
+	usleep(100000);
+	ASSERT_EQ(syscall(SYS_gettid), getpid());
+	/* and the process still works as one */
+	pobrd_submit(&b, p1[0], r);
+	ASSERT_EQ(write(p1[1], "z", 1), 1);
+	if (b.sub == SYSLET_QUEUED)
+		ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(syscall(SYS_gettid), getpid());
 }
 
 TAP_MAIN
