@@ -4,7 +4,8 @@
 #   make test         build everything and run every test (host and guest)
 #
 # Other targets: deps kernel userspace fio check test-host test-guest
-# test-debug bench guest CMD='...' install clean distclean.  See README.md.
+# test-debug fuzz bench guest CMD='...' install clean distclean.  See
+# README.md.
 
 BUILD    := $(CURDIR)/build
 KCONFIG  ?= fast
@@ -15,11 +16,11 @@ export SYSLET_BUILD := $(BUILD)
 
 # User-space components, built in this order when their directory exists.
 COMPONENTS := userspace/libsyslet userspace/aio userspace/examples \
-	fio-engine tests/kernel tests/lib tests/aio tests/driver bench
+	fio-engine tests/kernel tests/lib tests/aio tests/driver tests/fuzz bench
 present := $(foreach d,$(COMPONENTS),$(if $(wildcard $(d)/Makefile),$(d)))
 
 .PHONY: all deps kernel userspace fio check test test-host test-guest \
-	test-debug run bench guest install clean distclean
+	test-debug fuzz run bench guest install clean distclean
 
 all: kernel userspace
 
@@ -55,6 +56,17 @@ test-guest: kernel userspace
 
 test-debug:
 	@$(MAKE) --no-print-directory test KCONFIG=debug
+
+# The long fuzzer run (docs/security.md): FUZZ_CHAINS chains on the debug
+# kernel (lockdep, KASAN, kmemleak), then a kmemleak scan; fails on any
+# fuzzer invariant, kernel report or leak.  FUZZ_SEED=0 picks a new seed.
+FUZZ_CHAINS  ?= 1000000
+FUZZ_SEED    ?= 0
+FUZZ_TIMEOUT ?= 86400
+fuzz: deps userspace
+	@scripts/kernel.sh debug
+	@scripts/guest-run.sh -k debug -t $(FUZZ_TIMEOUT) -- \
+		tests/fuzz/long.sh $(FUZZ_CHAINS) $(FUZZ_SEED)
 
 run: deps
 	@scripts/run.sh
