@@ -5,12 +5,13 @@
 # Prints TAP; the guest harness also fails on any oops/KASAN/lockdep/
 # kmemleak report on the console.
 #
-#   tests/fuzz/long.sh [CHAINS [SEED]]
+#   tests/fuzz/long.sh [CHAINS [SEED [SECS]]]	(SECS: stop earlier)
 chains=${1:-1000000}
 seed=${2:-0}
+secs=${3:-0}
 build=${SYSLET_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 echo "# kernel: ${SYSLET_KERNEL:-?} $(uname -r)"
-"$build/tests/fuzz/syslet-fuzz" -s "$seed" -n "$chains" -x 1
+"$build/tests/fuzz/syslet-fuzz" -s "$seed" -n "$chains" -t "$secs" -x 1
 rc=$?
 
 # kmemleak: objects must be unreferenced for a while before a scan
