@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,7 +99,18 @@ static struct {
 	.max_chains = EMU_DEF_MAX_CHAINS,
 };
 
-/* Same list as the kernel engine's syslet_forbidden() (exec.c). */
+#ifndef SYS_landlock_restrict_self
+#define SYS_landlock_restrict_self	446
+#endif
+#define EMU_IOPRIO_WHO_PROCESS		1	/* <linux/ioprio.h> */
+#define EMU_CLOSE_RANGE_UNSHARE		(1U << 1) /* <linux/close_range.h> */
+
+/*
+ * The kernel engine's syslet_forbidden() (kernel/syslet/exec.c), name for
+ * name: calls on the calling task's own user context or identity, the key
+ * and Landlock calls, set_mempolicy, io_uring and the engine's own calls.
+ * tests/host/21-libsyslet-forbidden.sh fails if the two lists differ.
+ */
 int __syslet_nr_forbidden(unsigned int nr)
 {
 	switch (nr) {
@@ -116,11 +128,44 @@ int __syslet_nr_forbidden(unsigned int nr)
 	case SYS_setregid: case SYS_setresuid: case SYS_setresgid:
 	case SYS_setfsuid: case SYS_setfsgid: case SYS_setgroups:
 	case SYS_capset:
+	case SYS_add_key: case SYS_request_key: case SYS_keyctl:
+	case SYS_landlock_restrict_self: case SYS_set_mempolicy:
 	case SYS_iopl: case SYS_ioperm: case SYS_modify_ldt:
 	case SYS_io_uring_setup: case SYS_io_uring_enter:
 	case SYS_io_uring_register:
 	case 451: case 452: case 453: case 454:
 		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The kernel engine's syslet_targets_self(): calls that set per-thread
+ * state on the thread running the atom when they name it (0 or its own
+ * thread id), which a worker would keep for the chains it runs later.
+ * "Self" is the running thread: a worker, or the caller for SYSLET_SYNC.
+ * int arguments are compared as ints, as the callee ignores the upper
+ * 32 bits.
+ */
+static int nr_targets_self(unsigned int nr, const uint64_t *a)
+{
+	pid_t self;
+
+	switch (nr) {
+	case SYS_sched_setaffinity: case SYS_sched_setscheduler:
+	case SYS_sched_setparam: case SYS_sched_setattr:
+		self = (pid_t)syscall(SYS_gettid);
+		return (pid_t)a[0] == 0 || (pid_t)a[0] == self;
+	case SYS_setpriority:
+		self = (pid_t)syscall(SYS_gettid);
+		return (int)a[0] == PRIO_PROCESS &&
+		       ((pid_t)a[1] == 0 || (pid_t)a[1] == self);
+	case SYS_ioprio_set:
+		self = (pid_t)syscall(SYS_gettid);
+		return (int)a[0] == EMU_IOPRIO_WHO_PROCESS &&
+		       ((pid_t)a[1] == 0 || (pid_t)a[1] == self);
+	case SYS_close_range:
+		return (a[2] & EMU_CLOSE_RANGE_UNSHARE) != 0;
 	}
 	return 0;
 }
@@ -387,7 +432,7 @@ static long run_syscall(struct emu_job *j, unsigned int nr,
 {
 	long ret;
 
-	if (__syslet_nr_forbidden(nr))
+	if (__syslet_nr_forbidden(nr) || nr_targets_self(nr, a))
 		return -EPERM;
 	if (j) {
 		pthread_mutex_lock(&j->sig_lock);
