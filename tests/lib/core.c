@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
@@ -632,6 +633,142 @@ TEST(wait_timeout_and_count)
 		EXPECT_EQ(cs[i].status, 0);
 	EXPECT_EQ(syslet_reap(&ctx, cs, 4), 0);
 	syslet_ctx_exit(&ctx);
+}
+
+static volatile sig_atomic_t sigs_handled;
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+	sigs_handled++;
+}
+
+struct kicker {
+	pthread_t target;
+	_Atomic int stop;
+};
+
+/* Signals the target every 20 ms until told to stop (a single signal
+ * could land before the target sleeps, and be missed). */
+static void *kick(void *p)
+{
+	struct kicker *k = p;
+	struct timespec ts = { 0, 20000000 };
+
+	while (!atomic_load(&k->stop)) {
+		nanosleep(&ts, NULL);
+		pthread_kill(k->target, SIGUSR1);
+	}
+	return NULL;
+}
+
+/*
+ * A handler installed without SA_RESTART cuts syslet_wait() short with
+ * -EINTR, with or without a timeout, on both backends; a wait that has
+ * its completions returns them.
+ */
+TEST(wait_eintr_handler_without_sa_restart)
+{
+	struct timespec ten = { 10, 0 };
+	struct sigaction sa;
+	struct kicker k;
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op a;
+	pthread_t t;
+	int ret;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigusr1;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;		/* no SA_RESTART */
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	ctx_or_die(&ctx, 4);
+	k.target = pthread_self();
+	atomic_init(&k.stop, 0);
+	ASSERT_EQ(pthread_create(&t, NULL, kick, &k), 0);
+	ret = syslet_wait(&ctx, 1, NULL);
+	EXPECT_EQ(ret, -EINTR);
+	EXPECT_GE(sigs_handled, 1);
+	ret = syslet_wait(&ctx, 1, &ten);
+	EXPECT_EQ(ret, -EINTR);
+	EXPECT_GE(sigs_handled, 2);
+	atomic_store(&k.stop, 1);
+	pthread_join(t, NULL);
+	/* nothing was lost or posted meanwhile; the ring still works */
+	EXPECT_EQ(syslet_cq_ready(&ctx), 0u);
+	syslet_op_init(&a, SYS_getpid, SYSLET_ASYNC);
+	ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_QUEUED);
+	do
+		ret = syslet_wait(&ctx, 1, &ten);
+	while (ret == -EINTR);
+	EXPECT_EQ(ret, 1);
+	ASSERT_EQ(syslet_reap(&ctx, &c, 1), 1);
+	EXPECT_EQ(c.status, getpid());
+	syslet_ctx_exit(&ctx);
+}
+
+/*
+ * syslet_op_arg() sets an argument by value, also after the argument was
+ * pointed at another op's result; syslet_atom_set_data() sets a raw
+ * chain's user word, which only the head atom's counts.
+ */
+TEST(op_arg_and_atom_set_data)
+{
+	struct syslet_atom at[2];
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op op, src;
+	int64_t r0 = 0, r1 = 0;
+	unsigned int i;
+	int fd = tmpfile_with(msg, sizeof(msg) - 1);
+
+	ASSERT_GE(fd, 0);
+	ctx_or_die(&ctx, 8);
+	/* lseek(fd, 5, SEEK_SET) -> 5, every argument by value */
+	syslet_op_init(&op, SYS_lseek, 0);
+	syslet_op_arg(&op, 0, (uint64_t)fd);
+	syslet_op_arg(&op, 1, 5);
+	syslet_op_arg(&op, 2, SEEK_SET);
+	for (i = 0; i < 6; i++)
+		EXPECT_EQ(op.atom.arg_ptr[i], (uint64_t)(uintptr_t)&op.arg[i]);
+	EXPECT_EQ(run1(&ctx, &op.atom, &c), 5);
+	EXPECT_EQ(op.ret, 5);
+	/* offset from another op's result slot, then by value again */
+	syslet_op_init(&src, SYS_getpid, 0);
+	src.ret = 7;
+	syslet_op_arg_ret(&op, 1, &src);
+	EXPECT_EQ(op.atom.arg_ptr[1], (uint64_t)(uintptr_t)&src.ret);
+	EXPECT_EQ(run1(&ctx, &op.atom, &c), 7);
+	syslet_op_arg(&op, 1, 9);
+	EXPECT_EQ(op.atom.arg_ptr[1], (uint64_t)(uintptr_t)&op.arg[1]);
+	EXPECT_EQ(op.arg[1], 9u);
+	EXPECT_EQ(run1(&ctx, &op.atom, &c), 9);
+	EXPECT_EQ(lseek(fd, 0, SEEK_CUR), 9);
+
+	/* a raw two-atom chain: the head's user word is the chain's */
+	syslet_atom_init(&at[0], SYS_getpid, 0);
+	syslet_atom_ret(&at[0], &r0);
+	syslet_atom_set_data(&at[0], 0x1234567890abcdefULL);
+	EXPECT_EQ(at[0].private, 0x1234567890abcdefULL);
+	syslet_atom_init(&at[1], SYS_getppid, 0);
+	syslet_atom_ret(&at[1], &r1);
+	syslet_atom_set_data(&at[1], 99);
+	syslet_atom_link(&at[0], &at[1]);
+	ASSERT_GE(syslet_submit(&ctx, &at[0]), 0);
+	ASSERT_EQ(wait_one(&ctx, &c), 0);
+	EXPECT_EQ(c.user_data, 0x1234567890abcdefULL);
+	EXPECT_EQ(c.nr_atoms, 2u);
+	EXPECT_EQ(c.status, getppid());
+	EXPECT_EQ(r0, getpid());
+	EXPECT_EQ(r1, getppid());
+	/* set again, the next submission carries the new word */
+	syslet_atom_set_data(&at[0], 5);
+	ASSERT_GE(syslet_submit(&ctx, &at[0]), 0);
+	ASSERT_EQ(wait_one(&ctx, &c), 0);
+	EXPECT_EQ(c.user_data, 5u);
+	syslet_ctx_exit(&ctx);
+	close(fd);
 }
 
 TEST(limits)

@@ -401,8 +401,12 @@ typedef long (*syslet_threadlet_fn)(void *arg);
  * (nr_atoms 0, atom 0).  Returns 0 or -errno (-EAGAIN, -ENOMEM).  A
  * threadlet cannot be interrupted by syslet_cancel().
  *
- * On the kernel backend each threadlet runs on a thread of its own (at
- * most 256 at once: -EAGAIN) and completes through the ring with
+ * -EAGAIN: on the emulated backend a threadlet is a chain of the
+ * process-wide pool and counts against max_chains (syslet_limits());
+ * on the kernel backend at most 256 threadlets run at once per context.
+ *
+ * On the kernel backend each threadlet runs on a thread of its own and
+ * completes through the ring with
  * async_exec()'s SYSLET_EXEC_POST; syslet_ctx_exit() waits for running
  * threadlets on both backends.  A threadlet runs on an ordinary thread:
  * anything a thread may do is safe in it (malloc, stdio, locks, blocking
