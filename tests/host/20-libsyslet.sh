@@ -18,10 +18,13 @@ for t in core stress cancel threadlet; do
 done
 
 # Packaging: make install into a DESTDIR, then build a program with
-# pkg-config against the installed header and library, shared and static.
+# pkg-config against the installed header and library, shared and static;
+# the installed names follow VERSION, the soname is libsyslet.so.1, and
+# the shared library exports exactly the public API, each name in its
+# version node of libsyslet.map.
 echo "# packaging"
 echo "TAP version 13"
-echo "1..4"
+echo "1..8"
 dest=$(mktemp -d /tmp/libsyslet-inst.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
 lib=$dest/usr/local/lib
@@ -42,4 +45,55 @@ n=3 what="pkg-config build against the shared library runs" ok sh -c \
 n=4 what="static build runs" ok sh -c \
 	"cc -std=c11 -Wall -Wextra -Werror $(pc --cflags libsyslet) -o $dest/use-static $src $lib/libsyslet.a -pthread &&
 	 $dest/use-static"
+
+libdir=$top/userspace/libsyslet
+version=$(sed -n 's/^VERSION *:= *//p' "$libdir/Makefile")
+# the installed file is libsyslet.so.VERSION; the soname and dev links
+# point at it; libsyslet.pc says the same version
+installed_names() {
+	[ -n "$version" ] && [ -f "$lib/libsyslet.so.$version" ] &&
+	[ ! -L "$lib/libsyslet.so.$version" ] &&
+	[ "$(readlink "$lib/libsyslet.so.1")" = "libsyslet.so.$version" ] &&
+	[ "$(readlink "$lib/libsyslet.so")" = libsyslet.so.1 ] &&
+	[ "$(ls "$lib" | grep -c '^libsyslet\.so')" = 3 ] &&
+	[ "$(pc --modversion libsyslet)" = "$version" ] ||
+	{ ls -l "$lib"; echo "VERSION=$version pc=$(pc --modversion libsyslet)"; return 1; }
+}
+n=5 what="installed libsyslet.so.$version (VERSION), .so.1 and .so links, pkg-config version" \
+	ok installed_names
+soname() {
+	local got
+	got=$(objdump -p "$lib/libsyslet.so.1" | awk '$1 == "SONAME" {print $2}')
+	[ "$got" = libsyslet.so.1 ] || { echo "SONAME: '$got'"; return 1; }
+}
+n=6 what="SONAME is libsyslet.so.1" ok soname
+# name@NODE for every global of the version script, and its nodes
+map_names() {
+	awk '/^[A-Za-z_][A-Za-z0-9_.]* *\{/ { node = $1 }
+	     /^global:/ { g = 1; next } /^local:/ { g = 0 } /^}/ { g = 0 }
+	     g && /^[ \t]*[A-Za-z_][A-Za-z0-9_]*;/ { gsub(/[ \t;]/, ""); print $0 "@" node }' \
+		"$libdir/libsyslet.map" | sort
+}
+exports() {
+	local got want nodes gotnodes
+	got=$(nm -D --defined-only "$lib/libsyslet.so.1" |
+		awk '$2 != "A" { sub("@@", "@", $3); print $3 }' | sort)
+	gotnodes=$(nm -D --defined-only "$lib/libsyslet.so.1" | awk '$2 == "A" { print $3 }' | sort)
+	want=$(map_names)
+	nodes=$(awk '/^[A-Za-z_][A-Za-z0-9_.]* *\{/ { print $1 }' "$libdir/libsyslet.map" | sort)
+	[ -n "$want" ] && [ "$got" = "$want" ] && [ "$gotnodes" = "$nodes" ] ||
+	{ diff <(echo "$want"; echo "$nodes") <(echo "$got"; echo "$gotnodes") | sed 's/^/map< >so: /'; return 1; }
+}
+n=7 what="exported symbols (nm -D) are exactly libsyslet.map's, in its nodes" ok exports
+# every function <syslet.h> declares (not static inline) is in the map
+api() {
+	local decl map
+	decl=$(grep -v '^static' "$libdir/include/syslet.h" |
+		grep -oE '^[a-z][a-z _*]*[ *]syslet_[a-z_]+\(' |
+		grep -oE 'syslet_[a-z_]+' | sort)
+	map=$(map_names | sed 's/@.*//' | sort)
+	[ -n "$decl" ] && [ "$decl" = "$map" ] ||
+	{ diff <(echo "$decl") <(echo "$map") | sed 's/^/header< >map: /'; return 1; }
+}
+n=8 what="libsyslet.map names every function <syslet.h> declares" ok api
 exit $status
