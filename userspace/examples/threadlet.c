@@ -12,6 +12,7 @@
  *
  * The second half shows the concurrency: four threadlets that each block
  * for 200 ms in usleep() finish in about 200 ms, not 800.
+ * Exits 1 if a lookup failed.
  *
  * Inside a threadlet: it runs on a thread the library owns, with signals
  * blocked; block as long as you like, call thread-safe functions (and
@@ -70,7 +71,7 @@ int main(int argc, char **argv)
 {
 	static const char *deflt[] = { "localhost", "127.0.0.1" };
 	const char **names = argc > 1 ? (const char **)argv + 1 : deflt;
-	int i, n = argc > 1 ? argc - 1 : 2, ret;
+	int i, n = argc > 1 ? argc - 1 : 2, ret, failed = 0;
 	struct syslet_completion c;
 	struct lookup look[64];
 	struct syslet_ctx ctx;
@@ -101,6 +102,7 @@ int main(int argc, char **argv)
 				strerror(-ret));
 			return 1;
 		}
+		failed += c.status != 0;
 		if (c.status)
 			printf("%-20s %s\n", look[c.user_data].name,
 			       gai_strerror((int)c.status));
@@ -118,5 +120,5 @@ int main(int argc, char **argv)
 	printf("4 threadlets of usleep(200 ms) took %.0f ms (%s backend)\n",
 	       (now() - t0) * 1e3, syslet_backend_name(&ctx));
 	syslet_ctx_exit(&ctx);
-	return 0;
+	return failed ? 1 : 0;
 }
