@@ -1,9 +1,10 @@
 #!/bin/sh
 # The kernel engine's own tests (raw system calls): the engine (issue 3),
-# seccomp/credentials, identity, accounting/limits/signals (issue 9) and
-# pass-on-block (issue 8).
+# seccomp/credentials, identity, accounting/limits/signals (issue 9),
+# pass-on-block (issue 8), lifetime (ptrace, /proc, leaks at exit and exec)
+# and io-wq coexistence (issue 3).
 rc=0
-for t in engine seccomp identity limits pob; do
+for t in engine seccomp identity limits pob lifetime iowq; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done
 exit $rc

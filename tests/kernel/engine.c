@@ -204,29 +204,84 @@ TEST(sync_chain_posts_to_ring_without_done)
 	ASSERT_EQ(comp.status, getpid());
 }
 
+static int count_task_comm(const char *prefix);
+
+/*
+ * Every call kernel/syslet/exec.c forbids fails its atom with -EPERM and
+ * never runs, in the caller (SYSLET_SYNC) and in an async thread
+ * (SYSLET_ASYNC).  Arguments are all 0: a call that did run would do
+ * something visible (fork, exit, pause for ever, a new io_uring fd...).
+ */
+static const struct {
+	const char *name;
+	int nr;
+} forbidden[] = {
+#define F(x) { #x, SYS_##x }
+	F(fork), F(vfork), F(clone), F(clone3), F(execve), F(execveat),
+	F(exit), F(exit_group), F(rt_sigreturn), F(restart_syscall),
+	F(rt_sigprocmask), F(rt_sigsuspend), F(rt_sigtimedwait),
+	F(sigaltstack), F(pause), F(arch_prctl), F(set_tid_address),
+	F(set_robust_list), F(rseq), F(prctl), F(seccomp), F(ptrace),
+	F(personality), F(unshare), F(setns), F(setuid), F(setgid),
+	F(setreuid), F(setregid), F(setresuid), F(setresgid), F(setfsuid),
+	F(setfsgid), F(setgroups), F(capset), F(add_key), F(request_key),
+	F(keyctl), F(landlock_restrict_self), F(set_mempolicy), F(iopl),
+	F(ioperm), F(modify_ldt), F(io_uring_setup), F(io_uring_enter),
+	F(io_uring_register),
+#undef F
+	{ "async_exec", NR_async_exec }, { "async_wait", NR_async_wait },
+	{ "async_cancel", NR_async_cancel },
+	{ "async_limits", NR_async_limits },
+};
+
 TEST(forbidden_calls_fail_with_eperm)
 {
-	static const int nrs[] = { SYS_fork, SYS_vfork, SYS_clone, SYS_execve,
-		SYS_exit, SYS_exit_group, SYS_rt_sigreturn, SYS_setuid,
-		SYS_capset, SYS_unshare, SYS_prctl, SYS_arch_prctl,
-		SYS_set_tid_address, SYS_seccomp, NR_async_exec,
-		NR_async_wait, NR_async_cancel, NR_async_limits };
+	struct syslet_ring *r = ring_new(8);
 	struct syslet_completion done;
 	struct syslet_atom a;
 	int64_t ret;
 	uint64_t zero = 0;
+	pid_t self = getpid();
 
 	REQUIRE_SYSLET();
-	for (unsigned int i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++) {
+	for (unsigned int i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
+		/* in the caller */
 		ret = 0;
-		atom_init(&a, SYSLET_SYNC, nrs[i], &ret, &zero, &zero, &zero, &zero);
+		atom_init(&a, SYSLET_SYNC, forbidden[i].nr, &ret, &zero, &zero,
+			  &zero, &zero);
+		a.arg_ptr[4] = a.arg_ptr[5] = (uintptr_t)&zero;
 		ASSERT_EQ(async_exec(&a, NULL, &done, 0), SYSLET_DONE);
-		if (ret != -EPERM)
-			tap_diag("syscall %d", nrs[i]);
+		if (ret != -EPERM || done.status != -EPERM)
+			tap_diag("SYNC %s (%d)", forbidden[i].name, forbidden[i].nr);
 		ASSERT_EQ(ret, -EPERM);
+		ASSERT_EQ(done.status, -EPERM);
+		ASSERT_EQ(done.nr_atoms, 1);
+		ASSERT_TRUE(done.flags & SYSLET_COMP_SYNC);
+		/* in an async thread */
+		ret = 0;
+		a.flags = SYSLET_ASYNC;
+		a.private = i;
+		ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_QUEUED);
+		ASSERT_TRUE(ring_get(r, &done));
+		if (ret != -EPERM || done.status != -EPERM)
+			tap_diag("ASYNC %s (%d)", forbidden[i].name, forbidden[i].nr);
+		ASSERT_EQ(done.user_data, i);
+		ASSERT_EQ(ret, -EPERM);
+		ASSERT_EQ(done.status, -EPERM);
+		ASSERT_FALSE(done.flags & SYSLET_COMP_SYNC);
+		ASSERT_EQ(getpid(), self);
 	}
+	/*
+	 * Nothing ran: no child was made, and no async thread exited under
+	 * the engine's feet (it would still be counted in nr_threads).
+	 */
+	ASSERT_EQ(waitpid(-1, NULL, WNOHANG), -1);
+	ASSERT_EQ(errno, ECHILD);
+	ASSERT_GE(limits_now().nr_threads, 1);
+	ASSERT_EQ(count_task_comm("syslet-"), (int)limits_now().nr_threads);
 	/* unknown numbers: -ENOSYS, as for the caller itself */
-	atom_init(&a, SYSLET_SYNC, 100000, &ret, NULL, NULL, NULL, NULL);
+	a.flags = SYSLET_SYNC;
+	a.nr = 100000;
 	ASSERT_EQ(async_exec(&a, NULL, &done, 0), SYSLET_DONE);
 	ASSERT_EQ(ret, -ENOSYS);
 }
@@ -692,6 +747,201 @@ TEST(wait_interrupted_by_signal)
 	ualarm(100000, 0);
 	ASSERT_EQ(async_wait(r, 1, NULL), -1);
 	ASSERT_EQ(errno, EINTR);
+}
+
+/* async_wait() with a signal mask to apply while it sleeps */
+static long wait_mask(struct syslet_ring *r, unsigned int min,
+		      const struct timespec *ts, const sigset_t *mask)
+{
+	/* the kernel's sigset_t: 64 signals, 8 bytes */
+	return syscall(NR_async_wait, r, min, ts, mask, 8);
+}
+
+static atomic_int usr1_count;
+static _Atomic long long usr1_at_ms;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_at_ms = now_ms();
+	atomic_fetch_add(&usr1_count, 1);
+}
+
+/* Sends signals to one thread: @sig every @every_ms, @times times. */
+struct sender {
+	pthread_t target;
+	int sigs[4];
+	int delay_ms, every_ms, times;
+	atomic_int stop;
+};
+
+static void *send_signals(void *arg)
+{
+	struct sender *s = arg;
+
+	usleep(s->delay_ms * 1000);
+	for (int k = 0; k < s->times && !s->stop; k++) {
+		for (int j = 0; j < 4 && s->sigs[j]; j++)
+			pthread_kill(s->target, s->sigs[j]);
+		usleep(s->every_ms * 1000);
+	}
+	return NULL;
+}
+
+/*
+ * The caller blocks SIGUSR1 and waits with a mask that unblocks it: the
+ * signal cuts the wait with EINTR and its handler runs; afterwards the
+ * caller's own mask (SIGUSR1 blocked) is back.
+ */
+TEST(wait_sigmask_lets_a_blocked_signal_interrupt)
+{
+	struct syslet_ring *r = ring_new(8);
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct timespec ts = { 5, 0 };
+	struct sender snd = { .target = pthread_self(), .sigs = { SIGUSR1 },
+			      .delay_ms = 100, .every_ms = 1, .times = 1 };
+	sigset_t usr1, none, cur, pend;
+	pthread_t th;
+	long long t0;
+	long n;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigemptyset(&none);
+	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr1, NULL), 0);
+	ASSERT_EQ(pthread_create(&th, NULL, send_signals, &snd), 0);
+	t0 = now_ms();
+	n = wait_mask(r, 1, &ts, &none);
+	ASSERT_EQ(n, -1);
+	ASSERT_EQ(errno, EINTR);
+	ASSERT_EQ(atomic_load(&usr1_count), 1);		/* the handler ran */
+	ASSERT_GE(now_ms() - t0, 80);
+	ASSERT_LT(now_ms() - t0, 4000);			/* not the timeout */
+	pthread_join(th, NULL);
+	/* the caller's mask is back: SIGUSR1 blocked, a new one stays pending */
+	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, NULL, &cur), 0);
+	ASSERT_TRUE(sigismember(&cur, SIGUSR1));
+	ASSERT_EQ(pthread_kill(pthread_self(), SIGUSR1), 0);
+	ASSERT_EQ(sigpending(&pend), 0);
+	ASSERT_TRUE(sigismember(&pend, SIGUSR1));
+	ASSERT_EQ(atomic_load(&usr1_count), 1);
+	/* the same wait with a NULL mask is not cut by the pending one */
+	ts.tv_sec = 0;
+	ts.tv_nsec = 100 * 1000 * 1000;
+	ASSERT_EQ(wait_mask(r, 1, &ts, NULL), -1);
+	ASSERT_EQ(errno, ETIME);
+	ASSERT_EQ(atomic_load(&usr1_count), 1);
+}
+
+/*
+ * The caller does not block SIGUSR1 but waits with a mask that blocks it:
+ * a SIGUSR1 arriving meanwhile does not cut the wait, which returns the
+ * completion it waited for; the handler runs after, once the caller's
+ * mask is back.
+ */
+TEST(wait_sigmask_keeps_a_blocked_signal_out)
+{
+	struct syslet_ring *r = ring_new(8);
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct timespec ts = { 5, 0 }, sl = { 0, 400 * 1000 * 1000 };
+	uint64_t slp = (uintptr_t)&sl;
+	struct sender snd = { .target = pthread_self(), .sigs = { SIGUSR1 },
+			      .delay_ms = 100, .every_ms = 50, .times = 3 };
+	struct syslet_completion comp;
+	struct syslet_atom a;
+	sigset_t usr1, none;
+	long long t0, t1;
+	pthread_t th;
+	long n;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigemptyset(&none);
+	ASSERT_EQ(pthread_sigmask(SIG_SETMASK, &none, NULL), 0);
+	atom_init(&a, SYSLET_ASYNC, SYS_nanosleep, NULL, &slp, NULL, NULL, NULL);
+	a.private = 41;
+	t0 = now_ms();
+	ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_EQ(pthread_create(&th, NULL, send_signals, &snd), 0);
+	n = wait_mask(r, 1, &ts, &usr1);
+	t1 = now_ms();
+	ASSERT_EQ(n, 1);				/* not -EINTR */
+	ASSERT_GE(t1 - t0, 350);			/* the sleep's end */
+	/* the signal was held while waiting, and delivered after */
+	ASSERT_EQ(atomic_load(&usr1_count), 1);
+	ASSERT_GE(usr1_at_ms, t0 + 350);
+	ASSERT_TRUE(ring_pop(r, &comp));
+	ASSERT_EQ(comp.user_data, 41);
+	ASSERT_EQ(comp.status, 0);
+	pthread_join(th, NULL);
+}
+
+/*
+ * Wakeups that do not make min_complete available are not seen: while
+ * the caller waits for 2 completions on ring A, chains complete on ring B,
+ * one completes on A, and ignored signals (SIG_IGN, and default-ignored
+ * SIGCHLD/SIGWINCH/SIGURG/SIGCONT) rain on the waiting thread.  The wait
+ * returns only when A holds 2.
+ */
+TEST(wait_min_2_has_no_spurious_wakeups)
+{
+	struct syslet_ring *ra = ring_new(8), *rb = ring_new(8);
+	struct timespec ts = { 10, 0 };
+	struct timespec sla[2] = { { 0, 200 * 1000 * 1000 },
+				   { 0, 600 * 1000 * 1000 } };
+	struct timespec slb[4] = { { 0, 50 * 1000 * 1000 },
+				   { 0, 100 * 1000 * 1000 },
+				   { 0, 150 * 1000 * 1000 },
+				   { 0, 300 * 1000 * 1000 } };
+	uint64_t pa[2], pb[4];
+	struct syslet_atom a[2], b[4];
+	struct sender snd = { .target = pthread_self(),
+			      .sigs = { SIGUSR2, SIGCHLD, SIGWINCH, SIGURG },
+			      .delay_ms = 0, .every_ms = 5, .times = 1000 };
+	struct sender cont = { .target = pthread_self(), .sigs = { SIGCONT },
+			       .delay_ms = 20, .every_ms = 20, .times = 1000 };
+	struct syslet_completion comp;
+	pthread_t th[2];
+	long long t0;
+	long n;
+
+	REQUIRE_SYSLET();
+	signal(SIGUSR2, SIG_IGN);
+	t0 = now_ms();
+	for (int i = 0; i < 2; i++) {
+		pa[i] = (uintptr_t)&sla[i];
+		atom_init(&a[i], SYSLET_ASYNC, SYS_nanosleep, NULL, &pa[i],
+			  NULL, NULL, NULL);
+		a[i].private = i;
+		ASSERT_EQ(async_exec(&a[i], ra, NULL, 0), SYSLET_QUEUED);
+	}
+	for (int i = 0; i < 4; i++) {
+		pb[i] = (uintptr_t)&slb[i];
+		atom_init(&b[i], SYSLET_ASYNC, SYS_nanosleep, NULL, &pb[i],
+			  NULL, NULL, NULL);
+		b[i].private = 10 + i;
+		ASSERT_EQ(async_exec(&b[i], rb, NULL, 0), SYSLET_QUEUED);
+	}
+	ASSERT_EQ(pthread_create(&th[0], NULL, send_signals, &snd), 0);
+	ASSERT_EQ(pthread_create(&th[1], NULL, send_signals, &cont), 0);
+	n = async_wait(ra, 2, &ts);
+	snd.stop = cont.stop = 1;
+	ASSERT_EQ(n, 2);
+	ASSERT_GE(now_ms() - t0, 550);
+	ASSERT_EQ(ra->head - ra->tail, 2);
+	pthread_join(th[0], NULL);
+	pthread_join(th[1], NULL);
+	for (int i = 0; i < 2; i++) {
+		ASSERT_TRUE(ring_pop(ra, &comp));
+		ASSERT_EQ(comp.user_data, i);
+		ASSERT_EQ(comp.status, 0);
+	}
+	/* B's chains completed (and woke nobody on A) meanwhile */
+	ASSERT_EQ(async_wait(rb, 4, &ts), 4);
 }
 
 TEST(forked_child_starts_clean)
