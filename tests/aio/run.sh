@@ -4,9 +4,11 @@
 #
 #   run.sh host	  glibc (validates the tests), the shim preloaded into the
 #		  unmodified binaries (plain and _FILE_OFFSET_BITS=64), the
-#		  shim linked in with ASan+UBSan, and the symbol bindings
+#		  shim linked in with ASan+UBSan, some with SYSLET_AIO_INLINE=0,
+#		  and the symbol bindings
 #   run.sh guest  the symbol checks, the shim preloaded on the kernel
 #		  backend (the default there) and on the emulated one
+#		  (SYSLET_AIO_INLINE=0: nothing done in the caller)
 set -u
 mode=${1:?usage: run.sh host|guest}
 build=${SYSLET_BUILD:?}
@@ -139,6 +141,12 @@ host)
 		[ "$t" = compat ] ||
 			run "shim-san/$t" ASAN_OPTIONS=detect_leaks=0 SYSLET_AIO_EXPECT_BACKEND=2 "$bin/$t-san"
 	done
+	# file reads through the engine's workers too (here /tmp's hot reads
+	# are otherwise done in the caller: RWF_NOWAIT)
+	for t in basic lio threads shim; do
+		run "shim-noinline/$t" LD_PRELOAD="$shim" SYSLET_AIO_INLINE=0 \
+			SYSLET_AIO_EXPECT_BACKEND=2 "$bin/$t"
+	done
 	;;
 guest)
 	expect=
@@ -165,10 +173,12 @@ sys.exit(0 if libc.syscall(454, None, buf) == 0 else 1)' 2>/dev/null; then
 	for t in shim compat; do
 		run "guest-shim-lfs/$t" LD_PRELOAD="$shim" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} "$bin/$t-lfs"
 	done
-	# and libsyslet's emulated backend on tmpfs (no RWF_NOWAIT there)
+	# and libsyslet's emulated backend, every request through its workers
+	# (SYSLET_AIO_INLINE=0: the guest's /tmp is tmpfs, whose reads the
+	# shim would otherwise do in the caller)
 	for t in $tests; do
 		run "guest-shim-emulated/$t" LD_PRELOAD="$shim" SYSLET_BACKEND=emulated \
-			SYSLET_AIO_EXPECT_BACKEND=2 "$bin/$t"
+			SYSLET_AIO_INLINE=0 SYSLET_AIO_EXPECT_BACKEND=2 "$bin/$t"
 	done
 	;;
 esac

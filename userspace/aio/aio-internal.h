@@ -111,18 +111,22 @@ struct saio_req {
 	int64_t ret;			/* result of an inline completion */
 };
 
-/* saio_fd.nowait: may a read be tried in the caller (chains.c)? */
+/* saio_fd.how: how a positioned read is started (chains.c) */
 enum {
-	SAIO_NOWAIT_UNKNOWN,
-	SAIO_NOWAIT_YES,		/* buffered: preadv2(RWF_NOWAIT) */
-	SAIO_NOWAIT_NO,			/* O_DIRECT, or not supported */
+	SAIO_HOW_UNKNOWN,		/* not looked at yet */
+	SAIO_HOW_NOWAIT,		/* buffered: preadv2(RWF_NOWAIT) first,
+					 * a miss goes to an async thread */
+	SAIO_HOW_MEMORY,		/* tmpfs/ramfs/hugetlbfs without swap:
+					 * pread() in the caller */
+	SAIO_HOW_DIRECT,		/* O_DIRECT: an async thread at once */
+	SAIO_HOW_ENGINE,		/* the engine's default (pass-on-block) */
 };
 
 /* The requests in flight on one descriptor, in submission order. */
 struct saio_fd {
 	int fd;
 	uint8_t kind;			/* enum saio_kind */
-	uint8_t nowait;			/* SAIO_NOWAIT_*, atomic */
+	uint8_t how;			/* SAIO_HOW_*, atomic */
 	uint32_t nr;			/* requests on the queue */
 	uint32_t nr_waiting;
 	struct saio_req *head, *tail;

@@ -8,14 +8,18 @@
  * kernel has it, the emulated one otherwise, $SYSLET_BACKEND to force it.
  *
  * A request is started with syslet_submit_done(): a chain that completes
- * in the calling thread (on a kernel whose engine passes a chain on only
- * when it blocks, every page-cache hit) reports through the 'done'
- * argument, is finished inside the submitting call, and never touches the
- * ring.  Until the engine does that, a read of a buffered regular file is
- * first tried in the caller with preadv2(RWF_NOWAIT), which succeeds only
- * when the data is in the page cache and never blocks; that attempt stops
- * for good the first time the engine itself completes a non-SYNC chain in
- * the caller, since the engine then does the same for free.
+ * in the calling thread reports through the 'done' argument, is finished
+ * inside the submitting call, and never touches the ring.  On the kernel
+ * backend the default mode is pass-on-block: a chain runs in the caller
+ * until an atom would sleep, so every call that does not block (a
+ * page-cache hit, a buffered write) completes that way.  Positioned reads
+ * are steered further (saio_read_here()): a buffered read is tried with
+ * preadv2(RWF_NOWAIT) and, if the data is not cached, queued to an async
+ * thread at once (SYSLET_ASYNC) instead of paying pass-on-block's hand-off
+ * when it blocks; O_DIRECT reads are queued at once; reads of memory file
+ * systems are done in the caller.  On the emulated backend every chain
+ * goes to a worker, so the reads done in the caller are its only inline
+ * path.
  *
  * Completions that go through the ring are copied out with syslet_reap()
  * (no system call) and processed after the ring slots are given back,
@@ -23,7 +27,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysinfo.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <syslet.h>
 
@@ -34,11 +45,11 @@
 
 static struct syslet_ctx ctx;
 static bool ctx_live;
-/* the engine completed a non-SYNC chain in the caller (pass-on-block) */
-static bool engine_inline;
+static bool inline_off;		/* SYSLET_AIO_INLINE=0 */
 
 int saio_engine_init(void)
 {
+	const char *env;
 	int ret;
 
 	if (ctx_live) {
@@ -54,7 +65,8 @@ int saio_engine_init(void)
 	if (ret)
 		return ret;
 	ctx_live = true;
-	__atomic_store_n(&engine_inline, false, __ATOMIC_RELAXED);
+	env = getenv("SYSLET_AIO_INLINE");
+	inline_off = env && !strcmp(env, "0");
 	return 0;
 }
 
@@ -63,13 +75,16 @@ uint32_t saio_engine_backend(void)
 	return ctx_live ? (uint32_t)syslet_backend(&ctx) : 0;
 }
 
-/* Fill in r's atom: one system call, arguments by pointer into r->args. */
-static void saio_fill_atom(struct saio_req *r)
+/*
+ * Fill in r's atom: one system call, arguments by pointer into r->args;
+ * 'flags' the chain's mode (0: the engine's default, or SYSLET_ASYNC).
+ */
+static void saio_fill_atom(struct saio_req *r, unsigned int flags)
 {
 	struct syslet_atom *a = &r->atom;
 	int nargs, i;
 
-	syslet_atom_init(a, 0, 0);
+	syslet_atom_init(a, 0, flags);
 	r->args[0] = (uint64_t)r->fd;
 	r->args[1] = (uint64_t)(uintptr_t)r->cb->aio_buf;
 	r->args[2] = (uint64_t)r->cb->aio_nbytes;
@@ -98,74 +113,138 @@ static void saio_fill_atom(struct saio_req *r)
 }
 
 /*
- * Descriptors on which the caller-side attempt is pointless (O_DIRECT, or
- * a file system without RWF_NOWAIT, such as tmpfs in 6.1): skip it for
- * the next SAIO_NOWAIT_SKIP reads of that descriptor number, then look
- * again (the number may have been closed and reused meanwhile).  Only the
- * negative answer is remembered: skipping the attempt is always safe.
+ * Reads in the caller.  How a positioned read starts depends on its
+ * descriptor (saio_fd.how, looked at once per burst of requests):
+ *
+ *   NOWAIT  a buffered file: preadv2(RWF_NOWAIT) in the caller, which
+ *	     succeeds only for cached data and never waits for a device.  A
+ *	     full read (or end of file) completes the request there; a miss
+ *	     goes to an async thread at once (SYSLET_ASYNC): it would block,
+ *	     and under pass-on-block a block costs the caller a hand-off.  A
+ *	     short read may be a partly cached range: the chain reads it all.
+ *   MEMORY  a regular file of tmpfs (when the system has no swap), ramfs
+ *	     or hugetlbfs, which has no RWF_NOWAIT (tmpfs in 6.1, and still
+ *	     in 6.18): its data is memory, a read never waits for a device,
+ *	     so a plain pread() in the caller.
+ *   DIRECT  O_DIRECT: every read waits for the device (RWF_NOWAIT does not
+ *	     keep a direct read from waiting for it), so SYSLET_ASYNC.
+ *   ENGINE  anything else: the engine's default mode, pass-on-block on
+ *	     the kernel backend (in the caller until the read would block).
+ *
+ * The answer is also remembered per descriptor number (how_cache) for the
+ * next SAIO_HOW_TRUST bursts, so that a program at iodepth 1, whose queue
+ * empties after every request, does not pay an fcntl() per read.  The
+ * number may be closed and reused meanwhile; every mode reads correctly
+ * from any descriptor, a stale one only for a while starts reads the less
+ * suitable way (at worst a read of a reused O_DIRECT or disk descriptor
+ * waits in the caller).  SYSLET_AIO_INLINE=0 turns all of this off: every
+ * request is a chain in the engine's default mode.
  */
-#define SAIO_NOWAIT_FDS		4096
-#define SAIO_NOWAIT_SKIP	255
-static uint8_t nowait_skip[SAIO_NOWAIT_FDS];
+#define SAIO_HOW_FDS		4096
+#define SAIO_HOW_TRUST		64
+static uint16_t how_cache[SAIO_HOW_FDS];	/* how | bursts left << 8 */
 
-static void saio_nowait_off(struct saio_req *r)
+static void saio_how_set(struct saio_req *r, uint8_t how)
 {
-	__atomic_store_n(&r->fdq->nowait, SAIO_NOWAIT_NO, __ATOMIC_RELAXED);
-	if (r->fd >= 0 && r->fd < SAIO_NOWAIT_FDS)
-		__atomic_store_n(&nowait_skip[r->fd], SAIO_NOWAIT_SKIP,
+	__atomic_store_n(&r->fdq->how, how, __ATOMIC_RELAXED);
+	if (r->fd >= 0 && r->fd < SAIO_HOW_FDS)
+		__atomic_store_n(&how_cache[r->fd],
+				 (uint16_t)(how | SAIO_HOW_TRUST << 8),
 				 __ATOMIC_RELAXED);
 }
 
-/*
- * A positioned read of a buffered file, tried in the caller without
- * blocking.  Returns true with *res set if it completed; false if the
- * chain must do it (not cached, O_DIRECT, a stream, not supported, ...).
- * Only a full read or end of file counts: a short read may be a partly
- * cached range, so the chain reads the whole range again.
- */
-static bool saio_try_nowait(struct saio_req *r, int64_t *res)
+static uint8_t saio_how(struct saio_req *r)
 {
-	struct saio_fd *f = r->fdq;
-	uint8_t st = __atomic_load_n(&f->nowait, __ATOMIC_RELAXED), skip;
-	struct iovec iov;
-	ssize_t n;
+	uint8_t how = __atomic_load_n(&r->fdq->how, __ATOMIC_RELAXED);
+	uint16_t c;
 	int fl;
 
-	if (r->op != SAIO_READ || r->stream || st == SAIO_NOWAIT_NO ||
-	    __atomic_load_n(&engine_inline, __ATOMIC_RELAXED))
-		return false;
-	if (st == SAIO_NOWAIT_UNKNOWN) {
-		if (r->fd >= 0 && r->fd < SAIO_NOWAIT_FDS) {
-			skip = __atomic_load_n(&nowait_skip[r->fd],
-					       __ATOMIC_RELAXED);
-			if (skip) {
-				__atomic_store_n(&nowait_skip[r->fd], skip - 1,
-						 __ATOMIC_RELAXED);
-				return false;
-			}
+	if (how != SAIO_HOW_UNKNOWN)
+		return how;
+	if (r->fd >= 0 && r->fd < SAIO_HOW_FDS) {
+		c = __atomic_load_n(&how_cache[r->fd], __ATOMIC_RELAXED);
+		if (c >> 8) {
+			__atomic_store_n(&how_cache[r->fd],
+					 (uint16_t)(c - (1 << 8)),
+					 __ATOMIC_RELAXED);
+			how = c & 0xff;
+			__atomic_store_n(&r->fdq->how, how, __ATOMIC_RELAXED);
+			return how;
 		}
-		/* O_DIRECT: RWF_NOWAIT does not keep it from waiting for I/O */
-		fl = fcntl(r->fd, F_GETFL);
-		if (fl < 0)
-			return false;	/* the chain reports the error */
-		if (fl & O_DIRECT) {
-			saio_nowait_off(r);
+	}
+	fl = fcntl(r->fd, F_GETFL);
+	if (fl < 0)
+		return SAIO_HOW_ENGINE;	/* the chain reports the error */
+	how = fl & O_DIRECT ? SAIO_HOW_DIRECT : SAIO_HOW_NOWAIT;
+	saio_how_set(r, how);
+	return how;
+}
+
+/* No RWF_NOWAIT on r's file: is it a memory file, or one for the engine? */
+static uint8_t saio_how_memory(struct saio_req *r)
+{
+	struct statfs sfs;
+	struct sysinfo si;
+	struct stat st;
+	uint8_t how = SAIO_HOW_ENGINE;
+
+	/* regular files only: a device node of devtmpfs is no memory */
+	if (!fstat(r->fd, &st) && S_ISREG(st.st_mode) &&
+	    !fstatfs(r->fd, &sfs) &&
+	    (sfs.f_type == RAMFS_MAGIC || sfs.f_type == HUGETLBFS_MAGIC ||
+	     (sfs.f_type == TMPFS_MAGIC && !sysinfo(&si) && !si.totalswap)))
+		how = SAIO_HOW_MEMORY;
+	saio_how_set(r, how);
+	return how;
+}
+
+/*
+ * Try r (a positioned read) in the caller.  Returns true with r->ret set
+ * if it completed there; false if the chain must do it, with *flags the
+ * chain's mode.
+ */
+static bool saio_read_here(struct saio_req *r, unsigned int *flags)
+{
+	struct iovec iov = {
+		.iov_base = (void *)r->cb->aio_buf,
+		.iov_len = r->cb->aio_nbytes,
+	};
+	uint8_t how = saio_how(r);
+	ssize_t n;
+
+	switch (how) {
+	case SAIO_HOW_DIRECT:
+		*flags = SYSLET_ASYNC;
+		return false;
+	case SAIO_HOW_NOWAIT:
+		n = preadv2(r->fd, &iov, 1, r->cb->aio_offset, RWF_NOWAIT);
+		if (n >= 0 && ((size_t)n == iov.iov_len || n == 0)) {
+			r->ret = n;
+			return true;
+		}
+		if (n >= 0 || errno == EAGAIN) {
+			*flags = SYSLET_ASYNC;	/* not (all) cached */
 			return false;
 		}
-		__atomic_store_n(&f->nowait, SAIO_NOWAIT_YES, __ATOMIC_RELAXED);
-	}
-	iov.iov_base = (void *)r->cb->aio_buf;
-	iov.iov_len = r->cb->aio_nbytes;
-	n = preadv2(r->fd, &iov, 1, r->cb->aio_offset, RWF_NOWAIT);
-	if (n >= 0 && ((size_t)n == iov.iov_len || n == 0)) {
-		*res = n;
+		if (errno == ESPIPE) {
+			saio_make_stream(r);	/* a pipe or socket: read() */
+			return false;
+		}
+		if (errno != EOPNOTSUPP ||
+		    saio_how_memory(r) != SAIO_HOW_MEMORY)
+			return false;	/* the chain reports any error */
+		/* fall through */
+	case SAIO_HOW_MEMORY:
+		n = pread(r->fd, iov.iov_base, iov.iov_len, r->cb->aio_offset);
+		if (n < 0 && errno == ESPIPE) {
+			saio_make_stream(r);
+			return false;
+		}
+		r->ret = n < 0 ? -errno : n;
 		return true;
+	default:
+		return false;
 	}
-	if (n < 0 && errno == ESPIPE)
-		saio_make_stream(r);	/* a pipe or socket: read() */
-	else if (n < 0 && errno == EOPNOTSUPP)
-		saio_nowait_off(r);
-	return false;
 }
 
 /*
@@ -176,17 +255,18 @@ static bool saio_try_nowait(struct saio_req *r, int64_t *res)
 int saio_engine_submit(struct saio_req *r)
 {
 	struct syslet_completion done;
+	unsigned int flags = 0;
 	int saved = errno, ret;
 
-	if (saio_try_nowait(r, &r->ret)) {
+	if (r->op == SAIO_READ && !r->stream && !inline_off &&
+	    saio_read_here(r, &flags)) {
 		errno = saved;
 		return 1;
 	}
 	errno = saved;
-	saio_fill_atom(r);
+	saio_fill_atom(r, flags);
 	ret = syslet_submit_done(&ctx, &r->atom, &done);
 	if (ret == SYSLET_DONE) {
-		__atomic_store_n(&engine_inline, true, __ATOMIC_RELAXED);
 		r->ret = done.status;
 		return 1;
 	}
