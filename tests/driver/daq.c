@@ -450,6 +450,58 @@ TEST(bad_input)
 	close(fd);
 }
 
+/*
+ * One call moves at most DAQ_MAX_IO (1 MiB): a bigger read, pread,
+ * readv, splice from the device, write or splice to it is a short one of
+ * exactly the cap (when nothing else cuts it short), and the next call
+ * goes on from there.
+ */
+TEST(oversized_requests_are_short)
+{
+	const size_t big = 3 * MiB + 123;
+	char *buf = xmalloc(big);
+	struct iovec iov[3];
+	loff_t off = 5 * MiB + 7;
+	int fd, p[2];
+
+	params(1000, 10);
+	fd = daq_open(0);
+	ASSERT_EQ(read(fd, buf, big), DAQ_MAX_IO);
+	verify(buf, 0, DAQ_MAX_IO);
+	ASSERT_EQ(read(fd, buf, big), DAQ_MAX_IO);
+	verify(buf, DAQ_MAX_IO, DAQ_MAX_IO);
+	ASSERT_EQ(pread(fd, buf, big, 9 * MiB + 1), DAQ_MAX_IO);
+	verify(buf, 9 * MiB + 1, DAQ_MAX_IO);
+	iov[0].iov_base = buf;
+	iov[0].iov_len = 4097;
+	iov[1].iov_base = buf + 4097;
+	iov[1].iov_len = 2 * MiB;
+	iov[2].iov_base = buf + 4097 + 2 * MiB;
+	iov[2].iov_len = big - 4097 - 2 * MiB;
+	ASSERT_EQ(readv(fd, iov, 3), DAQ_MAX_IO);
+	verify(buf, 2 * MiB, DAQ_MAX_IO);
+
+	/* splice from the device into a pipe with room for 4 MiB */
+	ASSERT_GE(big_pipe(p, 4 * MiB), 4 * MiB);
+	ASSERT_EQ(splice(fd, &off, p[1], NULL, big, 0), DAQ_MAX_IO);
+	ASSERT_EQ(off, 5 * MiB + 7 + DAQ_MAX_IO);
+	read_full(p[0], buf, DAQ_MAX_IO);
+	verify(buf, 5 * MiB + 7, DAQ_MAX_IO);
+
+	/* write and splice to the device */
+	daq_fill(buf, 0, big);
+	ASSERT_EQ(write(fd, buf, big), DAQ_MAX_IO);
+	daq_fill(buf, DAQ_MAX_IO, 2 * MiB);
+	ASSERT_EQ(write(p[1], buf, 2 * MiB), 2 * MiB);
+	ASSERT_EQ(splice(p[0], NULL, fd, NULL, 2 * MiB, 0), DAQ_MAX_IO);
+	/* the rest is still in the pipe and goes with the next call */
+	ASSERT_EQ(splice(p[0], NULL, fd, NULL, 2 * MiB, 0), DAQ_MAX_IO);
+	free(buf);
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+}
+
 TEST(bad_module_parameters)
 {
 	const char *bad[][2] = {
@@ -587,6 +639,106 @@ TEST(async_splice_chains_to_file)
 	close(fd);
 }
 
+/*
+ * ->confirm() waits on the async path too.  Chains splice(dev -> pipe),
+ * clock_gettime(), splice(pipe -> file), clock_gettime() with a 1 s DMA
+ * latency: the first splice returns at once, the second waits in
+ * ->confirm(), so no byte reaches the file before the DMA (due no sooner
+ * than 1 s after submission) has finished, and the file holds the
+ * pattern, not the zeroes of a page read before its DMA.
+ */
+#define TCHAINS	4
+#define TSEG	(64 * 1024)
+
+struct tchain {
+	struct schain s;
+	struct syslet_atom clk[2];
+	int64_t r_clk[2];
+	uint64_t clk_id, ts_p[2];
+	struct timespec ts[2];
+};
+
+static long long ts_ms(const struct timespec *ts)
+{
+	return ts->tv_sec * 1000LL + ts->tv_nsec / 1000000;
+}
+
+TEST(async_splice_chains_confirm_waits_for_dma)
+{
+	struct syslet_ring *ring = ring_new(16);
+	struct tchain *c = xmalloc(sizeof(*c) * TCHAINS);
+	char path[] = "/tmp/daq-conf-XXXXXX", *buf;
+	struct syslet_completion done;
+	long long t0, t_obs;
+	struct stat st;
+	int fd, out, i, j;
+
+	REQUIRE_SYSLET();
+	params(200, 1000000);		/* 1 s per transfer */
+	fd = daq_open(0);
+	out = mkstemp(path);
+	ASSERT_GE(out, 0);
+	unlink(path);
+	t0 = now_ms();
+	for (i = 0; i < TCHAINS; i++) {
+		struct tchain *t = &c[i];
+
+		schain_init(&t->s, fd, out, (uint64_t)i * TSEG, TSEG);
+		memset(t->clk, 0, sizeof(t->clk));
+		t->clk_id = CLOCK_MONOTONIC;
+		for (j = 0; j < 2; j++) {
+			t->r_clk[j] = 1;
+			t->ts_p[j] = (uintptr_t)&t->ts[j];
+			atom_init(&t->clk[j], 0, SYS_clock_gettime,
+				  &t->r_clk[j], &t->clk_id, &t->ts_p[j],
+				  NULL, NULL);
+		}
+		/* splice in -> clock -> splice out -> clock */
+		t->s.a[0].next = (uintptr_t)&t->clk[0];
+		t->clk[0].next = (uintptr_t)&t->s.a[1];
+		t->s.a[1].next = (uintptr_t)&t->clk[1];
+		t->s.a[0].private = i;
+		ASSERT_EQ(async_exec(&t->s.a[0], ring, NULL, 0), SYSLET_QUEUED);
+	}
+	/* halfway through the latency nothing may have reached the file */
+	usleep(400000);
+	t_obs = now_ms();
+	ASSERT_EQ(fstat(out, &st), 0);
+	tap_diag("file size %lld at %lld ms", (long long)st.st_size,
+		 t_obs - t0);
+	if (t_obs - t0 < 950)
+		ASSERT_EQ(st.st_size, 0);
+	for (i = 0; i < TCHAINS; i++) {
+		ASSERT_TRUE(ring_get(ring, &done));
+		ASSERT_EQ(done.nr_atoms, 4);
+		ASSERT_EQ(done.status, 0);
+	}
+	for (i = 0; i < TCHAINS; i++) {
+		struct tchain *t = &c[i];
+		long long in = ts_ms(&t->ts[0]) - t0;
+		long long o = ts_ms(&t->ts[1]) - t0;
+
+		tap_diag("chain %d: dev->pipe done at %lld ms, pipe->file at %lld ms",
+			 i, in, o);
+		ASSERT_EQ(t->s.r_in, TSEG);
+		ASSERT_EQ(t->s.r_out, TSEG);
+		ASSERT_EQ(t->r_clk[0], 0);
+		ASSERT_EQ(t->r_clk[1], 0);
+		EXPECT_LT(in, 500);	/* splice_read did not wait */
+		EXPECT_GE(o, 950);	/* ->confirm() did */
+		close(t->s.p[0]);
+		close(t->s.p[1]);
+	}
+	buf = xmalloc((size_t)TCHAINS * TSEG);
+	ASSERT_EQ(pread(out, buf, (size_t)TCHAINS * TSEG, 0),
+		  (ssize_t)TCHAINS * TSEG);
+	verify(buf, 0, (size_t)TCHAINS * TSEG);
+	free(buf);
+	free(c);
+	close(out);
+	close(fd);
+}
+
 TEST(async_chain_blocked_on_device_is_cancelled)
 {
 	struct syslet_ring *ring = ring_new(8);
@@ -619,6 +771,69 @@ TEST(async_chain_blocked_on_device_is_cancelled)
 	tap_diag("cancelled after %lld ms, the read returned %lld", dt,
 		 (long long)c.ret);
 	EXPECT_LT(c.ret, 0);
+	close(fd);
+}
+
+/*
+ * Cancelling a splice chain blocked on the device.  splice(dev -> pipe)
+ * does not wait for the DMA; the chain blocks in the next atom,
+ * splice(pipe -> file), in the device's ->confirm().  async_cancel()
+ * cuts that wait short: the chain completes with -ECANCELED long before
+ * the DMA is due, the interrupted splice's result is -ECANCELED, nothing
+ * reached the file, the atom after it did not run, and the pages stay in
+ * the pipe, unconsumed, with their data once the DMA is done.
+ */
+TEST(async_splice_chain_blocked_in_confirm_is_cancelled)
+{
+	struct syslet_ring *ring = ring_new(8);
+	char path[] = "/tmp/daq-canc-XXXXXX", *buf;
+	struct syslet_completion done;
+	struct syslet_atom after;
+	int64_t r_after = -12345;
+	long long t0, t1, dt;
+	struct schain c;
+	struct stat st;
+	int fd, out;
+
+	REQUIRE_SYSLET();
+	params(200, 3000000);		/* 3 s */
+	fd = daq_open(0);
+	out = mkstemp(path);
+	ASSERT_GE(out, 0);
+	unlink(path);
+	schain_init(&c, fd, out, 0, TSEG);
+	atom_init(&after, 0, SYS_getpid, &r_after, NULL, NULL, NULL, NULL);
+	c.a[1].next = (uintptr_t)&after;
+	c.a[0].private = 0xda5;
+	t0 = now_ms();
+	ASSERT_EQ(async_exec(&c.a[0], ring, NULL, 0), SYSLET_QUEUED);
+	usleep(300000);			/* asleep in ->confirm() now */
+	ASSERT_FALSE(ring_pop(ring, &done));
+	t1 = now_ms();
+	ASSERT_EQ(async_cancel(ring, 0xda5, 0), 0);
+	ASSERT_TRUE(ring_get(ring, &done));
+	dt = now_ms() - t1;
+	tap_diag("cancelled after %lld ms (%lld ms after submission): splice in %lld, out %lld",
+		 dt, now_ms() - t0, (long long)c.r_in, (long long)c.r_out);
+	ASSERT_EQ(done.user_data, 0xda5);
+	ASSERT_EQ(done.status, -ECANCELED);
+	ASSERT_TRUE(done.flags & SYSLET_COMP_CANCELED);
+	EXPECT_LT(now_ms() - t0, 2000);	/* the DMA is due at 3 s */
+	ASSERT_EQ(done.nr_atoms, 2);
+	ASSERT_EQ(c.r_in, TSEG);
+	ASSERT_EQ(c.r_out, -ECANCELED);
+	ASSERT_EQ(r_after, -12345);	/* the next atom did not run */
+	ASSERT_EQ(fstat(out, &st), 0);
+	ASSERT_EQ(st.st_size, 0);
+	/* the pages are still in the pipe and fill in when their DMA ends */
+	buf = xmalloc(TSEG);
+	read_full(c.p[0], buf, TSEG);
+	EXPECT_GE(now_ms() - t0, 2900);
+	verify(buf, 0, TSEG);
+	free(buf);
+	close(c.p[0]);
+	close(c.p[1]);
+	close(out);
 	close(fd);
 }
 

@@ -17,6 +17,8 @@
 #define DAQ_DEV		"/dev/syslet-daq"
 #define DAQ_PARAMS	"/sys/module/syslet_daq/parameters/"
 #define DAQ_MAGIC	0x5DA0000000000000ULL
+/* the most one read, write or splice call moves (DAQ_MAX_BYTES) */
+#define DAQ_MAX_IO	(1024 * 1024)
 
 static inline uint8_t daq_byte(uint64_t pos)
 {
