@@ -72,7 +72,7 @@ usop() { awk -v a="$1" 'BEGIN { if (a > 0) printf "%.2f", 1e6 / a; else printf "
 echo "== POSIX AIO on the host: $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "   fio $("$fio" --version), 4k randread, ${secs} s per job, ${size} MiB file, shim $shim"
 for dir in "${dirs[@]}"; do
-	fs=$(stat -f -c %T "$dir")
+	fs=$(findmnt -no FSTYPE -T "$dir" 2>/dev/null || stat -f -c %T "$dir")
 	file=$dir/aio-host.$$.dat
 	trap 'rm -f "$file"' EXIT
 	dd if=/dev/urandom of="$file" bs=1M count="$size" status=none
