@@ -29,6 +29,7 @@ static struct syslet_ctx *ctx_alloc(void)
 	INIT_LIST_HEAD(&ctx->running);
 	INIT_LIST_HEAD(&ctx->workers);
 	INIT_LIST_HEAD(&ctx->idle);
+	INIT_LIST_HEAD(&ctx->uspares);
 	init_waitqueue_head(&ctx->spare_wait);
 	hash_init(ctx->rings);
 	ctx->max_threads = SYSLET_DEF_MAX_THREADS;
@@ -174,8 +175,16 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 
 	if (flags & ~SYSLET_EXEC_F_ALL)
 		return -EINVAL;
+	if (flags & (flags - 1))
+		return -EINVAL;			/* one at a time */
 	if (flags & SYSLET_EXEC_POST)
 		return atom ? -EINVAL : exec_post(ring, done);
+	if (flags & (SYSLET_EXEC_THREADLET | SYSLET_EXEC_SPARE))
+		return atom || ring || done ? -EINVAL :
+		       flags & SYSLET_EXEC_SPARE ? syslet_spare() :
+		       syslet_threadlet_begin();
+	if (flags & SYSLET_EXEC_THREADLET_END)
+		return atom ? -EINVAL : syslet_threadlet_end(ring, done);
 	if (get_user(aflags, &atom->flags) || get_user(user_data, &atom->private))
 		return -EFAULT;
 	if (aflags & ~SYSLET_ATOM_FLAGS)
@@ -199,7 +208,8 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 			.ip = instruction_pointer(current_pt_regs()),
 		};
 
-		if (aflags & SYSLET_SYNC)
+		/* inside a threadlet, a chain does not pass on by itself */
+		if ((aflags & SYSLET_SYNC) || current->syslet_pob)
 			return exec_in_caller(&sc, ring, done);
 		/* the default: in the caller until an atom would sleep */
 		return syslet_exec_pob(&sc, ring, done);
@@ -338,6 +348,24 @@ void syslet_exec(void)
 }
 
 /*
+ * Is @tsk the last thread of its process that is neither an async thread
+ * nor an idle user spare?
+ */
+bool syslet_last_user_thread(struct task_struct *tsk)
+{
+	struct syslet_ctx *ctx = READ_ONCE(tsk->signal->syslet);
+	bool last;
+
+	if (!ctx)
+		return atomic_read(&tsk->signal->live) <= 1;
+	spin_lock(&ctx->lock);
+	last = atomic_read(&tsk->signal->live) <=
+	       ctx->nr_threads + ctx->nr_uspares + 1;
+	spin_unlock(&ctx->lock);
+	return last;
+}
+
+/*
  * A user thread is exiting.  If it is the last one (only async threads
  * would be left, e.g. after pthread_exit() in every thread), stop the
  * async threads so that the process can die.
@@ -349,12 +377,11 @@ void syslet_task_exit(struct task_struct *tsk)
 
 	if (!ctx)
 		return;
+	syslet_threadlet_exit();
 	syslet_reclaim_tid(tsk);
 	if (tsk->flags & PF_IO_WORKER)
 		return;
-	spin_lock(&ctx->lock);
-	last = atomic_read(&tsk->signal->live) <= ctx->nr_threads + 1;
-	spin_unlock(&ctx->lock);
+	last = syslet_last_user_thread(tsk);
 	if (last)
 		syslet_kill_workers(ctx);
 }
@@ -362,6 +389,8 @@ void syslet_task_exit(struct task_struct *tsk)
 /* exec, before de_thread(): the leader's TID must be the TGID again */
 void syslet_exec_prepare(void)
 {
-	if (READ_ONCE(current->signal->syslet))
+	if (READ_ONCE(current->signal->syslet)) {
+		syslet_threadlet_exit();
 		syslet_reclaim_tid(current);
+	}
 }

@@ -132,7 +132,10 @@ static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
 		/* the chain lives on our stack; nothing else is pinned */
 		seccomp_filter_put(c->filter);
 		c->filter = NULL;
-		if (action == SECCOMP_RET_KILL_THREAD)
+		syslet_pob_abort();
+		/* as seccomp: the last thread takes the process with it */
+		if (action == SECCOMP_RET_KILL_THREAD &&
+		    !syslet_last_user_thread(current))
 			do_exit(SIGSYS);
 		do_group_exit(SIGSYS);
 	}
@@ -173,7 +176,7 @@ static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
 		return ret;
 	if (syslet_forbidden(nr) || syslet_targets_self(nr, args))
 		return -EPERM;
-	if (!pob || pob->passed)
+	if (!pob || pob->passed || pob->tl)
 		return syslet_dispatch(nr, args);
 	/* pass-on-block: if the call sleeps, the caller goes on elsewhere */
 	WRITE_ONCE(pob->armed, true);

@@ -42,11 +42,31 @@ bool syslet_pob_in_caller(void)
 {
 	struct syslet_pob *pob = current->syslet_pob;
 
-	return !pob || !pob->passed;
+	/* a threadlet's task returns to user space, whoever it is then */
+	return !pob || pob->tl || !pob->passed;
+}
+
+/*
+ * The caller is about to die in the middle of its chain (a seccomp KILL
+ * action on an atom), before any hand-off: give back the idle thread it
+ * reserved, or it would stay reserved, and never run a queued chain, for
+ * as long as the process lives.
+ */
+void syslet_pob_abort(void)
+{
+	struct syslet_pob *pob = current->syslet_pob;
+
+	if (!pob || pob->passed || pob->tl)
+		return;
+	current->syslet_pob = NULL;
+	if (pob->reserved) {
+		pob->reserved = false;
+		syslet_unreserve_spare(pob->ctx);
+	}
 }
 
 /* Could @to run @from's user context with the same meaning? */
-static bool identity_fits(struct task_struct *from, struct task_struct *to)
+bool syslet_identity_fits(struct task_struct *from, struct task_struct *to)
 {
 	if (from->files != to->files || from->fs != to->fs ||
 	    from->cred != to->cred || from->real_cred != to->real_cred ||
@@ -66,7 +86,7 @@ static bool identity_fits(struct task_struct *from, struct task_struct *to)
  * context meanwhile, that context's TID would change under it, and the
  * main thread's too: it may only take the context that holds the TGID.
  */
-static bool leader_may_take(struct task_struct *from, struct task_struct *to)
+bool syslet_leader_may_take(struct task_struct *from, struct task_struct *to)
 {
 	return !thread_group_leader(to) ||
 	       task_pid_nr(from) == task_tgid_nr(from);
@@ -133,6 +153,10 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	struct syslet_worker *w, *taker = NULL;
 	struct syslet_handoff *h;
 
+	if (pob->tl) {
+		syslet_threadlet_sleeping(tsk, pob->tl);
+		return;
+	}
 	if (!pob->armed)
 		return;
 	/* one try per atom: no spare now means none in the next microseconds */
@@ -150,8 +174,8 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	/* the chain would be in flight: within the limit, or it stays here */
 	if (!ctx->dead && ctx->nr_chains < ctx->max_chains) {
 		list_for_each_entry(w, &ctx->idle, idle_node) {
-			if (identity_fits(tsk, w->task) &&
-			    leader_may_take(tsk, w->task)) {
+			if (syslet_identity_fits(tsk, w->task) &&
+			    syslet_leader_may_take(tsk, w->task)) {
 				taker = w;
 				break;
 			}

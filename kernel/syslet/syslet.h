@@ -46,6 +46,7 @@
 
 struct pid;
 struct seccomp_filter;
+struct syslet_threadlet;
 
 struct syslet_ctx {
 	spinlock_t		lock;		/* lists, counters, kring refs */
@@ -55,6 +56,8 @@ struct syslet_ctx {
 	struct list_head	running;	/* chains an async thread runs */
 	struct list_head	workers;	/* all async threads */
 	struct list_head	idle;		/* idle async threads */
+	struct list_head	uspares;	/* idle user spares (threadlets) */
+	unsigned int		nr_uspares;
 	unsigned int		nr_threads;
 	unsigned int		nr_idle;
 	unsigned int		nr_starting;	/* created, not yet idle */
@@ -138,7 +141,8 @@ struct syslet_worker {
  */
 struct syslet_pob {
 	struct syslet_ctx	*ctx;
-	struct syslet_chain	*chain;
+	struct syslet_chain	*chain;		/* or NULL: */
+	struct syslet_threadlet	*tl;		/* a threadlet runs (armed) */
 	bool			armed;
 	bool			reserved;	/* holds one of ctx->nr_reserved */
 	bool			passed;		/* the user context has gone */
@@ -148,6 +152,7 @@ struct syslet_pob {
 struct syslet_ctx *syslet_get_ctx(bool create);
 void syslet_ctx_put(struct syslet_ctx *ctx);
 void syslet_chain_free(struct syslet_chain *c);
+bool syslet_last_user_thread(struct task_struct *tsk);
 
 /* ring.c */
 int syslet_ring_check(const struct syslet_ring __user *ring);
@@ -171,12 +176,26 @@ void syslet_kill_workers(struct syslet_ctx *ctx);
 bool syslet_reserve_spare(struct syslet_ctx *ctx);
 void syslet_unreserve_spare(struct syslet_ctx *ctx);
 long syslet_become_worker(struct syslet_ctx *ctx);
+bool syslet_must_stay(void);
 
 /* pob.c */
 long syslet_deliver_in_caller(struct syslet_ctx *ctx, struct syslet_chain *c,
 			      struct syslet_ring __user *ring,
 			      struct syslet_completion __user *done);
 bool syslet_pob_in_caller(void);
+void syslet_pob_abort(void);
+bool syslet_identity_fits(struct task_struct *from, struct task_struct *to);
+bool syslet_leader_may_take(struct task_struct *from, struct task_struct *to);
+
+/* threadlet.c */
+long syslet_spare(void);
+long syslet_threadlet_begin(void);
+long syslet_threadlet_end(struct syslet_ring __user *ring,
+			  struct syslet_completion __user *done);
+void syslet_threadlet_sleeping(struct task_struct *tsk,
+			       struct syslet_threadlet *tl);
+void syslet_threadlet_exit(void);
+void syslet_wake_spares(struct syslet_ctx *ctx);
 void syslet_pob_take(struct syslet_handoff *h);
 long syslet_exec_pob(struct syslet_chain *c, struct syslet_ring __user *ring,
 		     struct syslet_completion __user *done);

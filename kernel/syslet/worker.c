@@ -63,7 +63,7 @@ static bool worker_run(struct syslet_worker *w, struct syslet_chain *c)
  * group's shape as exec and wait expect it: it does not exit while another
  * thread has the TGID as its TID (see syslet_reclaim_tid()).
  */
-static bool worker_must_stay(void)
+bool syslet_must_stay(void)
 {
 	return thread_group_leader(current) &&
 	       task_pid_nr(current) != task_tgid_nr(current);
@@ -178,7 +178,7 @@ static long worker_loop(struct syslet_worker *w)
 			spin_unlock(&ctx->lock);
 			return worker_take(w);
 		}
-		if (!left && list_empty(&ctx->queue) && !worker_must_stay() &&
+		if (!left && list_empty(&ctx->queue) && !syslet_must_stay() &&
 		    ctx->nr_idle >= ctx->nr_reserved) {
 			spin_unlock(&ctx->lock);
 			break;			/* idle timeout */
@@ -349,6 +349,7 @@ void syslet_kill_workers(struct syslet_ctx *ctx)
 	}
 	list_for_each_entry(w, &ctx->workers, node)
 		set_notify_signal(w->task);
+	syslet_wake_spares(ctx);
 	spin_unlock(&ctx->lock);
 }
 

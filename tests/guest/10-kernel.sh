@@ -1,10 +1,10 @@
 #!/bin/sh
 # The kernel engine's own tests (raw system calls): the engine (issue 3),
 # seccomp/credentials, identity, accounting/limits/signals (issue 9),
-# pass-on-block (issue 8), lifetime (ptrace, /proc, leaks at exit and exec)
+# pass-on-block and threadlets (issue 8), lifetime (ptrace, /proc, leaks at exit and exec)
 # and io-wq coexistence (issue 3).
 rc=0
-for t in engine seccomp identity limits pob lifetime iowq; do
+for t in engine seccomp identity limits pob threadlet lifetime iowq; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done
 exit $rc

@@ -4,12 +4,14 @@
  * that submitted its chain, as that thread had it at submission, in every
  * mode; and credentials are the submitter's.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <linux/filter.h>
@@ -17,8 +19,11 @@
 #include "tap.h"
 #include "sys.h"
 
-/* Installs a filter returning @action for system call @nr, ALLOW else. */
-static int deny(int nr, uint32_t action)
+/*
+ * Installs a filter returning @action for system call @nr, ALLOW else,
+ * with seccomp(2) flags @flags; returns what seccomp(2) returned.
+ */
+static int deny_flags(int nr, uint32_t action, unsigned int flags)
 {
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
@@ -31,7 +36,12 @@ static int deny(int nr, uint32_t action)
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return -1;
-	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+static int deny(int nr, uint32_t action)
+{
+	return deny_flags(nr, action, 0);
 }
 
 /* one getppid() atom */
@@ -69,6 +79,17 @@ static int64_t run_async(struct one *o, struct syslet_ring *r)
 	return comp.status;
 }
 
+/* Runs @o in the default mode (pass-on-block); returns its status. */
+static int64_t run_default(struct one *o, struct syslet_ring *r)
+{
+	struct syslet_completion done;
+
+	one_init(o, 0);
+	if (async_exec(&o->a, r, &done, 0) != SYSLET_DONE)
+		return -99999;
+	return done.status;
+}
+
 TEST(errno_filter_applies_in_every_mode)
 {
 	struct syslet_ring *r = ring_new(4);
@@ -82,6 +103,50 @@ TEST(errno_filter_applies_in_every_mode)
 	ASSERT_EQ(o.ret, -EACCES);
 	ASSERT_EQ(run_async(&o, r), -EACCES);
 	ASSERT_EQ(o.ret, -EACCES);
+	ASSERT_EQ(run_default(&o, r), -EACCES);
+	ASSERT_EQ(o.ret, -EACCES);
+}
+
+static void *write_later(void *arg)
+{
+	struct timespec ts = { 0, 200 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+	return (void *)(intptr_t)write(*(int *)arg, "x", 1);
+}
+
+/*
+ * The filter applies after a hand-off too: read(pipe) sleeps, the caller
+ * goes on elsewhere, and the next atom, denied, fails with the errno.
+ */
+TEST(filter_applies_after_a_handoff)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion comp;
+	struct syslet_atom a[2];
+	uint64_t fd, buf, len = 1;
+	int64_t ret[2] = { -1, -1 };
+	int fds[2];
+	char c;
+	pthread_t t;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(pipe(fds), 0);
+	fd = fds[0];
+	buf = (uintptr_t)&c;
+	atom_init(&a[0], 0, SYS_read, &ret[0], &fd, &buf, &len, NULL);
+	atom_init(&a[1], 0, SYS_getppid, &ret[1], NULL, NULL, NULL, NULL);
+	a[0].next = (uintptr_t)&a[1];
+	a[1].private = 5;
+	ASSERT_EQ(pthread_create(&t, NULL, write_later, &fds[1]), 0);
+	ASSERT_EQ(deny(SYS_getppid, SECCOMP_RET_ERRNO | EACCES), 0);
+	ASSERT_EQ(async_exec(&a[0], r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(ret[0], 1);
+	ASSERT_EQ(ret[1], -EACCES);
+	ASSERT_EQ(comp.status, -EACCES);
+	ASSERT_EQ(comp.nr_atoms, 2);
+	ASSERT_EQ(pthread_join(t, NULL), 0);
 }
 
 /* openat(AT_FDCWD, path, O_CREAT|O_WRONLY, 0600) as one atom */
@@ -182,7 +247,7 @@ TEST(another_threads_filter_does_not_apply)
 	ASSERT_EQ(run_sync(&o), getppid());
 }
 
-TEST(trap_trace_and_user_notif_refuse_with_eopnotsupp)
+TEST(trap_refuses_with_eopnotsupp)
 {
 	struct syslet_ring *r = ring_new(4);
 	struct one o;
@@ -193,6 +258,41 @@ TEST(trap_trace_and_user_notif_refuse_with_eopnotsupp)
 	ASSERT_EQ(run_sync(&o), -EOPNOTSUPP);
 	ASSERT_EQ(run_async(&o, r), -EOPNOTSUPP);
 	ASSERT_EQ(o.ret, -EOPNOTSUPP);
+	ASSERT_EQ(run_default(&o, r), -EOPNOTSUPP);
+}
+
+/* In a child: @action (with @flags) on getppid; every mode refuses it. */
+static int refuse_child(uint32_t action, unsigned int flags)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct one o;
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		if (deny_flags(SYS_getppid, action, flags) < 0)
+			_exit(10);
+		if (run_sync(&o) != -EOPNOTSUPP)
+			_exit(11);
+		if (run_async(&o, r) != -EOPNOTSUPP)
+			_exit(12);
+		if (run_default(&o, r) != -EOPNOTSUPP)
+			_exit(13);
+		_exit(0);
+	}
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return st;
+}
+
+TEST(trace_and_user_notif_refuse_with_eopnotsupp)
+{
+	REQUIRE_SYSLET();
+	/* no tracer: a direct call would fail with ENOSYS; the atom refuses */
+	ASSERT_EQ(refuse_child(SECCOMP_RET_TRACE, 0), 0);
+	/* a listener exists (its fd is open) but no atom is sent to it */
+	ASSERT_EQ(refuse_child(SECCOMP_RET_USER_NOTIF,
+			       SECCOMP_FILTER_FLAG_NEW_LISTENER), 0);
 }
 
 TEST(filter_denying_async_exec_works)
@@ -207,8 +307,10 @@ TEST(filter_denying_async_exec_works)
 	ASSERT_EQ(errno, EPERM);
 }
 
+enum mode { M_ASYNC, M_SYNC, M_DEFAULT };
+
 /* A child that installs a KILL filter and runs a denied atom. */
-static int kill_child(uint32_t action, int sync)
+static int kill_child(uint32_t action, enum mode mode)
 {
 	struct syslet_ring *r = ring_new(4);
 	struct one o;
@@ -218,8 +320,10 @@ static int kill_child(uint32_t action, int sync)
 	if (pid == 0) {
 		if (deny(SYS_getppid, action))
 			_exit(10);
-		if (sync)
+		if (mode == M_SYNC)
 			run_sync(&o);
+		else if (mode == M_DEFAULT)
+			run_default(&o, r);
 		else
 			run_async(&o, r);
 		_exit(11);	/* still alive: wrong */
@@ -234,18 +338,90 @@ TEST(kill_actions_kill)
 	int st;
 
 	REQUIRE_SYSLET();
-	st = kill_child(SECCOMP_RET_KILL_PROCESS, 1);
+	st = kill_child(SECCOMP_RET_KILL_PROCESS, M_SYNC);
 	ASSERT_TRUE(WIFSIGNALED(st));
 	ASSERT_EQ(WTERMSIG(st), SIGSYS);
-	st = kill_child(SECCOMP_RET_KILL_THREAD, 1);
+	st = kill_child(SECCOMP_RET_KILL_THREAD, M_SYNC);
 	ASSERT_TRUE(WIFSIGNALED(st));	/* the only thread: the process */
 	ASSERT_EQ(WTERMSIG(st), SIGSYS);
-	st = kill_child(SECCOMP_RET_KILL_PROCESS, 0);
+	st = kill_child(SECCOMP_RET_KILL_PROCESS, M_ASYNC);
 	ASSERT_TRUE(WIFSIGNALED(st));
 	ASSERT_EQ(WTERMSIG(st), SIGKILL);
-	st = kill_child(SECCOMP_RET_KILL_THREAD, 0);
+	st = kill_child(SECCOMP_RET_KILL_THREAD, M_ASYNC);
 	ASSERT_TRUE(WIFSIGNALED(st));
 	ASSERT_EQ(WTERMSIG(st), SIGKILL);
+	/* in the caller before any hand-off: as SYSLET_SYNC */
+	st = kill_child(SECCOMP_RET_KILL_PROCESS, M_DEFAULT);
+	ASSERT_TRUE(WIFSIGNALED(st));
+	ASSERT_EQ(WTERMSIG(st), SIGSYS);
+	st = kill_child(SECCOMP_RET_KILL_THREAD, M_DEFAULT);
+	ASSERT_TRUE(WIFSIGNALED(st));
+	ASSERT_EQ(WTERMSIG(st), SIGSYS);
+}
+
+/* Threads of this process that are not async threads. */
+static int user_threads(void)
+{
+	struct dirent *e;
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;	/* gone meanwhile */
+		if (fgets(comm, sizeof(comm), f) && strncmp(comm, "syslet-", 7))
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* A thread whose own filter kills it on getppid, in the default mode. */
+static void *killed_thread(void *arg)
+{
+	struct one o;
+
+	if (deny(SYS_getppid, SECCOMP_RET_KILL_THREAD))
+		return NULL;
+	run_default(&o, arg);
+	return (void *)1;	/* still alive: wrong */
+}
+
+/*
+ * A thread killed by its filter in a default-mode chain had reserved the
+ * process's only async thread for a hand-off: the reservation dies with
+ * it, so queued chains still run.
+ */
+TEST(kill_thread_in_default_mode_frees_its_spare)
+{
+	struct syslet_limits set = { .size = sizeof(set), .max_threads = 1 };
+	struct syslet_ring *r = ring_new(4);
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	pthread_t t;
+	struct one o;
+	int i;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(async_limits(&set, NULL), 0);
+	ASSERT_EQ(pthread_create(&t, NULL, killed_thread, r), 0);
+	/* a thread killed by seccomp cannot be joined: wait until it is gone */
+	for (i = 0; i < 500 && user_threads() != 1; i++)
+		nanosleep(&ts, NULL);
+	ASSERT_EQ(user_threads(), 1);
+	/* the one async thread takes queued chains again */
+	ASSERT_EQ(run_async(&o, r), getppid());
+	ASSERT_EQ(run_default(&o, r), getppid());
+	ASSERT_EQ(run_async(&o, r), getppid());
 }
 
 TEST(identity_changing_calls_are_forbidden)

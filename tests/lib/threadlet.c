@@ -2,8 +2,21 @@
 /* libsyslet threadlets: a C function run asynchronously. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
 #include <time.h>
 #include "lib-test.h"
+
+/* Threadlets run in the caller: kernel backend, x86-64, no ASan. */
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define INCALLER 1
+#else
+#define INCALLER 0
+#endif
+
+static pid_t tid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
 
 static long slow_square(void *arg)
 {
@@ -110,8 +123,9 @@ TEST(threadlet_limit_eagain)
 	unsigned int limit, i, done = 0;
 	int p[2], emu;
 
-	ctx_or_die(&ctx, 512);
-	ctx_or_die(&ctx2, 4);
+	/* the library-thread limit: threadlets in the caller do not count */
+	ASSERT_EQ(syslet_ctx_init(&ctx, 512, SYSLET_CTX_NO_INCALLER), 0);
+	ASSERT_EQ(syslet_ctx_init(&ctx2, 4, SYSLET_CTX_NO_INCALLER), 0);
 	emu = syslet_backend(&ctx) == SYSLET_BACKEND_EMULATED;
 	if (emu) {
 		struct syslet_limits set = { .size = sizeof(set),
@@ -160,6 +174,218 @@ TEST(threadlet_limit_eagain)
 	syslet_ctx_exit(&ctx2);
 	syslet_ctx_exit(&ctx);
 	close(p[0]);
+}
+
+static long whoami(void *arg)
+{
+	*(pid_t *)arg = tid();
+	return 5;
+}
+
+/*
+ * Spares are made on demand: run threadlets until one runs in the
+ * caller.  Returns 0 once one did, or skips the test where none can.
+ */
+static int incaller_ready(struct syslet_ctx *ctx)
+{
+	struct timespec ms = { 0, 10000000 };
+	struct syslet_completion c;
+	int i;
+
+	if (!INCALLER || syslet_backend(ctx) != SYSLET_BACKEND_KERNEL)
+		return -1;
+	for (i = 0; i < 300; i++) {
+		pid_t t = 0;
+
+		if (syslet_threadlet(ctx, whoami, &t, 77) ||
+		    wait_one(ctx, &c) || c.status != 5)
+			return -2;
+		if (c.flags & SYSLET_COMP_SYNC)
+			return t == tid() ? 0 : -3;
+		nanosleep(&ms, NULL);
+	}
+	return -4;
+}
+
+#define REQUIRE_INCALLER(ctx) do {					\
+		int r_ = incaller_ready(ctx);				\
+		if (r_ == -1)						\
+			SKIP("threadlets run in the caller only on the "	\
+			     "kernel backend (x86-64, without ASan)");	\
+		ASSERT_EQ(r_, 0);					\
+	} while (0)
+
+TEST(threadlet_that_does_not_sleep_runs_in_the_caller)
+{
+	struct syslet_completion *c;
+	struct syslet_ctx ctx;
+	pid_t t = 0;
+
+	ctx_or_die(&ctx, 4);
+	REQUIRE_INCALLER(&ctx);
+	ASSERT_EQ(syslet_threadlet(&ctx, whoami, &t, 9), 0);
+	/* done before syslet_threadlet() returned */
+	ASSERT_EQ(syslet_peek_completion(&ctx, &c), 0);
+	EXPECT_EQ(c->user_data, 9u);
+	EXPECT_EQ(c->status, 5);
+	EXPECT_TRUE(c->flags & SYSLET_COMP_SYNC);
+	EXPECT_EQ(t, tid());
+	syslet_cq_advance(&ctx, 1);
+	syslet_ctx_exit(&ctx);
+}
+
+static __thread int tls_mark;
+
+/* &tls_mark, computed anew each time (no caching across a blocking call) */
+static __attribute__((noinline, noipa)) int *mark_addr(void)
+{
+	int *p = &tls_mark;
+
+	__asm__ volatile("" : "+r"(p));
+	return p;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+struct sleeper {
+	int fd;
+	char buf[8];
+	pid_t tid_before, tid_after;
+	int *mark_before, *mark_after;
+	double x;
+};
+
+static long sleeping_read(void *arg)
+{
+	struct sleeper *s = arg;
+	volatile double x = s->x;
+	ssize_t n;
+
+	s->tid_before = tid();
+	s->mark_before = mark_addr();
+	n = read(s->fd, s->buf, sizeof(s->buf));
+	s->tid_after = tid();
+	s->mark_after = mark_addr();
+	s->x = x * 2;
+	return n < 0 ? -errno : n;
+}
+
+/*
+ * A threadlet that sleeps: the caller goes on at once, with its TID, TLS,
+ * signal mask and pending signals; the threadlet finishes as another
+ * thread (another TID, another TLS block) and posts its value.
+ */
+TEST(threadlet_that_sleeps_hands_the_caller_on)
+{
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct sleeper s = { .x = 1.25 };
+	pthread_t self = pthread_self();
+	sigset_t usr2, now;
+	pid_t me = tid();
+	long long t0;
+	int p[2];
+
+	ctx_or_die(&ctx, 4);
+	REQUIRE_INCALLER(&ctx);
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	ASSERT_EQ(sigprocmask(SIG_BLOCK, &usr2, NULL), 0);
+	ASSERT_EQ(syscall(SYS_tgkill, getpid(), me, SIGUSR2), 0);
+	ASSERT_EQ(pipe(p), 0);
+	s.fd = p[0];
+	tls_mark = 1234;
+	t0 = now_ms();
+	ASSERT_EQ(syslet_threadlet(&ctx, sleeping_read, &s, 3), 0);
+	EXPECT_LT(now_ms() - t0, 2000);
+	/* the caller's identity came back with its context */
+	EXPECT_EQ(tid(), me);
+	EXPECT_TRUE(pthread_equal(pthread_self(), self));
+	EXPECT_EQ(tls_mark, 1234);
+	ASSERT_EQ(sigprocmask(SIG_BLOCK, NULL, &now), 0);
+	EXPECT_TRUE(sigismember(&now, SIGUSR2));
+	ASSERT_EQ(sigpending(&now), 0);
+	EXPECT_TRUE(sigismember(&now, SIGUSR2));
+	/* it has not completed: it sleeps in read() */
+	EXPECT_EQ(syslet_cq_ready(&ctx), 0u);
+	EXPECT_EQ(s.tid_before, me);
+	EXPECT_TRUE(s.mark_before == &tls_mark);
+
+	ASSERT_EQ(write(p[1], "xyz", 3), 3);
+	ASSERT_EQ(wait_one(&ctx, &c), 0);
+	EXPECT_EQ(c.user_data, 3u);
+	EXPECT_EQ(c.status, 3);
+	EXPECT_FALSE(c.flags & SYSLET_COMP_SYNC);
+	EXPECT_EQ(memcmp(s.buf, "xyz", 3), 0);
+	/* it finished as the spare: not our TID, not our TLS */
+	EXPECT_NE(s.tid_after, me);
+	EXPECT_TRUE(s.mark_after != &tls_mark);
+	EXPECT_TRUE(s.x == 2.5);
+	EXPECT_EQ(tid(), me);
+	/* and the spare parks again: the next one runs in the caller too */
+	EXPECT_EQ(incaller_ready(&ctx), 0);
+	close(p[0]);
+	close(p[1]);
+	syslet_ctx_exit(&ctx);
+}
+
+static volatile sig_atomic_t usr1_tid;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_tid = (sig_atomic_t)tid();
+}
+
+/* Many threadlets sleep at once; signals keep reaching the caller. */
+TEST(many_threadlets_sleep_and_the_caller_keeps_its_signals)
+{
+	static struct sleeper s[16];
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	unsigned int seen = 0, handed = 0;
+	pid_t me = tid();
+	int p[2], i;
+
+	ctx_or_die(&ctx, 32);
+	REQUIRE_INCALLER(&ctx);
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	ASSERT_EQ(pipe(p), 0);
+	for (i = 0; i < 16; i++) {
+		s[i].fd = p[0];
+		s[i].x = i;
+		ASSERT_EQ(syslet_threadlet(&ctx, sleeping_read, &s[i], i), 0);
+		ASSERT_EQ(tid(), me);
+		usr1_tid = 0;
+		ASSERT_EQ(pthread_kill(pthread_self(), SIGUSR1), 0);
+		EXPECT_EQ(usr1_tid, me);
+	}
+	/* one byte each, one at a time */
+	for (i = 0; i < 16; i++) {
+		ASSERT_EQ(write(p[1], "a", 1), 1);
+		ASSERT_EQ(wait_one(&ctx, &c), 0);
+		EXPECT_EQ(c.status, 1);
+		seen |= 1u << c.user_data;
+	}
+	EXPECT_EQ(seen, 0xffffu);
+	for (i = 0; i < 16; i++) {
+		EXPECT_TRUE(s[i].x == 2.0 * i);
+		if (s[i].tid_before == me && s[i].tid_after != me)
+			handed++;
+	}
+	/* at least the first, which had a parked spare, was handed on */
+	EXPECT_GE(handed, 1u);
+	printf("# %u of 16 threadlets went on in a spare\n", handed);
+	close(p[0]);
+	close(p[1]);
+	syslet_ctx_exit(&ctx);
 }
 
 TAP_MAIN

@@ -54,26 +54,30 @@ void syslet_arch_save(struct syslet_uctx *u)
 	fpu_sync_fpstate(&current->thread.fpu);
 }
 
-void syslet_arch_take(struct task_struct *from, const struct syslet_uctx *u,
-		      long ret)
+/* Loads @regs into current's FPU state, to be loaded on the way out. */
+static void take_fp(const struct syslet_fpmeta *m, const void *regs)
 {
 	struct fpstate *dst = current->thread.fpu.fpstate;
-	struct fpstate *src = from->thread.fpu.fpstate;
-	struct pt_regs *regs = current_pt_regs();
-
-	*regs = u->regs;
-	regs->ax = ret;
 
 	fpregs_lock();
-	memcpy(&dst->regs, &src->regs, min(dst->size, src->size));
-	dst->xfeatures = src->xfeatures;
-	dst->user_xfeatures = src->user_xfeatures;
-	dst->xfd = src->xfd;
+	memcpy(&dst->regs, regs, min(dst->size, m->size));
+	dst->xfeatures = m->xfeatures;
+	dst->user_xfeatures = m->user_xfeatures;
+	dst->xfd = m->xfd;
 	/* load it on the way out, not what the registers hold now */
 	set_thread_flag(TIF_NEED_FPU_LOAD);
 	/* as __fpu_invalidate_fpregs_state(): the registers are not ours */
 	current->thread.fpu.last_cpu = -1;
 	fpregs_unlock();
+}
+
+/* Everything but the FPU state. */
+static void take_regs(const struct syslet_uctx *u, long ret)
+{
+	struct pt_regs *regs = current_pt_regs();
+
+	*regs = u->regs;
+	regs->ax = ret;
 
 	/* bases >= TASK_SIZE_MAX cannot come from user space */
 	do_arch_prctl_64(current, ARCH_SET_FS, u->fsbase);
@@ -83,4 +87,56 @@ void syslet_arch_take(struct task_struct *from, const struct syslet_uctx *u,
 	current->thread.pkru = u->pkru;
 	write_pkru(u->pkru);
 	preempt_enable();
+}
+
+void syslet_arch_take(struct task_struct *from, const struct syslet_uctx *u,
+		      long ret)
+{
+	const struct fpstate *src = from->thread.fpu.fpstate;
+	struct syslet_fpmeta m = {
+		.size		= src->size,
+		.xfeatures	= src->xfeatures,
+		.user_xfeatures	= src->user_xfeatures,
+		.xfd		= src->xfd,
+	};
+
+	take_regs(u, ret);
+	take_fp(&m, &src->regs);
+}
+
+unsigned int syslet_arch_fp_size(void)
+{
+	return current->thread.fpu.fpstate->size;
+}
+
+void syslet_arch_save_fp(struct syslet_fpmeta *m, void *regs)
+{
+	const struct fpstate *fps = current->thread.fpu.fpstate;
+
+	fpu_sync_fpstate(&current->thread.fpu);
+	memcpy(regs, &fps->regs, min(m->size, fps->size));
+	m->xfeatures = fps->xfeatures;
+	m->user_xfeatures = fps->user_xfeatures;
+	m->xfd = fps->xfd;
+}
+
+void syslet_arch_take_fp(const struct syslet_uctx *u,
+			 const struct syslet_fpmeta *m, const void *regs,
+			 long ret)
+{
+	take_regs(u, ret);
+	take_fp(m, regs);
+}
+
+void syslet_arch_bases(struct task_struct *tsk, unsigned long *fsbase,
+		       unsigned long *gsbase)
+{
+	*fsbase = x86_fsbase_read_task(tsk);
+	*gsbase = x86_gsbase_read_task(tsk);
+}
+
+void syslet_arch_set_bases(unsigned long fsbase, unsigned long gsbase)
+{
+	do_arch_prctl_64(current, ARCH_SET_FS, fsbase);
+	do_arch_prctl_64(current, ARCH_SET_GS, gsbase);
 }

@@ -148,7 +148,31 @@ struct syslet_ring {
  * through the same ring as the kernel's chains.
  */
 #define SYSLET_EXEC_POST	0x00000001
-#define SYSLET_EXEC_F_ALL	SYSLET_EXEC_POST
+
+/*
+ * Threadlets: a function of the program runs in the calling thread until
+ * it would sleep; then the caller's context, as it was at
+ * SYSLET_EXEC_THREADLET, goes on in a "spare" thread of the program and
+ * the threadlet finishes in the original task, with the spare's identity.
+ * @atom, @ring and @done must be NULL for THREADLET and SPARE.
+ *
+ * SYSLET_EXEC_SPARE parks the calling thread as a spare.  It returns
+ * SYSLET_QUEUED as a threadlet's caller, or -EINTR (a signal), -ETIMEDOUT
+ * (idle for the idle_msecs limit) or -ECANCELED (the process is exiting).
+ * SYSLET_EXEC_THREADLET begins a threadlet: returns 0 to the caller, which
+ * runs it, and SYSLET_QUEUED later, as the caller's context in a spare, if
+ * it slept; -EAGAIN if no spare is parked, -EBUSY inside a threadlet.
+ * SYSLET_EXEC_THREADLET_END ends it, posting *@done (status, user_data)
+ * to @ring, then sets done->flags to 0 (the threadlet's memory is free
+ * once it reads 0): SYSLET_DONE if it never slept (the caller goes on); else the
+ * task goes on as the spare it swapped identities with, returning from
+ * that spare's SYSLET_EXEC_SPARE call.  See docs/abi.md.
+ */
+#define SYSLET_EXEC_THREADLET		0x00000002
+#define SYSLET_EXEC_THREADLET_END	0x00000004
+#define SYSLET_EXEC_SPARE		0x00000008
+#define SYSLET_EXEC_F_ALL	(SYSLET_EXEC_POST | SYSLET_EXEC_THREADLET | \
+				 SYSLET_EXEC_THREADLET_END | SYSLET_EXEC_SPARE)
 
 /* async_cancel() flags */
 #define SYSLET_CANCEL_ALL	0x00000001 /* every chain with that user_data */

@@ -45,7 +45,9 @@ extern "C" {
 /* syslet_ctx_init() flags */
 #define SYSLET_CTX_EMULATED	0x00000001U /* force the emulated backend */
 #define SYSLET_CTX_KERNEL	0x00000002U /* force the kernel backend */
-#define SYSLET_CTX_F_ALL	(SYSLET_CTX_EMULATED | SYSLET_CTX_KERNEL)
+#define SYSLET_CTX_NO_INCALLER	0x00000004U /* threadlets on library threads */
+#define SYSLET_CTX_F_ALL	(SYSLET_CTX_EMULATED | SYSLET_CTX_KERNEL | \
+				 SYSLET_CTX_NO_INCALLER)
 
 /* syslet_backend() */
 enum syslet_backend_type {
@@ -396,23 +398,32 @@ int syslet_limits(struct syslet_ctx *ctx, const struct syslet_limits *set,
 typedef long (*syslet_threadlet_fn)(void *arg);
 
 /*
- * Runs @fn(@arg) asynchronously on a library thread; its return value is
- * posted to @ctx's ring as the status of a completion with @user_data
- * (nr_atoms 0, atom 0).  Returns 0 or -errno (-EAGAIN, -ENOMEM).  A
- * threadlet cannot be interrupted by syslet_cancel().
+ * Runs @fn(@arg) asynchronously; its return value is posted to @ctx's
+ * ring as the status of a completion with @user_data (nr_atoms 0, atom
+ * 0; SYSLET_COMP_SYNC if it ran wholly in the caller).  Returns 0 or
+ * -errno (-EAGAIN, -ENOMEM).  A threadlet cannot be interrupted by
+ * syslet_cancel().
+ *
+ * On the kernel backend (x86-64, unless SYSLET_CTX_NO_INCALLER) @fn runs
+ * in the caller, on a 256 KiB stack of the library's, until it would
+ * sleep; then the caller goes on at once from this call, with its own
+ * TID, TLS and signal state, and @fn finishes in another task that has
+ * the identity of one of the library's parked spare threads (its TID,
+ * its TLS: errno and thread-local data are that thread's; every signal
+ * blocked).  When no spare is parked or no stack is free, @fn runs on a
+ * library thread of its own instead, as on the emulated backend.
  *
  * -EAGAIN: on the emulated backend a threadlet is a chain of the
  * process-wide pool and counts against max_chains (syslet_limits());
- * on the kernel backend at most 256 threadlets run at once per context.
+ * on the kernel backend at most 256 threadlets run at once per context
+ * on library threads (those in the caller are bounded by their stacks).
  *
- * On the kernel backend each threadlet runs on a thread of its own and
- * completes through the ring with
- * async_exec()'s SYSLET_EXEC_POST; syslet_ctx_exit() waits for running
- * threadlets on both backends.  A threadlet runs on an ordinary thread:
- * anything a thread may do is safe in it (malloc, stdio, locks, blocking
- * calls); it must not pthread_exit() and should not rely on the calling
- * thread's thread-local data.  (Running threadlets in the caller with
- * pass-on-block, as chains do, is not implemented.)
+ * syslet_ctx_exit() waits for running threadlets on both backends.
+ * Anything a thread may do is safe in a threadlet (malloc, stdio, locks,
+ * blocking calls); it must not pthread_exit(), longjmp() out, change
+ * its signal mask or credentials, and must not rely on the calling
+ * thread's thread-local data or TID (it may finish as another thread).
+ * @arg must stay valid until the completion is reaped.
  */
 int syslet_threadlet(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
 		     void *arg, uint64_t user_data);

@@ -60,4 +60,9 @@ void __syslet_emu_flush(struct syslet_ctx *ctx);
 int __syslet_emu_threadlet(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
 			   void *arg, uint64_t user_data);
 
+/* kernel backend threadlets in the caller (threadlet.c) */
+int __syslet_tl_incaller(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
+			 void *arg, uint64_t user_data);
+void __syslet_tl_wait(struct syslet_ctx *ctx);
+
 #endif /* LIBSYSLET_INTERNAL_H */

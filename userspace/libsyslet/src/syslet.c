@@ -169,8 +169,10 @@ SYSLET_API void syslet_ctx_exit(struct syslet_ctx *ctx)
 	 */
 	if (ctx->backend == SYSLET_BACKEND_EMULATED)
 		__syslet_emu_ctx_exit(ctx);
-	else
+	else {
 		kthreadlets_wait(ctx);
+		__syslet_tl_wait(ctx);
+	}
 	if (ctx->flags & SYSLET_CTX_OWN_MEM)
 		free(ctx->ring);
 	ctx->ring = NULL;
@@ -446,7 +448,15 @@ SYSLET_API int syslet_threadlet(struct syslet_ctx *ctx,
 {
 	if (!ctx || !fn)
 		return -EINVAL;
-	if (ctx->backend == SYSLET_BACKEND_KERNEL)
+	if (ctx->backend == SYSLET_BACKEND_KERNEL) {
+		int ret = -EAGAIN;
+
+		/* in the caller until it would sleep (threadlet.c) */
+		if (!(ctx->flags & SYSLET_CTX_NO_INCALLER))
+			ret = __syslet_tl_incaller(ctx, fn, arg, user_data);
+		if (ret != -EAGAIN)
+			return ret;
 		return kthreadlet_start(ctx, fn, arg, user_data);
+	}
 	return __syslet_emu_threadlet(ctx, fn, arg, user_data);
 }

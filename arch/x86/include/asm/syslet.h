@@ -29,4 +29,25 @@ void syslet_arch_save(struct syslet_uctx *u);
 void syslet_arch_take(struct task_struct *from, const struct syslet_uctx *u,
 		      long ret);
 
+/* An FPU register image kept apart from any task (threadlets). */
+struct syslet_fpmeta {
+	unsigned int	size;		/* bytes of registers */
+	u64		xfeatures;
+	u64		user_xfeatures;
+	u64		xfd;
+};
+
+/* Bytes of current's FPU register image. */
+unsigned int syslet_arch_fp_size(void);
+/* Copies current's FPU registers to @regs (@m->size bytes). */
+void syslet_arch_save_fp(struct syslet_fpmeta *m, void *regs);
+/* As syslet_arch_take(), with the FPU state from @m and @regs. */
+void syslet_arch_take_fp(const struct syslet_uctx *u,
+			 const struct syslet_fpmeta *m, const void *regs,
+			 long ret);
+/* @tsk's FS and GS base; and setting current's. */
+void syslet_arch_bases(struct task_struct *tsk, unsigned long *fsbase,
+		       unsigned long *gsbase);
+void syslet_arch_set_bases(unsigned long fsbase, unsigned long gsbase);
+
 #endif /* _ASM_X86_SYSLET_H */

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Threadlets: a function of the program runs in the calling thread, on a
+ * stack of its own, at the cost of a plain function call; only if it is
+ * about to sleep does the caller's user context, as it was when the
+ * threadlet began, go on in another thread, which returns to user space
+ * at once ("queued").  The threadlet finishes in the original task and
+ * posts its return value to a ring.
+ *
+ * The other thread is a "user spare": a thread of the program (libsyslet
+ * makes them) parked in async_exec(SYSLET_EXEC_SPARE).  At the hand-off
+ * the two tasks exchange their identities whole: TIDs, FS/GS base (so
+ * TLS, errno and the thread pointer), signal mask, pending thread-directed
+ * signals, alternate stack, robust list, clear_child_tid, rseq and comm.
+ * So the caller's context goes on with the caller's identity, and the
+ * threadlet finishes with the spare's: no two tasks ever share a TLS
+ * block.  When the threadlet ends, its task takes the spare's registers
+ * as they were at its park call and parks in its place.  Nothing is
+ * allocated by user space for this but the threadlet's stack.
+ *
+ *   caller (task A)                    spare (task B), parked
+ *   async_exec(THREADLET) = 0
+ *   runs fn on its stack ...
+ *   ... fn's read() is about to sleep: hand-off, identities exchanged
+ *   A sleeps on in read(), now B's     B returns from async_exec(THREADLET)
+ *     identity                           = SYSLET_QUEUED, as the caller
+ *   fn returns; async_exec(THREADLET_END) posts its value, takes B's
+ *   registers at its park call, parks as a spare
+ *
+ * Locking: ctx->lock protects ctx->uspares, ctx->nr_uspares, and the
+ * pairing of a threadlet with its reserved spare (tl->spare, us->tl,
+ * us->take).  @ready (release/acquire) says the hand-off is filled in;
+ * @taken says the spare has copied what it needs of @tl, which lives
+ * until then.  A struct syslet_uspare lives on its task's kernel stack
+ * while it is parked.
+ */
+#include <linux/compat.h>
+#include <linux/completion.h>
+#include <linux/cred.h>
+#include <linux/overflow.h>
+#include <linux/pid.h>
+#include <linux/ptrace.h>
+#include <linux/rseq.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
+#include <linux/slab.h>
+#include <linux/syslet.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/sched/types.h>
+#include "syslet.h"
+
+struct syslet_uspare {
+	struct list_head	node;	/* ctx->uspares while idle */
+	struct task_struct	*task;
+	struct syslet_threadlet	*tl;	/* ctx->lock: reserved by */
+	bool			take;	/* ctx->lock: a hand-off is coming */
+	bool			ready;	/* release/acquire: it is here */
+};
+
+struct syslet_threadlet {
+	struct syslet_pob	pob;	/* current->syslet_pob while it runs */
+	struct syslet_ctx	*ctx;	/* referenced */
+	struct syslet_uspare	*spare;	/* ctx->lock: reserved, not taken */
+	struct completion	taken;	/* the spare is done reading us */
+	struct syslet_uctx	uctx;	/* the caller's, at the beginning */
+	struct pt_regs		spare_regs;	/* the spare's park call */
+	unsigned long		spare_fsbase, spare_gsbase;
+	int			policy, nice;
+	unsigned int		rt_priority;
+	struct cpumask		cpus;
+	char			comm[TASK_COMM_LEN];
+	struct syslet_fpmeta	fpm;
+	u8			fpregs[];	/* the caller's FPU registers */
+};
+
+/* A spare the threadlet did not use goes back to the idle ones. */
+static void threadlet_unreserve(struct syslet_threadlet *tl)
+{
+	struct syslet_ctx *ctx = tl->ctx;
+	struct syslet_uspare *us;
+
+	spin_lock(&ctx->lock);
+	us = tl->spare;
+	if (us) {
+		tl->spare = NULL;
+		us->tl = NULL;
+		list_add(&us->node, &ctx->uspares);
+		ctx->nr_uspares++;
+	}
+	spin_unlock(&ctx->lock);
+}
+
+static void threadlet_free(struct syslet_threadlet *tl)
+{
+	syslet_ctx_put(tl->ctx);
+	kfree(tl);
+}
+
+/* Exchanges the per-thread state that makes a thread's identity. */
+static void exchange_identity(struct task_struct *a, struct task_struct *b)
+{
+	struct sighand_struct *sighand = a->sighand;
+	LIST_HEAD(tmp);
+
+	write_lock_irq(&tasklist_lock);
+	exchange_tids(a, b);
+	write_unlock_irq(&tasklist_lock);
+
+	spin_lock_irq(&sighand->siglock);
+	swap(a->blocked, b->blocked);
+	list_splice_init(&a->pending.list, &tmp);
+	list_splice_init(&b->pending.list, &a->pending.list);
+	list_splice(&tmp, &b->pending.list);
+	swap(a->pending.signal, b->pending.signal);
+	swap(a->sas_ss_sp, b->sas_ss_sp);
+	swap(a->sas_ss_size, b->sas_ss_size);
+	swap(a->sas_ss_flags, b->sas_ss_flags);
+	/* each looks for signals on its way out; a spurious look is harmless */
+	set_tsk_thread_flag(b, TIF_SIGPENDING);
+	recalc_sigpending();
+	spin_unlock_irq(&sighand->siglock);
+
+	swap(a->robust_list, b->robust_list);
+	swap(a->clear_child_tid, b->clear_child_tid);
+	swap(a->set_child_tid, b->set_child_tid);
+#ifdef CONFIG_RSEQ
+	swap(a->rseq, b->rseq);
+	swap(a->rseq_sig, b->rseq_sig);
+	if (a->rseq)
+		rseq_set_notify_resume(a);
+	if (b->rseq)
+		rseq_set_notify_resume(b);
+#endif
+	if (task_no_new_privs(a) || task_no_new_privs(b)) {
+		task_set_no_new_privs(a);
+		task_set_no_new_privs(b);
+	}
+}
+
+/*
+ * The scheduler hook in threadlet mode: current, running a threadlet, is
+ * about to sleep.  Hand the caller's context to the reserved spare.
+ */
+void syslet_threadlet_sleeping(struct task_struct *tsk,
+			       struct syslet_threadlet *tl)
+{
+	struct syslet_ctx *ctx = tl->ctx;
+	struct syslet_uspare *us;
+	struct task_struct *to;
+
+	if (!tl->pob.armed || tsk->ptrace || (tsk->flags & PF_EXITING) ||
+	    fatal_signal_pending(tsk) || !list_empty(&tsk->pi_state_list))
+		return;
+#ifdef CONFIG_IO_URING
+	if (tsk->io_uring)
+		return;
+#endif
+	spin_lock(&ctx->lock);
+	us = tl->spare;
+	if (us && (ctx->dead || !syslet_identity_fits(tsk, us->task) ||
+		   !syslet_leader_may_take(tsk, us->task)))
+		us = NULL;
+	if (us) {
+		us->take = true;
+		tl->spare = NULL;
+		tl->pob.armed = false;
+	}
+	spin_unlock(&ctx->lock);
+	if (!us)
+		return;
+
+	to = us->task;
+	tl->spare_regs = *task_pt_regs(to);
+	syslet_arch_bases(to, &tl->spare_fsbase, &tl->spare_gsbase);
+	tl->policy = tsk->policy;
+	tl->nice = task_nice(tsk);
+	tl->rt_priority = tsk->rt_priority;
+	cpumask_copy(&tl->cpus, tsk->cpus_ptr);
+	strscpy(tl->comm, tsk->comm, sizeof(tl->comm));
+
+	exchange_identity(tsk, to);
+	set_task_comm(tsk, to->comm);
+	/* the threadlet goes on with the spare's TLS */
+	syslet_arch_set_bases(tl->spare_fsbase, tl->spare_gsbase);
+	tl->pob.passed = true;
+
+	/* pairs with spare_park(): the hand-off is complete before @ready */
+	smp_store_release(&us->ready, true);
+	wake_up_process(to);
+}
+
+/* The spare, current, makes the caller's context of @tl its own. */
+static long threadlet_take(struct syslet_threadlet *tl)
+{
+	syslet_arch_take_fp(&tl->uctx, &tl->fpm, tl->fpregs, SYSLET_QUEUED);
+	set_task_comm(current, tl->comm);
+	if (current->policy != tl->policy || task_nice(current) != tl->nice ||
+	    current->rt_priority != tl->rt_priority) {
+		struct sched_attr attr = {
+			.size		= sizeof(attr),
+			.sched_policy	= tl->policy,
+			.sched_nice	= tl->nice,
+			.sched_priority	= tl->rt_priority,
+		};
+
+		sched_setattr_nocheck(current, &attr);
+	}
+	if (!cpumask_equal(current->cpus_ptr, &tl->cpus))
+		set_cpus_allowed_ptr(current, &tl->cpus);
+	complete(&tl->taken);
+	return SYSLET_QUEUED;
+}
+
+/*
+ * Parks current as a user spare until a threadlet hands it its caller's
+ * context (returns SYSLET_QUEUED, with that context's registers), a
+ * signal comes (-EINTR), it has been idle for the process's idle time
+ * (-ETIMEDOUT) or the process is going (-ECANCELED).  A spare that was
+ * reserved cannot refuse a hand-off once it has begun.  A leader that
+ * gave its TID away does not time out (see worker_must_stay()).
+ */
+static long spare_park(struct syslet_ctx *ctx)
+{
+	struct syslet_uspare us = { .task = current };
+	long timeout, ret;
+
+	spin_lock(&ctx->lock);
+	if (ctx->dead) {
+		spin_unlock(&ctx->lock);
+		return -ECANCELED;
+	}
+	list_add(&us.node, &ctx->uspares);
+	ctx->nr_uspares++;
+	spin_unlock(&ctx->lock);
+
+	timeout = msecs_to_jiffies(READ_ONCE(ctx->idle_msecs));
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		/* pairs with the giver's release: the hand-off is filled in */
+		if (smp_load_acquire(&us.ready))
+			break;
+		if (!timeout && syslet_must_stay())
+			timeout = MAX_SCHEDULE_TIMEOUT;
+		ret = signal_pending(current) ? -EINTR :
+		      READ_ONCE(ctx->dead) ? -ECANCELED :
+		      !timeout ? -ETIMEDOUT : 0;
+		if (!ret) {
+			timeout = schedule_timeout(timeout);
+			continue;
+		}
+		spin_lock(&ctx->lock);
+		if (!us.take) {
+			if (us.tl) {
+				us.tl->spare = NULL;
+			} else {
+				list_del(&us.node);
+				ctx->nr_uspares--;
+			}
+			spin_unlock(&ctx->lock);
+			__set_current_state(TASK_RUNNING);
+			return ret;
+		}
+		spin_unlock(&ctx->lock);
+		/* a hand-off has begun: wait for it */
+		set_current_state(TASK_UNINTERRUPTIBLE);
+		/* as above */
+		if (!smp_load_acquire(&us.ready))
+			schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	return threadlet_take(us.tl);
+}
+
+/* The process is going: wake the idle spares, which see ctx->dead. */
+void syslet_wake_spares(struct syslet_ctx *ctx)
+{
+	struct syslet_uspare *us;
+
+	lockdep_assert_held(&ctx->lock);
+	list_for_each_entry(us, &ctx->uspares, node)
+		wake_up_process(us->task);
+}
+
+/* async_exec(NULL, NULL, NULL, SYSLET_EXEC_SPARE) */
+long syslet_spare(void)
+{
+	struct syslet_ctx *ctx;
+	long ret;
+
+	if (current->syslet_pob)
+		return -EBUSY;
+	if (in_compat_syscall())
+		return -EOPNOTSUPP;
+	ctx = syslet_get_ctx(true);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	refcount_inc(&ctx->refs);
+	ret = spare_park(ctx);
+	syslet_ctx_put(ctx);
+	return ret;
+}
+
+/*
+ * async_exec(NULL, NULL, NULL, SYSLET_EXEC_THREADLET): a threadlet begins
+ * in the caller.  Returns 0 to the caller, which runs it; SYSLET_QUEUED
+ * later, to the spare that goes on with the caller's context if the
+ * threadlet sleeps; -EAGAIN if no spare is parked (run it some other way).
+ */
+long syslet_threadlet_begin(void)
+{
+	struct syslet_threadlet *tl;
+	struct syslet_uspare *us;
+	struct syslet_ctx *ctx;
+	unsigned int fpsize;
+
+	if (current->syslet_pob)
+		return -EBUSY;
+	if (in_compat_syscall())
+		return -EOPNOTSUPP;
+	ctx = syslet_get_ctx(true);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	if (!READ_ONCE(ctx->nr_uspares))
+		return -EAGAIN;
+	fpsize = syslet_arch_fp_size();
+	tl = kzalloc(struct_size(tl, fpregs, fpsize), GFP_KERNEL_ACCOUNT);
+	if (!tl)
+		return -ENOMEM;
+
+	spin_lock(&ctx->lock);
+	us = list_first_entry_or_null(&ctx->uspares, struct syslet_uspare,
+				      node);
+	if (us && !ctx->dead) {
+		list_del(&us->node);
+		ctx->nr_uspares--;
+		us->tl = tl;
+		tl->spare = us;
+	}
+	spin_unlock(&ctx->lock);
+	if (!tl->spare) {
+		kfree(tl);
+		return -EAGAIN;
+	}
+	refcount_inc(&ctx->refs);
+	tl->ctx = ctx;
+	init_completion(&tl->taken);
+	tl->pob.ctx = ctx;
+	tl->pob.tl = tl;
+	tl->pob.armed = true;
+	tl->fpm.size = fpsize;
+	syslet_arch_save(&tl->uctx);
+	syslet_arch_save_fp(&tl->fpm, tl->fpregs);
+	current->syslet_pob = &tl->pob;
+	return 0;
+}
+
+/*
+ * async_exec(NULL, ring, done, SYSLET_EXEC_THREADLET_END): the threadlet
+ * returned; post *@done (its status and user_data) to @ring.  Then
+ * done->flags is set to 0: the memory of *@done (the threadlet's stack,
+ * say) may be reused from then on, though this task has not left it.  If it never
+ * slept, the caller goes on: returns SYSLET_DONE or an error of the post.
+ * If it did, current takes the spare's place: its registers at its park
+ * call, and parks (see spare_park()).
+ */
+long syslet_threadlet_end(struct syslet_ring __user *ring,
+			  struct syslet_completion __user *done)
+{
+	struct syslet_pob *pob = current->syslet_pob;
+	struct syslet_chain c = {};
+	struct syslet_threadlet *tl;
+	struct syslet_ctx *ctx;
+	long ret;
+
+	if (!pob || !pob->tl)
+		return -EINVAL;
+	tl = pob->tl;
+	ctx = tl->ctx;
+	/* from here on a sleep hands nothing off */
+	tl->pob.armed = false;
+
+	ret = ring && done ? syslet_ring_check(ring) : -EINVAL;
+	if (!ret && (get_user(c.comp.status, &done->status) ||
+		     get_user(c.comp.user_data, &done->user_data)))
+		ret = -EFAULT;
+	if (!ret) {
+		c.ctx = ctx;
+		c.uring = (u64)(unsigned long)ring;
+		if (!tl->pob.passed)
+			c.comp.flags = SYSLET_COMP_SYNC;
+		ret = syslet_deliver_in_caller(ctx, &c, ring, NULL);
+	}
+	/* posted (or refused): the threadlet's memory is the program's again */
+	if (done && put_user(0, &done->flags) && ret >= 0)
+		ret = -EFAULT;
+
+	current->syslet_pob = NULL;
+	if (!tl->pob.passed) {
+		threadlet_unreserve(tl);
+		threadlet_free(tl);
+		return ret;
+	}
+	wait_for_completion(&tl->taken);
+	*current_pt_regs() = tl->spare_regs;
+	refcount_inc(&ctx->refs);
+	threadlet_free(tl);
+	ret = spare_park(ctx);
+	syslet_ctx_put(ctx);
+	return ret;
+}
+
+/* current exits or execs with a threadlet running: drop it. */
+void syslet_threadlet_exit(void)
+{
+	struct syslet_pob *pob = current->syslet_pob;
+	struct syslet_threadlet *tl;
+
+	if (!pob || !pob->tl)
+		return;
+	tl = pob->tl;
+	current->syslet_pob = NULL;
+	if (tl->pob.passed)
+		wait_for_completion(&tl->taken);
+	else
+		threadlet_unreserve(tl);
+	threadlet_free(tl);
+}
