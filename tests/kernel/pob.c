@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/rseq.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <asm/prctl.h>
@@ -263,6 +266,74 @@ static void *die_holding(void *arg)
 	if (block(b, r, 5) != SYSLET_QUEUED)
 		return (void *)1;
 	return NULL;			/* exits holding the mutex */
+}
+
+/* The cpu_id the kernel keeps in this thread's rseq area (glibc's). */
+static int rseq_cpu(void)
+{
+	struct rseq *rs = (struct rseq *)((char *)__builtin_thread_pointer() +
+					  __rseq_offset);
+
+	return (int)__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
+}
+
+/* Pins this thread to @cpu and waits until it runs there. */
+static int pin(int cpu)
+{
+	cpu_set_t set;
+	int i;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		return -1;
+	for (i = 0; i < 1000 && sched_getcpu() != cpu; i++)
+		sched_yield();
+	return sched_getcpu() == cpu ? 0 : -1;
+}
+
+/*
+ * The rest of the identity: rseq registration (the kernel keeps updating
+ * this thread's rseq area), GS base, nice value, CPU affinity and
+ * credentials all stay with the user context.
+ */
+TEST(rseq_gs_base_nice_affinity_and_credentials_survive)
+{
+	struct syslet_ring *r = ring_new(4);
+	unsigned long gs = 0;
+	struct blocker b;
+	cpu_set_t set;
+	pid_t me = tid();
+	uid_t uid = geteuid();
+
+	REQUIRE_SYSLET();
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP("needs 2 CPUs");
+	if (__rseq_size == 0)
+		SKIP("glibc did not register rseq");
+	ASSERT_EQ(syscall(SYS_arch_prctl, ARCH_SET_GS, 0x12345000UL), 0);
+	ASSERT_EQ(setpriority(PRIO_PROCESS, (id_t)me, 7), 0);
+	ASSERT_EQ(pin(1), 0);
+	ASSERT_EQ(rseq_cpu(), 1);
+
+	ASSERT_EQ(block(&b, r, 1), SYSLET_QUEUED);
+	ASSERT_EQ(tid(), me);
+	ASSERT_EQ(syscall(SYS_arch_prctl, ARCH_GET_GS, &gs), 0);
+	ASSERT_EQ(gs, 0x12345000UL);
+	errno = 0;
+	ASSERT_EQ(getpriority(PRIO_PROCESS, (id_t)me), 7);
+	ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+	ASSERT_EQ(CPU_COUNT(&set), 1);
+	ASSERT_TRUE(CPU_ISSET(1, &set));
+	ASSERT_EQ(sched_getcpu(), 1);
+	ASSERT_EQ(geteuid(), uid);
+	/* rseq moved too: the kernel updates our area as we migrate */
+	ASSERT_EQ(pin(0), 0);
+	ASSERT_EQ(rseq_cpu(), 0);
+	ASSERT_EQ(pin(1), 0);
+	ASSERT_EQ(rseq_cpu(), 1);
+	ASSERT_EQ(release(&b, r), 0);
+	ASSERT_EQ(syscall(SYS_arch_prctl, ARCH_SET_GS, 0UL), 0);
 }
 
 TEST(robust_list_goes_with_the_user_context)
