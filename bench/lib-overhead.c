@@ -15,12 +15,24 @@
  *   qd1	submit one chain, wait for its completion, reap it
  *   qdN	keep N chains in flight, reap in batches (throughput)
  *
+ * Threadlets (syslet_threadlet()), for the kernel backend in the caller
+ * ("incaller"), the kernel backend on library threads ("threads",
+ * SYSLET_CTX_NO_INCALLER) and the emulated backend:
+ *
+ *   tl-getppid	a threadlet calling getppid(), submitted and reaped one
+ *		at a time (round trip, x plain getppid)
+ *   tl-sleep	a threadlet sleeping 200 us: how long syslet_threadlet()
+ *		takes to return to the caller (the hand-off; x plain
+ *		getppid), against pthread_create() + pthread_join() of an
+ *		empty thread
+ *
  * ns/op is wall-clock time per operation; "x plain" is the ratio to the
  * plain call.  Under TCG only the ratios mean anything.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +148,67 @@ static double run_qdn(struct syslet_ctx *ctx, int which, long n,
 	return (now_ns() - t0) / n;
 }
 
+static long tl_getppid(void *arg)
+{
+	(void)arg;
+	return syscall(SYS_getppid);
+}
+
+static long tl_sleep(void *arg)
+{
+	struct timespec ts = { 0, 200 * 1000 };
+
+	(void)arg;
+	return nanosleep(&ts, NULL);
+}
+
+/* Threadlet round trip (@fn = tl_getppid) or time to return (tl_sleep). */
+static double run_threadlet(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
+			    long n)
+{
+	struct syslet_completion c;
+	double t0, in = 0;
+	long i;
+
+	/* spares and threads are made on demand: warm up first */
+	for (i = 0; i < 200; i++) {
+		if (syslet_threadlet(ctx, fn, NULL, 1) ||
+		    syslet_wait_completion(ctx, &c))
+			return -1;
+	}
+	t0 = now_ns();
+	for (i = 0; i < n; i++) {
+		double t1 = now_ns();
+
+		if (syslet_threadlet(ctx, fn, NULL, 1))
+			return -1;
+		in += now_ns() - t1;
+		if (syslet_wait_completion(ctx, &c))
+			return -1;
+	}
+	return fn == tl_sleep ? in / n : (now_ns() - t0) / n;
+}
+
+static void *empty(void *arg)
+{
+	return arg;
+}
+
+static double run_pthread(long n)
+{
+	double t0 = now_ns();
+	long i;
+
+	for (i = 0; i < n; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, empty, NULL) ||
+		    pthread_join(t, NULL))
+			return -1;
+	}
+	return (now_ns() - t0) / n;
+}
+
 static void row(const char *op, const char *backend, const char *mode,
 		double ns, double plain)
 {
@@ -202,6 +275,32 @@ int main(int argc, char **argv)
 			    run_qdn(&ctx, which, n, qd), plain);
 			syslet_ctx_exit(&ctx);
 		}
+	}
+	{
+		static const unsigned int tlflags[] = {
+			SYSLET_CTX_KERNEL,
+			SYSLET_CTX_KERNEL | SYSLET_CTX_NO_INCALLER,
+			SYSLET_CTX_EMULATED,
+		};
+		static const char *tlname[] = {
+			"kernel", "kernel", "emulated"
+		};
+		static const char *tlmode[] = { "caller", "thread", "pool" };
+		double plain = run_plain(0, n);
+		long tn = n / 10 > 0 ? n / 10 : 1;
+
+		for (b = 0; b < 3; b++) {
+			struct syslet_ctx ctx;
+
+			if (syslet_ctx_init(&ctx, 64, tlflags[b]) < 0)
+				continue;
+			row("tl-getppid", tlname[b], tlmode[b],
+			    run_threadlet(&ctx, tl_getppid, tn), plain);
+			row("tl-sleep", tlname[b], tlmode[b],
+			    run_threadlet(&ctx, tl_sleep, tn / 4 + 1), plain);
+			syslet_ctx_exit(&ctx);
+		}
+		row("pthread", "-", "create", run_pthread(tn), plain);
 	}
 	close(fd);
 	return 0;
