@@ -35,7 +35,10 @@
  *  - the engine never has more async threads than the highest
  *    max_threads set;
  *  - every episode's process ends: normally within 120 s, killed within
- *    30 s.
+ *    30 s;
+ *  - libsyslet threadlets (run in the caller, handed on to spares when
+ *    they sleep) complete with their own value, and no thread's TID
+ *    changes across a hand-off.
  * A kernel oops, KASAN or lockdep report is caught by the guest harness.
  *
  * Deterministic by seed: each thread of an episode draws from its own
@@ -61,6 +64,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include "sys.h"
+#include <syslet.h>
 
 #define MAX_THREADS	5
 #define RINGS_PER	3
@@ -80,6 +84,7 @@ struct shared {
 	_Atomic uint64_t eagain;
 	_Atomic uint64_t writtenoff;
 	_Atomic uint64_t sigpipes, epipes, sigxfsz;
+	_Atomic uint64_t threadlets, tl_handed;	/* reaped; went on elsewhere */
 	_Atomic unsigned int max_threads_seen;
 	_Atomic unsigned int limit_hw;
 	_Atomic int failed;
@@ -187,6 +192,9 @@ struct thr {
 	pthread_t th;
 	pid_t tid;		/* its TID, which must never change */
 	int started, joined;
+	struct syslet_ctx tctx;	/* its threadlets (libsyslet) */
+	int tctx_state;		/* 0 none yet, 1 ready, -1 unavailable */
+	unsigned int tl_inflight;
 };
 
 static struct thr thr[MAX_THREADS];
@@ -623,6 +631,7 @@ static void submit(struct thr *t)
 	int ri = -1, sync = 0, tracked = 0, cheap_only = 0, cyclic = 0;
 	uint32_t mode;
 	void *ring = NULL, *atom;
+	unsigned int xflags;
 	long ret;
 
 	switch (below(r, 100)) {
@@ -714,8 +723,15 @@ static void submit(struct thr *t)
 		atomic_store(&ch_state[idx], CH_EXPECTED);
 
 	sh->calls++;
-	/* unknown exec flags; SYSLET_EXEC_POST with an atom is refused */
-	ret = fuzz_exec(atom, ring, donep, chance(r, 5) ? 1u << below(r, 8) : 0);
+	/*
+	 * Unknown exec flags; POST and the threadlet flags with an atom are
+	 * refused.  SYSLET_EXEC_SPARE with all three NULL would park this
+	 * thread as a spare: an unknown bit instead.
+	 */
+	xflags = chance(r, 5) ? 1u << below(r, 8) : 0;
+	if (xflags == SYSLET_EXEC_SPARE && !atom && !ring && !donep)
+		xflags = 1u << 7;
+	ret = fuzz_exec(atom, ring, donep, xflags);
 	if (ret == SYSLET_QUEUED || ret == SYSLET_DONE) {
 		unsigned char exp = CH_EXPECTED;
 
@@ -795,6 +811,80 @@ static void random_post(struct thr *t)
 		if (!atomic_compare_exchange_strong(&ch_state[idx], &exp, CH_FREE))
 			fail("post %#x failed with %d but completed", idx, errno);
 	}
+}
+
+/*
+ * Threadlets through libsyslet: in the caller until they sleep, then
+ * handed on to a spare (or on a library thread when none is parked).
+ * Their functions are bounded, so an episode still ends by itself.
+ */
+#define TL_MAGIC	0x7e7e000000000000ULL
+
+static long tl_quick(void *arg)
+{
+	(void)arg;
+	return syscall(SYS_getppid);
+}
+
+static long tl_sleep(void *arg)
+{
+	struct timespec ts = { 0, (long)(uintptr_t)arg };
+
+	/* the periodic SIGUSR1 may cut it short before a hand-off */
+	if (nanosleep(&ts, NULL))
+		return errno == EINTR ? -EINTR : -1000;
+	return 0;
+}
+
+static void tl_reap(struct thr *t)
+{
+	struct syslet_completion *c;
+
+	while (syslet_peek_completion(&t->tctx, &c) == 0) {
+		if ((c->user_data & 0xffff000000000000ULL) != TL_MAGIC)
+			fail("threadlet completion with user_data %#llx",
+			     (unsigned long long)c->user_data);
+		if (c->user_data & 1 ? c->status != getppid() :
+		    c->status != 0 && c->status != -EINTR)
+			fail("threadlet %#llx returned %lld",
+			     (unsigned long long)c->user_data,
+			     (long long)c->status);
+		sh->threadlets++;
+		if (!(c->flags & SYSLET_COMP_SYNC))
+			sh->tl_handed++;
+		syslet_cq_advance(&t->tctx, 1);
+		t->tl_inflight--;
+	}
+}
+
+static void random_threadlet(struct thr *t)
+{
+	struct rng *r = &t->rng;
+	uint64_t ud;
+	int ret;
+
+	if (!t->tctx_state)
+		t->tctx_state = syslet_ctx_init(&t->tctx, 64,
+						SYSLET_CTX_KERNEL) ? -1 : 1;
+	if (t->tctx_state < 0)
+		return;
+	tl_reap(t);
+	if (t->tl_inflight >= 256)
+		return;
+	ud = TL_MAGIC | ((uint64_t)below(r, 1 << 20) << 1);
+	sh->calls++;
+	if (chance(r, 2))
+		ret = syslet_threadlet(&t->tctx, tl_quick, NULL, ud | 1);
+	else
+		ret = syslet_threadlet(&t->tctx, tl_sleep,
+				       (void *)(uintptr_t)below(r, 2000000), ud);
+	if (ret == 0) {
+		sh->accepted++;
+		t->tl_inflight++;
+	} else if (ret != -EAGAIN && ret != -ENOMEM) {
+		fail("syslet_threadlet returned %d", ret);
+	}
+	tl_reap(t);
 }
 
 static void random_cancel(struct thr *t)
@@ -923,7 +1013,9 @@ static void step(struct thr *t)
 		check_threads();
 	} else if (op < 988) {
 		random_post(t);
-	} else if (op < 992 && t->idx == 0) {
+	} else if (op < 996) {
+		random_threadlet(t);
+	} else if (op < 998 && t->idx == 0) {
 		start_thread(1 + below(r, MAX_THREADS - 1));
 	} else {
 		sched_yield();
@@ -1333,6 +1425,7 @@ int main(int argc, char **argv)
 {
 	uint64_t seed = 0, target = 20000, total = 0, accepted = 0, comps = 0;
 	uint64_t cancels = 0, eagain = 0, woff = 0, sigpipes = 0, sigxfsz = 0;
+	uint64_t tls = 0, tlh = 0;
 	long long t_start, secs = 0, last_print;
 	unsigned int max_seen = 0, hw_max = 0, counts[5] = { 0 };
 	long only = -1, ep;
@@ -1443,6 +1536,8 @@ int main(int argc, char **argv)
 		woff += sh->writtenoff;
 		sigpipes += sh->sigpipes;
 		sigxfsz += sh->sigxfsz;
+		tls += sh->threadlets;
+		tlh += sh->tl_handed;
 		counts[mode]++;
 		if (sh->max_threads_seen > max_seen)
 			max_seen = sh->max_threads_seen;
@@ -1506,6 +1601,8 @@ int main(int argc, char **argv)
 	printf("# SIGPIPE %llu, SIGXFSZ %llu delivered; async threads at most %u "
 	       "(highest max_threads %u)\n", (unsigned long long)sigpipes,
 	       (unsigned long long)sigxfsz, max_seen, hw_max);
+	printf("# threadlets reaped %llu, of which not wholly in the caller %llu\n",
+	       (unsigned long long)tls, (unsigned long long)tlh);
 	printf("%s 1 every chain completes exactly once, with sane fields\n",
 	       failed & 1 ? "not ok" : "ok");
 	printf("%s 2 every episode's process ends (normally, exit, exec, SIGKILL, last pthread_exit)\n",
