@@ -4,6 +4,7 @@
  * timeout, NULL entries, wake-up on any one completion, EINTR on a signal
  * (with and without SA_RESTART), and several threads waiting at once.
  */
+#include <stdatomic.h>
 #include "aio-test.h"
 
 static void on_alarm(int sig)
@@ -136,15 +137,22 @@ struct poker {
 	int sig;
 	long ms;
 	int n;
+	atomic_int stop;
 };
 
+/*
+ * Signals @target every @ms, @n times or until @stop.  A signal that
+ * lands just before the target blocks is handled and the wait goes on
+ * (no implementation can see it): the next one interrupts it.
+ */
 static void *poke(void *arg)
 {
 	struct poker *pk = arg;
 
-	for (int i = 0; i < pk->n; i++) {
+	for (int i = 0; i < pk->n && !atomic_load(&pk->stop); i++) {
 		aiot_msleep(pk->ms);
-		pthread_kill(pk->target, pk->sig);
+		if (!atomic_load(&pk->stop))
+			pthread_kill(pk->target, pk->sig);
 	}
 	return NULL;
 }
@@ -171,7 +179,8 @@ static void eintr(int flags, int untimed)
 	pk.target = pthread_self();
 	pk.sig = SIGUSR1;
 	pk.ms = 200;
-	pk.n = 2;
+	pk.n = 20;
+	atomic_init(&pk.stop, 0);
 	ASSERT_EQ(pthread_create(&t, NULL, poke, &pk), 0);
 	t0 = aiot_now();
 	ASSERT_EQ(aio_suspend(l, 1, &ts), -1);
@@ -182,6 +191,7 @@ static void eintr(int flags, int untimed)
 		ASSERT_EQ(errno, EINTR);
 		ASSERT_LT(aiot_now() - t0, 3);
 	}
+	atomic_store(&pk.stop, 1);
 	ASSERT_EQ(aio_error(&cb), EINPROGRESS);
 	pthread_join(t, NULL);
 }
