@@ -109,6 +109,8 @@ static int ctx_setup(struct syslet_ctx *ctx, struct syslet_ring *ring,
 	return 0;
 }
 
+#define BOTH_BACKENDS	(SYSLET_CTX_EMULATED | SYSLET_CTX_KERNEL)
+
 SYSLET_API int syslet_ctx_init(struct syslet_ctx *ctx, unsigned int entries,
 			       unsigned int flags)
 {
@@ -117,7 +119,7 @@ SYSLET_API int syslet_ctx_init(struct syslet_ctx *ctx, unsigned int entries,
 	int ret;
 
 	if (!ctx || (flags & ~SYSLET_CTX_F_ALL) ||
-	    (flags & SYSLET_CTX_F_ALL) == SYSLET_CTX_F_ALL)
+	    (flags & BOTH_BACKENDS) == BOTH_BACKENDS)
 		return -EINVAL;
 	if (!entries || entries > SYSLET_RING_MAX_ENTRIES)
 		return -EINVAL;
@@ -145,7 +147,7 @@ SYSLET_API int syslet_ctx_init_mem(struct syslet_ctx *ctx, void *mem,
 
 	if (!ctx || !mem || ((uintptr_t)mem & (SYSLET_RING_ALIGN - 1)) ||
 	    (flags & ~SYSLET_CTX_F_ALL) ||
-	    (flags & SYSLET_CTX_F_ALL) == SYSLET_CTX_F_ALL)
+	    (flags & BOTH_BACKENDS) == BOTH_BACKENDS)
 		return -EINVAL;
 	while (n && SYSLET_RING_BYTES(n) > bytes)
 		n >>= 1;
