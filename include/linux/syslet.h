@@ -25,6 +25,8 @@ void syslet_task_exit(struct task_struct *tsk);
 void syslet_reclaim_tid(struct task_struct *tsk);
 
 void __syslet_sched_sleeping(struct task_struct *tsk);
+/* kernel/sched/core.c: wake_up_process() with WF_SYNC, for a hand-off */
+int syslet_wake_up_sync(struct task_struct *p);
 
 /*
  * From sched_submit_work(): @tsk (current) is about to sleep.  If it runs

@@ -152,6 +152,7 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	struct syslet_chain *c = pob->chain;
 	struct syslet_worker *w, *taker = NULL;
 	struct syslet_handoff *h;
+	struct task_struct *to;
 
 	if (pob->tl) {
 		syslet_threadlet_sleeping(tsk, pob->tl);
@@ -215,9 +216,17 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	tsk->flags |= PF_IO_WORKER;
 	pob->passed = true;
 
-	/* pairs with worker_take(): @h is complete before @ready reads true */
+	/*
+	 * Pairs with worker_take(): @h is complete before @ready reads true.
+	 * The taker may run, and free @taker, as soon as it does: its task
+	 * (RCU-freed) is what we wake.  We are about to sleep: a sync
+	 * wake-up lets it run on this CPU at once.
+	 */
+	to = taker->task;
+	rcu_read_lock();
 	smp_store_release(&taker->ready, true);
-	wake_up_process(taker->task);
+	syslet_wake_up_sync(to);
+	rcu_read_unlock();
 }
 
 /* The taker, current, makes the handed-off user context its own. */

@@ -185,9 +185,14 @@ void syslet_threadlet_sleeping(struct task_struct *tsk,
 	syslet_arch_set_bases(tl->spare_fsbase, tl->spare_gsbase);
 	tl->pob.passed = true;
 
-	/* pairs with spare_park(): the hand-off is complete before @ready */
+	/*
+	 * Pairs with spare_park(): the hand-off is complete before @ready.
+	 * @us may be gone as soon as it reads true; @to is RCU-freed.
+	 */
+	rcu_read_lock();
 	smp_store_release(&us->ready, true);
-	wake_up_process(to);
+	syslet_wake_up_sync(to);
+	rcu_read_unlock();
 }
 
 /* The spare, current, makes the caller's context of @tl its own. */
