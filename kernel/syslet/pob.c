@@ -217,13 +217,13 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	pob->passed = true;
 
 	/*
-	 * Pairs with worker_take(): @h is complete before @ready reads true.
-	 * The taker may run, and free @taker, as soon as it does: its task
-	 * (RCU-freed) is what we wake.  We are about to sleep: a sync
-	 * wake-up lets it run on this CPU at once.
+	 * The taker may run, and free @taker, as soon as @ready reads true:
+	 * its task (RCU-freed) is what we wake.  We are about to sleep: a
+	 * sync wake-up lets it run on this CPU at once.
 	 */
 	to = taker->task;
 	rcu_read_lock();
+	/* pairs with worker_take(): @h is complete before @ready reads true */
 	smp_store_release(&taker->ready, true);
 	syslet_wake_up_sync(to);
 	rcu_read_unlock();

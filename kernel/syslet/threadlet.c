@@ -185,11 +185,9 @@ void syslet_threadlet_sleeping(struct task_struct *tsk,
 	syslet_arch_set_bases(tl->spare_fsbase, tl->spare_gsbase);
 	tl->pob.passed = true;
 
-	/*
-	 * Pairs with spare_park(): the hand-off is complete before @ready.
-	 * @us may be gone as soon as it reads true; @to is RCU-freed.
-	 */
+	/* @us may be gone as soon as @ready reads true; @to is RCU-freed */
 	rcu_read_lock();
+	/* pairs with spare_park(): the hand-off is complete before @ready */
 	smp_store_release(&us->ready, true);
 	syslet_wake_up_sync(to);
 	rcu_read_unlock();
