@@ -100,10 +100,13 @@ void syslet_chain_free(struct syslet_chain *c)
 {
 	struct syslet_ctx *ctx = c->ctx;
 
-	spin_lock(&ctx->lock);
-	ctx->nr_chains--;
-	ctx->chains_done++;
-	spin_unlock(&ctx->lock);
+	/* a posted chain stopped counting when it was written (ring.c) */
+	if (!c->uncounted) {
+		spin_lock(&ctx->lock);
+		ctx->nr_chains--;
+		ctx->chains_done++;
+		spin_unlock(&ctx->lock);
+	}
 	if (c->kring)
 		syslet_kring_put(ctx, c->kring);
 	chain_release(c);

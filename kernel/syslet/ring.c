@@ -177,6 +177,30 @@ static void ring_set_overflow(struct syslet_kring *kr)
 }
 
 /*
+ * Writes @c's completion to the ring.  The chain stops counting as in
+ * flight before its completion can be seen: a program that reaped it may
+ * submit another at once, within max_chains.  Caller holds kr->mutex.
+ */
+static int write_chain(struct syslet_kring *kr, struct syslet_chain *c)
+{
+	struct syslet_ctx *ctx = c->ctx;
+	int ret;
+
+	spin_lock(&ctx->lock);
+	ctx->nr_chains--;
+	spin_unlock(&ctx->lock);
+	ret = ring_write(kr, &c->comp);
+	spin_lock(&ctx->lock);
+	if (ret)
+		ctx->nr_chains++;
+	else
+		ctx->chains_done++;
+	spin_unlock(&ctx->lock);
+	c->uncounted = !ret;
+	return ret;
+}
+
+/*
  * Moves overflowed completions into the ring, oldest first, for as long as
  * there is room.  Caller holds kr->mutex; posted chains are moved to @done
  * for the caller to free after dropping the mutex.
@@ -187,7 +211,7 @@ static bool flush_locked(struct syslet_kring *kr, struct list_head *done)
 	bool moved = false;
 
 	list_for_each_entry_safe(c, tmp, &kr->overflow, node) {
-		if (ring_write(kr, &c->comp))
+		if (write_chain(kr, c))
 			break;
 		list_move_tail(&c->node, done);
 		kr->nr_overflow--;
@@ -240,7 +264,7 @@ void syslet_post_chain(struct syslet_chain *c)
 
 	mutex_lock(&kr->mutex);
 	flush_locked(kr, &done);
-	if (list_empty(&kr->overflow) && !ring_write(kr, &c->comp)) {
+	if (list_empty(&kr->overflow) && !write_chain(kr, c)) {
 		list_add_tail(&c->node, &done);
 	} else {
 		list_add_tail(&c->node, &kr->overflow);

@@ -98,6 +98,7 @@ struct syslet_chain {
 	u32			flags;		/* atom 0's flags */
 	bool			cancelled;	/* ctx->lock to set */
 	bool			killed;		/* its thread took a SIGKILL */
+	bool			uncounted;	/* left ctx->nr_chains when posted */
 	struct syslet_completion comp;
 };
 
