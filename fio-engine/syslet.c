@@ -21,7 +21,8 @@
  * comes back SYSLET_QUEUED and completes through the ring.  The default,
  * exec_mode=auto, does the same but, after an I/O blocked, queues the next
  * iodepth I/Os to async threads at once (a hand-off costs the caller a
- * thread wakeup), then tries the caller again.  exec_mode=async queues
+ * thread wakeup), then tries the caller again; with O_DIRECT, where every
+ * I/O waits for the device, it queues them all.  exec_mode=async queues
  * every chain (SYSLET_ASYNC) and exec_mode=sync runs every chain in the
  * caller (SYSLET_SYNC).  Completions handed back
  * in place, and io_us that failed to submit, go on a list that
@@ -613,6 +614,14 @@ static int syslet_fio_init(struct thread_data *td)
 	else if (o->backend == SYSLET_FIO_BACKEND_EMULATED)
 		flags = SYSLET_CTX_EMULATED;
 	sd->adaptive = o->exec_mode == SYSLET_FIO_MODE_AUTO;
+	/*
+	 * auto with O_DIRECT: every read and write waits for the device, so
+	 * trying the caller first only costs a hand-off each: queue them.
+	 */
+	if (sd->adaptive && td->o.odirect) {
+		sd->adaptive = false;
+		sd->atom_flags = SYSLET_ASYNC;
+	}
 	if (o->exec_mode == SYSLET_FIO_MODE_ASYNC)
 		sd->atom_flags = SYSLET_ASYNC;
 	else if (o->exec_mode == SYSLET_FIO_MODE_SYNC)
