@@ -11,13 +11,15 @@ seed=${2:-0}
 secs=${3:-0}
 build=${SYSLET_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 echo "# kernel: ${SYSLET_KERNEL:-?} $(uname -r)"
+# whatever kmemleak suspects from boot is not the fuzzer's
+kml=/sys/kernel/debug/kmemleak
+[ -e "$kml" ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+[ -w "$kml" ] && echo clear > "$kml"
 "$build/tests/fuzz/syslet-fuzz" -s "$seed" -n "$chains" -t "$secs" -x 1
 rc=$?
 
 # kmemleak: objects must be unreferenced for a while before a scan
 # reports them; scan twice with a pause, as its documentation suggests.
-kml=/sys/kernel/debug/kmemleak
-[ -e "$kml" ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 if [ -w "$kml" ]; then
 	echo scan > "$kml"; sleep 6; echo scan > "$kml"
 	leaks=$(cat "$kml")
