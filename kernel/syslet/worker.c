@@ -364,9 +364,15 @@ void syslet_kill_workers(struct syslet_ctx *ctx)
  */
 bool syslet_reserve_spare(struct syslet_ctx *ctx)
 {
-	int tries;
-
-	for (tries = 0; tries < 3; tries++) {
+	/*
+	 * No bound on the tries: a round either reserves, or makes a thread
+	 * (at most max_threads of them), or waits for one being made; when
+	 * submitters race for the same new thread, the losers make more.
+	 * Giving up instead would leave a chain that sleeps blocked in its
+	 * caller, which a caller that does not expect it (aio_read() on an
+	 * empty pipe, then a write to it) may never get out of.
+	 */
+	for (;;) {
 		unsigned int seq = 0;
 		bool create;
 
@@ -406,7 +412,6 @@ bool syslet_reserve_spare(struct syslet_ctx *ctx)
 					!READ_ONCE(ctx->nr_starting)))
 			return false;
 	}
-	return false;
 }
 
 /* The chain completed without a hand-off: give the reservation back. */
