@@ -204,11 +204,7 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	h->from = tsk;
 	get_task_struct(tsk);
 	h->ret = SYSLET_QUEUED;
-	h->policy = tsk->policy;
-	h->nice = task_nice(tsk);
-	h->rt_priority = tsk->rt_priority;
-	cpumask_copy(&h->cpus, tsk->cpus_ptr);
-	strscpy(h->comm, tsk->comm, sizeof(h->comm));
+	syslet_sched_save(&h->sched, tsk);
 	pass_identity(tsk, taker->task);
 	/* the names go with the roles: the taker's is an async thread's */
 	set_task_comm(tsk, taker->task->comm);
@@ -229,6 +225,36 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	rcu_read_unlock();
 }
 
+/* Records @tsk's scheduling attributes, affinity and name. */
+void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk)
+{
+	s->policy = tsk->policy;
+	s->nice = task_nice(tsk);
+	s->rt_priority = tsk->rt_priority;
+	cpumask_copy(&s->cpus, tsk->cpus_ptr);
+	strscpy(s->comm, tsk->comm, sizeof(s->comm));
+}
+
+/* current takes them over (it may sleep: not from the scheduler hook) */
+void syslet_sched_take(const struct syslet_sched *s)
+{
+	set_task_comm(current, s->comm);
+	if (current->policy != s->policy || task_nice(current) != s->nice ||
+	    current->rt_priority != s->rt_priority) {
+		struct sched_attr attr = {
+			.size		= sizeof(attr),
+			.sched_policy	= s->policy,
+			.sched_nice	= s->nice,
+			.sched_priority	= s->rt_priority,
+		};
+
+		/* as good as the giver's; a failure leaves ours (documented) */
+		sched_setattr_nocheck(current, &attr);
+	}
+	if (!cpumask_equal(current->cpus_ptr, &s->cpus))
+		set_cpus_allowed_ptr(current, &s->cpus);
+}
+
 /* The taker, current, makes the handed-off user context its own. */
 void syslet_pob_take(struct syslet_handoff *h)
 {
@@ -236,22 +262,7 @@ void syslet_pob_take(struct syslet_handoff *h)
 
 	syslet_arch_take(from, &h->uctx, h->ret);
 	put_task_struct(from);
-	set_task_comm(current, h->comm);
-
-	if (current->policy != h->policy || task_nice(current) != h->nice ||
-	    current->rt_priority != h->rt_priority) {
-		struct sched_attr attr = {
-			.size		= sizeof(attr),
-			.sched_policy	= h->policy,
-			.sched_nice	= h->nice,
-			.sched_priority	= h->rt_priority,
-		};
-
-		/* as good as the giver's; a failure leaves ours (documented) */
-		sched_setattr_nocheck(current, &attr);
-	}
-	if (!cpumask_equal(current->cpus_ptr, &h->cpus))
-		set_cpus_allowed_ptr(current, &h->cpus);
+	syslet_sched_take(&h->sched);
 	/* a user thread again: its FPU state is saved at context switch */
 	current->flags &= ~PF_IO_WORKER;
 }

@@ -107,15 +107,23 @@ struct syslet_chain {
  * (the giver) to an idle async thread (the taker), which returns to user
  * space with it.  Filled in by the giver in the scheduler hook.
  */
-struct syslet_handoff {
-	struct syslet_uctx	uctx;
-	struct task_struct	*from;		/* the giver, referenced */
-	long			ret;		/* the taker's syscall result */
+/*
+ * What of a thread's scheduling and name goes with its user context to
+ * the task that takes it over (pass-on-block and threadlets alike).
+ */
+struct syslet_sched {
 	int			policy;
 	int			nice;
 	unsigned int		rt_priority;
 	struct cpumask		cpus;
 	char			comm[TASK_COMM_LEN];
+};
+
+struct syslet_handoff {
+	struct syslet_uctx	uctx;
+	struct task_struct	*from;		/* the giver, referenced */
+	long			ret;		/* the taker's syscall result */
+	struct syslet_sched	sched;
 };
 
 /*
@@ -198,6 +206,8 @@ void syslet_threadlet_sleeping(struct task_struct *tsk,
 void syslet_threadlet_exit(void);
 void syslet_wake_spares(struct syslet_ctx *ctx);
 void syslet_pob_take(struct syslet_handoff *h);
+void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk);
+void syslet_sched_take(const struct syslet_sched *s);
 long syslet_exec_pob(struct syslet_chain *c, struct syslet_ring __user *ring,
 		     struct syslet_completion __user *done);
 

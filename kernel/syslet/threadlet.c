@@ -47,7 +47,6 @@
 #include <linux/slab.h>
 #include <linux/syslet.h>
 #include <linux/uaccess.h>
-#include <uapi/linux/sched/types.h>
 #include "syslet.h"
 
 struct syslet_uspare {
@@ -66,10 +65,7 @@ struct syslet_threadlet {
 	struct syslet_uctx	uctx;	/* the caller's, at the beginning */
 	struct pt_regs		spare_regs;	/* the spare's park call */
 	unsigned long		spare_fsbase, spare_gsbase;
-	int			policy, nice;
-	unsigned int		rt_priority;
-	struct cpumask		cpus;
-	char			comm[TASK_COMM_LEN];
+	struct syslet_sched	sched;		/* the caller's */
 	struct syslet_fpmeta	fpm;
 	u8			fpregs[];	/* the caller's FPU registers */
 };
@@ -173,11 +169,7 @@ void syslet_threadlet_sleeping(struct task_struct *tsk,
 	to = us->task;
 	tl->spare_regs = *task_pt_regs(to);
 	syslet_arch_bases(to, &tl->spare_fsbase, &tl->spare_gsbase);
-	tl->policy = tsk->policy;
-	tl->nice = task_nice(tsk);
-	tl->rt_priority = tsk->rt_priority;
-	cpumask_copy(&tl->cpus, tsk->cpus_ptr);
-	strscpy(tl->comm, tsk->comm, sizeof(tl->comm));
+	syslet_sched_save(&tl->sched, tsk);
 
 	exchange_identity(tsk, to);
 	set_task_comm(tsk, to->comm);
@@ -197,20 +189,7 @@ void syslet_threadlet_sleeping(struct task_struct *tsk,
 static long threadlet_take(struct syslet_threadlet *tl)
 {
 	syslet_arch_take_fp(&tl->uctx, &tl->fpm, tl->fpregs, SYSLET_QUEUED);
-	set_task_comm(current, tl->comm);
-	if (current->policy != tl->policy || task_nice(current) != tl->nice ||
-	    current->rt_priority != tl->rt_priority) {
-		struct sched_attr attr = {
-			.size		= sizeof(attr),
-			.sched_policy	= tl->policy,
-			.sched_nice	= tl->nice,
-			.sched_priority	= tl->rt_priority,
-		};
-
-		sched_setattr_nocheck(current, &attr);
-	}
-	if (!cpumask_equal(current->cpus_ptr, &tl->cpus))
-		set_cpus_allowed_ptr(current, &tl->cpus);
+	syslet_sched_take(&tl->sched);
 	complete(&tl->taken);
 	return SYSLET_QUEUED;
 }
@@ -285,17 +264,23 @@ void syslet_wake_spares(struct syslet_ctx *ctx)
 		wake_up_process(us->task);
 }
 
+/* The process's context, for a spare or a threadlet of current's. */
+static struct syslet_ctx *threadlet_ctx(void)
+{
+	if (current->syslet_pob)
+		return ERR_PTR(-EBUSY);	/* inside a threadlet or a chain */
+	if (in_compat_syscall())
+		return ERR_PTR(-EOPNOTSUPP);
+	return syslet_get_ctx(true);
+}
+
 /* async_exec(NULL, NULL, NULL, SYSLET_EXEC_SPARE) */
 long syslet_spare(void)
 {
 	struct syslet_ctx *ctx;
 	long ret;
 
-	if (current->syslet_pob)
-		return -EBUSY;
-	if (in_compat_syscall())
-		return -EOPNOTSUPP;
-	ctx = syslet_get_ctx(true);
+	ctx = threadlet_ctx();
 	if (IS_ERR(ctx))
 		return PTR_ERR(ctx);
 	refcount_inc(&ctx->refs);
@@ -317,11 +302,7 @@ long syslet_threadlet_begin(void)
 	struct syslet_ctx *ctx;
 	unsigned int fpsize;
 
-	if (current->syslet_pob)
-		return -EBUSY;
-	if (in_compat_syscall())
-		return -EOPNOTSUPP;
-	ctx = syslet_get_ctx(true);
+	ctx = threadlet_ctx();
 	if (IS_ERR(ctx))
 		return PTR_ERR(ctx);
 	if (!READ_ONCE(ctx->nr_uspares))
