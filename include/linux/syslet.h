@@ -19,8 +19,10 @@ void syslet_free_signal(struct signal_struct *sig);
 void syslet_exec_prepare(void);
 /* exec: the old image's chains and async threads are gone; drop the rest */
 void syslet_exec(void);
-/* a user thread exits: if it is the last one, stop the async threads */
+/* a thread exits: give back what it holds of a threadlet or of the TGID */
 void syslet_task_exit(struct task_struct *tsk);
+/* it has left signal->live: if no user thread is left, stop the others */
+void syslet_task_exited(struct task_struct *tsk);
 /* see syslet_task_exit() and syslet_exec_prepare() */
 void syslet_reclaim_tid(struct task_struct *tsk);
 
@@ -43,6 +45,7 @@ static inline void syslet_free_signal(struct signal_struct *sig) { }
 static inline void syslet_exec_prepare(void) { }
 static inline void syslet_exec(void) { }
 static inline void syslet_task_exit(struct task_struct *tsk) { }
+static inline void syslet_task_exited(struct task_struct *tsk) { }
 static inline void syslet_sched_sleeping(struct task_struct *tsk) { }
 #endif
 

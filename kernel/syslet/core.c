@@ -351,41 +351,63 @@ void syslet_exec(void)
 }
 
 /*
- * Is @tsk the last thread of its process that is neither an async thread
- * nor an idle user spare?
+ * Has @tsk's process a user thread besides @tsk: a thread that is not an
+ * async thread (PF_IO_WORKER, which a pass-on-block giver becomes too),
+ * not a parked user spare and not exiting?
+ *
+ * Counted, not derived from signal->live: a thread being created is in
+ * ctx->nr_threads before it is live, and one exiting is live until after
+ * its exit hooks.  A user context on its way from a giver to its taker
+ * is on neither task for a moment: ctx->nr_handing counts it.  A thread
+ * sets PF_EXITING before it leaves signal->live (a full barrier), and
+ * syslet_task_exited() looks after that, so of two user threads exiting
+ * at once the second to look sees the first's flag.
  */
-bool syslet_last_user_thread(struct task_struct *tsk)
+bool syslet_other_user_thread(struct task_struct *tsk)
 {
 	struct syslet_ctx *ctx = READ_ONCE(tsk->signal->syslet);
-	bool last;
+	struct task_struct *t;
+	unsigned int users;
+	bool other;
 
 	if (!ctx)
-		return atomic_read(&tsk->signal->live) <= 1;
+		return atomic_read(&tsk->signal->live) > 1;
 	spin_lock(&ctx->lock);
-	last = atomic_read(&tsk->signal->live) <=
-	       ctx->nr_threads + ctx->nr_uspares + 1;
+	users = ctx->nr_handing;
+	rcu_read_lock();
+	for_each_thread(tsk, t) {
+		if (t != tsk &&
+		    !(READ_ONCE(t->flags) & (PF_IO_WORKER | PF_EXITING)))
+			users++;
+		if (users > ctx->nr_parked)
+			break;
+	}
+	rcu_read_unlock();
+	other = users > ctx->nr_parked;
 	spin_unlock(&ctx->lock);
-	return last;
+	return other;
 }
 
-/*
- * A user thread is exiting.  If it is the last one (only async threads
- * would be left, e.g. after pthread_exit() in every thread), stop the
- * async threads so that the process can die.
- */
+/* A thread is exiting: what it holds of a threadlet or of the TGID. */
 void syslet_task_exit(struct task_struct *tsk)
 {
-	struct syslet_ctx *ctx = READ_ONCE(tsk->signal->syslet);
-	bool last;
-
-	if (!ctx)
+	if (!READ_ONCE(tsk->signal->syslet))
 		return;
 	syslet_threadlet_exit();
 	syslet_reclaim_tid(tsk);
-	if (tsk->flags & PF_IO_WORKER)
-		return;
-	last = syslet_last_user_thread(tsk);
-	if (last)
+}
+
+/*
+ * A user thread has left signal->live, and the process lives on.  If no
+ * user thread is left (only async threads and parked spares, e.g. after
+ * pthread_exit() in every thread), stop them so that the process can die.
+ */
+void syslet_task_exited(struct task_struct *tsk)
+{
+	struct syslet_ctx *ctx = READ_ONCE(tsk->signal->syslet);
+
+	if (ctx && !(tsk->flags & PF_IO_WORKER) &&
+	    !syslet_other_user_thread(tsk))
 		syslet_kill_workers(ctx);
 }
 

@@ -135,7 +135,7 @@ static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
 		syslet_pob_abort();
 		/* as seccomp: the last thread takes the process with it */
 		if (action == SECCOMP_RET_KILL_THREAD &&
-		    !syslet_last_user_thread(current))
+		    syslet_other_user_thread(current))
 			do_exit(SIGSYS);
 		do_group_exit(SIGSYS);
 	}

@@ -188,6 +188,7 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 		ctx->nr_reserved--;
 		pob->reserved = false;
 		taker->take = true;
+		ctx->nr_handing++;	/* until the taker is a user thread */
 		/* the chain is an async one from now on: cancel can find it */
 		c->worker = tsk;
 		list_add_tail(&c->node, &ctx->running);

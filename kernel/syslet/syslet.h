@@ -58,6 +58,8 @@ struct syslet_ctx {
 	struct list_head	idle;		/* idle async threads */
 	struct list_head	uspares;	/* idle user spares (threadlets) */
 	unsigned int		nr_uspares;
+	unsigned int		nr_parked;	/* user spares, idle or reserved */
+	unsigned int		nr_handing;	/* pob hand-offs under way */
 	unsigned int		nr_threads;
 	unsigned int		nr_idle;
 	unsigned int		nr_starting;	/* created, not yet idle */
@@ -161,7 +163,7 @@ struct syslet_pob {
 struct syslet_ctx *syslet_get_ctx(bool create);
 void syslet_ctx_put(struct syslet_ctx *ctx);
 void syslet_chain_free(struct syslet_chain *c);
-bool syslet_last_user_thread(struct task_struct *tsk);
+bool syslet_other_user_thread(struct task_struct *tsk);
 
 /* ring.c */
 int syslet_ring_check(const struct syslet_ring __user *ring);

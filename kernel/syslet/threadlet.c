@@ -214,6 +214,7 @@ static long spare_park(struct syslet_ctx *ctx)
 	}
 	list_add(&us.node, &ctx->uspares);
 	ctx->nr_uspares++;
+	ctx->nr_parked++;
 	spin_unlock(&ctx->lock);
 
 	timeout = msecs_to_jiffies(READ_ONCE(ctx->idle_msecs));
@@ -239,6 +240,7 @@ static long spare_park(struct syslet_ctx *ctx)
 				list_del(&us.node);
 				ctx->nr_uspares--;
 			}
+			ctx->nr_parked--;
 			spin_unlock(&ctx->lock);
 			__set_current_state(TASK_RUNNING);
 			return ret;
@@ -251,6 +253,9 @@ static long spare_park(struct syslet_ctx *ctx)
 			schedule();
 	}
 	__set_current_state(TASK_RUNNING);
+	spin_lock(&ctx->lock);
+	ctx->nr_parked--;	/* a user thread again */
+	spin_unlock(&ctx->lock);
 	return threadlet_take(us.tl);
 }
 

@@ -88,6 +88,10 @@ static long worker_take(struct syslet_worker *w)
 	list_del(&w->node);
 	spin_unlock(&ctx->lock);
 	syslet_pob_take(&w->h);
+	/* a user thread now (PF_IO_WORKER is clear) */
+	spin_lock(&ctx->lock);
+	ctx->nr_handing--;
+	spin_unlock(&ctx->lock);
 	syslet_ctx_put(ctx);
 	return w->h.ret;
 }

@@ -73,6 +73,7 @@
 #define MAX_CHAINS	(1 << 17)	/* tracked chains per episode */
 #define STACK_SIZE	(256 << 10)
 #define NPOOL		12		/* fds made at start */
+#define STEP_MS		20000		/* an episode's steps stop after this */
 
 /* --- shared with the parent ------------------------------------------- */
 
@@ -152,6 +153,20 @@ static struct timespec *tss;	/* read-only, short or invalid sleeps */
 
 static int pool[NPOOL];		/* the fds made at start */
 
+/*
+ * The pump: a thread that keeps the pool's pipes moving (reads a little
+ * from each, writes a little to each) through descriptions of its own
+ * that do not block, every pump_ms.  Without it, an episode whose async
+ * threads all block on empty pipes while its callers block on a full one
+ * (pass-on-block finds no spare at max_threads) crawls at one step per
+ * tick.  Some episodes run without it.
+ */
+#define NPUMP	8
+static int pump_fd[NPUMP];	/* even: read ends, odd: write ends */
+static int pump_ms;		/* 0: no pump */
+static _Atomic int pump_stop;
+static pthread_t pump_th;
+
 struct ring {
 	struct syslet_ring *r;
 	size_t bytes;
@@ -176,6 +191,7 @@ static _Atomic unsigned int ch_next;
 static uint64_t ud_magic;
 
 static _Atomic int stop_all;		/* workers: stop submitting */
+static long long step_until;		/* then stop stepping and drain */
 static _Atomic int epipe_seen;
 static volatile sig_atomic_t sigpipe_count, sigxfsz_count;
 
@@ -1048,6 +1064,59 @@ static timer_t tick_start(void)
 	return id;
 }
 
+static void *pump(void *p)
+{
+	struct timespec ts = { 0, (long)pump_ms * 1000000 };
+	timer_t tick = tick_start();	/* an fd reused by a blocking pipe */
+	char buf[4096];
+
+	(void)p;
+	memset(buf, 'p', sizeof(buf));
+	while (!atomic_load(&pump_stop) && now_ms() < step_until) {
+		for (int i = 0; i < NPUMP; i += 2) {
+			if (read(pump_fd[i], buf, sizeof(buf)) < 0)
+				continue;
+			if (write(pump_fd[i + 1], buf, 512) < 0)
+				continue;
+		}
+		nanosleep(&ts, NULL);
+	}
+	timer_delete(tick);
+	return NULL;
+}
+
+static void pump_start(struct rng *r)
+{
+	int n = 0;
+
+	pump_ms = chance(r, 200) ? 0 : 2 + (int)below(r, 60);
+	if (!pump_ms)
+		return;
+	/* pool[1..8]: four pipes, read end first; reopened, non-blocking */
+	for (int i = 1; i <= NPUMP; i++) {
+		char path[64];
+		int fd;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", pool[i]);
+		fd = open(path, (i & 1 ? O_RDONLY : O_WRONLY) | O_NONBLOCK);
+		/* out of the way of atoms, which use the low numbers */
+		pump_fd[n++] = fd < 0 ? -1 : fcntl(fd, F_DUPFD, 240);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (pthread_create(&pump_th, NULL, pump, NULL))
+		pump_ms = 0;
+}
+
+static void pump_end(void)
+{
+	if (!pump_ms)
+		return;
+	atomic_store(&pump_stop, 1);
+	pthread_join(pump_th, NULL);
+	pump_ms = 0;
+}
+
 static void *worker(void *p)
 {
 	struct thr *t = p;
@@ -1056,7 +1125,8 @@ static void *worker(void *p)
 	t->tid = (pid_t)syscall(SYS_gettid);
 	tick = tick_start();
 
-	for (unsigned int i = 0; i < t->quota && !atomic_load(&stop_all); i++)
+	for (unsigned int i = 0; i < t->quota && !atomic_load(&stop_all) &&
+	     now_ms() < step_until; i++)
 		step(t);
 	timer_delete(tick);
 	/* exits with its chains in flight; main takes its completions */
@@ -1277,6 +1347,7 @@ static void drain_and_check(void)
 	for (int i = 1; i < MAX_THREADS; i++)
 		if (thr[i].started)
 			pthread_join(thr[i].th, NULL);
+	pump_end();
 	for (int i = 0; i < nrings; i++)
 		repair(i);
 	/* blocked reads see EOF, blocked writes EPIPE */
@@ -1328,6 +1399,7 @@ static void child(uint64_t es, int mode, unsigned int chains, uint64_t stop_at,
 	int n = 0;
 
 	setup(es, dir);
+	step_until = now_ms() + STEP_MS;
 	install_filter();
 	t0->tid = (pid_t)syscall(SYS_gettid);
 	tick_start();
@@ -1340,7 +1412,10 @@ static void child(uint64_t es, int mode, unsigned int chains, uint64_t stop_at,
 	for (int i = 1; i < n; i++)
 		if (chance(&t0->rng, 600))
 			start_thread(i);
-	for (unsigned int i = 0; i < t0->quota; i++) {
+	/* the last thread's pthread_exit() must end the process */
+	if (mode != M_PTEXIT)
+		pump_start(&t0->rng);
+	for (unsigned int i = 0; i < t0->quota && now_ms() < step_until; i++) {
 		step(t0);
 		if (mode != M_NORMAL && sh->accepted >= stop_at) {
 			if (mode == M_EXIT)
@@ -1403,6 +1478,19 @@ static void dump_tasks(pid_t pid)
 				line[strcspn(line, "\n")] = 0;
 				printf(" %s=[%.80s]", files[i], line);
 			}
+			if (f)
+				fclose(f);
+		}
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid,
+			 e->d_name);
+		{
+			FILE *f = fopen(path, "r");
+
+			while (f && fgets(line, sizeof(line), f))
+				if (!strncmp(line, "Sig", 3) || !strncmp(line, "ShdPnd", 6)) {
+					line[strcspn(line, "\n")] = 0;
+					printf(" %s", line);
+				}
 			if (f)
 				fclose(f);
 		}

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <dirent.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -1039,6 +1040,64 @@ TEST(last_user_thread_exit_ends_process)
 	alarm(20);
 	ASSERT_EQ(waitpid(pid, &st, 0), pid);
 	ASSERT_TRUE(WIFEXITED(st));
+}
+
+static void *noop_thread(void *p)
+{
+	return p;
+}
+
+/*
+ * Async threads keep being made (each idles out after a jiffy) while other
+ * user threads come and go: no exiting thread may take the engine down
+ * with it while this one lives.  An async thread being made is counted
+ * before it is live, so counting live threads got this wrong: async_exec()
+ * failed with ECANCELED.
+ */
+static void churn_child(void)
+{
+	struct syslet_ring *r = ring_new(64);
+	struct timespec ts = { 0, 200000 }, pause = { 0, 3000000 };
+	uint64_t tsp = (uintptr_t)&ts;
+	struct syslet_atom a[8];
+	struct syslet_completion comp;
+	int64_t ret[8];
+
+	set_limits(64, 1);
+	for (int n = 0; n < 300; n++) {
+		pthread_t t;
+
+		/* a user thread exits while async threads are being made */
+		if (pthread_create(&t, NULL, noop_thread, NULL))
+			_exit(4);
+		for (int i = 0; i < 8; i++) {
+			atom_init(&a[i], SYSLET_ASYNC, SYS_nanosleep, &ret[i],
+				  &tsp, NULL, NULL, NULL);
+			if (async_exec(&a[i], r, NULL, 0) != SYSLET_QUEUED)
+				_exit(errno == ECANCELED ? 2 : 5);
+		}
+		pthread_join(t, NULL);
+		for (int i = 0; i < 8; i++)
+			if (!ring_get(r, &comp) || comp.status)
+				_exit(6);
+		nanosleep(&pause, NULL);	/* the async threads idle out */
+	}
+	_exit(0);
+}
+
+TEST(user_threads_exiting_while_async_threads_start)
+{
+	pid_t pid;
+	int st;
+
+	REQUIRE_SYSLET();
+	pid = fork();
+	if (pid == 0)
+		churn_child();
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st));
+	/* 2: async_exec() failed with ECANCELED, the engine was torn down */
+	ASSERT_EQ(WEXITSTATUS(st), 0);
 }
 
 TEST(credentials_are_the_submitters_at_submission)
