@@ -51,7 +51,9 @@ long syslet_cancel(struct syslet_ring __user *uring, u64 user_data,
 		if (!chain_matches(c, ring, user_data) || c->cancelled)
 			continue;
 		WRITE_ONCE(c->cancelled, true);
-		set_notify_signal(c->worker);
+		/* a direct read in flight (kio.c) has no thread to tell */
+		if (c->worker)
+			set_notify_signal(c->worker);
 		nr++;
 		if (!(flags & SYSLET_CANCEL_ALL))
 			break;

@@ -35,6 +35,7 @@ static struct syslet_ctx *ctx_alloc(void)
 	ctx->max_threads = SYSLET_DEF_MAX_THREADS;
 	ctx->idle_msecs = SYSLET_DEF_IDLE_MSECS;
 	ctx->max_chains = SYSLET_DEF_MAX_CHAINS;
+	syslet_kio_init(ctx);
 	return ctx;
 }
 
@@ -252,6 +253,8 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		}
 		syslet_flush(ctx, c->kring);
 	}
+	if (syslet_kio_submit(ctx, c))
+		return SYSLET_QUEUED;
 	ret = syslet_queue_chain(ctx, c);
 	if (ret)
 		goto undo;

@@ -99,22 +99,41 @@ static bool syslet_targets_self(unsigned int nr, const unsigned long *args)
  *			thread the submitter cannot be killed alone, so the
  *			whole process gets SIGKILL (either action).
  */
-static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
-			   const unsigned long *args, bool in_caller)
+static u32 syslet_seccomp_eval(struct syslet_chain *c, unsigned int nr,
+			       const unsigned long *args)
 {
 	struct seccomp_data sd = {
 		.nr = nr,
 		.arch = AUDIT_ARCH_X86_64,
 		.instruction_pointer = c->ip,
 	};
-	u32 ret, action;
 	int i;
+
+	for (i = 0; i < 6; i++)
+		sd.args[i] = args[i];
+	return seccomp_filter_eval(c->filter, &sd);
+}
+
+/* Would the filter simply let the atom make this call (ALLOW or LOG)? */
+bool syslet_seccomp_allows(struct syslet_chain *c, unsigned int nr,
+			   const unsigned long *args)
+{
+	u32 action;
+
+	if (!c->filter)
+		return true;
+	action = syslet_seccomp_eval(c, nr, args) & SECCOMP_RET_ACTION_FULL;
+	return action == SECCOMP_RET_ALLOW || action == SECCOMP_RET_LOG;
+}
+
+static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
+			   const unsigned long *args, bool in_caller)
+{
+	u32 ret, action;
 
 	if (!c->filter)
 		return 0;
-	for (i = 0; i < 6; i++)
-		sd.args[i] = args[i];
-	ret = seccomp_filter_eval(c->filter, &sd);
+	ret = syslet_seccomp_eval(c, nr, args);
 	action = ret & SECCOMP_RET_ACTION_FULL;
 	switch (action) {
 	case SECCOMP_RET_ALLOW:

@@ -15,6 +15,8 @@
  * struct syslet_chain	one submitted chain, from async_exec() until its
  *			completion is in the user ring (it may wait on the
  *			kring's overflow list before that).
+ * struct syslet_kio	a chain issued as a direct read (kio.c); pins the
+ *			ctx (one reference each) until posted.
  *
  * Locking: ctx->lock (a spinlock, process context only) protects the
  * ctx's lists and counters and every kring's @refs.  kring->mutex
@@ -29,11 +31,13 @@
 #include <linux/cpumask.h>
 #include <linux/hashtable.h>
 #include <linux/list.h>
+#include <linux/llist.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <uapi/linux/syslet.h>
 #include <asm/syslet.h>
 
@@ -72,6 +76,8 @@ struct syslet_ctx {
 	unsigned int		thread_seq;
 	u64			chains_done;
 	DECLARE_HASHTABLE(rings, 6);
+	struct llist_head	kio_done;	/* direct reads to post (kio.c) */
+	struct work_struct	kio_work;
 };
 
 struct syslet_kring {
@@ -180,6 +186,12 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 
 /* exec.c */
 void syslet_run_chain(struct syslet_chain *c, bool in_caller);
+bool syslet_seccomp_allows(struct syslet_chain *c, unsigned int nr,
+			   const unsigned long *args);
+
+/* kio.c */
+void syslet_kio_init(struct syslet_ctx *ctx);
+bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c);
 
 /* worker.c */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c);

@@ -2,9 +2,9 @@
 # The kernel engine's own tests (raw system calls): the engine (issue 3),
 # seccomp/credentials, identity, accounting/limits/signals (issue 9),
 # pass-on-block and threadlets (issue 8), lifetime (ptrace, /proc, leaks at exit and exec)
-# and io-wq coexistence (issue 3).
+# io-wq coexistence (issue 3) and direct reads without a thread (issue 5).
 rc=0
-for t in engine seccomp identity limits pob threadlet lifetime iowq; do
+for t in engine seccomp identity limits pob threadlet lifetime iowq kio; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done
 exit $rc

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Direct reads without a thread (kernel/syslet/kio.c): a SYSLET_ASYNC
+ * chain that is one pread64() of a block device opened with O_DIRECT is
+ * issued from the caller as an asynchronous kiocb and posted by the
+ * completion, so no async thread is made for it; anything else still
+ * goes to an async thread.  The same checks apply as in a thread
+ * (seccomp), cancel reaches a read in flight, and a process may exit
+ * with reads in flight.
+ *
+ * Devices: a loop device over a file with known contents (data checks),
+ * and null_blk with 200 ms timer completions (reads that stay in flight).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include "tap.h"
+#include "sys.h"
+
+#define BLK	4096
+#define NBLK	256
+
+static void set_limits(unsigned int threads)
+{
+	struct syslet_limits l = { .size = sizeof(l), .max_threads = threads };
+
+	async_limits(&l, NULL);
+}
+
+/*
+ * A loop device over 1 MiB whose block i is filled with byte i; set up
+ * by main() before the tests (each runs in a child of its own).
+ */
+static char loopdev[64];
+
+static int loop_setup(void)
+{
+	static const char img[] = "/tmp/syslet-kio.img";
+	char cmd[160], *buf = malloc(BLK);
+	FILE *p;
+	int fd;
+
+	if (loopdev[0])
+		return 0;
+	if (!buf)
+		return -1;
+	fd = open(img, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+	if (fd < 0)
+		return -1;
+	for (int i = 0; i < NBLK; i++) {
+		memset(buf, i, BLK);
+		if (write(fd, buf, BLK) != BLK)
+			return -1;
+	}
+	close(fd);
+	free(buf);
+	snprintf(cmd, sizeof(cmd), "losetup -f --show %s", img);
+	p = popen(cmd, "r");
+	if (!p || !fgets(loopdev, sizeof(loopdev), p))
+		return -1;
+	pclose(p);
+	loopdev[strcspn(loopdev, "\n")] = 0;
+	return 0;
+}
+
+struct rd {
+	struct syslet_atom a;
+	int64_t ret;
+	uint64_t fd, buf, len, off;
+};
+
+static void rd_init(struct rd *r, int fd, void *buf, uint64_t off,
+		    uint64_t ud)
+{
+	r->fd = (uint64_t)fd;
+	r->buf = (uintptr_t)buf;
+	r->len = BLK;
+	r->off = off;
+	r->ret = -12345;
+	atom_init(&r->a, SYSLET_ASYNC, SYS_pread64, &r->ret, &r->fd, &r->buf,
+		  &r->len, &r->off);
+	r->a.private = ud;
+}
+
+static char *bufs(int n)
+{
+	return aligned_alloc(BLK, (size_t)n * BLK);
+}
+
+TEST(direct_reads_of_a_block_device_need_no_async_thread)
+{
+	struct syslet_ring *r = ring_new(64);
+	struct syslet_completion c;
+	struct rd rd[32];
+	char *b = bufs(32);
+	int fd;
+
+	REQUIRE_SYSLET();
+	if (!loopdev[0])
+		SKIP("no loop device");
+	fd = open(loopdev, O_RDONLY | O_DIRECT);
+	ASSERT_GE(fd, 0);
+	memset(b, 0xee, 32 * BLK);
+	for (int i = 0; i < 32; i++) {
+		rd_init(&rd[i], fd, b + i * BLK, (uint64_t)(i * 7 % NBLK) * BLK, i);
+		ASSERT_EQ(async_exec(&rd[i].a, r, NULL, 0), SYSLET_QUEUED);
+	}
+	for (int i = 0; i < 32; i++) {
+		ASSERT_TRUE(ring_get(r, &c));
+		ASSERT_LT(c.user_data, 32);
+		EXPECT_EQ(c.status, BLK);
+		EXPECT_EQ(c.nr_atoms, 1);
+		EXPECT_EQ(c.atom, (uintptr_t)&rd[c.user_data].a);
+	}
+	for (int i = 0; i < 32; i++) {
+		unsigned char want = (unsigned char)(i * 7 % NBLK);
+
+		EXPECT_EQ(rd[i].ret, BLK);
+		EXPECT_EQ((unsigned char)b[i * BLK], want);
+		EXPECT_EQ((unsigned char)b[i * BLK + BLK - 1], want);
+	}
+	/* issued from here: the engine never made a thread */
+	EXPECT_EQ(limits_now().nr_threads, 0);
+	EXPECT_EQ(limits_now().nr_chains, 0);
+	close(fd);
+}
+
+TEST(other_reads_of_the_device_still_go_to_async_threads)
+{
+	struct syslet_ring *r = ring_new(16);
+	struct syslet_completion c;
+	struct rd rd[3];
+	char *b = bufs(3);
+	int dfd, bfd;
+
+	REQUIRE_SYSLET();
+	if (!loopdev[0])
+		SKIP("no loop device");
+	dfd = open(loopdev, O_RDONLY | O_DIRECT);
+	bfd = open(loopdev, O_RDONLY);		/* buffered */
+	ASSERT_GE(dfd, 0);
+	ASSERT_GE(bfd, 0);
+	rd_init(&rd[0], bfd, b, 5 * BLK, 0);
+	/* misaligned for O_DIRECT: the real call's EINVAL */
+	rd_init(&rd[1], dfd, b + BLK + 1, 0, 1);
+	/* a chain of two atoms: not a lone read */
+	rd_init(&rd[2], dfd, b + 2 * BLK, 6 * BLK, 2);
+	rd[2].a.next = (uintptr_t)&rd[0].a;
+	ASSERT_EQ(async_exec(&rd[0].a, r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_TRUE(ring_get(r, &c));
+	EXPECT_EQ(c.status, BLK);
+	EXPECT_EQ((unsigned char)b[0], 5);
+	EXPECT_GE(limits_now().nr_threads, 1);
+	ASSERT_EQ(async_exec(&rd[1].a, r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_TRUE(ring_get(r, &c));
+	EXPECT_EQ(c.status, -EINVAL);
+	rd[0].a.flags = 0;	/* follows rd[2] */
+	ASSERT_EQ(async_exec(&rd[2].a, r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_TRUE(ring_get(r, &c));
+	EXPECT_EQ(c.nr_atoms, 2);
+	EXPECT_EQ((unsigned char)b[2 * BLK], 6);
+	close(dfd);
+	close(bfd);
+}
+
+static void deny_pread(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pread64, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = 4, .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+		_exit(3);
+}
+
+TEST(seccomp_applies_to_direct_reads)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion c;
+	struct rd rd;
+	char *b = bufs(1);
+	pid_t pid;
+	int st;
+
+	REQUIRE_SYSLET();
+	if (!loopdev[0])
+		SKIP("no loop device");
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(loopdev, O_RDONLY | O_DIRECT);
+
+		deny_pread();
+		memset(b, 0xee, BLK);
+		rd_init(&rd, fd, b, 3 * BLK, 1);
+		if (async_exec(&rd.a, r, NULL, 0) != SYSLET_QUEUED ||
+		    !ring_get(r, &c))
+			_exit(4);
+		/* the filter's errno, and the device was not read */
+		_exit(c.status == -EACCES && (unsigned char)b[0] == 0xee ? 0 : 5);
+	}
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+}
+
+/* null_blk with 200 ms completions: /dev/nullb0, or SKIP */
+static int slow_dev(void)
+{
+	const char *root = getenv("SYSLET_MODROOT");
+	char cmd[512];
+
+	if (access("/dev/nullb0", F_OK) == 0)
+		return open("/dev/nullb0", O_RDONLY | O_DIRECT);
+	snprintf(cmd, sizeof(cmd), "modprobe %s%s null_blk completion_nsec=200000000 "
+		 "irqmode=2 2>/dev/null", root ? "-d " : "", root ? root : "");
+	if (system(cmd))
+		return -1;
+	for (int i = 0; i < 50 && access("/dev/nullb0", F_OK); i++)
+		usleep(20000);
+	return open("/dev/nullb0", O_RDONLY | O_DIRECT);
+}
+
+TEST(cancel_reaches_a_direct_read_in_flight)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion c;
+	struct rd rd;
+	char *b = bufs(1);
+	int fd;
+
+	REQUIRE_SYSLET();
+	fd = slow_dev();
+	if (fd < 0)
+		SKIP("no null_blk");
+	rd_init(&rd, fd, b, 0, 0x77);
+	ASSERT_EQ(async_exec(&rd.a, r, NULL, 0), SYSLET_QUEUED);
+	EXPECT_EQ(limits_now().nr_chains, 1);
+	ASSERT_EQ(async_cancel(r, 0x77, 0), 0);
+	ASSERT_TRUE(ring_get(r, &c));
+	EXPECT_EQ(c.status, -ECANCELED);
+	EXPECT_TRUE(c.flags & SYSLET_COMP_CANCELED);
+	EXPECT_EQ(rd.ret, BLK);		/* the read itself was not cut short */
+	EXPECT_EQ(limits_now().nr_threads, 0);
+	close(fd);
+}
+
+TEST(exit_and_exec_with_direct_reads_in_flight)
+{
+	for (int how = 0; how < 2; how++) {
+		pid_t pid;
+		int st;
+
+		REQUIRE_SYSLET();
+		pid = fork();
+		if (pid == 0) {
+			struct syslet_ring *r = ring_new(64);
+			struct rd *rd = calloc(32, sizeof(*rd));
+			char *b = bufs(32);
+			int fd = slow_dev();
+
+			if (fd < 0)
+				_exit(77);
+			set_limits(4);
+			for (int i = 0; i < 32; i++) {
+				rd_init(&rd[i], fd, b + i * BLK, (uint64_t)i * BLK, i);
+				if (async_exec(&rd[i].a, r, NULL, 0) != SYSLET_QUEUED)
+					_exit(4);
+			}
+			if (how)
+				execl("/bin/true", "true", (char *)NULL);
+			_exit(0);
+		}
+		ASSERT_EQ(waitpid(pid, &st, 0), pid);
+		ASSERT_TRUE(WIFEXITED(st));
+		if (WEXITSTATUS(st) == 77)
+			SKIP("no null_blk");
+		ASSERT_EQ(WEXITSTATUS(st), 0);
+	}
+	/* the reads complete after their process: nothing to post them to */
+	usleep(400000);
+}
+
+int main(int argc, char **argv)
+{
+	int ret, had_nullb = access("/dev/nullb0", F_OK) == 0;
+
+	if (loop_setup())
+		loopdev[0] = 0;
+	ret = tap_main(argc, argv);
+	if (!had_nullb && access("/dev/nullb0", F_OK) == 0 &&
+	    system("rmmod null_blk"))
+		ret = 1;
+	if (loopdev[0]) {
+		char cmd[96];
+
+		snprintf(cmd, sizeof(cmd), "losetup -d %s", loopdev);
+		if (system(cmd))
+			ret = 1;
+	}
+	unlink("/tmp/syslet-kio.img");
+	return ret;
+}
