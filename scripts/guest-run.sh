@@ -107,7 +107,7 @@ timeout --foreground -k 10 "$timeout" qemu-system-x86_64 "${accel_args[@]}" \
 	-kernel "$kernel" -initrd "$initrd" -append "$append" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$results",mount_tag=results,security_model=none \
-	</dev/null 2>&1 | tr -d '\r' | tee "$log" |
+	</dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" |
 	grep --line-buffered -v -e '^SYSLET_GUEST_EXIT=' -e 'reboot: Restarting'
 qrc=${PIPESTATUS[0]}
 set -e
