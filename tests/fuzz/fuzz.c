@@ -72,7 +72,7 @@
 #define ARENA		8192		/* atoms per thread */
 #define MAX_CHAINS	(1 << 17)	/* tracked chains per episode */
 #define STACK_SIZE	(256 << 10)
-#define NPOOL		12		/* fds made at start */
+#define NPOOL		13		/* fds made at start */
 #define STEP_MS		20000		/* an episode's steps stop after this */
 
 /* --- shared with the parent ------------------------------------------- */
@@ -86,6 +86,7 @@ struct shared {
 	_Atomic uint64_t writtenoff;
 	_Atomic uint64_t sigpipes, epipes, sigxfsz;
 	_Atomic uint64_t threadlets, tl_handed;	/* reaped; went on elsewhere */
+	_Atomic uint64_t direct;	/* accepted lone preads of blk_path */
 	_Atomic unsigned int max_threads_seen;
 	_Atomic unsigned int limit_hw;
 	_Atomic int failed;
@@ -152,6 +153,14 @@ static struct timespec *tss;	/* read-only, short or invalid sleeps */
 #define NTS	8
 
 static int pool[NPOOL];		/* the fds made at start */
+/*
+ * $SYSLET_FUZZ_BLK: a block device (the scripts set up a loop device over
+ * 4 MiB), read with O_DIRECT by lone pread64 atoms, which async_exec()
+ * issues itself as async kiocbs (kernel/syslet/kio.c).
+ */
+static const char *blk_path;
+static int blk_fd = -1;
+#define BLK_BYTES	(4 << 20)
 
 /*
  * The pump: a thread that keeps the pool's pipes moving (reads a little
@@ -193,6 +202,7 @@ static uint64_t ud_magic;
 static _Atomic int stop_all;		/* workers: stop submitting */
 static long long step_until;		/* then stop stepping and drain */
 static _Atomic int epipe_seen;
+static char epipe_what[160];		/* the first such completion */
 static volatile sig_atomic_t sigpipe_count, sigxfsz_count;
 
 struct thr {
@@ -535,8 +545,12 @@ static void check_comp(const struct syslet_completion *c, int ring, int sync)
 		fail("completion %#llx: status %lld", (unsigned long long)c->user_data,
 		     (long long)c->status);
 	if (ring < 0) {		/* a SYNC chain's done, in the caller */
-		if (c->status == -EPIPE)
+		if (c->status == -EPIPE && !epipe_seen) {
+			snprintf(epipe_what, sizeof(epipe_what),
+				 "a chain completed in the caller, %u atoms",
+				 c->nr_atoms);
 			epipe_seen = 1;
+		}
 		return;
 	}
 	/*
@@ -544,8 +558,13 @@ static void check_comp(const struct syslet_completion *c, int ring, int sync)
 	 * is sure to live on and take it: a thread that exits right after
 	 * its submission drops a signal still pending on it.
 	 */
-	if (c->status == -EPIPE && ch_thr[idx] == 0)
+	if (c->status == -EPIPE && ch_thr[idx] == 0 && !epipe_seen) {
+		snprintf(epipe_what, sizeof(epipe_what),
+			 "chain %#llx on ring %d, mode %d, flags %#x, %u atoms",
+			 (unsigned long long)idx, ring, ch_sync[idx], c->flags,
+			 c->nr_atoms);
 		epipe_seen = 1;
+	}
 	if (ch_sync[idx] < 2 && !!(c->flags & SYSLET_COMP_SYNC) != ch_sync[idx])
 		fail("completion %#llx: SYNC flag %d for a %s chain",
 		     (unsigned long long)c->user_data,
@@ -638,6 +657,36 @@ static void repair(int i)
 
 /* --- one submission ------------------------------------------------------ */
 
+/* Makes @head (one atom) a pread64 of the block device, or nearly one. */
+static void direct_read(struct thr *t, struct syslet_atom *head)
+{
+	static const uint64_t lens[] = { 4096, 8192, 512, 65536, 1, 0,
+					 1 << 20, ~0ULL };
+	struct rng *r = &t->rng;
+	unsigned int j = (unsigned int)(head - t->atoms);
+	uint64_t *a = t->args[j];
+
+	a[0] = chance(r, 900) ? (uint64_t)blk_fd : pick_fd(r);
+	switch (below(r, 10)) {
+	case 0: a[1] = bad_ptr(r); break;
+	case 1: a[1] = (uintptr_t)ro_page; break;
+	case 2: a[1] = (uintptr_t)scratch + 1 + below(r, 4000); break;
+	default: a[1] = (uintptr_t)scratch + (below(r, SCRATCH / 4096) << 12);
+	}
+	a[2] = lens[below(r, 8)];
+	switch (below(r, 10)) {
+	case 0: a[3] = BLK_BYTES - (chance(r, 500) ? 4096 : 0); break;
+	case 1: a[3] = (uint64_t)-4096; break;
+	case 2: a[3] = 1 + below(r, 4095); break;
+	case 3: a[3] = 1ULL << 40; break;
+	default: a[3] = (uint64_t)below(r, BLK_BYTES / 4096) << 12;
+	}
+	head->nr = SYS_pread64;
+	for (int k = 0; k < 6; k++)
+		head->arg_ptr[k] = k < 4 ? (uintptr_t)&a[k] : 0;
+	head->next = 0;
+}
+
 static void submit(struct thr *t)
 {
 	struct rng *r = &t->rng;
@@ -650,7 +699,9 @@ static void submit(struct thr *t)
 	unsigned int xflags;
 	long ret;
 
-	switch (below(r, 100)) {
+	int kio = blk_fd >= 0 && chance(r, 60);
+
+	switch (kio ? 100 : below(r, 100)) {
 	case 0 ... 1:
 		len = 1000 + below(r, 4000);
 		cheap_only = 1;
@@ -666,10 +717,14 @@ static void submit(struct thr *t)
 	default:
 		len = 1 + below(r, 6);
 	}
+	if (kio)
+		len = 1;
 	head = build(t, len, cheap_only, cyclic);
+	if (kio)
+		direct_read(t, head);
 
 	/* sync: 0 SYSLET_ASYNC, 1 SYSLET_SYNC, 2 pass-on-block (either) */
-	switch (below(r, 100)) {
+	switch (kio && chance(r, 800) ? 40 : below(r, 100)) {
 	case 0 ... 39: mode = 0; sync = 2; break;
 	case 40 ... 64: mode = SYSLET_ASYNC; break;
 	case 65 ... 79: mode = SYSLET_SYNC; sync = 1; break;
@@ -752,6 +807,8 @@ static void submit(struct thr *t)
 		unsigned char exp = CH_EXPECTED;
 
 		sh->accepted++;
+		if (kio)
+			sh->direct++;
 		if (ret == SYSLET_DONE && !sync)
 			fail("SYSLET_ASYNC chain %#x returned DONE", idx);
 		if (ret == SYSLET_QUEUED && sync == 1)
@@ -806,6 +863,8 @@ static void random_post(struct thr *t)
 	memset(&done, 0, sizeof(done));
 	done.user_data = (ud_magic << 32) | idx;
 	done.status = -(long)below(r, 200);
+	if (done.status == -EPIPE)	/* that would claim a SIGPIPE */
+		done.status = -EPIPE - 1;
 	ch_ring[idx] = (unsigned char)ri;
 	ch_sync[idx] = 2;
 	ch_thr[idx] = (unsigned char)t->idx;
@@ -1311,6 +1370,8 @@ static void setup(uint64_t es, const char *dir)
 		pool[np++] = fd;
 	}
 	pool[np++] = open("/dev/null", O_RDWR);
+	if (blk_path)
+		pool[np++] = blk_fd = open(blk_path, O_RDONLY | O_DIRECT);
 	while (np < NPOOL)
 		pool[np++] = -1;
 
@@ -1388,7 +1449,7 @@ static void drain_and_check(void)
 		sh->epipes++;
 		/* a signal is delivered by the time its chain is reaped */
 		if (!sigpipe_count)
-			fail("chains completed with -EPIPE, but no SIGPIPE arrived");
+			fail("chains completed with -EPIPE, but no SIGPIPE arrived (first: %s)", epipe_what);
 	}
 }
 
@@ -1513,7 +1574,7 @@ int main(int argc, char **argv)
 {
 	uint64_t seed = 0, target = 20000, total = 0, accepted = 0, comps = 0;
 	uint64_t cancels = 0, eagain = 0, woff = 0, sigpipes = 0, sigxfsz = 0;
-	uint64_t tls = 0, tlh = 0;
+	uint64_t tls = 0, tlh = 0, direct = 0;
 	long long t_start, secs = 0, last_print;
 	unsigned int max_seen = 0, hw_max = 0, counts[5] = { 0 };
 	long only = -1, ep;
@@ -1535,6 +1596,7 @@ int main(int argc, char **argv)
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	blk_path = getenv("SYSLET_FUZZ_BLK");
 	if (!seed) {
 		struct timespec ts;
 
@@ -1543,8 +1605,9 @@ int main(int argc, char **argv)
 			   (uint64_t)getpid());
 	}
 	printf("TAP version 13\n1..%d\n", 3 + extra);
-	printf("# syslet-fuzz seed %#llx (replay: -s %#llx)\n",
-	       (unsigned long long)seed, (unsigned long long)seed);
+	printf("# syslet-fuzz seed %#llx (replay: -s %#llx)%s%s\n",
+	       (unsigned long long)seed, (unsigned long long)seed,
+	       blk_path ? ", direct reads of " : "", blk_path ? blk_path : "");
 	if (!syslet_present()) {
 		printf("ok 1 # SKIP no syslet system calls in this kernel\n");
 		printf("ok 2 # SKIP\nok 3 # SKIP\n");
@@ -1626,6 +1689,7 @@ int main(int argc, char **argv)
 		sigxfsz += sh->sigxfsz;
 		tls += sh->threadlets;
 		tlh += sh->tl_handed;
+		direct += sh->direct;
 		counts[mode]++;
 		if (sh->max_threads_seen > max_seen)
 			max_seen = sh->max_threads_seen;
@@ -1689,8 +1753,9 @@ int main(int argc, char **argv)
 	printf("# SIGPIPE %llu, SIGXFSZ %llu delivered; async threads at most %u "
 	       "(highest max_threads %u)\n", (unsigned long long)sigpipes,
 	       (unsigned long long)sigxfsz, max_seen, hw_max);
-	printf("# threadlets reaped %llu, of which not wholly in the caller %llu\n",
-	       (unsigned long long)tls, (unsigned long long)tlh);
+	printf("# threadlets reaped %llu, of which not wholly in the caller %llu; "
+	       "direct reads accepted %llu\n", (unsigned long long)tls,
+	       (unsigned long long)tlh, (unsigned long long)direct);
 	printf("%s 1 every chain completes exactly once, with sane fields\n",
 	       failed & 1 ? "not ok" : "ok");
 	printf("%s 2 every episode's process ends (normally, exit, exec, SIGKILL, last pthread_exit)\n",

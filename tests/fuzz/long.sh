@@ -15,8 +15,12 @@ echo "# kernel: ${SYSLET_KERNEL:-?} $(uname -r)"
 kml=/sys/kernel/debug/kmemleak
 [ -e "$kml" ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 [ -w "$kml" ] && echo clear > "$kml"
+# lone O_DIRECT preads of a loop device: issued by async_exec() itself
+truncate -s 4M /tmp/fuzz-blk.img
+SYSLET_FUZZ_BLK=$(losetup -f --show /tmp/fuzz-blk.img) && export SYSLET_FUZZ_BLK
 "$build/tests/fuzz/syslet-fuzz" -s "$seed" -n "$chains" -t "$secs" -x 1
 rc=$?
+[ -n "$SYSLET_FUZZ_BLK" ] && losetup -d "$SYSLET_FUZZ_BLK"
 
 # kmemleak: objects must be unreferenced for a while before a scan
 # reports them; scan twice with a pause, as its documentation suggests.

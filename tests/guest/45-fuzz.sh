@@ -7,6 +7,14 @@
 #
 #   SYSLET_FUZZ_SECS	time to run (default 40 s)
 #   SYSLET_FUZZ_SEED	replay a seed (default: a new one, printed)
+#   (SYSLET_FUZZ_BLK, set here: a loop device for direct reads)
 secs=${SYSLET_FUZZ_SECS:-40}
 seed=${SYSLET_FUZZ_SEED:-0}
-exec "$SYSLET_BUILD/tests/fuzz/syslet-fuzz" -s "$seed" -t "$secs" -n 100000000
+# lone O_DIRECT preads of a loop device: issued by async_exec() itself
+truncate -s 4M /tmp/fuzz-blk.img
+SYSLET_FUZZ_BLK=$(losetup -f --show /tmp/fuzz-blk.img) && export SYSLET_FUZZ_BLK
+"$SYSLET_BUILD/tests/fuzz/syslet-fuzz" -s "$seed" -t "$secs" -n 100000000
+rc=$?
+[ -n "$SYSLET_FUZZ_BLK" ] && losetup -d "$SYSLET_FUZZ_BLK"
+rm -f /tmp/fuzz-blk.img
+exit $rc
