@@ -313,6 +313,22 @@ static void syslet_after_atom(struct syslet_chain *c, bool in_caller)
 		task_work_run();
 }
 
+/* Reads @atom's six arguments through their pointers (NULL: 0). */
+int syslet_load_args(const struct syslet_atom *atom, unsigned long *args)
+{
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		u64 v = 0;
+
+		if (atom->arg_ptr[i] &&
+		    get_user(v, (u64 __user *)u64_to_user_ptr(atom->arg_ptr[i])))
+			return -EFAULT;
+		args[i] = v;
+	}
+	return 0;
+}
+
 /*
  * Runs chain @c to its end and fills in c->comp.  In an async thread the
  * chain's credentials are those of the submitter at submission time.
@@ -331,7 +347,6 @@ void syslet_run_chain(struct syslet_chain *c, bool caller)
 		struct syslet_atom atom;
 		unsigned long args[6];
 		long ret;
-		int i;
 
 		if (READ_ONCE(c->cancelled) || c->killed ||
 		    fatal_signal_pending(current)) {
@@ -351,15 +366,7 @@ void syslet_run_chain(struct syslet_chain *c, bool caller)
 			status = -EINVAL;
 			break;
 		}
-		for (i = 0; i < 6; i++) {
-			u64 v = 0;
-
-			if (atom.arg_ptr[i] &&
-			    get_user(v, (u64 __user *)u64_to_user_ptr(atom.arg_ptr[i])))
-				break;
-			args[i] = v;
-		}
-		if (i < 6) {
+		if (syslet_load_args(&atom, args)) {
 			status = -EFAULT;
 			break;
 		}

@@ -48,6 +48,16 @@ struct syslet_kio {
 	struct llist_node	lnode;		/* ctx->kio_done */
 };
 
+/* Drops what a kio pins but its file and chain. */
+static void kio_free(struct syslet_kio *kio)
+{
+	struct syslet_ctx *ctx = kio->c->ctx;
+
+	mmdrop(kio->mm);
+	kfree(kio);
+	syslet_ctx_put(ctx);
+}
+
 /* Posts (or, with the process gone, drops) a read that has completed. */
 static void kio_finish(struct syslet_kio *kio, bool post)
 {
@@ -74,9 +84,7 @@ static void kio_finish(struct syslet_kio *kio, bool post)
 		syslet_post_chain(c);
 	else
 		syslet_chain_free(c);
-	mmdrop(kio->mm);
-	kfree(kio);
-	syslet_ctx_put(ctx);
+	kio_free(kio);
 }
 
 /*
@@ -132,25 +140,23 @@ void syslet_kio_init(struct syslet_ctx *ctx)
 	INIT_WORK(&ctx->kio_work, kio_work);
 }
 
-/* Reads atom 0 of @c and its arguments; true if it is a lone pread64(). */
+/*
+ * Reads atom 0 of @c and its arguments; true if it is a lone pread64().
+ * Every SYSLET_ASYNC submission comes here: other calls cost one get_user().
+ */
 static bool kio_atom(struct syslet_chain *c, unsigned long *args, u64 *ret_ptr)
 {
+	struct syslet_atom __user *uatom = u64_to_user_ptr(c->head);
 	struct syslet_atom atom;
-	int i;
+	u32 nr;
 
-	if (copy_from_user(&atom, u64_to_user_ptr(c->head), sizeof(atom)))
+	if (get_user(nr, &uatom->nr) || nr != __NR_pread64 ||
+	    copy_from_user(&atom, uatom, sizeof(atom)))
 		return false;
 	if (atom.nr != __NR_pread64 || atom.next ||
-	    (atom.flags & (SYSLET_SKIP_TO_NEXT_ON_STOP | ~SYSLET_ATOM_FLAGS)))
+	    (atom.flags & (SYSLET_SKIP_TO_NEXT_ON_STOP | ~SYSLET_ATOM_FLAGS)) ||
+	    syslet_load_args(&atom, args))
 		return false;
-	for (i = 0; i < 6; i++) {
-		u64 v = 0;
-
-		if (atom.arg_ptr[i] &&
-		    get_user(v, (u64 __user *)u64_to_user_ptr(atom.arg_ptr[i])))
-			return false;
-		args[i] = v;
-	}
 	*ret_ptr = atom.ret_ptr;
 	return true;
 }
@@ -220,9 +226,7 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	spin_lock(&ctx->lock);
 	list_del_init(&c->node);
 	spin_unlock(&ctx->lock);
-	mmdrop(kio->mm);
-	kfree(kio);
-	syslet_ctx_put(ctx);
+	kio_free(kio);
 	/* a cancel may have marked it meanwhile: the thread sees that */
 no:
 	fput(file);

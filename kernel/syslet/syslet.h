@@ -186,6 +186,7 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 
 /* exec.c */
 void syslet_run_chain(struct syslet_chain *c, bool in_caller);
+int syslet_load_args(const struct syslet_atom *atom, unsigned long *args);
 bool syslet_seccomp_allows(struct syslet_chain *c, unsigned int nr,
 			   const unsigned long *args);
 
