@@ -1087,14 +1087,10 @@ static void churn_child(void)
 
 TEST(user_threads_exiting_while_async_threads_start)
 {
-	pid_t pid;
 	int st;
 
 	REQUIRE_SYSLET();
-	pid = fork();
-	if (pid == 0)
-		churn_child();
-	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	st = in_child(churn_child, 60);
 	ASSERT_TRUE(WIFEXITED(st));
 	/* 2: async_exec() failed with ECANCELED, the engine was torn down */
 	ASSERT_EQ(WEXITSTATUS(st), 0);

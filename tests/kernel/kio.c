@@ -13,14 +13,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
 #include <stdio.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include "tap.h"
 #include "sys.h"
+#include "filter.h"
 
 #define BLK	4096
 #define NBLK	256
@@ -168,48 +164,33 @@ TEST(other_reads_of_the_device_still_go_to_async_threads)
 	close(bfd);
 }
 
-static void deny_pread(void)
-{
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pread64, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = 4, .filter = f };
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
-		_exit(3);
-}
-
-TEST(seccomp_applies_to_direct_reads)
+/* a child whose filter denies pread64 with EACCES; 0 if a read got that */
+static void denied_read(void)
 {
 	struct syslet_ring *r = ring_new(4);
 	struct syslet_completion c;
 	struct rd rd;
 	char *b = bufs(1);
-	pid_t pid;
+	int fd = open(loopdev, O_RDONLY | O_DIRECT);
+
+	if (deny(SYS_pread64, SECCOMP_RET_ERRNO | EACCES))
+		_exit(3);
+	memset(b, 0xee, BLK);
+	rd_init(&rd, fd, b, 3 * BLK, 1);
+	if (async_exec(&rd.a, r, NULL, 0) != SYSLET_QUEUED || !ring_get(r, &c))
+		_exit(4);
+	/* the filter's errno, and the device was not read */
+	_exit(c.status == -EACCES && (unsigned char)b[0] == 0xee ? 0 : 5);
+}
+
+TEST(seccomp_applies_to_direct_reads)
+{
 	int st;
 
 	REQUIRE_SYSLET();
 	if (!loopdev[0])
 		SKIP("no loop device");
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(loopdev, O_RDONLY | O_DIRECT);
-
-		deny_pread();
-		memset(b, 0xee, BLK);
-		rd_init(&rd, fd, b, 3 * BLK, 1);
-		if (async_exec(&rd.a, r, NULL, 0) != SYSLET_QUEUED ||
-		    !ring_get(r, &c))
-			_exit(4);
-		/* the filter's errno, and the device was not read */
-		_exit(c.status == -EACCES && (unsigned char)b[0] == 0xee ? 0 : 5);
-	}
-	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	st = in_child(denied_read, 30);
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(WEXITSTATUS(st), 0);
 }

@@ -420,23 +420,6 @@ TEST(many_threads_hand_off_under_load)
 	ASSERT_LE(limits_now().nr_threads, 128);
 }
 
-/* Runs @fn in a child process and returns its wait status. */
-static int in_child(void (*fn)(void), int secs)
-{
-	pid_t pid = fork();
-	int status = -1;
-
-	if (!pid) {
-		fn();
-		_exit(99);
-	}
-	alarm(secs);
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	alarm(0);
-	return status;
-}
-
 static void exit_with_handoffs(void)
 {
 	struct syslet_ring *r = ring_new(64);

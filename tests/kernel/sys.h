@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -118,6 +119,23 @@ static inline long long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Runs @fn in a child process and returns its wait status (-1: none). */
+static inline int in_child(void (*fn)(void), int secs)
+{
+	pid_t pid = fork();
+	int status = -1;
+
+	if (!pid) {
+		fn();
+		_exit(99);
+	}
+	alarm(secs);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	alarm(0);
+	return status;
 }
 
 #define REQUIRE_SYSLET() do {						\
