@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * async_cancel(): cancel chains by the ring they post to and their user
- * word (the first atom's private field).
+ * word (the first atom's user_data field).
  *
  * A chain still queued is taken off the queue and completes at once with
  * -ECANCELED.  A running chain is marked cancelled and its async thread

@@ -189,7 +189,7 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		       syslet_threadlet_begin();
 	if (flags & SYSLET_EXEC_THREADLET_END)
 		return atom ? -EINVAL : syslet_threadlet_end(ring, done);
-	if (get_user(aflags, &atom->flags) || get_user(user_data, &atom->private))
+	if (get_user(aflags, &atom->flags) || get_user(user_data, &atom->user_data))
 		return -EFAULT;
 	if (aflags & ~SYSLET_ATOM_FLAGS)
 		return -EINVAL;

@@ -555,7 +555,7 @@ TEST(async_pread_chains_integrity)
 		c[i].off = (uint64_t)i * SEG;
 		atom_init(&c[i].a, SYSLET_ASYNC, SYS_pread64, &c[i].ret,
 			  &c[i].fd, &c[i].buf, &c[i].len, &c[i].off);
-		c[i].a.private = i;
+		c[i].a.user_data = i;
 		ASSERT_EQ(async_exec(&c[i].a, ring, NULL, 0), SYSLET_QUEUED);
 	}
 	for (n = 0; n < NCHAINS; n++) {
@@ -623,7 +623,7 @@ TEST(async_splice_chains_to_file)
 	unlink(path);
 	for (i = 0; i < NCHAINS; i++) {
 		schain_init(&c[i], fd, out, (uint64_t)i * SEG, SEG);
-		c[i].a[0].private = i;
+		c[i].a[0].user_data = i;
 		ASSERT_EQ(async_exec(&c[i].a[0], ring, NULL, 0), SYSLET_QUEUED);
 	}
 	for (i = 0; i < NCHAINS; i++) {
@@ -697,7 +697,7 @@ TEST(async_splice_chains_confirm_waits_for_dma)
 		t->s.a[0].next = (uintptr_t)&t->clk[0];
 		t->clk[0].next = (uintptr_t)&t->s.a[1];
 		t->s.a[1].next = (uintptr_t)&t->clk[1];
-		t->s.a[0].private = i;
+		t->s.a[0].user_data = i;
 		ASSERT_EQ(async_exec(&t->s.a[0], ring, NULL, 0), SYSLET_QUEUED);
 	}
 	/* halfway through the latency nothing may have reached the file */
@@ -758,7 +758,7 @@ TEST(async_chain_blocked_on_device_is_cancelled)
 	c.ret = 1;
 	atom_init(&c.a, SYSLET_ASYNC, SYS_pread64, &c.ret, &c.fd, &c.buf,
 		  &c.len, &c.off);
-	c.a.private = 0xda9;
+	c.a.user_data = 0xda9;
 	ASSERT_EQ(async_exec(&c.a, ring, NULL, 0), SYSLET_QUEUED);
 	usleep(200000);			/* it is asleep in the driver now */
 	t0 = now_ms();
@@ -804,7 +804,7 @@ TEST(async_splice_chain_blocked_in_confirm_is_cancelled)
 	schain_init(&c, fd, out, 0, TSEG);
 	atom_init(&after, 0, SYS_getpid, &r_after, NULL, NULL, NULL, NULL);
 	c.a[1].next = (uintptr_t)&after;
-	c.a[0].private = 0xda5;
+	c.a[0].user_data = 0xda5;
 	t0 = now_ms();
 	ASSERT_EQ(async_exec(&c.a[0], ring, NULL, 0), SYSLET_QUEUED);
 	usleep(300000);			/* asleep in ->confirm() now */

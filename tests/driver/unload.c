@@ -139,7 +139,7 @@ TEST(unload_with_syslet_read_blocked_then_cancelled)
 	c.ret = 1;
 	atom_init(&c.a, SYSLET_ASYNC, SYS_pread64, &c.ret, &c.fd, &c.buf,
 		  &c.len, &c.off);
-	c.a.private = 0xd1;
+	c.a.user_data = 0xd1;
 	t0 = now_ms();
 	ASSERT_EQ(async_exec(&c.a, ring, NULL, 0), SYSLET_QUEUED);
 	usleep(500000);			/* asleep in the driver's read */
@@ -201,7 +201,7 @@ TEST(unload_with_syslet_splice_chain_blocked_then_completed)
 	atom_init(&a[1], 0, SYS_splice, &r_out, &pr, &null, &file, &offp);
 	a[1].arg_ptr[4] = (uintptr_t)&r_in;
 	a[0].next = (uintptr_t)&a[1];
-	a[0].private = 0xd2;
+	a[0].user_data = 0xd2;
 	t0 = now_ms();
 	ASSERT_EQ(async_exec(&a[0], ring, NULL, 0), SYSLET_QUEUED);
 	usleep(500000);			/* asleep in ->confirm() */

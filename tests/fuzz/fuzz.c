@@ -495,7 +495,7 @@ static struct syslet_atom *build(struct thr *t, unsigned int len, int cheap_only
 		x->next = i + 1 < len ? (uintptr_t)&t->atoms[j + 1] : 0;
 		if (chance(r, 20))
 			x->next = bad_ptr(r);
-		x->private = rnd(r);
+		x->user_data = rnd(r);
 	}
 	if (cyclic)
 		t->atoms[base + len - 1].next =
@@ -778,7 +778,7 @@ static void submit(struct thr *t)
 	idx = atomic_fetch_add(&ch_next, 1);
 	if (idx >= MAX_CHAINS)
 		fail("more than %d chains in one episode", MAX_CHAINS);
-	head->private = (ud_magic << 32) | idx;
+	head->user_data = (ud_magic << 32) | idx;
 	ch_ring[idx] = ri < 0 ? 0xff : (unsigned char)ri;
 	ch_sync[idx] = (unsigned char)sync;
 	ch_thr[idx] = (unsigned char)t->idx;

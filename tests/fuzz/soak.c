@@ -212,8 +212,8 @@ int main(int argc, char **argv)
 		atom_init(&atoms[i], SYSLET_ASYNC, SYS_read, &rets[i],
 			  &fdv[i % npipes], NULL, &one, NULL);
 		/* each atom needs its own buffer pointer value */
-		atoms[i].arg_ptr[1] = (uintptr_t)&atoms[i].private;
-		atoms[i].private = bufp;		/* user_data = its buffer */
+		atoms[i].arg_ptr[1] = (uintptr_t)&atoms[i].user_data;
+		atoms[i].user_data = bufp;		/* user_data = its buffer */
 		rets[i] = -12345;
 		if (i == maxthr) {		/* every thread made, all blocked */
 			if (!settle(maxthr, maxthr))

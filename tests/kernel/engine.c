@@ -52,7 +52,7 @@ static void orc_init(struct orc *c, const char *path, uint32_t flags)
 		  (uint64_t *)&c->r_open, NULL, NULL, NULL);
 	c->a[0].next = (uintptr_t)&c->a[1];
 	c->a[1].next = (uintptr_t)&c->a[2];
-	c->a[0].private = 0x5151;
+	c->a[0].user_data = 0x5151;
 }
 
 TEST(sync_chain_data_flow)
@@ -173,7 +173,7 @@ TEST(no_complete_posts_nothing)
 	REQUIRE_SYSLET();
 	atom_init(&a, SYSLET_ASYNC | SYSLET_NO_COMPLETE, SYS_getpid, &ra, NULL, NULL, NULL, NULL);
 	atom_init(&b, SYSLET_ASYNC, SYS_getpid, &rb, NULL, NULL, NULL, NULL);
-	b.private = 2;
+	b.user_data = 2;
 	ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_QUEUED);
 	ASSERT_EQ(async_exec(&b, r, NULL, 0), SYSLET_QUEUED);
 	ASSERT_TRUE(ring_get(r, &comp));
@@ -198,7 +198,7 @@ TEST(sync_chain_posts_to_ring_without_done)
 
 	REQUIRE_SYSLET();
 	atom_init(&a, SYSLET_SYNC, SYS_getpid, &ra, NULL, NULL, NULL, NULL);
-	a.private = 77;
+	a.user_data = 77;
 	ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_DONE);
 	ASSERT_TRUE(ring_pop(r, &comp));
 	ASSERT_EQ(comp.user_data, 77);
@@ -261,7 +261,7 @@ TEST(forbidden_calls_fail_with_eperm)
 		/* in an async thread */
 		ret = 0;
 		a.flags = SYSLET_ASYNC;
-		a.private = i;
+		a.user_data = i;
 		ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_QUEUED);
 		ASSERT_TRUE(ring_get(r, &done));
 		if (ret != -EPERM || done.status != -EPERM)
@@ -383,7 +383,7 @@ TEST(full_ring_loses_nothing)
 	REQUIRE_SYSLET();
 	for (int i = 0; i < N; i++) {
 		atom_init(&a[i], SYSLET_ASYNC, SYS_getpid, NULL, NULL, NULL, NULL, NULL);
-		a[i].private = i;
+		a[i].user_data = i;
 		ASSERT_EQ(async_exec(&a[i], r, NULL, 0), SYSLET_QUEUED);
 	}
 	while (got < N) {
@@ -465,7 +465,7 @@ static void block_on_fd(struct blocked *b, struct syslet_ring *r, uint64_t ud,
 	b->buf = (uintptr_t)&b->c;
 	b->len = 1;
 	atom_init(&b->a, SYSLET_ASYNC, SYS_read, &b->ret, &b->fd, &b->buf, &b->len, NULL);
-	b->a.private = ud;
+	b->a.user_data = ud;
 	if (async_exec(&b->a, r, NULL, 0) != SYSLET_QUEUED)
 		_exit(1);
 }
@@ -578,7 +578,7 @@ TEST(stop_and_continue_do_not_break_blocked_chains)
 	block_on_pipe(&b, r, 1);
 	atom_init(&sleep_atom, 0, SYS_nanosleep, &sleep_ret, &tsp, NULL, NULL,
 		  NULL);
-	sleep_atom.private = 2;
+	sleep_atom.user_data = 2;
 	ASSERT_EQ(async_exec(&sleep_atom, r, NULL, 0), SYSLET_QUEUED);
 	usleep(100000);
 	child = fork();
@@ -683,7 +683,7 @@ TEST(cancel_running_socket_stops_chain)
 	atom_init(&a[0], 0, SYS_recvfrom, &r0, &fd, &bufp, &len, &fl);
 	atom_init(&a[1], 0, SYS_getpid, &r1, NULL, NULL, NULL, NULL);
 	a[0].next = (uintptr_t)&a[1];
-	a[0].private = 9;
+	a[0].user_data = 9;
 	ASSERT_EQ(async_exec(&a[0], r, NULL, 0), SYSLET_QUEUED);
 	usleep(200000);
 	ASSERT_FALSE(ring_pop(r, &comp));
@@ -864,7 +864,7 @@ TEST(wait_sigmask_keeps_a_blocked_signal_out)
 	sigemptyset(&none);
 	ASSERT_EQ(pthread_sigmask(SIG_SETMASK, &none, NULL), 0);
 	atom_init(&a, SYSLET_ASYNC, SYS_nanosleep, NULL, &slp, NULL, NULL, NULL);
-	a.private = 41;
+	a.user_data = 41;
 	t0 = now_ms();
 	ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_QUEUED);
 	ASSERT_EQ(pthread_create(&th, NULL, send_signals, &snd), 0);
@@ -917,14 +917,14 @@ TEST(wait_min_2_has_no_spurious_wakeups)
 		pa[i] = (uintptr_t)&sla[i];
 		atom_init(&a[i], SYSLET_ASYNC, SYS_nanosleep, NULL, &pa[i],
 			  NULL, NULL, NULL);
-		a[i].private = i;
+		a[i].user_data = i;
 		ASSERT_EQ(async_exec(&a[i], ra, NULL, 0), SYSLET_QUEUED);
 	}
 	for (int i = 0; i < 4; i++) {
 		pb[i] = (uintptr_t)&slb[i];
 		atom_init(&b[i], SYSLET_ASYNC, SYS_nanosleep, NULL, &pb[i],
 			  NULL, NULL, NULL);
-		b[i].private = 10 + i;
+		b[i].user_data = 10 + i;
 		ASSERT_EQ(async_exec(&b[i], rb, NULL, 0), SYSLET_QUEUED);
 	}
 	ASSERT_EQ(pthread_create(&th[0], NULL, send_signals, &snd), 0);

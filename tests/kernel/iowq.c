@@ -294,7 +294,7 @@ static void ping_start(struct ping *p, struct syslet_ring *r, uint64_t ud)
 		  &p->one, NULL);
 	for (int i = 0; i < 3; i++)
 		p->a[i].next = (uintptr_t)&p->a[i + 1];
-	p->a[0].private = ud;
+	p->a[0].user_data = ud;
 	if (async_exec(&p->a[0], r, NULL, 0) != SYSLET_QUEUED)
 		_exit(1);
 }
@@ -328,7 +328,7 @@ static void sleeper_start(struct sleeper *s, struct syslet_ring *r, uint64_t ud)
 			  &s->tsp, NULL, NULL, NULL);
 		s->a[i].next = i + 1 < NSLEEPS ? (uintptr_t)&s->a[i + 1] : 0;
 	}
-	s->a[0].private = ud;
+	s->a[0].user_data = ud;
 	if (async_exec(&s->a[0], r, NULL, 0) != SYSLET_QUEUED)
 		_exit(1);
 }

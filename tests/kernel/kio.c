@@ -80,7 +80,7 @@ static void rd_init(struct rd *r, int fd, void *buf, uint64_t off,
 	r->ret = -12345;
 	atom_init(&r->a, SYSLET_ASYNC, SYS_pread64, &r->ret, &r->fd, &r->buf,
 		  &r->len, &r->off);
-	r->a.private = ud;
+	r->a.user_data = ud;
 }
 
 static char *bufs(int n)

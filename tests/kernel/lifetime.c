@@ -156,7 +156,7 @@ static pid_t child_blocked_in_read(int rfd, int ready)
 		buf = (uintptr_t)&c;
 		set_limits(4, 60000);
 		atom_init(&a, SYSLET_ASYNC, SYS_read, &ret, &fd, &buf, &len, NULL);
-		a.private = 0xfeed;
+		a.user_data = 0xfeed;
 		if (async_exec(&a, r, NULL, 0) != SYSLET_QUEUED)
 			_exit(4);
 		if (write(ready, "r", 1) != 1)
@@ -417,7 +417,7 @@ static void child_with_chains(int ready, int go)
 	/* then the ones that block every thread and queue behind them */
 	for (int i = 0; i < NR_CHAINS; i++) {
 		atom_init(&a[i], SYSLET_ASYNC, SYS_read, NULL, &fd, &buf, &len, NULL);
-		a[i].private = i;
+		a[i].user_data = i;
 		if (async_exec(&a[i], r, NULL, 0) != SYSLET_QUEUED)
 			_exit(6);
 	}

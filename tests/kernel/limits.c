@@ -115,7 +115,7 @@ static long rd_submit(struct rd *b, struct syslet_ring *r, uint64_t ud)
 	b->len = 1;
 	b->ret = -12345;
 	atom_init(&b->a, SYSLET_ASYNC, SYS_read, &b->ret, &b->fd, &b->buf, &b->len, NULL);
-	b->a.private = ud;
+	b->a.user_data = ud;
 	return async_exec(&b->a, r, NULL, 0);
 }
 

@@ -45,7 +45,7 @@ static long block(struct blocker *b, struct syslet_ring *r, uint64_t ud)
 	b->len = 1;
 	b->ret = -12345;
 	atom_init(&b->a, 0, SYS_read, &b->ret, &b->fd, &b->buf, &b->len, NULL);
-	b->a.private = ud;
+	b->a.user_data = ud;
 	return async_exec(&b->a, r, NULL, 0);
 }
 
@@ -71,7 +71,7 @@ TEST(chain_that_does_not_sleep_completes_in_the_caller)
 
 	REQUIRE_SYSLET();
 	atom_init(&a, 0, SYS_getpid, &ret, NULL, NULL, NULL, NULL);
-	a.private = 77;
+	a.user_data = 77;
 	memset(&done, 0, sizeof(done));
 	ASSERT_EQ(async_exec(&a, r, &done, 0), SYSLET_DONE);
 	ASSERT_EQ(ret, getpid());

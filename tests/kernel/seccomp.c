@@ -30,7 +30,7 @@ static void one_init(struct one *o, uint32_t flags)
 {
 	o->ret = -12345;
 	atom_init(&o->a, flags, SYS_getppid, &o->ret, NULL, NULL, NULL, NULL);
-	o->a.private = 9;
+	o->a.user_data = 9;
 }
 
 static int64_t run_sync(struct one *o)
@@ -113,7 +113,7 @@ TEST(filter_applies_after_a_handoff)
 	atom_init(&a[0], 0, SYS_read, &ret[0], &fd, &buf, &len, NULL);
 	atom_init(&a[1], 0, SYS_getppid, &ret[1], NULL, NULL, NULL, NULL);
 	a[0].next = (uintptr_t)&a[1];
-	a[1].private = 5;
+	a[1].user_data = 5;
 	ASSERT_EQ(pthread_create(&t, NULL, write_later, &fds[1]), 0);
 	ASSERT_EQ(deny(SYS_getppid, SECCOMP_RET_ERRNO | EACCES), 0);
 	ASSERT_EQ(async_exec(&a[0], r, NULL, 0), SYSLET_QUEUED);

@@ -750,7 +750,7 @@ TEST(op_arg_and_atom_set_data)
 	syslet_atom_init(&at[0], SYS_getpid, 0);
 	syslet_atom_ret(&at[0], &r0);
 	syslet_atom_set_data(&at[0], 0x1234567890abcdefULL);
-	EXPECT_EQ(at[0].private, 0x1234567890abcdefULL);
+	EXPECT_EQ(at[0].user_data, 0x1234567890abcdefULL);
 	syslet_atom_init(&at[1], SYS_getppid, 0);
 	syslet_atom_ret(&at[1], &r1);
 	syslet_atom_set_data(&at[1], 99);

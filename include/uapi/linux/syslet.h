@@ -54,9 +54,10 @@
  * through its @ret_ptr.  A zero @arg_ptr[i] passes 0.  @ret_ptr, when not
  * zero, points to an __s64 that receives the return value (a negative
  * errno on failure).  @next is the user address of the next atom, or 0 to
- * end the chain.  @private is never read by the kernel except to report
- * it: the first atom's @private is the chain's user word (user_data), which
- * identifies the chain in its completion and to async_cancel().
+ * end the chain.  @user_data is never read by the kernel except to report
+ * it: the first atom's @user_data is the chain's user word, which
+ * identifies the chain in its completion and to async_cancel().  (It was
+ * called @private before it had to compile as C++.)
  */
 struct syslet_atom {
 	__u32	flags;
@@ -64,13 +65,13 @@ struct syslet_atom {
 	__u64	ret_ptr;
 	__u64	next;
 	__u64	arg_ptr[6];
-	__u64	private;
+	__u64	user_data;
 };
 
 /*
  * One completion, 32 bytes.
  * @status:	return value of the last atom run (or -ECANCELED, -ELOOP, ...)
- * @user_data:	the chain's user word (the first atom's @private)
+ * @user_data:	the chain's user word (the first atom's @user_data)
  * @atom:	user address of the last atom run (0 if none ran)
  * @flags:	SYSLET_COMP_* bits
  * @nr_atoms:	how many atoms of the chain ran

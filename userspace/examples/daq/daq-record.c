@@ -145,7 +145,7 @@ static void chain_arm(struct chain *c, uint64_t pos)
 	c->a[0].arg_ptr[3] = (uintptr_t)&c->zero;
 	c->a[0].arg_ptr[4] = (uintptr_t)&c->len;
 	c->a[0].arg_ptr[5] = (uintptr_t)&c->flags_in;
-	c->a[0].private = (uintptr_t)c;
+	c->a[0].user_data = (uintptr_t)c;
 	c->a[1].nr = SYS_splice;
 	c->a[1].ret_ptr = (uintptr_t)&c->r_out;
 	c->a[1].arg_ptr[0] = (uintptr_t)&c->pr;

@@ -131,7 +131,7 @@ static inline void syslet_atom_init(struct syslet_atom *a, unsigned int nr,
 	a->next = 0;
 	for (i = 0; i < 6; i++)
 		a->arg_ptr[i] = 0;
-	a->private = 0;
+	a->user_data = 0;
 }
 
 /* Argument @i is read, when the atom runs, from the u64 at @ptr. */
@@ -155,7 +155,7 @@ static inline void syslet_atom_link(struct syslet_atom *a,
 /* The chain's user word (set it on the head atom). */
 static inline void syslet_atom_set_data(struct syslet_atom *a, uint64_t data)
 {
-	a->private = data;
+	a->user_data = data;
 }
 
 static inline void syslet_op_init(struct syslet_op *op, unsigned int nr,
@@ -194,7 +194,7 @@ static inline void syslet_link(struct syslet_op *a, const struct syslet_op *b)
 
 static inline void syslet_op_set_data(struct syslet_op *op, uint64_t data)
 {
-	op->atom.private = data;
+	op->atom.user_data = data;
 }
 
 static inline void syslet_op_set_flags(struct syslet_op *op,

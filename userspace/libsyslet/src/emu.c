@@ -699,7 +699,7 @@ int __syslet_emu_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
 	__syslet_emu_flush(ctx);
 
 	if (flags & SYSLET_SYNC) {
-		struct syslet_completion c = { .user_data = head->private };
+		struct syslet_completion c = { .user_data = head->user_data };
 		struct syslet_emu *e = ctx->emu;
 		struct emu_job *fl = NULL;
 		bool ok;
@@ -722,7 +722,7 @@ int __syslet_emu_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
 		return ok ? SYSLET_DONE : -EOVERFLOW;
 	}
 
-	j = job_new(ctx, head->private);
+	j = job_new(ctx, head->user_data);
 	if (!j)
 		return -ENOMEM;
 	j->head = head;
