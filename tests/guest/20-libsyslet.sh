@@ -19,4 +19,7 @@ for t in core stress cancel threadlet; do
 		"$bin/$v" || status=1
 	done
 done
+# <syslet.h> compiled as C++ (-pedantic) and run (tests/lib/cxx.cc)
+echo "# cxx (SYSLET_BACKEND=$SYSLET_BACKEND)"
+"$bin/cxx" || status=1
 exit $status

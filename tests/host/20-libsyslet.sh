@@ -16,6 +16,9 @@ for t in core stress cancel threadlet; do
 		"$bin/$v" || status=1
 	done
 done
+# <syslet.h> compiled as C++ (-pedantic) and run (tests/lib/cxx.cc)
+echo "# cxx (SYSLET_BACKEND=$SYSLET_BACKEND)"
+"$bin/cxx" || status=1
 
 # Packaging: make install into a DESTDIR, then build a program with
 # pkg-config against the installed header and library, shared and static;

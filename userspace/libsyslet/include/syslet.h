@@ -36,7 +36,19 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <time.h>
+/*
+ * struct syslet_ring ends in a flexible array member, which ISO C++ does
+ * not have (g++ and clang++ accept it as an extension, but -pedantic
+ * refuses it): C++ programs built with -pedantic include <syslet.h>.
+ */
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#endif
 #include <linux/syslet.h>
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 #ifdef __cplusplus
 extern "C" {
