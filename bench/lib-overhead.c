@@ -16,8 +16,9 @@
  *   qdN	keep N chains in flight, reap in batches (throughput)
  *
  * Threadlets (syslet_threadlet()), for the kernel backend in the caller
- * ("incaller"), the kernel backend on library threads ("threads",
- * SYSLET_CTX_NO_INCALLER) and the emulated backend:
+ * ("incaller", SYSLET_CTX_INCALLER: the functions keep to its rules), the
+ * kernel backend on library threads ("threads", the default) and the
+ * emulated backend:
  *
  *   tl-getppid	a threadlet calling getppid(), submitted and reaped one
  *		at a time (round trip, x plain getppid)
@@ -151,7 +152,7 @@ static double run_qdn(struct syslet_ctx *ctx, int which, long n,
 static long tl_getppid(void *arg)
 {
 	(void)arg;
-	return syscall(SYS_getppid);
+	return syslet_syscall(SYS_getppid, 0, 0, 0, 0, 0, 0);
 }
 
 static long tl_sleep(void *arg)
@@ -159,7 +160,7 @@ static long tl_sleep(void *arg)
 	struct timespec ts = { 0, 200 * 1000 };
 
 	(void)arg;
-	return nanosleep(&ts, NULL);
+	return syslet_syscall(SYS_nanosleep, (long)&ts, 0, 0, 0, 0, 0);
 }
 
 /* Threadlet round trip (@fn = tl_getppid) or time to return (tl_sleep). */
@@ -278,8 +279,8 @@ int main(int argc, char **argv)
 	}
 	{
 		static const unsigned int tlflags[] = {
+			SYSLET_CTX_KERNEL | SYSLET_CTX_INCALLER,
 			SYSLET_CTX_KERNEL,
-			SYSLET_CTX_KERNEL | SYSLET_CTX_NO_INCALLER,
 			SYSLET_CTX_EMULATED,
 		};
 		static const char *tlname[] = {

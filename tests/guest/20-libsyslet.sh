@@ -22,4 +22,7 @@ done
 # <syslet.h> compiled as C++ (-pedantic) and run (tests/lib/cxx.cc)
 echo "# cxx (SYSLET_BACKEND=$SYSLET_BACKEND)"
 "$bin/cxx" || status=1
+# a program under ASan with the plain library: no threadlet in the caller
+echo "# threadlet-asan (SYSLET_BACKEND=$SYSLET_BACKEND)"
+"$bin/threadlet-asan" || status=1
 exit $status

@@ -19,6 +19,9 @@ done
 # <syslet.h> compiled as C++ (-pedantic) and run (tests/lib/cxx.cc)
 echo "# cxx (SYSLET_BACKEND=$SYSLET_BACKEND)"
 "$bin/cxx" || status=1
+# a program under ASan with the plain library: no threadlet in the caller
+echo "# threadlet-asan (SYSLET_BACKEND=$SYSLET_BACKEND)"
+"$bin/threadlet-asan" || status=1
 
 # Packaging: make install into a DESTDIR, then build a program with
 # pkg-config against the installed header and library, shared and static;

@@ -3,10 +3,14 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <time.h>
 #include "lib-test.h"
 
-/* Threadlets run in the caller: kernel backend, x86-64, no ASan. */
+/*
+ * Threadlets run in the caller only with SYSLET_CTX_INCALLER: kernel
+ * backend, x86-64, not under a sanitizer.
+ */
 #if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
 #define INCALLER 1
 #else
@@ -15,7 +19,7 @@
 
 static pid_t tid(void)
 {
-	return (pid_t)syscall(SYS_gettid);
+	return (pid_t)syslet_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
 }
 
 static long slow_square(void *arg)
@@ -44,6 +48,64 @@ static long blocking_read(void *arg)
 	ssize_t n = read(b->fd, b->buf, sizeof(b->buf));
 
 	return n < 0 ? -errno : n;
+}
+
+/*
+ * Ordinary C code, as syslet_threadlet(3) showed it: errno read after a
+ * call that slept and failed.  At -O2 (this file's plain build) gcc
+ * computes errno's address once, before recv(); if the function went on
+ * as another thread in between, it reads the wrong thread's errno.
+ */
+static long recv_with_timeout(void *arg)
+{
+	int fd = *(int *)arg;
+	char byte;
+	ssize_t n;
+
+	errno = 0;
+	n = recv(fd, &byte, 1, 0);
+	if (n < 0)
+		return -errno;
+	return n;
+}
+
+/* a socket whose recv() sleeps 30 ms and fails with EAGAIN */
+static int timing_out_socket(int sv[2])
+{
+	struct timeval tv = { 0, 30000 };
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return -1;
+	return setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+/*
+ * A context made without flags runs threadlets where ordinary C code is
+ * safe: every one of them sees its own errno (and keeps its thread).
+ */
+TEST(threadlet_default_keeps_errno_across_a_blocking_call)
+{
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	int sv[2], i, bad = 0;
+
+	ctx_or_die(&ctx, 8);
+	ASSERT_EQ(timing_out_socket(sv), 0);
+	/* spares are made on demand: the later ones would find one parked */
+	for (i = 0; i < 20; i++) {
+		ASSERT_EQ(syslet_threadlet(&ctx, recv_with_timeout, &sv[0], i), 0);
+		ASSERT_EQ(wait_one(&ctx, &c), 0);
+		if (c.status != -EAGAIN) {
+			printf("# threadlet %d: status %lld, not -EAGAIN%s\n",
+			       i, (long long)c.status,
+			       c.flags & SYSLET_COMP_SYNC ? " (in the caller)" : "");
+			bad++;
+		}
+	}
+	EXPECT_EQ(bad, 0);
+	close(sv[0]);
+	close(sv[1]);
+	syslet_ctx_exit(&ctx);
 }
 
 TEST(threadlet_return_values)
@@ -211,7 +273,7 @@ static int incaller_ready(struct syslet_ctx *ctx)
 		int r_ = incaller_ready(ctx);				\
 		if (r_ == -1)						\
 			SKIP("threadlets run in the caller only on the "	\
-			     "kernel backend (x86-64, without ASan)");	\
+			     "kernel backend (x86-64, no sanitizer)");	\
 		ASSERT_EQ(r_, 0);					\
 	} while (0)
 
@@ -221,7 +283,7 @@ TEST(threadlet_that_does_not_sleep_runs_in_the_caller)
 	struct syslet_ctx ctx;
 	pid_t t = 0;
 
-	ctx_or_die(&ctx, 4);
+	ASSERT_EQ(syslet_ctx_init(&ctx, 4, SYSLET_CTX_INCALLER), 0);
 	REQUIRE_INCALLER(&ctx);
 	ASSERT_EQ(syslet_threadlet(&ctx, whoami, &t, 9), 0);
 	/* done before syslet_threadlet() returned */
@@ -269,11 +331,13 @@ static long sleeping_read(void *arg)
 
 	s->tid_before = tid();
 	s->mark_before = mark_addr();
-	n = read(s->fd, s->buf, sizeof(s->buf));
+	/* the in-caller rules: errno is not read after a call that sleeps */
+	n = syslet_syscall(SYS_read, s->fd, (long)s->buf, sizeof(s->buf),
+			   0, 0, 0);
 	s->tid_after = tid();
 	s->mark_after = mark_addr();
 	s->x = x * 2;
-	return n < 0 ? -errno : n;
+	return n;
 }
 
 /*
@@ -292,7 +356,7 @@ TEST(threadlet_that_sleeps_hands_the_caller_on)
 	long long t0;
 	int p[2];
 
-	ctx_or_die(&ctx, 4);
+	ASSERT_EQ(syslet_ctx_init(&ctx, 4, SYSLET_CTX_INCALLER), 0);
 	REQUIRE_INCALLER(&ctx);
 	sigemptyset(&usr2);
 	sigaddset(&usr2, SIGUSR2);
@@ -354,7 +418,7 @@ TEST(many_threadlets_sleep_and_the_caller_keeps_its_signals)
 	pid_t me = tid();
 	int p[2], i;
 
-	ctx_or_die(&ctx, 32);
+	ASSERT_EQ(syslet_ctx_init(&ctx, 32, SYSLET_CTX_INCALLER), 0);
 	REQUIRE_INCALLER(&ctx);
 	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
 	ASSERT_EQ(pipe(p), 0);
@@ -385,6 +449,101 @@ TEST(many_threadlets_sleep_and_the_caller_keeps_its_signals)
 	printf("# %u of 16 threadlets went on in a spare\n", handed);
 	close(p[0]);
 	close(p[1]);
+	syslet_ctx_exit(&ctx);
+}
+
+/*
+ * Opt-in: with SYSLET_CTX_INCALLER, a threadlet written to its rules
+ * (system calls through syslet_syscall()) gets every error right, though
+ * it goes on as another thread each time recv() sleeps.
+ */
+static long recv_incaller(void *arg)
+{
+	char byte;
+
+	return syslet_syscall(SYS_recvfrom, *(int *)arg, (long)&byte, 1, 0,
+			      0, 0);
+}
+
+TEST(threadlet_incaller_errors_through_syslet_syscall)
+{
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	int sv[2], i, bad = 0;
+
+	ASSERT_EQ(syslet_ctx_init(&ctx, 8, SYSLET_CTX_INCALLER), 0);
+	REQUIRE_INCALLER(&ctx);
+	ASSERT_EQ(timing_out_socket(sv), 0);
+	for (i = 0; i < 20; i++) {
+		errno = 1234;
+		ASSERT_EQ(syslet_threadlet(&ctx, recv_incaller, &sv[0], i), 0);
+		EXPECT_EQ(errno, 1234);
+		ASSERT_EQ(wait_one(&ctx, &c), 0);
+		if (c.status != -EAGAIN)
+			bad++;
+	}
+	EXPECT_EQ(bad, 0);
+	/* the helper itself: result, or -errno with errno untouched */
+	errno = 0;
+	EXPECT_EQ(syslet_syscall(SYS_close, -1, 0, 0, 0, 0, 0), -EBADF);
+	EXPECT_EQ(errno, 0);
+	EXPECT_EQ(syslet_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0), getpid());
+	close(sv[0]);
+	close(sv[1]);
+	syslet_ctx_exit(&ctx);
+}
+
+/* Without SYSLET_CTX_INCALLER a threadlet never runs in the caller. */
+TEST(threadlet_default_runs_on_a_thread_of_its_own)
+{
+	struct timespec ms = { 0, 5000000 };
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	int i;
+
+	ASSERT_EQ(syslet_ctx_init(&ctx, 4, SYSLET_CTX_INCALLER |
+				  SYSLET_CTX_NO_INCALLER), -EINVAL);
+	ctx_or_die(&ctx, 4);
+	for (i = 0; i < 30; i++) {
+		pid_t t = 0;
+
+		ASSERT_EQ(syslet_threadlet(&ctx, whoami, &t, 1), 0);
+		ASSERT_EQ(wait_one(&ctx, &c), 0);
+		EXPECT_EQ(c.status, 5);
+		EXPECT_FALSE(c.flags & SYSLET_COMP_SYNC);
+		EXPECT_NE(t, tid());
+		nanosleep(&ms, NULL);
+	}
+	syslet_ctx_exit(&ctx);
+}
+
+/*
+ * A program that runs under AddressSanitizer (threadlet-asan: this file
+ * built with -fsanitize=address against the plain shared library) asks
+ * for SYSLET_CTX_INCALLER and gets threads of their own: the library sees
+ * the sanitizer at run time.
+ */
+TEST(threadlet_incaller_not_under_a_sanitizer)
+{
+	struct timespec ms = { 0, 5000000 };
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	int i;
+
+#if !defined(__SANITIZE_ADDRESS__)
+	SKIP("not built with a sanitizer");
+#endif
+	ASSERT_EQ(syslet_ctx_init(&ctx, 4, SYSLET_CTX_INCALLER), 0);
+	for (i = 0; i < 30; i++) {
+		pid_t t = 0;
+
+		ASSERT_EQ(syslet_threadlet(&ctx, whoami, &t, 1), 0);
+		ASSERT_EQ(wait_one(&ctx, &c), 0);
+		EXPECT_EQ(c.status, 5);
+		EXPECT_FALSE(c.flags & SYSLET_COMP_SYNC);
+		EXPECT_NE(t, tid());
+		nanosleep(&ms, NULL);
+	}
 	syslet_ctx_exit(&ctx);
 }
 

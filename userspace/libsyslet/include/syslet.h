@@ -57,9 +57,12 @@ extern "C" {
 /* syslet_ctx_init() flags */
 #define SYSLET_CTX_EMULATED	0x00000001U /* force the emulated backend */
 #define SYSLET_CTX_KERNEL	0x00000002U /* force the kernel backend */
-#define SYSLET_CTX_NO_INCALLER	0x00000004U /* threadlets on library threads */
+/* threadlets on threads of their own: the default (kept for old programs) */
+#define SYSLET_CTX_NO_INCALLER	0x00000004U
+/* threadlets may run in the caller: see syslet_threadlet(3) for the rules */
+#define SYSLET_CTX_INCALLER	0x00000008U
 #define SYSLET_CTX_F_ALL	(SYSLET_CTX_EMULATED | SYSLET_CTX_KERNEL | \
-				 SYSLET_CTX_NO_INCALLER)
+				 SYSLET_CTX_NO_INCALLER | SYSLET_CTX_INCALLER)
 
 /* syslet_backend() */
 enum syslet_backend_type {
@@ -412,33 +415,34 @@ typedef long (*syslet_threadlet_fn)(void *arg);
 /*
  * Runs @fn(@arg) asynchronously; its return value is posted to @ctx's
  * ring as the status of a completion with @user_data (nr_atoms 0, atom
- * 0; SYSLET_COMP_SYNC if it ran wholly in the caller).  Returns 0 or
- * -errno (-EAGAIN, -ENOMEM).  A threadlet cannot be interrupted by
- * syslet_cancel().
+ * 0).  Returns 0 or -errno (-EAGAIN, -ENOMEM); once it has returned 0 the
+ * completion always comes.  A threadlet cannot be interrupted by
+ * syslet_cancel().  @arg must stay valid until the completion is reaped.
  *
- * On the kernel backend (x86-64, unless SYSLET_CTX_NO_INCALLER) @fn runs
- * in the caller, on a 256 KiB stack of the library's, until it would
- * sleep; then the caller goes on at once from this call, with its own
- * TID, TLS and signal state, and @fn finishes in another task that has
- * the identity of one of the library's parked spare threads (its TID,
- * its TLS: errno and thread-local data are that thread's; every signal
- * blocked).  When no spare is parked or no stack is free, @fn runs on a
- * library thread of its own instead, as on the emulated backend.
+ * By default @fn runs on a thread of its own (a library thread, or a
+ * worker of the emulated backend's pool), so ordinary thread-safe C code
+ * is safe in it: errno, stdio, malloc, locks, thread-local data.  It
+ * must not pthread_exit(), longjmp() out, or leave its signal mask or
+ * credentials changed.
  *
- * -EAGAIN: on the emulated backend a threadlet is a chain of the
- * process-wide pool and counts against max_chains (syslet_limits());
- * on the kernel backend at most 256 threadlets run at once per context
- * on library threads (those in the caller are bounded by their stacks).
- *
- * syslet_ctx_exit() waits for running threadlets on both backends.
- * Anything a thread may do is safe in a threadlet (malloc, stdio, locks,
- * blocking calls); it must not pthread_exit(), longjmp() out, change
- * its signal mask or credentials, and must not rely on the calling
- * thread's thread-local data or TID (it may finish as another thread).
- * @arg must stay valid until the completion is reaped.
+ * With SYSLET_CTX_INCALLER (kernel backend, x86-64, not in a program
+ * running under a sanitizer) @fn may run in the caller on a stack of the
+ * library's until it would sleep, then go on as another thread (another
+ * TID and TLS) while the caller returns from here.  Only code written for
+ * that may run so: see syslet_threadlet(3) for the exact rules; system
+ * calls through syslet_syscall(), which never touches errno.
  */
 int syslet_threadlet(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
 		     void *arg, uint64_t user_data);
+
+/*
+ * System call @nr with up to six arguments (pass 0 for unused ones).
+ * Returns its result, or -errno on failure; never reads or writes errno
+ * nor any other thread-local data, so it is safe in a threadlet that may
+ * go on as another thread (SYSLET_CTX_INCALLER) and in signal handlers.
+ */
+long syslet_syscall(long nr, long a0, long a1, long a2, long a3, long a4,
+		    long a5);
 
 #ifdef __cplusplus
 }

@@ -110,6 +110,14 @@ static int ctx_setup(struct syslet_ctx *ctx, struct syslet_ring *ring,
 }
 
 #define BOTH_BACKENDS	(SYSLET_CTX_EMULATED | SYSLET_CTX_KERNEL)
+#define BOTH_TL_MODES	(SYSLET_CTX_INCALLER | SYSLET_CTX_NO_INCALLER)
+
+static int bad_flags(unsigned int flags)
+{
+	return (flags & ~SYSLET_CTX_F_ALL) ||
+	       (flags & BOTH_BACKENDS) == BOTH_BACKENDS ||
+	       (flags & BOTH_TL_MODES) == BOTH_TL_MODES;
+}
 
 SYSLET_API int syslet_ctx_init(struct syslet_ctx *ctx, unsigned int entries,
 			       unsigned int flags)
@@ -118,8 +126,7 @@ SYSLET_API int syslet_ctx_init(struct syslet_ctx *ctx, unsigned int entries,
 	void *mem;
 	int ret;
 
-	if (!ctx || (flags & ~SYSLET_CTX_F_ALL) ||
-	    (flags & BOTH_BACKENDS) == BOTH_BACKENDS)
+	if (!ctx || bad_flags(flags))
 		return -EINVAL;
 	if (!entries || entries > SYSLET_RING_MAX_ENTRIES)
 		return -EINVAL;
@@ -146,8 +153,7 @@ SYSLET_API int syslet_ctx_init_mem(struct syslet_ctx *ctx, void *mem,
 	unsigned int n = SYSLET_RING_MAX_ENTRIES;
 
 	if (!ctx || !mem || ((uintptr_t)mem & (SYSLET_RING_ALIGN - 1)) ||
-	    (flags & ~SYSLET_CTX_F_ALL) ||
-	    (flags & BOTH_BACKENDS) == BOTH_BACKENDS)
+	    bad_flags(flags))
 		return -EINVAL;
 	while (n && SYSLET_RING_BYTES(n) > bytes)
 		n >>= 1;
@@ -453,8 +459,8 @@ SYSLET_API int syslet_threadlet(struct syslet_ctx *ctx,
 	if (ctx->backend == SYSLET_BACKEND_KERNEL) {
 		int ret = -EAGAIN;
 
-		/* in the caller until it would sleep (threadlet.c) */
-		if (!(ctx->flags & SYSLET_CTX_NO_INCALLER))
+		/* in the caller until it would sleep, if asked (threadlet.c) */
+		if (ctx->flags & SYSLET_CTX_INCALLER)
 			ret = __syslet_tl_incaller(ctx, fn, arg, user_data);
 		if (ret != -EAGAIN)
 			return ret;

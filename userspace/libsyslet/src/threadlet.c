@@ -14,13 +14,22 @@
  * spare's identity (its TID, TLS, errno; all signals blocked), posts its
  * value and parks as the spare.
  *
+ * Only for contexts made with SYSLET_CTX_INCALLER: the function may go on
+ * as another thread at any point where it sleeps, which ordinary C code
+ * does not expect (errno's address computed once, owner-tracked locks):
+ * syslet_threadlet(3) lists the rules, and syslet_syscall() (below) makes
+ * system calls without errno.
+ *
  * Stacks: a pool of STACKS_MAX stacks; a stack's completion header says
  * whether it is in use (flags 1; the kernel writes 0 once it has read the
  * completion at the end).  Spares: made on demand, one at a time, up to
  * SPARES_MAX; they exit after the process's idle time.  With no spare
  * parked or no stack free, the threadlet runs on a library thread
- * instead (syslet.c).  Not with AddressSanitizer, which cannot follow
- * the stack switch: then every threadlet runs on a library thread.
+ * instead (syslet.c).  Not under AddressSanitizer (nor the other
+ * sanitizers that track stacks or threads), which cannot follow the
+ * stack switch and the identity exchange: whether the program runs under
+ * one is asked at run time (the library is usually built without one),
+ * and then every threadlet runs on a library thread.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,7 +41,62 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 #include "internal.h"
+
+/*
+ * long syslet_syscall(nr, a0, ..., a5): the system call, -errno on
+ * failure, errno untouched (syslet.h).
+ */
+#if defined(__x86_64__)
+__asm__(
+	".text\n"
+	".globl syslet_syscall\n"
+	".type syslet_syscall, @function\n"
+	"syslet_syscall:\n"
+	"	.cfi_startproc\n"
+	"	movq %rdi, %rax\n"
+	"	movq %rsi, %rdi\n"
+	"	movq %rdx, %rsi\n"
+	"	movq %rcx, %rdx\n"
+	"	movq %r8, %r10\n"
+	"	movq %r9, %r8\n"
+	"	movq 8(%rsp), %r9\n"
+	"	syscall\n"
+	"	ret\n"
+	"	.cfi_endproc\n"
+	".size syslet_syscall, .-syslet_syscall\n");
+#else
+SYSLET_API long syslet_syscall(long nr, long a0, long a1, long a2, long a3,
+			       long a4, long a5)
+{
+	int saved = errno;
+	long r = syscall(nr, a0, a1, a2, a3, a4, a5);
+
+	if (r == -1)
+		r = -errno;
+	errno = saved;
+	return r;
+}
+#endif
+
+/*
+ * Sanitizers that keep per-thread or per-stack state (ASan, TSan, MSan,
+ * HWASan, LSan) cannot follow a threadlet's stack switch and identity
+ * exchange.  The program may run under one although the library was
+ * built without: their runtimes define these symbols.
+ */
+extern void __asan_init(void) __attribute__((weak));
+extern void __tsan_init(void) __attribute__((weak));
+extern void __msan_init(void) __attribute__((weak));
+extern void __hwasan_init(void) __attribute__((weak));
+extern void __lsan_init(void) __attribute__((weak));
+
+static int under_sanitizer(void)
+{
+	return __asan_init || __tsan_init || __msan_init || __hwasan_init ||
+	       __lsan_init;
+}
 
 #if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
 
@@ -248,9 +312,12 @@ static void spare_start(void)
 int __syslet_tl_incaller(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
 			 void *arg, uint64_t user_data)
 {
-	struct tl_stack *s = stack_get();
+	struct tl_stack *s;
 	long r;
 
+	if (under_sanitizer())
+		return -EAGAIN;
+	s = stack_get();
 	if (!s) {
 		spare_start();
 		return -EAGAIN;
@@ -298,6 +365,7 @@ void __syslet_tl_wait(struct syslet_ctx *ctx)
 void __syslet_tl_wait(struct syslet_ctx *ctx)
 {
 	(void)ctx;
+	(void)under_sanitizer;
 }
 
 int __syslet_tl_incaller(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
