@@ -360,6 +360,24 @@ void __syslet_emu_flush(struct syslet_ctx *ctx)
 	free_jobs(fl);
 }
 
+/* Puts @j's completion on the overflow list (it keeps posting order). */
+static void park_locked(struct syslet_ctx *ctx, struct emu_job *j)
+{
+	struct syslet_emu *e = ctx->emu;
+	unsigned int n = 0;
+	struct emu_job *o;
+
+	j->next = NULL;
+	if (e->ovf_last)
+		e->ovf_last->next = j;
+	else
+		e->ovf = j;
+	e->ovf_last = j;
+	for (o = e->ovf; o; o = o->next)
+		n++;
+	set_overflow(ctx, n);
+}
+
 /*
  * Posts a finished job's completion (or queues it on the overflow list,
  * which keeps posting order), and takes it off the in-flight list.
@@ -369,8 +387,6 @@ static void post_job(struct emu_job *j)
 	struct syslet_ctx *ctx = j->ctx;
 	struct syslet_emu *e = ctx->emu;
 	struct emu_job *fl = NULL;
-	unsigned int n = 0;
-	struct emu_job *o;
 
 	/* before it is visible: a reaper may submit again at once */
 	pthread_mutex_lock(&pool.lock);
@@ -396,15 +412,7 @@ static void post_job(struct emu_job *j)
 	} else if (!e->ovf && ring_write(ctx, &j->comp)) {
 		job_put_locked(e, j, &fl);
 	} else {
-		j->next = NULL;
-		if (e->ovf_last)
-			e->ovf_last->next = j;
-		else
-			e->ovf = j;
-		e->ovf_last = j;
-		for (o = e->ovf; o; o = o->next)
-			n++;
-		set_overflow(ctx, n);
+		park_locked(ctx, j);
 	}
 	/*
 	 * Wake before dropping the lock: once nr_inflight is 0 and the lock
@@ -702,24 +710,37 @@ int __syslet_emu_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
 		struct syslet_completion c = { .user_data = head->user_data };
 		struct syslet_emu *e = ctx->emu;
 		struct emu_job *fl = NULL;
-		bool ok;
 
+		/*
+		 * Once an atom has run, nothing may fail (a caller that retries
+		 * would run it twice): what the completion needs if the ring is
+		 * full is allocated first.
+		 */
+		j = NULL;
+		if (!done && !(flags & SYSLET_NO_COMPLETE)) {
+			j = job_new(ctx, head->user_data);
+			if (!j)
+				return -ENOMEM;
+		}
 		run_chain(head, NULL, &c);
 		if (done) {
 			*done = c;
 			return SYSLET_DONE;
 		}
-		if (flags & SYSLET_NO_COMPLETE)
+		if (!j)
 			return SYSLET_DONE;
+		j->comp = c;
+		j->flags = flags;
 		pthread_mutex_lock(&e->lock);
 		flush_locked(ctx, &fl);
-		ok = !e->ovf && ring_write(ctx, &c);
+		if (!e->ovf && ring_write(ctx, &c))
+			job_put_locked(e, j, &fl);
+		else
+			park_locked(ctx, j);	/* posted as the ring drains */
 		pthread_mutex_unlock(&e->lock);
 		wake_waiters(ctx);
 		free_jobs(fl);
-		/* as the kernel: a full ring is reported, the result is in
-		 * the atoms' ret_ptr */
-		return ok ? SYSLET_DONE : -EOVERFLOW;
+		return SYSLET_DONE;
 	}
 
 	j = job_new(ctx, head->user_data);

@@ -198,13 +198,74 @@ SYSLET_API const char *syslet_backend_name(const struct syslet_ctx *ctx)
 
 /* --- submission ------------------------------------------------------ */
 
+/*
+ * Posts @c to @ctx's kernel-mode ring with SYSLET_EXEC_POST: the kernel
+ * parks it on the ring's overflow list if the ring is full.  It is the
+ * completion of something that has run, so it is never dropped: a
+ * transient failure (a signal, no memory) is retried.
+ */
+static void kernel_post(struct syslet_ctx *ctx,
+			const struct syslet_completion *c)
+{
+	struct timespec ms = { 0, 1000000 };
+	long r;
+
+	for (;;) {
+		r = __syslet_sys_async_exec(NULL, ctx->ring,
+					    (struct syslet_completion *)c,
+					    SYSLET_EXEC_POST);
+		if (r >= 0 || (r != -EINTR && r != -ENOMEM && r != -EAGAIN))
+			return;
+		if (r != -EINTR)
+			nanosleep(&ms, NULL);
+	}
+}
+
+/* The ring has no free slot or completions wait on its overflow list. */
+static int ring_full(const struct syslet_ctx *ctx)
+{
+	const struct syslet_ring *r = ctx->ring;
+
+	return atomic_load_explicit(ring_head((struct syslet_ring *)r),
+				    memory_order_acquire) -
+	       atomic_load_explicit(ring_tail((struct syslet_ring *)r),
+				    memory_order_relaxed) >= ctx->ring_entries ||
+	       atomic_load_explicit((_Atomic uint32_t *)&r->overflow,
+				    memory_order_relaxed);
+}
+
+/*
+ * A SYSLET_SYNC chain has run by the time async_exec() returns, so its
+ * submission must not fail then.  A kernel that cannot park a chain run
+ * in the caller on the overflow list returns -EOVERFLOW when the ring is
+ * full: when it looks full, the chain's completion comes back into a
+ * buffer and is posted with SYSLET_EXEC_POST, which parks it (status and
+ * user_data; that path leaves atom, nr_atoms and flags 0).
+ */
+static int kernel_submit(struct syslet_ctx *ctx,
+			 const struct syslet_atom *head)
+{
+	struct syslet_completion c;
+	long r;
+
+	/* the head is read here only when the ring is full */
+	if (!ring_full(ctx) || !(head->flags & SYSLET_SYNC) ||
+	    (head->flags & SYSLET_NO_COMPLETE))
+		return (int)__syslet_sys_async_exec(head, ctx->ring, NULL, 0);
+	r = __syslet_sys_async_exec(head, ctx->ring, &c, 0);
+	if (r != SYSLET_DONE)
+		return (int)r;		/* it did not run */
+	kernel_post(ctx, &c);
+	return SYSLET_DONE;
+}
+
 SYSLET_API int syslet_submit(struct syslet_ctx *ctx,
 			     const struct syslet_atom *head)
 {
 	if (!ctx || !head)
 		return -EINVAL;
 	if (ctx->backend == SYSLET_BACKEND_KERNEL)
-		return (int)__syslet_sys_async_exec(head, ctx->ring, NULL, 0);
+		return kernel_submit(ctx, head);
 	return __syslet_emu_submit(ctx, head, NULL);
 }
 
