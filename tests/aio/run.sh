@@ -15,7 +15,7 @@ build=${SYSLET_BUILD:?}
 SYSLET_TOP=${SYSLET_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin=$build/tests/aio
 shim=$build/userspace/aio/libsyslet-aio.so
-tests="basic suspend cancel notify lio order fork threads shim compat"
+tests="basic suspend cancel notify lio order fork threads shim compat glibc"
 status=0
 export TAP_TIMEOUT=${TAP_TIMEOUT:-120}
 

@@ -199,6 +199,7 @@ void saio_deadline(struct timespec *dl, const struct timespec *rel);
 /* notify.c */
 int saio_sigev_check(const struct sigevent *sev);
 bool saio_sigev_active(const struct sigevent *sev);
+bool saio_sigev_fails(const struct sigevent *sev);
 void saio_notify(const struct sigevent *sev);
 
 /* chains.c */

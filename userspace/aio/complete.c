@@ -81,6 +81,8 @@ static struct saio_req *saio_finish(struct saio_req *r, int64_t res)
 	struct sigevent sev;
 	bool notify;
 
+	if (saio_sigev_fails(&r->sev))
+		res = -EINVAL;	/* as glibc: its signal could not be queued */
 	pthread_mutex_lock(&saio.lock);
 	saio_queue_remove(r, &ready);
 	cb->__return_value = res < 0 ? -1 : (ssize_t)res;

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * glibc.c - where POSIX leaves room, the shim behaves as glibc does
+ * (issue 17).  Every test here also passes against glibc itself, which is
+ * what validates it:
+ *   - aiocbs as programs write them: memset() to 0 or calloc()ed, so that
+ *     aio_sigevent is SIGEV_SIGNAL (0) with signal 0 (the null signal:
+ *     nothing is sent); an uninitialised stack aiocb for aio_fsync, whose
+ *     members other than aio_fildes and aio_sigevent are ignored;
+ *   - aio_error() and aio_return() after aio_return() keep giving the
+ *     stored status;
+ *   - a running request that completes although it was cancelled is
+ *     reported AIO_NOTCANCELED with its real result;
+ *   - the number of threads stays bounded (glibc: 20 by default, or
+ *     aio_init()'s aio_threads) with 128 writes queued on one file.
+ */
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "aio-test.h"
+
+static volatile sig_atomic_t nsig;
+
+static void on_sig(int s)
+{
+	(void)s;
+	nsig++;
+}
+
+/* A zero-filled aiocb: read, write and lio_listio accept it. */
+TEST(zero_filled_aiocb)
+{
+	char buf[16], wbuf[16] = "zero-filled-cb!";
+	struct aiocb cb, *l[1] = { &cb };
+	int fd = aiot_file(100);
+
+	signal(SIGUSR1, on_sig);	/* nothing must arrive */
+	memset(&cb, 0, sizeof(cb));
+	cb.aio_fildes = fd;
+	cb.aio_buf = buf;
+	cb.aio_nbytes = sizeof(buf);
+	ASSERT_EQ(aio_read(&cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_error(&cb), 0);
+	ASSERT_EQ(aio_return(&cb), 16);
+	ASSERT_EQ((unsigned char)buf[3], aiot_pat(3));
+
+	memset(&cb, 0, sizeof(cb));
+	cb.aio_fildes = fd;
+	cb.aio_buf = wbuf;
+	cb.aio_nbytes = sizeof(wbuf);
+	cb.aio_offset = 200;
+	ASSERT_EQ(aio_write(&cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_return(&cb), 16);
+	ASSERT_EQ(pread(fd, buf, 16, 200), 16);
+	ASSERT_EQ(memcmp(buf, wbuf, 16), 0);
+
+	memset(&cb, 0, sizeof(cb));
+	cb.aio_fildes = fd;
+	cb.aio_buf = buf;
+	cb.aio_nbytes = 8;
+	cb.aio_lio_opcode = LIO_READ;
+	ASSERT_EQ(lio_listio(LIO_WAIT, l, 1, NULL), 0);
+	ASSERT_EQ(aio_return(&cb), 8);
+
+	aiot_msleep(50);
+	ASSERT_EQ(nsig, 0);
+}
+
+/* calloc()ed aiocbs, several in flight, as a queue of them. */
+TEST(calloc_aiocbs)
+{
+	enum { N = 8 };
+	struct aiocb *cb = calloc(N, sizeof(*cb));
+	char (*buf)[32] = calloc(N, 32);
+	struct aiocb *l[N];
+	int fd = aiot_file(4096), i;
+
+	ASSERT_TRUE(cb && buf);
+	for (i = 0; i < N; i++) {
+		cb[i].aio_fildes = fd;
+		cb[i].aio_buf = buf[i];
+		cb[i].aio_nbytes = 32;
+		cb[i].aio_offset = i * 100;
+		cb[i].aio_lio_opcode = LIO_READ;
+		l[i] = &cb[i];
+	}
+	for (i = 0; i < N / 2; i++)
+		ASSERT_EQ(aio_read(&cb[i]), 0);
+	ASSERT_EQ(lio_listio(LIO_NOWAIT, l + N / 2, N / 2, NULL), 0);
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(aiot_wait(&cb[i], 10), 0);
+		ASSERT_EQ(aio_return(&cb[i]), 32);
+		ASSERT_EQ((unsigned char)buf[i][1], aiot_pat(i * 100 + 1));
+	}
+	free(cb);
+	free(buf);
+}
+
+/* SIGEV_SIGNAL with signal 0 set explicitly: accepted, nothing sent. */
+TEST(sigev_signal_zero)
+{
+	char buf[8];
+	struct aiocb cb, *l[1] = { &cb };
+	struct sigevent sev;
+	int fd = aiot_file(100);
+
+	aiot_cb(&cb, fd, buf, sizeof(buf), 0);
+	cb.aio_sigevent.sigev_notify = SIGEV_SIGNAL;
+	cb.aio_sigevent.sigev_signo = 0;
+	ASSERT_EQ(aio_read(&cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_return(&cb), 8);
+	memset(&sev, 0, sizeof(sev));	/* SIGEV_SIGNAL, signal 0 */
+	cb.aio_lio_opcode = LIO_READ;
+	ASSERT_EQ(lio_listio(LIO_NOWAIT, l, 1, &sev), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_return(&cb), 8);
+}
+
+TAP_MAIN
