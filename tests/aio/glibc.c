@@ -119,4 +119,28 @@ TEST(sigev_signal_zero)
 	ASSERT_EQ(aio_return(&cb), 8);
 }
 
+/*
+ * aio_fsync with an uninitialised stack aiocb: only aio_fildes and
+ * aio_sigevent are looked at (aio_reqprio is garbage here).
+ */
+TEST(fsync_garbage_aiocb)
+{
+	struct aiocb cb;
+	int fd = aiot_file(100);
+
+	memset(&cb, 0xa5, sizeof(cb));
+	cb.aio_fildes = fd;
+	cb.aio_sigevent.sigev_notify = SIGEV_NONE;
+	ASSERT_EQ(aio_fsync(O_SYNC, &cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_error(&cb), 0);
+	ASSERT_EQ(aio_return(&cb), 0);
+	memset(&cb, 0x5a, sizeof(cb));
+	cb.aio_fildes = fd;
+	cb.aio_sigevent.sigev_notify = SIGEV_NONE;
+	ASSERT_EQ(aio_fsync(O_DSYNC, &cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_return(&cb), 0);
+}
+
 TAP_MAIN

@@ -38,8 +38,10 @@ static int saio_submit(struct aiocb *cb, int op, struct saio_lio *lio,
 
 	if (saio_init())
 		return -1;
-	if (cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX ||
-	    ((op == SAIO_READ || op == SAIO_WRITE) && cb->aio_offset < 0)) {
+	/* aio_fsync looks at aio_fildes and aio_sigevent only (POSIX) */
+	if ((op == SAIO_READ || op == SAIO_WRITE) &&
+	    (cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX ||
+	     cb->aio_offset < 0)) {
 		errno = EINVAL;
 		return -1;
 	}
