@@ -143,4 +143,31 @@ TEST(fsync_garbage_aiocb)
 	ASSERT_EQ(aio_return(&cb), 0);
 }
 
+/* The stored status stays readable after aio_return. */
+TEST(status_after_return)
+{
+	char buf[16];
+	struct aiocb cb;
+	int fd = aiot_file(100);
+
+	aiot_cb(&cb, fd, buf, sizeof(buf), 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_return(&cb), 16);
+	errno = 0;
+	ASSERT_EQ(aio_error(&cb), 0);
+	ASSERT_EQ(aio_return(&cb), 16);
+	ASSERT_EQ(aio_error(&cb), 0);
+	ASSERT_EQ(errno, 0);
+	/* and a failed one: its error, again and again */
+	aiot_cb(&cb, fd, buf, sizeof(buf), 0);
+	ASSERT_EQ(close(fd), 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_error(&cb), EBADF);
+	ASSERT_EQ(aio_return(&cb), -1);
+	ASSERT_EQ(aio_error(&cb), EBADF);
+	ASSERT_EQ(aio_return(&cb), -1);
+}
+
 TAP_MAIN

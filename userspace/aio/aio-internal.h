@@ -54,9 +54,6 @@
 	SAIO_SYMVER(impl, name, "GLIBC_2.2.5"); \
 	SAIO_SYMVER(impl, name, "@GLIBC_2.34")
 
-/* __error_code after aio_return: aio_error and aio_return then say EINVAL */
-#define SAIO_RETRIEVED	(-1)
-
 /* Default and largest number of requests in flight (SYSLET_AIO_MAX). */
 #define SAIO_MAX_DEFAULT	16384
 #define SAIO_MAX_LIMIT		(1 << 20)
