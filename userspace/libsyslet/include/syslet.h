@@ -118,11 +118,13 @@ int syslet_ctx_init(struct syslet_ctx *ctx, unsigned int entries,
 int syslet_ctx_init_mem(struct syslet_ctx *ctx, void *mem, size_t bytes,
 			unsigned int flags);
 /*
- * Tears a context down.  Emulated backend: chains still in flight are
- * cancelled and waited for (their memory must stay valid until this
- * returns); running threadlets are waited for.  Kernel backend: reap (or
- * cancel and reap) every chain first: the kernel has no "cancel every
- * chain of this ring" and would otherwise write into freed ring memory.
+ * Tears a context down; running threadlets are waited for.  Emulated
+ * backend: chains still in flight are cancelled and waited for.  Kernel
+ * backend: completions that arrived are dropped; chains still running
+ * are left to finish (the kernel has no "cancel every chain of this
+ * ring"): a ring the library allocated is freed only once they have
+ * posted, a ring in the caller's memory (syslet_ctx_init_mem()) is
+ * waited for.  Either way a chain's memory must stay valid until it ends.
  */
 void syslet_ctx_exit(struct syslet_ctx *ctx);
 

@@ -61,6 +61,146 @@ SYSLET_API int syslet_kernel_supported(void)
 	return v;
 }
 
+/* --- kernel backend: what the kernel may still write ------------------ */
+
+/*
+ * A kernel-mode context's state (ctx->__priv[0]).  Every completion
+ * bound for the ring is counted in @expected when its submission returns
+ * (a chain queued or run in the caller that posts to the ring, a
+ * threadlet), and the kernel counts the ones it has written in the
+ * ring's free-running @head; those still parked on the kernel's overflow
+ * list are in @overflow.  So the kernel may still write the ring while
+ * expected - head - overflow is not 0 (chains running) or overflow is
+ * not 0 (parked completions flushed by the next call on the ring).
+ * syslet_ctx_exit() never frees a ring the kernel may still write: it
+ * drains what has arrived and, if chains are still running, keeps a
+ * library-allocated ring on the orphan list, freed once they have all
+ * posted (checked at every kernel-mode syslet_ctx_init() and _exit()).
+ */
+struct kstate {
+	_Atomic uint32_t expected;
+	struct kstate *next, *prev;	/* kctxs, under kctxs_lock */
+	struct syslet_ring *ring;
+	int own_mem;
+};
+
+static pthread_mutex_t kctxs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kstate *kctxs;		/* live kernel-mode contexts */
+static struct kstate *orphans;		/* rings of exited contexts */
+
+static struct kstate *kstate(const struct syslet_ctx *ctx)
+{
+	return ctx->__priv[0];
+}
+
+static void kstate_count(struct syslet_ctx *ctx, unsigned int n)
+{
+	atomic_fetch_add_explicit(&kstate(ctx)->expected, n,
+				  memory_order_relaxed);
+}
+
+/*
+ * Consumes whatever has arrived in @k's ring (the context is going away)
+ * and has the kernel flush its overflow list into it.  Returns 1 once the
+ * kernel will never write the ring again.
+ */
+static int kstate_drained(struct kstate *k)
+{
+	struct syslet_ring *r = k->ring;
+	struct timespec zero = { 0, 0 };
+	uint32_t head, ovf;
+
+	for (;;) {
+		head = atomic_load_explicit(ring_head(r), memory_order_acquire);
+		atomic_store_explicit(ring_tail(r), head, memory_order_release);
+		ovf = atomic_load_explicit((_Atomic uint32_t *)&r->overflow,
+					   memory_order_relaxed);
+		if (!ovf)
+			break;
+		__syslet_sys_async_wait(r, 0, &zero);
+		if (atomic_load_explicit(ring_head(r),
+					 memory_order_acquire) == head)
+			break;		/* nothing moved */
+	}
+	return !ovf && atomic_load_explicit(&k->expected,
+					    memory_order_relaxed) == head;
+}
+
+/* Frees the orphaned rings the kernel is done with; kctxs_lock held. */
+static void orphans_reap_locked(void)
+{
+	struct kstate **pp = &orphans, *k;
+
+	while ((k = *pp)) {
+		if (kstate_drained(k)) {
+			*pp = k->next;
+			free(k->ring);
+			free(k);
+		} else {
+			pp = &k->next;
+		}
+	}
+}
+
+static int kstate_init(struct syslet_ctx *ctx)
+{
+	struct kstate *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return -ENOMEM;
+	k->ring = ctx->ring;
+	k->own_mem = !!(ctx->flags & SYSLET_CTX_OWN_MEM);
+	pthread_mutex_lock(&kctxs_lock);
+	orphans_reap_locked();
+	k->next = kctxs;
+	if (kctxs)
+		kctxs->prev = k;
+	kctxs = k;
+	pthread_mutex_unlock(&kctxs_lock);
+	ctx->__priv[0] = k;
+	return 0;
+}
+
+/*
+ * syslet_ctx_exit() on the kernel backend.  Returns 1 if the caller may
+ * free (or reuse) the ring, 0 if it went to the orphan list.
+ */
+static int kstate_exit(struct syslet_ctx *ctx)
+{
+	struct timespec ms = { 0, 10000000 };
+	struct kstate *k = kstate(ctx);
+	int done;
+
+	pthread_mutex_lock(&kctxs_lock);
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		kctxs = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	k->next = k->prev = NULL;
+	orphans_reap_locked();
+	done = kstate_drained(k);
+	if (!done && k->own_mem) {
+		/* chains still run: the ring stays until they have posted */
+		k->next = orphans;
+		orphans = k;
+	}
+	pthread_mutex_unlock(&kctxs_lock);
+	ctx->__priv[0] = NULL;
+	if (done) {
+		free(k);
+		return 1;
+	}
+	if (k->own_mem)
+		return 0;
+	/* the caller's memory: it may reuse it once this returns, so wait */
+	while (!kstate_drained(k))
+		__syslet_sys_async_wait(k->ring, 1, &ms);
+	free(k);
+	return 1;
+}
+
 /* --- contexts -------------------------------------------------------- */
 
 static int pick_backend(unsigned int flags)
@@ -101,12 +241,11 @@ static int ctx_setup(struct syslet_ctx *ctx, struct syslet_ring *ring,
 	ctx->ring_mask = entries - 1;
 	ctx->backend = (unsigned int)backend;
 	ctx->emu = NULL;
-	if (backend == SYSLET_BACKEND_EMULATED) {
+	if (backend == SYSLET_BACKEND_EMULATED)
 		ret = __syslet_emu_ctx_init(ctx);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	else
+		ret = kstate_init(ctx);
+	return ret;
 }
 
 #define BOTH_BACKENDS	(SYSLET_CTX_EMULATED | SYSLET_CTX_KERNEL)
@@ -170,16 +309,20 @@ SYSLET_API void syslet_ctx_exit(struct syslet_ctx *ctx)
 {
 	if (!ctx || !ctx->ring)
 		return;
-	/*
-	 * Kernel mode: the kernel has no "every chain of this ring" cancel,
-	 * so the caller must have reaped (or cancelled by user_data and
-	 * reaped) its chains before this; see syslet_ctx_exit(3).
-	 */
-	if (ctx->backend == SYSLET_BACKEND_EMULATED)
+	if (ctx->backend == SYSLET_BACKEND_EMULATED) {
 		__syslet_emu_ctx_exit(ctx);
-	else {
+	} else {
 		kthreadlets_wait(ctx);
 		__syslet_tl_wait(ctx);
+		/*
+		 * The kernel has no "cancel every chain of this ring": chains
+		 * still running keep a library ring alive (orphaned), and a
+		 * ring in the caller's memory is waited for.
+		 */
+		if (!kstate_exit(ctx)) {
+			ctx->ring = NULL;
+			return;
+		}
 	}
 	if (ctx->flags & SYSLET_CTX_OWN_MEM)
 		free(ctx->ring);
@@ -235,6 +378,20 @@ static int ring_full(const struct syslet_ctx *ctx)
 }
 
 /*
+ * Counts a submission's completion if it goes to the ring (see struct
+ * kstate): async_exec() returned @r, with the completion buffer @done.
+ * The head atom has been read by the kernel, so it can be read here.
+ */
+static void kernel_count(struct syslet_ctx *ctx,
+			 const struct syslet_atom *head, long r,
+			 const struct syslet_completion *done)
+{
+	if (r == SYSLET_QUEUED || (r == SYSLET_DONE && !done))
+		if (!(head->flags & SYSLET_NO_COMPLETE))
+			kstate_count(ctx, 1);
+}
+
+/*
  * A SYSLET_SYNC chain has run by the time async_exec() returns, so its
  * submission must not fail then.  A kernel that cannot park a chain run
  * in the caller on the overflow list returns -EOVERFLOW when the ring is
@@ -250,12 +407,16 @@ static int kernel_submit(struct syslet_ctx *ctx,
 
 	/* the head is read here only when the ring is full */
 	if (!ring_full(ctx) || !(head->flags & SYSLET_SYNC) ||
-	    (head->flags & SYSLET_NO_COMPLETE))
-		return (int)__syslet_sys_async_exec(head, ctx->ring, NULL, 0);
+	    (head->flags & SYSLET_NO_COMPLETE)) {
+		r = __syslet_sys_async_exec(head, ctx->ring, NULL, 0);
+		kernel_count(ctx, head, r, NULL);
+		return (int)r;
+	}
 	r = __syslet_sys_async_exec(head, ctx->ring, &c, 0);
 	if (r != SYSLET_DONE)
 		return (int)r;		/* it did not run */
 	kernel_post(ctx, &c);
+	kstate_count(ctx, 1);
 	return SYSLET_DONE;
 }
 
@@ -286,8 +447,12 @@ SYSLET_API int syslet_submit_done(struct syslet_ctx *ctx,
 {
 	if (!ctx || !head || !done)
 		return -EINVAL;
-	if (ctx->backend == SYSLET_BACKEND_KERNEL)
-		return (int)__syslet_sys_async_exec(head, ctx->ring, done, 0);
+	if (ctx->backend == SYSLET_BACKEND_KERNEL) {
+		long r = __syslet_sys_async_exec(head, ctx->ring, done, 0);
+
+		kernel_count(ctx, head, r, done);
+		return (int)r;
+	}
 	/* the emulation runs only SYSLET_SYNC chains in the caller */
 	return __syslet_emu_submit(ctx, head,
 				   (head->flags & SYSLET_SYNC) ? done : NULL);
@@ -523,9 +688,11 @@ SYSLET_API int syslet_threadlet(struct syslet_ctx *ctx,
 		/* in the caller until it would sleep, if asked (threadlet.c) */
 		if (ctx->flags & SYSLET_CTX_INCALLER)
 			ret = __syslet_tl_incaller(ctx, fn, arg, user_data);
-		if (ret != -EAGAIN)
-			return ret;
-		return kthreadlet_start(ctx, fn, arg, user_data);
+		if (ret == -EAGAIN)
+			ret = kthreadlet_start(ctx, fn, arg, user_data);
+		if (!ret)
+			kstate_count(ctx, 1);
+		return ret;
 	}
 	return __syslet_emu_threadlet(ctx, fn, arg, user_data);
 }
