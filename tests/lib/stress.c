@@ -338,4 +338,69 @@ TEST(fork_child_runs_none_of_the_parents_chains)
 	syslet_ctx_exit(&ctx);
 }
 
+static long read_one(void *arg)
+{
+	char byte;
+
+	return syslet_syscall(SYS_read, *(int *)arg, (long)&byte, 1, 0, 0, 0);
+}
+
+/*
+ * fork() while threadlets run (on a library thread, and in the caller
+ * where the backend has that) and a chain is in flight on a ring in the
+ * caller's memory: none of them exists in the child, so the child's
+ * syslet_ctx_exit() of the contexts it inherited returns at once.
+ */
+TEST(fork_child_exits_contexts_with_threadlets_running)
+{
+	static char mem[SYSLET_RING_BYTES(8)] __attribute__((aligned(64)));
+	struct timespec ms = { 0, 20000000 };
+	struct syslet_ctx a, b, m;
+	struct syslet_completion c;
+	struct syslet_op rd;
+	char buf[4];
+	int p[2], st, i;
+	pid_t pid;
+
+	ASSERT_EQ(pipe(p), 0);
+	ctx_or_die(&a, 8);
+	ASSERT_EQ(syslet_ctx_init(&b, 8, SYSLET_CTX_INCALLER), 0);
+	ASSERT_EQ(syslet_ctx_init_mem(&m, mem, sizeof(mem), 0), 0);
+	ASSERT_EQ(syslet_threadlet(&a, read_one, &p[0], 1), 0);
+	/* spares are made on demand: a few tries for one in the caller */
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(syslet_threadlet(&b, read_one, &p[0], 2), 0);
+		nanosleep(&ms, NULL);
+	}
+	syslet_prep_read(&rd, p[0], buf, 1);
+	syslet_op_add_flags(&rd, SYSLET_ASYNC);
+	ASSERT_EQ(syslet_submit(&m, &rd.atom), SYSLET_QUEUED);
+	nanosleep(&ms, NULL);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		alarm(20);
+		syslet_ctx_exit(&a);
+		syslet_ctx_exit(&b);
+		syslet_ctx_exit(&m);
+		_exit(0);
+	}
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(WEXITSTATUS(st), 0);
+	/* the parent's own go on: release and reap them */
+	ASSERT_EQ(write(p[1], "1234567", 7), 7);
+	ASSERT_EQ(wait_one(&a, &c), 0);
+	EXPECT_EQ(c.status, 1);
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(wait_one(&b, &c), 0);
+		EXPECT_EQ(c.status, 1);
+	}
+	ASSERT_EQ(wait_one(&m, &c), 0);
+	EXPECT_EQ(c.status, 1);
+	syslet_ctx_exit(&a);
+	syslet_ctx_exit(&b);
+	syslet_ctx_exit(&m);
+}
+
 TAP_MAIN

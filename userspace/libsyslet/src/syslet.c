@@ -79,6 +79,7 @@ SYSLET_API int syslet_kernel_supported(void)
  */
 struct kstate {
 	_Atomic uint32_t expected;
+	_Atomic unsigned int threadlets;	/* running on library threads */
 	struct kstate *next, *prev;	/* kctxs, under kctxs_lock */
 	struct syslet_ring *ring;
 	int own_mem;
@@ -87,6 +88,50 @@ struct kstate {
 static pthread_mutex_t kctxs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kstate *kctxs;		/* live kernel-mode contexts */
 static struct kstate *orphans;		/* rings of exited contexts */
+static pthread_once_t kfork_once = PTHREAD_ONCE_INIT;
+
+/*
+ * fork(): the child has none of the parent's chains and threads (the
+ * kernel engine runs and posts none of the parent's chains in the child).
+ * So in the child every kernel-mode context starts empty: nothing is
+ * expected beyond what its ring holds, nothing is parked in the kernel,
+ * no threadlet runs; orphaned rings are freed.  kctxs_lock is held
+ * across fork() so the lists are whole in the child.
+ */
+static void kfork_prepare(void)
+{
+	pthread_mutex_lock(&kctxs_lock);
+}
+
+static void kfork_parent(void)
+{
+	pthread_mutex_unlock(&kctxs_lock);
+}
+
+static void kfork_child(void)
+{
+	struct kstate *k;
+
+	for (k = kctxs; k; k = k->next) {
+		struct syslet_ring *r = k->ring;
+
+		atomic_store(&k->expected, atomic_load(ring_head(r)));
+		atomic_store(&k->threadlets, 0);
+		atomic_store((_Atomic uint32_t *)&r->overflow, 0);
+		atomic_store((_Atomic uint32_t *)&r->kflags, 0);
+	}
+	while ((k = orphans)) {
+		orphans = k->next;
+		free(k->ring);
+		free(k);
+	}
+	pthread_mutex_unlock(&kctxs_lock);
+}
+
+static void kfork_init(void)
+{
+	pthread_atfork(kfork_prepare, kfork_parent, kfork_child);
+}
 
 static struct kstate *kstate(const struct syslet_ctx *ctx)
 {
@@ -150,6 +195,7 @@ static int kstate_init(struct syslet_ctx *ctx)
 		return -ENOMEM;
 	k->ring = ctx->ring;
 	k->own_mem = !!(ctx->flags & SYSLET_CTX_OWN_MEM);
+	pthread_once(&kfork_once, kfork_init);
 	pthread_mutex_lock(&kctxs_lock);
 	orphans_reap_locked();
 	k->next = kctxs;
@@ -595,8 +641,8 @@ SYSLET_API int syslet_limits(struct syslet_ctx *ctx,
  * Kernel backend threadlets: each runs on a thread of its own (signals
  * blocked, detached) and completes through the ring with async_exec()'s
  * SYSLET_EXEC_POST, since only the kernel writes a kernel-mode ring.  The
- * number running is kept in ctx->__priv[1], so that syslet_ctx_exit()
- * can wait for them before the ring goes.
+ * number running is kept in the context's struct kstate, so that
+ * syslet_ctx_exit() can wait for them before the ring goes.
  */
 #define KTHREADLETS_MAX	256
 
@@ -607,9 +653,9 @@ struct kthreadlet {
 	uint64_t user_data;
 };
 
-static _Atomic uintptr_t *kthreadlets_running(struct syslet_ctx *ctx)
+static _Atomic unsigned int *kthreadlets_running(struct syslet_ctx *ctx)
 {
-	return (_Atomic uintptr_t *)&ctx->__priv[1];
+	return &kstate(ctx)->threadlets;
 }
 
 static void *kthreadlet_main(void *p)

@@ -264,16 +264,38 @@ static void *spare_main(void *unused)
 	return NULL;
 }
 
+/*
+ * fork(): the child has none of the parent's threads, so none of the
+ * parent's spares and none of its threadlets: every stack is free in the
+ * child (a threadlet must not fork: syslet_threadlet(3)).  stacks_lock is
+ * held across fork() so the pool is whole in the child.
+ */
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&stacks_lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&stacks_lock);
+}
+
 static void atfork_child(void)
 {
-	/* the child has none of the parent's threads */
+	unsigned int i, n = atomic_load(&nr_stacks);
+
 	atomic_store(&spares_alive, 0);
 	atomic_store(&spare_starting, 0);
+	for (i = 0; i < n; i++) {
+		atomic_store(&stacks[i].ctx, NULL);
+		atomic_store(done_flags(stacks[i].done), 0);
+	}
+	pthread_mutex_unlock(&stacks_lock);
 }
 
 static void atfork_init(void)
 {
-	pthread_atfork(NULL, NULL, atfork_child);
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
 /* Starts one more spare, unless one is starting or there are enough. */
@@ -287,7 +309,6 @@ static void spare_start(void)
 	if (atomic_load(&spares_alive) >= SPARES_MAX ||
 	    !atomic_compare_exchange_strong(&spare_starting, &zero, 1))
 		return;
-	pthread_once(&atfork_once, atfork_init);
 	atomic_fetch_add(&spares_alive, 1);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -317,6 +338,7 @@ int __syslet_tl_incaller(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
 
 	if (under_sanitizer())
 		return -EAGAIN;
+	pthread_once(&atfork_once, atfork_init);
 	s = stack_get();
 	if (!s) {
 		spare_start();
