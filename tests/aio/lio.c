@@ -38,6 +38,61 @@ TEST(lio_wait_reads_and_writes)
 	ASSERT_EQ(lseek(fd, 0, SEEK_END), 2100);
 }
 
+/*
+ * LIO_WAIT over and over, the requests completed by another thread: reads
+ * of empty pipes that a helper thread fills once the waiter sleeps, so
+ * that the shim's reaper finishes them while the waiter is woken by each
+ * completion.  The waiter returns, and its list goes, while the completing
+ * thread may still be at it; under ASan (the -san build widens that
+ * window) a use after free of the list shows at once.
+ */
+enum { OUTLIVE_N = 6 };
+
+struct filler {
+	int (*p)[2];
+	int rounds;
+};
+
+static void *fill_pipes(void *arg)
+{
+	struct filler *f = arg;
+	int it, i;
+
+	for (it = 0; it < f->rounds; it++) {
+		aiot_msleep(5);
+		for (i = 0; i < OUTLIVE_N; i++)
+			if (write(f->p[i][1], "abcd", 4) != 4)
+				abort();
+	}
+	return NULL;
+}
+
+TEST(lio_wait_list_outlives_completer)
+{
+	enum { N = OUTLIVE_N, ITERS = 40 };
+	struct aiocb c[N], *l[N];
+	struct filler f = { .rounds = ITERS };
+	char buf[N][4];
+	int p[N][2], i, it;
+	pthread_t t;
+
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(pipe(p[i]), 0);
+	f.p = p;
+	ASSERT_EQ(pthread_create(&t, NULL, fill_pipes, &f), 0);
+	for (it = 0; it < ITERS; it++) {
+		for (i = 0; i < N; i++) {
+			aiot_cb(&c[i], p[i][0], buf[i], 4, 0);
+			c[i].aio_lio_opcode = LIO_READ;
+			l[i] = &c[i];
+		}
+		ASSERT_EQ(lio_listio(LIO_WAIT, l, N, NULL), 0);
+		for (i = 0; i < N; i++)
+			ASSERT_EQ(aio_return(&c[i]), 4);
+	}
+	ASSERT_EQ(pthread_join(t, NULL), 0);
+}
+
 struct feeder {
 	int fd;
 };

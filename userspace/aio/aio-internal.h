@@ -54,6 +54,22 @@
 	SAIO_SYMVER(impl, name, "GLIBC_2.2.5"); \
 	SAIO_SYMVER(impl, name, "@GLIBC_2.34")
 
+/*
+ * SAIO_WINDOW(): a point where another thread's interleaving once caused a
+ * defect (use after free, a lock inherited by fork()).  The sanitizer
+ * build that the tests link (SAIO_RACE_WINDOWS, userspace/aio/Makefile)
+ * sleeps 2 ms there, so that a regression shows at once under ASan or as
+ * a hang; the library proper compiles it to nothing.
+ */
+#ifdef SAIO_RACE_WINDOWS
+#define SAIO_WINDOW() do {						\
+		struct timespec saio_w_ = { 0, 2000000L };		\
+		nanosleep(&saio_w_, NULL);				\
+	} while (0)
+#else
+#define SAIO_WINDOW() do { } while (0)
+#endif
+
 /* Default and largest number of requests in flight (SYSLET_AIO_MAX). */
 #define SAIO_MAX_DEFAULT	16384
 #define SAIO_MAX_LIMIT		(1 << 20)

@@ -58,7 +58,8 @@ void saio_lio_put(struct saio_lio *g, bool request)
 		sev = g->sev;
 	if (last)
 		__atomic_store_n(&g->done, 1, __ATOMIC_RELEASE);
-	/* once done is set, a LIO_WAIT caller may free g: no more access */
+	SAIO_WINDOW();
+	/* a LIO_WAIT caller drops its reference under the lock too */
 	gone = --g->refs == 0;
 	pthread_mutex_unlock(&saio.lock);
 	if (notify)

@@ -185,17 +185,21 @@ bad:
 	saio_lio_put(g, false);	/* may fire the list event */
 	if (mode == LIO_WAIT) {
 		err = saio_lio_wait(g);
+		/*
+		 * Our reference goes under the lock, like the requests' ones
+		 * (saio_lio_put()): the last request may still be between
+		 * setting g->done and dropping its reference.  After EINTR,
+		 * the last request frees g.
+		 */
+		pthread_mutex_lock(&saio.lock);
+		i = --g->refs;
+		pthread_mutex_unlock(&saio.lock);
+		if (!i)
+			free(g);
 		if (err) {
-			/* the last request frees g */
-			pthread_mutex_lock(&saio.lock);
-			i = --g->refs;
-			pthread_mutex_unlock(&saio.lock);
-			if (!i)
-				free(g);
 			errno = err;
 			return -1;
 		}
-		free(g);
 		for (i = 0; i < nent && !failed; i++) {
 			struct aiocb *cb = list[i];
 
