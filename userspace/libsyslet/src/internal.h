@@ -45,6 +45,10 @@ long __syslet_sys_async_cancel(struct syslet_ring *ring, uint64_t user_data,
 long __syslet_sys_async_limits(const struct syslet_limits *set,
 		      struct syslet_limits *get);
 
+/* posts a completion with SYSLET_EXEC_POST, retrying until it is taken */
+void __syslet_kernel_post(struct syslet_ctx *ctx,
+			  const struct syslet_completion *c);
+
 /* emulated backend */
 int __syslet_emu_ctx_init(struct syslet_ctx *ctx);
 void __syslet_emu_ctx_exit(struct syslet_ctx *ctx);

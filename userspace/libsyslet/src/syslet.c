@@ -89,6 +89,8 @@ static pthread_mutex_t kctxs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kstate *kctxs;		/* live kernel-mode contexts */
 static struct kstate *orphans;		/* rings of exited contexts */
 static pthread_once_t kfork_once = PTHREAD_ONCE_INIT;
+/* threadlets on library threads in the process (kthreadlet_start()) */
+static _Atomic unsigned int kthreadlets_process;
 
 /*
  * fork(): the child has none of the parent's chains and threads (the
@@ -120,6 +122,7 @@ static void kfork_child(void)
 		atomic_store((_Atomic uint32_t *)&r->overflow, 0);
 		atomic_store((_Atomic uint32_t *)&r->kflags, 0);
 	}
+	atomic_store(&kthreadlets_process, 0);
 	while ((k = orphans)) {
 		orphans = k->next;
 		free(k->ring);
@@ -393,8 +396,8 @@ SYSLET_API const char *syslet_backend_name(const struct syslet_ctx *ctx)
  * completion of something that has run, so it is never dropped: a
  * transient failure (a signal, no memory) is retried.
  */
-static void kernel_post(struct syslet_ctx *ctx,
-			const struct syslet_completion *c)
+void __syslet_kernel_post(struct syslet_ctx *ctx,
+			  const struct syslet_completion *c)
 {
 	struct timespec ms = { 0, 1000000 };
 	long r;
@@ -461,7 +464,7 @@ static int kernel_submit(struct syslet_ctx *ctx,
 	r = __syslet_sys_async_exec(head, ctx->ring, &c, 0);
 	if (r != SYSLET_DONE)
 		return (int)r;		/* it did not run */
-	kernel_post(ctx, &c);
+	__syslet_kernel_post(ctx, &c);
 	kstate_count(ctx, 1);
 	return SYSLET_DONE;
 }
@@ -644,7 +647,10 @@ SYSLET_API int syslet_limits(struct syslet_ctx *ctx,
  * number running is kept in the context's struct kstate, so that
  * syslet_ctx_exit() can wait for them before the ring goes.
  */
-#define KTHREADLETS_MAX	256
+#define KTHREADLETS_MAX		256	/* per context */
+#define KTHREADLETS_PROCESS_MAX	1024	/* in the process */
+#define KTHREADLET_STACK	(2 * 1024 * 1024)
+
 
 struct kthreadlet {
 	struct syslet_ctx *ctx;
@@ -667,10 +673,10 @@ static void *kthreadlet_main(void *p)
 	memset(&c, 0, sizeof(c));
 	c.status = k.fn(k.arg);
 	c.user_data = k.user_data;
-	/* the kernel parks it on the overflow list if the ring is full */
-	while (__syslet_sys_async_exec(NULL, k.ctx->ring, &c,
-				       SYSLET_EXEC_POST) == -EINTR)
-		;
+	/* parked on the overflow list if the ring is full; never dropped */
+	__syslet_kernel_post(k.ctx, &c);
+	atomic_fetch_sub_explicit(&kthreadlets_process, 1,
+				  memory_order_relaxed);
 	atomic_fetch_sub_explicit(kthreadlets_running(k.ctx), 1,
 				  memory_order_release);
 	return NULL;
@@ -692,12 +698,20 @@ static int kthreadlet_start(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
 		free(k);
 		return -EAGAIN;
 	}
+	if (atomic_fetch_add(&kthreadlets_process, 1) >=
+	    KTHREADLETS_PROCESS_MAX) {
+		atomic_fetch_sub(&kthreadlets_process, 1);
+		atomic_fetch_sub(kthreadlets_running(ctx), 1);
+		free(k);
+		return -EAGAIN;
+	}
 	k->ctx = ctx;
 	k->fn = fn;
 	k->arg = arg;
 	k->user_data = user_data;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, KTHREADLET_STACK);
 	/* the program's signals go to its own threads */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -705,6 +719,7 @@ static int kthreadlet_start(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (err) {
+		atomic_fetch_sub(&kthreadlets_process, 1);
 		atomic_fetch_sub(kthreadlets_running(ctx), 1);
 		free(k);
 		return -err;

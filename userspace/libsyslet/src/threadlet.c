@@ -105,13 +105,16 @@ static int under_sanitizer(void)
 #define SPARES_MAX	32
 
 /*
- * long __syslet_tl_run(fn, arg, stack_top, ring, done)
+ * struct tl_ret __syslet_tl_run(fn, arg, stack_top, ring, done)
  *
  * Begins a threadlet; on 0 runs fn(arg) on the stack below stack_top,
- * stores its value in done->status and ends it.  Returns what the begin
- * returned if it was not 0 (SYSLET_QUEUED in the spare that goes on as
- * the caller, or an error: fn did not run), else what the end returned
- * in the caller (fn never slept).  After fn, rsp goes back to the
+ * stores its value in done->status and ends it.  Returns in .r what the
+ * begin returned if it was not 0 (SYSLET_QUEUED in the spare that goes
+ * on as the caller, or an error -1..-4095: fn did not run), else what the
+ * end returned in the caller (fn never slept): SYSLET_DONE, or its error
+ * minus 4096 (fn ran, its value, in .v, was not posted; the stack may
+ * already be another threadlet's, so it is returned in a register).
+ * .r and .v come back in rax and rdx.  After fn, rsp goes back to the
  * caller's stack before the end: the stack below stack_top may be reused
  * as soon as done->flags is 0, and if fn slept, this task has all signals
  * blocked (the spare's mask), so nothing is pushed on the caller's stack,
@@ -156,6 +159,7 @@ __asm__(
 	"	movq %r13, %rdi\n"
 	"	callq *%r12\n"
 	"	movq %rax, (%rbx)\n"		/* done->status */
+	"	movq %rax, %r12\n"		/* and .v */
 	"	movq %rbp, %rsp\n"
 	"	movl $451, %eax\n"		/* async_exec(0, ring, done, END) */
 	"	xorl %edi, %edi\n"
@@ -163,6 +167,10 @@ __asm__(
 	"	movq %rbx, %rdx\n"
 	"	movl $4, %r10d\n"
 	"	syscall\n"
+	"	movq %r12, %rdx\n"
+	"	testq %rax, %rax\n"
+	"	jns 1f\n"
+	"	subq $4096, %rax\n"		/* the end failed: fn ran */
 	"1:\n"
 	"	popq %r15\n"
 	"	.cfi_adjust_cfa_offset -8\n"
@@ -180,8 +188,14 @@ __asm__(
 	"	.cfi_endproc\n"
 	".size __syslet_tl_run, .-__syslet_tl_run\n");
 
-long __syslet_tl_run(syslet_threadlet_fn fn, void *arg, void *stack_top,
-		     struct syslet_ring *ring, struct syslet_completion *done);
+struct tl_ret {
+	long r;
+	long v;
+};
+
+struct tl_ret __syslet_tl_run(syslet_threadlet_fn fn, void *arg,
+			      void *stack_top, struct syslet_ring *ring,
+			      struct syslet_completion *done);
 
 /* A threadlet stack: its completion sits at the top, the stack below. */
 struct tl_stack {
@@ -326,14 +340,16 @@ static void spare_start(void)
 
 /*
  * Runs @fn in the caller as a threadlet.  Returns 0 (it completed, or it
- * goes on in another task: the completion comes through the ring), a
- * negative errno of the post, or -EAGAIN if it could not start here (no
- * spare, no stack): @fn did not run.
+ * goes on in another task: the completion comes through the ring), or
+ * -EAGAIN if it could not start here (no spare, no stack, a sanitizer):
+ * @fn did not run.  Once @fn has run nothing fails: if the end could not
+ * post its value, it is posted here.
  */
 int __syslet_tl_incaller(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
 			 void *arg, uint64_t user_data)
 {
 	struct tl_stack *s;
+	struct tl_ret t;
 	long r;
 
 	if (under_sanitizer())
@@ -347,17 +363,25 @@ int __syslet_tl_incaller(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
 	s->done->status = 0;
 	s->done->user_data = user_data;
 	atomic_store_explicit(&s->ctx, ctx, memory_order_relaxed);
-	r = __syslet_tl_run(fn, arg, s->done, ctx->ring, s->done);
+	t = __syslet_tl_run(fn, arg, s->done, ctx->ring, s->done);
+	r = t.r;
 	if (r == SYSLET_QUEUED || r == SYSLET_DONE)
 		return 0;
-	/* still 1: the kernel did not begin it, fn did not run */
-	if (atomic_load_explicit(done_flags(s->done), memory_order_acquire)) {
-		stack_put(s);
-		if (r == -EAGAIN)
-			spare_start();
-		return -EAGAIN;
+	if (r < -4095) {
+		/* fn ran; the end failed to post (the stack is free again) */
+		struct syslet_completion c = {
+			.status = t.v,
+			.user_data = user_data,
+		};
+
+		__syslet_kernel_post(ctx, &c);
+		return 0;
 	}
-	return (int)r;
+	/* the kernel did not begin it: fn did not run, the stack is ours */
+	stack_put(s);
+	if (r == -EAGAIN)
+		spare_start();
+	return -EAGAIN;
 }
 
 /*
