@@ -635,6 +635,9 @@ SYSLET_API int syslet_limits(struct syslet_ctx *ctx,
 			     const struct syslet_limits *set,
 			     struct syslet_limits *get)
 {
+	/* the kernel checks get->size as it checks set->size: this library's */
+	if (get)
+		get->size = sizeof(*get);
 	if (ctx->backend == SYSLET_BACKEND_KERNEL)
 		return (int)__syslet_sys_async_limits(set, get);
 	return __syslet_emu_limits(set, get);
