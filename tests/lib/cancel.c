@@ -2,6 +2,7 @@
 /* libsyslet cancellation: blocked, queued, all-by-user-data, races. */
 #define _GNU_SOURCE
 #include <sched.h>
+#include <signal.h>
 #include <time.h>
 #include "lib-test.h"
 
@@ -154,6 +155,104 @@ TEST(ctx_exit_cancels_inflight)
 	for (i = 0; i < 3; i++)
 		EXPECT_TRUE(rd[i].ret == -EINTR || rd[i].ret == -ECANCELED ||
 			    rd[i].ret == 0);
+}
+
+/* a blocked read on the emulated backend, cancelled: it must end */
+static int cancel_one_emulated(void)
+{
+	struct timespec ts = { 0, 20000000 };
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op rd;
+	char buf[4];
+	int p[2], ret = -1;
+
+	if (pipe(p) || syslet_ctx_init(&ctx, 4, SYSLET_CTX_EMULATED))
+		return -1;
+	syslet_prep_read(&rd, p[0], buf, sizeof(buf));
+	syslet_op_set_data(&rd, 9);
+	if (syslet_submit(&ctx, &rd.atom) == SYSLET_QUEUED &&
+	    syslet_wait(&ctx, 1, &ts) == -ETIME &&
+	    syslet_cancel(&ctx, 9, 0) == 0 && wait_one(&ctx, &c) == 0 &&
+	    c.status == -ECANCELED)
+		ret = 0;
+	syslet_ctx_exit(&ctx);
+	close(p[0]);
+	close(p[1]);
+	return ret;
+}
+
+static volatile sig_atomic_t program_sig_count;
+
+static void program_handler(int sig)
+{
+	(void)sig;
+	program_sig_count++;
+}
+
+/*
+ * The emulated backend interrupts a blocked call with a real-time signal
+ * of its own: it must not take one the program handles.  The program's
+ * handler on SIGRTMIN+3 (the library's default) stays, still runs, and
+ * cancellation still works (on another signal).
+ */
+TEST(emulated_cancel_keeps_the_programs_signal_handler)
+{
+	struct sigaction sa = { .sa_handler = program_handler }, now;
+
+	ASSERT_EQ(sigaction(SIGRTMIN + 3, &sa, NULL), 0);
+	ASSERT_EQ(cancel_one_emulated(), 0);
+	ASSERT_EQ(sigaction(SIGRTMIN + 3, NULL, &now), 0);
+	EXPECT_TRUE(!(now.sa_flags & SA_SIGINFO) &&
+		    now.sa_handler == program_handler);
+	program_sig_count = 0;
+	ASSERT_EQ(raise(SIGRTMIN + 3), 0);
+	EXPECT_EQ(program_sig_count, 1);
+}
+
+/* $SYSLET_CANCEL_SIGNAL names the signal (a number or RTMIN+n) */
+TEST(emulated_cancel_signal_from_the_environment)
+{
+	struct sigaction now;
+
+	setenv("SYSLET_CANCEL_SIGNAL", "RTMIN+6", 1);
+	ASSERT_EQ(cancel_one_emulated(), 0);
+	ASSERT_EQ(sigaction(SIGRTMIN + 6, NULL, &now), 0);
+	EXPECT_TRUE(now.sa_handler != SIG_DFL);
+	ASSERT_EQ(sigaction(SIGRTMIN + 3, NULL, &now), 0);
+	EXPECT_TRUE(now.sa_handler == SIG_DFL);
+}
+
+/*
+ * The program installs a handler on the library's signal afterwards, or
+ * sends that signal itself: the library's handler passes every signal
+ * it did not send on to the handler it found (none here: then the
+ * default action, for a real-time signal the end of the process).
+ */
+TEST(emulated_cancel_signal_is_passed_on)
+{
+	struct sigaction sa = { .sa_handler = program_handler };
+	int st;
+	pid_t pid;
+
+	setenv("SYSLET_CANCEL_SIGNAL", "RTMIN+7", 1);
+	ASSERT_EQ(sigaction(SIGRTMIN + 7, &sa, NULL), 0);
+	ASSERT_EQ(cancel_one_emulated(), 0);
+	program_sig_count = 0;
+	ASSERT_EQ(raise(SIGRTMIN + 7), 0);
+	EXPECT_EQ(program_sig_count, 1);
+	/* no handler before the library's: the default action */
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		setenv("SYSLET_CANCEL_SIGNAL", "RTMIN+8", 1);
+		if (cancel_one_emulated())
+			_exit(2);
+		raise(SIGRTMIN + 8);
+		_exit(3);
+	}
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGRTMIN + 8);
 }
 
 /*

@@ -20,9 +20,11 @@
  *
  * Cancellation of a blocked call: the worker marks itself in_syscall,
  * checks the cancelled flag, and makes the call; the canceller sets the
- * flag and, while the worker is marked in_syscall, sends it SIGSYSLET (a
- * realtime signal whose handler does nothing and is installed without
- * SA_RESTART, so a blocked interruptible call returns EINTR).  A signal
+ * flag and, while the worker is marked in_syscall, sends it the cancel
+ * signal (pool.signo, a real-time signal the program does not handle, see
+ * pick_signal(); its handler does nothing for the library's own signals
+ * and is installed without SA_RESTART, so a blocked interruptible call
+ * returns EINTR).  A signal
  * that lands between the check and the call is lost, so the canceller
  * retries with a growing delay until the worker leaves the call (or, for
  * an uninterruptible call, gives up after about a second: the call ends
@@ -170,9 +172,67 @@ static int nr_targets_self(unsigned int nr, const uint64_t *a)
 	return 0;
 }
 
-static void sig_nop(int sig)
+/* What the program had on pool.signo when the library took it. */
+static struct sigaction sig_old;
+
+/*
+ * The cancel signal's handler.  The library's own kick (kick_job():
+ * pthread_sigqueue() from this process with &pool as its value) only has
+ * to interrupt the call, which then returns EINTR; any other signal is
+ * the program's, passed on to the disposition the library found.
+ */
+static void sig_cancel(int sig, siginfo_t *si, void *uc)
 {
-	(void)sig;
+	if (si && si->si_code == SI_QUEUE && si->si_pid == getpid() &&
+	    si->si_value.sival_ptr == (void *)&pool)
+		return;
+	if (sig_old.sa_flags & SA_SIGINFO) {
+		sig_old.sa_sigaction(sig, si, uc);
+	} else if (sig_old.sa_handler == SIG_DFL) {
+		/* a real-time signal's default action: the end of the process */
+		struct sigaction dfl;
+
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		sigaction(sig, &dfl, NULL);
+		pthread_kill(pthread_self(), sig);	/* once we return */
+	} else if (sig_old.sa_handler != SIG_IGN) {
+		sig_old.sa_handler(sig);
+	}
+}
+
+/*
+ * The cancel signal: $SYSLET_CANCEL_SIGNAL (a number, or RTMIN+n), else
+ * the first real-time signal from SIGRTMIN+3 on that the program has
+ * left at its default disposition (SIGRTMIN+3 itself if it handles them
+ * all).  -EINVAL for a bad $SYSLET_CANCEL_SIGNAL.
+ */
+static int pick_signal(void)
+{
+	const char *env = getenv("SYSLET_CANCEL_SIGNAL");
+	struct sigaction sa;
+	char *end;
+	long v;
+	int sig;
+
+	if (env && *env) {
+		if (!strncmp(env, "SIG", 3))
+			env += 3;
+		if (!strncmp(env, "RTMIN+", 6)) {
+			v = strtol(env + 6, &end, 10);
+			v += SIGRTMIN;
+		} else {
+			v = strtol(env, &end, 10);
+		}
+		if (*end || v < SIGRTMIN || v > SIGRTMAX)
+			return -EINVAL;
+		return (int)v;
+	}
+	for (sig = SIGRTMIN + 3; sig <= SIGRTMAX; sig++)
+		if (!sigaction(sig, NULL, &sa) && !(sa.sa_flags & SA_SIGINFO) &&
+		    sa.sa_handler == SIG_DFL)
+			return sig;
+	return SIGRTMIN + 3;
 }
 
 static void free_jobs(struct emu_job *j);
@@ -243,19 +303,25 @@ static void atfork_child(void)
 	pthread_mutex_unlock(&pool.lock);
 }
 
-/* Installs the private cancel signal once; caller holds pool.lock. */
+/* Installs the cancel signal once; caller holds pool.lock. */
 static int install_signal(void)
 {
 	struct sigaction sa;
+	int sig;
 
 	if (pool.sig_installed)
 		return 0;
+	sig = pick_signal();
+	if (sig < 0)
+		return sig;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = sig_nop;	/* no SA_RESTART: calls return EINTR */
+	/* no SA_RESTART: calls return EINTR */
+	sa.sa_sigaction = sig_cancel;
+	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
-	pool.signo = SIGRTMIN + 3;
-	if (sigaction(pool.signo, &sa, NULL))
+	if (sigaction(sig, &sa, &sig_old))
 		return -errno;
+	pool.signo = sig;
 	pool.sig_installed = true;
 	return 0;
 }
@@ -849,7 +915,8 @@ static void kick_job(struct emu_job *j)
 		pthread_mutex_lock(&j->sig_lock);
 		in = j->in_syscall;
 		if (in)
-			pthread_kill(j->thread, pool.signo);
+			pthread_sigqueue(j->thread, pool.signo,
+					 (union sigval){ .sival_ptr = &pool });
 		pthread_mutex_unlock(&j->sig_lock);
 		if (!in)
 			return;
