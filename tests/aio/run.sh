@@ -141,6 +141,8 @@ host)
 		[ "$t" = compat ] ||
 			run "shim-san/$t" ASAN_OPTIONS=detect_leaks=0 SYSLET_AIO_EXPECT_BACKEND=2 "$bin/$t-san"
 	done
+	# the races around fork(), windows widened (no ASan: not fork-safe)
+	run "shim-race/fork" SYSLET_AIO_EXPECT_BACKEND=2 "$bin/fork-race"
 	# file reads through the engine's workers too (here /tmp's hot reads
 	# are otherwise done in the caller: RWF_NOWAIT)
 	for t in basic lio threads shim; do
@@ -170,6 +172,7 @@ sys.exit(0 if libc.syscall(454, None, buf) == 0 else 1)' 2>/dev/null; then
 	for t in $tests; do
 		run "guest-shim/$t" LD_PRELOAD="$shim" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} "$bin/$t"
 	done
+	run "guest-race/fork" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} "$bin/fork-race"
 	for t in shim compat; do
 		run "guest-shim-lfs/$t" LD_PRELOAD="$shim" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} "$bin/$t-lfs"
 	done

@@ -205,6 +205,7 @@ int saio_reap(bool wait);
 int saio_wait_seq(uint32_t seen, const struct timespec *deadline);
 int saio_wait_lead(uint32_t seen, const struct timespec *deadline);
 int saio_ensure_reaper(void);
+void saio_reaper_forget(void);
 void saio_lio_put(struct saio_lio *g, bool fire);
 int saio_status(const struct aiocb *cb);
 void saio_deadline(struct timespec *dl, const struct timespec *rel);

@@ -253,6 +253,17 @@ static void *saio_reaper(void *arg)
 	return NULL;
 }
 
+/*
+ * In the child of fork(), from the atfork handler: no reaper, and
+ * reaper_lock free (another thread of the parent may have held it, in
+ * pthread_create(), at the moment of the fork).
+ */
+void saio_reaper_forget(void)
+{
+	pthread_mutex_init(&reaper_lock, NULL);
+	saio.reaper_running = false;
+}
+
 /* Make sure the reaper runs.  Returns 0, or an errno if it cannot. */
 int saio_ensure_reaper(void)
 {
@@ -272,6 +283,7 @@ int saio_ensure_reaper(void)
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
 	err = pthread_create(&saio.reaper, &attr, saio_reaper, NULL);
+	SAIO_WINDOW();
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!err)

@@ -84,21 +84,34 @@ static void saio_reset_pools(void)
  * libsyslet's own child handler may not have run yet (child handlers run
  * in registration order), so calling into libsyslet now could deadlock.
  */
+static bool atfork_done;
+
 static void saio_fork_child(void)
 {
 	pthread_mutex_init(&saio.lock, NULL);
 	pthread_mutex_init(&saio.reap_lock, NULL);
 	pthread_mutex_init(&init_lock, NULL);
+	saio_reaper_forget();
 	if (!saio.ready)
 		return;
 	saio_reset_pools();
 	saio.nr_notify = 0;
 	saio.seq = 0;
 	saio.nr_waiters = 0;
-	saio.reaper_running = false;
 	memset(&saio.st, 0, sizeof(saio.st));
 	saio.forked = true;
 	__atomic_store_n(&saio.ready, false, __ATOMIC_RELEASE);
+}
+
+/*
+ * The child handler is registered when the library is loaded, not by the
+ * first AIO call: a fork() while another thread is inside saio_init()
+ * (init_lock held) must find it in place.  If registering fails here,
+ * saio_init() tries again.
+ */
+__attribute__((constructor)) static void saio_atfork_setup(void)
+{
+	atfork_done = !pthread_atfork(NULL, NULL, saio_fork_child);
 }
 
 static uint32_t saio_max_from_env(void)
@@ -157,10 +170,12 @@ int saio_init(void)
 	err = -saio_engine_init();
 	if (err)
 		goto fail;
-	if (pthread_atfork(NULL, NULL, saio_fork_child)) {
+	SAIO_WINDOW();
+	if (!atfork_done && pthread_atfork(NULL, NULL, saio_fork_child)) {
 		err = ENOMEM;
 		goto fail;
 	}
+	atfork_done = true;
 	saio.pid = getpid();
 	saio.st.backend = saio_engine_backend();
 	__atomic_store_n(&saio.ready, true, __ATOMIC_RELEASE);
