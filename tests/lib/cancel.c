@@ -310,6 +310,72 @@ TEST(ctx_exit_with_chains_in_flight_keeps_the_ring_kernel)
 	close(p[1]);
 }
 
+static void nop_handler(int sig)
+{
+	(void)sig;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Cancelling N chains whose calls do not return on the signal (as one
+ * sleeping uninterruptibly): the emulated backend resends it for a while
+ * before it gives up, one deadline for all of them, not one after the
+ * other (5 x ~0.8 s before).  The calls are made to ignore the signal by
+ * re-installing the library's signal with SA_RESTART (which a program
+ * must not do: here it stands in for a disk wait).
+ */
+TEST(emulated_cancel_of_stuck_chains_has_one_deadline)
+{
+	struct sigaction sa = { .sa_handler = nop_handler,
+				.sa_flags = SA_RESTART };
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op rd[5];
+	char buf[5][4];
+	long long t0, took;
+	int p[2], i;
+
+	setenv("SYSLET_CANCEL_SIGNAL", "RTMIN+9", 1);
+	ASSERT_EQ(cancel_one_emulated(), 0);	/* the library took it */
+	ASSERT_EQ(sigaction(SIGRTMIN + 9, &sa, NULL), 0);
+	ASSERT_EQ(pipe(p), 0);
+	ASSERT_EQ(syslet_ctx_init(&ctx, 8, SYSLET_CTX_EMULATED), 0);
+	for (i = 0; i < 5; i++) {
+		syslet_prep_read(&rd[i], p[0], buf[i], 1);
+		syslet_op_set_data(&rd[i], 1);
+		ASSERT_EQ(syslet_submit(&ctx, &rd[i].atom), SYSLET_QUEUED);
+	}
+	for (i = 0; i < 200; i++) {
+		struct syslet_limits l;
+
+		ASSERT_EQ(syslet_limits(&ctx, NULL, &l), 0);
+		if (l.nr_threads >= 5 && l.nr_idle == 0)
+			break;
+		usleep(10000);
+	}
+	usleep(50000);
+	t0 = now_ms();
+	EXPECT_EQ(syslet_cancel(&ctx, 1, SYSLET_CANCEL_ALL), 5);
+	took = now_ms() - t0;
+	printf("# cancelling 5 stuck chains took %lld ms\n", took);
+	EXPECT_LT(took, 2500);
+	ASSERT_EQ(write(p[1], "12345", 5), 5);
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(wait_one(&ctx, &c), 0);
+		EXPECT_EQ(c.status, -ECANCELED);
+	}
+	syslet_ctx_exit(&ctx);
+	close(p[0]);
+	close(p[1]);
+}
+
 struct delayed_write {
 	int fd;
 	unsigned int ms;

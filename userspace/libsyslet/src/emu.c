@@ -903,22 +903,31 @@ int __syslet_emu_wait(struct syslet_ctx *ctx, unsigned int min,
 
 /* --- cancellation -------------------------------------------------------- */
 
-/* Interrupts @j's system call until it has left it (see the top). */
-static void kick_job(struct emu_job *j)
+/*
+ * Interrupts the system calls of @n jobs until they have left them (see
+ * the top): each round signals every job still in its call, then waits;
+ * one deadline (about 0.8 s) for all of them, not one per job.
+ */
+static void kick_jobs(struct emu_job *const *v, unsigned int n)
 {
-	unsigned int attempt;
+	unsigned int attempt, i;
 
 	for (attempt = 0; attempt < 14; attempt++) {
 		struct timespec ts;
-		bool in;
+		bool any = false;
 
-		pthread_mutex_lock(&j->sig_lock);
-		in = j->in_syscall;
-		if (in)
-			pthread_sigqueue(j->thread, pool.signo,
-					 (union sigval){ .sival_ptr = &pool });
-		pthread_mutex_unlock(&j->sig_lock);
-		if (!in)
+		for (i = 0; i < n; i++) {
+			struct emu_job *j = v[i];
+
+			pthread_mutex_lock(&j->sig_lock);
+			if (j->in_syscall) {
+				any = true;
+				pthread_sigqueue(j->thread, pool.signo,
+						 (union sigval){ .sival_ptr = &pool });
+			}
+			pthread_mutex_unlock(&j->sig_lock);
+		}
+		if (!any)
 			return;
 		/* 50us, 100us, ... about 0.8 s in all */
 		ts.tv_sec = 0;
@@ -975,8 +984,7 @@ int __syslet_emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 		pthread_mutex_unlock(&e->lock);
 		pthread_mutex_unlock(&pool.lock);
 
-		for (i = 0; i < nhit; i++)
-			kick_job(hit[i]);
+		kick_jobs(hit, nhit);
 		pthread_mutex_lock(&e->lock);
 		for (i = 0; i < nhit; i++)
 			job_put_locked(e, hit[i], &fl);
@@ -1070,23 +1078,24 @@ void __syslet_emu_ctx_exit(struct syslet_ctx *ctx)
 		return;
 	/* cancel everything (threadlets run to their end) and wait */
 	for (;;) {
-		struct emu_job *victim = NULL;
+		struct emu_job *hit[64];
+		unsigned int nhit = 0, i;
 
 		pthread_mutex_lock(&e->lock);
-		for (j = e->inflight; j; j = j->inext) {
+		for (j = e->inflight; j && nhit < 64; j = j->inext) {
 			if (!j->fn && !atomic_load(&j->cancelled)) {
 				atomic_store(&j->cancelled, true);
 				j->refs++;
-				victim = j;
-				break;
+				hit[nhit++] = j;
 			}
 		}
 		pthread_mutex_unlock(&e->lock);
-		if (!victim)
+		if (!nhit)
 			break;
-		kick_job(victim);
+		kick_jobs(hit, nhit);
 		pthread_mutex_lock(&e->lock);
-		job_put_locked(e, victim, &fl);
+		for (i = 0; i < nhit; i++)
+			job_put_locked(e, hit[i], &fl);
 		pthread_mutex_unlock(&e->lock);
 	}
 	pthread_mutex_lock(&e->lock);
