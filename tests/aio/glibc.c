@@ -170,4 +170,44 @@ TEST(status_after_return)
 	ASSERT_EQ(aio_return(&cb), -1);
 }
 
+/*
+ * A large write cancelled while it runs: a regular file's write is not
+ * interrupted, so it completes.  Then it was not cancelled: aio_cancel
+ * says AIO_NOTCANCELED (or AIO_ALLDONE if it was over first), and the
+ * request reports its real result, the whole size, which is in the file.
+ * If the cancel came before the write started, it is ECANCELED and
+ * nothing was written.  Never ECANCELED with the data in the file.
+ */
+TEST(cancel_that_did_not_cancel)
+{
+	const size_t len = 64 << 20;
+	char *big = malloc(len);
+	struct aiocb cb;
+	struct stat st;
+	int fd = aiot_file(0), r, e;
+
+	ASSERT_TRUE(big != NULL);
+	memset(big, 'w', len);
+	aiot_cb(&cb, fd, big, len, 0);
+	ASSERT_EQ(aio_write(&cb), 0);
+	aiot_msleep(2);
+	r = aio_cancel(fd, &cb);
+	ASSERT_EQ(aiot_wait(&cb, 60), 0);
+	e = aio_error(&cb);
+	ASSERT_EQ(fstat(fd, &st), 0);
+	tap_diag("aio_cancel %d, status %d, file %lld bytes", r, e,
+		 (long long)st.st_size);
+	if (e == ECANCELED) {
+		ASSERT_EQ(r, AIO_CANCELED);
+		ASSERT_EQ(aio_return(&cb), -1);
+		ASSERT_EQ(st.st_size, 0);
+	} else {
+		ASSERT_EQ(e, 0);
+		ASSERT_TRUE(r == AIO_NOTCANCELED || r == AIO_ALLDONE);
+		ASSERT_EQ(aio_return(&cb), (ssize_t)len);
+		ASSERT_EQ(st.st_size, (off_t)len);
+	}
+	free(big);
+}
+
 TAP_MAIN

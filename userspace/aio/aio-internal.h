@@ -99,6 +99,21 @@ struct saio_lio;
 struct saio_fd;
 
 /*
+ * An aio_cancel() waiting for a running request it asked the engine to
+ * cancel (cancel.c).  It lives in that call's frame; it is on the
+ * request's cwait list, under saio.lock, until the request is finished
+ * (which stores the final status in it) or the call stops waiting.
+ */
+struct saio_cwait {
+	struct saio_cwait *next;
+	uint32_t idx, gen;		/* the request: slot and generation */
+	int status;			/* EINPROGRESS until finished; atomic */
+};
+
+/* saio_req.aret before the system call has run */
+#define SAIO_NOT_RUN	INT64_MIN
+
+/*
  * One request: the aiocb it serves and the one-atom chain that runs it.
  * The chain's argument values and result live here, so a request stays
  * put (pool slot) until its completion has been processed.
@@ -110,6 +125,7 @@ struct saio_req {
 	struct saio_req *wnext;		/* private work lists (ready, cancel) */
 	struct saio_fd *fdq;
 	struct saio_lio *lio;		/* list it belongs to, or NULL */
+	struct saio_cwait *cwait;	/* aio_cancel() calls waiting for it */
 	struct sigevent sev;		/* copied at submission */
 	uint32_t idx;			/* pool slot */
 	uint32_t gen;			/* bumped each time the slot is used */
@@ -121,6 +137,8 @@ struct saio_req {
 	/* engine side: argument values and the result of the chain */
 	struct syslet_atom atom;	/* the chain: one system call */
 	uint64_t args[4];		/* its arguments, by pointer */
+	int64_t aret;			/* the call's own result (ret_ptr), or
+					 * SAIO_NOT_RUN */
 	int64_t ret;			/* result of an inline completion */
 };
 
@@ -190,7 +208,7 @@ int saio_init(void);
 struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 				const struct sigevent *sev,
 				struct saio_lio *lio, bool *start);
-void saio_req_free(struct saio_req *r);
+void saio_req_free(struct saio_req *r, int status);
 struct saio_req *saio_find(const struct aiocb *cb);
 void saio_queue_remove(struct saio_req *r, struct saio_req **ready);
 bool saio_make_stream(struct saio_req *r);

@@ -6,12 +6,23 @@
  * it is completed with ECANCELED at once.  A request the engine has is
  * cancelled through the engine (libsyslet: a chain not started completes
  * with -ECANCELED, a running one is interrupted); aio_cancel then waits a
- * short while (SAIO_CANCEL_WAIT_MS) for its completion, so that the answer
- * is exact: AIO_CANCELED if it ended with ECANCELED, counted as done if it
- * finished anyway, AIO_NOTCANCELED if it is still running after the wait
- * (a call in an uninterruptible sleep).  Either way each cancelled
- * request's notification is delivered.  $SYSLET_AIO_CANCEL_WAIT_MS sets
- * the wait (0 to 60000).
+ * short while for the completions, so that the answer is exact:
+ * AIO_CANCELED for a request that ended with ECANCELED; AIO_NOTCANCELED
+ * for one that finished anyway (a regular file's write is not
+ * interrupted: it reports its real result, as POSIX wants of a request
+ * not cancelled) or is still running when the wait ends (a call in an
+ * uninterruptible sleep).  The wait has one deadline for all the requests
+ * of the call, SAIO_CANCEL_WAIT_MS ($SYSLET_AIO_CANCEL_WAIT_MS, 0 to
+ * 60000), however many there are.  Each cancelled request's notification
+ * is delivered.
+ *
+ * The running requests are followed by their pool slot and generation,
+ * never through their aiocb: once a request has finished, the program may
+ * free its aiocb at any moment (another thread may be waiting for it).
+ * Each is given a struct saio_cwait, on the request's list under
+ * saio.lock; finishing the request stores its final status there (see
+ * saio_req_free()), and before returning aio_cancel takes the ones still
+ * waiting off their lists.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,43 +47,73 @@ static long saio_cancel_wait_ms(void)
 	return v;
 }
 
-/* Wait for cb to leave EINPROGRESS, re-asking the engine now and then. */
-static int saio_cancel_wait(struct aiocb *cb, uint64_t user_data)
+static uint64_t saio_cwait_data(const struct saio_cwait *w)
+{
+	return (uint64_t)w->gen << 32 | w->idx;
+}
+
+static bool saio_cwait_pending(const struct saio_cwait *w)
+{
+	return __atomic_load_n(&w->status, __ATOMIC_ACQUIRE) == EINPROGRESS;
+}
+
+/*
+ * Wait, until one deadline, for the 'n' requests of 'w' to finish,
+ * re-asking the engine now and then (a request may have been between its
+ * queue and the engine when it was first asked).
+ */
+static void saio_cancel_wait(struct saio_cwait *w, int n)
 {
 	struct timespec end, slice = { 0, 10 * 1000000L }, dl, now;
 	long ms = saio_cancel_wait_ms();
 	struct timespec total = { ms / 1000, (ms % 1000) * 1000000L };
-	int e;
+	int i, left;
 
 	saio_deadline(&end, &total);
 	__atomic_fetch_add(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
 		uint32_t seen = __atomic_load_n(&saio.seq, __ATOMIC_SEQ_CST);
 
-		e = saio_status(cb);
-		if (e != EINPROGRESS)
+		saio_reap(false);
+		for (i = left = 0; i < n; i++)
+			left += saio_cwait_pending(&w[i]);
+		if (!left)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec > end.tv_sec ||
 		    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
 			break;
 		saio_deadline(&dl, &slice);
-		if (saio_wait_seq(seen, &dl) == ETIMEDOUT)
-			/* it may have been between queue and engine: ask again */
-			saio_engine_cancel(user_data);
+		if (saio_wait_seq(seen, &dl) != ETIMEDOUT)
+			continue;
+		for (i = 0; i < n; i++)
+			if (saio_cwait_pending(&w[i]))
+				saio_engine_cancel(saio_cwait_data(&w[i]));
 	}
 	__atomic_fetch_sub(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
-	return e;
+}
+
+/* Under saio.lock: take w off its request's list if it is still there. */
+static void saio_cwait_drop(struct saio_cwait *w)
+{
+	struct saio_req *r = &saio.pool[w->idx];
+	struct saio_cwait **pp;
+
+	if (!saio_cwait_pending(w) || r->gen != w->gen)
+		return;
+	for (pp = &r->cwait; *pp; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			return;
+		}
+	}
 }
 
 SAIO_EXPORT int saio_aio_cancel(int fd, struct aiocb *cb)
 {
 	struct saio_req *r, *mine = NULL, *theirs = NULL, *next;
-	struct saio_run {
-		struct aiocb *cb;
-		uint64_t ud;
-	} *run = NULL;
-	int canceled = 0, notcanceled = 0, nrun = 0, more = 0, i, e;
+	struct saio_cwait *run = NULL;
+	int canceled = 0, notcanceled = 0, nrun = 0, i, e;
 
 	saio_count_call();
 	if (fcntl(fd, F_GETFL) < 0) {
@@ -89,8 +130,7 @@ SAIO_EXPORT int saio_aio_cancel(int fd, struct aiocb *cb)
 	/*
 	 * Collect under the lock: waiting requests leave their queue state
 	 * (SAIO_RUNNING, so nobody else starts them) and are ours to finish;
-	 * running ones are noted with their aiocb and user_data, which stay
-	 * meaningful after the lock is dropped even if the request completes.
+	 * each running one gets a saio_cwait on its list.
 	 */
 	pthread_mutex_lock(&saio.lock);
 	if (cb) {
@@ -122,22 +162,23 @@ SAIO_EXPORT int saio_aio_cancel(int fd, struct aiocb *cb)
 		} else {
 			r->wnext = theirs;
 			theirs = r;
+			nrun++;
 		}
 	}
-	/* copy what we need of the running ones before they can go */
-	for (r = theirs; r; r = r->wnext)
-		nrun++;
 	if (nrun) {
 		run = malloc(nrun * sizeof(*run));
 		if (!run) {
-			/* cannot track them: report them as running */
-			more = nrun;
+			/* cannot follow them: leave them alone, say so */
+			notcanceled = nrun;
 			nrun = 0;
 		}
 	}
 	for (r = theirs, i = 0; r && run; r = r->wnext, i++) {
-		run[i].cb = r->cb;
-		run[i].ud = saio_user_data(r);
+		run[i].idx = r->idx;
+		run[i].gen = r->gen;
+		run[i].status = EINPROGRESS;
+		run[i].next = r->cwait;
+		r->cwait = &run[i];
 	}
 	pthread_mutex_unlock(&saio.lock);
 
@@ -147,16 +188,24 @@ SAIO_EXPORT int saio_aio_cancel(int fd, struct aiocb *cb)
 		canceled++;
 	}
 	for (i = 0; i < nrun; i++)
-		saio_engine_cancel(run[i].ud);
+		saio_engine_cancel(saio_cwait_data(&run[i]));
+	SAIO_WINDOW();
+	if (nrun)
+		saio_cancel_wait(run, nrun);
+
+	pthread_mutex_lock(&saio.lock);
+	for (i = 0; i < nrun; i++)
+		saio_cwait_drop(&run[i]);
+	pthread_mutex_unlock(&saio.lock);
 	for (i = 0; i < nrun; i++) {
-		e = saio_cancel_wait(run[i].cb, run[i].ud);
+		e = __atomic_load_n(&run[i].status, __ATOMIC_ACQUIRE);
 		if (e == ECANCELED)
 			canceled++;
-		else if (e == EINPROGRESS)
-			notcanceled++;
+		else
+			notcanceled++;	/* still running, or finished anyway */
 	}
 	free(run);
-	if (notcanceled || more)
+	if (notcanceled)
 		return AIO_NOTCANCELED;
 	if (canceled)
 		return AIO_CANCELED;

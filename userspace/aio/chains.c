@@ -109,6 +109,9 @@ static void saio_fill_atom(struct saio_req *r, unsigned int flags)
 	}
 	for (i = 0; i < nargs; i++)
 		syslet_atom_arg(a, i, &r->args[i]);
+	/* what the call itself returned, even if the chain was cancelled */
+	r->aret = SAIO_NOT_RUN;
+	syslet_atom_ret(a, &r->aret);
 	syslet_atom_set_data(a, saio_user_data(r));
 }
 

@@ -95,7 +95,7 @@ static struct saio_req *saio_finish(struct saio_req *r, int64_t res)
 		saio.nr_notify--;
 	saio.st.in_flight--;
 	saio.st.completed++;
-	saio_req_free(r);
+	saio_req_free(r, res < 0 ? (int)-res : 0);
 	pthread_mutex_unlock(&saio.lock);
 
 	saio_wake_sleepers();
@@ -196,7 +196,7 @@ int saio_start_new(struct saio_req *r)
 	}
 	saio.st.in_flight--;
 	saio.st.submitted--;
-	saio_req_free(r);
+	saio_req_free(r, EAGAIN);
 	cb->__return_value = -1;
 	saio_store_error(cb, EAGAIN);
 	pthread_mutex_unlock(&saio.lock);
@@ -222,6 +222,16 @@ void saio_chain_done(uint64_t user_data, int64_t res)
 	r = &saio.pool[idx];
 	if (r->gen != (uint32_t)(user_data >> 32) || r->state != SAIO_RUNNING)
 		return;		/* stale: not a request in flight */
+	/*
+	 * A chain cancelled while it ran completes with -ECANCELED on both
+	 * backends, even if its call was not interrupted and did its work
+	 * (a regular file's write, a read that got data).  The call's own
+	 * result is in its ret_ptr: that request was not cancelled, and
+	 * POSIX wants it reported as it finished.
+	 */
+	if (res == -ECANCELED && r->aret != SAIO_NOT_RUN &&
+	    r->aret != -ECANCELED && r->aret != -EINTR)
+		res = r->aret;
 	saio_complete(r, res);
 }
 

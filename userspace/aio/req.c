@@ -304,6 +304,7 @@ struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 	r->fd = fd;
 	r->op = (uint8_t)op;
 	r->lio = lio;
+	r->cwait = NULL;
 	r->sev = *sev;
 	r->notify = saio_sigev_active(sev) || (lio && lio->notify);
 	r->wnext = NULL;
@@ -345,9 +346,18 @@ struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 	return r;
 }
 
-/* Under saio.lock: put a request whose completion has been processed back. */
-void saio_req_free(struct saio_req *r)
+/*
+ * Under saio.lock: put a request whose completion has been processed back;
+ * 'status' (its aiocb's final error status) goes to the aio_cancel() calls
+ * waiting for it.
+ */
+void saio_req_free(struct saio_req *r, int status)
 {
+	struct saio_cwait *w;
+
+	for (w = r->cwait; w; w = w->next)
+		__atomic_store_n(&w->status, status, __ATOMIC_RELEASE);
+	r->cwait = NULL;
 	r->state = SAIO_FREE;
 	r->cb = NULL;
 	r->hnext = saio.free_req;
