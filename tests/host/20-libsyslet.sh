@@ -102,4 +102,34 @@ api() {
 	{ diff <(echo "$decl") <(echo "$map") | sed 's/^/header< >map: /'; return 1; }
 }
 n=8 what="libsyslet.map names every function <syslet.h> declares" ok api
+
+# 32-bit: the library and its header refuse to build, with one clear
+# message and no other error (before, gcc -m32 built it and every call
+# passed 64-bit values to a 32-bit syscall()).  Needs gcc-multilib
+# (scripts/deps.sh).
+echo "# 32-bit builds (gcc -m32)"
+echo "TAP version 13"
+echo "1..2"
+m32() {	# FILE: compile it with -m32; prints the compiler's output
+	cc -m32 -std=c11 -Wall -Wextra -Werror -pthread \
+		-I"$libdir/include" -I"$top/include/uapi" -fsyntax-only "$1" 2>&1
+}
+refused() {	# OUTPUT: exactly one error, ours
+	[ "$(grep -c 'error:' <<<"$1")" = 1 ] &&
+	grep -q 'error: #error "libsyslet: x86-64 (LP64) only' <<<"$1"
+}
+m32_lib() {
+	local f out
+	for f in "$libdir"/src/*.c; do
+		out=$(m32 "$f") && { echo "$f: built with -m32"; return 1; }
+		refused "$out" || { echo "$f:"; echo "$out" | head -20; return 1; }
+	done
+}
+m32_prog() {
+	local out
+	out=$(m32 "$top/tests/lib/pkg/use.c") && { echo "use.c: built with -m32"; return 1; }
+	refused "$out" || { echo "$out" | head -20; return 1; }
+}
+n=1 what="the library's sources refuse -m32 with one clear #error" ok m32_lib
+n=2 what="a program including <syslet.h> refuses -m32 the same way" ok m32_prog
 exit $status

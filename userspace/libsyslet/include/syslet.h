@@ -31,6 +31,16 @@
 #ifndef LIBSYSLET_SYSLET_H
 #define LIBSYSLET_SYSLET_H
 
+/*
+ * x86-64 (LP64) only: the syslet system calls (451-454) are numbered for
+ * x86-64, and an atom's 64-bit argument values (a file offset) would
+ * have to be split in two for a 32-bit syscall(), which neither the
+ * emulated backend nor syslet_prep_pread() and friends do.
+ */
+#if !defined(__x86_64__) || !defined(__LP64__)
+#error "libsyslet: x86-64 (LP64) only; 32-bit and x32 builds are not supported"
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/syscall.h>
