@@ -30,7 +30,7 @@ echo "# threadlet-asan (SYSLET_BACKEND=$SYSLET_BACKEND)"
 # version node of libsyslet.map.
 echo "# packaging"
 echo "TAP version 13"
-echo "1..8"
+echo "1..9"
 dest=$(mktemp -d /tmp/libsyslet-inst.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
 lib=$dest/usr/local/lib
@@ -102,6 +102,14 @@ api() {
 	{ diff <(echo "$decl") <(echo "$map") | sed 's/^/header< >map: /'; return 1; }
 }
 n=8 what="libsyslet.map names every function <syslet.h> declares" ok api
+# every libsyslet man page says the library's version (major.minor)
+man_versions() {
+	local want=${version%.*} bad
+	bad=$(grep -H '^\.TH' "$top"/docs/man/man3/syslet*.3 |
+		grep -v "\"libsyslet $want\"" | sed 's/^/# /')
+	[ -n "$want" ] && [ -z "$bad" ] || { echo "want libsyslet $want:"; echo "$bad"; return 1; }
+}
+n=9 what="the man pages' .TH say libsyslet ${version%.*}" ok man_versions
 
 # 32-bit: the library and its header refuse to build, with one clear
 # message and no other error (before, gcc -m32 built it and every call
