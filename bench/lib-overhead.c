@@ -11,7 +11,7 @@
  *
  *   plain	the system call itself, in a loop
  *   sync	a SYSLET_SYNC chain, completion into a caller buffer
- *		(syslet_submit_sync: runs in the caller, no ring)
+ *		(syslet_submit_done: runs in the caller, no ring)
  *   qd1	submit one chain, wait for its completion, reap it
  *   qdN	keep N chains in flight, reap in batches (throughput)
  *
@@ -87,7 +87,7 @@ static double run_sync(struct syslet_ctx *ctx, int which, long n)
 	for (i = 0; i < n; i++) {
 		prep(&op, which, 0);
 		syslet_op_add_flags(&op, SYSLET_SYNC);
-		if (syslet_submit_sync(ctx, &op.atom, &c) != SYSLET_DONE ||
+		if (syslet_submit_done(ctx, &op.atom, &c) != SYSLET_DONE ||
 		    c.status < 0)
 			return -1;
 	}

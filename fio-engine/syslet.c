@@ -247,7 +247,7 @@ static int syslet_fio_prep(struct thread_data *td, struct io_u *io_u)
 		syslet_prep_fdatasync(op, fd);
 		break;
 	case DDIR_SYNC_FILE_RANGE:
-		syslet_prep_(op, SYS_sync_file_range, fd, io_u->offset,
+		syslet_prep_syscall(op, SYS_sync_file_range, fd, io_u->offset,
 				    io_u->xfer_buflen, td->o.sync_file_range,
 				    0, 0);
 		break;
@@ -255,10 +255,10 @@ static int syslet_fio_prep(struct thread_data *td, struct io_u *io_u)
 		if (io_u->file->filetype == FIO_TYPE_BLOCK) {
 			sio->range[0] = io_u->offset;
 			sio->range[1] = io_u->xfer_buflen;
-			syslet_prep_(op, SYS_ioctl, fd, BLKDISCARD,
+			syslet_prep_syscall(op, SYS_ioctl, fd, BLKDISCARD,
 					    SYSLET_U64(sio->range), 0, 0, 0);
 		} else {
-			syslet_prep_(op, SYS_fallocate, fd,
+			syslet_prep_syscall(op, SYS_fallocate, fd,
 					    FALLOC_FL_PUNCH_HOLE |
 					    FALLOC_FL_KEEP_SIZE,
 					    io_u->offset, io_u->xfer_buflen,
@@ -413,10 +413,7 @@ static int syslet_fio_commit(struct thread_data *td)
 			}
 		}
 		do {
-			if (sd->atom_flags & SYSLET_SYNC)
-				r = syslet_submit_sync(&sd->ctx, &sio->op.atom,
-						       &cqe);
-			else if (sio->op.atom.flags & SYSLET_ASYNC)
+			if (sio->op.atom.flags & SYSLET_ASYNC)
 				r = syslet_submit(&sd->ctx, &sio->op.atom);
 			else
 				r = syslet_submit_done(&sd->ctx, &sio->op.atom,

@@ -23,7 +23,7 @@ TEST(cancel_blocked_read)
 	syslet_op_set_data(&rd, 42);
 	syslet_op_init(&after, SYS_getpid, 0);
 	after.ret = 12345;
-	syslet_link(&rd, &after);
+	syslet_op_link(&rd, &after);
 	ASSERT_EQ(syslet_submit(&ctx, &rd.atom), SYSLET_QUEUED);
 	EXPECT_EQ(syslet_wait(&ctx, 1, &ts), -ETIME);	/* it blocks */
 	EXPECT_EQ(syslet_cancel(&ctx, 43, 0), -ENOENT);

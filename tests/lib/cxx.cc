@@ -44,7 +44,7 @@ int main()
 	syslet_prep_read(&op[0], fds[0], buf, sizeof(buf));
 	syslet_op_set_data(&op[0], 7);
 	syslet_prep_close(&op[1], fds[0]);
-	syslet_link(&op[0], &op[1]);
+	syslet_op_link(&op[0], &op[1]);
 	ok(syslet_submit(&ctx, &op[0].atom) >= 0 &&
 	   syslet_wait_completion(&ctx, &c) == 0 && c.user_data == 7 &&
 	   c.status == 0 && op[0].ret == 3 && !memcmp(buf, "c++", 3),

@@ -43,7 +43,7 @@ int main(int argc, char **argv)
 	syslet_prep_read(&rd, p[0], buf, sizeof(buf));	/* blocks */
 	syslet_op_set_data(&rd, 7);
 	syslet_prep_write(&wr, STDOUT_FILENO, "never printed\n", 14);
-	syslet_link(&rd, &wr);
+	syslet_op_link(&rd, &wr);
 	ret = syslet_submit(&ctx, &rd.atom);
 	if (ret < 0) {
 		fprintf(stderr, "syslet_submit: %s\n", strerror(-ret));

@@ -48,8 +48,8 @@ int main(int argc, char **argv)
 	syslet_prep_close(&close_op, -1);
 	syslet_op_arg_ret(&close_op, 0, &open_op);	/* the same fd */
 
-	syslet_link(&open_op, &read_op);
-	syslet_link(&read_op, &close_op);
+	syslet_op_link(&open_op, &read_op);
+	syslet_op_link(&read_op, &close_op);
 
 	ret = syslet_submit(&ctx, &open_op.atom);
 	if (ret >= 0)

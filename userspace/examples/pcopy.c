@@ -63,7 +63,7 @@ static void start(struct syslet_ctx *ctx, struct slot *s, unsigned int idx,
 	syslet_op_set_data(&s->rd, idx);
 	syslet_prep_pwrite(&s->wr, dst, s->buf, 0, off);
 	syslet_op_arg_ret(&s->wr, 2, &s->rd);	/* len = bytes read */
-	syslet_link(&s->rd, &s->wr);
+	syslet_op_link(&s->rd, &s->wr);
 	if (bs > (size_t)(end - off))
 		syslet_op_arg(&s->rd, 2, (uint64_t)(end - off)); /* last block */
 	while ((ret = syslet_submit(ctx, &s->rd.atom)) == -EAGAIN)

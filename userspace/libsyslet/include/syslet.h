@@ -214,7 +214,9 @@ static inline void syslet_op_arg_ret(struct syslet_op *op, unsigned int i,
 	op->atom.arg_ptr[i] = (uint64_t)(uintptr_t)&src->ret;
 }
 
-static inline void syslet_link(struct syslet_op *a, const struct syslet_op *b)
+/* @b runs after @a (syslet_atom_link() for ops). */
+static inline void syslet_op_link(struct syslet_op *a,
+				  const struct syslet_op *b)
 {
 	a->atom.next = (uint64_t)(uintptr_t)&b->atom;
 }
@@ -236,9 +238,13 @@ static inline void syslet_op_add_flags(struct syslet_op *op,
 	op->atom.flags |= flags;
 }
 
-static inline void syslet_prep_(struct syslet_op *op, unsigned int nr,
-				uint64_t a0, uint64_t a1, uint64_t a2,
-				uint64_t a3, uint64_t a4, uint64_t a5)
+/*
+ * Any system call @nr with argument values @a0..@a5 (0 for those it does
+ * not take); the syslet_prep_*() below are this for common calls.
+ */
+static inline void syslet_prep_syscall(struct syslet_op *op, unsigned int nr,
+				       uint64_t a0, uint64_t a1, uint64_t a2,
+				       uint64_t a3, uint64_t a4, uint64_t a5)
 {
 	syslet_op_init(op, nr, 0);
 	op->arg[0] = a0;
@@ -254,52 +260,52 @@ static inline void syslet_prep_(struct syslet_op *op, unsigned int nr,
 static inline void syslet_prep_read(struct syslet_op *op, int fd, void *buf,
 				    size_t len)
 {
-	syslet_prep_(op, SYS_read, (uint64_t)(int64_t)fd, SYSLET_U64(buf),
-		     len, 0, 0, 0);
+	syslet_prep_syscall(op, SYS_read, (uint64_t)(int64_t)fd, SYSLET_U64(buf),
+			    len, 0, 0, 0);
 }
 
 static inline void syslet_prep_write(struct syslet_op *op, int fd,
 				     const void *buf, size_t len)
 {
-	syslet_prep_(op, SYS_write, (uint64_t)(int64_t)fd, SYSLET_U64(buf),
-		     len, 0, 0, 0);
+	syslet_prep_syscall(op, SYS_write, (uint64_t)(int64_t)fd, SYSLET_U64(buf),
+			    len, 0, 0, 0);
 }
 
 static inline void syslet_prep_pread(struct syslet_op *op, int fd, void *buf,
 				     size_t len, off_t off)
 {
-	syslet_prep_(op, SYS_pread64, (uint64_t)(int64_t)fd, SYSLET_U64(buf),
-		     len, (uint64_t)off, 0, 0);
+	syslet_prep_syscall(op, SYS_pread64, (uint64_t)(int64_t)fd, SYSLET_U64(buf),
+			    len, (uint64_t)off, 0, 0);
 }
 
 static inline void syslet_prep_pwrite(struct syslet_op *op, int fd,
 				      const void *buf, size_t len, off_t off)
 {
-	syslet_prep_(op, SYS_pwrite64, (uint64_t)(int64_t)fd, SYSLET_U64(buf),
-		     len, (uint64_t)off, 0, 0);
+	syslet_prep_syscall(op, SYS_pwrite64, (uint64_t)(int64_t)fd, SYSLET_U64(buf),
+			    len, (uint64_t)off, 0, 0);
 }
 
 static inline void syslet_prep_openat(struct syslet_op *op, int dfd,
 				      const char *path, int flags,
 				      mode_t mode)
 {
-	syslet_prep_(op, SYS_openat, (uint64_t)(int64_t)dfd, SYSLET_U64(path),
-		     (uint64_t)(unsigned int)flags, mode, 0, 0);
+	syslet_prep_syscall(op, SYS_openat, (uint64_t)(int64_t)dfd, SYSLET_U64(path),
+			    (uint64_t)(unsigned int)flags, mode, 0, 0);
 }
 
 static inline void syslet_prep_close(struct syslet_op *op, int fd)
 {
-	syslet_prep_(op, SYS_close, (uint64_t)(int64_t)fd, 0, 0, 0, 0, 0);
+	syslet_prep_syscall(op, SYS_close, (uint64_t)(int64_t)fd, 0, 0, 0, 0, 0);
 }
 
 static inline void syslet_prep_fsync(struct syslet_op *op, int fd)
 {
-	syslet_prep_(op, SYS_fsync, (uint64_t)(int64_t)fd, 0, 0, 0, 0, 0);
+	syslet_prep_syscall(op, SYS_fsync, (uint64_t)(int64_t)fd, 0, 0, 0, 0, 0);
 }
 
 static inline void syslet_prep_fdatasync(struct syslet_op *op, int fd)
 {
-	syslet_prep_(op, SYS_fdatasync, (uint64_t)(int64_t)fd, 0, 0, 0, 0, 0);
+	syslet_prep_syscall(op, SYS_fdatasync, (uint64_t)(int64_t)fd, 0, 0, 0, 0, 0);
 }
 
 /* @off_in/@off_out: pointers to loff_t, or NULL (as splice(2)). */
@@ -308,32 +314,50 @@ static inline void syslet_prep_splice(struct syslet_op *op, int fd_in,
 				      int64_t *off_out, size_t len,
 				      unsigned int flags)
 {
-	syslet_prep_(op, SYS_splice, (uint64_t)(int64_t)fd_in,
-		     SYSLET_U64(off_in), (uint64_t)(int64_t)fd_out,
-		     SYSLET_U64(off_out), len, flags);
+	syslet_prep_syscall(op, SYS_splice, (uint64_t)(int64_t)fd_in,
+			    SYSLET_U64(off_in), (uint64_t)(int64_t)fd_out,
+			    SYSLET_U64(off_out), len, flags);
 }
 
 static inline void syslet_prep_recv(struct syslet_op *op, int sockfd,
 				    void *buf, size_t len, int flags)
 {
-	syslet_prep_(op, SYS_recvfrom, (uint64_t)(int64_t)sockfd,
-		     SYSLET_U64(buf), len, (uint64_t)(unsigned int)flags,
-		     0, 0);
+	syslet_prep_syscall(op, SYS_recvfrom, (uint64_t)(int64_t)sockfd,
+			    SYSLET_U64(buf), len, (uint64_t)(unsigned int)flags,
+			    0, 0);
 }
 
 static inline void syslet_prep_send(struct syslet_op *op, int sockfd,
 				    const void *buf, size_t len, int flags)
 {
-	syslet_prep_(op, SYS_sendto, (uint64_t)(int64_t)sockfd,
-		     SYSLET_U64(buf), len, (uint64_t)(unsigned int)flags,
-		     0, 0);
+	syslet_prep_syscall(op, SYS_sendto, (uint64_t)(int64_t)sockfd,
+			    SYSLET_U64(buf), len, (uint64_t)(unsigned int)flags,
+			    0, 0);
 }
 
 /* @ts must stay valid until the chain completes. */
 static inline void syslet_prep_nanosleep(struct syslet_op *op,
 					 const struct timespec *ts)
 {
-	syslet_prep_(op, SYS_nanosleep, SYSLET_U64(ts), 0, 0, 0, 0, 0);
+	syslet_prep_syscall(op, SYS_nanosleep, SYSLET_U64(ts), 0, 0, 0, 0, 0);
+}
+
+/*
+ * Old names, kept for source compatibility: syslet_link() is
+ * syslet_op_link(), syslet_prep_() is syslet_prep_syscall().
+ */
+__attribute__((deprecated("use syslet_op_link()")))
+static inline void syslet_link(struct syslet_op *a, const struct syslet_op *b)
+{
+	syslet_op_link(a, b);
+}
+
+__attribute__((deprecated("use syslet_prep_syscall()")))
+static inline void syslet_prep_(struct syslet_op *op, unsigned int nr,
+				uint64_t a0, uint64_t a1, uint64_t a2,
+				uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	syslet_prep_syscall(op, nr, a0, a1, a2, a3, a4, a5);
 }
 
 /* --- submission ----------------------------------------------------- */
@@ -349,12 +373,13 @@ static inline void syslet_prep_nanosleep(struct syslet_op *op,
 int syslet_submit(struct syslet_ctx *ctx, const struct syslet_atom *head);
 
 /*
- * Runs the chain in the caller (its head must carry SYSLET_SYNC) and
- * stores its completion in *@done instead of the ring.  Needs no context
- * ring slot; @ctx selects the backend only.
+ * Deprecated: syslet_submit_done() does this and more.  Runs the chain in
+ * the caller (its head must carry SYSLET_SYNC) and stores its completion
+ * in *@done instead of the ring.  Kept for programs built against 1.0.
  */
 int syslet_submit_sync(struct syslet_ctx *ctx, const struct syslet_atom *head,
-		       struct syslet_completion *done);
+		       struct syslet_completion *done)
+	__attribute__((deprecated("use syslet_submit_done()")));
 
 /*
  * Submits the chain starting at @head like syslet_submit(), except that a
