@@ -80,12 +80,10 @@ enum syslet_backend_type {
 	SYSLET_BACKEND_EMULATED = 2,
 };
 
-struct syslet_emu;
-
 /*
  * A context: one completion ring and the backend that fills it.  The
  * fields are readable (ring, ring_entries, backend); treat them as
- * read-only.  Without SYSLET_CTX_EMULATED / SYSLET_CTX_KERNEL the backend
+ * read-only.  __priv is the library's (the backend's state).  Without SYSLET_CTX_EMULATED / SYSLET_CTX_KERNEL the backend
  * comes from $SYSLET_BACKEND (kernel, emulated, auto; default auto: the
  * kernel engine when the running kernel has it).
  */
@@ -95,8 +93,7 @@ struct syslet_ctx {
 	unsigned int ring_mask;
 	unsigned int backend;		/* enum syslet_backend_type */
 	unsigned int flags;		/* SYSLET_CTX_* given, plus internal */
-	struct syslet_emu *emu;		/* emulated backend state, or NULL */
-	void *__priv[3];
+	void *__priv[4];
 };
 
 /*

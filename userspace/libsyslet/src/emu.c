@@ -337,7 +337,7 @@ static long futex(_Atomic uint32_t *uaddr, int op, uint32_t val,
 static bool ring_write(struct syslet_ctx *ctx,
 		       const struct syslet_completion *c)
 {
-	struct syslet_emu *e = ctx->emu;
+	struct syslet_emu *e = ctx_emu(ctx);
 	struct syslet_ring *r = ctx->ring;
 	uint32_t tail = atomic_load_explicit(ring_tail(r),
 					     memory_order_acquire);
@@ -384,7 +384,7 @@ static void free_jobs(struct emu_job *j)
 /* Moves overflowed completions in as far as there is room; emu->lock. */
 static bool flush_locked(struct syslet_ctx *ctx, struct emu_job **freelist)
 {
-	struct syslet_emu *e = ctx->emu;
+	struct syslet_emu *e = ctx_emu(ctx);
 	bool moved = false;
 	unsigned int n = 0;
 	struct emu_job *j;
@@ -408,13 +408,13 @@ static void wake_waiters(struct syslet_ctx *ctx)
 {
 	/* pairs with the waiter's increment of waiters before reading head */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load(&ctx->emu->waiters))
+	if (atomic_load(&ctx_emu(ctx)->waiters))
 		futex(ring_head(ctx->ring), FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 }
 
 void __syslet_emu_flush(struct syslet_ctx *ctx)
 {
-	struct syslet_emu *e = ctx->emu;
+	struct syslet_emu *e = ctx_emu(ctx);
 	struct emu_job *fl = NULL;
 	bool moved;
 
@@ -429,7 +429,7 @@ void __syslet_emu_flush(struct syslet_ctx *ctx)
 /* Puts @j's completion on the overflow list (it keeps posting order). */
 static void park_locked(struct syslet_ctx *ctx, struct emu_job *j)
 {
-	struct syslet_emu *e = ctx->emu;
+	struct syslet_emu *e = ctx_emu(ctx);
 	unsigned int n = 0;
 	struct emu_job *o;
 
@@ -451,7 +451,7 @@ static void park_locked(struct syslet_ctx *ctx, struct emu_job *j)
 static void post_job(struct emu_job *j)
 {
 	struct syslet_ctx *ctx = j->ctx;
-	struct syslet_emu *e = ctx->emu;
+	struct syslet_emu *e = ctx_emu(ctx);
 	struct emu_job *fl = NULL;
 
 	/* before it is visible: a reaper may submit again at once */
@@ -717,7 +717,7 @@ static struct emu_job *job_new(struct syslet_ctx *ctx, uint64_t user_data)
 /* Accounts a chain and puts it on the context's in-flight list. */
 static int start_job(struct syslet_ctx *ctx, struct emu_job *j)
 {
-	struct syslet_emu *e = ctx->emu;
+	struct syslet_emu *e = ctx_emu(ctx);
 	int ret;
 
 	pthread_mutex_lock(&pool.lock);
@@ -774,7 +774,7 @@ int __syslet_emu_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
 
 	if (flags & SYSLET_SYNC) {
 		struct syslet_completion c = { .user_data = head->user_data };
-		struct syslet_emu *e = ctx->emu;
+		struct syslet_emu *e = ctx_emu(ctx);
 		struct emu_job *fl = NULL;
 
 		/*
@@ -851,7 +851,7 @@ static int64_t now_ns(void)
 int __syslet_emu_wait(struct syslet_ctx *ctx, unsigned int min,
 	     const struct timespec *timeout)
 {
-	struct syslet_emu *e = ctx->emu;
+	struct syslet_emu *e = ctx_emu(ctx);
 	struct syslet_ring *r = ctx->ring;
 	int64_t deadline = 0;
 	int ret = 0;
@@ -946,7 +946,7 @@ static void kick_jobs(struct emu_job *const *v, unsigned int n)
 int __syslet_emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 	       unsigned int flags)
 {
-	struct syslet_emu *e = ctx->emu;
+	struct syslet_emu *e = ctx_emu(ctx);
 	struct emu_job *j, *hit[64], *fl = NULL, *dq = NULL, **dq_last = &dq;
 	unsigned int nhit, i;
 	bool more;
@@ -1064,14 +1064,14 @@ int __syslet_emu_ctx_init(struct syslet_ctx *ctx)
 	if (pool.ctxs)
 		pool.ctxs->cprev = e;
 	pool.ctxs = e;
-	ctx->emu = e;
+	ctx->__priv[0] = e;
 	pthread_mutex_unlock(&pool.lock);
 	return 0;
 }
 
 void __syslet_emu_ctx_exit(struct syslet_ctx *ctx)
 {
-	struct syslet_emu *e = ctx->emu;
+	struct syslet_emu *e = ctx_emu(ctx);
 	struct emu_job *j, *fl = NULL;
 
 	if (!e)
@@ -1118,5 +1118,5 @@ void __syslet_emu_ctx_exit(struct syslet_ctx *ctx)
 	pthread_cond_destroy(&e->idle);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
-	ctx->emu = NULL;
+	ctx->__priv[0] = NULL;
 }

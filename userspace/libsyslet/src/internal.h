@@ -19,6 +19,18 @@
 /* ctx->flags bits above SYSLET_CTX_F_ALL */
 #define SYSLET_CTX_OWN_MEM	0x00010000U /* ring allocated by the library */
 
+/*
+ * A context's backend state, ctx->__priv[0]: the emulated backend's
+ * struct syslet_emu (emu.c), or the kernel backend's struct kstate
+ * (syslet.c).
+ */
+struct syslet_emu;
+
+static inline struct syslet_emu *ctx_emu(const struct syslet_ctx *ctx)
+{
+	return (struct syslet_emu *)ctx->__priv[0];
+}
+
 /* The ring indices as atomics (they are plain __u32 in the ABI). */
 static inline _Atomic uint32_t *ring_head(struct syslet_ring *r)
 {

@@ -309,7 +309,7 @@ static int ctx_setup(struct syslet_ctx *ctx, struct syslet_ring *ring,
 	ctx->ring_entries = entries;
 	ctx->ring_mask = entries - 1;
 	ctx->backend = (unsigned int)backend;
-	ctx->emu = NULL;
+	ctx->__priv[0] = NULL;
 	if (backend == SYSLET_BACKEND_EMULATED)
 		ret = __syslet_emu_ctx_init(ctx);
 	else
