@@ -210,4 +210,88 @@ TEST(cancel_that_did_not_cancel)
 	free(big);
 }
 
+static int nthreads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * 128 writes queued on one file (O_DSYNC, so that each takes a while):
+ * the most threads the process has meanwhile.  glibc runs them on one
+ * thread; it never has more than aio_threads (20 by default).
+ */
+static int queued_writes_threads(int max_threads)
+{
+	enum { N = 128, SZ = 16384 };
+	static char buf[N][SZ];
+	static struct aiocb cb[N];
+	char path[] = "/tmp/aiotest.XXXXXX";
+	int fd = mkostemp(path, O_DSYNC), i, most = 0, n;
+	bool busy = true;
+
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	for (i = 0; i < N; i++) {
+		memset(buf[i], 'a' + i % 26, SZ);
+		aiot_cb(&cb[i], fd, buf[i], SZ, (off_t)i * SZ);
+		if (aio_write(&cb[i]))
+			return -1;
+	}
+	while (busy) {
+		n = nthreads();
+		if (n > most)
+			most = n;
+		busy = false;
+		for (i = 0; i < N; i++)
+			if (aio_error(&cb[i]) == EINPROGRESS)
+				busy = true;
+		aiot_msleep(1);
+	}
+	for (i = 0; i < N; i++)
+		if (aio_return(&cb[i]) != SZ)
+			return -2;
+	tap_diag("%d writes queued on one file: at most %d threads (bound %d)",
+		 N, most, max_threads);
+	(void)max_threads;
+	return most;
+}
+
+/*
+ * Bounded: the program's thread, up to 20 workers and the shim's reaper
+ * (glibc: up to 20 workers).
+ */
+TEST(threads_bounded_by_default)
+{
+	int most = queued_writes_threads(20);
+
+	ASSERT_GT(most, 0);
+	ASSERT_LE(most, 1 + 20 + 1);
+}
+
+/* aio_init() before the first request sets the bound. */
+TEST(threads_bounded_by_aio_init)
+{
+	struct aioinit ai;
+	int most;
+
+	memset(&ai, 0, sizeof(ai));
+	ai.aio_threads = 3;
+	ai.aio_num = 32;
+	aio_init(&ai);
+	most = queued_writes_threads(3);
+	ASSERT_GT(most, 0);
+	ASSERT_LE(most, 1 + 3 + 1);
+}
+
 TAP_MAIN

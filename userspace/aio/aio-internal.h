@@ -70,6 +70,13 @@
 #define SAIO_WINDOW() do { } while (0)
 #endif
 
+/*
+ * Default bound on the engine's worker threads: glibc's default
+ * aio_threads.  aio_init() and $SYSLET_AIO_THREADS change it.
+ */
+#define SAIO_THREADS_DEFAULT	20
+#define SAIO_THREADS_LIMIT	4096
+
 /* Default and largest number of requests in flight (SYSLET_AIO_MAX). */
 #define SAIO_MAX_DEFAULT	16384
 #define SAIO_MAX_LIMIT		(1 << 20)
@@ -198,6 +205,10 @@ struct saio_global {
 	bool reaper_running;
 	pthread_t reaper;
 
+	/* the engine's worker threads: bound, idle time (0: engine's own) */
+	uint32_t max_threads;
+	uint32_t idle_msecs;
+
 	struct syslet_aio_stats st;
 };
 
@@ -239,6 +250,7 @@ int saio_engine_init(void);
 int saio_engine_submit(struct saio_req *r);
 int saio_engine_reap(bool wait, const struct timespec *rel);
 int saio_engine_cancel(uint64_t user_data);
+int saio_engine_limits(uint32_t max_threads, uint32_t idle_msecs);
 uint32_t saio_engine_backend(void);
 
 /* Inline helpers for the status words. */

@@ -65,6 +65,8 @@ int saio_engine_init(void)
 	if (ret)
 		return ret;
 	ctx_live = true;
+	saio_engine_limits(__atomic_load_n(&saio.max_threads, __ATOMIC_RELAXED),
+			   __atomic_load_n(&saio.idle_msecs, __ATOMIC_RELAXED));
 	env = getenv("SYSLET_AIO_INLINE");
 	inline_off = env && !strcmp(env, "0");
 	return 0;
@@ -125,6 +127,9 @@ static void saio_fill_atom(struct saio_req *r, unsigned int flags)
  *	     goes to an async thread at once (SYSLET_ASYNC): it would block,
  *	     and under pass-on-block a block costs the caller a hand-off.  A
  *	     short read may be a partly cached range: the chain reads it all.
+ *	     A miss is also handed to readahead() first, which starts the
+ *	     device reading without waiting: with the threads bounded, the
+ *	     device still sees every miss in flight.
  *   MEMORY  a regular file of tmpfs (when the system has no swap), ramfs
  *	     or hugetlbfs, which has no RWF_NOWAIT (tmpfs in 6.1, and still
  *	     in 6.18): its data is memory, a read never waits for a device,
@@ -226,7 +231,15 @@ static bool saio_read_here(struct saio_req *r, unsigned int *flags)
 			return true;
 		}
 		if (n >= 0 || errno == EAGAIN) {
-			*flags = SYSLET_ASYNC;	/* not (all) cached */
+			/*
+			 * Not (all) cached.  Start reading it into the page
+			 * cache now, from here: the chain's thread then only
+			 * waits for it, and the device sees every miss at
+			 * once even when all the engine's threads (bounded,
+			 * saio_engine_limits()) are busy.
+			 */
+			readahead(r->fd, r->cb->aio_offset, iov.iov_len);
+			*flags = SYSLET_ASYNC;
 			return false;
 		}
 		if (errno == ESPIPE) {
@@ -274,6 +287,27 @@ int saio_engine_submit(struct saio_req *r)
 		return 1;
 	}
 	return ret == SYSLET_QUEUED ? 0 : ret;
+}
+
+/*
+ * Bound the engine's worker threads (and set how long an idle one stays,
+ * unless 'idle_msecs' is 0).  On the emulated backend the pool is the
+ * shim's own (libsyslet is linked in privately); on the kernel backend
+ * the limit is the process's (async_limits()), shared with any other
+ * libsyslet user in it.  At the bound, queued chains wait for a thread,
+ * and a default-mode chain that would block runs on in the caller.
+ */
+int saio_engine_limits(uint32_t max_threads, uint32_t idle_msecs)
+{
+	struct syslet_limits set = {
+		.size = sizeof(set),
+		.max_threads = max_threads,
+		.idle_msecs = idle_msecs,
+	};
+
+	if (!ctx_live)
+		return 0;
+	return syslet_limits(&ctx, &set, NULL);
 }
 
 /* 0 if a chain was cancelled (it completes with -ECANCELED), -ENOENT. */

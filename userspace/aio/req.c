@@ -114,6 +114,21 @@ __attribute__((constructor)) static void saio_atfork_setup(void)
 	atfork_done = !pthread_atfork(NULL, NULL, saio_fork_child);
 }
 
+/* The default bound on worker threads: $SYSLET_AIO_THREADS, or glibc's. */
+static uint32_t saio_threads_from_env(void)
+{
+	const char *s = getenv("SYSLET_AIO_THREADS");
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s)
+		return SAIO_THREADS_DEFAULT;
+	v = strtoul(s, &end, 0);
+	if (*end || v == 0)
+		return SAIO_THREADS_DEFAULT;
+	return v > SAIO_THREADS_LIMIT ? SAIO_THREADS_LIMIT : (uint32_t)v;
+}
+
 static uint32_t saio_max_from_env(void)
 {
 	const char *s = getenv("SYSLET_AIO_MAX");
@@ -155,6 +170,10 @@ int saio_init(void)
 		goto out;
 	}
 	saio.max = saio_max_from_env();
+	/* aio_init() before the first request may have set it */
+	if (!__atomic_load_n(&saio.max_threads, __ATOMIC_RELAXED))
+		__atomic_store_n(&saio.max_threads, saio_threads_from_env(),
+				 __ATOMIC_RELAXED);
 	for (hbits = 4, n = 16; n < saio.max; n <<= 1)
 		hbits++;
 	saio.hmask = n - 1;

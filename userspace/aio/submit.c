@@ -228,12 +228,32 @@ SAIO_EXPORT int saio_lio_listio_old(int mode, struct aiocb *const list[],
 	return saio_lio(mode, list, nent, sig, false);
 }
 
-/* glibc tunes its thread pool with this; the engine sizes itself. */
+/*
+ * As glibc: aio_threads bounds the worker threads (at least 1; glibc's
+ * default, 20, unless $SYSLET_AIO_THREADS says otherwise), aio_idle_time
+ * (seconds, if not 0) is how long an idle one stays.  aio_num, glibc's
+ * guess of how many requests will be in flight, sizes nothing here: the
+ * request pool is SYSLET_AIO_MAX.  Works before and after the first
+ * request.
+ */
 SAIO_EXPORT void saio_aio_init(const struct aioinit *init)
 {
-	(void)init;
+	uint32_t threads, idle = 0;
+
 	saio_count_call();
-	saio_init();
+	if (!init)
+		return;
+	threads = init->aio_threads < 1 ? 1 :
+		  init->aio_threads > SAIO_THREADS_LIMIT ? SAIO_THREADS_LIMIT :
+		  (uint32_t)init->aio_threads;
+	if (init->aio_idle_time > 0)
+		idle = init->aio_idle_time > 3600 ? 3600000 :
+		       (uint32_t)init->aio_idle_time * 1000;
+	__atomic_store_n(&saio.max_threads, threads, __ATOMIC_RELAXED);
+	if (idle)
+		__atomic_store_n(&saio.idle_msecs, idle, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&saio.ready, __ATOMIC_ACQUIRE))
+		saio_engine_limits(threads, idle);
 }
 
 #ifdef SAIO_STATIC
