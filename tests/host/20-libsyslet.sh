@@ -38,11 +38,13 @@ ok() { if "$@" >&2; then echo "ok $n $what"; else echo "not ok $n $what"; status
 n=1 what="make install PREFIX=/usr/local DESTDIR=..." ok \
 	make --no-print-directory -s -C "$top/userspace/libsyslet" \
 	O="$build/userspace/libsyslet" PREFIX=/usr/local DESTDIR="$dest" install
-n=2 what="installed files: soname link, .a, .pc, both headers" ok \
+# <linux/syslet.h> goes beside, not into, the system's linux/ headers
+n=2 what="installed files: soname link, .a, .pc, both headers, nothing in include/linux" ok \
 	test -e "$lib/libsyslet.so.1" -a -e "$lib/libsyslet.a" \
 	-a -e "$lib/pkgconfig/libsyslet.pc" \
 	-a -e "$dest/usr/local/include/syslet.h" \
-	-a -e "$dest/usr/local/include/linux/syslet.h"
+	-a -e "$dest/usr/local/include/libsyslet/linux/syslet.h" \
+	-a ! -e "$dest/usr/local/include/linux"
 pc() { PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_LIBDIR=$lib/pkgconfig pkg-config "$@"; }
 src=$top/tests/lib/pkg/use.c
 n=3 what="pkg-config build against the shared library runs" ok sh -c \
