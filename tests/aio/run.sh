@@ -5,10 +5,12 @@
 #   run.sh host	  glibc (validates the tests), the shim preloaded into the
 #		  unmodified binaries (plain and _FILE_OFFSET_BITS=64), the
 #		  shim linked in with ASan+UBSan, some with SYSLET_AIO_INLINE=0,
-#		  and the symbol bindings
+#		  the symbol bindings, and the differential test (diff.c:
+#		  glibc's observations recorded, the shim's compared)
 #   run.sh guest  the symbol checks, the shim preloaded on the kernel
 #		  backend (the default there) and on the emulated one
-#		  (SYSLET_AIO_INLINE=0: nothing done in the caller)
+#		  (SYSLET_AIO_INLINE=0: nothing done in the caller), and the
+#		  differential test against glibc on the guest's kernel
 set -u
 mode=${1:?usage: run.sh host|guest}
 build=${SYSLET_BUILD:?}
@@ -143,6 +145,14 @@ host)
 	done
 	# the races around fork(), windows widened (no ASan: not fork-safe)
 	run "shim-race/fork" SYSLET_AIO_EXPECT_BACKEND=2 "$bin/fork-race"
+	# differential: what glibc does, the shim does (diff.c)
+	trace=$(mktemp /tmp/aio-diff.XXXXXX)
+	run "glibc/diff" "$bin/diff" record "$trace"
+	run "shim/diff" LD_PRELOAD="$shim" "$bin/diff" compare "$trace"
+	run "shim-lfs/diff" LD_PRELOAD="$shim" "$bin/diff-lfs" compare "$trace"
+	run "shim-noinline/diff" LD_PRELOAD="$shim" SYSLET_AIO_INLINE=0 "$bin/diff" compare "$trace"
+	run "shim-san/diff" ASAN_OPTIONS=detect_leaks=0 "$bin/diff-san" compare "$trace"
+	rm -f "$trace"
 	# file reads through the engine's workers too (here /tmp's hot reads
 	# are otherwise done in the caller: RWF_NOWAIT)
 	for t in basic lio threads shim; do
@@ -173,6 +183,13 @@ sys.exit(0 if libc.syscall(454, None, buf) == 0 else 1)' 2>/dev/null; then
 		run "guest-shim/$t" LD_PRELOAD="$shim" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} "$bin/$t"
 	done
 	run "guest-race/fork" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} "$bin/fork-race"
+	# differential: glibc's AIO on this kernel, then the shim on each backend
+	trace=$(mktemp /tmp/aio-diff.XXXXXX)
+	run "guest-glibc/diff" "$bin/diff" record "$trace"
+	run "guest-shim/diff" LD_PRELOAD="$shim" "$bin/diff" compare "$trace"
+	run "guest-shim-emulated/diff" LD_PRELOAD="$shim" SYSLET_BACKEND=emulated \
+		SYSLET_AIO_INLINE=0 "$bin/diff" compare "$trace"
+	rm -f "$trace"
 	for t in shim compat; do
 		run "guest-shim-lfs/$t" LD_PRELOAD="$shim" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} "$bin/$t-lfs"
 	done

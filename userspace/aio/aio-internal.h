@@ -232,6 +232,7 @@ void saio_complete(struct saio_req *r, int64_t res);
 void saio_chain_done(uint64_t user_data, int64_t res);
 int saio_reap(bool wait);
 int saio_wait_seq(uint32_t seen, const struct timespec *deadline);
+int saio_wait_seq_restart(uint32_t seen);
 int saio_wait_lead(uint32_t seen, const struct timespec *deadline);
 int saio_ensure_reaper(void);
 void saio_reaper_forget(void);

@@ -274,8 +274,10 @@ int saio_engine_submit(struct saio_req *r)
 	unsigned int flags = 0;
 	int saved = errno, ret;
 
+	/* a negative offset is not "the file position" here: the chain's
+	 * pread64 refuses it, as glibc's pread does */
 	if (r->op == SAIO_READ && !r->stream && !inline_off &&
-	    saio_read_here(r, &flags)) {
+	    r->cb->aio_offset >= 0 && saio_read_here(r, &flags)) {
 		errno = saved;
 		return 1;
 	}

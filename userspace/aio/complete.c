@@ -321,23 +321,35 @@ void saio_deadline(struct timespec *dl, const struct timespec *rel)
  * The caller has counted itself in saio.nr_waiters.
  */
 static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
-			  bool reaper);
+			  bool reaper, bool restart);
 
 int saio_wait_seq(uint32_t seen, const struct timespec *deadline)
 {
-	return saio_wait_seq_(seen, deadline, true);
+	return saio_wait_seq_(seen, deadline, true, false);
 }
 
 static int saio_wait_seq_noreaper(uint32_t seen,
 				  const struct timespec *deadline)
 {
-	return saio_wait_seq_(seen, deadline, false);
+	return saio_wait_seq_(seen, deadline, false, false);
+}
+
+/*
+ * Like saio_wait_seq() without a deadline, except that after a handler
+ * installed with SA_RESTART the wait goes on instead of failing with EINTR
+ * (when the reaper runs: an untimed futex wait, which the kernel restarts;
+ * without a reaper the caller polls in short timed waits, and a handler
+ * still means EINTR).
+ */
+int saio_wait_seq_restart(uint32_t seen)
+{
+	return saio_wait_seq_(seen, NULL, true, true);
 }
 
 static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
-			  bool reaper)
+			  bool reaper, bool restart)
 {
-	struct timespec now, rel = { 3600, 0 };
+	struct timespec now, rel = { 3600, 0 }, *tmo = &rel;
 	long r;
 
 	if (deadline) {
@@ -359,9 +371,11 @@ static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
 			rel = ms;
 		if (saio_reap(false))
 			return 0;
+	} else if (restart && !deadline) {
+		tmo = NULL;
 	}
-	/* always with a timeout: then a signal handler means EINTR */
-	r = syscall(SYS_futex, &saio.seq, FUTEX_WAIT_PRIVATE, seen, &rel,
+	/* with a timeout, a signal handler always means EINTR */
+	r = syscall(SYS_futex, &saio.seq, FUTEX_WAIT_PRIVATE, seen, tmo,
 		    NULL, 0);
 	if (r == 0 || errno == EAGAIN)
 		return 0;

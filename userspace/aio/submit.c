@@ -4,7 +4,7 @@
  *
  * Each request becomes one syslet chain of one atom (pread64/pwrite64,
  * read/write on streams, fsync/fdatasync).  Errors found without a system
- * call (a negative offset, a bad aio_reqprio or sigevent, an unknown
+ * call (a bad aio_reqprio, SIGEV_THREAD without a function, an unknown
  * aio_fsync operation, no request slot left) fail the call; everything
  * the kernel reports (EBADF, EINVAL of O_DIRECT alignment, EIO, ...)
  * becomes the request's error status, as with glibc.  aio_fsync checks its
@@ -38,10 +38,16 @@ static int saio_submit(struct aiocb *cb, int op, struct saio_lio *lio,
 
 	if (saio_init())
 		return -1;
-	/* aio_fsync looks at aio_fildes and aio_sigevent only (POSIX) */
+	/*
+	 * aio_fsync looks at aio_fildes and aio_sigevent only (POSIX).  As
+	 * glibc: a bad aio_reqprio fails the call and is also the aiocb's
+	 * status; a negative offset is the kernel's to refuse (the status
+	 * says EINVAL).
+	 */
 	if ((op == SAIO_READ || op == SAIO_WRITE) &&
-	    (cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX ||
-	     cb->aio_offset < 0)) {
+	    (cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX)) {
+		cb->__return_value = -1;
+		saio_store_error(cb, EINVAL);
 		errno = EINVAL;
 		return -1;
 	}
@@ -91,7 +97,11 @@ SAIO_EXPORT int saio_aio_fsync(int operation, struct aiocb *cb)
 			   NULL, true);
 }
 
-/* Sleep until list g is done, or a signal handler runs (EINTR). */
+/*
+ * Sleep until list g is done, or a signal handler without SA_RESTART runs
+ * (EINTR): as glibc, whose wait is restarted after an SA_RESTART handler
+ * (the entries' own signals are such handlers, often).
+ */
 static int saio_lio_wait(struct saio_lio *g)
 {
 	int err = 0;
@@ -105,7 +115,7 @@ static int saio_lio_wait(struct saio_lio *g)
 		saio_reap(false);
 		if (__atomic_load_n(&g->done, __ATOMIC_ACQUIRE))
 			break;
-		err = saio_wait_seq(seen, NULL);
+		err = saio_wait_seq_restart(seen);
 		if (err == EINTR && !__atomic_load_n(&g->done, __ATOMIC_ACQUIRE))
 			break;
 		err = 0;
