@@ -39,8 +39,8 @@
  *
  * Locking: fio drives an engine instance from one thread (its job thread),
  * so the engine data is not locked.  The library's ring is reaped with
- * syslet_peek_completion()/syslet_cq_advance(), single-reaper, which holds
- * for the same reason.
+ * syslet_for_each_completion() and one syslet_cq_advance() per batch
+ * (the inline single-reaper path), which holds for the same reason.
  *
  * Lifetime: an io_u's struct syslet_op lives from ->io_u_init() to
  * ->io_u_free(); the backend reads it while the chain is in flight.  The
@@ -464,18 +464,28 @@ static unsigned int syslet_fio_harvest(struct syslet_fio_data *sd,
 		sd->nr_done -= n;
 	}
 
-	n = 0;
-	while (sd->nr_events < max &&
-	       syslet_peek_completion(&sd->ctx, &cqe) == 0) {
-		struct io_u *io_u = (struct io_u *)(uintptr_t)cqe->user_data;
+	/*
+	 * The ring: every ready completion (up to max), then one store of
+	 * the tail for the batch; again if that let overflowed ones in.
+	 */
+	do {
+		unsigned int i;
 
-		syslet_fio_result(io_u, cqe->status);
-		sd->events[sd->nr_events++] = io_u;
-		/* Free the slot at once: peek reads the tail we store. */
-		syslet_cq_advance(&sd->ctx, 1);
-		n++;
-	}
-	sd->in_flight -= n;
+		n = 0;
+		syslet_for_each_completion(&sd->ctx, i, cqe) {
+			struct io_u *io_u;
+
+			if (sd->nr_events >= max)
+				break;
+			io_u = (struct io_u *)(uintptr_t)cqe->user_data;
+			syslet_fio_result(io_u, cqe->status);
+			sd->events[sd->nr_events++] = io_u;
+			n++;
+		}
+		if (n)
+			syslet_cq_advance(&sd->ctx, n);
+		sd->in_flight -= n;
+	} while (n && sd->nr_events < max);
 	return sd->nr_events;
 }
 

@@ -49,6 +49,19 @@ int main()
 	   syslet_wait_completion(&ctx, &c) == 0 && c.user_data == 7 &&
 	   c.status == 0 && op[0].ret == 3 && !memcmp(buf, "c++", 3),
 	   "a read -> close chain submitted from C++ completes");
+	{
+		struct syslet_completion *cp;
+		unsigned int i, seen = 0;
+
+		syslet_op_init(&op[1], SYS_getpid, SYSLET_SYNC);
+		if (syslet_submit(&ctx, &op[1].atom) != SYSLET_DONE)
+			failed = 1;
+		syslet_for_each_completion(&ctx, i, cp)
+			seen += cp->status == getpid();
+		syslet_cq_advance(&ctx, syslet_cq_ready(&ctx));
+		if (seen != 1)
+			failed = 1;
+	}
 	ok(SYSLET_RING_BYTES(ctx.ring_entries) ==
 	   sizeof(struct syslet_ring) + 8 * sizeof(struct syslet_completion),
 	   "SYSLET_RING_BYTES() in C++");

@@ -405,6 +405,71 @@ int syslet_peek_completion(struct syslet_ctx *ctx,
 void syslet_cq_advance(struct syslet_ctx *ctx, unsigned int nr);
 
 /*
+ * The single reaper's fast path, inline (as liburing's): the three calls
+ * above are macros for these, which touch only the ring (an acquire load
+ * of head, one release store of tail per batch) and call into the library
+ * only to have overflowed completions moved in.  The library's functions
+ * stay for programs built before and for taking their address.
+ *
+ * syslet_for_each_completion(ctx, i, comp) walks the ready completions
+ * without consuming them (i: an unsigned int cursor, comp: a
+ * struct syslet_completion *); then syslet_cq_advance(ctx, n) consumes
+ * the n seen, with one store:
+ *
+ *	unsigned int i, n = 0;
+ *	struct syslet_completion *c;
+ *
+ *	syslet_for_each_completion(&ctx, i, c) {
+ *		handle(c);
+ *		n++;
+ *	}
+ *	syslet_cq_advance(&ctx, n);
+ */
+static inline unsigned int __syslet_cq_ready_inline(const struct syslet_ctx *ctx)
+{
+	const struct syslet_ring *r = ctx->ring;
+
+	return __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) -
+	       __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
+}
+
+static inline int __syslet_peek_inline(struct syslet_ctx *ctx,
+				       struct syslet_completion **comp)
+{
+	struct syslet_ring *r = ctx->ring;
+	uint32_t tail = __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
+
+	if (__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) == tail)
+		return (syslet_peek_completion)(ctx, comp); /* + overflow */
+	*comp = &r->entries[tail & ctx->ring_mask];
+	return 0;
+}
+
+static inline void __syslet_cq_advance_inline(struct syslet_ctx *ctx,
+					      unsigned int nr)
+{
+	struct syslet_ring *r = ctx->ring;
+
+	__atomic_store_n(&r->tail, __atomic_load_n(&r->tail, __ATOMIC_RELAXED) +
+			 nr, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&r->overflow, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&r->kflags, __ATOMIC_RELAXED))
+		(syslet_cq_advance)(ctx, 0);	/* move overflowed ones in */
+}
+
+#ifndef LIBSYSLET_NO_INLINE
+#define syslet_cq_ready(ctx)		__syslet_cq_ready_inline(ctx)
+#define syslet_peek_completion(ctx, comp) __syslet_peek_inline(ctx, comp)
+#define syslet_cq_advance(ctx, nr)	__syslet_cq_advance_inline(ctx, nr)
+#endif
+
+#define syslet_for_each_completion(ctx, i, comp)			\
+	for ((i) = __atomic_load_n(&(ctx)->ring->tail, __ATOMIC_RELAXED); \
+	     (i) != __atomic_load_n(&(ctx)->ring->head, __ATOMIC_ACQUIRE) && \
+	     ((comp) = &(ctx)->ring->entries[(i) & (ctx)->ring_mask], 1); \
+	     (i)++)
+
+/*
  * Copies up to @max ready completions into @comps and consumes them;
  * returns how many (0 if none).  Safe with concurrent reapers.
  */

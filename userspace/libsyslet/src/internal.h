@@ -7,6 +7,7 @@
 #define LIBSYSLET_INTERNAL_H
 
 #include <stdatomic.h>
+#define LIBSYSLET_NO_INLINE	/* the library defines the functions */
 #include "syslet.h"
 
 #define SYSLET_API __attribute__((visibility("default")))

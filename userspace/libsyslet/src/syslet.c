@@ -571,10 +571,14 @@ SYSLET_API int syslet_peek_completion(struct syslet_ctx *ctx,
 	return 0;
 }
 
+/* Single reaper: one release store of tail (no read-modify-write). */
 SYSLET_API void syslet_cq_advance(struct syslet_ctx *ctx, unsigned int nr)
 {
-	atomic_fetch_add_explicit(ring_tail(ctx->ring), nr,
-				  memory_order_release);
+	_Atomic uint32_t *tail = ring_tail(ctx->ring);
+
+	atomic_store_explicit(tail, atomic_load_explicit(tail,
+				memory_order_relaxed) + nr,
+			      memory_order_release);
 	flush_overflow(ctx);
 }
 
