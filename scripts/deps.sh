@@ -8,7 +8,8 @@ PKGS="build-essential bc bison flex cpio kmod libelf-dev libssl-dev dwarves
       linux-source-6.1
       qemu-system-x86 busybox-static
       libaio-dev liburing-dev zlib1g-dev dpkg-dev
-      gnuplot-nox strace e2fsprogs pkgconf gcc-multilib"
+      gnuplot-nox strace e2fsprogs pkgconf gcc-multilib
+      stress-ng"
 
 missing=""
 for p in $PKGS; do

@@ -153,6 +153,8 @@ host)
 	run "shim-noinline/diff" LD_PRELOAD="$shim" SYSLET_AIO_INLINE=0 "$bin/diff" compare "$trace"
 	run "shim-san/diff" ASAN_OPTIONS=detect_leaks=0 "$bin/diff-san" compare "$trace"
 	rm -f "$trace"
+	# unmodified real clients: fio posixaio with verify, stress-ng --aio
+	run "clients" "$SYSLET_TOP/tests/aio/clients.sh" host emulated
 	# file reads through the engine's workers too (here /tmp's hot reads
 	# are otherwise done in the caller: RWF_NOWAIT)
 	for t in basic lio threads shim; do
@@ -190,6 +192,7 @@ sys.exit(0 if libc.syscall(454, None, buf) == 0 else 1)' 2>/dev/null; then
 	run "guest-shim-emulated/diff" LD_PRELOAD="$shim" SYSLET_BACKEND=emulated \
 		SYSLET_AIO_INLINE=0 "$bin/diff" compare "$trace"
 	rm -f "$trace"
+	run "guest-clients" "$SYSLET_TOP/tests/aio/clients.sh" guest kernel emulated
 	for t in shim compat; do
 		run "guest-shim-lfs/$t" LD_PRELOAD="$shim" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} "$bin/$t-lfs"
 	done
