@@ -10,7 +10,8 @@
 # DIR: where the test file goes (default: /dev/shm and /tmp, i.e. tmpfs
 # and, usually, a disk file system; they differ for the shim because tmpfs
 # may lack RWF_NOWAIT).  The file is read once before the runs and fio is
-# told not to drop its cache (--invalidate=0).  Raw fio JSON goes to
+# told not to drop its cache (--invalidate=0).  Then the threads alive while
+# 128 writes are queued on one file (bench/main.d/55-aio-threads.sh).  Raw fio JSON goes to
 # $SYSLET_OUT/bench/aio-host/ (default build/results).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -102,3 +103,5 @@ done
 echo
 echo "psync runs at QD1 whatever the depth (one pread at a time); us/op is 1/IOPS."
 echo "raw fio JSON: $out"
+echo
+SYSLET_BUILD=$build "$top/bench/main.d/55-aio-threads.sh"
