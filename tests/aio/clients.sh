@@ -150,7 +150,8 @@ for be in "${backends[@]}"; do
 	rc=$?
 	[ "$rc" = 0 ] && echo "$out" | grep -q 'successful run completed' &&
 		! echo "$out" | grep -qiE 'fail|error'
-	ok $? "$tag: stress-ng --aio 2 --aio-requests 32 --verify, 3 s" "exit $rc; $out"
+	ok $? "$tag: stress-ng --aio 2 --aio-requests 32 --verify, 3 s" "$out
+exit $rc"
 done
 
 echo "1..$n"

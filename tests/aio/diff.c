@@ -560,6 +560,52 @@ static void run_lio_empty(const struct dcase *c)
 	observe_notifications(1);
 }
 
+/* lio_listio with an entry whose opcode is none of the three. */
+static void run_lio_bad_opcode(const struct dcase *c)
+{
+	char b[2][8];
+	struct aiocb s[2], *l[2];
+	int fd = pattern_file(), i, r;
+
+	(void)c;
+	for (i = 0; i < 2; i++) {
+		l[i] = make_cb(I_MEMSET, &s[i], fd, b[i], 8, 0);
+		make_sigevent(&l[i]->aio_sigevent, N_SIGNAL, i + 1);
+	}
+	l[0]->aio_lio_opcode = LIO_READ;
+	l[1]->aio_lio_opcode = 99;
+	r = lio_listio(LIO_NOWAIT, l, 2, NULL);
+	observe_submit("lio_listio(LIO_NOWAIT) opcode 99", r);
+	observe_status("good", l[0]);
+	observe_status("bad", l[1]);
+	for (i = 0; i < 2; i++)
+		l[i] = make_cb(I_MEMSET, &s[i], fd, b[i], 8, 0);
+	l[0]->aio_lio_opcode = LIO_READ;
+	l[1]->aio_lio_opcode = 99;
+	r = lio_listio(LIO_WAIT, l, 2, NULL);
+	observe_submit("lio_listio(LIO_WAIT) opcode 99", r);
+	observe_status("good", l[0]);
+	observe_status("bad", l[1]);
+	observe_notifications(2);
+	close(fd);
+}
+
+/* aio_suspend with nothing to wait for. */
+static void run_suspend_nothing(const struct dcase *c)
+{
+	struct timespec ts = { 0, 100 * 1000000L };
+	const struct aiocb *l[2] = { NULL, NULL };
+	double t0 = aiot_now();
+	int r;
+
+	(void)c;
+	r = aio_suspend(l, 2, &ts);
+	obs("aio_suspend(NULL, NULL) -> %d errno %d, waited %s", r,
+	    r ? errno : 0, aiot_now() - t0 > 0.05 ? "yes" : "no");
+	r = aio_suspend(l, 0, &ts);
+	obs("aio_suspend(0 entries) -> %d errno %d", r, r ? errno : 0);
+}
+
 static struct dcase cases[I_NR * N_NR * OP_NR + 16];
 static int ncases;
 
@@ -601,6 +647,8 @@ static void build_table(void)
 	add("negative-offset", run_negative_offset, 0, 0, 0);
 	add("lio-failing", run_lio_failing, 0, 0, 0);
 	add("lio-empty", run_lio_empty, 0, 0, 0);
+	add("lio-bad-opcode", run_lio_bad_opcode, 0, 0, 0);
+	add("suspend-nothing", run_suspend_nothing, 0, 0, 0);
 }
 
 /*

@@ -35,9 +35,9 @@ TEST(timeout_eagain)
 
 /*
  * Before any request, with only NULL entries: nothing to wait for.  glibc
- * returns 0 at once; the shim waits out the timeout (EAGAIN).  Either is
- * a reading of POSIX; what matters is a clean answer (this crashed the
- * shim once: its engine did not exist yet).
+ * returns 0 at once, and so does the shim now (it waited out the timeout;
+ * before that it crashed: its engine did not exist yet).  Either is a
+ * reading of POSIX; what matters is a clean answer.
  */
 TEST(only_null_entries_before_any_request)
 {

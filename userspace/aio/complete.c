@@ -476,6 +476,32 @@ static bool saio_any_done(const struct aiocb *const list[], int nent)
 	return false;
 }
 
+/*
+ * Is there anything to wait for?  As glibc: not if the list holds no
+ * aiocb, nor if an aiocb says EINPROGRESS without being a request in
+ * flight here (one a parent had in flight when it forked: it never
+ * completes in the child, where glibc's aio_suspend returns at once).
+ */
+static bool saio_anything_to_wait(const struct aiocb *const list[], int nent)
+{
+	bool any = false;
+	int i;
+
+	pthread_mutex_lock(&saio.lock);
+	for (i = 0; i < nent; i++) {
+		if (!list[i])
+			continue;
+		if (saio_load_error(list[i]) != EINPROGRESS ||
+		    !saio_find(list[i])) {
+			any = false;
+			break;
+		}
+		any = true;
+	}
+	pthread_mutex_unlock(&saio.lock);
+	return any;
+}
+
 SAIO_EXPORT int saio_aio_suspend(const struct aiocb *const list[], int nent,
 			    const struct timespec *timeout)
 {
@@ -489,9 +515,11 @@ SAIO_EXPORT int saio_aio_suspend(const struct aiocb *const list[], int nent,
 	}
 	if (saio_any_done(list, nent))
 		return 0;
-	if (saio_init())	/* nothing submitted yet: still a valid wait */
+	if (saio_init())
 		return -1;
 	if (saio_reap(false) && saio_any_done(list, nent))
+		return 0;
+	if (!saio_anything_to_wait(list, nent))
 		return 0;
 	if (timeout)
 		saio_deadline(&dl, timeout);

@@ -179,12 +179,21 @@ static int saio_lio(int mode, struct aiocb *const list[], int nent,
 		} else if (cb->aio_lio_opcode == LIO_WRITE) {
 			op = SAIO_WRITE;
 		} else {
-			errno = EINVAL;
-			goto bad;
+			/*
+			 * As glibc, which queues it and fails it there: the
+			 * entry's status is EINVAL and its own notification
+			 * is sent; LIO_NOWAIT itself succeeds.
+			 */
+			cb->__return_value = -1;
+			saio_store_error(cb, EINVAL);
+			if (individual && saio_sigev_check(&cb->aio_sigevent) == 0)
+				saio_notify(&cb->aio_sigevent);
+			if (mode == LIO_WAIT)
+				failed = true;
+			continue;
 		}
 		if (!saio_submit(cb, op, g, individual))
 			continue;
-bad:
 		if (errno == EAGAIN)
 			eagain = true;
 		failed = true;
