@@ -1120,3 +1120,23 @@ void __syslet_emu_ctx_exit(struct syslet_ctx *ctx)
 	free(e);
 	ctx->__priv[0] = NULL;
 }
+
+/* --- the backend's table ------------------------------------------------- */
+
+static int emu_ctx_exit(struct syslet_ctx *ctx)
+{
+	__syslet_emu_ctx_exit(ctx);
+	return 1;
+}
+
+const struct syslet_backend_ops __syslet_emu_ops = {
+	.name		= "emulated",
+	.ctx_init	= __syslet_emu_ctx_init,
+	.ctx_exit	= emu_ctx_exit,
+	.submit		= __syslet_emu_submit,
+	.wait		= __syslet_emu_wait,
+	.cancel		= __syslet_emu_cancel,
+	.limits		= __syslet_emu_limits,
+	.flush		= __syslet_emu_flush,
+	.threadlet	= __syslet_emu_threadlet,
+};

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libsyslet internals shared by the common code (syslet.c), the kernel
- * backend (kernel.c) and the emulated backend (emu.c).
+ * libsyslet internals shared by the common code (ctx.c, queue.c), the
+ * system calls (sys.c), the kernel backend (kernel.c, threadlet.c) and
+ * the emulated backend (emu.c).
  */
 #ifndef LIBSYSLET_INTERNAL_H
 #define LIBSYSLET_INTERNAL_H
@@ -21,9 +22,48 @@
 #define SYSLET_CTX_OWN_MEM	0x00010000U /* ring allocated by the library */
 
 /*
+ * A backend: what the calls of queue.c and ctx.c do on it.  Two exist,
+ * __syslet_kernel_ops (kernel.c) and __syslet_emu_ops (emu.c), found by
+ * ctx->backend in __syslet_backends[] (ctx.c).
+ */
+struct syslet_backend_ops {
+	const char *name;
+	int (*ctx_init)(struct syslet_ctx *ctx);
+	/* 1: the caller may free the ring; 0: the backend keeps it */
+	int (*ctx_exit)(struct syslet_ctx *ctx);
+	/*
+	 * @done NULL: the completion goes to the ring.  Else a chain that
+	 * completes in the caller writes *@done instead (the emulated
+	 * backend completes only SYSLET_SYNC chains in the caller).
+	 */
+	int (*submit)(struct syslet_ctx *ctx, const struct syslet_atom *head,
+		      struct syslet_completion *done);
+	int (*wait)(struct syslet_ctx *ctx, unsigned int min,
+		    const struct timespec *ts);
+	int (*cancel)(struct syslet_ctx *ctx, uint64_t user_data,
+		      unsigned int flags);
+	int (*limits)(const struct syslet_limits *set,
+		      struct syslet_limits *get);
+	/* moves completions parked on the overflow list into the ring */
+	void (*flush)(struct syslet_ctx *ctx);
+	int (*threadlet)(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
+			 void *arg, uint64_t user_data);
+};
+
+extern const struct syslet_backend_ops __syslet_kernel_ops;
+extern const struct syslet_backend_ops __syslet_emu_ops;
+extern const struct syslet_backend_ops *const __syslet_backends[3];
+
+static inline const struct syslet_backend_ops *
+ctx_ops(const struct syslet_ctx *ctx)
+{
+	return __syslet_backends[ctx->backend];
+}
+
+/*
  * A context's backend state, ctx->__priv[0]: the emulated backend's
  * struct syslet_emu (emu.c), or the kernel backend's struct kstate
- * (syslet.c).
+ * (kernel.c).
  */
 struct syslet_emu;
 

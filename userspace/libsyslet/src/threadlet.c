@@ -25,7 +25,7 @@
  * completion at the end).  Spares: made on demand, one at a time, up to
  * SPARES_MAX; they exit after the process's idle time.  With no spare
  * parked or no stack free, the threadlet runs on a library thread
- * instead (syslet.c).  Not under AddressSanitizer (nor the other
+ * instead (kernel.c).  Not under AddressSanitizer (nor the other
  * sanitizers that track stacks or threads), which cannot follow the
  * stack switch and the identity exchange: whether the program runs under
  * one is asked at run time (the library is usually built without one),

@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libsyslet: the kernel backend.  Contexts (what the kernel may still
+ * write into a ring, orphaned rings, fork()), submission and the
+ * completions the library posts itself (SYSLET_EXEC_POST), threadlets
+ * on library threads (those in the caller are threadlet.c's), and the
+ * backend's table (__syslet_kernel_ops).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "internal.h"
+
+/* --- kernel backend: what the kernel may still write ------------------ */
+
+/*
+ * A kernel-mode context's state (ctx->__priv[0]).  Every completion
+ * bound for the ring is counted in @expected when its submission returns
+ * (a chain queued or run in the caller that posts to the ring, a
+ * threadlet), and the kernel counts the ones it has written in the
+ * ring's free-running @head; those still parked on the kernel's overflow
+ * list are in @overflow.  So the kernel may still write the ring while
+ * expected - head - overflow is not 0 (chains running) or overflow is
+ * not 0 (parked completions flushed by the next call on the ring).
+ * syslet_ctx_exit() never frees a ring the kernel may still write: it
+ * drains what has arrived and, if chains are still running, keeps a
+ * library-allocated ring on the orphan list, freed once they have all
+ * posted (checked at every kernel-mode syslet_ctx_init() and _exit()).
+ */
+struct kstate {
+	_Atomic uint32_t expected;
+	_Atomic unsigned int threadlets;	/* running on library threads */
+	struct kstate *next, *prev;	/* kctxs, under kctxs_lock */
+	struct syslet_ring *ring;
+	int own_mem;
+};
+
+static pthread_mutex_t kctxs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kstate *kctxs;		/* live kernel-mode contexts */
+static struct kstate *orphans;		/* rings of exited contexts */
+static pthread_once_t kfork_once = PTHREAD_ONCE_INIT;
+/* threadlets on library threads in the process (kthreadlet_start()) */
+static _Atomic unsigned int kthreadlets_process;
+
+/*
+ * fork(): the child has none of the parent's chains and threads (the
+ * kernel engine runs and posts none of the parent's chains in the child).
+ * So in the child every kernel-mode context starts empty: nothing is
+ * expected beyond what its ring holds, nothing is parked in the kernel,
+ * no threadlet runs; orphaned rings are freed.  kctxs_lock is held
+ * across fork() so the lists are whole in the child.
+ */
+static void kfork_prepare(void)
+{
+	pthread_mutex_lock(&kctxs_lock);
+}
+
+static void kfork_parent(void)
+{
+	pthread_mutex_unlock(&kctxs_lock);
+}
+
+static void kfork_child(void)
+{
+	struct kstate *k;
+
+	for (k = kctxs; k; k = k->next) {
+		struct syslet_ring *r = k->ring;
+
+		atomic_store(&k->expected, atomic_load(ring_head(r)));
+		atomic_store(&k->threadlets, 0);
+		atomic_store((_Atomic uint32_t *)&r->overflow, 0);
+		atomic_store((_Atomic uint32_t *)&r->kflags, 0);
+	}
+	atomic_store(&kthreadlets_process, 0);
+	while ((k = orphans)) {
+		orphans = k->next;
+		free(k->ring);
+		free(k);
+	}
+	pthread_mutex_unlock(&kctxs_lock);
+}
+
+static void kfork_init(void)
+{
+	pthread_atfork(kfork_prepare, kfork_parent, kfork_child);
+}
+
+static struct kstate *kstate(const struct syslet_ctx *ctx)
+{
+	return ctx->__priv[0];
+}
+
+static void kstate_count(struct syslet_ctx *ctx, unsigned int n)
+{
+	atomic_fetch_add_explicit(&kstate(ctx)->expected, n,
+				  memory_order_relaxed);
+}
+
+/*
+ * Consumes whatever has arrived in @k's ring (the context is going away)
+ * and has the kernel flush its overflow list into it.  Returns 1 once the
+ * kernel will never write the ring again.
+ */
+static int kstate_drained(struct kstate *k)
+{
+	struct syslet_ring *r = k->ring;
+	struct timespec zero = { 0, 0 };
+	uint32_t head, ovf;
+
+	for (;;) {
+		head = atomic_load_explicit(ring_head(r), memory_order_acquire);
+		atomic_store_explicit(ring_tail(r), head, memory_order_release);
+		ovf = atomic_load_explicit((_Atomic uint32_t *)&r->overflow,
+					   memory_order_relaxed);
+		if (!ovf)
+			break;
+		__syslet_sys_async_wait(r, 0, &zero);
+		if (atomic_load_explicit(ring_head(r),
+					 memory_order_acquire) == head)
+			break;		/* nothing moved */
+	}
+	return !ovf && atomic_load_explicit(&k->expected,
+					    memory_order_relaxed) == head;
+}
+
+/* Frees the orphaned rings the kernel is done with; kctxs_lock held. */
+static void orphans_reap_locked(void)
+{
+	struct kstate **pp = &orphans, *k;
+
+	while ((k = *pp)) {
+		if (kstate_drained(k)) {
+			*pp = k->next;
+			free(k->ring);
+			free(k);
+		} else {
+			pp = &k->next;
+		}
+	}
+}
+
+static int kstate_init(struct syslet_ctx *ctx)
+{
+	struct kstate *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return -ENOMEM;
+	k->ring = ctx->ring;
+	k->own_mem = !!(ctx->flags & SYSLET_CTX_OWN_MEM);
+	pthread_once(&kfork_once, kfork_init);
+	pthread_mutex_lock(&kctxs_lock);
+	orphans_reap_locked();
+	k->next = kctxs;
+	if (kctxs)
+		kctxs->prev = k;
+	kctxs = k;
+	pthread_mutex_unlock(&kctxs_lock);
+	ctx->__priv[0] = k;
+	return 0;
+}
+
+/*
+ * syslet_ctx_exit() on the kernel backend.  Returns 1 if the caller may
+ * free (or reuse) the ring, 0 if it went to the orphan list.
+ */
+static int kstate_exit(struct syslet_ctx *ctx)
+{
+	struct timespec ms = { 0, 10000000 };
+	struct kstate *k = kstate(ctx);
+	int done;
+
+	pthread_mutex_lock(&kctxs_lock);
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		kctxs = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	k->next = k->prev = NULL;
+	orphans_reap_locked();
+	done = kstate_drained(k);
+	if (!done && k->own_mem) {
+		/* chains still run: the ring stays until they have posted */
+		k->next = orphans;
+		orphans = k;
+	}
+	pthread_mutex_unlock(&kctxs_lock);
+	ctx->__priv[0] = NULL;
+	if (done) {
+		free(k);
+		return 1;
+	}
+	if (k->own_mem)
+		return 0;
+	/* the caller's memory: it may reuse it once this returns, so wait */
+	while (!kstate_drained(k))
+		__syslet_sys_async_wait(k->ring, 1, &ms);
+	free(k);
+	return 1;
+}
+
+/* --- submission ---------------------------------------------------- */
+
+
+/*
+ * Posts @c to @ctx's kernel-mode ring with SYSLET_EXEC_POST: the kernel
+ * parks it on the ring's overflow list if the ring is full.  It is the
+ * completion of something that has run, so it is never dropped: a
+ * transient failure (a signal, no memory) is retried.
+ */
+void __syslet_kernel_post(struct syslet_ctx *ctx,
+			  const struct syslet_completion *c)
+{
+	struct timespec ms = { 0, 1000000 };
+	long r;
+
+	for (;;) {
+		r = __syslet_sys_async_exec(NULL, ctx->ring,
+					    (struct syslet_completion *)c,
+					    SYSLET_EXEC_POST);
+		if (r >= 0 || (r != -EINTR && r != -ENOMEM && r != -EAGAIN))
+			return;
+		if (r != -EINTR)
+			nanosleep(&ms, NULL);
+	}
+}
+
+/* The ring has no free slot or completions wait on its overflow list. */
+static int ring_full(const struct syslet_ctx *ctx)
+{
+	const struct syslet_ring *r = ctx->ring;
+
+	return atomic_load_explicit(ring_head((struct syslet_ring *)r),
+				    memory_order_acquire) -
+	       atomic_load_explicit(ring_tail((struct syslet_ring *)r),
+				    memory_order_relaxed) >= ctx->ring_entries ||
+	       atomic_load_explicit((_Atomic uint32_t *)&r->overflow,
+				    memory_order_relaxed);
+}
+
+/*
+ * Counts a submission's completion if it goes to the ring (see struct
+ * kstate): async_exec() returned @r, with the completion buffer @done.
+ * The head atom has been read by the kernel, so it can be read here.
+ */
+static void kernel_count(struct syslet_ctx *ctx,
+			 const struct syslet_atom *head, long r,
+			 const struct syslet_completion *done)
+{
+	if (r == SYSLET_QUEUED || (r == SYSLET_DONE && !done))
+		if (!(head->flags & SYSLET_NO_COMPLETE))
+			kstate_count(ctx, 1);
+}
+
+/*
+ * A SYSLET_SYNC chain has run by the time async_exec() returns, so its
+ * submission must not fail then.  A kernel that cannot park a chain run
+ * in the caller on the overflow list returns -EOVERFLOW when the ring is
+ * full: when it looks full, the chain's completion comes back into a
+ * buffer and is posted with SYSLET_EXEC_POST, which parks it (status and
+ * user_data; that path leaves atom, nr_atoms and flags 0).
+ */
+static int kernel_submit(struct syslet_ctx *ctx,
+			 const struct syslet_atom *head)
+{
+	struct syslet_completion c;
+	long r;
+
+	/* the head is read here only when the ring is full */
+	if (!ring_full(ctx) || !(head->flags & SYSLET_SYNC) ||
+	    (head->flags & SYSLET_NO_COMPLETE)) {
+		r = __syslet_sys_async_exec(head, ctx->ring, NULL, 0);
+		kernel_count(ctx, head, r, NULL);
+		return (int)r;
+	}
+	r = __syslet_sys_async_exec(head, ctx->ring, &c, 0);
+	if (r != SYSLET_DONE)
+		return (int)r;		/* it did not run */
+	__syslet_kernel_post(ctx, &c);
+	kstate_count(ctx, 1);
+	return SYSLET_DONE;
+}
+
+/*
+ * Kernel backend threadlets: each runs on a thread of its own (signals
+ * blocked, detached) and completes through the ring with async_exec()'s
+ * SYSLET_EXEC_POST, since only the kernel writes a kernel-mode ring.  The
+ * number running is kept in the context's struct kstate, so that
+ * syslet_ctx_exit() can wait for them before the ring goes.
+ */
+#define KTHREADLETS_MAX		256	/* per context */
+#define KTHREADLETS_PROCESS_MAX	1024	/* in the process */
+#define KTHREADLET_STACK	(2 * 1024 * 1024)
+
+
+struct kthreadlet {
+	struct syslet_ctx *ctx;
+	syslet_threadlet_fn fn;
+	void *arg;
+	uint64_t user_data;
+};
+
+static _Atomic unsigned int *kthreadlets_running(struct syslet_ctx *ctx)
+{
+	return &kstate(ctx)->threadlets;
+}
+
+static void *kthreadlet_main(void *p)
+{
+	struct kthreadlet k = *(struct kthreadlet *)p;
+	struct syslet_completion c;
+
+	free(p);
+	memset(&c, 0, sizeof(c));
+	c.status = k.fn(k.arg);
+	c.user_data = k.user_data;
+	/* parked on the overflow list if the ring is full; never dropped */
+	__syslet_kernel_post(k.ctx, &c);
+	atomic_fetch_sub_explicit(&kthreadlets_process, 1,
+				  memory_order_relaxed);
+	atomic_fetch_sub_explicit(kthreadlets_running(k.ctx), 1,
+				  memory_order_release);
+	return NULL;
+}
+
+static int kthreadlet_start(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
+			    void *arg, uint64_t user_data)
+{
+	struct kthreadlet *k = malloc(sizeof(*k));
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t t;
+	int err;
+
+	if (!k)
+		return -ENOMEM;
+	if (atomic_fetch_add(kthreadlets_running(ctx), 1) >= KTHREADLETS_MAX) {
+		atomic_fetch_sub(kthreadlets_running(ctx), 1);
+		free(k);
+		return -EAGAIN;
+	}
+	if (atomic_fetch_add(&kthreadlets_process, 1) >=
+	    KTHREADLETS_PROCESS_MAX) {
+		atomic_fetch_sub(&kthreadlets_process, 1);
+		atomic_fetch_sub(kthreadlets_running(ctx), 1);
+		free(k);
+		return -EAGAIN;
+	}
+	k->ctx = ctx;
+	k->fn = fn;
+	k->arg = arg;
+	k->user_data = user_data;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, KTHREADLET_STACK);
+	/* the program's signals go to its own threads */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&t, &attr, kthreadlet_main, k);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		atomic_fetch_sub(&kthreadlets_process, 1);
+		atomic_fetch_sub(kthreadlets_running(ctx), 1);
+		free(k);
+		return -err;
+	}
+	return 0;
+}
+
+/* Waits for the kernel backend's running threadlets (ctx_exit). */
+static void kthreadlets_wait(struct syslet_ctx *ctx)
+{
+	struct timespec ms = { 0, 1000000 };
+
+	while (atomic_load_explicit(kthreadlets_running(ctx),
+				    memory_order_acquire))
+		nanosleep(&ms, NULL);
+}
+
+/* --- the backend's table -------------------------------------------- */
+
+static int k_ctx_exit(struct syslet_ctx *ctx)
+{
+	kthreadlets_wait(ctx);
+	__syslet_tl_wait(ctx);
+	return kstate_exit(ctx);
+}
+
+static int k_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
+		    struct syslet_completion *done)
+{
+	long r;
+
+	if (!done)
+		return kernel_submit(ctx, head);
+	r = __syslet_sys_async_exec(head, ctx->ring, done, 0);
+	kernel_count(ctx, head, r, done);
+	return (int)r;
+}
+
+static int k_wait(struct syslet_ctx *ctx, unsigned int min,
+		  const struct timespec *ts)
+{
+	return (int)__syslet_sys_async_wait(ctx->ring, min, ts);
+}
+
+static int k_cancel(struct syslet_ctx *ctx, uint64_t user_data,
+		    unsigned int flags)
+{
+	return (int)__syslet_sys_async_cancel(ctx->ring, user_data, flags);
+}
+
+static int k_limits(const struct syslet_limits *set,
+		    struct syslet_limits *get)
+{
+	return (int)__syslet_sys_async_limits(set, get);
+}
+
+/* the kernel moves parked completions in on any call on the ring */
+static void k_flush(struct syslet_ctx *ctx)
+{
+	struct timespec zero = { 0, 0 };
+
+	__syslet_sys_async_wait(ctx->ring, 0, &zero);
+}
+
+static int k_threadlet(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
+		       void *arg, uint64_t user_data)
+{
+	int ret = -EAGAIN;
+
+	/* in the caller until it would sleep, if asked (threadlet.c) */
+	if (ctx->flags & SYSLET_CTX_INCALLER)
+		ret = __syslet_tl_incaller(ctx, fn, arg, user_data);
+	if (ret == -EAGAIN)
+		ret = kthreadlet_start(ctx, fn, arg, user_data);
+	if (!ret)
+		kstate_count(ctx, 1);
+	return ret;
+}
+
+const struct syslet_backend_ops __syslet_kernel_ops = {
+	.name		= "kernel",
+	.ctx_init	= kstate_init,
+	.ctx_exit	= k_ctx_exit,
+	.submit		= k_submit,
+	.wait		= k_wait,
+	.cancel		= k_cancel,
+	.limits		= k_limits,
+	.flush		= k_flush,
+	.threadlet	= k_threadlet,
+};
