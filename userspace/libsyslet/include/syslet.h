@@ -25,8 +25,10 @@
  *
  * Thread safety: syslet_submit(), syslet_reap(), syslet_wait(),
  * syslet_cancel() and syslet_threadlet() may be called concurrently on one
- * context.  syslet_peek_completion() + syslet_cq_advance() are for a
- * single reaper (like io_uring_peek_cqe()/io_uring_cqe_seen()).
+ * context.  syslet_peek_completion(), syslet_for_each_completion() and
+ * syslet_cq_advance() are for a single reaper (like io_uring_peek_cqe(),
+ * io_uring_for_each_cqe() and io_uring_cq_advance()).  Async-signal
+ * safety: see syslet(3).
  */
 #ifndef LIBSYSLET_SYSLET_H
 #define LIBSYSLET_SYSLET_H
@@ -83,9 +85,10 @@ enum syslet_backend_type {
 /*
  * A context: one completion ring and the backend that fills it.  The
  * fields are readable (ring, ring_entries, backend); treat them as
- * read-only.  __priv is the library's (the backend's state).  Without SYSLET_CTX_EMULATED / SYSLET_CTX_KERNEL the backend
- * comes from $SYSLET_BACKEND (kernel, emulated, auto; default auto: the
- * kernel engine when the running kernel has it).
+ * read-only; __priv is the library's (the backend's state).  Without
+ * SYSLET_CTX_EMULATED / SYSLET_CTX_KERNEL the backend comes from
+ * $SYSLET_BACKEND (kernel, emulated, auto; default auto: the kernel
+ * engine when the running kernel has it).
  */
 struct syslet_ctx {
 	struct syslet_ring *ring;
