@@ -115,8 +115,92 @@ corrupt_job() {
 	fi
 }
 
+# async_limits(NULL, &l) with every argument passed, believed only if it
+# fills l in (on stock kernels from 6.7 on, 454 is futex_wake)
 kernel_has_syslets() {
-	python3 -c 'import ctypes, sys; l = ctypes.CDLL(None); sys.exit(0 if l.syscall(454, None, None) == 0 else 1)'
+	python3 - <<'PY'
+import ctypes, sys
+l = (ctypes.c_uint32 * 16)(*([64] + [0xa5a5a5a5] * 15))
+c = ctypes.CDLL(None, use_errno=True)
+c.syscall.restype = ctypes.c_long
+r = c.syscall(ctypes.c_long(454), None, ctypes.byref(l), ctypes.c_long(0),
+	      ctypes.c_long(0), ctypes.c_long(0), ctypes.c_long(0))
+sys.exit(0 if r == 0 and l[0] == 64 and l[1] and l[1] != 0xa5a5a5a5 else 1)
+PY
+}
+
+# depth_sum NAME KEY: the sum of fio's iodepth_submit or iodepth_complete
+# percentages (about 100 when every submission and completion is counted)
+depth_sum() {
+	python3 - "$out/$1.json" "$2" <<'PY'
+import json, sys
+t = open(sys.argv[1]).read()
+j = json.loads(t[t.index("{"):])["jobs"][0]
+print(int(round(sum(j[sys.argv[2]].values()))))
+PY
+}
+
+# depth_pct NAME KEY BUCKET: one bucket of that distribution, rounded
+depth_pct() {
+	python3 - "$out/$1.json" "$2" "$3" <<'PY'
+import json, sys
+t = open(sys.argv[1]).read()
+j = json.loads(t[t.index("{"):])["jobs"][0]
+print(int(round(j[sys.argv[2]][sys.argv[3]])))
+PY
+}
+
+# accounting_job NAME BACKEND ARGS...: I/Os completed in ->queue() count
+# in fio's submit and complete distributions like the others
+accounting_job() {
+	local name=$1 backend=$2 s c
+	shift 2
+	fjob "$name" "$backend" "$@"
+	local rc=$?
+	s=$(depth_sum "$name" iodepth_submit 2>/dev/null)
+	c=$(depth_sum "$name" iodepth_complete 2>/dev/null)
+	if [ $rc = 0 ] && [ "${res%% *}" = 0 ] && [ "${s:-0}" -ge 99 ] && [ "${c:-0}" -ge 99 ]; then
+		ok 0 "$name: $backend, $* (submit ${s}%, complete ${c}%)"
+	else
+		ok 1 "$name: $backend, $*: every I/O counted as submitted and completed" \
+			"exit $rc, $res, iodepth_submit ${s:-?}%, iodepth_complete ${c:-?}%"
+	fi
+}
+
+# batch_job NAME BACKEND ARGS...: with iodepth_batch=8, submissions go
+# to the engine 5 to 8 at a time (fio's "8" bucket), not one by one
+batch_job() {
+	local name=$1 backend=$2 b
+	shift 2
+	fjob "$name" "$backend" "$@" --iodepth_batch=8 --iodepth_batch_complete_min=8
+	local rc=$?
+	b=$(depth_pct "$name" iodepth_submit 8 2>/dev/null)
+	if [ $rc = 0 ] && [ "${res%% *}" = 0 ] && [ "${b:-0}" -ge 50 ]; then
+		ok 0 "$name: $backend, $* --iodepth_batch=8 --iodepth_batch_complete_min=8 (${b}% of submissions were 5-8 I/Os)"
+	else
+		ok 1 "$name: $backend, $* --iodepth_batch=8: submissions batched" \
+			"exit $rc, $res, iodepth_submit 5-8: ${b:-?}%"
+	fi
+}
+
+# trim_job NAME BACKEND SIZE ARGS...: trims complete without error, all
+# SIZE bytes of them
+trim_job() {
+	local name=$1 backend=$2 size=$3 t
+	shift 3
+	fjob "$name" "$backend" --size="$size" --rw=randtrim "$@"
+	local rc=$?
+	t=$(python3 - "$out/$name.json" <<'PY'
+import json, sys
+t = open(sys.argv[1]).read()
+print(json.loads(t[t.index("{"):])["jobs"][0]["trim"]["io_bytes"])
+PY
+)
+	if [ $rc = 0 ] && [ "${res%% *}" = 0 ] && [ "${t:-0}" = "$(numfmt --from=iec "$size")" ]; then
+		ok 0 "$name: $backend, $* (trimmed $t)"
+	else
+		ok 1 "$name: $backend, $*: trims" "exit $rc, $res, trimmed ${t:-?}: $(tail -3 "$out/$name.log")"
+	fi
 }
 
 if [ "$where" = host ]; then
@@ -135,6 +219,8 @@ if [ "$where" = host ]; then
 	verify_job host-spin "$be" 8M --filename="$f" --rw=randwrite --bs=4k --iodepth=16 --spin_usec=200
 	verify_job host-nowait-first "$be" 8M --filename="$f" --rw=randrw --bs=4k --iodepth=16 --nowait_first=1
 	corrupt_job host-corrupt "$be" "$dir/corrupt"
+	batch_job host-batch "$be" --filename="$f" --size=4M --rw=randwrite --bs=4k --iodepth=16
+	trim_job host-trim-file "$be" 1M --filename="$dir/trim" --bs=64k --iodepth=4
 	# backend=auto follows $SYSLET_BACKEND.
 	SYSLET_BACKEND=emulated verify_job host-auto-env auto 4M --filename="$f" --rw=randwrite --bs=4k --iodepth=8
 	if kernel_has_syslets; then
@@ -181,6 +267,12 @@ else
 	verify_job "blkdev-exec-sync-kernel" kernel 4M --filename="$dev" --rw=randwrite --bs=4k --iodepth=8 --exec_mode=sync
 	verify_job "blkdev-spin-kernel" kernel 8M --filename="$dev" --rw=randwrite --bs=4k --iodepth=16 --spin_usec=500
 	verify_job "blkdev-nowait-first-kernel" kernel 8M --filename="$dev" --rw=randrw --bs=4k --iodepth=16 --nowait_first=1
+	# a hot tmpfs file never blocks: pass-on-block completes every read
+	# in ->queue(), and fio must still count them submitted and completed
+	fjob tmpfs-hot-prime kernel --filename="$dir/hot" --size=1M --rw=write --bs=64k
+	accounting_job tmpfs-pob-accounting-kernel kernel --filename="$dir/hot" --size=1M --rw=randread --bs=4k --iodepth=8 --exec_mode=pob
+	batch_job tmpfs-pob-batch-kernel kernel --filename="$dir/data" --size=4M --rw=randwrite --bs=4k --iodepth=16 --exec_mode=pob
+	trim_job tmpfs-trim-kernel kernel 1M --filename="$dir/trim" --bs=64k --iodepth=4
 
 	if mkfs.ext4 -q -F "$dev" > "$out/mkfs.log" 2>&1 && mount -t ext4 "$dev" "$mnt"; then
 		for be in $backends; do

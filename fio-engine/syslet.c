@@ -8,8 +8,9 @@
  *	fio --ioengine=external:/path/to/syslet.so [--backend=kernel] ...
  *
  * Every I/O is its own chain of one atom (pread64, pwrite64, fsync,
- * fdatasync, sync_file_range, or a discard), so iodepth=N means N chains in
- * flight: one chain for all of them would run them one after the other.
+ * fdatasync or sync_file_range), so iodepth=N means N chains in flight:
+ * one chain for all of them would run them one after the other.  Trims
+ * are done in ->queue() as libaio does them (syslet_fio_trim()).
  * The chain's user word is the io_u, so a completion leads straight back to
  * it.
  *
@@ -94,7 +95,6 @@ struct syslet_fio_options {
 /* Per io_u: the chain (one op) and what its arguments point at. */
 struct syslet_fio_io {
 	struct syslet_op op;
-	uint64_t range[2];		/* BLKDISCARD's {start, len} */
 	struct io_u *io_u;
 };
 
@@ -251,21 +251,7 @@ static int syslet_fio_prep(struct thread_data *td, struct io_u *io_u)
 				    io_u->xfer_buflen, td->o.sync_file_range,
 				    0, 0);
 		break;
-	case DDIR_TRIM:
-		if (io_u->file->filetype == FIO_TYPE_BLOCK) {
-			sio->range[0] = io_u->offset;
-			sio->range[1] = io_u->xfer_buflen;
-			syslet_prep_syscall(op, SYS_ioctl, fd, BLKDISCARD,
-					    SYSLET_U64(sio->range), 0, 0, 0);
-		} else {
-			syslet_prep_syscall(op, SYS_fallocate, fd,
-					    FALLOC_FL_PUNCH_HOLE |
-					    FALLOC_FL_KEEP_SIZE,
-					    io_u->offset, io_u->xfer_buflen,
-					    0, 0);
-		}
-		break;
-	default:
+	default:		/* trims: syslet_fio_trim() */
 		return EINVAL;
 	}
 	syslet_op_add_flags(op, sd->atom_flags);
@@ -304,6 +290,45 @@ static bool syslet_fio_try_nowait(struct syslet_fio_data *sd,
 	return false;
 }
 
+/*
+ * An I/O that completes in ->queue() (FIO_Q_COMPLETED) never reaches
+ * ->commit() or ->getevents(): count it as submitted and completed, as
+ * fio's own engines do for what they finish there.
+ */
+static enum fio_q_status syslet_fio_completed(struct thread_data *td)
+{
+	io_u_mark_submit(td, 1);
+	io_u_mark_complete(td, 1);
+	return FIO_Q_COMPLETED;
+}
+
+/*
+ * Trims, as libaio and io_uring do them: in ->queue(), once nothing is
+ * in flight or staged, through fio's do_io_u_trim() (BLKDISCARD, or a
+ * zone reset with zonemode=zbd).  A regular file, which fio cannot trim,
+ * gets its range punched out instead.
+ */
+static enum fio_q_status syslet_fio_trim(struct thread_data *td,
+					 struct io_u *io_u)
+{
+	struct syslet_fio_data *sd = td->io_ops_data;
+
+	if (sd->nr_staged || sd->in_flight || sd->nr_done)
+		return FIO_Q_BUSY;
+	if (fio_fill_issue_time(td))
+		fio_gettime(&io_u->issue_time, NULL);
+	if (io_u->file->filetype == FIO_TYPE_FILE &&
+	    td->o.zone_mode != ZONE_MODE_ZBD) {
+		if (fallocate(io_u->file->fd, FALLOC_FL_PUNCH_HOLE |
+			      FALLOC_FL_KEEP_SIZE, io_u->offset,
+			      io_u->xfer_buflen))
+			io_u->error = errno;
+	} else {
+		do_io_u_trim(td, io_u);
+	}
+	return syslet_fio_completed(td);
+}
+
 static enum fio_q_status syslet_fio_queue(struct thread_data *td,
 					  struct io_u *io_u)
 {
@@ -311,6 +336,9 @@ static enum fio_q_status syslet_fio_queue(struct thread_data *td,
 	int err;
 
 	fio_ro_check(td, io_u);
+
+	if (io_u->ddir == DDIR_TRIM)
+		return syslet_fio_trim(td, io_u);
 
 	/* fio never has more than iodepth io_us; be safe anyway. */
 	if (sd->nr_staged == sd->depth)
@@ -328,7 +356,7 @@ static enum fio_q_status syslet_fio_queue(struct thread_data *td,
 		if (fio_fill_issue_time(td))
 			fio_gettime(&io_u->issue_time, NULL);
 		if (syslet_fio_try_nowait(sd, io_u))
-			return FIO_Q_COMPLETED;
+			return syslet_fio_completed(td);
 	}
 
 	err = syslet_fio_prep(td, io_u);
@@ -339,10 +367,12 @@ static enum fio_q_status syslet_fio_queue(struct thread_data *td,
 	/*
 	 * Pass-on-block: submit at once, with nothing staged before it, so
 	 * that an I/O which does not block completes here, like a psync
-	 * one, at the cost of one system call.
+	 * one, at the cost of one system call.  Not when fio batches
+	 * (iodepth_batch > 1): then ->commit() submits the batch, each I/O
+	 * still tried in the caller first.
 	 */
 	if (!(sd->atom_flags & (SYSLET_SYNC | SYSLET_ASYNC)) &&
-	    !sd->async_left && !sd->nr_staged) {
+	    !sd->async_left && !sd->nr_staged && td->o.iodepth_batch <= 1) {
 		struct syslet_fio_io *sio = io_u->engine_data;
 		struct syslet_completion cqe;
 		int r;
@@ -357,7 +387,7 @@ static enum fio_q_status syslet_fio_queue(struct thread_data *td,
 		} while (r == -EINTR);
 		if (r == SYSLET_DONE) {
 			syslet_fio_result(io_u, cqe.status);
-			return FIO_Q_COMPLETED;
+			return syslet_fio_completed(td);
 		}
 		if (r == SYSLET_QUEUED) {
 			if (sd->adaptive)
