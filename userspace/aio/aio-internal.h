@@ -3,13 +3,16 @@
  * aio-internal.h - what the files of libsyslet-aio share.
  *
  * Layout of the library (one concern per file):
- *	req.c		request and per-descriptor state, ordering, fork
+ *	versions.c	the exported names and their symbol versions
+ *	init.c		setting up on first use, fork, the environment, stats
+ *	req.c		request and per-descriptor state, ordering
  *	submit.c	aio_read, aio_write, aio_fsync, lio_listio, aio_init
  *	complete.c	completion, aio_error, aio_return, aio_suspend, reaper
  *	cancel.c	aio_cancel
  *	notify.c	SIGEV_SIGNAL / SIGEV_THREAD / SIGEV_THREAD_ID delivery
- *	chains.c	the only file that talks to libsyslet
- *	versions.c	the exported names and their symbol versions
+ *	chains.c	the engine: the only file that talks to libsyslet, and a
+ *			leaf (it calls nothing of the other files: completions
+ *			go back to complete.c as values, struct saio_done)
  *
  * Locking: one mutex, saio.lock, protects the request pool, the aiocb and
  * descriptor hashes, the per-descriptor queues and the lio groups' counts.
@@ -39,20 +42,6 @@
 #include "include/syslet-aio.h"
 
 #define SAIO_EXPORT	__attribute__((visibility("default")))
-
-/*
- * The POSIX names.  Each entry point is defined once under an internal
- * name (saio_aio_read, ...).  In the shared library, SAIO_VERSIONS gives
- * it the symbol versions libc.so.6 gives the name (name@GLIBC_2.2.5 and
- * the default name@@GLIBC_2.34; see libsyslet-aio.map), so that a
- * preloaded shim matches every versioned reference exactly.  The static
- * archive (SAIO_STATIC) defines the plain names instead, as aliases.
- */
-#define SAIO_SYMVER(impl, name, ver) \
-	__asm__(".symver " #impl ", " #name "@" ver)
-#define SAIO_VERSIONS(impl, name) \
-	SAIO_SYMVER(impl, name, "GLIBC_2.2.5"); \
-	SAIO_SYMVER(impl, name, "@GLIBC_2.34")
 
 /*
  * SAIO_WINDOW(): a point where another thread's interleaving once caused a
@@ -214,8 +203,14 @@ struct saio_global {
 
 extern struct saio_global saio;
 
-/* req.c */
+/* init.c */
 int saio_init(void);
+int saio_stats(struct syslet_aio_stats *st, size_t size);
+
+/* req.c */
+int saio_pools_alloc(uint32_t max);
+void saio_pools_reset(void);
+void saio_pools_free(void);
 struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 				const struct sigevent *sev,
 				struct saio_lio *lio, bool *start);
@@ -223,13 +218,26 @@ void saio_req_free(struct saio_req *r, int status);
 struct saio_req *saio_find(const struct aiocb *cb);
 void saio_queue_remove(struct saio_req *r, struct saio_req **ready);
 bool saio_make_stream(struct saio_req *r);
-void saio_count_call(void);
+
+/* submit.c, complete.c, cancel.c: the POSIX calls (names: versions.c) */
+int saio_aio_read(struct aiocb *cb);
+int saio_aio_write(struct aiocb *cb);
+int saio_aio_fsync(int operation, struct aiocb *cb);
+int saio_lio_listio(int mode, struct aiocb *const list[], int nent,
+		    struct sigevent *sig);
+int saio_lio_listio_old(int mode, struct aiocb *const list[], int nent,
+			struct sigevent *sig);
+void saio_aio_init(const struct aioinit *init);
+int saio_aio_error(const struct aiocb *cb);
+ssize_t saio_aio_return(struct aiocb *cb);
+int saio_aio_suspend(const struct aiocb *const list[], int nent,
+		     const struct timespec *timeout);
+int saio_aio_cancel(int fd, struct aiocb *cb);
 
 
 /* complete.c */
 int saio_start_new(struct saio_req *r);
 void saio_complete(struct saio_req *r, int64_t res);
-void saio_chain_done(uint64_t user_data, int64_t res);
 int saio_reap(bool wait);
 int saio_wait_seq(uint32_t seen, const struct timespec *deadline);
 int saio_wait_seq_restart(uint32_t seen);
@@ -247,9 +255,18 @@ bool saio_sigev_fails(const struct sigevent *sev);
 void saio_notify(const struct sigevent *sev);
 
 /* chains.c */
-int saio_engine_init(void);
+#define SAIO_REAP_BATCH		64
+
+/* A completion taken from the engine's ring. */
+struct saio_done {
+	uint64_t user_data;	/* saio_user_data() of the request */
+	int64_t res;		/* its chain's status */
+};
+
+int saio_engine_init(uint32_t max_threads, uint32_t idle_msecs);
 int saio_engine_submit(struct saio_req *r);
-int saio_engine_reap(bool wait, const struct timespec *rel);
+int saio_engine_reap(struct saio_done *out, int max, bool wait,
+		     const struct timespec *rel);
 int saio_engine_cancel(uint64_t user_data);
 int saio_engine_limits(uint32_t max_threads, uint32_t idle_msecs);
 uint32_t saio_engine_backend(void);

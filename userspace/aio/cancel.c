@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * cancel.c - aio_cancel.
+ * cancel.c - aio_cancel (its public names are in versions.c).
  *
  * A request still waiting behind others on its descriptor is ours alone:
  * it is completed with ECANCELED at once.  A request the engine has is
@@ -109,13 +109,12 @@ static void saio_cwait_drop(struct saio_cwait *w)
 	}
 }
 
-SAIO_EXPORT int saio_aio_cancel(int fd, struct aiocb *cb)
+int saio_aio_cancel(int fd, struct aiocb *cb)
 {
 	struct saio_req *r, *mine = NULL, *theirs = NULL, *next;
 	struct saio_cwait *run = NULL;
 	int canceled = 0, notcanceled = 0, nrun = 0, i, e;
 
-	saio_count_call();
 	if (fcntl(fd, F_GETFL) < 0) {
 		errno = EBADF;
 		return -1;
@@ -211,13 +210,3 @@ SAIO_EXPORT int saio_aio_cancel(int fd, struct aiocb *cb)
 		return AIO_CANCELED;
 	return AIO_ALLDONE;
 }
-
-#ifdef SAIO_STATIC
-SAIO_EXPORT int aio_cancel(int fd, struct aiocb *cb)
-	__attribute__((alias("saio_aio_cancel")));
-SAIO_EXPORT int aio_cancel64(int fd, struct aiocb64 *cb)
-	__attribute__((alias("saio_aio_cancel")));
-#else
-SAIO_VERSIONS(saio_aio_cancel, aio_cancel);
-SAIO_VERSIONS(saio_aio_cancel, aio_cancel64);
-#endif

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * chains.c - the only file of libsyslet-aio that talks to libsyslet.
+ * chains.c - the engine: the only file of libsyslet-aio that talks to
+ * libsyslet, and a leaf: it calls nothing of the other files.  It starts
+ * a request's chain (or does a read in the caller), hands completions
+ * back as values (struct saio_done), cancels, and sets the limits.
  *
  * One libsyslet context (one completion ring in ordinary memory, no file
  * descriptor) per process; one chain of one atom per request.  The
@@ -41,13 +44,16 @@
 #include "aio-internal.h"
 
 #define SAIO_RING_ENTRIES	1024
-#define SAIO_REAP_BATCH		64
 
 static struct syslet_ctx ctx;
 static bool ctx_live;
 static bool inline_off;		/* SYSLET_AIO_INLINE=0 */
 
-int saio_engine_init(void)
+/*
+ * Start the engine (or, in the child of a fork, start it afresh) with at
+ * most 'max_threads' worker threads (see saio_engine_limits()).
+ */
+int saio_engine_init(uint32_t max_threads, uint32_t idle_msecs)
 {
 	const char *env;
 	int ret;
@@ -65,8 +71,7 @@ int saio_engine_init(void)
 	if (ret)
 		return ret;
 	ctx_live = true;
-	saio_engine_limits(__atomic_load_n(&saio.max_threads, __ATOMIC_RELAXED),
-			   __atomic_load_n(&saio.idle_msecs, __ATOMIC_RELAXED));
+	saio_engine_limits(max_threads, idle_msecs);
 	env = getenv("SYSLET_AIO_INLINE");
 	inline_off = env && !strcmp(env, "0");
 	return 0;
@@ -207,11 +212,12 @@ static uint8_t saio_how_memory(struct saio_req *r)
 }
 
 /*
- * Try r (a positioned read) in the caller.  Returns true with r->ret set
- * if it completed there; false if the chain must do it, with *flags the
- * chain's mode.
+ * Try r (a positioned read) in the caller.  Returns 1 with r->ret set if
+ * it completed there; 0 if the chain must do it, with *flags the chain's
+ * mode; -ESPIPE if the descriptor is a stream (the caller makes r a plain
+ * read and starts it again: saio_make_stream()).
  */
-static bool saio_read_here(struct saio_req *r, unsigned int *flags)
+static int saio_read_here(struct saio_req *r, unsigned int *flags)
 {
 	struct iovec iov = {
 		.iov_base = (void *)r->cb->aio_buf,
@@ -223,12 +229,12 @@ static bool saio_read_here(struct saio_req *r, unsigned int *flags)
 	switch (how) {
 	case SAIO_HOW_DIRECT:
 		*flags = SYSLET_ASYNC;
-		return false;
+		return 0;
 	case SAIO_HOW_NOWAIT:
 		n = preadv2(r->fd, &iov, 1, r->cb->aio_offset, RWF_NOWAIT);
 		if (n >= 0 && ((size_t)n == iov.iov_len || n == 0)) {
 			r->ret = n;
-			return true;
+			return 1;
 		}
 		if (n >= 0 || errno == EAGAIN) {
 			/*
@@ -240,33 +246,30 @@ static bool saio_read_here(struct saio_req *r, unsigned int *flags)
 			 */
 			readahead(r->fd, r->cb->aio_offset, iov.iov_len);
 			*flags = SYSLET_ASYNC;
-			return false;
+			return 0;
 		}
-		if (errno == ESPIPE) {
-			saio_make_stream(r);	/* a pipe or socket: read() */
-			return false;
-		}
+		if (errno == ESPIPE)
+			return -ESPIPE;	/* a pipe or socket: read() */
 		if (errno != EOPNOTSUPP ||
 		    saio_how_memory(r) != SAIO_HOW_MEMORY)
-			return false;	/* the chain reports any error */
+			return 0;	/* the chain reports any error */
 		/* fall through */
 	case SAIO_HOW_MEMORY:
 		n = pread(r->fd, iov.iov_base, iov.iov_len, r->cb->aio_offset);
-		if (n < 0 && errno == ESPIPE) {
-			saio_make_stream(r);
-			return false;
-		}
+		if (n < 0 && errno == ESPIPE)
+			return -ESPIPE;
 		r->ret = n < 0 ? -errno : n;
-		return true;
+		return 1;
 	default:
-		return false;
+		return 0;
 	}
 }
 
 /*
  * Start r.  Returns 1 if it completed in the caller (result in r->ret),
  * 0 if its completion will come through the ring (r may be gone by the
- * time this returns), or a negative errno if it could not be started.
+ * time this returns), or a negative errno if it could not be started
+ * (-ESPIPE: a positioned read of a stream, to be redone as read()).
  */
 int saio_engine_submit(struct saio_req *r)
 {
@@ -277,9 +280,12 @@ int saio_engine_submit(struct saio_req *r)
 	/* a negative offset is not "the file position" here: the chain's
 	 * pread64 refuses it, as glibc's pread does */
 	if (r->op == SAIO_READ && !r->stream && !inline_off &&
-	    r->cb->aio_offset >= 0 && saio_read_here(r, &flags)) {
-		errno = saved;
-		return 1;
+	    r->cb->aio_offset >= 0) {
+		ret = saio_read_here(r, &flags);
+		if (ret) {
+			errno = saved;
+			return ret;
+		}
 	}
 	errno = saved;
 	saio_fill_atom(r, flags);
@@ -319,33 +325,36 @@ int saio_engine_cancel(uint64_t user_data)
 }
 
 /*
- * Process the completions in the ring.  With 'wait', first sleep until
- * there is at least one: forever if 'rel' is NULL, else at most 'rel'
- * (then returning 0 on timeout and -EINTR if a signal handler ran).
- * Returns how many completions were processed.  Caller holds
- * saio.reap_lock.
+ * Copy up to 'max' (at most SAIO_REAP_BATCH) completions out of the ring
+ * into 'out'.  With 'wait' and none there, first sleep until there is one:
+ * forever if 'rel' is NULL, else at most 'rel' (then returning 0 on
+ * timeout and -EINTR if a signal handler ran).  Returns how many were
+ * copied.  Caller holds saio.reap_lock (the ring has one consumer).
  */
-int saio_engine_reap(bool wait, const struct timespec *rel)
+int saio_engine_reap(struct saio_done *out, int max, bool wait,
+		     const struct timespec *rel)
 {
 	struct syslet_completion batch[SAIO_REAP_BATCH];
-	int n, i, ret, total = 0;
+	int n, i, ret;
 
+	if (max > SAIO_REAP_BATCH)
+		max = SAIO_REAP_BATCH;
 	for (;;) {
-		n = syslet_reap(&ctx, batch, SAIO_REAP_BATCH);
+		n = syslet_reap(&ctx, batch, max);
 		if (n > 0) {
-			for (i = 0; i < n; i++)
-				saio_chain_done(batch[i].user_data,
-						batch[i].status);
-			total += n;
-			continue;
+			for (i = 0; i < n; i++) {
+				out[i].user_data = batch[i].user_data;
+				out[i].res = batch[i].status;
+			}
+			return n;
 		}
-		if (!wait || total)
-			return total;
+		if (!wait)
+			return 0;
 		ret = syslet_wait(&ctx, 1, rel);
 		if (ret == -EINTR && rel && !syslet_cq_ready(&ctx))
 			return -EINTR;
 		if (ret < 0 && ret != -EINTR && ret != -ETIME)
-			return total;	/* cannot wait: let the caller poll */
+			return 0;	/* cannot wait: let the caller poll */
 		if (rel)
 			wait = false;	/* one bounded wait, then what is there */
 	}

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * complete.c - completions, and the calls that observe them: aio_error,
- * aio_return, aio_suspend.
+ * aio_return, aio_suspend (their public names are in versions.c).
  *
  * Completion dispatch.  A request that completes in the submitting thread
  * (a page-cache hit: the engine said SYSLET_DONE, or the RWF_NOWAIT
@@ -211,8 +211,8 @@ void saio_complete(struct saio_req *r, int64_t res)
 	saio_drive(NULL, r, res);
 }
 
-/* Called by the engine, with saio.reap_lock held, for each completion. */
-void saio_chain_done(uint64_t user_data, int64_t res)
+/* With saio.reap_lock held, for each completion taken from the ring. */
+static void saio_chain_done(uint64_t user_data, int64_t res)
 {
 	uint32_t idx = (uint32_t)user_data;
 	struct saio_req *r;
@@ -236,6 +236,29 @@ void saio_chain_done(uint64_t user_data, int64_t res)
 }
 
 /*
+ * Process the completions in the ring, in batches (processing may submit
+ * new chains, so a batch is copied out of the ring first).  With 'wait',
+ * first sleep until there is one: forever if 'rel' is NULL, else at most
+ * 'rel'.  Returns how many were processed, or -EINTR if a signal handler
+ * ran during a bounded wait that brought none.  Caller holds
+ * saio.reap_lock.
+ */
+static int saio_process(bool wait, const struct timespec *rel)
+{
+	struct saio_done d[SAIO_REAP_BATCH];
+	int n, i, total = 0;
+
+	for (;;) {
+		n = saio_engine_reap(d, SAIO_REAP_BATCH, wait && !total, rel);
+		if (n <= 0)
+			return total ? total : n;
+		for (i = 0; i < n; i++)
+			saio_chain_done(d[i].user_data, d[i].res);
+		total += n;
+	}
+}
+
+/*
  * Reap the ring.  Without 'wait', only if nobody else is reaping and
  * without blocking.  Returns the number of completions processed.
  */
@@ -249,7 +272,7 @@ int saio_reap(bool wait)
 		pthread_mutex_lock(&saio.reap_lock);
 	else if (pthread_mutex_trylock(&saio.reap_lock))
 		return 0;
-	n = saio_engine_reap(wait, NULL);
+	n = saio_process(wait, NULL);
 	pthread_mutex_unlock(&saio.reap_lock);
 	return n < 0 ? 0 : n;
 }
@@ -428,7 +451,7 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline)
 		n = saio_wait_seq_noreaper(seen, &dl);
 		return n == ETIMEDOUT ? 0 : n;
 	}
-	n = saio_engine_reap(true, &rel);
+	n = saio_process(true, &rel);
 	pthread_mutex_unlock(&saio.reap_lock);
 	/* let the others re-check, and one of them take over */
 	saio_wake_sleepers();
@@ -445,9 +468,8 @@ int saio_status(const struct aiocb *cb)
 	return e;
 }
 
-SAIO_EXPORT int saio_aio_error(const struct aiocb *cb)
+int saio_aio_error(const struct aiocb *cb)
 {
-	saio_count_call();
 	return saio_status(cb);
 }
 
@@ -456,9 +478,8 @@ SAIO_EXPORT int saio_aio_error(const struct aiocb *cb)
  * keeps returning it, and so do aio_error and aio_return here: programs
  * (and glibc's own tests) call aio_error after aio_return.
  */
-SAIO_EXPORT ssize_t saio_aio_return(struct aiocb *cb)
+ssize_t saio_aio_return(struct aiocb *cb)
 {
-	saio_count_call();
 	if (saio_status(cb) == EINPROGRESS) {
 		errno = EINPROGRESS;
 		return -1;
@@ -502,13 +523,12 @@ static bool saio_anything_to_wait(const struct aiocb *const list[], int nent)
 	return any;
 }
 
-SAIO_EXPORT int saio_aio_suspend(const struct aiocb *const list[], int nent,
+int saio_aio_suspend(const struct aiocb *const list[], int nent,
 			    const struct timespec *timeout)
 {
 	struct timespec dl;
 	int ret = 0, err;
 
-	saio_count_call();
 	if (nent < 0) {
 		errno = EINVAL;
 		return -1;
@@ -541,28 +561,3 @@ SAIO_EXPORT int saio_aio_suspend(const struct aiocb *const list[], int nent,
 	__atomic_fetch_sub(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
 	return ret;
 }
-
-/* The 64-bit twins are the same functions on x86-64. */
-#ifdef SAIO_STATIC
-SAIO_EXPORT int aio_error(const struct aiocb *cb)
-	__attribute__((alias("saio_aio_error")));
-SAIO_EXPORT int aio_error64(const struct aiocb64 *cb)
-	__attribute__((alias("saio_aio_error")));
-SAIO_EXPORT ssize_t aio_return(struct aiocb *cb)
-	__attribute__((alias("saio_aio_return")));
-SAIO_EXPORT ssize_t aio_return64(struct aiocb64 *cb)
-	__attribute__((alias("saio_aio_return")));
-SAIO_EXPORT int aio_suspend(const struct aiocb *const list[], int nent,
-			    const struct timespec *timeout)
-	__attribute__((alias("saio_aio_suspend")));
-SAIO_EXPORT int aio_suspend64(const struct aiocb64 *const list[], int nent,
-			      const struct timespec *timeout)
-	__attribute__((alias("saio_aio_suspend")));
-#else
-SAIO_VERSIONS(saio_aio_error, aio_error);
-SAIO_VERSIONS(saio_aio_error, aio_error64);
-SAIO_VERSIONS(saio_aio_return, aio_return);
-SAIO_VERSIONS(saio_aio_return, aio_return64);
-SAIO_VERSIONS(saio_aio_suspend, aio_suspend);
-SAIO_VERSIONS(saio_aio_suspend, aio_suspend64);
-#endif

@@ -26,9 +26,8 @@
  * stream, the kernel says -ESPIPE and it is retried as a plain read or
  * write (saio_make_stream()), as glibc does.
  *
- * After fork() the child drops all of the parent's state (its aiocbs keep
- * saying EINPROGRESS, as with glibc) and starts with an empty pool and no
- * reaper thread; its first AIO call replaces the libsyslet context.
+ * The pools are set up by init.c (saio_init()), and emptied again there in
+ * the child of a fork().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,12 +37,6 @@
 
 #include "aio-internal.h"
 
-struct saio_global saio = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.reap_lock = PTHREAD_MUTEX_INITIALIZER,
-};
-
-static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned int hbits;
 
 static inline uint32_t hash_ptr(const void *p)
@@ -58,7 +51,7 @@ static inline uint32_t hash_fd(int fd)
 }
 
 /* Thread every pool entry onto the free lists, lowest index first. */
-static void saio_reset_pools(void)
+void saio_pools_reset(void)
 {
 	uint32_t i;
 
@@ -78,128 +71,29 @@ static void saio_reset_pools(void)
 	}
 }
 
-/*
- * pthread_atfork child handler: forget everything the parent had.  The
- * engine context is replaced by the next saio_init() rather than here:
- * libsyslet's own child handler may not have run yet (child handlers run
- * in registration order), so calling into libsyslet now could deadlock.
- */
-static bool atfork_done;
-
-static void saio_fork_child(void)
-{
-	pthread_mutex_init(&saio.lock, NULL);
-	pthread_mutex_init(&saio.reap_lock, NULL);
-	pthread_mutex_init(&init_lock, NULL);
-	saio_reaper_forget();
-	if (!saio.ready)
-		return;
-	saio_reset_pools();
-	saio.nr_notify = 0;
-	saio.seq = 0;
-	saio.nr_waiters = 0;
-	memset(&saio.st, 0, sizeof(saio.st));
-	saio.forked = true;
-	__atomic_store_n(&saio.ready, false, __ATOMIC_RELEASE);
-}
-
-/*
- * The child handler is registered when the library is loaded, not by the
- * first AIO call: a fork() while another thread is inside saio_init()
- * (init_lock held) must find it in place.  If registering fails here,
- * saio_init() tries again.
- */
-__attribute__((constructor)) static void saio_atfork_setup(void)
-{
-	atfork_done = !pthread_atfork(NULL, NULL, saio_fork_child);
-}
-
-/* The default bound on worker threads: $SYSLET_AIO_THREADS, or glibc's. */
-static uint32_t saio_threads_from_env(void)
-{
-	const char *s = getenv("SYSLET_AIO_THREADS");
-	unsigned long v;
-	char *end;
-
-	if (!s || !*s)
-		return SAIO_THREADS_DEFAULT;
-	v = strtoul(s, &end, 0);
-	if (*end || v == 0)
-		return SAIO_THREADS_DEFAULT;
-	return v > SAIO_THREADS_LIMIT ? SAIO_THREADS_LIMIT : (uint32_t)v;
-}
-
-static uint32_t saio_max_from_env(void)
-{
-	const char *s = getenv("SYSLET_AIO_MAX");
-	unsigned long v;
-	char *end;
-
-	if (!s || !*s)
-		return SAIO_MAX_DEFAULT;
-	v = strtoul(s, &end, 0);
-	if (*end || v == 0)
-		return SAIO_MAX_DEFAULT;
-	return v > SAIO_MAX_LIMIT ? SAIO_MAX_LIMIT : (uint32_t)v;
-}
-
-/*
- * Set everything up on first use.  Returns 0, or -1 with errno set (and
- * the same errno for every later call: a failed engine does not come back).
- */
-int saio_init(void)
+/* Allocate the pools and hashes for 'max' requests.  0 or ENOMEM. */
+int saio_pools_alloc(uint32_t max)
 {
 	uint32_t n;
-	int err = 0;
 
-	if (__atomic_load_n(&saio.ready, __ATOMIC_ACQUIRE))
-		return 0;
-	pthread_mutex_lock(&init_lock);
-	if (saio.ready || saio.init_err)
-		goto out;
-	if (saio.forked) {
-		err = -saio_engine_init();
-		if (err) {
-			saio.init_err = err;
-			goto out;
-		}
-		saio.forked = false;
-		saio.pid = getpid();
-		saio.st.backend = saio_engine_backend();
-		__atomic_store_n(&saio.ready, true, __ATOMIC_RELEASE);
-		goto out;
-	}
-	saio.max = saio_max_from_env();
-	/* aio_init() before the first request may have set it */
-	if (!__atomic_load_n(&saio.max_threads, __ATOMIC_RELAXED))
-		__atomic_store_n(&saio.max_threads, saio_threads_from_env(),
-				 __ATOMIC_RELAXED);
-	for (hbits = 4, n = 16; n < saio.max; n <<= 1)
+	saio.max = max;
+	for (hbits = 4, n = 16; n < max; n <<= 1)
 		hbits++;
 	saio.hmask = n - 1;
-	saio.pool = calloc(saio.max, sizeof(*saio.pool));
-	saio.fdpool = calloc(saio.max, sizeof(*saio.fdpool));
+	saio.pool = calloc(max, sizeof(*saio.pool));
+	saio.fdpool = calloc(max, sizeof(*saio.fdpool));
 	saio.cbhash = calloc(n, sizeof(*saio.cbhash));
 	saio.fdhash = calloc(n, sizeof(*saio.fdhash));
 	if (!saio.pool || !saio.fdpool || !saio.cbhash || !saio.fdhash) {
-		err = ENOMEM;
-		goto fail;
+		saio_pools_free();
+		return ENOMEM;
 	}
-	saio_reset_pools();
-	err = -saio_engine_init();
-	if (err)
-		goto fail;
-	SAIO_WINDOW();
-	if (!atfork_done && pthread_atfork(NULL, NULL, saio_fork_child)) {
-		err = ENOMEM;
-		goto fail;
-	}
-	atfork_done = true;
-	saio.pid = getpid();
-	saio.st.backend = saio_engine_backend();
-	__atomic_store_n(&saio.ready, true, __ATOMIC_RELEASE);
-	goto out;
-fail:
+	saio_pools_reset();
+	return 0;
+}
+
+void saio_pools_free(void)
+{
 	free(saio.pool);
 	free(saio.fdpool);
 	free(saio.cbhash);
@@ -208,21 +102,6 @@ fail:
 	saio.fdpool = NULL;
 	saio.cbhash = NULL;
 	saio.fdhash = NULL;
-	saio.init_err = err;
-out:
-	err = saio.init_err;
-	pthread_mutex_unlock(&init_lock);
-	if (err) {
-		/* "not queued due to system resource limitations" */
-		errno = err == ENOSYS ? EAGAIN : err;
-		return -1;
-	}
-	return 0;
-}
-
-void saio_count_call(void)
-{
-	saio_stat_add(&saio.st.calls, 1);
 }
 
 /* Look at a descriptor that has more than one request in flight. */
@@ -451,17 +330,4 @@ bool saio_make_stream(struct saio_req *r)
 	}
 	pthread_mutex_unlock(&saio.lock);
 	return changed;
-}
-
-SAIO_EXPORT int syslet_aio_stats(struct syslet_aio_stats *st, size_t size)
-{
-	struct syslet_aio_stats s;
-
-	saio_init();		/* so that 'backend' is known */
-	pthread_mutex_lock(&saio.lock);
-	s = saio.st;
-	pthread_mutex_unlock(&saio.lock);
-	s.calls = __atomic_load_n(&saio.st.calls, __ATOMIC_RELAXED);
-	memcpy(st, &s, size < sizeof(s) ? size : sizeof(s));
-	return 0;
 }

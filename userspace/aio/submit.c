@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * submit.c - aio_read, aio_write, aio_fsync, lio_listio and aio_init.
+ * submit.c - aio_read, aio_write, aio_fsync, lio_listio and aio_init
+ * (their public names are in versions.c).
  *
  * Each request becomes one syslet chain of one atom (pread64/pwrite64,
  * read/write on streams, fsync/fdatasync).  Errors found without a system
@@ -70,21 +71,18 @@ static int saio_submit(struct aiocb *cb, int op, struct saio_lio *lio,
 	return 0;
 }
 
-SAIO_EXPORT int saio_aio_read(struct aiocb *cb)
+int saio_aio_read(struct aiocb *cb)
 {
-	saio_count_call();
 	return saio_submit(cb, SAIO_READ, NULL, true);
 }
 
-SAIO_EXPORT int saio_aio_write(struct aiocb *cb)
+int saio_aio_write(struct aiocb *cb)
 {
-	saio_count_call();
 	return saio_submit(cb, SAIO_WRITE, NULL, true);
 }
 
-SAIO_EXPORT int saio_aio_fsync(int operation, struct aiocb *cb)
+int saio_aio_fsync(int operation, struct aiocb *cb)
 {
-	saio_count_call();
 	if (operation != O_SYNC && operation != O_DSYNC) {
 		errno = EINVAL;
 		return -1;
@@ -142,7 +140,6 @@ static int saio_lio(int mode, struct aiocb *const list[], int nent,
 	bool eagain = false, failed = false;
 	int i, err;
 
-	saio_count_call();
 	if ((mode != LIO_WAIT && mode != LIO_NOWAIT) || nent < 0) {
 		errno = EINVAL;
 		return -1;
@@ -234,14 +231,14 @@ static int saio_lio(int mode, struct aiocb *const list[], int nent,
 	return 0;
 }
 
-SAIO_EXPORT int saio_lio_listio(int mode, struct aiocb *const list[],
+int saio_lio_listio(int mode, struct aiocb *const list[],
 				int nent, struct sigevent *sig)
 {
 	return saio_lio(mode, list, nent, sig, true);
 }
 
 /* lio_listio@GLIBC_2.2.5, for programs linked against glibc < 2.4 */
-SAIO_EXPORT int saio_lio_listio_old(int mode, struct aiocb *const list[],
+int saio_lio_listio_old(int mode, struct aiocb *const list[],
 				    int nent, struct sigevent *sig)
 {
 	return saio_lio(mode, list, nent, sig, false);
@@ -255,11 +252,10 @@ SAIO_EXPORT int saio_lio_listio_old(int mode, struct aiocb *const list[],
  * request pool is SYSLET_AIO_MAX.  Works before and after the first
  * request.
  */
-SAIO_EXPORT void saio_aio_init(const struct aioinit *init)
+void saio_aio_init(const struct aioinit *init)
 {
 	uint32_t threads, idle = 0;
 
-	saio_count_call();
 	if (!init)
 		return;
 	threads = init->aio_threads < 1 ? 1 :
@@ -274,41 +270,3 @@ SAIO_EXPORT void saio_aio_init(const struct aioinit *init)
 	if (__atomic_load_n(&saio.ready, __ATOMIC_ACQUIRE))
 		saio_engine_limits(threads, idle);
 }
-
-#ifdef SAIO_STATIC
-SAIO_EXPORT int aio_read(struct aiocb *cb)
-	__attribute__((alias("saio_aio_read")));
-SAIO_EXPORT int aio_read64(struct aiocb64 *cb)
-	__attribute__((alias("saio_aio_read")));
-SAIO_EXPORT int aio_write(struct aiocb *cb)
-	__attribute__((alias("saio_aio_write")));
-SAIO_EXPORT int aio_write64(struct aiocb64 *cb)
-	__attribute__((alias("saio_aio_write")));
-SAIO_EXPORT int aio_fsync(int operation, struct aiocb *cb)
-	__attribute__((alias("saio_aio_fsync")));
-SAIO_EXPORT int aio_fsync64(int operation, struct aiocb64 *cb)
-	__attribute__((alias("saio_aio_fsync")));
-SAIO_EXPORT int lio_listio(int mode, struct aiocb *const list[], int nent,
-			   struct sigevent *sig)
-	__attribute__((alias("saio_lio_listio")));
-SAIO_EXPORT int lio_listio64(int mode, struct aiocb64 *const list[], int nent,
-			     struct sigevent *sig)
-	__attribute__((alias("saio_lio_listio")));
-SAIO_EXPORT void aio_init(const struct aioinit *init)
-	__attribute__((alias("saio_aio_init")));
-#else
-SAIO_VERSIONS(saio_aio_read, aio_read);
-SAIO_VERSIONS(saio_aio_read, aio_read64);
-SAIO_VERSIONS(saio_aio_write, aio_write);
-SAIO_VERSIONS(saio_aio_write, aio_write64);
-SAIO_VERSIONS(saio_aio_fsync, aio_fsync);
-SAIO_VERSIONS(saio_aio_fsync, aio_fsync64);
-SAIO_VERSIONS(saio_aio_init, aio_init);
-/* lio_listio: GLIBC_2.4 and GLIBC_2.34 mean the same, GLIBC_2.2.5 differs */
-SAIO_SYMVER(saio_lio_listio, lio_listio, "GLIBC_2.4");
-SAIO_SYMVER(saio_lio_listio, lio_listio, "@GLIBC_2.34");
-SAIO_SYMVER(saio_lio_listio, lio_listio64, "GLIBC_2.4");
-SAIO_SYMVER(saio_lio_listio, lio_listio64, "@GLIBC_2.34");
-SAIO_SYMVER(saio_lio_listio_old, lio_listio, "GLIBC_2.2.5");
-SAIO_SYMVER(saio_lio_listio_old, lio_listio64, "GLIBC_2.2.5");
-#endif
