@@ -114,8 +114,11 @@ set -e
 ln -sf "$(basename "$log")" "$guest/logs/latest.log"
 
 rc=$(sed -n 's/^SYSLET_GUEST_EXIT=\([0-9]*\)$/\1/p' "$log" | tail -1)
-# Kernel reports are lines with a printk timestamp.
-bad=$(grep -nE '^\[ *[0-9]+\.[0-9]+\] (.*(BUG:|WARNING:|Oops|Kernel panic|general protection fault|KASAN:|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|INFO: rcu|unreferenced object|Call Trace:|watchdog: BUG))' "$log" | head -5 || true)
+# Kernel reports are printk lines: a timestamp, then the report.  The
+# serial console is shared with the command's output, so a report may
+# begin in the middle of a line the command had not finished: the
+# timestamp is looked for anywhere in the line.
+bad=$(grep -naE '\[ *[0-9]+\.[0-9]+\] (.*(BUG:|BUG at|WARNING:|Oops|Kernel panic|general protection fault|KASAN:|UBSAN:|KCSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|INFO: rcu|unreferenced object|Call Trace:|watchdog: BUG|list_add corruption|list_del corruption))' "$log" | head -5 || true)
 fail=
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	fail="timed out after $timeout s"

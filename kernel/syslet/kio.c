@@ -48,11 +48,12 @@ struct syslet_kio {
 	struct llist_node	lnode;		/* ctx->kio_done */
 };
 
-/* Drops what a kio pins but its file and chain. */
-static void kio_free(struct syslet_kio *kio)
+/*
+ * Drops what a kio pins but its file and chain.  The ctx is passed in:
+ * the chain may be gone already (posted and freed by kio_finish()).
+ */
+static void kio_free(struct syslet_kio *kio, struct syslet_ctx *ctx)
 {
-	struct syslet_ctx *ctx = kio->c->ctx;
-
 	mmdrop(kio->mm);
 	kfree(kio);
 	syslet_ctx_put(ctx);
@@ -84,7 +85,8 @@ static void kio_finish(struct syslet_kio *kio, bool post)
 		syslet_post_chain(c);
 	else
 		syslet_chain_free(c);
-	kio_free(kio);
+	/* @c is freed: nothing of it may be read from here on */
+	kio_free(kio, ctx);
 }
 
 /*
@@ -226,7 +228,7 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	spin_lock(&ctx->lock);
 	list_del_init(&c->node);
 	spin_unlock(&ctx->lock);
-	kio_free(kio);
+	kio_free(kio, ctx);
 	/* a cancel may have marked it meanwhile: the thread sees that */
 no:
 	fput(file);
