@@ -283,55 +283,65 @@ static int worker_create(struct syslet_ctx *ctx, unsigned int seq,
 	return 0;
 }
 
+/* Wakes an idle thread that no pass-on-block giver has reserved. */
+static void wake_idle(struct syslet_ctx *ctx)
+{
+	struct syslet_worker *w;
+
+	lockdep_assert_held(&ctx->lock);
+	if (ctx->nr_idle <= ctx->nr_reserved)
+		return;
+	w = list_first_entry(&ctx->idle, struct syslet_worker, idle_node);
+	list_del_init(&w->idle_node);
+	ctx->nr_idle--;
+	wake_up_process(w->task);
+}
+
 /*
  * Queues @c for an async thread, waking an idle one or creating one.
  * Returns 0, or a negative errno if no thread exists to run it (the chain
  * is then not queued).
+ *
+ * The chain is published on ctx->queue only once it is known to stay
+ * there: from then on a thread or async_cancel() may run, post and free
+ * it at any moment.  So a thread that has to be made is made first (its
+ * place in ctx->nr_threads reserved under the lock), and the chain is
+ * queued after, or given back if no thread at all exists.
  */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
 {
-	struct syslet_worker *w;
-	unsigned int seq = 0;
-	bool create = false;
+	unsigned int seq;
 	int ret;
 
 	spin_lock(&ctx->lock);
-	if (ctx->dead) {
-		spin_unlock(&ctx->lock);
-		return -ECANCELED;
-	}
-	list_add_tail(&c->node, &ctx->queue);
-	w = NULL;
-	if (ctx->nr_idle > ctx->nr_reserved)
-		w = list_first_entry(&ctx->idle, struct syslet_worker, idle_node);
-	if (w) {
-		list_del_init(&w->idle_node);
-		ctx->nr_idle--;
-		wake_up_process(w->task);
-	} else if (ctx->nr_threads < ctx->max_threads) {
+	if (ctx->dead)
+		goto dead;
+	if (ctx->nr_idle <= ctx->nr_reserved &&
+	    ctx->nr_threads < ctx->max_threads) {
 		ctx->nr_threads++;
 		seq = ctx->thread_seq++;
-		create = true;
+		spin_unlock(&ctx->lock);
+		ret = worker_create(ctx, seq, false);
+		spin_lock(&ctx->lock);
+		if (ret) {
+			ctx->nr_threads--;
+			/* other threads will run it; with none, give it back */
+			if (!ctx->nr_threads) {
+				spin_unlock(&ctx->lock);
+				return ret;
+			}
+		}
+		if (ctx->dead)
+			goto dead;
 	}
+	list_add_tail(&c->node, &ctx->queue);
+	/* the new thread, if any, finds the chain or is idle by now */
+	wake_idle(ctx);
 	spin_unlock(&ctx->lock);
-	if (!create)
-		return 0;
-
-	ret = worker_create(ctx, seq, false);
-	if (!ret)
-		return 0;
-	spin_lock(&ctx->lock);
-	ctx->nr_threads--;
-	/*
-	 * Other threads will run it; with no thread at all, give it back
-	 * unless a thread or a cancel already took it.
-	 */
-	if (ctx->nr_threads || c->worker || c->cancelled)
-		ret = 0;
-	else
-		list_del_init(&c->node);
+	return 0;
+dead:
 	spin_unlock(&ctx->lock);
-	return ret;
+	return -ECANCELED;
 }
 
 /*
@@ -421,17 +431,11 @@ bool syslet_reserve_spare(struct syslet_ctx *ctx)
 /* The chain completed without a hand-off: give the reservation back. */
 void syslet_unreserve_spare(struct syslet_ctx *ctx)
 {
-	struct syslet_worker *w = NULL;
-
 	spin_lock(&ctx->lock);
 	ctx->nr_reserved--;
 	/* a queued chain may have waited for this thread */
-	if (!list_empty(&ctx->queue) && ctx->nr_idle > ctx->nr_reserved) {
-		w = list_first_entry(&ctx->idle, struct syslet_worker, idle_node);
-		list_del_init(&w->idle_node);
-		ctx->nr_idle--;
-		wake_up_process(w->task);
-	}
+	if (!list_empty(&ctx->queue))
+		wake_idle(ctx);
 	spin_unlock(&ctx->lock);
 	if (wq_has_sleeper(&ctx->spare_wait))
 		wake_up_all(&ctx->spare_wait);

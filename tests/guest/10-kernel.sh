@@ -4,7 +4,7 @@
 # pass-on-block and threadlets (issue 8), lifetime (ptrace, /proc, leaks at exit and exec)
 # io-wq coexistence (issue 3) and direct reads without a thread (issue 5).
 rc=0
-for t in engine seccomp identity limits pob threadlet lifetime iowq kio; do
+for t in engine seccomp identity limits pob threadlet lifetime iowq kio review; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done
 exit $rc
