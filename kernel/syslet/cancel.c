@@ -21,7 +21,11 @@ static bool chain_matches(struct syslet_chain *c, u64 ring, u64 user_data)
 	return c->comp.user_data == user_data && c->uring == ring;
 }
 
-/* Returns 0 (or the number cancelled with SYSLET_CANCEL_ALL), or -ENOENT. */
+/*
+ * Returns 0 (or the number cancelled with SYSLET_CANCEL_ALL), -ENOENT,
+ * or an error of the ring header's check, as async_exec() and
+ * async_wait() do (NULL names ringless SYSLET_NO_COMPLETE chains).
+ */
 long syslet_cancel(struct syslet_ring __user *uring, u64 user_data,
 		   unsigned int flags)
 {
@@ -33,6 +37,12 @@ long syslet_cancel(struct syslet_ring __user *uring, u64 user_data,
 
 	if (flags & ~CANCEL_FLAGS)
 		return -EINVAL;
+	if (uring) {
+		long ret = syslet_ring_check(uring);
+
+		if (ret)
+			return ret;
+	}
 	ctx = syslet_get_ctx(false);
 	if (!ctx)
 		return -ENOENT;

@@ -286,7 +286,15 @@ SYSCALL_DEFINE2(async_limits, const struct syslet_limits __user *, set,
 {
 	struct syslet_limits lim;
 	struct syslet_ctx *ctx;
+	u32 size;
 
+	/* @get says which struct it is, as @set does; checked before @set */
+	if (get) {
+		if (get_user(size, &get->size))
+			return -EFAULT;
+		if (size != sizeof(lim))
+			return -EINVAL;
+	}
 	if (set) {
 		if (copy_from_user(&lim, set, sizeof(lim)))
 			return -EFAULT;

@@ -17,21 +17,32 @@
 #include <linux/uaccess.h>
 #include "syslet.h"
 
-/* Returns 0 if @ring is a usable ring header, else -EINVAL or -EFAULT. */
+static bool nr_entries_valid(u32 nr)
+{
+	return nr && nr <= SYSLET_RING_MAX_ENTRIES && is_power_of_2(nr);
+}
+
+/*
+ * Returns 0 if @ring is a usable ring header, else -EINVAL or -EFAULT.
+ * The reserved words of all three cache lines must be zero, so that they
+ * can be given a meaning later (the kernel writes none of them).
+ */
 int syslet_ring_check(const struct syslet_ring __user *ring)
 {
-	u32 size, nr, flags;
+	struct syslet_ring hdr;
 
 	if (!ring || ((unsigned long)ring & (SYSLET_RING_ALIGN - 1)))
 		return -EINVAL;
-	if (get_user(size, &ring->size) || get_user(nr, &ring->nr_entries) ||
-	    get_user(flags, &ring->flags))
+	if (copy_from_user(&hdr, ring, sizeof(hdr)))
 		return -EFAULT;
-	if (size != sizeof(struct syslet_ring) || flags & ~SYSLET_RING_F_ALL)
+	if (hdr.size != sizeof(struct syslet_ring) ||
+	    hdr.flags & ~SYSLET_RING_F_ALL || !nr_entries_valid(hdr.nr_entries))
 		return -EINVAL;
-	if (!nr || nr > SYSLET_RING_MAX_ENTRIES || !is_power_of_2(nr))
+	if (memchr_inv(hdr.__kpad, 0, sizeof(hdr.__kpad)) ||
+	    memchr_inv(hdr.__upad, 0, sizeof(hdr.__upad)) ||
+	    memchr_inv(hdr.__rpad, 0, sizeof(hdr.__rpad)))
 		return -EINVAL;
-	if (!access_ok(ring, SYSLET_RING_BYTES(nr)))
+	if (!access_ok(ring, SYSLET_RING_BYTES(hdr.nr_entries)))
 		return -EFAULT;
 	return 0;
 }

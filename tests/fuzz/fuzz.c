@@ -1041,6 +1041,7 @@ static void check_threads(void)
 	unsigned int seen;
 
 	memset(&l, 0, sizeof(l));
+	l.size = sizeof(l);
 	if (async_limits(NULL, &l))
 		return;
 	if (l.nr_threads > atomic_load(&sh->limit_hw))

@@ -119,4 +119,79 @@ TEST(thread_creation_failing_while_cancels_run)
 	ASSERT_EQ(b.ret, -12345);	/* no read ever ran */
 }
 
+/* --- item 12c: every call checks the ring header --------------------- */
+
+TEST(cancel_checks_the_ring_header_like_exec)
+{
+	struct syslet_ring *r = ring_new(4), *bad;
+	struct syslet_completion comp = { 0 };
+	struct syslet_limits l;
+	struct timespec ts = { 0, 0 };
+	char *raw = aligned_alloc(64, 4096);
+	void *gone;
+
+	REQUIRE_SYSLET();
+	memset(raw, 0, 4096);
+	/* misaligned */
+	bad = (struct syslet_ring *)(raw + 8);
+	bad->size = sizeof(*bad);
+	bad->nr_entries = 4;
+	ASSERT_EQ(async_cancel(bad, 1, 0), -1);
+	ASSERT_EQ(errno, EINVAL);
+	/* nr_entries not a power of two */
+	bad = (struct syslet_ring *)raw;
+	memset(raw, 0, 4096);
+	bad->size = sizeof(*bad);
+	bad->nr_entries = 3;
+	ASSERT_EQ(async_cancel(bad, 1, 0), -1);
+	ASSERT_EQ(errno, EINVAL);
+	/* unmapped */
+	gone = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(gone != MAP_FAILED);
+	ASSERT_EQ(munmap(gone, 4096), 0);
+	ASSERT_EQ(async_cancel(gone, 1, 0), -1);
+	ASSERT_EQ(errno, EFAULT);
+	/* a good ring with nothing in flight: ENOENT, and NULL is a ring */
+	ASSERT_EQ(async_cancel(r, 1, 0), -1);
+	ASSERT_EQ(errno, ENOENT);
+	ASSERT_EQ(async_cancel(NULL, 1, 0), -1);
+	ASSERT_EQ(errno, ENOENT);
+
+	/* nonzero reserved words in the header: refused by every call */
+	for (int line = 0; line < 3; line++) {
+		struct syslet_ring *p = ring_new(4);
+		struct syslet_atom a;
+
+		if (line == 0)
+			p->__kpad[5] = 1;
+		else if (line == 1)
+			p->__upad[3] = 1;
+		else
+			p->__rpad[12] = 1;
+		atom_init(&a, SYSLET_SYNC, SYS_getppid, NULL, NULL, NULL, NULL,
+			  NULL);
+		ASSERT_EQ(xexec(&a, p, NULL, 0), -EINVAL);
+		ASSERT_EQ(xexec(NULL, p, &comp, SYSLET_EXEC_POST), -EINVAL);
+		ASSERT_EQ(syscall(NR_async_wait, p, 0, &ts, NULL, 8), -1);
+		ASSERT_EQ(errno, EINVAL);
+		ASSERT_EQ(async_cancel(p, 1, 0), -1);
+		ASSERT_EQ(errno, EINVAL);
+		ASSERT_EQ(p->head, 0);
+	}
+
+	/* async_limits() checks get->size as it checks set->size */
+	memset(&l, 0, sizeof(l));
+	ASSERT_EQ(async_limits(NULL, &l), -1);
+	ASSERT_EQ(errno, EINVAL);
+	l.size = sizeof(l) + 8;
+	ASSERT_EQ(async_limits(NULL, &l), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(async_limits(NULL, gone), -1);
+	ASSERT_EQ(errno, EFAULT);
+	l.size = sizeof(l);
+	ASSERT_EQ(async_limits(NULL, &l), 0);
+	ASSERT_EQ(l.size, sizeof(l));
+}
+
 TAP_MAIN

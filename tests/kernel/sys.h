@@ -109,6 +109,7 @@ static inline struct syslet_limits limits_now(void)
 	struct syslet_limits l;
 
 	memset(&l, 0, sizeof(l));
+	l.size = sizeof(l);
 	async_limits(NULL, &l);
 	return l;
 }
