@@ -153,6 +153,7 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	struct syslet_worker *w, *taker = NULL;
 	struct syslet_handoff *h;
 	struct task_struct *to;
+	bool holder;
 
 	if (pob->tl) {
 		syslet_threadlet_sleeping(tsk, pob->tl);
@@ -171,20 +172,28 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 		return;
 #endif
 
+	/* does it carry the TGID, its leader's TID being away? */
+	holder = !thread_group_leader(tsk) &&
+		 task_pid_nr(tsk) == task_tgid_nr(tsk);
 	spin_lock(&ctx->lock);
 	/* the chain would be in flight: within the limit, or it stays here */
 	if (!ctx->dead && ctx->nr_chains < ctx->max_chains) {
+		/*
+		 * The TGID's holder gives the leader its context back first:
+		 * no other giver may use that thread.
+		 */
 		list_for_each_entry(w, &ctx->idle, idle_node) {
-			if (syslet_identity_fits(tsk, w->task) &&
-			    syslet_leader_may_take(tsk, w->task)) {
+			if (!syslet_identity_fits(tsk, w->task) ||
+			    !syslet_leader_may_take(tsk, w->task))
+				continue;
+			if (!taker || w->restricted)
 				taker = w;
+			if (w->restricted || !holder)
 				break;
-			}
 		}
 	}
 	if (taker) {
-		list_del_init(&taker->idle_node);
-		ctx->nr_idle--;
+		syslet_idle_del(ctx, taker);
 		ctx->nr_reserved--;
 		pob->reserved = false;
 		taker->take = true;

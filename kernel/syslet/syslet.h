@@ -66,6 +66,7 @@ struct syslet_ctx {
 	unsigned int		nr_handing;	/* pob hand-offs under way */
 	unsigned int		nr_threads;
 	unsigned int		nr_idle;
+	unsigned int		nr_idle_open;	/* of those, may take any context */
 	unsigned int		nr_starting;	/* created, not yet idle */
 	unsigned int		nr_reserved;	/* idle ones promised to pob */
 	wait_queue_head_t	spare_wait;	/* for nr_starting to drop */
@@ -145,6 +146,7 @@ struct syslet_worker {
 	struct task_struct	*task;
 	struct syslet_ctx	*ctx;
 	bool			starting;	/* counted in ctx->nr_starting */
+	bool			restricted;	/* ctx->lock: idle, not open */
 	bool			take;		/* ctx->lock */
 	bool			ready;
 	struct syslet_handoff	h;
@@ -196,6 +198,7 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c);
 
 /* worker.c */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c);
+void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w);
 void syslet_kill_workers(struct syslet_ctx *ctx);
 bool syslet_reserve_spare(struct syslet_ctx *ctx);
 void syslet_unreserve_spare(struct syslet_ctx *ctx);

@@ -69,6 +69,35 @@ bool syslet_must_stay(void)
 	       task_pid_nr(current) != task_tgid_nr(current);
 }
 
+/*
+ * ctx->idle: idle async threads, counted in ctx->nr_idle.  Those that may
+ * take any giver's user context are also counted in ctx->nr_idle_open,
+ * which is what backs pass-on-block reservations (ctx->nr_reserved); a
+ * leader whose TID is away may only take the TGID's context back (see
+ * syslet_leader_may_take()), so it runs queued chains but backs no
+ * reservation.  Caller holds ctx->lock.
+ */
+static void idle_add(struct syslet_ctx *ctx, struct syslet_worker *w)
+{
+	lockdep_assert_held(&ctx->lock);
+	w->restricted = syslet_must_stay();
+	list_add(&w->idle_node, &ctx->idle);
+	ctx->nr_idle++;
+	if (!w->restricted)
+		ctx->nr_idle_open++;
+}
+
+void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w)
+{
+	lockdep_assert_held(&ctx->lock);
+	if (list_empty(&w->idle_node))
+		return;
+	list_del_init(&w->idle_node);
+	ctx->nr_idle--;
+	if (!w->restricted)
+		ctx->nr_idle_open--;
+}
+
 /* Waits until the giver that reserved us has filled in the hand-off. */
 static long worker_take(struct syslet_worker *w)
 {
@@ -102,10 +131,7 @@ static void __noreturn worker_exit(struct syslet_worker *w)
 
 	spin_lock(&ctx->lock);
 	list_del(&w->node);
-	if (!list_empty(&w->idle_node)) {
-		list_del(&w->idle_node);
-		ctx->nr_idle--;
-	}
+	syslet_idle_del(ctx, w);
 	if (w->starting)
 		ctx->nr_starting--;
 	ctx->nr_threads--;
@@ -144,7 +170,8 @@ static long worker_loop(struct syslet_worker *w)
 		}
 		/* idle threads promised to pass-on-block stay idle */
 		if (!ctx->dead && !list_empty(&ctx->queue) &&
-		    ctx->nr_idle >= ctx->nr_reserved) {
+		    (ctx->nr_idle_open >= ctx->nr_reserved ||
+		     syslet_must_stay())) {
 			c = list_first_entry(&ctx->queue, struct syslet_chain, node);
 			list_move_tail(&c->node, &ctx->running);
 			c->worker = current;
@@ -163,8 +190,7 @@ static long worker_loop(struct syslet_worker *w)
 		 * Idle: a submitter takes us off ctx->idle and wakes us, to
 		 * run a chain or to take over a user context (@take).
 		 */
-		list_add(&w->idle_node, &ctx->idle);
-		ctx->nr_idle++;
+		idle_add(ctx, w);
 		__set_current_state(TASK_INTERRUPTIBLE);
 		spin_unlock(&ctx->lock);
 		/* a submitter may wait for an idle thread to pass its caller on to */
@@ -174,16 +200,13 @@ static long worker_loop(struct syslet_worker *w)
 		left = schedule_timeout(msecs_to_jiffies(READ_ONCE(ctx->idle_msecs)));
 
 		spin_lock(&ctx->lock);
-		if (!list_empty(&w->idle_node)) {
-			list_del_init(&w->idle_node);
-			ctx->nr_idle--;
-		}
+		syslet_idle_del(ctx, w);
 		if (w->take) {
 			spin_unlock(&ctx->lock);
 			return worker_take(w);
 		}
 		if (!left && list_empty(&ctx->queue) && !syslet_must_stay() &&
-		    ctx->nr_idle >= ctx->nr_reserved) {
+		    ctx->nr_idle_open >= ctx->nr_reserved) {
 			spin_unlock(&ctx->lock);
 			break;			/* idle timeout */
 		}
@@ -283,18 +306,29 @@ static int worker_create(struct syslet_ctx *ctx, unsigned int seq,
 	return 0;
 }
 
-/* Wakes an idle thread that no pass-on-block giver has reserved. */
-static void wake_idle(struct syslet_ctx *ctx)
+/*
+ * Wakes an idle thread for a queued chain, one that no pass-on-block
+ * reservation counts on (a restricted one first).
+ */
+static struct syslet_worker *idle_pick(struct syslet_ctx *ctx)
 {
 	struct syslet_worker *w;
 
 	lockdep_assert_held(&ctx->lock);
-	if (ctx->nr_idle <= ctx->nr_reserved)
-		return;
-	w = list_first_entry(&ctx->idle, struct syslet_worker, idle_node);
-	list_del_init(&w->idle_node);
-	ctx->nr_idle--;
-	wake_up_process(w->task);
+	list_for_each_entry(w, &ctx->idle, idle_node)
+		if (w->restricted || ctx->nr_idle_open > ctx->nr_reserved)
+			return w;
+	return NULL;
+}
+
+static void wake_idle(struct syslet_ctx *ctx)
+{
+	struct syslet_worker *w = idle_pick(ctx);
+
+	if (w) {
+		syslet_idle_del(ctx, w);
+		wake_up_process(w->task);
+	}
 }
 
 /*
@@ -316,8 +350,7 @@ int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
 	spin_lock(&ctx->lock);
 	if (ctx->dead)
 		goto dead;
-	if (ctx->nr_idle <= ctx->nr_reserved &&
-	    ctx->nr_threads < ctx->max_threads) {
+	if (!idle_pick(ctx) && ctx->nr_threads < ctx->max_threads) {
 		ctx->nr_threads++;
 		seq = ctx->thread_seq++;
 		spin_unlock(&ctx->lock);
@@ -395,7 +428,7 @@ bool syslet_reserve_spare(struct syslet_ctx *ctx)
 			spin_unlock(&ctx->lock);
 			return false;
 		}
-		if (ctx->nr_idle > ctx->nr_reserved) {
+		if (ctx->nr_idle_open > ctx->nr_reserved) {
 			ctx->nr_reserved++;
 			spin_unlock(&ctx->lock);
 			return true;
@@ -421,7 +454,7 @@ bool syslet_reserve_spare(struct syslet_ctx *ctx)
 		}
 		/* a fatal signal ends the wait; the chain then stops at once */
 		if (wait_event_killable(ctx->spare_wait,
-					READ_ONCE(ctx->nr_idle) >
+					READ_ONCE(ctx->nr_idle_open) >
 					READ_ONCE(ctx->nr_reserved) ||
 					!READ_ONCE(ctx->nr_starting)))
 			return false;

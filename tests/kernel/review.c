@@ -194,4 +194,90 @@ TEST(cancel_checks_the_ring_header_like_exec)
 	ASSERT_EQ(l.size, sizeof(l));
 }
 
+static pid_t tid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+/* --- item 12a: hand-offs from other threads after the leader's ------- */
+
+struct late_writer {
+	int fd;
+	int ms;
+};
+
+static void *write_later(void *arg)
+{
+	struct late_writer *w = arg;
+
+	usleep((useconds_t)w->ms * 1000);
+	if (write(w->fd, "x", 1) != 1)
+		return (void *)1;
+	return NULL;
+}
+
+struct second {
+	struct syslet_ring *r;
+	long ret;
+	long long ms;
+	pid_t tid_before, tid_after;
+};
+
+static void *second_thread(void *arg)
+{
+	struct second *s = arg;
+	struct late_writer w = { .ms = 3000 };
+	long long t0;
+	pthread_t t;
+	struct rd b;
+	int fds[2];
+
+	if (pipe(fds))
+		return (void *)1;
+	w.fd = fds[1];
+	rd_init(&b, fds[0], 0, 2);
+	/* in case it blocks here (the bug), it is let go after 3 s */
+	pthread_create(&t, NULL, write_later, &w);
+	s->tid_before = tid();
+	t0 = now_ms();
+	s->ret = xexec(&b.a, s->r, NULL, 0);
+	s->ms = now_ms() - t0;
+	s->tid_after = tid();
+	pthread_join(t, NULL);
+	return NULL;
+}
+
+TEST(other_threads_hand_off_after_the_leader_did)
+{
+	struct syslet_ring *r = ring_new(8);
+	struct syslet_completion comp;
+	struct late_writer w = { .ms = 300 };
+	struct second s = { .r = r };
+	pthread_t t, wt;
+	struct rd b;
+	int fds[2];
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(getpid(), tid());	/* the leader */
+	ASSERT_EQ(pipe(fds), 0);
+	rd_init(&b, fds[0], 0, 1);
+	w.fd = fds[1];
+	ASSERT_EQ(pthread_create(&wt, NULL, write_later, &w), 0);
+	ASSERT_EQ(xexec(&b.a, r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(comp.status, 1);
+	ASSERT_EQ(pthread_join(wt, NULL), 0);
+	/* the leader's old task is idle now, and may not take this one */
+	ASSERT_EQ(pthread_create(&t, NULL, second_thread, &s), 0);
+	ASSERT_EQ(pthread_join(t, NULL), 0);
+	tap_diag("second thread: async_exec() = %ld after %lld ms", s.ret,
+		 s.ms);
+	ASSERT_EQ(s.ret, SYSLET_QUEUED);
+	ASSERT_LT(s.ms, 2000);
+	ASSERT_EQ(s.tid_after, s.tid_before);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(comp.user_data, 2);
+	ASSERT_EQ(comp.status, 1);
+}
+
 TAP_MAIN
