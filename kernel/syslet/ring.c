@@ -78,6 +78,11 @@ struct syslet_kring *syslet_kring_get(struct syslet_ctx *ctx, u64 uaddr)
 		return NULL;
 	new->uaddr = uaddr;
 	new->refs = 1;
+	/* the size the ring has now, snapshot (0: unusable) */
+	if (get_user(new->nr_entries,
+		     &((struct syslet_ring __user *)u64_to_user_ptr(uaddr))->nr_entries) ||
+	    !nr_entries_valid(new->nr_entries))
+		new->nr_entries = 0;
 	mutex_init(&new->mutex);
 	INIT_LIST_HEAD(&new->overflow);
 	init_waitqueue_head(&new->wait);
@@ -130,16 +135,29 @@ void syslet_kring_free_all(struct syslet_ctx *ctx)
  * A new kring continues from the head user memory shows.  It is read at
  * first use under kr->mutex, not when the kring is made: a kring made
  * earlier for the same ring may post, and go, in between, and reading
- * before that would rewind the ring.  Caller holds kr->mutex.
+ * before that would rewind the ring.  (The ring's size is read when the
+ * kring is made, right after the caller checked the header, and not
+ * again.)  Caller holds kr->mutex.
  */
 static int kring_load_head(struct syslet_kring *kr)
 {
 	struct syslet_ring __user *ring = u64_to_user_ptr(kr->uaddr);
+	u32 head, nr;
 
 	if (kr->head_valid)
 		return 0;
-	if (get_user(kr->head, &ring->head))
+	/* it was not usable when the kring was made: look again */
+	if (!kr->nr_entries) {
+		if (get_user(nr, &ring->nr_entries))
+			return -EFAULT;
+		if (!nr_entries_valid(nr))
+			return -EINVAL;
+		kr->nr_entries = nr;
+	}
+	if (get_user(head, &ring->head))
 		return -EFAULT;
+	/* async_wait() reads @head without the mutex */
+	WRITE_ONCE(kr->head, head);
 	kr->head_valid = true;
 	return 0;
 }
@@ -154,12 +172,21 @@ static int ring_write(struct syslet_kring *kr,
 {
 	struct syslet_ring __user *ring = u64_to_user_ptr(kr->uaddr);
 	u32 tail, nr;
+	int ret;
 
-	if (kring_load_head(kr) || get_user(tail, &ring->tail) ||
-	    get_user(nr, &ring->nr_entries))
+	ret = kring_load_head(kr);
+	if (ret)
+		return ret;
+	if (get_user(tail, &ring->tail))
 		return -EFAULT;
-	if (!nr || nr > SYSLET_RING_MAX_ENTRIES || !is_power_of_2(nr))
-		return -EINVAL;
+	nr = kr->nr_entries;
+	/*
+	 * The slot is written only if @tail says user space is done with
+	 * it: a control dependency orders the load of @tail before the
+	 * store to the slot (user space reads the entry, then advances
+	 * @tail with release semantics).  get_user() is an access the
+	 * compiler cannot move, so no store is speculated before it.
+	 */
 	if (kr->head - tail >= nr)
 		return -ENOSPC;
 	if (copy_to_user(&ring->entries[kr->head & (nr - 1)], comp,
@@ -172,7 +199,8 @@ static int ring_write(struct syslet_kring *kr,
 	smp_wmb();
 	if (put_user(kr->head + 1, &ring->head))
 		return -EFAULT;
-	kr->head++;
+	/* written under kr->mutex, read by async_wait() without it */
+	WRITE_ONCE(kr->head, kr->head + 1);
 	return 0;
 }
 
@@ -182,9 +210,8 @@ static void ring_set_overflow(struct syslet_kring *kr)
 	struct syslet_ring __user *ring = u64_to_user_ptr(kr->uaddr);
 
 	/* Best effort: the list itself is what keeps the completions. */
-	if (put_user(kr->nr_overflow ? SYSLET_RING_OVERFLOW : 0, &ring->kflags) ||
-	    put_user(kr->nr_overflow, &ring->overflow))
-		return;
+	if (!put_user(kr->nr_overflow ? SYSLET_RING_OVERFLOW : 0, &ring->kflags))
+		put_user(kr->nr_overflow, &ring->overflow);
 }
 
 /*

@@ -87,6 +87,7 @@ struct syslet_kring {
 	unsigned int		refs;		/* ctx->lock */
 	struct mutex		mutex;
 	u32			head;		/* mutex: the kernel's copy */
+	u32			nr_entries;	/* the ring's size, at creation */
 	bool			head_valid;	/* mutex: @head read in */
 	unsigned int		nr_overflow;	/* mutex */
 	struct list_head	overflow;	/* mutex: chains to post */

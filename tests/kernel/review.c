@@ -280,4 +280,29 @@ TEST(other_threads_hand_off_after_the_leader_did)
 	ASSERT_EQ(comp.status, 1);
 }
 
+/* --- item 10: the ring's size is read once, with its head -------------- */
+
+TEST(ring_size_is_snapshot_while_the_kernel_uses_the_ring)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion comp;
+	struct rd b;
+	int fds[2];
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(pipe(fds), 0);
+	rd_init(&b, fds[0], SYSLET_ASYNC, 3);
+	ASSERT_EQ(xexec(&b.a, r, NULL, 0), SYSLET_QUEUED);
+	/* the kernel holds the ring now; a scribbled size changes nothing */
+	r->nr_entries = 3;
+	ASSERT_EQ(write(fds[1], "x", 1), 1);
+	for (int i = 0; i < 200 && !__atomic_load_n(&r->head, __ATOMIC_ACQUIRE); i++)
+		usleep(10000);
+	ASSERT_EQ(r->head, 1);
+	r->nr_entries = 4;
+	ASSERT_TRUE(ring_pop(r, &comp));
+	ASSERT_EQ(comp.user_data, 3);
+	ASSERT_EQ(comp.status, 1);
+}
+
 TAP_MAIN
