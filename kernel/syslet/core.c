@@ -66,7 +66,8 @@ static void chain_release(struct syslet_chain *c)
 {
 	if (c->filter)
 		seccomp_filter_put(c->filter);
-	put_cred(c->cred);
+	if (c->cred)
+		put_cred(c->cred);
 	put_pid(c->submitter);
 	kfree(c);
 }
@@ -96,6 +97,68 @@ void syslet_ctx_put(struct syslet_ctx *ctx)
 		ctx_free(ctx);
 }
 
+/*
+ * Takes one of ctx->max_chains for a chain (or a completion) that will be
+ * in flight: 0, or -EAGAIN at the limit.  Every chain object and every
+ * completion kept on an overflow list holds one, so the kernel memory a
+ * process can make the engine hold is bounded by a limit it cannot lift.
+ */
+int syslet_chain_count(struct syslet_ctx *ctx)
+{
+	int ret = 0;
+
+	spin_lock(&ctx->lock);
+	if (ctx->nr_chains >= ctx->max_chains)
+		ret = -EAGAIN;
+	else
+		ctx->nr_chains++;
+	spin_unlock(&ctx->lock);
+	return ret;
+}
+
+void syslet_chain_uncount(struct syslet_ctx *ctx)
+{
+	spin_lock(&ctx->lock);
+	ctx->nr_chains--;
+	spin_unlock(&ctx->lock);
+}
+
+/*
+ * A new chain object, counted in ctx->nr_chains, with a reference to its
+ * ring's kring if @uring; or an ERR_PTR (-ENOMEM, -EAGAIN at max_chains).
+ */
+struct syslet_chain *syslet_chain_new(struct syslet_ctx *ctx, u64 head,
+				      u64 uring, u32 flags, u64 user_data)
+{
+	struct syslet_chain *c;
+	int ret;
+
+	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+	if (!c)
+		return ERR_PTR(-ENOMEM);
+	INIT_LIST_HEAD(&c->node);
+	c->ctx = ctx;
+	c->head = head;
+	c->uring = uring;
+	c->flags = flags;
+	c->comp.user_data = user_data;
+	c->cred = get_current_cred();
+	c->ip = instruction_pointer(current_pt_regs());
+	ret = syslet_chain_count(ctx);
+	if (ret) {
+		chain_release(c);
+		return ERR_PTR(ret);
+	}
+	if (uring) {
+		c->kring = syslet_kring_get(ctx, uring);
+		if (!c->kring) {
+			syslet_chain_drop(c);
+			return ERR_PTR(-ENOMEM);
+		}
+	}
+	return c;
+}
+
 /* Frees a chain that has completed (posted, dropped or never queued). */
 void syslet_chain_free(struct syslet_chain *c)
 {
@@ -113,7 +176,24 @@ void syslet_chain_free(struct syslet_chain *c)
 	chain_release(c);
 }
 
-/* Runs a SYSLET_SYNC chain in the caller and delivers its completion. */
+/*
+ * Frees a chain that is not counted as done: it never ran, or it
+ * completed in its caller without waiting on an overflow list.
+ */
+void syslet_chain_drop(struct syslet_chain *c)
+{
+	c->uncounted = true;
+	syslet_chain_uncount(c->ctx);
+	syslet_chain_free(c);
+}
+
+/*
+ * Runs a SYSLET_SYNC chain (or any chain inside a threadlet) in the
+ * caller and delivers its completion.  Once an atom may have run, no
+ * error reads as "nothing ran": a completion that cannot be delivered
+ * (ring full or not writable, @done made unwritable meanwhile) is
+ * -EOVERFLOW, the atoms' results being in their ret_ptrs.
+ */
 static long exec_in_caller(struct syslet_chain *c,
 			   struct syslet_ring __user *ring,
 			   struct syslet_completion __user *done)
@@ -122,33 +202,37 @@ static long exec_in_caller(struct syslet_chain *c,
 	struct syslet_kring *kr;
 	long ret;
 
+	/* an unwritable @done is refused before anything runs */
+	if (done && clear_user(done, sizeof(*done)))
+		return -EFAULT;
 	c->filter = seccomp_filter_get_current();
 	syslet_run_chain(c, true);
 	if (c->filter)
 		seccomp_filter_put(c->filter);
+	c->filter = NULL;
 	if (done)
 		return copy_to_user(done, &c->comp, sizeof(c->comp)) ?
-			-EFAULT : SYSLET_DONE;
+			-EOVERFLOW : SYSLET_DONE;
 	if (!ring || (c->flags & SYSLET_NO_COMPLETE))
 		return SYSLET_DONE;
 
 	ctx = syslet_get_ctx(true);
 	if (IS_ERR(ctx))
-		return PTR_ERR(ctx);
+		return -EOVERFLOW;
 	kr = syslet_kring_get(ctx, (u64)(unsigned long)ring);
 	if (!kr)
-		return -ENOMEM;
+		return -EOVERFLOW;
 	ret = syslet_post(ctx, kr, &c->comp);
 	syslet_kring_put(ctx, kr);
-	/* the ring was full: tell the caller, the result is in ret_ptr */
-	return ret == -ENOSPC ? -EOVERFLOW : (ret ?: SYSLET_DONE);
+	/* ring full or not writable: the result is in ret_ptr */
+	return ret ? -EOVERFLOW : SYSLET_DONE;
 }
 
 /* SYSLET_EXEC_POST: posts the caller's completion *@done to @ring. */
 static long exec_post(struct syslet_ring __user *ring,
 		      struct syslet_completion __user *done)
 {
-	struct syslet_chain c = {};
+	struct syslet_completion comp = {};
 	struct syslet_ctx *ctx;
 	long ret;
 
@@ -157,14 +241,13 @@ static long exec_post(struct syslet_ring __user *ring,
 	ret = syslet_ring_check(ring);
 	if (ret)
 		return ret;
-	if (get_user(c.comp.status, &done->status) ||
-	    get_user(c.comp.user_data, &done->user_data))
+	if (get_user(comp.status, &done->status) ||
+	    get_user(comp.user_data, &done->user_data))
 		return -EFAULT;
 	ctx = syslet_get_ctx(true);
 	if (IS_ERR(ctx))
 		return PTR_ERR(ctx);
-	c.uring = (u64)(unsigned long)ring;
-	return syslet_deliver_in_caller(ctx, &c, ring, NULL);
+	return syslet_post_comp(ctx, &comp, ring, false);
 }
 
 SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
@@ -203,7 +286,9 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		return -EINVAL;		/* an async chain needs a ring */
 	}
 
-	if (!(aflags & SYSLET_ASYNC)) {
+	/* inside a threadlet, a chain does not pass on by itself */
+	if ((aflags & SYSLET_SYNC) ||
+	    (!(aflags & SYSLET_ASYNC) && current->syslet_pob)) {
 		struct syslet_chain sc = {
 			.head = (u64)(unsigned long)atom,
 			.uring = (u64)(unsigned long)ring,
@@ -212,59 +297,37 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 			.ip = instruction_pointer(current_pt_regs()),
 		};
 
-		/* inside a threadlet, a chain does not pass on by itself */
-		if ((aflags & SYSLET_SYNC) || current->syslet_pob)
-			return exec_in_caller(&sc, ring, done);
-		/* the default: in the caller until an atom would sleep */
-		return syslet_exec_pob(&sc, ring, done);
+		return exec_in_caller(&sc, ring, done);
 	}
 
 	ctx = syslet_get_ctx(true);
 	if (IS_ERR(ctx))
 		return PTR_ERR(ctx);
-	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
-	if (!c)
-		return -ENOMEM;
-	INIT_LIST_HEAD(&c->node);
-	c->ctx = ctx;
-	c->head = (u64)(unsigned long)atom;
-	c->uring = (u64)(unsigned long)ring;
-	c->flags = aflags;
-	c->comp.user_data = user_data;
-	c->cred = get_current_cred();
+	if (!(aflags & SYSLET_ASYNC)) {
+		/* the default: in the caller until an atom would sleep */
+		if (done && clear_user(done, sizeof(*done)))
+			return -EFAULT;
+		c = syslet_chain_new(ctx, (u64)(unsigned long)atom,
+				     (u64)(unsigned long)ring, aflags, user_data);
+		if (IS_ERR(c))
+			return PTR_ERR(c);
+		return syslet_exec_pob(c, done);
+	}
+
+	c = syslet_chain_new(ctx, (u64)(unsigned long)atom,
+			     (u64)(unsigned long)ring, aflags, user_data);
+	if (IS_ERR(c))
+		return PTR_ERR(c);
 	c->submitter = get_task_pid(current, PIDTYPE_PID);
 	c->filter = seccomp_filter_get_current();
-	c->ip = instruction_pointer(current_pt_regs());
-
-	spin_lock(&ctx->lock);
-	if (ctx->nr_chains >= ctx->max_chains) {
-		spin_unlock(&ctx->lock);
-		chain_release(c);
-		return -EAGAIN;
-	}
-	ctx->nr_chains++;
-	spin_unlock(&ctx->lock);
-
-	if (ring) {
-		c->kring = syslet_kring_get(ctx, (u64)(unsigned long)ring);
-		if (!c->kring) {
-			ret = -ENOMEM;
-			goto undo;
-		}
+	if (c->kring)
 		syslet_flush(ctx, c->kring);
-	}
 	if (syslet_kio_submit(ctx, c))
 		return SYSLET_QUEUED;
 	ret = syslet_queue_chain(ctx, c);
 	if (ret)
-		goto undo;
-	return SYSLET_QUEUED;
-undo:
-	spin_lock(&ctx->lock);
-	ctx->chains_done--;	/* it never ran */
-	spin_unlock(&ctx->lock);
-	syslet_chain_free(c);
-	return ret;
+		syslet_chain_drop(c);	/* it never ran */
+	return ret ?: SYSLET_QUEUED;
 }
 
 SYSCALL_DEFINE5(async_wait, struct syslet_ring __user *, ring,

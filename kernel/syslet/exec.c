@@ -148,7 +148,7 @@ static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
 	}
 	/* KILL_THREAD, KILL_PROCESS or unknown: fail closed */
 	if (in_caller) {
-		/* the chain lives on our stack; nothing else is pinned */
+		/* drop the filter, and a default-mode chain (pob_abort) */
 		seccomp_filter_put(c->filter);
 		c->filter = NULL;
 		syslet_pob_abort();
@@ -195,7 +195,7 @@ static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
 		return ret;
 	if (syslet_forbidden(nr) || syslet_targets_self(nr, args))
 		return -EPERM;
-	if (!pob || pob->passed || pob->tl)
+	if (!pob || pob->passed || pob->tl || !pob->reserved)
 		return syslet_dispatch(nr, args);
 	/* pass-on-block: if the call sleeps, the caller goes on elsewhere */
 	WRITE_ONCE(pob->armed, true);

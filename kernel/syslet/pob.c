@@ -50,7 +50,7 @@ bool syslet_pob_in_caller(void)
  * The caller is about to die in the middle of its chain (a seccomp KILL
  * action on an atom), before any hand-off: give back the idle thread it
  * reserved, or it would stay reserved, and never run a queued chain, for
- * as long as the process lives.
+ * as long as the process lives, and the chain with its count.
  */
 void syslet_pob_abort(void)
 {
@@ -63,6 +63,8 @@ void syslet_pob_abort(void)
 		pob->reserved = false;
 		syslet_unreserve_spare(pob->ctx);
 	}
+	/* the chain ends with its caller, never posted */
+	syslet_chain_drop(pob->chain);
 }
 
 /* Could @to run @from's user context with the same meaning? */
@@ -176,8 +178,8 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	holder = !thread_group_leader(tsk) &&
 		 task_pid_nr(tsk) == task_tgid_nr(tsk);
 	spin_lock(&ctx->lock);
-	/* the chain would be in flight: within the limit, or it stays here */
-	if (!ctx->dead && ctx->nr_chains < ctx->max_chains) {
+	/* the chain is counted in ctx->nr_chains since async_exec() */
+	if (!ctx->dead) {
 		/*
 		 * The TGID's holder gives the leader its context back first:
 		 * no other giver may use that thread.
@@ -201,7 +203,6 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 		/* the chain is an async one from now on: cancel can find it */
 		c->worker = tsk;
 		list_add_tail(&c->node, &ctx->running);
-		ctx->nr_chains++;
 	}
 	spin_unlock(&ctx->lock);
 	if (!taker)
@@ -300,118 +301,116 @@ void syslet_reclaim_tid(struct task_struct *tsk)
 }
 
 /*
- * Delivers a chain that completed in its caller: to @done, else to the
- * ring, waiting on the overflow list if the ring is full.
+ * Posts a completion that has no chain object (SYSLET_EXEC_POST, the end
+ * of a threadlet) to @ring.  If the ring cannot take it now (full, or not
+ * writable), it waits on the overflow list in a chain object of its own,
+ * which needs one of max_chains: @counted says the caller holds one for
+ * it (given back if it is not needed); else one is taken, or the post is
+ * refused with -EAGAIN.
  */
-long syslet_deliver_in_caller(struct syslet_ctx *ctx, struct syslet_chain *c,
-			      struct syslet_ring __user *ring,
-			      struct syslet_completion __user *done)
+long syslet_post_comp(struct syslet_ctx *ctx,
+		      const struct syslet_completion *comp,
+		      struct syslet_ring __user *ring, bool counted)
 {
 	struct syslet_chain *hc;
 	struct syslet_kring *kr;
-	int ret;
+	long ret = -ENOMEM;
 
-	if (done)
-		return copy_to_user(done, &c->comp, sizeof(c->comp)) ?
-			-EFAULT : SYSLET_DONE;
-	if (!ring || (c->flags & SYSLET_NO_COMPLETE))
-		return SYSLET_DONE;
 	kr = syslet_kring_get(ctx, (u64)(unsigned long)ring);
 	if (!kr)
-		return -ENOMEM;
-	ret = syslet_post(ctx, kr, &c->comp);
-	syslet_kring_put(ctx, kr);
-	if (ret != -ENOSPC)
-		return ret ?: SYSLET_DONE;
-
-	/* ring full: the completion waits on the overflow list, not lost */
+		goto uncount;
+	ret = syslet_post(ctx, kr, comp);
+	if (!ret)
+		goto put;
+	if (!counted) {
+		ret = syslet_chain_count(ctx);
+		if (ret)
+			goto put;
+		counted = true;
+	}
 	hc = kzalloc(sizeof(*hc), GFP_KERNEL_ACCOUNT);
-	if (!hc)
-		return -ENOMEM;
+	if (!hc) {
+		ret = -ENOMEM;
+		goto put;
+	}
 	INIT_LIST_HEAD(&hc->node);
 	hc->ctx = ctx;
-	hc->flags = c->flags;
-	hc->comp = c->comp;
-	hc->cred = get_current_cred();
-	hc->kring = syslet_kring_get(ctx, (u64)(unsigned long)ring);
-	spin_lock(&ctx->lock);
-	ctx->nr_chains++;
-	spin_unlock(&ctx->lock);
-	if (!hc->kring) {
-		syslet_chain_free(hc);
-		return -ENOMEM;
-	}
+	hc->comp = *comp;
+	hc->kring = kr;			/* the reference goes with it */
 	syslet_post_chain(hc);
 	return SYSLET_DONE;
+put:
+	syslet_kring_put(ctx, kr);
+uncount:
+	if (counted)
+		syslet_chain_uncount(ctx);
+	return ret ?: SYSLET_DONE;
 }
 
 /*
- * After a hand-off: post the chain's completion (it may have to wait on
- * the overflow list, so it moves to a chain of its own), then live on as
- * an async thread.
+ * A default-mode chain completed in its caller: deliver it to @done, or
+ * to its ring.  Its atoms ran, so nothing here reads as "did not run":
+ * a completion the ring cannot take now (full, or not writable) waits on
+ * the overflow list in @c, which holds its place in max_chains.
  */
-static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c,
-			  struct syslet_ring __user *ring)
+static long deliver_in_caller(struct syslet_chain *c,
+			      struct syslet_completion __user *done)
 {
-	struct syslet_chain *hc;
+	long ret = SYSLET_DONE;
+
+	if (done) {
+		/* checked writable before the chain ran */
+		if (copy_to_user(done, &c->comp, sizeof(c->comp)))
+			ret = -EOVERFLOW;
+	} else if (c->kring && !(c->flags & SYSLET_NO_COMPLETE) &&
+		   syslet_post(c->ctx, c->kring, &c->comp)) {
+		syslet_post_chain(c);
+		return SYSLET_DONE;
+	}
+	syslet_chain_drop(c);
+	return ret;
+}
+
+/*
+ * After a hand-off: post the chain's completion (it may wait on the
+ * overflow list), then live on as an async thread.
+ */
+static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c)
+{
 	bool killed;
 
 	spin_lock(&ctx->lock);
 	list_del_init(&c->node);
 	c->worker = NULL;
 	spin_unlock(&ctx->lock);
-	put_pid(c->submitter);
-	c->submitter = NULL;
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
 		clear_notify_signal();
 
 	killed = c->killed || fatal_signal_pending(current);
-	hc = kzalloc(sizeof(*hc), GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
-	INIT_LIST_HEAD(&hc->node);
-	hc->ctx = ctx;
-	hc->flags = c->flags;
-	hc->comp = c->comp;
-	hc->cred = get_current_cred();
-	if (ring && !(c->flags & SYSLET_NO_COMPLETE) && !killed)
-		hc->kring = syslet_kring_get(ctx, (u64)(unsigned long)ring);
-	/* counted in ctx->nr_chains at the hand-off */
-	if (hc->kring)
-		syslet_post_chain(hc);
+	if (c->kring && !(c->flags & SYSLET_NO_COMPLETE) && !killed)
+		syslet_post_chain(c);
 	else
-		syslet_chain_free(hc);
+		syslet_chain_free(c);
 	return syslet_become_worker(ctx);
 }
 
 /*
- * Runs a chain with pass-on-block.  Returns SYSLET_DONE (the completion is
- * in @done or the ring) if it completed in the caller, SYSLET_QUEUED to
- * whichever task returns to user space with the caller's context after a
- * hand-off, or a negative errno.
+ * Runs chain @c (made by async_exec(), counted in ctx->nr_chains) with
+ * pass-on-block.  Returns SYSLET_DONE (the completion is in @done or
+ * the ring, or on its way there through the overflow list) if it
+ * completed in the caller, SYSLET_QUEUED to whichever task returns to
+ * user space with the caller's context after a hand-off, or -EOVERFLOW
+ * if @done could not be written.
  */
-long syslet_exec_pob(struct syslet_chain *c, struct syslet_ring __user *ring,
+long syslet_exec_pob(struct syslet_chain *c,
 		     struct syslet_completion __user *done)
 {
-	struct syslet_pob pob = { .chain = c };
-	struct syslet_ctx *ctx;
+	struct syslet_ctx *ctx = c->ctx;
+	struct syslet_pob pob = { .chain = c, .ctx = ctx };
 
-	ctx = syslet_get_ctx(true);
-	if (IS_ERR(ctx))
-		return PTR_ERR(ctx);
-	c->ctx = ctx;
-	pob.ctx = ctx;
-
-	/* without a ring a chain that sleeps has nowhere to complete */
-	if (ring || (c->flags & SYSLET_NO_COMPLETE)) {
-		/*
-		 * It may become a chain in flight: the limit applies as to a
-		 * queued one (checked again, under the lock, at a hand-off).
-		 */
-		if (READ_ONCE(ctx->nr_chains) >= READ_ONCE(ctx->max_chains))
-			return -EAGAIN;
-		pob.reserved = syslet_reserve_spare(ctx);
-		if (pob.reserved)
-			current->syslet_pob = &pob;
-	}
+	/* without a reserved spare the chain just runs in the caller */
+	pob.reserved = syslet_reserve_spare(ctx);
+	current->syslet_pob = &pob;
 	c->filter = seccomp_filter_get_current();
 	syslet_run_chain(c, true);
 	current->syslet_pob = NULL;
@@ -422,7 +421,7 @@ long syslet_exec_pob(struct syslet_chain *c, struct syslet_ring __user *ring,
 	if (!pob.passed) {
 		if (pob.reserved)
 			syslet_unreserve_spare(ctx);
-		return syslet_deliver_in_caller(ctx, c, ring, done);
+		return deliver_in_caller(c, done);
 	}
-	return finish_passed(ctx, c, ring);
+	return finish_passed(ctx, c);
 }

@@ -172,6 +172,11 @@ struct syslet_pob {
 struct syslet_ctx *syslet_get_ctx(bool create);
 void syslet_ctx_put(struct syslet_ctx *ctx);
 void syslet_chain_free(struct syslet_chain *c);
+void syslet_chain_drop(struct syslet_chain *c);
+int syslet_chain_count(struct syslet_ctx *ctx);
+void syslet_chain_uncount(struct syslet_ctx *ctx);
+struct syslet_chain *syslet_chain_new(struct syslet_ctx *ctx, u64 head,
+				      u64 uring, u32 flags, u64 user_data);
 bool syslet_other_user_thread(struct task_struct *tsk);
 
 /* ring.c */
@@ -207,9 +212,9 @@ long syslet_become_worker(struct syslet_ctx *ctx);
 bool syslet_must_stay(void);
 
 /* pob.c */
-long syslet_deliver_in_caller(struct syslet_ctx *ctx, struct syslet_chain *c,
-			      struct syslet_ring __user *ring,
-			      struct syslet_completion __user *done);
+long syslet_post_comp(struct syslet_ctx *ctx,
+		      const struct syslet_completion *comp,
+		      struct syslet_ring __user *ring, bool counted);
 bool syslet_pob_in_caller(void);
 void syslet_pob_abort(void);
 bool syslet_identity_fits(struct task_struct *from, struct task_struct *to);
@@ -227,7 +232,7 @@ void syslet_wake_spares(struct syslet_ctx *ctx);
 void syslet_pob_take(struct syslet_handoff *h);
 void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk);
 void syslet_sched_take(const struct syslet_sched *s);
-long syslet_exec_pob(struct syslet_chain *c, struct syslet_ring __user *ring,
+long syslet_exec_pob(struct syslet_chain *c,
 		     struct syslet_completion __user *done);
 
 /* cancel.c */

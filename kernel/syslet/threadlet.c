@@ -154,13 +154,19 @@ void syslet_threadlet_sleeping(struct task_struct *tsk,
 #endif
 	spin_lock(&ctx->lock);
 	us = tl->spare;
-	if (us && (ctx->dead || !syslet_identity_fits(tsk, us->task) ||
+	/*
+	 * Once handed off, the threadlet's completion may have to wait on
+	 * an overflow list: it takes its place in max_chains now (or stays).
+	 */
+	if (us && (ctx->dead || ctx->nr_chains >= ctx->max_chains ||
+		   !syslet_identity_fits(tsk, us->task) ||
 		   !syslet_leader_may_take(tsk, us->task)))
 		us = NULL;
 	if (us) {
 		us->take = true;
 		tl->spare = NULL;
 		tl->pob.armed = false;
+		ctx->nr_chains++;
 	}
 	spin_unlock(&ctx->lock);
 	if (!us)
@@ -357,7 +363,7 @@ long syslet_threadlet_end(struct syslet_ring __user *ring,
 			  struct syslet_completion __user *done)
 {
 	struct syslet_pob *pob = current->syslet_pob;
-	struct syslet_chain c = {};
+	struct syslet_completion comp = {};
 	struct syslet_threadlet *tl;
 	struct syslet_ctx *ctx;
 	long ret;
@@ -370,15 +376,16 @@ long syslet_threadlet_end(struct syslet_ring __user *ring,
 	tl->pob.armed = false;
 
 	ret = ring && done ? syslet_ring_check(ring) : -EINVAL;
-	if (!ret && (get_user(c.comp.status, &done->status) ||
-		     get_user(c.comp.user_data, &done->user_data)))
+	if (!ret && (get_user(comp.status, &done->status) ||
+		     get_user(comp.user_data, &done->user_data)))
 		ret = -EFAULT;
 	if (!ret) {
-		c.ctx = ctx;
-		c.uring = (u64)(unsigned long)ring;
 		if (!tl->pob.passed)
-			c.comp.flags = SYSLET_COMP_SYNC;
-		ret = syslet_deliver_in_caller(ctx, &c, ring, NULL);
+			comp.flags = SYSLET_COMP_SYNC;
+		/* a hand-off counted it in max_chains (uncounted here) */
+		ret = syslet_post_comp(ctx, &comp, ring, tl->pob.passed);
+	} else if (tl->pob.passed) {
+		syslet_chain_uncount(ctx);
 	}
 	/* posted (or refused): the threadlet's memory is the program's again */
 	if (done && put_user(0, &done->flags) && ret >= 0)
@@ -409,9 +416,11 @@ void syslet_threadlet_exit(void)
 		return;
 	tl = pob->tl;
 	current->syslet_pob = NULL;
-	if (tl->pob.passed)
+	if (tl->pob.passed) {
 		wait_for_completion(&tl->taken);
-	else
+		syslet_chain_uncount(tl->ctx);	/* counted at the hand-off */
+	} else {
 		threadlet_unreserve(tl);
+	}
 	threadlet_free(tl);
 }

@@ -878,7 +878,9 @@ static void random_post(struct thr *t)
 		sh->accepted++;
 		return;
 	}
-	if (ret != -1 || (errno != EINVAL && errno != EFAULT && errno != ENOMEM))
+	/* EAGAIN: the ring cannot take it and max_chains are in flight */
+	if (ret != -1 || (errno != EINVAL && errno != EFAULT && errno != ENOMEM &&
+			  errno != EAGAIN))
 		fail("async_exec(POST) returned %ld, errno %d", ret, errno);
 	if (tracked) {
 		unsigned char exp = CH_EXPECTED;

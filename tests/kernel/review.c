@@ -28,6 +28,21 @@ static long xexec(void *atom, struct syslet_ring *r,
 	return ret < 0 ? -errno : ret;
 }
 
+static pid_t tid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+static void set_limits(unsigned int threads, unsigned int idle_ms,
+		       unsigned int chains)
+{
+	struct syslet_limits l = { .size = sizeof(l), .max_threads = threads,
+				   .idle_msecs = idle_ms, .max_chains = chains };
+
+	if (async_limits(&l, NULL))
+		_exit(3);
+}
+
 /* a one-byte read of the read end of a pipe */
 struct rd {
 	struct syslet_atom a;
@@ -119,6 +134,208 @@ TEST(thread_creation_failing_while_cancels_run)
 	ASSERT_EQ(b.ret, -12345);	/* no read ever ran */
 }
 
+/* --- item 5: every path to the overflow list is bounded --------------- */
+
+TEST(post_flood_on_a_full_ring_is_bounded_by_max_chains)
+{
+	struct syslet_ring *r = ring_new(1);
+	struct syslet_completion done = { 0 }, comp;
+	long ok = 0, refused = 0, ret;
+
+	REQUIRE_SYSLET();
+	set_limits(0, 0, 64);
+	for (int i = 0; i < 10000; i++) {
+		done.status = i;
+		done.user_data = i;
+		ret = xexec(NULL, r, &done, SYSLET_EXEC_POST);
+		if (ret == SYSLET_DONE)
+			ok++;
+		else if (ret == -EAGAIN)
+			refused++;
+		else
+			ASSERT_EQ(ret, SYSLET_DONE);
+	}
+	tap_diag("%ld posted, %ld refused; nr_chains %u", ok, refused,
+		 limits_now().nr_chains);
+	/* one in the ring, max_chains waiting in the kernel */
+	ASSERT_LE(limits_now().nr_chains, 64);
+	ASSERT_EQ(ok, 65);
+	ASSERT_EQ(r->overflow, 64);
+	/* none lost, in order */
+	for (long i = 0; i < ok; i++) {
+		ASSERT_TRUE(ring_get(r, &comp));
+		ASSERT_EQ(comp.user_data, (uint64_t)i);
+	}
+	ASSERT_EQ(limits_now().nr_chains, 0);
+	ASSERT_EQ(r->kflags, 0);
+}
+
+struct parker {
+	_Atomic pid_t tid;
+	long ret;
+};
+
+static void *park(void *arg)
+{
+	struct parker *p = arg;
+
+	p->tid = tid();
+	p->ret = xexec(NULL, NULL, NULL, SYSLET_EXEC_SPARE);
+	return NULL;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/* Waits until thread @t sleeps (state S in /proc). */
+static int sleeping(pid_t t)
+{
+	char path[64], buf[256], *st;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", t);
+	for (int i = 0; i < 500; i++) {
+		FILE *f = fopen(path, "r");
+
+		if (f) {
+			st = fgets(buf, sizeof(buf), f);
+			fclose(f);
+			st = st ? strrchr(buf, ')') : NULL;
+			if (st && st[1] == ' ' && st[2] == 'S')
+				return 1;
+		}
+		usleep(10000);
+	}
+	return 0;
+}
+
+TEST(threadlet_end_flood_on_a_full_ring_is_bounded_by_max_chains)
+{
+	struct syslet_ring *r = ring_new(1);
+	struct syslet_completion done, comp;
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct parker p = { 0 };
+	long ok = 0, refused = 0, begin, end;
+	pthread_t t;
+
+	REQUIRE_SYSLET();
+	set_limits(0, 60000, 64);
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	ASSERT_EQ(pthread_create(&t, NULL, park, &p), 0);
+	while (!p.tid)
+		;
+	ASSERT_TRUE(sleeping(p.tid));
+	for (int i = 0; i < 5000; i++) {
+		memset(&done, 0, sizeof(done));
+		done.user_data = i;
+		done.flags = 1;
+		begin = xexec(NULL, NULL, NULL, SYSLET_EXEC_THREADLET);
+		if (begin == -EAGAIN) {
+			refused++;
+			continue;
+		}
+		end = xexec(NULL, r, &done, SYSLET_EXEC_THREADLET_END);
+		ASSERT_EQ(begin, 0);
+		if (end == SYSLET_DONE)
+			ok++;
+		else if (end == -EAGAIN)
+			refused++;
+		else
+			ASSERT_EQ(end, SYSLET_DONE);
+		ASSERT_EQ(done.flags, 0);
+	}
+	tap_diag("%ld posted, %ld refused; nr_chains %u", ok, refused,
+		 limits_now().nr_chains);
+	ASSERT_LE(limits_now().nr_chains, 64);
+	ASSERT_EQ(ok, 65);
+	for (long i = 0; i < ok; i++) {
+		ASSERT_TRUE(ring_get(r, &comp));
+		ASSERT_EQ(comp.user_data, (uint64_t)i);
+	}
+	ASSERT_EQ(limits_now().nr_chains, 0);
+	ASSERT_EQ(pthread_kill(t, SIGUSR1), 0);
+	ASSERT_EQ(pthread_join(t, NULL), 0);
+	ASSERT_EQ(p.ret, -EINTR);
+}
+
+/* --- item 12b: a completion is kept once an atom ran ------------------ */
+
+/* a ring in pages of its own, so that it can be made read-only */
+static struct syslet_ring *ring_mmap(unsigned int n, size_t *len)
+{
+	struct syslet_ring *r;
+
+	*len = (SYSLET_RING_BYTES(n) + 4095) & ~4095UL;
+	r = mmap(NULL, *len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r == MAP_FAILED)
+		_exit(4);
+	r->size = sizeof(*r);
+	r->nr_entries = n;
+	return r;
+}
+
+TEST(default_chain_with_a_read_only_ring_keeps_its_completion)
+{
+	struct syslet_completion comp;
+	struct syslet_atom a;
+	int64_t ret = -12345;
+	size_t len;
+	struct syslet_ring *r = ring_mmap(4, &len);
+	struct timespec ts = { 5, 0 };
+
+	REQUIRE_SYSLET();
+	atom_init(&a, 0, SYS_getppid, &ret, NULL, NULL, NULL, NULL);
+	a.user_data = 99;
+	ASSERT_EQ(mprotect(r, len, PROT_READ), 0);
+	/* the atom runs; its ret_ptr is writable, the ring is not */
+	ASSERT_GE(xexec(&a, r, NULL, 0), 0);
+	ASSERT_EQ(ret, getppid());
+	ASSERT_EQ(mprotect(r, len, PROT_READ | PROT_WRITE), 0);
+	/* the completion is delivered once the ring can take it */
+	ASSERT_EQ(syscall(NR_async_wait, r, 1, &ts, NULL, 8), 1);
+	ASSERT_TRUE(ring_pop(r, &comp));
+	ASSERT_EQ(comp.user_data, 99);
+	ASSERT_EQ(comp.status, getppid());
+	ASSERT_EQ(comp.nr_atoms, 1);
+	ASSERT_EQ(limits_now().nr_chains, 0);
+}
+
+TEST(sync_chain_with_a_read_only_ring_says_it_ran)
+{
+	struct syslet_atom a;
+	int64_t ret = -12345;
+	size_t len;
+	struct syslet_ring *r = ring_mmap(4, &len);
+
+	REQUIRE_SYSLET();
+	atom_init(&a, SYSLET_SYNC, SYS_getppid, &ret, NULL, NULL, NULL, NULL);
+	ASSERT_EQ(mprotect(r, len, PROT_READ), 0);
+	/* ran, completion not posted: EOVERFLOW, never "did not run" EFAULT */
+	ASSERT_EQ(xexec(&a, r, NULL, 0), -EOVERFLOW);
+	ASSERT_EQ(ret, getppid());
+}
+
+TEST(unwritable_done_is_refused_before_anything_runs)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_atom a;
+	int64_t ret = -12345;
+	void *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			-1, 0);
+
+	REQUIRE_SYSLET();
+	ASSERT_TRUE(ro != MAP_FAILED);
+	atom_init(&a, SYSLET_SYNC, SYS_getppid, &ret, NULL, NULL, NULL, NULL);
+	ASSERT_EQ(xexec(&a, r, ro, 0), -EFAULT);
+	ASSERT_EQ(ret, -12345);
+	a.flags = 0;
+	ASSERT_EQ(xexec(&a, r, ro, 0), -EFAULT);
+	ASSERT_EQ(ret, -12345);
+	ASSERT_EQ(r->head, 0);
+}
+
 /* --- item 12c: every call checks the ring header --------------------- */
 
 TEST(cancel_checks_the_ring_header_like_exec)
@@ -192,11 +409,6 @@ TEST(cancel_checks_the_ring_header_like_exec)
 	l.size = sizeof(l);
 	ASSERT_EQ(async_limits(NULL, &l), 0);
 	ASSERT_EQ(l.size, sizeof(l));
-}
-
-static pid_t tid(void)
-{
-	return (pid_t)syscall(SYS_gettid);
 }
 
 /* --- item 12a: hand-offs from other threads after the leader's ------- */
