@@ -9,7 +9,8 @@ export SYSLET_BACKEND=emulated
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
-for t in core stress cancel threadlet lost probe cq; do
+for t in core ctx chain submit wait cq limits prep stress cancel threadlet \
+	lost probe; do
 	for v in "$t" "$t-san"; do
 		[ -x "$bin/$v" ] || continue
 		echo "# $v (SYSLET_BACKEND=$SYSLET_BACKEND)"

@@ -92,4 +92,27 @@ TEST(out_of_line_functions_still_work)
 	syslet_ctx_exit(&ctx);
 }
 
+TEST(peek_advance_order)
+{
+	struct syslet_completion *pc;
+	struct syslet_ctx ctx;
+	struct syslet_op a[8];
+	int i;
+
+	ctx_or_die(&ctx, 8);
+	for (i = 0; i < 8; i++) {
+		syslet_op_init(&a[i], SYS_getpid, SYSLET_SYNC);
+		syslet_op_set_data(&a[i], 100 + i);
+		ASSERT_EQ(syslet_submit(&ctx, &a[i].atom), SYSLET_DONE);
+	}
+	EXPECT_EQ(syslet_cq_ready(&ctx), 8u);
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(syslet_peek_completion(&ctx, &pc), 0);
+		EXPECT_EQ(pc->user_data, (uint64_t)(100 + i));
+		syslet_cq_advance(&ctx, 1);
+	}
+	EXPECT_EQ(syslet_cq_ready(&ctx), 0u);
+	syslet_ctx_exit(&ctx);
+}
+
 TAP_MAIN
