@@ -96,9 +96,10 @@ struct saio_fd;
 
 /*
  * An aio_cancel() waiting for a running request it asked the engine to
- * cancel (cancel.c).  It lives in that call's frame; it is on the
- * request's cwait list, under saio.lock, until the request is finished
- * (which stores the final status in it) or the call stops waiting.
+ * cancel (cancel.c).  That call owns it (an array it frees before it
+ * returns); it is on the request's cwait list, under saio.lock, until the
+ * request is finished (which stores the final status in it) or the call
+ * stops waiting and takes it off.
  */
 struct saio_cwait {
 	struct saio_cwait *next;

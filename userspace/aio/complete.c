@@ -172,6 +172,9 @@ int saio_start_new(struct saio_req *r)
 	int ret;
 
 	ret = saio_engine_submit(r);
+	/* a stream: read() it, and let this call fail if that cannot start */
+	if (ret == -ESPIPE && saio_make_stream(r))
+		ret = saio_engine_submit(r);
 	if (ret == 0) {
 		if (notify)
 			saio_ensure_reaper();
