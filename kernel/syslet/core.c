@@ -210,6 +210,8 @@ static long exec_in_caller(struct syslet_chain *c,
 	if (c->filter)
 		seccomp_filter_put(c->filter);
 	c->filter = NULL;
+	if (c->restart)
+		return c->restart;	/* nothing ran: restart async_exec() */
 	if (done)
 		return copy_to_user(done, &c->comp, sizeof(c->comp)) ?
 			-EOVERFLOW : SYSLET_DONE;

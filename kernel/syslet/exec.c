@@ -224,14 +224,38 @@ static bool syslet_may_restart(struct syslet_chain *c)
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
 		clear_notify_signal();
 	/*
-	 * An io thread only gets SIGKILL and SIGSTOP.  True means fatal, and
-	 * get_signal() has consumed the SIGKILL: remember it.
+	 * An io thread only gets SIGKILL and SIGSTOP: its mask is its own
+	 * again (syslet_restore_mask()), so no handled signal can be
+	 * dequeued here.  True means fatal, and get_signal() has consumed
+	 * the SIGKILL: remember it.
 	 */
 	if (task_sigpending(current) && get_signal(&ksig)) {
 		c->killed = true;
 		return false;
 	}
+	/*
+	 * Something get_signal() did not take is still pending: restarting
+	 * would be interrupted again at once, for ever.  No restart.
+	 */
+	if (task_sigpending(current))
+		return false;
 	return !READ_ONCE(c->cancelled);
+}
+
+/*
+ * ppoll(), pselect6(), epoll_pwait(), epoll_pwait2() and io_pgetevents()
+ * install the caller's temporary mask and leave it, with the old one in
+ * saved_sigmask and TS_RESTORE_SIGMASK set, when a signal interrupts
+ * them: the return to user space delivers the signal and restores the
+ * mask.  An async thread never returns to user space: it restores its
+ * own mask (every signal blocked but SIGKILL and SIGSTOP) after the call,
+ * which also passes process signals routed to it meanwhile on to the
+ * threads of the process that take them.
+ */
+static void syslet_restore_mask(void)
+{
+	if (test_and_clear_restore_sigmask())
+		set_current_blocked(&current->saved_sigmask);
 }
 
 static bool is_restart(long ret)
@@ -374,11 +398,28 @@ void syslet_run_chain(struct syslet_chain *c, bool caller)
 		nr_run++;
 		ret = syslet_syscall(c, atom.nr, args, in_caller);
 		in_caller = caller && syslet_pob_in_caller();
+		if (in_caller && is_restart(ret) && nr_run == 1) {
+			/*
+			 * The first atom, run in the caller, did nothing and
+			 * asks to be restarted: so does async_exec(), and the
+			 * return to user space restarts it (or not) exactly
+			 * as it would the call itself (SA_RESTART, stops,
+			 * the freezer).  Not through restart_block: that
+			 * would restart the atom's call alone.
+			 */
+			c->restart = ret == -ERESTART_RESTARTBLOCK ?
+				     -ERESTARTNOHAND : ret;
+			return;
+		}
+		if (!in_caller)
+			syslet_restore_mask();
 		/* as after a signal with no handler: the call goes on */
-		while (!in_caller && is_restart(ret) && syslet_may_restart(c))
+		while (!in_caller && is_restart(ret) && syslet_may_restart(c)) {
 			ret = syslet_dispatch(ret == -ERESTART_RESTARTBLOCK ?
 					      __NR_restart_syscall : atom.nr,
 					      args);
+			syslet_restore_mask();
+		}
 		if (is_restart(ret))
 			ret = READ_ONCE(c->cancelled) ? -ECANCELED : -EINTR;
 		syslet_after_atom(c, in_caller);
@@ -388,6 +429,14 @@ void syslet_run_chain(struct syslet_chain *c, bool caller)
 			status = -EFAULT;
 			break;
 		}
+		/*
+		 * In the caller, a signal interrupted a call that installed a
+		 * temporary mask: the chain ends here, so that the return to
+		 * user space delivers it and restores the mask (a later such
+		 * call would overwrite the saved one).
+		 */
+		if (in_caller && test_restore_sigmask())
+			break;
 		if (should_stop(atom.flags, ret)) {
 			if (!(atom.flags & SYSLET_SKIP_TO_NEXT_ON_STOP))
 				break;

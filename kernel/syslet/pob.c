@@ -165,7 +165,12 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 		return;
 	/* one try per atom: no spare now means none in the next microseconds */
 	pob->armed = false;
-	if (tsk->ptrace || fatal_signal_pending(tsk) ||
+	/*
+	 * A call that installed a temporary signal mask (ppoll, pselect6,
+	 * epoll_pwait, io_pgetevents) sleeps with the saved one pending
+	 * restore on this task: the mask is not the user context's own now.
+	 */
+	if (tsk->ptrace || fatal_signal_pending(tsk) || test_restore_sigmask() ||
 	    !list_empty(&tsk->pi_state_list))
 		return;
 #ifdef CONFIG_IO_URING
@@ -419,9 +424,14 @@ long syslet_exec_pob(struct syslet_chain *c,
 	c->filter = NULL;
 
 	if (!pob.passed) {
+		long ret = c->restart;
+
 		if (pob.reserved)
 			syslet_unreserve_spare(ctx);
-		return deliver_in_caller(c, done);
+		if (!ret)
+			return deliver_in_caller(c, done);
+		syslet_chain_drop(c);	/* nothing ran: restart async_exec() */
+		return ret;
 	}
 	return finish_passed(ctx, c);
 }

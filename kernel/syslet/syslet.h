@@ -109,6 +109,7 @@ struct syslet_chain {
 	bool			cancelled;	/* ctx->lock to set */
 	bool			killed;		/* its thread took a SIGKILL */
 	bool			uncounted;	/* left ctx->nr_chains when posted */
+	int			restart;	/* ran in the caller: restart it */
 	struct syslet_completion comp;
 };
 

@@ -145,8 +145,10 @@ void syslet_threadlet_sleeping(struct task_struct *tsk,
 	struct syslet_uspare *us;
 	struct task_struct *to;
 
+	/* a temporary signal mask is in place: see __syslet_sched_sleeping() */
 	if (!tl->pob.armed || tsk->ptrace || (tsk->flags & PF_EXITING) ||
-	    fatal_signal_pending(tsk) || !list_empty(&tsk->pi_state_list))
+	    fatal_signal_pending(tsk) || test_restore_sigmask() ||
+	    !list_empty(&tsk->pi_state_list))
 		return;
 #ifdef CONFIG_IO_URING
 	if (tsk->io_uring)

@@ -829,6 +829,10 @@ static void submit(struct thr *t)
 		/* fall through */
 	case EINVAL: case EFAULT: case ENOMEM: case EOVERFLOW:
 		break;
+	case EINTR:	/* the first atom, in the caller, was interrupted */
+		if (!sync)
+			fail("SYSLET_ASYNC chain %#x failed with EINTR", idx);
+		break;
 	default:
 		fail("async_exec failed with errno %d (%s)", errno, strerror(errno));
 	}

@@ -492,6 +492,281 @@ TEST(other_threads_hand_off_after_the_leader_did)
 	ASSERT_EQ(comp.status, 1);
 }
 
+/* --- item 2: calls that install a temporary signal mask --------------- */
+
+static _Atomic int usr1_count;
+
+static void count_usr1(int sig)
+{
+	(void)sig;
+	usr1_count++;
+}
+
+static int usr1_blocked(void)
+{
+	sigset_t cur;
+
+	sigprocmask(SIG_BLOCK, NULL, &cur);
+	return sigismember(&cur, SIGUSR1);
+}
+
+static void block_usr1(int restart)
+{
+	struct sigaction sa = { .sa_handler = count_usr1 };
+	sigset_t set;
+
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	sigaction(SIGUSR1, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+/* a ppoll() atom on @fd (POLLIN), no timeout unless @ts, mask @mask */
+struct pp {
+	struct syslet_atom a;
+	int64_t ret;
+	struct pollfd pfd;
+	uint64_t fds, nfds, tsp, maskp, setsize;
+};
+
+static void pp_init(struct pp *p, int fd, struct timespec *ts,
+		    sigset_t *mask, uint32_t flags)
+{
+	memset(p, 0, sizeof(*p));
+	p->pfd.fd = fd;
+	p->pfd.events = POLLIN;
+	p->fds = (uintptr_t)&p->pfd;
+	p->nfds = 1;
+	p->tsp = (uintptr_t)ts;
+	p->maskp = (uintptr_t)mask;
+	p->setsize = 8;
+	p->ret = -12345;
+	atom_init(&p->a, flags, SYS_ppoll, &p->ret, &p->fds, &p->nfds,
+		  &p->tsp, &p->maskp);
+	p->a.arg_ptr[4] = (uintptr_t)&p->setsize;
+}
+
+struct later {
+	pid_t tid;
+	int sig_ms, fd, write_ms;
+};
+
+/* tgkill(@tid, SIGUSR1) after @sig_ms (if set); write @fd after @write_ms */
+static void *later(void *arg)
+{
+	struct later *l = arg;
+
+	if (l->sig_ms) {
+		usleep((useconds_t)l->sig_ms * 1000);
+		syscall(SYS_tgkill, getpid(), l->tid, SIGUSR1);
+	}
+	if (l->write_ms) {
+		usleep((useconds_t)(l->write_ms - l->sig_ms) * 1000);
+		if (write(l->fd, "x", 1) != 1)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+/* 1 if every async thread blocks every signal but SIGKILL and SIGSTOP */
+static int async_threads_blocking_all(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0, ok = 1;
+
+	while (d && (e = readdir(d))) {
+		char path[300], line[128], comm[32] = "";
+		unsigned long long blk = 0;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+		if (strncmp(comm, "syslet-", 7))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "SigBlk: %llx", &blk) == 1)
+				break;
+		if (f)
+			fclose(f);
+		n++;
+		if (blk != ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1))))
+			ok = 0;
+	}
+	if (d)
+		closedir(d);
+	return n && ok;
+}
+
+TEST(ppoll_in_the_default_mode_keeps_the_callers_mask)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion comp;
+	struct later l = { .write_ms = 500 };
+	sigset_t empty;
+	struct pp p;
+	pthread_t t;
+	long ret;
+	int fds[2];
+
+	REQUIRE_SYSLET();
+	block_usr1(0);
+	sigemptyset(&empty);
+	ASSERT_EQ(pipe(fds), 0);
+	l.fd = fds[1];
+	pp_init(&p, fds[0], NULL, &empty, 0);
+	ASSERT_EQ(pthread_create(&t, NULL, later, &l), 0);
+	ret = xexec(&p.a, r, NULL, 0);
+	tap_diag("async_exec() = %ld", ret);
+	/* the temporary mask of ppoll() must not stay with the context */
+	ASSERT_TRUE(usr1_blocked());
+	ASSERT_EQ(pthread_join(t, NULL), 0);
+	ASSERT_TRUE(ret == SYSLET_DONE || ret == SYSLET_QUEUED);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(comp.status, 1);
+	ASSERT_TRUE(usr1_blocked());
+}
+
+TEST(interrupted_ppoll_in_an_async_thread_leaves_the_signal_to_the_process)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion comp;
+	struct timespec ts = { 20, 0 };
+	sigset_t empty, none;
+	struct pp p;
+	int fds[2];
+
+	REQUIRE_SYSLET();
+	block_usr1(0);
+	sigemptyset(&empty);
+	ASSERT_EQ(pipe(fds), 0);
+	pp_init(&p, fds[0], &ts, &empty, SYSLET_ASYNC);
+	p.a.user_data = 5;
+	ASSERT_EQ(xexec(&p.a, r, NULL, 0), SYSLET_QUEUED);
+	usleep(300000);
+	/* only the async thread, in ppoll(), does not block it now */
+	ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
+	/* the chain completes; the signal is not eaten by the async thread */
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(comp.user_data, 5);
+	ASSERT_EQ(comp.status, -EINTR);
+	ASSERT_EQ(p.ret, -EINTR);
+	ASSERT_EQ(usr1_count, 0);
+	sigemptyset(&none);
+	sigaddset(&none, SIGUSR1);
+	ASSERT_EQ(sigprocmask(SIG_UNBLOCK, &none, NULL), 0);
+	ASSERT_EQ(usr1_count, 1);
+	/* and the async thread's mask is its own again */
+	ASSERT_EQ(async_threads_blocking_all(), 1);
+}
+
+TEST(signal_during_ppoll_in_the_caller_ends_the_chain_with_the_mask_kept)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion done;
+	struct timespec zero = { 0, 0 };
+	struct later l = { .sig_ms = 300 };
+	struct syslet_atom first;
+	sigset_t empty;
+	struct pp p1, p2;
+	pthread_t t;
+	int fds[2];
+
+	REQUIRE_SYSLET();
+	block_usr1(0);
+	sigemptyset(&empty);
+	ASSERT_EQ(pipe(fds), 0);
+	l.tid = tid();
+	/* getppid; ppoll (interrupted); ppoll with no timeout */
+	atom_init(&first, SYSLET_SYNC, SYS_getppid, NULL, NULL, NULL, NULL,
+		  NULL);
+	pp_init(&p1, fds[0], NULL, &empty, 0);
+	pp_init(&p2, fds[0], &zero, &empty, 0);
+	first.next = (uintptr_t)&p1.a;
+	p1.a.next = (uintptr_t)&p2.a;
+	ASSERT_EQ(pthread_create(&t, NULL, later, &l), 0);
+	ASSERT_EQ(xexec(&first, r, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(pthread_join(t, NULL), 0);
+	ASSERT_EQ(usr1_count, 1);		/* delivered on the way out */
+	ASSERT_TRUE(usr1_blocked());		/* and the mask put back */
+	ASSERT_EQ(done.status, -EINTR);
+	ASSERT_EQ(done.nr_atoms, 2);		/* the chain ended there */
+	ASSERT_EQ(p2.ret, -12345);
+}
+
+/* --- item 11: restart codes in the caller ----------------------------- */
+
+TEST(sa_restart_handler_restarts_a_first_atom_in_the_caller)
+{
+	struct syslet_completion done;
+	struct later l = { .sig_ms = 300, .write_ms = 600 };
+	sigset_t set;
+	pthread_t t;
+	struct rd b;
+	int fds[2];
+
+	REQUIRE_SYSLET();
+	block_usr1(1);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	ASSERT_EQ(sigprocmask(SIG_UNBLOCK, &set, NULL), 0);
+	ASSERT_EQ(pipe(fds), 0);
+	l.tid = tid();
+	l.fd = fds[1];
+	rd_init(&b, fds[0], SYSLET_SYNC, 1);
+	ASSERT_EQ(pthread_create(&t, NULL, later, &l), 0);
+	/* a read(2) of the pipe would be restarted: so is the chain */
+	ASSERT_EQ(xexec(&b.a, NULL, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(pthread_join(t, NULL), 0);
+	ASSERT_EQ(usr1_count, 1);
+	ASSERT_EQ(done.status, 1);
+	ASSERT_EQ(b.ret, 1);
+}
+
+static int stop_fd;
+
+static void read_in_caller(void)
+{
+	struct syslet_completion done;
+	struct rd b;
+
+	rd_init(&b, stop_fd, SYSLET_SYNC, 1);
+	if (xexec(&b.a, NULL, &done, 0) != SYSLET_DONE)
+		_exit(1);
+	_exit(done.status == 1 && b.ret == 1 ? 0 : 2);
+}
+
+TEST(sigstop_does_not_break_a_chain_in_the_caller)
+{
+	int fds[2], status;
+	pid_t pid;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(pipe(fds), 0);
+	stop_fd = fds[0];
+	pid = fork();
+	if (!pid)
+		read_in_caller();
+	ASSERT_GT(pid, 0);
+	usleep(300000);
+	ASSERT_EQ(kill(pid, SIGSTOP), 0);
+	usleep(200000);
+	ASSERT_EQ(kill(pid, SIGCONT), 0);
+	usleep(100000);
+	ASSERT_EQ(write(fds[1], "x", 1), 1);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(WEXITSTATUS(status), 0);
+}
+
 /* --- item 10: the ring's size is read once, with its head -------------- */
 
 TEST(ring_size_is_snapshot_while_the_kernel_uses_the_ring)
