@@ -322,8 +322,10 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		return PTR_ERR(c);
 	c->submitter = get_task_pid(current, PIDTYPE_PID);
 	c->filter = seccomp_filter_get_current();
-	if (c->kring)
+	if (c->kring) {
+		syslet_kio_flush(ctx);
 		syslet_flush(ctx, c->kring);
+	}
 	if (syslet_kio_submit(ctx, c))
 		return SYSLET_QUEUED;
 	ret = syslet_queue_chain(ctx, c);

@@ -5,8 +5,14 @@
  * caller as an asynchronous kiocb, the way io_submit() issues it, instead
  * of waking an async thread that would issue it and then sleep until the
  * device answers.  Such a read never waits for its data in a thread: the
- * device's completion (interrupt context) hands the chain to a kworker,
- * which borrows the process's mm and posts the completion to the ring.
+ * device's completion (interrupt context) queues the chain on the ctx,
+ * and a thread of the process posts it, in process context, with the
+ * process's own mm and memory protection keys: the submitting thread on
+ * its way back to user space (task work), or any thread of the process
+ * that calls async_wait() first (or async_exec() on that ring).  No
+ * system kworker ever writes user memory (a ring on a FUSE or
+ * userfaultfd page could stall it for ever); a kworker only drops the
+ * reads of a process that has no thread left to post them.
  *
  * Anything else goes to an async thread as before: chains of more than
  * one atom, other calls and files, a seccomp filter that does not simply
@@ -22,18 +28,28 @@
  * (mmgrab) and the ctx, and is referenced twice while the read is being
  * issued (the issuer's and the completion's), so that whichever of the
  * two is last finishes it: the issuer if the read completed at once,
- * else the kworker.  The chain is on ctx->running with no worker while
+ * else a thread of the process.  The chain is on ctx->running with no worker while
  * the read is in flight: async_cancel() marks it cancelled (it completes
  * with -ECANCELED, its data read or not, like an uninterruptible call in
  * an async thread), and exit/exec find it there too.  A chain whose
- * process (mm) is gone when its read completes is dropped unposted.
+ * process has no thread left to post it when its read completes is
+ * dropped unposted.
+ *
+ * The task work: one per ctx (@kio_tw, queued when @kio_tw_queued goes
+ * 0 -> 1, holding a reference to the ctx), on the submitter of the read
+ * that queued it, or on another user thread of the process if that one
+ * is exiting or serves as an async thread.  It runs on the thread's way
+ * back to user space without interrupting a system call (TWA_RESUME,
+ * with an IPI to a thread running in user space), which is why
+ * async_wait() posts completed reads itself: a thread waiting for the
+ * read's completion must not wait for its own return to user space.
  */
 #include <linux/blkdev.h>
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/kthread.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/task_work.h>
 #include <linux/uio.h>
 #include <asm/unistd.h>
 #include "syslet.h"
@@ -45,6 +61,7 @@ struct syslet_kio {
 	u64			ret_ptr;	/* the atom's */
 	long			res;
 	refcount_t		refs;
+	struct task_struct	*tsk;		/* the submitter, referenced */
 	struct llist_node	lnode;		/* ctx->kio_done */
 };
 
@@ -54,6 +71,7 @@ struct syslet_kio {
  */
 static void kio_free(struct syslet_kio *kio, struct syslet_ctx *ctx)
 {
+	put_task_struct(kio->tsk);
 	mmdrop(kio->mm);
 	kfree(kio);
 	syslet_ctx_put(ctx);
@@ -90,36 +108,101 @@ static void kio_finish(struct syslet_kio *kio, bool post)
 }
 
 /*
- * The kworker: posts the reads that completed, in the process's mm.  It
- * may drop the last reference to the ctx, and so free this work item
- * (which the workqueue allows).
+ * Posts the reads that completed, from a thread of the process (current),
+ * or drops them if current cannot write the process's memory (it is
+ * exiting, or is the kworker of a process with no thread left).
  */
+static void kio_flush(struct syslet_ctx *ctx)
+{
+	struct llist_node *list = llist_del_all(&ctx->kio_done);
+	struct syslet_kio *kio, *tmp;
+
+	list = llist_reverse_order(list);
+	llist_for_each_entry_safe(kio, tmp, list, lnode)
+		kio_finish(kio, current->mm == kio->mm &&
+			   !(current->flags & (PF_EXITING | PF_KTHREAD)));
+}
+
+/* async_wait() and async_exec() on a ring: post what completed. */
+void syslet_kio_flush(struct syslet_ctx *ctx)
+{
+	if (!llist_empty(&ctx->kio_done))
+		kio_flush(ctx);
+}
+
+/* The process has no thread left to post them: drop them. */
 static void kio_work(struct work_struct *work)
 {
 	struct syslet_ctx *ctx = container_of(work, struct syslet_ctx, kio_work);
-	struct llist_node *list = llist_del_all(&ctx->kio_done);
-	struct syslet_kio *kio, *tmp;
-	struct mm_struct *used = NULL;
 
-	list = llist_reverse_order(list);
-	llist_for_each_entry_safe(kio, tmp, list, lnode) {
-		if (kio->mm != used) {
-			if (used) {
-				kthread_unuse_mm(used);
-				mmput(used);
-				used = NULL;
-			}
-			if (mmget_not_zero(kio->mm)) {
-				used = kio->mm;
-				kthread_use_mm(used);
+	kio_flush(ctx);
+	syslet_ctx_put(ctx);
+}
+
+static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk);
+
+/* The task work, in a thread of the process on its way to user space. */
+static void kio_tw(struct callback_head *cb)
+{
+	struct syslet_ctx *ctx = container_of(cb, struct syslet_ctx, kio_tw);
+
+	/* completions from now on queue it again */
+	atomic_set(&ctx->kio_tw_queued, 0);
+	/*
+	 * Clear the flag before reading the list: a read added after that
+	 * sees it clear (llist_add() then atomic_xchg() in kio_kick(), full
+	 * barriers both) and queues the work again.
+	 */
+	smp_mb();
+	/* an exiting thread cannot post: another one must */
+	if (current->flags & PF_EXITING) {
+		if (!llist_empty(&ctx->kio_done))
+			kio_kick(ctx, NULL);
+	} else {
+		kio_flush(ctx);
+	}
+	syslet_ctx_put(ctx);
+}
+
+static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t)
+{
+	if (READ_ONCE(t->flags) & (PF_EXITING | PF_IO_WORKER | PF_KTHREAD))
+		return false;
+	init_task_work(&ctx->kio_tw, kio_tw);
+	return !task_work_add(t, &ctx->kio_tw, TWA_RESUME);
+}
+
+/*
+ * Has a user thread of the process post ctx->kio_done: @tsk if it can,
+ * else another (@tsk NULL: current is one of the process's threads);
+ * with none left (the process is going), the kworker drops them.  Any
+ * context, interrupts included.  Takes the references it needs.
+ */
+static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
+{
+	struct task_struct *t;
+	bool queued = false;
+
+	if (atomic_xchg(&ctx->kio_tw_queued, 1))
+		return;			/* already on its way */
+	refcount_inc(&ctx->refs);
+	rcu_read_lock();
+	if (tsk && kio_tw_add(ctx, tsk)) {
+		queued = true;
+	} else {
+		for_each_thread(tsk ?: current, t) {
+			if (kio_tw_add(ctx, t)) {
+				queued = true;
+				break;
 			}
 		}
-		kio_finish(kio, used);
 	}
-	if (used) {
-		kthread_unuse_mm(used);
-		mmput(used);
-	}
+	rcu_read_unlock();
+	if (queued)
+		return;
+	atomic_set(&ctx->kio_tw_queued, 0);
+	if (!queue_work(system_wq, &ctx->kio_work))
+		syslet_ctx_put(ctx);	/* queued: its reference is enough */
 }
 
 /* ->ki_complete(): any context, interrupts included */
@@ -127,19 +210,31 @@ static void kio_complete(struct kiocb *iocb, long res)
 {
 	struct syslet_kio *kio = container_of(iocb, struct syslet_kio, iocb);
 	struct syslet_ctx *ctx = kio->c->ctx;
+	struct task_struct *tsk = kio->tsk;
 
 	kio->res = res;
 	/* the issuer still holds its reference: it finishes the read */
 	if (!refcount_dec_and_test(&kio->refs))
 		return;
-	if (llist_add(&kio->lnode, &ctx->kio_done))
-		queue_work(system_wq, &ctx->kio_work);
+	/*
+	 * @kio may be posted and freed as soon as it is on the list, and
+	 * with it the references it holds: hold the ctx and the task.
+	 */
+	refcount_inc(&ctx->refs);
+	get_task_struct(tsk);
+	llist_add(&kio->lnode, &ctx->kio_done);
+	wake_up_all(&ctx->kio_wait);		/* async_wait() posts it */
+	kio_kick(ctx, tsk);
+	put_task_struct(tsk);
+	syslet_ctx_put(ctx);
 }
 
 void syslet_kio_init(struct syslet_ctx *ctx)
 {
 	init_llist_head(&ctx->kio_done);
 	INIT_WORK(&ctx->kio_work, kio_work);
+	init_waitqueue_head(&ctx->kio_wait);
+	atomic_set(&ctx->kio_tw_queued, 0);
 }
 
 /*
@@ -206,6 +301,7 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	kio->mm = current->mm;
 	mmgrab(kio->mm);
 	kio->ret_ptr = ret_ptr;
+	kio->tsk = get_task_struct(current);
 	refcount_set(&kio->refs, 2);
 	refcount_inc(&ctx->refs);
 

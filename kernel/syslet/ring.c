@@ -344,6 +344,7 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 	struct syslet_kring *kr;
 	ktime_t expires = KTIME_MAX;
 	bool timed_out = false;
+	struct wait_queue_entry kio_wait;
 	struct timespec64 ts;
 	DEFINE_WAIT(wait);
 	u32 nr;
@@ -371,10 +372,14 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 	ret = set_user_sigmask(sigmask, sigsetsize);
 	if (ret)
 		goto out;
+	/* a direct read that completes wakes us to post it (kio.c) */
+	init_waitqueue_entry(&kio_wait, current);
+	add_wait_queue(&ctx->kio_wait, &kio_wait);
 
 	for (;;) {
 		u32 tail;
 
+		syslet_kio_flush(ctx);
 		syslet_flush(ctx, kr);
 		mutex_lock(&kr->mutex);
 		ret = kring_load_head(kr);
@@ -394,6 +399,15 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 		ret = (u32)(READ_ONCE(kr->head) - tail);
 		if (ret >= min)
 			break;
+		/*
+		 * A read completed (kio.c): post it.  kio_complete() adds it,
+		 * then wakes us; prepare_to_wait() set our state with a full
+		 * barrier, so either we see it here or its wake-up sees us.
+		 */
+		if (!llist_empty(&ctx->kio_done)) {
+			__set_current_state(TASK_RUNNING);
+			continue;
+		}
 		if (signal_pending(current)) {
 			ret = -EINTR;
 			break;
@@ -407,6 +421,7 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 						HRTIMER_MODE_ABS);
 	}
 	finish_wait(&kr->wait, &wait);
+	remove_wait_queue(&ctx->kio_wait, &kio_wait);
 	restore_saved_sigmask_unless(ret == -EINTR);
 out:
 	syslet_kring_put(ctx, kr);

@@ -78,7 +78,10 @@ struct syslet_ctx {
 	u64			chains_done;
 	DECLARE_HASHTABLE(rings, 6);
 	struct llist_head	kio_done;	/* direct reads to post (kio.c) */
-	struct work_struct	kio_work;
+	wait_queue_head_t	kio_wait;	/* async_wait(): one completed */
+	atomic_t		kio_tw_queued;	/* @kio_tw is queued */
+	struct callback_head	kio_tw;
+	struct work_struct	kio_work;	/* drops them: no thread left */
 };
 
 struct syslet_kring {
@@ -202,6 +205,7 @@ bool syslet_seccomp_allows(struct syslet_chain *c, unsigned int nr,
 /* kio.c */
 void syslet_kio_init(struct syslet_ctx *ctx);
 bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c);
+void syslet_kio_flush(struct syslet_ctx *ctx);
 
 /* worker.c */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c);
