@@ -117,11 +117,6 @@ struct syslet_chain {
 };
 
 /*
- * A user context on its way from a task whose chain is about to sleep
- * (the giver) to an idle async thread (the taker), which returns to user
- * space with it.  Filled in by the giver in the scheduler hook.
- */
-/*
  * What of a thread's scheduling and name goes with its user context to
  * the task that takes it over (pass-on-block and threadlets alike).
  */
@@ -133,6 +128,11 @@ struct syslet_sched {
 	char			comm[TASK_COMM_LEN];
 };
 
+/*
+ * A user context on its way from a task whose chain is about to sleep
+ * (the giver) to an idle async thread (the taker), which returns to user
+ * space with it.  Filled in by the giver in the scheduler hook.
+ */
 struct syslet_handoff {
 	struct syslet_uctx	uctx;
 	struct task_struct	*from;		/* the giver, referenced */
@@ -224,6 +224,11 @@ bool syslet_pob_in_caller(void);
 void syslet_pob_abort(void);
 bool syslet_identity_fits(struct task_struct *from, struct task_struct *to);
 bool syslet_leader_may_take(struct task_struct *from, struct task_struct *to);
+void syslet_pob_take(struct syslet_handoff *h);
+void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk);
+void syslet_sched_take(const struct syslet_sched *s);
+long syslet_exec_pob(struct syslet_chain *c,
+		     struct syslet_completion __user *done);
 
 /* threadlet.c */
 long syslet_spare(void);
@@ -234,11 +239,6 @@ void syslet_threadlet_sleeping(struct task_struct *tsk,
 			       struct syslet_threadlet *tl);
 void syslet_threadlet_exit(void);
 void syslet_wake_spares(struct syslet_ctx *ctx);
-void syslet_pob_take(struct syslet_handoff *h);
-void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk);
-void syslet_sched_take(const struct syslet_sched *s);
-long syslet_exec_pob(struct syslet_chain *c,
-		     struct syslet_completion __user *done);
 
 /* cancel.c */
 long syslet_cancel(struct syslet_ring __user *ring, u64 user_data,

@@ -72,9 +72,9 @@ struct syslet_atom {
  * One completion, 32 bytes.
  * @status:	return value of the last atom run (or -ECANCELED, -ELOOP, ...)
  * @user_data:	the chain's user word (the first atom's @user_data)
- * @atom:	user address of the last atom run (0 if none ran)
+ * @atom:	user address of the last atom read (0 if none was)
  * @flags:	SYSLET_COMP_* bits
- * @nr_atoms:	how many atoms of the chain ran
+ * @nr_atoms:	how many atoms got to their system call (made, or refused)
  */
 struct syslet_completion {
 	__s64	status;
