@@ -303,6 +303,86 @@ TEST(cancel_while_another_thread_frees)
 	ASSERT_EQ(pthread_join(t, NULL), 0);
 }
 
+/*
+ * aio_cancel(fd, NULL) at the moment a completion has just made the next
+ * request of the descriptor ready (it is RUNNING, on the completing
+ * thread's private list, not yet started; the -san build widens that
+ * moment): the cancel must not link that request into a list of its own,
+ * which made the completing thread start the cancel's other requests a
+ * second time (here a socket write: reported cancelled, its data went
+ * out all the same).
+ */
+struct peer {
+	int fd;
+};
+
+static void *poke(void *arg)
+{
+	struct peer *pe = arg;
+
+	aiot_msleep(30);
+	if (write(pe->fd, "x", 1) != 1)
+		abort();
+	return NULL;
+}
+
+TEST(cancel_while_next_request_starts)
+{
+	enum { WLEN = 65536 };
+	static char wbuf[WLEN], sink[1 << 16];
+	char r1[1], r2[1];
+	struct aiocb w, c1, c2;
+	struct peer pe;
+	pthread_t t;
+	long filled = 0, got = 0;
+	ssize_t n;
+	int sv[2], r, idle;
+
+	need_shim();	/* glibc cannot cancel the running write */
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ASSERT_EQ(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	memset(wbuf, 'w', sizeof(wbuf));
+	while ((n = write(sv[0], wbuf, 4096)) > 0)
+		filled += n;
+	ASSERT_EQ(fcntl(sv[0], F_SETFL, 0), 0);
+	aiot_cb(&w, sv[0], wbuf, WLEN, 0);
+	aiot_cb(&c1, sv[0], r1, 1, 0);
+	aiot_cb(&c2, sv[0], r2, 1, 0);
+	ASSERT_EQ(aio_read(&c1), 0);		/* blocks: nothing to read */
+	ASSERT_EQ(aio_read(&c2), 0);		/* waits behind c1 */
+	ASSERT_EQ(aio_write(&w), 0);		/* blocks: the socket is full */
+	aiot_msleep(20);
+	pe.fd = sv[1];
+	ASSERT_EQ(pthread_create(&t, NULL, poke, &pe), 0);
+	while (aio_error(&c1) == EINPROGRESS)
+		;				/* c1 done: c2 being started */
+	r = aio_cancel(sv[0], NULL);
+	ASSERT_EQ(pthread_join(t, NULL), 0);
+	ASSERT_TRUE(r == AIO_CANCELED || r == AIO_NOTCANCELED);
+	ASSERT_EQ(aiot_wait(&w, 10), 0);
+	ASSERT_EQ(aio_return(&c1), 1);
+	/* everything the peer gets, until it has been quiet for 300 ms */
+	ASSERT_EQ(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
+	for (idle = 0; idle < 30;) {
+		n = read(sv[1], sink, sizeof(sink));
+		if (n > 0) {
+			got += n;
+			idle = 0;
+		} else {
+			idle++;
+			aiot_msleep(10);
+		}
+	}
+	n = aio_return(&w);
+	tap_diag("filled %ld, write %zd, peer got %ld", filled, n, got);
+	/* what the peer got is what the writes say they wrote */
+	ASSERT_EQ(got, filled + (n > 0 ? n : 0));
+	if (aio_error(&c2) == EINPROGRESS) {
+		ASSERT_EQ(write(sv[1], "y", 1), 1);
+		ASSERT_EQ(aiot_wait(&c2, 10), 0);
+	}
+}
+
 TEST(fd_mismatch)
 {
 	char buf[8];

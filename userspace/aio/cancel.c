@@ -109,9 +109,28 @@ static void saio_cwait_drop(struct saio_cwait *w)
 	}
 }
 
+/*
+ * Under saio.lock: the requests aio_cancel(fd, cb) is about, one after the
+ * other ('prev' NULL for the first): cb's, or every one on fd's queue.
+ */
+static struct saio_req *saio_scope_next(int fd, const struct aiocb *cb,
+					struct saio_req *prev)
+{
+	struct saio_fd *f;
+
+	if (cb)
+		return prev ? NULL : saio_find(cb);
+	if (prev)
+		return prev->fnext;
+	for (f = saio.fdhash[(uint32_t)fd & saio.hmask]; f; f = f->hnext)
+		if (f->fd == fd)
+			return f->head;	/* one queue per descriptor */
+	return NULL;
+}
+
 int saio_aio_cancel(int fd, struct aiocb *cb)
 {
-	struct saio_req *r, *mine = NULL, *theirs = NULL, *next;
+	struct saio_req *r, *mine = NULL, *next;
 	struct saio_cwait *run = NULL;
 	int canceled = 0, notcanceled = 0, nrun = 0, i, e;
 
@@ -129,56 +148,39 @@ int saio_aio_cancel(int fd, struct aiocb *cb)
 	/*
 	 * Collect under the lock: waiting requests leave their queue state
 	 * (SAIO_RUNNING, so nobody else starts them) and are ours to finish;
-	 * each running one gets a saio_cwait on its list.
+	 * each running one gets a saio_cwait on its list.  A running request
+	 * may be on another thread's private list (through wnext: just made
+	 * ready, about to be started), so only waiting ones are linked here.
 	 */
 	pthread_mutex_lock(&saio.lock);
-	if (cb) {
-		r = saio_find(cb);
-		if (r)
-			r->wnext = NULL;
-	} else {
-		struct saio_req *q;
-		struct saio_fd *f;
-
-		r = NULL;
-		for (f = saio.fdhash[(uint32_t)fd & saio.hmask]; f;
-		     f = f->hnext) {
-			if (f->fd != fd)
-				continue;
-			for (q = f->head; q; q = q->fnext) {
-				q->wnext = r;
-				r = q;
-			}
-		}
-	}
-	for (; r; r = next) {
-		next = r->wnext;
-		if (r->state == SAIO_WAITING) {
-			r->fdq->nr_waiting--;
-			r->state = SAIO_RUNNING;
-			r->wnext = mine;
-			mine = r;
-		} else {
-			r->wnext = theirs;
-			theirs = r;
-			nrun++;
-		}
-	}
+	for (r = saio_scope_next(fd, cb, NULL); r;
+	     r = saio_scope_next(fd, cb, r))
+		nrun += r->state != SAIO_WAITING;
 	if (nrun) {
 		run = malloc(nrun * sizeof(*run));
 		if (!run) {
 			/* cannot follow them: leave them alone, say so */
 			notcanceled = nrun;
-			nrun = 0;
 		}
 	}
-	for (r = theirs, i = 0; r && run; r = r->wnext, i++) {
-		run[i].idx = r->idx;
-		run[i].gen = r->gen;
-		run[i].status = EINPROGRESS;
-		run[i].next = r->cwait;
-		r->cwait = &run[i];
+	i = 0;
+	for (r = saio_scope_next(fd, cb, NULL); r;
+	     r = saio_scope_next(fd, cb, r)) {
+		if (r->state == SAIO_WAITING) {
+			r->fdq->nr_waiting--;
+			r->state = SAIO_RUNNING;
+			r->wnext = mine;
+			mine = r;
+		} else if (run) {
+			run[i].idx = r->idx;
+			run[i].gen = r->gen;
+			run[i].status = EINPROGRESS;
+			run[i].next = r->cwait;
+			r->cwait = &run[i];
+			i++;
+		}
 	}
+	nrun = run ? nrun : 0;
 	pthread_mutex_unlock(&saio.lock);
 
 	for (r = mine; r; r = next) {

@@ -103,6 +103,8 @@ static struct saio_req *saio_finish(struct saio_req *r, int64_t res)
 		saio_notify(&sev);
 	if (g)
 		saio_lio_put(g, true);
+	if (ready)
+		SAIO_WINDOW();	/* ready requests: RUNNING, on our list */
 	return ready;
 }
 
