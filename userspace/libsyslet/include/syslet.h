@@ -388,8 +388,9 @@ int syslet_submit_sync(struct syslet_ctx *ctx, const struct syslet_atom *head,
  * ring slot is used.  That is a SYSLET_SYNC chain, and, on a kernel whose
  * engine runs chains in the caller until they would block (pass-on-block),
  * any chain none of whose atoms blocked.  A chain that went asynchronous
- * returns SYSLET_QUEUED and completes through the ring; *@done is then
- * not written.  Negative errno as syslet_submit().
+ * returns SYSLET_QUEUED and completes through the ring; *@done then
+ * holds no completion (the kernel backend zeroes it before anything
+ * runs).  Negative errno as syslet_submit().
  */
 int syslet_submit_done(struct syslet_ctx *ctx, const struct syslet_atom *head,
 		       struct syslet_completion *done);

@@ -98,9 +98,17 @@ long __syslet_sys_async_cancel(struct syslet_ring *ring, uint64_t user_data,
 long __syslet_sys_async_limits(const struct syslet_limits *set,
 		      struct syslet_limits *get);
 
-/* posts a completion with SYSLET_EXEC_POST, retrying until it is taken */
+/*
+ * SYSLET_EXEC_POST of a completion of something that ran (kernel.c):
+ * retried until the kernel takes it, or (for the context's own threads,
+ * which may be its reaper) parked and posted at a later call.
+ */
 void __syslet_kernel_post(struct syslet_ctx *ctx,
 			  const struct syslet_completion *c);
+void __syslet_kernel_post_or_park(struct syslet_ctx *ctx,
+				  const struct syslet_completion *c,
+				  void *spare);
+void *__syslet_kernel_post_node(void);
 
 /* emulated backend */
 int __syslet_emu_ctx_init(struct syslet_ctx *ctx);

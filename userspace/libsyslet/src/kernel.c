@@ -32,12 +32,26 @@
  * library-allocated ring on the orphan list, freed once they have all
  * posted (checked at every kernel-mode syslet_ctx_init() and _exit()).
  */
+struct kpost {
+	struct syslet_completion c;
+	struct kpost *next;
+};
+
 struct kstate {
 	_Atomic uint32_t expected;
 	_Atomic unsigned int threadlets;	/* running on library threads */
 	struct kstate *next, *prev;	/* kctxs, under kctxs_lock */
 	struct syslet_ring *ring;
 	int own_mem;
+	/*
+	 * Completions of what ran whose SYSLET_EXEC_POST the kernel refused
+	 * for now (EAGAIN at max_chains, ENOMEM), oldest first: posted again
+	 * at the next call on the context that may free room (flush, wait,
+	 * submit).  Counted in @expected.
+	 */
+	pthread_mutex_t plock;
+	struct kpost *pend, **pend_tail;
+	_Atomic unsigned int npend;
 };
 
 static pthread_mutex_t kctxs_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -72,8 +86,17 @@ static void kfork_child(void)
 	for (k = kctxs; k; k = k->next) {
 		struct syslet_ring *r = k->ring;
 
+		struct kpost *p;
+
 		atomic_store(&k->expected, atomic_load(ring_head(r)));
 		atomic_store(&k->threadlets, 0);
+		pthread_mutex_init(&k->plock, NULL);
+		while ((p = k->pend)) {
+			k->pend = p->next;
+			free(p);
+		}
+		k->pend_tail = &k->pend;
+		atomic_store(&k->npend, 0);
 		atomic_store((_Atomic uint32_t *)&r->overflow, 0);
 		atomic_store((_Atomic uint32_t *)&r->kflags, 0);
 	}
@@ -81,7 +104,7 @@ static void kfork_child(void)
 	while ((k = orphans)) {
 		orphans = k->next;
 		free(k->ring);
-		free(k);
+		free(k);	/* its plock may be held by a parent thread */
 	}
 	pthread_mutex_unlock(&kctxs_lock);
 }
@@ -129,6 +152,12 @@ static int kstate_drained(struct kstate *k)
 					    memory_order_relaxed) == head;
 }
 
+static void kstate_free(struct kstate *k)
+{
+	pthread_mutex_destroy(&k->plock);
+	free(k);
+}
+
 /* Frees the orphaned rings the kernel is done with; kctxs_lock held. */
 static void orphans_reap_locked(void)
 {
@@ -138,7 +167,7 @@ static void orphans_reap_locked(void)
 		if (kstate_drained(k)) {
 			*pp = k->next;
 			free(k->ring);
-			free(k);
+			kstate_free(k);
 		} else {
 			pp = &k->next;
 		}
@@ -153,6 +182,8 @@ static int kstate_init(struct syslet_ctx *ctx)
 		return -ENOMEM;
 	k->ring = ctx->ring;
 	k->own_mem = !!(ctx->flags & SYSLET_CTX_OWN_MEM);
+	pthread_mutex_init(&k->plock, NULL);
+	k->pend_tail = &k->pend;
 	pthread_once(&kfork_once, kfork_init);
 	pthread_mutex_lock(&kctxs_lock);
 	orphans_reap_locked();
@@ -169,12 +200,29 @@ static int kstate_init(struct syslet_ctx *ctx)
  * syslet_ctx_exit() on the kernel backend.  Returns 1 if the caller may
  * free (or reuse) the ring, 0 if it went to the orphan list.
  */
+/* The context goes: its parked posts will never be reaped, drop them. */
+static void kstate_drop_pending(struct kstate *k)
+{
+	struct kpost *p;
+
+	pthread_mutex_lock(&k->plock);
+	while ((p = k->pend)) {
+		k->pend = p->next;
+		atomic_fetch_sub(&k->expected, 1);
+		free(p);
+	}
+	k->pend_tail = &k->pend;
+	atomic_store(&k->npend, 0);
+	pthread_mutex_unlock(&k->plock);
+}
+
 static int kstate_exit(struct syslet_ctx *ctx)
 {
 	struct timespec ms = { 0, 10000000 };
 	struct kstate *k = kstate(ctx);
 	int done;
 
+	kstate_drop_pending(k);
 	pthread_mutex_lock(&kctxs_lock);
 	if (k->prev)
 		k->prev->next = k->next;
@@ -193,7 +241,7 @@ static int kstate_exit(struct syslet_ctx *ctx)
 	pthread_mutex_unlock(&kctxs_lock);
 	ctx->__priv[0] = NULL;
 	if (done) {
-		free(k);
+		kstate_free(k);
 		return 1;
 	}
 	if (k->own_mem)
@@ -201,34 +249,118 @@ static int kstate_exit(struct syslet_ctx *ctx)
 	/* the caller's memory: it may reuse it once this returns, so wait */
 	while (!kstate_drained(k))
 		__syslet_sys_async_wait(k->ring, 1, &ms);
-	free(k);
+	kstate_free(k);
 	return 1;
 }
 
 /* --- submission ---------------------------------------------------- */
 
 
+/* SYSLET_EXEC_POST of @c, again while a signal interrupts it */
+static long post_once(struct syslet_ctx *ctx, const struct syslet_completion *c)
+{
+	long r;
+
+	do
+		r = __syslet_sys_async_exec(NULL, ctx->ring,
+					    (struct syslet_completion *)c,
+					    SYSLET_EXEC_POST);
+	while (r == -EINTR);
+	return r;
+}
+
+static int post_transient(long r)
+{
+	return r == -EAGAIN || r == -ENOMEM;
+}
+
 /*
  * Posts @c to @ctx's kernel-mode ring with SYSLET_EXEC_POST: the kernel
  * parks it on the ring's overflow list if the ring is full.  It is the
  * completion of something that has run, so it is never dropped: a
- * transient failure (a signal, no memory) is retried.
+ * transient refusal (EAGAIN at max_chains, ENOMEM) is retried after a
+ * millisecond.  For a thread that is not the context's reaper (a
+ * threadlet's library thread); the reaper uses kernel_post_or_park().
  */
 void __syslet_kernel_post(struct syslet_ctx *ctx,
 			  const struct syslet_completion *c)
 {
 	struct timespec ms = { 0, 1000000 };
+
+	while (post_transient(post_once(ctx, c)))
+		nanosleep(&ms, NULL);
+}
+
+/* Posts what waits on @ctx's parked list, in order, while the kernel takes it. */
+static void kernel_post_pending(struct syslet_ctx *ctx)
+{
+	struct kstate *k = kstate(ctx);
+	struct kpost *p;
 	long r;
 
-	for (;;) {
-		r = __syslet_sys_async_exec(NULL, ctx->ring,
-					    (struct syslet_completion *)c,
-					    SYSLET_EXEC_POST);
-		if (r >= 0 || (r != -EINTR && r != -ENOMEM && r != -EAGAIN))
-			return;
-		if (r != -EINTR)
-			nanosleep(&ms, NULL);
+	if (!atomic_load_explicit(&k->npend, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&k->plock);
+	while ((p = k->pend)) {
+		r = post_once(ctx, &p->c);
+		if (post_transient(r))
+			break;
+		/* posted (or refused for good: a ring no longer usable) */
+		k->pend = p->next;
+		if (!k->pend)
+			k->pend_tail = &k->pend;
+		atomic_fetch_sub(&k->npend, 1);
+		if (r < 0)
+			atomic_fetch_sub(&k->expected, 1);
+		free(p);
 	}
+	pthread_mutex_unlock(&k->plock);
+}
+
+/*
+ * Posts @c, or parks it on the context's list to be posted later, when
+ * the kernel refuses it for now: the caller may be the thread that must
+ * reap to make room, so it does not wait.  @spare, if not NULL, is the
+ * list node to use (allocated before the chain ran); it is freed if not
+ * used.  Posts keep their order.
+ */
+void __syslet_kernel_post_or_park(struct syslet_ctx *ctx,
+				  const struct syslet_completion *c,
+				  void *spare)
+{
+	struct kstate *k = kstate(ctx);
+	struct kpost *p = spare;
+	long r = -EAGAIN;
+
+	pthread_mutex_lock(&k->plock);
+	if (!k->pend)
+		r = post_once(ctx, c);
+	if (post_transient(r)) {
+		if (!p)
+			p = malloc(sizeof(*p));
+		if (p) {
+			p->c = *c;
+			p->next = NULL;
+			*k->pend_tail = p;
+			k->pend_tail = &p->next;
+			atomic_fetch_add(&k->npend, 1);
+			pthread_mutex_unlock(&k->plock);
+			return;
+		}
+		pthread_mutex_unlock(&k->plock);
+		__syslet_kernel_post(ctx, c);	/* no memory to park it */
+		return;
+	}
+	pthread_mutex_unlock(&k->plock);
+	if (r < 0)
+		atomic_fetch_sub(&k->expected, 1);	/* refused for good */
+	free(spare);
+}
+
+/* A node for __syslet_kernel_post_or_park(), taken before a chain runs. */
+void *__syslet_kernel_post_node(void)
+{
+	return malloc(sizeof(struct kpost));
 }
 
 /* The ring has no free slot or completions wait on its overflow list. */
@@ -270,7 +402,10 @@ static int kernel_submit(struct syslet_ctx *ctx,
 			 const struct syslet_atom *head)
 {
 	struct syslet_completion c;
+	void *node;
 	long r;
+
+	kernel_post_pending(ctx);
 
 	/* the head is read here only when the ring is full */
 	if (!ring_full(ctx) || !(head->flags & SYSLET_SYNC) ||
@@ -279,11 +414,17 @@ static int kernel_submit(struct syslet_ctx *ctx,
 		kernel_count(ctx, head, r, NULL);
 		return (int)r;
 	}
+	/* nothing may fail once it ran: its list node comes first */
+	node = __syslet_kernel_post_node();
+	if (!node)
+		return -ENOMEM;
 	r = __syslet_sys_async_exec(head, ctx->ring, &c, 0);
-	if (r != SYSLET_DONE)
+	if (r != SYSLET_DONE) {
+		free(node);
 		return (int)r;		/* it did not run */
-	__syslet_kernel_post(ctx, &c);
+	}
 	kstate_count(ctx, 1);
+	__syslet_kernel_post_or_park(ctx, &c, node);
 	return SYSLET_DONE;
 }
 
@@ -400,6 +541,7 @@ static int k_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
 
 	if (!done)
 		return kernel_submit(ctx, head);
+	kernel_post_pending(ctx);
 	r = __syslet_sys_async_exec(head, ctx->ring, done, 0);
 	kernel_count(ctx, head, r, done);
 	return (int)r;
@@ -408,6 +550,7 @@ static int k_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
 static int k_wait(struct syslet_ctx *ctx, unsigned int min,
 		  const struct timespec *ts)
 {
+	kernel_post_pending(ctx);
 	return (int)__syslet_sys_async_wait(ctx->ring, min, ts);
 }
 
@@ -429,6 +572,7 @@ static void k_flush(struct syslet_ctx *ctx)
 	struct timespec zero = { 0, 0 };
 
 	__syslet_sys_async_wait(ctx->ring, 0, &zero);
+	kernel_post_pending(ctx);
 }
 
 static int k_threadlet(struct syslet_ctx *ctx, syslet_threadlet_fn fn,

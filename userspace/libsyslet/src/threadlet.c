@@ -374,7 +374,7 @@ int __syslet_tl_incaller(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
 			.user_data = user_data,
 		};
 
-		__syslet_kernel_post(ctx, &c);
+		__syslet_kernel_post_or_park(ctx, &c, NULL);
 		return 0;
 	}
 	/* the kernel did not begin it: fn did not run, the stack is ours */
