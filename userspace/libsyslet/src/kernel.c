@@ -520,9 +520,16 @@ static void kthreadlets_wait(struct syslet_ctx *ctx)
 {
 	struct timespec ms = { 0, 1000000 };
 
+	/*
+	 * A threadlet's post may be refused while the ring's parked
+	 * completions hold every place of max_chains: consume what arrives
+	 * (the context is going away), which lets the kernel move them in.
+	 */
 	while (atomic_load_explicit(kthreadlets_running(ctx),
-				    memory_order_acquire))
+				    memory_order_acquire)) {
+		kstate_drained(kstate(ctx));
 		nanosleep(&ms, NULL);
+	}
 }
 
 /* --- the backend's table -------------------------------------------- */
