@@ -16,7 +16,11 @@
  * self-modifying, cyclic and very long chains, random cancels, waits and
  * async_limits() changes, rings made inaccessible, scribbled or
  * munmapped while chains are in flight, threads that exit with chains in
- * flight.  An episode ends normally (drain, then exit), or by
+ * flight; calls that install a temporary signal mask (ppoll, pselect6,
+ * epoll_pwait, epoll_pwait2) while real-time signals are sent to the
+ * process, floods of SYSLET_EXEC_POST on a full ring, and (in a forked
+ * process of uid 1000 at a low RLIMIT_NPROC) submissions for which no
+ * async thread can be made while another thread cancels them.  An episode ends normally (drain, then exit), or by
  * exit_group(), exec, or SIGKILL from the parent, with chains in flight.
  *
  * Safety: the child installs a seccomp filter that, for calls made from
@@ -34,6 +38,10 @@
  *  - an atom's -EPIPE comes with a SIGPIPE delivered to the process;
  *  - the engine never has more async threads than the highest
  *    max_threads set;
+ *  - every real-time signal sent to the process is handled exactly once
+ *    (no async thread consumes one, whatever mask an atom installed);
+ *  - with no async thread creatable, a SYSLET_ASYNC chain either fails
+ *    with EAGAIN or, cancelled meanwhile, completes once (-ECANCELED);
  *  - every episode's process ends: normally within 120 s, killed within
  *    30 s;
  *  - libsyslet threadlets (run in the caller, handed on to spares when
@@ -87,6 +95,9 @@ struct shared {
 	_Atomic uint64_t sigpipes, epipes, sigxfsz;
 	_Atomic uint64_t threadlets, tl_handed;	/* reaped; went on elsewhere */
 	_Atomic uint64_t direct;	/* accepted lone preads of blk_path */
+	_Atomic uint64_t rtsigs;	/* real-time signals sent and handled */
+	_Atomic uint64_t floods;	/* POST floods on a full ring */
+	_Atomic uint64_t nproc_runs;	/* low RLIMIT_NPROC runs */
 	_Atomic unsigned int max_threads_seen;
 	_Atomic unsigned int limit_hw;
 	_Atomic int failed;
@@ -150,6 +161,9 @@ static char *scratch;		/* buffers; followed by a PROT_NONE page */
 #define SCRATCH	65536
 static char *paths;		/* read-only, relative names */
 static struct timespec *tss;	/* read-only, short or invalid sleeps */
+#define NMASKS	4
+static uint64_t *masks;		/* read-only: empty, full, two random */
+static uint64_t (*psels)[2];	/* read-only: { &masks[i], 8 } */
 #define NTS	8
 
 static int pool[NPOOL];		/* the fds made at start */
@@ -257,7 +271,8 @@ __attribute__((noinline)) static long fuzz_exec(const void *atom, void *ring,
 /* --- the system calls atoms make ---------------------------------------- */
 
 enum kind { K_NONE, K_FD, K_BUF, K_LEN, K_OFF, K_OFFP, K_FLAGS, K_PATH,
-	    K_TS, K_WHENCE, K_PIPEFD, K_FCNTL, K_ANY };
+	    K_TS, K_WHENCE, K_PIPEFD, K_FCNTL, K_ANY, K_MASK, K_SETSZ, K_PSEL,
+	    K_MS };
 
 struct spec {
 	int nr;
@@ -286,6 +301,12 @@ static const struct spec specs[] = {
 	{ SYS_fcntl, { K_FD, K_FCNTL, K_ANY } },
 	{ SYS_eventfd2, { K_ANY, K_FLAGS } },
 	{ SYS_clock_gettime, { K_ANY, K_BUF } },
+	/* calls that install a temporary signal mask */
+	{ SYS_ppoll, { K_BUF, K_LEN, K_TS, K_MASK, K_SETSZ } },
+	{ SYS_pselect6, { K_LEN, K_BUF, K_BUF, K_BUF, K_TS, K_PSEL } },
+	{ SYS_epoll_pwait, { K_FD, K_BUF, K_LEN, K_MS, K_MASK, K_SETSZ } },
+	{ SYS_epoll_pwait2, { K_FD, K_BUF, K_LEN, K_TS, K_MASK, K_SETSZ } },
+	{ SYS_epoll_create1, { K_FLAGS } },
 	/* refused by the engine: must come back -EPERM, never run */
 	{ SYS_exit_group, { K_ANY } },
 	{ SYS_setuid, { K_ANY } },
@@ -397,6 +418,20 @@ static uint64_t value(struct rng *r, int k)
 		if (chance(r, 100))
 			return (uintptr_t)scratch + (below(r, SCRATCH / 8) << 3);
 		return anys[below(r, 8)];
+	case K_MASK:	/* NULL, a mask (empty, full, random), or bad */
+		if (chance(r, 200))
+			return 0;
+		if (chance(r, 50))
+			return bad_ptr(r);
+		return (uintptr_t)(masks + below(r, NMASKS));
+	case K_SETSZ:
+		return chance(r, 900) ? 8 : below(r, 17);
+	case K_PSEL:	/* pselect6's { mask pointer, size } */
+		if (chance(r, 100))
+			return chance(r, 500) ? 0 : bad_ptr(r);
+		return (uintptr_t)(psels + below(r, NMASKS));
+	case K_MS:	/* epoll_pwait's timeout: short, none, or forever */
+		return (uint64_t)(int64_t)(chance(r, 100) ? -1 : (int)below(r, 30));
 	}
 	return 0;
 }
@@ -895,6 +930,133 @@ static void random_post(struct thr *t)
 }
 
 /*
+ * A flood of posts to one ring nobody reaps meanwhile: once it is full,
+ * every post waits on the overflow list, which max_chains bounds (the
+ * posts past it fail with EAGAIN, posting nothing).  Tracked as usual.
+ */
+static void post_flood(struct thr *t)
+{
+	struct rng *r = &t->rng;
+	unsigned int n = 50 + below(r, 250);
+
+	sh->floods++;
+	for (unsigned int i = 0; i < n && !atomic_load(&stop_all); i++)
+		random_post(t);
+}
+
+/* --- real-time signals to the process: each is handled exactly once ------ */
+
+#define RTSIG	(SIGRTMIN + 1)
+static _Atomic unsigned int rt_sent, rt_handled;
+
+static void on_rt(int sig)
+{
+	(void)sig;
+	rt_handled++;
+}
+
+static void rt_signal(void)
+{
+	union sigval v = { 0 };
+
+	/* process-directed: any thread not blocking it may take it */
+	if (!sigqueue(getpid(), RTSIG, v))
+		rt_sent++;
+}
+
+/* after the drain: no async thread may have eaten one */
+static void rt_check(void)
+{
+	long long until = now_ms() + 2000;
+
+	while (rt_handled != rt_sent && now_ms() < until)
+		usleep(1000);
+	if (rt_handled != rt_sent)
+		fail("%u real-time signals sent to the process, %u handled",
+		     rt_sent, rt_handled);
+	sh->rtsigs += rt_sent;
+}
+
+/*
+ * In a forked process of uid 1000 whose RLIMIT_NPROC leaves no room for
+ * an async thread: SYSLET_ASYNC chains while another thread cancels
+ * them.  Each submission fails with EAGAIN or, cancelled while
+ * async_exec() tried to make its thread, completes once with -ECANCELED.
+ */
+static struct syslet_ring *np_ring;
+static _Atomic int np_stop;
+
+static void *np_cancel(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&np_stop))
+		syscall(NR_async_cancel, np_ring, 0x5a5aULL, 0);
+	return NULL;
+}
+
+static void nproc_run(void)
+{
+	struct rlimit rl = { 2, 2 };	/* this thread and the canceller */
+	struct syslet_completion c;
+	struct syslet_atom a;
+	uint64_t fd, buf, len = 1;
+	unsigned int queued = 0, got = 0;
+	int p[2], st;
+	pthread_t th;
+	pid_t pid;
+	char ch;
+
+	sh->nproc_runs++;
+	pid = fork();
+	if (pid < 0)
+		return;
+	if (pid) {
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			fail("low RLIMIT_NPROC run: status %#x", st);
+		return;
+	}
+	if (pipe(p) || setresgid(1000, 1000, 1000) ||
+	    setresuid(1000, 1000, 1000))
+		_exit(0);		/* not root: nothing to try */
+	np_ring = calloc(1, SYSLET_RING_BYTES(512) + 64);
+	np_ring = (void *)(((uintptr_t)np_ring + 63) & ~63UL);
+	np_ring->size = sizeof(*np_ring);
+	np_ring->nr_entries = 512;
+	if (pthread_create(&th, NULL, np_cancel, NULL) ||
+	    setrlimit(RLIMIT_NPROC, &rl))
+		_exit(0);
+	fd = (uint64_t)p[0];
+	buf = (uintptr_t)&ch;
+	memset(&a, 0, sizeof(a));
+	a.flags = SYSLET_ASYNC;
+	a.nr = SYS_read;
+	a.arg_ptr[0] = (uintptr_t)&fd;
+	a.arg_ptr[1] = (uintptr_t)&buf;
+	a.arg_ptr[2] = (uintptr_t)&len;
+	a.user_data = 0x5a5a;
+	for (int i = 0; i < 300; i++) {
+		long ret = fuzz_exec(&a, np_ring, NULL, 0);
+
+		if (ret == SYSLET_QUEUED)
+			queued++;
+		else if (ret != -1 || errno != EAGAIN)
+			_exit(2);
+		while (ring_pop(np_ring, &c))
+			if (c.status != -ECANCELED || got++ > queued)
+				_exit(3);
+	}
+	atomic_store(&np_stop, 1);
+	pthread_join(th, NULL);
+	/* whatever was queued was cancelled: nothing else could run it */
+	while (got < queued && ring_get(np_ring, &c))
+		if (c.status != -ECANCELED || got++ > queued)
+			_exit(4);
+	_exit(got == queued && !limits_now().nr_chains ? 0 : 5);
+}
+
+/*
  * Threadlets through libsyslet: in the caller until they sleep, then
  * handed on to a spare (or on a library thread when none is parked).
  * Their functions are bounded, so an episode still ends by itself.
@@ -1094,11 +1256,18 @@ static void step(struct thr *t)
 	} else if (op < 985) {
 		check_threads();
 	} else if (op < 988) {
-		random_post(t);
+		if (chance(r, 100))
+			post_flood(t);
+		else
+			random_post(t);
 	} else if (op < 996) {
 		random_threadlet(t);
 	} else if (op < 998 && t->idx == 0) {
 		start_thread(1 + below(r, MAX_THREADS - 1));
+	} else if (chance(r, 500)) {
+		rt_signal();
+	} else if (chance(r, 60)) {
+		nproc_run();
 	} else {
 		sched_yield();
 	}
@@ -1236,7 +1405,8 @@ static void install_filter(void)
 		SYS_splice, SYS_tee, SYS_dup, SYS_eventfd2, SYS_clock_gettime,
 		SYS_exit_group, SYS_setuid, SYS_unshare, SYS_prctl,
 		SYS_set_mempolicy, NR_async_exec, NR_async_wait,
-		NR_async_cancel, NR_async_limits };
+		NR_async_cancel, NR_async_limits, SYS_ppoll, SYS_pselect6,
+		SYS_epoll_pwait, SYS_epoll_pwait2, SYS_epoll_create1 };
 	static const int bad_fcntl[] = { F_SETOWN, F_SETSIG, F_SETOWN_EX,
 					 F_SETLEASE, F_NOTIFY };
 	enum { NA = sizeof(allowed) / sizeof(allowed[0]),
@@ -1330,6 +1500,8 @@ static void setup(uint64_t es, const char *dir)
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_tick;	/* no SA_RESTART */
 		sigaction(SIGUSR1, &sa, NULL);
+		sa.sa_handler = on_rt;
+		sigaction(RTSIG, &sa, NULL);
 	}
 
 	bad_page = map(4096, PROT_NONE);
@@ -1356,6 +1528,22 @@ static void setup(uint64_t es, const char *dir)
 	tss[5] = (struct timespec){ 0, -1 };
 	tss[6] = (struct timespec){ -1, 0 };
 	tss[7] = (struct timespec){ 0, 1000000000 };
+	masks = (uint64_t *)(paths + 1024);
+	psels = (uint64_t (*)[2])(paths + 1536);
+	/*
+	 * None blocks the tick (SIGUSR1): a call run in the caller with no
+	 * timeout must stay interruptible, as it is without a mask.
+	 */
+	masks[0] = 0;
+	masks[1] = ~0ULL;
+	masks[2] = rnd(&r);
+	masks[3] = rnd(&r) & rnd(&r);
+	for (int i = 0; i < NMASKS; i++)
+		masks[i] &= ~(1ULL << (SIGUSR1 - 1));
+	for (int i = 0; i < NMASKS; i++) {
+		psels[i][0] = (uintptr_t)&masks[i];
+		psels[i][1] = 8;
+	}
 	mprotect(paths, 4096, PROT_READ);
 
 	/* the fd pool: the directory, pipes, files */
@@ -1450,6 +1638,7 @@ static void drain_and_check(void)
 		}
 	}
 	check_threads();
+	rt_check();
 	sh->sigpipes += sigpipe_count;
 	sh->sigxfsz += sigxfsz_count;
 	if (epipe_seen) {
@@ -1581,7 +1770,7 @@ int main(int argc, char **argv)
 {
 	uint64_t seed = 0, target = 20000, total = 0, accepted = 0, comps = 0;
 	uint64_t cancels = 0, eagain = 0, woff = 0, sigpipes = 0, sigxfsz = 0;
-	uint64_t tls = 0, tlh = 0, direct = 0;
+	uint64_t tls = 0, tlh = 0, direct = 0, rtsigs = 0, floods = 0, nproc = 0;
 	long long t_start, secs = 0, last_print;
 	unsigned int max_seen = 0, hw_max = 0, counts[5] = { 0 };
 	long only = -1, ep;
@@ -1697,6 +1886,9 @@ int main(int argc, char **argv)
 		tls += sh->threadlets;
 		tlh += sh->tl_handed;
 		direct += sh->direct;
+		rtsigs += sh->rtsigs;
+		floods += sh->floods;
+		nproc += sh->nproc_runs;
 		counts[mode]++;
 		if (sh->max_threads_seen > max_seen)
 			max_seen = sh->max_threads_seen;
@@ -1763,6 +1955,10 @@ int main(int argc, char **argv)
 	printf("# threadlets reaped %llu, of which not wholly in the caller %llu; "
 	       "direct reads accepted %llu\n", (unsigned long long)tls,
 	       (unsigned long long)tlh, (unsigned long long)direct);
+	printf("# real-time signals to the process, each handled once: %llu; "
+	       "POST floods %llu; runs at a low RLIMIT_NPROC %llu\n",
+	       (unsigned long long)rtsigs, (unsigned long long)floods,
+	       (unsigned long long)nproc);
 	printf("%s 1 every chain completes exactly once, with sane fields\n",
 	       failed & 1 ? "not ok" : "ok");
 	printf("%s 2 every episode's process ends (normally, exit, exec, SIGKILL, last pthread_exit)\n",
