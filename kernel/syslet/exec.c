@@ -10,6 +10,7 @@
  */
 #include <linux/audit.h>
 #include <linux/close_range.h>
+#include <linux/cred.h>
 #include <linux/ioprio.h>
 #include <linux/nospec.h>
 #include <linux/resource.h>
@@ -23,45 +24,70 @@
 #include "syslet.h"
 
 /*
- * System calls an atom may not make: they act on the calling task's own
- * user context (its registers, stack, signal state or identity), which an
- * async thread does not have, or they would recurse into the engine.  The
- * key and Landlock calls may commit new credentials for the calling task,
- * which must not happen under the submitter's overridden ones.
+ * What an atom may call: the table of kernel/syslet/calls.h, shared with
+ * libsyslet's emulated backend.  A number it does not list is answered
+ * as one past the system call table.
  */
-static bool syslet_forbidden(unsigned int nr)
+enum { SYSLET_CALL_NOSYS, SYSLET_CALL_ALLOW, SYSLET_CALL_DENY };
+
+static const u8 syslet_calls[NR_syscalls] = {
+#define SYSLET_ALLOW(name) \
+	[__NR_##name] = SYSLET_CALL_ALLOW,
+#define SYSLET_DENY(name, why) \
+	[__NR_##name] = SYSLET_CALL_DENY,
+#define SYSLET_NOSYS(name) \
+	[__NR_##name] = SYSLET_CALL_NOSYS,
+#include "calls.h"
+#undef SYSLET_ALLOW
+#undef SYSLET_DENY
+#undef SYSLET_NOSYS
+};
+
+/* What a number past the table gets: sys_ni_syscall()'s result. */
+static long syslet_ni_syscall(void)
 {
-	switch (nr) {
-	case __NR_fork: case __NR_vfork: case __NR_clone: case __NR_clone3:
-	case __NR_execve: case __NR_execveat:
-	case __NR_exit: case __NR_exit_group:
-	case __NR_rt_sigreturn: case __NR_restart_syscall:
-	case __NR_rt_sigprocmask: case __NR_rt_sigsuspend:
-	case __NR_rt_sigtimedwait: case __NR_sigaltstack: case __NR_pause:
-	case __NR_arch_prctl: case __NR_set_tid_address:
-	case __NR_set_robust_list: case __NR_rseq: case __NR_prctl:
-	case __NR_seccomp: case __NR_ptrace: case __NR_personality:
-	case __NR_unshare: case __NR_setns:
-	case __NR_setuid: case __NR_setgid: case __NR_setreuid:
-	case __NR_setregid: case __NR_setresuid: case __NR_setresgid:
-	case __NR_setfsuid: case __NR_setfsgid: case __NR_setgroups:
-	case __NR_capset:
-	case __NR_add_key: case __NR_request_key: case __NR_keyctl:
-	case __NR_landlock_restrict_self: case __NR_set_mempolicy:
-	case __NR_iopl: case __NR_ioperm: case __NR_modify_ldt:
-	case __NR_io_uring_setup: case __NR_io_uring_enter:
-	case __NR_io_uring_register:
-	case 451: case 452: case 453: case 454:	/* async_* themselves */
-		return true;
+	struct pt_regs regs = {};
+
+	return x64_sys_call(&regs, NR_syscalls);
+}
+
+/* 0 if an atom may make call @nr, else the errno it fails with. */
+static long syslet_call_allowed(unsigned int nr)
+{
+	if (nr < NR_syscalls) {
+		switch (syslet_calls[array_index_nospec(nr, NR_syscalls)]) {
+		case SYSLET_CALL_ALLOW:
+			return 0;
+		case SYSLET_CALL_DENY:
+			return -EPERM;
+		}
 	}
-	return false;
+	return syslet_ni_syscall();
+}
+
+/* Does process group @who (0: the caller's) hold the running thread? */
+static bool syslet_pgrp_is_self(pid_t who)
+{
+	return !who || who == task_pgrp_vnr(current);
+}
+
+/*
+ * Does user @who (0: the caller's) own the running thread?  The callee
+ * matches the threads' real user id against it.
+ */
+static bool syslet_user_is_self(uid_t who)
+{
+	kuid_t uid = who ? make_kuid(current_user_ns(), who) : current_uid();
+
+	return uid_eq(uid, task_uid(current));
 }
 
 /*
  * Calls that set per-thread state on the thread running the atom when
- * they name it (pid 0 or its own id): scheduling policy, affinity, nice
- * and I/O priority, or a private file table.  An async thread would keep
- * that state for the chains it runs later, so they are refused.
+ * they name it (pid 0 or its own id, or a process group or user it is
+ * part of): scheduling policy, affinity, nice and I/O priority, or a
+ * private file table.  An async thread would keep that state for the
+ * chains it runs later, so they are refused.
  */
 static bool syslet_targets_self(unsigned int nr, const unsigned long *args)
 {
@@ -73,11 +99,25 @@ static bool syslet_targets_self(unsigned int nr, const unsigned long *args)
 	case __NR_sched_setparam: case __NR_sched_setattr:
 		return (pid_t)args[0] == 0 || (pid_t)args[0] == self;
 	case __NR_setpriority:
-		return (int)args[0] == PRIO_PROCESS &&
-		       ((pid_t)args[1] == 0 || (pid_t)args[1] == self);
+		switch ((int)args[0]) {
+		case PRIO_PROCESS:
+			return (pid_t)args[1] == 0 || (pid_t)args[1] == self;
+		case PRIO_PGRP:
+			return syslet_pgrp_is_self((pid_t)args[1]);
+		case PRIO_USER:
+			return syslet_user_is_self((uid_t)args[1]);
+		}
+		return false;
 	case __NR_ioprio_set:
-		return (int)args[0] == IOPRIO_WHO_PROCESS &&
-		       ((pid_t)args[1] == 0 || (pid_t)args[1] == self);
+		switch ((int)args[0]) {
+		case IOPRIO_WHO_PROCESS:
+			return (pid_t)args[1] == 0 || (pid_t)args[1] == self;
+		case IOPRIO_WHO_PGRP:
+			return syslet_pgrp_is_self((pid_t)args[1]);
+		case IOPRIO_WHO_USER:
+			return syslet_user_is_self((uid_t)args[1]);
+		}
+		return false;
 	case __NR_close_range:
 		return args[2] & CLOSE_RANGE_UNSHARE;
 	}
@@ -186,14 +226,16 @@ static long syslet_dispatch(unsigned int nr, const unsigned long *args)
 static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
 			   const unsigned long *args, bool in_caller)
 {
-	long ret;
-
 	struct syslet_pob *pob = current->syslet_pob;
+	long ret;
 
 	ret = syslet_seccomp(c, nr, args, in_caller);
 	if (ret)
 		return ret;
-	if (syslet_forbidden(nr) || syslet_targets_self(nr, args))
+	ret = syslet_call_allowed(nr);
+	if (ret)
+		return ret;
+	if (syslet_targets_self(nr, args))
 		return -EPERM;
 	if (!pob || pob->passed || pob->tl || !pob->reserved)
 		return syslet_dispatch(nr, args);

@@ -2,9 +2,12 @@
 # The kernel engine's own tests (raw system calls): the engine (issue 3),
 # seccomp/credentials, identity, accounting/limits/signals (issue 9),
 # pass-on-block and threadlets (issue 8), lifetime (ptrace, /proc, leaks at exit and exec)
-# io-wq coexistence (issue 3) and direct reads without a thread (issue 5).
+# io-wq coexistence (issue 3) and direct reads without a thread (issue 5);
+# issue 15: the allowlist, atoms seen by tracing/audit/ptrace, what a
+# hand-off moves or refuses, the TGID after a leader's hand-off.
 rc=0
-for t in engine seccomp identity limits pob threadlet lifetime iowq kio review; do
+for t in engine seccomp identity limits pob threadlet lifetime iowq kio review \
+	allowlist; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done
 exit $rc

@@ -64,7 +64,7 @@ static int64_t run_call(struct syslet_ctx *ctx, unsigned int nr,
 	return c.status == a.ret ? a.ret : -99998;
 }
 
-/* every call of the kernel's syslet_forbidden() list, in every mode */
+/* every call kernel/syslet/calls.h denies (SYSLET_DENY), in every mode */
 TEST(forbidden_calls_eperm)
 {
 	static uint32_t g = 1000;
@@ -89,6 +89,7 @@ TEST(forbidden_calls_eperm)
 		{ "set_tid_address", SYS_set_tid_address, { 0 } },
 		{ "set_robust_list", SYS_set_robust_list, { 0, 24 } },
 		{ "rseq", SYS_rseq, { 0, 32, 0, 0 } },
+		{ "pkey_alloc", SYS_pkey_alloc, { 0, 0 } },
 		{ "prctl", SYS_prctl, { 15, (uintptr_t)"evil" } },
 		{ "seccomp", SYS_seccomp, { 0 } },
 		{ "ptrace", SYS_ptrace, { 0 } },
@@ -154,7 +155,8 @@ TEST(forbidden_calls_eperm)
 /*
  * Per-thread scheduling state, nice, I/O priority and a private file
  * table are refused when the call names the thread running the atom: 0,
- * or its own id, whichever thread that is (the caller for SYSLET_SYNC, a
+ * or its own id, or a process group or user it is part of (setpriority
+ * and ioprio_set), whichever thread that is (the caller for SYSLET_SYNC, a
  * worker or async thread otherwise).  Naming another thread is allowed.
  */
 TEST(forbidden_self_targeted_calls_eperm)
@@ -175,6 +177,19 @@ TEST(forbidden_self_targeted_calls_eperm)
 		  { PRIO_PROCESS | (7ULL << 32), 1ULL << 32, 5 } },
 		{ "ioprio_set", SYS_ioprio_set,
 		  { 1 /* IOPRIO_WHO_PROCESS */, 0, (2 << 13) | 7 } },
+		/*
+		 * a process group or user the running thread is part of; if
+		 * not refused, they must not change other processes: the
+		 * nice value is ours, the I/O priority class invalid (7)
+		 */
+		{ "setpriority(PRIO_PGRP)", SYS_setpriority,
+		  { PRIO_PGRP, 0, (uint64_t)getpriority(PRIO_PROCESS, 0) } },
+		{ "setpriority(PRIO_USER)", SYS_setpriority,
+		  { PRIO_USER, 0, (uint64_t)getpriority(PRIO_PROCESS, 0) } },
+		{ "ioprio_set(WHO_PGRP)", SYS_ioprio_set,
+		  { 2 /* IOPRIO_WHO_PGRP */, 0, 7 << 13 } },
+		{ "ioprio_set(WHO_USER)", SYS_ioprio_set,
+		  { 3 /* IOPRIO_WHO_USER */, 0, 7 << 13 } },
 		{ "close_range(UNSHARE)", SYS_close_range,
 		  { 1000, 1001, 1U << 1 /* CLOSE_RANGE_UNSHARE */ } },
 	};

@@ -84,7 +84,7 @@ static inline _Atomic uint32_t *ring_tail(struct syslet_ring *r)
 }
 
 /* the atom executor shared by both backends' semantics (emu.c) */
-int __syslet_nr_forbidden(unsigned int nr);
+int __syslet_nr_check(unsigned int nr);
 
 /* kernel backend: raw system calls, -errno returns */
 long __syslet_sys_async_exec(const struct syslet_atom *atom,
