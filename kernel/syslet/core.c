@@ -15,6 +15,7 @@
 #include <linux/syscalls.h>
 #include <linux/syslet.h>
 #include <linux/uaccess.h>
+#include <trace/events/syslet.h>
 #include "syslet.h"
 
 static struct syslet_ctx *ctx_alloc(void)
@@ -288,6 +289,7 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		return -EINVAL;		/* an async chain needs a ring */
 	}
 
+	trace_syslet_submit(atom, ring, aflags, user_data);
 	/* inside a threadlet, a chain does not pass on by itself */
 	if ((aflags & SYSLET_SYNC) ||
 	    (!(aflags & SYSLET_ASYNC) && current->syslet_pob)) {
@@ -345,7 +347,10 @@ SYSCALL_DEFINE5(async_wait, struct syslet_ring __user *, ring,
 SYSCALL_DEFINE3(async_cancel, struct syslet_ring __user *, ring,
 		u64, user_data, unsigned int, flags)
 {
-	return syslet_cancel(ring, user_data, flags);
+	long ret = syslet_cancel(ring, user_data, flags);
+
+	trace_syslet_cancel(ring, user_data, flags, ret);
+	return ret;
 }
 
 SYSCALL_DEFINE2(async_limits, const struct syslet_limits __user *, set,

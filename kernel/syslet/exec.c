@@ -13,14 +13,18 @@
 #include <linux/cred.h>
 #include <linux/ioprio.h>
 #include <linux/nospec.h>
+#include <linux/ptrace.h>
 #include <linux/resource.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
 #include <linux/seccomp.h>
 #include <linux/task_work.h>
 #include <linux/uaccess.h>
 #include <asm/syscall.h>
 #include <asm/unistd.h>
+#include <trace/events/syscalls.h>
+#include <trace/events/syslet.h>
 #include "syslet.h"
 
 /*
@@ -129,7 +133,7 @@ static bool syslet_targets_self(unsigned int nr, const unsigned long *args)
  * at submission, as if that thread made the call itself.  Returns 0 to
  * run it or the errno the atom fails with:
  *
- *  ALLOW, LOG		run (LOG does not log)
+ *  ALLOW, LOG		run (LOG logs, as for a direct call)
  *  ERRNO		the filter's errno
  *  TRAP, TRACE,	-EOPNOTSUPP: there is no user context to send
  *  USER_NOTIF		the SIGSYS to, or to stop for a tracer or supervisor
@@ -154,6 +158,29 @@ static u32 syslet_seccomp_eval(struct syslet_chain *c, unsigned int nr,
 	return seccomp_filter_eval(c->filter, &sd);
 }
 
+/*
+ * Logs a verdict as seccomp logs a direct call's (LOG, KILL_*, ...): a
+ * record of its own, as at a system call's entry, before audit's; in the
+ * caller not one that makes async_exec()'s own record be written.
+ */
+static void syslet_seccomp_log(struct syslet_chain *c, unsigned int nr,
+			       const unsigned long *args, u32 ret)
+{
+	struct seccomp_data sd = {
+		.nr = nr,
+		.arch = AUDIT_ARCH_X86_64,
+		.instruction_pointer = c->ip,
+	};
+	struct audit_context *outer;
+	int i;
+
+	for (i = 0; i < 6; i++)
+		sd.args[i] = args[i];
+	outer = audit_syslet_begin();
+	seccomp_filter_log(c->filter, &sd, ret);
+	audit_syslet_end(outer);
+}
+
 /* Would the filter simply let the atom make this call (ALLOW or LOG)? */
 bool syslet_seccomp_allows(struct syslet_chain *c, unsigned int nr,
 			   const unsigned long *args)
@@ -175,6 +202,8 @@ static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
 		return 0;
 	ret = syslet_seccomp_eval(c, nr, args);
 	action = ret & SECCOMP_RET_ACTION_FULL;
+	if (action != SECCOMP_RET_ALLOW)
+		syslet_seccomp_log(c, nr, args, ret);
 	switch (action) {
 	case SECCOMP_RET_ALLOW:
 	case SECCOMP_RET_LOG:
@@ -202,16 +231,26 @@ static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
 	return -ECANCELED;
 }
 
-/* Calls system call @nr the way do_syscall_x64() does. */
+/*
+ * Calls system call @nr the way do_syscall_x64() does, with the entry and
+ * exit work of kernel/entry/common.c that applies to an atom: the
+ * raw_syscalls sys_enter and sys_exit tracepoints, and audit, which sees
+ * the atom as the call it is (its number, arguments and result), in the
+ * task that runs it.  In the caller, inside async_exec(), the record of
+ * async_exec() itself is put aside meanwhile (audit_syslet_begin()).
+ * Seccomp was checked by syslet_seccomp(); a ptrace tracer sees the atoms
+ * its tracee runs itself (syslet_syscall()); syscall user dispatch
+ * decided on async_exec(), the call the tracee made.
+ */
 static long syslet_dispatch(unsigned int nr, const unsigned long *args)
 {
+	struct audit_context *outer;
 	struct pt_regs regs = {};
 
-	/* A number past the table reaches sys_ni_syscall(). */
-	if (likely(nr < NR_syscalls))
-		nr = array_index_nospec(nr, NR_syscalls);
-	else
-		nr = NR_syscalls;
+	/* only listed calls come here (syslet_call_allowed()) */
+	if (WARN_ON_ONCE(nr >= NR_syscalls))
+		return syslet_ni_syscall();
+	nr = array_index_nospec(nr, NR_syscalls);
 	regs.orig_ax = nr;
 	regs.di = args[0];
 	regs.si = args[1];
@@ -219,12 +258,67 @@ static long syslet_dispatch(unsigned int nr, const unsigned long *args)
 	regs.r10 = args[3];
 	regs.r8 = args[4];
 	regs.r9 = args[5];
-	return x64_sys_call(&regs, nr);
+
+	trace_sys_enter(&regs, nr);
+	/* an error: not audited (audit off, or no memory) */
+	outer = audit_syslet_begin();
+	if (!IS_ERR(outer))
+		audit_syscall_entry(nr, args[0], args[1], args[2], args[3]);
+
+	regs.ax = x64_sys_call(&regs, nr);
+
+	if (!IS_ERR(outer)) {
+		audit_syscall_exit(&regs);
+		audit_syslet_end(outer);
+	}
+	trace_sys_exit(&regs, regs.ax);
+	return regs.ax;
 }
 
-/* Checks and runs an atom's system call; returns its result. */
-static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
-			   const unsigned long *args, bool in_caller)
+/*
+ * A task traced with PTRACE_SYSCALL (or PTRACE_SYSEMU) stops at each atom
+ * it runs itself, as at a system call of its own, nested in its
+ * async_exec(): a syscall-entry stop with the atom's number in orig_ax
+ * and its arguments in the argument registers (PTRACE_GETREGS and
+ * PTRACE_GET_SYSCALL_INFO show them), then a syscall-exit stop with its
+ * result in ax.  The tracer may change the number and arguments at the
+ * entry stop, or skip the call (SYSEMU, or orig_ax -1: the result is
+ * then ax), as for any call; seccomp and the allowlist check what it
+ * left.  The registers of async_exec() are put back after the atom.
+ * Returns true if the call is skipped, with its result in *@ret.
+ */
+static bool syslet_ptrace_entry(unsigned long work, unsigned int *nr,
+				unsigned long *args, long *ret)
+{
+	struct pt_regs *regs = current_pt_regs();
+
+	regs->orig_ax = *nr;
+	/* as the entry code has it until the call returns */
+	regs->ax = syslet_ni_syscall();
+	regs->di = args[0];
+	regs->si = args[1];
+	regs->dx = args[2];
+	regs->r10 = args[3];
+	regs->r8 = args[4];
+	regs->r9 = args[5];
+	if (ptrace_report_syscall_entry(regs) ||
+	    (work & SYSCALL_WORK_SYSCALL_EMU) || (long)regs->orig_ax < 0) {
+		*ret = regs->ax;
+		return true;
+	}
+	*nr = regs->orig_ax;
+	args[0] = regs->di;
+	args[1] = regs->si;
+	args[2] = regs->dx;
+	args[3] = regs->r10;
+	args[4] = regs->r8;
+	args[5] = regs->r9;
+	return false;
+}
+
+/* Checks and runs an atom's system call (no ptrace); returns its result. */
+static long syslet_syscall_checked(struct syslet_chain *c, unsigned int nr,
+				   const unsigned long *args, bool in_caller)
 {
 	struct syslet_pob *pob = current->syslet_pob;
 	long ret;
@@ -243,6 +337,33 @@ static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
 	WRITE_ONCE(pob->armed, true);
 	ret = syslet_dispatch(nr, args);
 	WRITE_ONCE(pob->armed, false);
+	return ret;
+}
+
+/*
+ * Checks and runs an atom's system call; returns its result.  In the
+ * caller, a ptrace tracer sees it first (syslet_ptrace_entry()).
+ */
+static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
+			   const unsigned long *args, bool in_caller)
+{
+	unsigned long work = READ_ONCE(current_thread_info()->syscall_work);
+	unsigned long targs[6];
+	struct pt_regs saved;
+	long ret;
+
+	if (!in_caller ||
+	    !(work & (SYSCALL_WORK_SYSCALL_TRACE | SYSCALL_WORK_SYSCALL_EMU)))
+		return syslet_syscall_checked(c, nr, args, in_caller);
+
+	saved = *current_pt_regs();
+	memcpy(targs, args, sizeof(targs));
+	if (!syslet_ptrace_entry(work, &nr, targs, &ret))
+		ret = syslet_syscall_checked(c, nr, targs, in_caller);
+	/* a traced task does not hand off: it is still the caller */
+	current_pt_regs()->ax = ret;
+	ptrace_report_syscall_exit(current_pt_regs(), false);
+	*current_pt_regs() = saved;
 	return ret;
 }
 
@@ -498,4 +619,5 @@ void syslet_run_chain(struct syslet_chain *c, bool caller)
 	c->comp.nr_atoms = nr_run;
 	if (in_caller)
 		c->comp.flags |= SYSLET_COMP_SYNC;
+	trace_syslet_complete(&c->comp);
 }

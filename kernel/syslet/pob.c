@@ -36,6 +36,7 @@
 #include <linux/syslet.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/sched/types.h>
+#include <trace/events/syslet.h>
 #include "syslet.h"
 
 bool syslet_pob_in_caller(void)
@@ -222,6 +223,7 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	h->ret = SYSLET_QUEUED;
 	syslet_sched_save(&h->sched, tsk);
 	pass_identity(tsk, taker->task);
+	trace_syslet_handoff(task_pid_nr(taker->task), task_pid_nr(tsk), false);
 	/* the names go with the roles: the taker's is an async thread's */
 	set_task_comm(tsk, taker->task->comm);
 	/* no FPU saves from now on: the saved user state stays for the taker */

@@ -47,6 +47,7 @@
 #include <linux/slab.h>
 #include <linux/syslet.h>
 #include <linux/uaccess.h>
+#include <trace/events/syslet.h>
 #include "syslet.h"
 
 struct syslet_uspare {
@@ -180,6 +181,7 @@ void syslet_threadlet_sleeping(struct task_struct *tsk,
 	syslet_sched_save(&tl->sched, tsk);
 
 	exchange_identity(tsk, to);
+	trace_syslet_handoff(task_pid_nr(to), task_pid_nr(tsk), true);
 	set_task_comm(tsk, to->comm);
 	/* the threadlet goes on with the spare's TLS */
 	syslet_arch_set_bases(tl->spare_fsbase, tl->spare_gsbase);
