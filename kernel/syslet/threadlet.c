@@ -67,7 +67,7 @@ struct syslet_threadlet {
 	struct pt_regs		spare_regs;	/* the spare's park call */
 	unsigned long		spare_fsbase, spare_gsbase;
 	struct syslet_sched	sched;		/* the caller's */
-	struct syslet_fpmeta	fpm;
+	struct fpu_image	fpm;
 	u8			fpregs[];	/* the caller's FPU registers */
 };
 

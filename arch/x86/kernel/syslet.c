@@ -26,6 +26,13 @@
 				 _TIF_SINGLESTEP | _TIF_BLOCKSTEP)
 #define SYSLET_TIF_SAME		(_TIF_SSBD | _TIF_SPEC_IB)
 
+/* Can a task load these bases with ARCH_SET_FS and ARCH_SET_GS? */
+static bool syslet_bases_loadable(struct task_struct *tsk)
+{
+	return x86_fsbase_read_task(tsk) < TASK_SIZE_MAX &&
+	       x86_gsbase_read_task(tsk) < TASK_SIZE_MAX;
+}
+
 bool syslet_arch_may_pass(struct task_struct *from, struct task_struct *to)
 {
 	unsigned long ff = READ_ONCE(task_thread_info(from)->flags);
@@ -36,8 +43,16 @@ bool syslet_arch_may_pass(struct task_struct *from, struct task_struct *to)
 	    ((ff ^ tf) & SYSLET_TIF_SAME))
 		return false;
 	/* dynamically enabled state (AMX) lives in a larger buffer */
-	if (from->thread.fpu.fpstate != &from->thread.fpu.__fpstate ||
-	    to->thread.fpu.fpstate != &to->thread.fpu.__fpstate)
+	if (!fpu_has_default_fpstate(from) || !fpu_has_default_fpstate(to))
+		return false;
+	/*
+	 * With FSGSBASE, user space loads any canonical base, kernel half
+	 * included (WRFSBASE, WRGSBASE); the taker sets them through
+	 * do_arch_prctl_64(), which takes user addresses only.  Other bases
+	 * stay with their thread: no hand-off.  A threadlet's caller goes
+	 * on with the spare's bases, so those are checked too.
+	 */
+	if (!syslet_bases_loadable(from) || !syslet_bases_loadable(to))
 		return false;
 	/* 64-bit programs use bases, not selectors, for TLS */
 	savesegment(fs, fsi);
@@ -54,21 +69,14 @@ void syslet_arch_save(struct syslet_uctx *u)
 	fpu_sync_fpstate(&current->thread.fpu);
 }
 
-/* Loads @regs into current's FPU state, to be loaded on the way out. */
-static void take_fp(const struct syslet_fpmeta *m, const void *regs)
+/*
+ * Sets current's bases.  syslet_arch_may_pass() let only user addresses
+ * through, which cannot fail.
+ */
+static void set_bases(unsigned long fsbase, unsigned long gsbase)
 {
-	struct fpstate *dst = current->thread.fpu.fpstate;
-
-	fpregs_lock();
-	memcpy(&dst->regs, regs, min(dst->size, m->size));
-	dst->xfeatures = m->xfeatures;
-	dst->user_xfeatures = m->user_xfeatures;
-	dst->xfd = m->xfd;
-	/* load it on the way out, not what the registers hold now */
-	set_thread_flag(TIF_NEED_FPU_LOAD);
-	/* as __fpu_invalidate_fpregs_state(): the registers are not ours */
-	current->thread.fpu.last_cpu = -1;
-	fpregs_unlock();
+	WARN_ON_ONCE(do_arch_prctl_64(current, ARCH_SET_FS, fsbase));
+	WARN_ON_ONCE(do_arch_prctl_64(current, ARCH_SET_GS, gsbase));
 }
 
 /* Everything but the FPU state. */
@@ -78,10 +86,7 @@ static void take_regs(const struct syslet_uctx *u, long ret)
 
 	*regs = u->regs;
 	regs->ax = ret;
-
-	/* bases >= TASK_SIZE_MAX cannot come from user space */
-	do_arch_prctl_64(current, ARCH_SET_FS, u->fsbase);
-	do_arch_prctl_64(current, ARCH_SET_GS, u->gsbase);
+	set_bases(u->fsbase, u->gsbase);
 
 	preempt_disable();
 	current->thread.pkru = u->pkru;
@@ -92,40 +97,26 @@ static void take_regs(const struct syslet_uctx *u, long ret)
 void syslet_arch_take(struct task_struct *from, const struct syslet_uctx *u,
 		      long ret)
 {
-	const struct fpstate *src = from->thread.fpu.fpstate;
-	struct syslet_fpmeta m = {
-		.size		= src->size,
-		.xfeatures	= src->xfeatures,
-		.user_xfeatures	= src->user_xfeatures,
-		.xfd		= src->xfd,
-	};
-
 	take_regs(u, ret);
-	take_fp(&m, &src->regs);
+	fpu_image_take(from);
 }
 
 unsigned int syslet_arch_fp_size(void)
 {
-	return current->thread.fpu.fpstate->size;
+	return fpu_image_size();
 }
 
-void syslet_arch_save_fp(struct syslet_fpmeta *m, void *regs)
+void syslet_arch_save_fp(struct fpu_image *img, void *regs)
 {
-	const struct fpstate *fps = current->thread.fpu.fpstate;
-
-	fpu_sync_fpstate(&current->thread.fpu);
-	memcpy(regs, &fps->regs, min(m->size, fps->size));
-	m->xfeatures = fps->xfeatures;
-	m->user_xfeatures = fps->user_xfeatures;
-	m->xfd = fps->xfd;
+	fpu_image_save(img, regs);
 }
 
 void syslet_arch_take_fp(const struct syslet_uctx *u,
-			 const struct syslet_fpmeta *m, const void *regs,
+			 const struct fpu_image *img, const void *regs,
 			 long ret)
 {
 	take_regs(u, ret);
-	take_fp(m, regs);
+	fpu_image_load(img, regs);
 }
 
 void syslet_arch_bases(struct task_struct *tsk, unsigned long *fsbase,
@@ -137,6 +128,5 @@ void syslet_arch_bases(struct task_struct *tsk, unsigned long *fsbase,
 
 void syslet_arch_set_bases(unsigned long fsbase, unsigned long gsbase)
 {
-	do_arch_prctl_64(current, ARCH_SET_FS, fsbase);
-	do_arch_prctl_64(current, ARCH_SET_GS, gsbase);
+	set_bases(fsbase, gsbase);
 }

@@ -7,6 +7,7 @@
 #define _ASM_X86_SYSLET_H
 
 #include <linux/types.h>
+#include <asm/fpu/api.h>
 #include <asm/ptrace.h>
 
 struct task_struct;
@@ -29,21 +30,13 @@ void syslet_arch_save(struct syslet_uctx *u);
 void syslet_arch_take(struct task_struct *from, const struct syslet_uctx *u,
 		      long ret);
 
-/* An FPU register image kept apart from any task (threadlets). */
-struct syslet_fpmeta {
-	unsigned int	size;		/* bytes of registers */
-	u64		xfeatures;
-	u64		user_xfeatures;
-	u64		xfd;
-};
-
 /* Bytes of current's FPU register image. */
 unsigned int syslet_arch_fp_size(void);
-/* Copies current's FPU registers to @regs (@m->size bytes). */
-void syslet_arch_save_fp(struct syslet_fpmeta *m, void *regs);
-/* As syslet_arch_take(), with the FPU state from @m and @regs. */
+/* Copies current's FPU registers to @regs (@img->size bytes). */
+void syslet_arch_save_fp(struct fpu_image *img, void *regs);
+/* As syslet_arch_take(), with the FPU state from @img and @regs. */
 void syslet_arch_take_fp(const struct syslet_uctx *u,
-			 const struct syslet_fpmeta *m, const void *regs,
+			 const struct fpu_image *img, const void *regs,
 			 long ret);
 /* @tsk's FS and GS base; and setting current's. */
 void syslet_arch_bases(struct task_struct *tsk, unsigned long *fsbase,

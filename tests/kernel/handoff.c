@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Issue 15: what a pass-on-block hand-off moves with the user context,
+ * and when it must not hand off at all (the chain then runs on in the
+ * caller and async_exec() returns SYSLET_DONE).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/auxv.h>
+#include "tap.h"
+#include "sys.h"
+
+#ifndef HWCAP2_FSGSBASE
+#define HWCAP2_FSGSBASE	(1 << 1)
+#endif
+
+struct blocker {
+	int fds[2];
+	int64_t ret;
+	uint64_t fd, buf, len;
+	char c;
+	struct syslet_atom a;
+	pthread_t writer;
+	int delay_ms;
+};
+
+static void *write_later(void *arg)
+{
+	struct blocker *b = arg;
+	struct timespec ts = { b->delay_ms / 1000,
+			       (b->delay_ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+	if (write(b->fds[1], "z", 1) != 1)
+		_exit(3);
+	return NULL;
+}
+
+/*
+ * Submits a one-byte read of an empty pipe in the default mode, written
+ * to @delay_ms later by another thread; returns what async_exec() said.
+ * SYSLET_QUEUED: it was handed off; SYSLET_DONE: it ran on in the caller.
+ */
+static long block(struct blocker *b, struct syslet_ring *r, int delay_ms,
+		  struct syslet_completion *done)
+{
+	if (pipe(b->fds))
+		_exit(2);
+	b->fd = b->fds[0];
+	b->buf = (uintptr_t)&b->c;
+	b->len = 1;
+	b->ret = -12345;
+	b->delay_ms = delay_ms;
+	atom_init(&b->a, 0, SYS_read, &b->ret, &b->fd, &b->buf, &b->len, NULL);
+	b->a.user_data = 5;
+	if (pthread_create(&b->writer, NULL, write_later, b))
+		_exit(2);
+	return async_exec(&b->a, r, done, 0);
+}
+
+/* Joins the writer, reaps a queued completion; 0 if the read worked. */
+static int finish(struct blocker *b, struct syslet_ring *r, long how,
+		  struct syslet_completion *done)
+{
+	struct syslet_completion comp;
+
+	pthread_join(b->writer, NULL);
+	if (how == SYSLET_QUEUED) {
+		if (!ring_get(r, &comp))
+			return -1;
+	} else {
+		comp = *done;
+	}
+	close(b->fds[0]);
+	close(b->fds[1]);
+	return comp.status == 1 && b->ret == 1 && b->c == 'z' ? 0 : -1;
+}
+
+static inline unsigned long rdgsbase(void)
+{
+	unsigned long v;
+
+	__asm__ volatile("rdgsbase %0" : "=r"(v) :: "memory");
+	return v;
+}
+
+static inline void wrgsbase(unsigned long v)
+{
+	__asm__ volatile("wrgsbase %0" :: "r"(v) : "memory");
+}
+
+/*
+ * A GS base is user state like any register; 64-bit glibc does not use
+ * GS.  Returns what async_exec() said for a chain that blocks while the
+ * base is @base, and checks the base is still @base after it.
+ */
+static long gs_across_block(unsigned long base)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion done;
+	struct blocker b;
+	unsigned long after;
+	long how;
+
+	memset(&done, 0, sizeof(done));
+	wrgsbase(base);
+	how = block(&b, r, 300, &done);
+	after = rdgsbase();
+	wrgsbase(0);
+	if (after != base) {
+		tap_diag("GS base %#lx became %#lx (async_exec %ld)", base,
+			 after, how);
+		return -1;
+	}
+	if (finish(&b, r, how, &done))
+		return -2;
+	return how;
+}
+
+static void require_fsgsbase(void)
+{
+	if (!(getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE))
+		SKIP("no FSGSBASE instructions for user space");
+}
+
+TEST(user_gs_base_goes_with_the_handoff)
+{
+	REQUIRE_SYSLET();
+	require_fsgsbase();
+	ASSERT_EQ(gs_across_block(0x7f1234560000UL), SYSLET_QUEUED);
+}
+
+/*
+ * With FSGSBASE, user space can load any canonical base, kernel half
+ * included; the taker cannot set that one with ARCH_SET_GS, so there is
+ * no hand-off and the base stays as it was.  The taker used to ignore
+ * the failure and return to user space with its own base (0).
+ */
+TEST(kernel_half_gs_base_is_kept)
+{
+	REQUIRE_SYSLET();
+	require_fsgsbase();
+	/* an idle async thread made while the base was an ordinary one */
+	ASSERT_EQ(gs_across_block(0x7f1234560000UL), SYSLET_QUEUED);
+	ASSERT_EQ(gs_across_block(0xffff888000001000UL), SYSLET_DONE);
+	/* and hand-offs work again once the base is ordinary */
+	ASSERT_EQ(gs_across_block(0x7f1234560000UL), SYSLET_QUEUED);
+}
+
+TAP_MAIN
