@@ -19,10 +19,12 @@ void syslet_free_signal(struct signal_struct *sig);
 void syslet_exec_prepare(void);
 /* exec: the old image's chains and async threads are gone; drop the rest */
 void syslet_exec(void);
-/* a thread exits: give back what it holds of a threadlet or of the TGID */
+/* a thread exits: give back what it holds of a threadlet */
 void syslet_task_exit(struct task_struct *tsk);
 /* it has left signal->live: if no user thread is left, stop the others */
 void syslet_task_exited(struct task_struct *tsk);
+/* its robust futex list is walked (exit_mm()): give the TGID back */
+void syslet_task_exit_mm(struct task_struct *tsk);
 /* see syslet_task_exit() and syslet_exec_prepare() */
 void syslet_reclaim_tid(struct task_struct *tsk);
 
@@ -46,6 +48,7 @@ static inline void syslet_exec_prepare(void) { }
 static inline void syslet_exec(void) { }
 static inline void syslet_task_exit(struct task_struct *tsk) { }
 static inline void syslet_task_exited(struct task_struct *tsk) { }
+static inline void syslet_task_exit_mm(struct task_struct *tsk) { }
 static inline void syslet_sched_sleeping(struct task_struct *tsk) { }
 #endif
 

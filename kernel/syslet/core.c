@@ -471,13 +471,15 @@ bool syslet_other_user_thread(struct task_struct *tsk)
 	return other;
 }
 
-/* A thread is exiting: what it holds of a threadlet or of the TGID. */
+/*
+ * A thread is exiting: what it holds of a threadlet.  The TGID it may
+ * hold goes back later, in syslet_task_exit_mm().
+ */
 void syslet_task_exit(struct task_struct *tsk)
 {
 	if (!READ_ONCE(tsk->signal->syslet))
 		return;
 	syslet_threadlet_exit();
-	syslet_reclaim_tid(tsk);
 }
 
 /*

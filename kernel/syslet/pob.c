@@ -96,6 +96,19 @@ bool syslet_leader_may_take(struct task_struct *from, struct task_struct *to)
 }
 
 /*
+ * Exchanges the TIDs of @a and @b, and their start times, which user space
+ * reads as the TID's (/proc/<tid>/stat: a TID whose start time changes
+ * looks like a reused one).  Under tasklist_lock, written.
+ */
+void syslet_exchange_tids(struct task_struct *a, struct task_struct *b)
+{
+	lockdep_assert_held_write(&tasklist_lock);
+	exchange_tids(a, b);
+	swap(a->start_time, b->start_time);
+	swap(a->start_boottime, b->start_boottime);
+}
+
+/*
  * Moves the per-thread state that belongs to the user context from
  * @from (current) to @to; @from is left as an async thread that blocks
  * every signal but SIGKILL and SIGSTOP.
@@ -105,7 +118,7 @@ static void pass_identity(struct task_struct *from, struct task_struct *to)
 	struct sighand_struct *sighand = from->sighand;
 
 	write_lock_irq(&tasklist_lock);
-	exchange_tids(from, to);
+	syslet_exchange_tids(from, to);
 	write_unlock_irq(&tasklist_lock);
 
 	spin_lock_irq(&sighand->siglock);
@@ -289,10 +302,12 @@ void syslet_pob_take(struct syslet_handoff *h)
  * When the leader passed its user context on, another thread carries the
  * TGID as its TID.  waitpid(), de_thread() and the reaping of a group
  * expect the leader's TID to be the TGID, so the two exchange TIDs back
- * when either of them exits (do_exit(), before exit_notify()) or the
- * carrier execs.  Under tasklist_lock, which release_task() takes too, so
- * neither can be unhashed meanwhile; whichever comes second finds nothing
- * to do.  The leader, an async thread then, does not exit on idle.
+ * when the carrier exits (do_exit(), after exit_mm(), before
+ * exit_notify()) or execs, or when the leader exits after that point of
+ * the carrier's exit.  Under tasklist_lock, which release_task() takes
+ * too, so neither can be unhashed meanwhile; whichever comes second
+ * finds nothing to do.  The leader, an async thread then, does not exit
+ * on idle.
  */
 void syslet_reclaim_tid(struct task_struct *tsk)
 {
@@ -302,9 +317,24 @@ void syslet_reclaim_tid(struct task_struct *tsk)
 		return;
 	write_lock_irq(&tasklist_lock);
 	holder = pid_task(task_tgid(tsk), PIDTYPE_PID);
-	if (holder && holder != leader && (tsk == leader || tsk == holder))
-		exchange_tids(holder, leader);
+	/*
+	 * The robust futexes the holder locked name the TGID as their owner:
+	 * it keeps the TGID until its robust list has been walked, in its
+	 * own exit_mm() (->mm is cleared after); then it gives it back, to
+	 * a leader that may be a zombie by then (still hashed: a leader is
+	 * released after the group's other threads).
+	 */
+	if (holder && holder != leader &&
+	    (tsk == holder || (tsk == leader && !READ_ONCE(holder->mm))))
+		syslet_exchange_tids(holder, leader);
 	write_unlock_irq(&tasklist_lock);
+}
+
+/* @tsk exits, and has walked its robust futex list (exit_mm()). */
+void syslet_task_exit_mm(struct task_struct *tsk)
+{
+	if (READ_ONCE(tsk->signal->syslet))
+		syslet_reclaim_tid(tsk);
 }
 
 /*

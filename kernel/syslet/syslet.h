@@ -224,6 +224,7 @@ bool syslet_pob_in_caller(void);
 void syslet_pob_abort(void);
 bool syslet_identity_fits(struct task_struct *from, struct task_struct *to);
 bool syslet_leader_may_take(struct task_struct *from, struct task_struct *to);
+void syslet_exchange_tids(struct task_struct *a, struct task_struct *b);
 void syslet_pob_take(struct syslet_handoff *h);
 void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk);
 void syslet_sched_take(const struct syslet_sched *s);

@@ -101,7 +101,7 @@ static void exchange_identity(struct task_struct *a, struct task_struct *b)
 	LIST_HEAD(tmp);
 
 	write_lock_irq(&tasklist_lock);
-	exchange_tids(a, b);
+	syslet_exchange_tids(a, b);
 	write_unlock_irq(&tasklist_lock);
 
 	spin_lock_irq(&sighand->siglock);

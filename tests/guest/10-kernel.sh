@@ -7,7 +7,7 @@
 # hand-off moves or refuses, the TGID after a leader's hand-off.
 rc=0
 for t in engine seccomp identity limits pob threadlet lifetime iowq kio review \
-	allowlist visible handoff; do
+	allowlist visible handoff tgid; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done
 exit $rc
