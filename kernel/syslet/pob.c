@@ -14,19 +14,24 @@
  * the signal mask, pending thread-directed signals and alternate signal
  * stack, the robust futex list, clear_child_tid, rseq, personality,
  * no_new_privs, comm, scheduling policy and CPU affinity.  Credentials,
- * seccomp filter, files, fs and namespaces are required to be the same
- * in both tasks (always true for threads that did not unshare or change
- * them alone); if they are not, or the caller is traced, owns PI futex
+ * seccomp filter, files, fs and namespaces, and the per-thread state of
+ * syslet_task_state_same(), are required to be the same in both tasks
+ * (always true for threads that did not unshare or change them alone);
+ * if they are not, or the caller is traced, owns PI futex
  * state, has an io_uring task context, has a fatal signal pending or uses
  * a 32-bit ABI, or no idle async thread is available, the chain just runs
  * on in the caller.
  *
  * Locking in the hook: the caller is current, in the scheduler with its
  * state set to sleep, holding no spinlock (it could not sleep otherwise).
- * It takes ctx->lock, then separately tasklist_lock and its siglock.  The
- * taker is asleep, reserved by @take, until @ready is published.
+ * It takes ctx->lock, and when an async thread may take its context,
+ * tasklist_lock (written: the TIDs move under it) inside it; then
+ * separately its siglock.
+ * The taker is asleep, reserved by @take, until @ready is published.
  */
 #include <linux/cred.h>
+#include <linux/iocontext.h>
+#include <linux/mempolicy.h>
 #include <linux/pid.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -35,6 +40,7 @@
 #include <linux/slab.h>
 #include <linux/syslet.h>
 #include <linux/uaccess.h>
+#include <linux/uprobes.h>
 #include <uapi/linux/sched/types.h>
 #include <trace/events/syslet.h>
 #include "syslet.h"
@@ -68,6 +74,76 @@ void syslet_pob_abort(void)
 	syslet_chain_drop(pob->chain);
 }
 
+/* @t's I/O priority, as get_current_ioprio() would find it for @t */
+static int syslet_ioprio(struct task_struct *t)
+{
+	struct io_context *ioc = READ_ONCE(t->io_context);
+
+	return ioc ? READ_ONCE(ioc->ioprio) : 0;
+}
+
+/* @t's PF_ flags that user space sets: PR_MCE_KILL, PR_SET_IO_FLUSHER */
+static unsigned int syslet_task_pf(struct task_struct *t)
+{
+	unsigned int pf = READ_ONCE(t->flags);
+
+	/* PF_MCE_EARLY means nothing without PF_MCE_PROCESS */
+	if (!(pf & PF_MCE_PROCESS))
+		pf &= ~PF_MCE_EARLY;
+	return pf & (PF_MCE_PROCESS | PF_MCE_EARLY | PF_MEMALLOC_NOIO |
+		     PF_LOCAL_THROTTLE);
+}
+
+/*
+ * Per-task state that user space sets for one thread and that a hand-off
+ * does not move (docs/design.md has the list, and what is done with each
+ * item): if giver and taker differ in any of it, there is no hand-off.
+ * Both are quiet: @from is current, in the scheduler hook; @to sleeps, and
+ * only it changes its own state (the atoms that would are refused).
+ */
+static bool syslet_task_state_same(struct task_struct *from,
+				   struct task_struct *to)
+{
+	const unsigned long pfa = BIT(PFA_SPEC_SSB_DISABLE) |
+				  BIT(PFA_SPEC_SSB_NOEXEC) |
+				  BIT(PFA_SPEC_SSB_FORCE_DISABLE) |
+				  BIT(PFA_SPEC_IB_DISABLE) |
+				  BIT(PFA_SPEC_IB_FORCE_DISABLE);
+
+	/* PR_MCE_KILL, PR_SET_IO_FLUSHER; speculation prctl()s */
+	if (syslet_task_pf(from) != syslet_task_pf(to) ||
+	    (READ_ONCE(from->atomic_flags) ^ READ_ONCE(to->atomic_flags)) & pfa)
+		return false;
+	/* PR_SET_TIMERSLACK; ioprio_set(IOPRIO_WHO_PROCESS) */
+	if (from->timer_slack_ns != to->timer_slack_ns ||
+	    syslet_ioprio(from) != syslet_ioprio(to))
+		return false;
+	/* syscall user dispatch */
+	if (test_task_syscall_work(from, SYSCALL_USER_DISPATCH) ||
+	    test_task_syscall_work(to, SYSCALL_USER_DISPATCH))
+		return false;
+#ifdef CONFIG_CGROUPS
+	/* threaded cgroups: a thread's own cgroup */
+	if (rcu_access_pointer(from->cgroups) != rcu_access_pointer(to->cgroups))
+		return false;
+#endif
+#ifdef CONFIG_NUMA
+	if (!mpol_equal(from->mempolicy, to->mempolicy))
+		return false;
+#endif
+#ifdef CONFIG_SCHED_CORE
+	if (from->core_cookie != to->core_cookie)
+		return false;
+#endif
+#ifdef CONFIG_UPROBES
+	/* a uretprobe's trampoline address is on the user stack */
+	if ((from->utask && from->utask->return_instances) ||
+	    (to->utask && to->utask->return_instances))
+		return false;
+#endif
+	return true;
+}
+
 /* Could @to run @from's user context with the same meaning? */
 bool syslet_identity_fits(struct task_struct *from, struct task_struct *to)
 {
@@ -80,7 +156,8 @@ bool syslet_identity_fits(struct task_struct *from, struct task_struct *to)
 	    from->seccomp.filter != to->seccomp.filter)
 		return false;
 #endif
-	return syslet_arch_may_pass(from, to);
+	return syslet_task_state_same(from, to) &&
+	       syslet_arch_may_pass(from, to);
 }
 
 /*
@@ -110,16 +187,12 @@ void syslet_exchange_tids(struct task_struct *a, struct task_struct *b)
 
 /*
  * Moves the per-thread state that belongs to the user context from
- * @from (current) to @to; @from is left as an async thread that blocks
- * every signal but SIGKILL and SIGSTOP.
+ * @from (current) to @to, but the TID (exchanged already); @from is left
+ * as an async thread that blocks every signal but SIGKILL and SIGSTOP.
  */
 static void pass_identity(struct task_struct *from, struct task_struct *to)
 {
 	struct sighand_struct *sighand = from->sighand;
-
-	write_lock_irq(&tasklist_lock);
-	syslet_exchange_tids(from, to);
-	write_unlock_irq(&tasklist_lock);
 
 	spin_lock_irq(&sighand->siglock);
 	to->blocked = from->blocked;
@@ -183,9 +256,11 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	 * A call that installed a temporary signal mask (ppoll, pselect6,
 	 * epoll_pwait, io_pgetevents) sleeps with the saved one pending
 	 * restore on this task: the mask is not the user context's own now.
+	 * ->ptrace is read locklessly here: a hint, checked again below.
 	 */
-	if (tsk->ptrace || fatal_signal_pending(tsk) || test_restore_sigmask() ||
-	    !list_empty(&tsk->pi_state_list))
+	if (READ_ONCE(tsk->ptrace) || fatal_signal_pending(tsk) ||
+	    test_restore_sigmask() || !list_empty(&tsk->pi_state_list) ||
+	    !READ_ONCE(ctx->nr_idle))
 		return;
 #ifdef CONFIG_IO_URING
 	/* its io_uring task context (registered ring fds) cannot move */
@@ -196,6 +271,7 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	/* does it carry the TGID, its leader's TID being away? */
 	holder = !thread_group_leader(tsk) &&
 		 task_pid_nr(tsk) == task_tgid_nr(tsk);
+
 	spin_lock(&ctx->lock);
 	/* the chain is counted in ctx->nr_chains since async_exec() */
 	if (!ctx->dead) {
@@ -213,7 +289,23 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 				break;
 		}
 	}
+	/*
+	 * A tracer attaches under tasklist_lock (ptrace_attach()), and the
+	 * TID moves under it: a traced task never hands off, and the TID
+	 * goes to the taker before anyone can attach to the giver by it.
+	 * tasklist_lock nests inside ctx->lock, never around it (it is taken
+	 * for reading in interrupts, ctx->lock with interrupts on).
+	 */
 	if (taker) {
+		write_lock_irq(&tasklist_lock);
+		if (tsk->ptrace) {
+			write_unlock_irq(&tasklist_lock);
+			taker = NULL;
+		}
+	}
+	if (taker) {
+		syslet_exchange_tids(tsk, taker->task);
+		write_unlock_irq(&tasklist_lock);
 		syslet_idle_del(ctx, taker);
 		ctx->nr_reserved--;
 		pob->reserved = false;
@@ -262,7 +354,8 @@ void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk)
 	s->policy = tsk->policy;
 	s->nice = task_nice(tsk);
 	s->rt_priority = tsk->rt_priority;
-	cpumask_copy(&s->cpus, tsk->cpus_ptr);
+	/* the affinity asked for: cpus_ptr may be a migrate_disable() one */
+	cpumask_copy(&s->cpus, &tsk->cpus_mask);
 	strscpy(s->comm, tsk->comm, sizeof(s->comm));
 }
 
@@ -282,7 +375,7 @@ void syslet_sched_take(const struct syslet_sched *s)
 		/* as good as the giver's; a failure leaves ours (documented) */
 		sched_setattr_nocheck(current, &attr);
 	}
-	if (!cpumask_equal(current->cpus_ptr, &s->cpus))
+	if (!cpumask_equal(&current->cpus_mask, &s->cpus))
 		set_cpus_allowed_ptr(current, &s->cpus);
 }
 

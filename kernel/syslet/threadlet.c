@@ -94,15 +94,14 @@ static void threadlet_free(struct syslet_threadlet *tl)
 	kfree(tl);
 }
 
-/* Exchanges the per-thread state that makes a thread's identity. */
+/*
+ * Exchanges the per-thread state that makes a thread's identity, but the
+ * TIDs (exchanged already).
+ */
 static void exchange_identity(struct task_struct *a, struct task_struct *b)
 {
 	struct sighand_struct *sighand = a->sighand;
 	LIST_HEAD(tmp);
-
-	write_lock_irq(&tasklist_lock);
-	syslet_exchange_tids(a, b);
-	write_unlock_irq(&tasklist_lock);
 
 	spin_lock_irq(&sighand->siglock);
 	swap(a->blocked, b->blocked);
@@ -146,9 +145,13 @@ void syslet_threadlet_sleeping(struct task_struct *tsk,
 	struct syslet_uspare *us;
 	struct task_struct *to;
 
-	/* a temporary signal mask is in place: see __syslet_sched_sleeping() */
-	if (!tl->pob.armed || tsk->ptrace || (tsk->flags & PF_EXITING) ||
-	    fatal_signal_pending(tsk) || test_restore_sigmask() ||
+	/*
+	 * A temporary signal mask is in place: see __syslet_sched_sleeping().
+	 * ->ptrace read locklessly: a hint, checked again below.
+	 */
+	if (!tl->pob.armed || READ_ONCE(tsk->ptrace) ||
+	    (tsk->flags & PF_EXITING) || fatal_signal_pending(tsk) ||
+	    test_restore_sigmask() ||
 	    !list_empty(&tsk->pi_state_list))
 		return;
 #ifdef CONFIG_IO_URING
@@ -165,7 +168,22 @@ void syslet_threadlet_sleeping(struct task_struct *tsk,
 		   !syslet_identity_fits(tsk, us->task) ||
 		   !syslet_leader_may_take(tsk, us->task)))
 		us = NULL;
+	/*
+	 * Both tasks return to user space with the other's TID: neither may
+	 * be traced.  A tracer attaches under tasklist_lock, and the TIDs
+	 * are exchanged under it, inside ctx->lock (see
+	 * __syslet_sched_sleeping()).
+	 */
 	if (us) {
+		write_lock_irq(&tasklist_lock);
+		if (tsk->ptrace || us->task->ptrace) {
+			write_unlock_irq(&tasklist_lock);
+			us = NULL;
+		}
+	}
+	if (us) {
+		syslet_exchange_tids(tsk, us->task);
+		write_unlock_irq(&tasklist_lock);
 		us->take = true;
 		tl->spare = NULL;
 		tl->pob.armed = false;

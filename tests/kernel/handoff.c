@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/auxv.h>
+#include <sys/prctl.h>
 #include "tap.h"
 #include "sys.h"
 
@@ -147,6 +148,160 @@ TEST(kernel_half_gs_base_is_kept)
 	ASSERT_EQ(gs_across_block(0xffff888000001000UL), SYSLET_DONE);
 	/* and hand-offs work again once the base is ordinary */
 	ASSERT_EQ(gs_across_block(0x7f1234560000UL), SYSLET_QUEUED);
+}
+
+/* --- per-thread state a hand-off does not move (docs/design.md) -------- */
+
+/* A blocking default-mode read: SYSLET_QUEUED if it was handed off. */
+static long block_once(void)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion done;
+	struct blocker b;
+	long how;
+
+	memset(&done, 0, sizeof(done));
+	how = block(&b, r, 200, &done);
+	if (finish(&b, r, how, &done))
+		how = -1;
+	free(r);
+	return how;
+}
+
+/*
+ * With @set applied to this thread only (after the async threads were
+ * made), a chain that blocks runs on in the caller, and the state is
+ * still this thread's afterwards (@get returns @want); with @reset
+ * applied, hand-offs happen again.
+ */
+static void state_stays(const char *what, int (*set)(void), long (*get)(void),
+			long want, int (*reset)(void))
+{
+	long how, got;
+
+	ASSERT_EQ(block_once(), SYSLET_QUEUED);	/* an idle async thread */
+	if (set()) {
+		tap_diag("%s: cannot set it here (%s)", what, strerror(errno));
+		return;
+	}
+	how = block_once();
+	got = get();
+	if (how != SYSLET_DONE || got != want)
+		tap_diag("%s: async_exec %ld (want DONE), state %ld (want %ld)",
+			 what, how, got, want);
+	EXPECT_EQ(how, SYSLET_DONE);
+	EXPECT_EQ(got, want);
+	ASSERT_EQ(reset(), 0);
+	EXPECT_EQ(block_once(), SYSLET_QUEUED);
+}
+
+static int tsc_set(void) { return prctl(PR_SET_TSC, PR_TSC_SIGSEGV); }
+static int tsc_reset(void) { return prctl(PR_SET_TSC, PR_TSC_ENABLE); }
+static long tsc_get(void)
+{
+	int v = -1;
+
+	return prctl(PR_GET_TSC, &v) ? -1 : v;
+}
+
+TEST(pr_set_tsc_stays)
+{
+	REQUIRE_SYSLET();
+	state_stays("PR_SET_TSC", tsc_set, tsc_get, PR_TSC_SIGSEGV, tsc_reset);
+}
+
+static int slack_set(void) { return prctl(PR_SET_TIMERSLACK, 1234567); }
+static int slack_reset(void) { return prctl(PR_SET_TIMERSLACK, 0); }
+static long slack_get(void) { return prctl(PR_GET_TIMERSLACK); }
+
+TEST(timer_slack_stays)
+{
+	REQUIRE_SYSLET();
+	state_stays("PR_SET_TIMERSLACK", slack_set, slack_get, 1234567,
+		    slack_reset);
+}
+
+static int mce_set(void)
+{
+	return prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0);
+}
+
+static int mce_reset(void)
+{
+	return prctl(PR_MCE_KILL, PR_MCE_KILL_CLEAR, 0, 0, 0);
+}
+
+static long mce_get(void) { return prctl(PR_MCE_KILL_GET, 0, 0, 0, 0); }
+
+TEST(pr_mce_kill_stays)
+{
+	REQUIRE_SYSLET();
+	state_stays("PR_MCE_KILL", mce_set, mce_get, PR_MCE_KILL_EARLY,
+		    mce_reset);
+}
+
+static int flusher_set(void) { return prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0); }
+static int flusher_reset(void) { return prctl(PR_SET_IO_FLUSHER, 0, 0, 0, 0); }
+static long flusher_get(void) { return prctl(PR_GET_IO_FLUSHER, 0, 0, 0, 0); }
+
+TEST(pr_set_io_flusher_stays)
+{
+	REQUIRE_SYSLET();
+	state_stays("PR_SET_IO_FLUSHER", flusher_set, flusher_get, 1,
+		    flusher_reset);
+}
+
+#define IOPRIO_BE3	((2 << 13) | 3)
+
+static int ioprio_set_me(void)
+{
+	return syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0,
+		       IOPRIO_BE3);
+}
+
+static int ioprio_reset(void)
+{
+	return syscall(SYS_ioprio_set, 1, 0, 0);
+}
+
+static long ioprio_get_me(void)
+{
+	return syscall(SYS_ioprio_get, 1, 0);
+}
+
+TEST(ioprio_stays)
+{
+	REQUIRE_SYSLET();
+	state_stays("ioprio_set", ioprio_set_me, ioprio_get_me, IOPRIO_BE3,
+		    ioprio_reset);
+}
+
+static int ssb_set(void)
+{
+	return prctl(PR_SET_SPECULATION_CTRL, PR_SPEC_STORE_BYPASS,
+		     PR_SPEC_DISABLE, 0, 0);
+}
+
+static int ssb_reset(void)
+{
+	return prctl(PR_SET_SPECULATION_CTRL, PR_SPEC_STORE_BYPASS,
+		     PR_SPEC_ENABLE, 0, 0);
+}
+
+static long ssb_get(void)
+{
+	return prctl(PR_GET_SPECULATION_CTRL, PR_SPEC_STORE_BYPASS, 0, 0, 0) &
+	       (PR_SPEC_ENABLE | PR_SPEC_DISABLE);
+}
+
+TEST(speculation_ctrl_stays)
+{
+	REQUIRE_SYSLET();
+	if (!(prctl(PR_GET_SPECULATION_CTRL, PR_SPEC_STORE_BYPASS, 0, 0, 0) &
+	      PR_SPEC_PRCTL))
+		SKIP("store bypass not controlled by prctl on this CPU");
+	state_stays("PR_SET_SPECULATION_CTRL", ssb_set, ssb_get,
+		    PR_SPEC_DISABLE, ssb_reset);
 }
 
 TAP_MAIN

@@ -14,6 +14,7 @@
 #include <linux/ptrace.h>
 #include <linux/sched.h>
 #include <linux/sched/task_stack.h>
+#include <asm/debugreg.h>
 #include <asm/fpu/api.h>
 #include <asm/fsgsbase.h>
 #include <asm/pkru.h>
@@ -24,7 +25,22 @@
 
 #define SYSLET_TIF_REFUSE	(_TIF_IO_BITMAP | _TIF_NOCPUID | \
 				 _TIF_SINGLESTEP | _TIF_BLOCKSTEP)
-#define SYSLET_TIF_SAME		(_TIF_SSBD | _TIF_SPEC_IB)
+/* per-thread modes a hand-off does not move: PR_SET_TSC, speculation */
+#define SYSLET_TIF_SAME		(_TIF_SSBD | _TIF_SPEC_IB | _TIF_NOTSC | \
+				 _TIF_SPEC_L1D_FLUSH)
+
+/* Has @tsk hardware breakpoints or watchpoints set by a tracer? */
+static bool syslet_ptrace_bps(struct task_struct *tsk)
+{
+	int i;
+
+	if (tsk->thread.ptrace_dr7)
+		return true;
+	for (i = 0; i < HBP_NUM; i++)
+		if (READ_ONCE(tsk->thread.ptrace_bps[i]))
+			return true;
+	return false;
+}
 
 /* Can a task load these bases with ARCH_SET_FS and ARCH_SET_GS? */
 static bool syslet_bases_loadable(struct task_struct *tsk)
@@ -41,6 +57,9 @@ bool syslet_arch_may_pass(struct task_struct *from, struct task_struct *to)
 
 	if (in_compat_syscall() || (ff & SYSLET_TIF_REFUSE) ||
 	    ((ff ^ tf) & SYSLET_TIF_SAME))
+		return false;
+	/* they stay with the task a tracer set them on */
+	if (syslet_ptrace_bps(from) || syslet_ptrace_bps(to))
 		return false;
 	/* dynamically enabled state (AMX) lives in a larger buffer */
 	if (!fpu_has_default_fpstate(from) || !fpu_has_default_fpstate(to))
