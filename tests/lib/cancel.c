@@ -257,6 +257,91 @@ TEST(emulated_cancel_signal_is_passed_on)
 }
 
 /*
+ * A program that blocks a real-time signal left at SIG_DFL and collects
+ * it with sigwaitinfo() (the textbook set-up, also for signalfd()): the
+ * library must not take that signal for its cancel kicks.  Process-
+ * directed instances sent while a worker is idle must reach the program
+ * (before: the library took SIGRTMIN+3, its worker took the signal and
+ * the library's handler applied SIG_DFL: the process died).
+ */
+TEST(emulated_cancel_signal_skips_a_blocked_signal)
+{
+	struct timespec ts = { 10, 0 };
+	sigset_t set;
+	siginfo_t si;
+	int i;
+
+	unsetenv("SYSLET_CANCEL_SIGNAL");
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN + 3);
+	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &set, NULL), 0);
+	/* cancellation works, on another signal; the worker stays idle */
+	ASSERT_EQ(cancel_one_emulated(), 0);
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(sigqueue(getpid(), SIGRTMIN + 3,
+				   (union sigval){ .sival_int = 100 + i }), 0);
+		/* time for an idle worker to take it, if it would */
+		nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+		ASSERT_EQ(sigtimedwait(&set, &si, &ts), SIGRTMIN + 3);
+		EXPECT_EQ(si.si_value.sival_int, 100 + i);
+		EXPECT_EQ(si.si_code, SI_QUEUE);
+	}
+}
+
+/*
+ * The program uses the library's signal anyway (named by the
+ * environment, blocked in the program's threads, collected with
+ * sigwaitinfo()) and sends it while a worker is blocked in a call: the
+ * signal lands on the worker.  The library must pass it on to the
+ * process with its siginfo, not run a default action or a handler on its
+ * own thread, and the chain's call must not fail with EINTR for it.
+ */
+TEST(emulated_foreign_signal_on_a_worker_goes_to_the_process)
+{
+	struct timespec ts = { 10, 0 }, ms = { 0, 50000000 };
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op rd;
+	char buf[4];
+	sigset_t set;
+	siginfo_t si;
+	int p[2];
+
+	setenv("SYSLET_CANCEL_SIGNAL", "RTMIN+9", 1);
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN + 9);
+	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &set, NULL), 0);
+	ASSERT_EQ(pipe(p), 0);
+	ASSERT_EQ(syslet_ctx_init(&ctx, 4, SYSLET_CTX_EMULATED), 0);
+	syslet_prep_read(&rd, p[0], buf, sizeof(buf));
+	syslet_op_set_data(&rd, 5);
+	ASSERT_EQ(syslet_submit(&ctx, &rd.atom), SYSLET_QUEUED);
+	EXPECT_EQ(syslet_wait(&ctx, 1, &ms), -ETIME);	/* in its read */
+	ASSERT_EQ(sigqueue(getpid(), SIGRTMIN + 9,
+			   (union sigval){ .sival_int = 77 }), 0);
+	nanosleep(&ms, NULL);	/* the worker takes it first */
+	ASSERT_EQ(sigtimedwait(&set, &si, &ts), SIGRTMIN + 9);
+	EXPECT_EQ(si.si_value.sival_int, 77);
+	EXPECT_EQ(si.si_code, SI_QUEUE);
+	EXPECT_EQ(si.si_pid, getpid());
+	/* the chain still reads */
+	EXPECT_EQ(syslet_wait(&ctx, 1, &ms), -ETIME);
+	ASSERT_EQ(write(p[1], "ab", 2), 2);
+	ASSERT_EQ(wait_one(&ctx, &c), 0);
+	EXPECT_EQ(c.status, 2);
+	EXPECT_EQ(c.user_data, 5u);
+	/* a second one, after the library saw the first */
+	ASSERT_EQ(sigqueue(getpid(), SIGRTMIN + 9,
+			   (union sigval){ .sival_int = 78 }), 0);
+	nanosleep(&ms, NULL);	/* the worker takes it first */
+	ASSERT_EQ(sigtimedwait(&set, &si, &ts), SIGRTMIN + 9);
+	EXPECT_EQ(si.si_value.sival_int, 78);
+	syslet_ctx_exit(&ctx);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
  * Kernel backend: syslet_ctx_exit() with chains still running must not
  * free a ring the kernel will write.  A new context gets the memory just
  * freed (malloc hands the same chunk back) and the kernel knows rings by

@@ -21,11 +21,11 @@
  * Cancellation of a blocked call: the worker marks itself in_syscall,
  * checks the cancelled flag, and makes the call; the canceller sets the
  * flag and, while the worker is marked in_syscall, sends it the cancel
- * signal (pool.signo, a real-time signal the program does not handle, see
- * pick_signal(); its handler does nothing for the library's own signals
- * and is installed without SA_RESTART, so a blocked interruptible call
- * returns EINTR).  A signal
- * that lands between the check and the call is lost, so the canceller
+ * signal (pool.signo, a real-time signal the program neither handles nor
+ * blocks, see pick_signal(); its handler does nothing for the library's
+ * own signals, and sends the program's back to the process, see
+ * sig_cancel(); it is installed without SA_RESTART, so a blocked
+ * interruptible call returns EINTR).  A signal that lands between the check and the call is lost, so the canceller
  * retries with a growing delay until the worker leaves the call (or, for
  * an uninterruptible call, gives up after about a second: the call ends
  * by itself and the chain still completes as cancelled).
@@ -93,6 +93,8 @@ static struct {
 	bool sig_installed;
 	bool atfork_installed;
 	int signo;
+	/* the program uses signo too: workers keep it blocked from now on */
+	_Atomic bool sig_foreign;
 } pool = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.work = PTHREAD_COND_INITIALIZER,
@@ -186,19 +188,77 @@ static int nr_targets_self(unsigned int nr, const uint64_t *a)
 /* What the program had on pool.signo when the library took it. */
 static struct sigaction sig_old;
 
+/* this thread is a worker; it blocks pool.signo (set in the worker) */
+static _Thread_local bool t_worker, t_sig_blocked;
+/* a signal of the program's interrupted this worker's call */
+static _Thread_local volatile sig_atomic_t t_foreign_hit;
+
+/*
+ * A signal of the program's landed on a worker (it was sent to the
+ * process, and only the workers left it unblocked): it goes back to the
+ * process with its siginfo, for a thread of the program (or
+ * sigwaitinfo(), signalfd()) to take, and this worker keeps the signal
+ * blocked from now on, as the others will (pool.sig_foreign), so it
+ * cannot come back here.  The kernel refuses a siginfo with si_code >= 0
+ * (kill(), the kernel's own) from anyone but the pid named: such a one
+ * is sent again with kill(), which keeps the signal but not the sender.
+ */
+static void sig_requeue(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+
+	atomic_store(&pool.sig_foreign, true);
+	t_foreign_hit = 1;
+	if (uc)
+		sigaddset(&((ucontext_t *)uc)->uc_sigmask, sig);
+	if (!si || syscall(SYS_rt_sigqueueinfo, getpid(), sig, si))
+		kill(getpid(), sig);
+	errno = saved;
+}
+
 /*
  * The cancel signal's handler.  The library's own kick (kick_job():
  * pthread_sigqueue() from this process with &pool as its value) only has
  * to interrupt the call, which then returns EINTR; any other signal is
- * the program's, passed on to the disposition the library found.
+ * the program's: on a worker it goes back to the process (above), on a
+ * thread of the program to the disposition the library found, run with
+ * that disposition's sa_mask, SA_NODEFER and SA_RESETHAND (SA_ONSTACK is
+ * not: the library's handler runs on whatever stack the thread is on).
  */
 static void sig_cancel(int sig, siginfo_t *si, void *uc)
 {
+	sigset_t mask, old;
+
 	if (si && si->si_code == SI_QUEUE && si->si_pid == getpid() &&
 	    si->si_value.sival_ptr == (void *)&pool)
 		return;
-	if (sig_old.sa_flags & SA_SIGINFO) {
-		sig_old.sa_sigaction(sig, si, uc);
+	if (t_worker) {
+		sig_requeue(sig, si, uc);
+		return;
+	}
+	if (sig_old.sa_handler != SIG_DFL && sig_old.sa_handler != SIG_IGN) {
+		struct sigaction now = sig_old;
+
+		if (now.sa_flags & SA_RESETHAND) {
+			memset(&sig_old, 0, sizeof(sig_old));
+			sig_old.sa_handler = SIG_DFL;
+		}
+		mask = now.sa_mask;
+		if (!(now.sa_flags & SA_NODEFER))
+			sigaddset(&mask, sig);
+		else
+			sigdelset(&mask, sig);
+		pthread_sigmask(SIG_BLOCK, &mask, &old);
+		if (now.sa_flags & SA_NODEFER) {
+			sigemptyset(&mask);
+			sigaddset(&mask, sig);
+			pthread_sigmask(SIG_UNBLOCK, &mask, NULL);
+		}
+		if (now.sa_flags & SA_SIGINFO)
+			now.sa_sigaction(sig, si, uc);
+		else
+			now.sa_handler(sig);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	} else if (sig_old.sa_handler == SIG_DFL) {
 		/* a real-time signal's default action: the end of the process */
 		struct sigaction dfl;
@@ -207,21 +267,22 @@ static void sig_cancel(int sig, siginfo_t *si, void *uc)
 		dfl.sa_handler = SIG_DFL;
 		sigaction(sig, &dfl, NULL);
 		pthread_kill(pthread_self(), sig);	/* once we return */
-	} else if (sig_old.sa_handler != SIG_IGN) {
-		sig_old.sa_handler(sig);
 	}
 }
 
 /*
  * The cancel signal: $SYSLET_CANCEL_SIGNAL (a number, or RTMIN+n), else
  * the first real-time signal from SIGRTMIN+3 on that the program has
- * left at its default disposition (SIGRTMIN+3 itself if it handles them
- * all).  -EINVAL for a bad $SYSLET_CANCEL_SIGNAL.
+ * left at its default disposition and does not block in the calling
+ * thread ("blocked, left at SIG_DFL" is how a program sets a signal up
+ * for sigwaitinfo() or signalfd()); SIGRTMIN+3 itself if there is none.
+ * -EINVAL for a bad $SYSLET_CANCEL_SIGNAL.
  */
 static int pick_signal(void)
 {
 	const char *env = getenv("SYSLET_CANCEL_SIGNAL");
 	struct sigaction sa;
+	sigset_t blocked;
 	char *end;
 	long v;
 	int sig;
@@ -239,9 +300,11 @@ static int pick_signal(void)
 			return -EINVAL;
 		return (int)v;
 	}
+	if (pthread_sigmask(SIG_BLOCK, NULL, &blocked))
+		sigemptyset(&blocked);
 	for (sig = SIGRTMIN + 3; sig <= SIGRTMAX; sig++)
 		if (!sigaction(sig, NULL, &sa) && !(sa.sa_flags & SA_SIGINFO) &&
-		    sa.sa_handler == SIG_DFL)
+		    sa.sa_handler == SIG_DFL && !sigismember(&blocked, sig))
 			return sig;
 	return SIGRTMIN + 3;
 }
@@ -512,6 +575,17 @@ static bool should_stop(uint32_t flags, long ret)
 	       ((flags & SYSLET_STOP_ON_NON_POSITIVE) && ret <= 0);
 }
 
+/* A worker stops taking pool.signo (the program uses it). */
+static void worker_block_signal(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, pool.signo);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	t_sig_blocked = true;
+}
+
 static long run_syscall(struct emu_job *j, unsigned int nr,
 			const uint64_t *a)
 {
@@ -523,18 +597,32 @@ static long run_syscall(struct emu_job *j, unsigned int nr,
 	if (nr_targets_self(nr, a))
 		return -EPERM;
 	if (j) {
+		if (!t_sig_blocked && atomic_load(&pool.sig_foreign))
+			worker_block_signal();
 		pthread_mutex_lock(&j->sig_lock);
 		j->thread = pthread_self();
 		j->in_syscall = true;
 		pthread_mutex_unlock(&j->sig_lock);
+		t_foreign_hit = 0;
 		if (atomic_load(&j->cancelled)) {
 			ret = -ECANCELED;
 			goto out;
 		}
 	}
-	ret = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-	if (ret == -1)
-		ret = -errno;
+	for (;;) {
+		ret = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		if (ret == -1)
+			ret = -errno;
+		/*
+		 * EINTR for a signal of the program's that landed here (and
+		 * went back to the process): the call is made again, as
+		 * SA_RESTART would, unless the chain was cancelled meanwhile.
+		 */
+		if (ret != -EINTR || !j || !t_foreign_hit ||
+		    atomic_load(&j->cancelled))
+			break;
+		t_foreign_hit = 0;
+	}
 out:
 	if (j) {
 		pthread_mutex_lock(&j->sig_lock);
@@ -614,10 +702,18 @@ static void *worker(void *unused)
 	(void)unused;
 	/* not the name of whichever thread happened to start the worker */
 	pthread_setname_np(pthread_self(), "syslet-emu");
-	/* workers take the cancel signal; the submitter's mask is copied */
-	sigemptyset(&set);
-	sigaddset(&set, pool.signo);
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	/*
+	 * Workers take the cancel signal (they start with all signals
+	 * blocked), unless the program turned out to use it too.
+	 */
+	t_worker = true;
+	if (!atomic_load(&pool.sig_foreign)) {
+		sigemptyset(&set);
+		sigaddset(&set, pool.signo);
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	} else {
+		t_sig_blocked = true;
+	}
 
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
