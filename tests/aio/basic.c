@@ -170,6 +170,41 @@ TEST(many_in_flight)
 	}
 }
 
+/*
+ * More blocking requests than the default 20 threads: 24 pipes, an
+ * aio_read() on each, then a byte written to each.  POSIX: aio_read()
+ * returns once the request is queued, whatever the number of threads
+ * (glibc queues it too).  Before: on the kernel backend the 21st read
+ * blocked in aio_read() (pass-on-block gave up at the thread bound and
+ * the chain blocked in its caller), here killed by the alarm.
+ */
+#define NPIPES 24
+TEST(more_blocking_reads_than_threads)
+{
+	int p[NPIPES][2], i;
+	struct aiocb cb[NPIPES];
+	char buf[NPIPES][4];
+
+	for (i = 0; i < NPIPES; i++) {
+		ASSERT_EQ(pipe(p[i]), 0);
+		aiot_cb(&cb[i], p[i][0], buf[i], 1, 0);
+		alarm(30);	/* a hang in aio_read() ends the test */
+		ASSERT_EQ(aio_read(&cb[i]), 0);
+		alarm(0);
+	}
+	for (i = 0; i < NPIPES; i++) {
+		EXPECT_EQ(aio_error(&cb[i]), EINPROGRESS);
+		ASSERT_EQ(write(p[i][1], &"abcdefghijklmnopqrstuvwx"[i], 1), 1);
+	}
+	for (i = 0; i < NPIPES; i++) {
+		ASSERT_EQ(aiot_wait(&cb[i], 30), 0);
+		EXPECT_EQ(aio_return(&cb[i]), 1);
+		EXPECT_EQ(buf[i][0], "abcdefghijklmnopqrstuvwx"[i]);
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+}
+
 TEST(bad_fd)
 {
 	char buf[16];

@@ -50,6 +50,22 @@ static bool ctx_live;
 static bool inline_off;		/* SYSLET_AIO_INLINE=0 */
 
 /*
+ * Requests that may hold an engine thread: every chain submitted whose
+ * completion has not been reaped from the ring yet (the chains done in
+ * the caller never count).  The kernel's pass-on-block hands a blocking
+ * chain to a new thread only below the process's max_threads; at the
+ * bound the chain blocks in its caller, which would make aio_read() wait
+ * for the data (a pipe: for ever, if the program writes only after its
+ * aio_read() calls return).  So from max_threads requests on, a chain
+ * is started with SYSLET_ASYNC, which the kernel queues until a thread
+ * is free, and the submitting call never blocks.  (Another libsyslet
+ * user in the process sharing the bound can still make a default-mode
+ * chain block in the caller.)
+ */
+static unsigned int nr_held;
+static uint32_t held_max = 1;
+
+/*
  * Start the engine (or, in the child of a fork, start it afresh) with at
  * most 'max_threads' worker threads (see saio_engine_limits()).
  */
@@ -71,6 +87,7 @@ int saio_engine_init(uint32_t max_threads, uint32_t idle_msecs)
 	if (ret)
 		return ret;
 	ctx_live = true;
+	__atomic_store_n(&nr_held, 0, __ATOMIC_RELAXED);
 	saio_engine_limits(max_threads, idle_msecs);
 	env = getenv("SYSLET_AIO_INLINE");
 	inline_off = env && !strcmp(env, "0");
@@ -288,13 +305,19 @@ int saio_engine_submit(struct saio_req *r)
 		}
 	}
 	errno = saved;
+	if (__atomic_fetch_add(&nr_held, 1, __ATOMIC_RELAXED) >=
+	    __atomic_load_n(&held_max, __ATOMIC_RELAXED))
+		flags = SYSLET_ASYNC;	/* never blocks the caller */
 	saio_fill_atom(r, flags);
 	ret = syslet_submit_done(&ctx, &r->atom, &done);
+	if (ret == SYSLET_QUEUED)
+		return 0;
+	__atomic_fetch_sub(&nr_held, 1, __ATOMIC_RELAXED);
 	if (ret == SYSLET_DONE) {
 		r->ret = done.status;
 		return 1;
 	}
-	return ret == SYSLET_QUEUED ? 0 : ret;
+	return ret;
 }
 
 /*
@@ -302,8 +325,10 @@ int saio_engine_submit(struct saio_req *r)
  * unless 'idle_msecs' is 0).  On the emulated backend the pool is the
  * shim's own (libsyslet is linked in privately); on the kernel backend
  * the limit is the process's (async_limits()), shared with any other
- * libsyslet user in it.  At the bound, queued chains wait for a thread,
- * and a default-mode chain that would block runs on in the caller.
+ * libsyslet user in it.  At the bound, queued chains wait for a thread;
+ * a default-mode chain that would block would run on in the caller, so
+ * saio_engine_submit() starts chains with SYSLET_ASYNC from the bound on
+ * (nr_held).
  */
 int saio_engine_limits(uint32_t max_threads, uint32_t idle_msecs)
 {
@@ -315,6 +340,8 @@ int saio_engine_limits(uint32_t max_threads, uint32_t idle_msecs)
 
 	if (!ctx_live)
 		return 0;
+	if (max_threads)
+		__atomic_store_n(&held_max, max_threads, __ATOMIC_RELAXED);
 	return syslet_limits(&ctx, &set, NULL);
 }
 
@@ -346,6 +373,8 @@ int saio_engine_reap(struct saio_done *out, int max, bool wait,
 				out[i].user_data = batch[i].user_data;
 				out[i].res = batch[i].status;
 			}
+			__atomic_fetch_sub(&nr_held, (unsigned int)n,
+					   __ATOMIC_RELAXED);
 			return n;
 		}
 		if (!wait)
