@@ -363,19 +363,6 @@ void *__syslet_kernel_post_node(void)
 	return malloc(sizeof(struct kpost));
 }
 
-/* The ring has no free slot or completions wait on its overflow list. */
-static int ring_full(const struct syslet_ctx *ctx)
-{
-	const struct syslet_ring *r = ctx->ring;
-
-	return atomic_load_explicit(ring_head((struct syslet_ring *)r),
-				    memory_order_acquire) -
-	       atomic_load_explicit(ring_tail((struct syslet_ring *)r),
-				    memory_order_relaxed) >= ctx->ring_entries ||
-	       atomic_load_explicit((_Atomic uint32_t *)&r->overflow,
-				    memory_order_relaxed);
-}
-
 /*
  * Counts a submission's completion if it goes to the ring (see struct
  * kstate): async_exec() returned @r, with the completion buffer @done.
@@ -392,11 +379,16 @@ static void kernel_count(struct syslet_ctx *ctx,
 
 /*
  * A SYSLET_SYNC chain has run by the time async_exec() returns, so its
- * submission must not fail then.  A kernel that cannot park a chain run
- * in the caller on the overflow list returns -EOVERFLOW when the ring is
- * full: when it looks full, the chain's completion comes back into a
- * buffer and is posted with SYSLET_EXEC_POST, which parks it (status and
- * user_data; that path leaves atom, nr_atoms and flags 0).
+ * submission must not fail then.  The kernel does not park a completion
+ * of a chain run in the caller on the overflow list: it returns
+ * -EOVERFLOW when the ring is full at its post, which other threads can
+ * bring about at any time, whatever the ring looked like before.  So
+ * every SYSLET_SYNC chain's completion comes back into a buffer and is
+ * posted with SYSLET_EXEC_POST, which parks it if the ring is full, or
+ * parked on the library's list if the kernel refuses the post for now.
+ * That path carries status and user_data; atom, nr_atoms and flags are 0
+ * in the ring.  The head's flags are read here (as the emulated backend
+ * does): syslet_submit()'s head must be readable.
  */
 static int kernel_submit(struct syslet_ctx *ctx,
 			 const struct syslet_atom *head)
@@ -407,8 +399,7 @@ static int kernel_submit(struct syslet_ctx *ctx,
 
 	kernel_post_pending(ctx);
 
-	/* the head is read here only when the ring is full */
-	if (!ring_full(ctx) || !(head->flags & SYSLET_SYNC) ||
+	if (!(head->flags & SYSLET_SYNC) ||
 	    (head->flags & SYSLET_NO_COMPLETE)) {
 		r = __syslet_sys_async_exec(head, ctx->ring, NULL, 0);
 		kernel_count(ctx, head, r, NULL);
