@@ -383,6 +383,54 @@ TEST(caller_reads_never_block)
 }
 
 /* Threads of this process whose name is 'name' (the shim names its own). */
+/*
+ * readahead() can block (it reads a file's extents, allocates block
+ * requests under a deep queue), so it has no place in the caller.  This
+ * program's own readahead() comes first in the symbol lookup (as the
+ * shim's call resolves to it) and counts the calls made by the thread
+ * that calls aio_read().  Before: a read missing the page cache called
+ * readahead() in aio_read().
+ */
+static pid_t readahead_watch;
+static int readahead_in_caller;
+
+ssize_t readahead(int fd, off64_t off, size_t count)
+{
+	static ssize_t (*real)(int, off64_t, size_t);
+
+	if (readahead_watch && (pid_t)syscall(SYS_gettid) == readahead_watch)
+		readahead_in_caller++;
+	if (!real)
+		real = (ssize_t (*)(int, off64_t, size_t))
+			dlsym(RTLD_NEXT, "readahead");
+	return real ? real(fd, off, count) : -1;
+}
+
+TEST(cold_read_makes_no_readahead_in_the_caller)
+{
+	static char buf[65536];
+	struct aiocb cb;
+	int fd, i;
+
+	need_shim();
+	fd = aiot_file(1 << 20);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(fsync(fd), 0);
+	readahead_watch = (pid_t)syscall(SYS_gettid);
+	for (i = 0; i < 4; i++) {
+		/* out of the page cache (clean after the fsync) */
+		ASSERT_EQ(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+		aiot_cb(&cb, fd, buf, sizeof(buf), (off_t)i * 262144);
+		ASSERT_EQ(aio_read(&cb), 0);
+		ASSERT_EQ(aiot_wait(&cb, 20), 0);
+		ASSERT_EQ(aio_return(&cb), (ssize_t)sizeof(buf));
+		EXPECT_EQ((unsigned char)buf[100], aiot_pat((size_t)i * 262144 + 100));
+	}
+	readahead_watch = 0;
+	EXPECT_EQ(readahead_in_caller, 0);
+	close(fd);
+}
+
 static int nthreads_now(const char *name);
 
 /*

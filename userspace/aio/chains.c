@@ -149,9 +149,10 @@ static void saio_fill_atom(struct saio_req *r, unsigned int flags)
  *	     goes to an async thread at once (SYSLET_ASYNC): it would block,
  *	     and under pass-on-block a block costs the caller a hand-off.  A
  *	     short read may be a partly cached range: the chain reads it all.
- *	     A miss is also handed to readahead() first, which starts the
- *	     device reading without waiting: with the threads bounded, the
- *	     device still sees every miss in flight.
+ *	     Nothing else is done for a miss in the caller: readahead() can
+ *	     block (it maps the file's extents, and waits for a block request
+ *	     when the device's queue is full), so misses reach the device as
+ *	     the engine's threads start them, at most aio_threads at a time.
  *   MEMORY  a regular file of tmpfs (when the system has no swap), ramfs
  *	     or hugetlbfs, which has no RWF_NOWAIT (tmpfs in 6.1, and still
  *	     in 6.18): its data is memory, a read never waits for a device,
@@ -254,14 +255,7 @@ static int saio_read_here(struct saio_req *r, unsigned int *flags)
 			return 1;
 		}
 		if (n >= 0 || errno == EAGAIN) {
-			/*
-			 * Not (all) cached.  Start reading it into the page
-			 * cache now, from here: the chain's thread then only
-			 * waits for it, and the device sees every miss at
-			 * once even when all the engine's threads (bounded,
-			 * saio_engine_limits()) are busy.
-			 */
-			readahead(r->fd, r->cb->aio_offset, iov.iov_len);
+			/* not (all) cached: a thread reads it */
 			*flags = SYSLET_ASYNC;
 			return 0;
 		}
