@@ -446,7 +446,11 @@ static bool should_stop(u32 flags, long ret)
 /*
  * Moves the signals above that the atom just raised on this async thread
  * to the thread that submitted the chain, as if it had made the call
- * itself; to the process if that thread is gone or exiting.
+ * itself; to the process if that thread is gone or exiting, or is this
+ * very thread (never back onto current: they are blocked here, and would
+ * be dequeued and requeued for ever).  A group-wide signal goes to the
+ * shared queue, which the loop does not read.  Bounded all the same, and
+ * it stops when the thread is being killed.
  */
 static void syslet_forward_signals(struct syslet_chain *c)
 {
@@ -456,9 +460,9 @@ static void syslet_forward_signals(struct syslet_chain *c)
 	enum pid_type type;
 	unsigned long fwd;
 	sigset_t mask;
-	int sig;
+	int sig, i;
 
-	for (;;) {
+	for (i = 0; i < 2 * _NSIG && !fatal_signal_pending(current); i++) {
 		sig = 0;
 		spin_lock_irq(&sighand->siglock);
 		fwd = current->pending.signal.sig[0] & SYSLET_FWD_SIGS;
@@ -473,7 +477,7 @@ static void syslet_forward_signals(struct syslet_chain *c)
 
 		rcu_read_lock();
 		t = c->submitter ? pid_task(c->submitter, PIDTYPE_PID) : NULL;
-		if (t && same_thread_group(t, current) &&
+		if (t && t != current && same_thread_group(t, current) &&
 		    !(t->flags & PF_EXITING))
 			do_send_sig_info(sig, &info, t, PIDTYPE_PID);
 		else

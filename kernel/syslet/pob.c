@@ -305,6 +305,12 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	}
 	if (taker) {
 		syslet_exchange_tids(tsk, taker->task);
+		/*
+		 * The TID, and signals an atom raises later, go with the
+		 * context: the submitter is the taker now (tsk has the
+		 * taker's old TID; forwarding to it would be to itself).
+		 */
+		c->submitter = get_pid(task_pid(taker->task));
 		write_unlock_irq(&tasklist_lock);
 		syslet_idle_del(ctx, taker);
 		ctx->nr_reserved--;
@@ -320,8 +326,6 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 		return;
 
 	h = &taker->h;
-	/* the TID, and signals an atom raises later, go with the context */
-	c->submitter = get_pid(task_pid(tsk));
 	syslet_arch_save(&h->uctx);
 	h->from = tsk;
 	get_task_struct(tsk);

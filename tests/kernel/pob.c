@@ -575,6 +575,73 @@ TEST(sigpipe_after_a_handoff_reaches_the_user_context)
 	ASSERT_EQ(pipe_tid, me);	/* delivered to this thread, by its TID */
 }
 
+/*
+ * [read(empty pipe); write(pipe with no reader)] in the default mode: the
+ * read hands the caller off, the write then raises SIGPIPE in the thread
+ * that gave its context away.  Returns the write's result (the chain's
+ * status); the caller holds SIGPIPE's disposition.
+ */
+static int64_t sigpipe_after_handoff(void)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion comp;
+	static struct blocker b;
+	static struct syslet_atom w;
+	static int64_t wret;
+	static uint64_t wfd, wbuf, wlen = 1;
+	int broken[2];
+
+	if (pipe(broken) || pipe(b.fds))
+		_exit(2);
+	close(broken[0]);
+	wfd = broken[1];
+	wbuf = (uintptr_t)"x";
+	b.fd = b.fds[0];
+	b.buf = (uintptr_t)&b.c;
+	b.len = 1;
+	atom_init(&b.a, 0, SYS_read, &b.ret, &b.fd, &b.buf, &b.len, NULL);
+	atom_init(&w, 0, SYS_write, &wret, &wfd, &wbuf, &wlen, NULL);
+	b.a.next = (uintptr_t)&w;
+	if (async_exec(&b.a, r, NULL, 0) != SYSLET_QUEUED)
+		_exit(3);
+	if (write(b.fds[1], "z", 1) != 1 || !ring_get(r, &comp))
+		_exit(4);
+	return comp.status;
+}
+
+static void sigpipe_default_after_handoff(void)
+{
+	signal(SIGPIPE, SIG_DFL);
+	sigpipe_after_handoff();
+	/* SIGPIPE is delivered on the way back to user space at the latest */
+	for (int i = 0; i < 500; i++)
+		usleep(10000);
+	_exit(5);
+}
+
+static void sigpipe_ignored_after_handoff(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	_exit(sigpipe_after_handoff() == -EPIPE ? 6 : 7);
+}
+
+/*
+ * The thread that raised SIGPIPE gave its TID away: the signal must not
+ * be forwarded to itself for ever (it looped in the kernel, unkillable).
+ */
+TEST(sigpipe_after_a_handoff_kills_or_is_ignored_and_never_loops)
+{
+	int st;
+
+	REQUIRE_SYSLET();
+	st = in_child(sigpipe_default_after_handoff, 30);
+	ASSERT_TRUE(WIFSIGNALED(st));
+	ASSERT_EQ(WTERMSIG(st), SIGPIPE);
+	st = in_child(sigpipe_ignored_after_handoff, 30);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 6);
+}
+
 TEST(a_thread_that_used_io_uring_keeps_its_chains)
 {
 	struct syslet_ring *r = ring_new(4);
