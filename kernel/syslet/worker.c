@@ -125,23 +125,48 @@ static long worker_take(struct syslet_worker *w)
 	return w->h.ret;
 }
 
-static void __noreturn worker_exit(struct syslet_worker *w)
+/*
+ * @w leaves ctx->nr_threads and the lists, under ctx->lock.  A submitter
+ * at max_threads queues its chain for the threads counted there: a thread
+ * that leaves for lack of work must do so in the same ctx->lock section
+ * that saw ctx->queue empty.  Returns whether @w was still starting.
+ */
+static bool worker_unlink(struct syslet_ctx *ctx, struct syslet_worker *w)
+{
+	bool starting = w->starting;
+
+	lockdep_assert_held(&ctx->lock);
+	list_del(&w->node);
+	syslet_idle_del(ctx, w);
+	if (starting)
+		ctx->nr_starting--;
+	ctx->nr_threads--;
+	return starting;
+}
+
+/* @w is off the lists and uncounted: free it and end the thread */
+static void __noreturn worker_gone(struct syslet_worker *w, bool starting)
 {
 	struct syslet_ctx *ctx = w->ctx;
 
-	spin_lock(&ctx->lock);
-	list_del(&w->node);
-	syslet_idle_del(ctx, w);
-	if (w->starting)
-		ctx->nr_starting--;
-	ctx->nr_threads--;
-	spin_unlock(&ctx->lock);
-	if (w->starting)
+	if (starting)
 		wake_up_all(&ctx->spare_wait);
 	kfree(w);
 	syslet_ctx_put(ctx);
 	/* an async thread has no user context to return to */
 	do_exit(0);
+}
+
+/* Exit when the context is dead or the thread killed (no chain is lost) */
+static void __noreturn worker_exit(struct syslet_worker *w)
+{
+	struct syslet_ctx *ctx = w->ctx;
+	bool starting;
+
+	spin_lock(&ctx->lock);
+	starting = worker_unlink(ctx, w);
+	spin_unlock(&ctx->lock);
+	worker_gone(w, starting);
 }
 
 /*
@@ -207,8 +232,11 @@ static long worker_loop(struct syslet_worker *w)
 		}
 		if (!left && list_empty(&ctx->queue) && !syslet_must_stay() &&
 		    ctx->nr_idle_open >= ctx->nr_reserved) {
+			/* idle timeout: uncounted before the queue can fill */
+			bool starting = worker_unlink(ctx, w);
+
 			spin_unlock(&ctx->lock);
-			break;			/* idle timeout */
+			worker_gone(w, starting);
 		}
 		spin_unlock(&ctx->lock);
 

@@ -272,6 +272,43 @@ TEST(max_threads_bounds_threads_chains_queue)
 	}
 }
 
+/*
+ * max_threads 1, idle timeout 1 ms: the one thread keeps timing out while
+ * chains are submitted around that moment.  A thread that had seen the
+ * queue empty and was on its way out still counted in nr_threads, so a
+ * chain submitted then was queued for no thread: it never completed.
+ */
+TEST(idle_timeout_exit_never_strands_a_queued_chain)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct timespec wait = { 5, 0 };
+	struct syslet_completion comp;
+	struct syslet_atom a;
+	long long t0 = now_ms();
+	int64_t ret;
+	int n = 0;
+
+	REQUIRE_SYSLET();
+	set_limits(1, 1, 0);
+	atom_init(&a, SYSLET_ASYNC, SYS_getpid, &ret, NULL, NULL, NULL, NULL);
+	/* 0 to 8 ms apart, by 125 us: tick-aligned timeouts at HZ 250..1000 */
+	while (now_ms() - t0 < 20000) {
+		struct timespec gap = { 0, (n % 65) * 125000L };
+
+		a.user_data = n;
+		ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_QUEUED);
+		if (!ring_pop(r, &comp)) {
+			ASSERT_EQ(async_wait(r, 1, &wait), 1);
+			ASSERT_TRUE(ring_pop(r, &comp));
+		}
+		ASSERT_EQ(comp.user_data, n);
+		ASSERT_EQ(comp.status, getpid());
+		n++;
+		nanosleep(&gap, NULL);
+	}
+	tap_diag("%d chains", n);
+}
+
 TEST(max_chains_gives_eagain)
 {
 	enum { N = 8 };
