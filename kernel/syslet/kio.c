@@ -12,7 +12,7 @@
  * that calls async_wait() first (or async_exec() on that ring).  No
  * system kworker ever writes user memory (a ring on a FUSE or
  * userfaultfd page could stall it for ever); a kworker only drops the
- * reads of a process that has no thread left to post them.
+ * reads of a process whose ctx is dead (exit, exec, no user thread left).
  *
  * Anything else goes to an async thread as before: chains of more than
  * one atom, other calls and files, a seccomp filter that does not simply
@@ -43,6 +43,12 @@
  * with an IPI to a thread running in user space), which is why
  * async_wait() posts completed reads itself: a thread waiting for the
  * read's completion must not wait for its own return to user space.
+ *
+ * During a pass-on-block hand-off neither the giver nor the taker can
+ * take the task work (both are PF_IO_WORKER for a moment), and a task
+ * work already queued on the giver would wait there for the end of the
+ * call it blocks in: the taker, once a user thread, takes the task work
+ * over from the giver and looks at ctx->kio_done (syslet_kio_taken()).
  */
 #include <linux/blkdev.h>
 #include <linux/file.h>
@@ -130,13 +136,34 @@ void syslet_kio_flush(struct syslet_ctx *ctx)
 		kio_flush(ctx);
 }
 
-/* The process has no thread left to post them: drop them. */
+/*
+ * No thread of the process could take the task work.  If the ctx is dead
+ * (the process exits or exec'd, or has no user thread left), drop the
+ * reads; else the process is only between two threads (a hand-off): they
+ * stay on ctx->kio_done for the taker (syslet_kio_taken()), async_wait()
+ * or async_exec(), and syslet_kill_workers() queues this work again.
+ */
 static void kio_work(struct work_struct *work)
 {
 	struct syslet_ctx *ctx = container_of(work, struct syslet_ctx, kio_work);
+	bool dead;
 
-	kio_flush(ctx);
+	spin_lock(&ctx->lock);
+	dead = ctx->dead;
+	spin_unlock(&ctx->lock);
+	if (dead)
+		kio_flush(ctx);
 	syslet_ctx_put(ctx);
+}
+
+/* ctx->dead is set: the reads no thread will post are dropped */
+void syslet_kio_dead(struct syslet_ctx *ctx)
+{
+	if (llist_empty(&ctx->kio_done))
+		return;
+	refcount_inc(&ctx->refs);
+	if (!queue_work(system_wq, &ctx->kio_work))
+		syslet_ctx_put(ctx);	/* queued: its reference is enough */
 }
 
 static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk);
@@ -182,27 +209,62 @@ static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
 {
 	struct task_struct *t;
 	bool queued = false;
+	int tries;
 
-	if (atomic_xchg(&ctx->kio_tw_queued, 1))
-		return;			/* already on its way */
-	refcount_inc(&ctx->refs);
-	rcu_read_lock();
-	if (tsk && kio_tw_add(ctx, tsk)) {
-		queued = true;
-	} else {
-		for_each_thread(tsk ?: current, t) {
-			if (kio_tw_add(ctx, t)) {
-				queued = true;
-				break;
+	/*
+	 * Two rounds: a taker that cleared PF_IO_WORKER after our first
+	 * look, and whose own kick found @kio_tw_queued set by us, is seen
+	 * by the second (both sides: flag, full barrier, the other's flag).
+	 */
+	for (tries = 0; tries < 2 && !queued; tries++) {
+		if (atomic_xchg(&ctx->kio_tw_queued, 1))
+			return;		/* already on its way */
+		refcount_inc(&ctx->refs);
+		rcu_read_lock();
+		if (tsk && kio_tw_add(ctx, tsk)) {
+			queued = true;
+		} else {
+			for_each_thread(tsk ?: current, t) {
+				if (kio_tw_add(ctx, t)) {
+					queued = true;
+					break;
+				}
 			}
 		}
+		rcu_read_unlock();
+		if (queued)
+			return;
+		syslet_ctx_put(ctx);
+		atomic_set(&ctx->kio_tw_queued, 0);
+		/* the flag is clear before the second look at the threads */
+		smp_mb();
 	}
-	rcu_read_unlock();
-	if (queued)
-		return;
-	atomic_set(&ctx->kio_tw_queued, 0);
+	refcount_inc(&ctx->refs);
 	if (!queue_work(system_wq, &ctx->kio_work))
 		syslet_ctx_put(ctx);	/* queued: its reference is enough */
+}
+
+/*
+ * After a hand-off, in the taker (current), a user thread again: the task
+ * work queued on the giver @from before it handed off goes with the user
+ * context, and reads that completed while neither could take it are
+ * posted on the way back to user space.
+ */
+void syslet_kio_taken(struct syslet_ctx *ctx, struct task_struct *from)
+{
+	/* PF_IO_WORKER is clear; pairs with llist_add() in kio_complete() */
+	smp_mb();
+	if (task_work_cancel(from, &ctx->kio_tw)) {
+		/* its reference to the ctx goes with it */
+		if (!task_work_add(current, &ctx->kio_tw, TWA_RESUME))
+			return;
+		atomic_set(&ctx->kio_tw_queued, 0);
+		/* clear before kio_kick() below reads it (its xchg) */
+		smp_mb();
+		syslet_ctx_put(ctx);
+	}
+	if (!llist_empty(&ctx->kio_done))
+		kio_kick(ctx, current);
 }
 
 /* ->ki_complete(): any context, interrupts included */

@@ -384,15 +384,17 @@ void syslet_sched_take(const struct syslet_sched *s)
 }
 
 /* The taker, current, makes the handed-off user context its own. */
-void syslet_pob_take(struct syslet_handoff *h)
+void syslet_pob_take(struct syslet_ctx *ctx, struct syslet_handoff *h)
 {
 	struct task_struct *from = h->from;
 
 	syslet_arch_take(from, &h->uctx, h->ret);
-	put_task_struct(from);
 	syslet_sched_take(&h->sched);
 	/* a user thread again: its FPU state is saved at context switch */
 	current->flags &= ~PF_IO_WORKER;
+	/* direct reads that completed meanwhile, or whose task work @from has */
+	syslet_kio_taken(ctx, from);
+	put_task_struct(from);
 }
 
 /*

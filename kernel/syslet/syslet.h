@@ -81,7 +81,7 @@ struct syslet_ctx {
 	wait_queue_head_t	kio_wait;	/* async_wait(): one completed */
 	atomic_t		kio_tw_queued;	/* @kio_tw is queued */
 	struct callback_head	kio_tw;
-	struct work_struct	kio_work;	/* drops them: no thread left */
+	struct work_struct	kio_work;	/* drops them: ctx dead */
 };
 
 struct syslet_kring {
@@ -206,6 +206,8 @@ bool syslet_seccomp_allows(struct syslet_chain *c, unsigned int nr,
 void syslet_kio_init(struct syslet_ctx *ctx);
 bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c);
 void syslet_kio_flush(struct syslet_ctx *ctx);
+void syslet_kio_dead(struct syslet_ctx *ctx);
+void syslet_kio_taken(struct syslet_ctx *ctx, struct task_struct *from);
 
 /* worker.c */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c);
@@ -225,7 +227,7 @@ void syslet_pob_abort(void);
 bool syslet_identity_fits(struct task_struct *from, struct task_struct *to);
 bool syslet_leader_may_take(struct task_struct *from, struct task_struct *to);
 void syslet_exchange_tids(struct task_struct *a, struct task_struct *b);
-void syslet_pob_take(struct syslet_handoff *h);
+void syslet_pob_take(struct syslet_ctx *ctx, struct syslet_handoff *h);
 void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk);
 void syslet_sched_take(const struct syslet_sched *s);
 long syslet_exec_pob(struct syslet_chain *c,

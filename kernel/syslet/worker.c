@@ -116,7 +116,7 @@ static long worker_take(struct syslet_worker *w)
 	spin_lock(&ctx->lock);
 	list_del(&w->node);
 	spin_unlock(&ctx->lock);
-	syslet_pob_take(&w->h);
+	syslet_pob_take(ctx, &w->h);
 	/* a user thread now (PF_IO_WORKER is clear) */
 	spin_lock(&ctx->lock);
 	ctx->nr_handing--;
@@ -426,6 +426,8 @@ void syslet_kill_workers(struct syslet_ctx *ctx)
 		set_notify_signal(w->task);
 	syslet_wake_spares(ctx);
 	spin_unlock(&ctx->lock);
+	/* direct reads left for a thread of the process: none will come */
+	syslet_kio_dead(ctx);
 }
 
 /*

@@ -335,6 +335,73 @@ TEST(direct_read_completions_are_written_by_a_thread_of_the_process)
 	close(fd);
 }
 
+/*
+ * A direct read completes (its task work queued on the submitter) while
+ * the submitter is in a default-mode chain whose next atom then hands its
+ * user context off: the task work stayed on the giver, asleep in that
+ * atom, and kept later completions from being kicked; a program that only
+ * polls the ring never saw the read.  The taker must post it.
+ */
+TEST(direct_read_completing_before_a_handoff_is_posted_by_the_taker)
+{
+	enum { CHUNK = 1 << 20, MAXA = 200 };
+	static struct syslet_atom a[MAXA + 1];
+	static uint64_t gbuf, glen = CHUNK, gflags, pfd, pbuf, plen = 1;
+	struct syslet_ring *r = ring_new(8);
+	struct syslet_completion c;
+	long long t0, per, n, waited;
+	int fds[2], got = 0;
+	char *b = bufs(1), pc;
+	struct rd rd;
+	int fd;
+
+	REQUIRE_SYSLET();
+	fd = slow_dev(1);
+	if (fd < 0)
+		SKIP("no null_blk of ours (200 ms completions)");
+	ASSERT_EQ(pipe(fds), 0);
+	gbuf = (uintptr_t)malloc(CHUNK);
+	/* atoms that keep the caller in the kernel ~800 ms without sleeping */
+	t0 = now_ms();
+	for (int i = 0; i < 8; i++)
+		ASSERT_EQ(syscall(SYS_getrandom, (void *)gbuf, CHUNK, 0), CHUNK);
+	per = (now_ms() - t0) / 8 + 1;
+	n = 800 / per + 1;
+	if (n > MAXA)
+		n = MAXA;
+	for (int i = 0; i < n; i++) {
+		atom_init(&a[i], 0, SYS_getrandom, NULL, &gbuf, &glen, &gflags,
+			  NULL);
+		a[i].next = (uintptr_t)&a[i + 1];
+	}
+	pfd = fds[0];
+	pbuf = (uintptr_t)&pc;
+	atom_init(&a[n], 0, SYS_read, NULL, &pfd, &pbuf, &plen, NULL);
+	a[0].user_data = 0x99;
+
+	rd_init(&rd, fd, b, 0, 0x55);
+	ASSERT_EQ(async_exec(&rd.a, r, NULL, 0), SYSLET_QUEUED);
+	t0 = now_ms();
+	ASSERT_EQ(async_exec(&a[0], r, NULL, 0), SYSLET_QUEUED);
+	waited = now_ms() - t0;
+	tap_diag("%lld atoms of %lld ms; in the kernel %lld ms", n, per, waited);
+	if (waited < 250)
+		SKIP("the chain did not outlast the read (%lld ms)", waited);
+	/* poll the ring: no async_wait() or async_exec(), which post reads */
+	for (int i = 0; i < 300 && !got; i++) {
+		while (!got && ring_pop(r, &c))
+			got = c.user_data == 0x55;
+		if (!got)
+			usleep(10000);
+	}
+	ASSERT_EQ(write(fds[1], "z", 1), 1);
+	ASSERT_TRUE(got);
+	ASSERT_EQ(c.status, BLK);
+	ASSERT_TRUE(ring_get(r, &c));
+	ASSERT_EQ(c.user_data, 0x99);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	int ret, had_nullb = access("/dev/nullb0", F_OK) == 0;
