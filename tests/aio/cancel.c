@@ -183,7 +183,7 @@ TEST(notcanceled_while_uninterruptible)
 	pthread_t t;
 	int p[2], sv[2], r, e;
 
-	setenv("SYSLET_AIO_CANCEL_WAIT_MS", "300", 1);
+	setenv("SYSLET_AIO_CANCEL_WAIT_MS", "100", 1);
 	ASSERT_EQ(pipe(p), 0);
 	ASSERT_EQ(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
 	/* fill the socket */
@@ -229,6 +229,70 @@ TEST(notcanceled_while_uninterruptible)
 	/* it ends one way or the other, with a definite status */
 	e = aio_error(&cb);
 	ASSERT_TRUE(e == 0 || e == ECANCELED);
+}
+
+static void nop_handler(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * Emulated backend: aio_cancel(fd, NULL) on requests whose calls do not
+ * end on the library's signal (re-installed with SA_RESTART, which a
+ * program must not do: it stands in for a disk wait) takes one deadline,
+ * SYSLET_AIO_CANCEL_WAIT_MS, for the whole call.  Before: each running
+ * request's engine cancel resent the signal for ~0.8 s before that wait
+ * began (N x 0.8 s + the wait; here 1 running, the socket's others
+ * queued behind it: 0.9 s for a 100 ms deadline).
+ */
+TEST(cancel_of_stuck_requests_has_one_deadline)
+{
+	struct sigaction sa = { .sa_handler = nop_handler,
+				.sa_flags = SA_RESTART };
+	static char big[4 << 20];
+	struct aiocb w, cb[6];
+	uint64_t v[6];
+	char tmp[4];
+	long long t0, took;
+	struct timespec ts;
+	int p[2], sv[2], i, r;
+
+	need_shim();
+	setenv("SYSLET_CANCEL_SIGNAL", "RTMIN+9", 1);
+	setenv("SYSLET_AIO_CANCEL_WAIT_MS", "100", 1);
+	ASSERT_EQ(pipe(p), 0);
+	ASSERT_EQ(write(p[1], "x", 1), 1);
+	aiot_cb(&w, p[0], tmp, 1, 0);
+	ASSERT_EQ(aio_read(&w), 0);	/* the library takes its signal */
+	ASSERT_EQ(aiot_wait(&w, 10), 0);
+	if (aiot_stats().backend != 2)
+		SKIP("the emulated backend's cancel signal");
+	ASSERT_EQ(sigaction(SIGRTMIN + 9, &sa, NULL), 0);
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	for (i = 0; i < 6; i++) {
+		if (i & 1) {
+			aiot_cb(&cb[i], sv[0], big, sizeof(big), 0);
+			ASSERT_EQ(aio_write(&cb[i]), 0);
+		} else {
+			aiot_cb(&cb[i], sv[0], &v[i], 8, 0);
+			ASSERT_EQ(aio_read(&cb[i]), 0);
+		}
+	}
+	aiot_msleep(100);
+	for (i = 0; i < 6; i++)
+		aio_error(&cb[i]);
+	aiot_msleep(200);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	r = aio_cancel(sv[0], NULL);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	took = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 - t0;
+	printf("# aio_cancel of 6 stuck requests took %lld ms\n", took);
+	EXPECT_EQ(r, AIO_NOTCANCELED);
+	/* 100 ms, and room for a loaded machine; the old kicks alone
+	 * slept 0.8 s per running request */
+	EXPECT_LT(took, 750);
+	/* the stuck requests stay: the test's process ends with them */
 }
 
 /* Cancelling a request the engine runs: ECANCELED, and its signal. */

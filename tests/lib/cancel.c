@@ -43,6 +43,55 @@ TEST(cancel_blocked_read)
 	close(p[1]);
 }
 
+static void nop_handler_early(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * SYSLET_CANCEL_NOWAIT: the call is interrupted without the canceller
+ * waiting for it; asked again while the chain is still in its call (as
+ * one whose call ignores the signal), it is signalled again (0, not
+ * -ENOENT); the chain completes once, cancelled.
+ */
+TEST(cancel_nowait_blocked_read)
+{
+	struct sigaction sa = { .sa_handler = nop_handler_early,
+				.sa_flags = SA_RESTART };
+	struct timespec ts = { 0, 50000000 };
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op rd;
+	char buf[8];
+	int p[2];
+
+	setenv("SYSLET_CANCEL_SIGNAL", "RTMIN+9", 1);
+	ASSERT_EQ(pipe(p), 0);
+	ctx_or_die(&ctx, 8);
+	syslet_prep_read(&rd, p[0], buf, sizeof(buf));
+	syslet_op_set_data(&rd, 42);
+	ASSERT_EQ(syslet_submit(&ctx, &rd.atom), SYSLET_QUEUED);
+	EXPECT_EQ(syslet_wait(&ctx, 1, &ts), -ETIME);	/* it blocks */
+	if (syslet_backend(&ctx) == SYSLET_BACKEND_EMULATED) {
+		/* the call ignores the signal: the chain stays in it */
+		ASSERT_EQ(sigaction(SIGRTMIN + 9, &sa, NULL), 0);
+		EXPECT_EQ(syslet_cancel(&ctx, 42, SYSLET_CANCEL_NOWAIT), 0);
+		EXPECT_EQ(syslet_wait(&ctx, 1, &ts), -ETIME);
+		EXPECT_EQ(syslet_cancel(&ctx, 42, SYSLET_CANCEL_NOWAIT), 0);
+		EXPECT_EQ(syslet_cancel(&ctx, 42, 0), -ENOENT);
+		ASSERT_EQ(write(p[1], "x", 1), 1);	/* it ends */
+	} else {
+		ASSERT_EQ(syslet_cancel(&ctx, 42, SYSLET_CANCEL_NOWAIT), 0);
+	}
+	ASSERT_EQ(wait_one(&ctx, &c), 0);
+	EXPECT_EQ(c.status, -ECANCELED);
+	EXPECT_EQ(c.user_data, 42u);
+	EXPECT_EQ(syslet_cq_ready(&ctx), 0u);
+	syslet_ctx_exit(&ctx);
+	close(p[0]);
+	close(p[1]);
+}
+
 TEST(cancel_all_by_user_data)
 {
 	struct syslet_completion c;

@@ -339,10 +339,16 @@ int saio_engine_limits(uint32_t max_threads, uint32_t idle_msecs)
 	return syslet_limits(&ctx, &set, NULL);
 }
 
-/* 0 if a chain was cancelled (it completes with -ECANCELED), -ENOENT. */
+/*
+ * 0 if a chain was cancelled (it completes with -ECANCELED), -ENOENT.
+ * Never waits: on the emulated backend a running chain's call is
+ * signalled once (again, if it was cancelled before and is still in its
+ * call); aio_cancel() asks again in rounds under its one deadline
+ * (saio_cancel_wait()).
+ */
 int saio_engine_cancel(uint64_t user_data)
 {
-	return syslet_cancel(&ctx, user_data, 0);
+	return syslet_cancel(&ctx, user_data, SYSLET_CANCEL_NOWAIT);
 }
 
 /*

@@ -500,7 +500,15 @@ int syslet_wait_completion(struct syslet_ctx *ctx,
  * interrupted and completes with -ECANCELED (SYSLET_COMP_CANCELED); no
  * later atom runs.  Returns 0 (or the count with SYSLET_CANCEL_ALL), or
  * -ENOENT if no chain matched.
+ *
+ * SYSLET_CANCEL_NOWAIT (the library's, never passed to the kernel): the
+ * emulated backend signals a running chain's call once and returns,
+ * instead of resending the signal until the call is left (~0.8 s at
+ * most); a chain already cancelled and still in its call is signalled
+ * again (and counted), so a caller cancelling many chains can resend in
+ * rounds under one deadline of its own.  No effect on the kernel backend.
  */
+#define SYSLET_CANCEL_NOWAIT	0x80000000U
 int syslet_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 		  unsigned int flags);
 

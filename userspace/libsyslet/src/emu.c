@@ -1018,7 +1018,8 @@ int __syslet_emu_wait(struct syslet_ctx *ctx, unsigned int min,
  * the top): each round signals every job still in its call, then waits;
  * one deadline (about 0.8 s) for all of them, not one per job.
  */
-static void kick_jobs(struct emu_job *const *v, unsigned int n)
+static void kick_jobs(struct emu_job *const *v, unsigned int n,
+		      bool once)
 {
 	unsigned int attempt, i;
 
@@ -1037,7 +1038,7 @@ static void kick_jobs(struct emu_job *const *v, unsigned int n)
 			}
 			pthread_mutex_unlock(&j->sig_lock);
 		}
-		if (!any)
+		if (!any || once)
 			return;
 		/* 50us, 100us, ... about 0.8 s in all */
 		ts.tv_sec = 0;
@@ -1059,20 +1060,32 @@ int __syslet_emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 	struct syslet_emu *e = ctx_emu(ctx);
 	struct emu_job *j, *hit[64], *fl = NULL, *dq = NULL, **dq_last = &dq;
 	unsigned int nhit, i;
-	bool more;
+	bool more, rekick;
 	int nr = 0;
 
-	if (flags & ~SYSLET_CANCEL_F_ALL)
+	if (flags & ~(SYSLET_CANCEL_F_ALL | SYSLET_CANCEL_NOWAIT))
 		return -EINVAL;
+	/* the first round only: later ones see this call's own marks */
+	rekick = flags & SYSLET_CANCEL_NOWAIT;
 	do {
 		nhit = 0;
 		more = false;
 		pthread_mutex_lock(&pool.lock);
 		pthread_mutex_lock(&e->lock);
 		for (j = e->inflight; j; j = j->inext) {
-			if (j->comp.user_data != user_data || j->fn ||
-			    atomic_load(&j->cancelled))
+			if (j->comp.user_data != user_data || j->fn)
 				continue;
+			if (atomic_load(&j->cancelled)) {
+				/* NOWAIT: signal a running one again */
+				if (!rekick || j->queued || nhit == 64)
+					continue;
+				nr++;
+				j->refs++;
+				hit[nhit++] = j;
+				if (!(flags & SYSLET_CANCEL_ALL))
+					break;
+				continue;
+			}
 			if (nhit == 64) {
 				more = true;
 				break;
@@ -1094,7 +1107,8 @@ int __syslet_emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 		pthread_mutex_unlock(&e->lock);
 		pthread_mutex_unlock(&pool.lock);
 
-		kick_jobs(hit, nhit);
+		kick_jobs(hit, nhit, flags & SYSLET_CANCEL_NOWAIT);
+		rekick = false;
 		pthread_mutex_lock(&e->lock);
 		for (i = 0; i < nhit; i++)
 			job_put_locked(e, hit[i], &fl);
@@ -1202,7 +1216,7 @@ void __syslet_emu_ctx_exit(struct syslet_ctx *ctx)
 		pthread_mutex_unlock(&e->lock);
 		if (!nhit)
 			break;
-		kick_jobs(hit, nhit);
+		kick_jobs(hit, nhit, false);
 		pthread_mutex_lock(&e->lock);
 		for (i = 0; i < nhit; i++)
 			job_put_locked(e, hit[i], &fl);

@@ -555,7 +555,8 @@ static int k_wait(struct syslet_ctx *ctx, unsigned int min,
 static int k_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 		    unsigned int flags)
 {
-	return (int)__syslet_sys_async_cancel(ctx->ring, user_data, flags);
+	return (int)__syslet_sys_async_cancel(ctx->ring, user_data,
+					      flags & ~SYSLET_CANCEL_NOWAIT);
 }
 
 static int k_limits(const struct syslet_limits *set,
