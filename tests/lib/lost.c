@@ -20,6 +20,7 @@ static _Atomic int post_failures;	/* posts still to fail */
 static _Atomic int posts_failed;
 static _Atomic int fail_posts_while_full; /* as at max_chains, until reaped */
 static _Atomic int fill_before_sync;	/* other threads fill the ring first */
+static _Atomic int posts_refused;	/* EXEC_POST refused for good */
 static _Atomic int fillers_posted;
 
 static long real_syscall(long nr, const long *a)
@@ -70,6 +71,11 @@ long syscall(long nr, ...)
 	if (nr == 451 && a[0] && a[1] && atomic_load(&fill_before_sync) &&
 	    (((struct syslet_atom *)a[0])->flags & SYSLET_SYNC))
 		fill_ring((struct syslet_ring *)a[1]);
+	if (nr == 451 && a[0] == 0 && a[3] == SYSLET_EXEC_POST &&
+	    atomic_load(&posts_refused)) {
+		errno = EINVAL;		/* as for a ring no longer usable */
+		return -1;
+	}
 	if (nr == 451 && a[0] == 0 && a[3] == SYSLET_EXEC_POST &&
 	    atomic_load(&fail_posts_while_full)) {
 		struct syslet_ring *r = (struct syslet_ring *)a[1];
@@ -190,6 +196,29 @@ TEST(sync_chain_racing_a_filling_ring_is_kept)
 	EXPECT_EQ(fillers, atomic_load(&fillers_posted));
 	EXPECT_GE(fillers, 4);
 	syslet_ctx_exit(&ctx);
+}
+
+/*
+ * Kernel backend: a threadlet's completion whose post the kernel refuses
+ * for good is no longer expected: syslet_ctx_exit() on a ring in the
+ * caller's memory (which waits until nothing more can arrive) returns.
+ * Before: the count kept it, and exit waited for ever (here: the alarm).
+ */
+TEST(threadlet_post_refused_for_good_is_not_waited_for)
+{
+	static char mem[SYSLET_RING_BYTES(4)] __attribute__((aligned(64)));
+	struct syslet_ctx ctx;
+
+	if (!syslet_kernel_supported())
+		SKIP("threadlets post through the kernel on its backend only");
+	ASSERT_EQ(syslet_ctx_init_mem(&ctx, mem, sizeof(mem),
+				      SYSLET_CTX_KERNEL), 0);
+	atomic_store(&posts_refused, 1);
+	alarm(20);
+	ASSERT_EQ(syslet_threadlet(&ctx, answer, NULL, 8), 0);
+	syslet_ctx_exit(&ctx);	/* waits for the threadlet, then returns */
+	alarm(0);
+	EXPECT_EQ(posts_failed, 0);	/* refused, not transient */
 }
 
 /*

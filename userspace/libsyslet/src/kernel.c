@@ -279,16 +279,21 @@ static int post_transient(long r)
  * parks it on the ring's overflow list if the ring is full.  It is the
  * completion of something that has run, so it is never dropped: a
  * transient refusal (EAGAIN at max_chains, ENOMEM) is retried after a
- * millisecond.  For a thread that is not the context's reaper (a
+ * millisecond.  One refused for good (a ring no longer usable) will never
+ * arrive: it is no longer expected, so that syslet_ctx_exit() does not
+ * wait for it.  For a thread that is not the context's reaper (a
  * threadlet's library thread); the reaper uses kernel_post_or_park().
  */
 void __syslet_kernel_post(struct syslet_ctx *ctx,
 			  const struct syslet_completion *c)
 {
 	struct timespec ms = { 0, 1000000 };
+	long r;
 
-	while (post_transient(post_once(ctx, c)))
+	while (post_transient(r = post_once(ctx, c)))
 		nanosleep(&ms, NULL);
+	if (r < 0)
+		atomic_fetch_sub(&kstate(ctx)->expected, 1);
 }
 
 /* Posts what waits on @ctx's parked list, in order, while the kernel takes it. */
