@@ -328,6 +328,7 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	h = &taker->h;
 	syslet_arch_save(&h->uctx);
 	h->from = tsk;
+	h->taken = &pob->taken;
 	get_task_struct(tsk);
 	h->ret = SYSLET_QUEUED;
 	syslet_sched_save(&h->sched, tsk);
@@ -389,6 +390,8 @@ void syslet_pob_take(struct syslet_ctx *ctx, struct syslet_handoff *h)
 	struct task_struct *from = h->from;
 
 	syslet_arch_take(from, &h->uctx, h->ret);
+	/* @from may be idle, and taken, from now on: @h is not read again */
+	complete(h->taken);
 	syslet_sched_take(&h->sched);
 	/* a user thread again: its FPU state is saved at context switch */
 	current->flags &= ~PF_IO_WORKER;
@@ -544,6 +547,8 @@ long syslet_exec_pob(struct syslet_chain *c,
 	struct syslet_ctx *ctx = c->ctx;
 	struct syslet_pob pob = { .chain = c, .ctx = ctx };
 
+	init_completion(&pob.taken);
+
 	/* without a reserved spare the chain just runs in the caller */
 	pob.reserved = syslet_reserve_spare(ctx);
 	current->syslet_pob = &pob;
@@ -564,5 +569,7 @@ long syslet_exec_pob(struct syslet_chain *c,
 		syslet_chain_drop(c);	/* nothing ran: restart async_exec() */
 		return ret;
 	}
+	/* our FPU state is the user context's until the taker has it */
+	wait_for_completion(&pob.taken);
 	return finish_passed(ctx, c);
 }

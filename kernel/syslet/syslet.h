@@ -28,6 +28,7 @@
 #define _KERNEL_SYSLET_SYSLET_H
 
 #include <linux/bits.h>
+#include <linux/completion.h>
 #include <linux/cpumask.h>
 #include <linux/hashtable.h>
 #include <linux/list.h>
@@ -136,6 +137,7 @@ struct syslet_sched {
 struct syslet_handoff {
 	struct syslet_uctx	uctx;
 	struct task_struct	*from;		/* the giver, referenced */
+	struct completion	*taken;		/* the giver's pob->taken */
 	long			ret;		/* the taker's syscall result */
 	struct syslet_sched	sched;
 };
@@ -170,6 +172,12 @@ struct syslet_pob {
 	bool			armed;
 	bool			reserved;	/* holds one of ctx->nr_reserved */
 	bool			passed;		/* the user context has gone */
+	/*
+	 * The taker has copied the giver's FPU state (syslet_pob_take()):
+	 * until then the giver may not become an async thread that could be
+	 * picked as a taker itself and get another FPU state loaded.
+	 */
+	struct completion	taken;
 };
 
 /* core.c */

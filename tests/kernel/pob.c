@@ -642,6 +642,57 @@ TEST(sigpipe_after_a_handoff_kills_or_is_ignored_and_never_loops)
 	ASSERT_EQ(WEXITSTATUS(st), 6);
 }
 
+/*
+ * Threads with different rounding modes (MXCSR and x87 control word) hand
+ * off over and over with short sleeps: a giver whose chain ends soon goes
+ * idle and may be picked as a taker itself.  Its FPU state must not be
+ * overwritten before its own taker has copied it.
+ */
+static atomic_int fpu_bad, fpu_handoffs;
+
+static void *fpu_handoff_loop(void *arg)
+{
+	static const int modes[] = { FE_UPWARD, FE_DOWNWARD, FE_TOWARDZERO };
+	int mode = modes[(intptr_t)arg % 3];
+	struct syslet_ring *r = ring_new(64);
+	struct timespec ts = { 0, 50 * 1000 };
+	uint64_t tsp = (uintptr_t)&ts;
+	struct syslet_completion comp;
+	struct syslet_atom a;
+	long long t0 = now_ms();
+
+	fesetround(mode);
+	atom_init(&a, 0, SYS_nanosleep, NULL, &tsp, NULL, NULL, NULL);
+	while (now_ms() - t0 < 15000) {
+		long ret = async_exec(&a, r, &comp, 0);
+
+		if (fegetround() != mode)
+			atomic_fetch_add(&fpu_bad, 1);
+		if (ret == SYSLET_QUEUED) {
+			atomic_fetch_add(&fpu_handoffs, 1);
+			if (!ring_get(r, &comp))
+				atomic_fetch_add(&fpu_bad, 1000);
+		}
+	}
+	fesetround(FE_TONEAREST);
+	return NULL;
+}
+
+TEST(fpu_state_of_a_giver_that_goes_idle_soon_is_not_overwritten)
+{
+	pthread_t t[3];
+
+	REQUIRE_SYSLET();
+	for (intptr_t i = 0; i < 3; i++)
+		ASSERT_EQ(pthread_create(&t[i], NULL, fpu_handoff_loop,
+					 (void *)i), 0);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	tap_diag("%d hand-offs", atomic_load(&fpu_handoffs));
+	ASSERT_GT(atomic_load(&fpu_handoffs), 0);
+	ASSERT_EQ(atomic_load(&fpu_bad), 0);
+}
+
 TEST(a_thread_that_used_io_uring_keeps_its_chains)
 {
 	struct syslet_ring *r = ring_new(4);

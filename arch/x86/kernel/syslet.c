@@ -8,7 +8,9 @@
  * the scheduler, about to sleep) and becomes an async thread: it never
  * returns to user space with that context again.  Its fpstate then stays
  * as saved: PF_IO_WORKER tasks do not save FPU registers at context switch
- * or in kernel_fpu_begin(), so the taker can copy it at any later time.
+ * or in kernel_fpu_begin(), so the taker can copy it at any later time
+ * before the giver goes idle: the giver waits for that (pob->taken), as
+ * it could otherwise be picked as a taker and get another state loaded.
  */
 #include <linux/compat.h>
 #include <linux/ptrace.h>
