@@ -154,7 +154,7 @@ TEST(raw_syscalls_tracepoints_fire_per_atom)
 	tracefs_or_skip();
 	if (access("/sys/kernel/tracing/events/raw_syscalls", F_OK) &&
 	    access("/tmp/tracing/events/raw_syscalls", F_OK))
-		SKIP("no raw_syscalls events (CONFIG_FTRACE_SYSCALLS)");
+		SKIP("no raw_syscalls events (CONFIG_TRACING)");
 	tracing(1);
 	ASSERT_EQ(getpgid_atom(MAGIC_SYNC, SYSLET_SYNC), -ESRCH);
 	ASSERT_EQ(getpgid_atom(MAGIC_ASYNC, SYSLET_ASYNC), -ESRCH);
