@@ -241,10 +241,16 @@ static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
  * Seccomp was checked by syslet_seccomp(); a ptrace tracer sees the atoms
  * its tracee runs itself (syslet_syscall()); syscall user dispatch
  * decided on async_exec(), the call the tracee made.
+ *
+ * With @pob, pass-on-block is armed around the call itself only: the
+ * audit bookkeeping around it may allocate (GFP_KERNEL) and sleep, which
+ * must not hand the caller off.  A dummy audit context (no rule) records
+ * nothing: the atom's record is not even set up then.
  */
-static long syslet_dispatch(unsigned int nr, const unsigned long *args)
+static long syslet_dispatch(unsigned int nr, const unsigned long *args,
+			    struct syslet_pob *pob)
 {
-	struct audit_context *outer;
+	struct audit_context *outer = ERR_PTR(-ENOENT);
 	struct pt_regs regs = {};
 
 	/* only listed calls come here (syslet_call_allowed()) */
@@ -260,12 +266,17 @@ static long syslet_dispatch(unsigned int nr, const unsigned long *args)
 	regs.r9 = args[5];
 
 	trace_sys_enter(&regs, nr);
-	/* an error: not audited (audit off, or no memory) */
-	outer = audit_syslet_begin();
+	/* an error: not audited (audit off or dummy, or no memory) */
+	if (!audit_dummy_context())
+		outer = audit_syslet_begin();
 	if (!IS_ERR(outer))
 		audit_syscall_entry(nr, args[0], args[1], args[2], args[3]);
 
+	if (pob)
+		WRITE_ONCE(pob->armed, true);
 	regs.ax = x64_sys_call(&regs, nr);
+	if (pob)
+		WRITE_ONCE(pob->armed, false);
 
 	if (!IS_ERR(outer)) {
 		audit_syscall_exit(&regs);
@@ -332,12 +343,9 @@ static long syslet_syscall_checked(struct syslet_chain *c, unsigned int nr,
 	if (syslet_targets_self(nr, args))
 		return -EPERM;
 	if (!pob || pob->passed || pob->tl || !pob->reserved)
-		return syslet_dispatch(nr, args);
+		return syslet_dispatch(nr, args, NULL);
 	/* pass-on-block: if the call sleeps, the caller goes on elsewhere */
-	WRITE_ONCE(pob->armed, true);
-	ret = syslet_dispatch(nr, args);
-	WRITE_ONCE(pob->armed, false);
-	return ret;
+	return syslet_dispatch(nr, args, pob);
 }
 
 /*
@@ -584,7 +592,7 @@ void syslet_run_chain(struct syslet_chain *c, bool caller)
 		while (!in_caller && is_restart(ret) && syslet_may_restart(c)) {
 			ret = syslet_dispatch(ret == -ERESTART_RESTARTBLOCK ?
 					      __NR_restart_syscall : atom.nr,
-					      args);
+					      args, NULL);
 			syslet_restore_mask();
 		}
 		if (is_restart(ret))
