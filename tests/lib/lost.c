@@ -233,21 +233,39 @@ TEST(threadlet_post_refused_for_good_is_not_waited_for)
 static struct syslet_ctx race_ctx;
 static _Atomic int race_stop, race_bad;
 
+/*
+ * A filler's ops live in static memory, never on its stack: a queued
+ * chain's worker may still read its atom after the filler has returned
+ * (the emulated backend reads head->next and the flags after writing
+ * ret).  An op is reused only once its chain has stored its result.
+ */
+#define RACE_OPS	64
+static struct syslet_op race_ops[RACE_FILL][RACE_OPS];
+static unsigned char race_used[RACE_FILL][RACE_OPS];
+
 static void *race_filler(void *arg)
 {
-	uint64_t id = 100000 * (1 + (uintptr_t)arg);
-	struct syslet_op op;
+	unsigned int k = (uintptr_t)arg, j = 0;
+	uint64_t id = 100000 * (1 + k);
+	struct syslet_op *op;
 	int r;
 
 	while (!atomic_load(&race_stop)) {
-		syslet_op_init(&op, SYS_getppid, 0);
-		syslet_op_set_data(&op, id++);
-		r = syslet_submit(&race_ctx, &op.atom);
+		op = &race_ops[k][j % RACE_OPS];
+		if (race_used[k][j % RACE_OPS] &&
+		    !__atomic_load_n(&op->ret, __ATOMIC_ACQUIRE)) {
+			sched_yield();	/* still in flight: getpid() > 0 */
+			continue;
+		}
+		race_used[k][j % RACE_OPS] = 1;
+		j++;
+		syslet_op_init(op, SYS_getpid, 0);
+		syslet_op_set_data(op, id++);
+		r = syslet_submit(&race_ctx, &op->atom);
 		if (r < 0 && r != -EAGAIN)
 			atomic_fetch_add(&race_bad, 1);
-		if (r == SYSLET_QUEUED)	/* op must outlive its chain */
-			while (!atomic_load(&race_stop) && op.ret == 0)
-				sched_yield();
+		if (r < 0)		/* nothing ran: free for reuse */
+			op->ret = 1;
 	}
 	return NULL;
 }
