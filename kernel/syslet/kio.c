@@ -146,13 +146,32 @@ void syslet_kio_flush(struct syslet_ctx *ctx)
 static void kio_work(struct work_struct *work)
 {
 	struct syslet_ctx *ctx = container_of(work, struct syslet_ctx, kio_work);
+	struct llist_node *list;
+	struct syslet_kio *kio, *tmp;
 	bool dead;
 
 	spin_lock(&ctx->lock);
 	dead = ctx->dead;
 	spin_unlock(&ctx->lock);
-	if (dead)
+	if (dead) {
 		kio_flush(ctx);
+		syslet_ctx_put(ctx);
+		return;
+	}
+	/*
+	 * A process that died as a whole (exit_group, the last thread's
+	 * exit, exec's old image) does not mark its ctx dead: nothing else
+	 * would drop reads completing after its mm went, and each would
+	 * hold its file (and the device's module) for ever.  Drop those
+	 * whose mm has no user left; leave the others for a thread.
+	 */
+	list = llist_reverse_order(llist_del_all(&ctx->kio_done));
+	llist_for_each_entry_safe(kio, tmp, list, lnode) {
+		if (!atomic_read(&kio->mm->mm_users))
+			kio_finish(kio, false);
+		else
+			llist_add(&kio->lnode, &ctx->kio_done);
+	}
 	syslet_ctx_put(ctx);
 }
 

@@ -410,8 +410,13 @@ int main(int argc, char **argv)
 	if (loop_setup())
 		loopdev[0] = 0;
 	ret = tap_main(argc, argv);
+	/*
+	 * A read of 200 ms may still be in flight from the last test (its
+	 * file holds the module): give it a few completion times.
+	 */
 	if (!had_nullb && access("/dev/nullb0", F_OK) == 0 &&
-	    system("rmmod null_blk"))
+	    system("i=0; until rmmod null_blk 2>/dev/null; do "
+		   "i=$((i + 1)); [ $i -lt 50 ] || exit 1; sleep 0.1; done"))
 		ret = 1;
 	if (loopdev[0]) {
 		char cmd[96];
