@@ -21,21 +21,6 @@
 #include "tap.h"
 #include "sys.h"
 
-static pid_t gettid_(void)
-{
-	return (pid_t)syscall(SYS_gettid);
-}
-
-static void set_limits(unsigned int threads, unsigned int idle_ms,
-		       unsigned int chains)
-{
-	struct syslet_limits l = { .size = sizeof(l), .max_threads = threads,
-				   .idle_msecs = idle_ms, .max_chains = chains };
-
-	if (async_limits(&l, NULL))
-		_exit(1);
-}
-
 /* threads of this process whose comm starts with "syslet-" */
 static int count_async_threads(void)
 {
@@ -256,7 +241,7 @@ TEST(max_threads_bounds_threads_chains_queue)
 	static struct rd b[N];
 
 	REQUIRE_SYSLET();
-	set_limits(4, 0, 0);
+	sys_set_limits(4, 0, 0);
 	for (int i = 0; i < N; i++)
 		ASSERT_EQ(rd_submit(&b[i], r, i), SYSLET_QUEUED);
 	usleep(300000);
@@ -289,7 +274,7 @@ TEST(idle_timeout_exit_never_strands_a_queued_chain)
 	int n = 0;
 
 	REQUIRE_SYSLET();
-	set_limits(1, 1, 0);
+	sys_set_limits(1, 1, 0);
 	atom_init(&a, SYSLET_ASYNC, SYS_getpid, &ret, NULL, NULL, NULL, NULL);
 	/* 0 to 8 ms apart, by 125 us: tick-aligned timeouts at HZ 250..1000 */
 	while (now_ms() - t0 < 20000) {
@@ -319,7 +304,7 @@ TEST(max_chains_gives_eagain)
 	int64_t sret = 0;
 
 	REQUIRE_SYSLET();
-	set_limits(2, 0, N);
+	sys_set_limits(2, 0, N);
 	for (int i = 0; i < N; i++)
 		ASSERT_EQ(rd_submit(&b[i], r, i), SYSLET_QUEUED);
 	ASSERT_EQ(rd_submit(&b[N], r, N), -1);
@@ -364,7 +349,7 @@ TEST(rlimit_nproc_bounds_async_threads)
 	ASSERT_EQ(setresgid(1000, 1000, 1000), 0);
 	ASSERT_EQ(setresuid(1000, 1000, 1000), 0);
 	ASSERT_EQ(setrlimit(RLIMIT_NPROC, &rl), 0);
-	set_limits(16, 100, 0);
+	sys_set_limits(16, 100, 0);
 	for (int i = 0; i < N; i++)
 		ASSERT_EQ(rd_submit(&b[i], r, i), SYSLET_QUEUED);
 	usleep(300000);
@@ -397,7 +382,7 @@ static void on_sig(int sig)
 {
 	(void)sig;
 	sig_count++;
-	sig_tid = gettid_();
+	sig_tid = sys_tid();
 }
 
 /* a write(fd, "x", 1) atom, fd from *fdp */
@@ -464,7 +449,7 @@ TEST(sigpipe_from_async_atom_runs_submitters_handler)
 	ASSERT_EQ(comp.status, -EPIPE);
 	/* posted after the signal was passed on: it has been handled */
 	ASSERT_EQ(sig_count, 1);
-	ASSERT_EQ(sig_tid, gettid_());
+	ASSERT_EQ(sig_tid, sys_tid());
 	/* and nothing is left pending on the async thread */
 	tid = an_async_thread();
 	ASSERT_GT(tid, 0);
@@ -482,7 +467,7 @@ TEST(sigpipe_in_caller_is_the_callers_as_before)
 	ASSERT_EQ(async_exec(&w.a, NULL, &done, 0), SYSLET_DONE);
 	ASSERT_EQ(done.status, -EPIPE);
 	ASSERT_EQ(sig_count, 1);
-	ASSERT_EQ(sig_tid, gettid_());
+	ASSERT_EQ(sig_tid, sys_tid());
 }
 
 /* SIGPIPE's default action kills the process, as for a direct write */
@@ -545,7 +530,7 @@ TEST(sigpipe_blocked_by_submitter_is_pending_on_it)
 	ASSERT_EQ(comp.status, -EPIPE);
 	ASSERT_EQ(sigpending(&pend), 0);
 	ASSERT_TRUE(sigismember(&pend, SIGPIPE));
-	ASSERT_NE(sigpnd_of(gettid_()) & (1ULL << (SIGPIPE - 1)), 0);
+	ASSERT_NE(sigpnd_of(sys_tid()) & (1ULL << (SIGPIPE - 1)), 0);
 	tid = an_async_thread();
 	ASSERT_GT(tid, 0);
 	ASSERT_EQ(sigpnd_of(tid) & (1ULL << (SIGPIPE - 1)), 0);
@@ -567,7 +552,7 @@ static void *submitter(void *p)
 	struct sub_arg *s = p;
 	struct syslet_completion comp;
 
-	s->tid = gettid_();
+	s->tid = sys_tid();
 	s->g.fd = s->gate[0];
 	s->g.buf = (uintptr_t)&s->g.c;
 	s->g.len = 1;
@@ -596,7 +581,7 @@ TEST(signal_goes_to_the_submitting_thread)
 	ASSERT_TRUE(s.ok);
 	ASSERT_EQ(sig_count, 1);
 	ASSERT_EQ(sig_tid, s.tid);
-	ASSERT_NE(sig_tid, gettid_());
+	ASSERT_NE(sig_tid, sys_tid());
 }
 
 TEST(signal_goes_to_the_process_when_submitter_is_gone)
@@ -616,7 +601,7 @@ TEST(signal_goes_to_the_process_when_submitter_is_gone)
 	ASSERT_TRUE(get_one(s.r, &comp));
 	ASSERT_EQ(comp.status, -EPIPE);
 	ASSERT_EQ(sig_count, 1);
-	ASSERT_EQ(sig_tid, gettid_());		/* the only thread left */
+	ASSERT_EQ(sig_tid, sys_tid());		/* the only thread left */
 }
 
 /* SIGXFSZ: a write past RLIMIT_FSIZE; its default action kills */

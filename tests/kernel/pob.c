@@ -21,11 +21,6 @@
 #include "sys.h"
 #include "tap.h"
 
-static pid_t tid(void)
-{
-	return (pid_t)syscall(SYS_gettid);
-}
-
 /* A read of one byte from an empty pipe: it sleeps until released. */
 struct blocker {
 	int fds[2];
@@ -89,7 +84,7 @@ TEST(chain_that_does_not_sleep_completes_in_the_caller)
 TEST(chain_that_sleeps_is_queued_and_the_caller_keeps_its_tid)
 {
 	struct syslet_ring *r = ring_new(4);
-	pid_t me = tid(), ptid = 0;
+	pid_t me = sys_tid(), ptid = 0;
 	pthread_t self = pthread_self();
 	struct blocker b;
 	long long t0 = now_ms();
@@ -97,7 +92,7 @@ TEST(chain_that_sleeps_is_queued_and_the_caller_keeps_its_tid)
 	REQUIRE_SYSLET();
 	ASSERT_EQ(block(&b, r, 1), SYSLET_QUEUED);
 	ASSERT_LT(now_ms() - t0, 5000);
-	ASSERT_EQ(tid(), me);
+	ASSERT_EQ(sys_tid(), me);
 	ASSERT_TRUE(pthread_equal(pthread_self(), self));
 	ASSERT_EQ(getpid(), getpid());
 	/* the chain is in flight, run by an async thread */
@@ -115,10 +110,10 @@ TEST(chain_that_sleeps_is_queued_and_the_caller_keeps_its_tid)
 		fclose(f);
 		ASSERT_EQ(strncmp(comm, "syslet-", 7) != 0, 1);
 	}
-	ptid = tid();
+	ptid = sys_tid();
 	ASSERT_EQ(ptid, me);
 	ASSERT_EQ(release(&b, r), 0);
-	ASSERT_EQ(tid(), me);
+	ASSERT_EQ(sys_tid(), me);
 }
 
 static volatile sig_atomic_t handled_tid;
@@ -137,7 +132,7 @@ TEST(signal_state_goes_with_the_user_context)
 	static char altstack[65536];
 	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) }, cur;
 	struct blocker b;
-	pid_t me = tid();
+	pid_t me = sys_tid();
 
 	REQUIRE_SYSLET();
 	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
@@ -303,7 +298,7 @@ TEST(rseq_gs_base_nice_affinity_and_credentials_survive)
 	unsigned long gs = 0;
 	struct blocker b;
 	cpu_set_t set;
-	pid_t me = tid();
+	pid_t me = sys_tid();
 	uid_t uid = geteuid();
 
 	REQUIRE_SYSLET();
@@ -317,7 +312,7 @@ TEST(rseq_gs_base_nice_affinity_and_credentials_survive)
 	ASSERT_EQ(rseq_cpu(), 1);
 
 	ASSERT_EQ(block(&b, r, 1), SYSLET_QUEUED);
-	ASSERT_EQ(tid(), me);
+	ASSERT_EQ(sys_tid(), me);
 	ASSERT_EQ(syscall(SYS_arch_prctl, ARCH_GET_GS, &gs), 0);
 	ASSERT_EQ(gs, 0x12345000UL);
 	errno = 0;
@@ -383,7 +378,7 @@ static void *handoff_loop(void *arg)
 {
 	struct syslet_ring *r = ring_new(8);
 	pthread_mutex_t *m = arg;
-	pid_t me = tid();
+	pid_t me = sys_tid();
 	double acc = 0;
 
 	for (int i = 0; i < 40; i++) {
@@ -391,7 +386,7 @@ static void *handoff_loop(void *arg)
 
 		pthread_mutex_lock(m);
 		acc += i * 0.5;
-		if (block(&b, r, i) != SYSLET_QUEUED || tid() != me)
+		if (block(&b, r, i) != SYSLET_QUEUED || sys_tid() != me)
 			return (void *)1;
 		acc += i * 0.5;
 		pthread_mutex_unlock(m);
@@ -460,7 +455,7 @@ static void leader_pthread_exit_after_handoff(void)
 	static struct blocker b;
 	pthread_t t;
 
-	if (block(&b, r, 1) != SYSLET_QUEUED || tid() != getpid())
+	if (block(&b, r, 1) != SYSLET_QUEUED || sys_tid() != getpid())
 		_exit(1);
 	if (pthread_create(&t, NULL, write_later_and_exit, &b))
 		_exit(1);
@@ -486,7 +481,7 @@ static void exec_after_handoff(void)
 __attribute__((constructor)) static void exec_check(void)
 {
 	if (getenv("POB_EXEC_CHECK"))
-		_exit(getpid() == tid() ? 5 : 6);
+		_exit(getpid() == sys_tid() ? 5 : 6);
 }
 
 TEST(exit_kill_exec_and_pthread_exit_with_handoffs_in_flight)
@@ -517,7 +512,7 @@ TEST(parent_waits_by_pid_while_the_leader_tid_is_away)
 		struct syslet_ring *r = ring_new(4);
 		static struct blocker b;
 
-		if (block(&b, r, 1) != SYSLET_QUEUED || tid() != getpid())
+		if (block(&b, r, 1) != SYSLET_QUEUED || sys_tid() != getpid())
 			_exit(1);
 		usleep(500000);
 		_exit(4);
@@ -548,7 +543,7 @@ TEST(sigpipe_after_a_handoff_reaches_the_user_context)
 	uint64_t wfd, wbuf, wlen = 1;
 	int broken[2];
 	struct blocker b;
-	pid_t me = tid();
+	pid_t me = sys_tid();
 
 	REQUIRE_SYSLET();
 	ASSERT_EQ(sigaction(SIGPIPE, &sa, NULL), 0);
@@ -726,7 +721,7 @@ TEST(fork_after_handoff_starts_clean)
 	ASSERT_EQ(block(&b, r, 1), SYSLET_QUEUED);
 	pid = fork();
 	if (!pid)
-		_exit(tid() == getpid() && limits_now().nr_threads == 0 ? 0 : 1);
+		_exit(sys_tid() == getpid() && limits_now().nr_threads == 0 ? 0 : 1);
 	ASSERT_EQ(waitpid(pid, &st, 0), pid);
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(WEXITSTATUS(st), 0);

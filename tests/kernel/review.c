@@ -28,21 +28,6 @@ static long xexec(void *atom, struct syslet_ring *r,
 	return ret < 0 ? -errno : ret;
 }
 
-static pid_t tid(void)
-{
-	return (pid_t)syscall(SYS_gettid);
-}
-
-static void set_limits(unsigned int threads, unsigned int idle_ms,
-		       unsigned int chains)
-{
-	struct syslet_limits l = { .size = sizeof(l), .max_threads = threads,
-				   .idle_msecs = idle_ms, .max_chains = chains };
-
-	if (async_limits(&l, NULL))
-		_exit(3);
-}
-
 /* a one-byte read of the read end of a pipe */
 struct rd {
 	struct syslet_atom a;
@@ -143,7 +128,7 @@ TEST(post_flood_on_a_full_ring_is_bounded_by_max_chains)
 	long ok = 0, refused = 0, ret;
 
 	REQUIRE_SYSLET();
-	set_limits(0, 0, 64);
+	sys_set_limits(0, 0, 64);
 	for (int i = 0; i < 10000; i++) {
 		done.status = i;
 		done.user_data = i;
@@ -179,7 +164,7 @@ static void *park(void *arg)
 {
 	struct parker *p = arg;
 
-	p->tid = tid();
+	p->tid = sys_tid();
 	p->ret = xexec(NULL, NULL, NULL, SYSLET_EXEC_SPARE);
 	return NULL;
 }
@@ -220,7 +205,7 @@ TEST(threadlet_end_flood_on_a_full_ring_is_bounded_by_max_chains)
 	pthread_t t;
 
 	REQUIRE_SYSLET();
-	set_limits(0, 60000, 64);
+	sys_set_limits(0, 60000, 64);
 	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
 	ASSERT_EQ(pthread_create(&t, NULL, park, &p), 0);
 	while (!p.tid)
@@ -450,11 +435,11 @@ static void *second_thread(void *arg)
 	rd_init(&b, fds[0], 0, 2);
 	/* in case it blocks here (the bug), it is let go after 3 s */
 	pthread_create(&t, NULL, write_later, &w);
-	s->tid_before = tid();
+	s->tid_before = sys_tid();
 	t0 = now_ms();
 	s->ret = xexec(&b.a, s->r, NULL, 0);
 	s->ms = now_ms() - t0;
-	s->tid_after = tid();
+	s->tid_after = sys_tid();
 	pthread_join(t, NULL);
 	return NULL;
 }
@@ -470,7 +455,7 @@ TEST(other_threads_hand_off_after_the_leader_did)
 	int fds[2];
 
 	REQUIRE_SYSLET();
-	ASSERT_EQ(getpid(), tid());	/* the leader */
+	ASSERT_EQ(getpid(), sys_tid());	/* the leader */
 	ASSERT_EQ(pipe(fds), 0);
 	rd_init(&b, fds[0], 0, 1);
 	w.fd = fds[1];
@@ -684,7 +669,7 @@ TEST(signal_during_ppoll_in_the_caller_ends_the_chain_with_the_mask_kept)
 	block_usr1(0);
 	sigemptyset(&empty);
 	ASSERT_EQ(pipe(fds), 0);
-	l.tid = tid();
+	l.tid = sys_tid();
 	/* getppid; ppoll (interrupted); ppoll with no timeout */
 	atom_init(&first, SYSLET_SYNC, SYS_getppid, NULL, NULL, NULL, NULL,
 		  NULL);
@@ -719,7 +704,7 @@ TEST(sa_restart_handler_restarts_a_first_atom_in_the_caller)
 	sigaddset(&set, SIGUSR1);
 	ASSERT_EQ(sigprocmask(SIG_UNBLOCK, &set, NULL), 0);
 	ASSERT_EQ(pipe(fds), 0);
-	l.tid = tid();
+	l.tid = sys_tid();
 	l.fd = fds[1];
 	rd_init(&b, fds[0], SYSLET_SYNC, 1);
 	ASSERT_EQ(pthread_create(&t, NULL, later, &l), 0);

@@ -144,4 +144,21 @@ static inline int in_child(void (*fn)(void), int secs)
 			SKIP("no syslet system calls in this kernel");	\
 	} while (0)
 
+/* The caller's thread id. */
+static inline pid_t sys_tid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+/* Sets the process's limits (0 leaves one as it is); exits 3 on failure. */
+static inline void sys_set_limits(unsigned int threads, unsigned int idle_ms,
+				  unsigned int chains)
+{
+	struct syslet_limits l = { .size = sizeof(l), .max_threads = threads,
+				   .idle_msecs = idle_ms, .max_chains = chains };
+
+	if (async_limits(&l, NULL))
+		_exit(3);
+}
+
 #endif
