@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -111,6 +112,181 @@ TEST(wait_eintr_handler_without_sa_restart)
 	EXPECT_EQ(ret, 1);
 	ASSERT_EQ(syslet_reap(&ctx, &c, 1), 1);
 	EXPECT_EQ(c.status, getpid());
+	syslet_ctx_exit(&ctx);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sigusr1_handler(int restart)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigusr1;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* SIGUSR1 blocked in the thread; *@open is that mask without it. */
+static void block_sigusr1(sigset_t *open)
+{
+	sigset_t s;
+
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &s, NULL);
+	pthread_sigmask(SIG_BLOCK, NULL, open);
+	sigdelset(open, SIGUSR1);
+}
+
+static void unblock_sigusr1(void)
+{
+	sigset_t s;
+
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &s, NULL);	/* runs a pending one */
+}
+
+static int sigusr1_blocked(void)
+{
+	sigset_t cur;
+
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	return sigismember(&cur, SIGUSR1);
+}
+
+/*
+ * syslet_pwait() sets the mask atomically: a signal already pending that
+ * the mask unblocks runs its handler and the call returns -EINTR at once
+ * (setting the mask and then sleeping would run the handler first and
+ * then sleep out the whole timeout: -ETIME), even under SA_RESTART; the
+ * thread's mask is back afterwards.
+ */
+TEST(pwait_pending_signal_interrupts_at_once)
+{
+	struct timespec two = { 2, 0 };
+	struct syslet_ctx ctx;
+	sigset_t open, pend;
+	double t0;
+	int before, ret;
+
+	sigusr1_handler(1);
+	block_sigusr1(&open);
+	ctx_or_die(&ctx, 4);
+	pthread_kill(pthread_self(), SIGUSR1);
+	sigpending(&pend);
+	ASSERT_TRUE(sigismember(&pend, SIGUSR1));
+	before = sigs_handled;
+	t0 = now_s();
+	ret = syslet_pwait(&ctx, 1, &two, &open);
+	EXPECT_EQ(ret, -EINTR);
+	EXPECT_LT(now_s() - t0, 1.0);
+	EXPECT_EQ(sigs_handled, before + 1);
+	EXPECT_TRUE(sigusr1_blocked());
+	/* NULL: syslet_wait(), the mask untouched */
+	ret = syslet_pwait(&ctx, 1, &(struct timespec){ 0, 10000000 }, NULL);
+	EXPECT_EQ(ret, -ETIME);
+	syslet_ctx_exit(&ctx);
+	unblock_sigusr1();
+}
+
+/*
+ * A mask that keeps the signal blocked: the completion is returned, the
+ * signal stays pending and no handler runs; a signal arriving while the
+ * mask lets it in interrupts the wait.
+ */
+TEST(pwait_mask_blocks_and_unblocks)
+{
+	struct timespec five = { 5, 0 }, sl = { 0, 30000000 };
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op a;
+	struct kicker k;
+	sigset_t open, shut, pend;
+	pthread_t t;
+	int before, ret;
+
+	sigusr1_handler(0);
+	block_sigusr1(&open);
+	pthread_sigmask(SIG_BLOCK, NULL, &shut);
+	ctx_or_die(&ctx, 4);
+
+	pthread_kill(pthread_self(), SIGUSR1);
+	before = sigs_handled;
+	syslet_prep_nanosleep(&a, &sl);
+	syslet_op_set_data(&a, 7);
+	ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_QUEUED);
+	EXPECT_EQ(syslet_pwait(&ctx, 1, &five, &shut), 1);
+	EXPECT_EQ(sigs_handled, before);
+	sigpending(&pend);
+	EXPECT_TRUE(sigismember(&pend, SIGUSR1));
+	ASSERT_EQ(syslet_reap(&ctx, &c, 1), 1);
+	EXPECT_EQ(c.user_data, 7u);
+	/* now let it in: the pending one is taken at once */
+	EXPECT_EQ(syslet_pwait(&ctx, 1, &five, &open), -EINTR);
+	EXPECT_EQ(sigs_handled, before + 1);
+
+	/* one arriving during the wait */
+	k.target = pthread_self();
+	atomic_init(&k.stop, 0);
+	ASSERT_EQ(pthread_create(&t, NULL, kick, &k), 0);
+	ret = syslet_pwait(&ctx, 1, &five, &open);
+	atomic_store(&k.stop, 1);
+	pthread_join(t, NULL);
+	EXPECT_EQ(ret, -EINTR);
+	EXPECT_GE(sigs_handled, before + 2);
+	EXPECT_TRUE(sigusr1_blocked());
+	syslet_ctx_exit(&ctx);
+	unblock_sigusr1();	/* and take what the kicker left pending */
+}
+
+struct pwaiter_arg {
+	struct syslet_ctx *ctx;
+	int ret;
+};
+
+static void *pwaiter(void *p)
+{
+	struct pwaiter_arg *w = p;
+	struct timespec five = { 5, 0 };
+	sigset_t none;
+
+	sigemptyset(&none);
+	w->ret = syslet_pwait(w->ctx, 1, &five, &none);
+	return NULL;
+}
+
+/* Several threads in syslet_pwait() on one context are all woken. */
+TEST(pwait_wakes_every_waiter)
+{
+	struct timespec sl = { 0, 50000000 }, st = { 0, 10000000 };
+	struct pwaiter_arg w[3];
+	struct syslet_ctx ctx;
+	struct syslet_op a;
+	pthread_t t[3];
+	int i;
+
+	ctx_or_die(&ctx, 4);
+	for (i = 0; i < 3; i++) {
+		w[i].ctx = &ctx;
+		w[i].ret = 99;
+		ASSERT_EQ(pthread_create(&t[i], NULL, pwaiter, &w[i]), 0);
+	}
+	nanosleep(&st, NULL);
+	syslet_prep_nanosleep(&a, &sl);
+	ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_QUEUED);
+	for (i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(w[i].ret, 1);
+	}
 	syslet_ctx_exit(&ctx);
 }
 

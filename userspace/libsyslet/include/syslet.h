@@ -43,6 +43,7 @@
 #error "libsyslet: x86-64 (LP64) only; 32-bit and x32 builds are not supported"
 #endif
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -487,6 +488,23 @@ int syslet_reap(struct syslet_ctx *ctx, struct syslet_completion *comps,
  */
 int syslet_wait(struct syslet_ctx *ctx, unsigned int min_complete,
 		const struct timespec *timeout);
+
+/*
+ * sigset_t is POSIX, not ISO C: glibc's <signal.h> hides it from a strict
+ * -std=c11 build without a feature macro, and so syslet_pwait() is then
+ * not declared (as sigprocmask() is not).
+ */
+#if defined(__USE_POSIX) || !defined(__GLIBC__)
+/*
+ * syslet_wait() with the thread's signal mask replaced by *@sigmask for
+ * the time of the wait, atomically, as ppoll() and pselect() do: a signal
+ * that *@sigmask unblocks, pending already or arriving during the wait,
+ * runs its handler and makes the call return -EINTR; the caller's mask is
+ * back when it returns.  @sigmask NULL is syslet_wait().  (Since 1.3.)
+ */
+int syslet_pwait(struct syslet_ctx *ctx, unsigned int min_complete,
+		 const struct timespec *timeout, const sigset_t *sigmask);
+#endif
 
 /* Waits for one completion, copies it to *@comp and consumes it. */
 int syslet_wait_completion(struct syslet_ctx *ctx,

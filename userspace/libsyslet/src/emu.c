@@ -34,11 +34,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -69,6 +71,11 @@ struct emu_job {
 	int refs;			/* under emu->lock */
 };
 
+struct emu_pwaiter {
+	int efd;
+	struct emu_pwaiter *next, *prev;
+};
+
 struct syslet_emu {
 	pthread_mutex_t lock;
 	pthread_cond_t idle;		/* in-flight list became empty */
@@ -78,6 +85,14 @@ struct syslet_emu {
 	struct emu_job *ovf, *ovf_last;	/* completions waiting for room */
 	uint32_t head;			/* producer's copy of ring->head */
 	_Atomic unsigned int waiters;
+	/*
+	 * syslet_pwait() callers, each polling an eventfd of its own with
+	 * ppoll() (a futex cannot take a signal mask); pw_lock is a leaf
+	 * lock, taken after e->lock where both are held.
+	 */
+	_Atomic unsigned int pwaiters;
+	pthread_mutex_t pw_lock;
+	struct emu_pwaiter *pw_list;	/* under pw_lock */
 	struct syslet_ctx *ctx;
 	struct syslet_emu *cnext, *cprev; /* pool.ctxs; under pool.lock */
 };
@@ -326,16 +341,20 @@ static void atfork_prepare(void)
 	struct syslet_emu *e;
 
 	pthread_mutex_lock(&pool.lock);
-	for (e = pool.ctxs; e; e = e->cnext)
+	for (e = pool.ctxs; e; e = e->cnext) {
 		pthread_mutex_lock(&e->lock);
+		pthread_mutex_lock(&e->pw_lock);
+	}
 }
 
 static void atfork_parent(void)
 {
 	struct syslet_emu *e;
 
-	for (e = pool.ctxs; e; e = e->cnext)
+	for (e = pool.ctxs; e; e = e->cnext) {
+		pthread_mutex_unlock(&e->pw_lock);
 		pthread_mutex_unlock(&e->lock);
+	}
 	pthread_mutex_unlock(&pool.lock);
 }
 
@@ -359,6 +378,9 @@ static void atfork_child(void)
 		e->ovf_last = NULL;
 		e->nr_inflight = 0;
 		atomic_store(&e->waiters, 0);
+		atomic_store(&e->pwaiters, 0);
+		e->pw_list = NULL;	/* their threads are not in the child */
+		pthread_mutex_init(&e->pw_lock, NULL);
 		atomic_store_explicit((_Atomic uint32_t *)&e->ctx->ring->overflow,
 				      0, memory_order_relaxed);
 		atomic_store_explicit((_Atomic uint32_t *)&e->ctx->ring->kflags,
@@ -482,8 +504,20 @@ static void wake_waiters(struct syslet_ctx *ctx)
 {
 	/* pairs with the waiter's increment of waiters before reading head */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load(&ctx_emu(ctx)->waiters))
+	struct syslet_emu *e = ctx_emu(ctx);
+	static const uint64_t one = 1;
+	struct emu_pwaiter *w;
+
+	if (atomic_load(&e->waiters))
 		futex(ring_head(ctx->ring), FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+	if (atomic_load(&e->pwaiters)) {
+		pthread_mutex_lock(&e->pw_lock);
+		for (w = e->pw_list; w; w = w->next)
+			if (write(w->efd, &one, sizeof(one)) < 0) {
+				/* EAGAIN: the counter is full, it is readable */
+			}
+		pthread_mutex_unlock(&e->pw_lock);
+	}
 }
 
 void __syslet_emu_flush(struct syslet_ctx *ctx)
@@ -958,11 +992,100 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int __syslet_emu_wait(struct syslet_ctx *ctx, unsigned int min,
-	     const struct timespec *timeout)
+/* Completions ready on @ctx's ring, after moving parked ones in. */
+static uint32_t emu_ready(struct syslet_ctx *ctx, uint32_t *headp)
+{
+	struct syslet_ring *r = ctx->ring;
+	uint32_t head;
+
+	__syslet_emu_flush(ctx);
+	head = atomic_load_explicit(ring_head(r), memory_order_acquire);
+	if (headp)
+		*headp = head;
+	return head - atomic_load_explicit(ring_tail(r), memory_order_acquire);
+}
+
+/* What is left of @deadline in *@rel; false once it passed. */
+static bool time_left(int64_t deadline, struct timespec *rel)
+{
+	int64_t left = deadline - now_ns();
+
+	if (left <= 0)
+		return false;
+	rel->tv_sec = left / 1000000000;
+	rel->tv_nsec = left % 1000000000;
+	return true;
+}
+
+/*
+ * syslet_pwait(): the thread's own eventfd, on the context's pw_list, is
+ * written by every wake_waiters() from the moment it is listed, so a
+ * completion after the ring was read makes ppoll() return; ppoll() sets
+ * and restores the mask atomically, as the kernel backend's async_wait()
+ * does.
+ */
+static int emu_pwait(struct syslet_ctx *ctx, unsigned int min,
+		     const struct timespec *timeout, int64_t deadline,
+		     const sigset_t *sigmask)
 {
 	struct syslet_emu *e = ctx_emu(ctx);
-	struct syslet_ring *r = ctx->ring;
+	struct emu_pwaiter w = { .prev = NULL };
+	int ret;
+
+	w.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w.efd < 0)
+		return -errno;
+	pthread_mutex_lock(&e->pw_lock);
+	w.next = e->pw_list;
+	if (w.next)
+		w.next->prev = &w;
+	e->pw_list = &w;
+	pthread_mutex_unlock(&e->pw_lock);
+	atomic_fetch_add(&e->pwaiters, 1);	/* seq_cst: see wake_waiters() */
+
+	for (;;) {
+		struct pollfd pfd = { .fd = w.efd, .events = POLLIN };
+		struct timespec rel, *tp = NULL;
+		uint32_t ready = emu_ready(ctx, NULL);
+		uint64_t v;
+
+		if (ready >= min) {
+			ret = (int)ready;
+			break;
+		}
+		if (timeout) {
+			if (!time_left(deadline, &rel)) {
+				ret = -ETIME;
+				break;
+			}
+			tp = &rel;
+		}
+		if (ppoll(&pfd, 1, tp, sigmask) < 0 && errno != EAGAIN) {
+			ret = -errno;	/* EINTR: a handler ran */
+			break;
+		}
+		if (read(w.efd, &v, sizeof(v)) < 0) {
+			/* EAGAIN: a timeout, or another thread's wake */
+		}
+	}
+
+	atomic_fetch_sub(&e->pwaiters, 1);
+	pthread_mutex_lock(&e->pw_lock);
+	if (w.prev)
+		w.prev->next = w.next;
+	else
+		e->pw_list = w.next;
+	if (w.next)
+		w.next->prev = w.prev;
+	pthread_mutex_unlock(&e->pw_lock);
+	close(w.efd);
+	return ret;
+}
+
+int __syslet_emu_wait(struct syslet_ctx *ctx, unsigned int min,
+		      const struct timespec *timeout, const sigset_t *sigmask)
+{
+	struct syslet_emu *e = ctx_emu(ctx);
 	int64_t deadline = 0;
 	int ret = 0;
 
@@ -975,33 +1098,27 @@ int __syslet_emu_wait(struct syslet_ctx *ctx, unsigned int min,
 	}
 	if (min > ctx->ring_entries)
 		min = ctx->ring_entries;
+	if (sigmask)
+		return emu_pwait(ctx, min, timeout, deadline, sigmask);
 
 	atomic_fetch_add(&e->waiters, 1);	/* seq_cst: see wake_waiters() */
 	for (;;) {
-		uint32_t head, ready;
 		struct timespec rel, *tp = NULL;
+		uint32_t head, ready = emu_ready(ctx, &head);
 
-		__syslet_emu_flush(ctx);
-		head = atomic_load_explicit(ring_head(r), memory_order_acquire);
-		ready = head - atomic_load_explicit(ring_tail(r),
-						    memory_order_acquire);
 		if (ready >= min) {
 			ret = (int)ready;
 			break;
 		}
 		if (timeout) {
-			int64_t left = deadline - now_ns();
-
-			if (left <= 0) {
+			if (!time_left(deadline, &rel)) {
 				ret = -ETIME;
 				break;
 			}
-			rel.tv_sec = left / 1000000000;
-			rel.tv_nsec = left % 1000000000;
 			tp = &rel;
 		}
 		/* sleeps only if head is still what we saw */
-		if (futex(ring_head(r), FUTEX_WAIT_PRIVATE, head, tp) &&
+		if (futex(ring_head(ctx->ring), FUTEX_WAIT_PRIVATE, head, tp) &&
 		    errno == EINTR) {
 			ret = -EINTR;
 			break;
@@ -1182,6 +1299,7 @@ int __syslet_emu_ctx_init(struct syslet_ctx *ctx)
 		pool.atfork_installed = true;
 	}
 	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutex_init(&e->pw_lock, NULL);
 	pthread_cond_init(&e->idle, NULL);
 	e->ctx = ctx;
 	e->cnext = pool.ctxs;
@@ -1240,6 +1358,7 @@ void __syslet_emu_ctx_exit(struct syslet_ctx *ctx)
 		e->cnext->cprev = e->cprev;
 	pthread_mutex_unlock(&pool.lock);
 	pthread_cond_destroy(&e->idle);
+	pthread_mutex_destroy(&e->pw_lock);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 	ctx->__priv[0] = NULL;

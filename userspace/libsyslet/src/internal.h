@@ -7,6 +7,7 @@
 #ifndef LIBSYSLET_INTERNAL_H
 #define LIBSYSLET_INTERNAL_H
 
+#include <signal.h>
 #include <stdatomic.h>
 #define LIBSYSLET_NO_INLINE	/* the library defines the functions */
 #include "syslet.h"
@@ -38,8 +39,9 @@ struct syslet_backend_ops {
 	 */
 	int (*submit)(struct syslet_ctx *ctx, const struct syslet_atom *head,
 		      struct syslet_completion *done);
+	/* @sigmask NULL: the thread's mask is left alone */
 	int (*wait)(struct syslet_ctx *ctx, unsigned int min,
-		    const struct timespec *ts);
+		    const struct timespec *ts, const sigset_t *sigmask);
 	int (*cancel)(struct syslet_ctx *ctx, uint64_t user_data,
 		      unsigned int flags);
 	int (*limits)(const struct syslet_limits *set,
@@ -92,7 +94,7 @@ long __syslet_sys_async_exec(const struct syslet_atom *atom,
 			     struct syslet_completion *done,
 			     unsigned int flags);
 long __syslet_sys_async_wait(struct syslet_ring *ring, unsigned int min,
-		    const struct timespec *ts);
+		    const struct timespec *ts, const sigset_t *sigmask);
 long __syslet_sys_async_cancel(struct syslet_ring *ring, uint64_t user_data,
 		      unsigned int flags);
 long __syslet_sys_async_limits(const struct syslet_limits *set,
@@ -116,7 +118,7 @@ void __syslet_emu_ctx_exit(struct syslet_ctx *ctx);
 int __syslet_emu_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
 	       struct syslet_completion *done);
 int __syslet_emu_wait(struct syslet_ctx *ctx, unsigned int min,
-	     const struct timespec *ts);
+		      const struct timespec *ts, const sigset_t *sigmask);
 int __syslet_emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 	       unsigned int flags);
 int __syslet_emu_limits(const struct syslet_limits *set,

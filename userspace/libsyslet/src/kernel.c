@@ -143,7 +143,7 @@ static int kstate_drained(struct kstate *k)
 					   memory_order_relaxed);
 		if (!ovf)
 			break;
-		__syslet_sys_async_wait(r, 0, &zero);
+		__syslet_sys_async_wait(r, 0, &zero, NULL);
 		if (atomic_load_explicit(ring_head(r),
 					 memory_order_acquire) == head)
 			break;		/* nothing moved */
@@ -248,7 +248,7 @@ static int kstate_exit(struct syslet_ctx *ctx)
 		return 0;
 	/* the caller's memory: it may reuse it once this returns, so wait */
 	while (!kstate_drained(k))
-		__syslet_sys_async_wait(k->ring, 1, &ms);
+		__syslet_sys_async_wait(k->ring, 1, &ms, NULL);
 	kstate_free(k);
 	return 1;
 }
@@ -551,10 +551,10 @@ static int k_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
 }
 
 static int k_wait(struct syslet_ctx *ctx, unsigned int min,
-		  const struct timespec *ts)
+		  const struct timespec *ts, const sigset_t *sigmask)
 {
 	kernel_post_pending(ctx);
-	return (int)__syslet_sys_async_wait(ctx->ring, min, ts);
+	return (int)__syslet_sys_async_wait(ctx->ring, min, ts, sigmask);
 }
 
 static int k_cancel(struct syslet_ctx *ctx, uint64_t user_data,
@@ -575,7 +575,7 @@ static void k_flush(struct syslet_ctx *ctx)
 {
 	struct timespec zero = { 0, 0 };
 
-	__syslet_sys_async_wait(ctx->ring, 0, &zero);
+	__syslet_sys_async_wait(ctx->ring, 0, &zero, NULL);
 	kernel_post_pending(ctx);
 }
 

@@ -137,7 +137,14 @@ again:
 SYSLET_API int syslet_wait(struct syslet_ctx *ctx, unsigned int min_complete,
 			   const struct timespec *timeout)
 {
-	return ctx_ops(ctx)->wait(ctx, min_complete, timeout);
+	return ctx_ops(ctx)->wait(ctx, min_complete, timeout, NULL);
+}
+
+SYSLET_API int syslet_pwait(struct syslet_ctx *ctx, unsigned int min_complete,
+			    const struct timespec *timeout,
+			    const sigset_t *sigmask)
+{
+	return ctx_ops(ctx)->wait(ctx, min_complete, timeout, sigmask);
 }
 
 SYSLET_API int syslet_wait_completion(struct syslet_ctx *ctx,
