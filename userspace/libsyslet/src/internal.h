@@ -2,7 +2,7 @@
 /*
  * libsyslet internals shared by the common code (ctx.c, queue.c), the
  * system calls (sys.c), the kernel backend (kernel.c, threadlet.c) and
- * the emulated backend (emu.c).
+ * the emulated backend (emu/).
  */
 #ifndef LIBSYSLET_INTERNAL_H
 #define LIBSYSLET_INTERNAL_H
@@ -24,7 +24,7 @@
 
 /*
  * A backend: what the calls of queue.c and ctx.c do on it.  Two exist,
- * __syslet_kernel_ops (kernel.c) and __syslet_emu_ops (emu.c), found by
+ * __syslet_kernel_ops (kernel.c) and __syslet_emu_ops (emu/ctx.c), found by
  * ctx->backend in __syslet_backends[] (ctx.c).
  */
 struct syslet_backend_ops {
@@ -64,7 +64,7 @@ ctx_ops(const struct syslet_ctx *ctx)
 
 /*
  * A context's backend state, ctx->__priv[0]: the emulated backend's
- * struct syslet_emu (emu.c), or the kernel backend's struct kstate
+ * struct syslet_emu (emu/emu.h), or the kernel backend's struct kstate
  * (kernel.c).
  */
 struct syslet_emu;
