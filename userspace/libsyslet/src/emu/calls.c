@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Emulated backend: What an atom may call (kernel/syslet/calls.h) and the calls refused
- * when aimed at the process itself, as the kernel engine refuses them.
+ * Emulated backend: what an atom may call (kernel/syslet/calls.h), and
+ * the calls refused when aimed at the process itself, as the kernel
+ * engine refuses them.
  */
 #include "emu.h"
 

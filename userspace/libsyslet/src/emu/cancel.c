@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Emulated backend: Cancellation of queued and running chains.
+ * Emulated backend: cancellation of queued and running chains.
  */
 #include "emu.h"
 

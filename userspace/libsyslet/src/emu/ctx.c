@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Emulated backend: Contexts: creation, teardown, fork(), and the backend's table.
+ * Emulated backend: contexts: creation, teardown, fork(), and the backend's table.
  */
 #include "emu.h"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Emulated backend: The executor: runs a chain's atoms (mirrors kernel/syslet/exec.c).
+ * Emulated backend: the executor: runs a chain's atoms (mirrors kernel/syslet/exec.c).
  */
 #include "emu.h"
 

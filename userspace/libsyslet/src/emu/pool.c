@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Emulated backend: The worker pool: threads, the job queue, submission and limits.
+ * Emulated backend: the worker pool: threads, the job queue, submission and limits.
  */
 #include "emu.h"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Emulated backend: The producer side of the ring (entries, overflow, wake-ups) and
+ * Emulated backend: the producer side of the ring (entries, overflow, wake-ups) and
  * the waits.
  */
 #include "emu.h"

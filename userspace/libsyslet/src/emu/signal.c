@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Emulated backend: The cancellation signal: which one, its handlers, installing it.
+ * Emulated backend: the cancellation signal: which one, its handlers, installing it.
  */
 #include "emu.h"
 
