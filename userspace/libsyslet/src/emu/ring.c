@@ -205,16 +205,34 @@ static uint32_t emu_ready(struct syslet_ctx *ctx, uint32_t *headp)
 	return head - atomic_load_explicit(ring_tail(r), memory_order_acquire);
 }
 
-/* What is left of @deadline in *@rel; false once it passed. */
-static bool time_left(int64_t deadline, struct timespec *rel)
+/*
+ * One round of a wait: true with *@ret the count once @min completions
+ * are ready, or -ETIME once @deadline passed (@timed); else false, with
+ * *@tp the time left (NULL: no timeout) and *@headp the head seen.
+ */
+static bool wait_done(struct syslet_ctx *ctx, unsigned int min, bool timed,
+		      int64_t deadline, struct timespec *rel,
+		      struct timespec **tp, uint32_t *headp, int *ret)
 {
-	int64_t left = deadline - now_ns();
+	uint32_t ready = emu_ready(ctx, headp);
+	int64_t left;
 
-	if (left <= 0)
+	*tp = NULL;
+	if (ready >= min) {
+		*ret = (int)ready;
+		return true;
+	}
+	if (!timed)
 		return false;
+	left = deadline - now_ns();
+	if (left <= 0) {
+		*ret = -ETIME;
+		return true;
+	}
 	rel->tv_sec = left / 1000000000;
 	rel->tv_nsec = left % 1000000000;
-	return true;
+	*tp = rel;
+	return false;
 }
 
 /*
@@ -245,21 +263,13 @@ static int emu_pwait(struct syslet_ctx *ctx, unsigned int min,
 
 	for (;;) {
 		struct pollfd pfd = { .fd = w.efd, .events = POLLIN };
-		struct timespec rel, *tp = NULL;
-		uint32_t ready = emu_ready(ctx, NULL);
+		struct timespec rel, *tp;
+		uint32_t head;
 		uint64_t v;
 
-		if (ready >= min) {
-			ret = (int)ready;
+		if (wait_done(ctx, min, timeout, deadline, &rel, &tp, &head,
+			      &ret))
 			break;
-		}
-		if (timeout) {
-			if (!time_left(deadline, &rel)) {
-				ret = -ETIME;
-				break;
-			}
-			tp = &rel;
-		}
 		if (ppoll(&pfd, 1, tp, sigmask) < 0 && errno != EAGAIN) {
 			ret = -errno;	/* EINTR: a handler ran */
 			break;
@@ -303,20 +313,12 @@ int __syslet_emu_wait(struct syslet_ctx *ctx, unsigned int min,
 
 	atomic_fetch_add(&e->waiters, 1);	/* seq_cst: see wake_waiters() */
 	for (;;) {
-		struct timespec rel, *tp = NULL;
-		uint32_t head, ready = emu_ready(ctx, &head);
+		struct timespec rel, *tp;
+		uint32_t head;
 
-		if (ready >= min) {
-			ret = (int)ready;
+		if (wait_done(ctx, min, timeout, deadline, &rel, &tp, &head,
+			      &ret))
 			break;
-		}
-		if (timeout) {
-			if (!time_left(deadline, &rel)) {
-				ret = -ETIME;
-				break;
-			}
-			tp = &rel;
-		}
 		/* sleeps only if head is still what we saw */
 		if (futex(ring_head(ctx->ring), FUTEX_WAIT_PRIVATE, head, tp) &&
 		    errno == EINTR) {
