@@ -66,6 +66,8 @@ static int workload, engine;
 static unsigned int qd, count;
 static const char *dir;
 static unsigned long ops, errors;
+/* syslet: chains submitted, and of those, chains that left the caller */
+static unsigned long chains, queued;
 
 static void die(const char *what, int err)
 {
@@ -459,6 +461,8 @@ static void run_syslet_items(void)
 			if (ret < 0)
 				die("syslet_submit_done", -ret);
 			started++;
+			chains++;
+			queued += ret == SYSLET_QUEUED;
 			if (ret == SYSLET_DONE) {	/* ran in the caller */
 				chain_check(s, &s->done);
 				finished++;
@@ -835,7 +839,9 @@ static void run_tree_syslet(void)
 					syslet_wait(&ctx, 1, NULL);
 				if (ret < 0)
 					die("syslet_submit_done", -ret);
+				chains++;
 				if (ret != SYSLET_DONE) {
+					queued++;
 					inflight++;
 					break;
 				}
@@ -870,6 +876,8 @@ static void run_tree_syslet(void)
 				syslet_wait(&ctx, 1, NULL);
 			if (ret < 0)
 				die("syslet_submit", -ret);
+			chains++;
+			queued += ret == SYSLET_QUEUED;
 		}
 	}
 	syslet_ctx_exit(&ctx);
@@ -960,9 +968,9 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &r1);
 	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("{\"workload\": \"%s\", \"engine\": \"%s\", \"qd\": %u, "
-	       "\"ops\": %lu, \"errors\": %lu, \"secs\": %.6f, "
-	       "\"ops_per_s\": %.1f, \"usr\": %.6f, \"sys\": %.6f}\n",
-	       wnames[workload], enames[engine], qd, ops, errors, secs,
+	       "\"ops\": %lu, \"errors\": %lu, \"chains\": %lu, \"queued\": %lu, "
+	       "\"secs\": %.6f, \"ops_per_s\": %.1f, \"usr\": %.6f, \"sys\": %.6f}\n",
+	       wnames[workload], enames[engine], qd, ops, errors, chains, queued, secs,
 	       ops / secs, tv(r1.ru_utime) - tv(r0.ru_utime),
 	       tv(r1.ru_stime) - tv(r0.ru_stime));
 	return 0;
