@@ -240,7 +240,10 @@ static bool wait_done(struct syslet_ctx *ctx, unsigned int min, bool timed,
  * written by every wake_waiters() from the moment it is listed, so a
  * completion after the ring was read makes ppoll() return; ppoll() sets
  * and restores the mask atomically, as the kernel backend's async_wait()
- * does.
+ * does.  The raw system calls, not glibc's ppoll(), read() and close():
+ * those are cancellation points, and a thread cancelled in one would leave its
+ * node (on its stack) listed and its eventfd open; async_wait() and the
+ * futex wait are not cancellation points either.
  */
 static int emu_pwait(struct syslet_ctx *ctx, unsigned int min,
 		     const struct timespec *timeout, int64_t deadline,
@@ -270,11 +273,12 @@ static int emu_pwait(struct syslet_ctx *ctx, unsigned int min,
 		if (wait_done(ctx, min, timeout, deadline, &rel, &tp, &head,
 			      &ret))
 			break;
-		if (ppoll(&pfd, 1, tp, sigmask) < 0 && errno != EAGAIN) {
+		if (syscall(SYS_ppoll, &pfd, 1L, tp, sigmask,
+			    (long)KERNEL_SIGSET_BYTES) < 0 && errno != EAGAIN) {
 			ret = -errno;	/* EINTR: a handler ran */
 			break;
 		}
-		if (read(w.efd, &v, sizeof(v)) < 0) {
+		if (syscall(SYS_read, w.efd, &v, sizeof(v)) < 0) {
 			/* EAGAIN: a timeout, or another thread's wake */
 		}
 	}
@@ -288,7 +292,7 @@ static int emu_pwait(struct syslet_ctx *ctx, unsigned int min,
 	if (w.next)
 		w.next->prev = w.prev;
 	pthread_mutex_unlock(&e->pw_lock);
-	close(w.efd);
+	syscall(SYS_close, w.efd);	/* glibc's close() is one too */
 	return ret;
 }
 
@@ -303,8 +307,13 @@ int __syslet_emu_wait(struct syslet_ctx *ctx, unsigned int min,
 		if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
 		    timeout->tv_nsec >= 1000000000)
 			return -EINVAL;
-		deadline = now_ns() + (int64_t)timeout->tv_sec * 1000000000 +
-			   timeout->tv_nsec;
+		deadline = now_ns();
+		/* saturates: a timeout beyond 2^63 ns is no timeout at all */
+		if (timeout->tv_sec >= (INT64_MAX - deadline) / 1000000000 - 1)
+			deadline = INT64_MAX;
+		else
+			deadline += (int64_t)timeout->tv_sec * 1000000000 +
+				    timeout->tv_nsec;
 	}
 	if (min > ctx->ring_entries)
 		min = ctx->ring_entries;
