@@ -200,15 +200,15 @@ def chart(summary, outdir):
                 row.append("%.3f" % (max(v) / sync) if v and sync else "NaN")
             f.write(" ".join(row) + "\n")
     svg = os.path.join(outdir, "chart.svg")
-    gp = """set terminal svg size 1000,480 noenhanced font 'sans,12'
+    gp = """set terminal svg size 1000,520 noenhanced font 'sans,12'
 set output '%s'
 set title 'ops/s relative to the synchronous loop (best depth per engine; one guest run)'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid border -1
-set key outside right
+set key outside bottom center horizontal
 set logscale y 2
-set yrange [0.0625:*]
+set yrange [0.03125:*]
 set grid ytics
 plot for [i=2:%d] '%s' using i:xtic(1) title columnheader(i)
 """ % (svg, len(engines) + 1, dat)
