@@ -16,6 +16,11 @@ void kick_jobs(struct emu_job *const *v, unsigned int n,
 {
 	unsigned int attempt, i;
 
+	if (atomic_load(&pool.sig_foreign) || !signal_still_ours()) {
+		/* the program's signal now: see signal_still_ours() */
+		atomic_store(&pool.sig_foreign, true);
+		return;
+	}
 	for (attempt = 0; attempt < 14; attempt++) {
 		struct timespec ts;
 		bool any = false;

@@ -129,13 +129,9 @@ struct emu_pool {
 #define pool	__syslet_emu_pool
 extern struct emu_pool pool;	/* the one pool of the process */
 
-/* signal.c: this thread is a worker; it blocks pool.signo */
+/* signal.c: this thread is a worker */
 #define t_worker	__syslet_emu_t_worker
-#define t_sig_blocked	__syslet_emu_t_sig_blocked
-#define t_foreign_hit	__syslet_emu_t_foreign_hit
-extern _Thread_local bool t_worker, t_sig_blocked;
-/* a signal of the program's interrupted this worker's call */
-extern _Thread_local volatile sig_atomic_t t_foreign_hit;
+extern _Thread_local bool t_worker;
 
 #define nr_targets_self	__syslet_emu_nr_targets_self
 #define install_signal	__syslet_emu_install_signal
@@ -143,6 +139,7 @@ extern _Thread_local volatile sig_atomic_t t_foreign_hit;
 #define job_put_locked	__syslet_emu_job_put_locked
 #define free_jobs	__syslet_emu_free_jobs
 #define post_job	__syslet_emu_post_job
+#define signal_still_ours	__syslet_emu_signal_still_ours
 #define kick_jobs	__syslet_emu_kick_jobs
 #define run_chain	__syslet_emu_run_chain
 #define flush_locked	__syslet_emu_flush_locked
@@ -158,6 +155,7 @@ void job_put_locked(struct syslet_emu *e, struct emu_job *j,
 			   struct emu_job **freelist);
 void free_jobs(struct emu_job *j);
 void post_job(struct emu_job *j);
+bool signal_still_ours(void);
 void kick_jobs(struct emu_job *const *v, unsigned int n,
 		      bool once);
 void run_chain(const struct syslet_atom *head, struct emu_job *j,

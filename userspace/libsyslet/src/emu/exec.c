@@ -14,20 +14,25 @@ static bool should_stop(uint32_t flags, long ret)
 	       ((flags & SYSLET_STOP_ON_NON_POSITIVE) && ret <= 0);
 }
 
-/* A worker stops taking pool.signo (the program uses it). */
-static void worker_block_signal(void)
+/*
+ * A worker takes pool.signo only while it is in a call of a chain, and
+ * only while the signal is the library's: an idle worker, or one whose
+ * program took the signal over, never runs the program's handler for a
+ * signal sent to the process (glibc's AIO threads block every signal).
+ */
+static void worker_sigmask(int how)
 {
 	sigset_t set;
 
 	sigemptyset(&set);
 	sigaddset(&set, pool.signo);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	t_sig_blocked = true;
+	pthread_sigmask(how, &set, NULL);
 }
 
 static long run_syscall(struct emu_job *j, unsigned int nr,
 			const uint64_t *a)
 {
+	bool take_sig = false;
 	long ret;
 
 	ret = __syslet_nr_check(nr);
@@ -36,32 +41,40 @@ static long run_syscall(struct emu_job *j, unsigned int nr,
 	if (nr_targets_self(nr, a))
 		return -EPERM;
 	if (j) {
-		if (!t_sig_blocked && atomic_load(&pool.sig_foreign))
-			worker_block_signal();
+		if (!atomic_load(&pool.sig_foreign)) {
+			take_sig = signal_still_ours();
+			if (!take_sig)
+				atomic_store(&pool.sig_foreign, true);
+		}
 		pthread_mutex_lock(&j->sig_lock);
 		j->thread = pthread_self();
 		j->in_syscall = true;
 		pthread_mutex_unlock(&j->sig_lock);
-		t_foreign_hit = 0;
 		if (atomic_load(&j->cancelled)) {
 			ret = -ECANCELED;
 			goto out;
 		}
+		if (take_sig)
+			worker_sigmask(SIG_UNBLOCK);
 	}
 	for (;;) {
 		ret = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 		if (ret == -1)
 			ret = -errno;
 		/*
-		 * EINTR for a signal of the program's that landed here (and
-		 * went back to the process): the call is made again, as
-		 * SA_RESTART would, unless the chain was cancelled meanwhile.
+		 * EINTR not from a cancellation: a signal of the program's
+		 * that landed here (passed back to the process, or run by a
+		 * handler the program installed on the library's signal
+		 * while this call slept): the call is made again, as
+		 * SA_RESTART would (glibc's AIO threads block every signal),
+		 * but close(), which has released the descriptor even so.
 		 */
-		if (ret != -EINTR || !j || !t_foreign_hit ||
+		if (ret != -EINTR || !j || nr == SYS_close ||
 		    atomic_load(&j->cancelled))
 			break;
-		t_foreign_hit = 0;
 	}
+	if (take_sig)
+		worker_sigmask(SIG_BLOCK);
 out:
 	if (j) {
 		pthread_mutex_lock(&j->sig_lock);

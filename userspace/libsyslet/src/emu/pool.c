@@ -16,23 +16,11 @@ struct emu_pool pool = {
 
 static void *worker(void *unused)
 {
-	sigset_t set;
-
 	(void)unused;
 	/* not the name of whichever thread happened to start the worker */
 	pthread_setname_np(pthread_self(), "syslet-emu");
-	/*
-	 * Workers take the cancel signal (they start with all signals
-	 * blocked), unless the program turned out to use it too.
-	 */
+	/* all signals blocked (see start_job()); run_syscall() opens one */
 	t_worker = true;
-	if (!atomic_load(&pool.sig_foreign)) {
-		sigemptyset(&set);
-		sigaddset(&set, pool.signo);
-		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	} else {
-		t_sig_blocked = true;
-	}
 
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {

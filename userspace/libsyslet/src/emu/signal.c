@@ -7,8 +7,7 @@
 /* What the program had on pool.signo when the library took it. */
 static struct sigaction sig_old;
 
-_Thread_local bool t_worker, t_sig_blocked;
-_Thread_local volatile sig_atomic_t t_foreign_hit;
+_Thread_local bool t_worker;
 
 /*
  * A signal of the program's landed on a worker (it was sent to the
@@ -25,7 +24,6 @@ static void sig_requeue(int sig, siginfo_t *si, void *uc)
 	int saved = errno;
 
 	atomic_store(&pool.sig_foreign, true);
-	t_foreign_hit = 1;
 	if (uc)
 		sigaddset(&((ucontext_t *)uc)->uc_sigmask, sig);
 	if (!si || syscall(SYS_rt_sigqueueinfo, getpid(), sig, si))
@@ -124,6 +122,21 @@ static int pick_signal(void)
 		    sa.sa_handler == SIG_DFL && !sigismember(&blocked, sig))
 			return sig;
 	return SIGRTMIN + 3;
+}
+
+/*
+ * Is pool.signo still the library's?  A program may install its own
+ * handler on it later (it cannot know which signal the library took):
+ * from then on workers keep it blocked (pool.sig_foreign) and nothing is
+ * sent, so a blocked call of a cancelled chain is left to end by itself.
+ */
+bool signal_still_ours(void)
+{
+	struct sigaction cur;
+
+	if (sigaction(pool.signo, NULL, &cur))
+		return false;
+	return (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == sig_cancel;
 }
 
 /* Installs the cancel signal once; caller holds pool.lock. */
