@@ -53,7 +53,7 @@ PLAN = {"short": [("stat", "hot", [1, 16, 64]), ("stat", "cold", [1, 16, 64]),
                  ("copy", "cold", [16])]}
 
 # runs of each row (the best is kept), by mode and temperature
-REPEAT = {"short": {"hot": 5, "cold": 1}, "full": {"hot": 7, "cold": 2}}
+REPEAT = {"short": {"hot": 5, "cold": 1}, "full": {"hot": 5, "cold": 1}}
 
 LABEL = {"sync": "sync loop", "pool": "thread pool", "uring": "io_uring",
          "syslet": "syslet (default)", "syslet-async": "syslet SYSLET_ASYNC",
