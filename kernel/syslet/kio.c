@@ -14,9 +14,16 @@
  * userfaultfd page could stall it for ever); a kworker only drops the
  * reads of a process whose ctx is dead (exit, exec, no user thread left).
  *
+ * Such a read is as visible as the same read made by an async thread:
+ * the thread that posts it fires the raw_syscalls sys_enter and sys_exit
+ * events for it, with its arguments and result, writes its audit record
+ * (under the submitter's credentials) and, if the submitter's seccomp
+ * filter said SECCOMP_RET_LOG, logs that first (syslet_call_seen()).  A
+ * read dropped with its process is not posted, nor seen.
+ *
  * Anything else goes to an async thread as before: chains of more than
- * one atom, other calls and files, a seccomp filter that does not simply
- * allow the call, arguments the read itself would refuse (their error
+ * one atom, other calls and files, a seccomp filter that neither allows
+ * nor logs the call, arguments the read itself would refuse (their error
  * comes from the real call), and a read the device cannot take without
  * waiting (IOCB_NOWAIT gets -EAGAIN).  The caller waits for nothing the
  * async thread would not have: the read is issued with IOCB_NOWAIT, to
@@ -51,9 +58,11 @@
  * over from the giver and looks at ctx->kio_done (syslet_kio_taken()).
  */
 #include <linux/blkdev.h>
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/sched/mm.h>
+#include <linux/seccomp.h>
 #include <linux/slab.h>
 #include <linux/task_work.h>
 #include <linux/uio.h>
@@ -65,6 +74,8 @@ struct syslet_kio {
 	struct syslet_chain	*c;
 	struct mm_struct	*mm;		/* mmgrab()ed */
 	u64			ret_ptr;	/* the atom's */
+	unsigned long		args[6];	/* the atom's, as issued */
+	u32			seccomp;	/* the filter's verdict */
 	long			res;
 	refcount_t		refs;
 	struct task_struct	*tsk;		/* the submitter, referenced */
@@ -95,6 +106,16 @@ static void kio_finish(struct syslet_kio *kio, bool post)
 	list_del_init(&c->node);
 	spin_unlock(&ctx->lock);
 
+	if (post) {
+		const struct cred *old = override_creds(c->cred);
+
+		/* seen as the same read made by an async thread would be */
+		if ((kio->seccomp & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
+			syslet_seccomp_log(c, __NR_pread64, kio->args,
+					   kio->seccomp);
+		syslet_call_seen(__NR_pread64, kio->args, kio->res);
+		revert_creds(old);
+	}
 	if (post && kio->ret_ptr &&
 	    put_user((s64)kio->res, (s64 __user *)u64_to_user_ptr(kio->ret_ptr)))
 		status = -EFAULT;
@@ -146,32 +167,13 @@ void syslet_kio_flush(struct syslet_ctx *ctx)
 static void kio_work(struct work_struct *work)
 {
 	struct syslet_ctx *ctx = container_of(work, struct syslet_ctx, kio_work);
-	struct llist_node *list;
-	struct syslet_kio *kio, *tmp;
 	bool dead;
 
 	spin_lock(&ctx->lock);
 	dead = ctx->dead;
 	spin_unlock(&ctx->lock);
-	if (dead) {
+	if (dead)
 		kio_flush(ctx);
-		syslet_ctx_put(ctx);
-		return;
-	}
-	/*
-	 * A process that died as a whole (exit_group, the last thread's
-	 * exit, exec's old image) does not mark its ctx dead: nothing else
-	 * would drop reads completing after its mm went, and each would
-	 * hold its file (and the device's module) for ever.  Drop those
-	 * whose mm has no user left; leave the others for a thread.
-	 */
-	list = llist_reverse_order(llist_del_all(&ctx->kio_done));
-	llist_for_each_entry_safe(kio, tmp, list, lnode) {
-		if (!atomic_read(&kio->mm->mm_users))
-			kio_finish(kio, false);
-		else
-			llist_add(&kio->lnode, &ctx->kio_done);
-	}
 	syslet_ctx_put(ctx);
 }
 
@@ -353,10 +355,15 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	struct file *file;
 	loff_t pos;
 	u64 ret_ptr;
+	u32 verdict;
 	long ret;
 
-	if (READ_ONCE(ctx->dead) || !kio_atom(c, args, &ret_ptr) ||
-	    !syslet_seccomp_allows(c, __NR_pread64, args))
+	if (READ_ONCE(ctx->dead) || !kio_atom(c, args, &ret_ptr))
+		return false;
+	/* ALLOW, or LOG (logged when posted); any other action: a thread */
+	verdict = syslet_seccomp_verdict(c, __NR_pread64, args);
+	if ((verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW &&
+	    (verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_LOG)
 		return false;
 	pos = (loff_t)args[3];
 	file = fget((unsigned int)args[0]);
@@ -382,6 +389,8 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	kio->mm = current->mm;
 	mmgrab(kio->mm);
 	kio->ret_ptr = ret_ptr;
+	memcpy(kio->args, args, sizeof(kio->args));
+	kio->seccomp = verdict;
 	kio->tsk = get_task_struct(current);
 	refcount_set(&kio->refs, 2);
 	refcount_inc(&ctx->refs);
