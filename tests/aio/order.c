@@ -92,7 +92,7 @@ TEST(reused_descriptor_number_gets_positioned_io)
 	num = p[0];
 	aiot_cb(&rd, num, rbuf, sizeof(rbuf), 0);
 	ASSERT_EQ(aio_read(&rd), 0);
-	aiot_msleep(20);
+	aiot_msleep(100);
 	fd = mkstemp(path);
 	ASSERT_GE(fd, 0);
 	unlink(path);
@@ -106,10 +106,15 @@ TEST(reused_descriptor_number_gets_positioned_io)
 	EXPECT_EQ(memcmp(got, "DATA", 4), 0);
 	EXPECT_EQ(pread(num, got, 4, 0), 4);	/* a hole at 0 */
 	EXPECT_EQ(memcmp(got, "\0\0\0\0", 4), 0);
-	/* the pipe read goes on, and ends when the pipe's writer does */
+	/*
+	 * The pipe read goes on, and ends when the pipe's writer does (0);
+	 * unless it had not reached the kernel before dup2() (a busy
+	 * machine, a thread still starting): it then read the file at its
+	 * position, 4 bytes of the hole, as glibc's thread would.
+	 */
 	close(p[1]);
 	ASSERT_EQ(aiot_wait(&rd, 10), 0);
-	EXPECT_EQ(aio_return(&rd), 0);
+	EXPECT_TRUE(aio_return(&rd) == 0 || aio_return(&rd) == 4);
 	close(num);
 }
 
