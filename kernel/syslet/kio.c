@@ -50,14 +50,20 @@
  * call it blocks in: the taker, once a user thread, takes the task work
  * over from the giver and looks at ctx->kio_done (syslet_kio_taken()).
  */
+#include <linux/audit.h>
 #include <linux/blkdev.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/fsnotify.h>
+#include <linux/pagemap.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/xacct.h>
+#include <linux/seccomp.h>
 #include <linux/slab.h>
 #include <linux/task_work.h>
 #include <linux/uio.h>
 #include <asm/unistd.h>
+#include <trace/events/syslet.h>
 #include "syslet.h"
 
 struct syslet_kio {
@@ -69,6 +75,14 @@ struct syslet_kio {
 	refcount_t		refs;
 	struct task_struct	*tsk;		/* the submitter, referenced */
 	struct llist_node	lnode;		/* ctx->kio_done */
+	/* a buffered read (kbuf_*() below): it waits for pages, not I/O */
+	bool			buffered;
+	int			kflags;		/* ki_flags of each attempt */
+	u64			ubuf;		/* the read's buffer */
+	size_t			len;		/* its length (clamped) */
+	loff_t			pos;		/* where it started */
+	size_t			done;		/* bytes copied so far */
+	struct wait_page_queue	wpq;		/* the page it waits for */
 };
 
 /*
@@ -113,6 +127,8 @@ static void kio_finish(struct syslet_kio *kio, bool post)
 	kio_free(kio, ctx);
 }
 
+static void kbuf_retry(struct syslet_kio *kio);
+
 /*
  * Posts the reads that completed, from a thread of the process (current),
  * or drops them if current cannot write the process's memory (it is
@@ -124,9 +140,16 @@ static void kio_flush(struct syslet_ctx *ctx)
 	struct syslet_kio *kio, *tmp;
 
 	list = llist_reverse_order(list);
-	llist_for_each_entry_safe(kio, tmp, list, lnode)
-		kio_finish(kio, current->mm == kio->mm &&
-			   !(current->flags & (PF_EXITING | PF_KTHREAD)));
+	llist_for_each_entry_safe(kio, tmp, list, lnode) {
+		bool post = current->mm == kio->mm &&
+			    !(current->flags & (PF_EXITING | PF_KTHREAD));
+
+		/* a buffered read whose page came: read on, here */
+		if (kio->buffered && post)
+			kbuf_retry(kio);
+		else
+			kio_finish(kio, post);
+	}
 }
 
 /* async_wait() and async_exec() on a ring: post what completed. */
@@ -339,6 +362,10 @@ static bool kio_atom(struct syslet_chain *c, unsigned long *args, u64 *ret_ptr)
 	return true;
 }
 
+static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
+		       struct file *file, const unsigned long *args,
+		       u64 ret_ptr);
+
 /*
  * Issues chain @c (queued to nothing yet, counted in ctx->nr_chains) as
  * a direct read if it is one.  Returns true if it was taken: it has
@@ -362,6 +389,8 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	file = fget((unsigned int)args[0]);
 	if (!file)
 		return false;
+	if (!(file->f_flags & O_DIRECT))
+		return kbuf_async(ctx, c, file, args, ret_ptr);
 	if (!(file->f_flags & O_DIRECT) || !(file->f_mode & FMODE_READ) ||
 	    !(file->f_mode & FMODE_PREAD) || !(file->f_mode & FMODE_NOWAIT) ||
 	    !S_ISBLK(file_inode(file)->i_mode) || !file->f_op->read_iter ||
@@ -375,6 +404,7 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	if (!kio)
 		goto no;
 	init_sync_kiocb(&kio->iocb, file);
+	kio->buffered = false;
 	kio->iocb.ki_pos = pos;
 	kio->iocb.ki_flags |= IOCB_NOWAIT;
 	kio->iocb.ki_complete = kio_complete;
@@ -409,5 +439,382 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	/* a cancel may have marked it meanwhile: the thread sees that */
 no:
 	fput(file);
+	return false;
+}
+
+/*
+ * Buffered reads without a thread (kbuf): a lone pread64() of a file
+ * whose page cache can be waited for asynchronously (FMODE_BUF_RASYNC:
+ * block devices, ext4, xfs, btrfs in 6.1), as io_uring reads it.  It is
+ * tried with IOCB_NOWAIT, which copies what is cached and starts the
+ * readahead of what is not; for the rest, IOCB_WAITQ puts @wpq on the
+ * wait queue of the first folio still locked for its I/O, and the read
+ * returns -EIOCBQUEUED.  The folio's unlock runs kbuf_wake() (any
+ * context, interrupts included), which only queues the kio on
+ * ctx->kio_done, exactly as a direct read's completion is queued; the
+ * thread of the process that posts it (its task work, async_wait(),
+ * async_exec() on the ring: see above) reads on from where the copy
+ * stopped instead (kbuf_retry()), in process context with the
+ * process's mm, and posts the chain when the read is complete, at end
+ * of file, on an error, or drops it if the process is gone.  No kworker
+ * ever copies to user memory, and no thread waits for the device.
+ *
+ * An SYSLET_ASYNC chain comes here from syslet_kio_submit(); a chain in
+ * the default mode from async_exec() (syslet_kbuf_exec()), before pass-
+ * on-block: a read the page cache satisfies completes in the caller, as
+ * pass-on-block would have it, and one that must wait for the device is
+ * queued like this instead of handing the caller's context to a thread.
+ * A task that is traced (ptrace, the raw_syscalls tracepoints) or
+ * audited is left to the usual paths, which show the atom as a call.
+ * The seccomp filter and the file are checked as for a direct read.
+ *
+ * If a page cannot be waited for (it is unlocked but not uptodate after
+ * an I/O error; no folio could be allocated), the read goes to an async
+ * thread, which reads it all from the start as pread64() would.
+ *
+ * Lifetimes and ownership: the issuer (the submitter, then each thread
+ * that retries) owns the kio; for each IOCB_WAITQ attempt, @refs is 2,
+ * the issuer's and the wake-up's, and whichever drops the last goes on:
+ * the issuer, if the page came before the read returned -EIOCBQUEUED,
+ * reads on itself; else the wake-up queues it.  The wake function runs
+ * under the folio wait queue's lock and has taken @wpq off that queue,
+ * so once queued, nothing refers to the kio but ctx->kio_done.  The
+ * kio pins what a direct read pins; the chain is on ctx->running.
+ *
+ * Cancel, exit and exec mark the chain cancelled (it has no worker to
+ * signal): a read waiting for a page is left on the folio's wait queue
+ * until the page's I/O ends (the wait entry is in the kio, which lives
+ * until then), and then completes with -ECANCELED without reading on,
+ * once; its ret_ptr has what was copied, or -ECANCELED.  That is how a
+ * direct read in flight is cancelled too: the device's I/O is not
+ * interrupted.  A process that died meanwhile has it dropped (kio_work()).
+ */
+enum { KBUF_NO, KBUF_DONE, KBUF_QUEUED };
+
+/* Would the atom be seen as a call (ptrace, tracepoints, audit)? */
+static bool kbuf_watched(void)
+{
+	unsigned long work = READ_ONCE(current_thread_info()->syscall_work);
+
+	return (work & (SYSCALL_WORK_SYSCALL_TRACE | SYSCALL_WORK_SYSCALL_EMU |
+			SYSCALL_WORK_SYSCALL_TRACEPOINT)) ||
+	       !audit_dummy_context();
+}
+
+/* A file whose page cache a read may wait for without a thread. */
+static bool kbuf_file(struct file *file)
+{
+	return !(file->f_flags & O_DIRECT) && (file->f_mode & FMODE_READ) &&
+	       (file->f_mode & FMODE_PREAD) && (file->f_mode & FMODE_NOWAIT) &&
+	       (file->f_mode & FMODE_BUF_RASYNC) && file->f_op->read_iter;
+}
+
+/* What vfs_read() does after the call: fsnotify and I/O accounting. */
+static void kbuf_account(struct file *file, long res)
+{
+	if (res > 0) {
+		fsnotify_access(file);
+		add_rchar(current, res);
+	}
+	inc_syscr(current);
+}
+
+/* The folio's wait queue: @wpq's folio is unlocked. */
+static int kbuf_wake(struct wait_queue_entry *wait, unsigned int mode,
+		     int sync, void *arg)
+{
+	struct wait_page_queue *wpq = container_of(wait, struct wait_page_queue,
+						   wait);
+	struct syslet_kio *kio = container_of(wpq, struct syslet_kio, wpq);
+	struct syslet_ctx *ctx = kio->c->ctx;
+	struct task_struct *tsk = kio->tsk;
+
+	if (!wake_page_match(wpq, arg))
+		return 0;
+	list_del_init(&wait->entry);
+	/* the issuer has not seen -EIOCBQUEUED yet: it reads on itself */
+	if (!refcount_dec_and_test(&kio->refs))
+		return 1;
+	/* as kio_complete(): the kio may be gone once it is on the list */
+	refcount_inc(&ctx->refs);
+	get_task_struct(tsk);
+	llist_add(&kio->lnode, &ctx->kio_done);
+	wake_up_all(&ctx->kio_wait);
+	kio_kick(ctx, tsk);
+	put_task_struct(tsk);
+	syslet_ctx_put(ctx);
+	return 1;
+}
+
+/* One attempt at the rest of the read, with @flags added. */
+static ssize_t kbuf_read(struct syslet_kio *kio, int flags)
+{
+	struct iov_iter iter;
+	struct iovec iov;
+	int ret;
+
+	ret = import_single_range(READ, u64_to_user_ptr(kio->ubuf + kio->done),
+				  kio->len - kio->done, &iov, &iter);
+	if (ret)
+		return ret;
+	kio->iocb.ki_pos = kio->pos + kio->done;
+	kio->iocb.ki_flags = kio->kflags | flags;
+	return call_read_iter(kio->iocb.ki_filp, &kio->iocb, &iter);
+}
+
+/*
+ * Reads on, by the owner of @kio, until the read is complete, fails or
+ * must wait for a page.  Returns KBUF_QUEUED if it waits (the kio is
+ * no longer ours), KBUF_DONE with kio->res set, or KBUF_NO if the page
+ * cannot be waited for: a thread must read it.
+ */
+static int kbuf_issue(struct syslet_kio *kio)
+{
+	ssize_t ret;
+
+	for (;;) {
+		if (READ_ONCE(kio->c->cancelled)) {
+			ret = -ECANCELED;
+			break;
+		}
+		ret = kbuf_read(kio, IOCB_NOWAIT);
+		if (ret == -EAGAIN) {
+			/* not cached: wait for the page without a thread */
+			kio->wpq.wait.func = kbuf_wake;
+			kio->wpq.wait.private = kio;
+			kio->wpq.wait.flags = 0;
+			INIT_LIST_HEAD(&kio->wpq.wait.entry);
+			kio->iocb.ki_waitq = &kio->wpq;
+			refcount_set(&kio->refs, 2);
+			ret = kbuf_read(kio, IOCB_WAITQ);
+			if (ret == -EIOCBQUEUED) {
+				if (!refcount_dec_and_test(&kio->refs))
+					return KBUF_QUEUED;
+				continue;	/* the page came meanwhile */
+			}
+			/* not queued: no wake-up will come */
+			if (ret == -EAGAIN)
+				return KBUF_NO;
+		}
+		if (ret <= 0)
+			break;		/* end of file, or an error */
+		kio->done += ret;
+		if (kio->done == kio->len)
+			break;
+	}
+	/* as filemap_read(): what was copied before an error counts */
+	kio->res = kio->done ? kio->done : ret;
+	return KBUF_DONE;
+}
+
+/*
+ * A read that cannot wait for its page without a thread goes to one,
+ * from a thread of the process (not the submitter's async_exec()).
+ */
+static void kbuf_to_thread(struct syslet_kio *kio)
+{
+	struct syslet_chain *c = kio->c;
+	struct syslet_ctx *ctx = c->ctx;
+	int ret;
+
+	spin_lock(&ctx->lock);
+	list_del_init(&c->node);
+	spin_unlock(&ctx->lock);
+	/* the thread runs the atom again, from the start */
+	ret = syslet_queue_chain(ctx, c);
+	if (ret) {
+		kio->res = ret;
+		kio_finish(kio, true);
+		return;
+	}
+	fput(kio->iocb.ki_filp);
+	kio_free(kio, ctx);
+}
+
+/* In a thread of the process: the page a read waited for is there. */
+static void kbuf_retry(struct syslet_kio *kio)
+{
+	switch (kbuf_issue(kio)) {
+	case KBUF_QUEUED:
+		return;
+	case KBUF_NO:
+		kbuf_to_thread(kio);
+		return;
+	}
+	kbuf_account(kio->iocb.ki_filp, kio->res);
+	kio_finish(kio, true);
+}
+
+/*
+ * Chain @c's lone pread64() (@args) of @file (a kbuf_file()): if the
+ * page cache has it all, it is read here (KBUF_DONE, the result in
+ * *@res); else the chain is taken (KBUF_QUEUED: it completes by itself,
+ * with a reference to the file of its own).  KBUF_NO: not taken,
+ * nothing read that counts.
+ */
+static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
+		       struct file *file, const unsigned long *args,
+		       u64 ret_ptr, long *res)
+{
+	loff_t pos = (loff_t)args[3];
+	struct syslet_kio *kio;
+	struct iov_iter iter;
+	struct kiocb iocb;
+	struct iovec iov;
+	ssize_t ret;
+
+	if (pos < 0 || rw_verify_area(READ, file, &pos, args[2]))
+		return KBUF_NO;
+	/* a bad buffer: the real call's EFAULT */
+	if (import_single_range(READ, (void __user *)args[1], args[2], &iov,
+				&iter))
+		return KBUF_NO;
+	/* what is cached is read without a kio */
+	init_sync_kiocb(&iocb, file);
+	iocb.ki_pos = pos;
+	iocb.ki_flags |= IOCB_NOWAIT;
+	ret = call_read_iter(file, &iocb, &iter);
+	if (ret == -EOPNOTSUPP || ret == -EIOCBQUEUED)
+		return KBUF_NO;
+	if (ret != -EAGAIN && (ret <= 0 || !iov_iter_count(&iter))) {
+		kbuf_account(file, ret);
+		*res = ret;
+		return KBUF_DONE;
+	}
+
+	kio = kmalloc(sizeof(*kio), GFP_KERNEL_ACCOUNT);
+	if (!kio)
+		return KBUF_NO;		/* a thread reads it all again */
+	init_sync_kiocb(&kio->iocb, get_file(file));
+	kio->kflags = kio->iocb.ki_flags;
+	kio->buffered = true;
+	kio->ubuf = args[1];
+	kio->len = iov.iov_len;		/* clamped to MAX_RW_COUNT */
+	kio->pos = pos;
+	kio->done = ret > 0 ? ret : 0;
+	kio->c = c;
+	kio->mm = current->mm;
+	mmgrab(kio->mm);
+	kio->ret_ptr = ret_ptr;
+	kio->tsk = get_task_struct(current);
+	refcount_inc(&ctx->refs);
+
+	/* in flight: cancel, exit and exec find it here */
+	spin_lock(&ctx->lock);
+	list_add_tail(&c->node, &ctx->running);
+	spin_unlock(&ctx->lock);
+
+	switch (kbuf_issue(kio)) {
+	case KBUF_QUEUED:
+		return KBUF_QUEUED;
+	case KBUF_DONE:
+		/* the page came while it was issued: post it now */
+		kbuf_account(file, kio->res);
+		kio_finish(kio, true);
+		return KBUF_QUEUED;
+	}
+	spin_lock(&ctx->lock);
+	list_del_init(&c->node);
+	spin_unlock(&ctx->lock);
+	fput(file);
+	kio_free(kio, ctx);
+	return KBUF_NO;
+}
+
+/* Fills in the completion of a chain whose read completed here. */
+static long kbuf_comp(struct syslet_chain *c, long res, u64 ret_ptr)
+{
+	long status = res;
+
+	if (ret_ptr && put_user((s64)res, (s64 __user *)u64_to_user_ptr(ret_ptr)))
+		status = -EFAULT;
+	c->comp.status = status;
+	c->comp.atom = c->head;
+	c->comp.nr_atoms = 1;
+	return status;
+}
+
+/*
+ * From syslet_kio_submit(): a SYSLET_ASYNC chain reading @file, which
+ * is referenced (the reference is dropped).  True: taken.
+ */
+static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
+		       struct file *file, const unsigned long *args,
+		       u64 ret_ptr)
+{
+	int how = KBUF_NO;
+	long res;
+
+	if (!kbuf_watched() && kbuf_file(file))
+		how = kbuf_submit(ctx, c, file, args, ret_ptr, &res);
+	fput(file);
+	switch (how) {
+	case KBUF_QUEUED:
+		return true;
+	case KBUF_DONE:
+		kbuf_comp(c, res, ret_ptr);
+		if (c->kring && !(c->flags & SYSLET_NO_COMPLETE))
+			syslet_post_chain(c);
+		else
+			syslet_chain_free(c);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * A default-mode chain @c (made by async_exec(), counted), before it is
+ * run with pass-on-block: if it is a lone pread64() of a file kbuf can
+ * read, it is done here (a page-cache hit: SYSLET_DONE, delivered to
+ * @done or the ring as a chain run in the caller) or queued to wait for
+ * its pages (SYSLET_QUEUED, no hand-off), with *@ret what async_exec()
+ * returns.  False: pass-on-block runs it as usual.
+ */
+bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
+		      struct syslet_completion __user *done, long *ret)
+{
+	unsigned long args[6];
+	u64 ret_ptr;
+	struct fd f;
+	long res;
+	int how;
+
+	if (READ_ONCE(ctx->dead) || kbuf_watched() ||
+	    !kio_atom(c, args, &ret_ptr))
+		return false;
+	f = fdget((unsigned int)args[0]);
+	if (!f.file)
+		return false;
+	if (!kbuf_file(f.file))
+		goto no;
+	c->filter = seccomp_filter_get_current();
+	if (!syslet_seccomp_allows(c, __NR_pread64, args))
+		goto no;
+	/* as for an async chain: a thread it may go to forwards signals */
+	c->submitter = get_task_pid(current, PIDTYPE_PID);
+	how = kbuf_submit(ctx, c, f.file, args, ret_ptr, &res);
+	fdput(f);
+	if (how == KBUF_QUEUED) {
+		*ret = SYSLET_QUEUED;
+		return true;
+	}
+	if (c->filter)
+		seccomp_filter_put(c->filter);
+	c->filter = NULL;
+	if (how == KBUF_DONE) {
+		kbuf_comp(c, res, ret_ptr);
+		c->comp.flags |= SYSLET_COMP_SYNC;
+		trace_syslet_complete(&c->comp);
+		*ret = syslet_deliver_in_caller(c, done);
+		return true;
+	}
+	put_pid(c->submitter);		/* pass-on-block sets its own */
+	c->submitter = NULL;
+	return false;
+no:
+	fdput(f);
+	if (c->filter)
+		seccomp_filter_put(c->filter);
+	c->filter = NULL;
 	return false;
 }

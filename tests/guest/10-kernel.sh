@@ -4,10 +4,11 @@
 # pass-on-block and threadlets (issue 8), lifetime (ptrace, /proc, leaks at exit and exec)
 # io-wq coexistence (issue 3) and direct reads without a thread (issue 5);
 # issue 15: the allowlist, atoms seen by tracing/audit/ptrace, what a
-# hand-off moves or refuses, the TGID after a leader's hand-off.
+# hand-off moves or refuses, the TGID after a leader's hand-off; buffered
+# reads without a thread (kbuf).
 rc=0
 for t in engine seccomp identity limits pob threadlet lifetime iowq kio review \
-	allowlist visible handoff tgid; do
+	allowlist visible handoff tgid kbuf; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done
 exit $rc
