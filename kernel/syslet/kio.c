@@ -491,14 +491,18 @@ no:
  */
 enum { KBUF_NO, KBUF_DONE, KBUF_QUEUED };
 
-/* Would the atom be seen as a call (ptrace, tracepoints, audit)? */
+/*
+ * Would the atom be seen as a call (ptrace, tracepoints, audit)?  A task
+ * made while audit was on keeps a non-dummy context once it is off
+ * (__audit_syscall_entry() no longer updates it): audit_enabled first.
+ */
 static bool kbuf_watched(void)
 {
 	unsigned long work = READ_ONCE(current_thread_info()->syscall_work);
 
 	return (work & (SYSCALL_WORK_SYSCALL_TRACE | SYSCALL_WORK_SYSCALL_EMU |
 			SYSCALL_WORK_SYSCALL_TRACEPOINT)) ||
-	       !audit_dummy_context();
+	       (audit_enabled && !audit_dummy_context());
 }
 
 /* A file whose page cache a read may wait for without a thread. */
