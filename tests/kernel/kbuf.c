@@ -333,6 +333,90 @@ TEST(buffered_reads_return_what_pread_returns)
 	close(dir);
 }
 
+/*
+ * ext4 (FMODE_BUF_RASYNC too): a file of an odd size on a loop device,
+ * read cold (the cache dropped before each read) by chains and by
+ * pread64(): the same bytes and return values, and no thread.
+ */
+static int drop_caches(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	int ok = fd >= 0 && write(fd, "3", 1) == 1;
+
+	if (fd >= 0)
+		close(fd);
+	return ok ? 0 : -1;
+}
+
+TEST(ext4_reads_return_what_pread_returns)
+{
+	static const char *mnt = "/tmp/syslet-kbuf-mnt";
+	static const struct { int64_t off; uint64_t len; } ec[] = {
+		{ 0, BLK }, { 8191, 3 * BLK }, { 200000, 100000 },
+		{ 300001 - 5, BLK }, { 300001, 10 }, { 1 << 20, BLK },
+	};
+	struct syslet_ring *r = ring_new(8);
+	char *mine = malloc(100000), *ref = malloc(100000), *data;
+	char cmd[512], dev[64] = "", path[128];
+	int fd, bad = 0;
+	FILE *p;
+
+	REQUIRE_SYSLET();
+	if (system("command -v mkfs.ext4 >/dev/null 2>&1"))
+		SKIP("no mkfs.ext4");
+	if (drop_caches())
+		SKIP("no /proc/sys/vm/drop_caches");
+	ASSERT_EQ(system("truncate -s 64M /tmp/syslet-kbuf-ext4.img"), 0);
+	p = popen("losetup -f --show /tmp/syslet-kbuf-ext4.img", "r");
+	ASSERT_TRUE(p && fgets(dev, sizeof(dev), p));
+	pclose(p);
+	dev[strcspn(dev, "\n")] = 0;
+	snprintf(cmd, sizeof(cmd), "mkfs.ext4 -q -F %s && mkdir -p %s && "
+		 "mount -t ext4 %s %s", dev, mnt, dev, mnt);
+	if (system(cmd)) {
+		snprintf(cmd, sizeof(cmd), "losetup -d %s", dev);
+		ASSERT_EQ(system(cmd), 0);
+		SKIP("cannot make and mount ext4");
+	}
+	snprintf(path, sizeof(path), "%s/f", mnt);
+	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	ASSERT_GE(fd, 0);
+	data = malloc(300001);
+	for (int i = 0; i < 300001; i++)
+		data[i] = (char)(i * 131 + i / 4093);
+	ASSERT_EQ(write(fd, data, 300001), 300001);
+	ASSERT_EQ(fsync(fd), 0);
+	for (size_t i = 0; i < sizeof(ec) / sizeof(ec[0]); i++) {
+		for (int mode = 0; mode < 2; mode++) {
+			struct rd rd;
+			ssize_t want;
+			long st;
+
+			memset(mine, 0x5a, 100000);
+			memset(ref, 0x5a, 100000);
+			ASSERT_EQ(drop_caches(), 0);
+			rd_init(&rd, mode ? SYSLET_ASYNC : 0, fd, mine, ec[i].len,
+				(uint64_t)ec[i].off, i);
+			st = run_rd(r, &rd);
+			ASSERT_EQ(drop_caches(), 0);
+			want = pread(fd, ref, ec[i].len, ec[i].off);
+			if (st != want || rd.ret != want || memcmp(mine, ref, 100000)) {
+				tap_diag("ext4 %lld+%llu (%s): chain %ld, pread %zd",
+					 (long long)ec[i].off,
+					 (unsigned long long)ec[i].len,
+					 mode ? "async" : "default", st, want);
+				bad++;
+			}
+		}
+	}
+	EXPECT_EQ(bad, 0);
+	EXPECT_EQ(limits_now().nr_threads, 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "umount %s && losetup -d %s", mnt, dev);
+	EXPECT_EQ(system(cmd), 0);
+	unlink("/tmp/syslet-kbuf-ext4.img");
+}
+
 /* a child whose filter denies pread64 with EACCES */
 static void denied_read(void)
 {
