@@ -570,9 +570,10 @@ static ssize_t kbuf_read(struct syslet_kio *kio, int flags)
  * Reads on, by the owner of @kio, until the read is complete, fails or
  * must wait for a page.  Returns KBUF_QUEUED if it waits (the kio is
  * no longer ours), KBUF_DONE with kio->res set, or KBUF_NO if the page
- * cannot be waited for: a thread must read it.
+ * cannot be waited for: a thread must read it.  @missed: an IOCB_NOWAIT
+ * attempt just got -EAGAIN, wait at once.
  */
-static int kbuf_issue(struct syslet_kio *kio)
+static int kbuf_issue(struct syslet_kio *kio, bool missed)
 {
 	ssize_t ret;
 
@@ -581,7 +582,8 @@ static int kbuf_issue(struct syslet_kio *kio)
 			ret = -ECANCELED;
 			break;
 		}
-		ret = kbuf_read(kio, IOCB_NOWAIT);
+		ret = missed ? -EAGAIN : kbuf_read(kio, IOCB_NOWAIT);
+		missed = false;
 		if (ret == -EAGAIN) {
 			/* not cached: wait for the page without a thread */
 			kio->wpq.wait.func = kbuf_wake;
@@ -638,7 +640,7 @@ static void kbuf_to_thread(struct syslet_kio *kio)
 /* In a thread of the process: the page a read waited for is there. */
 static void kbuf_retry(struct syslet_kio *kio)
 {
-	switch (kbuf_issue(kio)) {
+	switch (kbuf_issue(kio, false)) {
 	case KBUF_QUEUED:
 		return;
 	case KBUF_NO:
@@ -708,7 +710,7 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 	list_add_tail(&c->node, &ctx->running);
 	spin_unlock(&ctx->lock);
 
-	switch (kbuf_issue(kio)) {
+	switch (kbuf_issue(kio, ret == -EAGAIN)) {
 	case KBUF_QUEUED:
 		return KBUF_QUEUED;
 	case KBUF_DONE:
