@@ -556,12 +556,20 @@ TEST(buffered_read_whose_page_comes_before_a_handoff_is_read_by_the_taker)
 		SKIP("no null_blk of ours (200 ms completions)");
 	ASSERT_EQ(pipe(fds), 0);
 	gbuf = (uintptr_t)malloc(CHUNK);
-	/* atoms that keep the caller in the kernel ~800 ms without sleeping */
-	t0 = now_ms();
-	for (int i = 0; i < 8; i++)
+	/*
+	 * Atoms that keep the caller in the kernel ~1 s without sleeping;
+	 * the fastest of 8 calls, so that preemption meanwhile (a busy
+	 * host) does not make the chain too short.
+	 */
+	per = 1 << 30;
+	for (int i = 0; i < 8; i++) {
+		t0 = now_ms();
 		ASSERT_EQ(syscall(SYS_getrandom, (void *)gbuf, CHUNK, 0), CHUNK);
-	per = (now_ms() - t0) / 8 + 1;
-	n = 800 / per + 1;
+		if (now_ms() - t0 < per)
+			per = now_ms() - t0;
+	}
+	per++;
+	n = 1000 / per + 1;
 	if (n > MAXA)
 		n = MAXA;
 	for (int i = 0; i < n; i++) {
