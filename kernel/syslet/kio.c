@@ -779,19 +779,26 @@ static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
 bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 		      struct syslet_completion __user *done, long *ret)
 {
+	struct syslet_atom __user *uatom = u64_to_user_ptr(c->head);
 	unsigned long args[6];
-	u64 ret_ptr;
+	u64 ret_ptr, fdp, fd;
 	struct fd f;
 	long res;
+	u32 nr;
 	int how;
 
+	/* the file first: a read of tmpfs (a hot one) pays little here */
 	if (READ_ONCE(ctx->dead) || kbuf_watched() ||
-	    !kio_atom(c, args, &ret_ptr))
+	    get_user(nr, &uatom->nr) || nr != __NR_pread64 ||
+	    get_user(fdp, &uatom->arg_ptr[0]) || !fdp ||
+	    get_user(fd, (u64 __user *)u64_to_user_ptr(fdp)))
 		return false;
-	f = fdget((unsigned int)args[0]);
+	f = fdget((unsigned int)fd);
 	if (!f.file)
 		return false;
-	if (!kbuf_file(f.file))
+	/* the atom read again, whole: its fd must not have changed */
+	if (!kbuf_file(f.file) || !kio_atom(c, args, &ret_ptr) ||
+	    (unsigned int)args[0] != (unsigned int)fd)
 		goto no;
 	c->filter = seccomp_filter_get_current();
 	if (!syslet_seccomp_allows(c, __NR_pread64, args))
