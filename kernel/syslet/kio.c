@@ -55,6 +55,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/fsnotify.h>
+#include <linux/moduleparam.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/xacct.h>
@@ -492,6 +493,13 @@ no:
 enum { KBUF_NO, KBUF_DONE, KBUF_QUEUED };
 
 /*
+ * /sys/module/kio/parameters/kbuf: 0 sends buffered reads the usual ways
+ * (async threads, pass-on-block), to compare both in one boot.
+ */
+static bool kbuf_on = true;
+module_param_named(kbuf, kbuf_on, bool, 0644);
+
+/*
  * Would the atom be seen as a call (ptrace, tracepoints, audit)?  A task
  * made while audit was on keeps a non-dummy context once it is off
  * (__audit_syscall_entry() no longer updates it): audit_enabled first.
@@ -751,7 +759,7 @@ static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
 	int how = KBUF_NO;
 	long res;
 
-	if (!kbuf_watched() && kbuf_file(file))
+	if (READ_ONCE(kbuf_on) && !kbuf_watched() && kbuf_file(file))
 		how = kbuf_submit(ctx, c, file, args, ret_ptr, &res);
 	fput(file);
 	switch (how) {
@@ -788,7 +796,7 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 	int how;
 
 	/* the file first: a read of tmpfs (a hot one) pays little here */
-	if (READ_ONCE(ctx->dead) || kbuf_watched() ||
+	if (!READ_ONCE(kbuf_on) || READ_ONCE(ctx->dead) || kbuf_watched() ||
 	    get_user(nr, &uatom->nr) || nr != __NR_pread64 ||
 	    get_user(fdp, &uatom->arg_ptr[0]) || !fdp ||
 	    get_user(fd, (u64 __user *)u64_to_user_ptr(fdp)))
