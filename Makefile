@@ -71,8 +71,20 @@ fuzz: deps userspace
 run: deps
 	@scripts/run.sh
 
+# HOST_BUSY=N: make run and make bench then also run the fio comparison
+# with N busy loops on the host beside the guest (scripts/host-busy.sh);
+# HOST_BUSY_ONLY=WORKLOAD limits that run to some workloads.
+HOST_BUSY      ?= 0
+HOST_BUSY_ONLY ?=
+export HOST_BUSY HOST_BUSY_ONLY
+
 bench: kernel userspace
 	@scripts/guest-run.sh -t 7200 -- scripts/main-job.sh full
+	@if [ "$(HOST_BUSY)" != 0 ]; then \
+		scripts/host-busy.sh $(HOST_BUSY) -- scripts/guest-run.sh -t 7200 -- \
+			python3 bench/fio-compare.py --mode full --host-busy $(HOST_BUSY) \
+			$(if $(HOST_BUSY_ONLY),--only $(HOST_BUSY_ONLY)); \
+	fi
 
 # make guest CMD='nproc; uname -r'
 guest: kernel userspace

@@ -2,12 +2,17 @@
 """Compare I/O engines with one fio binary, inside the guest.
 
     bench/fio-compare.py [--mode short|full] [--only WORKLOAD] [--engines a,b]
+                         [--host-busy N]
 
 Every engine runs every workload on the same fio (build/fio/fio), one after
 the other in the same boot, so the ratios are comparable even though
 absolute numbers under QEMU's TCG mean little.  Prints one table per
 workload; keeps the raw fio JSON, a summary JSON and a PNG chart under
 $SYSLET_OUT/bench/<mode>/.  This is a benchmark: it never asserts.
+
+--host-busy N only labels the run: scripts/host-busy.sh runs the N busy
+loops on the host, beside the guest (HOST_BUSY=N for make run / make
+bench), and the results go to $SYSLET_OUT/bench/<mode>-host-busy-N/.
 
 Workloads (null_blk with timer completions of a fixed latency, so the
 physical limit iodepth/latency is known):
@@ -233,9 +238,11 @@ def main():
     ap.add_argument("--mode", default="short", choices=["short", "full"])
     ap.add_argument("--only", default="")
     ap.add_argument("--engines", default="")
+    ap.add_argument("--host-busy", type=int, default=0)
     a = ap.parse_args()
     runtime = 3 if a.mode == "short" else 8
-    outdir = os.path.join(OUT, "bench", a.mode)
+    tag = a.mode + ("-host-busy-%d" % a.host_busy if a.host_busy else "")
+    outdir = os.path.join(OUT, "bench", tag)
     os.makedirs(outdir, exist_ok=True)
     if not os.access(FIO, os.X_OK):
         print("fio-compare: %s missing (scripts/fio.sh)" % FIO)
@@ -246,6 +253,9 @@ def main():
         engs = [e for e in engs if e[0] in keep]
     print("== fio engine comparison (%s: %d s per job, null_blk latency %.1f ms, %s)" % (
         a.mode, runtime, LAT_NS / 1e6, os.uname().release))
+    if a.host_busy:
+        print("contended host: %d busy loop(s) on the host beside the guest "
+              "(its vCPUs are preempted, as with steal time)" % a.host_busy)
     print("engines: " + ", ".join(e[0] for e in engs))
     if not any(e[0].startswith("syslet") for e in engs):
         print("(no syslet rows: fio-engine/syslet.so is not built yet)")

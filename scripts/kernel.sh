@@ -69,6 +69,19 @@ phash=$(cat /dev/null "${patches[@]}" | sha1sum | cut -d' ' -f1)
 if [ "$(cat "$src/.syslet-patches" 2>/dev/null)" != "$phash" ]; then
 	say "applying ${#patches[@]} patch(es)"
 	git_base am --abort >/dev/null 2>&1 || true
+	# The files the old series changed, with their content and mtime:
+	# re-applying rewrites them all, and a header such as sched.h with a
+	# new mtime rebuilds the whole kernel.  Those whose content comes out
+	# the same get their old mtime back (below).
+	stamps=$src/.syslet-stamps
+	: > "$stamps"
+	if [ -f "$src/.syslet-patches" ]; then
+		git_base diff --name-only base HEAD -- | while read -r f; do
+			[ -f "$src/$f" ] &&
+			printf '%s %s %s\n' "$(git_base hash-object -- "$f")" \
+				"$(stat -c %Y "$src/$f")" "$f"
+		done > "$stamps"
+	fi
 	git_base reset -q --hard base
 	if [ ${#patches[@]} -gt 0 ] &&
 	   ! git_base am -q --committer-date-is-author-date "${patches[@]}"; then
@@ -77,6 +90,12 @@ if [ "$(cat "$src/.syslet-patches" 2>/dev/null)" != "$phash" ]; then
 		rm -f "$src/.syslet-patches"
 		die "patch series does not apply (see above)"
 	fi
+	while read -r hash mtime f; do
+		[ -f "$src/$f" ] &&
+		[ "$(git_base hash-object -- "$f")" = "$hash" ] &&
+		touch -d "@$mtime" "$src/$f"
+	done < "$stamps"
+	rm -f "$stamps"
 	echo "$phash" > "$src/.syslet-patches"
 fi
 

@@ -21,12 +21,13 @@ void syslet_exec_prepare(void);
 void syslet_exec(void);
 /* a thread exits: give back what it holds of a threadlet */
 void syslet_task_exit(struct task_struct *tsk);
-/* it has left signal->live: if no user thread is left, stop the others */
-void syslet_task_exited(struct task_struct *tsk);
+/*
+ * it has left signal->live, the last one if @group_dead: the process is
+ * dead; or no user thread is left: stop the others
+ */
+void syslet_task_exited(struct task_struct *tsk, bool group_dead);
 /* its robust futex list is walked (exit_mm()): give the TGID back */
 void syslet_task_exit_mm(struct task_struct *tsk);
-/* see syslet_task_exit() and syslet_exec_prepare() */
-void syslet_reclaim_tid(struct task_struct *tsk);
 
 void __syslet_sched_sleeping(struct task_struct *tsk);
 /* kernel/sched/core.c: wake_up_process() with WF_SYNC, for a hand-off */
@@ -47,7 +48,8 @@ static inline void syslet_free_signal(struct signal_struct *sig) { }
 static inline void syslet_exec_prepare(void) { }
 static inline void syslet_exec(void) { }
 static inline void syslet_task_exit(struct task_struct *tsk) { }
-static inline void syslet_task_exited(struct task_struct *tsk) { }
+static inline void syslet_task_exited(struct task_struct *tsk,
+				      bool group_dead) { }
 static inline void syslet_task_exit_mm(struct task_struct *tsk) { }
 static inline void syslet_sched_sleeping(struct task_struct *tsk) { }
 #endif

@@ -7,6 +7,10 @@
  * thread of the process may use current->signal->syslet without taking a
  * reference: it only goes away at exec (when the caller is the only thread
  * left) or with the signal_struct.  Async threads hold a reference each.
+ *
+ * Names: "exec" is the executor (exec.c, which runs chains), "submit"
+ * the ways async_exec() takes work; the hooks of the execve() path are
+ * syslet_exec_prepare() and syslet_exec() (to be syslet_execve_*()).
  */
 #include <linux/cred.h>
 #include <linux/sched/signal.h>
@@ -195,9 +199,9 @@ void syslet_chain_drop(struct syslet_chain *c)
  * (ring full or not writable, @done made unwritable meanwhile) is
  * -EOVERFLOW, the atoms' results being in their ret_ptrs.
  */
-static long exec_in_caller(struct syslet_chain *c,
-			   struct syslet_ring __user *ring,
-			   struct syslet_completion __user *done)
+static long submit_in_caller(struct syslet_chain *c,
+			     struct syslet_ring __user *ring,
+			     struct syslet_completion __user *done)
 {
 	struct syslet_ctx *ctx;
 	struct syslet_kring *kr;
@@ -231,11 +235,18 @@ static long exec_in_caller(struct syslet_chain *c,
 	return ret ? -EOVERFLOW : SYSLET_DONE;
 }
 
-/* SYSLET_EXEC_POST: posts the caller's completion *@done to @ring. */
-static long exec_post(struct syslet_ring __user *ring,
-		      struct syslet_completion __user *done)
+/* The completion flags a program may post (SYSLET_EXEC_POST) */
+#define SYSLET_COMP_FLAGS	(SYSLET_COMP_CANCELED | SYSLET_COMP_SYNC)
+
+/*
+ * SYSLET_EXEC_POST: posts the caller's completion *@done to @ring, all of
+ * it, so that a completion async_exec() gave back in *@done (a SYSLET_SYNC
+ * chain's) reaches the ring as the kernel would have posted it there.
+ */
+static long submit_post(struct syslet_ring __user *ring,
+			struct syslet_completion __user *done)
 {
-	struct syslet_completion comp = {};
+	struct syslet_completion comp;
 	struct syslet_ctx *ctx;
 	long ret;
 
@@ -244,9 +255,10 @@ static long exec_post(struct syslet_ring __user *ring,
 	ret = syslet_ring_check(ring);
 	if (ret)
 		return ret;
-	if (get_user(comp.status, &done->status) ||
-	    get_user(comp.user_data, &done->user_data))
+	if (copy_from_user(&comp, done, sizeof(comp)))
 		return -EFAULT;
+	if (comp.flags & ~SYSLET_COMP_FLAGS)
+		return -EINVAL;
 	ctx = syslet_get_ctx(true);
 	if (IS_ERR(ctx))
 		return PTR_ERR(ctx);
@@ -268,7 +280,7 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 	if (flags & (flags - 1))
 		return -EINVAL;			/* one at a time */
 	if (flags & SYSLET_EXEC_POST)
-		return atom ? -EINVAL : exec_post(ring, done);
+		return atom ? -EINVAL : submit_post(ring, done);
 	if (flags & (SYSLET_EXEC_THREADLET | SYSLET_EXEC_SPARE))
 		return atom || ring || done ? -EINVAL :
 		       flags & SYSLET_EXEC_SPARE ? syslet_spare() :
@@ -301,7 +313,7 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 			.ip = instruction_pointer(current_pt_regs()),
 		};
 
-		return exec_in_caller(&sc, ring, done);
+		return submit_in_caller(&sc, ring, done);
 	}
 
 	ctx = syslet_get_ctx(true);
@@ -486,16 +498,20 @@ void syslet_task_exit(struct task_struct *tsk)
 }
 
 /*
- * A user thread has left signal->live, and the process lives on.  If no
- * user thread is left (only async threads and parked spares, e.g. after
- * pthread_exit() in every thread), stop them so that the process can die.
+ * A thread has left signal->live (do_exit(), process context).  If it was
+ * the last (@group_dead), the process has died as a whole: the ctx is
+ * dead, and direct reads that complete from now on are dropped, their
+ * files released (no thread is left to post them).  Else, if no user
+ * thread is left (only async threads and parked spares, e.g. after
+ * pthread_exit() in every thread), stop the others so that the process
+ * can die.
  */
-void syslet_task_exited(struct task_struct *tsk)
+void syslet_task_exited(struct task_struct *tsk, bool group_dead)
 {
 	struct syslet_ctx *ctx = READ_ONCE(tsk->signal->syslet);
 
-	if (ctx && !(tsk->flags & PF_IO_WORKER) &&
-	    !syslet_other_user_thread(tsk))
+	if (ctx && (group_dead || (!(tsk->flags & PF_IO_WORKER) &&
+				   !syslet_other_user_thread(tsk))))
 		syslet_kill_workers(ctx);
 }
 

@@ -24,7 +24,6 @@
 #include <asm/syscall.h>
 #include <asm/unistd.h>
 #include <trace/events/syscalls.h>
-#include <trace/events/syslet.h>
 #include "syslet.h"
 
 /*
@@ -163,8 +162,8 @@ static u32 syslet_seccomp_eval(struct syslet_chain *c, unsigned int nr,
  * record of its own, as at a system call's entry, before audit's; in the
  * caller not one that makes async_exec()'s own record be written.
  */
-static void syslet_seccomp_log(struct syslet_chain *c, unsigned int nr,
-			       const unsigned long *args, u32 ret)
+void syslet_seccomp_log(struct syslet_chain *c, unsigned int nr,
+			const unsigned long *args, u32 ret)
 {
 	struct seccomp_data sd = {
 		.nr = nr,
@@ -181,16 +180,16 @@ static void syslet_seccomp_log(struct syslet_chain *c, unsigned int nr,
 	audit_syslet_end(outer);
 }
 
-/* Would the filter simply let the atom make this call (ALLOW or LOG)? */
-bool syslet_seccomp_allows(struct syslet_chain *c, unsigned int nr,
+/*
+ * The filter's verdict on the atom making this call (SECCOMP_RET_ALLOW
+ * without a filter), not acted on nor logged.
+ */
+u32 syslet_seccomp_verdict(struct syslet_chain *c, unsigned int nr,
 			   const unsigned long *args)
 {
-	u32 action;
-
 	if (!c->filter)
-		return true;
-	action = syslet_seccomp_eval(c, nr, args) & SECCOMP_RET_ACTION_FULL;
-	return action == SECCOMP_RET_ALLOW || action == SECCOMP_RET_LOG;
+		return SECCOMP_RET_ALLOW;
+	return syslet_seccomp_eval(c, nr, args);
 }
 
 static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
@@ -231,6 +230,19 @@ static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
 	return -ECANCELED;
 }
 
+/* The registers system call @nr with @args is made with (x86-64). */
+static void syslet_call_regs(struct pt_regs *regs, unsigned int nr,
+			     const unsigned long *args)
+{
+	regs->orig_ax = nr;
+	regs->di = args[0];
+	regs->si = args[1];
+	regs->dx = args[2];
+	regs->r10 = args[3];
+	regs->r8 = args[4];
+	regs->r9 = args[5];
+}
+
 /*
  * Calls system call @nr the way do_syscall_x64() does, with the entry and
  * exit work of kernel/entry/common.c that applies to an atom: the
@@ -257,13 +269,7 @@ static long syslet_dispatch(unsigned int nr, const unsigned long *args,
 	if (WARN_ON_ONCE(nr >= NR_syscalls))
 		return syslet_ni_syscall();
 	nr = array_index_nospec(nr, NR_syscalls);
-	regs.orig_ax = nr;
-	regs.di = args[0];
-	regs.si = args[1];
-	regs.dx = args[2];
-	regs.r10 = args[3];
-	regs.r8 = args[4];
-	regs.r9 = args[5];
+	syslet_call_regs(&regs, nr, args);
 
 	trace_sys_enter(&regs, nr);
 	/* an error: not audited (audit off or dummy, or no memory) */
@@ -284,6 +290,33 @@ static long syslet_dispatch(unsigned int nr, const unsigned long *args,
 	}
 	trace_sys_exit(&regs, regs.ax);
 	return regs.ax;
+}
+
+/*
+ * What syslet_dispatch() does around a call, for call @nr with @args made
+ * elsewhere, that returned @ret: a direct read (kio.c), issued by the
+ * submitter and completed by the device, is seen when a thread of the
+ * process (current) posts it, as one call of that thread's, with the
+ * sys_enter and sys_exit events and an audit record (the caller has set
+ * the chain's credentials).  Nested in current's system call, if it is
+ * in one, as an atom run in the caller is.
+ */
+void syslet_call_seen(unsigned int nr, const unsigned long *args, long ret)
+{
+	struct audit_context *outer = ERR_PTR(-ENOENT);
+	struct pt_regs regs = {};
+
+	syslet_call_regs(&regs, nr, args);
+	trace_sys_enter(&regs, nr);
+	if (!audit_dummy_context())
+		outer = audit_syslet_begin();
+	regs.ax = ret;
+	if (!IS_ERR(outer)) {
+		audit_syscall_entry(nr, args[0], args[1], args[2], args[3]);
+		audit_syscall_exit(&regs);
+		audit_syslet_end(outer);
+	}
+	trace_sys_exit(&regs, ret);
 }
 
 /*
@@ -631,5 +664,4 @@ void syslet_run_chain(struct syslet_chain *c, bool caller)
 	c->comp.nr_atoms = nr_run;
 	if (in_caller)
 		c->comp.flags |= SYSLET_COMP_SYNC;
-	trace_syslet_complete(&c->comp);
 }

@@ -14,9 +14,16 @@
  * userfaultfd page could stall it for ever); a kworker only drops the
  * reads of a process whose ctx is dead (exit, exec, no user thread left).
  *
+ * Such a read is as visible as the same read made by an async thread:
+ * the thread that posts it fires the raw_syscalls sys_enter and sys_exit
+ * events for it, with its arguments and result, writes its audit record
+ * (under the submitter's credentials) and, if the submitter's seccomp
+ * filter said SECCOMP_RET_LOG, logs that first (syslet_call_seen()).  A
+ * read dropped with its process is not posted, nor seen.
+ *
  * Anything else goes to an async thread as before: chains of more than
- * one atom, other calls and files, a seccomp filter that does not simply
- * allow the call, arguments the read itself would refuse (their error
+ * one atom, other calls and files, a seccomp filter that neither allows
+ * nor logs the call, arguments the read itself would refuse (their error
  * comes from the real call), and a read the device cannot take without
  * waiting (IOCB_NOWAIT gets -EAGAIN).  The caller waits for nothing the
  * async thread would not have: the read is issued with IOCB_NOWAIT, to
@@ -52,6 +59,7 @@
  */
 #include <linux/audit.h>
 #include <linux/blkdev.h>
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/fsnotify.h>
@@ -72,6 +80,8 @@ struct syslet_kio {
 	struct syslet_chain	*c;
 	struct mm_struct	*mm;		/* mmgrab()ed */
 	u64			ret_ptr;	/* the atom's */
+	unsigned long		args[6];	/* the atom's, as issued */
+	u32			seccomp;	/* the filter's verdict */
 	long			res;
 	refcount_t		refs;
 	struct task_struct	*tsk;		/* the submitter, referenced */
@@ -110,6 +120,16 @@ static void kio_finish(struct syslet_kio *kio, bool post)
 	list_del_init(&c->node);
 	spin_unlock(&ctx->lock);
 
+	if (post) {
+		const struct cred *old = override_creds(c->cred);
+
+		/* seen as the same read made by an async thread would be */
+		if ((kio->seccomp & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
+			syslet_seccomp_log(c, __NR_pread64, kio->args,
+					   kio->seccomp);
+		syslet_call_seen(__NR_pread64, kio->args, kio->res);
+		revert_creds(old);
+	}
 	if (post && kio->ret_ptr &&
 	    put_user((s64)kio->res, (s64 __user *)u64_to_user_ptr(kio->ret_ptr)))
 		status = -EFAULT;
@@ -170,32 +190,13 @@ void syslet_kio_flush(struct syslet_ctx *ctx)
 static void kio_work(struct work_struct *work)
 {
 	struct syslet_ctx *ctx = container_of(work, struct syslet_ctx, kio_work);
-	struct llist_node *list;
-	struct syslet_kio *kio, *tmp;
 	bool dead;
 
 	spin_lock(&ctx->lock);
 	dead = ctx->dead;
 	spin_unlock(&ctx->lock);
-	if (dead) {
+	if (dead)
 		kio_flush(ctx);
-		syslet_ctx_put(ctx);
-		return;
-	}
-	/*
-	 * A process that died as a whole (exit_group, the last thread's
-	 * exit, exec's old image) does not mark its ctx dead: nothing else
-	 * would drop reads completing after its mm went, and each would
-	 * hold its file (and the device's module) for ever.  Drop those
-	 * whose mm has no user left; leave the others for a thread.
-	 */
-	list = llist_reverse_order(llist_del_all(&ctx->kio_done));
-	llist_for_each_entry_safe(kio, tmp, list, lnode) {
-		if (!atomic_read(&kio->mm->mm_users))
-			kio_finish(kio, false);
-		else
-			llist_add(&kio->lnode, &ctx->kio_done);
-	}
 	syslet_ctx_put(ctx);
 }
 
@@ -365,7 +366,7 @@ static bool kio_atom(struct syslet_chain *c, unsigned long *args, u64 *ret_ptr)
 
 static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
 		       struct file *file, const unsigned long *args,
-		       u64 ret_ptr);
+		       u64 ret_ptr, u32 verdict);
 
 /*
  * Issues chain @c (queued to nothing yet, counted in ctx->nr_chains) as
@@ -381,17 +382,22 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	struct file *file;
 	loff_t pos;
 	u64 ret_ptr;
+	u32 verdict;
 	long ret;
 
-	if (READ_ONCE(ctx->dead) || !kio_atom(c, args, &ret_ptr) ||
-	    !syslet_seccomp_allows(c, __NR_pread64, args))
+	if (READ_ONCE(ctx->dead) || !kio_atom(c, args, &ret_ptr))
+		return false;
+	/* ALLOW, or LOG (logged when posted); any other action: a thread */
+	verdict = syslet_seccomp_verdict(c, __NR_pread64, args);
+	if ((verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW &&
+	    (verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_LOG)
 		return false;
 	pos = (loff_t)args[3];
 	file = fget((unsigned int)args[0]);
 	if (!file)
 		return false;
 	if (!(file->f_flags & O_DIRECT))
-		return kbuf_async(ctx, c, file, args, ret_ptr);
+		return kbuf_async(ctx, c, file, args, ret_ptr, verdict);
 	if (!(file->f_flags & O_DIRECT) || !(file->f_mode & FMODE_READ) ||
 	    !(file->f_mode & FMODE_PREAD) || !(file->f_mode & FMODE_NOWAIT) ||
 	    !S_ISBLK(file_inode(file)->i_mode) || !file->f_op->read_iter ||
@@ -413,6 +419,8 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	kio->mm = current->mm;
 	mmgrab(kio->mm);
 	kio->ret_ptr = ret_ptr;
+	memcpy(kio->args, args, sizeof(kio->args));
+	kio->seccomp = verdict;
 	kio->tsk = get_task_struct(current);
 	refcount_set(&kio->refs, 2);
 	refcount_inc(&ctx->refs);
@@ -668,7 +676,7 @@ static void kbuf_retry(struct syslet_kio *kio)
  */
 static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 		       struct file *file, const unsigned long *args,
-		       u64 ret_ptr, long *res)
+		       u64 ret_ptr, u32 verdict, long *res)
 {
 	loff_t pos = (loff_t)args[3];
 	struct syslet_kio *kio;
@@ -692,6 +700,9 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 		return KBUF_NO;
 	if (ret != -EAGAIN && (ret <= 0 || !iov_iter_count(&iter))) {
 		kbuf_account(file, ret);
+		/* a filter's LOG, as kio_finish() logs it */
+		if ((verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
+			syslet_seccomp_log(c, __NR_pread64, args, verdict);
 		*res = ret;
 		return KBUF_DONE;
 	}
@@ -710,6 +721,8 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 	kio->mm = current->mm;
 	mmgrab(kio->mm);
 	kio->ret_ptr = ret_ptr;
+	memcpy(kio->args, args, sizeof(kio->args));
+	kio->seccomp = verdict;
 	kio->tsk = get_task_struct(current);
 	refcount_inc(&ctx->refs);
 
@@ -754,13 +767,13 @@ static long kbuf_comp(struct syslet_chain *c, long res, u64 ret_ptr)
  */
 static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
 		       struct file *file, const unsigned long *args,
-		       u64 ret_ptr)
+		       u64 ret_ptr, u32 verdict)
 {
 	int how = KBUF_NO;
 	long res;
 
 	if (READ_ONCE(kbuf_on) && !kbuf_watched() && kbuf_file(file))
-		how = kbuf_submit(ctx, c, file, args, ret_ptr, &res);
+		how = kbuf_submit(ctx, c, file, args, ret_ptr, verdict, &res);
 	fput(file);
 	switch (how) {
 	case KBUF_QUEUED:
@@ -791,8 +804,8 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 	unsigned long args[6];
 	u64 ret_ptr, fdp, fd;
 	struct fd f;
+	u32 nr, verdict;
 	long res;
-	u32 nr;
 	int how;
 
 	/* the file first: a read of tmpfs (a hot one) pays little here */
@@ -809,11 +822,14 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 	    (unsigned int)args[0] != (unsigned int)fd)
 		goto no;
 	c->filter = seccomp_filter_get_current();
-	if (!syslet_seccomp_allows(c, __NR_pread64, args))
+	/* ALLOW, or LOG (logged when it completes); else pass-on-block */
+	verdict = syslet_seccomp_verdict(c, __NR_pread64, args);
+	if ((verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW &&
+	    (verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_LOG)
 		goto no;
 	/* as for an async chain: a thread it may go to forwards signals */
 	c->submitter = get_task_pid(current, PIDTYPE_PID);
-	how = kbuf_submit(ctx, c, f.file, args, ret_ptr, &res);
+	how = kbuf_submit(ctx, c, f.file, args, ret_ptr, verdict, &res);
 	fdput(f);
 	if (how == KBUF_QUEUED) {
 		*ret = SYSLET_QUEUED;
@@ -825,7 +841,7 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 	if (how == KBUF_DONE) {
 		kbuf_comp(c, res, ret_ptr);
 		c->comp.flags |= SYSLET_COMP_SYNC;
-		trace_syslet_complete(&c->comp);
+		/* syslet_complete fires if it is posted to a ring (ring.c) */
 		*ret = syslet_deliver_in_caller(c, done);
 		return true;
 	}

@@ -15,6 +15,7 @@
 #include <linux/slab.h>
 #include <linux/time64.h>
 #include <linux/uaccess.h>
+#include <trace/events/syslet.h>
 #include "syslet.h"
 
 static bool nr_entries_valid(u32 nr)
@@ -295,6 +296,7 @@ void syslet_post_chain(struct syslet_chain *c)
 	struct syslet_ctx *ctx = c->ctx;
 	LIST_HEAD(done);
 
+	trace_syslet_complete(kr->uaddr, &c->comp);
 	/* Keep the kring alive across the section even if @c is freed. */
 	spin_lock(&ctx->lock);
 	kr->refs++;
@@ -315,7 +317,11 @@ void syslet_post_chain(struct syslet_chain *c)
 	syslet_kring_put(ctx, kr);
 }
 
-/* Posts a completion that has no chain object (a chain run in the caller). */
+/*
+ * Posts a completion that has no chain object (a chain run in the caller,
+ * SYSLET_EXEC_POST, a threadlet's end) if the ring takes it now: 0, or
+ * the error of ring_write() (-ENOSPC with completions overflowed).
+ */
 int syslet_post(struct syslet_ctx *ctx, struct syslet_kring *kr,
 		const struct syslet_completion *comp)
 {
@@ -326,6 +332,9 @@ int syslet_post(struct syslet_ctx *ctx, struct syslet_kring *kr,
 	flush_locked(kr, &done);
 	ret = list_empty(&kr->overflow) ? ring_write(kr, comp) : -ENOSPC;
 	mutex_unlock(&kr->mutex);
+	/* else not posted: the caller keeps it (syslet_post_chain()) or not */
+	if (!ret)
+		trace_syslet_complete(kr->uaddr, comp);
 	wake_up_all(&kr->wait);
 	free_chains(&done);
 	return ret;

@@ -207,8 +207,11 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 /* exec.c */
 void syslet_run_chain(struct syslet_chain *c, bool in_caller);
 int syslet_load_args(const struct syslet_atom *atom, unsigned long *args);
-bool syslet_seccomp_allows(struct syslet_chain *c, unsigned int nr,
+u32 syslet_seccomp_verdict(struct syslet_chain *c, unsigned int nr,
 			   const unsigned long *args);
+void syslet_seccomp_log(struct syslet_chain *c, unsigned int nr,
+			const unsigned long *args, u32 ret);
+void syslet_call_seen(unsigned int nr, const unsigned long *args, long ret);
 
 /* kio.c */
 void syslet_kio_init(struct syslet_ctx *ctx);
@@ -239,6 +242,7 @@ void syslet_pob_abort(void);
 bool syslet_identity_fits(struct task_struct *from, struct task_struct *to);
 bool syslet_leader_may_take(struct task_struct *from, struct task_struct *to);
 void syslet_exchange_tids(struct task_struct *a, struct task_struct *b);
+void syslet_reclaim_tid(struct task_struct *tsk);
 void syslet_pob_take(struct syslet_ctx *ctx, struct syslet_handoff *h);
 void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk);
 void syslet_sched_take(const struct syslet_sched *s);

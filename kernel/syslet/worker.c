@@ -28,9 +28,8 @@
  * Runs one chain taken off the queue; posts or frees it.  Returns true if
  * the thread is being killed.
  */
-static bool worker_run(struct syslet_worker *w, struct syslet_chain *c)
+static bool worker_run(struct syslet_ctx *ctx, struct syslet_chain *c)
 {
-	struct syslet_ctx *ctx = w->ctx;
 	const struct cred *old;
 	bool killed;
 
@@ -203,7 +202,7 @@ static long worker_loop(struct syslet_worker *w)
 			spin_unlock(&ctx->lock);
 			if (started)
 				wake_up_all(&ctx->spare_wait);
-			if (worker_run(w, c))
+			if (worker_run(ctx, c))
 				break;
 			continue;
 		}
@@ -277,16 +276,52 @@ static int syslet_worker_fn(void *data)
 }
 
 /*
+ * A giver that cannot have its struct syslet_worker (no memory: a memcg
+ * limit) cannot wait idle on ctx->idle.  Its place in ctx->nr_threads
+ * may be what a chain queued at max_threads waits for: it runs the
+ * queued chains, then leaves in the ctx->lock section that saw the queue
+ * empty, as an idle thread does on its timeout.  Returns only if it must
+ * stay (a leader whose TID is away), to try the allocation again.
+ */
+static void giver_no_worker(struct syslet_ctx *ctx)
+{
+	struct syslet_chain *c;
+	bool killed = fatal_signal_pending(current);
+
+	spin_lock(&ctx->lock);
+	while (!killed && !ctx->dead && !list_empty(&ctx->queue)) {
+		c = list_first_entry(&ctx->queue, struct syslet_chain, node);
+		list_move_tail(&c->node, &ctx->running);
+		c->worker = current;
+		spin_unlock(&ctx->lock);
+		killed = worker_run(ctx, c) || fatal_signal_pending(current);
+		spin_lock(&ctx->lock);
+	}
+	if (killed || ctx->dead || !syslet_must_stay()) {
+		ctx->nr_threads--;
+		spin_unlock(&ctx->lock);
+		do_exit(0);
+	}
+	spin_unlock(&ctx->lock);
+}
+
+/*
  * After pass-on-block: the task that gave its user context away has
  * finished its chain and becomes an async thread of @ctx.  Returns only
- * if it takes over another user context, with the value to return.
+ * if it takes over another user context, with the value to return; it
+ * has no user context of its own to return an error to, so if it cannot
+ * be an async thread it ends (giver_no_worker()).
  */
 long syslet_become_worker(struct syslet_ctx *ctx)
 {
 	struct syslet_worker *w;
 	long ret;
 
-	w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
+	while (!(w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT))) {
+		giver_no_worker(ctx);
+		/* a leader whose TID is away may not end: try again */
+		schedule_timeout_killable(msecs_to_jiffies(10));
+	}
 	INIT_LIST_HEAD(&w->idle_node);
 	w->task = current;
 	w->ctx = ctx;

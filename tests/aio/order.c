@@ -4,7 +4,9 @@
  * to a stream socket whose buffer is full queue behind the blocked one and
  * reach the peer in submission order, reads of a pipe are satisfied in
  * submission order, O_APPEND writes land in submission order, and
- * aio_fsync waits for the writes submitted before it.
+ * aio_fsync waits for the writes submitted before it.  A descriptor
+ * number closed and reused for a file while a request on the old pipe
+ * still waits gets positioned I/O, not the pipe's plain read/write.
  */
 #include <sys/socket.h>
 
@@ -69,6 +71,46 @@ TEST(pipe_reads_in_order)
 		ASSERT_EQ(buf[i][0], '0' + i);
 		ASSERT_EQ(buf[i][1], 'A' + i);
 	}
+}
+
+/*
+ * POSIX: closing a descriptor need not cancel its requests.  A read on a
+ * pipe is still waiting when its number is closed and given to a regular
+ * file: a write at offset 4096 on the new file lands at 4096 (the shim
+ * once took the number for the old pipe's and wrote at the file position,
+ * offset 0).  glibc runs one number's requests one at a time, so the
+ * write would wait for the pipe read for ever: shim only.
+ */
+TEST(reused_descriptor_number_gets_positioned_io)
+{
+	char rbuf[4], got[8] = "", path[] = "/tmp/aio-reuse.XXXXXX";
+	struct aiocb rd, wr;
+	int p[2], fd, num;
+
+	need_shim();
+	ASSERT_EQ(pipe(p), 0);
+	num = p[0];
+	aiot_cb(&rd, num, rbuf, sizeof(rbuf), 0);
+	ASSERT_EQ(aio_read(&rd), 0);
+	aiot_msleep(20);
+	fd = mkstemp(path);
+	ASSERT_GE(fd, 0);
+	unlink(path);
+	ASSERT_EQ(dup2(fd, num), num);	/* closes the pipe's end */
+	close(fd);
+	aiot_cb(&wr, num, "DATA", 4, 4096);
+	ASSERT_EQ(aio_write(&wr), 0);
+	ASSERT_EQ(aiot_wait(&wr, 10), 0);
+	EXPECT_EQ(aio_return(&wr), 4);
+	EXPECT_EQ(pread(num, got, 4, 4096), 4);
+	EXPECT_EQ(memcmp(got, "DATA", 4), 0);
+	EXPECT_EQ(pread(num, got, 4, 0), 4);	/* a hole at 0 */
+	EXPECT_EQ(memcmp(got, "\0\0\0\0", 4), 0);
+	/* the pipe read goes on, and ends when the pipe's writer does */
+	close(p[1]);
+	ASSERT_EQ(aiot_wait(&rd, 10), 0);
+	EXPECT_EQ(aio_return(&rd), 0);
+	close(num);
 }
 
 TEST(append_writes_in_order)

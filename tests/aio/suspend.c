@@ -258,4 +258,46 @@ TEST(several_threads_wait)
 	}
 }
 
+static void *suspend_on(void *p)
+{
+	const struct aiocb *list[1] = { p };
+
+	aio_suspend(list, 1, NULL);
+	return NULL;
+}
+
+/*
+ * aio_suspend() is a cancellation point (POSIX): a thread cancelled while
+ * it waits is cancelled then, not when the request completes (the shim
+ * once returned only when data came); the request and the shim go on.
+ */
+TEST(suspend_is_a_cancellation_point)
+{
+	struct timespec dl;
+	struct aiocb cb;
+	const struct aiocb *list[1] = { &cb };
+	char buf[4];
+	void *res;
+	pthread_t t;
+	int p[2];
+
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	ASSERT_EQ(pthread_create(&t, NULL, suspend_on, &cb), 0);
+	aiot_msleep(50);
+	ASSERT_EQ(pthread_cancel(t), 0);
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 3;
+	ASSERT_EQ(pthread_timedjoin_np(t, &res, &dl), 0);
+	EXPECT_TRUE(res == PTHREAD_CANCELED);
+	EXPECT_EQ(aio_error(&cb), EINPROGRESS);
+	ASSERT_EQ(write(p[1], "ab", 2), 2);
+	EXPECT_EQ(aio_suspend(list, 1, NULL), 0);
+	EXPECT_EQ(aio_error(&cb), 0);
+	EXPECT_EQ(aio_return(&cb), 2);
+	close(p[0]);
+	close(p[1]);
+}
+
 TAP_MAIN

@@ -131,7 +131,7 @@ refused() {	# OUTPUT: exactly one error, ours
 }
 m32_lib() {
 	local f out
-	for f in "$libdir"/src/*.c; do
+	for f in "$libdir"/src/*.c "$libdir"/src/emu/*.c; do
 		out=$(m32 "$f") && { echo "$f: built with -m32"; return 1; }
 		refused "$out" || { echo "$f:"; echo "$out" | head -20; return 1; }
 	done

@@ -1,7 +1,7 @@
 #!/bin/bash
 # What an atom may call is one allowlist, kernel/syslet/calls.h, which
 # both the kernel engine (kernel/syslet/exec.c) and the emulated backend
-# (userspace/libsyslet/src/emu.c) include.  Checks that both build their
+# (userspace/libsyslet/src/emu/) include.  Checks that both build their
 # table from it, that it names every x86-64 system call below the
 # engine's own once (so a call added later is refused until someone
 # lists it), that both refuse the same self-targeted calls with the same
@@ -11,7 +11,10 @@ top=${SYSLET_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${SYSLET_BUILD:-$top/build}
 list=$top/kernel/syslet/calls.h
 kern=$top/kernel/syslet/exec.c
-emu=$top/userspace/libsyslet/src/emu.c
+# the emulated backend's sources, as one text
+emu=$(mktemp)
+trap 'rm -f "$emu"' EXIT
+cat "$top"/userspace/libsyslet/src/emu/*.c > "$emu"
 core=$top/tests/lib/core.c
 hdr=/usr/include/x86_64-linux-gnu/asm/unistd_64.h
 tbl=$build/linux/arch/x86/entry/syscalls/syscall_64.tbl
@@ -56,7 +59,7 @@ if [ -f "$tbl" ]; then
 fi
 
 k_self=$(body "$kern" '^static bool syslet_targets_self\(' | names __NR_)
-e_self=$(body "$emu" '^static int nr_targets_self\(' | names SYS_)
+e_self=$(body "$emu" '^(static )?int nr_targets_self\(' | names SYS_)
 k_err=$(grep -A1 'case SYSLET_CALL_DENY:' "$kern" | grep -o 'return -E[A-Z]*')
 e_err=$(grep -A1 'case EMU_CALL_DENY:' "$emu" | grep -o 'return -E[A-Z]*')
 k_self_err=$(grep -A1 'if (syslet_targets_self(nr, args))' "$kern" |
@@ -78,7 +81,7 @@ echo "TAP version 13"
 echo "1..7"
 ok 1 "kernel and emulated backend build their table from calls.h" \
 	"$(grep -q '#include "calls.h"' "$kern" &&
-	   grep -q '#include "../../../kernel/syslet/calls.h"' "$emu" && echo y)"
+	   grep -q '#include "../../../../kernel/syslet/calls.h"' "$emu" && echo y)"
 [ -n "$dups" ] && echo "# listed twice: $dups"
 ok 2 "calls.h lists each call once" "$( [ -n "$all" ] && [ -z "$dups" ] && echo y)"
 if [ -n "$known" ]; then

@@ -1141,9 +1141,19 @@ TEST(exec_post_posts_a_completion)
 	ASSERT_TRUE(ring_pop(r, &got));
 	ASSERT_EQ(got.status, -77);
 	ASSERT_EQ(got.user_data, 0x5eed);
-	ASSERT_EQ(got.atom, 0);			/* set by the kernel, not taken */
-	ASSERT_EQ(got.nr_atoms, 0);
+	/* all of it: the fields of a completion given back in *done */
+	ASSERT_EQ(got.atom, 123);
+	ASSERT_EQ(got.nr_atoms, 9);
 	ASSERT_EQ(got.flags, 0);
+	c.flags = SYSLET_COMP_SYNC | SYSLET_COMP_CANCELED;
+	ASSERT_EQ(async_exec(NULL, r, &c, SYSLET_EXEC_POST), SYSLET_DONE);
+	ASSERT_TRUE(ring_pop(r, &got));
+	ASSERT_EQ(got.flags, SYSLET_COMP_SYNC | SYSLET_COMP_CANCELED);
+	/* a flag no completion has */
+	c.flags = 0x4;
+	ASSERT_EQ(async_exec(NULL, r, &c, SYSLET_EXEC_POST), -1);
+	ASSERT_EQ(errno, EINVAL);
+	c.flags = 0;
 	/* bad input */
 	atom_init(&a, 0, SYS_getpid, NULL, NULL, NULL, NULL, NULL);
 	ASSERT_EQ(async_exec(&a, r, &c, SYSLET_EXEC_POST), -1);
@@ -1166,6 +1176,44 @@ TEST(exec_post_posts_a_completion)
 		ASSERT_TRUE(ring_get(r, &got));
 		ASSERT_EQ(got.user_data, i);
 	}
+}
+
+/*
+ * Issue 21: a SYSLET_SYNC chain run with a completion buffer, then posted
+ * with SYSLET_EXEC_POST (what libsyslet does for every SYSLET_SYNC chain),
+ * reaches the ring exactly as the kernel posts the same chain run with
+ * the ring: atom, nr_atoms and SYSLET_COMP_SYNC included.
+ */
+TEST(exec_post_of_a_sync_chain_posts_what_the_kernel_would)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion done, direct, posted;
+	uint64_t bad = 0x7fffffff;
+	struct syslet_atom a[2];
+	int64_t r0, r1;
+
+	REQUIRE_SYSLET();
+	atom_init(&a[0], SYSLET_SYNC, SYS_getppid, &r0, NULL, NULL, NULL, NULL);
+	atom_init(&a[1], 0, SYS_getpgid, &r1, &bad, NULL, NULL, NULL);
+	a[0].next = (uintptr_t)&a[1];
+	a[0].user_data = 0x2121;
+	ASSERT_EQ(async_exec(&a[0], r, NULL, 0), SYSLET_DONE);
+	ASSERT_TRUE(ring_pop(r, &direct));
+	ASSERT_EQ(direct.status, -ESRCH);
+	ASSERT_EQ(direct.nr_atoms, 2);
+	ASSERT_EQ(direct.atom, (uintptr_t)&a[1]);
+	ASSERT_EQ(direct.flags, SYSLET_COMP_SYNC);
+
+	ASSERT_EQ(async_exec(&a[0], r, &done, 0), SYSLET_DONE);
+	ASSERT_FALSE(ring_pop(r, &posted));
+	ASSERT_EQ(async_exec(NULL, r, &done, SYSLET_EXEC_POST), SYSLET_DONE);
+	ASSERT_TRUE(ring_pop(r, &posted));
+	EXPECT_EQ(posted.status, direct.status);
+	EXPECT_EQ(posted.user_data, direct.user_data);
+	EXPECT_EQ(posted.atom, direct.atom);
+	EXPECT_EQ(posted.nr_atoms, direct.nr_atoms);
+	EXPECT_EQ(posted.flags, direct.flags);
+	EXPECT_EQ(memcmp(&posted, &direct, sizeof(posted)), 0);
 }
 
 TAP_MAIN

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -246,9 +247,28 @@ TEST(cancel_reaches_a_direct_read_in_flight)
 	close(fd);
 }
 
+/* shares its parent's mm (CLONE_VM, not a thread) and outlives it */
+static int mm_sharer(void *arg)
+{
+	struct timespec ts = { 1, 0 };
+
+	(void)arg;
+	syscall(SYS_nanosleep, &ts, NULL);
+	syscall(SYS_exit, 0);
+	return 0;
+}
+
+/*
+ * A process exits (1: execs; 2: exits while another process shares its
+ * mm) with direct reads in flight: the reads are dropped when they
+ * complete, and their file released, or main()'s rmmod null_blk fails
+ * "in use".  The ctx is marked dead when the process's last thread exits
+ * (before: only a kworker check that the mm had no user left dropped
+ * them, which never happened for 2).
+ */
 TEST(exit_and_exec_with_direct_reads_in_flight)
 {
-	for (int how = 0; how < 2; how++) {
+	for (int how = 0; how < 3; how++) {
 		pid_t pid;
 		int st;
 
@@ -268,8 +288,19 @@ TEST(exit_and_exec_with_direct_reads_in_flight)
 				if (async_exec(&rd[i].a, r, NULL, 0) != SYSLET_QUEUED)
 					_exit(4);
 			}
-			if (how)
+			/* a read the device refused with -EAGAIN went to a thread */
+			printf("# how %d: %u async threads\n", how,
+			       limits_now().nr_threads);
+			fflush(stdout);
+			if (how == 1)
 				execl("/bin/true", "true", (char *)NULL);
+			if (how == 2) {
+				static char stack[64 * 1024];
+
+				if (clone(mm_sharer, stack + sizeof(stack),
+					  CLONE_VM, NULL) < 0)
+					_exit(5);
+			}
 			_exit(0);
 		}
 		ASSERT_EQ(waitpid(pid, &st, 0), pid);
@@ -278,8 +309,26 @@ TEST(exit_and_exec_with_direct_reads_in_flight)
 			SKIP("no null_blk");
 		ASSERT_EQ(WEXITSTATUS(st), 0);
 	}
-	/* the reads complete after their process: nothing to post them to */
-	usleep(400000);
+	/*
+	 * The reads complete after their process: nothing to post them to.
+	 * Each holds the device open, and so null_blk's module, until it
+	 * is dropped (main() then unloads null_blk).
+	 */
+	for (int i = 0; i < 60; i++) {
+		FILE *f = fopen("/sys/module/null_blk/refcnt", "r");
+		int refs = -1;
+
+		if (!f)
+			break;
+		if (fscanf(f, "%d", &refs) != 1)
+			refs = -1;
+		fclose(f);
+		if (refs == 0)
+			break;
+		if (i == 59)
+			EXPECT_EQ(refs, 0);
+		usleep(100000);
+	}
 }
 
 /*

@@ -4,10 +4,13 @@
  * another task carries the TGID as its TID.  A process-shared robust
  * mutex locked under that TID is marked owner-dead when the process is
  * killed; /proc/<tgid>/stat keeps the process's start time; setpgid() by
- * the TGID works.
+ * the TGID works.  Issue 16: the process is named by its TGID, not by the
+ * leader's TID of the moment, in setsid(), in wait() for a stop or a
+ * continue and in the SIGCHLD that reports them.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -165,6 +168,104 @@ TEST(setpgid_by_tgid_after_the_leader_handed_off)
 	EXPECT_EQ(setpgid(0, 0), 0);
 	EXPECT_EQ(getpgrp(), getpid());
 	EXPECT_EQ(getpgid(0), getpid());
+}
+
+TEST(setsid_names_the_session_by_the_tgid_after_a_handoff)
+{
+	pid_t pid;
+	int st;
+
+	REQUIRE_SYSLET();
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		struct syslet_ring *r = ring_new(4);
+		pid_t sid;
+
+		if (leader_hands_off(r) != SYSLET_QUEUED)
+			_exit(5);
+		if (syscall(SYS_gettid) != getpid())
+			_exit(6);
+		sid = setsid();
+		if (sid != getpid())
+			_exit(7);
+		if (getsid(0) != getpid() || getpgrp() != getpid())
+			_exit(8);
+		_exit(0);
+	}
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	/* 7: setsid() returned the leader's TID; 8: the ids are not the TGID */
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+}
+
+static atomic_int chld_pid;
+static atomic_int chld_code;
+
+static void on_chld(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	if (si->si_code == CLD_STOPPED || si->si_code == CLD_CONTINUED) {
+		atomic_store(&chld_pid, si->si_pid);
+		atomic_store(&chld_code, si->si_code);
+	}
+}
+
+/* waits up to 5 s for a SIGCHLD with @code */
+static int chld_wait(int code)
+{
+	for (int i = 0; i < 500; i++) {
+		if (atomic_load(&chld_code) == code)
+			return atomic_load(&chld_pid);
+		usleep(10000);
+	}
+	return -1;
+}
+
+TEST(stop_and_continue_report_the_tgid_after_a_handoff)
+{
+	struct sigaction sa = { .sa_sigaction = on_chld,
+				.sa_flags = SA_SIGINFO | SA_RESTART };
+	int sync[2], st;
+	siginfo_t si;
+	pid_t pid;
+	char c;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(sigaction(SIGCHLD, &sa, NULL), 0);
+	ASSERT_EQ(pipe(sync), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		struct syslet_ring *r = ring_new(4);
+
+		if (leader_hands_off(r) != SYSLET_QUEUED)
+			_exit(5);
+		if (syscall(SYS_gettid) != getpid())
+			_exit(6);
+		if (write(sync[1], "r", 1) != 1)
+			_exit(7);
+		for (;;)
+			pause();
+	}
+	ASSERT_EQ(read(sync[0], &c, 1), 1);
+
+	ASSERT_EQ(kill(pid, SIGSTOP), 0);
+	ASSERT_EQ(waitpid(pid, &st, WUNTRACED), pid);
+	ASSERT_TRUE(WIFSTOPPED(st));
+	EXPECT_EQ(chld_wait(CLD_STOPPED), pid);
+
+	atomic_store(&chld_code, 0);
+	ASSERT_EQ(kill(pid, SIGCONT), 0);
+	memset(&si, 0, sizeof(si));
+	ASSERT_EQ(waitid(P_PID, pid, &si, WCONTINUED), 0);
+	EXPECT_EQ(si.si_pid, pid);
+	EXPECT_EQ(si.si_code, CLD_CONTINUED);
+	EXPECT_EQ(chld_wait(CLD_CONTINUED), pid);
+
+	kill(pid, SIGKILL);
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
 }
 
 TAP_MAIN

@@ -4,10 +4,17 @@
  * mode: by the raw_syscalls sys_enter/sys_exit tracepoints (read through
  * tracefs), by audit (records read from the audit netlink socket as
  * auditd would), by seccomp's logging, and, for atoms a traced task runs
- * itself, by a PTRACE_SYSCALL tracer.  And the engine's own trace events.
+ * itself, by a PTRACE_SYSCALL tracer.  And the engine's own trace events:
+ * syslet_complete once per completion posted to a ring, whoever posts it.
+ *
+ * A direct read (kernel/syslet/kio.c: a lone O_DIRECT pread64() of a block
+ * device, issued without an async thread) is seen as the same read made
+ * by an async thread: sys_enter/sys_exit, audit and seccomp's LOG (the
+ * device: a loop device over a file, set up by main()).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,6 +32,7 @@
 #include <linux/seccomp.h>
 #include "tap.h"
 #include "sys.h"
+#include "filter.h"
 
 #define MAGIC_SYNC	0x7171
 #define MAGIC_ASYNC	0x7272
@@ -124,11 +132,11 @@ static void tracefs_or_skip(void)
 		SKIP("no tracefs (CONFIG_FTRACE)");
 }
 
-static void tracing(int on)
+static void tracing_nr(int on, int nr)
 {
 	char filter[64];
 
-	snprintf(filter, sizeof(filter), "id == %d", SYS_getpgid);
+	snprintf(filter, sizeof(filter), "id == %d", nr);
 	tr_write("tracing_on", "0");
 	if (on) {
 		tr_write("trace", "");
@@ -143,6 +151,11 @@ static void tracing(int on)
 		tr_write("events/raw_syscalls/sys_exit/filter", "0");
 	}
 	tr_write("tracing_on", on ? "1" : "0");
+}
+
+static void tracing(int on)
+{
+	tracing_nr(on, SYS_getpgid);
 }
 
 TEST(raw_syscalls_tracepoints_fire_per_atom)
@@ -239,6 +252,241 @@ TEST(engine_trace_events)
 	free(r);
 }
 
+
+/* --- syslet_complete: once per completion posted to a ring ------------- */
+
+struct parker {
+	pid_t tid;
+	long ret;
+};
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+static void *park(void *arg)
+{
+	struct parker *p = arg;
+
+	__atomic_store_n(&p->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	p->ret = async_exec(NULL, NULL, NULL, SYSLET_EXEC_SPARE) < 0 ? -errno : 0;
+	return NULL;
+}
+
+/* Waits until thread @tid sleeps (state S in /proc). */
+static int sleeping(pid_t tid)
+{
+	char path[64], buf[256], *st;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	for (int i = 0; i < 1000; i++) {
+		FILE *f = fopen(path, "r");
+
+		if (f) {
+			st = fgets(buf, sizeof(buf), f);
+			fclose(f);
+			st = st ? strrchr(buf, ')') : NULL;
+			if (st && st[1] == ' ' && st[2] == 'S')
+				return 1;
+		}
+		usleep(10000);
+	}
+	return 0;
+}
+
+static int completes(const char *t, unsigned int ud)
+{
+	char want[64];
+
+	snprintf(want, sizeof(want), "syslet_complete: user_data 0x%x ", ud);
+	return count(t, want);
+}
+
+/*
+ * Every completion that reaches a ring fires syslet_complete once, with
+ * the ring's address: a chain cancelled while still queued, a
+ * SYSLET_EXEC_POST, a threadlet's end, a chain whose ring was full (once,
+ * when it is put on the overflow list, not again when it is flushed); a
+ * completion given back in *done fires none.
+ */
+TEST(complete_event_fires_once_per_completion_posted_to_a_ring)
+{
+	struct syslet_limits lim = { .size = sizeof(lim), .max_threads = 1 };
+	struct syslet_ring *r = ring_new(4), *r1 = ring_new(1);
+	struct syslet_completion done, comp;
+	struct syslet_atom a[3];
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct parker p = { 0 };
+	uint64_t fd, buf, len = 1, magic = 0x7575;
+	int64_t ret[3];
+	char c, want[96], *t;
+	pthread_t th;
+	int pp[2];
+
+	REQUIRE_SYSLET();
+	tracefs_or_skip();
+	ASSERT_EQ(async_limits(&lim, NULL), 0);
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	ASSERT_EQ(pipe(pp), 0);
+	tracing(1);
+	/* one async thread, blocked in a read; a second chain stays queued */
+	fd = pp[0];
+	buf = (uintptr_t)&c;
+	atom_init(&a[0], SYSLET_ASYNC, SYS_read, &ret[0], &fd, &buf, &len, NULL);
+	a[0].user_data = 0xa1;
+	atom_init(&a[1], SYSLET_ASYNC, SYS_getpgid, &ret[1], &magic, NULL,
+		  NULL, NULL);
+	a[1].user_data = 0xa2;
+	ASSERT_EQ(async_exec(&a[0], r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_EQ(async_exec(&a[1], r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_EQ(async_cancel(r, 0xa2, 0), 0);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(comp.user_data, 0xa2);
+	ASSERT_EQ(comp.status, -ECANCELED);
+	ASSERT_EQ(write(pp[1], "z", 1), 1);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(comp.user_data, 0xa1);
+	/* SYSLET_EXEC_POST */
+	memset(&done, 0, sizeof(done));
+	done.status = -5;
+	done.user_data = 0xa3;
+	ASSERT_EQ(async_exec(NULL, r, &done, SYSLET_EXEC_POST), SYSLET_DONE);
+	ASSERT_TRUE(ring_get(r, &comp));
+	/* a threadlet that ends without sleeping, posted in the caller */
+	ASSERT_EQ(pthread_create(&th, NULL, park, &p), 0);
+	while (!__atomic_load_n(&p.tid, __ATOMIC_ACQUIRE))
+		;
+	ASSERT_TRUE(sleeping(p.tid));
+	memset(&done, 0, sizeof(done));
+	done.status = 7;
+	done.user_data = 0xa4;
+	ASSERT_EQ(async_exec(NULL, NULL, NULL, SYSLET_EXEC_THREADLET), 0);
+	ASSERT_EQ(async_exec(NULL, r, &done, SYSLET_EXEC_THREADLET_END),
+		  SYSLET_DONE);
+	ASSERT_EQ(pthread_kill(th, SIGUSR1), 0);
+	ASSERT_EQ(pthread_join(th, NULL), 0);
+	ASSERT_TRUE(ring_get(r, &comp));
+	/* a SYSLET_SYNC chain given back in *done: no post */
+	atom_init(&a[2], SYSLET_SYNC, SYS_getpgid, &ret[2], &magic, NULL, NULL,
+		  NULL);
+	a[2].user_data = 0xa5;
+	ASSERT_EQ(async_exec(&a[2], r, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(done.user_data, 0xa5);
+	/* a full 1-entry ring: the second waits on the overflow list */
+	a[2].flags = SYSLET_ASYNC;
+	a[2].user_data = 0xa6;
+	ASSERT_EQ(async_exec(&a[2], r1, NULL, 0), SYSLET_QUEUED);
+	a[2].user_data = 0xa7;
+	ASSERT_EQ(async_exec(&a[2], r1, NULL, 0), SYSLET_QUEUED);
+	ASSERT_TRUE(ring_get(r1, &comp));
+	ASSERT_TRUE(ring_get(r1, &comp));
+	tracing(0);
+	t = tr_read();
+	ASSERT_TRUE(t != NULL);
+	EXPECT_EQ(completes(t, 0xa1), 1);
+	EXPECT_EQ(completes(t, 0xa2), 1);	/* cancelled while queued */
+	EXPECT_EQ(completes(t, 0xa3), 1);	/* SYSLET_EXEC_POST */
+	EXPECT_EQ(completes(t, 0xa4), 1);	/* SYSLET_EXEC_THREADLET_END */
+	EXPECT_EQ(completes(t, 0xa5), 0);	/* to *done */
+	EXPECT_EQ(completes(t, 0xa6), 1);
+	EXPECT_EQ(completes(t, 0xa7), 1);	/* overflowed, then flushed */
+	snprintf(want, sizeof(want), "user_data 0xa2 status %d atoms 0 last 0x0 flags 0x%x ring 0x%lx",
+		 -ECANCELED, SYSLET_COMP_CANCELED, (unsigned long)(uintptr_t)r);
+	EXPECT_EQ(count(t, want), 1);
+	snprintf(want, sizeof(want), "user_data 0xa4 status 7 atoms 0 last 0x0 flags 0x%x ring 0x%lx",
+		 SYSLET_COMP_SYNC, (unsigned long)(uintptr_t)r);
+	EXPECT_EQ(count(t, want), 1);
+	if (completes(t, 0xa2) != 1 || completes(t, 0xa4) != 1)
+		tap_diag("trace:\n%s", t);
+	free(t);
+}
+
+/* --- direct reads ------------------------------------------------------ */
+
+#define BLK	4096
+
+/* a loop device over 64 KiB of a file, set up by main(), or "" */
+static char loopdev[64];
+
+static void loop_setup(void)
+{
+	static const char img[] = "/tmp/syslet-visible.img";
+	static char buf[16 * BLK];
+	FILE *p;
+	int fd;
+
+	memset(buf, 0x5a, sizeof(buf));
+	fd = open(img, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf)) {
+		close(fd);
+		return;
+	}
+	close(fd);
+	p = popen("losetup -f --show /tmp/syslet-visible.img 2>/dev/null", "r");
+	if (!p)
+		return;
+	if (!fgets(loopdev, sizeof(loopdev), p))
+		loopdev[0] = 0;
+	pclose(p);
+	loopdev[strcspn(loopdev, "\n")] = 0;
+}
+
+/*
+ * One direct read of block 2 as a SYSLET_ASYNC chain, user_data @ud,
+ * reaped; returns its status, or -99999.  Its fd is @fd; no async thread
+ * may have been made for it.
+ */
+static int64_t direct_read(int fd, uint64_t ud)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion comp;
+	uint64_t f = (uint64_t)fd, b, l = BLK, off = 2 * BLK;
+	char *buf = aligned_alloc(BLK, BLK);
+	struct syslet_atom a;
+	int64_t ret = -12345;
+
+	b = (uintptr_t)buf;
+	atom_init(&a, SYSLET_ASYNC, SYS_pread64, &ret, &f, &b, &l, &off);
+	a.user_data = ud;
+	if (async_exec(&a, r, NULL, 0) != SYSLET_QUEUED || !ring_get(r, &comp))
+		return -99999;
+	if (limits_now().nr_threads != 0)
+		return -99998;		/* not a direct read */
+	free(buf);
+	free(r);
+	return comp.status;
+}
+
+TEST(direct_read_fires_the_read_tracepoints_and_complete)
+{
+	char want[96], *t;
+	int fd;
+
+	REQUIRE_SYSLET();
+	tracefs_or_skip();
+	if (!loopdev[0])
+		SKIP("no loop device");
+	fd = open(loopdev, O_RDONLY | O_DIRECT);
+	ASSERT_GE(fd, 0);
+	tracing_nr(1, SYS_pread64);
+	ASSERT_EQ(direct_read(fd, 0xb1), BLK);
+	tracing_nr(0, SYS_pread64);
+	t = tr_read();
+	ASSERT_TRUE(t != NULL);
+	snprintf(want, sizeof(want), "sys_enter: NR %d (%x,", SYS_pread64, fd);
+	EXPECT_EQ(count(t, want), 1);
+	snprintf(want, sizeof(want), "sys_exit: NR %d = %d", SYS_pread64, BLK);
+	EXPECT_EQ(count(t, want), 1);
+	EXPECT_EQ(completes(t, 0xb1), 1);
+	if (count(t, want) != 1)
+		tap_diag("trace:\n%s", t);
+	free(t);
+	close(fd);
+}
+
 /* --- audit ------------------------------------------------------------- */
 
 struct audit_req {
@@ -313,6 +561,16 @@ static void audited_child(void)
 	struct syslet_atom a;
 	int64_t ret;
 
+	/* a direct read, first (no async thread yet), its pread64 LOGged */
+	if (loopdev[0]) {
+		int fd = open(loopdev, O_RDONLY | O_DIRECT);
+
+		if (fd != 9 && (fd < 0 || dup2(fd, 9) != 9))
+			_exit(4);
+		if (deny(SYS_pread64, SECCOMP_RET_LOG) ||
+		    direct_read(9, 0xb2) != BLK)
+			_exit(5);
+	}
 	if (getpgid_atom(MAGIC_SYNC, SYSLET_SYNC) != -ESRCH ||
 	    getpgid_atom(MAGIC_ASYNC, SYSLET_ASYNC) != -ESRCH ||
 	    getpgid_atom(MAGIC_POB, 0) != -ESRCH)
@@ -333,6 +591,7 @@ TEST(audit_records_per_atom)
 	struct audit_rule_data rule;
 	char buf[8192], want[64];
 	int fd, status, got[3] = { 0 }, exits = 0, logged = 0, e451 = 0;
+	int reads = 0, reads_logged = 0;
 	long long t0;
 	pid_t pid;
 
@@ -345,6 +604,7 @@ TEST(audit_records_per_atom)
 	ASSERT_EQ(audit_set(fd, 1, getpid()), 0);
 	audit_rule(&rule, SYS_getpgid);
 	rule.mask[SYS_getsid / 32] |= 1U << (SYS_getsid % 32);
+	rule.mask[SYS_pread64 / 32] |= 1U << (SYS_pread64 % 32);
 	ASSERT_EQ(audit_send(fd, AUDIT_ADD_RULE, &rule, sizeof(rule)), 0);
 
 	/* audited tasks are those made after audit was enabled */
@@ -374,8 +634,17 @@ TEST(audit_records_per_atom)
 			if (nh->nlmsg_type == AUDIT_SECCOMP &&
 			    strstr(text, " syscall=124 "))
 				logged++;
+			snprintf(want, sizeof(want), " syscall=%d ",
+				 SYS_pread64);
+			if (nh->nlmsg_type == AUDIT_SECCOMP &&
+			    strstr(text, want))
+				reads_logged++;
 			if (nh->nlmsg_type != AUDIT_SYSCALL)
 				continue;
+			/* the direct read: its fd, its result */
+			if (strstr(text, want) && strstr(text, " a0=9 ") &&
+			    strstr(text, " exit=4096 "))
+				reads++;
 			if (strstr(text, " syscall=451 "))
 				e451++;
 			snprintf(want, sizeof(want), " syscall=%d ",
@@ -401,6 +670,12 @@ TEST(audit_records_per_atom)
 	EXPECT_EQ(exits, 3);
 	EXPECT_EQ(e451, 0);	/* async_exec() itself is not in the rule */
 	EXPECT_EQ(logged, 1);	/* seccomp RET_LOG */
+	if (!loopdev[0]) {
+		tap_diag("no loop device: direct reads not checked");
+		return;
+	}
+	EXPECT_EQ(reads, 1);	/* the direct read, as the read it is */
+	EXPECT_EQ(reads_logged, 1);	/* seccomp RET_LOG on it */
 }
 
 /* --- ptrace ------------------------------------------------------------ */
@@ -483,4 +758,19 @@ TEST(ptrace_syscall_stops_per_atom)
 	EXPECT_EQ(in451, 0);
 }
 
-TAP_MAIN
+int main(int argc, char **argv)
+{
+	int ret;
+
+	loop_setup();
+	ret = tap_main(argc, argv);
+	if (loopdev[0]) {
+		char cmd[96];
+
+		snprintf(cmd, sizeof(cmd), "losetup -d %s", loopdev);
+		if (system(cmd))
+			ret = 1;
+	}
+	unlink("/tmp/syslet-visible.img");
+	return ret;
+}

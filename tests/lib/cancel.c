@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
 #include <time.h>
 #include "lib-test.h"
 
@@ -388,6 +390,83 @@ TEST(emulated_foreign_signal_on_a_worker_goes_to_the_process)
 	syslet_ctx_exit(&ctx);
 	close(p[0]);
 	close(p[1]);
+}
+
+static _Atomic pid_t late_handler_tid;
+
+static void late_handler(int sig)
+{
+	(void)sig;
+	atomic_store(&late_handler_tid, (pid_t)syscall(SYS_gettid));
+}
+
+/* The child of emulated_program_takes_the_signal_after_the_library(). */
+static int late_taker(void)
+{
+	struct timespec ms = { 0, 50000000 }, ten = { 10, 0 };
+	struct sigaction sa = { .sa_handler = late_handler };
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op op, rd;
+	char buf[4];
+	sigset_t set;
+	int p[2];
+
+	setenv("SYSLET_CANCEL_SIGNAL", "RTMIN+10", 1);
+	if (syslet_ctx_init(&ctx, 4, SYSLET_CTX_EMULATED) || pipe(p))
+		return 10;
+	syslet_op_init(&op, SYS_getpid, SYSLET_ASYNC);
+	if (syslet_submit(&ctx, &op.atom) != SYSLET_QUEUED ||
+	    wait_one(&ctx, &c))
+		return 11;
+	/* the library has its signal now; the program takes it over */
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;			/* no SA_RESTART */
+	sigaction(SIGRTMIN + 10, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN + 10);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	syslet_prep_read(&rd, p[0], buf, sizeof(buf));
+	if (syslet_submit(&ctx, &rd.atom) != SYSLET_QUEUED)
+		return 12;
+	nanosleep(&ms, NULL);			/* the worker is in read() */
+	kill(getpid(), SIGRTMIN + 10);
+	nanosleep(&ms, NULL);
+	if (write(p[1], "ab", 2) != 2)
+		return 13;
+	if (syslet_wait(&ctx, 1, &ten) != 1 || wait_one(&ctx, &c))
+		return 14;
+	if (c.status != 2)
+		return 15;			/* -EINTR before */
+	if (atomic_load(&late_handler_tid))
+		return 16;			/* ran on a worker before */
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (atomic_load(&late_handler_tid) != (pid_t)syscall(SYS_gettid))
+		return 17;			/* the program's thread takes it */
+	syslet_ctx_exit(&ctx);
+	return 0;
+}
+
+/*
+ * A program installs a handler on the library's signal after the library
+ * took it (it cannot know which one: $SYSLET_CANCEL_SIGNAL names it here)
+ * and blocks it in its own thread, as a program that waits for it does; a
+ * process-directed one arrives while a worker is in a call.  The call
+ * must not fail with EINTR, nor the program's handler run on a worker:
+ * the signal waits for the program's thread (glibc's AIO helper threads
+ * block every signal).
+ */
+TEST(emulated_program_takes_the_signal_after_the_library)
+{
+	int st;
+	pid_t pid = fork();
+
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		_exit(late_taker());
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(WEXITSTATUS(st), 0);
 }
 
 /*

@@ -41,10 +41,11 @@ TEST(sync_modes)
 	/*
 	 * The kernel backend posts a SYSLET_SYNC chain's completion with
 	 * SYSLET_EXEC_POST (never lost to a ring filling up meanwhile),
-	 * which carries status and user_data only (docs/libsyslet.md)
+	 * which keeps the whole completion: the same on both backends
 	 */
-	if (syslet_backend(&ctx) != SYSLET_BACKEND_KERNEL)
-		EXPECT_TRUE(pc->flags & SYSLET_COMP_SYNC);
+	EXPECT_EQ(pc->flags, (unsigned int)SYSLET_COMP_SYNC);
+	EXPECT_EQ(pc->nr_atoms, 1u);
+	EXPECT_EQ(pc->atom, (uint64_t)(uintptr_t)&a.atom);
 	syslet_cq_advance(&ctx, 1);
 	EXPECT_EQ(syslet_peek_completion(&ctx, &pc), -EAGAIN);
 	/* NO_COMPLETE posts nothing */

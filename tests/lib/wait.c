@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* libsyslet waiting: syslet_wait() timeouts, counts and signals. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -287,6 +289,89 @@ TEST(pwait_wakes_every_waiter)
 		pthread_join(t[i], NULL);
 		EXPECT_EQ(w[i].ret, 1);
 	}
+	syslet_ctx_exit(&ctx);
+}
+
+static int count_fds(void)
+{
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)))
+		n += d->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+static void *pwait_then_testcancel(void *p)
+{
+	struct syslet_ctx *ctx = p;
+	sigset_t none;
+
+	sigemptyset(&none);
+	syslet_pwait(ctx, 1, NULL, &none);
+	pthread_testcancel();
+	return NULL;
+}
+
+/*
+ * syslet_pwait() is not a cancellation point (no more than syslet_wait()
+ * on either backend): a thread cancelled while in it leaves it when a
+ * completion comes, with nothing left behind (the emulated backend's
+ * eventfd closed, its waiter unlisted); the next wake-up finds no stale
+ * waiter.
+ */
+TEST(pwait_cancelled_thread_leaves_nothing)
+{
+	struct timespec st = { 0, 30000000 }, five = { 5, 0 };
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op a;
+	pthread_t t;
+	void *res;
+	int fds;
+
+	ctx_or_die(&ctx, 4);
+	fds = count_fds();
+	ASSERT_EQ(pthread_create(&t, NULL, pwait_then_testcancel, &ctx), 0);
+	nanosleep(&st, NULL);
+	pthread_cancel(t);
+	nanosleep(&st, NULL);
+	syslet_op_init(&a, SYS_getpid, SYSLET_ASYNC);
+	ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_QUEUED);
+	ASSERT_EQ(pthread_join(t, &res), 0);
+	EXPECT_TRUE(res == PTHREAD_CANCELED);
+	EXPECT_EQ(count_fds(), fds);
+	ASSERT_EQ(syslet_wait_completion(&ctx, &c), 0);
+	/* a later wake-up walks no stale waiter */
+	ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_QUEUED);
+	EXPECT_EQ(syslet_wait(&ctx, 1, &five), 1);
+	EXPECT_EQ(count_fds(), fds);
+	syslet_ctx_exit(&ctx);
+}
+
+/* A timeout too large for nanoseconds in 64 bits waits, it does not
+ * expire at once (both calls, both backends). */
+TEST(wait_huge_timeout_is_no_timeout)
+{
+	struct timespec huge = { LONG_MAX, 999999999 }, sl = { 0, 30000000 };
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op a;
+	sigset_t none;
+
+	sigemptyset(&none);
+	ctx_or_die(&ctx, 4);
+	syslet_prep_nanosleep(&a, &sl);
+	ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_QUEUED);
+	EXPECT_EQ(syslet_wait(&ctx, 1, &huge), 1);
+	ASSERT_EQ(syslet_wait_completion(&ctx, &c), 0);
+	ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_QUEUED);
+	EXPECT_EQ(syslet_pwait(&ctx, 1, &huge, &none), 1);
+	ASSERT_EQ(syslet_wait_completion(&ctx, &c), 0);
 	syslet_ctx_exit(&ctx);
 }
 

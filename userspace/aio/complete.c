@@ -374,10 +374,18 @@ int saio_wait_seq_restart(uint32_t seen)
 	return saio_wait_seq_(seen, NULL, true, true);
 }
 
+/*
+ * Set while this thread is in aio_suspend(), a cancellation point: its
+ * futex waits (which hold no lock) run with asynchronous cancellation, as
+ * glibc's cancellable system calls do.
+ */
+static _Thread_local bool t_cancellable;
+
 static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
 			  bool reaper, bool restart)
 {
 	struct timespec now, rel = { 3600, 0 }, *tmo = &rel;
+	int oldtype, err;
 	long r;
 
 	if (deadline) {
@@ -403,8 +411,15 @@ static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
 		tmo = NULL;
 	}
 	/* with a timeout, a signal handler always means EINTR */
+	if (t_cancellable)
+		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &oldtype);
 	r = syscall(SYS_futex, &saio.seq, FUTEX_WAIT_PRIVATE, seen, tmo,
 		    NULL, 0);
+	if (t_cancellable) {
+		err = errno;
+		pthread_setcanceltype(oldtype, NULL);
+		errno = err;
+	}
 	if (r == 0 || errno == EAGAIN)
 		return 0;
 	if (errno == EINTR)
@@ -528,12 +543,48 @@ static bool saio_anything_to_wait(const struct aiocb *const list[], int nent)
 	return any;
 }
 
+/* aio_suspend() cancelled: it waits no more. */
+static void saio_suspend_cancelled(void *unused)
+{
+	(void)unused;
+	t_cancellable = false;
+	__atomic_fetch_sub(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
+}
+
+/* aio_suspend()'s wait, once there is something to wait for. */
+static int saio_suspend_wait(const struct aiocb *const list[], int nent,
+			     const struct timespec *deadline)
+{
+	int err;
+
+	for (;;) {
+		uint32_t seen = __atomic_load_n(&saio.seq, __ATOMIC_SEQ_CST);
+
+		pthread_testcancel();
+		if (saio_any_done(list, nent))
+			return 0;
+		err = saio_wait_lead(seen, deadline);
+		if (err && saio_any_done(list, nent))
+			return 0;
+		if (err) {
+			errno = err == ETIMEDOUT ? EAGAIN : err;
+			return -1;
+		}
+	}
+}
+
+/*
+ * A cancellation point (POSIX): a pending cancellation acts on entry, in
+ * the futex waits, and at least every leader slice (SAIO_LEAD_SLICE_NS)
+ * while this thread reaps in the engine.
+ */
 int saio_aio_suspend(const struct aiocb *const list[], int nent,
 			    const struct timespec *timeout)
 {
 	struct timespec dl;
-	int ret = 0, err;
+	int ret;
 
+	pthread_testcancel();
 	if (nent < 0) {
 		errno = EINVAL;
 		return -1;
@@ -549,20 +600,11 @@ int saio_aio_suspend(const struct aiocb *const list[], int nent,
 	if (timeout)
 		saio_deadline(&dl, timeout);
 	__atomic_fetch_add(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
-	for (;;) {
-		uint32_t seen = __atomic_load_n(&saio.seq, __ATOMIC_SEQ_CST);
-
-		if (saio_any_done(list, nent))
-			break;
-		err = saio_wait_lead(seen, timeout ? &dl : NULL);
-		if (err && saio_any_done(list, nent))
-			break;
-		if (err) {
-			errno = err == ETIMEDOUT ? EAGAIN : err;
-			ret = -1;
-			break;
-		}
-	}
+	pthread_cleanup_push(saio_suspend_cancelled, NULL);
+	t_cancellable = true;
+	ret = saio_suspend_wait(list, nent, timeout ? &dl : NULL);
+	t_cancellable = false;
+	pthread_cleanup_pop(0);
 	__atomic_fetch_sub(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
 	return ret;
 }

@@ -95,7 +95,7 @@ static int saio_engine_start(void)
  */
 int saio_init(void)
 {
-	int err = 0;
+	int err = 0, saved = errno;
 
 	if (__atomic_load_n(&saio.ready, __ATOMIC_ACQUIRE))
 		return 0;
@@ -145,6 +145,7 @@ out:
 		errno = err == ENOSYS ? EAGAIN : err;
 		return -1;
 	}
+	errno = saved;	/* the backend probe's ENOSYS/EINVAL is not the caller's */
 	return 0;
 }
 

@@ -129,7 +129,8 @@ static bool saio_conflict(const struct saio_fd *f, const struct saio_req *q,
 		return true;
 	switch (f->kind) {
 	case SAIO_KIND_STREAM:
-		return q->op == r->op;
+		/* r not a stream: see saio_req_alloc() */
+		return r->stream && q->op == r->op;
 	case SAIO_KIND_APPEND:
 		return q->op == SAIO_WRITE && r->op == SAIO_WRITE;
 	default:
@@ -188,6 +189,7 @@ struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 	struct saio_req *r;
 	struct saio_fd *f;
 	uint32_t h = hash_ptr(cb);
+	bool stream;
 
 	pthread_mutex_lock(&saio.lock);
 	r = saio.free_req;
@@ -217,8 +219,21 @@ struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 	}
 
 	f = saio_fd_get(fd);
-	if (f->nr && f->kind == SAIO_KIND_UNKNOWN)
-		f->kind = saio_classify(fd);	/* does not block */
+	stream = false;
+	if (f->nr && (f->kind == SAIO_KIND_UNKNOWN ||
+		      f->kind == SAIO_KIND_STREAM)) {
+		/*
+		 * Does not block.  A stream queue is looked at again: POSIX
+		 * lets requests go on after their descriptor was closed, so
+		 * the number may now name a file, which must not get plain
+		 * writes at its file position behind the old stream's.
+		 */
+		uint8_t kind = saio_classify(fd);
+
+		if (f->kind == SAIO_KIND_UNKNOWN)
+			f->kind = kind;
+		stream = kind == SAIO_KIND_STREAM;
+	}
 	r->fdq = f;
 	r->fnext = NULL;
 	r->fprev = f->tail;
@@ -228,7 +243,7 @@ struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 		f->head = r;
 	f->tail = r;
 	f->nr++;
-	r->stream = f->kind == SAIO_KIND_STREAM;
+	r->stream = stream;
 	if (saio_must_wait(f, r)) {
 		r->state = SAIO_WAITING;
 		f->nr_waiting++;

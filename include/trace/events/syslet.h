@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The syslet engine's own events: a chain submitted, a user context
- * handed off (pass-on-block or threadlet), a chain's run completed, a
- * cancel.  The system calls of its atoms are the raw_syscalls sys_enter
- * and sys_exit events (and audit records) of the task that runs them.
+ * handed off (pass-on-block or threadlet), a completion posted to a
+ * ring, a cancel.  The system calls of its atoms are the raw_syscalls
+ * sys_enter and sys_exit events (and audit records) of the task that runs
+ * them; a direct read's (kernel/syslet/kio.c), of the thread that posts it.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM syslet
@@ -58,25 +59,35 @@ TRACE_EVENT(syslet_handoff,
 );
 
 /**
- * syslet_complete - a chain has run; its completion is to be delivered
+ * syslet_complete - a completion is posted to a ring
+ * @ring: the ring's user address
  * @comp: the completion (status, atom, nr_atoms, flags, user_data)
+ *
+ * Once per completion that goes to a ring, when it is written there or
+ * put on the ring's overflow list: a chain's (run by an async thread, in
+ * its caller, or as a direct read; or cancelled before it started), and
+ * one of SYSLET_EXEC_POST or SYSLET_EXEC_THREADLET_END.  A completion
+ * given back in *done, or not posted (SYSLET_NO_COMPLETE, a chain dropped
+ * with its process, a post refused), fires none.
  */
 TRACE_EVENT(syslet_complete,
-	    TP_PROTO(const struct syslet_completion *comp),
-	    TP_ARGS(comp),
+	    TP_PROTO(u64 ring, const struct syslet_completion *comp),
+	    TP_ARGS(ring, comp),
 	    TP_STRUCT__entry(__field(u64, user_data)
 			     __field(s64, status)
 			     __field(u64, atom)
 			     __field(u32, nr_atoms)
-			     __field(u32, flags)),
+			     __field(u32, flags)
+			     __field(u64, ring)),
 	    TP_fast_assign(__entry->user_data = comp->user_data;
 			   __entry->status = comp->status;
 			   __entry->atom = comp->atom;
 			   __entry->nr_atoms = comp->nr_atoms;
-			   __entry->flags = comp->flags;),
-	    TP_printk("user_data 0x%llx status %lld atoms %u last 0x%llx flags 0x%x",
+			   __entry->flags = comp->flags;
+			   __entry->ring = ring;),
+	    TP_printk("user_data 0x%llx status %lld atoms %u last 0x%llx flags 0x%x ring 0x%llx",
 		      __entry->user_data, __entry->status, __entry->nr_atoms,
-		      __entry->atom, __entry->flags)
+		      __entry->atom, __entry->flags, __entry->ring)
 );
 
 /**

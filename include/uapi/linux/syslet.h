@@ -143,8 +143,8 @@ struct syslet_ring {
 
 /*
  * async_exec() flags argument.  SYSLET_EXEC_POST runs nothing: @atom must
- * be NULL, and the completion at @done (status and user_data; the other
- * fields are set to 0) is posted to @ring as if a chain had completed.
+ * be NULL, and the completion at @done, every field as it is (flags: only
+ * SYSLET_COMP_* bits), is posted to @ring as if a chain had completed.
  * It lets a thread of the program (e.g. running a threadlet) complete
  * through the same ring as the kernel's chains.
  */

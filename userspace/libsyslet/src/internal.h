@@ -2,7 +2,7 @@
 /*
  * libsyslet internals shared by the common code (ctx.c, queue.c), the
  * system calls (sys.c), the kernel backend (kernel.c, threadlet.c) and
- * the emulated backend (emu.c).
+ * the emulated backend (emu/).
  */
 #ifndef LIBSYSLET_INTERNAL_H
 #define LIBSYSLET_INTERNAL_H
@@ -24,7 +24,7 @@
 
 /*
  * A backend: what the calls of queue.c and ctx.c do on it.  Two exist,
- * __syslet_kernel_ops (kernel.c) and __syslet_emu_ops (emu.c), found by
+ * __syslet_kernel_ops (kernel.c) and __syslet_emu_ops (emu/ctx.c), found by
  * ctx->backend in __syslet_backends[] (ctx.c).
  */
 struct syslet_backend_ops {
@@ -64,7 +64,7 @@ ctx_ops(const struct syslet_ctx *ctx)
 
 /*
  * A context's backend state, ctx->__priv[0]: the emulated backend's
- * struct syslet_emu (emu.c), or the kernel backend's struct kstate
+ * struct syslet_emu (emu/emu.h), or the kernel backend's struct kstate
  * (kernel.c).
  */
 struct syslet_emu;
@@ -93,6 +93,13 @@ long __syslet_sys_async_exec(const struct syslet_atom *atom,
 			     struct syslet_ring *ring,
 			     struct syslet_completion *done,
 			     unsigned int flags);
+/*
+ * The kernel's sigset_t is _NSIG (64) bits on every architecture the
+ * library builds for; glibc's is 1024, of which the kernel reads the first
+ * KERNEL_SIGSET_BYTES, as for ppoll() and pselect6().
+ */
+#define KERNEL_SIGSET_BYTES	8
+
 long __syslet_sys_async_wait(struct syslet_ring *ring, unsigned int min,
 		    const struct timespec *ts, const sigset_t *sigmask);
 long __syslet_sys_async_cancel(struct syslet_ring *ring, uint64_t user_data,

@@ -391,8 +391,8 @@ static void kernel_count(struct syslet_ctx *ctx,
  * every SYSLET_SYNC chain's completion comes back into a buffer and is
  * posted with SYSLET_EXEC_POST, which parks it if the ring is full, or
  * parked on the library's list if the kernel refuses the post for now.
- * That path carries status and user_data; atom, nr_atoms and flags are 0
- * in the ring.  The head's flags are read here (as the emulated backend
+ * That path posts the completion whole (status, user_data, atom,
+ * nr_atoms, SYSLET_COMP_SYNC).  The head's flags are read here (as the emulated backend
  * does): syslet_submit()'s head must be readable.
  */
 static int kernel_submit(struct syslet_ctx *ctx,

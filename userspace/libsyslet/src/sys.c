@@ -32,13 +32,6 @@ long __syslet_sys_async_exec(const struct syslet_atom *atom,
 				 (unsigned long)flags, 0L, 0L));
 }
 
-/*
- * The kernel's sigset_t is _NSIG (64) bits on every architecture the
- * library builds for; glibc's is 1024, of which the kernel reads the first
- * KERNEL_SIGSET_BYTES, as for ppoll() and pselect6().
- */
-#define KERNEL_SIGSET_BYTES	8
-
 long __syslet_sys_async_wait(struct syslet_ring *ring, unsigned int min,
 		    const struct timespec *ts, const sigset_t *sigmask)
 {
