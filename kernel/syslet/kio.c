@@ -45,11 +45,20 @@
  * The task work: one per ctx (@kio_tw, queued when @kio_tw_queued goes
  * 0 -> 1, holding a reference to the ctx), on the submitter of the read
  * that queued it, or on another user thread of the process if that one
- * is exiting or serves as an async thread.  It runs on the thread's way
- * back to user space without interrupting a system call (TWA_RESUME,
- * with an IPI to a thread running in user space), which is why
- * async_wait() posts completed reads itself: a thread waiting for the
- * read's completion must not wait for its own return to user space.
+ * is exiting or serves as an async thread.  It is queued as io_uring
+ * queues its task work without DEFER_TASKRUN (TWA_SIGNAL): a thread
+ * sleeping interruptibly in an unrelated system call (futex_wait(),
+ * read() of a pipe) is woken as by a signal with no handler, runs it
+ * and has its call restarted as usual (-ERESTARTSYS and the like; a call
+ * that returns -EINTR to any signal, such as epoll_wait(), returns it
+ * here too); a thread running in user space gets an IPI.  Else a
+ * completion would wait for the submitter's next return to user space,
+ * for ever if the program polls the ring from another thread while the
+ * submitter sleeps.  A thread in the middle of a chain run in its
+ * async_exec() gets TWA_RESUME instead (see kio_tw_add()).  A kick that
+ * lands between async_exec()'s entry and the chain's start still makes
+ * a sleeping atom after the first end with -EINTR, as a signal would.
+ * async_wait() still posts completed reads itself.
  *
  * During a pass-on-block hand-off neither the giver nor the taker can
  * take the task work (both are PF_IO_WORKER for a moment), and a task
@@ -237,10 +246,20 @@ static void kio_tw(struct callback_head *cb)
 
 static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t)
 {
+	enum task_work_notify_mode mode = TWA_SIGNAL;
+
 	if (READ_ONCE(t->flags) & (PF_EXITING | PF_IO_WORKER | PF_KTHREAD))
 		return false;
+	/*
+	 * A thread running a chain in its async_exec() (or a threadlet) is
+	 * not interrupted: an atom after the first would end with -EINTR.
+	 * It returns to user space when the chain ends, or hands off, and
+	 * the taker takes the task work over (syslet_kio_taken()).
+	 */
+	if (READ_ONCE(t->syslet_pob))
+		mode = TWA_RESUME;
 	init_task_work(&ctx->kio_tw, kio_tw);
-	return !task_work_add(t, &ctx->kio_tw, TWA_RESUME);
+	return !task_work_add(t, &ctx->kio_tw, mode);
 }
 
 /*

@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <linux/audit.h>
+#include <linux/futex.h>
 #include <linux/netlink.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -533,6 +534,78 @@ TEST(buffered_reads_outlive_the_thread_that_submitted_them)
 	}
 	EXPECT_EQ(limits_now().nr_threads, 0);
 	close(t.fd);
+}
+
+struct poller {
+	struct syslet_ring *r;
+	struct syslet_completion c;
+	uint32_t flag;
+	long long ms;		/* until the completion was seen, or -1 */
+};
+
+/* Polls the ring's head without a system call for 5 s, then wakes A. */
+static void *poll_then_wake(void *p)
+{
+	struct poller *w = p;
+	long long t0 = now_ms();
+
+	w->ms = -1;
+	while (now_ms() - t0 < 5000) {	/* the vDSO: no system call */
+		if (ring_pop(w->r, &w->c)) {
+			w->ms = now_ms() - t0;
+			break;
+		}
+		__builtin_ia32_pause();
+	}
+	__atomic_store_n(&w->flag, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &w->flag, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	return NULL;
+}
+
+/*
+ * Thread A submits a cold read, then sleeps in futex_wait() until B has
+ * seen its completion; B only polls the ring's head.  The completion
+ * must come while A sleeps in an unrelated system call (before: only
+ * when B gave up and woke A, which then posted it on its way back).
+ */
+TEST(buffered_read_completes_while_its_submitter_sleeps_in_a_futex)
+{
+	struct syslet_completion done;
+	char *b = malloc(BLK);
+	struct poller w;
+	struct rd rd;
+	pthread_t th;
+	int fd;
+
+	REQUIRE_SYSLET();
+	fd = slow_dev(1);
+	if (fd < 0)
+		SKIP("no null_blk of ours (200 ms completions)");
+	for (int mode = 0; mode < 2; mode++) {
+		memset(&w, 0, sizeof(w));
+		w.r = ring_new(4);
+		ASSERT_EQ(ioctl(fd, BLKFLSBUF, 0), 0);
+		rd_init(&rd, mode ? SYSLET_ASYNC : 0, fd, b, BLK, 7 << 20, 0x55);
+		ASSERT_EQ(pthread_create(&th, NULL, poll_then_wake, &w), 0);
+		ASSERT_EQ(async_exec(&rd.a, w.r, mode ? NULL : &done, 0),
+			  SYSLET_QUEUED);
+		while (!__atomic_load_n(&w.flag, __ATOMIC_ACQUIRE))
+			syscall(SYS_futex, &w.flag, FUTEX_WAIT_PRIVATE, 0,
+				NULL, NULL, 0);
+		ASSERT_EQ(pthread_join(th, NULL), 0);
+		tap_diag("%s: completion seen by the poller after %lld ms",
+			 mode ? "SYSLET_ASYNC" : "default mode", w.ms);
+		EXPECT_GE(w.ms, 0);
+		if (w.ms < 0)	/* posted once A returned: take it */
+			ASSERT_TRUE(ring_get(w.r, &w.c));
+		EXPECT_EQ(w.c.user_data, 0x55);
+		EXPECT_EQ(w.c.status, BLK);
+		EXPECT_EQ(rd.ret, BLK);
+		EXPECT_EQ(limits_now().nr_threads, 0);
+		free(w.r);
+	}
+	free(b);
+	close(fd);
 }
 
 /*
