@@ -658,13 +658,15 @@ static void kbuf_to_thread(struct syslet_kio *kio)
 	struct syslet_ctx *ctx = c->ctx;
 	int ret;
 
-	spin_lock(&ctx->lock);
-	list_del_init(&c->node);
-	spin_unlock(&ctx->lock);
-	/* the thread runs the atom again, from the start */
+	/*
+	 * The thread runs the atom again, from the start; from ctx->running
+	 * to the queue under one ctx->lock hold: async_cancel() finds it.
+	 */
 	ret = syslet_queue_chain(ctx, c);
 	if (ret) {
-		kio->res = ret;
+		/* still on ctx->running; what a retry copied counts */
+		kio->res = kio->done ?: ret;
+		kbuf_account(kio->iocb.ki_filp, kio->res);
 		kio_finish(kio, true);
 		return;
 	}
