@@ -80,6 +80,7 @@
 #include <linux/slab.h>
 #include <linux/task_work.h>
 #include <linux/uio.h>
+#include <linux/userfaultfd_k.h>
 #include <asm/unistd.h>
 #include <trace/events/syslet.h>
 #include "syslet.h"
@@ -585,6 +586,58 @@ static int kbuf_wake(struct wait_queue_entry *wait, unsigned int mode,
 	return 1;
 }
 
+/*
+ * May the buffer [@uaddr, +@len) be faulted in here?  Only if it lies in
+ * one private anonymous mapping without userfaultfd: its fault allocates
+ * a page (or reads one back from swap), as any allocation may; a file
+ * page, shmem, FUSE or userfaultfd mapping may wait for anything.  The
+ * mmap lock is only tried: its writer may be slow.
+ */
+static bool kbuf_may_fault(unsigned long uaddr, size_t len)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	bool ok;
+
+	if (!len || !mmap_read_trylock(mm))
+		return false;
+	vma = vma_lookup(mm, uaddr);
+	ok = vma && vma_is_anonymous(vma) && !userfaultfd_armed(vma) &&
+	     (vma->vm_flags & VM_WRITE) && !(vma->vm_flags & VM_SHARED) &&
+	     len <= vma->vm_end - uaddr;
+	mmap_read_unlock(mm);
+	return ok;
+}
+
+/*
+ * Reads with page faults disabled: a copy to a page that is not there
+ * (a file page, a userfaultfd or FUSE mapping) would sleep for its fault
+ * in the caller or the thread that retries, outside pass-on-block; for a
+ * userfaultfd page, in the very thread that may have to resolve it.  The
+ * copy stops short instead (the bytes before the page are returned, or
+ * -EFAULT).  A buffer of fresh anonymous memory is faulted in and read
+ * once more (kbuf_may_fault()); else a thread reads it all again
+ * (KBUF_NO).
+ */
+static ssize_t kbuf_call(struct kiocb *iocb, struct iov_iter *iter,
+			 unsigned long uaddr)
+{
+	size_t count = iov_iter_count(iter);
+	ssize_t ret;
+
+	pagefault_disable();
+	ret = call_read_iter(iocb->ki_filp, iocb, iter);
+	pagefault_enable();
+	if (ret != -EFAULT || !kbuf_may_fault(uaddr, count) ||
+	    fault_in_writeable((char __user *)uaddr, count))
+		return ret;
+	iov_iter_revert(iter, count - iov_iter_count(iter));
+	pagefault_disable();
+	ret = call_read_iter(iocb->ki_filp, iocb, iter);
+	pagefault_enable();
+	return ret;
+}
+
 /* One attempt at the rest of the read, with @flags added. */
 static ssize_t kbuf_read(struct syslet_kio *kio, int flags)
 {
@@ -598,7 +651,7 @@ static ssize_t kbuf_read(struct syslet_kio *kio, int flags)
 		return ret;
 	kio->iocb.ki_pos = kio->pos + kio->done;
 	kio->iocb.ki_flags = kio->kflags | flags;
-	return call_read_iter(kio->iocb.ki_filp, &kio->iocb, &iter);
+	return kbuf_call(&kio->iocb, &iter, kio->ubuf + kio->done);
 }
 
 /*
@@ -637,6 +690,9 @@ static int kbuf_issue(struct syslet_kio *kio, bool missed)
 			if (ret == -EAGAIN)
 				return KBUF_NO;
 		}
+		/* a page of the buffer faults: a thread may sleep for it */
+		if (ret == -EFAULT)
+			return KBUF_NO;
 		if (ret <= 0)
 			break;		/* end of file, or an error */
 		kio->done += ret;
@@ -716,8 +772,9 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 	init_sync_kiocb(&iocb, file);
 	iocb.ki_pos = pos;
 	iocb.ki_flags |= IOCB_NOWAIT;
-	ret = call_read_iter(file, &iocb, &iter);
-	if (ret == -EOPNOTSUPP || ret == -EIOCBQUEUED)
+	ret = kbuf_call(&iocb, &iter, args[1]);
+	/* -EFAULT: a page of the buffer faults (kbuf_call()) */
+	if (ret == -EOPNOTSUPP || ret == -EIOCBQUEUED || ret == -EFAULT)
 		return KBUF_NO;
 	if (ret != -EAGAIN && (ret <= 0 || !iov_iter_count(&iter))) {
 		kbuf_account(file, ret);

@@ -536,6 +536,64 @@ TEST(buffered_reads_outlive_the_thread_that_submitted_them)
 	close(t.fd);
 }
 
+/*
+ * A hot read whose buffer is a page that faults (a private mapping of
+ * the slow device, not yet read: the fault waits 200 ms for its I/O, as
+ * one on a userfaultfd or FUSE page waits for its server): the copy is
+ * not made in the caller, which must not sleep for it outside
+ * pass-on-block; the read goes to a thread, or hands the caller off.
+ */
+TEST(buffered_read_into_a_faulting_page_does_not_wait_in_the_caller)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion c = { 0 }, done;
+	char *want = malloc(BLK);
+	struct rd rd;
+	int fd, src;
+	long ret;
+
+	REQUIRE_SYSLET();
+	if (!loopdev[0])
+		SKIP("no loop device");
+	fd = slow_dev(1);
+	if (fd < 0)
+		SKIP("no null_blk of ours (200 ms completions)");
+	src = open(loopdev, O_RDONLY);
+	ASSERT_GE(src, 0);
+	ASSERT_EQ(pread(src, want, BLK, 3 * BLK), BLK);	/* hot */
+	for (int mode = 0; mode < 2; mode++) {
+		char *buf;
+		int now;
+
+		ASSERT_EQ(ioctl(fd, BLKFLSBUF, 0), 0);
+		buf = mmap(NULL, BLK, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
+			   (off_t)(9 + mode) << 20);
+		ASSERT_TRUE(buf != MAP_FAILED);
+		rd_init(&rd, mode ? SYSLET_ASYNC : 0, src, buf, BLK, 3 * BLK,
+			0x66);
+		memset(&done, 0, sizeof(done));
+		ret = async_exec(&rd.a, r, mode ? NULL : &done, 0);
+		/* completed in the caller, after its fault's I/O? */
+		now = mode ? ring_pop(r, &c) : ret == SYSLET_DONE;
+		tap_diag("%s: async_exec %ld, completed in the caller %d",
+			 mode ? "SYSLET_ASYNC" : "default mode", ret, now);
+		EXPECT_EQ(ret, SYSLET_QUEUED);
+		EXPECT_FALSE(now);
+		if (!now)
+			ASSERT_TRUE(ring_get(r, &c));
+		else if (!mode)
+			c = done;
+		EXPECT_EQ(c.user_data, 0x66);
+		EXPECT_EQ(c.status, BLK);
+		EXPECT_EQ(rd.ret, BLK);
+		EXPECT_EQ(memcmp(buf, want, BLK), 0);
+		munmap(buf, BLK);
+	}
+	close(src);
+	close(fd);
+	free(want);
+}
+
 struct poller {
 	struct syslet_ring *r;
 	struct syslet_completion c;
