@@ -81,6 +81,7 @@
 #include <linux/task_work.h>
 #include <linux/uio.h>
 #include <linux/userfaultfd_k.h>
+#include <asm/pkru.h>
 #include <asm/unistd.h>
 #include <trace/events/syslet.h>
 #include "syslet.h"
@@ -103,6 +104,7 @@ struct syslet_kio {
 	size_t			len;		/* its length (clamped) */
 	loff_t			pos;		/* where it started */
 	size_t			done;		/* bytes copied so far */
+	u32			pkru;		/* the submitter's, at submission */
 	struct wait_page_queue	wpq;		/* the page it waits for */
 };
 
@@ -158,7 +160,35 @@ static void kio_finish(struct syslet_kio *kio, bool post)
 	kio_free(kio, ctx);
 }
 
+static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk);
 static void kbuf_retry(struct syslet_kio *kio);
+static void kbuf_to_thread(struct syslet_kio *kio);
+
+/*
+ * May current copy a buffered read's data on?  Its memory protection
+ * keys decide what copy_to_user() may write: only the submitter, or a
+ * thread whose PKRU is the submitter's at submission, reads on.  (Its
+ * ioprio still applies to the readahead it starts: not handled.)
+ */
+static bool kbuf_here(struct syslet_kio *kio)
+{
+	return current == kio->tsk || read_pkru() == kio->pkru;
+}
+
+/*
+ * A buffered read current must not read on: back on ctx->kio_done for
+ * the submitter's task work, or, if the submitter cannot take it
+ * (exiting, or an async thread for the moment), to an async thread.
+ */
+static void kbuf_elsewhere(struct syslet_ctx *ctx, struct syslet_kio *kio)
+{
+	if (READ_ONCE(kio->tsk->flags) & (PF_EXITING | PF_IO_WORKER)) {
+		kbuf_to_thread(kio);
+		return;
+	}
+	llist_add(&kio->lnode, &ctx->kio_done);
+	kio_kick(ctx, kio->tsk);
+}
 
 /*
  * Posts the reads that completed, from a thread of the process (current),
@@ -176,8 +206,10 @@ static void kio_flush(struct syslet_ctx *ctx)
 			    !(current->flags & (PF_EXITING | PF_KTHREAD));
 
 		/* a buffered read whose page came: read on, here */
-		if (kio->buffered && post)
+		if (kio->buffered && post && kbuf_here(kio))
 			kbuf_retry(kio);
+		else if (kio->buffered && post)
+			kbuf_elsewhere(ctx, kio);
 		else
 			kio_finish(kio, post);
 	}
@@ -219,8 +251,6 @@ void syslet_kio_dead(struct syslet_ctx *ctx)
 	if (!queue_work(system_wq, &ctx->kio_work))
 		syslet_ctx_put(ctx);	/* queued: its reference is enough */
 }
-
-static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk);
 
 /* The task work, in a thread of the process on its way to user space. */
 static void kio_tw(struct callback_head *cb)
@@ -762,11 +792,16 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 	struct iovec iov;
 	ssize_t ret;
 
-	if (pos < 0 || rw_verify_area(READ, file, &pos, args[2]))
-		return KBUF_NO;
 	/* a bad buffer: the real call's EFAULT */
 	if (import_single_range(READ, (void __user *)args[1], args[2], &iov,
 				&iter))
+		return KBUF_NO;
+	/*
+	 * The permission check (LSM, fanotify's FAN_ACCESS_PERM) last: a read
+	 * refused after it is run again by a thread or pass-on-block, which
+	 * checks again (a fault of the buffer, an I/O error, no memory).
+	 */
+	if (pos < 0 || rw_verify_area(READ, file, &pos, args[2]))
 		return KBUF_NO;
 	/* what is cached is read without a kio */
 	init_sync_kiocb(&iocb, file);
@@ -794,6 +829,7 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 	kio->ubuf = args[1];
 	kio->len = iov.iov_len;		/* clamped to MAX_RW_COUNT */
 	kio->pos = pos;
+	kio->pkru = read_pkru();
 	kio->done = ret > 0 ? ret : 0;
 	kio->c = c;
 	kio->mm = current->mm;
