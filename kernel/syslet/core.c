@@ -327,6 +327,9 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 				     (u64)(unsigned long)ring, aflags, user_data);
 		if (IS_ERR(c))
 			return PTR_ERR(c);
+		/* a buffered read that would wait for pages: no hand-off */
+		if (syslet_kbuf_exec(ctx, c, done, &ret))
+			return ret;
 		return syslet_exec_pob(c, done);
 	}
 

@@ -45,11 +45,20 @@
  * The task work: one per ctx (@kio_tw, queued when @kio_tw_queued goes
  * 0 -> 1, holding a reference to the ctx), on the submitter of the read
  * that queued it, or on another user thread of the process if that one
- * is exiting or serves as an async thread.  It runs on the thread's way
- * back to user space without interrupting a system call (TWA_RESUME,
- * with an IPI to a thread running in user space), which is why
- * async_wait() posts completed reads itself: a thread waiting for the
- * read's completion must not wait for its own return to user space.
+ * is exiting or serves as an async thread.  It is queued as io_uring
+ * queues its task work without DEFER_TASKRUN (TWA_SIGNAL): a thread
+ * sleeping interruptibly in an unrelated system call (futex_wait(),
+ * read() of a pipe) is woken as by a signal with no handler, runs it
+ * and has its call restarted as usual (-ERESTARTSYS and the like; a call
+ * that returns -EINTR to any signal, such as epoll_wait(), returns it
+ * here too); a thread running in user space gets an IPI.  Else a
+ * completion would wait for the submitter's next return to user space,
+ * for ever if the program polls the ring from another thread while the
+ * submitter sleeps.  A thread in the middle of a chain run in its
+ * async_exec() gets TWA_RESUME instead (see kio_tw_add()).  A kick that
+ * lands between async_exec()'s entry and the chain's start still makes
+ * a sleeping atom after the first end with -EINTR, as a signal would.
+ * async_wait() still posts completed reads itself.
  *
  * During a pass-on-block hand-off neither the giver nor the taker can
  * take the task work (both are PF_IO_WORKER for a moment), and a task
@@ -57,16 +66,24 @@
  * call it blocks in: the taker, once a user thread, takes the task work
  * over from the giver and looks at ctx->kio_done (syslet_kio_taken()).
  */
+#include <linux/audit.h>
 #include <linux/blkdev.h>
 #include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/fsnotify.h>
+#include <linux/moduleparam.h>
+#include <linux/pagemap.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/xacct.h>
 #include <linux/seccomp.h>
 #include <linux/slab.h>
 #include <linux/task_work.h>
 #include <linux/uio.h>
+#include <linux/userfaultfd_k.h>
+#include <asm/pkru.h>
 #include <asm/unistd.h>
+#include <trace/events/syslet.h>
 #include "syslet.h"
 
 struct syslet_kio {
@@ -80,6 +97,15 @@ struct syslet_kio {
 	refcount_t		refs;
 	struct task_struct	*tsk;		/* the submitter, referenced */
 	struct llist_node	lnode;		/* ctx->kio_done */
+	/* a buffered read (kbuf_*() below): it waits for pages, not I/O */
+	bool			buffered;
+	int			kflags;		/* ki_flags of each attempt */
+	u64			ubuf;		/* the read's buffer */
+	size_t			len;		/* its length (clamped) */
+	loff_t			pos;		/* where it started */
+	size_t			done;		/* bytes copied so far */
+	u32			pkru;		/* the submitter's, at submission */
+	struct wait_page_queue	wpq;		/* the page it waits for */
 };
 
 /*
@@ -134,6 +160,36 @@ static void kio_finish(struct syslet_kio *kio, bool post)
 	kio_free(kio, ctx);
 }
 
+static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk);
+static void kbuf_retry(struct syslet_kio *kio);
+static void kbuf_to_thread(struct syslet_kio *kio);
+
+/*
+ * May current copy a buffered read's data on?  Its memory protection
+ * keys decide what copy_to_user() may write: only the submitter, or a
+ * thread whose PKRU is the submitter's at submission, reads on.  (Its
+ * ioprio still applies to the readahead it starts: not handled.)
+ */
+static bool kbuf_here(struct syslet_kio *kio)
+{
+	return current == kio->tsk || read_pkru() == kio->pkru;
+}
+
+/*
+ * A buffered read current must not read on: back on ctx->kio_done for
+ * the submitter's task work, or, if the submitter cannot take it
+ * (exiting, or an async thread for the moment), to an async thread.
+ */
+static void kbuf_elsewhere(struct syslet_ctx *ctx, struct syslet_kio *kio)
+{
+	if (READ_ONCE(kio->tsk->flags) & (PF_EXITING | PF_IO_WORKER)) {
+		kbuf_to_thread(kio);
+		return;
+	}
+	llist_add(&kio->lnode, &ctx->kio_done);
+	kio_kick(ctx, kio->tsk);
+}
+
 /*
  * Posts the reads that completed, from a thread of the process (current),
  * or drops them if current cannot write the process's memory (it is
@@ -145,9 +201,18 @@ static void kio_flush(struct syslet_ctx *ctx)
 	struct syslet_kio *kio, *tmp;
 
 	list = llist_reverse_order(list);
-	llist_for_each_entry_safe(kio, tmp, list, lnode)
-		kio_finish(kio, current->mm == kio->mm &&
-			   !(current->flags & (PF_EXITING | PF_KTHREAD)));
+	llist_for_each_entry_safe(kio, tmp, list, lnode) {
+		bool post = current->mm == kio->mm &&
+			    !(current->flags & (PF_EXITING | PF_KTHREAD));
+
+		/* a buffered read whose page came: read on, here */
+		if (kio->buffered && post && kbuf_here(kio))
+			kbuf_retry(kio);
+		else if (kio->buffered && post)
+			kbuf_elsewhere(ctx, kio);
+		else
+			kio_finish(kio, post);
+	}
 }
 
 /* async_wait() and async_exec() on a ring: post what completed. */
@@ -187,8 +252,6 @@ void syslet_kio_dead(struct syslet_ctx *ctx)
 		syslet_ctx_put(ctx);	/* queued: its reference is enough */
 }
 
-static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk);
-
 /* The task work, in a thread of the process on its way to user space. */
 static void kio_tw(struct callback_head *cb)
 {
@@ -214,10 +277,20 @@ static void kio_tw(struct callback_head *cb)
 
 static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t)
 {
+	enum task_work_notify_mode mode = TWA_SIGNAL;
+
 	if (READ_ONCE(t->flags) & (PF_EXITING | PF_IO_WORKER | PF_KTHREAD))
 		return false;
+	/*
+	 * A thread running a chain in its async_exec() (or a threadlet) is
+	 * not interrupted: an atom after the first would end with -EINTR.
+	 * It returns to user space when the chain ends, or hands off, and
+	 * the taker takes the task work over (syslet_kio_taken()).
+	 */
+	if (READ_ONCE(t->syslet_pob))
+		mode = TWA_RESUME;
 	init_task_work(&ctx->kio_tw, kio_tw);
-	return !task_work_add(t, &ctx->kio_tw, TWA_RESUME);
+	return !task_work_add(t, &ctx->kio_tw, mode);
 }
 
 /*
@@ -341,6 +414,10 @@ static bool kio_atom(struct syslet_chain *c, unsigned long *args, u64 *ret_ptr)
 	return true;
 }
 
+static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
+		       struct file *file, const unsigned long *args,
+		       u64 ret_ptr, u32 verdict);
+
 /*
  * Issues chain @c (queued to nothing yet, counted in ctx->nr_chains) as
  * a direct read if it is one.  Returns true if it was taken: it has
@@ -369,6 +446,8 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	file = fget((unsigned int)args[0]);
 	if (!file)
 		return false;
+	if (!(file->f_flags & O_DIRECT))
+		return kbuf_async(ctx, c, file, args, ret_ptr, verdict);
 	if (!(file->f_flags & O_DIRECT) || !(file->f_mode & FMODE_READ) ||
 	    !(file->f_mode & FMODE_PREAD) || !(file->f_mode & FMODE_NOWAIT) ||
 	    !S_ISBLK(file_inode(file)->i_mode) || !file->f_op->read_iter ||
@@ -382,6 +461,7 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	if (!kio)
 		goto no;
 	init_sync_kiocb(&kio->iocb, file);
+	kio->buffered = false;
 	kio->iocb.ki_pos = pos;
 	kio->iocb.ki_flags |= IOCB_NOWAIT;
 	kio->iocb.ki_complete = kio_complete;
@@ -418,5 +498,474 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	/* a cancel may have marked it meanwhile: the thread sees that */
 no:
 	fput(file);
+	return false;
+}
+
+/*
+ * Buffered reads without a thread (kbuf): a lone pread64() of a file
+ * whose page cache can be waited for asynchronously (FMODE_BUF_RASYNC:
+ * block devices, ext4, xfs, btrfs in 6.1), as io_uring reads it.  It is
+ * tried with IOCB_NOWAIT, which copies what is cached and starts the
+ * readahead of what is not; for the rest, IOCB_WAITQ puts @wpq on the
+ * wait queue of the first folio still locked for its I/O, and the read
+ * returns -EIOCBQUEUED.  The folio's unlock runs kbuf_wake() (any
+ * context, interrupts included), which only queues the kio on
+ * ctx->kio_done, exactly as a direct read's completion is queued; the
+ * thread of the process that posts it (its task work, async_wait(),
+ * async_exec() on the ring: see above) reads on from where the copy
+ * stopped instead (kbuf_retry()), in process context with the
+ * process's mm, and posts the chain when the read is complete, at end
+ * of file, on an error, or drops it if the process is gone.  No kworker
+ * ever copies to user memory, and no thread waits for the device.
+ *
+ * An SYSLET_ASYNC chain comes here from syslet_kio_submit(); a chain in
+ * the default mode from async_exec() (syslet_kbuf_exec()), before pass-
+ * on-block: a read the page cache satisfies completes in the caller, as
+ * pass-on-block would have it, and one that must wait for the device is
+ * queued like this instead of handing the caller's context to a thread.
+ * A task that is traced (ptrace, the raw_syscalls tracepoints) or
+ * audited is left to the usual paths, which show the atom as a call.
+ * The seccomp filter and the file are checked as for a direct read.
+ *
+ * If a page cannot be waited for (it is unlocked but not uptodate after
+ * an I/O error; no folio could be allocated), the read goes to an async
+ * thread, which reads it all from the start as pread64() would.
+ *
+ * Lifetimes and ownership: the issuer (the submitter, then each thread
+ * that retries) owns the kio; for each IOCB_WAITQ attempt, @refs is 2,
+ * the issuer's and the wake-up's, and whichever drops the last goes on:
+ * the issuer, if the page came before the read returned -EIOCBQUEUED,
+ * reads on itself; else the wake-up queues it.  The wake function runs
+ * under the folio wait queue's lock and has taken @wpq off that queue,
+ * so once queued, nothing refers to the kio but ctx->kio_done.  The
+ * kio pins what a direct read pins; the chain is on ctx->running.
+ *
+ * Cancel, exit and exec mark the chain cancelled (it has no worker to
+ * signal): a read waiting for a page is left on the folio's wait queue
+ * until the page's I/O ends (the wait entry is in the kio, which lives
+ * until then), and then completes with -ECANCELED without reading on,
+ * once; its ret_ptr has what was copied, or -ECANCELED.  That is how a
+ * direct read in flight is cancelled too: the device's I/O is not
+ * interrupted.  A process that died meanwhile has it dropped (kio_work()).
+ */
+enum { KBUF_NO, KBUF_DONE, KBUF_QUEUED };
+
+/*
+ * /sys/module/kio/parameters/kbuf: 0 sends buffered reads the usual ways
+ * (async threads, pass-on-block), to compare both in one boot.
+ */
+static bool kbuf_on = true;
+module_param_named(kbuf, kbuf_on, bool, 0644);
+
+/*
+ * Would the atom be seen as a call (ptrace, tracepoints, audit)?  A task
+ * made while audit was on keeps a non-dummy context once it is off
+ * (__audit_syscall_entry() no longer updates it): audit_enabled first.
+ */
+static bool kbuf_watched(void)
+{
+	unsigned long work = READ_ONCE(current_thread_info()->syscall_work);
+
+	return (work & (SYSCALL_WORK_SYSCALL_TRACE | SYSCALL_WORK_SYSCALL_EMU |
+			SYSCALL_WORK_SYSCALL_TRACEPOINT)) ||
+	       (audit_enabled && !audit_dummy_context());
+}
+
+/* A file whose page cache a read may wait for without a thread. */
+static bool kbuf_file(struct file *file)
+{
+	return !(file->f_flags & O_DIRECT) && (file->f_mode & FMODE_READ) &&
+	       (file->f_mode & FMODE_PREAD) && (file->f_mode & FMODE_NOWAIT) &&
+	       (file->f_mode & FMODE_BUF_RASYNC) && file->f_op->read_iter;
+}
+
+/* What vfs_read() does after the call: fsnotify and I/O accounting. */
+static void kbuf_account(struct file *file, long res)
+{
+	if (res > 0) {
+		fsnotify_access(file);
+		add_rchar(current, res);
+	}
+	inc_syscr(current);
+}
+
+/* The folio's wait queue: @wpq's folio is unlocked. */
+static int kbuf_wake(struct wait_queue_entry *wait, unsigned int mode,
+		     int sync, void *arg)
+{
+	struct wait_page_queue *wpq = container_of(wait, struct wait_page_queue,
+						   wait);
+	struct syslet_kio *kio = container_of(wpq, struct syslet_kio, wpq);
+	struct syslet_ctx *ctx = kio->c->ctx;
+	struct task_struct *tsk = kio->tsk;
+
+	if (!wake_page_match(wpq, arg))
+		return 0;
+	list_del_init(&wait->entry);
+	/* the issuer has not seen -EIOCBQUEUED yet: it reads on itself */
+	if (!refcount_dec_and_test(&kio->refs))
+		return 1;
+	/* as kio_complete(): the kio may be gone once it is on the list */
+	refcount_inc(&ctx->refs);
+	get_task_struct(tsk);
+	llist_add(&kio->lnode, &ctx->kio_done);
+	wake_up_all(&ctx->kio_wait);
+	kio_kick(ctx, tsk);
+	put_task_struct(tsk);
+	syslet_ctx_put(ctx);
+	return 1;
+}
+
+/*
+ * May the buffer [@uaddr, +@len) be faulted in here?  Only if it lies in
+ * one private anonymous mapping without userfaultfd: its fault allocates
+ * a page (or reads one back from swap), as any allocation may; a file
+ * page, shmem, FUSE or userfaultfd mapping may wait for anything.  The
+ * mmap lock is only tried: its writer may be slow.
+ */
+static bool kbuf_may_fault(unsigned long uaddr, size_t len)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	bool ok;
+
+	if (!len || !mmap_read_trylock(mm))
+		return false;
+	vma = vma_lookup(mm, uaddr);
+	ok = vma && vma_is_anonymous(vma) && !userfaultfd_armed(vma) &&
+	     (vma->vm_flags & VM_WRITE) && !(vma->vm_flags & VM_SHARED) &&
+	     len <= vma->vm_end - uaddr;
+	mmap_read_unlock(mm);
+	return ok;
+}
+
+/*
+ * Reads with page faults disabled: a copy to a page that is not there
+ * (a file page, a userfaultfd or FUSE mapping) would sleep for its fault
+ * in the caller or the thread that retries, outside pass-on-block; for a
+ * userfaultfd page, in the very thread that may have to resolve it.  The
+ * copy stops short instead (the bytes before the page are returned, or
+ * -EFAULT).  A buffer of fresh anonymous memory is faulted in and read
+ * once more (kbuf_may_fault()); else a thread reads it all again
+ * (KBUF_NO).
+ */
+static ssize_t kbuf_call(struct kiocb *iocb, struct iov_iter *iter,
+			 unsigned long uaddr)
+{
+	size_t count = iov_iter_count(iter);
+	ssize_t ret;
+
+	pagefault_disable();
+	ret = call_read_iter(iocb->ki_filp, iocb, iter);
+	pagefault_enable();
+	if (ret != -EFAULT || !kbuf_may_fault(uaddr, count) ||
+	    fault_in_writeable((char __user *)uaddr, count))
+		return ret;
+	iov_iter_revert(iter, count - iov_iter_count(iter));
+	pagefault_disable();
+	ret = call_read_iter(iocb->ki_filp, iocb, iter);
+	pagefault_enable();
+	return ret;
+}
+
+/* One attempt at the rest of the read, with @flags added. */
+static ssize_t kbuf_read(struct syslet_kio *kio, int flags)
+{
+	struct iov_iter iter;
+	struct iovec iov;
+	int ret;
+
+	ret = import_single_range(READ, u64_to_user_ptr(kio->ubuf + kio->done),
+				  kio->len - kio->done, &iov, &iter);
+	if (ret)
+		return ret;
+	kio->iocb.ki_pos = kio->pos + kio->done;
+	kio->iocb.ki_flags = kio->kflags | flags;
+	return kbuf_call(&kio->iocb, &iter, kio->ubuf + kio->done);
+}
+
+/*
+ * Reads on, by the owner of @kio, until the read is complete, fails or
+ * must wait for a page.  Returns KBUF_QUEUED if it waits (the kio is
+ * no longer ours), KBUF_DONE with kio->res set, or KBUF_NO if the page
+ * cannot be waited for: a thread must read it.  @missed: an IOCB_NOWAIT
+ * attempt just got -EAGAIN, wait at once.
+ */
+static int kbuf_issue(struct syslet_kio *kio, bool missed)
+{
+	ssize_t ret;
+
+	for (;;) {
+		if (READ_ONCE(kio->c->cancelled)) {
+			ret = -ECANCELED;
+			break;
+		}
+		ret = missed ? -EAGAIN : kbuf_read(kio, IOCB_NOWAIT);
+		missed = false;
+		if (ret == -EAGAIN) {
+			/* not cached: wait for the page without a thread */
+			kio->wpq.wait.func = kbuf_wake;
+			kio->wpq.wait.private = kio;
+			kio->wpq.wait.flags = 0;
+			INIT_LIST_HEAD(&kio->wpq.wait.entry);
+			kio->iocb.ki_waitq = &kio->wpq;
+			refcount_set(&kio->refs, 2);
+			ret = kbuf_read(kio, IOCB_WAITQ);
+			if (ret == -EIOCBQUEUED) {
+				if (!refcount_dec_and_test(&kio->refs))
+					return KBUF_QUEUED;
+				continue;	/* the page came meanwhile */
+			}
+			/* not queued: no wake-up will come */
+			if (ret == -EAGAIN)
+				return KBUF_NO;
+		}
+		/* a page of the buffer faults: a thread may sleep for it */
+		if (ret == -EFAULT)
+			return KBUF_NO;
+		if (ret <= 0)
+			break;		/* end of file, or an error */
+		kio->done += ret;
+		if (kio->done == kio->len)
+			break;
+	}
+	/* as filemap_read(): what was copied before an error counts */
+	kio->res = kio->done ? kio->done : ret;
+	return KBUF_DONE;
+}
+
+/*
+ * A read that cannot wait for its page without a thread goes to one,
+ * from a thread of the process (not the submitter's async_exec()).
+ */
+static void kbuf_to_thread(struct syslet_kio *kio)
+{
+	struct syslet_chain *c = kio->c;
+	struct syslet_ctx *ctx = c->ctx;
+	int ret;
+
+	/*
+	 * The thread runs the atom again, from the start; from ctx->running
+	 * to the queue under one ctx->lock hold: async_cancel() finds it.
+	 */
+	ret = syslet_queue_chain(ctx, c);
+	if (ret) {
+		/* still on ctx->running; what a retry copied counts */
+		kio->res = kio->done ?: ret;
+		kbuf_account(kio->iocb.ki_filp, kio->res);
+		kio_finish(kio, true);
+		return;
+	}
+	fput(kio->iocb.ki_filp);
+	kio_free(kio, ctx);
+}
+
+/* In a thread of the process: the page a read waited for is there. */
+static void kbuf_retry(struct syslet_kio *kio)
+{
+	switch (kbuf_issue(kio, false)) {
+	case KBUF_QUEUED:
+		return;
+	case KBUF_NO:
+		kbuf_to_thread(kio);
+		return;
+	}
+	kbuf_account(kio->iocb.ki_filp, kio->res);
+	kio_finish(kio, true);
+}
+
+/*
+ * Chain @c's lone pread64() (@args) of @file (a kbuf_file()): if the
+ * page cache has it all, it is read here (KBUF_DONE, the result in
+ * *@res); else the chain is taken (KBUF_QUEUED: it completes by itself,
+ * with a reference to the file of its own).  KBUF_NO: not taken,
+ * nothing read that counts.
+ */
+static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
+		       struct file *file, const unsigned long *args,
+		       u64 ret_ptr, u32 verdict, long *res)
+{
+	loff_t pos = (loff_t)args[3];
+	struct syslet_kio *kio;
+	struct iov_iter iter;
+	struct kiocb iocb;
+	struct iovec iov;
+	ssize_t ret;
+
+	/* a bad buffer: the real call's EFAULT */
+	if (import_single_range(READ, (void __user *)args[1], args[2], &iov,
+				&iter))
+		return KBUF_NO;
+	/*
+	 * The permission check (LSM, fanotify's FAN_ACCESS_PERM) last: a read
+	 * refused after it is run again by a thread or pass-on-block, which
+	 * checks again (a fault of the buffer, an I/O error, no memory).
+	 */
+	if (pos < 0 || rw_verify_area(READ, file, &pos, args[2]))
+		return KBUF_NO;
+	/* what is cached is read without a kio */
+	init_sync_kiocb(&iocb, file);
+	iocb.ki_pos = pos;
+	iocb.ki_flags |= IOCB_NOWAIT;
+	ret = kbuf_call(&iocb, &iter, args[1]);
+	/* -EFAULT: a page of the buffer faults (kbuf_call()) */
+	if (ret == -EOPNOTSUPP || ret == -EIOCBQUEUED || ret == -EFAULT)
+		return KBUF_NO;
+	if (ret != -EAGAIN && (ret <= 0 || !iov_iter_count(&iter))) {
+		kbuf_account(file, ret);
+		/* a filter's LOG, as kio_finish() logs it */
+		if ((verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
+			syslet_seccomp_log(c, __NR_pread64, args, verdict);
+		*res = ret;
+		return KBUF_DONE;
+	}
+
+	kio = kmalloc(sizeof(*kio), GFP_KERNEL_ACCOUNT);
+	if (!kio)
+		return KBUF_NO;		/* a thread reads it all again */
+	init_sync_kiocb(&kio->iocb, get_file(file));
+	kio->kflags = kio->iocb.ki_flags;
+	kio->buffered = true;
+	kio->ubuf = args[1];
+	kio->len = iov.iov_len;		/* clamped to MAX_RW_COUNT */
+	kio->pos = pos;
+	kio->pkru = read_pkru();
+	kio->done = ret > 0 ? ret : 0;
+	kio->c = c;
+	kio->mm = current->mm;
+	mmgrab(kio->mm);
+	kio->ret_ptr = ret_ptr;
+	memcpy(kio->args, args, sizeof(kio->args));
+	kio->seccomp = verdict;
+	kio->tsk = get_task_struct(current);
+	refcount_inc(&ctx->refs);
+
+	/* in flight: cancel, exit and exec find it here */
+	spin_lock(&ctx->lock);
+	list_add_tail(&c->node, &ctx->running);
+	spin_unlock(&ctx->lock);
+
+	switch (kbuf_issue(kio, ret == -EAGAIN)) {
+	case KBUF_QUEUED:
+		return KBUF_QUEUED;
+	case KBUF_DONE:
+		/* the page came while it was issued: post it now */
+		kbuf_account(file, kio->res);
+		kio_finish(kio, true);
+		return KBUF_QUEUED;
+	}
+	spin_lock(&ctx->lock);
+	list_del_init(&c->node);
+	spin_unlock(&ctx->lock);
+	fput(file);
+	kio_free(kio, ctx);
+	return KBUF_NO;
+}
+
+/* Fills in the completion of a chain whose read completed here. */
+static long kbuf_comp(struct syslet_chain *c, long res, u64 ret_ptr)
+{
+	long status = res;
+
+	if (ret_ptr && put_user((s64)res, (s64 __user *)u64_to_user_ptr(ret_ptr)))
+		status = -EFAULT;
+	c->comp.status = status;
+	c->comp.atom = c->head;
+	c->comp.nr_atoms = 1;
+	return status;
+}
+
+/*
+ * From syslet_kio_submit(): a SYSLET_ASYNC chain reading @file, which
+ * is referenced (the reference is dropped).  True: taken.
+ */
+static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
+		       struct file *file, const unsigned long *args,
+		       u64 ret_ptr, u32 verdict)
+{
+	int how = KBUF_NO;
+	long res;
+
+	if (READ_ONCE(kbuf_on) && !kbuf_watched() && kbuf_file(file))
+		how = kbuf_submit(ctx, c, file, args, ret_ptr, verdict, &res);
+	fput(file);
+	switch (how) {
+	case KBUF_QUEUED:
+		return true;
+	case KBUF_DONE:
+		kbuf_comp(c, res, ret_ptr);
+		if (c->kring && !(c->flags & SYSLET_NO_COMPLETE))
+			syslet_post_chain(c);
+		else
+			syslet_chain_free(c);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * A default-mode chain @c (made by async_exec(), counted), before it is
+ * run with pass-on-block: if it is a lone pread64() of a file kbuf can
+ * read, it is done here (a page-cache hit: SYSLET_DONE, delivered to
+ * @done or the ring as a chain run in the caller) or queued to wait for
+ * its pages (SYSLET_QUEUED, no hand-off), with *@ret what async_exec()
+ * returns.  False: pass-on-block runs it as usual.
+ */
+bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
+		      struct syslet_completion __user *done, long *ret)
+{
+	struct syslet_atom __user *uatom = u64_to_user_ptr(c->head);
+	unsigned long args[6];
+	u64 ret_ptr, fdp, fd;
+	struct fd f;
+	u32 nr, verdict;
+	long res;
+	int how;
+
+	/* the file first: a read of tmpfs (a hot one) pays little here */
+	if (!READ_ONCE(kbuf_on) || READ_ONCE(ctx->dead) || kbuf_watched() ||
+	    get_user(nr, &uatom->nr) || nr != __NR_pread64 ||
+	    get_user(fdp, &uatom->arg_ptr[0]) || !fdp ||
+	    get_user(fd, (u64 __user *)u64_to_user_ptr(fdp)))
+		return false;
+	f = fdget((unsigned int)fd);
+	if (!f.file)
+		return false;
+	/* the atom read again, whole: its fd must not have changed */
+	if (!kbuf_file(f.file) || !kio_atom(c, args, &ret_ptr) ||
+	    (unsigned int)args[0] != (unsigned int)fd)
+		goto no;
+	c->filter = seccomp_filter_get_current();
+	/* ALLOW, or LOG (logged when it completes); else pass-on-block */
+	verdict = syslet_seccomp_verdict(c, __NR_pread64, args);
+	if ((verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW &&
+	    (verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_LOG)
+		goto no;
+	/* as for an async chain: a thread it may go to forwards signals */
+	c->submitter = get_task_pid(current, PIDTYPE_PID);
+	how = kbuf_submit(ctx, c, f.file, args, ret_ptr, verdict, &res);
+	fdput(f);
+	if (how == KBUF_QUEUED) {
+		*ret = SYSLET_QUEUED;
+		return true;
+	}
+	if (c->filter)
+		seccomp_filter_put(c->filter);
+	c->filter = NULL;
+	if (how == KBUF_DONE) {
+		kbuf_comp(c, res, ret_ptr);
+		c->comp.flags |= SYSLET_COMP_SYNC;
+		/* syslet_complete fires if it is posted to a ring (ring.c) */
+		*ret = syslet_deliver_in_caller(c, done);
+		return true;
+	}
+	put_pid(c->submitter);		/* pass-on-block sets its own */
+	c->submitter = NULL;
+	return false;
+no:
+	fdput(f);
+	if (c->filter)
+		seccomp_filter_put(c->filter);
+	c->filter = NULL;
 	return false;
 }

@@ -510,6 +510,13 @@ static long deliver_in_caller(struct syslet_chain *c,
 	return ret;
 }
 
+/* A default-mode read that completed in its caller (kio.c, kbuf). */
+long syslet_deliver_in_caller(struct syslet_chain *c,
+			      struct syslet_completion __user *done)
+{
+	return deliver_in_caller(c, done);
+}
+
 /*
  * After a hand-off: post the chain's completion (it may wait on the
  * overflow list), then live on as an async thread.

@@ -219,6 +219,8 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c);
 void syslet_kio_flush(struct syslet_ctx *ctx);
 void syslet_kio_dead(struct syslet_ctx *ctx);
 void syslet_kio_taken(struct syslet_ctx *ctx, struct task_struct *from);
+bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
+		      struct syslet_completion __user *done, long *ret);
 
 /* worker.c */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c);
@@ -234,6 +236,8 @@ long syslet_post_comp(struct syslet_ctx *ctx,
 		      const struct syslet_completion *comp,
 		      struct syslet_ring __user *ring, bool counted);
 bool syslet_pob_in_caller(void);
+long syslet_deliver_in_caller(struct syslet_chain *c,
+			      struct syslet_completion __user *done);
 void syslet_pob_abort(void);
 bool syslet_identity_fits(struct task_struct *from, struct task_struct *to);
 bool syslet_leader_may_take(struct task_struct *from, struct task_struct *to);

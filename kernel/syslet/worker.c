@@ -403,7 +403,10 @@ static void wake_idle(struct syslet_ctx *ctx)
  * there: from then on a thread or async_cancel() may run, post and free
  * it at any moment.  So a thread that has to be made is made first (its
  * place in ctx->nr_threads reserved under the lock), and the chain is
- * queued after, or given back if no thread at all exists.
+ * queued after, or given back if no thread at all exists.  A chain on
+ * ctx->running (a kbuf read going to a thread) moves from there to the
+ * queue under one hold of ctx->lock, so that async_cancel() finds it at
+ * every moment; given back, it is still on ctx->running.
  */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
 {
@@ -430,7 +433,7 @@ int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
 		if (ctx->dead)
 			goto dead;
 	}
-	list_add_tail(&c->node, &ctx->queue);
+	list_move_tail(&c->node, &ctx->queue);
 	/* the new thread, if any, finds the chain or is idle by now */
 	wake_idle(ctx);
 	spin_unlock(&ctx->lock);

@@ -4,11 +4,12 @@
 # pass-on-block and threadlets (issue 8), lifetime (ptrace, /proc, leaks at exit and exec)
 # io-wq coexistence (issue 3) and direct reads without a thread (issue 5);
 # issue 15: the allowlist, atoms seen by tracing/audit/ptrace, what a
-# hand-off moves or refuses, the TGID after a leader's hand-off.
+# hand-off moves or refuses, the TGID after a leader's hand-off; buffered
+# reads without a thread (kbuf).
 # issue 16: completions posted by many threads at once (post).
 rc=0
 for t in engine seccomp identity limits pob threadlet lifetime iowq kio review \
-	allowlist visible handoff tgid post; do
+	allowlist visible handoff tgid post kbuf; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done
 exit $rc

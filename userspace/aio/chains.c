@@ -17,10 +17,12 @@
  * until an atom would sleep, so every call that does not block (a
  * page-cache hit, a buffered write) completes that way.  Positioned reads
  * are steered further (saio_read_here()): a buffered read is tried with
- * preadv2(RWF_NOWAIT) and, if the data is not cached, queued to an async
- * thread at once (SYSLET_ASYNC) instead of paying pass-on-block's hand-off
- * when it blocks; O_DIRECT reads are queued at once; reads of memory file
- * systems are done in the caller.  On the emulated backend every chain
+ * preadv2(RWF_NOWAIT) and, if the data is not cached, submitted at once
+ * with SYSLET_ASYNC instead of paying pass-on-block's hand-off when it
+ * blocks: a kernel that reads such a file's pages without a thread (kbuf,
+ * docs/design.md) waits for them holding no thread at all, an older one
+ * queues the read to an async thread; O_DIRECT reads are queued at once;
+ * reads of memory file systems are done in the caller.  On the emulated backend every chain
  * goes to a worker, so the reads done in the caller are its only inline
  * path.
  *
@@ -60,7 +62,9 @@ static bool inline_off;		/* SYSLET_AIO_INLINE=0 */
  * is started with SYSLET_ASYNC, which the kernel queues until a thread
  * is free, and the submitting call never blocks.  (Another libsyslet
  * user in the process sharing the bound can still make a default-mode
- * chain block in the caller.)
+ * chain block in the caller.)  A cold read that the kernel waits for
+ * without a thread (kbuf) counts too, the shim cannot tell it apart: that
+ * only makes later chains start with SYSLET_ASYNC a little sooner.
  */
 static unsigned int nr_held;
 static uint32_t held_max = 1;
@@ -146,13 +150,17 @@ static void saio_fill_atom(struct saio_req *r, unsigned int flags)
  *   NOWAIT  a buffered file: preadv2(RWF_NOWAIT) in the caller, which
  *	     succeeds only for cached data and never waits for a device.  A
  *	     full read (or end of file) completes the request there; a miss
- *	     goes to an async thread at once (SYSLET_ASYNC): it would block,
- *	     and under pass-on-block a block costs the caller a hand-off.  A
- *	     short read may be a partly cached range: the chain reads it all.
- *	     Nothing else is done for a miss in the caller: readahead() can
- *	     block (it maps the file's extents, and waits for a block request
- *	     when the device's queue is full), so misses reach the device as
- *	     the engine's threads start them, at most aio_threads at a time.
+ *	     is submitted at once with SYSLET_ASYNC: it would block, and
+ *	     under pass-on-block a block costs the caller a hand-off.  On a
+ *	     block device or ext4 (FMODE_BUF_RASYNC) the kernel then reads it
+ *	     without a thread: async_exec() starts the device's I/O and the
+ *	     read waits for its pages holding no thread (kbuf), so every miss
+ *	     is at the device at once, whatever aio_threads is; elsewhere it
+ *	     goes to an async thread, at most aio_threads at a time.  A short
+ *	     read may be a partly cached range: the chain reads it all.  The
+ *	     shim itself does nothing else for a miss in the caller:
+ *	     readahead() can block (it maps the file's extents, and waits for
+ *	     a block request when the device's queue is full).
  *   MEMORY  a regular file of tmpfs (when the system has no swap), ramfs
  *	     or hugetlbfs, which has no RWF_NOWAIT (tmpfs in 6.1, and still
  *	     in 6.18): its data is memory, a read never waits for a device,
