@@ -18,19 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 status=0
 n=0
 
-# check WHAT FN: one TAP line for test function FN; its transcript as "# " lines
-check() {
-	local what=$1 out
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n $what"
-	else
-		echo "not ok $n $what"
-		status=1
-	fi
-	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/# /'
-}
+. "$top/tests/lib/tap.sh"
 
 # run PROG ARGS...: $out = stdout+stderr, $rc = exit status; fails if unbuilt
 run() {

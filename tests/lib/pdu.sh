@@ -20,19 +20,7 @@ chmod 755 "$tmp"		# an unprivileged user walks it too
 status=0
 n=0
 
-# check WHAT FN: one TAP line for test function FN; its transcript as "# " lines
-check() {
-	local what=$1 out
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n $what"
-	else
-		echo "not ok $n $what"
-		status=1
-	fi
-	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/# /'
-}
+. "$top/tests/lib/tap.sh"
 
 # same [AS...] -- PATH [PDU OPTIONS...]: pdu's total and exit status are
 # du's on PATH (both run as AS..., e.g. setpriv); $pdu_err is pdu's stderr
