@@ -174,27 +174,6 @@ static void on_usr1(int sig)
 	(void)sig;
 }
 
-/* Waits until thread @t sleeps (state S in /proc). */
-static int sleeping(pid_t t)
-{
-	char path[64], buf[256], *st;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", t);
-	for (int i = 0; i < 500; i++) {
-		FILE *f = fopen(path, "r");
-
-		if (f) {
-			st = fgets(buf, sizeof(buf), f);
-			fclose(f);
-			st = st ? strrchr(buf, ')') : NULL;
-			if (st && st[1] == ' ' && st[2] == 'S')
-				return 1;
-		}
-		usleep(10000);
-	}
-	return 0;
-}
-
 TEST(threadlet_end_flood_on_a_full_ring_is_bounded_by_max_chains)
 {
 	struct syslet_ring *r = ring_new(1);

@@ -6,6 +6,7 @@
 #include <linux/syslet.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -159,6 +160,28 @@ static inline void sys_set_limits(unsigned int threads, unsigned int idle_ms,
 
 	if (async_limits(&l, NULL))
 		_exit(3);
+}
+
+/* Waits, up to 10 s, until thread @tid sleeps (state S in /proc). */
+static inline int sleeping(pid_t tid)
+{
+	struct timespec ms = { 0, 10 * 1000 * 1000 };
+	char path[64], buf[256], *st;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	for (int i = 0; i < 1000; i++) {
+		FILE *f = fopen(path, "r");
+
+		if (f) {
+			st = fgets(buf, sizeof(buf), f);
+			fclose(f);
+			st = st ? strrchr(buf, ')') : NULL;
+			if (st && st[1] == ' ' && st[2] == 'S')
+				return 1;
+		}
+		nanosleep(&ms, NULL);
+	}
+	return 0;
 }
 
 #endif

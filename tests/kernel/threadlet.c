@@ -76,29 +76,6 @@ static void *park(void *arg)
 	return NULL;
 }
 
-/* Waits until the thread @tid sleeps (state S in /proc). */
-static int sleeping(pid_t tid)
-{
-	struct timespec ms = { 0, 10 * 1000 * 1000 };
-	char path[64], buf[256], *st;
-	int i;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	for (i = 0; i < 500; i++) {
-		FILE *f = fopen(path, "r");
-
-		if (f) {
-			st = fgets(buf, sizeof(buf), f);
-			fclose(f);
-			st = st ? strrchr(buf, ')') : NULL;
-			if (st && st[1] == ' ' && st[2] == 'S')
-				return 1;
-		}
-		nanosleep(&ms, NULL);
-	}
-	return 0;
-}
-
 TEST(a_spare_parks_until_a_signal_or_its_idle_time)
 {
 	struct syslet_limits set = { .size = sizeof(set), .idle_msecs = 300 };

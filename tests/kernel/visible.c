@@ -274,27 +274,6 @@ static void *park(void *arg)
 	return NULL;
 }
 
-/* Waits until thread @tid sleeps (state S in /proc). */
-static int sleeping(pid_t tid)
-{
-	char path[64], buf[256], *st;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	for (int i = 0; i < 1000; i++) {
-		FILE *f = fopen(path, "r");
-
-		if (f) {
-			st = fgets(buf, sizeof(buf), f);
-			fclose(f);
-			st = st ? strrchr(buf, ')') : NULL;
-			if (st && st[1] == ' ' && st[2] == 'S')
-				return 1;
-		}
-		usleep(10000);
-	}
-	return 0;
-}
-
 static int completes(const char *t, unsigned int ud)
 {
 	char want[64];
