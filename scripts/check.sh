@@ -1,21 +1,29 @@
 #!/bin/bash
-# Static checks of the project's kernel code, printed as TAP:
-#  - the tree's scripts/checkpatch.pl --strict on every new kernel file and
-#    on every patch of the series;
+# Static checks of the project's kernel code against one kernel version,
+# printed as TAP:
+#
+#   scripts/check.sh [VERSION]		(default $KVER, else 6.1)
+#
+#  - that tree's scripts/checkpatch.pl --strict on every new kernel file and
+#    on every patch of that version's series (patches/*.patch and
+#    patches/<version>/*.patch);
 #  - a W=1 build of the project's kernel directories, which must add no
 #    warning.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SYSLET_BUILD:-$top/build}
-cp=$build/linux/scripts/checkpatch.pl
+. "$top/scripts/kver.sh"
+kver=${1:-${KVER:-$KVER_DEFAULT}}
+kver_check "$kver"
+cp=$(kver_src "$build" "$kver")/scripts/checkpatch.pl
 out=${SYSLET_OUT:-$build/results}
 mkdir -p "$out"
-[ -f "$cp" ] || { echo "check: $cp missing (make kernel)" >&2; exit 2; }
+[ -f "$cp" ] || { echo "check: $cp missing (scripts/kernel.sh fast $kver)" >&2; exit 2; }
 
 cd "$top"
 mapfile -t files < <(find kernel arch include drivers -type f \
 	\( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
-mapfile -t patches < <(ls patches/*.patch 2>/dev/null)
+mapfile -t patches < <(ls patches/*.patch "patches/$kver"/*.patch 2>/dev/null)
 mapfile -t kdirs < <(for d in kernel/syslet drivers/misc/syslet-daq; do
 	[ -f "$d/Makefile" ] && echo "$d/"; done)
 n=$(( ${#files[@]} + ${#patches[@]} + 1 ))
@@ -29,9 +37,9 @@ for f in "${files[@]}" "${patches[@]}"; do
 	*) res=$(perl "$cp" --no-tree --strict -q -f "$f" 2>&1) ;;
 	esac
 	if [ -z "$res" ]; then
-		echo "ok $i checkpatch $f"
+		echo "ok $i checkpatch ($kver) $f"
 	else
-		echo "not ok $i checkpatch $f"
+		echo "not ok $i checkpatch ($kver) $f"
 		echo "$res" | sed 's/^/# /' | head -30
 		fail=1
 	fi
@@ -47,10 +55,10 @@ for f in drivers/misc/syslet*.c arch/x86/kernel/syslet.c; do
 done
 if [ ${#targets[@]} -eq 0 ]; then
 	echo "ok $i W=1 build # SKIP no project kernel directories yet"
-elif log=$("$top/scripts/kernel.sh" fast W=1 "${targets[@]}" 2>&1); then
-	echo "ok $i W=1 build of ${targets[*]}"
+elif log=$("$top/scripts/kernel.sh" fast "$kver" W=1 "${targets[@]}" 2>&1); then
+	echo "ok $i W=1 build ($kver) of ${targets[*]}"
 else
-	echo "not ok $i W=1 build of ${targets[*]}"
+	echo "not ok $i W=1 build ($kver) of ${targets[*]}"
 	echo "$log" | sed 's/^/# /' | tail -30
 	fail=1
 fi

@@ -1,17 +1,30 @@
 #!/bin/bash
-# Build the project's patched Linux 6.1 kernel.
+# Build the project's patched Linux kernel, 6.1 or 6.12.
 #
-#   scripts/kernel.sh [fast|debug] [make targets...]
+#   scripts/kernel.sh [fast|debug] [6.1|6.12] [make targets...]
 #
-# 1. Unpack /usr/src/linux-source-6.1.tar.xz once into build/linux and make it
-#    a git repository whose tag 'base' is the pristine Debian source.
-# 2. Apply patches/*.patch with 'git am' (only when the series changed:
-#    reset to 'base' and re-apply, so unchanged files keep their mtimes).
+# The version may also come from $KVER (the argument wins); the default is
+# 6.1.  Trees and outputs per version (6.1 keeps its historical paths):
+#
+#   version  source tree         output of <variant>
+#   6.1      build/linux         build/kernel/<variant>
+#   6.12     build/linux-6.12    build/kernel/6.12-<variant>
+#
+# 1. Unpack /usr/src/linux-source-<version>.tar.xz once into the source
+#    tree and make it a git repository whose tag 'base' is the pristine
+#    Debian source.
+# 2. Apply the series with 'git am' (only when it changed: reset to 'base'
+#    and re-apply, so unchanged files keep their mtimes).  The series is
+#    patches/*.patch (both versions) and patches/<version>/*.patch (edits
+#    that differ between the versions), applied in the order of their file
+#    names.
 # 3. Lay the project's new files (kernel/ arch/ include/ drivers/) over the
 #    tree, rewriting only files whose contents changed, so a rebuild after
-#    editing one file recompiles only what depends on it.
-# 4. Configure build/kernel/<variant> from tinyconfig + configs/fast.config
-#    (+ configs/<variant>.config), check that no option was dropped, build.
+#    editing one file recompiles only what depends on it.  They are the
+#    same for both versions.
+# 4. Configure the output directory from tinyconfig + configs/fast.config
+#    (+ configs/<variant>.config, + configs/<version>/*.config where they
+#    exist), check that no option was dropped, build.
 #
 # Builds take build/.kernel.lock, so concurrent invocations queue.
 set -euo pipefail
@@ -20,16 +33,22 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SYSLET_BUILD:-$top/build}
 variant=${1:-fast}
 shift || true
+. "$top/scripts/kver.sh"
+kver=${KVER:-$KVER_DEFAULT}
+case ${1:-} in
+[0-9]*.[0-9]*) kver=$1; shift ;;
+esac
 targets=("$@")
-src=$build/linux
-out=$build/kernel/$variant
-tarball=${LINUX_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
+kver_check "$kver"
+src=$(kver_src "$build" "$kver")
+out=$(kver_out "$build" "$kver" "$variant")
+tarball=${LINUX_TARBALL:-/usr/src/linux-source-$kver.tar.xz}
 jobs=$(nproc)
 overlay_dirs="kernel arch include drivers"
 kmake=(make -C "$src" O="$out" ARCH=x86_64 -j"$jobs")
 
-say() { printf 'kernel: %s\n' "$*"; }
-die() { printf 'kernel: error: %s\n' "$*" >&2; exit 1; }
+say() { printf 'kernel %s: %s\n' "$kver" "$*"; }
+die() { printf 'kernel %s: error: %s\n' "$kver" "$*" >&2; exit 1; }
 
 case $variant in
 fast|debug) ;;
@@ -41,7 +60,7 @@ exec 9>"$build/.kernel.lock"
 flock 9
 
 git_base() {
-	git -C "$src" -c user.name=syslet-build -c user.email=build@syslet.invalid \
+	git -C "$src" -c user.name=syslet-build -c user.email=build@syslet.invalid -c gc.auto=0 \
 		-c advice.detachedHead=false "$@"
 }
 
@@ -55,8 +74,9 @@ if [ ! -f "$src/.syslet-unpacked" ]; then
 	say "recording the pristine tree as git tag 'base'"
 	git -C "$src.tmp" init -q
 	git -C "$src.tmp" add -Af .
-	git -C "$src.tmp" -c user.name=syslet-build \
-		-c user.email=build@syslet.invalid commit -q -m "Debian linux-source-6.1"
+	git -C "$src.tmp" -c user.name=syslet-build -c gc.auto=0 \
+		-c user.email=build@syslet.invalid commit -q \
+		-m "Debian linux-source-$kver"
 	git -C "$src.tmp" tag base
 	touch "$src.tmp/.syslet-unpacked"
 	mv "$src.tmp" "$src"
@@ -64,7 +84,11 @@ fi
 
 # --- 2. patch series -------------------------------------------------------
 shopt -s nullglob
-patches=("$top"/patches/*.patch)
+# The common series and this version's, sorted by file name.
+mapfile -t patches < <(for p in "$top"/patches/*.patch \
+	"$top/patches/$kver"/*.patch; do
+	printf '%s\t%s\n' "$(basename "$p")" "$p"
+done | sort | cut -f2)
 phash=$(cat /dev/null "${patches[@]}" | sha1sum | cut -d' ' -f1)
 if [ "$(cat "$src/.syslet-patches" 2>/dev/null)" != "$phash" ]; then
 	say "applying ${#patches[@]} patch(es)"
@@ -99,6 +123,21 @@ if [ "$(cat "$src/.syslet-patches" 2>/dev/null)" != "$phash" ]; then
 	echo "$phash" > "$src/.syslet-patches"
 fi
 
+# TEMPORARY (issue 19): the table patch of this version must number the
+# engine's calls as include/uapi/linux/syslet.h says for it.
+base=$(sed -n "s/^#define SYSLET_NR_BASE_${kver/./_}[[:space:]][[:space:]]*\([0-9]*\).*/\1/p" \
+	"$top/include/uapi/linux/syslet.h")
+if [ -n "$base" ]; then
+	i=0
+	for call in async_exec async_wait async_cancel async_limits; do
+		got=$(awk -v c="$call" '$3 == c { print $1 }' \
+			"$src/arch/x86/entry/syscalls/syscall_64.tbl")
+		[ "$got" = $((base + i)) ] ||
+			die "syscall_64.tbl numbers $call ${got:-nowhere}, include/uapi/linux/syslet.h $((base + i))"
+		i=$((i + 1))
+	done
+fi
+
 # --- 3. overlay new files --------------------------------------------------
 newlist=$(mktemp)
 trap 'rm -f "$newlist"' EXIT
@@ -124,11 +163,16 @@ cp "$newlist" "$src/.syslet-overlay"
 # --- 4. configure ------------------------------------------------------------
 frags=("$top/configs/fast.config")
 [ "$variant" = fast ] || frags+=("$top/configs/$variant.config")
+# per-version fragments, merged after the common ones
+[ -f "$top/configs/$kver/fast.config" ] &&
+	frags+=("$top/configs/$kver/fast.config")
+[ "$variant" = fast ] || [ ! -f "$top/configs/$kver/$variant.config" ] ||
+	frags+=("$top/configs/$kver/$variant.config")
 chash=$(cat "${frags[@]}" "$src/.syslet-patches" | sha1sum | cut -d' ' -f1)
 mkdir -p "$out"
 if [ "$(cat "$out/.syslet-config" 2>/dev/null)" != "$chash" ] ||
    [ ! -f "$out/.config" ]; then
-	say "configuring $variant: tinyconfig + ${frags[*]##*/}"
+	say "configuring $variant: tinyconfig + ${frags[*]#"$top"/configs/}"
 	"${kmake[@]}" -s tinyconfig >/dev/null
 	KCONFIG_CONFIG="$out/.config" "$src/scripts/kconfig/merge_config.sh" \
 		-m -O "$out" "$out/.config" "${frags[@]}" >/dev/null

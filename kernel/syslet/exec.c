@@ -510,7 +510,7 @@ static void syslet_forward_signals(struct syslet_chain *c)
 		if (fwd) {
 			/* only those, and private ones come first */
 			siginitsetinv(&mask, fwd);
-			sig = dequeue_signal(current, &mask, &info, &type);
+			sig = syslet_dequeue_signal(&mask, &info, &type);
 		}
 		spin_unlock_irq(&sighand->siglock);
 		if (!sig)

@@ -454,8 +454,7 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	    !bdev_nowait(I_BDEV(file->f_mapping->host)) ||
 	    pos < 0 || rw_verify_area(READ, file, &pos, args[2]))
 		goto no;
-	if (import_single_range(READ, (void __user *)args[1], args[2], &iov,
-				&iter))
+	if (syslet_import_buf((void __user *)args[1], args[2], &iov, &iter))
 		goto no;
 	kio = kmalloc(sizeof(*kio), GFP_KERNEL_ACCOUNT);
 	if (!kio)
@@ -480,7 +479,7 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	list_add_tail(&c->node, &ctx->running);
 	spin_unlock(&ctx->lock);
 
-	ret = call_read_iter(file, &kio->iocb, &iter);
+	ret = file->f_op->read_iter(&kio->iocb, &iter);
 	/* queued: whichever of us and the completion is last finishes it */
 	if (ret == -EIOCBQUEUED && !refcount_dec_and_test(&kio->refs))
 		return true;
@@ -576,7 +575,7 @@ static bool kbuf_file(struct file *file)
 {
 	return !(file->f_flags & O_DIRECT) && (file->f_mode & FMODE_READ) &&
 	       (file->f_mode & FMODE_PREAD) && (file->f_mode & FMODE_NOWAIT) &&
-	       (file->f_mode & FMODE_BUF_RASYNC) && file->f_op->read_iter;
+	       syslet_file_buf_rasync(file) && file->f_op->read_iter;
 }
 
 /* What vfs_read() does after the call: fsnotify and I/O accounting. */
@@ -656,14 +655,14 @@ static ssize_t kbuf_call(struct kiocb *iocb, struct iov_iter *iter,
 	ssize_t ret;
 
 	pagefault_disable();
-	ret = call_read_iter(iocb->ki_filp, iocb, iter);
+	ret = iocb->ki_filp->f_op->read_iter(iocb, iter);
 	pagefault_enable();
 	if (ret != -EFAULT || !kbuf_may_fault(uaddr, count) ||
 	    fault_in_writeable((char __user *)uaddr, count))
 		return ret;
 	iov_iter_revert(iter, count - iov_iter_count(iter));
 	pagefault_disable();
-	ret = call_read_iter(iocb->ki_filp, iocb, iter);
+	ret = iocb->ki_filp->f_op->read_iter(iocb, iter);
 	pagefault_enable();
 	return ret;
 }
@@ -675,8 +674,8 @@ static ssize_t kbuf_read(struct syslet_kio *kio, int flags)
 	struct iovec iov;
 	int ret;
 
-	ret = import_single_range(READ, u64_to_user_ptr(kio->ubuf + kio->done),
-				  kio->len - kio->done, &iov, &iter);
+	ret = syslet_import_buf(u64_to_user_ptr(kio->ubuf + kio->done),
+				kio->len - kio->done, &iov, &iter);
 	if (ret)
 		return ret;
 	kio->iocb.ki_pos = kio->pos + kio->done;
@@ -793,8 +792,7 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 	ssize_t ret;
 
 	/* a bad buffer: the real call's EFAULT */
-	if (import_single_range(READ, (void __user *)args[1], args[2], &iov,
-				&iter))
+	if (syslet_import_buf((void __user *)args[1], args[2], &iov, &iter))
 		return KBUF_NO;
 	/*
 	 * The permission check (LSM, fanotify's FAN_ACCESS_PERM) last: a read
@@ -929,10 +927,10 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 	    get_user(fd, (u64 __user *)u64_to_user_ptr(fdp)))
 		return false;
 	f = fdget((unsigned int)fd);
-	if (!f.file)
+	if (!fd_file(f))
 		return false;
 	/* the atom read again, whole: its fd must not have changed */
-	if (!kbuf_file(f.file) || !kio_atom(c, args, &ret_ptr) ||
+	if (!kbuf_file(fd_file(f)) || !kio_atom(c, args, &ret_ptr) ||
 	    (unsigned int)args[0] != (unsigned int)fd)
 		goto no;
 	c->filter = seccomp_filter_get_current();
@@ -943,7 +941,7 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 		goto no;
 	/* as for an async chain: a thread it may go to forwards signals */
 	c->submitter = get_task_pid(current, PIDTYPE_PID);
-	how = kbuf_submit(ctx, c, f.file, args, ret_ptr, verdict, &res);
+	how = kbuf_submit(ctx, c, fd_file(f), args, ret_ptr, verdict, &res);
 	fdput(f);
 	if (how == KBUF_QUEUED) {
 		*ret = SYSLET_QUEUED;

@@ -33,6 +33,7 @@
 #include <linux/iocontext.h>
 #include <linux/mempolicy.h>
 #include <linux/pid.h>
+#include <linux/rseq.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
@@ -221,6 +222,11 @@ static void pass_identity(struct task_struct *from, struct task_struct *to)
 	to->rseq_sig = from->rseq_sig;
 	from->rseq = NULL;
 	from->rseq_sig = 0;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	/* the registered area's size (6.3 on; 6.1 has one size) */
+	to->rseq_len = from->rseq_len;
+	from->rseq_len = 0;
+#endif
 	if (to->rseq)
 		rseq_set_notify_resume(to);
 #endif

@@ -37,7 +37,51 @@
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uio.h>
+#include <linux/version.h>
 #include <linux/wait.h>
+
+/*
+ * Kernel API differences between the supported versions, Linux 6.1 and
+ * 6.12 (the files of kernel/syslet/ are the same for both): the few
+ * helpers below, and rseq_len (pob.c, threadlet.c).
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+/* 6.12 reads a struct fd's file through fd_file(), 6.1 has the field */
+#define fd_file(f)	((f).file)
+#endif
+
+/* can reads of @file's page cache wait for pages asynchronously? */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+#define syslet_file_buf_rasync(file)	((file)->f_mode & FMODE_BUF_RASYNC)
+#else
+/* 6.12 says so in the file's operations */
+#define syslet_file_buf_rasync(file) \
+	((file)->f_op->fop_flags & FOP_BUFFER_RASYNC)
+#endif
+
+/* dequeue_signal() for current: 6.12's has no task argument */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+#define syslet_dequeue_signal(mask, info, type) \
+	dequeue_signal(current, mask, info, type)
+#else
+#define syslet_dequeue_signal(mask, info, type) dequeue_signal(mask, info, type)
+#endif
+
+/*
+ * A user buffer to read into, as an iov_iter: 6.1's import_single_range()
+ * (an ITER_IOVEC over @iov, which must live as long as @i) or 6.12's
+ * import_ubuf() (which needs no @iov; 6.12 has no import_single_range()).
+ */
+static inline int syslet_import_buf(void __user *buf, size_t len,
+				    struct iovec *iov, struct iov_iter *i)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+	return import_single_range(READ, buf, len, iov, i);
+#else
+	return import_ubuf(READ, buf, len, i);
+#endif
+}
 #include <linux/workqueue.h>
 #include <uapi/linux/syslet.h>
 #include <asm/syslet.h>

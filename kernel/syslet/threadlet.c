@@ -123,6 +123,10 @@ static void exchange_identity(struct task_struct *a, struct task_struct *b)
 #ifdef CONFIG_RSEQ
 	swap(a->rseq, b->rseq);
 	swap(a->rseq_sig, b->rseq_sig);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	/* the registered area's size (6.3 on; 6.1 has one size) */
+	swap(a->rseq_len, b->rseq_len);
+#endif
 	if (a->rseq)
 		rseq_set_notify_resume(a);
 	if (b->rseq)

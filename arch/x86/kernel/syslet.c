@@ -63,6 +63,14 @@ bool syslet_arch_may_pass(struct task_struct *from, struct task_struct *to)
 	/* they stay with the task a tracer set them on */
 	if (syslet_ptrace_bps(from) || syslet_ptrace_bps(to))
 		return false;
+#ifdef CONFIG_X86_USER_SHADOW_STACK
+	/*
+	 * Linux 6.6 on: a user shadow stack is its thread's own, and the
+	 * shadow stack pointer is part of the FPU state that would move.
+	 */
+	if ((from->thread.features | to->thread.features) & ARCH_SHSTK_SHSTK)
+		return false;
+#endif
 	/* dynamically enabled state (AMX) lives in a larger buffer */
 	if (!fpu_has_default_fpstate(from) || !fpu_has_default_fpstate(to))
 		return false;

@@ -98,7 +98,12 @@
 #include <linux/uio.h>
 #include <linux/wait.h>
 #include <linux/wait_bit.h>
+#include <linux/version.h>
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
 #include <asm/unaligned.h>
+#else
+#include <linux/unaligned.h>	/* moved from asm/ in 6.12 */
+#endif
 
 #define DAQ_MAGIC		0x5DA0000000000000ULL
 #define DAQ_MAX_PAGES		256	/* per call; write batch bound */
@@ -898,7 +903,7 @@ static const struct file_operations daq_fops = {
 	.splice_read	= daq_splice_read,
 	.splice_write	= daq_splice_write,
 	.poll		= daq_poll,
-	.llseek		= no_llseek,
+	/* no .llseek: daq_open() clears FMODE_LSEEK (6.12 has no no_llseek) */
 };
 
 static struct miscdevice daq_misc = {

@@ -17,6 +17,22 @@
 #include <linux/types.h>
 
 /*
+ * TEMPORARY (issue 19): the x86-64 numbers of the four calls differ with
+ * the kernel until ABI v1 gives them one set, free on every supported
+ * kernel.  This is the one place that names them; the syscall table
+ * patches must agree (scripts/kernel.sh checks) and user space picks the
+ * set by the running kernel's release (libsyslet's sys.c,
+ * tests/kernel/sys.h).  Each set is async_exec, async_wait, async_cancel,
+ * async_limits from its base.
+ *
+ *   Linux 6.1:  451-454 (patches/6.1/0001-*.patch)
+ *   Linux 6.12: 463-466 (patches/6.12/0001-*.patch); 451-454 are
+ *               cachestat, fchmodat2, map_shadow_stack and futex_wake there
+ */
+#define SYSLET_NR_BASE_6_1	451
+#define SYSLET_NR_BASE_6_12	463
+
+/*
  * Atom flags.  The values are the historic syslet ones.
  *
  * The mode flags (SYSLET_ASYNC, SYSLET_SYNC, SYSLET_NO_COMPLETE) are read
