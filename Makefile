@@ -1,7 +1,11 @@
-# Syslets for Linux 6.1: top-level build.
+# Syslets for Linux 6.1 and 6.12: top-level build.
 #
 #   make run          build everything, boot the patched kernel, run the main job
 #   make test         build everything and run every test (host and guest)
+#
+# KVER picks the kernel of the targets that boot one (run, bench, guest,
+# kernel, test-guest, fuzz): 6.12 unless KVER=6.1.  KVERS lists those that
+# test, test-debug and check build and test: both unless told otherwise.
 #
 # Other targets: deps kernel userspace fio check test-host test-guest
 # test-debug fuzz bench guest CMD='...' install clean distclean.  See
@@ -9,6 +13,8 @@
 
 BUILD    := $(CURDIR)/build
 KCONFIG  ?= fast
+KVER     ?= 6.12
+KVERS    ?= 6.1 6.12
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 export SYSLET_TOP := $(CURDIR)
@@ -28,7 +34,7 @@ deps:
 	@sh scripts/deps.sh
 
 kernel: deps
-	@scripts/kernel.sh $(KCONFIG)
+	@scripts/kernel.sh $(KCONFIG) $(KVER)
 
 userspace: deps fio
 	@set -e; for d in $(present); do \
@@ -40,19 +46,22 @@ fio: deps
 
 # Kernel-side static checks: checkpatch --strict on the project's kernel
 # files and patches, and a W=1 build of the project's kernel directories.
-check: kernel
-	@scripts/check.sh
+check: deps
+	@set -e; for v in $(KVERS); do \
+		scripts/kernel.sh fast $$v; scripts/check.sh $$v; \
+	done
 
 test: deps
-	@scripts/test.sh $(KCONFIG)
+	@scripts/test.sh $(KCONFIG) $(KVERS)
 
 test-host: userspace
 	@scripts/run-tests.sh host; rc=$$?; \
 		scripts/tap-summary $(BUILD)/results/host/*.tap; exit $$((rc | $$?))
 
 test-guest: kernel userspace
-	@scripts/guest-run.sh -k $(KCONFIG) -- scripts/run-tests.sh guest; rc=$$?; \
-		scripts/tap-summary $(BUILD)/results/guest/*.tap; exit $$((rc | $$?))
+	@scripts/guest-run.sh -k $(KCONFIG) -v $(KVER) -- scripts/run-tests.sh guest; \
+		rc=$$?; scripts/tap-summary $(BUILD)/results/guest-$(KVER)/*.tap; \
+		exit $$((rc | $$?))
 
 test-debug:
 	@$(MAKE) --no-print-directory test KCONFIG=debug
@@ -64,12 +73,12 @@ FUZZ_CHAINS  ?= 1000000
 FUZZ_SEED    ?= 0
 FUZZ_TIMEOUT ?= 86400
 fuzz: deps userspace
-	@scripts/kernel.sh debug
-	@scripts/guest-run.sh -k debug -t $(FUZZ_TIMEOUT) -- \
+	@scripts/kernel.sh debug $(KVER)
+	@scripts/guest-run.sh -k debug -v $(KVER) -t $(FUZZ_TIMEOUT) -- \
 		tests/fuzz/long.sh $(FUZZ_CHAINS) $(FUZZ_SEED)
 
 run: deps
-	@scripts/run.sh
+	@KVER=$(KVER) scripts/run.sh
 
 # HOST_BUSY=N: make run and make bench then also run the fio comparison
 # with N busy loops on the host beside the guest (scripts/host-busy.sh);
@@ -79,16 +88,17 @@ HOST_BUSY_ONLY ?=
 export HOST_BUSY HOST_BUSY_ONLY
 
 bench: kernel userspace
-	@scripts/guest-run.sh -t 7200 -- scripts/main-job.sh full
+	@scripts/guest-run.sh -v $(KVER) -t 7200 -- scripts/main-job.sh full
 	@if [ "$(HOST_BUSY)" != 0 ]; then \
-		scripts/host-busy.sh $(HOST_BUSY) -- scripts/guest-run.sh -t 7200 -- \
+		scripts/host-busy.sh $(HOST_BUSY) -- \
+			scripts/guest-run.sh -v $(KVER) -t 7200 -- \
 			python3 bench/fio-compare.py --mode full --host-busy $(HOST_BUSY) \
 			$(if $(HOST_BUSY_ONLY),--only $(HOST_BUSY_ONLY)); \
 	fi
 
 # make guest CMD='nproc; uname -r'
 guest: kernel userspace
-	@scripts/guest-run.sh -k $(KCONFIG) -- '$(CMD)'
+	@scripts/guest-run.sh -k $(KCONFIG) -v $(KVER) -- '$(CMD)'
 
 install: userspace
 	@set -e; for d in $(present); do \

@@ -1,8 +1,11 @@
 #!/bin/bash
 # Run a command in a QEMU guest booted on the project's kernel.
 #
-#   scripts/guest-run.sh [-k fast|debug] [-t SECS] [-m MiB] [-a ARGS] -- CMD...
+#   scripts/guest-run.sh [-k fast|debug] [-v 6.1|6.12] [-t SECS] [-m MiB]
+#                        [-a ARGS] -- CMD...
 #
+# -k picks the kernel variant, -v its version ($KVER, else 6.1): the kernel
+# scripts/kernel.sh <variant> <version> built.
 # The guest sees the host's root file system read-only (9p), a tmpfs /tmp,
 # 2 vCPUs, and build/results writable at the same path ($SYSLET_OUT).  CMD
 # runs from the repo's top directory under /bin/sh.  The exit status is
@@ -16,13 +19,16 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SYSLET_BUILD:-$top/build}
+. "$top/scripts/kver.sh"
 variant=fast
+kver=${KVER:-$KVER_DEFAULT}
 timeout=900
 mem=3072
 extra=
-while getopts "k:t:m:a:" o; do
+while getopts "k:v:t:m:a:" o; do
 	case $o in
 	k) variant=$OPTARG ;;
+	v) kver=$OPTARG ;;
 	t) timeout=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	a) extra=$OPTARG ;;
@@ -31,12 +37,14 @@ while getopts "k:t:m:a:" o; do
 done
 shift $((OPTIND - 1))
 [ "${1:-}" = -- ] && shift
-[ $# -gt 0 ] || { echo "usage: $0 [-k variant] [-t secs] -- CMD" >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: $0 [-k variant] [-v version] [-t secs] -- CMD" >&2; exit 2; }
+kver_check "$kver"
 
-kernel=$build/kernel/$variant/arch/x86/boot/bzImage
+kdir=$(kver_out "$build" "$kver" "$variant")
+kernel=$kdir/arch/x86/boot/bzImage
 guest=$build/guest
 results=$build/results
-[ -f "$kernel" ] || { echo "guest: no kernel at $kernel (make kernel)" >&2; exit 2; }
+[ -f "$kernel" ] || { echo "guest: no kernel at $kernel (scripts/kernel.sh $variant $kver)" >&2; exit 2; }
 mkdir -p "$guest/logs" "$results"
 
 # --- the initramfs: static busybox and our /init ---------------------------
@@ -95,7 +103,8 @@ chmod 644 "$cmdfile"
 append="console=ttyS0 rdinit=/init panic=-1 oops=panic loglevel=5"
 append+=" hung_task_panic=0 softlockup_panic=0"
 append+=" syslet.cmd=$cmdfile syslet.top=$top syslet.out=$results"
-append+=" syslet.build=$build syslet.variant=$variant $extra"
+append+=" syslet.build=$build syslet.variant=$variant syslet.kver=$kver"
+append+=" syslet.kdir=$kdir $extra"
 # Under TCG the debug kernel's ACPI interpreter (KASAN + lockdep) takes
 # tens of seconds per PCI _PRT evaluation, hits AE_AML_LOOP_TIMEOUT and
 # soft-locks; IRQ routing without ACPI boots it in ~20 s.

@@ -1,6 +1,8 @@
 #!/bin/bash
 # Run every executable tests/<kind>/*.sh (kind: host or guest), each of which
-# prints TAP; keep each one's output in $SYSLET_OUT/<kind>/<name>.tap.
+# prints TAP; keep each one's output in $SYSLET_OUT/<kind>/<name>.tap, for
+# the guest in $SYSLET_OUT/guest-<version>/ (the booted kernel's version,
+# $SYSLET_KVER, set by the guest's init: each version's results are kept).
 # Exits non-zero if any script failed.  The summary is scripts/tap-summary's.
 set -u
 kind=${1:?usage: run-tests.sh host|guest [filter]}
@@ -10,6 +12,7 @@ export SYSLET_TOP=$top
 export SYSLET_BUILD=${SYSLET_BUILD:-$top/build}
 export SYSLET_OUT=${SYSLET_OUT:-$SYSLET_BUILD/results}
 dir=$SYSLET_OUT/$kind
+[ "$kind" = guest ] && [ -n "${SYSLET_KVER:-}" ] && dir=$dir-$SYSLET_KVER
 mkdir -p "$dir"
 rm -f "$dir"/*.tap "$dir"/*.rc
 status=0

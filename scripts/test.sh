@@ -3,14 +3,26 @@
 # and the guest tests, whatever failed before, and print one summary.
 # Build and check stages are reported as TAP too (build/results/stages.tap),
 # so a broken build counts as a failure, not as "no tests".
+#
+#   scripts/test.sh [fast|debug] [VERSION...]
+#
+# Every kernel version named (default: all supported, 6.1 and 6.12) is
+# built, checked and booted for the guest suite; results per version in
+# build/results/guest-<version>/.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/kver.sh"
 variant=${1:-fast}
+shift || true
+kvers=("$@")
+[ ${#kvers[@]} -gt 0 ] || read -ra kvers <<< "$KVER_SUPPORTED"
+for v in "${kvers[@]}"; do kver_check "$v"; done
 export SYSLET_TOP=$top
 export SYSLET_BUILD=${SYSLET_BUILD:-$top/build}
 export SYSLET_OUT=$SYSLET_BUILD/results
 mkdir -p "$SYSLET_OUT"
-rm -rf "$SYSLET_OUT/host" "$SYSLET_OUT/guest" "$SYSLET_OUT"/*.tap
+rm -rf "$SYSLET_OUT/host" "$SYSLET_OUT"/guest "$SYSLET_OUT"/guest-* \
+	"$SYSLET_OUT"/*.tap
 stages=$SYSLET_OUT/stages.tap
 : > "$stages"
 n=0
@@ -34,25 +46,34 @@ stage() {
 }
 
 cd "$top"
-stage "kernel build ($variant)" scripts/kernel.sh "$variant"
-kernel_ok=$?
+declare -A kernel_ok
+for v in "${kvers[@]}"; do
+	stage "kernel build ($v $variant)" scripts/kernel.sh "$variant" "$v"
+	kernel_ok[$v]=$?
+done
 stage "fio build" scripts/fio.sh
 fio_ok=$?
 stage "user-space build" make --no-print-directory userspace
 user_ok=$?
-if [ $kernel_ok = 0 ]; then
-	stage "kernel static checks" bash -c \
-		'scripts/check.sh > "$SYSLET_OUT/check.tap"; rc=$?; cat "$SYSLET_OUT/check.tap"; exit $rc'
-fi
+for v in "${kvers[@]}"; do
+	[ "${kernel_ok[$v]}" = 0 ] || continue
+	# shellcheck disable=SC2016
+	stage "kernel static checks ($v)" bash -c \
+		'scripts/check.sh "$0" > "$SYSLET_OUT/check-$0.tap"; rc=$?
+		 cat "$SYSLET_OUT/check-$0.tap"; exit $rc' "$v"
+done
 if [ $user_ok = 0 ]; then
 	stage "host tests" scripts/run-tests.sh host
 fi
-if [ $kernel_ok = 0 ] && [ $user_ok = 0 ] && [ $fio_ok = 0 ]; then
-	stage "guest tests ($variant kernel)" scripts/guest-run.sh -k "$variant" \
-		-t "${SYSLET_GUEST_TIMEOUT:-2400}" -- scripts/run-tests.sh guest
-fi
+for v in "${kvers[@]}"; do
+	if [ "${kernel_ok[$v]}" = 0 ] && [ $user_ok = 0 ] && [ $fio_ok = 0 ]; then
+		stage "guest tests ($v $variant kernel)" scripts/guest-run.sh \
+			-k "$variant" -v "$v" -t "${SYSLET_GUEST_TIMEOUT:-2400}" \
+			-- scripts/run-tests.sh guest
+	fi
+done
 
 echo "==== summary ($(( $(date +%s) - t0 )) s)"
 shopt -s nullglob
-scripts/tap-summary "$stages" "$SYSLET_OUT"/check.tap \
-	"$SYSLET_OUT"/host/*.tap "$SYSLET_OUT"/guest/*.tap
+scripts/tap-summary "$stages" "$SYSLET_OUT"/check-*.tap \
+	"$SYSLET_OUT"/host/*.tap "$SYSLET_OUT"/guest-*/*.tap

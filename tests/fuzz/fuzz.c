@@ -275,9 +275,10 @@ enum kind { K_NONE, K_FD, K_BUF, K_LEN, K_OFF, K_OFFP, K_FLAGS, K_PATH,
 	    K_MS };
 
 struct spec {
-	int nr;
+	int nr;			/* or ENGINE_NR(n): async_exec's + n */
 	unsigned char k[6];
 };
+#define ENGINE_NR(n)	(-100 - (n))
 
 static const struct spec specs[] = {
 	{ SYS_getpid, { 0 } },
@@ -313,16 +314,24 @@ static const struct spec specs[] = {
 	{ SYS_unshare, { K_ANY } },
 	{ SYS_prctl, { K_ANY, K_ANY } },
 	{ SYS_set_mempolicy, { K_ANY, K_BUF, K_ANY } },
-	{ NR_async_exec, { K_BUF, K_BUF, K_BUF, K_ANY } },
-	{ NR_async_wait, { K_BUF, K_ANY, K_BUF } },
-	{ NR_async_cancel, { K_BUF, K_ANY, K_ANY } },
-	{ NR_async_limits, { K_BUF, K_BUF } },
+	/* the engine's own, by their place after async_exec (spec_nr()) */
+	{ ENGINE_NR(0), { K_BUF, K_BUF, K_BUF, K_ANY } },
+	{ ENGINE_NR(1), { K_BUF, K_ANY, K_BUF } },
+	{ ENGINE_NR(2), { K_BUF, K_ANY, K_ANY } },
+	{ ENGINE_NR(3), { K_BUF, K_BUF } },
 	/* past the table: -ENOSYS */
 	{ 455, { 0 } },
 	{ 0x40000001, { K_FD, K_BUF, K_LEN } },
 	{ -1, { 0 } },
 };
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
+
+/* a spec's number: the engine's calls are numbered by the kernel (nr.h) */
+static int spec_nr(const struct spec *sp)
+{
+	return sp->nr <= ENGINE_NR(0) && sp->nr >= ENGINE_NR(3) ?
+		(int)NR_async_exec + ENGINE_NR(0) - sp->nr : sp->nr;
+}
 
 /* cheap calls for very long and cyclic chains */
 static const int cheap[] = { SYS_getpid, SYS_gettid, SYS_getppid, SYS_lseek,
@@ -489,7 +498,7 @@ static struct syslet_atom *build(struct thr *t, unsigned int len, int cheap_only
 		} else {
 			sp = &specs[below(r, NSPECS)];
 		}
-		x->nr = (uint32_t)sp->nr;
+		x->nr = (uint32_t)spec_nr(sp);
 		x->flags = stop_flags(r);
 		for (int k = 0; k < 6; k++) {
 			if (sp->k[k] == K_NONE && !chance(r, 20)) {
@@ -1399,7 +1408,7 @@ static void on_sig(int sig)
  */
 static void install_filter(void)
 {
-	static const int allowed[] = { SYS_getpid, SYS_gettid, SYS_getppid,
+	const int allowed[] = { SYS_getpid, SYS_gettid, SYS_getppid,
 		SYS_sched_yield, SYS_read, SYS_write, SYS_pread64, SYS_pwrite64,
 		SYS_pipe2, SYS_close, SYS_lseek, SYS_nanosleep, SYS_openat,
 		SYS_splice, SYS_tee, SYS_dup, SYS_eventfd2, SYS_clock_gettime,

@@ -13,7 +13,7 @@ t() {	# t NAME COMMAND...: one TAP line for a shell check
 		fail=1
 	fi
 }
-kver=$(cat "$SYSLET_BUILD/kernel/$SYSLET_KERNEL/include/config/kernel.release" 2>/dev/null)
+kver=$(cat "${SYSLET_KDIR:-$SYSLET_BUILD/kernel/$SYSLET_KERNEL}/include/config/kernel.release" 2>/dev/null)
 echo "TAP version 13"
 echo "1..8"
 t "two vCPUs visible (nproc = 2)" test "$(nproc)" = 2

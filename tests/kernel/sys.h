@@ -14,10 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NR_async_exec	451
-#define NR_async_wait	452
-#define NR_async_cancel	453
-#define NR_async_limits	454
+#include "nr.h"		/* NR_async_*: TEMPORARY, by kernel (issue 19) */
 
 static inline long async_exec(struct syslet_atom *a, struct syslet_ring *r,
 			      struct syslet_completion *done, unsigned int flags)

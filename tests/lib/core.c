@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "lib-test.h"
+#include "../nr.h"
 
 #ifndef SYS_landlock_restrict_self
 #define SYS_landlock_restrict_self 446
@@ -119,10 +120,10 @@ TEST(forbidden_calls_eperm)
 		{ "io_uring_setup", SYS_io_uring_setup, { 0 } },
 		{ "io_uring_enter", SYS_io_uring_enter, { 0 } },
 		{ "io_uring_register", SYS_io_uring_register, { 0 } },
-		{ "async_exec", 451, { 0 } },
-		{ "async_wait", 452, { 0 } },
-		{ "async_cancel", 453, { 0 } },
-		{ "async_limits", 454, { 0 } },
+		{ "async_exec", NR_async_exec, { 0 } },
+		{ "async_wait", NR_async_wait, { 0 } },
+		{ "async_cancel", NR_async_cancel, { 0 } },
+		{ "async_limits", NR_async_limits, { 0 } },
 	};
 	struct syslet_ctx ctx;
 	unsigned int i, m;

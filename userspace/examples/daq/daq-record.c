@@ -33,13 +33,30 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include "daq.h"
 
-#define NR_async_exec	451
-#define NR_async_wait	452
-#define NR_async_limits	454
+/*
+ * TEMPORARY (issue 19, until ABI v1 numbers the calls the same on every
+ * kernel): Linux 6.12 numbers them from SYSLET_NR_BASE_6_12, others
+ * from SYSLET_NR_BASE_6_1 (<linux/syslet.h>).
+ */
+static long nr_base(void)
+{
+	unsigned int major = 0, minor = 0;
+	struct utsname u;
+
+	if (!uname(&u))
+		sscanf(u.release, "%u.%u", &major, &minor);
+	return major == 6 && minor == 12 ?
+		SYSLET_NR_BASE_6_12 : SYSLET_NR_BASE_6_1;
+}
+
+#define NR_async_exec	(nr_base() + 0)
+#define NR_async_wait	(nr_base() + 1)
+#define NR_async_limits	(nr_base() + 3)
 #define MAX_CHAINS	64
 
 static size_t total = 64 << 20, chunk = 1 << 20;
