@@ -222,7 +222,7 @@ static void pass_identity(struct task_struct *from, struct task_struct *to)
 	to->rseq_sig = from->rseq_sig;
 	from->rseq = NULL;
 	from->rseq_sig = 0;
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#if KERNEL_VERSION(6, 12, 0) <= LINUX_VERSION_CODE
 	/* the registered area's size (6.3 on; 6.1 has one size) */
 	to->rseq_len = from->rseq_len;
 	from->rseq_len = 0;

@@ -40,19 +40,22 @@
 #include <linux/uio.h>
 #include <linux/version.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <uapi/linux/syslet.h>
+#include <asm/syslet.h>
 
 /*
  * Kernel API differences between the supported versions, Linux 6.1 and
  * 6.12 (the files of kernel/syslet/ are the same for both): the few
  * helpers below, and rseq_len (pob.c, threadlet.c).
  */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+#if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
 /* 6.12 reads a struct fd's file through fd_file(), 6.1 has the field */
 #define fd_file(f)	((f).file)
 #endif
 
 /* can reads of @file's page cache wait for pages asynchronously? */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+#if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
 #define syslet_file_buf_rasync(file)	((file)->f_mode & FMODE_BUF_RASYNC)
 #else
 /* 6.12 says so in the file's operations */
@@ -61,7 +64,7 @@
 #endif
 
 /* dequeue_signal() for current: 6.12's has no task argument */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+#if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
 #define syslet_dequeue_signal(mask, info, type) \
 	dequeue_signal(current, mask, info, type)
 #else
@@ -76,15 +79,12 @@
 static inline int syslet_import_buf(void __user *buf, size_t len,
 				    struct iovec *iov, struct iov_iter *i)
 {
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+#if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
 	return import_single_range(READ, buf, len, iov, i);
 #else
 	return import_ubuf(READ, buf, len, i);
 #endif
 }
-#include <linux/workqueue.h>
-#include <uapi/linux/syslet.h>
-#include <asm/syslet.h>
 
 #define SYSLET_DEF_MAX_THREADS	128
 #define SYSLET_MAX_MAX_THREADS	4096

@@ -123,7 +123,7 @@ static void exchange_identity(struct task_struct *a, struct task_struct *b)
 #ifdef CONFIG_RSEQ
 	swap(a->rseq, b->rseq);
 	swap(a->rseq_sig, b->rseq_sig);
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#if KERNEL_VERSION(6, 12, 0) <= LINUX_VERSION_CODE
 	/* the registered area's size (6.3 on; 6.1 has one size) */
 	swap(a->rseq_len, b->rseq_len);
 #endif

@@ -99,7 +99,7 @@
 #include <linux/wait.h>
 #include <linux/wait_bit.h>
 #include <linux/version.h>
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+#if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
 #include <asm/unaligned.h>
 #else
 #include <linux/unaligned.h>	/* moved from asm/ in 6.12 */
