@@ -343,7 +343,7 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	/* the names go with the roles: the taker's is an async thread's */
 	set_task_comm(tsk, taker->task->comm);
 	/* no FPU saves from now on: the saved user state stays for the taker */
-	tsk->flags |= PF_IO_WORKER;
+	tsk->flags |= SYSLET_PF_WORKER;
 	pob->passed = true;
 
 	/*
@@ -400,7 +400,7 @@ void syslet_pob_take(struct syslet_ctx *ctx, struct syslet_handoff *h)
 	complete(h->taken);
 	syslet_sched_take(&h->sched);
 	/* a user thread again: its FPU state is saved at context switch */
-	current->flags &= ~PF_IO_WORKER;
+	current->flags &= ~SYSLET_PF_WORKER;
 	/* direct reads that completed meanwhile, or whose task work @from has */
 	syslet_kio_taken(ctx, from);
 	put_task_struct(from);

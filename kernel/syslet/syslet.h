@@ -54,6 +54,19 @@
 #define fd_file(f)	((f).file)
 #endif
 
+/*
+ * What makes a task an async thread, a kernel thread of its process: on
+ * 6.12, create_io_thread() sets PF_USER_WORKER too, and that flag (not
+ * PF_IO_WORKER, as on 6.1) keeps the FPU core from saving a task's user
+ * FPU state at context switch and from restoring it on the way out.  A
+ * hand-off's giver takes them, its taker drops them (pob.c).
+ */
+#if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
+#define SYSLET_PF_WORKER	PF_IO_WORKER
+#else
+#define SYSLET_PF_WORKER	(PF_IO_WORKER | PF_USER_WORKER)
+#endif
+
 /* can reads of @file's page cache wait for pages asynchronously? */
 #if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
 #define syslet_file_buf_rasync(file)	((file)->f_mode & FMODE_BUF_RASYNC)
