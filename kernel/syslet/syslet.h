@@ -209,9 +209,6 @@ void syslet_run_chain(struct syslet_chain *c, bool in_caller);
 int syslet_load_args(const struct syslet_atom *atom, unsigned long *args);
 u32 syslet_seccomp_verdict(struct syslet_chain *c, unsigned int nr,
 			   const unsigned long *args);
-void syslet_seccomp_log(struct syslet_chain *c, unsigned int nr,
-			const unsigned long *args, u32 ret);
-void syslet_call_seen(unsigned int nr, const unsigned long *args, long ret);
 
 /* kio.c */
 void syslet_kio_init(struct syslet_ctx *ctx);
