@@ -229,8 +229,13 @@ static long worker_loop(struct syslet_worker *w)
 			spin_unlock(&ctx->lock);
 			return worker_take(w);
 		}
+		/*
+		 * Not while a submitter makes a thread for a chain it has yet
+		 * to queue (ctx->nr_creating): that thread, or we, may be what
+		 * it counts on to run it (syslet_queue_chain()).
+		 */
 		if (!left && list_empty(&ctx->queue) && !syslet_must_stay() &&
-		    ctx->nr_idle_open >= ctx->nr_reserved) {
+		    ctx->nr_idle_open >= ctx->nr_reserved && !ctx->nr_creating) {
 			/* idle timeout: uncounted before the queue can fill */
 			bool starting = worker_unlink(ctx, w);
 
@@ -407,6 +412,13 @@ static void wake_idle(struct syslet_ctx *ctx)
  * ctx->running (a kbuf read going to a thread) moves from there to the
  * queue under one hold of ctx->lock, so that async_cancel() finds it at
  * every moment; given back, it is still on ctx->running.
+ *
+ * While the thread is being made, ctx->nr_creating keeps idle threads, the
+ * new one too, from leaving on their idle timeout: else the new thread
+ * could find the queue empty, time out and leave before the chain is
+ * queued, which would then wait for no thread (a submitter delayed for an
+ * idle time, 1 ms at the least, between the two: an interrupt storm, or a
+ * virtual CPU its host does not run).
  */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
 {
@@ -418,10 +430,12 @@ int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
 		goto dead;
 	if (!idle_pick(ctx) && ctx->nr_threads < ctx->max_threads) {
 		ctx->nr_threads++;
+		ctx->nr_creating++;
 		seq = ctx->thread_seq++;
 		spin_unlock(&ctx->lock);
 		ret = worker_create(ctx, seq, false);
 		spin_lock(&ctx->lock);
+		ctx->nr_creating--;
 		if (ret) {
 			ctx->nr_threads--;
 			/* other threads will run it; with none, give it back */
