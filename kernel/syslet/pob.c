@@ -492,7 +492,7 @@ uncount:
  * a completion the ring cannot take now (full, or not writable) waits on
  * the overflow list in @c, which holds its place in max_chains.
  */
-static long deliver_in_caller(struct syslet_chain *c,
+long syslet_deliver_in_caller(struct syslet_chain *c,
 			      struct syslet_completion __user *done)
 {
 	long ret = SYSLET_DONE;
@@ -508,13 +508,6 @@ static long deliver_in_caller(struct syslet_chain *c,
 	}
 	syslet_chain_drop(c);
 	return ret;
-}
-
-/* A default-mode read that completed in its caller (kio.c, kbuf). */
-long syslet_deliver_in_caller(struct syslet_chain *c,
-			      struct syslet_completion __user *done)
-{
-	return deliver_in_caller(c, done);
 }
 
 /*
@@ -548,8 +541,8 @@ static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c)
  * user space with the caller's context after a hand-off, or -EOVERFLOW
  * if @done could not be written.
  */
-long syslet_exec_pob(struct syslet_chain *c,
-		     struct syslet_completion __user *done)
+long syslet_submit_pob(struct syslet_chain *c,
+		       struct syslet_completion __user *done)
 {
 	struct syslet_ctx *ctx = c->ctx;
 	struct syslet_pob pob = { .chain = c, .ctx = ctx };
@@ -572,7 +565,7 @@ long syslet_exec_pob(struct syslet_chain *c,
 		if (pob.reserved)
 			syslet_unreserve_spare(ctx);
 		if (!ret)
-			return deliver_in_caller(c, done);
+			return syslet_deliver_in_caller(c, done);
 		syslet_chain_drop(c);	/* nothing ran: restart async_exec() */
 		return ret;
 	}

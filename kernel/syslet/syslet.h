@@ -244,8 +244,8 @@ void syslet_reclaim_tid(struct task_struct *tsk);
 void syslet_pob_take(struct syslet_ctx *ctx, struct syslet_handoff *h);
 void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk);
 void syslet_sched_take(const struct syslet_sched *s);
-long syslet_exec_pob(struct syslet_chain *c,
-		     struct syslet_completion __user *done);
+long syslet_submit_pob(struct syslet_chain *c,
+		       struct syslet_completion __user *done);
 
 /* threadlet.c */
 long syslet_spare(void);
