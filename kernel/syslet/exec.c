@@ -195,6 +195,7 @@ u32 syslet_seccomp_verdict(struct syslet_chain *c, unsigned int nr,
 static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
 			   const unsigned long *args, bool in_caller)
 {
+	struct syslet_ctx *ctx;
 	u32 ret, action;
 
 	if (!c->filter)
@@ -220,6 +221,10 @@ static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
 		seccomp_filter_put(c->filter);
 		c->filter = NULL;
 		syslet_pob_abort();
+		/* its entry on ctx->callers is on the stack it dies with */
+		ctx = syslet_get_ctx(false);
+		if (ctx)
+			syslet_kio_chain_end(ctx, NULL);
 		/* as seccomp: the last thread takes the process with it */
 		if (action == SECCOMP_RET_KILL_THREAD &&
 		    syslet_other_user_thread(current))

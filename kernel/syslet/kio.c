@@ -59,10 +59,13 @@
  * completion would wait for the submitter's next return to user space,
  * for ever if the program polls the ring from another thread while the
  * submitter sleeps.  A thread in the middle of a chain run in its
- * async_exec() gets TWA_RESUME instead (see kio_tw_add()).  A kick that
- * lands between async_exec()'s entry and the chain's start still makes
- * a sleeping atom after the first end with -EINTR, as a signal would.
- * async_wait() still posts completed reads itself.
+ * async_exec() (on ctx->callers, or a threadlet) is not interrupted, or
+ * a sleeping atom after the first would end with -EINTR: another user
+ * thread of the process is kicked instead, and only if there is none,
+ * that one, with TWA_RESUME, for when its chain ends (or it hands off).
+ * A kick that came before the chain started is run before it
+ * (syslet_kio_chain_begin()).  async_wait() still posts completed reads
+ * itself.
  *
  * During a pass-on-block hand-off neither the giver nor the taker can
  * take the task work (both are PF_IO_WORKER for a moment), and a task
@@ -79,6 +82,7 @@
 #include <linux/moduleparam.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/xacct.h>
 #include <linux/seccomp.h>
 #include <linux/slab.h>
@@ -267,22 +271,64 @@ static void kio_tw(struct callback_head *cb)
 	syslet_ctx_put(ctx);
 }
 
-static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t)
+/* Is @t on ctx->callers?  ctx->callers_lock held. */
+static bool kio_in_chain(struct syslet_ctx *ctx, struct task_struct *t)
 {
-	enum task_work_notify_mode mode = TWA_SIGNAL;
+	struct syslet_caller *sc;
+
+	list_for_each_entry(sc, &ctx->callers, node)
+		if (sc->task == t)
+			return true;
+	return false;
+}
+
+/*
+ * Queues the task work on @t, a user thread of the process.  A thread
+ * running a chain in its async_exec() (or a threadlet) is taken only if
+ * @busy_ok, and with TWA_RESUME: interrupted, an atom of its chain would
+ * end with -EINTR.  It returns to user space when the chain ends, or
+ * hands off, and the taker takes the task work over (syslet_kio_taken()).
+ * The task work is added under ctx->callers_lock: a thread that puts
+ * itself on ctx->callers afterwards sees TIF_NOTIFY_SIGNAL set
+ * (syslet_kio_chain_begin()).
+ */
+static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t,
+		       bool busy_ok)
+{
+	unsigned long fl;
+	bool busy, ok = false;
 
 	if (READ_ONCE(t->flags) & (PF_EXITING | PF_IO_WORKER | PF_KTHREAD))
 		return false;
-	/*
-	 * A thread running a chain in its async_exec() (or a threadlet) is
-	 * not interrupted: an atom after the first would end with -EINTR.
-	 * It returns to user space when the chain ends, or hands off, and
-	 * the taker takes the task work over (syslet_kio_taken()).
-	 */
-	if (READ_ONCE(t->syslet_pob))
-		mode = TWA_RESUME;
-	init_task_work(&ctx->kio_tw, kio_tw);
-	return !task_work_add(t, &ctx->kio_tw, mode);
+	spin_lock_irqsave(&ctx->callers_lock, fl);
+	busy = READ_ONCE(t->syslet_pob) || kio_in_chain(ctx, t);
+	if (!busy || busy_ok) {
+		init_task_work(&ctx->kio_tw, kio_tw);
+		ok = !task_work_add(t, &ctx->kio_tw,
+				    busy ? TWA_RESUME : TWA_SIGNAL);
+	}
+	spin_unlock_irqrestore(&ctx->callers_lock, fl);
+	return ok;
+}
+
+/*
+ * Queues the task work on @tsk, or another user thread of @tsk's
+ * process (current's if @tsk is NULL): one that runs no chain in its
+ * async_exec() first, one that does only if there is no other.
+ */
+static bool kio_tw_pick(struct syslet_ctx *ctx, struct task_struct *tsk)
+{
+	struct task_struct *t;
+	int busy_ok;
+
+	for (busy_ok = 0; busy_ok < 2; busy_ok++) {
+		if (tsk && kio_tw_add(ctx, tsk, busy_ok))
+			return true;
+		for_each_thread(tsk ?: current, t)
+			if (t != tsk && kio_tw_add(ctx, t, busy_ok))
+				return true;
+	}
+	return false;
 }
 
 /*
@@ -293,8 +339,7 @@ static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t)
  */
 static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
 {
-	struct task_struct *t;
-	bool queued = false;
+	bool queued;
 	int tries;
 
 	/*
@@ -302,21 +347,12 @@ static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
 	 * look, and whose own kick found @kio_tw_queued set by us, is seen
 	 * by the second (both sides: flag, full barrier, the other's flag).
 	 */
-	for (tries = 0; tries < 2 && !queued; tries++) {
+	for (tries = 0; tries < 2; tries++) {
 		if (atomic_xchg(&ctx->kio_tw_queued, 1))
 			return;		/* already on its way */
 		refcount_inc(&ctx->refs);
 		rcu_read_lock();
-		if (tsk && kio_tw_add(ctx, tsk)) {
-			queued = true;
-		} else {
-			for_each_thread(tsk ?: current, t) {
-				if (kio_tw_add(ctx, t)) {
-					queued = true;
-					break;
-				}
-			}
-		}
+		queued = kio_tw_pick(ctx, tsk);
 		rcu_read_unlock();
 		if (queued)
 			return;
@@ -328,6 +364,52 @@ static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
 	refcount_inc(&ctx->refs);
 	if (!queue_work(system_wq, &ctx->kio_work))
 		syslet_ctx_put(ctx);	/* queued: its reference is enough */
+}
+
+/*
+ * Current is about to run a chain in its async_exec(): reads that
+ * complete meanwhile go to another thread if there is one, else wait
+ * for the chain's end (TWA_RESUME).  A kick that came before (task work
+ * with TIF_NOTIFY_SIGNAL) is run now, as get_signal() would run it,
+ * not left to interrupt an atom.
+ */
+void syslet_kio_chain_begin(struct syslet_ctx *ctx, struct syslet_caller *sc)
+{
+	unsigned long fl;
+
+	sc->task = current;
+	spin_lock_irqsave(&ctx->callers_lock, fl);
+	list_add(&sc->node, &ctx->callers);
+	spin_unlock_irqrestore(&ctx->callers_lock, fl);
+	if (test_thread_flag(TIF_NOTIFY_SIGNAL)) {
+		clear_notify_signal();
+		if (task_work_pending(current))
+			task_work_run();
+	}
+}
+
+/*
+ * The chain has ended, or (@sc NULL) current gave its user context away
+ * and is about to live on as an async thread, which may exit without
+ * returning through the async_exec() whose stack holds its entry.
+ */
+void syslet_kio_chain_end(struct syslet_ctx *ctx, struct syslet_caller *sc)
+{
+	struct syslet_caller *i;
+	unsigned long fl;
+
+	spin_lock_irqsave(&ctx->callers_lock, fl);
+	if (!sc) {
+		list_for_each_entry(i, &ctx->callers, node) {
+			if (i->task == current) {
+				sc = i;
+				break;
+			}
+		}
+	}
+	if (sc)
+		list_del_init(&sc->node);
+	spin_unlock_irqrestore(&ctx->callers_lock, fl);
 }
 
 /*
@@ -383,6 +465,8 @@ void syslet_kio_init(struct syslet_ctx *ctx)
 	INIT_WORK(&ctx->kio_work, kio_work);
 	init_waitqueue_head(&ctx->kio_wait);
 	atomic_set(&ctx->kio_tw_queued, 0);
+	spin_lock_init(&ctx->callers_lock);
+	INIT_LIST_HEAD(&ctx->callers);
 }
 
 /*

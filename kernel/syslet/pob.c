@@ -593,5 +593,6 @@ long syslet_submit_pob(struct syslet_chain *c,
 	 * the taker's struct syslet_worker is ours once it is done with it.
 	 */
 	wait_for_completion(&pob.taken);
+	syslet_kio_chain_end(ctx, NULL);	/* an async thread from now on */
 	return finish_passed(ctx, c, pob.worker);
 }
