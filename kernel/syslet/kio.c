@@ -28,7 +28,10 @@
  * Anything else goes to an async thread as before: chains of more than
  * one atom, other calls and files, a seccomp filter that does not allow
  * the call, arguments the read itself would refuse (their error
- * comes from the real call), and a read the device cannot take without
+ * comes from the real call), a buffer whose pages the caller could not
+ * pin without waiting for their fault (not all of it in one private
+ * anonymous mapping without userfaultfd: kbuf_may_fault()), and a read
+ * the device cannot take without
  * waiting (IOCB_NOWAIT gets -EAGAIN).  The caller waits for nothing the
  * async thread would not have: the read is issued with IOCB_NOWAIT, to
  * devices that honour it (bdev_nowait()).  blk-mq refuses such a read
@@ -493,6 +496,7 @@ static bool kio_atom(struct syslet_chain *c, unsigned long *args, u64 *ret_ptr)
 static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
 		       struct file *file, const unsigned long *args,
 		       u64 ret_ptr);
+static bool kbuf_may_fault(unsigned long uaddr, size_t len);
 
 /*
  * Would a read be seen as a call (ptrace, tracepoints, audit) of current's,
@@ -546,6 +550,15 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 		goto no;
 	if (import_single_range(READ, (void __user *)args[1], args[2], &iov,
 				&iter))
+		goto no;
+	/*
+	 * The buffer's pages are pinned while the read is issued, and a
+	 * page that is not there is faulted in (IOCB_NOWAIT does not stop
+	 * that): only one that its fault merely allocates is issued here,
+	 * as kbuf decides for its copy; a file, shmem, FUSE or userfaultfd
+	 * page may wait for anything, and goes to a thread.
+	 */
+	if (!kbuf_may_fault(args[1], iov.iov_len))
 		goto no;
 	kio = kmalloc(sizeof(*kio), GFP_KERNEL_ACCOUNT);
 	if (!kio)
