@@ -85,6 +85,8 @@ static void ctx_free(struct syslet_ctx *ctx)
 	struct hlist_node *htmp;
 	int bkt;
 
+	/* creds, filters, chains: never from an interrupt (kio_ctx_put()) */
+	WARN_ON_ONCE(!in_task());
 	/* No thread is left: queued and overflowed chains just go. */
 	list_for_each_entry_safe(c, tmp, &ctx->queue, node)
 		chain_release(c);

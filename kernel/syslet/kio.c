@@ -45,7 +45,10 @@
  * else a thread of the process.  The chain is on ctx->running with no worker while
  * the read is in flight: async_cancel() marks it cancelled (it completes
  * with -ECANCELED, its data read or not, like an uninterruptible call in
- * an async thread), and exit/exec find it there too.  A chain whose
+ * an async thread), and exit/exec find it there too.  The completion
+ * (an interrupt) holds a reference to the ctx of its own while it queues
+ * the kio, and may be the last holder once it has: it drops it with
+ * kio_ctx_put(), which leaves the last put to kio_work().  A chain whose
  * process has no thread left to post it when its read completes is
  * dropped unposted.
  *
@@ -241,6 +244,22 @@ static void kio_work(struct work_struct *work)
 	syslet_ctx_put(ctx);
 }
 
+/*
+ * Drops a reference to the ctx in any context, interrupts included: the
+ * last one is dropped by kio_work(), in process context, as ctx_free()
+ * must be (it puts creds and seccomp filters, frees chains and rings).
+ * It can be ours: another thread may post and free the kio (and its
+ * reference) as soon as kio_complete() put it on ctx->kio_done.  Ours
+ * being the last, no one else can have kio_work queued (it would hold a
+ * reference of its own).
+ */
+static void kio_ctx_put(struct syslet_ctx *ctx)
+{
+	if (refcount_dec_not_one(&ctx->refs))
+		return;
+	queue_work(system_wq, &ctx->kio_work);
+}
+
 /* ctx->dead is set: the reads no thread will post are dropped */
 void syslet_kio_dead(struct syslet_ctx *ctx)
 {
@@ -359,14 +378,14 @@ static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
 		rcu_read_unlock();
 		if (queued)
 			return;
-		syslet_ctx_put(ctx);
+		kio_ctx_put(ctx);
 		atomic_set(&ctx->kio_tw_queued, 0);
 		/* the flag is clear before the second look at the threads */
 		smp_mb();
 	}
 	refcount_inc(&ctx->refs);
 	if (!queue_work(system_wq, &ctx->kio_work))
-		syslet_ctx_put(ctx);	/* queued: its reference is enough */
+		kio_ctx_put(ctx);	/* queued: its reference is enough */
 }
 
 /*
@@ -459,7 +478,7 @@ static void kio_complete(struct kiocb *iocb, long res)
 	wake_up_all(&ctx->kio_wait);		/* async_wait() posts it */
 	kio_kick(ctx, tsk);
 	put_task_struct(tsk);
-	syslet_ctx_put(ctx);
+	kio_ctx_put(ctx);
 }
 
 void syslet_kio_init(struct syslet_ctx *ctx)
@@ -700,7 +719,7 @@ static int kbuf_wake(struct wait_queue_entry *wait, unsigned int mode,
 	wake_up_all(&ctx->kio_wait);
 	kio_kick(ctx, tsk);
 	put_task_struct(tsk);
-	syslet_ctx_put(ctx);
+	kio_ctx_put(ctx);
 	return 1;
 }
 
