@@ -85,8 +85,12 @@ static void ctx_free(struct syslet_ctx *ctx)
 	struct hlist_node *htmp;
 	int bkt;
 
-	/* creds, filters, chains: never from an interrupt (kio_ctx_put()) */
-	WARN_ON_ONCE(!in_task());
+	/*
+	 * Never from a hard interrupt (kio_ctx_put()); from a softirq it
+	 * can be: the signal_struct's reference may go with the last task
+	 * of the process, in an RCU callback (delayed_put_task_struct()).
+	 */
+	WARN_ON_ONCE(in_hardirq());
 	/* No thread is left: queued and overflowed chains just go. */
 	list_for_each_entry_safe(c, tmp, &ctx->queue, node)
 		chain_release(c);
