@@ -310,9 +310,12 @@ static bool kio_in_chain(struct syslet_ctx *ctx, struct task_struct *t)
  * @busy_ok, and with TWA_RESUME: interrupted, an atom of its chain would
  * end with -EINTR.  It returns to user space when the chain ends, or
  * hands off, and the taker takes the task work over (syslet_kio_taken()).
- * The task work is added under ctx->callers_lock: a thread that puts
- * itself on ctx->callers afterwards sees TIF_NOTIFY_SIGNAL set
- * (syslet_kio_chain_begin()).
+ * @t's flags are read and the task work added under ctx->callers_lock,
+ * as one step: a thread that puts itself on ctx->callers afterwards sees
+ * TIF_NOTIFY_SIGNAL set (syslet_kio_chain_begin()), and a hand-off's
+ * taker that looks for the task work on its giver afterwards finds it
+ * there (syslet_kio_taken()); one that looked before, the giver's
+ * PF_IO_WORKER set before it was woken, makes this look see the flag.
  */
 static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t,
 		       bool busy_ok)
@@ -320,15 +323,16 @@ static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t,
 	unsigned long fl;
 	bool busy, ok = false;
 
-	if (READ_ONCE(t->flags) & (PF_EXITING | PF_IO_WORKER | PF_KTHREAD))
-		return false;
 	spin_lock_irqsave(&ctx->callers_lock, fl);
+	if (READ_ONCE(t->flags) & (PF_EXITING | PF_IO_WORKER | PF_KTHREAD))
+		goto out;
 	busy = READ_ONCE(t->syslet_pob) || kio_in_chain(ctx, t);
 	if (!busy || busy_ok) {
 		init_task_work(&ctx->kio_tw, kio_tw);
 		ok = !task_work_add(t, &ctx->kio_tw,
 				    busy ? TWA_RESUME : TWA_SIGNAL);
 	}
+out:
 	spin_unlock_irqrestore(&ctx->callers_lock, fl);
 	return ok;
 }
@@ -442,9 +446,21 @@ void syslet_kio_chain_end(struct syslet_ctx *ctx, struct syslet_caller *sc)
  */
 void syslet_kio_taken(struct syslet_ctx *ctx, struct task_struct *from)
 {
+	unsigned long fl;
+	bool moved;
+
 	/* PF_IO_WORKER is clear; pairs with llist_add() in kio_complete() */
 	smp_mb();
-	if (task_work_cancel(from, &ctx->kio_tw)) {
+	/*
+	 * Under ctx->callers_lock: a kick that read @from's flags before
+	 * the hand-off set PF_IO_WORKER has added its task work by now
+	 * (kio_tw_add()), else it would sit on @from, an async thread from
+	 * now on, with @kio_tw_queued set against every later kick.
+	 */
+	spin_lock_irqsave(&ctx->callers_lock, fl);
+	moved = task_work_cancel(from, &ctx->kio_tw);
+	spin_unlock_irqrestore(&ctx->callers_lock, fl);
+	if (moved) {
 		/* its reference to the ctx goes with it */
 		if (!task_work_add(current, &ctx->kio_tw, TWA_RESUME))
 			return;
