@@ -156,6 +156,7 @@ struct syslet_chain *syslet_chain_new(struct syslet_ctx *ctx, u64 head,
 	c->comp.user_data = user_data;
 	c->cred = get_current_cred();
 	c->ip = instruction_pointer(current_pt_regs());
+	c->pkru = syslet_arch_pkru();
 	ret = syslet_chain_count(ctx);
 	if (ret) {
 		chain_release(c);

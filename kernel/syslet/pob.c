@@ -549,6 +549,8 @@ static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c,
 		syslet_post_chain(c);
 	else
 		syslet_chain_free(c);
+	/* the scheduling of the async thread we replace, not the caller's */
+	syslet_sched_take(&w->own);
 	return syslet_become_worker(ctx, w);
 }
 

@@ -121,6 +121,7 @@ struct syslet_chain {
 	struct pid		*submitter;	/* its thread, for signals */
 	struct seccomp_filter	*filter;	/* submitter's, pinned; or NULL */
 	u64			ip;		/* submitter's async_exec() call */
+	u32			pkru;		/* submitter's, at submission */
 	struct task_struct	*worker;	/* ctx->lock: who runs it */
 	u64			head;		/* user address of atom 0 */
 	u64			uring;		/* user address of its ring */
@@ -178,6 +179,13 @@ struct syslet_worker {
 	bool			take;		/* ctx->lock */
 	bool			ready;
 	struct syslet_handoff	h;
+	/*
+	 * An async thread's own scheduling and affinity, saved when it
+	 * takes a user context over: the giver, which lives on in this
+	 * struct, takes them on (finish_passed()), so that no async thread
+	 * runs other threads' chains with a user thread's attributes.
+	 */
+	struct syslet_sched	own;
 	struct callback_head	ret_work;
 };
 
