@@ -336,9 +336,9 @@ TEST(rseq_gs_base_nice_affinity_and_credentials_survive)
  * giver, an async thread from then on, must not run the chains of other
  * threads with that thread's scheduling and affinity; it takes on those
  * of the async thread it replaced (before: a nice-0 thread's SYSLET_ASYNC
- * chain ran at nice 7, pinned to CPU 1, on the giver).  (With SCHED_FIFO
- * instead of nice the hand-off itself does not complete in the guest:
- * not this test's subject.)
+ * chain ran at nice 7, pinned to CPU 1, on the giver).  (Not with
+ * SCHED_FIFO: a real-time task's timer slack is 0, an async thread's is
+ * not, and a difference in timer slack refuses the hand-off.)
  */
 TEST(a_giver_runs_later_chains_with_the_takers_scheduling)
 {
