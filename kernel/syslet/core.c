@@ -85,6 +85,12 @@ static void ctx_free(struct syslet_ctx *ctx)
 	struct hlist_node *htmp;
 	int bkt;
 
+	/*
+	 * Never from a hard interrupt (kio_ctx_put()); from a softirq it
+	 * can be: the signal_struct's reference may go with the last task
+	 * of the process, in an RCU callback (delayed_put_task_struct()).
+	 */
+	WARN_ON_ONCE(in_hardirq());
 	/* No thread is left: queued and overflowed chains just go. */
 	list_for_each_entry_safe(c, tmp, &ctx->queue, node)
 		chain_release(c);
@@ -150,6 +156,7 @@ struct syslet_chain *syslet_chain_new(struct syslet_ctx *ctx, u64 head,
 	c->comp.user_data = user_data;
 	c->cred = get_current_cred();
 	c->ip = instruction_pointer(current_pt_regs());
+	c->pkru = syslet_arch_pkru();
 	ret = syslet_chain_count(ctx);
 	if (ret) {
 		chain_release(c);
@@ -204,6 +211,7 @@ static long submit_in_caller(struct syslet_chain *c,
 			     struct syslet_ring __user *ring,
 			     struct syslet_completion __user *done)
 {
+	struct syslet_caller sc;
 	struct syslet_ctx *ctx;
 	struct syslet_kring *kr;
 	long ret;
@@ -211,8 +219,18 @@ static long submit_in_caller(struct syslet_chain *c,
 	/* an unwritable @done is refused before anything runs */
 	if (done && clear_user(done, sizeof(*done)))
 		return -EFAULT;
+	/*
+	 * With the ctx (made here if it is not yet: a read another thread
+	 * submits meanwhile may kick this one), a read's completion does
+	 * not interrupt the chain.  Without memory for it, no read exists.
+	 */
+	ctx = syslet_get_ctx(true);
+	if (!IS_ERR(ctx))
+		syslet_kio_chain_begin(ctx, &sc);
 	c->filter = seccomp_filter_get_current();
 	syslet_run_chain(c, true);
+	if (!IS_ERR(ctx))
+		syslet_kio_chain_end(ctx, &sc);
 	if (c->filter)
 		seccomp_filter_put(c->filter);
 	c->filter = NULL;
@@ -224,7 +242,6 @@ static long submit_in_caller(struct syslet_chain *c,
 	if (!ring || (c->flags & SYSLET_NO_COMPLETE))
 		return SYSLET_DONE;
 
-	ctx = syslet_get_ctx(true);
 	if (IS_ERR(ctx))
 		return -EOVERFLOW;
 	kr = syslet_kring_get(ctx, (u64)(unsigned long)ring);
@@ -270,6 +287,7 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		struct syslet_ring __user *, ring,
 		struct syslet_completion __user *, done, unsigned int, flags)
 {
+	struct syslet_caller caller;
 	struct syslet_chain *c;
 	struct syslet_ctx *ctx;
 	u32 aflags;
@@ -331,7 +349,11 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		/* a buffered read that would wait for pages: no hand-off */
 		if (syslet_kbuf_exec(ctx, c, done, &ret))
 			return ret;
-		return syslet_submit_pob(c, done);
+		/* as in submit_in_caller(); after a hand-off, an async thread */
+		syslet_kio_chain_begin(ctx, &caller);
+		ret = syslet_submit_pob(c, done);
+		syslet_kio_chain_end(ctx, &caller);
+		return ret;
 	}
 
 	c = syslet_chain_new(ctx, (u64)(unsigned long)atom,

@@ -549,6 +549,8 @@ static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c,
 		syslet_post_chain(c);
 	else
 		syslet_chain_free(c);
+	/* the scheduling of the async thread we replace, not the caller's */
+	syslet_sched_take(&w->own);
 	return syslet_become_worker(ctx, w);
 }
 
@@ -593,5 +595,6 @@ long syslet_submit_pob(struct syslet_chain *c,
 	 * the taker's struct syslet_worker is ours once it is done with it.
 	 */
 	wait_for_completion(&pob.taken);
+	syslet_kio_chain_end(ctx, NULL);	/* an async thread from now on */
 	return finish_passed(ctx, c, pob.worker);
 }

@@ -85,6 +85,19 @@ struct syslet_ctx {
 	atomic_t		kio_tw_queued;	/* @kio_tw is queued */
 	struct callback_head	kio_tw;
 	struct work_struct	kio_work;	/* drops them: ctx dead */
+	spinlock_t		callers_lock;	/* irqsave: kio_kick() takes it */
+	struct list_head	callers;	/* struct syslet_caller */
+};
+
+/*
+ * A thread running a chain in its own async_exec() (SYSLET_SYNC, the
+ * default mode, a chain in a threadlet), on its stack, on ctx->callers
+ * while the chain runs: a read's completion kicks another user thread
+ * (kio_kick()), an interrupted atom would end with -EINTR.
+ */
+struct syslet_caller {
+	struct list_head	node;
+	struct task_struct	*task;
 };
 
 struct syslet_kring {
@@ -108,6 +121,7 @@ struct syslet_chain {
 	struct pid		*submitter;	/* its thread, for signals */
 	struct seccomp_filter	*filter;	/* submitter's, pinned; or NULL */
 	u64			ip;		/* submitter's async_exec() call */
+	u32			pkru;		/* submitter's, at submission */
 	struct task_struct	*worker;	/* ctx->lock: who runs it */
 	u64			head;		/* user address of atom 0 */
 	u64			uring;		/* user address of its ring */
@@ -165,6 +179,13 @@ struct syslet_worker {
 	bool			take;		/* ctx->lock */
 	bool			ready;
 	struct syslet_handoff	h;
+	/*
+	 * An async thread's own scheduling and affinity, saved when it
+	 * takes a user context over: the giver, which lives on in this
+	 * struct, takes them on (finish_passed()), so that no async thread
+	 * runs other threads' chains with a user thread's attributes.
+	 */
+	struct syslet_sched	own;
 	struct callback_head	ret_work;
 };
 
@@ -226,6 +247,8 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c);
 void syslet_kio_flush(struct syslet_ctx *ctx);
 void syslet_kio_dead(struct syslet_ctx *ctx);
 void syslet_kio_taken(struct syslet_ctx *ctx, struct task_struct *from);
+void syslet_kio_chain_begin(struct syslet_ctx *ctx, struct syslet_caller *sc);
+void syslet_kio_chain_end(struct syslet_ctx *ctx, struct syslet_caller *sc);
 bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 		      struct syslet_completion __user *done, long *ret);
 

@@ -32,9 +32,17 @@ static bool worker_run(struct syslet_ctx *ctx, struct syslet_chain *c)
 {
 	const struct cred *old;
 	bool killed;
+	u32 pkru;
 
+	/*
+	 * With the submitter's credentials and memory protection keys (its
+	 * PKRU decides what its atoms may write), not those of whichever
+	 * user thread made this one or gave its context away from it.
+	 */
 	old = override_creds(c->cred);
+	pkru = syslet_arch_set_pkru(c->pkru);
 	syslet_run_chain(c, false);
+	syslet_arch_set_pkru(pkru);
 	revert_creds(old);
 
 	spin_lock(&ctx->lock);
@@ -133,6 +141,8 @@ static long worker_take(struct syslet_worker *w)
 	spin_lock(&ctx->lock);
 	list_del(&w->node);
 	spin_unlock(&ctx->lock);
+	/* for the giver, which lives on in @w (finish_passed()) */
+	syslet_sched_save(&w->own, current);
 	syslet_pob_take(ctx, &w->h);
 	/* a user thread now (PF_IO_WORKER is clear) */
 	spin_lock(&ctx->lock);
@@ -164,6 +174,7 @@ static bool worker_unlink(struct syslet_ctx *ctx, struct syslet_worker *w)
 static void worker_free(struct syslet_worker *w)
 {
 	syslet_sched_free(&w->h.sched);
+	syslet_sched_free(&w->own);
 	kfree(w);
 }
 
@@ -349,8 +360,8 @@ static int worker_create(struct syslet_ctx *ctx, unsigned int seq,
 	w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
 	if (!w)
 		return -ENOMEM;
-	if (syslet_sched_alloc(&w->h.sched)) {
-		kfree(w);
+	if (syslet_sched_alloc(&w->h.sched) || syslet_sched_alloc(&w->own)) {
+		worker_free(w);
 		return -ENOMEM;
 	}
 	INIT_LIST_HEAD(&w->idle_node);

@@ -1087,6 +1087,130 @@ TEST(ptrace_syscall_stops_per_atom)
 	EXPECT_EQ(in451, 0);
 }
 
+/*
+ * async_exec() with canaries in the argument registers it does not use
+ * (r8, r9): a system call preserves all but rax, rcx and r11.
+ */
+static long exec_keep_regs(struct syslet_atom *a, struct syslet_ring *r,
+			   unsigned long out[6])
+{
+	register long rdi __asm__("rdi") = (long)a;
+	register long rsi __asm__("rsi") = (long)r;
+	register long rdx __asm__("rdx") = 0;
+	register long r10 __asm__("r10") = 0;
+	register long r8 __asm__("r8") = 0x5a5a0008;
+	register long r9 __asm__("r9") = 0x5a5a0009;
+	long ret = NR_async_exec;
+
+	__asm__ volatile("syscall"
+			 : "+a"(ret), "+r"(rdi), "+r"(rsi), "+r"(rdx),
+			   "+r"(r10), "+r"(r8), "+r"(r9)
+			 : : "rcx", "r11", "memory");
+	out[0] = rdi;
+	out[1] = rsi;
+	out[2] = rdx;
+	out[3] = r10;
+	out[4] = r8;
+	out[5] = r9;
+	return ret;
+}
+
+#define DETACH_FD	100
+
+static void detached_child(void)
+{
+	struct syslet_ring *r = ring_new(8);
+	struct syslet_completion c;
+	struct syslet_atom a;
+	uint64_t fd = DETACH_FD, buf, len = 4096, off = 5 << 20;
+	int64_t ret = -12345;
+	unsigned long out[6];
+	int dev = slow_dev();
+	long res;
+
+	if (dev < 0)
+		_exit(77);
+	if (dup2(dev, DETACH_FD) != DETACH_FD)
+		_exit(1);
+	buf = (uintptr_t)aligned_alloc(4096, 4096);
+	memset((void *)(uintptr_t)buf, 0, 4096);
+	/* an idle async thread, for the hand-off */
+	atom_init(&a, SYSLET_ASYNC, SYS_getpid, &ret, NULL, NULL, NULL, NULL);
+	if (async_exec(&a, r, NULL, 0) != SYSLET_QUEUED || !ring_get(r, &c))
+		_exit(2);
+	for (int i = 0; i < 500 && limits_now().nr_idle != 1; i++)
+		usleep(10000);
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
+		_exit(4);
+	raise(SIGSTOP);
+	/*
+	 * A 200 ms direct read: an uninterruptible sleep, which the
+	 * detach's wake-up (TIF_SIGPENDING) does not cut short.
+	 */
+	atom_init(&a, 0, SYS_pread64, &ret, &fd, &buf, &len, &off);
+	a.user_data = 0x31;
+	res = exec_keep_regs(&a, r, out);
+	tap_diag("async_exec %ld; rdi %#lx rsi %#lx rdx %#lx r10 %#lx "
+		 "r8 %#lx r9 %#lx", res, out[0], out[1], out[2], out[3],
+		 out[4], out[5]);
+	if (res != SYSLET_QUEUED && res != SYSLET_DONE)
+		_exit(5);
+	if (out[0] != (uintptr_t)&a || out[1] != (uintptr_t)r || out[2] ||
+	    out[3] || out[4] != 0x5a5a0008 || out[5] != 0x5a5a0009)
+		_exit(6);
+	if (!ring_get(r, &c) || c.user_data != 0x31 || ret != 4096)
+		_exit(7);
+	_exit(0);
+}
+
+/*
+ * A PTRACE_SYSCALL tracer detaches at an atom's entry stop (which put the
+ * atom's number and arguments in the registers); the atom then sleeps
+ * (uninterruptibly: an interruptible sleep would end at once, the detach
+ * wakes the task with TIF_SIGPENDING, and async_exec() restart) with
+ * pass-on-block armed.  The user context async_exec() returns to,
+ * in the caller or a taker, must have async_exec()'s registers (before:
+ * a hand-off gave the taker the atom's: rdi 100, rsi the buffer, ...).
+ */
+TEST(detach_at_an_atoms_entry_stop_keeps_async_execs_registers)
+{
+	int status, detached = 0;
+	pid_t pid;
+
+	REQUIRE_SYSLET();
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		detached_child();
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(ptrace(PTRACE_SETOPTIONS, pid, NULL,
+			 (void *)PTRACE_O_TRACESYSGOOD), 0);
+	while (!detached) {
+		struct __ptrace_syscall_info info;
+
+		ASSERT_EQ(ptrace(PTRACE_SYSCALL, pid, NULL, NULL), 0);
+		ASSERT_EQ(waitpid(pid, &status, 0), pid);
+		ASSERT_FALSE(WIFEXITED(status) || WIFSIGNALED(status));
+		if (WSTOPSIG(status) != (SIGTRAP | 0x80))
+			continue;
+		memset(&info, 0, sizeof(info));
+		ASSERT_GT(ptrace(PTRACE_GET_SYSCALL_INFO, pid,
+				 (void *)sizeof(info), &info), 0);
+		if (info.op == PTRACE_SYSCALL_INFO_ENTRY &&
+		    info.entry.nr == SYS_pread64 &&
+		    info.entry.args[0] == DETACH_FD) {
+			ASSERT_EQ(ptrace(PTRACE_DETACH, pid, NULL, NULL), 0);
+			detached = 1;
+		}
+	}
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		SKIP("no null_blk of ours (200 ms completions)");
+	EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
 int main(int argc, char **argv)
 {
 	int ret, had_nullb = access("/dev/nullb0", F_OK) == 0;
