@@ -624,7 +624,9 @@ TEST(audit_records_per_atom)
 			if (strstr(text, want) && strstr(text, " a0=9 ") &&
 			    strstr(text, " exit=4096 "))
 				reads++;
-			if (strstr(text, " syscall=451 "))
+			snprintf(want, sizeof(want), " syscall=%d ",
+				 NR_async_exec);
+			if (strstr(text, want))
 				e451++;
 			snprintf(want, sizeof(want), " syscall=%d ",
 				 SYS_getpgid);
