@@ -581,7 +581,9 @@ void syslet_run_chain(struct syslet_chain *c, bool caller)
 			break;
 		}
 		last = uaddr;
-		if (atom.flags & ~SYSLET_ATOM_FLAGS) {
+		/* unknown flags, reserved words not 0 (ABI v1): not run */
+		if ((atom.flags & ~SYSLET_ATOM_FLAGS) ||
+		    atom.__reserved[0] || atom.__reserved[1]) {
 			status = -EINVAL;
 			break;
 		}

@@ -107,6 +107,7 @@ struct syslet_kring {
 	struct mutex		mutex;
 	u32			head;		/* mutex: the kernel's copy */
 	u32			nr_entries;	/* the ring's size, at creation */
+	u32			hdr_size;	/* its header's, with it */
 	bool			head_valid;	/* mutex: @head read in */
 	unsigned int		nr_overflow;	/* mutex */
 	struct list_head	overflow;	/* mutex: chains to post */

@@ -635,7 +635,7 @@ static void reap(int i)
 	if (g->state)
 		return;
 	/* min 0: flushes the overflow into the ring, returns at once */
-	syscall(NR_async_wait, g->r, 0, &zero, NULL, 8);
+	syscall(NR_async_wait, g->r, 0, &zero, NULL, 8, 0);
 	while (ring_pop(g->r, &c))
 		check_comp(&c, i, 0);
 }
@@ -997,7 +997,7 @@ static void *np_cancel(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&np_stop))
-		syscall(NR_async_cancel, np_ring, 0x5a5aULL, 0);
+		syscall(NR_async_cancel, np_ring, 0x5a5aULL, 0, 0L, 0L, 0L);
 	return NULL;
 }
 
@@ -1152,7 +1152,7 @@ static void random_cancel(struct thr *t)
 	if (chance(r, 50))
 		ud = rnd(r);
 	sh->cancels++;
-	syscall(NR_async_cancel, ring, ud, flags);
+	syscall(NR_async_cancel, ring, ud, flags, 0L, 0L, 0L);
 }
 
 static void random_wait(struct thr *t)
@@ -1179,7 +1179,8 @@ static void random_wait(struct thr *t)
 		ts.tv_nsec = -1;
 		tsp = &ts;
 	}
-	syscall(NR_async_wait, ring, below(r, 4), tsp, mask, sz);
+	syscall(NR_async_wait, ring, below(r, 4), tsp, mask, sz,
+		chance(r, 100) ? 1u << below(r, 32) : 0);
 	reap(i);
 }
 
@@ -1207,7 +1208,7 @@ static void random_limits(struct thr *t)
 			;
 	}
 	syscall(NR_async_limits, chance(r, 30) ? (void *)(uintptr_t)bad_ptr(r) : &l,
-		NULL);
+		NULL, chance(r, 100) ? 1u << below(r, 32) : 0, 0L, 0L, 0L);
 }
 
 static void check_threads(void)

@@ -425,7 +425,7 @@ TEST(direct_read_completions_are_written_by_a_thread_of_the_process)
 		    MAP_FAILED);
 	ASSERT_EQ(getrusage(RUSAGE_THREAD, &ru0), 0);
 	ASSERT_EQ(async_exec(&rd.a, r, NULL, 0), SYSLET_QUEUED);
-	ASSERT_EQ(syscall(NR_async_wait, r, 1, &ts, NULL, 8), 1);
+	ASSERT_EQ(async_pwait(r, 1, &ts, NULL, 8, 0), 1);
 	ASSERT_EQ(getrusage(RUSAGE_THREAD, &ru1), 0);
 	tap_diag("minor faults of the submitter meanwhile: %ld",
 		 ru1.ru_minflt - ru0.ru_minflt);
