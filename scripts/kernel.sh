@@ -107,6 +107,9 @@ if [ "$(cat "$src/.syslet-patches" 2>/dev/null)" != "$phash" ]; then
 		done > "$stamps"
 	fi
 	git_base reset -q --hard base
+	# no 'git gc --auto' from git am: it would run on in the background
+	# holding build/.kernel.lock (inherited fd 9) for minutes
+	git_base config gc.auto 0
 	if [ ${#patches[@]} -gt 0 ] &&
 	   ! git_base am -q --committer-date-is-author-date "${patches[@]}"; then
 		git_base am --abort >/dev/null 2>&1 || true
@@ -121,21 +124,6 @@ if [ "$(cat "$src/.syslet-patches" 2>/dev/null)" != "$phash" ]; then
 	done < "$stamps"
 	rm -f "$stamps"
 	echo "$phash" > "$src/.syslet-patches"
-fi
-
-# TEMPORARY (issue 19): the table patch of this version must number the
-# engine's calls as include/uapi/linux/syslet.h says for it.
-base=$(sed -n "s/^#define SYSLET_NR_BASE_${kver/./_}[[:space:]][[:space:]]*\([0-9]*\).*/\1/p" \
-	"$top/include/uapi/linux/syslet.h")
-if [ -n "$base" ]; then
-	i=0
-	for call in async_exec async_wait async_cancel async_limits; do
-		got=$(awk -v c="$call" '$3 == c { print $1 }' \
-			"$src/arch/x86/entry/syscalls/syscall_64.tbl")
-		[ "$got" = $((base + i)) ] ||
-			die "syscall_64.tbl numbers $call ${got:-nowhere}, include/uapi/linux/syslet.h $((base + i))"
-		i=$((i + 1))
-	done
 fi
 
 # --- 3. overlay new files --------------------------------------------------

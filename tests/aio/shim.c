@@ -8,13 +8,13 @@
  */
 #include <dirent.h>
 #include <linux/magic.h>
+#include <linux/syslet.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/uio.h>
 
 #include "aio-test.h"
-#include "../nr.h"
 
 static int nthreads_settled(const char *name, int want);
 
@@ -538,7 +538,7 @@ TEST(expected_backend)
 
 /*
  * The engine's own limit: the kernel backend's max_chains lowered to 2
- * (async_limits, syscall 454 on 6.1) makes the third concurrent request fail in
+ * (async_limits()) makes the third concurrent request fail in
  * aio_read() itself with EAGAIN, the aiocb's requests before it unharmed.
  */
 TEST(engine_limit_gives_eagain)
@@ -552,7 +552,7 @@ TEST(engine_limit_gives_eagain)
 	need_shim();
 	if (aiot_stats().backend != 1)
 		SKIP("kernel backend only (the emulated one is not reachable)");
-	ASSERT_EQ(syscall(NR_async_limits, &lim, NULL), 0);
+	ASSERT_EQ(syscall(SYSLET_NR_ASYNC_LIMITS, &lim, NULL, 0L, 0L, 0L, 0L), 0);
 	for (i = 0; i < 3; i++) {
 		ASSERT_EQ(pipe(p[i]), 0);
 		aiot_cb(&cb[i], p[i][0], buf[i], 8, 0);

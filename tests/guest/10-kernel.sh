@@ -7,8 +7,9 @@
 # hand-off moves or refuses, the TGID after a leader's hand-off; buffered
 # reads without a thread (kbuf).
 # issue 16: completions posted by many threads at once (post).
+# issue 19: ABI v1 (abi: sizes, reserved words, flags, numbers).
 rc=0
-for t in engine seccomp identity limits pob threadlet lifetime iowq kio review \
+for t in engine abi seccomp identity limits pob threadlet lifetime iowq kio review \
 	allowlist visible handoff tgid post kbuf; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done

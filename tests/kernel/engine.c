@@ -230,16 +230,10 @@ static const struct {
 	F(ioperm), F(modify_ldt), F(io_uring_setup), F(io_uring_enter),
 	F(io_uring_register),
 #undef F
-	/* the engine's own, by their place after async_exec (fnr()) */
-	{ "async_exec", -1 }, { "async_wait", -2 }, { "async_cancel", -3 },
-	{ "async_limits", -4 },
+	{ "async_exec", NR_async_exec }, { "async_wait", NR_async_wait },
+	{ "async_cancel", NR_async_cancel },
+	{ "async_limits", NR_async_limits },
 };
-
-/* forbidden[]'s number: the engine's calls are numbered by the kernel */
-static int fnr(int nr)
-{
-	return nr < 0 ? (int)NR_async_exec - 1 - nr : nr;
-}
 
 TEST(forbidden_calls_fail_with_eperm)
 {
@@ -254,12 +248,12 @@ TEST(forbidden_calls_fail_with_eperm)
 	for (unsigned int i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
 		/* in the caller */
 		ret = 0;
-		atom_init(&a, SYSLET_SYNC, fnr(forbidden[i].nr), &ret, &zero, &zero,
+		atom_init(&a, SYSLET_SYNC, forbidden[i].nr, &ret, &zero, &zero,
 			  &zero, &zero);
 		a.arg_ptr[4] = a.arg_ptr[5] = (uintptr_t)&zero;
 		ASSERT_EQ(async_exec(&a, NULL, &done, 0), SYSLET_DONE);
 		if (ret != -EPERM || done.status != -EPERM)
-			tap_diag("SYNC %s (%d)", forbidden[i].name, fnr(forbidden[i].nr));
+			tap_diag("SYNC %s (%d)", forbidden[i].name, forbidden[i].nr);
 		ASSERT_EQ(ret, -EPERM);
 		ASSERT_EQ(done.status, -EPERM);
 		ASSERT_EQ(done.nr_atoms, 1);
@@ -271,7 +265,7 @@ TEST(forbidden_calls_fail_with_eperm)
 		ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_QUEUED);
 		ASSERT_TRUE(ring_get(r, &done));
 		if (ret != -EPERM || done.status != -EPERM)
-			tap_diag("ASYNC %s (%d)", forbidden[i].name, fnr(forbidden[i].nr));
+			tap_diag("ASYNC %s (%d)", forbidden[i].name, forbidden[i].nr);
 		ASSERT_EQ(done.user_data, i);
 		ASSERT_EQ(ret, -EPERM);
 		ASSERT_EQ(done.status, -EPERM);
@@ -761,7 +755,7 @@ static long wait_mask(struct syslet_ring *r, unsigned int min,
 		      const struct timespec *ts, const sigset_t *mask)
 {
 	/* the kernel's sigset_t: 64 signals, 8 bytes */
-	return syscall(NR_async_wait, r, min, ts, mask, 8);
+	return async_pwait(r, min, ts, mask, 8, 0);
 }
 
 static atomic_int usr1_count;

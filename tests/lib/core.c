@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "lib-test.h"
-#include "../nr.h"
 
 #ifndef SYS_landlock_restrict_self
 #define SYS_landlock_restrict_self 446
@@ -120,10 +119,10 @@ TEST(forbidden_calls_eperm)
 		{ "io_uring_setup", SYS_io_uring_setup, { 0 } },
 		{ "io_uring_enter", SYS_io_uring_enter, { 0 } },
 		{ "io_uring_register", SYS_io_uring_register, { 0 } },
-		{ "async_exec", NR_async_exec, { 0 } },
-		{ "async_wait", NR_async_wait, { 0 } },
-		{ "async_cancel", NR_async_cancel, { 0 } },
-		{ "async_limits", NR_async_limits, { 0 } },
+		{ "async_exec", SYSLET_NR_ASYNC_EXEC, { 0 } },
+		{ "async_wait", SYSLET_NR_ASYNC_WAIT, { 0 } },
+		{ "async_cancel", SYSLET_NR_ASYNC_CANCEL, { 0 } },
+		{ "async_limits", SYSLET_NR_ASYNC_LIMITS, { 0 } },
 	};
 	struct syslet_ctx ctx;
 	unsigned int i, m;

@@ -33,30 +33,14 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include "daq.h"
 
-/*
- * TEMPORARY (issue 19, until ABI v1 numbers the calls the same on every
- * kernel): Linux 6.12 numbers them from SYSLET_NR_BASE_6_12, others
- * from SYSLET_NR_BASE_6_1 (<linux/syslet.h>).
- */
-static long nr_base(void)
-{
-	unsigned int major = 0, minor = 0;
-	struct utsname u;
-
-	if (!uname(&u))
-		sscanf(u.release, "%u.%u", &major, &minor);
-	return major == 6 && minor == 12 ?
-		SYSLET_NR_BASE_6_12 : SYSLET_NR_BASE_6_1;
-}
-
-#define NR_async_exec	(nr_base() + 0)
-#define NR_async_wait	(nr_base() + 1)
-#define NR_async_limits	(nr_base() + 3)
+/* the numbers are <linux/syslet.h>'s; every argument is passed (flags 0) */
+#define NR_async_exec	SYSLET_NR_ASYNC_EXEC
+#define NR_async_wait	SYSLET_NR_ASYNC_WAIT
+#define NR_async_limits	SYSLET_NR_ASYNC_LIMITS
 #define MAX_CHAINS	64
 
 static size_t total = 64 << 20, chunk = 1 << 20;
@@ -204,7 +188,7 @@ static int record_syslet(int dev, int out)
 	/* keep every chain busy until the whole range has been asked for */
 	for (i = 0; i < nchains && next < total; i++, next += chunk) {
 		chain_arm(&c[i], next);
-		if (syscall(NR_async_exec, &c[i].a[0], ring, NULL, 0) < 0)
+		if (syscall(NR_async_exec, &c[i].a[0], ring, NULL, 0, 0L, 0L) < 0)
 			die("async_exec");
 		inflight++;
 	}
@@ -213,14 +197,14 @@ static int record_syslet(int dev, int out)
 		uint32_t tail = ring->tail;
 
 		if (head == tail) {
-			if (syscall(NR_async_wait, ring, 1, NULL, NULL, 8) < 0 &&
+			if (syscall(NR_async_wait, ring, 1, NULL, NULL, 8, 0) < 0 &&
 			    errno != EINTR)
 				die("async_wait");
 			continue;
 		}
 		for (; tail != head; tail++) {
 			struct syslet_completion *e =
-				&ring->entries[tail & (nr - 1)];
+				&SYSLET_RING_ENTRIES(ring)[tail & (nr - 1)];
 			struct chain *ch = (struct chain *)(uintptr_t)e->user_data;
 
 			/* a short splice would leave a hole: not expected */
@@ -234,7 +218,7 @@ static int record_syslet(int dev, int out)
 				chain_arm(ch, next);
 				next += chunk;
 				if (syscall(NR_async_exec, &ch->a[0], ring,
-					    NULL, 0) < 0)
+					    NULL, 0, 0L, 0L) < 0)
 					die("async_exec");
 				inflight++;
 			}
@@ -357,7 +341,7 @@ int main(int argc, char **argv)
 	if (all || !strcmp(mode, "splice"))
 		bad |= run("splice", record_splice, rw_cpu, NULL);
 	if (all || !strcmp(mode, "syslet")) {
-		if (syscall(NR_async_limits, NULL, NULL) != 0)
+		if (syscall(NR_async_limits, NULL, NULL, 0, 0L, 0L, 0L) != 0)
 			printf("syslet  skipped: no syslet system calls (%s)\n",
 			       strerror(errno));
 		else

@@ -14,22 +14,9 @@
 
 #define SYSLET_API __attribute__((visibility("default")))
 
-/*
- * The 6.1 numbers of the engine's calls: what the emulated backend's
- * table (emu/calls.c) covers, as the kernel's calls.h did on 6.1.
- */
-#define __NR_async_exec		451
-#define __NR_async_wait		452
-#define __NR_async_cancel	453
-#define __NR_async_limits	454
-
-/*
- * TEMPORARY (issue 19, until ABI v1 numbers the calls the same on every
- * kernel): the running kernel's number of async_exec, from the sets in
- * <linux/syslet.h>; async_wait, async_cancel and async_limits follow it.
- * Set by a constructor in sys.c, read by the threadlet trampoline too.
- */
-extern int __syslet_nr_exec;
+/* __NR_async_exec etc.: <linux/syslet.h>, the one place they are defined */
+#define SYSLET_STR_(x)		#x
+#define SYSLET_STR(x)		SYSLET_STR_(x)
 
 /* ctx->flags bits above SYSLET_CTX_F_ALL */
 #define SYSLET_CTX_OWN_MEM	0x00010000U /* ring allocated by the library */

@@ -1,39 +1,18 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libsyslet: the syslet system calls (x86-64 numbers 451-454 on Linux 6.1,
- * 463-466 on 6.12, for now), -errno returns, and the probe for them.
+ * libsyslet: the syslet system calls (numbers 500-503, <linux/syslet.h>), -errno
+ * returns, and the probe for them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include "internal.h"
 
-/*
- * TEMPORARY (issue 19): the calls' numbers depend on the kernel until ABI
- * v1; <linux/syslet.h> has both sets.  Linux 6.12 has the 6.12 one; any
- * other kernel, stock ones included, gets 6.1's, as before 6.12 was
- * supported (the probe below asks 454 as it did).  Found once, before
- * main().
- */
-__attribute__((visibility("hidden"))) int __syslet_nr_exec = SYSLET_NR_BASE_6_1;
-
-__attribute__((constructor)) static void syslet_nr_init(void)
-{
-	unsigned int major = 0, minor = 0;
-	struct utsname u;
-
-	if (!uname(&u))
-		sscanf(u.release, "%u.%u", &major, &minor);
-	if (major == 6 && minor == 12)
-		__syslet_nr_exec = SYSLET_NR_BASE_6_12;
-}
 
 static long neg_errno(long r)
 {
@@ -49,14 +28,14 @@ long __syslet_sys_async_exec(const struct syslet_atom *atom,
 			     struct syslet_completion *done,
 			     unsigned int flags)
 {
-	return neg_errno(syscall(__syslet_nr_exec, atom, ring, done,
+	return neg_errno(syscall(__NR_async_exec, atom, ring, done,
 				 (unsigned long)flags, 0L, 0L));
 }
 
 long __syslet_sys_async_wait(struct syslet_ring *ring, unsigned int min,
 		    const struct timespec *ts, const sigset_t *sigmask)
 {
-	return neg_errno(syscall(__syslet_nr_exec + 1, ring, (unsigned long)min,
+	return neg_errno(syscall(__NR_async_wait, ring, (unsigned long)min,
 				 ts, sigmask,
 				 sigmask ? KERNEL_SIGSET_BYTES : 0L, 0L));
 }
@@ -64,21 +43,23 @@ long __syslet_sys_async_wait(struct syslet_ring *ring, unsigned int min,
 long __syslet_sys_async_cancel(struct syslet_ring *ring, uint64_t user_data,
 		      unsigned int flags)
 {
-	return neg_errno(syscall(__syslet_nr_exec + 2, ring, user_data,
+	return neg_errno(syscall(__NR_async_cancel, ring, user_data,
 				 (unsigned long)flags, 0L, 0L, 0L));
 }
 
 long __syslet_sys_async_limits(const struct syslet_limits *set,
 		      struct syslet_limits *get)
 {
-	return neg_errno(syscall(__syslet_nr_exec + 3, set, get, 0L, 0L, 0L, 0L));
+	/* flags 0 */
+	return neg_errno(syscall(__NR_async_limits, set, get, 0L, 0L, 0L, 0L));
 }
 
 /*
  * The probe: async_limits(NULL, &l), believed only if it answers as
  * async_limits does (0, and @l filled in: its size, nonzero limits, the
- * reserved words 0).  On stock kernels 454 may be another call (futex_wake
- * from 6.7 on, which returns 0 for waking nobody and writes nothing).
+ * reserved words 0).  On a stock kernel the number may one day be another
+ * call (454, the number before ABI v1, is futex_wake from 6.7 on, which
+ * returns 0 for waking nobody and writes nothing).
  */
 SYSLET_API int syslet_kernel_supported(void)
 {
