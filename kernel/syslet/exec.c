@@ -11,6 +11,7 @@
 #include <linux/audit.h>
 #include <linux/close_range.h>
 #include <linux/cred.h>
+#include <linux/futex.h>
 #include <linux/ioprio.h>
 #include <linux/nospec.h>
 #include <linux/ptrace.h>
@@ -344,6 +345,29 @@ static bool syslet_ptrace_entry(unsigned long work, unsigned int *nr,
 }
 
 /*
+ * Does call @nr wait for a PI futex?  A PI lock's owner is named by the
+ * TID of the task that takes it (the kernel writes it into the futex
+ * word), so such a wait never hands the caller's user context on: the
+ * lock is the caller's when the atom returns, as after a direct call.
+ * Linux 6.12 would not hand off in the lock's own wait anyway (the PI
+ * wait skips sched_submit_work(): rt_mutex_futex_pre_schedule()), 6.1
+ * would; FUTEX_WAIT_REQUEUE_PI first sleeps in a plain futex wait on
+ * both.
+ */
+static bool syslet_pi_futex_wait(unsigned int nr, const unsigned long *args)
+{
+	if (nr != __NR_futex)
+		return false;
+	switch (args[1] & FUTEX_CMD_MASK) {
+	case FUTEX_LOCK_PI:
+	case FUTEX_LOCK_PI2:
+	case FUTEX_WAIT_REQUEUE_PI:
+		return true;
+	}
+	return false;
+}
+
+/*
  * Checks and runs an atom's system call (no ptrace); returns its result.
  * !@may_pass: it does not hand off, whatever happens meanwhile.
  */
@@ -362,7 +386,8 @@ static long syslet_syscall_checked(struct syslet_chain *c, unsigned int nr,
 		return ret;
 	if (syslet_targets_self(nr, args))
 		return -EPERM;
-	if (!may_pass || !pob || pob->passed || pob->tl || !pob->reserved)
+	if (!may_pass || !pob || pob->passed || pob->tl || !pob->reserved ||
+	    syslet_pi_futex_wait(nr, args))
 		return syslet_dispatch(nr, args, NULL);
 	/* pass-on-block: if the call sleeps, the caller goes on elsewhere */
 	return syslet_dispatch(nr, args, pob);

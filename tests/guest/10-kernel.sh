@@ -7,10 +7,11 @@
 # hand-off moves or refuses, the TGID after a leader's hand-off; buffered
 # reads without a thread (kbuf).
 # issue 16: completions posted by many threads at once (post).
-# issue 19: ABI v1 (abi: sizes, reserved words, flags, numbers).
+# issue 19: ABI v1 (abi: sizes, reserved words, flags, numbers); PI
+# futexes in atoms on 6.1 and 6.12 (pifutex).
 rc=0
 for t in engine abi seccomp identity limits pob threadlet lifetime iowq kio review \
-	allowlist visible handoff tgid post kbuf; do
+	allowlist visible handoff tgid post kbuf pifutex; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done
 exit $rc
