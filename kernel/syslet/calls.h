@@ -327,6 +327,44 @@ SYSLET_ALLOW(futex_waitv)
 SYSLET_ALLOW(set_mempolicy_home_node)
 
 /*
+ * Linux 6.2-6.12 (x86-64 451-462): listed where the kernel the list is
+ * built into has them (for the emulated backend: where the system headers
+ * name them); on Linux 6.1 the numbers are no system call, and an atom
+ * gets -ENOSYS as a direct call does.  Two more are denied below
+ * (lsm_get_self_attr, lsm_set_self_attr), as is 6.11's uretprobe (335).
+ */
+#ifdef __NR_cachestat
+SYSLET_ALLOW(cachestat)
+#endif
+#ifdef __NR_fchmodat2
+SYSLET_ALLOW(fchmodat2)
+#endif
+#ifdef __NR_map_shadow_stack
+SYSLET_ALLOW(map_shadow_stack)
+#endif
+#ifdef __NR_futex_wake
+SYSLET_ALLOW(futex_wake)
+#endif
+#ifdef __NR_futex_wait
+SYSLET_ALLOW(futex_wait)
+#endif
+#ifdef __NR_futex_requeue
+SYSLET_ALLOW(futex_requeue)
+#endif
+#ifdef __NR_statmount
+SYSLET_ALLOW(statmount)
+#endif
+#ifdef __NR_listmount
+SYSLET_ALLOW(listmount)
+#endif
+#ifdef __NR_lsm_list_modules
+SYSLET_ALLOW(lsm_list_modules)
+#endif
+#ifdef __NR_mseal
+SYSLET_ALLOW(mseal)
+#endif
+
+/*
  * SYSLET_WHY_TASK: they make, replace or end the calling task.  An async
  * thread is not the submitter's thread and has no user context to copy
  * into a child, to replace or to end.
@@ -359,6 +397,10 @@ SYSLET_DENY(set_tid_address, SYSLET_WHY_UCONTEXT)
 SYSLET_DENY(set_robust_list, SYSLET_WHY_UCONTEXT)
 SYSLET_DENY(rseq, SYSLET_WHY_UCONTEXT)
 SYSLET_DENY(pkey_alloc, SYSLET_WHY_UCONTEXT)
+/* Linux 6.11 on: returns from a uretprobe's trampoline (else SIGILL) */
+#ifdef __NR_uretprobe
+SYSLET_DENY(uretprobe, SYSLET_WHY_UCONTEXT)
+#endif
 
 /*
  * SYSLET_WHY_IDENTITY: they change the calling task's identity, its
@@ -387,6 +429,17 @@ SYSLET_DENY(add_key, SYSLET_WHY_IDENTITY)
 SYSLET_DENY(request_key, SYSLET_WHY_IDENTITY)
 SYSLET_DENY(keyctl, SYSLET_WHY_IDENTITY)
 SYSLET_DENY(landlock_restrict_self, SYSLET_WHY_IDENTITY)
+/*
+ * Linux 6.8 on: the LSM attributes of the task that makes the call, read
+ * from that task's own credentials (not the overriding ones an atom runs
+ * under), so an async thread's, and set for it.
+ */
+#ifdef __NR_lsm_get_self_attr
+SYSLET_DENY(lsm_get_self_attr, SYSLET_WHY_IDENTITY)
+#endif
+#ifdef __NR_lsm_set_self_attr
+SYSLET_DENY(lsm_set_self_attr, SYSLET_WHY_IDENTITY)
+#endif
 
 /*
  * SYSLET_WHY_THREAD: per-thread state that would stay with the async

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include "tap.h"
 #include "sys.h"
@@ -175,7 +176,7 @@ TEST(engine_calls_refused)
 TEST(unlisted_numbers_enosys)
 {
 	static const uint32_t nrs[] = {
-		335, 400, 423, 455, 511, 0x40000000U | SYS_getpid,
+		336, 400, 423, 480, 499, 511, 0x40000000U | SYS_getpid,
 		0x40000000U | 512, 0xffffffffU, 205 /* set_thread_area */,
 		156 /* _sysctl */,
 	};
@@ -184,6 +185,55 @@ TEST(unlisted_numbers_enosys)
 	REQUIRE_SYSLET();
 	for (i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
 		expect_in_every_mode("unlisted", nrs[i], NULL, -ENOSYS);
+}
+
+/*
+ * Linux 6.12's calls that 6.1 has not (issue 19): uretprobe (335) and
+ * 451-462.  Each is allowed or denied (calls.h, abi.md).  An allowed one
+ * runs as itself, whatever the kernel: the atom gets what the direct call
+ * gets (-ENOSYS on 6.1, where the numbers are no call); a denied one
+ * fails with -EPERM where the kernel has it (and is never made directly
+ * here: uretprobe would raise SIGILL).  All arguments 0: every allowed one
+ * fails at once or does nothing (mseal of 0 bytes), and none sleeps.
+ */
+TEST(calls_of_linux_6_12_as_decided)
+{
+	static const struct {
+		uint32_t nr;
+		const char *name;
+		int allowed;
+	} calls[] = {
+		{ 335, "uretprobe", 0 },
+		{ 451, "cachestat", 1 }, { 452, "fchmodat2", 1 },
+		{ 453, "map_shadow_stack", 1 }, { 454, "futex_wake", 1 },
+		{ 455, "futex_wait", 1 }, { 456, "futex_requeue", 1 },
+		{ 457, "statmount", 1 }, { 458, "listmount", 1 },
+		{ 459, "lsm_get_self_attr", 0 },
+		{ 460, "lsm_set_self_attr", 0 },
+		{ 461, "lsm_list_modules", 1 }, { 462, "mseal", 1 },
+	};
+	struct utsname u;
+	unsigned int i, maj = 0, min = 0;
+	int has;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(uname(&u), 0);
+	ASSERT_EQ(sscanf(u.release, "%u.%u", &maj, &min), 2);
+	has = maj > 6 || (maj == 6 && min >= 12);
+	for (i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		int64_t want = has ? -EPERM : -ENOSYS;
+
+		if (calls[i].allowed) {
+			long direct = syscall(calls[i].nr, 0, 0, 0, 0, 0, 0);
+
+			want = direct < 0 ? -errno : direct;
+			if (!has)
+				EXPECT_EQ(want, -ENOSYS);
+			/* what the atom must get is not a refusal */
+			EXPECT_NE(want, -EPERM);
+		}
+		expect_in_every_mode(calls[i].name, calls[i].nr, NULL, want);
+	}
 }
 
 /* And the allowed calls still run, as themselves. */

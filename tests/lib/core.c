@@ -112,6 +112,13 @@ TEST(forbidden_calls_eperm)
 						    (uintptr_t)"k", 0, 0 } },
 		{ "keyctl", SYS_keyctl, { 0, (uint64_t)-1, 1 } },
 		{ "landlock_restrict_self", SYS_landlock_restrict_self, { 0 } },
+#ifdef SYS_uretprobe		/* Linux 6.11 on, where the headers have it */
+		{ "uretprobe", SYS_uretprobe, { 0 } },
+#endif
+#ifdef SYS_lsm_get_self_attr	/* Linux 6.8 on, where the headers have it */
+		{ "lsm_get_self_attr", SYS_lsm_get_self_attr, { 0 } },
+		{ "lsm_set_self_attr", SYS_lsm_set_self_attr, { 0 } },
+#endif
 		{ "set_mempolicy", SYS_set_mempolicy, { 0 } },
 		{ "iopl", SYS_iopl, { 3 } },
 		{ "ioperm", SYS_ioperm, { 0x80, 1, 1 } },
