@@ -7,8 +7,9 @@
 # hand-off moves or refuses, the TGID after a leader's hand-off; buffered
 # reads without a thread (kbuf).
 # issue 16: completions posted by many threads at once (post).
+# issue 18: io_submit() through the engine (aio).
 rc=0
-for t in engine seccomp identity limits pob threadlet lifetime iowq kio review \
+for t in engine seccomp identity limits pob threadlet lifetime iowq kio review aio \
 	allowlist visible handoff tgid post kbuf; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done
