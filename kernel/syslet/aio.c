@@ -216,7 +216,6 @@ bool syslet_aio_read(struct kiocb *req, struct iov_iter *iter, ssize_t *res)
 	kio->mm = current->mm;
 	mmgrab(kio->mm);
 	kio->ret_ptr = 0;
-	kio->seccomp = 0;
 	kio->tsk = get_task_struct(current);
 	refcount_inc(&ctx->refs);
 

@@ -9,8 +9,9 @@
  * left) or with the signal_struct.  Async threads hold a reference each.
  *
  * Names: "exec" is the executor (exec.c, which runs chains), "submit"
- * the ways async_exec() takes work; the hooks of the execve() path are
- * syslet_exec_prepare() and syslet_exec() (to be syslet_execve_*()).
+ * the ways async_exec() takes work (syslet_submit_pob() for the default
+ * mode), "execve" the hooks of the execve() path (syslet_execve_prepare()
+ * and syslet_execve()).
  */
 #include <linux/cred.h>
 #include <linux/sched/signal.h>
@@ -84,6 +85,12 @@ static void ctx_free(struct syslet_ctx *ctx)
 	struct hlist_node *htmp;
 	int bkt;
 
+	/*
+	 * Never from a hard interrupt (kio_ctx_put()); from a softirq it
+	 * can be: the signal_struct's reference may go with the last task
+	 * of the process, in an RCU callback (delayed_put_task_struct()).
+	 */
+	WARN_ON_ONCE(in_hardirq());
 	/* No thread is left: queued and overflowed chains just go. */
 	list_for_each_entry_safe(c, tmp, &ctx->queue, node)
 		chain_release(c);
@@ -149,6 +156,7 @@ struct syslet_chain *syslet_chain_new(struct syslet_ctx *ctx, u64 head,
 	c->comp.user_data = user_data;
 	c->cred = get_current_cred();
 	c->ip = instruction_pointer(current_pt_regs());
+	c->pkru = syslet_arch_pkru();
 	ret = syslet_chain_count(ctx);
 	if (ret) {
 		chain_release(c);
@@ -203,6 +211,7 @@ static long submit_in_caller(struct syslet_chain *c,
 			     struct syslet_ring __user *ring,
 			     struct syslet_completion __user *done)
 {
+	struct syslet_caller sc;
 	struct syslet_ctx *ctx;
 	struct syslet_kring *kr;
 	long ret;
@@ -210,8 +219,18 @@ static long submit_in_caller(struct syslet_chain *c,
 	/* an unwritable @done is refused before anything runs */
 	if (done && clear_user(done, sizeof(*done)))
 		return -EFAULT;
+	/*
+	 * With the ctx (made here if it is not yet: a read another thread
+	 * submits meanwhile may kick this one), a read's completion does
+	 * not interrupt the chain.  Without memory for it, no read exists.
+	 */
+	ctx = syslet_get_ctx(true);
+	if (!IS_ERR(ctx))
+		syslet_kio_chain_begin(ctx, &sc);
 	c->filter = seccomp_filter_get_current();
 	syslet_run_chain(c, true);
+	if (!IS_ERR(ctx))
+		syslet_kio_chain_end(ctx, &sc);
 	if (c->filter)
 		seccomp_filter_put(c->filter);
 	c->filter = NULL;
@@ -223,7 +242,6 @@ static long submit_in_caller(struct syslet_chain *c,
 	if (!ring || (c->flags & SYSLET_NO_COMPLETE))
 		return SYSLET_DONE;
 
-	ctx = syslet_get_ctx(true);
 	if (IS_ERR(ctx))
 		return -EOVERFLOW;
 	kr = syslet_kring_get(ctx, (u64)(unsigned long)ring);
@@ -269,6 +287,7 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		struct syslet_ring __user *, ring,
 		struct syslet_completion __user *, done, unsigned int, flags)
 {
+	struct syslet_caller caller;
 	struct syslet_chain *c;
 	struct syslet_ctx *ctx;
 	u32 aflags;
@@ -330,7 +349,11 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		/* a buffered read that would wait for pages: no hand-off */
 		if (syslet_kbuf_exec(ctx, c, done, &ret))
 			return ret;
-		return syslet_exec_pob(c, done);
+		/* as in submit_in_caller(); after a hand-off, an async thread */
+		syslet_kio_chain_begin(ctx, &caller);
+		ret = syslet_submit_pob(c, done);
+		syslet_kio_chain_end(ctx, &caller);
+		return ret;
 	}
 
 	c = syslet_chain_new(ctx, (u64)(unsigned long)atom,
@@ -438,7 +461,7 @@ void syslet_free_signal(struct signal_struct *sig)
  * exec, after de_thread(): the async threads were killed with the other
  * threads and have dropped their references; the new image starts clean.
  */
-void syslet_exec(void)
+void syslet_execve(void)
 {
 	struct syslet_ctx *ctx = xchg(&current->signal->syslet, NULL);
 
@@ -516,7 +539,7 @@ void syslet_task_exited(struct task_struct *tsk, bool group_dead)
 }
 
 /* exec, before de_thread(): the leader's TID must be the TGID again */
-void syslet_exec_prepare(void)
+void syslet_execve_prepare(void)
 {
 	if (READ_ONCE(current->signal->syslet)) {
 		syslet_threadlet_exit();

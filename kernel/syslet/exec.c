@@ -162,8 +162,8 @@ static u32 syslet_seccomp_eval(struct syslet_chain *c, unsigned int nr,
  * record of its own, as at a system call's entry, before audit's; in the
  * caller not one that makes async_exec()'s own record be written.
  */
-void syslet_seccomp_log(struct syslet_chain *c, unsigned int nr,
-			const unsigned long *args, u32 ret)
+static void syslet_seccomp_log(struct syslet_chain *c, unsigned int nr,
+			       const unsigned long *args, u32 ret)
 {
 	struct seccomp_data sd = {
 		.nr = nr,
@@ -195,6 +195,7 @@ u32 syslet_seccomp_verdict(struct syslet_chain *c, unsigned int nr,
 static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
 			   const unsigned long *args, bool in_caller)
 {
+	struct syslet_ctx *ctx;
 	u32 ret, action;
 
 	if (!c->filter)
@@ -220,6 +221,10 @@ static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
 		seccomp_filter_put(c->filter);
 		c->filter = NULL;
 		syslet_pob_abort();
+		/* its entry on ctx->callers is on the stack it dies with */
+		ctx = syslet_get_ctx(false);
+		if (ctx)
+			syslet_kio_chain_end(ctx, NULL);
 		/* as seccomp: the last thread takes the process with it */
 		if (action == SECCOMP_RET_KILL_THREAD &&
 		    syslet_other_user_thread(current))
@@ -293,33 +298,6 @@ static long syslet_dispatch(unsigned int nr, const unsigned long *args,
 }
 
 /*
- * What syslet_dispatch() does around a call, for call @nr with @args made
- * elsewhere, that returned @ret: a direct read (kio.c), issued by the
- * submitter and completed by the device, is seen when a thread of the
- * process (current) posts it, as one call of that thread's, with the
- * sys_enter and sys_exit events and an audit record (the caller has set
- * the chain's credentials).  Nested in current's system call, if it is
- * in one, as an atom run in the caller is.
- */
-void syslet_call_seen(unsigned int nr, const unsigned long *args, long ret)
-{
-	struct audit_context *outer = ERR_PTR(-ENOENT);
-	struct pt_regs regs = {};
-
-	syslet_call_regs(&regs, nr, args);
-	trace_sys_enter(&regs, nr);
-	if (!audit_dummy_context())
-		outer = audit_syslet_begin();
-	regs.ax = ret;
-	if (!IS_ERR(outer)) {
-		audit_syscall_entry(nr, args[0], args[1], args[2], args[3]);
-		audit_syscall_exit(&regs);
-		audit_syslet_end(outer);
-	}
-	trace_sys_exit(&regs, ret);
-}
-
-/*
  * A task traced with PTRACE_SYSCALL (or PTRACE_SYSEMU) stops at each atom
  * it runs itself, as at a system call of its own, nested in its
  * async_exec(): a syscall-entry stop with the atom's number in orig_ax
@@ -360,9 +338,13 @@ static bool syslet_ptrace_entry(unsigned long work, unsigned int *nr,
 	return false;
 }
 
-/* Checks and runs an atom's system call (no ptrace); returns its result. */
+/*
+ * Checks and runs an atom's system call (no ptrace); returns its result.
+ * !@may_pass: it does not hand off, whatever happens meanwhile.
+ */
 static long syslet_syscall_checked(struct syslet_chain *c, unsigned int nr,
-				   const unsigned long *args, bool in_caller)
+				   const unsigned long *args, bool in_caller,
+				   bool may_pass)
 {
 	struct syslet_pob *pob = current->syslet_pob;
 	long ret;
@@ -375,7 +357,7 @@ static long syslet_syscall_checked(struct syslet_chain *c, unsigned int nr,
 		return ret;
 	if (syslet_targets_self(nr, args))
 		return -EPERM;
-	if (!pob || pob->passed || pob->tl || !pob->reserved)
+	if (!may_pass || !pob || pob->passed || pob->tl || !pob->reserved)
 		return syslet_dispatch(nr, args, NULL);
 	/* pass-on-block: if the call sleeps, the caller goes on elsewhere */
 	return syslet_dispatch(nr, args, pob);
@@ -395,13 +377,18 @@ static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
 
 	if (!in_caller ||
 	    !(work & (SYSCALL_WORK_SYSCALL_TRACE | SYSCALL_WORK_SYSCALL_EMU)))
-		return syslet_syscall_checked(c, nr, args, in_caller);
+		return syslet_syscall_checked(c, nr, args, in_caller, true);
 
 	saved = *current_pt_regs();
 	memcpy(targs, args, sizeof(targs));
+	/*
+	 * A traced task does not hand off: it is still the caller.  Nor
+	 * does it if the tracer detached at the entry stop: the registers
+	 * are the atom's until @saved is put back, and a hand-off would give
+	 * them to the user context (the scheduler hook only sees ->ptrace).
+	 */
 	if (!syslet_ptrace_entry(work, &nr, targs, &ret))
-		ret = syslet_syscall_checked(c, nr, targs, in_caller);
-	/* a traced task does not hand off: it is still the caller */
+		ret = syslet_syscall_checked(c, nr, targs, in_caller, false);
 	current_pt_regs()->ax = ret;
 	ptrace_report_syscall_exit(current_pt_regs(), false);
 	*current_pt_regs() = saved;

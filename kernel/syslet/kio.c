@@ -14,17 +14,24 @@
  * userfaultfd page could stall it for ever); a kworker only drops the
  * reads of a process whose ctx is dead (exit, exec, no user thread left).
  *
- * Such a read is as visible as the same read made by an async thread:
- * the thread that posts it fires the raw_syscalls sys_enter and sys_exit
- * events for it, with its arguments and result, writes its audit record
- * (under the submitter's credentials) and, if the submitter's seccomp
- * filter said SECCOMP_RET_LOG, logs that first (syslet_call_seen()).  A
- * read dropped with its process is not posted, nor seen.
+ * Only a read nobody watches is issued so: one whose submitter's seccomp
+ * filter allows it (not RET_LOG), and whose submitter is not traced
+ * (ptrace, the raw_syscalls tracepoints) nor audited (kio_watched()).  A
+ * read that must be seen goes to an async thread, which makes it as the
+ * call it is, with the seccomp log at its entry, the tracepoints and the
+ * audit record with its result, in that thread, as for any SYSLET_ASYNC
+ * atom.  Seeing a read here instead would attribute it to whichever
+ * thread posts it (the pid, comm, auid and session of an unrelated
+ * thread calling async_wait()), and a read dropped with its process
+ * would leave no record at all.
  *
  * Anything else goes to an async thread as before: chains of more than
- * one atom, other calls and files, a seccomp filter that neither allows
- * nor logs the call, arguments the read itself would refuse (their error
- * comes from the real call), and a read the device cannot take without
+ * one atom, other calls and files, a seccomp filter that does not allow
+ * the call, arguments the read itself would refuse (their error
+ * comes from the real call), a buffer whose pages the caller could not
+ * pin without waiting for their fault (not all of it in one private
+ * anonymous mapping without userfaultfd: kbuf_may_fault()), and a read
+ * the device cannot take without
  * waiting (IOCB_NOWAIT gets -EAGAIN).  The caller waits for nothing the
  * async thread would not have: the read is issued with IOCB_NOWAIT, to
  * devices that honour it (bdev_nowait()).  blk-mq refuses such a read
@@ -38,7 +45,10 @@
  * else a thread of the process.  The chain is on ctx->running with no worker while
  * the read is in flight: async_cancel() marks it cancelled (it completes
  * with -ECANCELED, its data read or not, like an uninterruptible call in
- * an async thread), and exit/exec find it there too.  A chain whose
+ * an async thread), and exit/exec find it there too.  The completion
+ * (an interrupt) holds a reference to the ctx of its own while it queues
+ * the kio, and may be the last holder once it has: it drops it with
+ * kio_ctx_put(), which leaves the last put to kio_work().  A chain whose
  * process has no thread left to post it when its read completes is
  * dropped unposted.
  *
@@ -55,10 +65,13 @@
  * completion would wait for the submitter's next return to user space,
  * for ever if the program polls the ring from another thread while the
  * submitter sleeps.  A thread in the middle of a chain run in its
- * async_exec() gets TWA_RESUME instead (see kio_tw_add()).  A kick that
- * lands between async_exec()'s entry and the chain's start still makes
- * a sleeping atom after the first end with -EINTR, as a signal would.
- * async_wait() still posts completed reads itself.
+ * async_exec() (on ctx->callers, or a threadlet) is not interrupted, or
+ * a sleeping atom after the first would end with -EINTR: another user
+ * thread of the process is kicked instead, and only if there is none,
+ * that one, with TWA_RESUME, for when its chain ends (or it hands off).
+ * A kick that came before the chain started is run before it
+ * (syslet_kio_chain_begin()).  async_wait() still posts completed reads
+ * itself.
  *
  * During a pass-on-block hand-off neither the giver nor the taker can
  * take the task work (both are PF_IO_WORKER for a moment), and a task
@@ -79,6 +92,7 @@
 #include <linux/moduleparam.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/xacct.h>
 #include <linux/seccomp.h>
 #include <linux/slab.h>
@@ -120,16 +134,6 @@ static void kio_finish(struct syslet_kio *kio, bool post)
 	list_del_init(&c->node);
 	spin_unlock(&ctx->lock);
 
-	if (post) {
-		const struct cred *old = override_creds(c->cred);
-
-		/* seen as the same read made by an async thread would be */
-		if ((kio->seccomp & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
-			syslet_seccomp_log(c, __NR_pread64, kio->args,
-					   kio->seccomp);
-		syslet_call_seen(__NR_pread64, kio->args, kio->res);
-		revert_creds(old);
-	}
 	if (post && kio->ret_ptr &&
 	    put_user((s64)kio->res, (s64 __user *)u64_to_user_ptr(kio->ret_ptr)))
 		status = -EFAULT;
@@ -239,6 +243,22 @@ static void kio_work(struct work_struct *work)
 	syslet_ctx_put(ctx);
 }
 
+/*
+ * Drops a reference to the ctx in any context, interrupts included: the
+ * last one is dropped by kio_work(), in process context, as ctx_free()
+ * must be (it puts creds and seccomp filters, frees chains and rings).
+ * It can be ours: another thread may post and free the kio (and its
+ * reference) as soon as kio_complete() put it on ctx->kio_done.  Ours
+ * being the last, no one else can have kio_work queued (it would hold a
+ * reference of its own).
+ */
+static void kio_ctx_put(struct syslet_ctx *ctx)
+{
+	if (refcount_dec_not_one(&ctx->refs))
+		return;
+	queue_work(system_wq, &ctx->kio_work);
+}
+
 /* ctx->dead is set: the reads no thread will post are dropped */
 void syslet_kio_dead(struct syslet_ctx *ctx)
 {
@@ -250,8 +270,9 @@ void syslet_kio_dead(struct syslet_ctx *ctx)
 	if (llist_empty(&ctx->kio_done))
 		return;
 	refcount_inc(&ctx->refs);
+	/* from kio_kick() too: any context */
 	if (!queue_work(system_wq, &ctx->kio_work))
-		syslet_ctx_put(ctx);	/* queued: its reference is enough */
+		kio_ctx_put(ctx);	/* queued: its reference is enough */
 }
 
 /* The task work, in a thread of the process on its way to user space. */
@@ -277,22 +298,68 @@ static void kio_tw(struct callback_head *cb)
 	syslet_ctx_put(ctx);
 }
 
-static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t)
+/* Is @t on ctx->callers?  ctx->callers_lock held. */
+static bool kio_in_chain(struct syslet_ctx *ctx, struct task_struct *t)
 {
-	enum task_work_notify_mode mode = TWA_SIGNAL;
+	struct syslet_caller *sc;
 
+	list_for_each_entry(sc, &ctx->callers, node)
+		if (sc->task == t)
+			return true;
+	return false;
+}
+
+/*
+ * Queues the task work on @t, a user thread of the process.  A thread
+ * running a chain in its async_exec() (or a threadlet) is taken only if
+ * @busy_ok, and with TWA_RESUME: interrupted, an atom of its chain would
+ * end with -EINTR.  It returns to user space when the chain ends, or
+ * hands off, and the taker takes the task work over (syslet_kio_taken()).
+ * @t's flags are read and the task work added under ctx->callers_lock,
+ * as one step: a thread that puts itself on ctx->callers afterwards sees
+ * TIF_NOTIFY_SIGNAL set (syslet_kio_chain_begin()), and a hand-off's
+ * taker that looks for the task work on its giver afterwards finds it
+ * there (syslet_kio_taken()); one that looked before, the giver's
+ * PF_IO_WORKER set before it was woken, makes this look see the flag.
+ */
+static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t,
+		       bool busy_ok)
+{
+	unsigned long fl;
+	bool busy, ok = false;
+
+	spin_lock_irqsave(&ctx->callers_lock, fl);
 	if (READ_ONCE(t->flags) & (PF_EXITING | PF_IO_WORKER | PF_KTHREAD))
-		return false;
-	/*
-	 * A thread running a chain in its async_exec() (or a threadlet) is
-	 * not interrupted: an atom after the first would end with -EINTR.
-	 * It returns to user space when the chain ends, or hands off, and
-	 * the taker takes the task work over (syslet_kio_taken()).
-	 */
-	if (READ_ONCE(t->syslet_pob))
-		mode = TWA_RESUME;
-	init_task_work(&ctx->kio_tw, kio_tw);
-	return !task_work_add(t, &ctx->kio_tw, mode);
+		goto out;
+	busy = READ_ONCE(t->syslet_pob) || kio_in_chain(ctx, t);
+	if (!busy || busy_ok) {
+		init_task_work(&ctx->kio_tw, kio_tw);
+		ok = !task_work_add(t, &ctx->kio_tw,
+				    busy ? TWA_RESUME : TWA_SIGNAL);
+	}
+out:
+	spin_unlock_irqrestore(&ctx->callers_lock, fl);
+	return ok;
+}
+
+/*
+ * Queues the task work on @tsk, or another user thread of @tsk's
+ * process (current's if @tsk is NULL): one that runs no chain in its
+ * async_exec() first, one that does only if there is no other.
+ */
+static bool kio_tw_pick(struct syslet_ctx *ctx, struct task_struct *tsk)
+{
+	struct task_struct *t;
+	int busy_ok;
+
+	for (busy_ok = 0; busy_ok < 2; busy_ok++) {
+		if (tsk && kio_tw_add(ctx, tsk, busy_ok))
+			return true;
+		for_each_thread(tsk ?: current, t)
+			if (t != tsk && kio_tw_add(ctx, t, busy_ok))
+				return true;
+	}
+	return false;
 }
 
 /*
@@ -303,8 +370,7 @@ static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t)
  */
 static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
 {
-	struct task_struct *t;
-	bool queued = false;
+	bool queued;
 	int tries;
 
 	/*
@@ -321,32 +387,69 @@ static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
 	 * look, and whose own kick found @kio_tw_queued set by us, is seen
 	 * by the second (both sides: flag, full barrier, the other's flag).
 	 */
-	for (tries = 0; tries < 2 && !queued; tries++) {
+	for (tries = 0; tries < 2; tries++) {
 		if (atomic_xchg(&ctx->kio_tw_queued, 1))
 			return;		/* already on its way */
 		refcount_inc(&ctx->refs);
 		rcu_read_lock();
-		if (tsk && kio_tw_add(ctx, tsk)) {
-			queued = true;
-		} else {
-			for_each_thread(tsk ?: current, t) {
-				if (kio_tw_add(ctx, t)) {
-					queued = true;
-					break;
-				}
-			}
-		}
+		queued = kio_tw_pick(ctx, tsk);
 		rcu_read_unlock();
 		if (queued)
 			return;
-		syslet_ctx_put(ctx);
+		kio_ctx_put(ctx);
 		atomic_set(&ctx->kio_tw_queued, 0);
 		/* the flag is clear before the second look at the threads */
 		smp_mb();
 	}
 	refcount_inc(&ctx->refs);
 	if (!queue_work(system_wq, &ctx->kio_work))
-		syslet_ctx_put(ctx);	/* queued: its reference is enough */
+		kio_ctx_put(ctx);	/* queued: its reference is enough */
+}
+
+/*
+ * Current is about to run a chain in its async_exec(): reads that
+ * complete meanwhile go to another thread if there is one, else wait
+ * for the chain's end (TWA_RESUME).  A kick that came before (task work
+ * with TIF_NOTIFY_SIGNAL) is run now, as get_signal() would run it,
+ * not left to interrupt an atom.
+ */
+void syslet_kio_chain_begin(struct syslet_ctx *ctx, struct syslet_caller *sc)
+{
+	unsigned long fl;
+
+	sc->task = current;
+	spin_lock_irqsave(&ctx->callers_lock, fl);
+	list_add(&sc->node, &ctx->callers);
+	spin_unlock_irqrestore(&ctx->callers_lock, fl);
+	if (test_thread_flag(TIF_NOTIFY_SIGNAL)) {
+		clear_notify_signal();
+		if (task_work_pending(current))
+			task_work_run();
+	}
+}
+
+/*
+ * The chain has ended, or (@sc NULL) current gave its user context away
+ * and is about to live on as an async thread, which may exit without
+ * returning through the async_exec() whose stack holds its entry.
+ */
+void syslet_kio_chain_end(struct syslet_ctx *ctx, struct syslet_caller *sc)
+{
+	struct syslet_caller *i;
+	unsigned long fl;
+
+	spin_lock_irqsave(&ctx->callers_lock, fl);
+	if (!sc) {
+		list_for_each_entry(i, &ctx->callers, node) {
+			if (i->task == current) {
+				sc = i;
+				break;
+			}
+		}
+	}
+	if (sc)
+		list_del_init(&sc->node);
+	spin_unlock_irqrestore(&ctx->callers_lock, fl);
 }
 
 /*
@@ -357,9 +460,21 @@ static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
  */
 void syslet_kio_taken(struct syslet_ctx *ctx, struct task_struct *from)
 {
+	unsigned long fl;
+	bool moved;
+
 	/* PF_IO_WORKER is clear; pairs with llist_add() in kio_complete() */
 	smp_mb();
-	if (task_work_cancel(from, &ctx->kio_tw)) {
+	/*
+	 * Under ctx->callers_lock: a kick that read @from's flags before
+	 * the hand-off set PF_IO_WORKER has added its task work by now
+	 * (kio_tw_add()), else it would sit on @from, an async thread from
+	 * now on, with @kio_tw_queued set against every later kick.
+	 */
+	spin_lock_irqsave(&ctx->callers_lock, fl);
+	moved = task_work_cancel(from, &ctx->kio_tw);
+	spin_unlock_irqrestore(&ctx->callers_lock, fl);
+	if (moved) {
 		/* its reference to the ctx goes with it */
 		if (!task_work_add(current, &ctx->kio_tw, TWA_RESUME))
 			return;
@@ -393,7 +508,7 @@ static void kio_complete(struct kiocb *iocb, long res)
 	wake_up_all(&ctx->kio_wait);		/* async_wait() posts it */
 	kio_kick(ctx, tsk);
 	put_task_struct(tsk);
-	syslet_ctx_put(ctx);
+	kio_ctx_put(ctx);
 }
 
 void syslet_kio_init(struct syslet_ctx *ctx)
@@ -402,6 +517,8 @@ void syslet_kio_init(struct syslet_ctx *ctx)
 	INIT_WORK(&ctx->kio_work, kio_work);
 	init_waitqueue_head(&ctx->kio_wait);
 	atomic_set(&ctx->kio_tw_queued, 0);
+	spin_lock_init(&ctx->callers_lock);
+	INIT_LIST_HEAD(&ctx->callers);
 }
 
 /*
@@ -427,7 +544,23 @@ static bool kio_atom(struct syslet_chain *c, unsigned long *args, u64 *ret_ptr)
 
 static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
 		       struct file *file, const unsigned long *args,
-		       u64 ret_ptr, u32 verdict);
+		       u64 ret_ptr);
+static bool kbuf_may_fault(unsigned long uaddr, size_t len);
+
+/*
+ * Would a read be seen as a call (ptrace, tracepoints, audit) of current's,
+ * the submitter's?  Such a read is left to the usual paths.  A task
+ * made while audit was on keeps a non-dummy context once it is off
+ * (__audit_syscall_entry() no longer updates it): audit_enabled first.
+ */
+static bool kio_watched(void)
+{
+	unsigned long work = READ_ONCE(current_thread_info()->syscall_work);
+
+	return (work & (SYSCALL_WORK_SYSCALL_TRACE | SYSCALL_WORK_SYSCALL_EMU |
+			SYSCALL_WORK_SYSCALL_TRACEPOINT)) ||
+	       (audit_enabled && !audit_dummy_context());
+}
 
 /*
  * Issues chain @c (queued to nothing yet, counted in ctx->nr_chains) as
@@ -443,22 +576,21 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	struct file *file;
 	loff_t pos;
 	u64 ret_ptr;
-	u32 verdict;
 	long ret;
 
-	if (READ_ONCE(ctx->dead) || !kio_atom(c, args, &ret_ptr))
+	if (READ_ONCE(ctx->dead) || kio_watched() ||
+	    !kio_atom(c, args, &ret_ptr))
 		return false;
-	/* ALLOW, or LOG (logged when posted); any other action: a thread */
-	verdict = syslet_seccomp_verdict(c, __NR_pread64, args);
-	if ((verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW &&
-	    (verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_LOG)
+	/* ALLOW only: any other verdict, LOG too, is a thread's to apply */
+	if ((syslet_seccomp_verdict(c, __NR_pread64, args) &
+	     SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
 		return false;
 	pos = (loff_t)args[3];
 	file = fget((unsigned int)args[0]);
 	if (!file)
 		return false;
 	if (!(file->f_flags & O_DIRECT))
-		return kbuf_async(ctx, c, file, args, ret_ptr, verdict);
+		return kbuf_async(ctx, c, file, args, ret_ptr);
 	if (!(file->f_flags & O_DIRECT) || !(file->f_mode & FMODE_READ) ||
 	    !(file->f_mode & FMODE_PREAD) || !(file->f_mode & FMODE_NOWAIT) ||
 	    !S_ISBLK(file_inode(file)->i_mode) || !file->f_op->read_iter ||
@@ -467,6 +599,15 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 		goto no;
 	if (import_single_range(READ, (void __user *)args[1], args[2], &iov,
 				&iter))
+		goto no;
+	/*
+	 * The buffer's pages are pinned while the read is issued, and a
+	 * page that is not there is faulted in (IOCB_NOWAIT does not stop
+	 * that): only one that its fault merely allocates is issued here,
+	 * as kbuf decides for its copy; a file, shmem, FUSE or userfaultfd
+	 * page may wait for anything, and goes to a thread.
+	 */
+	if (!kbuf_may_fault(args[1], iov.iov_len))
 		goto no;
 	kio = kmalloc(sizeof(*kio), GFP_KERNEL_ACCOUNT);
 	if (!kio)
@@ -482,8 +623,6 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	kio->mm = current->mm;
 	mmgrab(kio->mm);
 	kio->ret_ptr = ret_ptr;
-	memcpy(kio->args, args, sizeof(kio->args));
-	kio->seccomp = verdict;
 	kio->tsk = get_task_struct(current);
 	refcount_set(&kio->refs, 2);
 	refcount_inc(&ctx->refs);
@@ -536,9 +675,10 @@ no:
  * on-block: a read the page cache satisfies completes in the caller, as
  * pass-on-block would have it, and one that must wait for the device is
  * queued like this instead of handing the caller's context to a thread.
- * A task that is traced (ptrace, the raw_syscalls tracepoints) or
- * audited is left to the usual paths, which show the atom as a call.
- * The seccomp filter and the file are checked as for a direct read.
+ * As for a direct read, a read that must be seen (kio_watched(), or a
+ * filter verdict other than ALLOW) is left to the usual paths, which
+ * show the atom as a call in the task that makes it; the file is
+ * checked as for a direct read.
  *
  * If a page cannot be waited for (it is unlocked but not uptodate after
  * an I/O error; no folio could be allocated), the read goes to an async
@@ -568,20 +708,6 @@ no:
  */
 static bool kbuf_on = true;
 module_param_named(kbuf, kbuf_on, bool, 0644);
-
-/*
- * Would the atom be seen as a call (ptrace, tracepoints, audit)?  A task
- * made while audit was on keeps a non-dummy context once it is off
- * (__audit_syscall_entry() no longer updates it): audit_enabled first.
- */
-static bool kbuf_watched(void)
-{
-	unsigned long work = READ_ONCE(current_thread_info()->syscall_work);
-
-	return (work & (SYSCALL_WORK_SYSCALL_TRACE | SYSCALL_WORK_SYSCALL_EMU |
-			SYSCALL_WORK_SYSCALL_TRACEPOINT)) ||
-	       (audit_enabled && !audit_dummy_context());
-}
 
 /* A file whose page cache a read may wait for without a thread. */
 bool syslet_kbuf_file(struct file *file)
@@ -624,7 +750,7 @@ static int kbuf_wake(struct wait_queue_entry *wait, unsigned int mode,
 	wake_up_all(&ctx->kio_wait);
 	kio_kick(ctx, tsk);
 	put_task_struct(tsk);
-	syslet_ctx_put(ctx);
+	kio_ctx_put(ctx);
 	return 1;
 }
 
@@ -822,7 +948,7 @@ static void kbuf_retry(struct syslet_kio *kio)
  */
 static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 		       struct file *file, const unsigned long *args,
-		       u64 ret_ptr, u32 verdict, long *res)
+		       u64 ret_ptr, long *res)
 {
 	loff_t pos = (loff_t)args[3];
 	struct syslet_kio *kio;
@@ -852,9 +978,6 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 		return KBUF_NO;
 	if (ret != -EAGAIN && (ret <= 0 || !iov_iter_count(&iter))) {
 		kbuf_account(file, ret);
-		/* a filter's LOG, as kio_finish() logs it */
-		if ((verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
-			syslet_seccomp_log(c, __NR_pread64, args, verdict);
 		*res = ret;
 		return KBUF_DONE;
 	}
@@ -877,8 +1000,6 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 	kio->mm = current->mm;
 	mmgrab(kio->mm);
 	kio->ret_ptr = ret_ptr;
-	memcpy(kio->args, args, sizeof(kio->args));
-	kio->seccomp = verdict;
 	kio->tsk = get_task_struct(current);
 	refcount_inc(&ctx->refs);
 
@@ -923,13 +1044,14 @@ static long kbuf_comp(struct syslet_chain *c, long res, u64 ret_ptr)
  */
 static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
 		       struct file *file, const unsigned long *args,
-		       u64 ret_ptr, u32 verdict)
+		       u64 ret_ptr)
 {
 	int how = KBUF_NO;
 	long res;
 
-	if (READ_ONCE(kbuf_on) && !kbuf_watched() && syslet_kbuf_file(file))
-		how = kbuf_submit(ctx, c, file, args, ret_ptr, verdict, &res);
+	/* kio_watched() was checked by syslet_kio_submit() */
+	if (READ_ONCE(kbuf_on) && syslet_kbuf_file(file))
+		how = kbuf_submit(ctx, c, file, args, ret_ptr, &res);
 	fput(file);
 	switch (how) {
 	case KBUF_QUEUED:
@@ -960,12 +1082,12 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 	unsigned long args[6];
 	u64 ret_ptr, fdp, fd;
 	struct fd f;
-	u32 nr, verdict;
+	u32 nr;
 	long res;
 	int how;
 
 	/* the file first: a read of tmpfs (a hot one) pays little here */
-	if (!READ_ONCE(kbuf_on) || READ_ONCE(ctx->dead) || kbuf_watched() ||
+	if (!READ_ONCE(kbuf_on) || READ_ONCE(ctx->dead) || kio_watched() ||
 	    get_user(nr, &uatom->nr) || nr != __NR_pread64 ||
 	    get_user(fdp, &uatom->arg_ptr[0]) || !fdp ||
 	    get_user(fd, (u64 __user *)u64_to_user_ptr(fdp)))
@@ -978,14 +1100,13 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 	    (unsigned int)args[0] != (unsigned int)fd)
 		goto no;
 	c->filter = seccomp_filter_get_current();
-	/* ALLOW, or LOG (logged when it completes); else pass-on-block */
-	verdict = syslet_seccomp_verdict(c, __NR_pread64, args);
-	if ((verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW &&
-	    (verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_LOG)
+	/* ALLOW only (a LOG is logged by pass-on-block, in the caller) */
+	if ((syslet_seccomp_verdict(c, __NR_pread64, args) &
+	     SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
 		goto no;
 	/* as for an async chain: a thread it may go to forwards signals */
 	c->submitter = get_task_pid(current, PIDTYPE_PID);
-	how = kbuf_submit(ctx, c, f.file, args, ret_ptr, verdict, &res);
+	how = kbuf_submit(ctx, c, f.file, args, ret_ptr, &res);
 	fdput(f);
 	if (how == KBUF_QUEUED) {
 		*ret = SYSLET_QUEUED;

@@ -328,7 +328,7 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	h = &taker->h;
 	syslet_arch_save(&h->uctx);
 	h->from = tsk;
-	h->taken = &pob->taken;
+	h->pob = pob;
 	get_task_struct(tsk);
 	h->ret = SYSLET_QUEUED;
 	syslet_sched_save(&h->sched, tsk);
@@ -353,6 +353,22 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	rcu_read_unlock();
 }
 
+/*
+ * The affinity mask of a struct syslet_sched is allocated with the object
+ * that holds it (an async thread's struct, a threadlet), where -ENOMEM
+ * reaches user space: syslet_sched_save() runs in the scheduler hook, which
+ * must not allocate.  @s is zeroed before (a NULL mask is freed as none).
+ */
+int syslet_sched_alloc(struct syslet_sched *s)
+{
+	return alloc_cpumask_var(&s->cpus, GFP_KERNEL_ACCOUNT) ? 0 : -ENOMEM;
+}
+
+void syslet_sched_free(struct syslet_sched *s)
+{
+	free_cpumask_var(s->cpus);
+}
+
 /* Records @tsk's scheduling attributes, affinity and name. */
 void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk)
 {
@@ -360,7 +376,7 @@ void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk)
 	s->nice = task_nice(tsk);
 	s->rt_priority = tsk->rt_priority;
 	/* the affinity asked for: cpus_ptr may be a migrate_disable() one */
-	cpumask_copy(&s->cpus, &tsk->cpus_mask);
+	cpumask_copy(s->cpus, &tsk->cpus_mask);
 	strscpy(s->comm, tsk->comm, sizeof(s->comm));
 }
 
@@ -380,8 +396,8 @@ void syslet_sched_take(const struct syslet_sched *s)
 		/* as good as the giver's; a failure leaves ours (documented) */
 		sched_setattr_nocheck(current, &attr);
 	}
-	if (!cpumask_equal(&current->cpus_mask, &s->cpus))
-		set_cpus_allowed_ptr(current, &s->cpus);
+	if (!cpumask_equal(&current->cpus_mask, s->cpus))
+		set_cpus_allowed_ptr(current, s->cpus);
 }
 
 /* The taker, current, makes the handed-off user context its own. */
@@ -389,9 +405,11 @@ void syslet_pob_take(struct syslet_ctx *ctx, struct syslet_handoff *h)
 {
 	struct task_struct *from = h->from;
 
+	/*
+	 * @from waits for pob->taken (completed by worker_give(), once we
+	 * are done with @h) before it can be idle, and taken itself.
+	 */
 	syslet_arch_take(from, &h->uctx, h->ret);
-	/* @from may be idle, and taken, from now on: @h is not read again */
-	complete(h->taken);
 	syslet_sched_take(&h->sched);
 	/* a user thread again: its FPU state is saved at context switch */
 	current->flags &= ~PF_IO_WORKER;
@@ -492,7 +510,7 @@ uncount:
  * a completion the ring cannot take now (full, or not writable) waits on
  * the overflow list in @c, which holds its place in max_chains.
  */
-static long deliver_in_caller(struct syslet_chain *c,
+long syslet_deliver_in_caller(struct syslet_chain *c,
 			      struct syslet_completion __user *done)
 {
 	long ret = SYSLET_DONE;
@@ -510,18 +528,12 @@ static long deliver_in_caller(struct syslet_chain *c,
 	return ret;
 }
 
-/* A default-mode read that completed in its caller (kio.c, kbuf). */
-long syslet_deliver_in_caller(struct syslet_chain *c,
-			      struct syslet_completion __user *done)
-{
-	return deliver_in_caller(c, done);
-}
-
 /*
  * After a hand-off: post the chain's completion (it may wait on the
- * overflow list), then live on as an async thread.
+ * overflow list), then live on as an async thread, in @w.
  */
-static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c)
+static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c,
+			  struct syslet_worker *w)
 {
 	bool killed;
 
@@ -537,7 +549,9 @@ static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c)
 		syslet_post_chain(c);
 	else
 		syslet_chain_free(c);
-	return syslet_become_worker(ctx);
+	/* the scheduling of the async thread we replace, not the caller's */
+	syslet_sched_take(&w->own);
+	return syslet_become_worker(ctx, w);
 }
 
 /*
@@ -548,8 +562,8 @@ static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c)
  * user space with the caller's context after a hand-off, or -EOVERFLOW
  * if @done could not be written.
  */
-long syslet_exec_pob(struct syslet_chain *c,
-		     struct syslet_completion __user *done)
+long syslet_submit_pob(struct syslet_chain *c,
+		       struct syslet_completion __user *done)
 {
 	struct syslet_ctx *ctx = c->ctx;
 	struct syslet_pob pob = { .chain = c, .ctx = ctx };
@@ -572,11 +586,15 @@ long syslet_exec_pob(struct syslet_chain *c,
 		if (pob.reserved)
 			syslet_unreserve_spare(ctx);
 		if (!ret)
-			return deliver_in_caller(c, done);
+			return syslet_deliver_in_caller(c, done);
 		syslet_chain_drop(c);	/* nothing ran: restart async_exec() */
 		return ret;
 	}
-	/* our FPU state is the user context's until the taker has it */
+	/*
+	 * Our FPU state is the user context's until the taker has it, and
+	 * the taker's struct syslet_worker is ours once it is done with it.
+	 */
 	wait_for_completion(&pob.taken);
-	return finish_passed(ctx, c);
+	syslet_kio_chain_end(ctx, NULL);	/* an async thread from now on */
+	return finish_passed(ctx, c, pob.worker);
 }

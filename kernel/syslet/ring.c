@@ -164,12 +164,33 @@ static int kring_load_head(struct syslet_kring *kr)
 }
 
 /*
+ * Chain @c's completion is about to be seen in its ring (@posted), or
+ * after all is not: it leaves ctx->nr_chains, or comes back to it.
+ */
+static void chain_posted(struct syslet_chain *c, bool posted)
+{
+	struct syslet_ctx *ctx = c->ctx;
+
+	spin_lock(&ctx->lock);
+	if (posted) {
+		ctx->nr_chains--;
+		ctx->chains_done++;
+	} else {
+		ctx->nr_chains++;
+		ctx->chains_done--;
+	}
+	spin_unlock(&ctx->lock);
+	c->uncounted = posted;
+}
+
+/*
  * Writes one completion into the user ring.  Returns 0, -ENOSPC if the
  * ring is full, or -EFAULT/-EINVAL if the ring is not usable right now.
  * Caller holds kr->mutex.
  */
 static int ring_write(struct syslet_kring *kr,
-		      const struct syslet_completion *comp)
+		      const struct syslet_completion *comp,
+		      struct syslet_chain *c)
 {
 	struct syslet_ring __user *ring = u64_to_user_ptr(kr->uaddr);
 	u32 tail, nr;
@@ -198,8 +219,26 @@ static int ring_write(struct syslet_kring *kr,
 	 * user space reads head with acquire semantics, then the entry.
 	 */
 	smp_wmb();
-	if (put_user(kr->head + 1, &ring->head))
+	/*
+	 * Chain @c stops counting as in flight before its completion can be
+	 * seen (a program that reaped it may submit another at once, within
+	 * max_chains), and not before nothing but the head's store can fail:
+	 * dropped earlier and counted again on a full ring, the concurrent
+	 * submissions let in meanwhile would exceed max_chains.
+	 */
+	if (c)
+		chain_posted(c, true);
+	if (put_user(kr->head + 1, &ring->head)) {
+		/*
+		 * Only a ring unmapped or made read-only while a completion
+		 * is posted to it: the chain stays on the overflow list and
+		 * counts again, over max_chains if submissions came in
+		 * meanwhile (by at most one per ring being posted to).
+		 */
+		if (c)
+			chain_posted(c, false);
 		return -EFAULT;
+	}
 	/* written under kr->mutex, read by async_wait() without it */
 	WRITE_ONCE(kr->head, kr->head + 1);
 	return 0;
@@ -216,27 +255,12 @@ static void ring_set_overflow(struct syslet_kring *kr)
 }
 
 /*
- * Writes @c's completion to the ring.  The chain stops counting as in
- * flight before its completion can be seen: a program that reaped it may
- * submit another at once, within max_chains.  Caller holds kr->mutex.
+ * Writes @c's completion to the ring (it stops counting as in flight in
+ * ring_write()).  Caller holds kr->mutex.
  */
 static int write_chain(struct syslet_kring *kr, struct syslet_chain *c)
 {
-	struct syslet_ctx *ctx = c->ctx;
-	int ret;
-
-	spin_lock(&ctx->lock);
-	ctx->nr_chains--;
-	spin_unlock(&ctx->lock);
-	ret = ring_write(kr, &c->comp);
-	spin_lock(&ctx->lock);
-	if (ret)
-		ctx->nr_chains++;
-	else
-		ctx->chains_done++;
-	spin_unlock(&ctx->lock);
-	c->uncounted = !ret;
-	return ret;
+	return ring_write(kr, &c->comp, c);
 }
 
 /*
@@ -286,6 +310,20 @@ void syslet_flush(struct syslet_ctx *ctx, struct syslet_kring *kr)
 }
 
 /*
+ * syslet_complete fires for a completion at one point for every path:
+ * under kr->mutex, as soon as the ring has it (written there, or put on
+ * its overflow list), before any waiter is woken.  So the events of one
+ * ring come in the order of its completions, and a completion a program
+ * reaped has had its event.
+ */
+static void post_traced(struct syslet_kring *kr,
+			const struct syslet_completion *comp)
+{
+	lockdep_assert_held(&kr->mutex);
+	trace_syslet_complete(kr->uaddr, comp);
+}
+
+/*
  * Posts @c's completion to its ring, or queues it on the overflow list if
  * the ring is full (the chain then lives on until it is flushed); frees
  * the chain once posted.  Completions reach the ring in posting order.
@@ -296,7 +334,6 @@ void syslet_post_chain(struct syslet_chain *c)
 	struct syslet_ctx *ctx = c->ctx;
 	LIST_HEAD(done);
 
-	trace_syslet_complete(kr->uaddr, &c->comp);
 	/* Keep the kring alive across the section even if @c is freed. */
 	spin_lock(&ctx->lock);
 	kr->refs++;
@@ -311,6 +348,8 @@ void syslet_post_chain(struct syslet_chain *c)
 		kr->nr_overflow++;
 		ring_set_overflow(kr);
 	}
+	/* @c is freed after the unlock: still ours */
+	post_traced(kr, &c->comp);
 	mutex_unlock(&kr->mutex);
 	wake_up_all(&kr->wait);
 	free_chains(&done);
@@ -330,11 +369,11 @@ int syslet_post(struct syslet_ctx *ctx, struct syslet_kring *kr,
 
 	mutex_lock(&kr->mutex);
 	flush_locked(kr, &done);
-	ret = list_empty(&kr->overflow) ? ring_write(kr, comp) : -ENOSPC;
-	mutex_unlock(&kr->mutex);
+	ret = list_empty(&kr->overflow) ? ring_write(kr, comp, NULL) : -ENOSPC;
 	/* else not posted: the caller keeps it (syslet_post_chain()) or not */
 	if (!ret)
-		trace_syslet_complete(kr->uaddr, comp);
+		post_traced(kr, comp);
+	mutex_unlock(&kr->mutex);
 	wake_up_all(&kr->wait);
 	free_chains(&done);
 	return ret;

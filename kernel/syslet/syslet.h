@@ -53,6 +53,7 @@
 
 struct pid;
 struct seccomp_filter;
+struct syslet_pob;
 struct syslet_threadlet;
 
 struct syslet_ctx {
@@ -72,6 +73,7 @@ struct syslet_ctx {
 	unsigned int		nr_idle_open;	/* of those, may take any context */
 	unsigned int		nr_starting;	/* created, not yet idle */
 	unsigned int		nr_reserved;	/* idle ones promised to pob */
+	unsigned int		nr_creating;	/* submitters making a thread */
 	wait_queue_head_t	spare_wait;	/* for nr_starting to drop */
 	unsigned int		nr_chains;	/* submitted, not yet posted */
 	unsigned int		max_threads;
@@ -85,6 +87,19 @@ struct syslet_ctx {
 	atomic_t		kio_tw_queued;	/* @kio_tw is queued */
 	struct callback_head	kio_tw;
 	struct work_struct	kio_work;	/* drops them: ctx dead */
+	spinlock_t		callers_lock;	/* irqsave: kio_kick() takes it */
+	struct list_head	callers;	/* struct syslet_caller */
+};
+
+/*
+ * A thread running a chain in its own async_exec() (SYSLET_SYNC, the
+ * default mode, a chain in a threadlet), on its stack, on ctx->callers
+ * while the chain runs: a read's completion kicks another user thread
+ * (kio_kick()), an interrupted atom would end with -EINTR.
+ */
+struct syslet_caller {
+	struct list_head	node;
+	struct task_struct	*task;
 };
 
 struct syslet_kring {
@@ -108,6 +123,7 @@ struct syslet_chain {
 	struct pid		*submitter;	/* its thread, for signals */
 	struct seccomp_filter	*filter;	/* submitter's, pinned; or NULL */
 	u64			ip;		/* submitter's async_exec() call */
+	u32			pkru;		/* submitter's, at submission */
 	struct task_struct	*worker;	/* ctx->lock: who runs it */
 	u64			head;		/* user address of atom 0 */
 	u64			uring;		/* user address of its ring */
@@ -127,7 +143,7 @@ struct syslet_sched {
 	int			policy;
 	int			nice;
 	unsigned int		rt_priority;
-	struct cpumask		cpus;
+	cpumask_var_t		cpus;		/* syslet_sched_alloc() */
 	char			comm[TASK_COMM_LEN];
 };
 
@@ -139,7 +155,7 @@ struct syslet_sched {
 struct syslet_handoff {
 	struct syslet_uctx	uctx;
 	struct task_struct	*from;		/* the giver, referenced */
-	struct completion	*taken;		/* the giver's pob->taken */
+	struct syslet_pob	*pob;		/* the giver's */
 	long			ret;		/* the taker's syscall result */
 	struct syslet_sched	sched;
 };
@@ -148,6 +164,12 @@ struct syslet_handoff {
  * An async thread.  @take is set under ctx->lock by the giver that took
  * the thread off ctx->idle for a hand-off; @ready (release/acquire) says
  * @h is filled in.  A thread with @take set does nothing but take.
+ *
+ * A hand-off moves a place in ctx->nr_threads from the taker to the
+ * giver, and this struct with it: the taker, once done with it (on its
+ * way to user space), gives it to the giver (pob->worker), which lives
+ * on in it as an async thread.  So nothing is allocated on the giver's
+ * way from its chain to the idle list, where no error can be returned.
  */
 struct syslet_worker {
 	struct list_head	node;		/* ctx->workers */
@@ -159,6 +181,13 @@ struct syslet_worker {
 	bool			take;		/* ctx->lock */
 	bool			ready;
 	struct syslet_handoff	h;
+	/*
+	 * An async thread's own scheduling and affinity, saved when it
+	 * takes a user context over: the giver, which lives on in this
+	 * struct, takes them on (finish_passed()), so that no async thread
+	 * runs other threads' chains with a user thread's attributes.
+	 */
+	struct syslet_sched	own;
 	struct callback_head	ret_work;
 };
 
@@ -175,11 +204,13 @@ struct syslet_pob {
 	bool			reserved;	/* holds one of ctx->nr_reserved */
 	bool			passed;		/* the user context has gone */
 	/*
-	 * The taker has copied the giver's FPU state (syslet_pob_take()):
-	 * until then the giver may not become an async thread that could be
-	 * picked as a taker itself and get another FPU state loaded.
+	 * The taker is done with the hand-off: it has copied the giver's FPU
+	 * state (syslet_pob_take()), until when the giver may not become an
+	 * async thread that could be picked as a taker itself and get another
+	 * FPU state loaded, and it has given @worker, its struct, over.
 	 */
 	struct completion	taken;
+	struct syslet_worker	*worker;
 };
 
 /*
@@ -206,8 +237,6 @@ struct syslet_kio {
 	const struct syslet_kio_ops *ops;	/* NULL: a chain's read */
 	struct mm_struct	*mm;		/* mmgrab()ed */
 	u64			ret_ptr;	/* the atom's */
-	unsigned long		args[6];	/* the atom's, as issued */
-	u32			seccomp;	/* the filter's verdict */
 	long			res;
 	refcount_t		refs;
 	struct task_struct	*tsk;		/* the submitter, referenced */
@@ -258,9 +287,6 @@ void syslet_run_chain(struct syslet_chain *c, bool in_caller);
 int syslet_load_args(const struct syslet_atom *atom, unsigned long *args);
 u32 syslet_seccomp_verdict(struct syslet_chain *c, unsigned int nr,
 			   const unsigned long *args);
-void syslet_seccomp_log(struct syslet_chain *c, unsigned int nr,
-			const unsigned long *args, u32 ret);
-void syslet_call_seen(unsigned int nr, const unsigned long *args, long ret);
 
 /* kio.c */
 void syslet_kio_init(struct syslet_ctx *ctx);
@@ -268,6 +294,8 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c);
 void syslet_kio_flush(struct syslet_ctx *ctx);
 void syslet_kio_dead(struct syslet_ctx *ctx);
 void syslet_kio_taken(struct syslet_ctx *ctx, struct task_struct *from);
+void syslet_kio_chain_begin(struct syslet_ctx *ctx, struct syslet_caller *sc);
+void syslet_kio_chain_end(struct syslet_ctx *ctx, struct syslet_caller *sc);
 bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 		      struct syslet_completion __user *done, long *ret);
 bool syslet_kbuf_file(struct file *file);
@@ -281,7 +309,7 @@ void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w);
 void syslet_kill_workers(struct syslet_ctx *ctx);
 bool syslet_reserve_spare(struct syslet_ctx *ctx);
 void syslet_unreserve_spare(struct syslet_ctx *ctx);
-long syslet_become_worker(struct syslet_ctx *ctx);
+long syslet_become_worker(struct syslet_ctx *ctx, struct syslet_worker *w);
 bool syslet_must_stay(void);
 
 /* pob.c */
@@ -297,10 +325,12 @@ bool syslet_leader_may_take(struct task_struct *from, struct task_struct *to);
 void syslet_exchange_tids(struct task_struct *a, struct task_struct *b);
 void syslet_reclaim_tid(struct task_struct *tsk);
 void syslet_pob_take(struct syslet_ctx *ctx, struct syslet_handoff *h);
+int syslet_sched_alloc(struct syslet_sched *s);
+void syslet_sched_free(struct syslet_sched *s);
 void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk);
 void syslet_sched_take(const struct syslet_sched *s);
-long syslet_exec_pob(struct syslet_chain *c,
-		     struct syslet_completion __user *done);
+long syslet_submit_pob(struct syslet_chain *c,
+		       struct syslet_completion __user *done);
 
 /* threadlet.c */
 long syslet_spare(void);

@@ -91,6 +91,7 @@ static void threadlet_unreserve(struct syslet_threadlet *tl)
 static void threadlet_free(struct syslet_threadlet *tl)
 {
 	syslet_ctx_put(tl->ctx);
+	syslet_sched_free(&tl->sched);
 	kfree(tl);
 }
 
@@ -344,6 +345,11 @@ long syslet_threadlet_begin(void)
 	tl = kzalloc(struct_size(tl, fpregs, fpsize), GFP_KERNEL_ACCOUNT);
 	if (!tl)
 		return -ENOMEM;
+	/* the hand-off, in the scheduler hook, may not allocate it */
+	if (syslet_sched_alloc(&tl->sched)) {
+		kfree(tl);
+		return -ENOMEM;
+	}
 
 	spin_lock(&ctx->lock);
 	us = list_first_entry_or_null(&ctx->uspares, struct syslet_uspare,
@@ -356,6 +362,7 @@ long syslet_threadlet_begin(void)
 	}
 	spin_unlock(&ctx->lock);
 	if (!tl->spare) {
+		syslet_sched_free(&tl->sched);
 		kfree(tl);
 		return -EAGAIN;
 	}
