@@ -78,6 +78,10 @@
  * work already queued on the giver would wait there for the end of the
  * call it blocks in: the taker, once a user thread, takes the task work
  * over from the giver and looks at ctx->kio_done (syslet_kio_taken()).
+ *
+ * A kio with @ops is a buffered read of another owner (aio.c: an
+ * io_submit() request), read by the same code: its owner completes it
+ * and frees it (@ops->finish), holds its file, and marks it cancelled.
  */
 #include <linux/audit.h>
 #include <linux/blkdev.h>
@@ -100,26 +104,6 @@
 #include <trace/events/syslet.h>
 #include "syslet.h"
 
-struct syslet_kio {
-	struct kiocb		iocb;
-	struct syslet_chain	*c;
-	struct mm_struct	*mm;		/* mmgrab()ed */
-	u64			ret_ptr;	/* the atom's */
-	long			res;
-	refcount_t		refs;
-	struct task_struct	*tsk;		/* the submitter, referenced */
-	struct llist_node	lnode;		/* ctx->kio_done */
-	/* a buffered read (kbuf_*() below): it waits for pages, not I/O */
-	bool			buffered;
-	int			kflags;		/* ki_flags of each attempt */
-	u64			ubuf;		/* the read's buffer */
-	size_t			len;		/* its length (clamped) */
-	loff_t			pos;		/* where it started */
-	size_t			done;		/* bytes copied so far */
-	u32			pkru;		/* the submitter's, at submission */
-	struct wait_page_queue	wpq;		/* the page it waits for */
-};
-
 /*
  * Drops what a kio pins but its file and chain.  The ctx is passed in:
  * the chain may be gone already (posted and freed by kio_finish()).
@@ -130,6 +114,12 @@ static void kio_free(struct syslet_kio *kio, struct syslet_ctx *ctx)
 	mmdrop(kio->mm);
 	kfree(kio);
 	syslet_ctx_put(ctx);
+}
+
+/* aio.c: frees an @ops read (its owner's request completed) */
+void syslet_kio_free(struct syslet_kio *kio)
+{
+	kio_free(kio, kio->ctx);
 }
 
 /* Posts (or, with the process gone, drops) a read that has completed. */
@@ -160,6 +150,15 @@ static void kio_finish(struct syslet_kio *kio, bool post)
 		syslet_chain_free(c);
 	/* @c is freed: nothing of it may be read from here on */
 	kio_free(kio, ctx);
+}
+
+/* a read is over: posted, or dropped with its process */
+static void kio_end(struct syslet_kio *kio, bool post)
+{
+	if (kio->ops)
+		kio->ops->finish(kio, post);
+	else
+		kio_finish(kio, post);
 }
 
 static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk);
@@ -213,7 +212,7 @@ static void kio_flush(struct syslet_ctx *ctx)
 		else if (kio->buffered && post)
 			kbuf_elsewhere(ctx, kio);
 		else
-			kio_finish(kio, post);
+			kio_end(kio, post);
 	}
 }
 
@@ -263,11 +262,17 @@ static void kio_ctx_put(struct syslet_ctx *ctx)
 /* ctx->dead is set: the reads no thread will post are dropped */
 void syslet_kio_dead(struct syslet_ctx *ctx)
 {
+	/*
+	 * ctx->dead is set before the list is read: a read added after
+	 * that sees it in kio_kick() (llist_add(), then ctx->dead).
+	 */
+	smp_mb();
 	if (llist_empty(&ctx->kio_done))
 		return;
 	refcount_inc(&ctx->refs);
+	/* from kio_kick() too: any context */
 	if (!queue_work(system_wq, &ctx->kio_work))
-		syslet_ctx_put(ctx);	/* queued: its reference is enough */
+		kio_ctx_put(ctx);	/* queued: its reference is enough */
 }
 
 /* The task work, in a thread of the process on its way to user space. */
@@ -368,6 +373,15 @@ static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
 	bool queued;
 	int tries;
 
+	/*
+	 * A dead ctx's reads are dropped by the kworker: the thread that
+	 * exec'd may wait for them (exit_aio() of its old mm).  Pairs with
+	 * the barrier in syslet_kio_dead().
+	 */
+	if (READ_ONCE(ctx->dead)) {
+		syslet_kio_dead(ctx);
+		return;
+	}
 	/*
 	 * Two rounds: a taker that cleared PF_IO_WORKER after our first
 	 * look, and whose own kick found @kio_tw_queued set by us, is seen
@@ -600,6 +614,8 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 		goto no;
 	init_sync_kiocb(&kio->iocb, file);
 	kio->buffered = false;
+	kio->ctx = ctx;
+	kio->ops = NULL;
 	kio->iocb.ki_pos = pos;
 	kio->iocb.ki_flags |= IOCB_NOWAIT;
 	kio->iocb.ki_complete = kio_complete;
@@ -685,7 +701,6 @@ no:
  * direct read in flight is cancelled too: the device's I/O is not
  * interrupted.  A process that died meanwhile has it dropped (kio_work()).
  */
-enum { KBUF_NO, KBUF_DONE, KBUF_QUEUED };
 
 /*
  * /sys/module/kio/parameters/kbuf: 0 sends buffered reads the usual ways
@@ -695,7 +710,7 @@ static bool kbuf_on = true;
 module_param_named(kbuf, kbuf_on, bool, 0644);
 
 /* A file whose page cache a read may wait for without a thread. */
-static bool kbuf_file(struct file *file)
+bool syslet_kbuf_file(struct file *file)
 {
 	return !(file->f_flags & O_DIRECT) && (file->f_mode & FMODE_READ) &&
 	       (file->f_mode & FMODE_PREAD) && (file->f_mode & FMODE_NOWAIT) &&
@@ -719,7 +734,7 @@ static int kbuf_wake(struct wait_queue_entry *wait, unsigned int mode,
 	struct wait_page_queue *wpq = container_of(wait, struct wait_page_queue,
 						   wait);
 	struct syslet_kio *kio = container_of(wpq, struct syslet_kio, wpq);
-	struct syslet_ctx *ctx = kio->c->ctx;
+	struct syslet_ctx *ctx = kio->ctx;
 	struct task_struct *tsk = kio->tsk;
 
 	if (!wake_page_match(wpq, arg))
@@ -770,19 +785,25 @@ static bool kbuf_may_fault(unsigned long uaddr, size_t len)
  * copy stops short instead (the bytes before the page are returned, or
  * -EFAULT).  A buffer of fresh anonymous memory is faulted in and read
  * once more (kbuf_may_fault()); else a thread reads it all again
- * (KBUF_NO).
+ * (KBUF_NO).  Of a vector (io_submit()'s PREADV), the segment the read
+ * starts in: a read that copies up to a later one stops there, and the
+ * next attempt faults that one in.
  */
-static ssize_t kbuf_call(struct kiocb *iocb, struct iov_iter *iter,
-			 unsigned long uaddr)
+ssize_t syslet_kbuf_call(struct kiocb *iocb, struct iov_iter *iter)
 {
-	size_t count = iov_iter_count(iter);
+	size_t count = iov_iter_count(iter), seg = 0;
+	unsigned long uaddr = 0;
 	ssize_t ret;
 
+	if (count) {
+		uaddr = (unsigned long)iter->iov->iov_base + iter->iov_offset;
+		seg = min(count, iter->iov->iov_len - iter->iov_offset);
+	}
 	pagefault_disable();
 	ret = call_read_iter(iocb->ki_filp, iocb, iter);
 	pagefault_enable();
-	if (ret != -EFAULT || !kbuf_may_fault(uaddr, count) ||
-	    fault_in_writeable((char __user *)uaddr, count))
+	if (ret != -EFAULT || !kbuf_may_fault(uaddr, seg) ||
+	    fault_in_writeable((char __user *)uaddr, seg))
 		return ret;
 	iov_iter_revert(iter, count - iov_iter_count(iter));
 	pagefault_disable();
@@ -798,13 +819,19 @@ static ssize_t kbuf_read(struct syslet_kio *kio, int flags)
 	struct iovec iov;
 	int ret;
 
-	ret = import_single_range(READ, u64_to_user_ptr(kio->ubuf + kio->done),
-				  kio->len - kio->done, &iov, &iter);
-	if (ret)
-		return ret;
+	if (kio->iov) {
+		iov_iter_init(&iter, ITER_DEST, kio->iov, kio->nr_segs, kio->len);
+		iov_iter_advance(&iter, kio->done);
+	} else {
+		ret = import_single_range(READ,
+					  u64_to_user_ptr(kio->ubuf + kio->done),
+					  kio->len - kio->done, &iov, &iter);
+		if (ret)
+			return ret;
+	}
 	kio->iocb.ki_pos = kio->pos + kio->done;
 	kio->iocb.ki_flags = kio->kflags | flags;
-	return kbuf_call(&kio->iocb, &iter, kio->ubuf + kio->done);
+	return syslet_kbuf_call(&kio->iocb, &iter);
 }
 
 /*
@@ -819,7 +846,8 @@ static int kbuf_issue(struct syslet_kio *kio, bool missed)
 	ssize_t ret;
 
 	for (;;) {
-		if (READ_ONCE(kio->c->cancelled)) {
+		if (kio->ops ? READ_ONCE(kio->cancelled) :
+		    READ_ONCE(kio->c->cancelled)) {
 			ret = -ECANCELED;
 			break;
 		}
@@ -857,6 +885,12 @@ static int kbuf_issue(struct syslet_kio *kio, bool missed)
 	return KBUF_DONE;
 }
 
+/* aio.c: issues @kio (set up, on no list) as kbuf_submit() does */
+int syslet_kbuf_issue(struct syslet_kio *kio, bool missed)
+{
+	return kbuf_issue(kio, missed);
+}
+
 /*
  * A read that cannot wait for its page without a thread goes to one,
  * from a thread of the process (not the submitter's async_exec()).
@@ -864,9 +898,13 @@ static int kbuf_issue(struct syslet_kio *kio, bool missed)
 static void kbuf_to_thread(struct syslet_kio *kio)
 {
 	struct syslet_chain *c = kio->c;
-	struct syslet_ctx *ctx = c->ctx;
+	struct syslet_ctx *ctx = kio->ctx;
 	int ret;
 
+	if (kio->ops) {
+		kio->ops->to_thread(kio);
+		return;
+	}
 	/*
 	 * The thread runs the atom again, from the start; from ctx->running
 	 * to the queue under one ctx->lock hold: async_cancel() finds it.
@@ -893,12 +931,16 @@ static void kbuf_retry(struct syslet_kio *kio)
 		kbuf_to_thread(kio);
 		return;
 	}
+	if (kio->ops) {
+		kio->ops->finish(kio, true);
+		return;
+	}
 	kbuf_account(kio->iocb.ki_filp, kio->res);
 	kio_finish(kio, true);
 }
 
 /*
- * Chain @c's lone pread64() (@args) of @file (a kbuf_file()): if the
+ * Chain @c's lone pread64() (@args) of @file (a syslet_kbuf_file()): if the
  * page cache has it all, it is read here (KBUF_DONE, the result in
  * *@res); else the chain is taken (KBUF_QUEUED: it completes by itself,
  * with a reference to the file of its own).  KBUF_NO: not taken,
@@ -930,8 +972,8 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 	init_sync_kiocb(&iocb, file);
 	iocb.ki_pos = pos;
 	iocb.ki_flags |= IOCB_NOWAIT;
-	ret = kbuf_call(&iocb, &iter, args[1]);
-	/* -EFAULT: a page of the buffer faults (kbuf_call()) */
+	ret = syslet_kbuf_call(&iocb, &iter);
+	/* -EFAULT: a page of the buffer faults (syslet_kbuf_call()) */
 	if (ret == -EOPNOTSUPP || ret == -EIOCBQUEUED || ret == -EFAULT)
 		return KBUF_NO;
 	if (ret != -EAGAIN && (ret <= 0 || !iov_iter_count(&iter))) {
@@ -946,6 +988,9 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 	init_sync_kiocb(&kio->iocb, get_file(file));
 	kio->kflags = kio->iocb.ki_flags;
 	kio->buffered = true;
+	kio->ctx = ctx;
+	kio->ops = NULL;
+	kio->iov = NULL;
 	kio->ubuf = args[1];
 	kio->len = iov.iov_len;		/* clamped to MAX_RW_COUNT */
 	kio->pos = pos;
@@ -1005,7 +1050,7 @@ static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
 	long res;
 
 	/* kio_watched() was checked by syslet_kio_submit() */
-	if (READ_ONCE(kbuf_on) && kbuf_file(file))
+	if (READ_ONCE(kbuf_on) && syslet_kbuf_file(file))
 		how = kbuf_submit(ctx, c, file, args, ret_ptr, &res);
 	fput(file);
 	switch (how) {
@@ -1051,7 +1096,7 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 	if (!f.file)
 		return false;
 	/* the atom read again, whole: its fd must not have changed */
-	if (!kbuf_file(f.file) || !kio_atom(c, args, &ret_ptr) ||
+	if (!syslet_kbuf_file(f.file) || !kio_atom(c, args, &ret_ptr) ||
 	    (unsigned int)args[0] != (unsigned int)fd)
 		goto no;
 	c->filter = seccomp_filter_get_current();

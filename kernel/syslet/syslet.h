@@ -29,6 +29,8 @@
 
 #include <linux/bits.h>
 #include <linux/completion.h>
+#include <linux/fs.h>
+#include <linux/pagemap.h>
 #include <linux/cpumask.h>
 #include <linux/hashtable.h>
 #include <linux/list.h>
@@ -212,6 +214,51 @@ struct syslet_pob {
 	struct syslet_worker	*worker;
 };
 
+/*
+ * A read issued as a kiocb (kio.c): a chain's lone pread64() (@c), or,
+ * with @ops, a buffered read of another owner (aio.c: io_submit()).
+ */
+struct syslet_kio;
+
+struct syslet_kio_ops {
+	/*
+	 * The read is over (@post: in a thread of the process), or dropped
+	 * with its process (a kworker, or a thread of a new image): complete
+	 * the owner's request once and free @kio (syslet_kio_free()).
+	 */
+	void (*finish)(struct syslet_kio *kio, bool post);
+	/* a page cannot be waited for: read the rest where one may sleep */
+	void (*to_thread)(struct syslet_kio *kio);
+};
+
+struct syslet_kio {
+	struct kiocb		iocb;
+	struct syslet_chain	*c;		/* or NULL: @ops */
+	struct syslet_ctx	*ctx;		/* referenced */
+	const struct syslet_kio_ops *ops;	/* NULL: a chain's read */
+	struct mm_struct	*mm;		/* mmgrab()ed */
+	u64			ret_ptr;	/* the atom's */
+	long			res;
+	refcount_t		refs;
+	struct task_struct	*tsk;		/* the submitter, referenced */
+	struct llist_node	lnode;		/* ctx->kio_done */
+	/* a buffered read (kbuf_*() in kio.c): it waits for pages, not I/O */
+	bool			buffered;
+	bool			cancelled;	/* @ops: the owner's cancel */
+	int			kflags;		/* ki_flags of each attempt */
+	u64			ubuf;		/* the read's buffer, or: */
+	const struct iovec	*iov;		/* @ops: its vector, or NULL */
+	unsigned long		nr_segs;
+	size_t			len;		/* its length (clamped) */
+	loff_t			pos;		/* where it started */
+	size_t			done;		/* bytes copied so far */
+	u32			pkru;		/* the submitter's, at submission */
+	struct wait_page_queue	wpq;		/* the page it waits for */
+};
+
+/* kbuf: how a buffered read went (kio.c) */
+enum { KBUF_NO, KBUF_DONE, KBUF_QUEUED };
+
 /* core.c */
 struct syslet_ctx *syslet_get_ctx(bool create);
 void syslet_ctx_put(struct syslet_ctx *ctx);
@@ -252,6 +299,10 @@ void syslet_kio_chain_begin(struct syslet_ctx *ctx, struct syslet_caller *sc);
 void syslet_kio_chain_end(struct syslet_ctx *ctx, struct syslet_caller *sc);
 bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 		      struct syslet_completion __user *done, long *ret);
+bool syslet_kbuf_file(struct file *file);
+ssize_t syslet_kbuf_call(struct kiocb *iocb, struct iov_iter *iter);
+int syslet_kbuf_issue(struct syslet_kio *kio, bool missed);
+void syslet_kio_free(struct syslet_kio *kio);
 
 /* worker.c */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c);

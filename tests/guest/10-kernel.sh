@@ -8,8 +8,9 @@
 # reads without a thread (kbuf).
 # issue 16: completions posted by many threads at once (post).
 # issue 19: ABI v1 (abi: sizes, reserved words, flags, numbers).
+# issue 18: io_submit() through the engine (aio).
 rc=0
-for t in engine abi seccomp identity limits pob threadlet lifetime iowq kio review \
+for t in engine abi seccomp identity limits pob threadlet lifetime iowq kio review aio \
 	allowlist visible handoff tgid post kbuf; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done
