@@ -283,11 +283,16 @@ static long syslet_dispatch(unsigned int nr, const unsigned long *args,
 	if (!IS_ERR(outer))
 		audit_syscall_entry(nr, args[0], args[1], args[2], args[3]);
 
-	if (pob)
+	if (pob) {
+		pob->audit_outer = &outer;
 		WRITE_ONCE(pob->armed, true);
+	}
+	/* a hand-off meanwhile exchanges @outer for the taker's context */
 	regs.ax = x64_sys_call(&regs, nr);
-	if (pob)
+	if (pob) {
 		WRITE_ONCE(pob->armed, false);
+		pob->audit_outer = NULL;
+	}
 
 	if (!IS_ERR(outer)) {
 		audit_syscall_exit(&regs);

@@ -29,6 +29,7 @@
  * separately its siglock.
  * The taker is asleep, reserved by @take, until @ready is published.
  */
+#include <linux/audit.h>
 #include <linux/cred.h>
 #include <linux/iocontext.h>
 #include <linux/mempolicy.h>
@@ -230,6 +231,27 @@ static void pass_identity(struct task_struct *from, struct task_struct *to)
 }
 
 /*
+ * The audit record of the giver's async_exec() (its context, put aside
+ * for the atom's by syslet_dispatch()) goes with the user context: the
+ * taker writes it, as the call that returns SYSLET_QUEUED, under the
+ * user thread's identity (syslet_pob_take()); the giver gets the taker's
+ * unused context, and goes on as an async thread with it.  Else the
+ * giver kept the record pending, written whenever it next left a system
+ * call of its own or exited, with its own name and a wrong result.  @to
+ * sleeps: nothing else touches its context.  A taker made without a
+ * context (audit was off then) is given none: the record stays behind.
+ */
+static void syslet_audit_pass(struct syslet_pob *pob, struct task_struct *to)
+{
+#ifdef CONFIG_AUDITSYSCALL
+	struct audit_context **outer = pob->audit_outer;
+
+	if (outer && !IS_ERR_OR_NULL(*outer) && to->audit_context)
+		swap(*outer, to->audit_context);
+#endif
+}
+
+/*
  * The scheduler hook: current, running a chain in the caller, is about to
  * sleep in an atom's system call.  Hand its user context to an idle async
  * thread if one fits; current then finishes the chain as an async thread.
@@ -326,6 +348,7 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 		return;
 
 	h = &taker->h;
+	syslet_audit_pass(pob, taker->task);
 	syslet_arch_save(&h->uctx);
 	h->from = tsk;
 	h->pob = pob;
@@ -411,6 +434,12 @@ void syslet_pob_take(struct syslet_ctx *ctx, struct syslet_handoff *h)
 	 */
 	syslet_arch_take(from, &h->uctx, h->ret);
 	syslet_sched_take(&h->sched);
+	/*
+	 * async_exec()'s audit record, if it came with the context
+	 * (syslet_audit_pass()): its result is in ax now, the name and TID
+	 * are the user thread's; ret_from_fork() would report 0.
+	 */
+	audit_syscall_exit(current_pt_regs());
 	/* a user thread again: its FPU state is saved at context switch */
 	current->flags &= ~PF_IO_WORKER;
 	/* direct reads that completed meanwhile, or whose task work @from has */

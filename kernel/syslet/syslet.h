@@ -53,6 +53,7 @@
 
 struct pid;
 struct seccomp_filter;
+struct audit_context;
 struct syslet_pob;
 struct syslet_threadlet;
 
@@ -212,6 +213,12 @@ struct syslet_pob {
 	 */
 	struct completion	taken;
 	struct syslet_worker	*worker;
+	/*
+	 * While an atom's call runs armed: where syslet_dispatch() keeps
+	 * async_exec()'s own audit context, put aside for the atom's; a
+	 * hand-off gives it to the taker (syslet_audit_pass()).
+	 */
+	struct audit_context	**audit_outer;
 };
 
 /*
