@@ -241,10 +241,17 @@ bool syslet_aio_read(struct kiocb *req, struct iov_iter *iter, ssize_t *res)
  * A task work queued with TWA_SIGNAL (a read of ours to read on, or any
  * other) cut an interruptible wait short: run it.  False if a signal is
  * pending too (the wait ends as mainline's would) or it was not that.
+ *
+ * Not in an async thread (PF_IO_WORKER, a pass-on-block giver too): the
+ * engine queues no task work there, and TIF_NOTIFY_SIGNAL is how
+ * async_cancel() and the ctx's death (syslet_kill_workers()) interrupt
+ * the atom's call.  Cleared here, a cancelled io_getevents() atom would
+ * wait on, for ever without a timeout, and its chain never complete.
  */
 bool syslet_aio_run_work(void)
 {
-	if (!test_thread_flag(TIF_NOTIFY_SIGNAL) || task_sigpending(current))
+	if (!test_thread_flag(TIF_NOTIFY_SIGNAL) || task_sigpending(current) ||
+	    (current->flags & PF_IO_WORKER))
 		return false;
 	clear_notify_signal();
 	if (task_work_pending(current))

@@ -536,6 +536,106 @@ TEST(fork_with_reads_in_flight_loses_none)
 }
 
 /*
+ * An io_getevents() atom with no timeout, waiting in an async thread
+ * (SYSLET_ASYNC, or handed off by pass-on-block) for an event that never
+ * comes: async_cancel() interrupts it (TIF_NOTIFY_SIGNAL), as it does
+ * any interruptible wait, and the chain completes with -ECANCELED.
+ * io_getevents() runs the engine's task work and waits on when that
+ * flag was the task work's (patch 0030); a cancel's must end the wait.
+ * No device needed; the switch does not matter.
+ */
+TEST(cancel_reaches_an_io_getevents_atom)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion comp;
+	struct syslet_atom a;
+	struct io_event ev;
+	aio_context_t ctx = 0;
+	uint64_t actx, one = 1, evp = (uintptr_t)&ev;
+	int64_t ret;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(io_setup_(4, &ctx), 0);
+	actx = ctx;
+	for (int mode = 0; mode < 2; mode++) {
+		long long t0;
+
+		ret = 555;
+		/* arg_ptr[4] NULL: timeout NULL, wait for ever */
+		atom_init(&a, mode ? 0 : SYSLET_ASYNC, SYS_io_getevents, &ret,
+			  &actx, &one, &one, &evp);
+		a.user_data = 300 + mode;
+		ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_QUEUED);
+		/* asleep in io_getevents() by now, or it sees the cancel */
+		usleep(200000);
+		ASSERT_EQ(async_cancel(r, 300 + mode, 0), 0);
+		t0 = now_ms();
+		ASSERT_TRUE(ring_get(r, &comp));
+		tap_diag("%s: cancelled in %lld ms",
+			 mode ? "pass-on-block" : "SYSLET_ASYNC", now_ms() - t0);
+		EXPECT_EQ(comp.user_data, 300 + mode);
+		EXPECT_EQ(comp.status, -ECANCELED);
+		EXPECT_TRUE(comp.flags & SYSLET_COMP_CANCELED);
+		/* the call itself ended early (-EINTR), with no event */
+		EXPECT_NE(ret, 555);
+		EXPECT_LE(ret, 0);
+	}
+	ASSERT_EQ(io_destroy_(ctx), 0);
+}
+
+/*
+ * The same wait when the process's last user thread exits alone
+ * (SYS_exit, not exit_group): no SIGKILL reaches the async thread, the
+ * engine's notification (syslet_kill_workers()) must end the wait, or
+ * the process lives on for ever with no user thread.
+ */
+TEST(last_thread_exit_ends_an_io_getevents_atom)
+{
+	long long t0 = now_ms();
+	pid_t pid;
+	int st = -1;
+
+	REQUIRE_SYSLET();
+	pid = fork();
+	if (pid == 0) {
+		static struct syslet_ring *r;
+		static struct syslet_atom a;
+		static struct io_event ev;
+		static aio_context_t ctx;
+		static uint64_t actx, one = 1, evp;
+		static int64_t ret;
+
+		r = ring_new(4);
+		evp = (uintptr_t)&ev;
+		if (io_setup_(4, &ctx))
+			_exit(3);
+		actx = ctx;
+		atom_init(&a, SYSLET_ASYNC, SYS_io_getevents, &ret, &actx,
+			  &one, &one, &evp);
+		if (async_exec(&a, r, NULL, 0) != SYSLET_QUEUED)
+			_exit(4);
+		usleep(200000);
+		syscall(SYS_exit, 0);	/* this thread only */
+		_exit(5);
+	}
+	ASSERT_GT(pid, 0);
+	/* gone within 20 s (a loaded TCG guest), else killed */
+	while (now_ms() - t0 < 20000) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			break;
+		usleep(50000);
+	}
+	if (now_ms() - t0 >= 20000) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		ASSERT_TRUE(!"the process outlived its last user thread");
+	}
+	tap_diag("ended %lld ms after the fork", now_ms() - t0);
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(WEXITSTATUS(st), 0);
+}
+
+/*
  * Exit, exec and kill with 1,000 reads in flight: the process ends (the
  * mm's exit_aio() waits for them all), and nothing is left holding the
  * device (main() unloads it).
