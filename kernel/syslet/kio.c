@@ -873,6 +873,14 @@ static void kbuf_to_thread(struct syslet_kio *kio)
 	 */
 	ret = syslet_queue_chain(ctx, c);
 	if (ret) {
+		/*
+		 * Never a restart code: nothing restarts a read posted here.
+		 * A thread is made with a signal pending (worker_spawn()),
+		 * but not with a fatal one or a group stop.
+		 */
+		if (ret == -ERESTARTSYS || ret == -ERESTARTNOINTR ||
+		    ret == -ERESTARTNOHAND || ret == -ERESTART_RESTARTBLOCK)
+			ret = -EINTR;
 		/* still on ctx->running; what a retry copied counts */
 		kio->res = kio->done ?: ret;
 		kbuf_account(kio->iocb.ki_filp, kio->res);
