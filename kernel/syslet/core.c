@@ -452,6 +452,12 @@ SYSCALL_DEFINE3(async_limits, const struct syslet_limits __user *, set,
 		    lim.idle_msecs > SYSLET_MAX_IDLE_MSECS ||
 		    lim.max_chains > SYSLET_MAX_MAX_CHAINS)
 			return -EINVAL;
+		/*
+		 * Nothing is applied if the call fails: @get must take what
+		 * it will be written (its bytes are all written below).
+		 */
+		if (get && clear_user(get, gsize))
+			return -EFAULT;
 		ctx = syslet_get_ctx(true);
 		if (IS_ERR(ctx))
 			return PTR_ERR(ctx);

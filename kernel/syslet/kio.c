@@ -65,7 +65,7 @@
  * completion would wait for the submitter's next return to user space,
  * for ever if the program polls the ring from another thread while the
  * submitter sleeps.  A thread in the middle of a chain run in its
- * async_exec() (on ctx->callers, or a threadlet) is not interrupted, or
+ * async_exec() (in ctx->callers, or a threadlet) is not interrupted, or
  * a sleeping atom after the first would end with -EINTR: another user
  * thread of the process is kicked instead, and only if there is none,
  * that one, with TWA_RESUME, for when its chain ends (or it hands off).
@@ -298,25 +298,30 @@ static void kio_tw(struct callback_head *cb)
 	syslet_ctx_put(ctx);
 }
 
-/* Is @t on ctx->callers?  ctx->callers_lock held. */
+/*
+ * Is @t running a chain in its async_exec()?  ctx->callers_lock held.
+ * One bucket of ctx->callers is looked at, not every caller: a kick
+ * looks at up to KIO_PICK_LOOKS threads in interrupt context.
+ */
 static bool kio_in_chain(struct syslet_ctx *ctx, struct task_struct *t)
 {
 	struct syslet_caller *sc;
 
-	list_for_each_entry(sc, &ctx->callers, node)
+	hash_for_each_possible(ctx->callers, sc, node, (unsigned long)t)
 		if (sc->task == t)
 			return true;
 	return false;
 }
 
 /*
- * Queues the task work on @t, a user thread of the process.  A thread
- * running a chain in its async_exec() (or a threadlet) is taken only if
- * @busy_ok, and with TWA_RESUME: interrupted, an atom of its chain would
- * end with -EINTR.  It returns to user space when the chain ends, or
- * hands off, and the taker takes the task work over (syslet_kio_taken()).
- * @t's flags are read and the task work added under ctx->callers_lock,
- * as one step: a thread that puts itself on ctx->callers afterwards sees
+ * Queues the task work on @t, a user thread of the process, if it may
+ * take it.  ctx->callers_lock held.  A thread running a chain in its
+ * async_exec() (or a threadlet) is taken only if @busy_ok, and with
+ * TWA_RESUME: interrupted, an atom of its chain would end with -EINTR.
+ * It returns to user space when the chain ends, or hands off, and the
+ * taker takes the task work over (syslet_kio_taken()).  @t's flags are
+ * read and the task work added under ctx->callers_lock, as one step: a
+ * thread that puts itself in ctx->callers afterwards sees
  * TIF_NOTIFY_SIGNAL set (syslet_kio_chain_begin()), and a hand-off's
  * taker that looks for the task work on its giver afterwards finds it
  * there (syslet_kio_taken()); one that looked before, the giver's
@@ -325,41 +330,62 @@ static bool kio_in_chain(struct syslet_ctx *ctx, struct task_struct *t)
 static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t,
 		       bool busy_ok)
 {
-	unsigned long fl;
-	bool busy, ok = false;
+	bool busy;
 
-	spin_lock_irqsave(&ctx->callers_lock, fl);
+	lockdep_assert_held(&ctx->callers_lock);
 	if (READ_ONCE(t->flags) & (PF_EXITING | PF_IO_WORKER | PF_KTHREAD))
-		goto out;
+		return false;
 	busy = READ_ONCE(t->syslet_pob) || kio_in_chain(ctx, t);
-	if (!busy || busy_ok) {
-		init_task_work(&ctx->kio_tw, kio_tw);
-		ok = !task_work_add(t, &ctx->kio_tw,
-				    busy ? TWA_RESUME : TWA_SIGNAL);
-	}
-out:
-	spin_unlock_irqrestore(&ctx->callers_lock, fl);
-	return ok;
+	if (busy && !busy_ok)
+		return false;
+	init_task_work(&ctx->kio_tw, kio_tw);
+	return !task_work_add(t, &ctx->kio_tw, busy ? TWA_RESUME : TWA_SIGNAL);
 }
+
+/*
+ * How many threads a kick looks at for one that runs no chain: it runs
+ * with interrupts off (the completion interrupt, or ctx->callers_lock),
+ * so not all of them.
+ */
+#define KIO_PICK_LOOKS	32
 
 /*
  * Queues the task work on @tsk, or another user thread of @tsk's
  * process (current's if @tsk is NULL): one that runs no chain in its
- * async_exec() first, one that does only if there is no other.
+ * async_exec() first, among @tsk and the first KIO_PICK_LOOKS threads;
+ * else the first user thread, @tsk first, busy or not.  The work is
+ * bounded: KIO_PICK_LOOKS lookups of one bucket each, then a walk past
+ * async threads and exiting ones to the first user thread (at most
+ * max_threads of them, and the exiting), one lookup.  A process with
+ * more threads may have a thread running a chain take the work (for
+ * when its chain ends) while an idle one further on could have: the
+ * read is posted then, or by async_wait() at once.
  */
 static bool kio_tw_pick(struct syslet_ctx *ctx, struct task_struct *tsk)
 {
 	struct task_struct *t;
-	int busy_ok;
+	unsigned long fl;
+	int looks = 0;
+	bool ok = true;
 
-	for (busy_ok = 0; busy_ok < 2; busy_ok++) {
-		if (tsk && kio_tw_add(ctx, tsk, busy_ok))
-			return true;
-		for_each_thread(tsk ?: current, t)
-			if (t != tsk && kio_tw_add(ctx, t, busy_ok))
-				return true;
+	spin_lock_irqsave(&ctx->callers_lock, fl);
+	if (tsk && kio_tw_add(ctx, tsk, false))
+		goto out;
+	for_each_thread(tsk ?: current, t) {
+		if (t != tsk && kio_tw_add(ctx, t, false))
+			goto out;
+		if (++looks >= KIO_PICK_LOOKS)
+			break;
 	}
-	return false;
+	if (tsk && kio_tw_add(ctx, tsk, true))
+		goto out;
+	for_each_thread(tsk ?: current, t)
+		if (t != tsk && kio_tw_add(ctx, t, true))
+			goto out;
+	ok = false;
+out:
+	spin_unlock_irqrestore(&ctx->callers_lock, fl);
+	return ok;
 }
 
 /*
@@ -419,7 +445,7 @@ void syslet_kio_chain_begin(struct syslet_ctx *ctx, struct syslet_caller *sc)
 
 	sc->task = current;
 	spin_lock_irqsave(&ctx->callers_lock, fl);
-	list_add(&sc->node, &ctx->callers);
+	hash_add(ctx->callers, &sc->node, (unsigned long)current);
 	spin_unlock_irqrestore(&ctx->callers_lock, fl);
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL)) {
 		clear_notify_signal();
@@ -440,15 +466,17 @@ void syslet_kio_chain_end(struct syslet_ctx *ctx, struct syslet_caller *sc)
 
 	spin_lock_irqsave(&ctx->callers_lock, fl);
 	if (!sc) {
-		list_for_each_entry(i, &ctx->callers, node) {
+		hash_for_each_possible(ctx->callers, i, node,
+				       (unsigned long)current) {
 			if (i->task == current) {
 				sc = i;
 				break;
 			}
 		}
 	}
+	/* an entry already taken out (by a giver) is left alone */
 	if (sc)
-		list_del_init(&sc->node);
+		hash_del(&sc->node);
 	spin_unlock_irqrestore(&ctx->callers_lock, fl);
 }
 
@@ -518,7 +546,7 @@ void syslet_kio_init(struct syslet_ctx *ctx)
 	init_waitqueue_head(&ctx->kio_wait);
 	atomic_set(&ctx->kio_tw_queued, 0);
 	spin_lock_init(&ctx->callers_lock);
-	INIT_LIST_HEAD(&ctx->callers);
+	hash_init(ctx->callers);
 }
 
 /*
@@ -911,6 +939,14 @@ static void kbuf_to_thread(struct syslet_kio *kio)
 	 */
 	ret = syslet_queue_chain(ctx, c);
 	if (ret) {
+		/*
+		 * Never a restart code: nothing restarts a read posted here.
+		 * A thread is made with a signal pending (worker_spawn()),
+		 * but not with a fatal one or a group stop.
+		 */
+		if (ret == -ERESTARTSYS || ret == -ERESTARTNOINTR ||
+		    ret == -ERESTARTNOHAND || ret == -ERESTART_RESTARTBLOCK)
+			ret = -EINTR;
 		/* still on ctx->running; what a retry copied counts */
 		kio->res = kio->done ?: ret;
 		kbuf_account(kio->iocb.ki_filp, kio->res);

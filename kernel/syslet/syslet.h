@@ -89,17 +89,18 @@ struct syslet_ctx {
 	struct callback_head	kio_tw;
 	struct work_struct	kio_work;	/* drops them: ctx dead */
 	spinlock_t		callers_lock;	/* irqsave: kio_kick() takes it */
-	struct list_head	callers;	/* struct syslet_caller */
+	/* struct syslet_caller, hashed by task: kio_kick() looks one up */
+	DECLARE_HASHTABLE(callers, 7);
 };
 
 /*
  * A thread running a chain in its own async_exec() (SYSLET_SYNC, the
- * default mode, a chain in a threadlet), on its stack, on ctx->callers
+ * default mode, a chain in a threadlet), on its stack, in ctx->callers
  * while the chain runs: a read's completion kicks another user thread
  * (kio_kick()), an interrupted atom would end with -EINTR.
  */
 struct syslet_caller {
-	struct list_head	node;
+	struct hlist_node	node;
 	struct task_struct	*task;
 };
 

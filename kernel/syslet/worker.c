@@ -15,8 +15,12 @@
  * idle for ctx->idle_msecs exits.  A fatal signal (exit_group, kill -9,
  * exec's de_thread) makes a thread drop its chain and exit.
  */
+#include <linux/cpuset.h>
 #include <linux/cred.h>
+#include <linux/iocontext.h>
+#include <linux/ioprio.h>
 #include <linux/ptrace.h>
+#include <uapi/linux/sched/types.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
@@ -302,10 +306,45 @@ static void worker_set_ret(struct callback_head *cb)
 	worker_give(w);
 }
 
+/*
+ * A new async thread leaves what it inherited from the user thread that
+ * happened to make it (create_io_thread() copies it from current), as
+ * it will run every thread's queued chains: it starts at SCHED_NORMAL,
+ * nice 0, on every CPU its cpuset allows, and with an io_context of its
+ * own (CLONE_IO linked it to its maker's, which a later ioprio_set() of
+ * either would change for both, and a hand-off would then leave a user
+ * thread on an io_context shared with async threads).  Its I/O priority
+ * stays its maker's value: a hand-off needs giver and taker to have the
+ * same (syslet_task_state_same()).  Neither step can fail but for
+ * memory: then it keeps what it has.
+ */
+static void worker_neutral(void)
+{
+	struct sched_attr attr = { .sched_policy = SCHED_NORMAL };
+	struct io_context *ioc = current->io_context;
+	cpumask_var_t mask;
+
+	sched_setattr_nocheck(current, &attr);
+	if (alloc_cpumask_var(&mask, GFP_KERNEL)) {
+		cpuset_cpus_allowed(current, mask);
+		set_cpus_allowed_ptr(current, mask);
+		free_cpumask_var(mask);
+	}
+	if (ioc) {
+		int prio = READ_ONCE(ioc->ioprio);
+
+		exit_io_context(current);
+		/* an error leaves no io_context: the default priority */
+		if (prio)
+			set_task_ioprio(current, prio);
+	}
+}
+
 static int syslet_worker_fn(void *data)
 {
 	struct syslet_worker *w = data;
 
+	worker_neutral();
 	worker_loop(w);
 	/*
 	 * We took over a user context and return to user space through
@@ -347,6 +386,32 @@ long syslet_become_worker(struct syslet_ctx *ctx, struct syslet_worker *w)
 }
 
 /*
+ * create_io_thread() with every signal but SIGKILL blocked in the maker
+ * meanwhile.  copy_process() refuses to make a thread while its maker
+ * has a signal pending (-ERESTARTNOINTR, so that a fork is ordered with
+ * the signals around it), and async threads are made where one may be:
+ * a buffered read going to a thread from the task work that
+ * get_signal() runs, with the signal to deliver pending
+ * (kbuf_to_thread()), or async_exec() with a signal just come.  An
+ * async thread is no fork user space could order signals with (it
+ * blocks them all itself); the signal stays pending, and process-wide
+ * ones may go to another thread meanwhile (set_current_blocked()).
+ * A fatal signal, or a group stop, still refuses it.
+ */
+static struct task_struct *worker_spawn(struct syslet_worker *w)
+{
+	struct task_struct *tsk;
+	sigset_t all, old;
+
+	old = current->blocked;
+	siginitsetinv(&all, sigmask(SIGKILL));
+	set_current_blocked(&all);
+	tsk = create_io_thread(syslet_worker_fn, w, NUMA_NO_NODE);
+	set_current_blocked(&old);
+	return tsk;
+}
+
+/*
  * Creates one async thread; ctx->nr_threads (and for a @starting spare,
  * ctx->nr_starting) was already raised for it.
  */
@@ -368,7 +433,7 @@ static int worker_create(struct syslet_ctx *ctx, unsigned int seq,
 	w->ctx = ctx;
 	w->starting = starting;
 	refcount_inc(&ctx->refs);
-	tsk = create_io_thread(syslet_worker_fn, w, NUMA_NO_NODE);
+	tsk = worker_spawn(w);
 	if (IS_ERR(tsk)) {
 		worker_free(w);
 		syslet_ctx_put(ctx);

@@ -327,6 +327,110 @@ TEST(memory_file_read_completes_inline)
 }
 
 /*
+ * A read the shim completes in the caller costs that read and nothing of
+ * the shim's shared state: no lock taken, no request slot, in aio_read(),
+ * aio_error() and aio_return() alike (fio's posixaio engine calls those
+ * three per I/O at iodepth 1).  This program's own pthread_mutex_lock()
+ * and pthread_mutex_trylock() come first in the symbol lookup (as the
+ * shim's calls resolve to them) and count the calls of the thread that
+ * submits.  One request of the 40 may take the usual way (two locks): a
+ * descriptor's answer is looked at again every 64 requests.  Before: two
+ * pthread_mutex_lock() per hot read, 80 (the request's allocation and its
+ * completion, both under saio.lock).
+ */
+/* volatile: <aio.h> declares aio_read() a leaf, which calls nothing here */
+static _Thread_local volatile bool lock_watch;
+static _Thread_local volatile int locks_taken;
+
+int pthread_mutex_lock(pthread_mutex_t *m)
+{
+	static int (*real)(pthread_mutex_t *);
+
+	if (lock_watch)
+		locks_taken++;
+	if (!real)
+		real = (int (*)(pthread_mutex_t *))
+			dlsym(RTLD_NEXT, "pthread_mutex_lock");
+	return real(m);
+}
+
+int pthread_mutex_trylock(pthread_mutex_t *m)
+{
+	static int (*real)(pthread_mutex_t *);
+
+	if (lock_watch)
+		locks_taken++;
+	if (!real)
+		real = (int (*)(pthread_mutex_t *))
+			dlsym(RTLD_NEXT, "pthread_mutex_trylock");
+	return real(m);
+}
+
+/* 40 hot reads of fd through the shim: the locks they took, or -1. */
+static int locks_of_hot_reads(int fd)
+{
+	char buf[64];
+	struct aiocb cb;
+	struct aiot_stats s0, s1;
+	int i, bad = 0;
+
+	/* the first read of a descriptor may look at it the slow way */
+	for (i = 0; i < 2; i++) {
+		aiot_cb(&cb, fd, buf, sizeof(buf), 0);
+		if (aio_read(&cb) || aiot_wait(&cb, 10) || aio_return(&cb) != 64)
+			return -1;
+	}
+	s0 = aiot_stats();
+	locks_taken = 0;
+	for (i = 0; i < 40; i++) {
+		aiot_cb(&cb, fd, buf, sizeof(buf), i * 64);
+		lock_watch = true;
+		bad |= aio_read(&cb) != 0;
+		bad |= aio_error(&cb) != 0;
+		bad |= aio_return(&cb) != 64;
+		lock_watch = false;
+		bad |= (unsigned char)buf[7] != aiot_pat(i * 64 + 7);
+	}
+	s1 = aiot_stats();
+	/* counted as every request is */
+	bad |= s1.submitted - s0.submitted != 40;
+	bad |= s1.completed - s0.completed != 40;
+	bad |= s1.inline_done - s0.inline_done != 40;
+	bad |= s1.in_flight != 0;
+	return bad ? -1 : locks_taken;
+}
+
+TEST(hot_read_takes_no_lock)
+{
+	char b;
+	struct iovec iov = { &b, 1 };
+	struct sysinfo si;
+	int fd, tested = 0;
+
+	need_shim();
+	if (inline_off())
+		SKIP("SYSLET_AIO_INLINE=0");
+	/* a memory file: pread() in the caller */
+	fd = shm_file(4096);
+	if (fd >= 0 && !sysinfo(&si) && !si.totalswap) {
+		ASSERT_LE(locks_of_hot_reads(fd), 2);
+		tested++;
+	}
+	if (fd >= 0)
+		close(fd);
+	/* a file with RWF_NOWAIT (ext4 on the host): preadv2() in the caller */
+	fd = aiot_file(4096);
+	ASSERT_GE(fd, 0);
+	if (preadv2(fd, &iov, 1, 0, RWF_NOWAIT) == 1) {
+		ASSERT_LE(locks_of_hot_reads(fd), 2);
+		tested++;
+	}
+	close(fd);
+	if (!tested)
+		SKIP("no memory file system without swap, no RWF_NOWAIT");
+}
+
+/*
  * Reads the shim does in the caller never block there: a FIFO on tmpfs
  * (not a regular file) and, under the same descriptor number a tmpfs
  * file had a moment ago, a pipe, stay EINPROGRESS until data comes.

@@ -9,9 +9,11 @@
 # issue 16: completions posted by many threads at once (post).
 # issue 19: ABI v1 (abi: sizes, reserved words, flags, numbers).
 # issue 18: io_submit() through the engine (aio).
+# review 4 of issue 15 (rev4: the completion interrupt's cost, async
+# threads' scheduling and io_context, restart codes, async_limits()).
 rc=0
 for t in engine abi seccomp identity limits pob threadlet lifetime iowq kio review aio \
-	allowlist visible handoff tgid post kbuf; do
+	allowlist visible handoff tgid post kbuf rev4; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done
 exit $rc

@@ -17,7 +17,9 @@
  * Locking: one mutex, saio.lock, protects the request pool, the aiocb and
  * descriptor hashes, the per-descriptor queues and the lio groups' counts.
  * It is never held across a system call that may block, across a call
- * into the engine, or while a notification is delivered.  The engine's
+ * into the engine, or while a notification is delivered.  A read that
+ * completes in the caller the fast way (submit.c, saio_read_fast()) takes
+ * no lock at all: it has no request, only its aiocb and saio.fast_done.  The engine's
  * completion ring has a single consumer at a time: whoever holds
  * saio.reap_lock.
  *
@@ -31,6 +33,7 @@
 #define SYSLET_AIO_INTERNAL_H
 
 #include <aio.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -131,6 +134,7 @@ struct saio_req {
 	uint8_t state;			/* enum saio_state */
 	bool stream;			/* use read/write, not pread/pwrite */
 	bool notify;			/* counted in saio.nr_notify */
+	bool nowait_missed;		/* an RWF_NOWAIT try of it missed */
 	/* engine side: argument values and the result of the chain */
 	struct syslet_atom atom;	/* the chain: one system call */
 	uint64_t args[4];		/* its arguments, by pointer */
@@ -200,6 +204,9 @@ struct saio_global {
 	uint32_t idle_msecs;
 
 	struct syslet_aio_stats st;
+	/* reads finished on the fast way (submit.c): submitted, completed
+	 * and inline_done each, for syslet_aio_stats() */
+	uint64_t fast_done;
 };
 
 extern struct saio_global saio;
@@ -229,8 +236,6 @@ int saio_lio_listio(int mode, struct aiocb *const list[], int nent,
 int saio_lio_listio_old(int mode, struct aiocb *const list[], int nent,
 			struct sigevent *sig);
 void saio_aio_init(const struct aioinit *init);
-int saio_aio_error(const struct aiocb *cb);
-ssize_t saio_aio_return(struct aiocb *cb);
 int saio_aio_suspend(const struct aiocb *const list[], int nent,
 		     const struct timespec *timeout);
 int saio_aio_cancel(int fd, struct aiocb *cb);
@@ -246,13 +251,10 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline);
 int saio_ensure_reaper(void);
 void saio_reaper_forget(void);
 void saio_lio_put(struct saio_lio *g, bool fire);
-int saio_status(const struct aiocb *cb);
+int saio_status_reap(const struct aiocb *cb);
 void saio_deadline(struct timespec *dl, const struct timespec *rel);
 
 /* notify.c */
-int saio_sigev_check(const struct sigevent *sev);
-bool saio_sigev_active(const struct sigevent *sev);
-bool saio_sigev_fails(const struct sigevent *sev);
 void saio_notify(const struct sigevent *sev);
 
 /* chains.c */
@@ -265,6 +267,8 @@ struct saio_done {
 };
 
 int saio_engine_init(uint32_t max_threads, uint32_t idle_msecs);
+int saio_engine_read_fast(const struct aiocb *cb, int64_t *res,
+			  bool *missed);
 int saio_engine_submit(struct saio_req *r);
 int saio_engine_reap(struct saio_done *out, int max, bool wait,
 		     const struct timespec *rel);
@@ -291,6 +295,85 @@ static inline void saio_store_error(struct aiocb *cb, int e)
 static inline void saio_stat_add(uint64_t *c, uint64_t n)
 {
 	__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+}
+
+/*
+ * The status of cb, reaping first if it is still in progress (inline: a
+ * request that is done, the usual case when a program polls, costs no
+ * call).
+ */
+static inline int saio_status(const struct aiocb *cb)
+{
+	int e = saio_load_error(cb);
+
+	return e == EINPROGRESS ? saio_status_reap(cb) : e;
+}
+
+static inline int saio_aio_error(const struct aiocb *cb)
+{
+	return saio_status(cb);
+}
+
+/*
+ * POSIX lets aio_return fail (EINVAL) once the status was retrieved; glibc
+ * keeps returning it, and so do aio_error and aio_return here: programs
+ * (and glibc's own tests) call aio_error after aio_return.
+ */
+static inline ssize_t saio_aio_return(struct aiocb *cb)
+{
+	if (saio_status(cb) == EINPROGRESS) {
+		errno = EINPROGRESS;
+		return -1;
+	}
+	return cb->__return_value;
+}
+
+/* What a sigevent means (delivery: notify.c). */
+/*
+ * Is sev valid for submission?  0 or EINVAL.  As lenient as glibc, which
+ * checks nothing: a zero-filled sigevent (what a memset() or calloc()ed
+ * aiocb has) is SIGEV_SIGNAL with signal 0, the null signal, and sends
+ * nothing; so does SIGEV_SIGNAL with a number that is no signal (the
+ * queueing fails, and as with glibc the request's status says EINVAL);
+ * a sigev_notify value that
+ * means nothing sends nothing.  Only SIGEV_THREAD without a function is
+ * refused (glibc would call a null pointer in its notification thread).
+ */
+static inline int saio_sigev_check(const struct sigevent *sev)
+{
+	if (sev->sigev_notify == SIGEV_THREAD && !sev->sigev_notify_function)
+		return EINVAL;
+	return 0;
+}
+
+static inline bool saio_signo_ok(int signo)
+{
+	return signo > 0 && signo <= SIGRTMAX;
+}
+
+/*
+ * A SIGEV_SIGNAL request whose number is no signal: glibc's queueing of
+ * it fails, and glibc then makes that the request's status (EINVAL, -1);
+ * so does the shim (saio_finish(), saio_read_fast()).
+ */
+static inline bool saio_sigev_fails(const struct sigevent *sev)
+{
+	return sev->sigev_notify == SIGEV_SIGNAL && sev->sigev_signo != 0 &&
+	       !saio_signo_ok(sev->sigev_signo);
+}
+
+/* Will sev send something? */
+static inline bool saio_sigev_active(const struct sigevent *sev)
+{
+	switch (sev->sigev_notify) {
+	case SIGEV_SIGNAL:
+	case SIGEV_THREAD_ID:
+		return saio_signo_ok(sev->sigev_signo);
+	case SIGEV_THREAD:
+		return true;
+	default:
+		return false;
+	}
 }
 
 #endif /* SYSLET_AIO_INTERNAL_H */

@@ -478,33 +478,10 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline)
 	return n == -EINTR ? EINTR : 0;
 }
 
-/* The status of cb, reaping first if it is still in progress. */
-int saio_status(const struct aiocb *cb)
+/* The status of cb, which said EINPROGRESS: reap, and look again. */
+int saio_status_reap(const struct aiocb *cb)
 {
-	int e = saio_load_error(cb);
-
-	if (e == EINPROGRESS && saio_reap(false))
-		e = saio_load_error(cb);
-	return e;
-}
-
-int saio_aio_error(const struct aiocb *cb)
-{
-	return saio_status(cb);
-}
-
-/*
- * POSIX lets aio_return fail (EINVAL) once the status was retrieved; glibc
- * keeps returning it, and so do aio_error and aio_return here: programs
- * (and glibc's own tests) call aio_error after aio_return.
- */
-ssize_t saio_aio_return(struct aiocb *cb)
-{
-	if (saio_status(cb) == EINPROGRESS) {
-		errno = EINPROGRESS;
-		return -1;
-	}
-	return cb->__return_value;
+	return saio_reap(false) ? saio_load_error(cb) : EINPROGRESS;
 }
 
 static bool saio_any_done(const struct aiocb *const list[], int nent)

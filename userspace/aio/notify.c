@@ -29,51 +29,10 @@
 #endif
 
 /*
- * Is sev valid for submission?  0 or EINVAL.  As lenient as glibc, which
- * checks nothing: a zero-filled sigevent (what a memset() or calloc()ed
- * aiocb has) is SIGEV_SIGNAL with signal 0, the null signal, and sends
- * nothing; so does SIGEV_SIGNAL with a number that is no signal (the
- * queueing fails, and as with glibc the request's status says EINVAL);
- * a sigev_notify value that
- * means nothing sends nothing.  Only SIGEV_THREAD without a function is
- * refused (glibc would call a null pointer in its notification thread).
+ * saio_sigev_check(), saio_sigev_fails() and saio_sigev_active(), which
+ * decide what a sigevent means, are in aio-internal.h (inline: a hot
+ * read's submission asks them).
  */
-int saio_sigev_check(const struct sigevent *sev)
-{
-	if (sev->sigev_notify == SIGEV_THREAD && !sev->sigev_notify_function)
-		return EINVAL;
-	return 0;
-}
-
-static bool saio_signo_ok(int signo)
-{
-	return signo > 0 && signo <= SIGRTMAX;
-}
-
-/*
- * A SIGEV_SIGNAL request whose number is no signal: glibc's queueing of
- * it fails, and glibc then makes that the request's status (EINVAL, -1);
- * so does the shim (saio_finish()).
- */
-bool saio_sigev_fails(const struct sigevent *sev)
-{
-	return sev->sigev_notify == SIGEV_SIGNAL && sev->sigev_signo != 0 &&
-	       !saio_signo_ok(sev->sigev_signo);
-}
-
-/* Will sev send something? */
-bool saio_sigev_active(const struct sigevent *sev)
-{
-	switch (sev->sigev_notify) {
-	case SIGEV_SIGNAL:
-	case SIGEV_THREAD_ID:
-		return saio_signo_ok(sev->sigev_signo);
-	case SIGEV_THREAD:
-		return true;
-	default:
-		return false;
-	}
-}
 
 struct saio_thread_arg {
 	void (*fn)(union sigval);

@@ -209,6 +209,7 @@ struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 	r->notify = saio_sigev_active(sev) || (lio && lio->notify);
 	r->wnext = NULL;
 	r->ret = 0;
+	r->nowait_missed = false;
 	r->hnext = saio.cbhash[h];
 	saio.cbhash[h] = r;
 	if (r->notify)

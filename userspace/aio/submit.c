@@ -25,19 +25,54 @@
 #include "aio-internal.h"
 
 /*
+ * The fast way of a read: done in the caller before any request exists
+ * (saio_engine_read_fast(): a page-cache hit, a memory file), its result
+ * published and its notification delivered here, as saio_finish() would.
+ * Nothing shared is touched but the aiocb and a counter: no lock, no
+ * request slot, no wake-up (nobody can wait for a request that has none:
+ * aio_suspend() and aio_cancel() find no request and see the final status
+ * or return at once).  Returns true if cb is done; else the usual way
+ * follows, *missed saying that an RWF_NOWAIT try missed.
+ */
+static inline bool saio_read_fast(struct aiocb *cb,
+				  const struct sigevent *sev, bool *missed)
+{
+	struct sigevent copy;
+	bool notify;
+	int64_t res;
+
+	/* as the usual way: in progress from the start of the call */
+	saio_store_error(cb, EINPROGRESS);
+	if (!saio_engine_read_fast(cb, &res, missed))
+		return false;
+	if (saio_sigev_fails(sev))
+		res = -EINVAL;	/* as glibc: its signal could not be queued */
+	notify = saio_sigev_active(sev);
+	if (notify)
+		copy = *sev;	/* sev may be in cb, free once published */
+	cb->__return_value = res < 0 ? -1 : (ssize_t)res;
+	/* after this store the program may free cb: no more access */
+	saio_store_error(cb, res < 0 ? (int)-res : 0);
+	saio_stat_add(&saio.fast_done, 1);
+	if (notify)
+		saio_notify(&copy);
+	return true;
+}
+
+/*
  * Accept cb.  'individual': deliver cb's own sigevent (everything but the
  * GLIBC_2.2.5 lio_listio, whose entries never notify individually).
  */
-static int saio_submit(struct aiocb *cb, int op, struct saio_lio *lio,
-		       bool individual)
+static inline int saio_submit(struct aiocb *cb, int op,
+			      struct saio_lio *lio, bool individual)
 {
 	static const struct sigevent none = { .sigev_notify = SIGEV_NONE };
 	const struct sigevent *sev = individual ? &cb->aio_sigevent : &none;
 	struct saio_req *r;
-	bool start;
+	bool start, missed = false;
 	int err;
 
-	if (saio_init())
+	if (!__atomic_load_n(&saio.ready, __ATOMIC_ACQUIRE) && saio_init())
 		return -1;
 	/*
 	 * aio_fsync looks at aio_fildes and aio_sigevent only (POSIX).  As
@@ -57,11 +92,20 @@ static int saio_submit(struct aiocb *cb, int op, struct saio_lio *lio,
 		errno = err;
 		return -1;
 	}
+	/*
+	 * A positioned read never waits behind other requests (req.c), so
+	 * one that can complete in the caller needs no request: a list's
+	 * entry done this way never joins its list's count either.
+	 */
+	if (op == SAIO_READ && saio_read_fast(cb, sev, &missed))
+		return 0;
 	r = saio_req_alloc(cb, op, cb->aio_fildes, sev, lio, &start);
 	if (!r)
 		return -1;
-	if (start)
+	if (start) {
+		r->nowait_missed = missed;
 		return saio_start_new(r);
+	}
 	/*
 	 * r starts when an earlier request completes; that completion must
 	 * be reaped even if the program does not call us again (it may be
