@@ -108,15 +108,18 @@ static int tr_setup(void)
 		return -1;
 	if (access(TRACING "/events/timer/hrtimer_expire_entry", F_OK))
 		return -1;
+	/* visible.c leaves tracing off */
 	if (tr_write("buffer_size_kb", "4096") ||
 	    tr_write("events/timer/hrtimer_expire_entry/enable", "1") ||
-	    tr_write("events/timer/hrtimer_expire_exit/enable", "1"))
+	    tr_write("events/timer/hrtimer_expire_exit/enable", "1") ||
+	    tr_write("tracing_on", "1"))
 		return -1;
 	return 0;
 }
 
 static void tr_off(void)
 {
+	tr_write("tracing_on", "0");
 	tr_write("events/timer/hrtimer_expire_entry/enable", "0");
 	tr_write("events/timer/hrtimer_expire_exit/enable", "0");
 	tr_write("trace", "");
@@ -155,11 +158,19 @@ static int tr_null_blk_irqs(double *d, int max)
 		hp += 8;
 		hp[strcspn(hp, " \n")] = 0;
 		if (strstr(colon + 1, "entry")) {
-			if (!strstr(hp + strlen(hp) + 1, "null_cmd_timer_expired") ||
-			    nt == 16)
+			int i = 0;
+
+			if (!strstr(hp + strlen(hp) + 1, "null_cmd_timer_expired"))
 				continue;
-			snprintf(timers[nt], sizeof(timers[nt]), "%.39s", hp);
-			start[nt++] = t;
+			/* a free slot: one whose exit was seen, or a new one */
+			while (i < nt && timers[i][0])
+				i++;
+			if (i == 16)
+				continue;
+			if (i == nt)
+				nt++;
+			snprintf(timers[i], sizeof(timers[i]), "%.39s", hp);
+			start[i] = t;
 		} else {
 			for (int i = 0; i < nt; i++) {
 				if (strcmp(timers[i], hp))
