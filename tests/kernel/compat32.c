@@ -606,6 +606,76 @@ TEST(i386_seccomp_sees_i386_arch_and_number)
 	}
 }
 
+/*
+ * A tracer (PTRACE_SYSCALL) of an i386 program sees each atom the program
+ * runs itself as an i386 call: orig_eax the i386 number, the arguments
+ * in ebx, ecx, ..., the result in eax at the exit stop.
+ */
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+
+#define MAGIC_PGID	0x7a5e
+
+static void traced_i386_child(void)
+{
+	uint64_t pgid = MAGIC_PGID;
+	struct syslet_completion comp;
+	struct syslet_atom a;
+	int64_t ret = 0;
+
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
+		_exit(2);
+	raise(SIGSTOP);
+	atom_set(&a, SYSLET_SYNC, SYS_getpgid, &ret, NULL);
+	a.arg_ptr[0] = U64P(&pgid);
+	if (async_exec(&a, NULL, &comp, 0) != SYSLET_DONE)
+		_exit(3);
+	_exit(ret == -ESRCH ? 0 : 1);
+}
+
+TEST(i386_ptrace_syscall_stops_per_atom_in_i386_registers)
+{
+	int status, entries = 0, exits = 0, in_atom = 0, stops = 0;
+	struct user_regs_struct regs;
+	pid_t pid;
+
+	REQUIRE_SYSLET();
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		traced_i386_child();
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(ptrace(PTRACE_SETOPTIONS, pid, NULL,
+			 (void *)PTRACE_O_TRACESYSGOOD), 0);
+	for (;;) {
+		ASSERT_EQ(ptrace(PTRACE_SYSCALL, pid, NULL, NULL), 0);
+		ASSERT_EQ(waitpid(pid, &status, 0), pid);
+		if (WIFEXITED(status))
+			break;
+		ASSERT_TRUE(WIFSTOPPED(status));
+		if (WSTOPSIG(status) != (SIGTRAP | 0x80))
+			continue;
+		ASSERT_LT(++stops, 1000);
+		ASSERT_EQ(ptrace(PTRACE_GETREGS, pid, NULL, &regs), 0);
+		if (regs.orig_eax != SYS_getpgid)
+			continue;
+		/* entry and exit stops alternate, the entry's eax -ENOSYS */
+		if (!in_atom) {
+			EXPECT_EQ(regs.ebx, MAGIC_PGID);
+			entries++;
+		} else {
+			EXPECT_EQ(regs.eax, -ESRCH);
+			exits++;
+		}
+		in_atom = !in_atom;
+	}
+	EXPECT_EQ(WEXITSTATUS(status), 0);
+	EXPECT_EQ(entries, 1);
+	EXPECT_EQ(exits, 1);
+}
+
 #else /* x86-64: chains submitted through the i386 entry, and 64-bit ones */
 
 #include <sys/wait.h>
