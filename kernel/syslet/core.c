@@ -13,6 +13,7 @@
  * mode), "execve" the hooks of the execve() path (syslet_execve_prepare()
  * and syslet_execve()).
  */
+#include <linux/compat.h>
 #include <linux/cred.h>
 #include <linux/sched/signal.h>
 #include <linux/seccomp.h>
@@ -29,6 +30,11 @@ static_assert(__NR_async_exec == SYSLET_NR_ASYNC_EXEC);
 static_assert(__NR_async_wait == SYSLET_NR_ASYNC_WAIT);
 static_assert(__NR_async_cancel == SYSLET_NR_ASYNC_CANCEL);
 static_assert(__NR_async_limits == SYSLET_NR_ASYNC_LIMITS);
+/* the same numbers for i386 callers (patches/0006) */
+static_assert(__NR_ia32_async_exec == SYSLET_NR_ASYNC_EXEC);
+static_assert(__NR_ia32_async_wait == SYSLET_NR_ASYNC_WAIT);
+static_assert(__NR_ia32_async_cancel == SYSLET_NR_ASYNC_CANCEL);
+static_assert(__NR_ia32_async_limits == SYSLET_NR_ASYNC_LIMITS);
 
 static struct syslet_ctx *ctx_alloc(void)
 {
@@ -164,6 +170,7 @@ struct syslet_chain *syslet_chain_new(struct syslet_ctx *ctx, u64 head,
 	c->cred = get_current_cred();
 	c->ip = instruction_pointer(current_pt_regs());
 	c->pkru = syslet_arch_pkru();
+	c->ia32 = in_ia32_syscall();
 	ret = syslet_chain_count(ctx);
 	if (ret) {
 		chain_release(c);
@@ -340,6 +347,7 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 			.flags = aflags,
 			.comp.user_data = user_data,
 			.ip = instruction_pointer(current_pt_regs()),
+			.ia32 = in_ia32_syscall(),
 		};
 
 		return submit_in_caller(&sc, ring, done);
@@ -395,14 +403,35 @@ SYSCALL_DEFINE6(async_wait, struct syslet_ring __user *, ring,
 	return syslet_wait(ring, min_complete, timeout, sigmask, sigsetsize);
 }
 
-SYSCALL_DEFINE3(async_cancel, struct syslet_ring __user *, ring,
-		u64, user_data, unsigned int, flags)
+static long do_async_cancel(struct syslet_ring __user *ring, u64 user_data,
+			    unsigned int flags)
 {
 	long ret = syslet_cancel(ring, user_data, flags);
 
 	trace_syslet_cancel(ring, user_data, flags, ret);
 	return ret;
 }
+
+SYSCALL_DEFINE3(async_cancel, struct syslet_ring __user *, ring,
+		u64, user_data, unsigned int, flags)
+{
+	return do_async_cancel(ring, user_data, flags);
+}
+
+#ifdef CONFIG_COMPAT
+/*
+ * i386: the 64-bit user word comes in two registers, low half first (as
+ * pread64()'s offset does); the other three calls take pointers and
+ * 32-bit integers only, which their native entry points' i386 wrappers
+ * zero-extend, and structs laid out alike in both ABIs (async_wait()'s
+ * sigset_t is compat_sigset_t's 8 bytes on little-endian x86).
+ */
+COMPAT_SYSCALL_DEFINE4(async_cancel, struct syslet_ring __user *, ring,
+		       compat_arg_u64_dual(user_data), unsigned int, flags)
+{
+	return do_async_cancel(ring, compat_arg_u64_glue(user_data), flags);
+}
+#endif
 
 /*
  * A struct syslet_limits' size as user space gives it (ABI v1): 0, or

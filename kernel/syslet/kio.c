@@ -552,6 +552,8 @@ void syslet_kio_init(struct syslet_ctx *ctx)
 /*
  * Reads atom 0 of @c and its arguments; true if it is a lone pread64().
  * Every SYSLET_ASYNC submission comes here: other calls cost one get_user().
+ * An i386 chain's atoms are in its numbers (17 is not pread64 there) and
+ * registers: they take the usual paths.
  */
 static bool kio_atom(struct syslet_chain *c, unsigned long *args, u64 *ret_ptr)
 {
@@ -559,7 +561,7 @@ static bool kio_atom(struct syslet_chain *c, unsigned long *args, u64 *ret_ptr)
 	struct syslet_atom atom;
 	u32 nr;
 
-	if (get_user(nr, &uatom->nr) || nr != __NR_pread64 ||
+	if (c->ia32 || get_user(nr, &uatom->nr) || nr != __NR_pread64 ||
 	    copy_from_user(&atom, uatom, sizeof(atom)))
 		return false;
 	if (atom.nr != __NR_pread64 || atom.next ||
@@ -1124,7 +1126,7 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 
 	/* the file first: a read of tmpfs (a hot one) pays little here */
 	if (!READ_ONCE(kbuf_on) || READ_ONCE(ctx->dead) || kio_watched() ||
-	    get_user(nr, &uatom->nr) || nr != __NR_pread64 ||
+	    c->ia32 || get_user(nr, &uatom->nr) || nr != __NR_pread64 ||
 	    get_user(fdp, &uatom->arg_ptr[0]) || !fdp ||
 	    get_user(fd, (u64 __user *)u64_to_user_ptr(fdp)))
 		return false;

@@ -134,6 +134,7 @@ struct syslet_chain {
 	bool			cancelled;	/* ctx->lock to set */
 	bool			killed;		/* its thread took a SIGKILL */
 	bool			uncounted;	/* left ctx->nr_chains when posted */
+	bool			ia32;		/* submitter in i386 ABI: atoms too */
 	int			restart;	/* ran in the caller: restart it */
 	struct syslet_completion comp;
 };

@@ -345,6 +345,12 @@ static int syslet_worker_fn(void *data)
 	struct syslet_worker *w = data;
 
 	worker_neutral();
+	/*
+	 * Made in an i386 caller's call, we inherited its TS_COMPAT: the
+	 * ABI is each atom's (exec.c), and a user context we may take over
+	 * (a hand-off, 64-bit callers only) returns to 64-bit user space.
+	 */
+	current_thread_info()->status &= ~TS_COMPAT;
 	worker_loop(w);
 	/*
 	 * We took over a user context and return to user space through
