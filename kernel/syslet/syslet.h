@@ -69,9 +69,10 @@ struct syslet_ctx {
 	unsigned int		nr_idle;
 	unsigned int		nr_idle_open;	/* of those, may take any context */
 	unsigned int		nr_starting;	/* created, not yet idle */
-	unsigned int		nr_reserved;	/* idle ones promised to pob */
 	wait_queue_head_t	spare_wait;	/* for nr_starting to drop */
 	unsigned int		nr_chains;	/* submitted, not yet posted */
+	unsigned int		nr_cached;	/* on @chain_cache */
+	struct list_head	chain_cache;	/* free chain objects (core.c) */
 	unsigned int		max_threads;
 	unsigned int		idle_msecs;
 	unsigned int		max_chains;
@@ -130,22 +131,49 @@ struct syslet_sched {
 };
 
 /*
- * A user context on its way from a task whose chain is about to sleep
- * (the giver) to an idle async thread (the taker), which returns to user
- * space with it.  Filled in by the giver in the scheduler hook.
+ * The hand-off state word of a reserved taker (pass-on-block: the
+ * worker's @hs; threadlets: the threadlet's): a phase in the low bits, a
+ * sequence number above them that each pend raises, so that a taker
+ * cannot claim a pend it has not seen the giver go off its CPU for.
+ *
+ *   IDLE -> PENDING	the giver, in the scheduler hook, about to sleep;
+ *			then it wakes the taker (nothing else in that hook)
+ *   PENDING -> IDLE	the giver, after schedule() returned: it woke up
+ *			before the claim, and goes on in the caller
+ *   PENDING -> CLAIMED	the taker, once the giver is off its CPU
+ *   CLAIMED -> DONE	the taker has moved the user context (release)
+ *   IDLE, PENDING -> OFF	the taker refuses (its identity no longer
+ *			fits, it is being killed): no hand-off for the rest
+ *			of this chain
+ * pob.c has the whole protocol.
  */
-struct syslet_handoff {
-	struct syslet_uctx	uctx;
-	struct task_struct	*from;		/* the giver, referenced */
-	struct completion	*taken;		/* the giver's pob->taken */
-	long			ret;		/* the taker's syscall result */
-	struct syslet_sched	sched;
-};
+#define SYSLET_HS_IDLE		0UL
+#define SYSLET_HS_PENDING	1UL
+#define SYSLET_HS_CLAIMED	2UL
+#define SYSLET_HS_DONE		3UL
+#define SYSLET_HS_OFF		4UL
+#define SYSLET_HS_PHASE		7UL
+#define SYSLET_HS_SEQ		8UL
+
+static inline unsigned long syslet_hs_phase(unsigned long hs)
+{
+	return hs & SYSLET_HS_PHASE;
+}
+
+/* @hs, same sequence number, in phase @phase */
+static inline unsigned long syslet_hs(unsigned long hs, unsigned long phase)
+{
+	return (hs & ~SYSLET_HS_PHASE) | phase;
+}
+
+struct syslet_pob;
 
 /*
- * An async thread.  @take is set under ctx->lock by the giver that took
- * the thread off ctx->idle for a hand-off; @ready (release/acquire) says
- * @h is filled in.  A thread with @take set does nothing but take.
+ * An async thread.  While idle it may be reserved by a default-mode
+ * chain at submission (@pob set, under ctx->lock, and off ctx->idle):
+ * it then does nothing but wait for that chain's giver to pend, take its
+ * user context, or be released (@pob cleared).  Freed through RCU: a
+ * giver reads @hs under rcu_read_lock() after the taker may be gone.
  */
 struct syslet_worker {
 	struct list_head	node;		/* ctx->workers */
@@ -154,30 +182,30 @@ struct syslet_worker {
 	struct syslet_ctx	*ctx;
 	bool			starting;	/* counted in ctx->nr_starting */
 	bool			restricted;	/* ctx->lock: idle, not open */
-	bool			take;		/* ctx->lock */
-	bool			ready;
-	struct syslet_handoff	h;
+	bool			waiting;	/* ctx->lock: in syslet_pob_wait() */
+	struct syslet_pob	*pob;		/* ctx->lock: reserved by */
+	unsigned long		hs;		/* the hand-off state (above) */
+	u64			uring;		/* the chain's ring, no kring yet */
 	struct callback_head	ret_work;
+	struct rcu_head		rcu;
 };
 
 /*
  * A chain running in its caller that may pass the caller's user context
  * on (pass-on-block).  On the caller's stack, at current->syslet_pob,
  * while the chain runs.  @armed only around each atom's system call.
+ * Only the caller (the giver) writes it, but @chain, whose list and
+ * @worker the taker sets while it claims (the giver is asleep then).
  */
 struct syslet_pob {
 	struct syslet_ctx	*ctx;
 	struct syslet_chain	*chain;		/* or NULL: */
 	struct syslet_threadlet	*tl;		/* a threadlet runs (armed) */
+	struct task_struct	*giver;		/* current */
+	struct syslet_worker	*taker;		/* reserved at submission */
+	unsigned long		pending;	/* the state it pended with */
 	bool			armed;
-	bool			reserved;	/* holds one of ctx->nr_reserved */
 	bool			passed;		/* the user context has gone */
-	/*
-	 * The taker has copied the giver's FPU state (syslet_pob_take()):
-	 * until then the giver may not become an async thread that could be
-	 * picked as a taker itself and get another FPU state loaded.
-	 */
-	struct completion	taken;
 };
 
 /* core.c */
@@ -226,8 +254,9 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c);
 void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w);
 void syslet_kill_workers(struct syslet_ctx *ctx);
-bool syslet_reserve_spare(struct syslet_ctx *ctx);
-void syslet_unreserve_spare(struct syslet_ctx *ctx);
+struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
+					   struct syslet_pob *pob);
+void syslet_release_taker(struct syslet_ctx *ctx, struct syslet_worker *w);
 long syslet_become_worker(struct syslet_ctx *ctx);
 bool syslet_must_stay(void);
 
@@ -243,7 +272,12 @@ bool syslet_identity_fits(struct task_struct *from, struct task_struct *to);
 bool syslet_leader_may_take(struct task_struct *from, struct task_struct *to);
 void syslet_exchange_tids(struct task_struct *a, struct task_struct *b);
 void syslet_reclaim_tid(struct task_struct *tsk);
-void syslet_pob_take(struct syslet_ctx *ctx, struct syslet_handoff *h);
+long syslet_pob_wait(struct syslet_worker *w);
+enum { SYSLET_CLAIM_GONE, SYSLET_CLAIM_LATER, SYSLET_CLAIM_GO };
+int syslet_giver_off_cpu(unsigned long *hs, struct task_struct *from,
+			 unsigned long s);
+void syslet_giver_recalc_sigpending(struct task_struct *t);
+bool syslet_identity_same(struct task_struct *from, struct task_struct *to);
 void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk);
 void syslet_sched_take(const struct syslet_sched *s);
 long syslet_exec_pob(struct syslet_chain *c,
@@ -256,6 +290,8 @@ long syslet_threadlet_end(struct syslet_ring __user *ring,
 			  struct syslet_completion __user *done);
 void syslet_threadlet_sleeping(struct task_struct *tsk,
 			       struct syslet_threadlet *tl);
+void syslet_threadlet_woken(struct task_struct *tsk,
+			    struct syslet_threadlet *tl);
 void syslet_threadlet_exit(void);
 void syslet_wake_spares(struct syslet_ctx *ctx);
 

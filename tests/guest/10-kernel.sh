@@ -6,9 +6,10 @@
 # issue 15: the allowlist, atoms seen by tracing/audit/ptrace, what a
 # hand-off moves or refuses, the TGID after a leader's hand-off; buffered
 # reads without a thread (kbuf).
-# issue 16: completions posted by many threads at once (post).
+# issue 16: completions posted by many threads at once (post); the
+# hand-off's states: pending, cancelled, claimed, refused (pobstate).
 rc=0
-for t in engine seccomp identity limits pob threadlet lifetime iowq kio review \
+for t in engine seccomp identity limits pob pobstate threadlet lifetime iowq kio review \
 	allowlist visible handoff tgid post kbuf; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done
