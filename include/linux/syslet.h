@@ -16,9 +16,9 @@ struct task_struct;
 /* free the process's syslet context with its signal_struct */
 void syslet_free_signal(struct signal_struct *sig);
 /* exec, before de_thread(): give the TGID back to the leader if we have it */
-void syslet_exec_prepare(void);
+void syslet_execve_prepare(void);
 /* exec: the old image's chains and async threads are gone; drop the rest */
-void syslet_exec(void);
+void syslet_execve(void);
 /* a thread exits: give back what it holds of a threadlet */
 void syslet_task_exit(struct task_struct *tsk);
 /*
@@ -59,8 +59,8 @@ static inline void syslet_sched_woken(struct task_struct *tsk)
 }
 #else
 static inline void syslet_free_signal(struct signal_struct *sig) { }
-static inline void syslet_exec_prepare(void) { }
-static inline void syslet_exec(void) { }
+static inline void syslet_execve_prepare(void) { }
+static inline void syslet_execve(void) { }
 static inline void syslet_task_exit(struct task_struct *tsk) { }
 static inline void syslet_task_exited(struct task_struct *tsk,
 				      bool group_dead) { }

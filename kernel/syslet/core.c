@@ -9,8 +9,9 @@
  * left) or with the signal_struct.  Async threads hold a reference each.
  *
  * Names: "exec" is the executor (exec.c, which runs chains), "submit"
- * the ways async_exec() takes work; the hooks of the execve() path are
- * syslet_exec_prepare() and syslet_exec() (to be syslet_execve_*()).
+ * the ways async_exec() takes work (syslet_submit_pob() for the default
+ * mode), "execve" the hooks of the execve() path (syslet_execve_prepare()
+ * and syslet_execve()).
  */
 #include <linux/cred.h>
 #include <linux/sched/signal.h>
@@ -393,7 +394,7 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		/* a buffered read that would wait for pages: no hand-off */
 		if (syslet_kbuf_exec(ctx, c, done, &ret))
 			return ret;
-		return syslet_exec_pob(c, done);
+		return syslet_submit_pob(c, done);
 	}
 
 	c = syslet_chain_new(ctx, (u64)(unsigned long)atom,
@@ -501,7 +502,7 @@ void syslet_free_signal(struct signal_struct *sig)
  * exec, after de_thread(): the async threads were killed with the other
  * threads and have dropped their references; the new image starts clean.
  */
-void syslet_exec(void)
+void syslet_execve(void)
 {
 	struct syslet_ctx *ctx = xchg(&current->signal->syslet, NULL);
 
@@ -579,7 +580,7 @@ void syslet_task_exited(struct task_struct *tsk, bool group_dead)
 }
 
 /* exec, before de_thread(): the leader's TID must be the TGID again */
-void syslet_exec_prepare(void)
+void syslet_execve_prepare(void)
 {
 	if (READ_ONCE(current->signal->syslet)) {
 		syslet_threadlet_exit();

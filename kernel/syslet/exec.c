@@ -162,8 +162,8 @@ static u32 syslet_seccomp_eval(struct syslet_chain *c, unsigned int nr,
  * record of its own, as at a system call's entry, before audit's; in the
  * caller not one that makes async_exec()'s own record be written.
  */
-void syslet_seccomp_log(struct syslet_chain *c, unsigned int nr,
-			const unsigned long *args, u32 ret)
+static void syslet_seccomp_log(struct syslet_chain *c, unsigned int nr,
+			       const unsigned long *args, u32 ret)
 {
 	struct seccomp_data sd = {
 		.nr = nr,
@@ -290,33 +290,6 @@ static long syslet_dispatch(unsigned int nr, const unsigned long *args,
 	}
 	trace_sys_exit(&regs, regs.ax);
 	return regs.ax;
-}
-
-/*
- * What syslet_dispatch() does around a call, for call @nr with @args made
- * elsewhere, that returned @ret: a direct read (kio.c), issued by the
- * submitter and completed by the device, is seen when a thread of the
- * process (current) posts it, as one call of that thread's, with the
- * sys_enter and sys_exit events and an audit record (the caller has set
- * the chain's credentials).  Nested in current's system call, if it is
- * in one, as an atom run in the caller is.
- */
-void syslet_call_seen(unsigned int nr, const unsigned long *args, long ret)
-{
-	struct audit_context *outer = ERR_PTR(-ENOENT);
-	struct pt_regs regs = {};
-
-	syslet_call_regs(&regs, nr, args);
-	trace_sys_enter(&regs, nr);
-	if (!audit_dummy_context())
-		outer = audit_syslet_begin();
-	regs.ax = ret;
-	if (!IS_ERR(outer)) {
-		audit_syscall_entry(nr, args[0], args[1], args[2], args[3]);
-		audit_syscall_exit(&regs);
-		audit_syslet_end(outer);
-	}
-	trace_sys_exit(&regs, ret);
 }
 
 /*

@@ -14,16 +14,20 @@
  * userfaultfd page could stall it for ever); a kworker only drops the
  * reads of a process whose ctx is dead (exit, exec, no user thread left).
  *
- * Such a read is as visible as the same read made by an async thread:
- * the thread that posts it fires the raw_syscalls sys_enter and sys_exit
- * events for it, with its arguments and result, writes its audit record
- * (under the submitter's credentials) and, if the submitter's seccomp
- * filter said SECCOMP_RET_LOG, logs that first (syslet_call_seen()).  A
- * read dropped with its process is not posted, nor seen.
+ * Only a read nobody watches is issued so: one whose submitter's seccomp
+ * filter allows it (not RET_LOG), and whose submitter is not traced
+ * (ptrace, the raw_syscalls tracepoints) nor audited (kio_watched()).  A
+ * read that must be seen goes to an async thread, which makes it as the
+ * call it is, with the seccomp log at its entry, the tracepoints and the
+ * audit record with its result, in that thread, as for any SYSLET_ASYNC
+ * atom.  Seeing a read here instead would attribute it to whichever
+ * thread posts it (the pid, comm, auid and session of an unrelated
+ * thread calling async_wait()), and a read dropped with its process
+ * would leave no record at all.
  *
  * Anything else goes to an async thread as before: chains of more than
- * one atom, other calls and files, a seccomp filter that neither allows
- * nor logs the call, arguments the read itself would refuse (their error
+ * one atom, other calls and files, a seccomp filter that does not allow
+ * the call, arguments the read itself would refuse (their error
  * comes from the real call), and a read the device cannot take without
  * waiting (IOCB_NOWAIT gets -EAGAIN).  The caller waits for nothing the
  * async thread would not have: the read is issued with IOCB_NOWAIT, to
@@ -91,8 +95,6 @@ struct syslet_kio {
 	struct syslet_chain	*c;
 	struct mm_struct	*mm;		/* mmgrab()ed */
 	u64			ret_ptr;	/* the atom's */
-	unsigned long		args[6];	/* the atom's, as issued */
-	u32			seccomp;	/* the filter's verdict */
 	long			res;
 	refcount_t		refs;
 	struct task_struct	*tsk;		/* the submitter, referenced */
@@ -132,16 +134,6 @@ static void kio_finish(struct syslet_kio *kio, bool post)
 	list_del_init(&c->node);
 	spin_unlock(&ctx->lock);
 
-	if (post) {
-		const struct cred *old = override_creds(c->cred);
-
-		/* seen as the same read made by an async thread would be */
-		if ((kio->seccomp & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
-			syslet_seccomp_log(c, __NR_pread64, kio->args,
-					   kio->seccomp);
-		syslet_call_seen(__NR_pread64, kio->args, kio->res);
-		revert_creds(old);
-	}
 	if (post && kio->ret_ptr &&
 	    put_user((s64)kio->res, (s64 __user *)u64_to_user_ptr(kio->ret_ptr)))
 		status = -EFAULT;
@@ -416,7 +408,22 @@ static bool kio_atom(struct syslet_chain *c, unsigned long *args, u64 *ret_ptr)
 
 static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
 		       struct file *file, const unsigned long *args,
-		       u64 ret_ptr, u32 verdict);
+		       u64 ret_ptr);
+
+/*
+ * Would a read be seen as a call (ptrace, tracepoints, audit) of current's,
+ * the submitter's?  Such a read is left to the usual paths.  A task
+ * made while audit was on keeps a non-dummy context once it is off
+ * (__audit_syscall_entry() no longer updates it): audit_enabled first.
+ */
+static bool kio_watched(void)
+{
+	unsigned long work = READ_ONCE(current_thread_info()->syscall_work);
+
+	return (work & (SYSCALL_WORK_SYSCALL_TRACE | SYSCALL_WORK_SYSCALL_EMU |
+			SYSCALL_WORK_SYSCALL_TRACEPOINT)) ||
+	       (audit_enabled && !audit_dummy_context());
+}
 
 /*
  * Issues chain @c (queued to nothing yet, counted in ctx->nr_chains) as
@@ -432,22 +439,21 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	struct file *file;
 	loff_t pos;
 	u64 ret_ptr;
-	u32 verdict;
 	long ret;
 
-	if (READ_ONCE(ctx->dead) || !kio_atom(c, args, &ret_ptr))
+	if (READ_ONCE(ctx->dead) || kio_watched() ||
+	    !kio_atom(c, args, &ret_ptr))
 		return false;
-	/* ALLOW, or LOG (logged when posted); any other action: a thread */
-	verdict = syslet_seccomp_verdict(c, __NR_pread64, args);
-	if ((verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW &&
-	    (verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_LOG)
+	/* ALLOW only: any other verdict, LOG too, is a thread's to apply */
+	if ((syslet_seccomp_verdict(c, __NR_pread64, args) &
+	     SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
 		return false;
 	pos = (loff_t)args[3];
 	file = fget((unsigned int)args[0]);
 	if (!file)
 		return false;
 	if (!(file->f_flags & O_DIRECT))
-		return kbuf_async(ctx, c, file, args, ret_ptr, verdict);
+		return kbuf_async(ctx, c, file, args, ret_ptr);
 	if (!(file->f_flags & O_DIRECT) || !(file->f_mode & FMODE_READ) ||
 	    !(file->f_mode & FMODE_PREAD) || !(file->f_mode & FMODE_NOWAIT) ||
 	    !S_ISBLK(file_inode(file)->i_mode) || !file->f_op->read_iter ||
@@ -469,8 +475,6 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	kio->mm = current->mm;
 	mmgrab(kio->mm);
 	kio->ret_ptr = ret_ptr;
-	memcpy(kio->args, args, sizeof(kio->args));
-	kio->seccomp = verdict;
 	kio->tsk = get_task_struct(current);
 	refcount_set(&kio->refs, 2);
 	refcount_inc(&ctx->refs);
@@ -523,9 +527,10 @@ no:
  * on-block: a read the page cache satisfies completes in the caller, as
  * pass-on-block would have it, and one that must wait for the device is
  * queued like this instead of handing the caller's context to a thread.
- * A task that is traced (ptrace, the raw_syscalls tracepoints) or
- * audited is left to the usual paths, which show the atom as a call.
- * The seccomp filter and the file are checked as for a direct read.
+ * As for a direct read, a read that must be seen (kio_watched(), or a
+ * filter verdict other than ALLOW) is left to the usual paths, which
+ * show the atom as a call in the task that makes it; the file is
+ * checked as for a direct read.
  *
  * If a page cannot be waited for (it is unlocked but not uptodate after
  * an I/O error; no folio could be allocated), the read goes to an async
@@ -556,20 +561,6 @@ enum { KBUF_NO, KBUF_DONE, KBUF_QUEUED };
  */
 static bool kbuf_on = true;
 module_param_named(kbuf, kbuf_on, bool, 0644);
-
-/*
- * Would the atom be seen as a call (ptrace, tracepoints, audit)?  A task
- * made while audit was on keeps a non-dummy context once it is off
- * (__audit_syscall_entry() no longer updates it): audit_enabled first.
- */
-static bool kbuf_watched(void)
-{
-	unsigned long work = READ_ONCE(current_thread_info()->syscall_work);
-
-	return (work & (SYSCALL_WORK_SYSCALL_TRACE | SYSCALL_WORK_SYSCALL_EMU |
-			SYSCALL_WORK_SYSCALL_TRACEPOINT)) ||
-	       (audit_enabled && !audit_dummy_context());
-}
 
 /* A file whose page cache a read may wait for without a thread. */
 static bool kbuf_file(struct file *file)
@@ -783,7 +774,7 @@ static void kbuf_retry(struct syslet_kio *kio)
  */
 static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 		       struct file *file, const unsigned long *args,
-		       u64 ret_ptr, u32 verdict, long *res)
+		       u64 ret_ptr, long *res)
 {
 	loff_t pos = (loff_t)args[3];
 	struct syslet_kio *kio;
@@ -813,9 +804,6 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 		return KBUF_NO;
 	if (ret != -EAGAIN && (ret <= 0 || !iov_iter_count(&iter))) {
 		kbuf_account(file, ret);
-		/* a filter's LOG, as kio_finish() logs it */
-		if ((verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
-			syslet_seccomp_log(c, __NR_pread64, args, verdict);
 		*res = ret;
 		return KBUF_DONE;
 	}
@@ -835,8 +823,6 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 	kio->mm = current->mm;
 	mmgrab(kio->mm);
 	kio->ret_ptr = ret_ptr;
-	memcpy(kio->args, args, sizeof(kio->args));
-	kio->seccomp = verdict;
 	kio->tsk = get_task_struct(current);
 	refcount_inc(&ctx->refs);
 
@@ -881,13 +867,14 @@ static long kbuf_comp(struct syslet_chain *c, long res, u64 ret_ptr)
  */
 static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
 		       struct file *file, const unsigned long *args,
-		       u64 ret_ptr, u32 verdict)
+		       u64 ret_ptr)
 {
 	int how = KBUF_NO;
 	long res;
 
-	if (READ_ONCE(kbuf_on) && !kbuf_watched() && kbuf_file(file))
-		how = kbuf_submit(ctx, c, file, args, ret_ptr, verdict, &res);
+	/* kio_watched() was checked by syslet_kio_submit() */
+	if (READ_ONCE(kbuf_on) && kbuf_file(file))
+		how = kbuf_submit(ctx, c, file, args, ret_ptr, &res);
 	fput(file);
 	switch (how) {
 	case KBUF_QUEUED:
@@ -918,12 +905,12 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 	unsigned long args[6];
 	u64 ret_ptr, fdp, fd;
 	struct fd f;
-	u32 nr, verdict;
+	u32 nr;
 	long res;
 	int how;
 
 	/* the file first: a read of tmpfs (a hot one) pays little here */
-	if (!READ_ONCE(kbuf_on) || READ_ONCE(ctx->dead) || kbuf_watched() ||
+	if (!READ_ONCE(kbuf_on) || READ_ONCE(ctx->dead) || kio_watched() ||
 	    get_user(nr, &uatom->nr) || nr != __NR_pread64 ||
 	    get_user(fdp, &uatom->arg_ptr[0]) || !fdp ||
 	    get_user(fd, (u64 __user *)u64_to_user_ptr(fdp)))
@@ -936,14 +923,13 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 	    (unsigned int)args[0] != (unsigned int)fd)
 		goto no;
 	c->filter = seccomp_filter_get_current();
-	/* ALLOW, or LOG (logged when it completes); else pass-on-block */
-	verdict = syslet_seccomp_verdict(c, __NR_pread64, args);
-	if ((verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW &&
-	    (verdict & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_LOG)
+	/* ALLOW only (a LOG is logged by pass-on-block, in the caller) */
+	if ((syslet_seccomp_verdict(c, __NR_pread64, args) &
+	     SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
 		goto no;
 	/* as for an async chain: a thread it may go to forwards signals */
 	c->submitter = get_task_pid(current, PIDTYPE_PID);
-	how = kbuf_submit(ctx, c, f.file, args, ret_ptr, verdict, &res);
+	how = kbuf_submit(ctx, c, f.file, args, ret_ptr, &res);
 	fdput(f);
 	if (how == KBUF_QUEUED) {
 		*ret = SYSLET_QUEUED;

@@ -50,9 +50,10 @@
  * - A giver whose chain ends without a hand-off releases the taker
  *   (syslet_release_taker()); a taker being killed, or whose process
  *   dies, refuses (OFF) and waits for that release, so the giver never
- *   wakes a freed task or reads a freed state word.  A taker that is
- *   done frees its struct syslet_worker through RCU: the giver reads
- *   @hs once more under rcu_read_lock().
+ *   wakes a freed task or reads a freed state word.  A taker that took
+ *   the context gives its struct syslet_worker to the giver on its way
+ *   to user space (pob->taken): the giver reads @hs after DONE, and lives
+ *   on in that struct as an async thread.
  *
  * Locking: the taker takes ctx->lock, tasklist_lock (written, inside
  * ctx->lock: the TIDs move under it, and a tracer attaches under it),
@@ -361,8 +362,7 @@ void __syslet_sched_woken(struct task_struct *tsk)
 	if (!s)
 		return;
 	pob->pending = 0;
-	/* a taker that is done may free @w: through RCU */
-	rcu_read_lock();
+	/* a taker that claimed gives @w to us: it is not freed */
 	old = cmpxchg(&w->hs, s, syslet_hs(s, SYSLET_HS_IDLE));
 	if (old != s && syslet_hs_phase(old) != SYSLET_HS_OFF) {
 		/* claimed: pairs with the taker's release of DONE */
@@ -372,7 +372,6 @@ void __syslet_sched_woken(struct task_struct *tsk)
 		pob->taker = NULL;
 		pob->passed = true;
 	}
-	rcu_read_unlock();
 }
 
 /*
@@ -447,7 +446,6 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 	struct syslet_chain *c = pob->chain;
 	char comm[TASK_COMM_LEN];
 	struct syslet_kring *kr = NULL;
-	struct syslet_sched sched;
 	struct syslet_uctx uctx;
 	int ret;
 
@@ -461,7 +459,7 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 		pob_refuse(w, s);
 		goto gone;
 	}
-	syslet_sched_save(&sched, from);
+	syslet_sched_save(&w->sched, from);
 
 	/*
 	 * From the claim to DONE: not preemptible, so that a giver woken on
@@ -495,8 +493,9 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 	WRITE_ONCE(from->flags, from->flags | PF_IO_WORKER);
 	c->submitter = get_pid(task_pid(current));
 	write_unlock_irq(&tasklist_lock);
-	/* the giver takes our place in ctx->nr_threads */
+	/* the giver takes our place in ctx->nr_threads, and @w (give_to) */
 	list_del(&w->node);
+	w->give_to = pob;
 	w->pob = NULL;
 	w->waiting = false;
 	ctx->nr_handing++;	/* until we are a user thread */
@@ -517,7 +516,7 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 
 	/* the names go with the roles: the giver's is an async thread's */
 	strscpy(comm, current->comm, sizeof(comm));
-	syslet_sched_take(&sched);
+	syslet_sched_take(&w->sched);
 	set_task_comm(from, comm);
 	/* a user thread again */
 	current->flags &= ~PF_IO_WORKER;
@@ -593,6 +592,22 @@ long syslet_pob_wait(struct syslet_worker *w)
 	return 0;
 }
 
+/*
+ * The affinity mask of a struct syslet_sched is allocated with the object
+ * that holds it (an async thread's struct, a threadlet), where -ENOMEM
+ * reaches user space: syslet_sched_save() runs in the claim, which must
+ * not allocate.  @s is zeroed before (a NULL mask is freed as none).
+ */
+int syslet_sched_alloc(struct syslet_sched *s)
+{
+	return alloc_cpumask_var(&s->cpus, GFP_KERNEL_ACCOUNT) ? 0 : -ENOMEM;
+}
+
+void syslet_sched_free(struct syslet_sched *s)
+{
+	free_cpumask_var(s->cpus);
+}
+
 /* Records @tsk's scheduling attributes, affinity and name. */
 void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk)
 {
@@ -600,7 +615,7 @@ void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk)
 	s->nice = task_nice(tsk);
 	s->rt_priority = tsk->rt_priority;
 	/* the affinity asked for: cpus_ptr may be a migrate_disable() one */
-	cpumask_copy(&s->cpus, &tsk->cpus_mask);
+	cpumask_copy(s->cpus, &tsk->cpus_mask);
 	strscpy(s->comm, tsk->comm, sizeof(s->comm));
 }
 
@@ -620,8 +635,8 @@ void syslet_sched_take(const struct syslet_sched *s)
 		/* as good as the giver's; a failure leaves ours (documented) */
 		sched_setattr_nocheck(current, &attr);
 	}
-	if (!cpumask_equal(&current->cpus_mask, &s->cpus))
-		set_cpus_allowed_ptr(current, &s->cpus);
+	if (!cpumask_equal(&current->cpus_mask, s->cpus))
+		set_cpus_allowed_ptr(current, s->cpus);
 }
 
 /*
@@ -716,7 +731,7 @@ uncount:
  * a completion the ring cannot take now (full, or not writable) waits on
  * the overflow list in @c, which holds its place in max_chains.
  */
-static long deliver_in_caller(struct syslet_chain *c,
+long syslet_deliver_in_caller(struct syslet_chain *c,
 			      struct syslet_completion __user *done)
 {
 	long ret = SYSLET_DONE;
@@ -734,18 +749,12 @@ static long deliver_in_caller(struct syslet_chain *c,
 	return ret;
 }
 
-/* A default-mode read that completed in its caller (kio.c, kbuf). */
-long syslet_deliver_in_caller(struct syslet_chain *c,
-			      struct syslet_completion __user *done)
-{
-	return deliver_in_caller(c, done);
-}
-
 /*
  * After a hand-off: post the chain's completion (it may wait on the
- * overflow list), then live on as an async thread.
+ * overflow list), then live on as an async thread, in @w.
  */
-static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c)
+static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c,
+			  struct syslet_worker *w)
 {
 	bool killed;
 
@@ -761,7 +770,7 @@ static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c)
 		syslet_post_chain(c);
 	else
 		syslet_chain_free(c);
-	return syslet_become_worker(ctx);
+	return syslet_become_worker(ctx, w);
 }
 
 /*
@@ -772,12 +781,13 @@ static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c)
  * user space with the caller's context after a hand-off, or -EOVERFLOW
  * if @done could not be written.
  */
-long syslet_exec_pob(struct syslet_chain *c,
-		     struct syslet_completion __user *done)
+long syslet_submit_pob(struct syslet_chain *c,
+		       struct syslet_completion __user *done)
 {
 	struct syslet_ctx *ctx = c->ctx;
 	struct syslet_pob pob = { .chain = c, .ctx = ctx, .giver = current };
 
+	init_completion(&pob.taken);
 	/* without a reserved taker the chain just runs in the caller */
 	pob.taker = syslet_reserve_taker(ctx, &pob);
 	/* a taker gets the kring for a chain that has none yet */
@@ -798,10 +808,14 @@ long syslet_exec_pob(struct syslet_chain *c,
 		if (pob.taker)
 			syslet_release_taker(ctx, pob.taker);
 		if (!ret)
-			return deliver_in_caller(c, done);
+			return syslet_deliver_in_caller(c, done);
 		syslet_chain_drop(c);	/* nothing ran: restart async_exec() */
 		return ret;
 	}
-	/* the taker has all of the user context (DONE) */
-	return finish_passed(ctx, c);
+	/*
+	 * The taker has all of the user context (DONE); its struct
+	 * syslet_worker is ours once it is on its way to user space.
+	 */
+	wait_for_completion(&pob.taken);
+	return finish_passed(ctx, c, pob.worker);
 }

@@ -286,6 +286,20 @@ void syslet_flush(struct syslet_ctx *ctx, struct syslet_kring *kr)
 }
 
 /*
+ * syslet_complete fires for a completion at one point for every path:
+ * under kr->mutex, as soon as the ring has it (written there, or put on
+ * its overflow list), before any waiter is woken.  So the events of one
+ * ring come in the order of its completions, and a completion a program
+ * reaped has had its event.
+ */
+static void post_traced(struct syslet_kring *kr,
+			const struct syslet_completion *comp)
+{
+	lockdep_assert_held(&kr->mutex);
+	trace_syslet_complete(kr->uaddr, comp);
+}
+
+/*
  * Posts @c's completion to its ring, or queues it on the overflow list if
  * the ring is full (the chain then lives on until it is flushed); frees
  * the chain once posted.  Completions reach the ring in posting order.
@@ -296,7 +310,6 @@ void syslet_post_chain(struct syslet_chain *c)
 	struct syslet_ctx *ctx = c->ctx;
 	LIST_HEAD(done);
 
-	trace_syslet_complete(kr->uaddr, &c->comp);
 	/* Keep the kring alive across the section even if @c is freed. */
 	spin_lock(&ctx->lock);
 	kr->refs++;
@@ -311,6 +324,8 @@ void syslet_post_chain(struct syslet_chain *c)
 		kr->nr_overflow++;
 		ring_set_overflow(kr);
 	}
+	/* @c is freed after the unlock: still ours */
+	post_traced(kr, &c->comp);
 	mutex_unlock(&kr->mutex);
 	wake_up_all(&kr->wait);
 	free_chains(&done);
@@ -331,10 +346,10 @@ int syslet_post(struct syslet_ctx *ctx, struct syslet_kring *kr,
 	mutex_lock(&kr->mutex);
 	flush_locked(kr, &done);
 	ret = list_empty(&kr->overflow) ? ring_write(kr, comp) : -ENOSPC;
-	mutex_unlock(&kr->mutex);
 	/* else not posted: the caller keeps it (syslet_post_chain()) or not */
 	if (!ret)
-		trace_syslet_complete(kr->uaddr, comp);
+		post_traced(kr, comp);
+	mutex_unlock(&kr->mutex);
 	wake_up_all(&kr->wait);
 	free_chains(&done);
 	return ret;

@@ -51,6 +51,7 @@
 
 struct pid;
 struct seccomp_filter;
+struct syslet_pob;
 struct syslet_threadlet;
 
 struct syslet_ctx {
@@ -69,6 +70,7 @@ struct syslet_ctx {
 	unsigned int		nr_idle;
 	unsigned int		nr_idle_open;	/* of those, may take any context */
 	unsigned int		nr_starting;	/* created, not yet idle */
+	unsigned int		nr_creating;	/* submitters making a thread */
 	wait_queue_head_t	spare_wait;	/* for nr_starting to drop */
 	unsigned int		nr_chains;	/* submitted, not yet posted */
 	unsigned int		nr_cached;	/* on @chain_cache */
@@ -126,7 +128,7 @@ struct syslet_sched {
 	int			policy;
 	int			nice;
 	unsigned int		rt_priority;
-	struct cpumask		cpus;
+	cpumask_var_t		cpus;		/* syslet_sched_alloc() */
 	char			comm[TASK_COMM_LEN];
 };
 
@@ -166,14 +168,18 @@ static inline unsigned long syslet_hs(unsigned long hs, unsigned long phase)
 	return (hs & ~SYSLET_HS_PHASE) | phase;
 }
 
-struct syslet_pob;
-
 /*
  * An async thread.  While idle it may be reserved by a default-mode
  * chain at submission (@pob set, under ctx->lock, and off ctx->idle):
  * it then does nothing but wait for that chain's giver to pend, take its
- * user context, or be released (@pob cleared).  Freed through RCU: a
- * giver reads @hs under rcu_read_lock() after the taker may be gone.
+ * user context, or be released (@pob cleared).
+ *
+ * A hand-off moves a place in ctx->nr_threads from the taker to the
+ * giver, and this struct with it: the taker, once done with it (on its
+ * way to user space), gives it to the giver (@give_to, the giver's
+ * pob->worker), which lives on in it as an async thread.  So nothing is
+ * allocated on the giver's way from its chain to the idle list, where no
+ * error can be returned, and the giver may read @hs after DONE.
  */
 struct syslet_worker {
 	struct list_head	node;		/* ctx->workers */
@@ -186,8 +192,9 @@ struct syslet_worker {
 	struct syslet_pob	*pob;		/* ctx->lock: reserved by */
 	unsigned long		hs;		/* the hand-off state (above) */
 	u64			uring;		/* the chain's ring, no kring yet */
+	struct syslet_pob	*give_to;	/* claimed: the giver's */
+	struct syslet_sched	sched;		/* the giver's, at the claim */
 	struct callback_head	ret_work;
-	struct rcu_head		rcu;
 };
 
 /*
@@ -206,6 +213,9 @@ struct syslet_pob {
 	unsigned long		pending;	/* the state it pended with */
 	bool			armed;
 	bool			passed;		/* the user context has gone */
+	/* after a hand-off: the taker is done with @worker, now ours */
+	struct completion	taken;
+	struct syslet_worker	*worker;
 };
 
 /* core.c */
@@ -237,9 +247,6 @@ void syslet_run_chain(struct syslet_chain *c, bool in_caller);
 int syslet_load_args(const struct syslet_atom *atom, unsigned long *args);
 u32 syslet_seccomp_verdict(struct syslet_chain *c, unsigned int nr,
 			   const unsigned long *args);
-void syslet_seccomp_log(struct syslet_chain *c, unsigned int nr,
-			const unsigned long *args, u32 ret);
-void syslet_call_seen(unsigned int nr, const unsigned long *args, long ret);
 
 /* kio.c */
 void syslet_kio_init(struct syslet_ctx *ctx);
@@ -257,7 +264,7 @@ void syslet_kill_workers(struct syslet_ctx *ctx);
 struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 					   struct syslet_pob *pob);
 void syslet_release_taker(struct syslet_ctx *ctx, struct syslet_worker *w);
-long syslet_become_worker(struct syslet_ctx *ctx);
+long syslet_become_worker(struct syslet_ctx *ctx, struct syslet_worker *w);
 bool syslet_must_stay(void);
 
 /* pob.c */
@@ -278,10 +285,12 @@ int syslet_giver_off_cpu(unsigned long *hs, struct task_struct *from,
 			 unsigned long s);
 void syslet_giver_recalc_sigpending(struct task_struct *t);
 bool syslet_identity_same(struct task_struct *from, struct task_struct *to);
+int syslet_sched_alloc(struct syslet_sched *s);
+void syslet_sched_free(struct syslet_sched *s);
 void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk);
 void syslet_sched_take(const struct syslet_sched *s);
-long syslet_exec_pob(struct syslet_chain *c,
-		     struct syslet_completion __user *done);
+long syslet_submit_pob(struct syslet_chain *c,
+		       struct syslet_completion __user *done);
 
 /* threadlet.c */
 long syslet_spare(void);

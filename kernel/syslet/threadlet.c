@@ -104,6 +104,7 @@ static void threadlet_free(struct syslet_threadlet *tl)
 	if (tl->spare_task)
 		put_task_struct(tl->spare_task);
 	syslet_ctx_put(tl->ctx);
+	syslet_sched_free(&tl->sched);
 	kfree_rcu(tl, rcu);
 }
 
@@ -447,6 +448,11 @@ long syslet_threadlet_begin(void)
 	tl = kzalloc(struct_size(tl, fpregs, fpsize), GFP_KERNEL_ACCOUNT);
 	if (!tl)
 		return -ENOMEM;
+	/* the claim, which may not allocate, saves the caller's in it */
+	if (syslet_sched_alloc(&tl->sched)) {
+		kfree(tl);
+		return -ENOMEM;
+	}
 
 	spin_lock(&ctx->lock);
 	us = list_first_entry_or_null(&ctx->uspares, struct syslet_uspare,
@@ -460,6 +466,7 @@ long syslet_threadlet_begin(void)
 	}
 	spin_unlock(&ctx->lock);
 	if (!tl->spare_task) {
+		syslet_sched_free(&tl->sched);
 		kfree(tl);
 		return -EAGAIN;
 	}

@@ -103,6 +103,20 @@ void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w)
 }
 
 /*
+ * The taker is done with @w (it has taken the user context over and has
+ * its return value in place): @w goes to the giver, which waits for it in
+ * syslet_submit_pob() and lives on in it as an async thread.  @w is not
+ * ours from the complete() on.
+ */
+static void worker_give(struct syslet_worker *w)
+{
+	struct syslet_pob *pob = w->give_to;
+
+	pob->worker = w;
+	complete(&pob->taken);
+}
+
+/*
  * @w is reserved by a pass-on-block giver (ctx->lock held, dropped): wait
  * for it.  Returns SYSLET_QUEUED if we took over its user context (off
  * ctx->workers then: the giver took our place in ctx->nr_threads), or 0
@@ -140,6 +154,12 @@ static bool worker_unlink(struct syslet_ctx *ctx, struct syslet_worker *w)
 	return starting;
 }
 
+static void worker_free(struct syslet_worker *w)
+{
+	syslet_sched_free(&w->sched);
+	kfree(w);
+}
+
 /* @w is off the lists and uncounted: free it and end the thread */
 static void __noreturn worker_gone(struct syslet_worker *w, bool starting)
 {
@@ -147,7 +167,7 @@ static void __noreturn worker_gone(struct syslet_worker *w, bool starting)
 
 	if (starting)
 		wake_up_all(&ctx->spare_wait);
-	kfree(w);
+	worker_free(w);
 	syslet_ctx_put(ctx);
 	/* an async thread has no user context to return to */
 	do_exit(0);
@@ -230,7 +250,13 @@ static long worker_loop(struct syslet_worker *w)
 				return ret;
 			continue;
 		}
-		if (!left && list_empty(&ctx->queue) && !syslet_must_stay()) {
+		/*
+		 * Not while a submitter makes a thread for a chain it has yet
+		 * to queue (ctx->nr_creating): that thread, or we, may be what
+		 * it counts on to run it (syslet_queue_chain()).
+		 */
+		if (!left && list_empty(&ctx->queue) && !syslet_must_stay() &&
+		    !ctx->nr_creating) {
 			/* idle timeout: uncounted before the queue can fill */
 			bool starting = worker_unlink(ctx, w);
 
@@ -252,14 +278,14 @@ static long worker_loop(struct syslet_worker *w)
 
 /*
  * ret_from_fork() zeroes ax after the thread function: put our result
- * back.  The giver may still look at w->hs (under RCU).
+ * back, and give @w to the giver.
  */
 static void worker_set_ret(struct callback_head *cb)
 {
 	struct syslet_worker *w = container_of(cb, struct syslet_worker, ret_work);
 
 	current_pt_regs()->ax = SYSLET_QUEUED;
-	kfree_rcu(w, rcu);
+	worker_give(w);
 }
 
 static int syslet_worker_fn(void *data)
@@ -274,68 +300,37 @@ static int syslet_worker_fn(void *data)
 	 */
 	init_task_work(&w->ret_work, worker_set_ret);
 	if (WARN_ON_ONCE(task_work_add(current, &w->ret_work, TWA_SIGNAL)))
-		kfree_rcu(w, rcu);
+		worker_give(w);
 	return 0;
 }
 
 /*
- * A giver that cannot have its struct syslet_worker (no memory: a memcg
- * limit) cannot wait idle on ctx->idle.  Its place in ctx->nr_threads
- * may be what a chain queued at max_threads waits for: it runs the
- * queued chains, then leaves in the ctx->lock section that saw the queue
- * empty, as an idle thread does on its timeout.  Returns only if it must
- * stay (a leader whose TID is away), to try the allocation again.
- */
-static void giver_no_worker(struct syslet_ctx *ctx)
-{
-	struct syslet_chain *c;
-	bool killed = fatal_signal_pending(current);
-
-	spin_lock(&ctx->lock);
-	while (!killed && !ctx->dead && !list_empty(&ctx->queue)) {
-		c = list_first_entry(&ctx->queue, struct syslet_chain, node);
-		list_move_tail(&c->node, &ctx->running);
-		c->worker = current;
-		spin_unlock(&ctx->lock);
-		killed = worker_run(ctx, c) || fatal_signal_pending(current);
-		spin_lock(&ctx->lock);
-	}
-	if (killed || ctx->dead || !syslet_must_stay()) {
-		ctx->nr_threads--;
-		spin_unlock(&ctx->lock);
-		do_exit(0);
-	}
-	spin_unlock(&ctx->lock);
-}
-
-/*
  * After pass-on-block: the task that gave its user context away has
- * finished its chain and becomes an async thread of @ctx.  Returns only
- * if it takes over another user context, with the value to return; it
- * has no user context of its own to return an error to, so if it cannot
- * be an async thread it ends (giver_no_worker()).
+ * finished its chain and becomes an async thread of @ctx, in @w, the
+ * taker's struct (worker_give()), and in the taker's place in
+ * ctx->nr_threads, taken at the hand-off.  Returns only if it takes over
+ * another user context, with the value to return.
  */
-long syslet_become_worker(struct syslet_ctx *ctx)
+long syslet_become_worker(struct syslet_ctx *ctx, struct syslet_worker *w)
 {
-	struct syslet_worker *w;
 	long ret;
 
-	while (!(w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT))) {
-		giver_no_worker(ctx);
-		/* a leader whose TID is away may not end: try again */
-		schedule_timeout_killable(msecs_to_jiffies(10));
-	}
 	INIT_LIST_HEAD(&w->idle_node);
 	w->task = current;
 	w->ctx = ctx;
+	w->starting = false;
+	w->restricted = false;
+	w->waiting = false;
+	w->pob = NULL;
+	w->uring = 0;
+	w->give_to = NULL;
 	refcount_inc(&ctx->refs);
-	/* counted in ctx->nr_threads since the hand-off */
 	spin_lock(&ctx->lock);
 	list_add(&w->node, &ctx->workers);
 	spin_unlock(&ctx->lock);
 	ret = worker_loop(w);
-	/* we took over a context: its giver may still read w->hs (RCU) */
-	kfree_rcu(w, rcu);
+	/* we return through our own system call: no task work is needed */
+	worker_give(w);
 	return ret;
 }
 
@@ -353,13 +348,18 @@ static int worker_create(struct syslet_ctx *ctx, unsigned int seq,
 	w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
 	if (!w)
 		return -ENOMEM;
+	/* the claim, which may not allocate, saves the giver's in it */
+	if (syslet_sched_alloc(&w->sched)) {
+		kfree(w);
+		return -ENOMEM;
+	}
 	INIT_LIST_HEAD(&w->idle_node);
 	w->ctx = ctx;
 	w->starting = starting;
 	refcount_inc(&ctx->refs);
 	tsk = create_io_thread(syslet_worker_fn, w, NUMA_NO_NODE);
 	if (IS_ERR(tsk)) {
-		kfree(w);
+		worker_free(w);
 		syslet_ctx_put(ctx);
 		return PTR_ERR(tsk);
 	}
@@ -412,6 +412,13 @@ static void wake_idle(struct syslet_ctx *ctx)
  * ctx->running (a kbuf read going to a thread) moves from there to the
  * queue under one hold of ctx->lock, so that async_cancel() finds it at
  * every moment; given back, it is still on ctx->running.
+ *
+ * While the thread is being made, ctx->nr_creating keeps idle threads, the
+ * new one too, from leaving on their idle timeout: else the new thread
+ * could find the queue empty, time out and leave before the chain is
+ * queued, which would then wait for no thread (a submitter delayed for an
+ * idle time, 1 ms at the least, between the two: an interrupt storm, or a
+ * virtual CPU its host does not run).
  */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
 {
@@ -423,10 +430,12 @@ int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
 		goto dead;
 	if (!idle_pick(ctx) && ctx->nr_threads < ctx->max_threads) {
 		ctx->nr_threads++;
+		ctx->nr_creating++;
 		seq = ctx->thread_seq++;
 		spin_unlock(&ctx->lock);
 		ret = worker_create(ctx, seq, false);
 		spin_lock(&ctx->lock);
+		ctx->nr_creating--;
 		if (ret) {
 			ctx->nr_threads--;
 			/* other threads will run it; with none, give it back */

@@ -63,8 +63,10 @@ TRACE_EVENT(syslet_handoff,
  * @ring: the ring's user address
  * @comp: the completion (status, atom, nr_atoms, flags, user_data)
  *
- * Once per completion that goes to a ring, when it is written there or
- * put on the ring's overflow list: a chain's (run by an async thread, in
+ * Once per completion that goes to a ring, as soon as it is written there
+ * or put on the ring's overflow list, under the ring's mutex (so a ring's
+ * events come in the order of its completions, and before any waiter is
+ * woken for it): a chain's (run by an async thread, in
  * its caller, or as a direct read; or cancelled before it started), and
  * one of SYSLET_EXEC_POST or SYSLET_EXEC_THREADLET_END.  A completion
  * given back in *done, or not posted (SYSLET_NO_COMPLETE, a chain dropped
