@@ -440,22 +440,41 @@ static bool pob_refuse(struct syslet_worker *w, unsigned long s)
 static int pob_claim(struct syslet_worker *w, unsigned long s)
 {
 	struct syslet_ctx *ctx = w->ctx;
-	/* set before the pend; pairs with the acquire of @hs by our caller */
-	struct syslet_pob *pob = READ_ONCE(w->pob);
-	struct task_struct *from = pob->giver;
-	struct syslet_chain *c = pob->chain;
-	char comm[TASK_COMM_LEN];
 	struct syslet_kring *kr = NULL;
+	char comm[TASK_COMM_LEN];
+	struct task_struct *from;
+	struct syslet_pob *pob;
+	struct syslet_chain *c;
 	struct syslet_uctx uctx;
+	u64 uring;
 	int ret;
 
+	/*
+	 * The giver may cancel pend @s, end its chain and release us (under
+	 * ctx->lock) at any moment before the claim: read who it is under
+	 * the lock while @s stands, and hold its task.  Its struct
+	 * syslet_pob (on its stack) is read again only once claimed.
+	 */
+	spin_lock(&ctx->lock);
+	pob = w->pob;
+	if (!pob || READ_ONCE(w->hs) != s) {
+		spin_unlock(&ctx->lock);
+		return SYSLET_CLAIM_GONE;
+	}
+	from = pob->giver;
+	get_task_struct(from);
+	uring = w->uring;
+	spin_unlock(&ctx->lock);
+
 	ret = syslet_giver_off_cpu(&w->hs, from, s);
-	if (ret != SYSLET_CLAIM_GO)
+	if (ret != SYSLET_CLAIM_GO) {
+		put_task_struct(from);
 		return ret;
+	}
 	/* the chain will post to its ring: it needs its kring from now on */
-	if (w->uring)
-		kr = syslet_kring_get(ctx, w->uring);
-	if (!pob_may_claim(from) || (w->uring && !kr)) {
+	if (uring)
+		kr = syslet_kring_get(ctx, uring);
+	if (!pob_may_claim(from) || (uring && !kr)) {
 		pob_refuse(w, s);
 		goto gone;
 	}
@@ -482,6 +501,8 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 		preempt_enable();
 		goto gone;
 	}
+	/* claimed: the giver is in schedule() with pend @s, its @pob alive */
+	c = pob->chain;
 	/*
 	 * The TID, and signals an atom raises later, go with the context:
 	 * the submitter is us now.  The giver is an async thread from now
@@ -506,7 +527,6 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 		c->kring = kr;	/* the giver reads it at the chain's end */
 	spin_unlock(&ctx->lock);
 
-	get_task_struct(from);
 	pass_identity(from, current);
 	syslet_arch_save_task(from, &uctx);
 	syslet_arch_take(from, &uctx, SYSLET_QUEUED);
@@ -532,6 +552,7 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 gone:
 	if (kr)
 		syslet_kring_put(ctx, kr);
+	put_task_struct(from);
 	return SYSLET_CLAIM_GONE;
 }
 

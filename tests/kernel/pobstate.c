@@ -462,6 +462,41 @@ TEST(threadlet_sleep_that_ends_before_the_claim_stays_in_the_caller)
 	ASSERT_EQ(p.ret, -EINTR);
 }
 
+/*
+ * Sleeps of 0 and 1 us, one after the other: most pends are cancelled
+ * and their chains end (the taker released) while the woken taker is
+ * still on its way to look at them; some are claimed.  The taker must
+ * not follow a released chain's giver (it once read the released
+ * reservation and oopsed in the claim, in syslet-micro's short-sleep
+ * table).
+ */
+TEST(pends_cancelled_and_released_under_the_takers_feet)
+{
+	struct syslet_ring *r = ring_new(8);
+	struct syslet_completion done, comp;
+	int in_caller = 0, queued = 0;
+	long ret;
+
+	REQUIRE_SYSLET();
+	for (int i = 0; i < 3000; i++) {
+		int64_t res = nanosleep_chain(r, &done, i & 1 ? 1000 : 0, &ret);
+
+		if (ret == SYSLET_DONE) {
+			in_caller++;
+			ASSERT_EQ(res, 0);
+			ASSERT_TRUE(done.flags & SYSLET_COMP_SYNC);
+			ASSERT_EQ(done.status, 0);
+		} else {
+			ASSERT_EQ(ret, SYSLET_QUEUED);
+			queued++;
+			ASSERT_TRUE(ring_get(r, &comp));
+			ASSERT_EQ(comp.status, 0);
+		}
+	}
+	tap_diag("%d in the caller, %d handed off", in_caller, queued);
+	ASSERT_EQ(limits_now().nr_chains, 0);
+}
+
 #define RACERS	2
 #define ROUNDS	200
 
