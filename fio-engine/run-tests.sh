@@ -115,15 +115,17 @@ corrupt_job() {
 	fi
 }
 
-# async_limits(NULL, &l) with every argument passed, believed only if it
-# fills l in (on stock kernels from 6.7 on, 454 is futex_wake)
+# async_limits(NULL, &l, 0) with every argument passed, believed only if it
+# fills l in (454, its number before ABI v1, is futex_wake from 6.7 on);
+# the number from <linux/syslet.h>
 kernel_has_syslets() {
-	python3 - <<'PY'
+	python3 - "$(awk '$1 == "#define" && $2 == "SYSLET_NR_ASYNC_LIMITS" { print $3 }' \
+		"$top/include/uapi/linux/syslet.h")" <<'PY'
 import ctypes, sys
 l = (ctypes.c_uint32 * 16)(*([64] + [0xa5a5a5a5] * 15))
 c = ctypes.CDLL(None, use_errno=True)
 c.syscall.restype = ctypes.c_long
-r = c.syscall(ctypes.c_long(454), None, ctypes.byref(l), ctypes.c_long(0),
+r = c.syscall(ctypes.c_long(int(sys.argv[1])), None, ctypes.byref(l), ctypes.c_long(0),
 	      ctypes.c_long(0), ctypes.c_long(0), ctypes.c_long(0))
 sys.exit(0 if r == 0 and l[0] == 64 and l[1] and l[1] != 0xa5a5a5a5 else 1)
 PY

@@ -83,6 +83,9 @@ if [ "$(cat "$src/.syslet-patches" 2>/dev/null)" != "$phash" ]; then
 		done > "$stamps"
 	fi
 	git_base reset -q --hard base
+	# no 'git gc --auto' from git am: it would run on in the background
+	# holding build/.kernel.lock (inherited fd 9) for minutes
+	git_base config gc.auto 0
 	if [ ${#patches[@]} -gt 0 ] &&
 	   ! git_base am -q --committer-date-is-author-date "${patches[@]}"; then
 		git_base am --abort >/dev/null 2>&1 || true

@@ -20,9 +20,15 @@
 #include <linux/syscalls.h>
 #include <linux/syslet.h>
 #include <linux/uaccess.h>
-#include <trace/events/syslet.h>
 #include <asm/unistd.h>
+#include <trace/events/syslet.h>
 #include "syslet.h"
+
+/* The syscall tables (patches/) must agree with the uapi header. */
+static_assert(__NR_async_exec == SYSLET_NR_ASYNC_EXEC);
+static_assert(__NR_async_wait == SYSLET_NR_ASYNC_WAIT);
+static_assert(__NR_async_cancel == SYSLET_NR_ASYNC_CANCEL);
+static_assert(__NR_async_limits == SYSLET_NR_ASYNC_LIMITS);
 
 static struct syslet_ctx *ctx_alloc(void)
 {
@@ -103,6 +109,12 @@ static void ctx_free(struct syslet_ctx *ctx)
 	struct hlist_node *htmp;
 	int bkt;
 
+	/*
+	 * Never from a hard interrupt (kio_ctx_put()); from a softirq it
+	 * can be: the signal_struct's reference may go with the last task
+	 * of the process, in an RCU callback (delayed_put_task_struct()).
+	 */
+	WARN_ON_ONCE(in_hardirq());
 	/* No thread is left: queued and overflowed chains just go. */
 	list_for_each_entry_safe(c, tmp, &ctx->queue, node)
 		chain_release(c);
@@ -189,6 +201,7 @@ struct syslet_chain *syslet_chain_new(struct syslet_ctx *ctx, u64 head,
 	c->comp.user_data = user_data;
 	c->cred = get_current_cred();
 	c->ip = instruction_pointer(current_pt_regs());
+	c->pkru = syslet_arch_pkru();
 	if (uring) {
 		c->kring = syslet_kring_get(ctx, uring);
 		if (!c->kring) {
@@ -253,6 +266,7 @@ static long submit_in_caller(struct syslet_chain *c,
 			     struct syslet_ring __user *ring,
 			     struct syslet_completion __user *done)
 {
+	struct syslet_caller sc;
 	struct syslet_ctx *ctx;
 	struct syslet_kring *kr;
 	long ret;
@@ -260,8 +274,18 @@ static long submit_in_caller(struct syslet_chain *c,
 	/* an unwritable @done is refused before anything runs */
 	if (done && clear_user(done, sizeof(*done)))
 		return -EFAULT;
+	/*
+	 * With the ctx (made here if it is not yet: a read another thread
+	 * submits meanwhile may kick this one), a read's completion does
+	 * not interrupt the chain.  Without memory for it, no read exists.
+	 */
+	ctx = syslet_get_ctx(true);
+	if (!IS_ERR(ctx))
+		syslet_kio_chain_begin(ctx, &sc);
 	c->filter = seccomp_filter_get_current();
 	syslet_run_chain(c, true);
+	if (!IS_ERR(ctx))
+		syslet_kio_chain_end(ctx, &sc);
 	if (c->filter)
 		seccomp_filter_put(c->filter);
 	c->filter = NULL;
@@ -273,7 +297,6 @@ static long submit_in_caller(struct syslet_chain *c,
 	if (!ring || (c->flags & SYSLET_NO_COMPLETE))
 		return SYSLET_DONE;
 
-	ctx = syslet_get_ctx(true);
 	if (IS_ERR(ctx))
 		return -EOVERFLOW;
 	kr = syslet_kring_get(ctx, (u64)(unsigned long)ring);
@@ -319,10 +342,11 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		struct syslet_ring __user *, ring,
 		struct syslet_completion __user *, done, unsigned int, flags)
 {
+	struct syslet_caller caller;
 	struct syslet_chain *c;
 	struct syslet_ctx *ctx;
+	u64 user_data, rsvd[2];
 	u32 aflags;
-	u64 user_data;
 	long ret;
 
 	if (flags & ~SYSLET_EXEC_F_ALL)
@@ -337,9 +361,12 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		       syslet_threadlet_begin();
 	if (flags & SYSLET_EXEC_THREADLET_END)
 		return atom ? -EINVAL : syslet_threadlet_end(ring, done);
-	if (get_user(aflags, &atom->flags) || get_user(user_data, &atom->user_data))
+	if (get_user(aflags, &atom->flags) ||
+	    get_user(user_data, &atom->user_data) ||
+	    copy_from_user(rsvd, atom->__reserved, sizeof(rsvd)))
 		return -EFAULT;
-	if (aflags & ~SYSLET_ATOM_FLAGS)
+	/* refused before anything runs; a later atom's: exec.c */
+	if ((aflags & ~SYSLET_ATOM_FLAGS) || rsvd[0] || rsvd[1])
 		return -EINVAL;
 	if ((aflags & SYSLET_ASYNC) && (aflags & SYSLET_SYNC))
 		return -EINVAL;
@@ -394,7 +421,11 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		/* a buffered read that would wait for pages: no hand-off */
 		if (syslet_kbuf_exec(ctx, c, done, &ret))
 			return ret;
-		return syslet_submit_pob(c, done);
+		/* as in submit_in_caller(); after a hand-off, an async thread */
+		syslet_kio_chain_begin(ctx, &caller);
+		ret = syslet_submit_pob(c, done);
+		syslet_kio_chain_end(ctx, &caller);
+		return ret;
 	}
 
 	c = syslet_chain_new(ctx, (u64)(unsigned long)atom,
@@ -415,11 +446,14 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 	return ret ?: SYSLET_QUEUED;
 }
 
-SYSCALL_DEFINE5(async_wait, struct syslet_ring __user *, ring,
+SYSCALL_DEFINE6(async_wait, struct syslet_ring __user *, ring,
 		unsigned int, min_complete,
 		const struct __kernel_timespec __user *, timeout,
-		const sigset_t __user *, sigmask, size_t, sigsetsize)
+		const sigset_t __user *, sigmask, size_t, sigsetsize,
+		unsigned int, flags)
 {
+	if (flags & ~SYSLET_WAIT_F_ALL)
+		return -EINVAL;
 	return syslet_wait(ring, min_complete, timeout, sigmask, sigsetsize);
 }
 
@@ -432,24 +466,50 @@ SYSCALL_DEFINE3(async_cancel, struct syslet_ring __user *, ring,
 	return ret;
 }
 
-SYSCALL_DEFINE2(async_limits, const struct syslet_limits __user *, set,
-		struct syslet_limits __user *, get)
+/*
+ * A struct syslet_limits' size as user space gives it (ABI v1): 0, or
+ * -EINVAL (smaller than the first version, not whole u64s), -E2BIG (over
+ * SYSLET_LIMITS_SIZE_MAX).
+ */
+static int limits_size_check(u32 size)
+{
+	if (size > SYSLET_LIMITS_SIZE_MAX)
+		return -E2BIG;
+	if (size < SYSLET_LIMITS_SIZE_VER0 || size % sizeof(u64))
+		return -EINVAL;
+	return 0;
+}
+
+SYSCALL_DEFINE3(async_limits, const struct syslet_limits __user *, set,
+		struct syslet_limits __user *, get, unsigned int, flags)
 {
 	struct syslet_limits lim;
 	struct syslet_ctx *ctx;
-	u32 size;
+	u32 size, gsize = 0;
+	int ret;
 
+	if (flags & ~SYSLET_LIMITS_F_ALL)
+		return -EINVAL;
 	/* @get says which struct it is, as @set does; checked before @set */
 	if (get) {
-		if (get_user(size, &get->size))
+		if (get_user(gsize, &get->size))
 			return -EFAULT;
-		if (size != sizeof(lim))
-			return -EINVAL;
+		ret = limits_size_check(gsize);
+		if (ret)
+			return ret;
 	}
 	if (set) {
-		if (copy_from_user(&lim, set, sizeof(lim)))
+		if (get_user(size, &set->size))
 			return -EFAULT;
-		if (lim.size != sizeof(lim) ||
+		ret = limits_size_check(size);
+		if (ret)
+			return ret;
+		/* a smaller struct's missing fields are 0: "unchanged" */
+		ret = copy_struct_from_user(&lim, sizeof(lim), set, size);
+		if (ret)
+			return ret;
+		if (lim.size != size || lim.__reserved ||
+		    memchr_inv(lim.__reserved2, 0, sizeof(lim.__reserved2)) ||
 		    lim.max_threads > SYSLET_MAX_MAX_THREADS ||
 		    lim.idle_msecs > SYSLET_MAX_IDLE_MSECS ||
 		    lim.max_chains > SYSLET_MAX_MAX_CHAINS)
@@ -470,7 +530,8 @@ SYSCALL_DEFINE2(async_limits, const struct syslet_limits __user *, set,
 		return 0;
 
 	memset(&lim, 0, sizeof(lim));
-	lim.size = sizeof(lim);
+	/* what both know, as sched_getattr() says it */
+	lim.size = min_t(u32, gsize, sizeof(lim));
 	lim.max_threads = SYSLET_DEF_MAX_THREADS;
 	lim.idle_msecs = SYSLET_DEF_IDLE_MSECS;
 	lim.max_chains = SYSLET_DEF_MAX_CHAINS;
@@ -486,7 +547,13 @@ SYSCALL_DEFINE2(async_limits, const struct syslet_limits __user *, set,
 		lim.chains_done = ctx->chains_done;
 		spin_unlock(&ctx->lock);
 	}
-	return copy_to_user(get, &lim, sizeof(lim)) ? -EFAULT : 0;
+	/* as much as both know; a bigger struct's unknown bytes read 0 */
+	if (copy_to_user(get, &lim, min_t(size_t, gsize, sizeof(lim))))
+		return -EFAULT;
+	if (gsize > sizeof(lim) &&
+	    clear_user((char __user *)get + sizeof(lim), gsize - sizeof(lim)))
+		return -EFAULT;
+	return 0;
 }
 
 /* signal_struct is being freed: no thread of the process is left. */

@@ -195,6 +195,7 @@ u32 syslet_seccomp_verdict(struct syslet_chain *c, unsigned int nr,
 static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
 			   const unsigned long *args, bool in_caller)
 {
+	struct syslet_ctx *ctx;
 	u32 ret, action;
 
 	if (!c->filter)
@@ -220,6 +221,10 @@ static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
 		seccomp_filter_put(c->filter);
 		c->filter = NULL;
 		syslet_pob_abort();
+		/* its entry on ctx->callers is on the stack it dies with */
+		ctx = syslet_get_ctx(false);
+		if (ctx)
+			syslet_kio_chain_end(ctx, NULL);
 		/* as seccomp: the last thread takes the process with it */
 		if (action == SECCOMP_RET_KILL_THREAD &&
 		    syslet_other_user_thread(current))
@@ -278,11 +283,16 @@ static long syslet_dispatch(unsigned int nr, const unsigned long *args,
 	if (!IS_ERR(outer))
 		audit_syscall_entry(nr, args[0], args[1], args[2], args[3]);
 
-	if (pob)
+	if (pob) {
+		pob->audit_outer = &outer;
 		WRITE_ONCE(pob->armed, true);
+	}
+	/* a hand-off meanwhile exchanges @outer for the taker's context */
 	regs.ax = x64_sys_call(&regs, nr);
-	if (pob)
+	if (pob) {
 		WRITE_ONCE(pob->armed, false);
+		pob->audit_outer = NULL;
+	}
 
 	if (!IS_ERR(outer)) {
 		audit_syscall_exit(&regs);
@@ -333,9 +343,13 @@ static bool syslet_ptrace_entry(unsigned long work, unsigned int *nr,
 	return false;
 }
 
-/* Checks and runs an atom's system call (no ptrace); returns its result. */
+/*
+ * Checks and runs an atom's system call (no ptrace); returns its result.
+ * !@may_pass: it does not hand off, whatever happens meanwhile.
+ */
 static long syslet_syscall_checked(struct syslet_chain *c, unsigned int nr,
-				   const unsigned long *args, bool in_caller)
+				   const unsigned long *args, bool in_caller,
+				   bool may_pass)
 {
 	struct syslet_pob *pob = current->syslet_pob;
 	long ret;
@@ -348,7 +362,7 @@ static long syslet_syscall_checked(struct syslet_chain *c, unsigned int nr,
 		return ret;
 	if (syslet_targets_self(nr, args))
 		return -EPERM;
-	if (!pob || pob->passed || pob->tl || !pob->taker)
+	if (!may_pass || !pob || pob->passed || pob->tl || !pob->taker)
 		return syslet_dispatch(nr, args, NULL);
 	/* pass-on-block: if the call sleeps, the caller goes on elsewhere */
 	return syslet_dispatch(nr, args, pob);
@@ -368,13 +382,18 @@ static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
 
 	if (!in_caller ||
 	    !(work & (SYSCALL_WORK_SYSCALL_TRACE | SYSCALL_WORK_SYSCALL_EMU)))
-		return syslet_syscall_checked(c, nr, args, in_caller);
+		return syslet_syscall_checked(c, nr, args, in_caller, true);
 
 	saved = *current_pt_regs();
 	memcpy(targs, args, sizeof(targs));
+	/*
+	 * A traced task does not hand off: it is still the caller.  Nor
+	 * does it if the tracer detached at the entry stop: the registers
+	 * are the atom's until @saved is put back, and a hand-off would give
+	 * them to the user context (the scheduler hook only sees ->ptrace).
+	 */
 	if (!syslet_ptrace_entry(work, &nr, targs, &ret))
-		ret = syslet_syscall_checked(c, nr, targs, in_caller);
-	/* a traced task does not hand off: it is still the caller */
+		ret = syslet_syscall_checked(c, nr, targs, in_caller, false);
 	current_pt_regs()->ax = ret;
 	ptrace_report_syscall_exit(current_pt_regs(), false);
 	*current_pt_regs() = saved;
@@ -567,7 +586,9 @@ void syslet_run_chain(struct syslet_chain *c, bool caller)
 			break;
 		}
 		last = uaddr;
-		if (atom.flags & ~SYSLET_ATOM_FLAGS) {
+		/* unknown flags, reserved words not 0 (ABI v1): not run */
+		if ((atom.flags & ~SYSLET_ATOM_FLAGS) ||
+		    atom.__reserved[0] || atom.__reserved[1]) {
 			status = -EINVAL;
 			break;
 		}

@@ -28,7 +28,10 @@
  * Anything else goes to an async thread as before: chains of more than
  * one atom, other calls and files, a seccomp filter that does not allow
  * the call, arguments the read itself would refuse (their error
- * comes from the real call), and a read the device cannot take without
+ * comes from the real call), a buffer whose pages the caller could not
+ * pin without waiting for their fault (not all of it in one private
+ * anonymous mapping without userfaultfd: kbuf_may_fault()), and a read
+ * the device cannot take without
  * waiting (IOCB_NOWAIT gets -EAGAIN).  The caller waits for nothing the
  * async thread would not have: the read is issued with IOCB_NOWAIT, to
  * devices that honour it (bdev_nowait()).  blk-mq refuses such a read
@@ -42,7 +45,10 @@
  * else a thread of the process.  The chain is on ctx->running with no worker while
  * the read is in flight: async_cancel() marks it cancelled (it completes
  * with -ECANCELED, its data read or not, like an uninterruptible call in
- * an async thread), and exit/exec find it there too.  A chain whose
+ * an async thread), and exit/exec find it there too.  The completion
+ * (an interrupt) holds a reference to the ctx of its own while it queues
+ * the kio, and may be the last holder once it has: it drops it with
+ * kio_ctx_put(), which leaves the last put to kio_work().  A chain whose
  * process has no thread left to post it when its read completes is
  * dropped unposted.
  *
@@ -59,10 +65,13 @@
  * completion would wait for the submitter's next return to user space,
  * for ever if the program polls the ring from another thread while the
  * submitter sleeps.  A thread in the middle of a chain run in its
- * async_exec() gets TWA_RESUME instead (see kio_tw_add()).  A kick that
- * lands between async_exec()'s entry and the chain's start still makes
- * a sleeping atom after the first end with -EINTR, as a signal would.
- * async_wait() still posts completed reads itself.
+ * async_exec() (on ctx->callers, or a threadlet) is not interrupted, or
+ * a sleeping atom after the first would end with -EINTR: another user
+ * thread of the process is kicked instead, and only if there is none,
+ * that one, with TWA_RESUME, for when its chain ends (or it hands off).
+ * A kick that came before the chain started is run before it
+ * (syslet_kio_chain_begin()).  async_wait() still posts completed reads
+ * itself.
  *
  * During a pass-on-block hand-off neither the giver nor the taker can
  * take the task work (both are PF_IO_WORKER for a moment), and a task
@@ -79,6 +88,7 @@
 #include <linux/moduleparam.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/xacct.h>
 #include <linux/seccomp.h>
 #include <linux/slab.h>
@@ -234,6 +244,22 @@ static void kio_work(struct work_struct *work)
 	syslet_ctx_put(ctx);
 }
 
+/*
+ * Drops a reference to the ctx in any context, interrupts included: the
+ * last one is dropped by kio_work(), in process context, as ctx_free()
+ * must be (it puts creds and seccomp filters, frees chains and rings).
+ * It can be ours: another thread may post and free the kio (and its
+ * reference) as soon as kio_complete() put it on ctx->kio_done.  Ours
+ * being the last, no one else can have kio_work queued (it would hold a
+ * reference of its own).
+ */
+static void kio_ctx_put(struct syslet_ctx *ctx)
+{
+	if (refcount_dec_not_one(&ctx->refs))
+		return;
+	queue_work(system_wq, &ctx->kio_work);
+}
+
 /* ctx->dead is set: the reads no thread will post are dropped */
 void syslet_kio_dead(struct syslet_ctx *ctx)
 {
@@ -267,22 +293,69 @@ static void kio_tw(struct callback_head *cb)
 	syslet_ctx_put(ctx);
 }
 
-static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t)
+/* Is @t on ctx->callers?  ctx->callers_lock held. */
+static bool kio_in_chain(struct syslet_ctx *ctx, struct task_struct *t)
 {
-	enum task_work_notify_mode mode = TWA_SIGNAL;
+	struct syslet_caller *sc;
 
+	list_for_each_entry(sc, &ctx->callers, node)
+		if (sc->task == t)
+			return true;
+	return false;
+}
+
+/*
+ * Queues the task work on @t, a user thread of the process.  A thread
+ * running a chain in its async_exec() (or a threadlet) is taken only if
+ * @busy_ok, and with TWA_RESUME: interrupted, an atom of its chain would
+ * end with -EINTR.  It returns to user space when the chain ends, or
+ * hands off, and the taker takes the task work over (syslet_kio_taken()).
+ * @t's flags are read and the task work added under ctx->callers_lock,
+ * as one step: a thread that puts itself on ctx->callers afterwards sees
+ * TIF_NOTIFY_SIGNAL set (syslet_kio_chain_begin()), and a hand-off's
+ * taker that looks for the task work on its giver afterwards finds it
+ * there (syslet_kio_taken()); one that looked before, the giver's
+ * PF_IO_WORKER, set at the claim before it looked, makes this look see
+ * the flag.
+ */
+static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t,
+		       bool busy_ok)
+{
+	unsigned long fl;
+	bool busy, ok = false;
+
+	spin_lock_irqsave(&ctx->callers_lock, fl);
 	if (READ_ONCE(t->flags) & (PF_EXITING | PF_IO_WORKER | PF_KTHREAD))
-		return false;
-	/*
-	 * A thread running a chain in its async_exec() (or a threadlet) is
-	 * not interrupted: an atom after the first would end with -EINTR.
-	 * It returns to user space when the chain ends, or hands off, and
-	 * the taker takes the task work over (syslet_kio_taken()).
-	 */
-	if (READ_ONCE(t->syslet_pob))
-		mode = TWA_RESUME;
-	init_task_work(&ctx->kio_tw, kio_tw);
-	return !task_work_add(t, &ctx->kio_tw, mode);
+		goto out;
+	busy = READ_ONCE(t->syslet_pob) || kio_in_chain(ctx, t);
+	if (!busy || busy_ok) {
+		init_task_work(&ctx->kio_tw, kio_tw);
+		ok = !task_work_add(t, &ctx->kio_tw,
+				    busy ? TWA_RESUME : TWA_SIGNAL);
+	}
+out:
+	spin_unlock_irqrestore(&ctx->callers_lock, fl);
+	return ok;
+}
+
+/*
+ * Queues the task work on @tsk, or another user thread of @tsk's
+ * process (current's if @tsk is NULL): one that runs no chain in its
+ * async_exec() first, one that does only if there is no other.
+ */
+static bool kio_tw_pick(struct syslet_ctx *ctx, struct task_struct *tsk)
+{
+	struct task_struct *t;
+	int busy_ok;
+
+	for (busy_ok = 0; busy_ok < 2; busy_ok++) {
+		if (tsk && kio_tw_add(ctx, tsk, busy_ok))
+			return true;
+		for_each_thread(tsk ?: current, t)
+			if (t != tsk && kio_tw_add(ctx, t, busy_ok))
+				return true;
+	}
+	return false;
 }
 
 /*
@@ -293,8 +366,7 @@ static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t)
  */
 static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
 {
-	struct task_struct *t;
-	bool queued = false;
+	bool queued;
 	int tries;
 
 	/*
@@ -302,32 +374,69 @@ static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
 	 * look, and whose own kick found @kio_tw_queued set by us, is seen
 	 * by the second (both sides: flag, full barrier, the other's flag).
 	 */
-	for (tries = 0; tries < 2 && !queued; tries++) {
+	for (tries = 0; tries < 2; tries++) {
 		if (atomic_xchg(&ctx->kio_tw_queued, 1))
 			return;		/* already on its way */
 		refcount_inc(&ctx->refs);
 		rcu_read_lock();
-		if (tsk && kio_tw_add(ctx, tsk)) {
-			queued = true;
-		} else {
-			for_each_thread(tsk ?: current, t) {
-				if (kio_tw_add(ctx, t)) {
-					queued = true;
-					break;
-				}
-			}
-		}
+		queued = kio_tw_pick(ctx, tsk);
 		rcu_read_unlock();
 		if (queued)
 			return;
-		syslet_ctx_put(ctx);
+		kio_ctx_put(ctx);
 		atomic_set(&ctx->kio_tw_queued, 0);
 		/* the flag is clear before the second look at the threads */
 		smp_mb();
 	}
 	refcount_inc(&ctx->refs);
 	if (!queue_work(system_wq, &ctx->kio_work))
-		syslet_ctx_put(ctx);	/* queued: its reference is enough */
+		kio_ctx_put(ctx);	/* queued: its reference is enough */
+}
+
+/*
+ * Current is about to run a chain in its async_exec(): reads that
+ * complete meanwhile go to another thread if there is one, else wait
+ * for the chain's end (TWA_RESUME).  A kick that came before (task work
+ * with TIF_NOTIFY_SIGNAL) is run now, as get_signal() would run it,
+ * not left to interrupt an atom.
+ */
+void syslet_kio_chain_begin(struct syslet_ctx *ctx, struct syslet_caller *sc)
+{
+	unsigned long fl;
+
+	sc->task = current;
+	spin_lock_irqsave(&ctx->callers_lock, fl);
+	list_add(&sc->node, &ctx->callers);
+	spin_unlock_irqrestore(&ctx->callers_lock, fl);
+	if (test_thread_flag(TIF_NOTIFY_SIGNAL)) {
+		clear_notify_signal();
+		if (task_work_pending(current))
+			task_work_run();
+	}
+}
+
+/*
+ * The chain has ended, or (@sc NULL) current gave its user context away
+ * and is about to live on as an async thread, which may exit without
+ * returning through the async_exec() whose stack holds its entry.
+ */
+void syslet_kio_chain_end(struct syslet_ctx *ctx, struct syslet_caller *sc)
+{
+	struct syslet_caller *i;
+	unsigned long fl;
+
+	spin_lock_irqsave(&ctx->callers_lock, fl);
+	if (!sc) {
+		list_for_each_entry(i, &ctx->callers, node) {
+			if (i->task == current) {
+				sc = i;
+				break;
+			}
+		}
+	}
+	if (sc)
+		list_del_init(&sc->node);
+	spin_unlock_irqrestore(&ctx->callers_lock, fl);
 }
 
 /*
@@ -338,9 +447,21 @@ static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
  */
 void syslet_kio_taken(struct syslet_ctx *ctx, struct task_struct *from)
 {
+	unsigned long fl;
+	bool moved;
+
 	/* PF_IO_WORKER is clear; pairs with llist_add() in kio_complete() */
 	smp_mb();
-	if (task_work_cancel(from, &ctx->kio_tw)) {
+	/*
+	 * Under ctx->callers_lock: a kick that read @from's flags before
+	 * the hand-off set PF_IO_WORKER has added its task work by now
+	 * (kio_tw_add()), else it would sit on @from, an async thread from
+	 * now on, with @kio_tw_queued set against every later kick.
+	 */
+	spin_lock_irqsave(&ctx->callers_lock, fl);
+	moved = task_work_cancel(from, &ctx->kio_tw);
+	spin_unlock_irqrestore(&ctx->callers_lock, fl);
+	if (moved) {
 		/* its reference to the ctx goes with it */
 		if (!task_work_add(current, &ctx->kio_tw, TWA_RESUME))
 			return;
@@ -374,7 +495,7 @@ static void kio_complete(struct kiocb *iocb, long res)
 	wake_up_all(&ctx->kio_wait);		/* async_wait() posts it */
 	kio_kick(ctx, tsk);
 	put_task_struct(tsk);
-	syslet_ctx_put(ctx);
+	kio_ctx_put(ctx);
 }
 
 void syslet_kio_init(struct syslet_ctx *ctx)
@@ -383,6 +504,8 @@ void syslet_kio_init(struct syslet_ctx *ctx)
 	INIT_WORK(&ctx->kio_work, kio_work);
 	init_waitqueue_head(&ctx->kio_wait);
 	atomic_set(&ctx->kio_tw_queued, 0);
+	spin_lock_init(&ctx->callers_lock);
+	INIT_LIST_HEAD(&ctx->callers);
 }
 
 /*
@@ -409,6 +532,7 @@ static bool kio_atom(struct syslet_chain *c, unsigned long *args, u64 *ret_ptr)
 static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
 		       struct file *file, const unsigned long *args,
 		       u64 ret_ptr);
+static bool kbuf_may_fault(unsigned long uaddr, size_t len);
 
 /*
  * Would a read be seen as a call (ptrace, tracepoints, audit) of current's,
@@ -462,6 +586,15 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 		goto no;
 	if (import_single_range(READ, (void __user *)args[1], args[2], &iov,
 				&iter))
+		goto no;
+	/*
+	 * The buffer's pages are pinned while the read is issued, and a
+	 * page that is not there is faulted in (IOCB_NOWAIT does not stop
+	 * that): only one that its fault merely allocates is issued here,
+	 * as kbuf decides for its copy; a file, shmem, FUSE or userfaultfd
+	 * page may wait for anything, and goes to a thread.
+	 */
+	if (!kbuf_may_fault(args[1], iov.iov_len))
 		goto no;
 	kio = kmalloc(sizeof(*kio), GFP_KERNEL_ACCOUNT);
 	if (!kio)
@@ -603,7 +736,7 @@ static int kbuf_wake(struct wait_queue_entry *wait, unsigned int mode,
 	wake_up_all(&ctx->kio_wait);
 	kio_kick(ctx, tsk);
 	put_task_struct(tsk);
-	syslet_ctx_put(ctx);
+	kio_ctx_put(ctx);
 	return 1;
 }
 

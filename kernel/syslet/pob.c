@@ -59,6 +59,7 @@
  * ctx->lock: the TIDs move under it, and a tracer attaches under it),
  * then the siglock; the giver, in the scheduler, takes none of them.
  */
+#include <linux/audit.h>
 #include <linux/cgroup.h>
 #include <linux/cred.h>
 #include <linux/freezer.h>
@@ -295,6 +296,29 @@ static void pass_identity(struct task_struct *from, struct task_struct *to)
 }
 
 /*
+ * The audit record of the giver's async_exec() (its context, put aside
+ * for the atom's by syslet_dispatch(), at pob->audit_outer) goes with
+ * the user context: the taker, current, writes it as the call that
+ * returns SYSLET_QUEUED, under the user thread's identity (pob_claim());
+ * the giver gets the taker's unused context, and goes on as an async
+ * thread with it.  Else the giver kept the record pending, written
+ * whenever it next left a system call of its own or exited, with its own
+ * name and a wrong result.  Done in the claim: the giver is off its CPU
+ * or spinning for DONE, and reads @outer again only after DONE (acquire);
+ * nothing else touches the taker's context.  A taker made without a
+ * context (audit was off then) is given none: the record stays behind.
+ */
+static void syslet_audit_pass(struct syslet_pob *pob)
+{
+#ifdef CONFIG_AUDITSYSCALL
+	struct audit_context **outer = pob->audit_outer;
+
+	if (outer && !IS_ERR_OR_NULL(*outer) && current->audit_context)
+		swap(*outer, current->audit_context);
+#endif
+}
+
+/*
  * The sleep hook: current, running a chain in the caller, is about to
  * sleep in an atom's system call (its state is set, it holds no
  * spinlock).  Mark the hand-off pending and wake the reserved taker on
@@ -528,16 +552,29 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 	spin_unlock(&ctx->lock);
 
 	pass_identity(from, current);
+	syslet_audit_pass(pob);
 	syslet_arch_save_task(from, &uctx);
 	syslet_arch_take(from, &uctx, SYSLET_QUEUED);
 	/* pairs with __syslet_sched_woken(): the giver may run on */
 	smp_store_release(&w->hs, syslet_hs(s, SYSLET_HS_DONE));
 	preempt_enable();
 
+	/*
+	 * Our own scheduling and affinity, for the giver, which lives on
+	 * in @w as an async thread (finish_passed()): it reads them once
+	 * we gave @w over (pob->taken), on our way to user space.
+	 */
+	syslet_sched_save(&w->own, current);
 	/* the names go with the roles: the giver's is an async thread's */
 	strscpy(comm, current->comm, sizeof(comm));
 	syslet_sched_take(&w->sched);
 	set_task_comm(from, comm);
+	/*
+	 * async_exec()'s audit record, if it came with the context
+	 * (syslet_audit_pass()): its result is in ax now, the name and TID
+	 * are the user thread's; ret_from_fork() would report 0.
+	 */
+	audit_syscall_exit(current_pt_regs());
 	/* a user thread again */
 	current->flags &= ~PF_IO_WORKER;
 	/* direct reads that completed meanwhile, or whose task work @from has */
@@ -791,6 +828,8 @@ static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c,
 		syslet_post_chain(c);
 	else
 		syslet_chain_free(c);
+	/* the scheduling of the async thread we replace, not the caller's */
+	syslet_sched_take(&w->own);
 	return syslet_become_worker(ctx, w);
 }
 
@@ -838,5 +877,6 @@ long syslet_submit_pob(struct syslet_chain *c,
 	 * syslet_worker is ours once it is on its way to user space.
 	 */
 	wait_for_completion(&pob.taken);
+	syslet_kio_chain_end(ctx, NULL);	/* an async thread from now on */
 	return finish_passed(ctx, c, pob.worker);
 }

@@ -24,26 +24,48 @@ static bool nr_entries_valid(u32 nr)
 }
 
 /*
- * Returns 0 if @ring is a usable ring header, else -EINVAL or -EFAULT.
- * The reserved words of all three cache lines must be zero, so that they
- * can be given a meaning later (the kernel writes none of them).
+ * A ring header's size (ABI v1): this header's, or a later one's, whole
+ * cache lines, at most SYSLET_RING_SIZE_MAX.  The entries begin there.
+ */
+static bool ring_size_valid(u32 size)
+{
+	return size >= SYSLET_RING_SIZE_VER0 && size <= SYSLET_RING_SIZE_MAX &&
+	       !(size & (SYSLET_RING_ALIGN - 1));
+}
+
+/*
+ * Returns 0 if @ring is a usable ring header, else -EINVAL, -E2BIG or
+ * -EFAULT.  The reserved words of all three cache lines must be zero, so
+ * that they can be given a meaning later (the kernel writes none of
+ * them), and so must the bytes of a later, bigger header that this kernel
+ * does not know (-E2BIG, as copy_struct_from_user() has it).
  */
 int syslet_ring_check(const struct syslet_ring __user *ring)
 {
 	struct syslet_ring hdr;
+	int ret;
 
 	if (!ring || ((unsigned long)ring & (SYSLET_RING_ALIGN - 1)))
 		return -EINVAL;
 	if (copy_from_user(&hdr, ring, sizeof(hdr)))
 		return -EFAULT;
-	if (hdr.size != sizeof(struct syslet_ring) ||
+	if (hdr.size > SYSLET_RING_SIZE_MAX)
+		return -E2BIG;
+	if (!ring_size_valid(hdr.size) ||
 	    hdr.flags & ~SYSLET_RING_F_ALL || !nr_entries_valid(hdr.nr_entries))
 		return -EINVAL;
 	if (memchr_inv(hdr.__kpad, 0, sizeof(hdr.__kpad)) ||
 	    memchr_inv(hdr.__upad, 0, sizeof(hdr.__upad)) ||
 	    memchr_inv(hdr.__rpad, 0, sizeof(hdr.__rpad)))
 		return -EINVAL;
-	if (!access_ok(ring, SYSLET_RING_BYTES(hdr.nr_entries)))
+	if (hdr.size > sizeof(hdr)) {
+		ret = check_zeroed_user((const char __user *)ring + sizeof(hdr),
+					hdr.size - sizeof(hdr));
+		if (ret <= 0)
+			return ret ?: -E2BIG;
+	}
+	if (!access_ok(ring, hdr.size + (unsigned long)hdr.nr_entries *
+			     sizeof(struct syslet_completion)))
 		return -EFAULT;
 	return 0;
 }
@@ -79,10 +101,13 @@ struct syslet_kring *syslet_kring_get(struct syslet_ctx *ctx, u64 uaddr)
 		return NULL;
 	new->uaddr = uaddr;
 	new->refs = 1;
-	/* the size the ring has now, snapshot (0: unusable) */
+	/* the size the ring and its header have now, snapshot (0: unusable) */
 	if (get_user(new->nr_entries,
 		     &((struct syslet_ring __user *)u64_to_user_ptr(uaddr))->nr_entries) ||
-	    !nr_entries_valid(new->nr_entries))
+	    !nr_entries_valid(new->nr_entries) ||
+	    get_user(new->hdr_size,
+		     &((struct syslet_ring __user *)u64_to_user_ptr(uaddr))->size) ||
+	    !ring_size_valid(new->hdr_size))
 		new->nr_entries = 0;
 	mutex_init(&new->mutex);
 	INIT_LIST_HEAD(&new->overflow);
@@ -143,16 +168,18 @@ void syslet_kring_free_all(struct syslet_ctx *ctx)
 static int kring_load_head(struct syslet_kring *kr)
 {
 	struct syslet_ring __user *ring = u64_to_user_ptr(kr->uaddr);
-	u32 head, nr;
+	u32 head, nr, size;
 
 	if (kr->head_valid)
 		return 0;
 	/* it was not usable when the kring was made: look again */
 	if (!kr->nr_entries) {
-		if (get_user(nr, &ring->nr_entries))
+		if (get_user(nr, &ring->nr_entries) ||
+		    get_user(size, &ring->size))
 			return -EFAULT;
-		if (!nr_entries_valid(nr))
+		if (!nr_entries_valid(nr) || !ring_size_valid(size))
 			return -EINVAL;
+		kr->hdr_size = size;
 		kr->nr_entries = nr;
 	}
 	if (get_user(head, &ring->head))
@@ -164,14 +191,36 @@ static int kring_load_head(struct syslet_kring *kr)
 }
 
 /*
+ * Chain @c's completion is about to be seen in its ring (@posted), or
+ * after all is not: it leaves ctx->nr_chains, or comes back to it.
+ */
+static void chain_posted(struct syslet_chain *c, bool posted)
+{
+	struct syslet_ctx *ctx = c->ctx;
+
+	spin_lock(&ctx->lock);
+	if (posted) {
+		ctx->nr_chains--;
+		ctx->chains_done++;
+	} else {
+		ctx->nr_chains++;
+		ctx->chains_done--;
+	}
+	spin_unlock(&ctx->lock);
+	c->uncounted = posted;
+}
+
+/*
  * Writes one completion into the user ring.  Returns 0, -ENOSPC if the
  * ring is full, or -EFAULT/-EINVAL if the ring is not usable right now.
  * Caller holds kr->mutex.
  */
 static int ring_write(struct syslet_kring *kr,
-		      const struct syslet_completion *comp)
+		      const struct syslet_completion *comp,
+		      struct syslet_chain *c)
 {
 	struct syslet_ring __user *ring = u64_to_user_ptr(kr->uaddr);
+	struct syslet_completion __user *entries;
 	u32 tail, nr;
 	int ret;
 
@@ -190,16 +239,36 @@ static int ring_write(struct syslet_kring *kr,
 	 */
 	if (kr->head - tail >= nr)
 		return -ENOSPC;
-	if (copy_to_user(&ring->entries[kr->head & (nr - 1)], comp,
-			 sizeof(*comp)))
+	/* the entries begin after the header, whatever its size (ABI v1) */
+	entries = (struct syslet_completion __user *)
+		  ((char __user *)ring + kr->hdr_size);
+	if (copy_to_user(&entries[kr->head & (nr - 1)], comp, sizeof(*comp)))
 		return -EFAULT;
 	/*
 	 * The entry must be visible before the head that publishes it:
 	 * user space reads head with acquire semantics, then the entry.
 	 */
 	smp_wmb();
-	if (put_user(kr->head + 1, &ring->head))
+	/*
+	 * Chain @c stops counting as in flight before its completion can be
+	 * seen (a program that reaped it may submit another at once, within
+	 * max_chains), and not before nothing but the head's store can fail:
+	 * dropped earlier and counted again on a full ring, the concurrent
+	 * submissions let in meanwhile would exceed max_chains.
+	 */
+	if (c)
+		chain_posted(c, true);
+	if (put_user(kr->head + 1, &ring->head)) {
+		/*
+		 * Only a ring unmapped or made read-only while a completion
+		 * is posted to it: the chain stays on the overflow list and
+		 * counts again, over max_chains if submissions came in
+		 * meanwhile (by at most one per ring being posted to).
+		 */
+		if (c)
+			chain_posted(c, false);
 		return -EFAULT;
+	}
 	/* written under kr->mutex, read by async_wait() without it */
 	WRITE_ONCE(kr->head, kr->head + 1);
 	return 0;
@@ -216,27 +285,12 @@ static void ring_set_overflow(struct syslet_kring *kr)
 }
 
 /*
- * Writes @c's completion to the ring.  The chain stops counting as in
- * flight before its completion can be seen: a program that reaped it may
- * submit another at once, within max_chains.  Caller holds kr->mutex.
+ * Writes @c's completion to the ring (it stops counting as in flight in
+ * ring_write()).  Caller holds kr->mutex.
  */
 static int write_chain(struct syslet_kring *kr, struct syslet_chain *c)
 {
-	struct syslet_ctx *ctx = c->ctx;
-	int ret;
-
-	spin_lock(&ctx->lock);
-	ctx->nr_chains--;
-	spin_unlock(&ctx->lock);
-	ret = ring_write(kr, &c->comp);
-	spin_lock(&ctx->lock);
-	if (ret)
-		ctx->nr_chains++;
-	else
-		ctx->chains_done++;
-	spin_unlock(&ctx->lock);
-	c->uncounted = !ret;
-	return ret;
+	return ring_write(kr, &c->comp, c);
 }
 
 /*
@@ -345,7 +399,7 @@ int syslet_post(struct syslet_ctx *ctx, struct syslet_kring *kr,
 
 	mutex_lock(&kr->mutex);
 	flush_locked(kr, &done);
-	ret = list_empty(&kr->overflow) ? ring_write(kr, comp) : -ENOSPC;
+	ret = list_empty(&kr->overflow) ? ring_write(kr, comp, NULL) : -ENOSPC;
 	/* else not posted: the caller keeps it (syslet_post_chain()) or not */
 	if (!ret)
 		post_traced(kr, comp);

@@ -51,6 +51,7 @@
 
 struct pid;
 struct seccomp_filter;
+struct audit_context;
 struct syslet_pob;
 struct syslet_threadlet;
 
@@ -86,6 +87,19 @@ struct syslet_ctx {
 	atomic_t		kio_tw_queued;	/* @kio_tw is queued */
 	struct callback_head	kio_tw;
 	struct work_struct	kio_work;	/* drops them: ctx dead */
+	spinlock_t		callers_lock;	/* irqsave: kio_kick() takes it */
+	struct list_head	callers;	/* struct syslet_caller */
+};
+
+/*
+ * A thread running a chain in its own async_exec() (SYSLET_SYNC, the
+ * default mode, a chain in a threadlet), on its stack, on ctx->callers
+ * while the chain runs: a read's completion kicks another user thread
+ * (kio_kick()), an interrupted atom would end with -EINTR.
+ */
+struct syslet_caller {
+	struct list_head	node;
+	struct task_struct	*task;
 };
 
 struct syslet_kring {
@@ -95,6 +109,7 @@ struct syslet_kring {
 	struct mutex		mutex;
 	u32			head;		/* mutex: the kernel's copy */
 	u32			nr_entries;	/* the ring's size, at creation */
+	u32			hdr_size;	/* its header's, with it */
 	bool			head_valid;	/* mutex: @head read in */
 	unsigned int		nr_overflow;	/* mutex */
 	struct list_head	overflow;	/* mutex: chains to post */
@@ -109,6 +124,7 @@ struct syslet_chain {
 	struct pid		*submitter;	/* its thread, for signals */
 	struct seccomp_filter	*filter;	/* submitter's, pinned; or NULL */
 	u64			ip;		/* submitter's async_exec() call */
+	u32			pkru;		/* submitter's, at submission */
 	struct task_struct	*worker;	/* ctx->lock: who runs it */
 	u64			head;		/* user address of atom 0 */
 	u64			uring;		/* user address of its ring */
@@ -194,6 +210,13 @@ struct syslet_worker {
 	u64			uring;		/* the chain's ring, no kring yet */
 	struct syslet_pob	*give_to;	/* claimed: the giver's */
 	struct syslet_sched	sched;		/* the giver's, at the claim */
+	/*
+	 * An async thread's own scheduling and affinity, saved when it
+	 * claims a user context: the giver, which lives on in this struct,
+	 * takes them on (finish_passed()), so that no async thread runs
+	 * other threads' chains with a user thread's attributes.
+	 */
+	struct syslet_sched	own;
 	struct callback_head	ret_work;
 };
 
@@ -216,6 +239,12 @@ struct syslet_pob {
 	/* after a hand-off: the taker is done with @worker, now ours */
 	struct completion	taken;
 	struct syslet_worker	*worker;
+	/*
+	 * While an atom's call runs armed: where syslet_dispatch() keeps
+	 * async_exec()'s own audit context, put aside for the atom's; a
+	 * hand-off gives it to the taker (syslet_audit_pass()).
+	 */
+	struct audit_context	**audit_outer;
 };
 
 /* core.c */
@@ -254,6 +283,8 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c);
 void syslet_kio_flush(struct syslet_ctx *ctx);
 void syslet_kio_dead(struct syslet_ctx *ctx);
 void syslet_kio_taken(struct syslet_ctx *ctx, struct task_struct *from);
+void syslet_kio_chain_begin(struct syslet_ctx *ctx, struct syslet_caller *sc);
+void syslet_kio_chain_end(struct syslet_ctx *ctx, struct syslet_caller *sc);
 bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 		      struct syslet_completion __user *done, long *ret);
 

@@ -32,9 +32,17 @@ static bool worker_run(struct syslet_ctx *ctx, struct syslet_chain *c)
 {
 	const struct cred *old;
 	bool killed;
+	u32 pkru;
 
+	/*
+	 * With the submitter's credentials and memory protection keys (its
+	 * PKRU decides what its atoms may write), not those of whichever
+	 * user thread made this one or gave its context away from it.
+	 */
 	old = override_creds(c->cred);
+	pkru = syslet_arch_set_pkru(c->pkru);
 	syslet_run_chain(c, false);
+	syslet_arch_set_pkru(pkru);
 	revert_creds(old);
 
 	spin_lock(&ctx->lock);
@@ -157,6 +165,7 @@ static bool worker_unlink(struct syslet_ctx *ctx, struct syslet_worker *w)
 static void worker_free(struct syslet_worker *w)
 {
 	syslet_sched_free(&w->sched);
+	syslet_sched_free(&w->own);
 	kfree(w);
 }
 
@@ -349,8 +358,8 @@ static int worker_create(struct syslet_ctx *ctx, unsigned int seq,
 	if (!w)
 		return -ENOMEM;
 	/* the claim, which may not allocate, saves the giver's in it */
-	if (syslet_sched_alloc(&w->sched)) {
-		kfree(w);
+	if (syslet_sched_alloc(&w->sched) || syslet_sched_alloc(&w->own)) {
+		worker_free(w);
 		return -ENOMEM;
 	}
 	INIT_LIST_HEAD(&w->idle_node);

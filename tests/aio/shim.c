@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <linux/magic.h>
+#include <linux/syslet.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
@@ -537,7 +538,7 @@ TEST(expected_backend)
 
 /*
  * The engine's own limit: the kernel backend's max_chains lowered to 2
- * (async_limits, syscall 454) makes the third concurrent request fail in
+ * (async_limits()) makes the third concurrent request fail in
  * aio_read() itself with EAGAIN, the aiocb's requests before it unharmed.
  */
 TEST(engine_limit_gives_eagain)
@@ -551,7 +552,7 @@ TEST(engine_limit_gives_eagain)
 	need_shim();
 	if (aiot_stats().backend != 1)
 		SKIP("kernel backend only (the emulated one is not reachable)");
-	ASSERT_EQ(syscall(454, &lim, NULL), 0);
+	ASSERT_EQ(syscall(SYSLET_NR_ASYNC_LIMITS, &lim, NULL, 0L, 0L, 0L, 0L), 0);
 	for (i = 0; i < 3; i++) {
 		ASSERT_EQ(pipe(p[i]), 0);
 		aiot_cb(&cb[i], p[i][0], buf[i], 8, 0);

@@ -17,8 +17,8 @@
  * async_limits() changes, rings made inaccessible, scribbled or
  * munmapped while chains are in flight, threads that exit with chains in
  * flight; calls that install a temporary signal mask (ppoll, pselect6,
- * epoll_pwait, epoll_pwait2) while real-time signals are sent to the
- * process, floods of SYSLET_EXEC_POST on a full ring, and (in a forked
+ * epoll_pwait, epoll_pwait2, io_pgetevents) while real-time signals are
+ * sent to the process, floods of SYSLET_EXEC_POST on a full ring, and (in a forked
  * process of uid 1000 at a low RLIMIT_NPROC) submissions for which no
  * async thread can be made while another thread cancels them.  An episode ends normally (drain, then exit), or by
  * exit_group(), exec, or SIGKILL from the parent, with chains in flight.
@@ -167,6 +167,7 @@ static uint64_t (*psels)[2];	/* read-only: { &masks[i], 8 } */
 #define NTS	8
 
 static int pool[NPOOL];		/* the fds made at start */
+static uint64_t aio_ctx;	/* io_setup() at start; 0 if there is none */
 /*
  * $SYSLET_FUZZ_BLK: a block device (the scripts set up a loop device over
  * 4 MiB), read with O_DIRECT by lone pread64 atoms, which async_exec()
@@ -272,7 +273,7 @@ __attribute__((noinline)) static long fuzz_exec(const void *atom, void *ring,
 
 enum kind { K_NONE, K_FD, K_BUF, K_LEN, K_OFF, K_OFFP, K_FLAGS, K_PATH,
 	    K_TS, K_WHENCE, K_PIPEFD, K_FCNTL, K_ANY, K_MASK, K_SETSZ, K_PSEL,
-	    K_MS };
+	    K_MS, K_AIO };
 
 struct spec {
 	int nr;
@@ -307,6 +308,8 @@ static const struct spec specs[] = {
 	{ SYS_epoll_pwait, { K_FD, K_BUF, K_LEN, K_MS, K_MASK, K_SETSZ } },
 	{ SYS_epoll_pwait2, { K_FD, K_BUF, K_LEN, K_TS, K_MASK, K_SETSZ } },
 	{ SYS_epoll_create1, { K_FLAGS } },
+	/* on an AIO context with nothing in flight: waits out its timeout */
+	{ SYS_io_pgetevents, { K_AIO, K_LEN, K_LEN, K_BUF, K_TS, K_PSEL } },
 	/* refused by the engine: must come back -EPERM, never run */
 	{ SYS_exit_group, { K_ANY } },
 	{ SYS_setuid, { K_ANY } },
@@ -432,6 +435,10 @@ static uint64_t value(struct rng *r, int k)
 		return (uintptr_t)(psels + below(r, NMASKS));
 	case K_MS:	/* epoll_pwait's timeout: short, none, or forever */
 		return (uint64_t)(int64_t)(chance(r, 100) ? -1 : (int)below(r, 30));
+	case K_AIO:	/* the AIO context, or not one */
+		if (chance(r, 100))
+			return anys[below(r, 8)];
+		return aio_ctx;
 	}
 	return 0;
 }
@@ -628,7 +635,7 @@ static void reap(int i)
 	if (g->state)
 		return;
 	/* min 0: flushes the overflow into the ring, returns at once */
-	syscall(NR_async_wait, g->r, 0, &zero, NULL, 8);
+	syscall(NR_async_wait, g->r, 0, &zero, NULL, 8, 0);
 	while (ring_pop(g->r, &c))
 		check_comp(&c, i, 0);
 }
@@ -990,7 +997,7 @@ static void *np_cancel(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&np_stop))
-		syscall(NR_async_cancel, np_ring, 0x5a5aULL, 0);
+		syscall(NR_async_cancel, np_ring, 0x5a5aULL, 0, 0L, 0L, 0L);
 	return NULL;
 }
 
@@ -1145,7 +1152,7 @@ static void random_cancel(struct thr *t)
 	if (chance(r, 50))
 		ud = rnd(r);
 	sh->cancels++;
-	syscall(NR_async_cancel, ring, ud, flags);
+	syscall(NR_async_cancel, ring, ud, flags, 0L, 0L, 0L);
 }
 
 static void random_wait(struct thr *t)
@@ -1172,7 +1179,8 @@ static void random_wait(struct thr *t)
 		ts.tv_nsec = -1;
 		tsp = &ts;
 	}
-	syscall(NR_async_wait, ring, below(r, 4), tsp, mask, sz);
+	syscall(NR_async_wait, ring, below(r, 4), tsp, mask, sz,
+		chance(r, 100) ? 1u << below(r, 32) : 0);
 	reap(i);
 }
 
@@ -1200,7 +1208,7 @@ static void random_limits(struct thr *t)
 			;
 	}
 	syscall(NR_async_limits, chance(r, 30) ? (void *)(uintptr_t)bad_ptr(r) : &l,
-		NULL);
+		NULL, chance(r, 100) ? 1u << below(r, 32) : 0, 0L, 0L, 0L);
 }
 
 static void check_threads(void)
@@ -1266,7 +1274,8 @@ static void step(struct thr *t)
 		start_thread(1 + below(r, MAX_THREADS - 1));
 	} else if (chance(r, 500)) {
 		rt_signal();
-	} else if (chance(r, 60)) {
+	} else if (chance(r, 400)) {
+		/* a few per short run: thread creation failing, cancels */
 		nproc_run();
 	} else {
 		sched_yield();
@@ -1406,7 +1415,8 @@ static void install_filter(void)
 		SYS_exit_group, SYS_setuid, SYS_unshare, SYS_prctl,
 		SYS_set_mempolicy, NR_async_exec, NR_async_wait,
 		NR_async_cancel, NR_async_limits, SYS_ppoll, SYS_pselect6,
-		SYS_epoll_pwait, SYS_epoll_pwait2, SYS_epoll_create1 };
+		SYS_epoll_pwait, SYS_epoll_pwait2, SYS_epoll_create1,
+		SYS_io_pgetevents };
 	static const int bad_fcntl[] = { F_SETOWN, F_SETSIG, F_SETOWN_EX,
 					 F_SETLEASE, F_NOTIFY };
 	enum { NA = sizeof(allowed) / sizeof(allowed[0]),
@@ -1546,6 +1556,9 @@ static void setup(uint64_t es, const char *dir)
 	}
 	mprotect(paths, 4096, PROT_READ);
 
+	/* an AIO context for io_pgetevents (none: it fails, EINVAL) */
+	if (syscall(SYS_io_setup, 16, &aio_ctx))
+		aio_ctx = 0;
 	/* the fd pool: the directory, pipes, files */
 	pool[np++] = open(".", O_RDONLY | O_DIRECTORY);
 	for (int i = 0; i < 4; i++) {

@@ -8,8 +8,9 @@
 # reads without a thread (kbuf).
 # issue 16: completions posted by many threads at once (post); the
 # hand-off's states: pending, cancelled, claimed, refused (pobstate).
+# issue 19: ABI v1 (abi: sizes, reserved words, flags, numbers).
 rc=0
-for t in engine seccomp identity limits pob pobstate threadlet lifetime iowq kio review \
+for t in engine abi seccomp identity limits pob pobstate threadlet lifetime iowq kio review \
 	allowlist visible handoff tgid post kbuf; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done

@@ -20,13 +20,18 @@ done
 # <syslet.h> compiled as C++ (-pedantic) and run (tests/lib/cxx.cc)
 echo "# cxx (SYSLET_BACKEND=$SYSLET_BACKEND)"
 "$bin/cxx" || status=1
+# ABI v1: <linux/syslet.h>'s every offset, size and constant, as C and C++
+for v in abi abi-cxx; do
+	echo "# $v"
+	"$bin/$v" || status=1
+done
 # a program under ASan with the plain library: no threadlet in the caller
 echo "# threadlet-asan (SYSLET_BACKEND=$SYSLET_BACKEND)"
 "$bin/threadlet-asan" || status=1
 
 # Packaging: make install into a DESTDIR, then build a program with
 # pkg-config against the installed header and library, shared and static;
-# the installed names follow VERSION, the soname is libsyslet.so.1, and
+# the installed names follow VERSION, the soname is libsyslet.so.MAJOR, and
 # the shared library exports exactly the public API, each name in its
 # version node of libsyslet.map.
 echo "# packaging"
@@ -35,13 +40,16 @@ echo "1..9"
 dest=$(mktemp -d /tmp/libsyslet-inst.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
 lib=$dest/usr/local/lib
+libdir=$top/userspace/libsyslet
+version=$(sed -n 's/^VERSION *:= *//p' "$libdir/Makefile")
+major=${version%%.*}	# the soname's number
 ok() { if "$@" >&2; then echo "ok $n $what"; else echo "not ok $n $what"; status=1; fi; }
 n=1 what="make install PREFIX=/usr/local DESTDIR=..." ok \
 	make --no-print-directory -s -C "$top/userspace/libsyslet" \
 	O="$build/userspace/libsyslet" PREFIX=/usr/local DESTDIR="$dest" install
 # <linux/syslet.h> goes beside, not into, the system's linux/ headers
 n=2 what="installed files: soname link, .a, .pc, both headers, nothing in include/linux" ok \
-	test -e "$lib/libsyslet.so.1" -a -e "$lib/libsyslet.a" \
+	test -e "$lib/libsyslet.so.$major" -a -e "$lib/libsyslet.a" \
 	-a -e "$lib/pkgconfig/libsyslet.pc" \
 	-a -e "$dest/usr/local/include/syslet.h" \
 	-a -e "$dest/usr/local/include/libsyslet/linux/syslet.h" \
@@ -55,27 +63,25 @@ n=4 what="static build runs" ok sh -c \
 	"cc -std=c11 -Wall -Wextra -Werror $(pc --cflags libsyslet) -o $dest/use-static $src $lib/libsyslet.a -pthread &&
 	 $dest/use-static"
 
-libdir=$top/userspace/libsyslet
-version=$(sed -n 's/^VERSION *:= *//p' "$libdir/Makefile")
 # the installed file is libsyslet.so.VERSION; the soname and dev links
 # point at it; libsyslet.pc says the same version
 installed_names() {
 	[ -n "$version" ] && [ -f "$lib/libsyslet.so.$version" ] &&
 	[ ! -L "$lib/libsyslet.so.$version" ] &&
-	[ "$(readlink "$lib/libsyslet.so.1")" = "libsyslet.so.$version" ] &&
-	[ "$(readlink "$lib/libsyslet.so")" = libsyslet.so.1 ] &&
+	[ "$(readlink "$lib/libsyslet.so.$major")" = "libsyslet.so.$version" ] &&
+	[ "$(readlink "$lib/libsyslet.so")" = "libsyslet.so.$major" ] &&
 	[ "$(ls "$lib" | grep -c '^libsyslet\.so')" = 3 ] &&
 	[ "$(pc --modversion libsyslet)" = "$version" ] ||
 	{ ls -l "$lib"; echo "VERSION=$version pc=$(pc --modversion libsyslet)"; return 1; }
 }
-n=5 what="installed libsyslet.so.$version (VERSION), .so.1 and .so links, pkg-config version" \
+n=5 what="installed libsyslet.so.$version (VERSION), .so.$major and .so links, pkg-config version" \
 	ok installed_names
 soname() {
 	local got
-	got=$(objdump -p "$lib/libsyslet.so.1" | awk '$1 == "SONAME" {print $2}')
-	[ "$got" = libsyslet.so.1 ] || { echo "SONAME: '$got'"; return 1; }
+	got=$(objdump -p "$lib/libsyslet.so.$major" | awk '$1 == "SONAME" {print $2}')
+	[ "$got" = "libsyslet.so.$major" ] || { echo "SONAME: '$got'"; return 1; }
 }
-n=6 what="SONAME is libsyslet.so.1" ok soname
+n=6 what="SONAME is libsyslet.so.$major (VERSION's major)" ok soname
 # name@NODE for every global of the version script, and its nodes
 map_names() {
 	awk '/^[A-Za-z_][A-Za-z0-9_.]* *\{/ { node = $1 }
@@ -85,9 +91,9 @@ map_names() {
 }
 exports() {
 	local got want nodes gotnodes
-	got=$(nm -D --defined-only "$lib/libsyslet.so.1" |
+	got=$(nm -D --defined-only "$lib/libsyslet.so.$major" |
 		awk '$2 != "A" { sub("@@", "@", $3); print $3 }' | sort)
-	gotnodes=$(nm -D --defined-only "$lib/libsyslet.so.1" | awk '$2 == "A" { print $3 }' | sort)
+	gotnodes=$(nm -D --defined-only "$lib/libsyslet.so.$major" | awk '$2 == "A" { print $3 }' | sort)
 	want=$(map_names)
 	nodes=$(awk '/^[A-Za-z_][A-Za-z0-9_.]* *\{/ { print $1 }' "$libdir/libsyslet.map" | sort)
 	[ -n "$want" ] && [ "$got" = "$want" ] && [ "$gotnodes" = "$nodes" ] ||

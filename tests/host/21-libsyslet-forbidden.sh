@@ -48,7 +48,7 @@ same() {	# N WHAT LIST-A LIST-B
 all=$( (listed ALLOW; listed DENY; listed NOSYS) | sort)
 deny=$(listed DENY | sort)
 dups=$(echo "$all" | uniq -d)
-# the 64-bit calls below async_exec (451) the system headers name
+# the 64-bit calls the system headers name below 451 (the end of 6.1's table)
 known=$(awk '$1 == "#define" && $2 ~ /^__NR_/ && $3 < 451 {
 	sub(/^__NR_/, "", $2); print $2 }' "$hdr" 2>/dev/null | sort)
 engine=$(printf '%s\n' async_exec async_wait async_cancel async_limits)

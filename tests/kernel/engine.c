@@ -755,7 +755,7 @@ static long wait_mask(struct syslet_ring *r, unsigned int min,
 		      const struct timespec *ts, const sigset_t *mask)
 {
 	/* the kernel's sigset_t: 64 signals, 8 bytes */
-	return syscall(NR_async_wait, r, min, ts, mask, 8);
+	return async_pwait(r, min, ts, mask, 8, 0);
 }
 
 static atomic_int usr1_count;

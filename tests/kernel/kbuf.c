@@ -667,6 +667,130 @@ TEST(buffered_read_completes_while_its_submitter_sleeps_in_a_futex)
 }
 
 /*
+ * A read completes while its submitter runs a SYSLET_SYNC chain in its
+ * async_exec(): the completion must not interrupt the chain (before: the
+ * task work came with TWA_SIGNAL, the nanosleep atom ended with -EINTR).
+ */
+TEST(a_read_completing_during_a_sync_chain_does_not_interrupt_it)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion c, done;
+	struct syslet_atom a[2];
+	struct timespec ts = { 1, 0 };
+	uint64_t pts = (uintptr_t)&ts;
+	int64_t ret[2] = { -12345, -12345 };
+	char *b = malloc(BLK);
+	struct rd rd;
+	long long t0;
+	int fd;
+
+	REQUIRE_SYSLET();
+	fd = slow_dev(1);
+	if (fd < 0)
+		SKIP("no null_blk of ours (200 ms completions)");
+	ASSERT_EQ(ioctl(fd, BLKFLSBUF, 0), 0);
+	rd_init(&rd, SYSLET_ASYNC, fd, b, BLK, 11 << 20, 0x77);
+	atom_init(&a[0], SYSLET_SYNC, SYS_getpid, &ret[0], NULL, NULL, NULL,
+		  NULL);
+	atom_init(&a[1], 0, SYS_nanosleep, &ret[1], &pts, NULL, NULL, NULL);
+	a[0].next = (uintptr_t)&a[1];
+	a[0].user_data = 0x78;
+	t0 = now_ms();
+	ASSERT_EQ(async_exec(&rd.a, r, NULL, 0), SYSLET_QUEUED);
+	/* the 200 ms read completes during the 1 s nanosleep */
+	memset(&done, 0, sizeof(done));
+	ASSERT_EQ(async_exec(&a[0], NULL, &done, 0), SYSLET_DONE);
+	tap_diag("nanosleep atom: %lld after %lld ms", (long long)ret[1],
+		 now_ms() - t0);
+	EXPECT_EQ(ret[0], getpid());
+	EXPECT_EQ(ret[1], 0);
+	EXPECT_EQ(done.status, 0);
+	EXPECT_EQ(done.nr_atoms, 2);
+	ASSERT_TRUE(ring_get(r, &c));
+	EXPECT_EQ(c.user_data, 0x77);
+	EXPECT_EQ(c.status, BLK);
+	EXPECT_EQ(rd.ret, BLK);
+	free(r);
+	free(b);
+	close(fd);
+}
+
+/*
+ * A default-mode chain that runs in its caller without a hand-off (the
+ * one async thread allowed is busy) waits in futex_wait() for a thread
+ * that polls the ring for a read the caller submitted: the read's
+ * completion must go to the poller (before: TWA_RESUME on the caller,
+ * which no one woke; the poller saw nothing in 5 s).
+ */
+TEST(a_read_completing_during_a_default_mode_chain_in_the_caller_is_posted)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion done;
+	struct syslet_atom fw, pr;
+	struct timespec ts = { 10, 0 };
+	uint64_t fflag, fop = FUTEX_WAIT_PRIVATE, fval = 0, fts = (uintptr_t)&ts;
+	uint64_t pfd, pbuf, plen = 1;
+	int64_t fret = -12345, pret = -12345;
+	char *b = malloc(BLK), pc = 0;
+	int fds[2], fd;
+	struct poller w;
+	pthread_t th;
+	struct rd rd;
+
+	REQUIRE_SYSLET();
+	fd = slow_dev(1);
+	if (fd < 0)
+		SKIP("no null_blk of ours (200 ms completions)");
+	sys_set_limits(1, 0, 0);
+	ASSERT_EQ(pipe(fds), 0);
+	/* the one async thread: asleep in a read of an empty pipe */
+	pfd = (uint64_t)fds[0];
+	pbuf = (uintptr_t)&pc;
+	atom_init(&pr, SYSLET_ASYNC, SYS_read, &pret, &pfd, &pbuf, &plen, NULL);
+	pr.user_data = 0x79;
+	ASSERT_EQ(async_exec(&pr, r, NULL, 0), SYSLET_QUEUED);
+	for (int i = 0; i < 500 && limits_now().nr_idle != 0; i++)
+		usleep(10000);
+	ASSERT_EQ(limits_now().nr_threads, 1);
+	ASSERT_EQ(limits_now().nr_idle, 0);
+
+	memset(&w, 0, sizeof(w));
+	w.r = r;
+	ASSERT_EQ(ioctl(fd, BLKFLSBUF, 0), 0);
+	rd_init(&rd, SYSLET_ASYNC, fd, b, BLK, 13 << 20, 0x7a);
+	ASSERT_EQ(async_exec(&rd.a, r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_EQ(pthread_create(&th, NULL, poll_then_wake, &w), 0);
+	fflag = (uintptr_t)&w.flag;
+	atom_init(&fw, 0, SYS_futex, &fret, &fflag, &fop, &fval, &fts);
+	fw.user_data = 0x7b;
+	memset(&done, 0, sizeof(done));
+	/* in the caller all along: no thread to hand off to */
+	ASSERT_EQ(async_exec(&fw, r, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(pthread_join(th, NULL), 0);
+	tap_diag("completion seen by the poller after %lld ms", w.ms);
+	EXPECT_GE(w.ms, 0);
+	EXPECT_LT(w.ms, 5000);
+	if (w.ms >= 0) {
+		EXPECT_EQ(w.c.user_data, 0x7a);
+		EXPECT_EQ(w.c.status, BLK);
+		EXPECT_EQ(rd.ret, BLK);
+	}
+	/* the pipe read ends */
+	ASSERT_EQ(write(fds[1], "x", 1), 1);
+	for (int got = 0; !got;) {
+		struct syslet_completion c;
+
+		ASSERT_TRUE(ring_get(r, &c));
+		got = c.user_data == 0x79;
+	}
+	EXPECT_EQ(pret, 1);
+	close(fds[0]);
+	close(fds[1]);
+	free(b);
+	close(fd);
+}
+
+/*
  * A buffered read's page comes (its task work queued on the submitter)
  * while the submitter is in a default-mode chain whose next atom then
  * hands its user context off: the taker must read it on and post it, to

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include "tap.h"
@@ -23,6 +24,10 @@
 
 #define BLK	4096
 #define NBLK	256
+
+#ifndef BLKFLSBUF
+#define BLKFLSBUF	_IO(0x12, 97)
+#endif
 
 static void set_limits(unsigned int threads)
 {
@@ -247,6 +252,54 @@ TEST(cancel_reaches_a_direct_read_in_flight)
 	close(fd);
 }
 
+/*
+ * A direct read whose buffer is a page that faults (a private mapping of
+ * the slow device, not yet read: its fault waits 200 ms for its I/O, as
+ * one on a userfaultfd or FUSE page waits for its server): the buffer is
+ * pinned when the read is issued, and the caller must not sleep for that
+ * fault outside pass-on-block (a thread serving a userfaultfd would wait
+ * for itself).  The read goes to an async thread (before: issued in the
+ * caller, which faulted the page in; no thread).
+ */
+TEST(direct_read_into_a_faulting_page_does_not_wait_in_the_caller)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion c;
+	unsigned int threads;
+	long long t0, ms;
+	struct rd rd;
+	int fd, src;
+	char *buf;
+	long ret;
+
+	REQUIRE_SYSLET();
+	fd = slow_dev(1);
+	if (fd < 0)
+		SKIP("no null_blk of ours (200 ms completions)");
+	src = open("/dev/nullb0", O_RDONLY);
+	ASSERT_GE(src, 0);
+	ASSERT_EQ(ioctl(src, BLKFLSBUF, 0), 0);
+	buf = mmap(NULL, BLK, PROT_READ | PROT_WRITE, MAP_PRIVATE, src,
+		   (off_t)9 << 20);
+	ASSERT_TRUE(buf != MAP_FAILED);
+	rd_init(&rd, fd, buf, 0, 0x66);
+	t0 = now_ms();
+	ret = async_exec(&rd.a, r, NULL, 0);
+	ms = now_ms() - t0;
+	threads = limits_now().nr_threads;
+	tap_diag("async_exec %ld after %lld ms, %u async threads", ret, ms,
+		 threads);
+	EXPECT_EQ(ret, SYSLET_QUEUED);
+	EXPECT_EQ(threads, 1);
+	ASSERT_TRUE(ring_get(r, &c));
+	EXPECT_EQ(c.user_data, 0x66);
+	EXPECT_EQ(c.status, BLK);
+	EXPECT_EQ(rd.ret, BLK);
+	munmap(buf, BLK);
+	close(src);
+	close(fd);
+}
+
 /* shares its parent's mm (CLONE_VM, not a thread) and outlives it */
 static int mm_sharer(void *arg)
 {
@@ -372,7 +425,7 @@ TEST(direct_read_completions_are_written_by_a_thread_of_the_process)
 		    MAP_FAILED);
 	ASSERT_EQ(getrusage(RUSAGE_THREAD, &ru0), 0);
 	ASSERT_EQ(async_exec(&rd.a, r, NULL, 0), SYSLET_QUEUED);
-	ASSERT_EQ(syscall(NR_async_wait, r, 1, &ts, NULL, 8), 1);
+	ASSERT_EQ(async_pwait(r, 1, &ts, NULL, 8, 0), 1);
 	ASSERT_EQ(getrusage(RUSAGE_THREAD, &ru1), 0);
 	tap_diag("minor faults of the submitter meanwhile: %ld",
 		 ru1.ru_minflt - ru0.ru_minflt);

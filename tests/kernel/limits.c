@@ -329,6 +329,68 @@ TEST(max_chains_gives_eagain)
 	ASSERT_EQ(limits_now().nr_chains, 0);
 }
 
+struct flood {
+	struct syslet_ring *r;
+	int stop;
+	long ok;
+};
+
+/* async_wait() on the full ring: each call tries to post the overflow */
+static void *flush_loop(void *p)
+{
+	struct flood *f = p;
+	struct timespec zero = { 0, 0 };
+
+	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE))
+		async_wait(f->r, 0, &zero);
+	return NULL;
+}
+
+static void *submit_loop(void *p)
+{
+	struct flood *f = p;
+	struct syslet_atom a;
+	int64_t ret;
+	long ok = 0;
+
+	atom_init(&a, SYSLET_ASYNC, SYS_getpid, &ret, NULL, NULL, NULL, NULL);
+	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE))
+		ok += async_exec(&a, f->r, NULL, 0) == SYSLET_QUEUED;
+	__atomic_fetch_add(&f->ok, ok, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/*
+ * A 1-entry ring never reaped: every chain after the first waits on the
+ * overflow list, in flight, so at most max_chains + 1 submissions can
+ * succeed, however many threads submit while others try to post the
+ * overflow (before: each failed post gave the chain's place up for its
+ * duration and took it back, letting concurrent submissions in beyond
+ * max_chains).
+ */
+TEST(failed_posts_never_let_chains_in_beyond_max_chains)
+{
+	enum { MAX = 8, SUB = 3, FL = 2 };
+	struct flood f = { .r = ring_new(1) };
+	pthread_t th[SUB + FL];
+	struct syslet_limits l;
+
+	REQUIRE_SYSLET();
+	sys_set_limits(4, 0, MAX);
+	for (int i = 0; i < SUB + FL; i++)
+		ASSERT_EQ(pthread_create(&th[i], NULL,
+					 i < SUB ? submit_loop : flush_loop, &f), 0);
+	sleep(3);
+	__atomic_store_n(&f.stop, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < SUB + FL; i++)
+		ASSERT_EQ(pthread_join(th[i], NULL), 0);
+	l = limits_now();
+	tap_diag("%ld submissions succeeded, nr_chains %u (max_chains %d)",
+		 f.ok, l.nr_chains, MAX);
+	EXPECT_LE(f.ok, MAX + 1);
+	EXPECT_LE(l.nr_chains, MAX);
+}
+
 /*
  * RLIMIT_NPROC counts async threads like any thread of the user: with
  * room for two, two run and the rest wait; with room for none and no

@@ -331,6 +331,75 @@ TEST(rseq_gs_base_nice_affinity_and_credentials_survive)
 	ASSERT_EQ(syscall(SYS_arch_prctl, ARCH_SET_GS, 0UL), 0);
 }
 
+/*
+ * A thread at nice 7 pinned to CPU 1 hands its user context off: the
+ * giver, an async thread from then on, must not run the chains of other
+ * threads with that thread's scheduling and affinity; it takes on those
+ * of the async thread it replaced (before: a nice-0 thread's SYSLET_ASYNC
+ * chain ran at nice 7, pinned to CPU 1, on the giver).  (Not with
+ * SCHED_FIFO: a real-time task's timer slack is 0, an async thread's is
+ * not, and a difference in timer slack refuses the hand-off.)
+ */
+TEST(a_giver_runs_later_chains_with_the_takers_scheduling)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion c;
+	struct syslet_atom a[2];
+	uint64_t zero = 0, size = sizeof(cpu_set_t), mask, who = PRIO_PROCESS;
+	int64_t prio = -12345, aff = -12345;
+	static cpu_set_t wset;
+	struct blocker b;
+	cpu_set_t set;
+	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	pid_t me = sys_tid();
+
+	REQUIRE_SYSLET();
+	if (ncpu < 2)
+		SKIP("needs 2 CPUs");
+	sys_set_limits(1, 0, 0);
+	/* the one async thread, made by this thread at nice 0, on all CPUs */
+	atom_init(&a[0], SYSLET_ASYNC, SYS_getpid, &prio, NULL, NULL, NULL,
+		  NULL);
+	ASSERT_EQ(async_exec(&a[0], r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_TRUE(ring_get(r, &c));
+	for (int i = 0; i < 500 && limits_now().nr_idle != 1; i++)
+		usleep(10000);
+	ASSERT_EQ(limits_now().nr_idle, 1);
+	ASSERT_EQ(setpriority(PRIO_PROCESS, (id_t)me, 7), 0);
+	ASSERT_EQ(pin(1), 0);
+	ASSERT_EQ(block(&b, r, 1), SYSLET_QUEUED);
+	/* the user context went on with its scheduling */
+	errno = 0;
+	ASSERT_EQ(getpriority(PRIO_PROCESS, (id_t)me), 7);
+	/* and may not raise it again: the chain below reads the giver's */
+	CPU_ZERO(&set);
+	for (int i = 0; i < ncpu; i++)
+		CPU_SET(i, &set);
+	ASSERT_EQ(sched_setaffinity(0, sizeof(set), &set), 0);
+	ASSERT_EQ(release(&b, r), 0);
+	for (int i = 0; i < 500 && limits_now().nr_idle != 1; i++)
+		usleep(10000);
+	ASSERT_EQ(limits_now().nr_threads, 1);
+
+	/* the giver is the only async thread: it runs this chain */
+	mask = (uintptr_t)&wset;
+	atom_init(&a[0], SYSLET_ASYNC, SYS_getpriority, &prio, &who, &zero,
+		  NULL, NULL);
+	atom_init(&a[1], 0, SYS_sched_getaffinity, &aff, &zero, &size, &mask,
+		  NULL);
+	a[0].next = (uintptr_t)&a[1];
+	a[0].user_data = 0x44;
+	ASSERT_EQ(async_exec(&a[0], r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_TRUE(ring_get(r, &c));
+	EXPECT_EQ(c.user_data, 0x44);
+	/* the raw getpriority() returns 20 - nice */
+	tap_diag("async thread: nice %lld, %d CPUs", 20 - (long long)prio,
+		 CPU_COUNT(&wset));
+	EXPECT_EQ(prio, 20);
+	EXPECT_GT(aff, 0);
+	EXPECT_EQ(CPU_COUNT(&wset), ncpu);
+}
+
 TEST(robust_list_goes_with_the_user_context)
 {
 	struct syslet_ring *r = ring_new(4);

@@ -14,33 +14,53 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NR_async_exec	451
-#define NR_async_wait	452
-#define NR_async_cancel	453
-#define NR_async_limits	454
+/* the numbers: <linux/syslet.h>, the one place they are defined */
+#define NR_async_exec	SYSLET_NR_ASYNC_EXEC
+#define NR_async_wait	SYSLET_NR_ASYNC_WAIT
+#define NR_async_cancel	SYSLET_NR_ASYNC_CANCEL
+#define NR_async_limits	SYSLET_NR_ASYNC_LIMITS
 
+/*
+ * Every argument a call takes is passed (flags 0): syscall() forwards
+ * six, and a missing one would be a leftover register value.
+ */
 static inline long async_exec(struct syslet_atom *a, struct syslet_ring *r,
 			      struct syslet_completion *done, unsigned int flags)
 {
-	return syscall(NR_async_exec, a, r, done, flags);
+	return syscall(NR_async_exec, a, r, done, flags, 0L, 0L);
+}
+
+/* async_wait() with a signal mask and flags (ABI v1: 6 arguments) */
+static inline long async_pwait(struct syslet_ring *r, unsigned int min,
+			       const struct timespec *ts, const void *mask,
+			       size_t masksize, unsigned int flags)
+{
+	return syscall(NR_async_wait, r, min, ts, mask, masksize, flags);
 }
 
 static inline long async_wait(struct syslet_ring *r, unsigned int min,
 			      const struct timespec *ts)
 {
-	return syscall(NR_async_wait, r, min, ts, NULL, 8);
+	return async_pwait(r, min, ts, NULL, 8, 0);
 }
 
 static inline long async_cancel(struct syslet_ring *r, uint64_t ud,
 				unsigned int flags)
 {
-	return syscall(NR_async_cancel, r, ud, flags);
+	return syscall(NR_async_cancel, r, ud, flags, 0L, 0L, 0L);
+}
+
+static inline long async_limits_flags(const struct syslet_limits *set,
+				      struct syslet_limits *get,
+				      unsigned int flags)
+{
+	return syscall(NR_async_limits, set, get, flags, 0L, 0L, 0L);
 }
 
 static inline long async_limits(const struct syslet_limits *set,
 				struct syslet_limits *get)
 {
-	return syscall(NR_async_limits, set, get);
+	return async_limits_flags(set, get, 0);
 }
 
 static inline int syslet_present(void)
@@ -67,7 +87,7 @@ static inline int ring_pop(struct syslet_ring *r, struct syslet_completion *c)
 
 	if (head == tail)
 		return 0;
-	*c = r->entries[tail & (r->nr_entries - 1)];
+	*c = SYSLET_RING_ENTRIES(r)[tail & (r->nr_entries - 1)];
 	__atomic_store_n(&r->tail, tail + 1, __ATOMIC_RELEASE);
 	return 1;
 }

@@ -163,6 +163,46 @@ TEST(bad_flags)
 	syslet_ctx_exit(&ctx);
 }
 
+/*
+ * ABI v1: an atom's reserved words must be zero, on both backends (head:
+ * refused; later atom: ends the chain, not run), and syslet_atom_init()
+ * and syslet_op_init() zero them in a struct full of stack garbage.
+ */
+TEST(reserved_words_zeroed_by_init_and_checked)
+{
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op a, b;
+	struct syslet_atom at;
+
+	ctx_or_die(&ctx, 8);
+	memset(&a, 0xa5, sizeof(a));
+	memset(&at, 0x5a, sizeof(at));
+	syslet_op_init(&a, SYS_getpid, 0);
+	syslet_atom_init(&at, SYS_getpid, SYSLET_SYNC);
+	EXPECT_EQ(a.atom.__reserved[0] | a.atom.__reserved[1], 0u);
+	EXPECT_EQ(at.__reserved[0] | at.__reserved[1], 0u);
+	EXPECT_EQ(run1(&ctx, &a.atom, &c), getpid());
+	EXPECT_EQ(syslet_submit(&ctx, &at), SYSLET_DONE);
+	syslet_cq_advance(&ctx, syslet_cq_ready(&ctx));
+
+	a.atom.__reserved[1] = 1;
+	a.ret = 12345;
+	EXPECT_EQ(syslet_submit(&ctx, &a.atom), -EINVAL);
+	EXPECT_EQ(a.ret, 12345);
+	EXPECT_EQ(syslet_cq_ready(&ctx), 0u);
+	syslet_op_init(&a, SYS_getpid, 0);
+	syslet_op_init(&b, SYS_getppid, 0);
+	b.atom.__reserved[0] = 1;
+	b.ret = 12345;
+	syslet_op_link(&a, &b);
+	EXPECT_EQ(run1(&ctx, &a.atom, &c), -EINVAL);
+	EXPECT_EQ(c.nr_atoms, 1u);
+	EXPECT_EQ(c.atom, (uint64_t)(uintptr_t)&b.atom);
+	EXPECT_EQ(b.ret, 12345);
+	syslet_ctx_exit(&ctx);
+}
+
 TEST(chain_too_long_eloop)
 {
 	struct syslet_completion c;

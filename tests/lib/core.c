@@ -119,10 +119,10 @@ TEST(forbidden_calls_eperm)
 		{ "io_uring_setup", SYS_io_uring_setup, { 0 } },
 		{ "io_uring_enter", SYS_io_uring_enter, { 0 } },
 		{ "io_uring_register", SYS_io_uring_register, { 0 } },
-		{ "async_exec", 451, { 0 } },
-		{ "async_wait", 452, { 0 } },
-		{ "async_cancel", 453, { 0 } },
-		{ "async_limits", 454, { 0 } },
+		{ "async_exec", SYSLET_NR_ASYNC_EXEC, { 0 } },
+		{ "async_wait", SYSLET_NR_ASYNC_WAIT, { 0 } },
+		{ "async_cancel", SYSLET_NR_ASYNC_CANCEL, { 0 } },
+		{ "async_limits", SYSLET_NR_ASYNC_LIMITS, { 0 } },
 	};
 	struct syslet_ctx ctx;
 	unsigned int i, m;

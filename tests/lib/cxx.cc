@@ -3,9 +3,9 @@
  * <syslet.h> (and with it <linux/syslet.h>) compiles as C++ with
  * g++ -Wall -Wextra -pedantic -Werror (tests/lib/Makefile builds this file
  * as C++11 and C++20), and a C++ program links against libsyslet and runs
- * a chain through it.  A C keyword-only construct in either header (a field
- * named 'private', a flexible array member under -pedantic, an implicit
- * void * conversion in an inline function) breaks the build of the tests.
+ * a chain through it.  A C-only construct in either header (a field named
+ * 'private', a flexible array member under -pedantic, an implicit void *
+ * conversion in an inline function) breaks the build of the tests.
  */
 #include <syslet.h>
 #include <stdio.h>

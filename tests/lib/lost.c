@@ -53,7 +53,7 @@ static void fill_ring(struct syslet_ring *r)
 		pa[2] = (long)&f;
 		pa[3] = SYSLET_EXEC_POST;
 		pa[4] = pa[5] = 0;
-		if (real_syscall(451, pa) < 0)
+		if (real_syscall(SYSLET_NR_ASYNC_EXEC, pa) < 0)
 			break;
 	}
 }
@@ -68,15 +68,15 @@ long syscall(long nr, ...)
 	for (i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
-	if (nr == 451 && a[0] && a[1] && atomic_load(&fill_before_sync) &&
+	if (nr == SYSLET_NR_ASYNC_EXEC && a[0] && a[1] && atomic_load(&fill_before_sync) &&
 	    (((struct syslet_atom *)a[0])->flags & SYSLET_SYNC))
 		fill_ring((struct syslet_ring *)a[1]);
-	if (nr == 451 && a[0] == 0 && a[3] == SYSLET_EXEC_POST &&
+	if (nr == SYSLET_NR_ASYNC_EXEC && a[0] == 0 && a[3] == SYSLET_EXEC_POST &&
 	    atomic_load(&posts_refused)) {
 		errno = EINVAL;		/* as for a ring no longer usable */
 		return -1;
 	}
-	if (nr == 451 && a[0] == 0 && a[3] == SYSLET_EXEC_POST &&
+	if (nr == SYSLET_NR_ASYNC_EXEC && a[0] == 0 && a[3] == SYSLET_EXEC_POST &&
 	    atomic_load(&fail_posts_while_full)) {
 		struct syslet_ring *r = (struct syslet_ring *)a[1];
 
@@ -87,7 +87,7 @@ long syscall(long nr, ...)
 			return -1;
 		}
 	}
-	if (nr == 451 && a[0] == 0 && a[3] == SYSLET_EXEC_POST &&
+	if (nr == SYSLET_NR_ASYNC_EXEC && a[0] == 0 && a[3] == SYSLET_EXEC_POST &&
 	    atomic_fetch_sub(&post_failures, 1) > 0) {
 		atomic_fetch_add(&posts_failed, 1);
 		errno = ENOMEM;

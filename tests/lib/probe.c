@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * syslet_kernel_supported(): the probe passes every argument of
- * async_limits (syscall 454) explicitly, and believes only a reply that
- * async_limits would give.  On stock kernels from 6.7 on, 454 is
- * futex_wake(uaddr, mask, nr, flags), which can return 0 without writing
- * anything.  This program's own syscall() (the library's calls resolve to
- * it) records the probe's arguments and plays other kernels' replies.
+ * async_limits (SYSLET_NR_ASYNC_LIMITS) explicitly, and believes only a
+ * reply that async_limits would give.  A number can be another call on
+ * another kernel: on stock kernels from 6.7 on, 454 (the number before ABI
+ * v1) is futex_wake(uaddr, mask, nr, flags), which can return 0 without
+ * writing anything.  This program's own syscall() (the library's calls
+ * resolve to it) records the probe's arguments and plays such replies.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -28,7 +29,7 @@ long syscall(long nr, ...)
 	for (i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
-	if (nr == 454) {
+	if (nr == SYSLET_NR_ASYNC_LIMITS) {
 		probes++;
 		memcpy(probe_args, a, sizeof(a));
 		if (mode == FUTEX_WAKE_0)

@@ -161,3 +161,23 @@ void syslet_arch_set_bases(unsigned long fsbase, unsigned long gsbase)
 {
 	set_bases(fsbase, gsbase);
 }
+
+u32 syslet_arch_pkru(void)
+{
+	return read_pkru();
+}
+
+u32 syslet_arch_set_pkru(u32 pkru)
+{
+	u32 old;
+
+	/* the register and the value a context switch loads, together */
+	preempt_disable();
+	old = read_pkru();
+	if (old != pkru) {
+		current->thread.pkru = pkru;
+		write_pkru(pkru);
+	}
+	preempt_enable();
+	return old;
+}

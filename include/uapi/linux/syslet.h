@@ -10,11 +10,43 @@
  *
  * Every field has a fixed size, so 32- and 64-bit callers share one layout.
  * Pointers are carried in __u64 fields.
+ *
+ * ABI v1 (docs/abi.md says what it promises to keep): the ring and the
+ * limits carry their size and are checked as copy_struct_from_user() does
+ * (a bigger struct is accepted if the bytes the kernel does not know are
+ * zero, -E2BIG otherwise; a smaller one down to its *_SIZE_VER0 gets
+ * defaults); every reserved field must be zero (-EINVAL); every call has a
+ * flags argument and refuses unknown bits (-EINVAL).  The header compiles
+ * as C and as C++ (no keyword as a name, no flexible array member).
  */
 #ifndef _UAPI_LINUX_SYSLET_H
 #define _UAPI_LINUX_SYSLET_H
 
 #include <linux/types.h>
+
+/*
+ * The system call numbers, the one place they are defined.  The same on
+ * x86-64 and i386, free on Linux 6.1 and 6.12 (whose tables end at 450 and
+ * 462) and below the x32 range (512-547).  The kernel's syscall tables are
+ * checked against these (a build-time assertion in kernel/syslet/core.c
+ * and tests/host/22-abi.sh).  A stock kernel answers -ENOSYS, or, should a
+ * later kernel give a number another meaning, something async_limits()
+ * would never reply: probe with async_limits() and check the reply.
+ */
+#define SYSLET_NR_ASYNC_EXEC	500
+#define SYSLET_NR_ASYNC_WAIT	501
+#define SYSLET_NR_ASYNC_CANCEL	502
+#define SYSLET_NR_ASYNC_LIMITS	503
+
+#if !defined(__KERNEL__) && \
+	((defined(__x86_64__) && !defined(__ILP32__)) || defined(__i386__))
+#ifndef __NR_async_exec
+#define __NR_async_exec		SYSLET_NR_ASYNC_EXEC
+#define __NR_async_wait		SYSLET_NR_ASYNC_WAIT
+#define __NR_async_cancel	SYSLET_NR_ASYNC_CANCEL
+#define __NR_async_limits	SYSLET_NR_ASYNC_LIMITS
+#endif
+#endif
 
 /*
  * Atom flags.  The values are the historic syslet ones.
@@ -47,7 +79,7 @@
 #define SYSLET_MAX_ATOMS	4096
 
 /*
- * One system call.  80 bytes, 8-byte aligned.
+ * One system call.  96 bytes, 8-byte aligned.
  *
  * @arg_ptr[i] points to the 64-bit value of argument i, read at the moment
  * the atom runs, so an atom may consume a value an earlier atom stored
@@ -57,7 +89,10 @@
  * end the chain.  @user_data is never read by the kernel except to report
  * it: the first atom's @user_data is the chain's user word, which
  * identifies the chain in its completion and to async_cancel().  (It was
- * called @private before it had to compile as C++.)
+ * called @private before it had to compile as C++.)  @__reserved must be
+ * zero: an atom with a nonzero reserved word is refused as one with an
+ * unknown flag is (-EINVAL, it does not run); a later ABI may give the
+ * words a meaning, under a new flag.
  */
 struct syslet_atom {
 	__u32	flags;
@@ -66,10 +101,14 @@ struct syslet_atom {
 	__u64	next;
 	__u64	arg_ptr[6];
 	__u64	user_data;
+	__u64	__reserved[2];
 };
 
 /*
- * One completion, 32 bytes.
+ * One completion, 32 bytes.  It has no reserved word: a bigger completion
+ * would be asked for with a flag (a SYSLET_RING_F_* for a ring's entries,
+ * a SYSLET_EXEC_* for async_exec()'s @done), so a program that sets no
+ * such flag never gets more than these 32 bytes written.
  * @status:	return value of the last atom run (or -ECANCELED, -ELOOP, ...)
  * @user_data:	the chain's user word (the first atom's @user_data)
  * @atom:	user address of the last atom read (0 if none was)
@@ -92,6 +131,11 @@ struct syslet_completion {
  * memory, hugetlb), 64-byte aligned, nothing registered, pinned or mapped
  * by the kernel.  The caller fills in @size, @nr_entries and @flags, zeroes
  * the rest, and passes the ring's address to async_exec() / async_wait().
+ *
+ * @size is the size of the header: sizeof(struct syslet_ring), or a later
+ * header's (a multiple of 64, at most 4096) whose bytes past this one's are
+ * zero.  The entries (struct syslet_completion) begin right after the
+ * header, at SYSLET_RING_ENTRIES(ring), which is (char *)ring + @size.
  *
  * @head is written only by the kernel, @tail only by user space; they live
  * on separate cache lines.  Both are free-running 32-bit counters: the
@@ -126,25 +170,41 @@ struct syslet_ring {
 	__u32	flags;			/* SYSLET_RING_F_*, none defined yet */
 	__u32	__rpad[13];
 
-	struct syslet_completion entries[];
+	/* @nr_entries struct syslet_completion follow, at SYSLET_RING_ENTRIES */
 };
 
 #define SYSLET_RING_OVERFLOW	0x00000001 /* kflags: completions overflowed */
 #define SYSLET_RING_ALIGN	64
 #define SYSLET_RING_MAX_ENTRIES	65536
 #define SYSLET_RING_F_ALL	0
-/* bytes needed for a ring of n entries */
+#define SYSLET_RING_SIZE_VER0	192	/* v1: sizeof(struct syslet_ring) */
+#define SYSLET_RING_SIZE_MAX	4096
+/* bytes needed for a ring of n entries (with this header) */
 #define SYSLET_RING_BYTES(n)	(sizeof(struct syslet_ring) +		\
 				 (n) * sizeof(struct syslet_completion))
+/* the entries of ring @r (a pointer to a ring whose @size is set) */
+static __inline__ struct syslet_completion *
+__syslet_ring_entries(const struct syslet_ring *r)
+{
+	return (struct syslet_completion *)(void *)((char *)r + r->size);
+}
+
+#define SYSLET_RING_ENTRIES(r)	__syslet_ring_entries(r)
 
 /* async_exec() returns one of these, or a negative errno. */
 #define SYSLET_DONE		0 /* the chain completed in the caller */
 #define SYSLET_QUEUED		1 /* the chain will complete through the ring */
 
 /*
- * async_exec() flags argument.  SYSLET_EXEC_POST runs nothing: @atom must
- * be NULL, and the completion at @done, every field as it is (flags: only
- * SYSLET_COMP_* bits), is posted to @ring as if a chain had completed.
+ * async_exec() flags argument.  0 submits the chain at @atom; each flag
+ * below selects another operation instead (at most one of them; any other
+ * bit is -EINVAL): they all end in the same ring or hand-off machinery,
+ * and libsyslet's threadlet code makes them from assembly with one number.
+ * docs/abi.md says why they stay one call.
+ *
+ * SYSLET_EXEC_POST runs nothing: @atom must be NULL, and the completion at
+ * @done, every field as it is (flags: only SYSLET_COMP_* bits), is posted
+ * to @ring as if a chain had completed.
  * It lets a thread of the program (e.g. running a threadlet) complete
  * through the same ring as the kernel's chains.
  */
@@ -175,14 +235,21 @@ struct syslet_ring {
 #define SYSLET_EXEC_F_ALL	(SYSLET_EXEC_POST | SYSLET_EXEC_THREADLET | \
 				 SYSLET_EXEC_THREADLET_END | SYSLET_EXEC_SPARE)
 
+/* async_wait() flags: none defined yet */
+#define SYSLET_WAIT_F_ALL	0
+
 /* async_cancel() flags */
 #define SYSLET_CANCEL_ALL	0x00000001 /* every chain with that user_data */
 #define SYSLET_CANCEL_F_ALL	SYSLET_CANCEL_ALL
 
 /*
  * Per-process limits, read and set with async_limits().  @size is
- * sizeof(struct syslet_limits); fields set to 0 in the 'set' argument are
- * left unchanged.  The counters are only reported.
+ * sizeof(struct syslet_limits), or that of an older (down to
+ * SYSLET_LIMITS_SIZE_VER0) or newer (up to 4096 bytes) struct, a multiple
+ * of 8.  In 'set', fields set to 0 are left unchanged, fields a smaller
+ * struct lacks count as 0, bytes this struct lacks must be 0 (-E2BIG) and
+ * so must @__reserved and @__reserved2 (-EINVAL); the counters are
+ * ignored.  'get' receives @size bytes (zeroes past this struct).
  */
 struct syslet_limits {
 	__u32	size;
@@ -197,5 +264,11 @@ struct syslet_limits {
 	__u64	chains_done;		/* chains completed since exec */
 	__u64	__reserved2[3];
 };
+
+#define SYSLET_LIMITS_SIZE_VER0	16	/* @size and the three limits */
+#define SYSLET_LIMITS_SIZE_MAX	4096
+
+/* async_limits() flags: none defined yet */
+#define SYSLET_LIMITS_F_ALL	0
 
 #endif /* _UAPI_LINUX_SYSLET_H */

@@ -37,9 +37,10 @@
 #include <unistd.h>
 #include "daq.h"
 
-#define NR_async_exec	451
-#define NR_async_wait	452
-#define NR_async_limits	454
+/* the numbers are <linux/syslet.h>'s; every argument is passed (flags 0) */
+#define NR_async_exec	SYSLET_NR_ASYNC_EXEC
+#define NR_async_wait	SYSLET_NR_ASYNC_WAIT
+#define NR_async_limits	SYSLET_NR_ASYNC_LIMITS
 #define MAX_CHAINS	64
 
 static size_t total = 64 << 20, chunk = 1 << 20;
@@ -187,7 +188,7 @@ static int record_syslet(int dev, int out)
 	/* keep every chain busy until the whole range has been asked for */
 	for (i = 0; i < nchains && next < total; i++, next += chunk) {
 		chain_arm(&c[i], next);
-		if (syscall(NR_async_exec, &c[i].a[0], ring, NULL, 0) < 0)
+		if (syscall(NR_async_exec, &c[i].a[0], ring, NULL, 0, 0L, 0L) < 0)
 			die("async_exec");
 		inflight++;
 	}
@@ -196,14 +197,14 @@ static int record_syslet(int dev, int out)
 		uint32_t tail = ring->tail;
 
 		if (head == tail) {
-			if (syscall(NR_async_wait, ring, 1, NULL, NULL, 8) < 0 &&
+			if (syscall(NR_async_wait, ring, 1, NULL, NULL, 8, 0) < 0 &&
 			    errno != EINTR)
 				die("async_wait");
 			continue;
 		}
 		for (; tail != head; tail++) {
 			struct syslet_completion *e =
-				&ring->entries[tail & (nr - 1)];
+				&SYSLET_RING_ENTRIES(ring)[tail & (nr - 1)];
 			struct chain *ch = (struct chain *)(uintptr_t)e->user_data;
 
 			/* a short splice would leave a hole: not expected */
@@ -217,7 +218,7 @@ static int record_syslet(int dev, int out)
 				chain_arm(ch, next);
 				next += chunk;
 				if (syscall(NR_async_exec, &ch->a[0], ring,
-					    NULL, 0) < 0)
+					    NULL, 0, 0L, 0L) < 0)
 					die("async_exec");
 				inflight++;
 			}
@@ -340,7 +341,7 @@ int main(int argc, char **argv)
 	if (all || !strcmp(mode, "splice"))
 		bad |= run("splice", record_splice, rw_cpu, NULL);
 	if (all || !strcmp(mode, "syslet")) {
-		if (syscall(NR_async_limits, NULL, NULL) != 0)
+		if (syscall(NR_async_limits, NULL, NULL, 0, 0L, 0L, 0L) != 0)
 			printf("syslet  skipped: no syslet system calls (%s)\n",
 			       strerror(errno));
 		else

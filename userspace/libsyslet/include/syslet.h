@@ -5,7 +5,7 @@
  * A chain of "atoms" (one system call each) is submitted with
  * syslet_submit(); it runs asynchronously and posts one completion to the
  * context's ring, which is reaped without a system call.  Two backends
- * implement the same contract: the kernel engine (syscalls 451-454, see
+ * implement the same contract: the kernel engine (syscalls 500-503, see
  * <linux/syslet.h>) and an emulation on a pool of threads for kernels
  * without it.
  *
@@ -34,7 +34,7 @@
 #define LIBSYSLET_SYSLET_H
 
 /*
- * x86-64 (LP64) only: the syslet system calls (451-454) are numbered for
+ * x86-64 (LP64) only: the syslet system calls (500-503) are wired for
  * x86-64, and an atom's 64-bit argument values (a file offset) would
  * have to be split in two for a 32-bit syscall(), which neither the
  * emulated backend nor syslet_prep_pread() and friends do.
@@ -49,19 +49,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <time.h>
-/*
- * struct syslet_ring ends in a flexible array member, which ISO C++ does
- * not have (g++ and clang++ accept it as an extension, but -pedantic
- * refuses it): C++ programs built with -pedantic include <syslet.h>.
- */
-#if defined(__cplusplus) && defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
-#endif
-#include <linux/syslet.h>
-#if defined(__cplusplus) && defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+#include <linux/syslet.h>	/* C and C++, -pedantic (ABI v1) */
 
 #ifdef __cplusplus
 extern "C" {
@@ -160,6 +148,9 @@ static inline void syslet_atom_init(struct syslet_atom *a, unsigned int nr,
 	for (i = 0; i < 6; i++)
 		a->arg_ptr[i] = 0;
 	a->user_data = 0;
+	/* ABI v1: must be zero, or the kernel refuses the atom (EINVAL) */
+	a->__reserved[0] = 0;
+	a->__reserved[1] = 0;
 }
 
 /* Argument @i is read, when the atom runs, from the u64 at @ptr. */
@@ -446,7 +437,7 @@ static inline int __syslet_peek_inline(struct syslet_ctx *ctx,
 
 	if (__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) == tail)
 		return (syslet_peek_completion)(ctx, comp); /* + overflow */
-	*comp = &r->entries[tail & ctx->ring_mask];
+	*comp = &SYSLET_RING_ENTRIES(r)[tail & ctx->ring_mask];
 	return 0;
 }
 
@@ -471,7 +462,8 @@ static inline void __syslet_cq_advance_inline(struct syslet_ctx *ctx,
 #define syslet_for_each_completion(ctx, i, comp)			\
 	for ((i) = __atomic_load_n(&(ctx)->ring->tail, __ATOMIC_RELAXED); \
 	     (i) != __atomic_load_n(&(ctx)->ring->head, __ATOMIC_ACQUIRE) && \
-	     ((comp) = &(ctx)->ring->entries[(i) & (ctx)->ring_mask], 1); \
+	     ((comp) = &SYSLET_RING_ENTRIES((ctx)->ring)[(i) &		\
+						 (ctx)->ring_mask], 1);	\
 	     (i)++)
 
 /*

@@ -14,10 +14,9 @@
 
 #define SYSLET_API __attribute__((visibility("default")))
 
-#define __NR_async_exec		451
-#define __NR_async_wait		452
-#define __NR_async_cancel	453
-#define __NR_async_limits	454
+/* __NR_async_exec etc.: <linux/syslet.h>, the one place they are defined */
+#define SYSLET_STR_(x)		#x
+#define SYSLET_STR(x)		SYSLET_STR_(x)
 
 /* ctx->flags bits above SYSLET_CTX_F_ALL */
 #define SYSLET_CTX_OWN_MEM	0x00010000U /* ring allocated by the library */

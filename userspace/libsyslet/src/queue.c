@@ -79,7 +79,7 @@ SYSLET_API int syslet_peek_completion(struct syslet_ctx *ctx,
 					 memory_order_acquire) == tail)
 			return -EAGAIN;
 	}
-	*comp = &r->entries[tail & ctx->ring_mask];
+	*comp = &SYSLET_RING_ENTRIES(r)[tail & ctx->ring_mask];
 	return 0;
 }
 
@@ -124,7 +124,8 @@ again:
 		if (n > max)
 			n = max;
 		for (i = 0; i < n; i++)
-			comps[i] = r->entries[(tail + i) & ctx->ring_mask];
+			comps[i] = SYSLET_RING_ENTRIES(r)[(tail + i) &
+							  ctx->ring_mask];
 		if (atomic_compare_exchange_weak_explicit(ring_tail(r), &tail,
 					tail + n, memory_order_acq_rel,
 					memory_order_acquire))

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libsyslet: the syslet system calls (x86-64 numbers 451-454), -errno
+ * libsyslet: the syslet system calls (numbers 500-503, <linux/syslet.h>), -errno
  * returns, and the probe for them.
  */
 #define _GNU_SOURCE
@@ -50,14 +50,16 @@ long __syslet_sys_async_cancel(struct syslet_ring *ring, uint64_t user_data,
 long __syslet_sys_async_limits(const struct syslet_limits *set,
 		      struct syslet_limits *get)
 {
+	/* flags 0 */
 	return neg_errno(syscall(__NR_async_limits, set, get, 0L, 0L, 0L, 0L));
 }
 
 /*
  * The probe: async_limits(NULL, &l), believed only if it answers as
  * async_limits does (0, and @l filled in: its size, nonzero limits, the
- * reserved words 0).  On stock kernels 454 may be another call (futex_wake
- * from 6.7 on, which returns 0 for waking nobody and writes nothing).
+ * reserved words 0).  On a stock kernel the number may one day be another
+ * call (454, the number before ABI v1, is futex_wake from 6.7 on, which
+ * returns 0 for waking nobody and writes nothing).
  */
 SYSLET_API int syslet_kernel_supported(void)
 {

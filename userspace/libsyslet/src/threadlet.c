@@ -145,7 +145,7 @@ __asm__(
 	"	movq %rdx, %r14\n"		/* stack top */
 	"	movq %rcx, %r15\n"		/* ring */
 	"	movq %r8, %rbx\n"		/* done */
-	"	movl $451, %eax\n"		/* async_exec(0, 0, 0, THREADLET) */
+	"	movl $" SYSLET_STR(SYSLET_NR_ASYNC_EXEC) ", %eax\n"	/* async_exec(0, 0, 0, THREADLET) */
 	"	xorl %edi, %edi\n"
 	"	xorl %esi, %esi\n"
 	"	xorl %edx, %edx\n"
@@ -161,7 +161,7 @@ __asm__(
 	"	movq %rax, (%rbx)\n"		/* done->status */
 	"	movq %rax, %r12\n"		/* and .v */
 	"	movq %rbp, %rsp\n"
-	"	movl $451, %eax\n"		/* async_exec(0, ring, done, END) */
+	"	movl $" SYSLET_STR(SYSLET_NR_ASYNC_EXEC) ", %eax\n"	/* async_exec(0, ring, done, END) */
 	"	xorl %edi, %edi\n"
 	"	movq %r15, %rsi\n"
 	"	movq %rbx, %rdx\n"

@@ -48,5 +48,9 @@ void syslet_arch_take_fp(const struct syslet_uctx *u,
 void syslet_arch_bases(struct task_struct *tsk, unsigned long *fsbase,
 		       unsigned long *gsbase);
 void syslet_arch_set_bases(unsigned long fsbase, unsigned long gsbase);
+/* current's memory protection keys (PKRU; 0 without them) */
+u32 syslet_arch_pkru(void);
+/* Sets current's PKRU; returns the one it had. */
+u32 syslet_arch_set_pkru(u32 pkru);
 
 #endif /* _ASM_X86_SYSLET_H */

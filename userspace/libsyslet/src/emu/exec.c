@@ -112,7 +112,8 @@ void run_chain(const struct syslet_atom *head, struct emu_job *j,
 		}
 		memcpy(&atom, a, sizeof(atom));
 		last = (uint64_t)(uintptr_t)a;
-		if (atom.flags & ~SYSLET_ATOM_FLAGS) {
+		if ((atom.flags & ~SYSLET_ATOM_FLAGS) || atom.__reserved[0] ||
+		    atom.__reserved[1]) {
 			status = -EINVAL;
 			break;
 		}

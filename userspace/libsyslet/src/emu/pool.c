@@ -183,7 +183,9 @@ int __syslet_emu_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
 	struct emu_job *j;
 	int ret;
 
-	if (flags & ~SYSLET_ATOM_FLAGS)
+	/* as the kernel: unknown flags, reserved words not 0 (ABI v1) */
+	if ((flags & ~SYSLET_ATOM_FLAGS) || head->__reserved[0] ||
+	    head->__reserved[1])
 		return -EINVAL;
 	if ((flags & SYSLET_ASYNC) && (flags & SYSLET_SYNC))
 		return -EINVAL;
@@ -255,36 +257,70 @@ int __syslet_emu_threadlet(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
 	return ret;
 }
 
+/* A struct syslet_limits' size, checked as the kernel checks it (ABI v1). */
+static int limits_size_check(uint32_t size)
+{
+	if (size > SYSLET_LIMITS_SIZE_MAX)
+		return -E2BIG;
+	if (size < SYSLET_LIMITS_SIZE_VER0 || size % sizeof(uint64_t))
+		return -EINVAL;
+	return 0;
+}
+
 int __syslet_emu_limits(const struct syslet_limits *set,
 			struct syslet_limits *get)
 {
+	struct syslet_limits l;
+	uint32_t gsize = 0;
+	int ret;
+
+	if (get) {
+		gsize = get->size;
+		ret = limits_size_check(gsize);
+		if (ret)
+			return ret;
+	}
 	if (set) {
-		if (set->size != sizeof(*set) ||
-		    set->max_threads > EMU_MAX_MAX_THREADS ||
-		    set->idle_msecs > EMU_MAX_IDLE_MSECS ||
-		    set->max_chains > EMU_MAX_MAX_CHAINS)
+		ret = limits_size_check(set->size);
+		if (ret)
+			return ret;
+		/* copy_struct_from_user(): missing fields 0, extra bytes 0 */
+		memset(&l, 0, sizeof(l));
+		memcpy(&l, set, set->size < sizeof(l) ? set->size : sizeof(l));
+		for (size_t i = sizeof(l); i < set->size; i++)
+			if (((const unsigned char *)set)[i])
+				return -E2BIG;
+		if (l.__reserved || l.__reserved2[0] || l.__reserved2[1] ||
+		    l.__reserved2[2] ||
+		    l.max_threads > EMU_MAX_MAX_THREADS ||
+		    l.idle_msecs > EMU_MAX_IDLE_MSECS ||
+		    l.max_chains > EMU_MAX_MAX_CHAINS)
 			return -EINVAL;
 		pthread_mutex_lock(&pool.lock);
-		if (set->max_threads)
-			pool.max_threads = set->max_threads;
-		if (set->idle_msecs)
-			pool.idle_msecs = set->idle_msecs;
-		if (set->max_chains)
-			pool.max_chains = set->max_chains;
+		if (l.max_threads)
+			pool.max_threads = l.max_threads;
+		if (l.idle_msecs)
+			pool.idle_msecs = l.idle_msecs;
+		if (l.max_chains)
+			pool.max_chains = l.max_chains;
 		pthread_mutex_unlock(&pool.lock);
 	}
 	if (get) {
-		memset(get, 0, sizeof(*get));
-		get->size = sizeof(*get);
+		memset(&l, 0, sizeof(l));
+		l.size = gsize < sizeof(l) ? gsize : sizeof(l);
 		pthread_mutex_lock(&pool.lock);
-		get->max_threads = pool.max_threads;
-		get->idle_msecs = pool.idle_msecs;
-		get->max_chains = pool.max_chains;
-		get->nr_threads = pool.nr_threads;
-		get->nr_idle = pool.nr_idle;
-		get->nr_chains = pool.nr_chains;
-		get->chains_done = pool.chains_done;
+		l.max_threads = pool.max_threads;
+		l.idle_msecs = pool.idle_msecs;
+		l.max_chains = pool.max_chains;
+		l.nr_threads = pool.nr_threads;
+		l.nr_idle = pool.nr_idle;
+		l.nr_chains = pool.nr_chains;
+		l.chains_done = pool.chains_done;
 		pthread_mutex_unlock(&pool.lock);
+		/* @gsize bytes: as much as both know, zeroes past it */
+		memcpy(get, &l, gsize < sizeof(l) ? gsize : sizeof(l));
+		if (gsize > sizeof(l))
+			memset((char *)get + sizeof(l), 0, gsize - sizeof(l));
 	}
 	return 0;
 }

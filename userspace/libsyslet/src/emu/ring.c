@@ -23,7 +23,7 @@ bool ring_write(struct syslet_ctx *ctx,
 
 	if (e->head - tail >= ctx->ring_entries)
 		return false;
-	r->entries[e->head & ctx->ring_mask] = *c;
+	SYSLET_RING_ENTRIES(r)[e->head & ctx->ring_mask] = *c;
 	e->head++;
 	atomic_store_explicit(ring_head(r), e->head, memory_order_release);
 	return true;
