@@ -494,7 +494,7 @@ static long syslet_syscall_checked(struct syslet_chain *c, unsigned int nr,
 		return ret;
 	if (syslet_targets_self(nr, args))
 		return -EPERM;
-	if (!may_pass || !pob || pob->passed || pob->tl || !pob->reserved)
+	if (!may_pass || !pob || pob->passed || pob->tl || !pob->taker)
 		return syslet_dispatch(nr, args, NULL);
 	/* pass-on-block: if the call sleeps, the caller goes on elsewhere */
 	return syslet_dispatch(nr, args, pob);

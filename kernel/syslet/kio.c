@@ -325,7 +325,8 @@ static bool kio_in_chain(struct syslet_ctx *ctx, struct task_struct *t)
  * TIF_NOTIFY_SIGNAL set (syslet_kio_chain_begin()), and a hand-off's
  * taker that looks for the task work on its giver afterwards finds it
  * there (syslet_kio_taken()); one that looked before, the giver's
- * PF_IO_WORKER set before it was woken, makes this look see the flag.
+ * PF_IO_WORKER, set at the claim before it looked, makes this look see
+ * the flag.
  */
 static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t,
 		       bool busy_ok)
