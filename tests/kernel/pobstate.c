@@ -6,10 +6,11 @@
  * once the caller is off its CPU; a caller woken before the claim goes
  * on by itself, with no hand-off.
  *
- * To hold the taker off for as long as a test needs, it is made on CPU 1
- * (an async thread starts with its creator's affinity), the caller moves
- * to CPU 0, and a SCHED_FIFO thread spins on CPU 1: the taker, woken
- * there, cannot run until the spinner stops.
+ * To hold the taker off for as long as a test needs, it is pinned to
+ * CPU 1 by its TID (an async thread starts on every CPU: it does not take
+ * its maker's affinity), the caller moves to CPU 0, and a SCHED_FIFO
+ * thread spins on CPU 1: the taker, woken there, cannot run until the
+ * spinner stops.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "sys.h"
@@ -43,6 +45,31 @@ static int run_getpid(struct syslet_ring *r)
 	memset(&done, 0, sizeof(done));
 	return async_exec(&a, r, &done, 0) == SYSLET_DONE &&
 	       ret == getpid() ? 0 : -1;
+}
+
+/* Pins the process's one thread other than the caller to @cpu */
+static int pin_the_other_thread(int cpu)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	cpu_set_t set;
+	int n = 0, ret = 0;
+
+	if (!d)
+		return -1;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	while ((e = readdir(d))) {
+		pid_t tid = atoi(e->d_name);
+
+		if (tid <= 0 || tid == sys_tid())
+			continue;
+		n++;
+		if (sched_setaffinity(tid, sizeof(set), &set))
+			ret = -1;
+	}
+	closedir(d);
+	return n == 1 ? ret : -1;
 }
 
 struct spinner {
@@ -92,17 +119,17 @@ static int start_spinner(struct spinner *s, int ms)
 }
 
 /*
- * Makes the process's one async thread on CPU 1, moves the caller to
- * CPU 0 and starts a SCHED_FIFO spinner on CPU 1 for @ms milliseconds.
+ * Makes the process's one async thread and pins it to CPU 1, moves the
+ * caller to CPU 0 and starts a SCHED_FIFO spinner on CPU 1 for @ms milliseconds.
  * Returns 0, or 77 where that cannot be set up.
  */
 static int hold_the_taker_off(struct syslet_ring *r, struct spinner *s, int ms)
 {
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		return 77;
-	if (pin(1) || run_getpid(r) || pin(0))
+	if (run_getpid(r) || pin(0))
 		return -1;
-	if (limits_now().nr_threads != 1)
+	if (limits_now().nr_threads != 1 || pin_the_other_thread(1))
 		return -1;
 	return start_spinner(s, ms);
 }
