@@ -662,9 +662,14 @@ TEST(exit_exec_and_kill_with_1000_reads_in_flight)
 			/* 1,024 tags: all of them in flight for 200 ms */
 			if (io_submit_(bt.ctx, N, bt.p) != N)
 				_exit(4);
-			/* the last one submitted cannot be back yet */
-			if (io_getevents_(bt.ctx, N, N, bt.ev, 0) == N)
-				_exit(5);
+			/*
+			 * The last one submitted is normally not back yet; on
+			 * a slow machine (the debug kernel under TCG took
+			 * over 200 ms to submit them) all may be: say so, and
+			 * end the same way with fewer or none in flight.
+			 */
+			if (io_getevents_(bt.ctx, 0, N, bt.ev, 0) == N)
+				dprintf(1, "# all %d reads back before the end\n", N);
 			end_child(how);
 		}
 		st = wait_end(pid, how);
