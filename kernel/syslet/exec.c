@@ -43,33 +43,33 @@
  */
 enum { SYSLET_CALL_NOSYS, SYSLET_CALL_ALLOW, SYSLET_CALL_DENY };
 
-static const u8 syslet_calls[NR_syscalls] = {
+/* One entry per call name; SYSLET_NR() says in which ABI's numbers */
 #define SYSLET_ALLOW(name) \
-	[__NR_##name] = SYSLET_CALL_ALLOW,
+	[SYSLET_NR(name)] = SYSLET_CALL_ALLOW,
 #define SYSLET_DENY(name, why) \
-	[__NR_##name] = SYSLET_CALL_DENY,
+	[SYSLET_NR(name)] = SYSLET_CALL_DENY,
 #define SYSLET_NOSYS(name) \
-	[__NR_##name] = SYSLET_CALL_NOSYS,
+	[SYSLET_NR(name)] = SYSLET_CALL_NOSYS,
+
+#define SYSLET_NR(name) __NR_##name
+static const u8 syslet_calls[NR_syscalls] = {
 #include "calls.h"
-#undef SYSLET_ALLOW
-#undef SYSLET_DENY
-#undef SYSLET_NOSYS
 };
 
+#undef SYSLET_NR
+
 #ifdef CONFIG_IA32_EMULATION
+#define SYSLET_NR(name) __NR_ia32_##name
 static const u8 syslet_calls32[IA32_NR_syscalls] = {
-#define SYSLET_ALLOW(name) \
-	[__NR_ia32_##name] = SYSLET_CALL_ALLOW,
-#define SYSLET_DENY(name, why) \
-	[__NR_ia32_##name] = SYSLET_CALL_DENY,
-#define SYSLET_NOSYS(name) \
-	[__NR_ia32_##name] = SYSLET_CALL_NOSYS,
 #include "calls32.h"
+};
+
+#undef SYSLET_NR
+#endif
+
 #undef SYSLET_ALLOW
 #undef SYSLET_DENY
 #undef SYSLET_NOSYS
-};
-#endif
 
 /* The ABI of the atom being made: i386 (TS_COMPAT, see above) or x86-64. */
 static bool syslet_atom_ia32(void)
