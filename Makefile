@@ -25,7 +25,7 @@ COMPONENTS := userspace/libsyslet userspace/aio userspace/examples \
 	fio-engine tests/kernel tests/lib tests/aio tests/driver tests/fuzz bench
 present := $(foreach d,$(COMPONENTS),$(if $(wildcard $(d)/Makefile),$(d)))
 
-.PHONY: all deps kernel userspace fio check test test-host test-guest \
+.PHONY: all deps kernel userspace fio aio-clients check test test-host test-guest \
 	test-debug fuzz run bench guest install clean distclean
 
 all: kernel userspace
@@ -43,6 +43,12 @@ userspace: deps fio
 
 fio: deps
 	@scripts/fio.sh
+
+# libaio's test harness from Debian's source package, for the guest's
+# tests/guest/36-aio-clients.sh (io_submit() through the engine; opt-in
+# for now: make aio-clients, then SYSLET_AIO_CLIENTS=1 in the guest)
+aio-clients: deps
+	@scripts/libaio-harness.sh
 
 # Kernel-side static checks: checkpatch --strict on the project's kernel
 # files and patches, and a W=1 build of the project's kernel directories.

@@ -26,6 +26,10 @@ physical limit iodepth/latency is known):
   hot-qd32     the same at iodepth 32
   write-fsync  4k random buffered writes, fsync every 32, ext4 on a loop
                device over tmpfs (so fsync does real journal and block I/O)
+
+libaio runs with /proc/sys/fs/aio-syslet at 0 (io_submit() as mainline
+has it); libaio+engine is the same fio engine with it at 1 (a buffered
+read that would wait does not wait in io_submit(): kernel/syslet/aio.c).
 """
 import argparse
 import glob
@@ -41,6 +45,7 @@ OUT = os.environ.get("SYSLET_OUT", os.path.join(BUILD, "results"))
 MODROOT = os.environ.get("SYSLET_MODROOT", os.path.join(BUILD, "kernel/fast/modroot"))
 FIO = os.path.join(BUILD, "fio/fio")
 LAT_NS = 2000000                      # null_blk completion latency
+AIO_SWITCH = "/proc/sys/fs/aio-syslet"  # io_submit() through the engine
 
 WORKLOADS = {
     "cold-qd64": dict(desc="4k randread, buffered, cold cache, QD64 (/dev/nullb0)",
@@ -75,6 +80,9 @@ def engines(mode):
          ("libaio", ["--ioengine=libaio"], {}, False),
          ("io_uring", ["--ioengine=io_uring"], {}, False),
          ("posixaio", ["--ioengine=posixaio"], {}, False)]
+    if os.path.exists(AIO_SWITCH):
+        # the same fio engine, io_submit() through the engine (run_one())
+        e.insert(2, ("libaio+engine", ["--ioengine=libaio"], {}, False))
     shim = find_shim()
     if shim:
         e.append(("posixaio+shim", ["--ioengine=posixaio"], {"LD_PRELOAD": shim}, False))
@@ -143,8 +151,15 @@ def teardown(t):
     sh("rmmod null_blk", check=False)
 
 
+def aio_switch(on):
+    if os.path.exists(AIO_SWITCH):
+        with open(AIO_SWITCH, "w") as f:
+            f.write("%d\n" % on)
+
+
 def run_one(wname, w, ename, eargs, eenv, sync, targets, runtime, outdir):
     qd = 1 if sync else w["qd"]
+    aio_switch(1 if ename == "libaio+engine" else 0)
     path = os.path.join(outdir, "%s--%s.json" % (wname, ename))
     cmd = [FIO, "--name=" + wname, "--rw=" + w["rw"], "--bs=4k",
            "--iodepth=%d" % qd, "--direct=%d" % w["direct"],
@@ -283,6 +298,7 @@ def main():
             print_table(wname, w, res)
     finally:
         teardown(targets)
+        aio_switch(1)
     with open(os.path.join(outdir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     png = chart(summary, outdir)

@@ -18,6 +18,11 @@
  *             in nanosleep(), all in flight at once, resubmitted in
  *             rounds: sleeps completed per second against the ideal
  *             64 / 10 ms = 6400/s (every sleep overlapping, no overhead)
+ *   short     default-mode chains of one nanosleep() of 0 to 1000 us:
+ *             the share handed off (a sleep that ends before the
+ *             reserved thread claims the caller's context completes in
+ *             the caller), and the time per chain against the same
+ *             sleep as a SYSLET_SYNC chain
  *
  * The first six are printed as ns per operation and as ratios to plain;
  * sleep64 is a throughput, so it gets its own line.
@@ -170,6 +175,58 @@ static double bench_sleep64(struct syslet_ring *r, int rounds)
 	return (double)NSLEEP * rounds * 1e9 / (now_ns() - t0);
 }
 
+/*
+ * @n default-mode (@flags 0) or SYSLET_SYNC chains sleeping @us each;
+ * returns ns per chain, the number handed off in *@queued.
+ */
+static double bench_short(struct syslet_ring *r, long us, uint32_t flags,
+			  int n, int *queued)
+{
+	struct timespec ts = { us / 1000000, us % 1000000 * 1000 };
+	uint64_t tsp = (uintptr_t)&ts;
+	struct syslet_completion done, comp;
+	struct syslet_atom a;
+	int64_t ret;
+	double t0;
+
+	*queued = 0;
+	atom_init(&a, flags, SYS_nanosleep, &ret, &tsp, NULL, NULL, NULL);
+	t0 = now_ns();
+	for (int i = 0; i < n; i++) {
+		long res = async_exec(&a, r, &done, 0);
+
+		if (res == SYSLET_QUEUED) {
+			(*queued)++;
+			if (!ring_get(r, &comp))
+				return -1;
+		} else if (res != SYSLET_DONE) {
+			return -1;
+		}
+	}
+	return (now_ns() - t0) / n;
+}
+
+static int print_short(struct syslet_ring *r, long n)
+{
+	static const long us[] = { 0, 1, 10, 100, 1000 };
+	int rounds = n / 100 < 50 ? 50 : n / 100;
+
+	printf("# default-mode nanosleep() chains: share handed off, time vs SYSLET_SYNC\n");
+	printf("%-10s %12s %10s %10s\n", "sleep_us", "ns/op", "vs_sync",
+	       "handed_off");
+	for (unsigned int i = 0; i < sizeof(us) / sizeof(us[0]); i++) {
+		int q, qs;
+		double d = bench_short(r, us[i], 0, rounds, &q);
+		double s = bench_short(r, us[i], SYSLET_SYNC, rounds, &qs);
+
+		if (d < 0 || s < 0)
+			return -1;
+		printf("%-10ld %12.0f %10.2f %9.0f%%\n", us[i], d, d / s,
+		       100.0 * q / rounds);
+	}
+	return 0;
+}
+
 static double bench_one_sleep(int rounds)
 {
 	struct timespec ten_ms = { 0, 10000000 };
@@ -220,5 +277,9 @@ int main(int argc, char **argv)
 	       s1 / 1e6);
 	printf("%-10s %12.0f sleeps/s  %.2f of the ideal %.0f/s\n", "sleep64",
 	       s64, s64 / ideal, ideal);
+	if (print_short(r, n)) {
+		fprintf(stderr, "syslet-micro: a short sleep failed\n");
+		return 1;
+	}
 	return 0;
 }

@@ -36,12 +36,26 @@ int syslet_wake_up_sync(struct task_struct *p);
 /*
  * From sched_submit_work(): @tsk (current) is about to sleep.  If it runs
  * a chain with pass-on-block armed, its user context may be handed to an
- * async thread that returns to user space in its place.
+ * async thread that returns to user space in its place: this only marks
+ * the hand-off pending and wakes that thread (a cmpxchg and a wake-up).
  */
 static inline void syslet_sched_sleeping(struct task_struct *tsk)
 {
 	if (unlikely(tsk->syslet_pob))
 		__syslet_sched_sleeping(tsk);
+}
+
+void __syslet_sched_woken(struct task_struct *tsk);
+
+/*
+ * From the end of schedule(), after a sleep that syslet_sched_sleeping()
+ * saw: the hand-off it made pending is cancelled (the sleep was short),
+ * or taken, and then waited for.
+ */
+static inline void syslet_sched_woken(struct task_struct *tsk)
+{
+	if (unlikely(tsk->syslet_pob))
+		__syslet_sched_woken(tsk);
 }
 #else
 static inline void syslet_free_signal(struct signal_struct *sig) { }
@@ -52,6 +66,7 @@ static inline void syslet_task_exited(struct task_struct *tsk,
 				      bool group_dead) { }
 static inline void syslet_task_exit_mm(struct task_struct *tsk) { }
 static inline void syslet_sched_sleeping(struct task_struct *tsk) { }
+static inline void syslet_sched_woken(struct task_struct *tsk) { }
 #endif
 
 #endif /* _LINUX_SYSLET_H */

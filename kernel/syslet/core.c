@@ -13,6 +13,7 @@
  * mode), "execve" the hooks of the execve() path (syslet_execve_prepare()
  * and syslet_execve()).
  */
+#include <linux/compat.h>
 #include <linux/cred.h>
 #include <linux/sched/signal.h>
 #include <linux/seccomp.h>
@@ -29,6 +30,11 @@ static_assert(__NR_async_exec == SYSLET_NR_ASYNC_EXEC);
 static_assert(__NR_async_wait == SYSLET_NR_ASYNC_WAIT);
 static_assert(__NR_async_cancel == SYSLET_NR_ASYNC_CANCEL);
 static_assert(__NR_async_limits == SYSLET_NR_ASYNC_LIMITS);
+/* the same numbers for i386 callers (patches/<version>/0006) */
+static_assert(__NR_ia32_async_exec == SYSLET_NR_ASYNC_EXEC);
+static_assert(__NR_ia32_async_wait == SYSLET_NR_ASYNC_WAIT);
+static_assert(__NR_ia32_async_cancel == SYSLET_NR_ASYNC_CANCEL);
+static_assert(__NR_ia32_async_limits == SYSLET_NR_ASYNC_LIMITS);
 
 static struct syslet_ctx *ctx_alloc(void)
 {
@@ -43,6 +49,7 @@ static struct syslet_ctx *ctx_alloc(void)
 	INIT_LIST_HEAD(&ctx->workers);
 	INIT_LIST_HEAD(&ctx->idle);
 	INIT_LIST_HEAD(&ctx->uspares);
+	INIT_LIST_HEAD(&ctx->chain_cache);
 	init_waitqueue_head(&ctx->spare_wait);
 	hash_init(ctx->rings);
 	ctx->max_threads = SYSLET_DEF_MAX_THREADS;
@@ -74,14 +81,30 @@ struct syslet_ctx *syslet_get_ctx(bool create)
 	return new;
 }
 
-/* Drops what a chain pins and frees it. */
-static void chain_release(struct syslet_chain *c)
+/*
+ * Chain objects a process has freed are kept for its next chains, up to
+ * SYSLET_CHAIN_CACHE of them (ctx->chain_cache, under ctx->lock): a
+ * default-mode chain is a heap object from submission, and allocating
+ * and freeing one per call was most of what a chain that completes in
+ * its caller cost over a SYSLET_SYNC one.  Not under KASAN, which should
+ * see every object freed.
+ */
+#define SYSLET_CHAIN_CACHE	(IS_ENABLED(CONFIG_KASAN) ? 0 : 16)
+
+/* Drops what a chain pins. */
+static void chain_put_refs(struct syslet_chain *c)
 {
 	if (c->filter)
 		seccomp_filter_put(c->filter);
 	if (c->cred)
 		put_cred(c->cred);
 	put_pid(c->submitter);
+}
+
+/* Drops what a chain pins and frees it. */
+static void chain_release(struct syslet_chain *c)
+{
+	chain_put_refs(c);
 	kfree(c);
 }
 
@@ -101,6 +124,8 @@ static void ctx_free(struct syslet_ctx *ctx)
 	/* No thread is left: queued and overflowed chains just go. */
 	list_for_each_entry_safe(c, tmp, &ctx->queue, node)
 		chain_release(c);
+	list_for_each_entry_safe(c, tmp, &ctx->chain_cache, node)
+		kfree(c);
 	hash_for_each_safe(ctx->rings, bkt, htmp, kr, node) {
 		list_for_each_entry_safe(c, tmp, &kr->overflow, node)
 			chain_release(c);
@@ -149,12 +174,31 @@ void syslet_chain_uncount(struct syslet_ctx *ctx)
 struct syslet_chain *syslet_chain_new(struct syslet_ctx *ctx, u64 head,
 				      u64 uring, u32 flags, u64 user_data)
 {
-	struct syslet_chain *c;
-	int ret;
+	struct syslet_chain *c = NULL;
 
-	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
-	if (!c)
-		return ERR_PTR(-ENOMEM);
+	/* counted, and a cached object taken, under one hold of the lock */
+	spin_lock(&ctx->lock);
+	if (ctx->nr_chains >= ctx->max_chains) {
+		spin_unlock(&ctx->lock);
+		return ERR_PTR(-EAGAIN);
+	}
+	ctx->nr_chains++;
+	if (ctx->nr_cached) {
+		c = list_first_entry(&ctx->chain_cache, struct syslet_chain,
+				     node);
+		list_del(&c->node);
+		ctx->nr_cached--;
+	}
+	spin_unlock(&ctx->lock);
+	if (c) {
+		memset(c, 0, sizeof(*c));
+	} else {
+		c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+		if (!c) {
+			syslet_chain_uncount(ctx);
+			return ERR_PTR(-ENOMEM);
+		}
+	}
 	INIT_LIST_HEAD(&c->node);
 	c->ctx = ctx;
 	c->head = head;
@@ -164,11 +208,7 @@ struct syslet_chain *syslet_chain_new(struct syslet_ctx *ctx, u64 head,
 	c->cred = get_current_cred();
 	c->ip = instruction_pointer(current_pt_regs());
 	c->pkru = syslet_arch_pkru();
-	ret = syslet_chain_count(ctx);
-	if (ret) {
-		chain_release(c);
-		return ERR_PTR(ret);
-	}
+	c->ia32 = in_ia32_syscall();
 	if (uring) {
 		c->kring = syslet_kring_get(ctx, uring);
 		if (!c->kring) {
@@ -179,21 +219,38 @@ struct syslet_chain *syslet_chain_new(struct syslet_ctx *ctx, u64 head,
 	return c;
 }
 
+/*
+ * Uncounts (@done: as completed) and frees, or caches, a chain; one
+ * hold of ctx->lock for both.
+ */
+static void chain_end(struct syslet_chain *c, bool uncount, bool done)
+{
+	struct syslet_ctx *ctx = c->ctx;
+	bool cached = false;
+
+	if (c->kring)
+		syslet_kring_put(ctx, c->kring);
+	chain_put_refs(c);
+	spin_lock(&ctx->lock);
+	if (uncount)
+		ctx->nr_chains--;
+	if (done)
+		ctx->chains_done++;
+	if (ctx->nr_cached < SYSLET_CHAIN_CACHE) {
+		list_add(&c->node, &ctx->chain_cache);
+		ctx->nr_cached++;
+		cached = true;
+	}
+	spin_unlock(&ctx->lock);
+	if (!cached)
+		kfree(c);
+}
+
 /* Frees a chain that has completed (posted, dropped or never queued). */
 void syslet_chain_free(struct syslet_chain *c)
 {
-	struct syslet_ctx *ctx = c->ctx;
-
 	/* a posted chain stopped counting when it was written (ring.c) */
-	if (!c->uncounted) {
-		spin_lock(&ctx->lock);
-		ctx->nr_chains--;
-		ctx->chains_done++;
-		spin_unlock(&ctx->lock);
-	}
-	if (c->kring)
-		syslet_kring_put(ctx, c->kring);
-	chain_release(c);
+	chain_end(c, !c->uncounted, !c->uncounted);
 }
 
 /*
@@ -202,9 +259,7 @@ void syslet_chain_free(struct syslet_chain *c)
  */
 void syslet_chain_drop(struct syslet_chain *c)
 {
-	c->uncounted = true;
-	syslet_chain_uncount(c->ctx);
-	syslet_chain_free(c);
+	chain_end(c, true, false);
 }
 
 /*
@@ -340,6 +395,7 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 			.flags = aflags,
 			.comp.user_data = user_data,
 			.ip = instruction_pointer(current_pt_regs()),
+			.ia32 = in_ia32_syscall(),
 		};
 
 		return submit_in_caller(&sc, ring, done);
@@ -349,13 +405,27 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 	if (IS_ERR(ctx))
 		return PTR_ERR(ctx);
 	if (!(aflags & SYSLET_ASYNC)) {
+		bool lazy = false;
+		u32 nr;
+
 		/* the default: in the caller until an atom would sleep */
 		if (done && clear_user(done, sizeof(*done)))
 			return -EFAULT;
+		/*
+		 * With @done, a completion in the caller goes there: the
+		 * ring's kring (made and freed per chain when no other chain
+		 * holds it) is needed only after a hand-off, and the taker
+		 * gets it then; or for a buffered read, which may post later.
+		 */
+		if (done && ring && !get_user(nr, &atom->nr) &&
+		    nr != __NR_pread64)
+			lazy = true;
 		c = syslet_chain_new(ctx, (u64)(unsigned long)atom,
-				     (u64)(unsigned long)ring, aflags, user_data);
+				     lazy ? 0 : (u64)(unsigned long)ring,
+				     aflags, user_data);
 		if (IS_ERR(c))
 			return PTR_ERR(c);
+		c->uring = (u64)(unsigned long)ring;
 		/* a buffered read that would wait for pages: no hand-off */
 		if (syslet_kbuf_exec(ctx, c, done, &ret))
 			return ret;
@@ -395,14 +465,35 @@ SYSCALL_DEFINE6(async_wait, struct syslet_ring __user *, ring,
 	return syslet_wait(ring, min_complete, timeout, sigmask, sigsetsize);
 }
 
-SYSCALL_DEFINE3(async_cancel, struct syslet_ring __user *, ring,
-		u64, user_data, unsigned int, flags)
+static long do_async_cancel(struct syslet_ring __user *ring, u64 user_data,
+			    unsigned int flags)
 {
 	long ret = syslet_cancel(ring, user_data, flags);
 
 	trace_syslet_cancel(ring, user_data, flags, ret);
 	return ret;
 }
+
+SYSCALL_DEFINE3(async_cancel, struct syslet_ring __user *, ring,
+		u64, user_data, unsigned int, flags)
+{
+	return do_async_cancel(ring, user_data, flags);
+}
+
+#ifdef CONFIG_COMPAT
+/*
+ * i386: the 64-bit user word comes in two registers, low half first (as
+ * pread64()'s offset does); the other three calls take pointers and
+ * 32-bit integers only, which their native entry points' i386 wrappers
+ * zero-extend, and structs laid out alike in both ABIs (async_wait()'s
+ * sigset_t is compat_sigset_t's 8 bytes on little-endian x86).
+ */
+COMPAT_SYSCALL_DEFINE4(async_cancel, struct syslet_ring __user *, ring,
+		       compat_arg_u64_dual(user_data), unsigned int, flags)
+{
+	return do_async_cancel(ring, compat_arg_u64_glue(user_data), flags);
+}
+#endif
 
 /*
  * A struct syslet_limits' size as user space gives it (ABI v1): 0, or
@@ -452,6 +543,12 @@ SYSCALL_DEFINE3(async_limits, const struct syslet_limits __user *, set,
 		    lim.idle_msecs > SYSLET_MAX_IDLE_MSECS ||
 		    lim.max_chains > SYSLET_MAX_MAX_CHAINS)
 			return -EINVAL;
+		/*
+		 * Nothing is applied if the call fails: @get must take what
+		 * it will be written (its bytes are all written below).
+		 */
+		if (get && clear_user(get, gsize))
+			return -EFAULT;
 		ctx = syslet_get_ctx(true);
 		if (IS_ERR(ctx))
 			return PTR_ERR(ctx);

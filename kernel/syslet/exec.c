@@ -29,23 +29,85 @@
 
 /*
  * What an atom may call: the table of kernel/syslet/calls.h, shared with
- * libsyslet's emulated backend.  A number it does not list is answered
- * as one past the system call table.
+ * libsyslet's emulated backend; for a 32-bit (i386) submitter's atoms,
+ * that of calls32.h.  A number it does not list is answered as one past
+ * the system call table.
+ *
+ * The ABI of an atom is its chain's (c->ia32, the submitter's at
+ * submission).  While the atom is checked and made, the running task has
+ * TS_COMPAT set for an i386 chain and clear for an x86-64 one, as the
+ * i386 entry code sets it (syslet_abi_enter()): in_ia32_syscall() then
+ * says which ABI the atom's number and arguments are in, here as in the
+ * calls themselves (compat ioctls, mmap()'s 32-bit layout) and in
+ * syscall_get_arch() and syscall_get_arguments(), which audit and the
+ * raw_syscalls tracepoints use.
  */
 enum { SYSLET_CALL_NOSYS, SYSLET_CALL_ALLOW, SYSLET_CALL_DENY };
 
-static const u8 syslet_calls[NR_syscalls] = {
+/* One entry per call name; SYSLET_NR() says in which ABI's numbers */
 #define SYSLET_ALLOW(name) \
-	[__NR_##name] = SYSLET_CALL_ALLOW,
+	[SYSLET_NR(name)] = SYSLET_CALL_ALLOW,
 #define SYSLET_DENY(name, why) \
-	[__NR_##name] = SYSLET_CALL_DENY,
+	[SYSLET_NR(name)] = SYSLET_CALL_DENY,
 #define SYSLET_NOSYS(name) \
-	[__NR_##name] = SYSLET_CALL_NOSYS,
+	[SYSLET_NR(name)] = SYSLET_CALL_NOSYS,
+
+#define SYSLET_NR(name) __NR_##name
+static const u8 syslet_calls[NR_syscalls] = {
 #include "calls.h"
+};
+
+#undef SYSLET_NR
+
+#ifdef CONFIG_IA32_EMULATION
+#define SYSLET_NR(name) __NR_ia32_##name
+static const u8 syslet_calls32[IA32_NR_syscalls] = {
+#include "calls32.h"
+};
+
+#undef SYSLET_NR
+#endif
+
 #undef SYSLET_ALLOW
 #undef SYSLET_DENY
 #undef SYSLET_NOSYS
-};
+
+/* The ABI of the atom being made: i386 (TS_COMPAT, see above) or x86-64. */
+static bool syslet_atom_ia32(void)
+{
+	return IS_ENABLED(CONFIG_IA32_EMULATION) && in_ia32_syscall();
+}
+
+/* One past the highest number of the atom's ABI. */
+static unsigned int syslet_nr_calls(void)
+{
+	return syslet_atom_ia32() ? IA32_NR_syscalls : NR_syscalls;
+}
+
+/*
+ * Makes the atom's ABI @c's on current until syslet_abi_leave(@old): the
+ * caller of async_exec() is in that ABI already (c->ia32 came from it);
+ * an async thread runs chains of both in turn and has TS_COMPAT clear
+ * between them (syslet_worker_fn() clears what it inherited).
+ */
+static u32 syslet_abi_enter(const struct syslet_chain *c)
+{
+	u32 old = current_thread_info()->status & TS_COMPAT;
+
+	if (!IS_ENABLED(CONFIG_IA32_EMULATION))
+		return old;
+	if (c->ia32)
+		current_thread_info()->status |= TS_COMPAT;
+	else
+		current_thread_info()->status &= ~TS_COMPAT;
+	return old;
+}
+
+static void syslet_abi_leave(u32 old)
+{
+	current_thread_info()->status =
+		(current_thread_info()->status & ~TS_COMPAT) | old;
+}
 
 /* What a number past the table gets: sys_ni_syscall()'s result. */
 static long syslet_ni_syscall(void)
@@ -55,18 +117,56 @@ static long syslet_ni_syscall(void)
 	return x64_sys_call(&regs, NR_syscalls);
 }
 
+/* What the atom's ABI's list says of @nr (SYSLET_CALL_*). */
+static u8 syslet_call_kind(unsigned int nr)
+{
+#ifdef CONFIG_IA32_EMULATION
+	if (syslet_atom_ia32())
+		return nr < IA32_NR_syscalls ?
+		       syslet_calls32[array_index_nospec(nr, IA32_NR_syscalls)] :
+		       SYSLET_CALL_NOSYS;
+#endif
+	return nr < NR_syscalls ?
+	       syslet_calls[array_index_nospec(nr, NR_syscalls)] :
+	       SYSLET_CALL_NOSYS;
+}
+
 /* 0 if an atom may make call @nr, else the errno it fails with. */
 static long syslet_call_allowed(unsigned int nr)
 {
-	if (nr < NR_syscalls) {
-		switch (syslet_calls[array_index_nospec(nr, NR_syscalls)]) {
-		case SYSLET_CALL_ALLOW:
-			return 0;
-		case SYSLET_CALL_DENY:
-			return -EPERM;
-		}
+	switch (syslet_call_kind(nr)) {
+	case SYSLET_CALL_ALLOW:
+		return 0;
+	case SYSLET_CALL_DENY:
+		return -EPERM;
 	}
 	return syslet_ni_syscall();
+}
+
+/*
+ * An i386 atom's number as the x86-64 one syslet_targets_self() knows,
+ * for the calls it looks at (the same arguments in the same places);
+ * NR_syscalls (none of them) for every other.
+ */
+static unsigned int syslet_self_nr64(unsigned int nr)
+{
+	switch (nr) {
+	case __NR_ia32_sched_setaffinity:
+		return __NR_sched_setaffinity;
+	case __NR_ia32_sched_setscheduler:
+		return __NR_sched_setscheduler;
+	case __NR_ia32_sched_setparam:
+		return __NR_sched_setparam;
+	case __NR_ia32_sched_setattr:
+		return __NR_sched_setattr;
+	case __NR_ia32_setpriority:
+		return __NR_setpriority;
+	case __NR_ia32_ioprio_set:
+		return __NR_ioprio_set;
+	case __NR_ia32_close_range:
+		return __NR_close_range;
+	}
+	return NR_syscalls;
 }
 
 /* Does process group @who (0: the caller's) hold the running thread? */
@@ -97,6 +197,8 @@ static bool syslet_targets_self(unsigned int nr, const unsigned long *args)
 {
 	pid_t self = task_pid_vnr(current);
 
+	if (syslet_atom_ia32())
+		nr = syslet_self_nr64(nr);
 	/* int arguments: the callee ignores the upper 32 bits, so do we */
 	switch (nr) {
 	case __NR_sched_setaffinity: case __NR_sched_setscheduler:
@@ -148,7 +250,7 @@ static u32 syslet_seccomp_eval(struct syslet_chain *c, unsigned int nr,
 {
 	struct seccomp_data sd = {
 		.nr = nr,
-		.arch = AUDIT_ARCH_X86_64,
+		.arch = c->ia32 ? AUDIT_ARCH_I386 : AUDIT_ARCH_X86_64,
 		.instruction_pointer = c->ip,
 	};
 	int i;
@@ -168,7 +270,7 @@ static void syslet_seccomp_log(struct syslet_chain *c, unsigned int nr,
 {
 	struct seccomp_data sd = {
 		.nr = nr,
-		.arch = AUDIT_ARCH_X86_64,
+		.arch = c->ia32 ? AUDIT_ARCH_I386 : AUDIT_ARCH_X86_64,
 		.instruction_pointer = c->ip,
 	};
 	struct audit_context *outer;
@@ -236,11 +338,23 @@ static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
 	return -ECANCELED;
 }
 
-/* The registers system call @nr with @args is made with (x86-64). */
+/*
+ * The registers system call @nr with @args is made with, in the atom's
+ * ABI: i386 passes them in bx, cx, dx, si, di, bp (32 bits each).
+ */
 static void syslet_call_regs(struct pt_regs *regs, unsigned int nr,
 			     const unsigned long *args)
 {
 	regs->orig_ax = nr;
+	if (syslet_atom_ia32()) {
+		regs->bx = args[0];
+		regs->cx = args[1];
+		regs->dx = args[2];
+		regs->si = args[3];
+		regs->di = args[4];
+		regs->bp = args[5];
+		return;
+	}
 	regs->di = args[0];
 	regs->si = args[1];
 	regs->dx = args[2];
@@ -249,8 +363,37 @@ static void syslet_call_regs(struct pt_regs *regs, unsigned int nr,
 	regs->r9 = args[5];
 }
 
+/* The registers' arguments back (a tracer may have changed them). */
+static void syslet_regs_args(const struct pt_regs *regs, unsigned long *args)
+{
+	if (syslet_atom_ia32()) {
+		args[0] = (u32)regs->bx;
+		args[1] = (u32)regs->cx;
+		args[2] = (u32)regs->dx;
+		args[3] = (u32)regs->si;
+		args[4] = (u32)regs->di;
+		args[5] = (u32)regs->bp;
+		return;
+	}
+	args[0] = regs->di;
+	args[1] = regs->si;
+	args[2] = regs->dx;
+	args[3] = regs->r10;
+	args[4] = regs->r8;
+	args[5] = regs->r9;
+}
+
+/* Makes system call @nr, listed in the atom's ABI's table, from @regs. */
+static long syslet_call(const struct pt_regs *regs, unsigned int nr)
+{
+	if (syslet_atom_ia32())
+		return ia32_sys_call(regs, nr);
+	return x64_sys_call(regs, nr);
+}
+
 /*
- * Calls system call @nr the way do_syscall_x64() does, with the entry and
+ * Calls system call @nr the way do_syscall_x64() (an i386 atom:
+ * do_syscall_32_irqs_on()) does, with the entry and
  * exit work of kernel/entry/common.c that applies to an atom: the
  * raw_syscalls sys_enter and sys_exit tracepoints, and audit, which sees
  * the atom as the call it is (its number, arguments and result), in the
@@ -272,9 +415,9 @@ static long syslet_dispatch(unsigned int nr, const unsigned long *args,
 	struct pt_regs regs = {};
 
 	/* only listed calls come here (syslet_call_allowed()) */
-	if (WARN_ON_ONCE(nr >= NR_syscalls))
+	if (WARN_ON_ONCE(nr >= syslet_nr_calls()))
 		return syslet_ni_syscall();
-	nr = array_index_nospec(nr, NR_syscalls);
+	nr = array_index_nospec(nr, syslet_nr_calls());
 	syslet_call_regs(&regs, nr, args);
 
 	trace_sys_enter(&regs, nr);
@@ -289,7 +432,7 @@ static long syslet_dispatch(unsigned int nr, const unsigned long *args,
 		WRITE_ONCE(pob->armed, true);
 	}
 	/* a hand-off meanwhile exchanges @outer for the taker's context */
-	regs.ax = x64_sys_call(&regs, nr);
+	regs.ax = syslet_call(&regs, nr);
 	if (pob) {
 		WRITE_ONCE(pob->armed, false);
 		pob->audit_outer = NULL;
@@ -320,27 +463,16 @@ static bool syslet_ptrace_entry(unsigned long work, unsigned int *nr,
 {
 	struct pt_regs *regs = current_pt_regs();
 
-	regs->orig_ax = *nr;
+	syslet_call_regs(regs, *nr, args);
 	/* as the entry code has it until the call returns */
 	regs->ax = syslet_ni_syscall();
-	regs->di = args[0];
-	regs->si = args[1];
-	regs->dx = args[2];
-	regs->r10 = args[3];
-	regs->r8 = args[4];
-	regs->r9 = args[5];
 	if (ptrace_report_syscall_entry(regs) ||
 	    (work & SYSCALL_WORK_SYSCALL_EMU) || (long)regs->orig_ax < 0) {
 		*ret = regs->ax;
 		return true;
 	}
 	*nr = regs->orig_ax;
-	args[0] = regs->di;
-	args[1] = regs->si;
-	args[2] = regs->dx;
-	args[3] = regs->r10;
-	args[4] = regs->r8;
-	args[5] = regs->r9;
+	syslet_regs_args(regs, args);
 	return false;
 }
 
@@ -386,7 +518,7 @@ static long syslet_syscall_checked(struct syslet_chain *c, unsigned int nr,
 		return ret;
 	if (syslet_targets_self(nr, args))
 		return -EPERM;
-	if (!may_pass || !pob || pob->passed || pob->tl || !pob->reserved ||
+	if (!may_pass || !pob || pob->passed || pob->tl || !pob->taker ||
 	    syslet_pi_futex_wait(nr, args))
 		return syslet_dispatch(nr, args, NULL);
 	/* pass-on-block: if the call sleeps, the caller goes on elsewhere */
@@ -596,6 +728,8 @@ void syslet_run_chain(struct syslet_chain *c, bool caller)
 		struct syslet_atom atom;
 		unsigned long args[6];
 		long ret;
+		u32 abi;
+		int i;
 
 		if (READ_ONCE(c->cancelled) || c->killed ||
 		    fatal_signal_pending(current)) {
@@ -622,7 +756,13 @@ void syslet_run_chain(struct syslet_chain *c, bool caller)
 			break;
 		}
 
+		/* an i386 atom's arguments are 32-bit registers */
+		if (c->ia32)
+			for (i = 0; i < 6; i++)
+				args[i] = (u32)args[i];
+
 		nr_run++;
+		abi = syslet_abi_enter(c);
 		ret = syslet_syscall(c, atom.nr, args, in_caller);
 		in_caller = caller && syslet_pob_in_caller();
 		if (in_caller && is_restart(ret) && nr_run == 1) {
@@ -636,17 +776,20 @@ void syslet_run_chain(struct syslet_chain *c, bool caller)
 			 */
 			c->restart = ret == -ERESTART_RESTARTBLOCK ?
 				     -ERESTARTNOHAND : ret;
+			syslet_abi_leave(abi);
 			return;
 		}
 		if (!in_caller)
 			syslet_restore_mask();
 		/* as after a signal with no handler: the call goes on */
 		while (!in_caller && is_restart(ret) && syslet_may_restart(c)) {
-			ret = syslet_dispatch(ret == -ERESTART_RESTARTBLOCK ?
-					      __NR_restart_syscall : atom.nr,
-					      args, NULL);
+			ret = syslet_dispatch(ret != -ERESTART_RESTARTBLOCK ?
+					      atom.nr : c->ia32 ?
+					      __NR_ia32_restart_syscall :
+					      __NR_restart_syscall, args, NULL);
 			syslet_restore_mask();
 		}
+		syslet_abi_leave(abi);
 		if (is_restart(ret))
 			ret = READ_ONCE(c->cancelled) ? -ECANCELED : -EINTR;
 		syslet_after_atom(c, in_caller);

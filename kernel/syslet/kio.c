@@ -65,7 +65,7 @@
  * completion would wait for the submitter's next return to user space,
  * for ever if the program polls the ring from another thread while the
  * submitter sleeps.  A thread in the middle of a chain run in its
- * async_exec() (on ctx->callers, or a threadlet) is not interrupted, or
+ * async_exec() (in ctx->callers, or a threadlet) is not interrupted, or
  * a sleeping atom after the first would end with -EINTR: another user
  * thread of the process is kicked instead, and only if there is none,
  * that one, with TWA_RESUME, for when its chain ends (or it hands off).
@@ -78,6 +78,10 @@
  * work already queued on the giver would wait there for the end of the
  * call it blocks in: the taker, once a user thread, takes the task work
  * over from the giver and looks at ctx->kio_done (syslet_kio_taken()).
+ *
+ * A kio with @ops is a buffered read of another owner (aio.c: an
+ * io_submit() request), read by the same code: its owner completes it
+ * and frees it (@ops->finish), holds its file, and marks it cancelled.
  */
 #include <linux/audit.h>
 #include <linux/blkdev.h>
@@ -100,26 +104,6 @@
 #include <trace/events/syslet.h>
 #include "syslet.h"
 
-struct syslet_kio {
-	struct kiocb		iocb;
-	struct syslet_chain	*c;
-	struct mm_struct	*mm;		/* mmgrab()ed */
-	u64			ret_ptr;	/* the atom's */
-	long			res;
-	refcount_t		refs;
-	struct task_struct	*tsk;		/* the submitter, referenced */
-	struct llist_node	lnode;		/* ctx->kio_done */
-	/* a buffered read (kbuf_*() below): it waits for pages, not I/O */
-	bool			buffered;
-	int			kflags;		/* ki_flags of each attempt */
-	u64			ubuf;		/* the read's buffer */
-	size_t			len;		/* its length (clamped) */
-	loff_t			pos;		/* where it started */
-	size_t			done;		/* bytes copied so far */
-	u32			pkru;		/* the submitter's, at submission */
-	struct wait_page_queue	wpq;		/* the page it waits for */
-};
-
 /*
  * Drops what a kio pins but its file and chain.  The ctx is passed in:
  * the chain may be gone already (posted and freed by kio_finish()).
@@ -130,6 +114,12 @@ static void kio_free(struct syslet_kio *kio, struct syslet_ctx *ctx)
 	mmdrop(kio->mm);
 	kfree(kio);
 	syslet_ctx_put(ctx);
+}
+
+/* aio.c: frees an @ops read (its owner's request completed) */
+void syslet_kio_free(struct syslet_kio *kio)
+{
+	kio_free(kio, kio->ctx);
 }
 
 /* Posts (or, with the process gone, drops) a read that has completed. */
@@ -160,6 +150,15 @@ static void kio_finish(struct syslet_kio *kio, bool post)
 		syslet_chain_free(c);
 	/* @c is freed: nothing of it may be read from here on */
 	kio_free(kio, ctx);
+}
+
+/* a read is over: posted, or dropped with its process */
+static void kio_end(struct syslet_kio *kio, bool post)
+{
+	if (kio->ops)
+		kio->ops->finish(kio, post);
+	else
+		kio_finish(kio, post);
 }
 
 static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk);
@@ -213,7 +212,7 @@ static void kio_flush(struct syslet_ctx *ctx)
 		else if (kio->buffered && post)
 			kbuf_elsewhere(ctx, kio);
 		else
-			kio_finish(kio, post);
+			kio_end(kio, post);
 	}
 }
 
@@ -263,11 +262,17 @@ static void kio_ctx_put(struct syslet_ctx *ctx)
 /* ctx->dead is set: the reads no thread will post are dropped */
 void syslet_kio_dead(struct syslet_ctx *ctx)
 {
+	/*
+	 * ctx->dead is set before the list is read: a read added after
+	 * that sees it in kio_kick() (llist_add(), then ctx->dead).
+	 */
+	smp_mb();
 	if (llist_empty(&ctx->kio_done))
 		return;
 	refcount_inc(&ctx->refs);
+	/* from kio_kick() too: any context */
 	if (!queue_work(system_wq, &ctx->kio_work))
-		syslet_ctx_put(ctx);	/* queued: its reference is enough */
+		kio_ctx_put(ctx);	/* queued: its reference is enough */
 }
 
 /* The task work, in a thread of the process on its way to user space. */
@@ -293,68 +298,95 @@ static void kio_tw(struct callback_head *cb)
 	syslet_ctx_put(ctx);
 }
 
-/* Is @t on ctx->callers?  ctx->callers_lock held. */
+/*
+ * Is @t running a chain in its async_exec()?  ctx->callers_lock held.
+ * One bucket of ctx->callers is looked at, not every caller: a kick
+ * looks at up to KIO_PICK_LOOKS threads in interrupt context.
+ */
 static bool kio_in_chain(struct syslet_ctx *ctx, struct task_struct *t)
 {
 	struct syslet_caller *sc;
 
-	list_for_each_entry(sc, &ctx->callers, node)
+	hash_for_each_possible(ctx->callers, sc, node, (unsigned long)t)
 		if (sc->task == t)
 			return true;
 	return false;
 }
 
 /*
- * Queues the task work on @t, a user thread of the process.  A thread
- * running a chain in its async_exec() (or a threadlet) is taken only if
- * @busy_ok, and with TWA_RESUME: interrupted, an atom of its chain would
- * end with -EINTR.  It returns to user space when the chain ends, or
- * hands off, and the taker takes the task work over (syslet_kio_taken()).
- * @t's flags are read and the task work added under ctx->callers_lock,
- * as one step: a thread that puts itself on ctx->callers afterwards sees
+ * Queues the task work on @t, a user thread of the process, if it may
+ * take it.  ctx->callers_lock held.  A thread running a chain in its
+ * async_exec() (or a threadlet) is taken only if @busy_ok, and with
+ * TWA_RESUME: interrupted, an atom of its chain would end with -EINTR.
+ * It returns to user space when the chain ends, or hands off, and the
+ * taker takes the task work over (syslet_kio_taken()).  @t's flags are
+ * read and the task work added under ctx->callers_lock, as one step: a
+ * thread that puts itself in ctx->callers afterwards sees
  * TIF_NOTIFY_SIGNAL set (syslet_kio_chain_begin()), and a hand-off's
  * taker that looks for the task work on its giver afterwards finds it
  * there (syslet_kio_taken()); one that looked before, the giver's
- * PF_IO_WORKER set before it was woken, makes this look see the flag.
+ * PF_IO_WORKER, set at the claim before it looked, makes this look see
+ * the flag.
  */
 static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t,
 		       bool busy_ok)
 {
-	unsigned long fl;
-	bool busy, ok = false;
+	bool busy;
 
-	spin_lock_irqsave(&ctx->callers_lock, fl);
+	lockdep_assert_held(&ctx->callers_lock);
 	if (READ_ONCE(t->flags) & (PF_EXITING | PF_IO_WORKER | PF_KTHREAD))
-		goto out;
+		return false;
 	busy = READ_ONCE(t->syslet_pob) || kio_in_chain(ctx, t);
-	if (!busy || busy_ok) {
-		init_task_work(&ctx->kio_tw, kio_tw);
-		ok = !task_work_add(t, &ctx->kio_tw,
-				    busy ? TWA_RESUME : TWA_SIGNAL);
-	}
-out:
-	spin_unlock_irqrestore(&ctx->callers_lock, fl);
-	return ok;
+	if (busy && !busy_ok)
+		return false;
+	init_task_work(&ctx->kio_tw, kio_tw);
+	return !task_work_add(t, &ctx->kio_tw, busy ? TWA_RESUME : TWA_SIGNAL);
 }
+
+/*
+ * How many threads a kick looks at for one that runs no chain: it runs
+ * with interrupts off (the completion interrupt, or ctx->callers_lock),
+ * so not all of them.
+ */
+#define KIO_PICK_LOOKS	32
 
 /*
  * Queues the task work on @tsk, or another user thread of @tsk's
  * process (current's if @tsk is NULL): one that runs no chain in its
- * async_exec() first, one that does only if there is no other.
+ * async_exec() first, among @tsk and the first KIO_PICK_LOOKS threads;
+ * else the first user thread, @tsk first, busy or not.  The work is
+ * bounded: KIO_PICK_LOOKS lookups of one bucket each, then a walk past
+ * async threads and exiting ones to the first user thread (at most
+ * max_threads of them, and the exiting), one lookup.  A process with
+ * more threads may have a thread running a chain take the work (for
+ * when its chain ends) while an idle one further on could have: the
+ * read is posted then, or by async_wait() at once.
  */
 static bool kio_tw_pick(struct syslet_ctx *ctx, struct task_struct *tsk)
 {
 	struct task_struct *t;
-	int busy_ok;
+	unsigned long fl;
+	int looks = 0;
+	bool ok = true;
 
-	for (busy_ok = 0; busy_ok < 2; busy_ok++) {
-		if (tsk && kio_tw_add(ctx, tsk, busy_ok))
-			return true;
-		for_each_thread(tsk ?: current, t)
-			if (t != tsk && kio_tw_add(ctx, t, busy_ok))
-				return true;
+	spin_lock_irqsave(&ctx->callers_lock, fl);
+	if (tsk && kio_tw_add(ctx, tsk, false))
+		goto out;
+	for_each_thread(tsk ?: current, t) {
+		if (t != tsk && kio_tw_add(ctx, t, false))
+			goto out;
+		if (++looks >= KIO_PICK_LOOKS)
+			break;
 	}
-	return false;
+	if (tsk && kio_tw_add(ctx, tsk, true))
+		goto out;
+	for_each_thread(tsk ?: current, t)
+		if (t != tsk && kio_tw_add(ctx, t, true))
+			goto out;
+	ok = false;
+out:
+	spin_unlock_irqrestore(&ctx->callers_lock, fl);
+	return ok;
 }
 
 /*
@@ -368,6 +400,15 @@ static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
 	bool queued;
 	int tries;
 
+	/*
+	 * A dead ctx's reads are dropped by the kworker: the thread that
+	 * exec'd may wait for them (exit_aio() of its old mm).  Pairs with
+	 * the barrier in syslet_kio_dead().
+	 */
+	if (READ_ONCE(ctx->dead)) {
+		syslet_kio_dead(ctx);
+		return;
+	}
 	/*
 	 * Two rounds: a taker that cleared PF_IO_WORKER after our first
 	 * look, and whose own kick found @kio_tw_queued set by us, is seen
@@ -405,7 +446,7 @@ void syslet_kio_chain_begin(struct syslet_ctx *ctx, struct syslet_caller *sc)
 
 	sc->task = current;
 	spin_lock_irqsave(&ctx->callers_lock, fl);
-	list_add(&sc->node, &ctx->callers);
+	hash_add(ctx->callers, &sc->node, (unsigned long)current);
 	spin_unlock_irqrestore(&ctx->callers_lock, fl);
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL)) {
 		clear_notify_signal();
@@ -426,15 +467,17 @@ void syslet_kio_chain_end(struct syslet_ctx *ctx, struct syslet_caller *sc)
 
 	spin_lock_irqsave(&ctx->callers_lock, fl);
 	if (!sc) {
-		list_for_each_entry(i, &ctx->callers, node) {
+		hash_for_each_possible(ctx->callers, i, node,
+				       (unsigned long)current) {
 			if (i->task == current) {
 				sc = i;
 				break;
 			}
 		}
 	}
+	/* an entry already taken out (by a giver) is left alone */
 	if (sc)
-		list_del_init(&sc->node);
+		hash_del(&sc->node);
 	spin_unlock_irqrestore(&ctx->callers_lock, fl);
 }
 
@@ -504,12 +547,14 @@ void syslet_kio_init(struct syslet_ctx *ctx)
 	init_waitqueue_head(&ctx->kio_wait);
 	atomic_set(&ctx->kio_tw_queued, 0);
 	spin_lock_init(&ctx->callers_lock);
-	INIT_LIST_HEAD(&ctx->callers);
+	hash_init(ctx->callers);
 }
 
 /*
  * Reads atom 0 of @c and its arguments; true if it is a lone pread64().
  * Every SYSLET_ASYNC submission comes here: other calls cost one get_user().
+ * An i386 chain's atoms are in its numbers (17 is not pread64 there) and
+ * registers: they take the usual paths.
  */
 static bool kio_atom(struct syslet_chain *c, unsigned long *args, u64 *ret_ptr)
 {
@@ -517,7 +562,7 @@ static bool kio_atom(struct syslet_chain *c, unsigned long *args, u64 *ret_ptr)
 	struct syslet_atom atom;
 	u32 nr;
 
-	if (get_user(nr, &uatom->nr) || nr != __NR_pread64 ||
+	if (c->ia32 || get_user(nr, &uatom->nr) || nr != __NR_pread64 ||
 	    copy_from_user(&atom, uatom, sizeof(atom)))
 		return false;
 	if (atom.nr != __NR_pread64 || atom.next ||
@@ -599,6 +644,8 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 		goto no;
 	init_sync_kiocb(&kio->iocb, file);
 	kio->buffered = false;
+	kio->ctx = ctx;
+	kio->ops = NULL;
 	kio->iocb.ki_pos = pos;
 	kio->iocb.ki_flags |= IOCB_NOWAIT;
 	kio->iocb.ki_complete = kio_complete;
@@ -684,7 +731,6 @@ no:
  * direct read in flight is cancelled too: the device's I/O is not
  * interrupted.  A process that died meanwhile has it dropped (kio_work()).
  */
-enum { KBUF_NO, KBUF_DONE, KBUF_QUEUED };
 
 /*
  * /sys/module/kio/parameters/kbuf: 0 sends buffered reads the usual ways
@@ -694,7 +740,7 @@ static bool kbuf_on = true;
 module_param_named(kbuf, kbuf_on, bool, 0644);
 
 /* A file whose page cache a read may wait for without a thread. */
-static bool kbuf_file(struct file *file)
+bool syslet_kbuf_file(struct file *file)
 {
 	return !(file->f_flags & O_DIRECT) && (file->f_mode & FMODE_READ) &&
 	       (file->f_mode & FMODE_PREAD) && (file->f_mode & FMODE_NOWAIT) &&
@@ -718,7 +764,7 @@ static int kbuf_wake(struct wait_queue_entry *wait, unsigned int mode,
 	struct wait_page_queue *wpq = container_of(wait, struct wait_page_queue,
 						   wait);
 	struct syslet_kio *kio = container_of(wpq, struct syslet_kio, wpq);
-	struct syslet_ctx *ctx = kio->c->ctx;
+	struct syslet_ctx *ctx = kio->ctx;
 	struct task_struct *tsk = kio->tsk;
 
 	if (!wake_page_match(wpq, arg))
@@ -769,19 +815,26 @@ static bool kbuf_may_fault(unsigned long uaddr, size_t len)
  * copy stops short instead (the bytes before the page are returned, or
  * -EFAULT).  A buffer of fresh anonymous memory is faulted in and read
  * once more (kbuf_may_fault()); else a thread reads it all again
- * (KBUF_NO).
+ * (KBUF_NO).  Of a vector (io_submit()'s PREADV), the segment the read
+ * starts in: a read that copies up to a later one stops there, and the
+ * next attempt faults that one in.
  */
-static ssize_t kbuf_call(struct kiocb *iocb, struct iov_iter *iter,
-			 unsigned long uaddr)
+ssize_t syslet_kbuf_call(struct kiocb *iocb, struct iov_iter *iter)
 {
-	size_t count = iov_iter_count(iter);
+	size_t count = iov_iter_count(iter), seg = 0;
+	unsigned long uaddr = 0;
 	ssize_t ret;
 
+	if (count) {
+		uaddr = (unsigned long)iter_iov(iter)->iov_base +
+			iter->iov_offset;
+		seg = min(count, iter_iov(iter)->iov_len - iter->iov_offset);
+	}
 	pagefault_disable();
 	ret = iocb->ki_filp->f_op->read_iter(iocb, iter);
 	pagefault_enable();
-	if (ret != -EFAULT || !kbuf_may_fault(uaddr, count) ||
-	    fault_in_writeable((char __user *)uaddr, count))
+	if (ret != -EFAULT || !kbuf_may_fault(uaddr, seg) ||
+	    fault_in_writeable((char __user *)uaddr, seg))
 		return ret;
 	iov_iter_revert(iter, count - iov_iter_count(iter));
 	pagefault_disable();
@@ -797,13 +850,18 @@ static ssize_t kbuf_read(struct syslet_kio *kio, int flags)
 	struct iovec iov;
 	int ret;
 
-	ret = syslet_import_buf(u64_to_user_ptr(kio->ubuf + kio->done),
-				kio->len - kio->done, &iov, &iter);
-	if (ret)
-		return ret;
+	if (kio->iov) {
+		iov_iter_init(&iter, ITER_DEST, kio->iov, kio->nr_segs, kio->len);
+		iov_iter_advance(&iter, kio->done);
+	} else {
+		ret = syslet_import_buf(u64_to_user_ptr(kio->ubuf + kio->done),
+					kio->len - kio->done, &iov, &iter);
+		if (ret)
+			return ret;
+	}
 	kio->iocb.ki_pos = kio->pos + kio->done;
 	kio->iocb.ki_flags = kio->kflags | flags;
-	return kbuf_call(&kio->iocb, &iter, kio->ubuf + kio->done);
+	return syslet_kbuf_call(&kio->iocb, &iter);
 }
 
 /*
@@ -818,7 +876,8 @@ static int kbuf_issue(struct syslet_kio *kio, bool missed)
 	ssize_t ret;
 
 	for (;;) {
-		if (READ_ONCE(kio->c->cancelled)) {
+		if (kio->ops ? READ_ONCE(kio->cancelled) :
+		    READ_ONCE(kio->c->cancelled)) {
 			ret = -ECANCELED;
 			break;
 		}
@@ -856,6 +915,12 @@ static int kbuf_issue(struct syslet_kio *kio, bool missed)
 	return KBUF_DONE;
 }
 
+/* aio.c: issues @kio (set up, on no list) as kbuf_submit() does */
+int syslet_kbuf_issue(struct syslet_kio *kio, bool missed)
+{
+	return kbuf_issue(kio, missed);
+}
+
 /*
  * A read that cannot wait for its page without a thread goes to one,
  * from a thread of the process (not the submitter's async_exec()).
@@ -863,15 +928,27 @@ static int kbuf_issue(struct syslet_kio *kio, bool missed)
 static void kbuf_to_thread(struct syslet_kio *kio)
 {
 	struct syslet_chain *c = kio->c;
-	struct syslet_ctx *ctx = c->ctx;
+	struct syslet_ctx *ctx = kio->ctx;
 	int ret;
 
+	if (kio->ops) {
+		kio->ops->to_thread(kio);
+		return;
+	}
 	/*
 	 * The thread runs the atom again, from the start; from ctx->running
 	 * to the queue under one ctx->lock hold: async_cancel() finds it.
 	 */
 	ret = syslet_queue_chain(ctx, c);
 	if (ret) {
+		/*
+		 * Never a restart code: nothing restarts a read posted here.
+		 * A thread is made with a signal pending (worker_spawn()),
+		 * but not with a fatal one or a group stop.
+		 */
+		if (ret == -ERESTARTSYS || ret == -ERESTARTNOINTR ||
+		    ret == -ERESTARTNOHAND || ret == -ERESTART_RESTARTBLOCK)
+			ret = -EINTR;
 		/* still on ctx->running; what a retry copied counts */
 		kio->res = kio->done ?: ret;
 		kbuf_account(kio->iocb.ki_filp, kio->res);
@@ -892,12 +969,16 @@ static void kbuf_retry(struct syslet_kio *kio)
 		kbuf_to_thread(kio);
 		return;
 	}
+	if (kio->ops) {
+		kio->ops->finish(kio, true);
+		return;
+	}
 	kbuf_account(kio->iocb.ki_filp, kio->res);
 	kio_finish(kio, true);
 }
 
 /*
- * Chain @c's lone pread64() (@args) of @file (a kbuf_file()): if the
+ * Chain @c's lone pread64() (@args) of @file (a syslet_kbuf_file()): if the
  * page cache has it all, it is read here (KBUF_DONE, the result in
  * *@res); else the chain is taken (KBUF_QUEUED: it completes by itself,
  * with a reference to the file of its own).  KBUF_NO: not taken,
@@ -928,8 +1009,8 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 	init_sync_kiocb(&iocb, file);
 	iocb.ki_pos = pos;
 	iocb.ki_flags |= IOCB_NOWAIT;
-	ret = kbuf_call(&iocb, &iter, args[1]);
-	/* -EFAULT: a page of the buffer faults (kbuf_call()) */
+	ret = syslet_kbuf_call(&iocb, &iter);
+	/* -EFAULT: a page of the buffer faults (syslet_kbuf_call()) */
 	if (ret == -EOPNOTSUPP || ret == -EIOCBQUEUED || ret == -EFAULT)
 		return KBUF_NO;
 	if (ret != -EAGAIN && (ret <= 0 || !iov_iter_count(&iter))) {
@@ -944,6 +1025,9 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 	init_sync_kiocb(&kio->iocb, get_file(file));
 	kio->kflags = kio->iocb.ki_flags;
 	kio->buffered = true;
+	kio->ctx = ctx;
+	kio->ops = NULL;
+	kio->iov = NULL;
 	kio->ubuf = args[1];
 	kio->len = iov.iov_len;		/* clamped to MAX_RW_COUNT */
 	kio->pos = pos;
@@ -1003,7 +1087,7 @@ static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
 	long res;
 
 	/* kio_watched() was checked by syslet_kio_submit() */
-	if (READ_ONCE(kbuf_on) && kbuf_file(file))
+	if (READ_ONCE(kbuf_on) && syslet_kbuf_file(file))
 		how = kbuf_submit(ctx, c, file, args, ret_ptr, &res);
 	fput(file);
 	switch (how) {
@@ -1041,7 +1125,7 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 
 	/* the file first: a read of tmpfs (a hot one) pays little here */
 	if (!READ_ONCE(kbuf_on) || READ_ONCE(ctx->dead) || kio_watched() ||
-	    get_user(nr, &uatom->nr) || nr != __NR_pread64 ||
+	    c->ia32 || get_user(nr, &uatom->nr) || nr != __NR_pread64 ||
 	    get_user(fdp, &uatom->arg_ptr[0]) || !fdp ||
 	    get_user(fd, (u64 __user *)u64_to_user_ptr(fdp)))
 		return false;
@@ -1049,7 +1133,7 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 	if (!fd_file(f))
 		return false;
 	/* the atom read again, whole: its fd must not have changed */
-	if (!kbuf_file(fd_file(f)) || !kio_atom(c, args, &ret_ptr) ||
+	if (!syslet_kbuf_file(fd_file(f)) || !kio_atom(c, args, &ret_ptr) ||
 	    (unsigned int)args[0] != (unsigned int)fd)
 		goto no;
 	c->filter = seccomp_filter_get_current();

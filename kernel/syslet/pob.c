@@ -22,15 +22,47 @@
  * a 32-bit ABI, or no idle async thread is available, the chain just runs
  * on in the caller.
  *
- * Locking in the hook: the caller is current, in the scheduler with its
- * state set to sleep, holding no spinlock (it could not sleep otherwise).
- * It takes ctx->lock, and when an async thread may take its context,
- * tasklist_lock (written: the TIDs move under it) inside it; then
- * separately its siglock.
- * The taker is asleep, reserved by @take, until @ready is published.
+ * The protocol (the state word is the taker's w->hs, syslet.h):
+ *
+ * - At submission the caller (the giver) reserves one idle async thread
+ *   (the taker) for the chain (syslet_reserve_taker()): off ctx->idle,
+ *   w->pob set, state IDLE.
+ * - The sleep hook (__syslet_sched_sleeping(), from sched_submit_work())
+ *   only flips IDLE -> PENDING with a cmpxchg and wakes the taker on this
+ *   CPU: no lock, allocation, copy or list walk in the sleep path, so no
+ *   lock an atom sleeps on gains a dependency on ours.
+ * - The taker (syslet_pob_wait()) sees PENDING, waits until the giver is
+ *   off its CPU (->on_cpu clear, acquire: its registers, FPU state, FS/GS
+ *   base and PKRU are then saved in its task), and claims it: PENDING ->
+ *   CLAIMED, under ctx->lock and tasklist_lock, with preemption off until
+ *   DONE.  Then it exchanges the TIDs, moves the signal state and the
+ *   rest, copies the user context into itself, and publishes DONE
+ *   (release).  After that, preemptible, it takes the giver's scheduling
+ *   attributes and name, and returns to user space with the context.
+ * - When schedule() returns in the giver (__syslet_sched_woken(), from
+ *   the end of schedule()), it tries PENDING -> IDLE.  If that works it
+ *   woke before the claim: the chain goes on in the caller, and a short
+ *   sleep cost one wake-up of the taker and no hand-off (adaptive
+ *   pass-on-block).  Else the taker claimed it (the giver spins until
+ *   DONE: the claimed section is short and cannot be preempted, so a
+ *   giver woken on the taker's CPU never waits for it) or refused it
+ *   (OFF).  A passed giver finishes the chain as an async thread.
+ * - A giver whose chain ends without a hand-off releases the taker
+ *   (syslet_release_taker()); a taker being killed, or whose process
+ *   dies, refuses (OFF) and waits for that release, so the giver never
+ *   wakes a freed task or reads a freed state word.  A taker that took
+ *   the context gives its struct syslet_worker to the giver on its way
+ *   to user space (pob->taken): the giver reads @hs after DONE, and lives
+ *   on in that struct as an async thread.
+ *
+ * Locking: the taker takes ctx->lock, tasklist_lock (written, inside
+ * ctx->lock: the TIDs move under it, and a tracer attaches under it),
+ * then the siglock; the giver, in the scheduler, takes none of them.
  */
 #include <linux/audit.h>
+#include <linux/cgroup.h>
 #include <linux/cred.h>
+#include <linux/freezer.h>
 #include <linux/iocontext.h>
 #include <linux/mempolicy.h>
 #include <linux/pid.h>
@@ -68,9 +100,9 @@ void syslet_pob_abort(void)
 	if (!pob || pob->passed || pob->tl)
 		return;
 	current->syslet_pob = NULL;
-	if (pob->reserved) {
-		pob->reserved = false;
-		syslet_unreserve_spare(pob->ctx);
+	if (pob->taker) {
+		syslet_release_taker(pob->ctx, pob->taker);
+		pob->taker = NULL;
 	}
 	/* the chain ends with its caller, never posted */
 	syslet_chain_drop(pob->chain);
@@ -146,8 +178,11 @@ static bool syslet_task_state_same(struct task_struct *from,
 	return true;
 }
 
-/* Could @to run @from's user context with the same meaning? */
-bool syslet_identity_fits(struct task_struct *from, struct task_struct *to)
+/*
+ * Do @from and @to share what a hand-off does not move (but the arch
+ * part)?  Either may be current.
+ */
+bool syslet_identity_same(struct task_struct *from, struct task_struct *to)
 {
 	if (from->files != to->files || from->fs != to->fs ||
 	    from->cred != to->cred || from->real_cred != to->real_cred ||
@@ -158,7 +193,13 @@ bool syslet_identity_fits(struct task_struct *from, struct task_struct *to)
 	    from->seccomp.filter != to->seccomp.filter)
 		return false;
 #endif
-	return syslet_task_state_same(from, to) &&
+	return syslet_task_state_same(from, to);
+}
+
+/* Could @to run @from's user context, current's, with the same meaning? */
+bool syslet_identity_fits(struct task_struct *from, struct task_struct *to)
+{
+	return syslet_identity_same(from, to) &&
 	       syslet_arch_may_pass(from, to);
 }
 
@@ -188,9 +229,33 @@ void syslet_exchange_tids(struct task_struct *a, struct task_struct *b)
 }
 
 /*
+ * @t's TIF_SIGPENDING as recalc_sigpending() would have it, set or
+ * clear: the giver's signals went to the taker, a flag raised for them
+ * must not interrupt the atom it sleeps in; a threadlet's task may have
+ * got the spare's, which cut its sleep short as they would have had they
+ * come now.  What sets the flag without a queued signal (job control,
+ * the freezer) keeps it.  Under @t's siglock; @t is off its CPU or
+ * spinning for DONE in the scheduler.
+ */
+void syslet_giver_recalc_sigpending(struct task_struct *t)
+{
+	sigset_t p;
+
+	lockdep_assert_held(&t->sighand->siglock);
+	sigorsets(&p, &t->pending.signal, &t->signal->shared_pending.signal);
+	sigandnsets(&p, &p, &t->blocked);
+	if ((t->jobctl & (JOBCTL_PENDING_MASK | JOBCTL_TRAP_FREEZE)) ||
+	    !sigisemptyset(&p) || freezing(t) || cgroup_task_frozen(t))
+		signal_wake_up(t, false);
+	else
+		clear_tsk_thread_flag(t, TIF_SIGPENDING);
+}
+
+/*
  * Moves the per-thread state that belongs to the user context from
- * @from (current) to @to, but the TID (exchanged already); @from is left
- * as an async thread that blocks every signal but SIGKILL and SIGSTOP.
+ * @from (the giver, off its CPU) to @to (current, the taker), but the
+ * TID (exchanged already); @from is left as an async thread that blocks
+ * every signal but SIGKILL and SIGSTOP.
  */
 static void pass_identity(struct task_struct *from, struct task_struct *to)
 {
@@ -209,7 +274,7 @@ static void pass_identity(struct task_struct *from, struct task_struct *to)
 	sas_ss_reset(from);
 	/* the taker looks for signals on its way out; a spurious look is harmless */
 	set_tsk_thread_flag(to, TIF_SIGPENDING);
-	recalc_sigpending();
+	syslet_giver_recalc_sigpending(from);
 	spin_unlock_irq(&sighand->siglock);
 
 	to->robust_list = from->robust_list;
@@ -238,155 +303,364 @@ static void pass_identity(struct task_struct *from, struct task_struct *to)
 
 /*
  * The audit record of the giver's async_exec() (its context, put aside
- * for the atom's by syslet_dispatch()) goes with the user context: the
- * taker writes it, as the call that returns SYSLET_QUEUED, under the
- * user thread's identity (syslet_pob_take()); the giver gets the taker's
- * unused context, and goes on as an async thread with it.  Else the
- * giver kept the record pending, written whenever it next left a system
- * call of its own or exited, with its own name and a wrong result.  @to
- * sleeps: nothing else touches its context.  A taker made without a
+ * for the atom's by syslet_dispatch(), at pob->audit_outer) goes with
+ * the user context: the taker, current, writes it as the call that
+ * returns SYSLET_QUEUED, under the user thread's identity (pob_claim());
+ * the giver gets the taker's unused context, and goes on as an async
+ * thread with it.  Else the giver kept the record pending, written
+ * whenever it next left a system call of its own or exited, with its own
+ * name and a wrong result.  Done in the claim: the giver is off its CPU
+ * or spinning for DONE, and reads @outer again only after DONE (acquire);
+ * nothing else touches the taker's context.  A taker made without a
  * context (audit was off then) is given none: the record stays behind.
  */
-static void syslet_audit_pass(struct syslet_pob *pob, struct task_struct *to)
+static void syslet_audit_pass(struct syslet_pob *pob)
 {
 #ifdef CONFIG_AUDITSYSCALL
 	struct audit_context **outer = pob->audit_outer;
 
-	if (outer && !IS_ERR_OR_NULL(*outer) && to->audit_context)
-		swap(*outer, to->audit_context);
+	if (outer && !IS_ERR_OR_NULL(*outer) && current->audit_context)
+		swap(*outer, current->audit_context);
 #endif
 }
 
 /*
- * The scheduler hook: current, running a chain in the caller, is about to
- * sleep in an atom's system call.  Hand its user context to an idle async
- * thread if one fits; current then finishes the chain as an async thread.
+ * The sleep hook: current, running a chain in the caller, is about to
+ * sleep in an atom's system call (its state is set, it holds no
+ * spinlock).  Mark the hand-off pending and wake the reserved taker on
+ * this CPU; nothing else.  The cheap refusals read current only.
  */
 void __syslet_sched_sleeping(struct task_struct *tsk)
 {
 	struct syslet_pob *pob = tsk->syslet_pob;
-	struct syslet_ctx *ctx = pob->ctx;
-	struct syslet_chain *c = pob->chain;
-	struct syslet_worker *w, *taker = NULL;
-	struct syslet_handoff *h;
-	struct task_struct *to;
-	bool holder;
+	struct syslet_worker *w = pob->taker;
+	unsigned long s, pend;
 
 	if (pob->tl) {
 		syslet_threadlet_sleeping(tsk, pob->tl);
 		return;
 	}
-	if (!pob->armed)
+	if (!pob->armed || !w)
 		return;
-	/* one try per atom: no spare now means none in the next microseconds */
-	pob->armed = false;
 	/*
 	 * A call that installed a temporary signal mask (ppoll, pselect6,
 	 * epoll_pwait, io_pgetevents) sleeps with the saved one pending
 	 * restore on this task: the mask is not the user context's own now.
-	 * ->ptrace is read locklessly here: a hint, checked again below.
+	 * ->ptrace is read locklessly here: a hint, checked again by the
+	 * taker under tasklist_lock.
 	 */
 	if (READ_ONCE(tsk->ptrace) || fatal_signal_pending(tsk) ||
-	    test_restore_sigmask() || !list_empty(&tsk->pi_state_list) ||
-	    !READ_ONCE(ctx->nr_idle))
+	    test_restore_sigmask() || !list_empty(&tsk->pi_state_list))
 		return;
 #ifdef CONFIG_IO_URING
 	/* its io_uring task context (registered ring fds) cannot move */
 	if (tsk->io_uring)
 		return;
 #endif
-
-	/* does it carry the TGID, its leader's TID being away? */
-	holder = !thread_group_leader(tsk) &&
-		 task_pid_nr(tsk) == task_tgid_nr(tsk);
-
-	spin_lock(&ctx->lock);
-	/* the chain is counted in ctx->nr_chains since async_exec() */
-	if (!ctx->dead) {
-		/*
-		 * The TGID's holder gives the leader its context back first:
-		 * no other giver may use that thread.
-		 */
-		list_for_each_entry(w, &ctx->idle, idle_node) {
-			if (!syslet_identity_fits(tsk, w->task) ||
-			    !syslet_leader_may_take(tsk, w->task))
-				continue;
-			if (!taker || w->restricted)
-				taker = w;
-			if (w->restricted || !holder)
-				break;
-		}
-	}
-	/*
-	 * A tracer attaches under tasklist_lock (ptrace_attach()), and the
-	 * TID moves under it: a traced task never hands off, and the TID
-	 * goes to the taker before anyone can attach to the giver by it.
-	 * tasklist_lock nests inside ctx->lock, never around it (it is taken
-	 * for reading in interrupts, ctx->lock with interrupts on).
-	 */
-	if (taker) {
-		write_lock_irq(&tasklist_lock);
-		if (tsk->ptrace) {
-			write_unlock_irq(&tasklist_lock);
-			taker = NULL;
-		}
-	}
-	if (taker) {
-		syslet_exchange_tids(tsk, taker->task);
-		/*
-		 * The TID, and signals an atom raises later, go with the
-		 * context: the submitter is the taker now (tsk has the
-		 * taker's old TID; forwarding to it would be to itself).
-		 */
-		c->submitter = get_pid(task_pid(taker->task));
-		write_unlock_irq(&tasklist_lock);
-		syslet_idle_del(ctx, taker);
-		ctx->nr_reserved--;
-		pob->reserved = false;
-		taker->take = true;
-		ctx->nr_handing++;	/* until the taker is a user thread */
-		/* the chain is an async one from now on: cancel can find it */
-		c->worker = tsk;
-		list_add_tail(&c->node, &ctx->running);
-	}
-	spin_unlock(&ctx->lock);
-	if (!taker)
+	/* OFF: the taker refused; the giver owns IDLE, the taker may set OFF */
+	s = READ_ONCE(w->hs);
+	if (syslet_hs_phase(s) != SYSLET_HS_IDLE)
 		return;
+	pend = s + SYSLET_HS_SEQ + SYSLET_HS_PENDING;
+	if (cmpxchg(&w->hs, s, pend) != s)
+		return;
+	pob->pending = pend;
+	/*
+	 * We are about to sleep: a sync wake-up on this CPU lets the taker
+	 * run as soon as we are off it, and find us off it.  It cannot be
+	 * gone: a reserved taker waits for its release.
+	 */
+	syslet_wake_up_sync(w->task);
+}
 
-	h = &taker->h;
-	syslet_audit_pass(pob, taker->task);
-	syslet_arch_save(&h->uctx);
-	h->from = tsk;
-	h->pob = pob;
-	get_task_struct(tsk);
-	h->ret = SYSLET_QUEUED;
-	syslet_sched_save(&h->sched, tsk);
-	pass_identity(tsk, taker->task);
-	trace_syslet_handoff(task_pid_nr(taker->task), task_pid_nr(tsk), false);
-	/* the names go with the roles: the taker's is an async thread's */
-	set_task_comm(tsk, taker->task->comm);
-	/* no FPU saves from now on: the saved user state stays for the taker */
-	tsk->flags |= SYSLET_PF_WORKER;
-	pob->passed = true;
+/*
+ * From the end of schedule(), in the giver: cancel the pend if the taker
+ * has not claimed it (the chain goes on here), else wait until the taker
+ * has moved the user context (DONE): from then on the giver finishes its
+ * chain as an async thread.
+ */
+void __syslet_sched_woken(struct task_struct *tsk)
+{
+	struct syslet_pob *pob = tsk->syslet_pob;
+	unsigned long s = pob->pending, old;
+	struct syslet_worker *w = pob->taker;
+
+	if (pob->tl) {
+		syslet_threadlet_woken(tsk, pob->tl);
+		return;
+	}
+	if (!s)
+		return;
+	pob->pending = 0;
+	/* a taker that claimed gives @w to us: it is not freed */
+	old = cmpxchg(&w->hs, s, syslet_hs(s, SYSLET_HS_IDLE));
+	if (old != s && syslet_hs_phase(old) != SYSLET_HS_OFF) {
+		/* claimed: pairs with the taker's release of DONE */
+		while (syslet_hs_phase(smp_load_acquire(&w->hs)) !=
+		       SYSLET_HS_DONE)
+			cpu_relax();
+		pob->taker = NULL;
+		pob->passed = true;
+	}
+}
+
+/*
+ * The taker waits until the giver @from, which made pend @s of state
+ * word @hs, is off its CPU (its user context is then saved in its task),
+ * or has cancelled.  Returns SYSLET_CLAIM_GO to claim; SYSLET_CLAIM_GONE
+ * if it cancelled; SYSLET_CLAIM_LATER if its sleep is already over (it
+ * is runnable, waiting for a CPU, maybe ours, to cancel): no hand-off
+ * for a sleep that ended before the claim, wait for its next pend.
+ */
+int syslet_giver_off_cpu(unsigned long *hs, struct task_struct *from,
+			 unsigned long s)
+{
+#ifdef CONFIG_SMP
+	/*
+	 * It is in schedule(): it leaves its CPU, or comes back and
+	 * cancels, in a moment.  Pairs with finish_task()'s release.
+	 */
+	while (smp_load_acquire(&from->on_cpu)) {
+		if (READ_ONCE(*hs) != s)
+			return SYSLET_CLAIM_GONE;
+		cpu_relax();
+	}
+#endif
+	if (READ_ONCE(*hs) != s)
+		return SYSLET_CLAIM_GONE;
+	return task_is_running(from) ? SYSLET_CLAIM_LATER : SYSLET_CLAIM_GO;
+}
+
+/*
+ * May the taker, current, take the user context of @from, which pended
+ * and is off its CPU?  What the sleep hook could not check cheaply, or
+ * another thread may have changed since the reservation.
+ */
+static bool pob_may_claim(struct task_struct *from)
+{
+	return !fatal_signal_pending(from) && !fatal_signal_pending(current) &&
+	       list_empty(&from->pi_state_list) &&
+	       syslet_identity_same(from, current) &&
+	       syslet_leader_may_take(from, current);
+}
+
+/* The taker refuses pend @s, or the state it is in if @s is 0 (OFF). */
+static bool pob_refuse(struct syslet_worker *w, unsigned long s)
+{
+	unsigned long old;
+
+	if (s)
+		return cmpxchg(&w->hs, s, syslet_hs(s, SYSLET_HS_OFF)) == s;
+	for (;;) {
+		s = READ_ONCE(w->hs);
+		if (syslet_hs_phase(s) == SYSLET_HS_OFF)
+			return true;
+		old = cmpxchg(&w->hs, s, syslet_hs(s, SYSLET_HS_OFF));
+		if (old == s)
+			return true;
+	}
+}
+
+/*
+ * The taker, current, claims pend @s of the giver that reserved it and
+ * makes the giver's user context its own.  SYSLET_CLAIM_GO if it did: it
+ * returns to user space with it.  Else the giver cancelled, or will (or
+ * we refused): we wait on.
+ */
+static int pob_claim(struct syslet_worker *w, unsigned long s)
+{
+	struct syslet_ctx *ctx = w->ctx;
+	struct syslet_kring *kr = NULL;
+	char comm[TASK_COMM_LEN];
+	struct task_struct *from;
+	struct syslet_pob *pob;
+	struct syslet_chain *c;
+	struct syslet_uctx uctx;
+	u64 uring;
+	int ret;
 
 	/*
-	 * The taker may run, and free @taker, as soon as @ready reads true:
-	 * its task (RCU-freed) is what we wake.  We are about to sleep: a
-	 * sync wake-up lets it run on this CPU at once.
+	 * The giver may cancel pend @s, end its chain and release us (under
+	 * ctx->lock) at any moment before the claim: read who it is under
+	 * the lock while @s stands, and hold its task.  Its struct
+	 * syslet_pob (on its stack) is read again only once claimed.
 	 */
-	to = taker->task;
-	rcu_read_lock();
-	/* pairs with worker_take(): @h is complete before @ready reads true */
-	smp_store_release(&taker->ready, true);
-	syslet_wake_up_sync(to);
-	rcu_read_unlock();
+	spin_lock(&ctx->lock);
+	pob = w->pob;
+	if (!pob || READ_ONCE(w->hs) != s) {
+		spin_unlock(&ctx->lock);
+		return SYSLET_CLAIM_GONE;
+	}
+	from = pob->giver;
+	get_task_struct(from);
+	uring = w->uring;
+	spin_unlock(&ctx->lock);
+
+	ret = syslet_giver_off_cpu(&w->hs, from, s);
+	if (ret != SYSLET_CLAIM_GO) {
+		put_task_struct(from);
+		return ret;
+	}
+	/* the chain will post to its ring: it needs its kring from now on */
+	if (uring)
+		kr = syslet_kring_get(ctx, uring);
+	if (!pob_may_claim(from) || (uring && !kr)) {
+		pob_refuse(w, s);
+		goto gone;
+	}
+	syslet_sched_save(&w->sched, from);
+
+	/*
+	 * From the claim to DONE: not preemptible, so that a giver woken on
+	 * this CPU meanwhile does not spin against us; nothing here sleeps.
+	 */
+	preempt_disable();
+	spin_lock(&ctx->lock);
+	write_lock_irq(&tasklist_lock);
+	if (ctx->dead || from->ptrace) {
+		write_unlock_irq(&tasklist_lock);
+		spin_unlock(&ctx->lock);
+		preempt_enable();
+		pob_refuse(w, s);
+		goto gone;
+	}
+	if (cmpxchg(&w->hs, s, syslet_hs(s, SYSLET_HS_CLAIMED)) != s) {
+		/* it woke up and went on in the caller */
+		write_unlock_irq(&tasklist_lock);
+		spin_unlock(&ctx->lock);
+		preempt_enable();
+		goto gone;
+	}
+	/* claimed: the giver is in schedule() with pend @s, its @pob alive */
+	c = pob->chain;
+	/*
+	 * The TID, and signals an atom raises later, go with the context:
+	 * the submitter is us now.  The giver is an async thread from now
+	 * on (not a user thread for syslet_other_user_thread(), not one a
+	 * tracer may attach to): it is off its CPU, or in the scheduler
+	 * spinning for DONE, and writes its ->flags in neither.
+	 */
+	syslet_exchange_tids(from, current);
+	WRITE_ONCE(from->flags, from->flags | SYSLET_PF_WORKER);
+	c->submitter = get_pid(task_pid(current));
+	write_unlock_irq(&tasklist_lock);
+	/* the giver takes our place in ctx->nr_threads, and @w (give_to) */
+	list_del(&w->node);
+	w->give_to = pob;
+	w->pob = NULL;
+	w->waiting = false;
+	ctx->nr_handing++;	/* until we are a user thread */
+	/* the chain is an async one from now on: cancel can find it */
+	c->worker = from;
+	list_add_tail(&c->node, &ctx->running);
+	if (kr)
+		c->kring = kr;	/* the giver reads it at the chain's end */
+	spin_unlock(&ctx->lock);
+
+	pass_identity(from, current);
+	syslet_audit_pass(pob);
+	syslet_arch_save_task(from, &uctx);
+	syslet_arch_take(from, &uctx, SYSLET_QUEUED);
+	/* pairs with __syslet_sched_woken(): the giver may run on */
+	smp_store_release(&w->hs, syslet_hs(s, SYSLET_HS_DONE));
+	preempt_enable();
+
+	/*
+	 * Our own scheduling and affinity, for the giver, which lives on
+	 * in @w as an async thread (finish_passed()): it reads them once
+	 * we gave @w over (pob->taken), on our way to user space.
+	 */
+	syslet_sched_save(&w->own, current);
+	/* the names go with the roles: the giver's is an async thread's */
+	strscpy(comm, current->comm, sizeof(comm));
+	syslet_sched_take(&w->sched);
+	set_task_comm(from, comm);
+	/*
+	 * async_exec()'s audit record, if it came with the context
+	 * (syslet_audit_pass()): its result is in ax now, the name and TID
+	 * are the user thread's; ret_from_fork() would report 0.
+	 */
+	audit_syscall_exit(current_pt_regs());
+	/* a user thread again */
+	current->flags &= ~SYSLET_PF_WORKER;
+	/* direct reads that completed meanwhile, or whose task work @from has */
+	syslet_kio_taken(ctx, from);
+	spin_lock(&ctx->lock);
+	ctx->nr_handing--;
+	spin_unlock(&ctx->lock);
+	trace_syslet_handoff(task_pid_nr(current), task_pid_nr(from), false);
+	put_task_struct(from);
+	return SYSLET_CLAIM_GO;
+
+gone:
+	if (kr)
+		syslet_kring_put(ctx, kr);
+	put_task_struct(from);
+	return SYSLET_CLAIM_GONE;
+}
+
+/*
+ * An async thread reserved by a pass-on-block giver waits here: for a
+ * pend (it claims it), for its release (returns 0, an idle thread again)
+ * or, being killed or its process dying, refuses the hand-off and waits
+ * for the release all the same (the giver may still pend and wake it).
+ * Returns SYSLET_QUEUED once it has taken the giver's user context.
+ */
+long syslet_pob_wait(struct syslet_worker *w)
+{
+	struct syslet_ctx *ctx = w->ctx;
+	unsigned long later = 0;
+	bool refused = false;
+
+	for (;;) {
+		unsigned long s;
+
+		set_current_state(refused ? TASK_IDLE : TASK_INTERRUPTIBLE);
+		if (!READ_ONCE(w->pob))
+			break;
+		/* pairs with the giver's cmpxchg: w->pob is set */
+		s = smp_load_acquire(&w->hs);
+		if (!refused && syslet_hs_phase(s) == SYSLET_HS_PENDING &&
+		    s != later) {
+			int ret;
+
+			__set_current_state(TASK_RUNNING);
+			ret = pob_claim(w, s);
+			if (ret == SYSLET_CLAIM_GO)
+				return SYSLET_QUEUED;
+			/* its sleep is over: it cancels; its next pend wakes us */
+			if (ret == SYSLET_CLAIM_LATER)
+				later = s;
+			continue;
+		}
+		if (!refused && (fatal_signal_pending(current) ||
+				 READ_ONCE(ctx->dead))) {
+			__set_current_state(TASK_RUNNING);
+			refused = pob_refuse(w, 0);
+			continue;
+		}
+		if (!refused && signal_pending(current)) {
+			struct ksignal ksig;
+
+			__set_current_state(TASK_RUNNING);
+			/* notifications and stops; a fatal one refuses above */
+			get_signal(&ksig);
+			continue;
+		}
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	spin_lock(&ctx->lock);
+	w->waiting = false;
+	spin_unlock(&ctx->lock);
+	return 0;
 }
 
 /*
  * The affinity mask of a struct syslet_sched is allocated with the object
  * that holds it (an async thread's struct, a threadlet), where -ENOMEM
- * reaches user space: syslet_sched_save() runs in the scheduler hook, which
- * must not allocate.  @s is zeroed before (a NULL mask is freed as none).
+ * reaches user space: syslet_sched_save() runs in the claim, which must
+ * not allocate.  @s is zeroed before (a NULL mask is freed as none).
  */
 int syslet_sched_alloc(struct syslet_sched *s)
 {
@@ -427,30 +701,6 @@ void syslet_sched_take(const struct syslet_sched *s)
 	}
 	if (!cpumask_equal(&current->cpus_mask, s->cpus))
 		set_cpus_allowed_ptr(current, s->cpus);
-}
-
-/* The taker, current, makes the handed-off user context its own. */
-void syslet_pob_take(struct syslet_ctx *ctx, struct syslet_handoff *h)
-{
-	struct task_struct *from = h->from;
-
-	/*
-	 * @from waits for pob->taken (completed by worker_give(), once we
-	 * are done with @h) before it can be idle, and taken itself.
-	 */
-	syslet_arch_take(from, &h->uctx, h->ret);
-	syslet_sched_take(&h->sched);
-	/*
-	 * async_exec()'s audit record, if it came with the context
-	 * (syslet_audit_pass()): its result is in ax now, the name and TID
-	 * are the user thread's; ret_from_fork() would report 0.
-	 */
-	audit_syscall_exit(current_pt_regs());
-	/* a user thread again: its FPU state is saved at context switch */
-	current->flags &= ~SYSLET_PF_WORKER;
-	/* direct reads that completed meanwhile, or whose task work @from has */
-	syslet_kio_taken(ctx, from);
-	put_task_struct(from);
 }
 
 /*
@@ -601,12 +851,14 @@ long syslet_submit_pob(struct syslet_chain *c,
 		       struct syslet_completion __user *done)
 {
 	struct syslet_ctx *ctx = c->ctx;
-	struct syslet_pob pob = { .chain = c, .ctx = ctx };
+	struct syslet_pob pob = { .chain = c, .ctx = ctx, .giver = current };
 
 	init_completion(&pob.taken);
-
-	/* without a reserved spare the chain just runs in the caller */
-	pob.reserved = syslet_reserve_spare(ctx);
+	/* without a reserved taker the chain just runs in the caller */
+	pob.taker = syslet_reserve_taker(ctx, &pob);
+	/* a taker gets the kring for a chain that has none yet */
+	if (pob.taker)
+		pob.taker->uring = c->kring ? 0 : c->uring;
 	current->syslet_pob = &pob;
 	c->filter = seccomp_filter_get_current();
 	syslet_run_chain(c, true);
@@ -618,16 +870,17 @@ long syslet_submit_pob(struct syslet_chain *c,
 	if (!pob.passed) {
 		long ret = c->restart;
 
-		if (pob.reserved)
-			syslet_unreserve_spare(ctx);
+		/* no pend is left: each was settled in its schedule() */
+		if (pob.taker)
+			syslet_release_taker(ctx, pob.taker);
 		if (!ret)
 			return syslet_deliver_in_caller(c, done);
 		syslet_chain_drop(c);	/* nothing ran: restart async_exec() */
 		return ret;
 	}
 	/*
-	 * Our FPU state is the user context's until the taker has it, and
-	 * the taker's struct syslet_worker is ours once it is done with it.
+	 * The taker has all of the user context (DONE); its struct
+	 * syslet_worker is ours once it is on its way to user space.
 	 */
 	wait_for_completion(&pob.taken);
 	syslet_kio_chain_end(ctx, NULL);	/* an async thread from now on */

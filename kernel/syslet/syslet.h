@@ -29,6 +29,8 @@
 
 #include <linux/bits.h>
 #include <linux/completion.h>
+#include <linux/fs.h>
+#include <linux/pagemap.h>
 #include <linux/cpumask.h>
 #include <linux/hashtable.h>
 #include <linux/list.h>
@@ -47,7 +49,8 @@
 /*
  * Kernel API differences between the supported versions, Linux 6.1 and
  * 6.12 (the files of kernel/syslet/ are the same for both): the few
- * helpers below, and rseq_len (pob.c, threadlet.c).
+ * helpers below, and rseq_len (pob.c, threadlet.c).  A file's
+ * ->read_iter() is called directly (6.12 has no call_read_iter()).
  */
 #if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
 /* 6.12 reads a struct fd's file through fd_file(), 6.1 has the field */
@@ -99,6 +102,35 @@ static inline int syslet_import_buf(void __user *buf, size_t len,
 #endif
 }
 
+/*
+ * A struct iov_iter's current segment: 6.12 has iter_iov() (for
+ * ITER_UBUF too), 6.1 the field (ITER_IOVEC only).
+ */
+#if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
+#define iter_iov(iter)	((iter)->iov)
+#endif
+
+/*
+ * Is @iter a user buffer read through iter_iov()?  6.12's io_submit()
+ * gives a single buffer as an ITER_UBUF, 6.1's as an ITER_IOVEC.
+ */
+#if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
+#define syslet_iter_user_segs(iter)	iter_is_iovec(iter)
+#else
+#define syslet_iter_user_segs(iter)	user_backed_iter(iter)
+#endif
+
+/*
+ * The end of a sysctl table: 6.1 ends one with an empty entry, 6.12
+ * counts its entries (register_sysctl() takes ARRAY_SIZE()) and refuses
+ * an entry without a name.
+ */
+#if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
+#define SYSLET_CTL_TABLE_END	{ }
+#else
+#define SYSLET_CTL_TABLE_END
+#endif
+
 #define SYSLET_DEF_MAX_THREADS	128
 #define SYSLET_MAX_MAX_THREADS	4096
 #define SYSLET_DEF_IDLE_MSECS	5000
@@ -128,10 +160,11 @@ struct syslet_ctx {
 	unsigned int		nr_idle;
 	unsigned int		nr_idle_open;	/* of those, may take any context */
 	unsigned int		nr_starting;	/* created, not yet idle */
-	unsigned int		nr_reserved;	/* idle ones promised to pob */
 	unsigned int		nr_creating;	/* submitters making a thread */
 	wait_queue_head_t	spare_wait;	/* for nr_starting to drop */
 	unsigned int		nr_chains;	/* submitted, not yet posted */
+	unsigned int		nr_cached;	/* on @chain_cache */
+	struct list_head	chain_cache;	/* free chain objects (core.c) */
 	unsigned int		max_threads;
 	unsigned int		idle_msecs;
 	unsigned int		max_chains;
@@ -144,17 +177,18 @@ struct syslet_ctx {
 	struct callback_head	kio_tw;
 	struct work_struct	kio_work;	/* drops them: ctx dead */
 	spinlock_t		callers_lock;	/* irqsave: kio_kick() takes it */
-	struct list_head	callers;	/* struct syslet_caller */
+	/* struct syslet_caller, hashed by task: kio_kick() looks one up */
+	DECLARE_HASHTABLE(callers, 7);
 };
 
 /*
  * A thread running a chain in its own async_exec() (SYSLET_SYNC, the
- * default mode, a chain in a threadlet), on its stack, on ctx->callers
+ * default mode, a chain in a threadlet), on its stack, in ctx->callers
  * while the chain runs: a read's completion kicks another user thread
  * (kio_kick()), an interrupted atom would end with -EINTR.
  */
 struct syslet_caller {
-	struct list_head	node;
+	struct hlist_node	node;
 	struct task_struct	*task;
 };
 
@@ -188,6 +222,7 @@ struct syslet_chain {
 	bool			cancelled;	/* ctx->lock to set */
 	bool			killed;		/* its thread took a SIGKILL */
 	bool			uncounted;	/* left ctx->nr_chains when posted */
+	bool			ia32;		/* submitter in i386 ABI: atoms too */
 	int			restart;	/* ran in the caller: restart it */
 	struct syslet_completion comp;
 };
@@ -205,28 +240,53 @@ struct syslet_sched {
 };
 
 /*
- * A user context on its way from a task whose chain is about to sleep
- * (the giver) to an idle async thread (the taker), which returns to user
- * space with it.  Filled in by the giver in the scheduler hook.
+ * The hand-off state word of a reserved taker (pass-on-block: the
+ * worker's @hs; threadlets: the threadlet's): a phase in the low bits, a
+ * sequence number above them that each pend raises, so that a taker
+ * cannot claim a pend it has not seen the giver go off its CPU for.
+ *
+ *   IDLE -> PENDING	the giver, in the scheduler hook, about to sleep;
+ *			then it wakes the taker (nothing else in that hook)
+ *   PENDING -> IDLE	the giver, after schedule() returned: it woke up
+ *			before the claim, and goes on in the caller
+ *   PENDING -> CLAIMED	the taker, once the giver is off its CPU
+ *   CLAIMED -> DONE	the taker has moved the user context (release)
+ *   IDLE, PENDING -> OFF	the taker refuses (its identity no longer
+ *			fits, it is being killed): no hand-off for the rest
+ *			of this chain
+ * pob.c has the whole protocol.
  */
-struct syslet_handoff {
-	struct syslet_uctx	uctx;
-	struct task_struct	*from;		/* the giver, referenced */
-	struct syslet_pob	*pob;		/* the giver's */
-	long			ret;		/* the taker's syscall result */
-	struct syslet_sched	sched;
-};
+#define SYSLET_HS_IDLE		0UL
+#define SYSLET_HS_PENDING	1UL
+#define SYSLET_HS_CLAIMED	2UL
+#define SYSLET_HS_DONE		3UL
+#define SYSLET_HS_OFF		4UL
+#define SYSLET_HS_PHASE		7UL
+#define SYSLET_HS_SEQ		8UL
+
+static inline unsigned long syslet_hs_phase(unsigned long hs)
+{
+	return hs & SYSLET_HS_PHASE;
+}
+
+/* @hs, same sequence number, in phase @phase */
+static inline unsigned long syslet_hs(unsigned long hs, unsigned long phase)
+{
+	return (hs & ~SYSLET_HS_PHASE) | phase;
+}
 
 /*
- * An async thread.  @take is set under ctx->lock by the giver that took
- * the thread off ctx->idle for a hand-off; @ready (release/acquire) says
- * @h is filled in.  A thread with @take set does nothing but take.
+ * An async thread.  While idle it may be reserved by a default-mode
+ * chain at submission (@pob set, under ctx->lock, and off ctx->idle):
+ * it then does nothing but wait for that chain's giver to pend, take its
+ * user context, or be released (@pob cleared).
  *
  * A hand-off moves a place in ctx->nr_threads from the taker to the
  * giver, and this struct with it: the taker, once done with it (on its
- * way to user space), gives it to the giver (pob->worker), which lives
- * on in it as an async thread.  So nothing is allocated on the giver's
- * way from its chain to the idle list, where no error can be returned.
+ * way to user space), gives it to the giver (@give_to, the giver's
+ * pob->worker), which lives on in it as an async thread.  So nothing is
+ * allocated on the giver's way from its chain to the idle list, where no
+ * error can be returned, and the giver may read @hs after DONE.
  */
 struct syslet_worker {
 	struct list_head	node;		/* ctx->workers */
@@ -235,14 +295,17 @@ struct syslet_worker {
 	struct syslet_ctx	*ctx;
 	bool			starting;	/* counted in ctx->nr_starting */
 	bool			restricted;	/* ctx->lock: idle, not open */
-	bool			take;		/* ctx->lock */
-	bool			ready;
-	struct syslet_handoff	h;
+	bool			waiting;	/* ctx->lock: in syslet_pob_wait() */
+	struct syslet_pob	*pob;		/* ctx->lock: reserved by */
+	unsigned long		hs;		/* the hand-off state (above) */
+	u64			uring;		/* the chain's ring, no kring yet */
+	struct syslet_pob	*give_to;	/* claimed: the giver's */
+	struct syslet_sched	sched;		/* the giver's, at the claim */
 	/*
 	 * An async thread's own scheduling and affinity, saved when it
-	 * takes a user context over: the giver, which lives on in this
-	 * struct, takes them on (finish_passed()), so that no async thread
-	 * runs other threads' chains with a user thread's attributes.
+	 * claims a user context: the giver, which lives on in this struct,
+	 * takes them on (finish_passed()), so that no async thread runs
+	 * other threads' chains with a user thread's attributes.
 	 */
 	struct syslet_sched	own;
 	struct callback_head	ret_work;
@@ -252,20 +315,19 @@ struct syslet_worker {
  * A chain running in its caller that may pass the caller's user context
  * on (pass-on-block).  On the caller's stack, at current->syslet_pob,
  * while the chain runs.  @armed only around each atom's system call.
+ * Only the caller (the giver) writes it, but @chain, whose list and
+ * @worker the taker sets while it claims (the giver is asleep then).
  */
 struct syslet_pob {
 	struct syslet_ctx	*ctx;
 	struct syslet_chain	*chain;		/* or NULL: */
 	struct syslet_threadlet	*tl;		/* a threadlet runs (armed) */
+	struct task_struct	*giver;		/* current */
+	struct syslet_worker	*taker;		/* reserved at submission */
+	unsigned long		pending;	/* the state it pended with */
 	bool			armed;
-	bool			reserved;	/* holds one of ctx->nr_reserved */
 	bool			passed;		/* the user context has gone */
-	/*
-	 * The taker is done with the hand-off: it has copied the giver's FPU
-	 * state (syslet_pob_take()), until when the giver may not become an
-	 * async thread that could be picked as a taker itself and get another
-	 * FPU state loaded, and it has given @worker, its struct, over.
-	 */
+	/* after a hand-off: the taker is done with @worker, now ours */
 	struct completion	taken;
 	struct syslet_worker	*worker;
 	/*
@@ -275,6 +337,51 @@ struct syslet_pob {
 	 */
 	struct audit_context	**audit_outer;
 };
+
+/*
+ * A read issued as a kiocb (kio.c): a chain's lone pread64() (@c), or,
+ * with @ops, a buffered read of another owner (aio.c: io_submit()).
+ */
+struct syslet_kio;
+
+struct syslet_kio_ops {
+	/*
+	 * The read is over (@post: in a thread of the process), or dropped
+	 * with its process (a kworker, or a thread of a new image): complete
+	 * the owner's request once and free @kio (syslet_kio_free()).
+	 */
+	void (*finish)(struct syslet_kio *kio, bool post);
+	/* a page cannot be waited for: read the rest where one may sleep */
+	void (*to_thread)(struct syslet_kio *kio);
+};
+
+struct syslet_kio {
+	struct kiocb		iocb;
+	struct syslet_chain	*c;		/* or NULL: @ops */
+	struct syslet_ctx	*ctx;		/* referenced */
+	const struct syslet_kio_ops *ops;	/* NULL: a chain's read */
+	struct mm_struct	*mm;		/* mmgrab()ed */
+	u64			ret_ptr;	/* the atom's */
+	long			res;
+	refcount_t		refs;
+	struct task_struct	*tsk;		/* the submitter, referenced */
+	struct llist_node	lnode;		/* ctx->kio_done */
+	/* a buffered read (kbuf_*() in kio.c): it waits for pages, not I/O */
+	bool			buffered;
+	bool			cancelled;	/* @ops: the owner's cancel */
+	int			kflags;		/* ki_flags of each attempt */
+	u64			ubuf;		/* the read's buffer, or: */
+	const struct iovec	*iov;		/* @ops: its vector, or NULL */
+	unsigned long		nr_segs;
+	size_t			len;		/* its length (clamped) */
+	loff_t			pos;		/* where it started */
+	size_t			done;		/* bytes copied so far */
+	u32			pkru;		/* the submitter's, at submission */
+	struct wait_page_queue	wpq;		/* the page it waits for */
+};
+
+/* kbuf: how a buffered read went (kio.c) */
+enum { KBUF_NO, KBUF_DONE, KBUF_QUEUED };
 
 /* core.c */
 struct syslet_ctx *syslet_get_ctx(bool create);
@@ -316,13 +423,18 @@ void syslet_kio_chain_begin(struct syslet_ctx *ctx, struct syslet_caller *sc);
 void syslet_kio_chain_end(struct syslet_ctx *ctx, struct syslet_caller *sc);
 bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 		      struct syslet_completion __user *done, long *ret);
+bool syslet_kbuf_file(struct file *file);
+ssize_t syslet_kbuf_call(struct kiocb *iocb, struct iov_iter *iter);
+int syslet_kbuf_issue(struct syslet_kio *kio, bool missed);
+void syslet_kio_free(struct syslet_kio *kio);
 
 /* worker.c */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c);
 void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w);
 void syslet_kill_workers(struct syslet_ctx *ctx);
-bool syslet_reserve_spare(struct syslet_ctx *ctx);
-void syslet_unreserve_spare(struct syslet_ctx *ctx);
+struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
+					   struct syslet_pob *pob);
+void syslet_release_taker(struct syslet_ctx *ctx, struct syslet_worker *w);
 long syslet_become_worker(struct syslet_ctx *ctx, struct syslet_worker *w);
 bool syslet_must_stay(void);
 
@@ -338,7 +450,12 @@ bool syslet_identity_fits(struct task_struct *from, struct task_struct *to);
 bool syslet_leader_may_take(struct task_struct *from, struct task_struct *to);
 void syslet_exchange_tids(struct task_struct *a, struct task_struct *b);
 void syslet_reclaim_tid(struct task_struct *tsk);
-void syslet_pob_take(struct syslet_ctx *ctx, struct syslet_handoff *h);
+long syslet_pob_wait(struct syslet_worker *w);
+enum { SYSLET_CLAIM_GONE, SYSLET_CLAIM_LATER, SYSLET_CLAIM_GO };
+int syslet_giver_off_cpu(unsigned long *hs, struct task_struct *from,
+			 unsigned long s);
+void syslet_giver_recalc_sigpending(struct task_struct *t);
+bool syslet_identity_same(struct task_struct *from, struct task_struct *to);
 int syslet_sched_alloc(struct syslet_sched *s);
 void syslet_sched_free(struct syslet_sched *s);
 void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk);
@@ -353,6 +470,8 @@ long syslet_threadlet_end(struct syslet_ring __user *ring,
 			  struct syslet_completion __user *done);
 void syslet_threadlet_sleeping(struct task_struct *tsk,
 			       struct syslet_threadlet *tl);
+void syslet_threadlet_woken(struct task_struct *tsk,
+			    struct syslet_threadlet *tl);
 void syslet_threadlet_exit(void);
 void syslet_wake_spares(struct syslet_ctx *ctx);
 

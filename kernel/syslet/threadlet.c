@@ -27,12 +27,21 @@
  *   fn returns; async_exec(THREADLET_END) posts its value, takes B's
  *   registers at its park call, parks as a spare
  *
+ * The hand-off follows pass-on-block's protocol (pob.c), with the state
+ * word in the threadlet (tl->hs): the sleep hook only marks it pending
+ * and wakes the reserved spare; the spare, once the threadlet's task is
+ * off its CPU, claims it and exchanges the identities (TIDs under
+ * tasklist_lock, signal state under the siglock, the rest as fields);
+ * the threadlet's task, at the end of its schedule(), cancels the pend
+ * (a short sleep: no hand-off) or waits for DONE, then loads the spare's
+ * FS/GS base itself (a base is loaded by its own task) and goes on.
+ *
  * Locking: ctx->lock protects ctx->uspares, ctx->nr_uspares, and the
- * pairing of a threadlet with its reserved spare (tl->spare, us->tl,
- * us->take).  @ready (release/acquire) says the hand-off is filled in;
- * @taken says the spare has copied what it needs of @tl, which lives
- * until then.  A struct syslet_uspare lives on its task's kernel stack
- * while it is parked.
+ * pairing of a threadlet with its reserved spare (tl->spare, us->tl).
+ * A spare reads tl->hs under rcu_read_lock() (a threadlet is freed
+ * through RCU); once it has claimed, the threadlet lives until @taken,
+ * which says the spare has copied what it needs of it.  A struct
+ * syslet_uspare lives on its task's kernel stack while it is parked.
  */
 #include <linux/compat.h>
 #include <linux/completion.h>
@@ -54,20 +63,21 @@ struct syslet_uspare {
 	struct list_head	node;	/* ctx->uspares while idle */
 	struct task_struct	*task;
 	struct syslet_threadlet	*tl;	/* ctx->lock: reserved by */
-	bool			take;	/* ctx->lock: a hand-off is coming */
-	bool			ready;	/* release/acquire: it is here */
 };
 
 struct syslet_threadlet {
 	struct syslet_pob	pob;	/* current->syslet_pob while it runs */
 	struct syslet_ctx	*ctx;	/* referenced */
 	struct syslet_uspare	*spare;	/* ctx->lock: reserved, not taken */
+	struct task_struct	*spare_task;	/* its task, referenced */
+	unsigned long		hs;	/* the hand-off state (syslet.h) */
 	struct completion	taken;	/* the spare is done reading us */
 	struct syslet_uctx	uctx;	/* the caller's, at the beginning */
 	struct pt_regs		spare_regs;	/* the spare's park call */
 	unsigned long		spare_fsbase, spare_gsbase;
 	struct syslet_sched	sched;		/* the caller's */
 	struct fpu_image	fpm;
+	struct rcu_head		rcu;
 	u8			fpregs[];	/* the caller's FPU registers */
 };
 
@@ -88,16 +98,21 @@ static void threadlet_unreserve(struct syslet_threadlet *tl)
 	spin_unlock(&ctx->lock);
 }
 
+/* A spare may still read tl->hs (under RCU) */
 static void threadlet_free(struct syslet_threadlet *tl)
 {
+	if (tl->spare_task)
+		put_task_struct(tl->spare_task);
 	syslet_ctx_put(tl->ctx);
 	syslet_sched_free(&tl->sched);
-	kfree(tl);
+	kfree_rcu(tl, rcu);
 }
 
 /*
  * Exchanges the per-thread state that makes a thread's identity, but the
- * TIDs (exchanged already).
+ * TIDs (exchanged already), between @a, the threadlet's task (off its
+ * CPU, or spinning for DONE in the scheduler), and @b, the spare
+ * (current).
  */
 static void exchange_identity(struct task_struct *a, struct task_struct *b)
 {
@@ -113,9 +128,10 @@ static void exchange_identity(struct task_struct *a, struct task_struct *b)
 	swap(a->sas_ss_sp, b->sas_ss_sp);
 	swap(a->sas_ss_size, b->sas_ss_size);
 	swap(a->sas_ss_flags, b->sas_ss_flags);
-	/* each looks for signals on its way out; a spurious look is harmless */
+	/* the spare looks for signals on its way out: harmless if spurious */
 	set_tsk_thread_flag(b, TIF_SIGPENDING);
-	recalc_sigpending();
+	/* @a's sleep is cut short if it now has a signal to take */
+	syslet_giver_recalc_sigpending(a);
 	spin_unlock_irq(&sighand->siglock);
 
 	swap(a->robust_list, b->robust_list);
@@ -141,20 +157,19 @@ static void exchange_identity(struct task_struct *a, struct task_struct *b)
 
 /*
  * The scheduler hook in threadlet mode: current, running a threadlet, is
- * about to sleep.  Hand the caller's context to the reserved spare.
+ * about to sleep.  Mark the hand-off pending and wake the reserved
+ * spare, as __syslet_sched_sleeping() does.
  */
 void syslet_threadlet_sleeping(struct task_struct *tsk,
 			       struct syslet_threadlet *tl)
 {
-	struct syslet_ctx *ctx = tl->ctx;
-	struct syslet_uspare *us;
-	struct task_struct *to;
+	unsigned long s, pend;
 
 	/*
 	 * A temporary signal mask is in place: see __syslet_sched_sleeping().
-	 * ->ptrace read locklessly: a hint, checked again below.
+	 * ->ptrace read locklessly: a hint, checked again by the spare.
 	 */
-	if (!tl->pob.armed || READ_ONCE(tsk->ptrace) ||
+	if (!tl->pob.armed || tl->pob.passed || READ_ONCE(tsk->ptrace) ||
 	    (tsk->flags & PF_EXITING) || fatal_signal_pending(tsk) ||
 	    test_restore_sigmask() ||
 	    !list_empty(&tsk->pi_state_list))
@@ -163,66 +178,141 @@ void syslet_threadlet_sleeping(struct task_struct *tsk,
 	if (tsk->io_uring)
 		return;
 #endif
+	s = READ_ONCE(tl->hs);
+	if (syslet_hs_phase(s) != SYSLET_HS_IDLE)
+		return;
+	pend = s + SYSLET_HS_SEQ + SYSLET_HS_PENDING;
+	if (cmpxchg(&tl->hs, s, pend) != s)
+		return;
+	tl->pob.pending = pend;
+	/* referenced by @tl: an unpaired spare may have gone */
+	syslet_wake_up_sync(tl->spare_task);
+}
+
+/*
+ * The end of the threadlet's task's schedule(): cancel the pend, or wait
+ * until the spare has exchanged the identities and go on with the
+ * spare's TLS.
+ */
+void syslet_threadlet_woken(struct task_struct *tsk,
+			    struct syslet_threadlet *tl)
+{
+	unsigned long s = tl->pob.pending, old;
+
+	if (!s)
+		return;
+	tl->pob.pending = 0;
+	old = cmpxchg(&tl->hs, s, syslet_hs(s, SYSLET_HS_IDLE));
+	if (old == s || syslet_hs_phase(old) == SYSLET_HS_OFF)
+		return;
+	/* claimed: pairs with the spare's release of DONE */
+	while (syslet_hs_phase(smp_load_acquire(&tl->hs)) != SYSLET_HS_DONE)
+		cpu_relax();
+	/* the threadlet goes on with the spare's TLS */
+	syslet_arch_set_bases(tl->spare_fsbase, tl->spare_gsbase);
+	tl->pob.passed = true;
+}
+
+/* The spare refuses @tl's hand-offs from now on; under ctx->lock */
+static void threadlet_refuse(struct syslet_threadlet *tl)
+{
+	unsigned long s, old;
+
+	for (;;) {
+		s = READ_ONCE(tl->hs);
+		if (syslet_hs_phase(s) == SYSLET_HS_OFF)
+			return;
+		old = cmpxchg(&tl->hs, s, syslet_hs(s, SYSLET_HS_OFF));
+		if (old == s)
+			return;
+	}
+}
+
+/*
+ * The spare @us, current, claims pend @s of threadlet @tl (read under
+ * rcu_read_lock(), which the caller holds) and exchanges identities with
+ * its task.  SYSLET_CLAIM_GO if it did: @tl lives until tl->taken.
+ */
+static int threadlet_claim(struct syslet_ctx *ctx, struct syslet_uspare *us,
+			   struct syslet_threadlet *tl, unsigned long s)
+{
+	struct task_struct *from = tl->pob.giver;
+	bool refuse = false;
+	int ret;
+
+	ret = syslet_giver_off_cpu(&tl->hs, from, s);
+	if (ret != SYSLET_CLAIM_GO)
+		return ret;
+	/* the threadlet's task is quiet: what may have changed since begin */
+	if (fatal_signal_pending(from) || !list_empty(&from->pi_state_list) ||
+	    !syslet_identity_same(from, current) ||
+	    !syslet_leader_may_take(from, current))
+		refuse = true;
+
+	preempt_disable();	/* until DONE: see pob_claim() */
 	spin_lock(&ctx->lock);
-	us = tl->spare;
+	if (us->tl != tl || READ_ONCE(tl->hs) != s) {
+		spin_unlock(&ctx->lock);
+		preempt_enable();
+		return SYSLET_CLAIM_GONE;
+	}
 	/*
 	 * Once handed off, the threadlet's completion may have to wait on
 	 * an overflow list: it takes its place in max_chains now (or stays).
 	 */
-	if (us && (ctx->dead || ctx->nr_chains >= ctx->max_chains ||
-		   !syslet_identity_fits(tsk, us->task) ||
-		   !syslet_leader_may_take(tsk, us->task)))
-		us = NULL;
+	if (refuse || ctx->dead || ctx->nr_chains >= ctx->max_chains)
+		goto refuse;
 	/*
 	 * Both tasks return to user space with the other's TID: neither may
 	 * be traced.  A tracer attaches under tasklist_lock, and the TIDs
-	 * are exchanged under it, inside ctx->lock (see
-	 * __syslet_sched_sleeping()).
+	 * are exchanged under it, inside ctx->lock.
 	 */
-	if (us) {
-		write_lock_irq(&tasklist_lock);
-		if (tsk->ptrace || us->task->ptrace) {
-			write_unlock_irq(&tasklist_lock);
-			us = NULL;
-		}
-	}
-	if (us) {
-		syslet_exchange_tids(tsk, us->task);
+	write_lock_irq(&tasklist_lock);
+	if (from->ptrace || current->ptrace) {
 		write_unlock_irq(&tasklist_lock);
-		us->take = true;
-		tl->spare = NULL;
-		tl->pob.armed = false;
-		ctx->nr_chains++;
+		goto refuse;
 	}
+	if (cmpxchg(&tl->hs, s, syslet_hs(s, SYSLET_HS_CLAIMED)) != s) {
+		write_unlock_irq(&tasklist_lock);
+		spin_unlock(&ctx->lock);
+		preempt_enable();
+		return SYSLET_CLAIM_GONE;
+	}
+	syslet_exchange_tids(from, current);
+	write_unlock_irq(&tasklist_lock);
+	tl->spare = NULL;
+	ctx->nr_chains++;
 	spin_unlock(&ctx->lock);
-	if (!us)
-		return;
 
-	to = us->task;
-	tl->spare_regs = *task_pt_regs(to);
-	syslet_arch_bases(to, &tl->spare_fsbase, &tl->spare_gsbase);
-	syslet_sched_save(&tl->sched, tsk);
+	/* ours, as at our park call: the threadlet goes on with them */
+	tl->spare_regs = *current_pt_regs();
+	syslet_arch_bases(current, &tl->spare_fsbase, &tl->spare_gsbase);
+	syslet_sched_save(&tl->sched, from);
+	exchange_identity(from, current);
+	/* pairs with syslet_threadlet_woken() */
+	smp_store_release(&tl->hs, syslet_hs(s, SYSLET_HS_DONE));
+	preempt_enable();
+	trace_syslet_handoff(task_pid_nr(current), task_pid_nr(from), true);
+	return SYSLET_CLAIM_GO;
 
-	exchange_identity(tsk, to);
-	trace_syslet_handoff(task_pid_nr(to), task_pid_nr(tsk), true);
-	set_task_comm(tsk, to->comm);
-	/* the threadlet goes on with the spare's TLS */
-	syslet_arch_set_bases(tl->spare_fsbase, tl->spare_gsbase);
-	tl->pob.passed = true;
-
-	/* @us may be gone as soon as @ready reads true; @to is RCU-freed */
-	rcu_read_lock();
-	/* pairs with spare_park(): the hand-off is complete before @ready */
-	smp_store_release(&us->ready, true);
-	syslet_wake_up_sync(to);
-	rcu_read_unlock();
+refuse:
+	threadlet_refuse(tl);
+	spin_unlock(&ctx->lock);
+	preempt_enable();
+	return SYSLET_CLAIM_GONE;
 }
 
 /* The spare, current, makes the caller's context of @tl its own. */
 static long threadlet_take(struct syslet_threadlet *tl)
 {
+	struct task_struct *from = tl->pob.giver;
+	char comm[TASK_COMM_LEN];
+
 	syslet_arch_take_fp(&tl->uctx, &tl->fpm, tl->fpregs, SYSLET_QUEUED);
+	/* the names go with the identities */
+	strscpy(comm, current->comm, sizeof(comm));
 	syslet_sched_take(&tl->sched);
+	set_task_comm(from, comm);
 	complete(&tl->taken);
 	return SYSLET_QUEUED;
 }
@@ -238,6 +328,8 @@ static long threadlet_take(struct syslet_threadlet *tl)
 static long spare_park(struct syslet_ctx *ctx)
 {
 	struct syslet_uspare us = { .task = current };
+	struct syslet_threadlet *tl;
+	unsigned long later = 0;
 	long timeout, ret;
 
 	spin_lock(&ctx->lock);
@@ -252,10 +344,27 @@ static long spare_park(struct syslet_ctx *ctx)
 
 	timeout = msecs_to_jiffies(READ_ONCE(ctx->idle_msecs));
 	for (;;) {
+		unsigned long s;
+		int claim = -1;
+
 		set_current_state(TASK_INTERRUPTIBLE);
-		/* pairs with the giver's release: the hand-off is filled in */
-		if (smp_load_acquire(&us.ready))
+		/* a threadlet is freed through RCU; a pend: threadlet_claim() */
+		rcu_read_lock();
+		tl = READ_ONCE(us.tl);
+		/* pairs with the hook's cmpxchg: the threadlet is filled in */
+		s = tl ? smp_load_acquire(&tl->hs) : 0;
+		if (tl && syslet_hs_phase(s) == SYSLET_HS_PENDING && s != later) {
+			__set_current_state(TASK_RUNNING);
+			claim = threadlet_claim(ctx, &us, tl, s);
+		}
+		rcu_read_unlock();
+		if (claim == SYSLET_CLAIM_GO)
 			break;
+		/* its sleep is over: it cancels; its next pend wakes us */
+		if (claim == SYSLET_CLAIM_LATER)
+			later = s;
+		if (claim >= 0)
+			continue;
 		if (!timeout && syslet_must_stay())
 			timeout = MAX_SCHEDULE_TIMEOUT;
 		ret = signal_pending(current) ? -EINTR :
@@ -265,31 +374,25 @@ static long spare_park(struct syslet_ctx *ctx)
 			timeout = schedule_timeout(timeout);
 			continue;
 		}
+		__set_current_state(TASK_RUNNING);
 		spin_lock(&ctx->lock);
-		if (!us.take) {
-			if (us.tl) {
-				us.tl->spare = NULL;
-			} else {
-				list_del(&us.node);
-				ctx->nr_uspares--;
-			}
-			ctx->nr_parked--;
-			spin_unlock(&ctx->lock);
-			__set_current_state(TASK_RUNNING);
-			return ret;
+		if (us.tl) {
+			/* its threadlet runs on in its caller */
+			threadlet_refuse(us.tl);
+			us.tl->spare = NULL;
+		} else {
+			list_del(&us.node);
+			ctx->nr_uspares--;
 		}
+		ctx->nr_parked--;
 		spin_unlock(&ctx->lock);
-		/* a hand-off has begun: wait for it */
-		set_current_state(TASK_UNINTERRUPTIBLE);
-		/* as above */
-		if (!smp_load_acquire(&us.ready))
-			schedule();
+		return ret;
 	}
-	__set_current_state(TASK_RUNNING);
+	/* claimed: @tl lives until we complete tl->taken */
 	spin_lock(&ctx->lock);
 	ctx->nr_parked--;	/* a user thread again */
 	spin_unlock(&ctx->lock);
-	return threadlet_take(us.tl);
+	return threadlet_take(tl);
 }
 
 /* The process is going: wake the idle spares, which see ctx->dead. */
@@ -349,7 +452,7 @@ long syslet_threadlet_begin(void)
 	tl = kzalloc(struct_size(tl, fpregs, fpsize), GFP_KERNEL_ACCOUNT);
 	if (!tl)
 		return -ENOMEM;
-	/* the hand-off, in the scheduler hook, may not allocate it */
+	/* the claim, which may not allocate, saves the caller's in it */
 	if (syslet_sched_alloc(&tl->sched)) {
 		kfree(tl);
 		return -ENOMEM;
@@ -363,9 +466,10 @@ long syslet_threadlet_begin(void)
 		ctx->nr_uspares--;
 		us->tl = tl;
 		tl->spare = us;
+		tl->spare_task = get_task_struct(us->task);
 	}
 	spin_unlock(&ctx->lock);
-	if (!tl->spare) {
+	if (!tl->spare_task) {
 		syslet_sched_free(&tl->sched);
 		kfree(tl);
 		return -EAGAIN;
@@ -375,7 +479,11 @@ long syslet_threadlet_begin(void)
 	init_completion(&tl->taken);
 	tl->pob.ctx = ctx;
 	tl->pob.tl = tl;
+	tl->pob.giver = current;
 	tl->pob.armed = true;
+	/* checked here, where current is the caller (arch: its segments) */
+	if (!syslet_identity_fits(current, tl->spare_task))
+		tl->hs = SYSLET_HS_OFF;
 	tl->fpm.size = fpsize;
 	syslet_arch_save(&tl->uctx);
 	syslet_arch_save_fp(&tl->fpm, tl->fpregs);

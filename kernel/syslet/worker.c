@@ -15,8 +15,12 @@
  * idle for ctx->idle_msecs exits.  A fatal signal (exit_group, kill -9,
  * exec's de_thread) makes a thread drop its chain and exit.
  */
+#include <linux/cpuset.h>
 #include <linux/cred.h>
+#include <linux/iocontext.h>
+#include <linux/ioprio.h>
 #include <linux/ptrace.h>
+#include <uapi/linux/sched/types.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
@@ -77,21 +81,26 @@ bool syslet_must_stay(void)
 }
 
 /*
- * ctx->idle: idle async threads, counted in ctx->nr_idle.  Those that may
- * take any giver's user context are also counted in ctx->nr_idle_open,
- * which is what backs pass-on-block reservations (ctx->nr_reserved); a
+ * ctx->idle: idle async threads, counted in ctx->nr_idle, none of them
+ * reserved (a reservation takes its thread off the list).  Those that may
+ * take any giver's user context are also counted in ctx->nr_idle_open; a
  * leader whose TID is away may only take the TGID's context back (see
- * syslet_leader_may_take()), so it runs queued chains but backs no
- * reservation.  Caller holds ctx->lock.
+ * syslet_leader_may_take()), so it runs queued chains and is reserved
+ * only by the TGID's holder.  Caller holds ctx->lock.
  */
-static void idle_add(struct syslet_ctx *ctx, struct syslet_worker *w)
+static void idle_readd(struct syslet_ctx *ctx, struct syslet_worker *w)
 {
 	lockdep_assert_held(&ctx->lock);
-	w->restricted = syslet_must_stay();
 	list_add(&w->idle_node, &ctx->idle);
 	ctx->nr_idle++;
 	if (!w->restricted)
 		ctx->nr_idle_open++;
+}
+
+static void idle_add(struct syslet_ctx *ctx, struct syslet_worker *w)
+{
+	w->restricted = syslet_must_stay();
+	idle_readd(ctx, w);
 }
 
 void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w)
@@ -113,43 +122,29 @@ void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w)
  */
 static void worker_give(struct syslet_worker *w)
 {
-	struct syslet_pob *pob = w->h.pob;
+	struct syslet_pob *pob = w->give_to;
 
 	pob->worker = w;
 	complete(&pob->taken);
 }
 
 /*
- * Waits until the giver that reserved us has filled in the hand-off, and
- * takes the user context over; @w goes to the giver after that
- * (worker_give()).
+ * @w is reserved by a pass-on-block giver (ctx->lock held, dropped): wait
+ * for it.  Returns SYSLET_QUEUED if we took over its user context (off
+ * ctx->workers then: the giver took our place in ctx->nr_threads), or 0
+ * once released.
  */
-static long worker_take(struct syslet_worker *w)
+static long worker_reserved(struct syslet_ctx *ctx, struct syslet_worker *w)
 {
-	struct syslet_ctx *ctx = w->ctx;
+	long ret;
 
-	for (;;) {
-		set_current_state(TASK_UNINTERRUPTIBLE);
-		/* pairs with the giver's release: @h is filled in */
-		if (smp_load_acquire(&w->ready))
-			break;
-		schedule();
-	}
-	__set_current_state(TASK_RUNNING);
-
-	/* the giver took over our place in ctx->nr_threads */
-	spin_lock(&ctx->lock);
-	list_del(&w->node);
+	lockdep_assert_held(&ctx->lock);
+	w->waiting = true;
 	spin_unlock(&ctx->lock);
-	/* for the giver, which lives on in @w (finish_passed()) */
-	syslet_sched_save(&w->own, current);
-	syslet_pob_take(ctx, &w->h);
-	/* a user thread now (PF_IO_WORKER is clear) */
-	spin_lock(&ctx->lock);
-	ctx->nr_handing--;
-	spin_unlock(&ctx->lock);
-	syslet_ctx_put(ctx);
-	return w->h.ret;
+	ret = syslet_pob_wait(w);
+	if (ret)
+		syslet_ctx_put(ctx);	/* the worker's reference */
+	return ret;
 }
 
 /*
@@ -173,7 +168,7 @@ static bool worker_unlink(struct syslet_ctx *ctx, struct syslet_worker *w)
 
 static void worker_free(struct syslet_worker *w)
 {
-	syslet_sched_free(&w->h.sched);
+	syslet_sched_free(&w->sched);
 	syslet_sched_free(&w->own);
 	kfree(w);
 }
@@ -218,19 +213,19 @@ static long worker_loop(struct syslet_worker *w)
 		long left;
 
 		spin_lock(&ctx->lock);
-		if (w->take) {
-			spin_unlock(&ctx->lock);
-			return worker_take(w);
+		if (w->pob) {
+			long ret = worker_reserved(ctx, w);
+
+			if (ret)
+				return ret;
+			continue;
 		}
 		if (w->starting) {
 			w->starting = false;
 			ctx->nr_starting--;
 			started = true;
 		}
-		/* idle threads promised to pass-on-block stay idle */
-		if (!ctx->dead && !list_empty(&ctx->queue) &&
-		    (ctx->nr_idle_open >= ctx->nr_reserved ||
-		     syslet_must_stay())) {
+		if (!ctx->dead && !list_empty(&ctx->queue)) {
 			c = list_first_entry(&ctx->queue, struct syslet_chain, node);
 			list_move_tail(&c->node, &ctx->running);
 			c->worker = current;
@@ -246,8 +241,9 @@ static long worker_loop(struct syslet_worker *w)
 			break;
 		}
 		/*
-		 * Idle: a submitter takes us off ctx->idle and wakes us, to
-		 * run a chain or to take over a user context (@take).
+		 * Idle: a submitter takes us off ctx->idle and wakes us to
+		 * run a chain, or reserves us for pass-on-block (@pob), and
+		 * its chain's giver wakes us if it hands off.
 		 */
 		idle_add(ctx, w);
 		__set_current_state(TASK_INTERRUPTIBLE);
@@ -260,9 +256,12 @@ static long worker_loop(struct syslet_worker *w)
 
 		spin_lock(&ctx->lock);
 		syslet_idle_del(ctx, w);
-		if (w->take) {
-			spin_unlock(&ctx->lock);
-			return worker_take(w);
+		if (w->pob) {
+			long ret = worker_reserved(ctx, w);
+
+			if (ret)
+				return ret;
+			continue;
 		}
 		/*
 		 * Not while a submitter makes a thread for a chain it has yet
@@ -270,7 +269,7 @@ static long worker_loop(struct syslet_worker *w)
 		 * it counts on to run it (syslet_queue_chain()).
 		 */
 		if (!left && list_empty(&ctx->queue) && !syslet_must_stay() &&
-		    ctx->nr_idle_open >= ctx->nr_reserved && !ctx->nr_creating) {
+		    !ctx->nr_creating) {
 			/* idle timeout: uncounted before the queue can fill */
 			bool starting = worker_unlink(ctx, w);
 
@@ -298,14 +297,55 @@ static void worker_set_ret(struct callback_head *cb)
 {
 	struct syslet_worker *w = container_of(cb, struct syslet_worker, ret_work);
 
-	current_pt_regs()->ax = w->h.ret;
+	current_pt_regs()->ax = SYSLET_QUEUED;
 	worker_give(w);
+}
+
+/*
+ * A new async thread leaves what it inherited from the user thread that
+ * happened to make it (create_io_thread() copies it from current), as
+ * it will run every thread's queued chains: it starts at SCHED_NORMAL,
+ * nice 0, on every CPU its cpuset allows, and with an io_context of its
+ * own (CLONE_IO linked it to its maker's, which a later ioprio_set() of
+ * either would change for both, and a hand-off would then leave a user
+ * thread on an io_context shared with async threads).  Its I/O priority
+ * stays its maker's value: a hand-off needs giver and taker to have the
+ * same (syslet_task_state_same()).  Neither step can fail but for
+ * memory: then it keeps what it has.
+ */
+static void worker_neutral(void)
+{
+	struct sched_attr attr = { .sched_policy = SCHED_NORMAL };
+	struct io_context *ioc = current->io_context;
+	cpumask_var_t mask;
+
+	sched_setattr_nocheck(current, &attr);
+	if (alloc_cpumask_var(&mask, GFP_KERNEL)) {
+		cpuset_cpus_allowed(current, mask);
+		set_cpus_allowed_ptr(current, mask);
+		free_cpumask_var(mask);
+	}
+	if (ioc) {
+		int prio = READ_ONCE(ioc->ioprio);
+
+		exit_io_context(current);
+		/* an error leaves no io_context: the default priority */
+		if (prio)
+			set_task_ioprio(current, prio);
+	}
 }
 
 static int syslet_worker_fn(void *data)
 {
 	struct syslet_worker *w = data;
 
+	worker_neutral();
+	/*
+	 * Made in an i386 caller's call, we inherited its TS_COMPAT: the
+	 * ABI is each atom's (exec.c), and a user context we may take over
+	 * (a hand-off, 64-bit callers only) returns to 64-bit user space.
+	 */
+	current_thread_info()->status &= ~TS_COMPAT;
 	worker_loop(w);
 	/*
 	 * We took over a user context and return to user space through
@@ -334,8 +374,10 @@ long syslet_become_worker(struct syslet_ctx *ctx, struct syslet_worker *w)
 	w->ctx = ctx;
 	w->starting = false;
 	w->restricted = false;
-	w->take = false;
-	w->ready = false;
+	w->waiting = false;
+	w->pob = NULL;
+	w->uring = 0;
+	w->give_to = NULL;
 	refcount_inc(&ctx->refs);
 	spin_lock(&ctx->lock);
 	list_add(&w->node, &ctx->workers);
@@ -344,6 +386,32 @@ long syslet_become_worker(struct syslet_ctx *ctx, struct syslet_worker *w)
 	/* we return through our own system call: no task work is needed */
 	worker_give(w);
 	return ret;
+}
+
+/*
+ * create_io_thread() with every signal but SIGKILL blocked in the maker
+ * meanwhile.  copy_process() refuses to make a thread while its maker
+ * has a signal pending (-ERESTARTNOINTR, so that a fork is ordered with
+ * the signals around it), and async threads are made where one may be:
+ * a buffered read going to a thread from the task work that
+ * get_signal() runs, with the signal to deliver pending
+ * (kbuf_to_thread()), or async_exec() with a signal just come.  An
+ * async thread is no fork user space could order signals with (it
+ * blocks them all itself); the signal stays pending, and process-wide
+ * ones may go to another thread meanwhile (set_current_blocked()).
+ * A fatal signal, or a group stop, still refuses it.
+ */
+static struct task_struct *worker_spawn(struct syslet_worker *w)
+{
+	struct task_struct *tsk;
+	sigset_t all, old;
+
+	old = current->blocked;
+	siginitsetinv(&all, sigmask(SIGKILL));
+	set_current_blocked(&all);
+	tsk = create_io_thread(syslet_worker_fn, w, NUMA_NO_NODE);
+	set_current_blocked(&old);
+	return tsk;
 }
 
 /*
@@ -360,7 +428,8 @@ static int worker_create(struct syslet_ctx *ctx, unsigned int seq,
 	w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
 	if (!w)
 		return -ENOMEM;
-	if (syslet_sched_alloc(&w->h.sched) || syslet_sched_alloc(&w->own)) {
+	/* the claim, which may not allocate, saves the giver's in it */
+	if (syslet_sched_alloc(&w->sched) || syslet_sched_alloc(&w->own)) {
 		worker_free(w);
 		return -ENOMEM;
 	}
@@ -368,7 +437,7 @@ static int worker_create(struct syslet_ctx *ctx, unsigned int seq,
 	w->ctx = ctx;
 	w->starting = starting;
 	refcount_inc(&ctx->refs);
-	tsk = create_io_thread(syslet_worker_fn, w, NUMA_NO_NODE);
+	tsk = worker_spawn(w);
 	if (IS_ERR(tsk)) {
 		worker_free(w);
 		syslet_ctx_put(ctx);
@@ -385,8 +454,8 @@ static int worker_create(struct syslet_ctx *ctx, unsigned int seq,
 }
 
 /*
- * Wakes an idle thread for a queued chain, one that no pass-on-block
- * reservation counts on (a restricted one first).
+ * An idle thread for a queued chain: a restricted one first (it backs no
+ * reservation but the TGID holder's), else the most recently idle one.
  */
 static struct syslet_worker *idle_pick(struct syslet_ctx *ctx)
 {
@@ -394,9 +463,10 @@ static struct syslet_worker *idle_pick(struct syslet_ctx *ctx)
 
 	lockdep_assert_held(&ctx->lock);
 	list_for_each_entry(w, &ctx->idle, idle_node)
-		if (w->restricted || ctx->nr_idle_open > ctx->nr_reserved)
+		if (w->restricted)
 			return w;
-	return NULL;
+	return list_first_entry_or_null(&ctx->idle, struct syslet_worker,
+					idle_node);
 }
 
 static void wake_idle(struct syslet_ctx *ctx)
@@ -493,15 +563,43 @@ void syslet_kill_workers(struct syslet_ctx *ctx)
 }
 
 /*
- * Pass-on-block needs an idle async thread to hand the caller's user
- * context to: reserve one, making it if none is idle (and waiting until
- * it is), so that a chain's first sleep finds it even when other threads
- * submit at the same time.  Returns false when none can be had (at the
- * thread limit, or a thread cannot be made): a chain that sleeps then
- * runs on in the caller.  Reserved threads are not given queued chains
- * and do not exit on idle.
+ * The idle thread a pass-on-block giver, current, would hand its user
+ * context to: one whose identity fits.  The TGID's holder gives the
+ * leader its context back first (a restricted thread, which no other
+ * giver may use).
  */
-bool syslet_reserve_spare(struct syslet_ctx *ctx)
+static struct syslet_worker *taker_pick(struct syslet_ctx *ctx)
+{
+	bool holder = !thread_group_leader(current) &&
+		      task_pid_nr(current) == task_tgid_nr(current);
+	struct syslet_worker *w, *pick = NULL;
+
+	lockdep_assert_held(&ctx->lock);
+	list_for_each_entry(w, &ctx->idle, idle_node) {
+		if (!syslet_leader_may_take(current, w->task) ||
+		    !syslet_identity_fits(current, w->task))
+			continue;
+		if (!pick || w->restricted)
+			pick = w;
+		if (w->restricted || !holder)
+			break;
+	}
+	return pick;
+}
+
+/*
+ * Pass-on-block needs an idle async thread to hand the caller's user
+ * context to: reserve one for @pob (the caller's), making it if none is
+ * idle (and waiting until it is), so that a chain's sleep finds it even
+ * when other threads submit at the same time.  The thread leaves
+ * ctx->idle, runs no queued chain and does not exit on idle until
+ * released (syslet_release_taker()) or it took the context.  Returns
+ * NULL when none can be had (at the thread limit, a thread cannot be
+ * made, or the idle ones do not fit the caller): a chain that sleeps then
+ * runs on in the caller.
+ */
+struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
+					   struct syslet_pob *pob)
 {
 	/*
 	 * No bound on the tries: a round either reserves, or makes a thread
@@ -512,24 +610,34 @@ bool syslet_reserve_spare(struct syslet_ctx *ctx)
 	 * empty pipe, then a write to it) may never get out of.
 	 */
 	for (;;) {
+		struct syslet_worker *w;
 		unsigned int seq = 0;
 		bool create;
 
 		spin_lock(&ctx->lock);
 		if (ctx->dead) {
 			spin_unlock(&ctx->lock);
-			return false;
+			return NULL;
 		}
-		if (ctx->nr_idle_open > ctx->nr_reserved) {
-			ctx->nr_reserved++;
+		w = taker_pick(ctx);
+		if (w) {
+			syslet_idle_del(ctx, w);
+			w->pob = pob;
+			w->uring = 0;
+			w->hs = syslet_hs(w->hs, SYSLET_HS_IDLE);
 			spin_unlock(&ctx->lock);
-			return true;
+			return w;
+		}
+		/* idle ones that do not fit: in the caller, as before */
+		if (ctx->nr_idle_open) {
+			spin_unlock(&ctx->lock);
+			return NULL;
 		}
 		create = !ctx->nr_starting;
 		if (create) {
 			if (ctx->nr_threads >= ctx->max_threads) {
 				spin_unlock(&ctx->lock);
-				return false;
+				return NULL;
 			}
 			ctx->nr_threads++;
 			ctx->nr_starting++;
@@ -542,22 +650,30 @@ bool syslet_reserve_spare(struct syslet_ctx *ctx)
 			ctx->nr_threads--;
 			ctx->nr_starting--;
 			spin_unlock(&ctx->lock);
-			return false;
+			return NULL;
 		}
 		/* a fatal signal ends the wait; the chain then stops at once */
 		if (wait_event_killable(ctx->spare_wait,
-					READ_ONCE(ctx->nr_idle_open) >
-					READ_ONCE(ctx->nr_reserved) ||
+					READ_ONCE(ctx->nr_idle_open) ||
 					!READ_ONCE(ctx->nr_starting)))
-			return false;
+			return NULL;
 	}
 }
 
-/* The chain completed without a hand-off: give the reservation back. */
-void syslet_unreserve_spare(struct syslet_ctx *ctx)
+/*
+ * The chain completed without a hand-off (its giver, current, holds no
+ * pend: the state is IDLE or OFF): give the reserved thread back.  One
+ * that waits in syslet_pob_wait() is woken; one still asleep idle goes
+ * back on ctx->idle without a wake-up.
+ */
+void syslet_release_taker(struct syslet_ctx *ctx, struct syslet_worker *w)
 {
 	spin_lock(&ctx->lock);
-	ctx->nr_reserved--;
+	WRITE_ONCE(w->pob, NULL);
+	if (w->waiting)
+		wake_up_process(w->task);
+	else
+		idle_readd(ctx, w);
 	/* a queued chain may have waited for this thread */
 	if (!list_empty(&ctx->queue))
 		wake_idle(ctx);

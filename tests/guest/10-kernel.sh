@@ -6,12 +6,23 @@
 # issue 15: the allowlist, atoms seen by tracing/audit/ptrace, what a
 # hand-off moves or refuses, the TGID after a leader's hand-off; buffered
 # reads without a thread (kbuf).
-# issue 16: completions posted by many threads at once (post).
-# issue 19: ABI v1 (abi: sizes, reserved words, flags, numbers); PI
+# issue 16: completions posted by many threads at once (post); the
+# hand-off's states: pending, cancelled, claimed, refused (pobstate).
+# issue 19: ABI v1 (abi: sizes, reserved words, flags, numbers); i386
+# callers (compat32: an x86-64 program using the i386 entry too, and
+# compat32-i386, the i386 program, built where gcc -m32 works); PI
 # futexes in atoms on 6.1 and 6.12 (pifutex).
+# issue 18: io_submit() through the engine (aio).
+# review 4 of issue 15 (rev4: the completion interrupt's cost, async
+# threads' scheduling and io_context, restart codes, async_limits()).
 rc=0
-for t in engine abi seccomp identity limits pob threadlet lifetime iowq kio review \
-	allowlist visible handoff tgid post kbuf pifutex; do
+for t in engine abi seccomp identity limits pob pobstate threadlet lifetime iowq kio review aio \
+	allowlist visible handoff tgid post kbuf rev4 compat32 pifutex; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done
+if [ -x "$SYSLET_BUILD/tests/kernel/compat32-i386" ]; then
+	"$SYSLET_BUILD/tests/kernel/compat32-i386" || rc=1
+else
+	printf 'TAP version 13\n1..1\nok 1 compat32-i386 # SKIP not built (no gcc -m32)\n'
+fi
 exit $rc

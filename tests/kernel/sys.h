@@ -4,6 +4,7 @@
 #define SYSLET_TESTS_SYS_H
 
 #include <linux/syslet.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -158,6 +159,31 @@ static inline int in_child(void (*fn)(void), int secs)
 		return -1;
 	alarm(0);
 	return status;
+}
+
+/* Ends a child with work in flight: exit (0), exec (1) or SIGKILL (2). */
+static inline void __attribute__((noreturn)) end_child(int how)
+{
+	if (how == 1)
+		execl("/bin/true", "true", (char *)NULL);
+	if (how == 2)
+		raise(SIGKILL);
+	_exit(0);
+}
+
+/*
+ * Waits for a child ended by end_child(@how): 0 if it ended so, else its
+ * exit code (77: it skipped), or -1.
+ */
+static inline int wait_end(pid_t pid, int how)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	if (how == 2)
+		return WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL ? 0 : -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 #define REQUIRE_SYSLET() do {						\

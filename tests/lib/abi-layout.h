@@ -54,12 +54,25 @@
 	X(syslet_limits, chains_done, 32, 8)				\
 	X(syslet_limits, __reserved2, 40, 24)
 
+/*
+ * A struct with __u64 fields is 8-byte aligned on x86-64 and 4-byte
+ * aligned on i386 (its psABI aligns 64-bit integers in structs to 4):
+ * the offsets and sizes are the same, and the kernel needs no alignment
+ * of them (the ring's 64 bytes are its own rule).  abi32 (-m32) checks
+ * the i386 side.
+ */
+#ifdef __i386__
+#define ABI_ALIGN64	4
+#else
+#define ABI_ALIGN64	8
+#endif
+
 /* X(struct, size, alignment) */
 #define ABI_STRUCTS(X)							\
-	X(syslet_atom, 96, 8)						\
-	X(syslet_completion, 32, 8)					\
+	X(syslet_atom, 96, ABI_ALIGN64)					\
+	X(syslet_completion, 32, ABI_ALIGN64)				\
 	X(syslet_ring, 192, 4)						\
-	X(syslet_limits, 64, 8)
+	X(syslet_limits, 64, ABI_ALIGN64)
 
 /* X(name, value) */
 #define ABI_NUMBERS(X)							\

@@ -4,13 +4,15 @@
  * state, FS/GS base, PKRU) from a task about to sleep in a system call to
  * the thread that returns to user space in its place.
  *
- * The giving task saves its context while it is still current (it is in
- * the scheduler, about to sleep) and becomes an async thread: it never
- * returns to user space with that context again.  Its fpstate then stays
- * as saved: PF_IO_WORKER tasks do not save FPU registers at context switch
- * or in kernel_fpu_begin(), so the taker can copy it at any later time
- * before the giver goes idle: the giver waits for that (pob->taken), as
- * it could otherwise be picked as a taker and get another state loaded.
+ * Pass-on-block: the taker reads the giving task's context from that task
+ * once it is off its CPU (syslet_arch_save_task()): the context switch
+ * saved its FPU registers in its fpstate (it was not PF_IO_WORKER then),
+ * its FS/GS base in thread.fsbase/gsbase and its PKRU in thread.pkru; its
+ * pt_regs are as it entered the kernel.  In the kernel the giver never
+ * loads user FPU registers again (TIF_NEED_FPU_LOAD is set at switch-in,
+ * and it will not return to user space with this context), so they stay
+ * as saved while the taker copies them, even if it runs meanwhile.
+ * Threadlets save the caller's context while it is current, at begin.
  */
 #include <linux/compat.h>
 #include <linux/ptrace.h>
@@ -96,6 +98,14 @@ void syslet_arch_save(struct syslet_uctx *u)
 	u->gsbase = x86_gsbase_read_task(current);
 	u->pkru = read_pkru();
 	fpu_sync_fpstate(&current->thread.fpu);
+}
+
+void syslet_arch_save_task(struct task_struct *tsk, struct syslet_uctx *u)
+{
+	u->regs = *task_pt_regs(tsk);
+	u->fsbase = x86_fsbase_read_task(tsk);
+	u->gsbase = x86_gsbase_read_task(tsk);
+	u->pkru = tsk->thread.pkru;
 }
 
 /*

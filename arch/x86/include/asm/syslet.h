@@ -24,8 +24,14 @@ bool syslet_arch_may_pass(struct task_struct *from, struct task_struct *to);
 /* Captures current's user context; it may be about to sleep. */
 void syslet_arch_save(struct syslet_uctx *u);
 /*
+ * Captures the user context of @tsk, a task off its CPU (->on_cpu read
+ * clear), but the FPU state, which syslet_arch_take() reads from @tsk.
+ */
+void syslet_arch_save_task(struct task_struct *tsk, struct syslet_uctx *u);
+/*
  * Makes @u, saved from @from, current's user context, returning @ret from
- * the system call @from was in.  Only the FPU state is read from @from.
+ * the system call @from was in.  Only the FPU state is read from @from,
+ * which is off its CPU or does not load user FPU registers meanwhile.
  */
 void syslet_arch_take(struct task_struct *from, const struct syslet_uctx *u,
 		      long ret);

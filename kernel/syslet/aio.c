@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * io_submit() through the engine: a buffered IOCB_CMD_PREAD or PREADV
+ * (fs/aio.c's aio_read()) that would wait for the device does not wait
+ * in io_submit().  It is read the way kbuf reads a chain's pread64()
+ * (kio.c): IOCB_NOWAIT copies what the page cache has and starts the
+ * readahead of the rest; IOCB_WAITQ waits for the first missing page on
+ * its folio's wait queue, without a thread; the page's unlock queues the
+ * read on the process's ctx->kio_done, and a thread of the process (the
+ * submitter first: task work) reads on in process context with the
+ * process's mm and completes the request through fs/aio.c's
+ * ->ki_complete() (aio_complete_rw()): the aio ring, its eventfd, as
+ * mainline.  A read the page cache satisfies completes in io_submit(),
+ * as before.  No async thread, no kworker touches user memory.
+ *
+ * What stays on mainline's path: O_DIRECT (already asynchronous), files
+ * whose page cache cannot be waited for so (no FMODE_BUF_RASYNC: they
+ * read as before, in io_submit()), a request with RWF_NOWAIT (its caller
+ * wants -EAGAIN), and everything with /proc/sys/fs/aio-syslet at 0.
+ * A page that cannot be waited for (an I/O error left it not uptodate,
+ * no memory for a folio) or a buffer page that faults: the rest is read
+ * blocking, in io_submit() if it is found there (as mainline would), or
+ * in the thread that reads on (syslet_aio_sync()).
+ *
+ * Lifetimes: struct syslet_aio is a kio (kio.c's rules: it pins the
+ * ctx, the mm (mmgrab), the submitter's task_struct) plus the request's
+ * iovec, copied (fs/aio.c's is on its stack).  The aio request pins the
+ * file and itself until ->ki_complete(), which is called exactly once,
+ * by syslet_aio_finish(), which then frees the kio.  fs/aio.c's kioctx
+ * cannot go before: io_destroy() and exit_aio() wait for every request.
+ *
+ * Cancel: the request is on the kioctx's active_reqs (kiocb_set_cancel_fn())
+ * from before it can complete; io_cancel(), io_destroy() and the mm's
+ * exit_aio() mark it (under the kioctx's ctx_lock, any context) and
+ * it completes with -ECANCELED once its page is in, without reading
+ * on; io_cancel() returns -EINPROGRESS, as for any cancellable request.
+ *
+ * Waits for its own requests: io_destroy() waits for them with the
+ * submitter's task work runnable (syslet_aio_wait()), else a read whose
+ * page came would wait for the very thread that waits for it.  exit_aio()
+ * runs in an exiting thread (task work goes to another) or, at exec,
+ * after the ctx is dead (a kworker drops the reads: kio_kick()).  A read
+ * dropped so, with its process, completes with -ECANCELED.
+ */
+#include <linux/aio.h>
+#include <linux/fs.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/syslet_aio.h>
+#include <linux/sysctl.h>
+#include <linux/task_work.h>
+#include <linux/uio.h>
+#include <asm/pkru.h>
+#include "syslet.h"
+
+struct syslet_aio {
+	struct syslet_kio	kio;		/* first: kio_free() frees it */
+	struct kiocb		*req;		/* fs/aio.c's request */
+	struct iovec		*iov;		/* @fast or allocated */
+	struct iovec		fast[UIO_FASTIOV];
+};
+
+/* /proc/sys/fs/aio-syslet: 0 leaves io_submit() as mainline has it */
+static int syslet_aio_on = 1;
+
+static struct ctl_table syslet_aio_table[] = {
+	{
+		.procname	= "aio-syslet",
+		.data		= &syslet_aio_on,
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
+	SYSLET_CTL_TABLE_END
+};
+
+static int __init syslet_aio_init(void)
+{
+	register_sysctl("fs", syslet_aio_table);
+	return 0;
+}
+device_initcall(syslet_aio_init);
+
+/* Completes the request once and frees @kio; see struct syslet_kio_ops. */
+static void syslet_aio_finish(struct syslet_kio *kio, bool post)
+{
+	struct syslet_aio *a = container_of(kio, struct syslet_aio, kio);
+	struct kiocb *req = a->req;
+	long res = kio->res;
+
+	/* cancelled (a read's copied bytes are lost, as for a chain) */
+	if (!post || READ_ONCE(kio->cancelled))
+		res = -ECANCELED;
+	/* as aio_rw_done(): a blocking read that a signal cut short */
+	if (res == -ERESTARTSYS || res == -ERESTARTNOINTR ||
+	    res == -ERESTARTNOHAND || res == -ERESTART_RESTARTBLOCK)
+		res = -EINTR;
+	if (a->iov != a->fast)
+		kfree(a->iov);
+	/* the request leaves active_reqs; nothing of it is read after */
+	req->ki_complete(req, res);
+	syslet_kio_free(kio);
+}
+
+/*
+ * A page that cannot be waited for: the rest is read here, blocking, by
+ * a thread of the process (the submitter, or one whose PKRU is its).
+ */
+static void syslet_aio_sync(struct syslet_kio *kio)
+{
+	struct iov_iter iter;
+	ssize_t ret;
+
+	iov_iter_init(&iter, ITER_DEST, kio->iov, kio->nr_segs, kio->len);
+	iov_iter_advance(&iter, kio->done);
+	kio->iocb.ki_pos = kio->pos + kio->done;
+	kio->iocb.ki_flags = kio->kflags;
+	ret = kio->iocb.ki_filp->f_op->read_iter(&kio->iocb, &iter);
+	if (ret > 0)
+		kio->done += ret;
+	kio->res = kio->done ? kio->done : ret;
+	syslet_aio_finish(kio, true);
+}
+
+static const struct syslet_kio_ops syslet_aio_ops = {
+	.finish		= syslet_aio_finish,
+	.to_thread	= syslet_aio_sync,
+};
+
+/* ->ki_cancel(): under the kioctx's ctx_lock, interrupts off */
+static int syslet_aio_cancel(struct kiocb *req)
+{
+	struct syslet_aio *a = req->private;
+
+	WRITE_ONCE(a->kio.cancelled, true);
+	return 0;
+}
+
+/*
+ * fs/aio.c's aio_read(), for a request checked as mainline checks it,
+ * with @iter its buffer at req->ki_pos.  True: handled, *@res is the
+ * result to complete it with now (aio_rw_done()), or -EIOCBQUEUED if it
+ * completes by itself.  False: nothing was read, read it as mainline.
+ */
+bool syslet_aio_read(struct kiocb *req, struct iov_iter *iter, ssize_t *res)
+{
+	struct file *file = req->ki_filp;
+	struct iov_iter orig = *iter;
+	loff_t pos = req->ki_pos;
+	struct syslet_ctx *ctx;
+	struct syslet_aio *a;
+	struct syslet_kio *kio;
+	int flags = req->ki_flags;
+	ssize_t ret;
+
+	if (!READ_ONCE(syslet_aio_on) || (flags & IOCB_NOWAIT) ||
+	    !syslet_iter_user_segs(iter) || !iov_iter_count(iter) ||
+	    !syslet_kbuf_file(file))
+		return false;
+	/* what is cached is read here, as mainline would */
+	req->ki_flags |= IOCB_NOWAIT;
+	ret = syslet_kbuf_call(req, iter);
+	req->ki_flags = flags;
+	/* no IOCB_NOWAIT here, a buffer page that faults: mainline's path */
+	if (ret == -EOPNOTSUPP || ret == -EFAULT)
+		return false;
+	if (ret != -EAGAIN && (ret <= 0 || !iov_iter_count(iter))) {
+		*res = ret;
+		return true;
+	}
+
+	ctx = syslet_get_ctx(true);
+	a = IS_ERR(ctx) || READ_ONCE(ctx->dead) ? NULL :
+	    kmalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
+	if (a && orig.nr_segs > ARRAY_SIZE(a->fast)) {
+		a->iov = kmalloc_array(orig.nr_segs, sizeof(*a->iov),
+				       GFP_KERNEL_ACCOUNT);
+		if (!a->iov) {
+			kfree(a);
+			a = NULL;
+		}
+	} else if (a) {
+		a->iov = a->fast;
+	}
+	if (!a) {
+		/* the rest as mainline reads it, here */
+		ssize_t more = file->f_op->read_iter(req, iter);
+
+		*res = ret > 0 ? (more > 0 ? ret + more : ret) : more;
+		return true;
+	}
+	memcpy(a->iov, iter_iov(&orig), orig.nr_segs * sizeof(*a->iov));
+	a->iov[0].iov_base += orig.iov_offset;
+	a->iov[0].iov_len -= orig.iov_offset;
+	a->req = req;
+
+	kio = &a->kio;
+	init_sync_kiocb(&kio->iocb, file);
+	kio->iocb.ki_ioprio = req->ki_ioprio;	/* IOCB_FLAG_IOPRIO's */
+	kio->kflags = flags & ~(IOCB_EVENTFD | IOCB_AIO_RW);
+	kio->c = NULL;
+	kio->ctx = ctx;
+	kio->ops = &syslet_aio_ops;
+	kio->buffered = true;
+	kio->cancelled = false;
+	kio->ubuf = 0;
+	kio->iov = a->iov;
+	kio->nr_segs = orig.nr_segs;
+	kio->len = iov_iter_count(&orig);
+	kio->pos = pos;
+	kio->done = ret > 0 ? ret : 0;
+	kio->pkru = read_pkru();
+	kio->mm = current->mm;
+	mmgrab(kio->mm);
+	kio->ret_ptr = 0;
+	kio->tsk = get_task_struct(current);
+	refcount_inc(&ctx->refs);
+
+	/* cancellable from before it can complete (on another CPU) */
+	req->private = a;
+	kiocb_set_cancel_fn(req, syslet_aio_cancel);
+
+	switch (syslet_kbuf_issue(kio, ret == -EAGAIN)) {
+	case KBUF_DONE:
+		/* the page came while it was issued */
+		syslet_aio_finish(kio, true);
+		break;
+	case KBUF_NO:
+		/* as mainline, the submitter waits */
+		syslet_aio_sync(kio);
+		break;
+	}
+	*res = -EIOCBQUEUED;
+	return true;
+}
+
+/*
+ * A task work queued with TWA_SIGNAL (a read of ours to read on, or any
+ * other) cut an interruptible wait short: run it.  False if a signal is
+ * pending too (the wait ends as mainline's would) or it was not that.
+ *
+ * Not in an async thread (PF_IO_WORKER, a pass-on-block giver too): the
+ * engine queues no task work there, and TIF_NOTIFY_SIGNAL is how
+ * async_cancel() and the ctx's death (syslet_kill_workers()) interrupt
+ * the atom's call.  Cleared here, a cancelled io_getevents() atom would
+ * wait on, for ever without a timeout, and its chain never complete.
+ */
+bool syslet_aio_run_work(void)
+{
+	if (!test_thread_flag(TIF_NOTIFY_SIGNAL) || task_sigpending(current) ||
+	    (current->flags & PF_IO_WORKER))
+		return false;
+	clear_notify_signal();
+	if (task_work_pending(current))
+		task_work_run();
+	return true;
+}
+
+/*
+ * io_destroy(): waits for @done (every request of the kioctx completed)
+ * as mainline does, but runs the task work the reads may have queued on
+ * this thread meanwhile.  With a signal pending the wait cannot sleep
+ * interruptibly: it looks for task work every 10 ms.
+ */
+void syslet_aio_wait(struct completion *done)
+{
+	while (wait_for_completion_interruptible(done)) {
+		if (syslet_aio_run_work())
+			continue;
+		while (!wait_for_completion_timeout(done, msecs_to_jiffies(10)))
+			if (task_work_pending(current))
+				task_work_run();
+		return;
+	}
+}
