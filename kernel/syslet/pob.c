@@ -700,7 +700,7 @@ void syslet_sched_take(const struct syslet_sched *s)
 		sched_setattr_nocheck(current, &attr);
 	}
 	if (!cpumask_equal(&current->cpus_mask, s->cpus))
-		set_cpus_allowed_ptr(current, s->cpus);
+		syslet_set_affinity(s->cpus);
 }
 
 /*

@@ -37,6 +37,7 @@
 #include <linux/llist.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
+#include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uio.h>
@@ -90,7 +91,9 @@
 /*
  * A user buffer to read into, as an iov_iter: 6.1's import_single_range()
  * (an ITER_IOVEC over @iov, which must live as long as @i) or 6.12's
- * import_ubuf() (which needs no @iov; 6.12 has no import_single_range()).
+ * import_ubuf() (6.12 has no import_single_range()).  On both, @iov is
+ * the buffer as imported, its length clamped to MAX_RW_COUNT, which the
+ * callers read: import_ubuf() does not fill it, so it is filled here.
  */
 static inline int syslet_import_buf(void __user *buf, size_t len,
 				    struct iovec *iov, struct iov_iter *i)
@@ -98,8 +101,31 @@ static inline int syslet_import_buf(void __user *buf, size_t len,
 #if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
 	return import_single_range(READ, buf, len, iov, i);
 #else
-	return import_ubuf(READ, buf, len, i);
+	int ret = import_ubuf(READ, buf, len, i);
+
+	if (!ret) {
+		iov->iov_base = buf;
+		iov->iov_len = iov_iter_count(i);
+	}
+	return ret;
 #endif
+}
+
+/*
+ * Sets current's CPU affinity to @mask.  From 6.2, set_cpus_allowed_ptr()
+ * keeps a task within the affinity its user asked for last
+ * (user_cpus_ptr, which a new thread inherits from its maker), so on 6.12
+ * the request itself is replaced, as sched_setaffinity() does; should
+ * that fail (an LSM's refusal, memory), the mask is applied as on 6.1,
+ * which keeps no such request.
+ */
+static inline void syslet_set_affinity(const struct cpumask *mask)
+{
+#if KERNEL_VERSION(6, 12, 0) <= LINUX_VERSION_CODE
+	if (!sched_setaffinity(0, mask))
+		return;
+#endif
+	set_cpus_allowed_ptr(current, mask);
 }
 
 /*

@@ -322,7 +322,7 @@ static void worker_neutral(void)
 	sched_setattr_nocheck(current, &attr);
 	if (alloc_cpumask_var(&mask, GFP_KERNEL)) {
 		cpuset_cpus_allowed(current, mask);
-		set_cpus_allowed_ptr(current, mask);
+		syslet_set_affinity(mask);
 		free_cpumask_var(mask);
 	}
 	if (ioc) {
