@@ -1,22 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0 OR LGPL-2.1-or-later */
 /*
- * The system calls an atom may make, x86-64, by name.  Included both by
- * the kernel engine (kernel/syslet/exec.c) and by libsyslet's emulated
- * backend (userspace/libsyslet/src/emu.c), so that the two refuse exactly
- * the same calls.  Plain macros only: no include, no include guard.  The
- * includer defines:
+ * What an atom may call: one decision per system call name, for the
+ * calls of both ABIs an atom may be in (x86-64, and i386 for a 32-bit
+ * submitter).  Which names an ABI has, and their numbers, are another
+ * list per ABI: calls64.h (x86-64) and calls32.h (i386), which name
+ * each call of the pristine syscall tables once.  The includer turns
+ * this list into a constant per name and the ABI lists into tables of
+ * them (kernel/syslet/exec.c; userspace/libsyslet/src/emu/calls.c for
+ * x86-64, so that the two backends refuse exactly the same calls): a
+ * name an ABI list has and this one does not decide fails to build.
+ * Plain macros only: no include, no include guard.  The includer
+ * defines:
  *
- *	SYSLET_ALLOW(name)	an atom may make __NR_name
+ *	SYSLET_ALLOW(name)	an atom may make call @name
  *	SYSLET_DENY(name, why)	it fails with -EPERM; @why names the family
  *				(SYSLET_WHY_* below) and its reason
- *	SYSLET_NOSYS(name)	no 64-bit entry point: fails with -ENOSYS,
- *				as a direct call does
  *
- * A number that is not listed (a gap in the table, an x32 number, a call
- * added after this list was written) fails with -ENOSYS: a new system
- * call is refused until someone decides it may run in an async thread
- * and adds it here.  tests/host/21-libsyslet-forbidden.sh checks that
- * every number below async_exec's is listed once.
+ * A number its ABI's list does not name (a gap in the table, an x32
+ * number, a call added after the lists were written) fails with
+ * -ENOSYS, as does a name the list says has no entry point there: a new
+ * system call is refused until someone decides it may run in an async
+ * thread and adds it here and to its ABI's list.
+ * tests/host/21-libsyslet-forbidden.sh and tests/host/23-calls32.sh
+ * check the lists against the tables and each other.
  *
  * Some allowed calls are refused when their arguments name the thread
  * that runs the atom (syslet_targets_self() and the emulated copy): the
@@ -327,42 +333,89 @@ SYSLET_ALLOW(futex_waitv)
 SYSLET_ALLOW(set_mempolicy_home_node)
 
 /*
- * Linux 6.2-6.12 (x86-64 451-462): listed where the kernel the list is
- * built into has them (for the emulated backend: where the system headers
- * name them); on Linux 6.1 the numbers are no system call, and an atom
- * gets -ENOSYS as a direct call does.  Two more are denied below
- * (lsm_get_self_attr, lsm_set_self_attr), as is 6.11's uretprobe (335).
+ * Linux 6.2-6.12 (x86-64 451-462, i386 the same): on Linux 6.1 the
+ * numbers are no system call (calls64.h and calls32.h list them only
+ * where the kernel has them), and an atom gets -ENOSYS as a direct call
+ * does.  Two more are denied below (lsm_get_self_attr,
+ * lsm_set_self_attr), as is 6.11's uretprobe (x86-64 335).
  */
-#ifdef __NR_cachestat
 SYSLET_ALLOW(cachestat)
-#endif
-#ifdef __NR_fchmodat2
 SYSLET_ALLOW(fchmodat2)
-#endif
-#ifdef __NR_map_shadow_stack
 SYSLET_ALLOW(map_shadow_stack)
-#endif
-#ifdef __NR_futex_wake
 SYSLET_ALLOW(futex_wake)
-#endif
-#ifdef __NR_futex_wait
 SYSLET_ALLOW(futex_wait)
-#endif
-#ifdef __NR_futex_requeue
 SYSLET_ALLOW(futex_requeue)
-#endif
-#ifdef __NR_statmount
 SYSLET_ALLOW(statmount)
-#endif
-#ifdef __NR_listmount
 SYSLET_ALLOW(listmount)
-#endif
-#ifdef __NR_lsm_list_modules
 SYSLET_ALLOW(lsm_list_modules)
-#endif
-#ifdef __NR_mseal
 SYSLET_ALLOW(mseal)
-#endif
+
+/*
+ * Only in the i386 table: the old stat, uname, select, mmap, readdir,
+ * signal and sigaction forms, socketcall() and ipc() (every call they
+ * multiplex is allowed), the 32-bit uid forms, the *64 and *_time64
+ * forms, as their x86-64 counterparts; uselib (x86-64 has no entry
+ * point for it).
+ */
+SYSLET_ALLOW(waitpid)
+SYSLET_ALLOW(oldstat)
+SYSLET_ALLOW(umount)
+SYSLET_ALLOW(stime)
+SYSLET_ALLOW(oldfstat)
+SYSLET_ALLOW(signal)
+SYSLET_ALLOW(oldolduname)
+SYSLET_ALLOW(sigaction)
+SYSLET_ALLOW(sigpending)
+SYSLET_ALLOW(oldlstat)
+SYSLET_ALLOW(uselib)
+SYSLET_ALLOW(readdir)
+SYSLET_ALLOW(socketcall)
+SYSLET_ALLOW(olduname)
+SYSLET_ALLOW(ipc)
+SYSLET_ALLOW(_llseek)
+SYSLET_ALLOW(_newselect)
+SYSLET_ALLOW(ugetrlimit)
+SYSLET_ALLOW(mmap2)
+SYSLET_ALLOW(truncate64)
+SYSLET_ALLOW(ftruncate64)
+SYSLET_ALLOW(stat64)
+SYSLET_ALLOW(lstat64)
+SYSLET_ALLOW(fstat64)
+SYSLET_ALLOW(lchown32)
+SYSLET_ALLOW(getuid32)
+SYSLET_ALLOW(getgid32)
+SYSLET_ALLOW(geteuid32)
+SYSLET_ALLOW(getegid32)
+SYSLET_ALLOW(getgroups32)
+SYSLET_ALLOW(fchown32)
+SYSLET_ALLOW(getresuid32)
+SYSLET_ALLOW(getresgid32)
+SYSLET_ALLOW(chown32)
+SYSLET_ALLOW(fcntl64)
+SYSLET_ALLOW(sendfile64)
+SYSLET_ALLOW(statfs64)
+SYSLET_ALLOW(fstatfs64)
+SYSLET_ALLOW(fadvise64_64)
+SYSLET_ALLOW(fstatat64)
+SYSLET_ALLOW(clock_gettime64)
+SYSLET_ALLOW(clock_settime64)
+SYSLET_ALLOW(clock_adjtime64)
+SYSLET_ALLOW(clock_getres_time64)
+SYSLET_ALLOW(clock_nanosleep_time64)
+SYSLET_ALLOW(timer_gettime64)
+SYSLET_ALLOW(timer_settime64)
+SYSLET_ALLOW(timerfd_gettime64)
+SYSLET_ALLOW(timerfd_settime64)
+SYSLET_ALLOW(utimensat_time64)
+SYSLET_ALLOW(pselect6_time64)
+SYSLET_ALLOW(ppoll_time64)
+SYSLET_ALLOW(io_pgetevents_time64)
+SYSLET_ALLOW(recvmmsg_time64)
+SYSLET_ALLOW(mq_timedsend_time64)
+SYSLET_ALLOW(mq_timedreceive_time64)
+SYSLET_ALLOW(semtimedop_time64)
+SYSLET_ALLOW(futex_time64)
+SYSLET_ALLOW(sched_rr_get_interval_time64)
 
 /*
  * SYSLET_WHY_TASK: they make, replace or end the calling task.  An async
@@ -398,9 +451,16 @@ SYSLET_DENY(set_robust_list, SYSLET_WHY_UCONTEXT)
 SYSLET_DENY(rseq, SYSLET_WHY_UCONTEXT)
 SYSLET_DENY(pkey_alloc, SYSLET_WHY_UCONTEXT)
 /* Linux 6.11 on: returns from a uretprobe's trampoline (else SIGILL) */
-#ifdef __NR_uretprobe
 SYSLET_DENY(uretprobe, SYSLET_WHY_UCONTEXT)
-#endif
+/* i386's own: the old signal mask and frame forms, its TLS calls */
+SYSLET_DENY(sgetmask, SYSLET_WHY_UCONTEXT)
+SYSLET_DENY(ssetmask, SYSLET_WHY_UCONTEXT)
+SYSLET_DENY(sigsuspend, SYSLET_WHY_UCONTEXT)
+SYSLET_DENY(sigreturn, SYSLET_WHY_UCONTEXT)
+SYSLET_DENY(sigprocmask, SYSLET_WHY_UCONTEXT)
+SYSLET_DENY(set_thread_area, SYSLET_WHY_UCONTEXT)
+SYSLET_DENY(get_thread_area, SYSLET_WHY_UCONTEXT)
+SYSLET_DENY(rt_sigtimedwait_time64, SYSLET_WHY_UCONTEXT)
 
 /*
  * SYSLET_WHY_IDENTITY: they change the calling task's identity, its
@@ -434,12 +494,18 @@ SYSLET_DENY(landlock_restrict_self, SYSLET_WHY_IDENTITY)
  * from that task's own credentials (not the overriding ones an atom runs
  * under), so an async thread's, and set for it.
  */
-#ifdef __NR_lsm_get_self_attr
 SYSLET_DENY(lsm_get_self_attr, SYSLET_WHY_IDENTITY)
-#endif
-#ifdef __NR_lsm_set_self_attr
 SYSLET_DENY(lsm_set_self_attr, SYSLET_WHY_IDENTITY)
-#endif
+/* i386's 32-bit uid forms */
+SYSLET_DENY(setreuid32, SYSLET_WHY_IDENTITY)
+SYSLET_DENY(setregid32, SYSLET_WHY_IDENTITY)
+SYSLET_DENY(setgroups32, SYSLET_WHY_IDENTITY)
+SYSLET_DENY(setresuid32, SYSLET_WHY_IDENTITY)
+SYSLET_DENY(setresgid32, SYSLET_WHY_IDENTITY)
+SYSLET_DENY(setuid32, SYSLET_WHY_IDENTITY)
+SYSLET_DENY(setgid32, SYSLET_WHY_IDENTITY)
+SYSLET_DENY(setfsuid32, SYSLET_WHY_IDENTITY)
+SYSLET_DENY(setfsgid32, SYSLET_WHY_IDENTITY)
 
 /*
  * SYSLET_WHY_THREAD: per-thread state that would stay with the async
@@ -450,6 +516,8 @@ SYSLET_DENY(set_mempolicy, SYSLET_WHY_THREAD)
 SYSLET_DENY(iopl, SYSLET_WHY_THREAD)
 SYSLET_DENY(ioperm, SYSLET_WHY_THREAD)
 SYSLET_DENY(modify_ldt, SYSLET_WHY_THREAD)
+/* i386's nice() */
+SYSLET_DENY(nice, SYSLET_WHY_THREAD)
 
 /*
  * SYSLET_WHY_ENGINE: asynchronous engines, this one included.  An atom
@@ -463,21 +531,3 @@ SYSLET_DENY(async_exec, SYSLET_WHY_ENGINE)
 SYSLET_DENY(async_wait, SYSLET_WHY_ENGINE)
 SYSLET_DENY(async_cancel, SYSLET_WHY_ENGINE)
 SYSLET_DENY(async_limits, SYSLET_WHY_ENGINE)
-
-/* In the x86-64 table without a 64-bit entry point. */
-SYSLET_NOSYS(uselib)
-SYSLET_NOSYS(_sysctl)
-SYSLET_NOSYS(create_module)
-SYSLET_NOSYS(get_kernel_syms)
-SYSLET_NOSYS(query_module)
-SYSLET_NOSYS(nfsservctl)
-SYSLET_NOSYS(getpmsg)
-SYSLET_NOSYS(putpmsg)
-SYSLET_NOSYS(afs_syscall)
-SYSLET_NOSYS(tuxcall)
-SYSLET_NOSYS(security)
-SYSLET_NOSYS(set_thread_area)
-SYSLET_NOSYS(get_thread_area)
-SYSLET_NOSYS(epoll_ctl_old)
-SYSLET_NOSYS(epoll_wait_old)
-SYSLET_NOSYS(vserver)

@@ -28,10 +28,11 @@
 #include "syslet.h"
 
 /*
- * What an atom may call: the table of kernel/syslet/calls.h, shared with
- * libsyslet's emulated backend; for a 32-bit (i386) submitter's atoms,
- * that of calls32.h.  A number it does not list is answered as one past
- * the system call table.
+ * What an atom may call: calls.h's decision for the call's name (shared
+ * with libsyslet's emulated backend), the names and numbers from the
+ * list of the atom's ABI: calls64.h, or calls32.h for a 32-bit (i386)
+ * submitter's atoms.  A number its list does not name is answered as
+ * one past the system call table.
  *
  * The ABI of an atom is its chain's (c->ia32, the submitter's at
  * submission).  While the atom is checked and made, the running task has
@@ -44,17 +45,37 @@
  */
 enum { SYSLET_CALL_NOSYS, SYSLET_CALL_ALLOW, SYSLET_CALL_DENY };
 
-/* One entry per call name; SYSLET_NR() says in which ABI's numbers */
-#define SYSLET_ALLOW(name) \
-	[SYSLET_NR(name)] = SYSLET_CALL_ALLOW,
-#define SYSLET_DENY(name, why) \
-	[SYSLET_NR(name)] = SYSLET_CALL_DENY,
-#define SYSLET_NOSYS(name) \
+/*
+ * calls.h's decisions: an enumerator SYSLET_KIND_<name> per call name,
+ * the allowed ones first, so that a name's decision is a constant.
+ */
+enum {
+#define SYSLET_ALLOW(name)	SYSLET_KIND_##name,
+#define SYSLET_DENY(name, why)
+#include "calls.h"
+#undef SYSLET_ALLOW
+#undef SYSLET_DENY
+	SYSLET_KINDS_ALLOWED,
+#define SYSLET_ALLOW(name)
+#define SYSLET_DENY(name, why)	SYSLET_KIND_##name,
+#include "calls.h"
+#undef SYSLET_ALLOW
+#undef SYSLET_DENY
+};
+
+/*
+ * An ABI's table: each name's decision at its number there, which
+ * SYSLET_NR() gives.  A name without a decision does not build.
+ */
+#define SYSLET_CALL(name) \
+	[SYSLET_NR(name)] = SYSLET_KIND_##name < SYSLET_KINDS_ALLOWED ? \
+			    SYSLET_CALL_ALLOW : SYSLET_CALL_DENY,
+#define SYSLET_NOENTRY(name) \
 	[SYSLET_NR(name)] = SYSLET_CALL_NOSYS,
 
 #define SYSLET_NR(name) __NR_##name
 static const u8 syslet_calls[NR_syscalls] = {
-#include "calls.h"
+#include "calls64.h"
 };
 
 #undef SYSLET_NR
@@ -68,9 +89,8 @@ static const u8 syslet_calls32[IA32_NR_syscalls] = {
 #undef SYSLET_NR
 #endif
 
-#undef SYSLET_ALLOW
-#undef SYSLET_DENY
-#undef SYSLET_NOSYS
+#undef SYSLET_CALL
+#undef SYSLET_NOENTRY
 
 /* The ABI of the atom being made: i386 (TS_COMPAT, see above) or x86-64. */
 static bool syslet_atom_ia32(void)

@@ -64,7 +64,7 @@ static int64_t run_call(struct syslet_ctx *ctx, unsigned int nr,
 	return c.status == a.ret ? a.ret : -99998;
 }
 
-/* every call kernel/syslet/calls.h denies (SYSLET_DENY), in every mode */
+/* every x86-64 call kernel/syslet/calls.h denies (SYSLET_DENY), in every mode */
 TEST(forbidden_calls_eperm)
 {
 	static uint32_t g = 1000;

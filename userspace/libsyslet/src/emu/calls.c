@@ -12,21 +12,31 @@
 #define EMU_CLOSE_RANGE_UNSHARE		(1U << 1) /* <linux/close_range.h> */
 
 /*
- * What an atom may call: the kernel engine's own table
- * (kernel/syslet/calls.h), so the two backends refuse the same calls.
+ * What an atom may call: the kernel engine's own lists (calls.h's
+ * decision for each name of calls64.h's x86-64 names), so the two
+ * backends refuse the same calls.
  */
 enum { EMU_CALL_NOSYS, EMU_CALL_ALLOW, EMU_CALL_DENY };
 
-static const unsigned char emu_calls[__NR_async_limits + 1] = {
 /* x86-64 names: <syslet.h> refuses other builds with one clear #error */
 #if defined(__x86_64__) && defined(__LP64__)
-#define SYSLET_ALLOW(name)	[__NR_##name] = EMU_CALL_ALLOW,
-#define SYSLET_DENY(name, why)	[__NR_##name] = EMU_CALL_DENY,
-#define SYSLET_NOSYS(name)	[__NR_##name] = EMU_CALL_NOSYS,
+/* calls.h's decisions: EMU_KIND_<name>, one per call name */
+enum {
+#define SYSLET_ALLOW(name)	EMU_KIND_##name = EMU_CALL_ALLOW,
+#define SYSLET_DENY(name, why)	EMU_KIND_##name = EMU_CALL_DENY,
 #include "../../../../kernel/syslet/calls.h"
 #undef SYSLET_ALLOW
 #undef SYSLET_DENY
-#undef SYSLET_NOSYS
+};
+#endif
+
+static const unsigned char emu_calls[__NR_async_limits + 1] = {
+#if defined(__x86_64__) && defined(__LP64__)
+#define SYSLET_CALL(name)	[__NR_##name] = EMU_KIND_##name,
+#define SYSLET_NOENTRY(name)	[__NR_##name] = EMU_CALL_NOSYS,
+#include "../../../../kernel/syslet/calls64.h"
+#undef SYSLET_CALL
+#undef SYSLET_NOENTRY
 #endif
 };
 
