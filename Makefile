@@ -6,6 +6,9 @@
 # KVER picks the kernel of the targets that boot one (run, bench, guest,
 # kernel, test-guest, fuzz): 6.12 unless KVER=6.1.  KVERS lists those that
 # test, test-debug and check build and test: both unless told otherwise.
+# make test runs the whole guest suite on the first of KVERS and the
+# kernel-specific scripts on the others (GUEST_FULL names the versions
+# that run all of it); make test-full (test-debug-full) runs all on each.
 #
 # Other targets: deps kernel userspace fio check test-host test-guest
 # test-debug fuzz bench guest CMD='...' install clean distclean.  See
@@ -15,6 +18,7 @@ BUILD    := $(CURDIR)/build
 KCONFIG  ?= fast
 KVER     ?= 6.12
 KVERS    ?= 6.1 6.12
+GUEST_FULL ?= $(firstword $(KVERS))
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 export SYSLET_TOP := $(CURDIR)
@@ -26,7 +30,8 @@ COMPONENTS := userspace/libsyslet userspace/aio userspace/examples \
 present := $(foreach d,$(COMPONENTS),$(if $(wildcard $(d)/Makefile),$(d)))
 
 .PHONY: all deps kernel userspace fio aio-clients check test test-host test-guest \
-	test-debug fuzz run bench guest install clean distclean
+	test-debug test-full test-debug-full fuzz run bench guest install clean \
+	distclean
 
 all: kernel userspace
 
@@ -58,7 +63,10 @@ check: deps
 	done
 
 test: deps
-	@scripts/test.sh $(KCONFIG) $(KVERS)
+	@SYSLET_GUEST_FULL='$(GUEST_FULL)' scripts/test.sh $(KCONFIG) $(KVERS)
+
+test-full:
+	@$(MAKE) --no-print-directory test GUEST_FULL='$(KVERS)'
 
 test-host: userspace
 	@scripts/run-tests.sh host; rc=$$?; \
@@ -71,6 +79,9 @@ test-guest: kernel userspace
 
 test-debug:
 	@$(MAKE) --no-print-directory test KCONFIG=debug
+
+test-debug-full:
+	@$(MAKE) --no-print-directory test KCONFIG=debug GUEST_FULL='$(KVERS)'
 
 # The long fuzzer run (docs/security.md): FUZZ_CHAINS chains on the debug
 # kernel (lockdep, KASAN, kmemleak), then a kmemleak scan; fails on any

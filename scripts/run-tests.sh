@@ -4,6 +4,8 @@
 # the guest in $SYSLET_OUT/guest-<version>/ (the booted kernel's version,
 # $SYSLET_KVER, set by the guest's init: each version's results are kept).
 # Exits non-zero if any script failed.  The summary is scripts/tap-summary's.
+# FILTER, if given, is a space-separated list: a script runs if its name
+# contains one of them.
 set -u
 kind=${1:?usage: run-tests.sh host|guest [filter]}
 filter=${2:-}
@@ -19,7 +21,13 @@ status=0
 for t in "$top"/tests/"$kind"/*.sh; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t" .sh)
-	case $name in *"$filter"*) ;; *) continue ;; esac
+	if [ -n "$filter" ]; then
+		hit=
+		for f in $filter; do
+			case $name in *"$f"*) hit=1 ;; esac
+		done
+		[ -n "$hit" ] || continue
+	fi
 	echo "# ---- $kind: $name"
 	start=$(date +%s)
 	"$t" 2>&1 | tee "$dir/$name.tap"
