@@ -7,6 +7,7 @@
 #include <linux/netlink.h>
 #include <linux/syslet.h>
 #include <linux/time_types.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -460,6 +461,80 @@ static inline void sys_set_limits(unsigned int threads, unsigned int idle_ms,
 
 	if (async_limits(&l, NULL))
 		_exit(3);
+}
+
+/*
+ * The threads of process @pid whose comm starts with @prefix: how many
+ * there are, and, unless @first is NULL, the TID of the first one read
+ * in *@first (0: none).
+ */
+static inline int threads_named(pid_t pid, const char *prefix, pid_t *first)
+{
+	char dir[64];
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	if (first)
+		*first = 0;
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	d = opendir(dir);
+	while (d && (e = readdir(d))) {
+		char path[400], comm[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')	/* "..": the leader again */
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/comm", dir, e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;	/* gone meanwhile */
+		if (fgets(comm, sizeof(comm), f) &&
+		    !strncmp(comm, prefix, strlen(prefix)) && !n++ && first)
+			*first = atoi(e->d_name);
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Bytes in use in all slab caches (active objects x object size). */
+static inline long long slab_bytes(void)
+{
+	FILE *f = fopen("/proc/slabinfo", "r");
+	char line[512], name[64];
+	long long sum = 0, active, total, size;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#' || !strncmp(line, "slabinfo", 8))
+			continue;
+		if (sscanf(line, "%63s %lld %lld %lld", name, &active, &total,
+			   &size) == 4)
+			sum += active * size;
+	}
+	fclose(f);
+	return sum;
+}
+
+/* The value of /proc/meminfo's line @key (in kB for most), or -1. */
+static inline long long meminfo_kb(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	long long v = -1;
+	size_t n = strlen(key);
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			v = atoll(line + n + 1);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return v;
 }
 
 /* Waits, up to 10 s, until thread @tid sleeps (state S in /proc). */
