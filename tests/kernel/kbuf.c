@@ -97,16 +97,9 @@ static void rd_init(struct rd *r, uint32_t flags, int fd, void *buf,
  */
 static long run_rd(struct syslet_ring *r, struct rd *rd)
 {
-	struct syslet_completion c, done;
-	long ret;
+	struct syslet_completion c;
 
-	memset(&done, 0, sizeof(done));
-	ret = async_exec(&rd->a, r, &done, 0);
-	if (ret == SYSLET_DONE)
-		return done.status;
-	if (ret != SYSLET_QUEUED || !ring_get(r, &c))
-		return -99999;
-	return c.status;
+	return run_chain(&rd->a, r, &c) ? -99999 : c.status;
 }
 
 TEST(cold_buffered_reads_need_no_async_thread_at_any_depth)

@@ -167,6 +167,29 @@ static inline void atom_init(struct syslet_atom *a, uint32_t flags, uint32_t nr,
 	a->arg_ptr[3] = (uintptr_t)a3;
 }
 
+/*
+ * Runs chain @a to its end, whichever way async_exec() takes it (done in
+ * the call, or queued to ring @r): its completion in *@c.  Returns 0;
+ * -99998 if a queued chain's completion did not come; -99999 if
+ * async_exec() failed.
+ */
+static inline int run_chain(struct syslet_atom *a, struct syslet_ring *r,
+			    struct syslet_completion *c)
+{
+	struct syslet_completion comp;
+	long n;
+
+	memset(c, 0, sizeof(*c));
+	n = async_exec(a, r, c, 0);
+	if (n == SYSLET_QUEUED) {
+		if (!ring_get(r, &comp))
+			return -99998;
+		*c = comp;
+		return 0;
+	}
+	return n == SYSLET_DONE ? 0 : -99999;
+}
+
 static inline struct syslet_limits limits_now(void)
 {
 	struct syslet_limits l;

@@ -47,22 +47,16 @@
 static int64_t getpgid_atom(uint64_t magic, uint32_t flags)
 {
 	struct syslet_ring *r = ring_new(4);
-	struct syslet_completion done, comp;
+	struct syslet_completion done;
 	struct syslet_atom a;
 	int64_t ret = -12345;
-	long n;
+	int n;
 
 	atom_init(&a, flags, SYS_getpgid, &ret, &magic, NULL, NULL, NULL);
 	a.user_data = magic;
-	memset(&done, 0, sizeof(done));
-	n = async_exec(&a, r, &done, 0);
-	if (n == SYSLET_QUEUED) {
-		if (!ring_get(r, &comp))
-			return -99998;
-		done = comp;
-	} else if (n != SYSLET_DONE) {
-		return -99999;
-	}
+	n = run_chain(&a, r, &done);
+	if (n)
+		return n;
 	free(r);
 	return done.status;
 }
@@ -686,14 +680,6 @@ TEST(direct_read_is_never_seen_as_a_call_of_the_thread_that_posts_it)
 
 static void audited_child(void)
 {
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getsid, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_LOG),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { 4, f };
 	uint64_t sid = 0x7474;
 	struct syslet_atom a;
 	int64_t ret;
@@ -713,8 +699,7 @@ static void audited_child(void)
 	    getpgid_atom(MAGIC_POB, 0) != -ESRCH)
 		_exit(1);
 	/* seccomp RET_LOG is logged for an atom as for a direct call */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+	if (deny(SYS_getsid, SECCOMP_RET_LOG))
 		_exit(2);
 	atom_init(&a, SYSLET_SYNC, SYS_getsid, &ret, &sid, NULL, NULL, NULL);
 	if (async_exec(&a, NULL, NULL, 0) != SYSLET_DONE || ret != -ESRCH)
