@@ -420,28 +420,7 @@ static void set_limits(unsigned int threads, unsigned int idle_ms)
 
 static int count_task_comm_of(pid_t pid, const char *prefix)
 {
-	char dir[64];
-	DIR *d;
-	struct dirent *e;
-	int n = 0;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
-	d = opendir(dir);
-	while (d && (e = readdir(d))) {
-		char path[400], comm[32] = "";
-		FILE *f;
-
-		snprintf(path, sizeof(path), "%s/%s/comm", dir, e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, prefix, strlen(prefix)))
-			n++;
-		fclose(f);
-	}
-	if (d)
-		closedir(d);
-	return n;
+	return threads_named(pid, prefix, NULL);
 }
 
 static int count_task_comm(const char *prefix)
@@ -506,25 +485,9 @@ TEST(async_threads_on_demand_and_idle_exit)
 /* the first thread of this process whose comm starts with @prefix, or 0 */
 static pid_t find_task_comm(const char *prefix)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	pid_t tid = 0;
+	pid_t tid;
 
-	while (d && !tid && (e = readdir(d))) {
-		char path[400], comm[32] = "";
-		FILE *f;
-
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) &&
-		    !strncmp(comm, prefix, strlen(prefix)))
-			tid = atoi(e->d_name);
-		fclose(f);
-	}
-	if (d)
-		closedir(d);
+	threads_named(getpid(), prefix, &tid);
 	return tid;
 }
 

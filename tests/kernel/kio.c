@@ -45,8 +45,7 @@ static char loopdev[64];
 static int loop_setup(void)
 {
 	static const char img[] = "/tmp/syslet-kio.img";
-	char cmd[160], *buf = malloc(BLK);
-	FILE *p;
+	char *buf = malloc(BLK);
 	int fd;
 
 	if (loopdev[0])
@@ -63,13 +62,7 @@ static int loop_setup(void)
 	}
 	close(fd);
 	free(buf);
-	snprintf(cmd, sizeof(cmd), "losetup -f --show %s", img);
-	p = popen(cmd, "r");
-	if (!p || !fgets(loopdev, sizeof(loopdev), p))
-		return -1;
-	pclose(p);
-	loopdev[strcspn(loopdev, "\n")] = 0;
-	return 0;
+	return loop_attach(img, loopdev, sizeof(loopdev));
 }
 
 struct rd {
@@ -209,23 +202,9 @@ TEST(seccomp_applies_to_direct_reads)
  * null_blk with 200 ms completions: /dev/nullb0 opened with O_DIRECT, or
  * -1.  With @ours, only a device this file loaded (its latency known).
  */
-static int loaded_nullb;
-
 static int slow_dev(int ours)
 {
-	const char *root = getenv("SYSLET_MODROOT");
-	char cmd[512];
-
-	if (access("/dev/nullb0", F_OK) == 0)
-		return ours && !loaded_nullb ? -1 :
-		       open("/dev/nullb0", O_RDONLY | O_DIRECT);
-	snprintf(cmd, sizeof(cmd), "modprobe %s%s null_blk completion_nsec=200000000 "
-		 "irqmode=2 2>/dev/null", root ? "-d " : "", root ? root : "");
-	if (system(cmd))
-		return -1;
-	for (int i = 0; i < 50 && access("/dev/nullb0", F_OK); i++)
-		usleep(20000);
-	return open("/dev/nullb0", O_RDONLY | O_DIRECT);
+	return nullb_open(O_RDONLY | O_DIRECT, ours);
 }
 
 TEST(cancel_reaches_a_direct_read_in_flight)
@@ -508,27 +487,20 @@ TEST(direct_read_completing_before_a_handoff_is_posted_by_the_taker)
 
 int main(int argc, char **argv)
 {
-	int ret, had_nullb = access("/dev/nullb0", F_OK) == 0;
+	int ret;
 
-	loaded_nullb = !had_nullb;	/* the tests' children load it */
+	nullb_begin();	/* the tests' children load it */
 	if (loop_setup())
 		loopdev[0] = 0;
 	ret = tap_main(argc, argv);
 	/*
 	 * A read of 200 ms may still be in flight from the last test (its
-	 * file holds the module): give it a few completion times.
+	 * file holds the module): nullb_end() gives it a few completion times.
 	 */
-	if (!had_nullb && access("/dev/nullb0", F_OK) == 0 &&
-	    system("i=0; until rmmod null_blk 2>/dev/null; do "
-		   "i=$((i + 1)); [ $i -lt 50 ] || exit 1; sleep 0.1; done"))
+	if (nullb_end())
 		ret = 1;
-	if (loopdev[0]) {
-		char cmd[96];
-
-		snprintf(cmd, sizeof(cmd), "losetup -d %s", loopdev);
-		if (system(cmd))
-			ret = 1;
-	}
+	if (loop_detach(loopdev))
+		ret = 1;
 	unlink("/tmp/syslet-kio.img");
 	return ret;
 }
