@@ -566,9 +566,13 @@ void syslet_kill_workers(struct syslet_ctx *ctx)
  * The idle thread a pass-on-block giver, current, would hand its user
  * context to: one whose identity fits.  The TGID's holder gives the
  * leader its context back first (a restricted thread, which no other
- * giver may use).
+ * giver may use).  A traced thread takes no user context (the context
+ * would become traced, and its TID, the tracee's, would be the caller's
+ * untraced task's): *@traced says one that fits was passed over for
+ * that.  ->ptrace is read locklessly, a hint: the claim reads it again
+ * under tasklist_lock.
  */
-static struct syslet_worker *taker_pick(struct syslet_ctx *ctx)
+static struct syslet_worker *taker_pick(struct syslet_ctx *ctx, bool *traced)
 {
 	bool holder = !thread_group_leader(current) &&
 		      task_pid_nr(current) == task_tgid_nr(current);
@@ -579,6 +583,10 @@ static struct syslet_worker *taker_pick(struct syslet_ctx *ctx)
 		if (!syslet_leader_may_take(current, w->task) ||
 		    !syslet_identity_fits(current, w->task))
 			continue;
+		if (READ_ONCE(w->task->ptrace)) {
+			*traced = true;
+			continue;
+		}
 		if (!pick || w->restricted)
 			pick = w;
 		if (w->restricted || !holder)
@@ -611,15 +619,15 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 	 */
 	for (;;) {
 		struct syslet_worker *w;
+		bool create, traced = false;
 		unsigned int seq = 0;
-		bool create;
 
 		spin_lock(&ctx->lock);
 		if (ctx->dead) {
 			spin_unlock(&ctx->lock);
 			return NULL;
 		}
-		w = taker_pick(ctx);
+		w = taker_pick(ctx, &traced);
 		if (w) {
 			syslet_idle_del(ctx, w);
 			w->pob = pob;
@@ -628,8 +636,12 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 			spin_unlock(&ctx->lock);
 			return w;
 		}
-		/* idle ones that do not fit: in the caller, as before */
-		if (ctx->nr_idle_open) {
+		/*
+		 * Idle ones that do not fit: in the caller, as before.  Only
+		 * traced ones fit: make another (a new thread is not traced),
+		 * one at a time, up to max_threads.
+		 */
+		if (ctx->nr_idle_open && !traced) {
 			spin_unlock(&ctx->lock);
 			return NULL;
 		}
@@ -654,7 +666,7 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 		}
 		/* a fatal signal ends the wait; the chain then stops at once */
 		if (wait_event_killable(ctx->spare_wait,
-					READ_ONCE(ctx->nr_idle_open) ||
+					(!traced && READ_ONCE(ctx->nr_idle_open)) ||
 					!READ_ONCE(ctx->nr_starting)))
 			return NULL;
 	}

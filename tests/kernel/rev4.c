@@ -6,10 +6,9 @@
  *     with interrupts off);
  *  2. async threads inherited the scheduling of the thread that made them;
  *  3. async threads shared that thread's io_context;
- *  4. a traced async thread took a user context in a hand-off (TODO: the
- *     fix goes into the new hand-off protocol);
+ *  4. a traced async thread took a user context in a hand-off;
  *  5. a signal sent to an async thread's TID went to the user thread whose
- *     context it took (TODO: same);
+ *     context it took;
  *  6. a buffered read that goes to a thread from get_signal()'s task work
  *     was posted with -ERESTARTNOINTR;
  *  7. async_limits() applied @set and then failed on an unwritable @get.
@@ -479,7 +478,7 @@ static int tracer_of(int tid)
 TEST(a_traced_async_thread_takes_no_user_context)
 {
 	struct syslet_ring *r = ring_new(8);
-	int me = sys_tid(), w, st, tracer;
+	int me = sys_tid(), w, st, wst, tracer;
 	int64_t ret = -1;
 	char c;
 	long h;
@@ -501,19 +500,41 @@ TEST(a_traced_async_thread_takes_no_user_context)
 		usleep(20000);
 	ASSERT_EQ(tracer_of(w), tracer);
 	ASSERT_EQ(tracer_of(me), 0);
+	/*
+	 * The traced thread is not the one that takes this context: the
+	 * read hands off to another (made for it), as a read of an empty
+	 * pipe must, or it would block here for good.
+	 */
 	h = handoff_read(r, &c, &ret);
 	st = tracer_of(sys_tid());
+	wst = tracer_of(w);
 	kill(tracer, SIGKILL);
 	waitpid(tracer, NULL, 0);
 	if (write(pipe_fds[1], "x", 1) != 1)
 		_exit(1);
-	tap_diag("hand-off: %ld; this thread's TracerPid: %d (tracer %d)",
-		 h, st, tracer);
-	if (st != 0)
-		SKIP("TODO review 4 finding 4 (the hand-off protocol on pob3): "
-		     "a traced async thread took this thread's context, which "
-		     "is traced now");
-	ASSERT_EQ(st, 0);
+	tap_diag("hand-off: %ld; this thread's TracerPid: %d, TID %d's: %d "
+		 "(tracer %d)", h, st, w, wst, tracer);
+	EXPECT_EQ(h, SYSLET_QUEUED);
+	/* nobody attached to this thread; TID w is still the traced one */
+	EXPECT_EQ(st, 0);
+	EXPECT_EQ(wst, tracer);
+}
+
+/* the signals pending on thread @tid alone (SigPnd), or ~0 */
+static unsigned long long sig_pending_of(int tid)
+{
+	unsigned long long p = ~0ULL;
+	char path[96], line[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "SigPnd:", 7))
+			p = strtoull(line + 7, NULL, 16);
+	if (f)
+		fclose(f);
+	return p;
 }
 
 static volatile sig_atomic_t usr1_code, usr1_tid;
@@ -530,6 +551,7 @@ TEST(a_signal_sent_to_an_async_thread_stays_with_its_tid)
 {
 	struct sigaction sa = { .sa_sigaction = on_usr1, .sa_flags = SA_SIGINFO };
 	struct syslet_ring *r = ring_new(8);
+	unsigned long long pnd;
 	int64_t ret = -1;
 	long h;
 	char c;
@@ -548,15 +570,17 @@ TEST(a_signal_sent_to_an_async_thread_stays_with_its_tid)
 	ASSERT_EQ(usr1_code, 0);
 	h = handoff_read(r, &c, &ret);
 	usleep(100000);
+	/* TID w is the old caller's task now, asleep in the read */
+	pnd = sig_pending_of(w);
 	if (write(pipe_fds[1], "x", 1) != 1)
 		_exit(1);
-	tap_diag("hand-off: %ld; handler ran: %s (si_code %d, in tid %d)", h,
-		 usr1_code ? "yes" : "no", (int)usr1_code, (int)usr1_tid);
-	if (usr1_code)
-		SKIP("TODO review 4 finding 5 (the hand-off protocol on pob3): "
-		     "a signal sent to the async thread's TID was handled by "
-		     "this thread after the hand-off");
-	ASSERT_EQ(usr1_code, 0);
+	tap_diag("hand-off: %ld; handler ran: %s (si_code %d, in tid %d); "
+		 "TID %d's SigPnd %#llx", h, usr1_code ? "yes" : "no",
+		 (int)usr1_code, (int)usr1_tid, w, pnd);
+	EXPECT_EQ(h, SYSLET_QUEUED);
+	/* not handled here: it is still pending on TID w, blocked */
+	EXPECT_EQ(usr1_code, 0);
+	EXPECT_TRUE(pnd & (1ULL << (SIGUSR1 - 1)));
 }
 
 /* ---- 6. no restart code as a read's result --------------------------- */
