@@ -308,17 +308,27 @@ static void worker_set_ret(struct callback_head *cb)
  * nice 0, on every CPU its cpuset allows, and with an io_context of its
  * own (CLONE_IO linked it to its maker's, which a later ioprio_set() of
  * either would change for both, and a hand-off would then leave a user
- * thread on an io_context shared with async threads).  Its I/O priority
- * stays its maker's value: a hand-off needs giver and taker to have the
- * same (syslet_task_state_same()).  Neither step can fail but for
- * memory: then it keeps what it has.
+ * thread on an io_context shared with async threads).  Never more than
+ * the process could take itself: where RLIMIT_NICE keeps its maker from
+ * nice 0 (or from leaving SCHED_IDLE), it keeps its maker's nice (and
+ * SCHED_IDLE); an RT or deadline policy it drops.  (Affinity within the
+ * cpuset any thread may set for itself.)  Its I/O priority stays its
+ * maker's value: a hand-off needs giver and taker to have the same
+ * (syslet_task_state_same()).  Neither step can fail but for memory:
+ * then it keeps what it has.
  */
 static void worker_neutral(void)
 {
 	struct sched_attr attr = { .sched_policy = SCHED_NORMAL };
 	struct io_context *ioc = current->io_context;
+	int nice = task_nice(current);
 	cpumask_var_t mask;
 
+	/* as setpriority() and sched_setattr() would refuse us */
+	if (nice > 0 && !can_nice(current, 0))
+		attr.sched_nice = nice;
+	if (current->policy == SCHED_IDLE && !can_nice(current, nice))
+		attr.sched_policy = SCHED_IDLE;
 	sched_setattr_nocheck(current, &attr);
 	if (alloc_cpumask_var(&mask, GFP_KERNEL)) {
 		cpuset_cpus_allowed(current, mask);
@@ -639,9 +649,12 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 		/*
 		 * Idle ones that do not fit: in the caller, as before.  Only
 		 * traced ones fit: make another (a new thread is not traced),
-		 * one at a time, up to max_threads.
+		 * one at a time, up to max_threads.  Nor make one for a
+		 * caller no thread can take from (an i386 caller, a tracer's
+		 * breakpoints, ...: review 5 finding 6).
 		 */
-		if (ctx->nr_idle_open && !traced) {
+		if ((ctx->nr_idle_open && !traced) ||
+		    !syslet_arch_may_pass(current, current)) {
 			spin_unlock(&ctx->lock);
 			return NULL;
 		}

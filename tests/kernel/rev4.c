@@ -379,6 +379,69 @@ TEST(async_threads_do_not_take_their_makers_scheduling)
 	EXPECT_GE(CPU_COUNT(&m), 2);
 }
 
+/*
+ * ... but never above what the process may set itself (review 5 finding
+ * 5): an unprivileged process confined by RLIMIT_NICE 0 at nice 19, or
+ * in SCHED_IDLE, got its queued chains run at nice 0 / SCHED_OTHER.  In
+ * a child: the limit, the nice value or policy, then uid 65534.  Exit 0:
+ * right; 10 + what the async thread had: wrong; 1-9: setup.
+ */
+static void confined_child(int idle)
+{
+	struct rlimit rl = { 0, 0 };
+	struct sched_param sp = { 0 };
+	uint64_t zero = 0, which = PRIO_PROCESS;
+	int64_t got;
+
+	if (setrlimit(RLIMIT_NICE, &rl) || setpriority(PRIO_PROCESS, 0, 19) ||
+	    (idle && sched_setscheduler(0, SCHED_IDLE, &sp)))
+		_exit(1);
+	if (setgid(65534) || setuid(65534))
+		_exit(2);
+	/* the process itself may not go back */
+	if (!setpriority(PRIO_PROCESS, 0, 0) ||
+	    (idle && !sched_setscheduler(0, SCHED_OTHER, &sp)))
+		_exit(3);
+	sr_ring = ring_new(8);
+	if (idle) {
+		got = queue_one(SYS_sched_getscheduler, &zero, NULL, NULL);
+		_exit(got == SCHED_IDLE ? 0 : 10 + (int)got);
+	}
+	got = queue_one(SYS_getpriority, &which, &zero, NULL);
+	_exit(got == 20 - 19 ? 0 : 10 + (int)got);
+}
+
+static void confined_nice(void)
+{
+	confined_child(0);
+}
+
+static void confined_idle(void)
+{
+	confined_child(1);
+}
+
+TEST(async_threads_stay_within_the_process_nice_limit)
+{
+	int st;
+
+	REQUIRE_SYSLET();
+	if (geteuid())
+		SKIP("not root: cannot set up the confined process");
+	st = in_child(confined_nice, 30);
+	ASSERT_TRUE(WIFEXITED(st));
+	if (WEXITSTATUS(st) >= 10)
+		tap_diag("nice 19, RLIMIT_NICE 0: its chain ran at getpriority "
+			 "%d (20 - nice; 1 is nice 19)", WEXITSTATUS(st) - 10);
+	EXPECT_EQ(WEXITSTATUS(st), 0);
+	st = in_child(confined_idle, 30);
+	ASSERT_TRUE(WIFEXITED(st));
+	if (WEXITSTATUS(st) >= 10)
+		tap_diag("SCHED_IDLE, RLIMIT_NICE 0: its chain ran with policy "
+			 "%d (SCHED_IDLE is 5)", WEXITSTATUS(st) - 10);
+	EXPECT_EQ(WEXITSTATUS(st), 0);
+}
+
 /* ---- 3. async threads' io_context ----------------------------------- */
 
 static int ioprio_of(int tid)
