@@ -117,6 +117,39 @@ static void chain4_check(const struct chain4 *c)
 	unlink(tmpl);
 }
 
+/*
+ * An i386 caller's chains never hand off, so a default-mode chain must not
+ * make (and wait for) an async thread to hand off to (review 5 finding 6:
+ * the first one of a process made one, 0 -> 1).  In a child: a process
+ * with no async thread yet.
+ */
+static void default_mode_child(void)
+{
+	struct syslet_completion done;
+	struct chain4 c;
+
+	if (limits_now().nr_threads != 0)
+		_exit(2);
+	chain4_init(&c, 0, 8);
+	if (async_exec(&c.a[0], ring_new(4), &done, 0) != SYSLET_DONE ||
+	    done.status != 0 || done.nr_atoms != 4)
+		_exit(3);
+	_exit(limits_now().nr_threads == 0 ? 0 : 10);
+}
+
+TEST(i386_default_mode_chain_makes_no_async_thread)
+{
+	int st;
+
+	REQUIRE_SYSLET32();
+	st = in_child(default_mode_child, 30);
+	ASSERT_TRUE(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 10)
+		tap_diag("an async thread was made for a chain that cannot hand off");
+	EXPECT_EQ(WEXITSTATUS(st), 0);
+	unlink(tmpl);
+}
+
 TEST(i386_async_limits_answers)
 {
 	struct syslet_limits l = { .size = sizeof(l) };
