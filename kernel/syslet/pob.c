@@ -246,7 +246,7 @@ void syslet_giver_recalc_sigpending(struct task_struct *t)
 	sigandnsets(&p, &p, &t->blocked);
 	if ((t->jobctl & (JOBCTL_PENDING_MASK | JOBCTL_TRAP_FREEZE)) ||
 	    !sigisemptyset(&p) || freezing(t) || cgroup_task_frozen(t))
-		signal_wake_up(t, false);
+		signal_wake_up(t, sigismember(&p, SIGKILL));
 	else
 		clear_tsk_thread_flag(t, TIF_SIGPENDING);
 }
@@ -275,6 +275,18 @@ static void pass_identity(struct task_struct *from, struct task_struct *to)
 	list_splice_init(&from->pending.list, &to->pending.list);
 	list_splice(&theirs, &from->pending.list);
 	swap(to->pending.signal, from->pending.signal);
+	/*
+	 * But SIGKILL is the task's: zap_other_threads() (a group exit, or
+	 * exec's de_thread() between our claim and here) sets it in each
+	 * thread for the thread to die, and moved off the giver it left an
+	 * async thread that exec waited for (review 5 finding 2).  Pending
+	 * on either, the group is dying: both keep one.
+	 */
+	if (sigismember(&to->pending.signal, SIGKILL) ||
+	    sigismember(&from->pending.signal, SIGKILL)) {
+		sigaddset(&to->pending.signal, SIGKILL);
+		sigaddset(&from->pending.signal, SIGKILL);
+	}
 	to->sas_ss_sp = from->sas_ss_sp;
 	to->sas_ss_size = from->sas_ss_size;
 	to->sas_ss_flags = from->sas_ss_flags;

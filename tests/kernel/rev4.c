@@ -646,6 +646,81 @@ TEST(a_signal_sent_to_an_async_thread_stays_with_its_tid)
 	EXPECT_TRUE(pnd & (1ULL << (SIGUSR1 - 1)));
 }
 
+/*
+ * Review 5 finding 2: exec's de_thread() sets SIGKILL in every other
+ * thread; one that landed on a giver between the claim and the signal
+ * transplant moved to the taker, and the giver, an async thread from then
+ * on, lived on: exec waited for it until it idled out (here 60 s), or
+ * for ever.  4 of 159 trials on the fast kernel.  Two threads hand off
+ * nanosleep()s without end while the main thread execs; every child must
+ * be gone within 10 s (a busy host's slowest plain exec took 3.4 s).
+ */
+static void *hand_off_forever(void *x)
+{
+	struct syslet_ring *r = ring_new(256);
+	static __thread uint64_t ts[2] = { 0, 300000 }, tsp, zero;
+	static __thread int64_t res;
+	struct syslet_completion c;
+	struct syslet_atom a;
+
+	(void)x;
+	tsp = (uintptr_t)ts;
+	for (;;) {
+		atom_init(&a, 0, SYS_nanosleep, &res, &tsp, &zero, NULL, NULL);
+		async_exec(&a, r, NULL, 0);
+		while (ring_pop(r, &c))
+			;
+	}
+	return NULL;
+}
+
+static void exec_amid_hand_offs(unsigned int us)
+{
+	struct syslet_limits l = { .size = sizeof(l), .idle_msecs = 60000 };
+	pthread_t t;
+
+	if (async_limits(&l, NULL) ||
+	    pthread_create(&t, NULL, hand_off_forever, NULL) ||
+	    pthread_create(&t, NULL, hand_off_forever, NULL))
+		_exit(3);
+	usleep(us);
+	execl("/bin/true", "true", (char *)NULL);
+	_exit(4);
+}
+
+TEST(exec_racing_hand_offs_waits_for_no_async_thread)
+{
+	long long t0 = now_ms(), worst = 0;
+	int trials = 0, hung = 0;
+
+	REQUIRE_SYSLET();
+	srand(getpid());
+	while (now_ms() - t0 < 40000 && !hung) {
+		long long s = now_ms();
+		pid_t p = fork();
+		int st = 0;
+
+		if (!p)
+			exec_amid_hand_offs(20000 + rand() % 20000);
+		ASSERT_GT(p, 0);
+		while (waitpid(p, &st, WNOHANG) != p) {
+			if (now_ms() - s > 10000) {
+				hung = 1;
+				kill(p, SIGKILL);
+				waitpid(p, &st, 0);
+				break;
+			}
+			usleep(2000);
+		}
+		worst = now_ms() - s > worst ? now_ms() - s : worst;
+		trials++;
+		EXPECT_TRUE(hung || (WIFEXITED(st) && WEXITSTATUS(st) == 0));
+	}
+	tap_diag("%d execs amid hand-offs, slowest %lld ms%s", trials, worst,
+		 hung ? ": one not gone after 10 s" : "");
+	ASSERT_EQ(hung, 0);
+}
+
 /* ---- 6. no restart code as a read's result --------------------------- */
 
 static volatile sig_atomic_t alarmed;
