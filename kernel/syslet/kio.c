@@ -1196,6 +1196,16 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 	if ((syslet_seccomp_verdict(c, __NR_pread64, args) &
 	     SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
 		goto no;
+	/*
+	 * A queued read posts to the ring later: a chain made without its
+	 * kring (async_exec() with @done) gets it now, a hot read of a file
+	 * kbuf does not take (tmpfs) never does.
+	 */
+	if (!c->kring && c->uring) {
+		c->kring = syslet_kring_get(ctx, c->uring);
+		if (!c->kring)
+			goto no;
+	}
 	/* as for an async chain: a thread it may go to forwards signals */
 	c->submitter = get_task_pid(current, PIDTYPE_PID);
 	if (direct) {
