@@ -205,6 +205,94 @@ PY
 	fi
 }
 
+# tracefs, mounted if need be (the guest); prints its directory
+tracefs() {
+	local t=/sys/kernel/tracing
+	[ -f "$t/trace" ] || mount -t tracefs nodev "$t" 2>/dev/null ||
+		{ t=/tmp/fio-test-tracing; mkdir -p "$t"; mount -t tracefs nodev "$t" 2>/dev/null; }
+	[ -f "$t/trace" ] && echo "$t"
+}
+
+# calls_job NAME N KEY ARGS...: runs a hot QD1 fio job of N reads (ARGS
+# name the engine) with the raw_syscalls sys_enter and sched_switch
+# events traced, and sets $calls to "total key async_wait futex switches"
+# of the job's thread (the one that made system call KEY most: 17 is
+# pread64, 500 async_exec), the switches counting only its sleeps
+calls_job() {
+	local name=$1 nr=$2 key=$3 t kb
+	shift 3
+	calls=
+	t=$(tracefs) || return 1
+	echo 0 > "$t/tracing_on"
+	echo > "$t/trace"
+	kb=$(cat "$t/buffer_size_kb")
+	echo 16384 > "$t/buffer_size_kb"
+	echo 0 > "$t/events/raw_syscalls/sys_enter/filter"
+	echo 0 > "$t/events/sched/sched_switch/filter"
+	echo 1 > "$t/events/raw_syscalls/sys_enter/enable"
+	echo 1 > "$t/events/sched/sched_switch/enable"
+	echo 1 > "$t/tracing_on"
+	"$fio" --name="$name" --rw=randread --bs=4k --iodepth=1 --thread \
+		--number_ios="$nr" --io_size=$((nr * 4))k --norandommap --randrepeat=0 --invalidate=0 \
+		--output-format=json --output="$out/$name.json" "$@" \
+		> "$out/$name.log" 2>&1
+	local rc=$?
+	echo 0 > "$t/tracing_on"
+	echo 0 > "$t/events/raw_syscalls/sys_enter/enable"
+	echo 0 > "$t/events/sched/sched_switch/enable"
+	calls=$(awk -v key="$key" '
+		/ sys_enter: NR / {
+			tid = $1; sub(/.*-/, "", tid)
+			for (i = 1; i < NF; i++) if ($i == "NR") nr = $(i + 1)
+			all[tid]++; n[tid " " nr]++
+		}
+		/ sched_switch: / {
+			for (i = 1; i <= NF; i++) {
+				if ($i ~ /^prev_pid=/) p = substr($i, 10)
+				if ($i ~ /^prev_state=/) st = substr($i, 12)
+			}
+			if (st !~ /^R/) sw[p]++
+		}
+		END {
+			for (k in n) { split(k, a, " ")
+				if (a[2] == key && n[k] > best) { best = n[k]; job = a[1] } }
+			printf "%d %d %d %d %d\n", all[job], n[job " " key],
+				n[job " 501"], n[job " 202"], sw[job]
+		}' "$t/trace")
+	echo > "$t/trace"
+	echo "${kb%% *}" > "$t/buffer_size_kb"
+	return $rc
+}
+
+# calls_test NAME N MODE ARGS...: an in-caller completion costs the syslet
+# engine one system call (async_exec(), whose pread64 atom the
+# raw_syscalls tracepoint also shows) and no wait: per read, the job's
+# thread makes at most one call more than psync's does, no async_wait(),
+# no futex call and no sleep, over N hot reads at QD1 (exec_mode=MODE;
+# ARGS name the file)
+calls_test() {
+	local name=$1 nr=$2 mode=$3 pt pk st sk sw sf ss
+	shift 3
+	if ! calls_job "$name-psync" "$nr" 17 --ioengine=psync "$@"; then
+		ok 1 "$name: psync job" "exit $?, calls '$calls': $(tail -3 "$out/$name-psync.log")"
+		return
+	fi
+	read -r pt pk _ _ _ <<< "$calls"
+	calls_job "$name" "$nr" 500 --ioengine=external:"$so" --backend=kernel \
+		--exec_mode="$mode" "$@"
+	local rc=$?
+	read -r st sk sw sf ss <<< "$calls"
+	local d="psync: $pt calls ($pk pread64) for $nr reads; syslet: $st calls, $sk async_exec, $sw async_wait, $sf futex, $ss sleeps"
+	if [ $rc = 0 ] && [ "${sk:-0}" -ge "$nr" ] && [ "$sk" -le $((nr + nr / 50)) ] &&
+	   [ "${st:-0}" -le $((pt + nr + nr / 20)) ] && [ "${sw:-1}" -le $((nr / 100)) ] &&
+	   [ "${sf:-1}" -le $((nr / 100)) ] && [ "${ss:-1}" -le $((nr / 50)) ]; then
+		ok 0 "$name: exec_mode=$mode hot QD1, one system call per in-caller completion, no wait ($d)"
+	else
+		ok 1 "$name: exec_mode=$mode hot QD1, one system call per in-caller completion, no wait" \
+			"exit $rc; $d; $(tail -3 "$out/$name.log")"
+	fi
+}
+
 if [ "$where" = host ]; then
 	# A directory on a disk file system (O_DIRECT), not a tmpfs /tmp.
 	dir=$(mktemp -d -p "$build" fio-test.XXXXXX)
@@ -275,6 +363,10 @@ else
 	accounting_job tmpfs-pob-accounting-kernel kernel --filename="$dir/hot" --size=1M --rw=randread --bs=4k --iodepth=8 --exec_mode=pob
 	batch_job tmpfs-pob-batch-kernel kernel --filename="$dir/data" --size=4M --rw=randwrite --bs=4k --iodepth=16 --exec_mode=pob
 	trim_job tmpfs-trim-kernel kernel 1M --filename="$dir/trim" --bs=64k --iodepth=4
+	# the default mode and pass-on-block complete a hot read in ->queue()
+	# with async_exec() alone: no reap, no wait, no wake-up
+	calls_test tmpfs-hot-qd1-calls-auto 2000 auto --filename="$dir/hot" --size=1M
+	calls_test tmpfs-hot-qd1-calls-pob 2000 pob --filename="$dir/hot" --size=1M
 
 	if mkfs.ext4 -q -F "$dev" > "$out/mkfs.log" 2>&1 && mount -t ext4 "$dev" "$mnt"; then
 		for be in $backends; do

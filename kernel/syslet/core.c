@@ -406,7 +406,6 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		return PTR_ERR(ctx);
 	if (!(aflags & SYSLET_ASYNC)) {
 		bool lazy = false;
-		u32 nr;
 
 		/* the default: in the caller until an atom would sleep */
 		if (done && clear_user(done, sizeof(*done)))
@@ -415,10 +414,10 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		 * With @done, a completion in the caller goes there: the
 		 * ring's kring (made and freed per chain when no other chain
 		 * holds it) is needed only after a hand-off, and the taker
-		 * gets it then; or for a buffered read, which may post later.
+		 * gets it then; or for a buffered read kbuf queues, which
+		 * posts later: syslet_kbuf_exec() gets it then.
 		 */
-		if (done && ring && !get_user(nr, &atom->nr) &&
-		    nr != __NR_pread64)
+		if (done && ring)
 			lazy = true;
 		c = syslet_chain_new(ctx, (u64)(unsigned long)atom,
 				     lazy ? 0 : (u64)(unsigned long)ring,

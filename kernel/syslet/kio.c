@@ -577,6 +577,7 @@ static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
 		       struct file *file, const unsigned long *args,
 		       u64 ret_ptr);
 static bool kbuf_may_fault(unsigned long uaddr, size_t len);
+static long kbuf_comp(struct syslet_chain *c, long res, u64 ret_ptr);
 
 /*
  * Would a read be seen as a call (ptrace, tracepoints, audit) of current's,
@@ -594,34 +595,24 @@ static bool kio_watched(void)
 }
 
 /*
- * Issues chain @c (queued to nothing yet, counted in ctx->nr_chains) as
- * a direct read if it is one.  Returns true if it was taken: it has
- * completed or will complete by itself.  False: queue it as usual.
+ * Issues chain @c, whose atom is a pread64() (@args, @ret_ptr) of @file,
+ * an O_DIRECT file (referenced: the reference goes with the read, or is
+ * dropped), as a direct read if the file and the buffer allow it.
+ * KBUF_QUEUED: in flight, it completes by itself.  KBUF_DONE: it
+ * completed at once with *@res (not posted; @c is ours again).  KBUF_NO:
+ * not issued (the caller runs it as usual).  The caller checked
+ * kio_watched() and the seccomp verdict.
  */
-bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
+static int kio_direct(struct syslet_ctx *ctx, struct syslet_chain *c,
+		      struct file *file, const unsigned long *args,
+		      u64 ret_ptr, long *res)
 {
-	unsigned long args[6];
 	struct syslet_kio *kio;
 	struct iov_iter iter;
+	loff_t pos = (loff_t)args[3];
 	struct iovec iov;
-	struct file *file;
-	loff_t pos;
-	u64 ret_ptr;
 	long ret;
 
-	if (READ_ONCE(ctx->dead) || kio_watched() ||
-	    !kio_atom(c, args, &ret_ptr))
-		return false;
-	/* ALLOW only: any other verdict, LOG too, is a thread's to apply */
-	if ((syslet_seccomp_verdict(c, __NR_pread64, args) &
-	     SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
-		return false;
-	pos = (loff_t)args[3];
-	file = fget((unsigned int)args[0]);
-	if (!file)
-		return false;
-	if (!(file->f_flags & O_DIRECT))
-		return kbuf_async(ctx, c, file, args, ret_ptr);
 	if (!(file->f_flags & O_DIRECT) || !(file->f_mode & FMODE_READ) ||
 	    !(file->f_mode & FMODE_PREAD) || !(file->f_mode & FMODE_NOWAIT) ||
 	    !S_ISBLK(file_inode(file)->i_mode) || !file->f_op->read_iter ||
@@ -665,21 +656,67 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 	ret = file->f_op->read_iter(&kio->iocb, &iter);
 	/* queued: whichever of us and the completion is last finishes it */
 	if (ret == -EIOCBQUEUED && !refcount_dec_and_test(&kio->refs))
-		return true;
+		return KBUF_QUEUED;
 	if (ret != -EIOCBQUEUED)
 		kio->res = ret;		/* ->ki_complete() is not called */
-	if (kio->res != -EAGAIN) {
-		kio_finish(kio, true);
-		return true;
-	}
-	/* the device could not take it without waiting: a thread will */
+	/*
+	 * Done at once, or the device could not take it without waiting
+	 * (-EAGAIN: a thread, or pass-on-block, will read it); a cancel
+	 * may have marked it meanwhile: whoever runs it on sees that.
+	 */
+	*res = kio->res;
 	spin_lock(&ctx->lock);
 	list_del_init(&c->node);
 	spin_unlock(&ctx->lock);
 	kio_free(kio, ctx);
-	/* a cancel may have marked it meanwhile: the thread sees that */
+	if (*res != -EAGAIN) {
+		fput(file);
+		return KBUF_DONE;
+	}
 no:
 	fput(file);
+	return KBUF_NO;
+}
+
+/*
+ * Issues chain @c (queued to nothing yet, counted in ctx->nr_chains) as
+ * a direct read if it is one.  Returns true if it was taken: it has
+ * completed or will complete by itself.  False: queue it as usual.
+ */
+bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
+{
+	unsigned long args[6];
+	struct file *file;
+	u64 ret_ptr;
+	long res;
+
+	if (READ_ONCE(ctx->dead) || kio_watched() ||
+	    !kio_atom(c, args, &ret_ptr))
+		return false;
+	/* ALLOW only: any other verdict, LOG too, is a thread's to apply */
+	if ((syslet_seccomp_verdict(c, __NR_pread64, args) &
+	     SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
+		return false;
+	file = fget((unsigned int)args[0]);
+	if (!file)
+		return false;
+	if (!(file->f_flags & O_DIRECT))
+		return kbuf_async(ctx, c, file, args, ret_ptr);
+	switch (kio_direct(ctx, c, file, args, ret_ptr, &res)) {
+	case KBUF_QUEUED:
+		return true;
+	case KBUF_DONE:
+		kbuf_comp(c, res, ret_ptr);
+		if (READ_ONCE(c->cancelled)) {
+			c->comp.status = -ECANCELED;
+			c->comp.flags |= SYSLET_COMP_CANCELED;
+		}
+		if (c->kring && !(c->flags & SYSLET_NO_COMPLETE))
+			syslet_post_chain(c);
+		else
+			syslet_chain_free(c);
+		return true;
+	}
 	return false;
 }
 
@@ -738,6 +775,13 @@ no:
  */
 static bool kbuf_on = true;
 module_param_named(kbuf, kbuf_on, bool, 0644);
+
+/*
+ * /sys/module/kio/parameters/direct: 0 sends default-mode direct reads to
+ * pass-on-block again (syslet_kbuf_exec()), to compare both in one boot.
+ */
+static bool direct_on = true;
+module_param_named(direct, direct_on, bool, 0644);
 
 /* A file whose page cache a read may wait for without a thread. */
 bool syslet_kbuf_file(struct file *file)
@@ -1110,7 +1154,11 @@ static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
  * read, it is done here (a page-cache hit: SYSLET_DONE, delivered to
  * @done or the ring as a chain run in the caller) or queued to wait for
  * its pages (SYSLET_QUEUED, no hand-off), with *@ret what async_exec()
- * returns.  False: pass-on-block runs it as usual.
+ * returns.  A direct read that kio_direct() can issue is issued as an
+ * SYSLET_ASYNC one is (SYSLET_QUEUED, no hand-off: every direct read
+ * waits for the device, and would hand the caller's context off), or
+ * done at once (an error, the end of the device: SYSLET_DONE, as in the
+ * caller).  False: pass-on-block runs it as usual.
  */
 bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 		      struct syslet_completion __user *done, long *ret)
@@ -1118,13 +1166,14 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 	struct syslet_atom __user *uatom = u64_to_user_ptr(c->head);
 	unsigned long args[6];
 	u64 ret_ptr, fdp, fd;
+	bool direct;
 	struct fd f;
 	u32 nr;
 	long res;
 	int how;
 
 	/* the file first: a read of tmpfs (a hot one) pays little here */
-	if (!READ_ONCE(kbuf_on) || READ_ONCE(ctx->dead) || kio_watched() ||
+	if (READ_ONCE(ctx->dead) || kio_watched() ||
 	    c->ia32 || get_user(nr, &uatom->nr) || nr != __NR_pread64 ||
 	    get_user(fdp, &uatom->arg_ptr[0]) || !fdp ||
 	    get_user(fd, (u64 __user *)u64_to_user_ptr(fdp)))
@@ -1132,8 +1181,12 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 	f = fdget((unsigned int)fd);
 	if (!fd_file(f))
 		return false;
+	direct = fd_file(f)->f_flags & O_DIRECT;
+	if (direct ? !READ_ONCE(direct_on) :
+		     !READ_ONCE(kbuf_on) || !syslet_kbuf_file(fd_file(f)))
+		goto no;
 	/* the atom read again, whole: its fd must not have changed */
-	if (!syslet_kbuf_file(fd_file(f)) || !kio_atom(c, args, &ret_ptr) ||
+	if (!kio_atom(c, args, &ret_ptr) ||
 	    (unsigned int)args[0] != (unsigned int)fd)
 		goto no;
 	c->filter = seccomp_filter_get_current();
@@ -1141,9 +1194,24 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 	if ((syslet_seccomp_verdict(c, __NR_pread64, args) &
 	     SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
 		goto no;
+	/*
+	 * A queued read posts to the ring later: a chain made without its
+	 * kring (async_exec() with @done) gets it now, a hot read of a file
+	 * kbuf does not take (tmpfs) never does.
+	 */
+	if (!c->kring && c->uring) {
+		c->kring = syslet_kring_get(ctx, c->uring);
+		if (!c->kring)
+			goto no;
+	}
 	/* as for an async chain: a thread it may go to forwards signals */
 	c->submitter = get_task_pid(current, PIDTYPE_PID);
-	how = kbuf_submit(ctx, c, fd_file(f), args, ret_ptr, &res);
+	if (direct) {
+		/* the read takes a reference of its own to the file */
+		how = kio_direct(ctx, c, get_file(fd_file(f)), args, ret_ptr, &res);
+	} else {
+		how = kbuf_submit(ctx, c, fd_file(f), args, ret_ptr, &res);
+	}
 	fdput(f);
 	if (how == KBUF_QUEUED) {
 		*ret = SYSLET_QUEUED;

@@ -17,10 +17,11 @@
  * seccomp filter, files, fs and namespaces, and the per-thread state of
  * syslet_task_state_same(), are required to be the same in both tasks
  * (always true for threads that did not unshare or change them alone);
- * if they are not, or the caller is traced, owns PI futex
- * state, has an io_uring task context, has a fatal signal pending or uses
- * a 32-bit ABI, or no idle async thread is available, the chain just runs
- * on in the caller.
+ * if they are not, or the caller is traced, owns PI futex state, has an
+ * io_uring task context, has a fatal signal pending or uses a 32-bit
+ * ABI, or no idle untraced async thread is available, the chain just
+ * runs on in the caller.  Thread-directed signals pending on the async
+ * thread stay with its TID, which the caller's task takes.
  *
  * The protocol (the state word is the taker's w->hs, syslet.h):
  *
@@ -246,7 +247,7 @@ void syslet_giver_recalc_sigpending(struct task_struct *t)
 	sigandnsets(&p, &p, &t->blocked);
 	if ((t->jobctl & (JOBCTL_PENDING_MASK | JOBCTL_TRAP_FREEZE)) ||
 	    !sigisemptyset(&p) || freezing(t) || cgroup_task_frozen(t))
-		signal_wake_up(t, false);
+		signal_wake_up(t, sigismember(&p, SIGKILL));
 	else
 		clear_tsk_thread_flag(t, TIF_SIGPENDING);
 }
@@ -255,19 +256,38 @@ void syslet_giver_recalc_sigpending(struct task_struct *t)
  * Moves the per-thread state that belongs to the user context from
  * @from (the giver, off its CPU) to @to (current, the taker), but the
  * TID (exchanged already); @from is left as an async thread that blocks
- * every signal but SIGKILL and SIGSTOP.
+ * every signal but SIGKILL and SIGSTOP, with the signals pending on @to.
  */
 static void pass_identity(struct task_struct *from, struct task_struct *to)
 {
 	struct sighand_struct *sighand = from->sighand;
+	LIST_HEAD(theirs);
 
 	spin_lock_irq(&sighand->siglock);
 	to->blocked = from->blocked;
 	siginitsetinv(&from->blocked, sigmask(SIGKILL) | sigmask(SIGSTOP));
-	list_splice_tail_init(&from->pending.list, &to->pending.list);
-	sigorsets(&to->pending.signal, &to->pending.signal,
-		  &from->pending.signal);
-	sigemptyset(&from->pending.signal);
+	/*
+	 * Thread-directed signals stay with the TID they were sent to: the
+	 * giver's come to us, and ours (sent to this async thread by its
+	 * TID, pending because it blocks them) stay with the TID, now the
+	 * giver's, an async thread from now on, which blocks them as we did.
+	 */
+	list_splice_init(&to->pending.list, &theirs);
+	list_splice_init(&from->pending.list, &to->pending.list);
+	list_splice(&theirs, &from->pending.list);
+	swap(to->pending.signal, from->pending.signal);
+	/*
+	 * But SIGKILL is the task's: zap_other_threads() (a group exit, or
+	 * exec's de_thread() between our claim and here) sets it in each
+	 * thread for the thread to die, and moved off the giver it left an
+	 * async thread that exec waited for (review 5 finding 2).  Pending
+	 * on either, the group is dying: both keep one.
+	 */
+	if (sigismember(&to->pending.signal, SIGKILL) ||
+	    sigismember(&from->pending.signal, SIGKILL)) {
+		sigaddset(&to->pending.signal, SIGKILL);
+		sigaddset(&from->pending.signal, SIGKILL);
+	}
 	to->sas_ss_sp = from->sas_ss_sp;
 	to->sas_ss_size = from->sas_ss_size;
 	to->sas_ss_flags = from->sas_ss_flags;
@@ -517,7 +537,13 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 	preempt_disable();
 	spin_lock(&ctx->lock);
 	write_lock_irq(&tasklist_lock);
-	if (ctx->dead || from->ptrace) {
+	/*
+	 * Neither may be traced: a traced giver's context would escape its
+	 * tracer, a traced taker's tracer would trace the user thread (the
+	 * reservation passes traced threads over; a tracer that attached
+	 * since is seen here: a tracer attaches under tasklist_lock).
+	 */
+	if (ctx->dead || from->ptrace || current->ptrace) {
 		write_unlock_irq(&tasklist_lock);
 		spin_unlock(&ctx->lock);
 		preempt_enable();

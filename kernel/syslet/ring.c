@@ -162,18 +162,29 @@ void syslet_kring_free_all(struct syslet_ctx *ctx)
  * first use under kr->mutex, not when the kring is made: a kring made
  * earlier for the same ring may post, and go, in between, and reading
  * before that would rewind the ring.  (The ring's size is read when the
- * kring is made, right after the caller checked the header, and not
- * again.)  Caller holds kr->mutex.
+ * kring is made, right after the caller checked the header.)
+ *
+ * Only the kernel writes @head, so on every later use a head in user
+ * memory other than ours means another ring lives at this address now: a
+ * program reaped its ring's last completion, freed it and got its next
+ * ring at the same address while this kring was still going away (the
+ * posting chain drops its reference just after the head's store; a
+ * waiter holds one until it returns).  That ring starts at its own head
+ * and with its own size.  A program that scribbles on @head gets the
+ * same treatment: it can only misplace its own completions.
+ * Caller holds kr->mutex.
  */
 static int kring_load_head(struct syslet_kring *kr)
 {
 	struct syslet_ring __user *ring = u64_to_user_ptr(kr->uaddr);
 	u32 head, nr, size;
 
-	if (kr->head_valid)
+	if (get_user(head, &ring->head))
+		return -EFAULT;
+	if (kr->head_valid && head == kr->head)
 		return 0;
-	/* it was not usable when the kring was made: look again */
-	if (!kr->nr_entries) {
+	/* another ring here, or it was not usable when the kring was made */
+	if (kr->head_valid || !kr->nr_entries) {
 		if (get_user(nr, &ring->nr_entries) ||
 		    get_user(size, &ring->size))
 			return -EFAULT;
@@ -182,8 +193,6 @@ static int kring_load_head(struct syslet_kring *kr)
 		kr->hdr_size = size;
 		kr->nr_entries = nr;
 	}
-	if (get_user(head, &ring->head))
-		return -EFAULT;
 	/* async_wait() reads @head without the mutex */
 	WRITE_ONCE(kr->head, head);
 	kr->head_valid = true;

@@ -308,17 +308,27 @@ static void worker_set_ret(struct callback_head *cb)
  * nice 0, on every CPU its cpuset allows, and with an io_context of its
  * own (CLONE_IO linked it to its maker's, which a later ioprio_set() of
  * either would change for both, and a hand-off would then leave a user
- * thread on an io_context shared with async threads).  Its I/O priority
- * stays its maker's value: a hand-off needs giver and taker to have the
- * same (syslet_task_state_same()).  Neither step can fail but for
- * memory: then it keeps what it has.
+ * thread on an io_context shared with async threads).  Never more than
+ * the process could take itself: where RLIMIT_NICE keeps its maker from
+ * nice 0 (or from leaving SCHED_IDLE), it keeps its maker's nice (and
+ * SCHED_IDLE); an RT or deadline policy it drops.  (Affinity within the
+ * cpuset any thread may set for itself.)  Its I/O priority stays its
+ * maker's value: a hand-off needs giver and taker to have the same
+ * (syslet_task_state_same()).  Neither step can fail but for memory:
+ * then it keeps what it has.
  */
 static void worker_neutral(void)
 {
 	struct sched_attr attr = { .sched_policy = SCHED_NORMAL };
 	struct io_context *ioc = current->io_context;
+	int nice = task_nice(current);
 	cpumask_var_t mask;
 
+	/* as setpriority() and sched_setattr() would refuse us */
+	if (nice > 0 && !can_nice(current, 0))
+		attr.sched_nice = nice;
+	if (current->policy == SCHED_IDLE && !can_nice(current, nice))
+		attr.sched_policy = SCHED_IDLE;
 	sched_setattr_nocheck(current, &attr);
 	if (alloc_cpumask_var(&mask, GFP_KERNEL)) {
 		cpuset_cpus_allowed(current, mask);
@@ -566,9 +576,13 @@ void syslet_kill_workers(struct syslet_ctx *ctx)
  * The idle thread a pass-on-block giver, current, would hand its user
  * context to: one whose identity fits.  The TGID's holder gives the
  * leader its context back first (a restricted thread, which no other
- * giver may use).
+ * giver may use).  A traced thread takes no user context (the context
+ * would become traced, and its TID, the tracee's, would be the caller's
+ * untraced task's): *@traced says one that fits was passed over for
+ * that.  ->ptrace is read locklessly, a hint: the claim reads it again
+ * under tasklist_lock.
  */
-static struct syslet_worker *taker_pick(struct syslet_ctx *ctx)
+static struct syslet_worker *taker_pick(struct syslet_ctx *ctx, bool *traced)
 {
 	bool holder = !thread_group_leader(current) &&
 		      task_pid_nr(current) == task_tgid_nr(current);
@@ -579,6 +593,10 @@ static struct syslet_worker *taker_pick(struct syslet_ctx *ctx)
 		if (!syslet_leader_may_take(current, w->task) ||
 		    !syslet_identity_fits(current, w->task))
 			continue;
+		if (READ_ONCE(w->task->ptrace)) {
+			*traced = true;
+			continue;
+		}
 		if (!pick || w->restricted)
 			pick = w;
 		if (w->restricted || !holder)
@@ -611,15 +629,15 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 	 */
 	for (;;) {
 		struct syslet_worker *w;
+		bool create, traced = false;
 		unsigned int seq = 0;
-		bool create;
 
 		spin_lock(&ctx->lock);
 		if (ctx->dead) {
 			spin_unlock(&ctx->lock);
 			return NULL;
 		}
-		w = taker_pick(ctx);
+		w = taker_pick(ctx, &traced);
 		if (w) {
 			syslet_idle_del(ctx, w);
 			w->pob = pob;
@@ -628,8 +646,15 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 			spin_unlock(&ctx->lock);
 			return w;
 		}
-		/* idle ones that do not fit: in the caller, as before */
-		if (ctx->nr_idle_open) {
+		/*
+		 * Idle ones that do not fit: in the caller, as before.  Only
+		 * traced ones fit: make another (a new thread is not traced),
+		 * one at a time, up to max_threads.  Nor make one for a
+		 * caller no thread can take from (an i386 caller, a tracer's
+		 * breakpoints, ...: review 5 finding 6).
+		 */
+		if ((ctx->nr_idle_open && !traced) ||
+		    !syslet_arch_may_pass(current, current)) {
 			spin_unlock(&ctx->lock);
 			return NULL;
 		}
@@ -654,7 +679,7 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 		}
 		/* a fatal signal ends the wait; the chain then stops at once */
 		if (wait_event_killable(ctx->spare_wait,
-					READ_ONCE(ctx->nr_idle_open) ||
+					(!traced && READ_ONCE(ctx->nr_idle_open)) ||
 					!READ_ONCE(ctx->nr_starting)))
 			return NULL;
 	}

@@ -39,43 +39,6 @@ static void tap(int ok, const char *fmt, ...)
 		failed = 1;
 }
 
-/* Bytes in use in all slab caches (active objects x object size). */
-static long long slab_bytes(void)
-{
-	FILE *f = fopen("/proc/slabinfo", "r");
-	char line[512], name[64];
-	long long sum = 0, active, total, size;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (line[0] == '#' || !strncmp(line, "slabinfo", 8))
-			continue;
-		if (sscanf(line, "%63s %lld %lld %lld", name, &active, &total,
-			   &size) == 4)
-			sum += active * size;
-	}
-	fclose(f);
-	return sum;
-}
-
-static long long meminfo_kb(const char *key)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	char line[256];
-	long long v = -1;
-	size_t n = strlen(key);
-
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ':') {
-			v = atoll(line + n + 1);
-			break;
-		}
-	if (f)
-		fclose(f);
-	return v;
-}
-
 struct mem {
 	long long slab, stack, pt;
 };

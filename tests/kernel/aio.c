@@ -19,6 +19,7 @@
 #include <linux/aio_abi.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -640,6 +641,71 @@ TEST(last_thread_exit_ends_an_io_getevents_atom)
  * mm's exit_aio() waits for them all), and nothing is left holding the
  * device (main() unloads it).
  */
+/*
+ * io_getevents() into an array it cannot write fails with EFAULT and
+ * writes nothing anywhere else (review 5 finding 1: when the engine's
+ * task work had woken the wait, read_events() waited again with the error
+ * stored in its event count, and the next pass copied io_events to 14
+ * entries before the array: 14 of 20 rounds on the fast kernel).  The
+ * array is at the start of a PROT_NONE page; the page before it must
+ * keep its bytes.
+ */
+TEST(io_getevents_into_a_bad_array_writes_nowhere_else)
+{
+	enum { N = 64, ROUNDS = 8 };
+	static struct rq rq[N];
+	static struct iocb *cbp[N];
+	static unsigned char buf[N][BLK];
+	struct io_event good[N], *bad;
+	unsigned char *m;
+	int fd, before = 0;
+
+	REQUIRE_SWITCH();
+	REQUIRE_DEV(fd, 0);
+	m = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(m != MAP_FAILED);
+	ASSERT_EQ(mprotect(m + 4096, 4096, PROT_NONE), 0);
+	bad = (struct io_event *)(m + 4096);
+	for (int r = 0; r < ROUNDS && !before; r++) {
+		aio_context_t ctx = 0;
+		long ret, got = 0;
+
+		memset(m, 0xaa, 4096);
+		ASSERT_EQ(ioctl(fd, BLKFLSBUF, 0), 0);
+		ASSERT_EQ(io_setup_(2 * N, &ctx), 0);
+		for (int i = 0; i < N; i++) {
+			rq_init(&rq[i], fd, i, buf[i], 0, -1);
+			cbp[i] = &rq[i].cb;
+		}
+		ASSERT_EQ(io_submit_(ctx, N, cbp), N);
+		/* the first call waits, and the first read's page ends it */
+		do
+			ret = io_getevents_(ctx, N, N, bad, 2000);
+		while (ret < 0 && errno == EINTR);
+		EXPECT_EQ(ret, -1);
+		EXPECT_EQ(errno, EFAULT);
+		for (int j = 0; j < 4096; j++)
+			if (m[j] != 0xaa) {
+				before = 4096 - j;
+				break;
+			}
+		while (got < N) {
+			ret = io_getevents_(ctx, 1, N, good, 5000);
+			if (ret <= 0)
+				break;
+			got += ret;
+		}
+		EXPECT_EQ(got, N);
+		ASSERT_EQ(io_destroy_(ctx), 0);
+	}
+	if (before)
+		tap_diag("%d bytes before the array overwritten", before);
+	ASSERT_EQ(before, 0);
+	munmap(m, 8192);
+	close(fd);
+}
+
 TEST(exit_exec_and_kill_with_1000_reads_in_flight)
 {
 	enum { N = 1000 };

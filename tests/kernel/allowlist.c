@@ -25,12 +25,11 @@ static const uint32_t modes[] = { SYSLET_SYNC, SYSLET_ASYNC, 0 };
 static int64_t run_call(uint32_t nr, const uint64_t *args, uint32_t flags)
 {
 	struct syslet_ring *r = ring_new(4);
-	struct syslet_completion done, comp;
+	struct syslet_completion done;
 	struct syslet_atom a;
 	uint64_t v[6];
 	int64_t ret = -12345;
-	long n;
-	int i;
+	int i, n;
 
 	memset(&a, 0, sizeof(a));
 	a.flags = flags;
@@ -40,15 +39,9 @@ static int64_t run_call(uint32_t nr, const uint64_t *args, uint32_t flags)
 		v[i] = args ? args[i] : 0;
 		a.arg_ptr[i] = (uintptr_t)&v[i];
 	}
-	memset(&done, 0, sizeof(done));
-	n = async_exec(&a, r, &done, 0);
-	if (n == SYSLET_QUEUED) {
-		if (!ring_get(r, &comp))
-			return -99998;
-		done = comp;
-	} else if (n != SYSLET_DONE) {
-		return -99999;
-	}
+	n = run_chain(&a, r, &done);
+	if (n)
+		return n;
 	free(r);
 	if (done.status != ret)
 		return -99997;

@@ -3,7 +3,8 @@
  * 32-bit (i386) callers on the 64-bit kernel (issue 19 item 3).
  *
  * Built twice (tests/kernel/Makefile):
- *  - compat32-i386: gcc -m32 -static, a real i386 program.  Raw syscall()
+ *  - compat32-i386: gcc -m32 -static, a real i386 program.  Raw system
+ *    calls through sys.h's wrappers, which are the i386 calls under -m32,
  *    and <linux/syslet.h> only (libsyslet refuses -m32).  Its atoms are in
  *    its own ABI: i386 numbers (<sys/syscall.h> under -m32), 32-bit
  *    argument registers, the i386 layouts of what the calls read and
@@ -30,30 +31,9 @@
 #include <linux/seccomp.h>
 #include <linux/syslet.h>
 #include "tap.h"
+#include "sys.h"
 
 #define U64P(p)	((uint64_t)(uintptr_t)(p))
-
-static struct syslet_ring *ring_at(void *mem, unsigned int n)
-{
-	struct syslet_ring *r = mem;
-
-	memset(r, 0, SYSLET_RING_BYTES(n));
-	r->size = sizeof(*r);
-	r->nr_entries = n;
-	return r;
-}
-
-static int ring_pop(struct syslet_ring *r, struct syslet_completion *c)
-{
-	uint32_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
-	uint32_t tail = r->tail;
-
-	if (head == tail)
-		return 0;
-	*c = SYSLET_RING_ENTRIES(r)[tail & (r->nr_entries - 1)];
-	__atomic_store_n(&r->tail, tail + 1, __ATOMIC_RELEASE);
-	return 1;
-}
 
 static void atom_set(struct syslet_atom *a, uint32_t flags, uint32_t nr,
 		     int64_t *ret, struct syslet_atom *next)
@@ -67,56 +47,8 @@ static void atom_set(struct syslet_atom *a, uint32_t flags, uint32_t nr,
 
 #ifdef __i386__
 
-/*
- * The four calls as an i386 program makes them: every argument a 32-bit
- * register; async_cancel()'s 64-bit user word in two, low half first.
- */
-static long async_exec(struct syslet_atom *a, struct syslet_ring *r,
-		       struct syslet_completion *done, unsigned int flags)
-{
-	return syscall(SYSLET_NR_ASYNC_EXEC, a, r, done, flags);
-}
-
-static long async_wait(struct syslet_ring *r, unsigned int min,
-		       const struct timespec *ts, const void *mask,
-		       unsigned int masksize, unsigned int flags)
-{
-	return syscall(SYSLET_NR_ASYNC_WAIT, r, min, ts, mask, masksize, flags);
-}
-
-static long async_cancel(struct syslet_ring *r, uint64_t ud, unsigned int flags)
-{
-	return syscall(SYSLET_NR_ASYNC_CANCEL, r, (uint32_t)ud,
-		       (uint32_t)(ud >> 32), flags);
-}
-
-static long async_limits(const struct syslet_limits *set,
-			 struct syslet_limits *get)
-{
-	return syscall(SYSLET_NR_ASYNC_LIMITS, set, get, 0);
-}
-
-/* the kernel's struct __kernel_timespec: 64-bit fields on i386 too */
-struct kts {
-	int64_t tv_sec;
-	int64_t tv_nsec;
-};
-
-static int ring_get(struct syslet_ring *r, struct syslet_completion *c)
-{
-	struct kts ts = { 20, 0 };
-	long n;
-
-	if (ring_pop(r, c))
-		return 1;
-	do
-		n = async_wait(r, 1, (const struct timespec *)&ts, NULL, 8, 0);
-	while (n < 0 && errno == EINTR);
-	return n >= 1 && ring_pop(r, c);
-}
-
 /* in the guest the patched kernel must answer: fail there, skip else */
-#define REQUIRE_SYSLET() do {						\
+#define REQUIRE_SYSLET32() do {						\
 		struct syslet_limits l_ = { .size = sizeof(l_) };	\
 		if (async_limits(NULL, &l_) && getenv("SYSLET_GUEST"))	\
 			TAP_FAIL_(1, "no syslet calls for i386: %s",	\
@@ -125,13 +57,6 @@ static int ring_get(struct syslet_ring *r, struct syslet_completion *c)
 			SKIP("no syslet system calls for i386 callers (%s)", \
 			     strerror(errno));				\
 	} while (0)
-
-static struct syslet_ring *ring_new(unsigned int n)
-{
-	void *mem = aligned_alloc(64, (SYSLET_RING_BYTES(n) + 63) & ~63u);
-
-	return ring_at(mem, n);
-}
 
 static char tmpl[] = "/tmp/compat32.XXXXXX";
 static const char text[] = "i386 atoms on a 64-bit kernel\n";
@@ -192,11 +117,44 @@ static void chain4_check(const struct chain4 *c)
 	unlink(tmpl);
 }
 
+/*
+ * An i386 caller's chains never hand off, so a default-mode chain must not
+ * make (and wait for) an async thread to hand off to (review 5 finding 6:
+ * the first one of a process made one, 0 -> 1).  In a child: a process
+ * with no async thread yet.
+ */
+static void default_mode_child(void)
+{
+	struct syslet_completion done;
+	struct chain4 c;
+
+	if (limits_now().nr_threads != 0)
+		_exit(2);
+	chain4_init(&c, 0, 8);
+	if (async_exec(&c.a[0], ring_new(4), &done, 0) != SYSLET_DONE ||
+	    done.status != 0 || done.nr_atoms != 4)
+		_exit(3);
+	_exit(limits_now().nr_threads == 0 ? 0 : 10);
+}
+
+TEST(i386_default_mode_chain_makes_no_async_thread)
+{
+	int st;
+
+	REQUIRE_SYSLET32();
+	st = in_child(default_mode_child, 30);
+	ASSERT_TRUE(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 10)
+		tap_diag("an async thread was made for a chain that cannot hand off");
+	EXPECT_EQ(WEXITSTATUS(st), 0);
+	unlink(tmpl);
+}
+
 TEST(i386_async_limits_answers)
 {
 	struct syslet_limits l = { .size = sizeof(l) };
 
-	REQUIRE_SYSLET();
+	REQUIRE_SYSLET32();
 	ASSERT_EQ(async_limits(NULL, &l), 0);
 	EXPECT_EQ(l.size, sizeof(l));
 	EXPECT_GT(l.max_threads, 0);
@@ -208,7 +166,7 @@ TEST(i386_sync_chain_getpid_openat_read_close)
 	struct syslet_completion done;
 	struct chain4 c;
 
-	REQUIRE_SYSLET();
+	REQUIRE_SYSLET32();
 	chain4_init(&c, SYSLET_SYNC, 7);
 	memset(&done, 0xff, sizeof(done));
 	ASSERT_EQ(async_exec(&c.a[0], NULL, &done, 0), SYSLET_DONE);
@@ -227,7 +185,7 @@ TEST(i386_async_chain_getpid_openat_read_close_and_wait)
 	struct syslet_completion comp;
 	struct chain4 c;
 
-	REQUIRE_SYSLET();
+	REQUIRE_SYSLET32();
 	chain4_init(&c, SYSLET_ASYNC, ud);
 	ASSERT_EQ(async_exec(&c.a[0], r, NULL, 0), SYSLET_QUEUED);
 	ASSERT_TRUE(ring_get(r, &comp));
@@ -246,7 +204,7 @@ TEST(i386_async_gettid_is_an_async_threads)
 	struct syslet_atom a;
 	int64_t ret = 0;
 
-	REQUIRE_SYSLET();
+	REQUIRE_SYSLET32();
 	atom_set(&a, SYSLET_ASYNC, SYS_gettid, &ret, NULL);
 	ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_QUEUED);
 	ASSERT_TRUE(ring_get(r, &comp));
@@ -291,13 +249,13 @@ static void mmap2_atom(uint32_t mode)
 
 TEST(i386_mmap2_atom_async_gives_a_32bit_address)
 {
-	REQUIRE_SYSLET();
+	REQUIRE_SYSLET32();
 	mmap2_atom(SYSLET_ASYNC);
 }
 
 TEST(i386_mmap2_atom_sync_gives_a_32bit_address)
 {
-	REQUIRE_SYSLET();
+	REQUIRE_SYSLET32();
 	mmap2_atom(SYSLET_SYNC);
 }
 
@@ -315,7 +273,7 @@ TEST(i386_async_pread64_offset_in_two_registers)
 	int64_t ret = 0;
 	int fd;
 
-	REQUIRE_SYSLET();
+	REQUIRE_SYSLET32();
 	fd = mkstemp(tmpl);
 	ASSERT_GE(fd, 0);
 	unlink(tmpl);
@@ -344,7 +302,7 @@ TEST(i386_argument_upper_halves_are_dropped)
 	char buf[8] = "";
 	int p[2];
 
-	REQUIRE_SYSLET();
+	REQUIRE_SYSLET32();
 	ASSERT_EQ(pipe(p), 0);
 	ASSERT_EQ(write(p[1], "abcd", 4), 4);
 	fdv |= (uint32_t)p[0];
@@ -374,7 +332,7 @@ TEST(i386_denied_and_unlisted_numbers)
 	int64_t ret;
 	unsigned int i;
 
-	REQUIRE_SYSLET();
+	REQUIRE_SYSLET32();
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		ret = 1;
 		atom_set(&a, SYSLET_SYNC, t[i].nr, &ret, NULL);
@@ -394,7 +352,7 @@ TEST(i386_self_targeted_call_refused)
 	struct syslet_atom a;
 	int64_t ret = 1;
 
-	REQUIRE_SYSLET();
+	REQUIRE_SYSLET32();
 	maskp = U64P(&mask);
 	atom_set(&a, SYSLET_SYNC, SYS_sched_setaffinity, &ret, NULL);
 	a.arg_ptr[0] = U64P(&pid);
@@ -417,7 +375,7 @@ TEST(i386_async_atom_17_is_not_pread64)
 	char buf[8] = "";
 	int64_t ret = 0;
 
-	REQUIRE_SYSLET();
+	REQUIRE_SYSLET32();
 	fdv = open("/proc/self/stat", O_RDONLY);
 	bufv = U64P(buf);
 	atom_set(&a, SYSLET_ASYNC, 17, &ret, NULL);
@@ -438,7 +396,7 @@ TEST(i386_async_atom_17_is_not_pread64)
  * project's kernels do not set: -ENOSYS, atom or direct call alike.)
  */
 static void sleep_atom(struct syslet_atom *a, uint32_t flags, int64_t *ret,
-		       struct kts *ts, uint64_t *args, int secs, int ms)
+		       struct __kernel_timespec *ts, uint64_t *args, int secs, int ms)
 {
 	ts->tv_sec = secs;
 	ts->tv_nsec = ms * 1000000;
@@ -461,13 +419,13 @@ TEST(i386_cancel_running_chain_by_64bit_user_data)
 	struct syslet_ring *r = ring_new(4);
 	struct syslet_completion comp;
 	struct syslet_atom a;
-	struct kts ts;
+	struct __kernel_timespec ts;
 	int64_t ret = 0;
 	long long t0;
 	long c = -1;
 	int i;
 
-	REQUIRE_SYSLET();
+	REQUIRE_SYSLET32();
 	sleep_atom(&a, SYSLET_ASYNC, &ret, &ts, tsp, 30, 0);
 	a.user_data = ud;
 	t0 = time(NULL);
@@ -492,15 +450,15 @@ TEST(i386_cancel_running_chain_by_64bit_user_data)
 TEST(i386_async_wait_times_out_with_a_mask)
 {
 	struct syslet_ring *r = ring_new(4);
-	struct kts ts = { 0, 50 * 1000 * 1000 };
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
 	uint64_t mask = 0;
 	long n;
 
-	REQUIRE_SYSLET();
-	n = async_wait(r, 1, (const struct timespec *)&ts, &mask, 8, 0);
+	REQUIRE_SYSLET32();
+	n = async_pwait(r, 1, &ts, &mask, 8, 0);
 	EXPECT_EQ(n, -1);
 	EXPECT_EQ(errno, ETIME);
-	n = async_wait(r, 1, (const struct timespec *)&ts, &mask, 8, 1);
+	n = async_pwait(r, 1, &ts, &mask, 8, 1);
 	EXPECT_EQ(n, -1);
 	EXPECT_EQ(errno, EINVAL);
 }
@@ -514,11 +472,11 @@ TEST(i386_default_mode_runs_in_the_caller)
 	struct syslet_ring *r = ring_new(4);
 	struct syslet_completion comp;
 	struct syslet_atom a;
-	struct kts ts;
+	struct __kernel_timespec ts;
 	uint64_t tsp[3];
 	int64_t ret = 1;
 
-	REQUIRE_SYSLET();
+	REQUIRE_SYSLET32();
 	sleep_atom(&a, 0, &ret, &ts, tsp, 0, 50);
 	ASSERT_EQ(async_exec(&a, r, &comp, 0), SYSLET_DONE);
 	EXPECT_EQ(ret, 0);
@@ -529,7 +487,7 @@ TEST(i386_default_mode_runs_in_the_caller)
 /* threadlets move a 64-bit user context: refused for i386 callers */
 TEST(i386_threadlets_refused)
 {
-	REQUIRE_SYSLET();
+	REQUIRE_SYSLET32();
 	EXPECT_EQ(async_exec(NULL, NULL, NULL, SYSLET_EXEC_SPARE), -1);
 	EXPECT_EQ(errno, EOPNOTSUPP);
 	EXPECT_EQ(async_exec(NULL, NULL, NULL, SYSLET_EXEC_THREADLET), -1);
@@ -543,7 +501,7 @@ TEST(i386_post_completes_through_the_ring)
 	struct syslet_completion c = { .status = -5, .user_data = 1ULL << 40 },
 				 got;
 
-	REQUIRE_SYSLET();
+	REQUIRE_SYSLET32();
 	ASSERT_EQ(async_exec(NULL, r, &c, SYSLET_EXEC_POST), 0);
 	ASSERT_TRUE(ring_pop(r, &got));
 	EXPECT_EQ(got.status, -5);
@@ -585,7 +543,7 @@ TEST(i386_seccomp_sees_i386_arch_and_number)
 	uint32_t mode[2] = { SYSLET_SYNC, SYSLET_ASYNC };
 	int i;
 
-	REQUIRE_SYSLET();
+	REQUIRE_SYSLET32();
 	filter_i386();
 	/* the filter works on direct calls (glibc's getppid() returns -54) */
 	ASSERT_EQ(syscall(SYS_getppid), -1);
@@ -640,7 +598,7 @@ TEST(i386_ptrace_syscall_stops_per_atom_in_i386_registers)
 	struct user_regs_struct regs;
 	pid_t pid;
 
-	REQUIRE_SYSLET();
+	REQUIRE_SYSLET32();
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (!pid)
@@ -718,22 +676,17 @@ static int present(void)
 {
 	struct syslet_limits l = { .size = sizeof(l) };
 
-	return syscall(SYSLET_NR_ASYNC_LIMITS, NULL, &l, 0) == 0 &&
+	return async_limits(NULL, &l) == 0 &&
 	       int80(SYSLET_NR_ASYNC_LIMITS, 0, (long)(uintptr_t)&l, 0, 0, 0) != -ENOSYS;
 }
 
-static int ring_get(struct syslet_ring *r, struct syslet_completion *c)
-{
-	struct timespec ts = { 20, 0 };
-	long n;
-
-	if (ring_pop(r, c))
-		return 1;
-	do
-		n = syscall(SYSLET_NR_ASYNC_WAIT, r, 1, &ts, NULL, 8, 0);
-	while (n < 0 && errno == EINTR);
-	return n >= 1 && ring_pop(r, c);
-}
+/* in the guest the patched kernel must answer: fail there, skip else */
+#define REQUIRE_SYSLET32() do {						\
+		if (!present() && getenv("SYSLET_GUEST"))		\
+			TAP_FAIL_(1, "no syslet calls through the i386 entry"); \
+		if (!present())						\
+			SKIP("no syslet system calls for i386 callers"); \
+	} while (0)
 
 /*
  * One async thread (max_threads 1) runs i386 and x86-64 chains in turn:
@@ -749,11 +702,8 @@ TEST(one_async_thread_runs_i386_and_x86_64_chains_in_turn)
 	pid_t tid = 0;
 	int round;
 
-	if (!present() && getenv("SYSLET_GUEST"))
-		TAP_FAIL_(1, "no syslet calls through the i386 entry");
-	if (!present())
-		SKIP("no syslet system calls for i386 callers");
-	ASSERT_EQ(syscall(SYSLET_NR_ASYNC_LIMITS, &l, NULL, 0), 0);
+	REQUIRE_SYSLET32();
+	ASSERT_EQ(async_limits(&l, NULL), 0);
 	m->len = 4096;
 	m->prot = PROT_READ | PROT_WRITE;
 	m->fl = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -779,7 +729,7 @@ TEST(one_async_thread_runs_i386_and_x86_64_chains_in_turn)
 			ret = int80(SYSLET_NR_ASYNC_EXEC, (long)(uintptr_t)&m->a[0],
 				    (long)(uintptr_t)r, 0, 0, 0);
 		else
-			ret = syscall(SYSLET_NR_ASYNC_EXEC, &m->a[0], r, NULL, 0);
+			ret = async_exec(&m->a[0], r, NULL, 0);
 		ASSERT_EQ(ret, SYSLET_QUEUED);
 		ASSERT_TRUE(ring_get(r, &m->comp));
 		tap_diag("round %d (%s): getpid %lld gettid %lld mmap %#llx",
@@ -805,62 +755,8 @@ TEST(one_async_thread_runs_i386_and_x86_64_chains_in_turn)
 
 /* --- audit: an i386 atom's record has the i386 arch and number --------- */
 
-#include <linux/netlink.h>
-#include <poll.h>
-#include <sys/socket.h>
-
 #define I386_getpgid	132	/* x86-64's 132 is utime */
 #define MAGIC32		0x7a5e
-
-struct audit_req {
-	struct nlmsghdr nh;
-	union {
-		struct audit_status s;
-		struct audit_rule_data rule;
-	};
-};
-
-/* Sends a request and waits for its ack; returns the ack's error. */
-static int audit_send(int fd, int type, const void *data, size_t len)
-{
-	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
-	struct audit_req req;
-	char buf[8192];
-	int tries;
-
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(len);
-	req.nh.nlmsg_type = type;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	req.nh.nlmsg_seq = type;
-	memcpy(NLMSG_DATA(&req.nh), data, len);
-	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&to,
-		   sizeof(to)) < 0)
-		return -errno;
-	for (tries = 0; tries < 100; tries++) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-
-		if (n < 0)
-			return -errno;
-		for (; NLMSG_OK(nh, n); nh = NLMSG_NEXT(nh, n))
-			if (nh->nlmsg_type == NLMSG_ERROR &&
-			    nh->nlmsg_seq == (unsigned int)type)
-				return ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
-	}
-	return -ETIMEDOUT;
-}
-
-static int audit_set(int fd, int enabled, int pid)
-{
-	struct audit_status st;
-
-	memset(&st, 0, sizeof(st));
-	st.mask = AUDIT_STATUS_ENABLED | AUDIT_STATUS_PID;
-	st.enabled = enabled;
-	st.pid = pid;
-	return audit_send(fd, AUDIT_SET, &st, sizeof(st));
-}
 
 /* getpgid(MAGIC32 + i) as an i386 atom: SYNC (i 0) and ASYNC (i 1) */
 static void audited_i386_child(void)
@@ -891,27 +787,20 @@ static void audited_i386_child(void)
 
 TEST(i386_atoms_audited_with_the_i386_arch_and_number)
 {
-	struct sockaddr_nl me = { .nl_family = AF_NETLINK };
 	struct audit_rule_data rule;
-	int fd, status, got[2] = { 0, 0 }, wrong = 0, i;
-	char buf[8192], want[96];
-	time_t t0;
+	int fd, status, got[2] = { 0, 0 }, wrong = 0, i, type;
+	struct audit_reader ar;
+	char want[96], *text;
 	pid_t pid;
 
-	if (!present() && getenv("SYSLET_GUEST"))
-		TAP_FAIL_(1, "no syslet calls through the i386 entry");
-	if (!present())
-		SKIP("no syslet system calls for i386 callers");
-	fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);
-	if (fd < 0)
+	REQUIRE_SYSLET32();
+	fd = audit_open();
+	if (fd == -1)
 		SKIP("no audit netlink socket: %s", strerror(errno));
-	ASSERT_EQ(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	ASSERT_GE(fd, 0);	/* bound */
 	if (audit_set(fd, 1, getpid()))
 		SKIP("cannot enable audit (not root, or auditd runs)");
-	memset(&rule, 0, sizeof(rule));
-	rule.flags = AUDIT_FILTER_EXIT;
-	rule.action = AUDIT_ALWAYS;
-	rule.mask[I386_getpgid / 32] |= 1U << (I386_getpgid % 32);
+	audit_rule(&rule, I386_getpgid);
 	ASSERT_EQ(audit_send(fd, AUDIT_ADD_RULE, &rule, sizeof(rule)), 0);
 
 	/* audited tasks are those made after audit was enabled */
@@ -922,38 +811,21 @@ TEST(i386_atoms_audited_with_the_i386_arch_and_number)
 	ASSERT_EQ(waitpid(pid, &status, 0), pid);
 	EXPECT_EQ(status, 0);
 
-	t0 = time(NULL);
-	while (time(NULL) - t0 < 4) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-		ssize_t n;
-
-		if (poll(&pfd, 1, 500) <= 0)
+	audit_reader_init(&ar, fd, 4000);
+	while ((type = audit_next(&ar, &text))) {
+		if (type != AUDIT_SYSCALL)
 			continue;
-		n = recv(fd, buf, sizeof(buf) - 1, 0);
-		if (n <= 0)
-			break;
-		for (; NLMSG_OK(nh, n); nh = NLMSG_NEXT(nh, n)) {
-			char *text = NLMSG_DATA(nh);
-
-			text[nh->nlmsg_len - NLMSG_HDRLEN] = 0;
-			if (nh->nlmsg_type != AUDIT_SYSCALL)
+		for (i = 0; i < 2; i++) {
+			snprintf(want, sizeof(want), " a0=%x ", MAGIC32 + i);
+			if (!strstr(text, want))
 				continue;
-			for (i = 0; i < 2; i++) {
-				snprintf(want, sizeof(want), " a0=%x ",
-					 MAGIC32 + i);
-				if (!strstr(text, want))
-					continue;
-				tap_diag("%s", text);
-				snprintf(want, sizeof(want),
-					 "arch=%x syscall=%d ",
-					 AUDIT_ARCH_I386, I386_getpgid);
-				if (strstr(text, want) &&
-				    strstr(text, " exit=-3 "))
-					got[i]++;
-				else
-					wrong++;
-			}
+			tap_diag("%s", text);
+			snprintf(want, sizeof(want), "arch=%x syscall=%d ",
+				 AUDIT_ARCH_I386, I386_getpgid);
+			if (strstr(text, want) && strstr(text, " exit=-3 "))
+				got[i]++;
+			else
+				wrong++;
 		}
 	}
 	audit_send(fd, AUDIT_DEL_RULE, &rule, sizeof(rule));
@@ -970,10 +842,7 @@ TEST(sync_chains_through_either_entry)
 	struct low *m = low_mem();
 	int i;
 
-	if (!present() && getenv("SYSLET_GUEST"))
-		TAP_FAIL_(1, "no syslet calls through the i386 entry");
-	if (!present())
-		SKIP("no syslet system calls for i386 callers");
+	REQUIRE_SYSLET32();
 	for (i = 0; i < 2; i++) {
 		long ret;
 
@@ -984,8 +853,7 @@ TEST(sync_chains_through_either_entry)
 			ret = int80(SYSLET_NR_ASYNC_EXEC, (long)(uintptr_t)&m->a[0],
 				    0, (long)(uintptr_t)&m->comp, 0, 0);
 		else
-			ret = syscall(SYSLET_NR_ASYNC_EXEC, &m->a[0], NULL,
-				      &m->comp, 0);
+			ret = async_exec(&m->a[0], NULL, &m->comp, 0);
 		ASSERT_EQ(ret, SYSLET_DONE);
 		EXPECT_EQ(m->ret[0], syscall(SYS_gettid));
 	}

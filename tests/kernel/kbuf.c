@@ -22,12 +22,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#include <linux/audit.h>
 #include <linux/futex.h>
-#include <linux/netlink.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include "tap.h"
 #include "sys.h"
 #include "filter.h"
@@ -40,7 +37,6 @@
 #define IMG	(1 << 20)
 
 static char loopdev[64];
-static int loaded_nullb;
 
 /* A loop device over 1 MiB of random bytes. */
 static int loop_setup(void)
@@ -48,8 +44,6 @@ static int loop_setup(void)
 	static const char img[] = "/tmp/syslet-kbuf.img";
 	unsigned char *buf = malloc(IMG);
 	uint64_t x = 0x9e3779b97f4a7c15ULL;
-	char cmd[160];
-	FILE *p;
 	int fd;
 
 	if (!buf)
@@ -65,34 +59,14 @@ static int loop_setup(void)
 		return -1;
 	close(fd);
 	free(buf);
-	snprintf(cmd, sizeof(cmd), "losetup -f --show %s", img);
-	p = popen(cmd, "r");
-	if (!p || !fgets(loopdev, sizeof(loopdev), p))
-		return -1;
-	pclose(p);
-	loopdev[strcspn(loopdev, "\n")] = 0;
-	return 0;
+	return loop_attach(img, loopdev, sizeof(loopdev));
 }
 
 /* null_blk with 200 ms completions, opened buffered, cache dropped; or -1 */
 static int slow_dev(int ours)
 {
-	const char *root = getenv("SYSLET_MODROOT");
-	char cmd[512];
-	int fd;
+	int fd = nullb_open(O_RDONLY, ours);
 
-	if (access("/dev/nullb0", F_OK) != 0) {
-		snprintf(cmd, sizeof(cmd), "modprobe %s%s null_blk "
-			 "completion_nsec=200000000 irqmode=2 2>/dev/null",
-			 root ? "-d " : "", root ? root : "");
-		if (system(cmd))
-			return -1;
-		for (int i = 0; i < 50 && access("/dev/nullb0", F_OK); i++)
-			usleep(20000);
-	} else if (ours && !loaded_nullb) {
-		return -1;
-	}
-	fd = open("/dev/nullb0", O_RDONLY);
 	if (fd >= 0 && ioctl(fd, BLKFLSBUF, 0))
 		return -1;
 	return fd;
@@ -123,16 +97,9 @@ static void rd_init(struct rd *r, uint32_t flags, int fd, void *buf,
  */
 static long run_rd(struct syslet_ring *r, struct rd *rd)
 {
-	struct syslet_completion c, done;
-	long ret;
+	struct syslet_completion c;
 
-	memset(&done, 0, sizeof(done));
-	ret = async_exec(&rd->a, r, &done, 0);
-	if (ret == SYSLET_DONE)
-		return done.status;
-	if (ret != SYSLET_QUEUED || !ring_get(r, &c))
-		return -99999;
-	return c.status;
+	return run_chain(&rd->a, r, &c) ? -99999 : c.status;
 }
 
 TEST(cold_buffered_reads_need_no_async_thread_at_any_depth)
@@ -868,29 +835,11 @@ TEST(buffered_read_whose_page_comes_before_a_handoff_is_read_by_the_taker)
 /* Turns audit on or off through its netlink socket; 0 if it did. */
 static int audit_onoff(int on)
 {
-	struct {
-		struct nlmsghdr h;
-		struct audit_status s;
-	} m;
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	char ack[512];
-	struct nlmsghdr *h = (struct nlmsghdr *)ack;
-	int fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT), ok = -1;
+	int fd = audit_open(), ok;
 
 	if (fd < 0)
 		return -1;
-	memset(&m, 0, sizeof(m));
-	m.h.nlmsg_len = sizeof(m);
-	m.h.nlmsg_type = AUDIT_SET;
-	m.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	m.s.mask = AUDIT_STATUS_ENABLED;
-	m.s.enabled = on;
-	if (sendto(fd, &m, sizeof(m), 0, (struct sockaddr *)&sa,
-		   sizeof(sa)) == sizeof(m) &&
-	    recv(fd, ack, sizeof(ack), 0) >= (ssize_t)sizeof(*h) &&
-	    h->nlmsg_type == NLMSG_ERROR &&
-	    !((struct nlmsgerr *)NLMSG_DATA(h))->error)
-		ok = 0;
+	ok = audit_set(fd, on, -1) ? -1 : 0;
 	close(fd);
 	return ok;
 }
@@ -967,24 +916,17 @@ TEST(exit_exec_and_kill_with_buffered_reads_in_flight)
 
 int main(int argc, char **argv)
 {
-	int ret, had_nullb = access("/dev/nullb0", F_OK) == 0;
+	int ret;
 
-	loaded_nullb = !had_nullb;
+	nullb_begin();
 	if (loop_setup())
 		loopdev[0] = 0;
 	ret = tap_main(argc, argv);
-	/* a read left in flight holds the module: it must let go */
-	if (!had_nullb && access("/dev/nullb0", F_OK) == 0 &&
-	    system("i=0; until rmmod null_blk 2>/dev/null; do "
-		   "i=$((i + 1)); [ $i -lt 50 ] || exit 1; sleep 0.1; done"))
+	/* a 200 ms read may still hold the module: nullb_end() waits */
+	if (nullb_end())
 		ret = 1;
-	if (loopdev[0]) {
-		char cmd[96];
-
-		snprintf(cmd, sizeof(cmd), "losetup -d %s", loopdev);
-		if (system(cmd))
-			ret = 1;
-	}
+	if (loop_detach(loopdev))
+		ret = 1;
 	unlink("/tmp/syslet-kbuf.img");
 	return ret;
 }

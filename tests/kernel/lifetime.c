@@ -46,27 +46,9 @@ static void set_limits(unsigned int threads, unsigned int idle_ms)
 /* first thread of @pid whose comm starts with "syslet-", or 0 */
 static pid_t async_thread_of(pid_t pid)
 {
-	char dir[64];
-	struct dirent *e;
-	pid_t tid = 0;
-	DIR *d;
+	pid_t tid;
 
-	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
-	d = opendir(dir);
-	while (d && !tid && (e = readdir(d))) {
-		char path[400], comm[32] = "";
-		FILE *f;
-
-		snprintf(path, sizeof(path), "%s/%s/comm", dir, e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, "syslet-", 7))
-			tid = atoi(e->d_name);
-		fclose(f);
-	}
-	if (d)
-		closedir(d);
+	threads_named(pid, "syslet-", &tid);
 	return tid;
 }
 
@@ -340,40 +322,11 @@ TEST(kill_9_with_async_thread_in_ptrace_stop)
 
 /* --- leaks ----------------------------------------------------------------- */
 
-/* Bytes in use in all slab caches (active objects x object size). */
-static long long slab_bytes(void)
-{
-	FILE *f = fopen("/proc/slabinfo", "r");
-	char line[512], name[64];
-	long long sum = 0, active, total, size;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (line[0] == '#' || !strncmp(line, "slabinfo", 8))
-			continue;
-		if (sscanf(line, "%63s %lld %lld %lld", name, &active, &total,
-			   &size) == 4)
-			sum += active * size;
-	}
-	fclose(f);
-	return sum;
-}
-
 static long long kernel_stack_bytes(void)
 {
-	FILE *f = fopen("/proc/meminfo", "r");
-	char line[256];
-	long long v = -1;
+	long long kb = meminfo_kb("KernelStack");
 
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "KernelStack:", 12)) {
-			v = atoll(line + 12) * 1024;
-			break;
-		}
-	if (f)
-		fclose(f);
-	return v;
+	return kb < 0 ? -1 : kb * 1024;
 }
 
 static long long mem_now(void)

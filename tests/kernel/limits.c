@@ -24,48 +24,15 @@
 /* threads of this process whose comm starts with "syslet-" */
 static int count_async_threads(void)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	while (d && (e = readdir(d))) {
-		char path[400], comm[32] = "";
-		FILE *f;
-
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, "syslet-", 7))
-			n++;
-		fclose(f);
-	}
-	if (d)
-		closedir(d);
-	return n;
+	return threads_named(getpid(), "syslet-", NULL);
 }
 
 /* the tid of one async thread of this process, or 0 */
 static pid_t an_async_thread(void)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	pid_t tid = 0;
+	pid_t tid;
 
-	while (d && !tid && (e = readdir(d))) {
-		char path[400], comm[32] = "";
-		FILE *f;
-
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, "syslet-", 7))
-			tid = atoi(e->d_name);
-		fclose(f);
-	}
-	if (d)
-		closedir(d);
+	threads_named(getpid(), "syslet-", &tid);
 	return tid;
 }
 

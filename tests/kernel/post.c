@@ -218,4 +218,69 @@ TEST(a_waiter_is_woken_by_simultaneous_completions)
 	free(b);
 }
 
+/*
+ * A program reaps its ring's last completion, frees the ring, and its next
+ * ring is allocated at the same address, while the kernel's side of the
+ * old one is still alive (held here by a thread asleep in async_wait() on
+ * it; in the wild, by the posting chain for the moment after its head's
+ * store).  The new ring must start at its own head: the kernel went on at
+ * the old ring's head, posted to slot 1 and set head 2 for one
+ * completion, and async_wait() reported a completion that was not there
+ * (found as an intermittent "completion did not come" in allowlist).
+ */
+static struct syslet_ring *reused;
+
+static void *wait_on_reused(void *p)
+{
+	struct timespec ts = { 2, 0 };
+
+	__atomic_store_n((pid_t *)p, sys_tid(), __ATOMIC_RELEASE);
+	return (void *)async_wait(reused, 2, &ts);
+}
+
+static void ring_init_at(struct syslet_ring *r, unsigned int n)
+{
+	memset(r, 0, SYSLET_RING_BYTES(n));
+	r->size = sizeof(*r);
+	r->nr_entries = n;
+}
+
+TEST(a_new_ring_at_a_freed_rings_address_starts_at_its_own_head)
+{
+	struct timespec zero = { 0, 0 };
+	struct syslet_completion comp;
+	struct syslet_atom a;
+	pthread_t t;
+	pid_t tid = 0;
+	void *wret;
+
+	REQUIRE_SYSLET();
+	reused = ring_new(8);
+	ASSERT_EQ(pthread_create(&t, NULL, wait_on_reused, &tid), 0);
+	while (!__atomic_load_n(&tid, __ATOMIC_ACQUIRE))
+		sched_yield();
+	ASSERT_TRUE(sleeping(tid));
+
+	atom_init(&a, 0, SYS_getpid, NULL, NULL, NULL, NULL, NULL);
+	a.user_data = 1;
+	ASSERT_EQ(async_exec(&a, reused, NULL, 0), SYSLET_DONE);
+	ASSERT_TRUE(ring_pop(reused, &comp));
+	ASSERT_EQ(comp.user_data, 1);
+
+	/* "free" it; the next ring, of another size, comes at its address */
+	ring_init_at(reused, 4);
+	ASSERT_EQ(async_wait(reused, 1, &zero), -1);
+	ASSERT_EQ(errno, ETIME);
+	a.user_data = 2;
+	ASSERT_EQ(async_exec(&a, reused, NULL, 0), SYSLET_DONE);
+	ASSERT_EQ(__atomic_load_n(&reused->head, __ATOMIC_ACQUIRE), 1);
+	ASSERT_EQ(SYSLET_RING_ENTRIES(reused)[0].user_data, 2);
+	ASSERT_TRUE(ring_pop(reused, &comp));
+	ASSERT_EQ(comp.user_data, 2);
+
+	ASSERT_EQ(pthread_join(t, &wret), 0);
+	ASSERT_EQ((long)wret, -1);		/* -ETIME: 1 of the 2 it wants */
+	free(reused);
+}
+
 TAP_MAIN

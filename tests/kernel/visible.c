@@ -47,22 +47,16 @@
 static int64_t getpgid_atom(uint64_t magic, uint32_t flags)
 {
 	struct syslet_ring *r = ring_new(4);
-	struct syslet_completion done, comp;
+	struct syslet_completion done;
 	struct syslet_atom a;
 	int64_t ret = -12345;
-	long n;
+	int n;
 
 	atom_init(&a, flags, SYS_getpgid, &ret, &magic, NULL, NULL, NULL);
 	a.user_data = magic;
-	memset(&done, 0, sizeof(done));
-	n = async_exec(&a, r, &done, 0);
-	if (n == SYSLET_QUEUED) {
-		if (!ring_get(r, &comp))
-			return -99998;
-		done = comp;
-	} else if (n != SYSLET_DONE) {
-		return -99999;
-	}
+	n = run_chain(&a, r, &done);
+	if (n)
+		return n;
 	free(r);
 	return done.status;
 }
@@ -492,7 +486,6 @@ static void loop_setup(void)
 {
 	static const char img[] = "/tmp/syslet-visible.img";
 	static char buf[16 * BLK];
-	FILE *p;
 	int fd;
 
 	memset(buf, 0x5a, sizeof(buf));
@@ -504,13 +497,7 @@ static void loop_setup(void)
 		return;
 	}
 	close(fd);
-	p = popen("losetup -f --show /tmp/syslet-visible.img 2>/dev/null", "r");
-	if (!p)
-		return;
-	if (!fgets(loopdev, sizeof(loopdev), p))
-		loopdev[0] = 0;
-	pclose(p);
-	loopdev[strcspn(loopdev, "\n")] = 0;
+	loop_attach(img, loopdev, sizeof(loopdev));
 }
 
 /*
@@ -570,24 +557,10 @@ TEST(traced_direct_read_is_made_by_an_async_thread)
 	close(fd);
 }
 
-/* null_blk with 200 ms completions, loaded by a test (main() unloads it) */
-static int loaded_nullb;
-
 /* /dev/nullb0 opened with O_DIRECT if it is ours (200 ms reads), or -1 */
 static int slow_dev(void)
 {
-	const char *root = getenv("SYSLET_MODROOT");
-	char cmd[512];
-
-	if (access("/dev/nullb0", F_OK) == 0)
-		return loaded_nullb ? open("/dev/nullb0", O_RDONLY | O_DIRECT) : -1;
-	snprintf(cmd, sizeof(cmd), "modprobe %s%s null_blk completion_nsec=200000000 "
-		 "irqmode=2 2>/dev/null", root ? "-d " : "", root ? root : "");
-	if (system(cmd))
-		return -1;
-	for (int i = 0; i < 50 && access("/dev/nullb0", F_OK); i++)
-		usleep(20000);
-	return open("/dev/nullb0", O_RDONLY | O_DIRECT);
+	return nullb_open(O_RDONLY | O_DIRECT, 1);
 }
 
 /* The TID of the task of the trace line that contains @at. */
@@ -705,74 +678,8 @@ TEST(direct_read_is_never_seen_as_a_call_of_the_thread_that_posts_it)
 
 /* --- audit ------------------------------------------------------------- */
 
-struct audit_req {
-	struct nlmsghdr nh;
-	union {
-		struct audit_status s;
-		struct audit_rule_data rule;
-	};
-};
-
-/* Sends a request and waits for its ack; returns the ack's error. */
-static int audit_send(int fd, int type, const void *data, size_t len)
-{
-	struct audit_req req;
-	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
-	char buf[8192];
-	int tries;
-
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(len);
-	req.nh.nlmsg_type = type;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	req.nh.nlmsg_seq = type;
-	memcpy(NLMSG_DATA(&req.nh), data, len);
-	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&to,
-		   sizeof(to)) < 0)
-		return -errno;
-	for (tries = 0; tries < 100; tries++) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-
-		if (n < 0)
-			return -errno;
-		for (; NLMSG_OK(nh, n); nh = NLMSG_NEXT(nh, n))
-			if (nh->nlmsg_type == NLMSG_ERROR &&
-			    nh->nlmsg_seq == (unsigned int)type)
-				return ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
-	}
-	return -ETIMEDOUT;
-}
-
-static void audit_rule(struct audit_rule_data *rule, int nr)
-{
-	memset(rule, 0, sizeof(*rule));
-	rule->flags = AUDIT_FILTER_EXIT;
-	rule->action = AUDIT_ALWAYS;
-	rule->mask[nr / 32] |= 1U << (nr % 32);
-}
-
-static int audit_set(int fd, int enabled, int pid)
-{
-	struct audit_status s;
-
-	memset(&s, 0, sizeof(s));
-	s.mask = AUDIT_STATUS_ENABLED | AUDIT_STATUS_PID;
-	s.enabled = enabled;
-	s.pid = pid;
-	return audit_send(fd, AUDIT_SET, &s, sizeof(s));
-}
-
 static void audited_child(void)
 {
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getsid, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_LOG),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { 4, f };
 	uint64_t sid = 0x7474;
 	struct syslet_atom a;
 	int64_t ret;
@@ -792,8 +699,7 @@ static void audited_child(void)
 	    getpgid_atom(MAGIC_POB, 0) != -ESRCH)
 		_exit(1);
 	/* seccomp RET_LOG is logged for an atom as for a direct call */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+	if (deny(SYS_getsid, SECCOMP_RET_LOG))
 		_exit(2);
 	atom_init(&a, SYSLET_SYNC, SYS_getsid, &ret, &sid, NULL, NULL, NULL);
 	if (async_exec(&a, NULL, NULL, 0) != SYSLET_DONE || ret != -ESRCH)
@@ -803,20 +709,19 @@ static void audited_child(void)
 
 TEST(audit_records_per_atom)
 {
-	struct sockaddr_nl me = { .nl_family = AF_NETLINK };
 	struct audit_rule_data rule;
-	char buf[8192], want[64];
+	struct audit_reader ar;
+	char want[64], *text;
 	int fd, status, got[3] = { 0 }, exits = 0, logged = 0, e451 = 0;
-	int reads = 0, reads_logged = 0;
-	long long t0;
+	int reads = 0, reads_logged = 0, type;
 	pid_t pid;
 
 	REQUIRE_SYSLET();
-	fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);
-	if (fd < 0)
+	fd = audit_open();
+	if (fd == -1)
 		SKIP("no audit netlink socket (CONFIG_AUDIT): %s",
 		     strerror(errno));
-	ASSERT_EQ(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	ASSERT_GE(fd, 0);	/* bound */
 	ASSERT_EQ(audit_set(fd, 1, getpid()), 0);
 	audit_rule(&rule, SYS_getpgid);
 	rule.mask[SYS_getsid / 32] |= 1U << (SYS_getsid % 32);
@@ -831,52 +736,34 @@ TEST(audit_records_per_atom)
 	ASSERT_EQ(waitpid(pid, &status, 0), pid);
 	EXPECT_EQ(status, 0);
 
-	t0 = now_ms();
-	while (now_ms() - t0 < 3000) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-		ssize_t n;
+	audit_reader_init(&ar, fd, 3000);
+	while ((type = audit_next(&ar, &text))) {
+		unsigned int i;
 
-		if (poll(&pfd, 1, 500) <= 0)
+		if (type == AUDIT_SECCOMP && strstr(text, " syscall=124 "))
+			logged++;
+		snprintf(want, sizeof(want), " syscall=%d ", SYS_pread64);
+		if (type == AUDIT_SECCOMP && strstr(text, want))
+			reads_logged++;
+		if (type != AUDIT_SYSCALL)
 			continue;
-		n = recv(fd, buf, sizeof(buf) - 1, 0);
-		if (n <= 0)
-			break;
-		for (; NLMSG_OK(nh, n); nh = NLMSG_NEXT(nh, n)) {
-			char *text = NLMSG_DATA(nh);
-			unsigned int i;
-
-			text[nh->nlmsg_len - NLMSG_HDRLEN] = 0;
-			if (nh->nlmsg_type == AUDIT_SECCOMP &&
-			    strstr(text, " syscall=124 "))
-				logged++;
-			snprintf(want, sizeof(want), " syscall=%d ",
-				 SYS_pread64);
-			if (nh->nlmsg_type == AUDIT_SECCOMP &&
-			    strstr(text, want))
-				reads_logged++;
-			if (nh->nlmsg_type != AUDIT_SYSCALL)
-				continue;
-			/* the direct read: its fd, its result */
-			if (strstr(text, want) && strstr(text, " a0=9 ") &&
-			    strstr(text, " exit=4096 "))
-				reads++;
-			snprintf(want, sizeof(want), " syscall=%d ",
-				 NR_async_exec);
+		/* the direct read: its fd, its result */
+		if (strstr(text, want) && strstr(text, " a0=9 ") &&
+		    strstr(text, " exit=4096 "))
+			reads++;
+		snprintf(want, sizeof(want), " syscall=%d ", NR_async_exec);
+		if (strstr(text, want))
+			e451++;
+		snprintf(want, sizeof(want), " syscall=%d ", SYS_getpgid);
+		if (!strstr(text, want))
+			continue;
+		if (strstr(text, "exit=-3 "))
+			exits++;
+		for (i = 0; i < 3; i++) {
+			snprintf(want, sizeof(want), " a0=%x ",
+				 MAGIC_SYNC + 0x101 * i);
 			if (strstr(text, want))
-				e451++;
-			snprintf(want, sizeof(want), " syscall=%d ",
-				 SYS_getpgid);
-			if (!strstr(text, want))
-				continue;
-			if (strstr(text, "exit=-3 "))
-				exits++;
-			for (i = 0; i < 3; i++) {
-				snprintf(want, sizeof(want), " a0=%x ",
-					 MAGIC_SYNC + 0x101 * i);
-				if (strstr(text, want))
-					got[i]++;
-			}
+				got[i]++;
 		}
 	}
 	audit_send(fd, AUDIT_DEL_RULE, &rule, sizeof(rule));
@@ -936,19 +823,18 @@ static void handing_off_child(void)
  */
 TEST(audit_record_of_an_async_exec_that_handed_off)
 {
-	struct sockaddr_nl me = { .nl_family = AF_NETLINK };
 	struct audit_rule_data rule;
-	char buf[8192], a0[64], pidw[32], nrw[32];
-	int fd, status, all = 0, good = 0;
-	long long t0;
+	char a0[64], pidw[32], nrw[32], *text;
+	int fd, status, all = 0, good = 0, type;
+	struct audit_reader ar;
 	pid_t pid;
 
 	REQUIRE_SYSLET();
-	fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);
-	if (fd < 0)
+	fd = audit_open();
+	if (fd == -1)
 		SKIP("no audit netlink socket (CONFIG_AUDIT): %s",
 		     strerror(errno));
-	ASSERT_EQ(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	ASSERT_GE(fd, 0);	/* bound */
 	ASSERT_EQ(audit_set(fd, 1, getpid()), 0);
 	audit_rule(&rule, NR_async_exec);
 	ASSERT_EQ(audit_send(fd, AUDIT_ADD_RULE, &rule, sizeof(rule)), 0);
@@ -964,30 +850,15 @@ TEST(audit_record_of_an_async_exec_that_handed_off)
 	snprintf(pidw, sizeof(pidw), " pid=%d ", pid);
 	snprintf(nrw, sizeof(nrw), " syscall=%d ", NR_async_exec);
 
-	t0 = now_ms();
-	while (now_ms() - t0 < 3000) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-		ssize_t n;
-
-		if (poll(&pfd, 1, 500) <= 0)
+	audit_reader_init(&ar, fd, 3000);
+	while ((type = audit_next(&ar, &text))) {
+		if (type != AUDIT_SYSCALL || !strstr(text, nrw) ||
+		    !strstr(text, a0))
 			continue;
-		n = recv(fd, buf, sizeof(buf) - 1, 0);
-		if (n <= 0)
-			break;
-		for (; NLMSG_OK(nh, n); nh = NLMSG_NEXT(nh, n)) {
-			char *text = NLMSG_DATA(nh);
-
-			text[nh->nlmsg_len - NLMSG_HDRLEN] = 0;
-			if (nh->nlmsg_type != AUDIT_SYSCALL ||
-			    !strstr(text, nrw) || !strstr(text, a0))
-				continue;
-			tap_diag("%s", text);
-			all++;
-			good += strstr(text, " exit=1 ") &&
-				strstr(text, " comm=\"r15user\"") &&
-				strstr(text, pidw);
-		}
+		tap_diag("%s", text);
+		all++;
+		good += strstr(text, " exit=1 ") &&
+			strstr(text, " comm=\"r15user\"") && strstr(text, pidw);
 	}
 	audit_send(fd, AUDIT_DEL_RULE, &rule, sizeof(rule));
 	audit_set(fd, 0, 0);
@@ -1049,19 +920,18 @@ static void exiting_reader(void)
  */
 TEST(direct_read_of_an_exiting_process_leaves_its_records)
 {
-	struct sockaddr_nl me = { .nl_family = AF_NETLINK };
 	struct audit_rule_data rule;
-	char buf[8192], want[64];
-	int fd, status, logged = 0, reads = 0;
-	long long t0;
+	int fd, status, logged = 0, reads = 0, type;
+	struct audit_reader ar;
+	char want[64], *text;
 	pid_t pid;
 
 	REQUIRE_SYSLET();
-	fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);
-	if (fd < 0)
+	fd = audit_open();
+	if (fd == -1)
 		SKIP("no audit netlink socket (CONFIG_AUDIT): %s",
 		     strerror(errno));
-	ASSERT_EQ(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	ASSERT_GE(fd, 0);	/* bound */
 	ASSERT_EQ(audit_set(fd, 1, getpid()), 0);
 	audit_rule(&rule, SYS_pread64);
 	ASSERT_EQ(audit_send(fd, AUDIT_ADD_RULE, &rule, sizeof(rule)), 0);
@@ -1078,29 +948,18 @@ TEST(direct_read_of_an_exiting_process_leaves_its_records)
 	EXPECT_EQ(status, 0);
 	/* the read completes 200 ms after it was issued */
 	snprintf(want, sizeof(want), " syscall=%d ", SYS_pread64);
-	t0 = now_ms();
-	while (now_ms() - t0 < 5000 && !(logged && reads)) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-		ssize_t n;
-
-		if (poll(&pfd, 1, 500) <= 0)
+	audit_reader_init(&ar, fd, 5000);
+	while ((type = audit_next(&ar, &text))) {
+		if (!strstr(text, want))
 			continue;
-		n = recv(fd, buf, sizeof(buf) - 1, 0);
-		if (n <= 0)
-			break;
-		for (; NLMSG_OK(nh, n); nh = NLMSG_NEXT(nh, n)) {
-			char *text = NLMSG_DATA(nh);
-
-			text[nh->nlmsg_len - NLMSG_HDRLEN] = 0;
-			if (!strstr(text, want))
-				continue;
-			if (nh->nlmsg_type == AUDIT_SECCOMP)
-				logged++;
-			if (nh->nlmsg_type == AUDIT_SYSCALL &&
-			    strstr(text, " a0=9 ") && strstr(text, " exit=4096 "))
-				reads++;
-		}
+		if (type == AUDIT_SECCOMP)
+			logged++;
+		if (type == AUDIT_SYSCALL && strstr(text, " a0=9 ") &&
+		    strstr(text, " exit=4096 "))
+			reads++;
+		/* both seen: no more waiting, once what came is read */
+		if (logged && reads)
+			ar.until = 0;
 	}
 	audit_send(fd, AUDIT_DEL_RULE, &rule, sizeof(rule));
 	audit_set(fd, 0, 0);
@@ -1315,23 +1174,16 @@ TEST(detach_at_an_atoms_entry_stop_keeps_async_execs_registers)
 
 int main(int argc, char **argv)
 {
-	int ret, had_nullb = access("/dev/nullb0", F_OK) == 0;
+	int ret;
 
-	loaded_nullb = !had_nullb;	/* the tests' children load it */
+	nullb_begin();	/* the tests' children load it */
 	loop_setup();
 	ret = tap_main(argc, argv);
-	/* a 200 ms read may still hold the module: a few completion times */
-	if (!had_nullb && access("/dev/nullb0", F_OK) == 0 &&
-	    system("i=0; until rmmod null_blk 2>/dev/null; do "
-		   "i=$((i + 1)); [ $i -lt 50 ] || exit 1; sleep 0.1; done"))
+	/* a 200 ms read may still hold the module: nullb_end() waits */
+	if (nullb_end())
 		ret = 1;
-	if (loopdev[0]) {
-		char cmd[96];
-
-		snprintf(cmd, sizeof(cmd), "losetup -d %s", loopdev);
-		if (system(cmd))
-			ret = 1;
-	}
+	if (loop_detach(loopdev))
+		ret = 1;
 	unlink("/tmp/syslet-visible.img");
 	return ret;
 }

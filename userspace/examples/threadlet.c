@@ -21,6 +21,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -53,9 +54,17 @@ static long resolve(void *arg)
 	return 0;
 }
 
+/* how many naps are asleep at once, and the most there were */
+static atomic_int asleep, most_asleep;
+
 static long nap(void *arg)
 {
+	int n = atomic_fetch_add(&asleep, 1) + 1, m = atomic_load(&most_asleep);
+
+	while (n > m && !atomic_compare_exchange_weak(&most_asleep, &m, n))
+		;
 	usleep((useconds_t)(uintptr_t)arg);
+	atomic_fetch_sub(&asleep, 1);
 	return (long)(uintptr_t)arg;
 }
 
@@ -117,8 +126,9 @@ int main(int argc, char **argv)
 	for (i = 0; i < 4; i++)
 		if (syslet_wait_completion(&ctx, &c) < 0 || c.status != 200000)
 			return 1;
-	printf("4 threadlets of usleep(200 ms) took %.0f ms (%s backend)\n",
-	       (now() - t0) * 1e3, syslet_backend_name(&ctx));
+	printf("4 threadlets of usleep(200 ms) took %.0f ms, at most %d asleep "
+	       "at once (%s backend)\n", (now() - t0) * 1e3,
+	       atomic_load(&most_asleep), syslet_backend_name(&ctx));
 	syslet_ctx_exit(&ctx);
 	return failed ? 1 : 0;
 }
