@@ -5,10 +5,12 @@
 # $SYSLET_KVER, set by the guest's init: each version's results are kept).
 # Exits non-zero if any script failed.  The summary is scripts/tap-summary's.
 # FILTER, if given, is a space-separated list: a script runs if its name
-# contains one of them.
+# contains one of them.  It may come as one argument or several (a guest
+# run's command line is re-split: scripts/guest-run.sh).
 set -u
-kind=${1:?usage: run-tests.sh host|guest [filter]}
-filter=${2:-}
+kind=${1:?usage: run-tests.sh host|guest [filter...]}
+shift
+filter=$*
 top=${SYSLET_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
 export SYSLET_TOP=$top
 export SYSLET_BUILD=${SYSLET_BUILD:-$top/build}
