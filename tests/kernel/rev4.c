@@ -35,26 +35,10 @@
 
 #define BLK 4096
 
-static int loaded_nullb;
-
-/* null_blk with 200 ms timer completions, opened with @flags; or -1 */
+/* null_blk with 200 ms timer completions, ours, opened with @flags; or -1 */
 static int slow_dev(int flags)
 {
-	const char *root = getenv("SYSLET_MODROOT");
-	char cmd[512];
-
-	if (access("/dev/nullb0", F_OK) != 0) {
-		snprintf(cmd, sizeof(cmd), "modprobe %s%s null_blk "
-			 "completion_nsec=200000000 irqmode=2 2>/dev/null",
-			 root ? "-d " : "", root ? root : "");
-		if (system(cmd))
-			return -1;
-		for (int i = 0; i < 50 && access("/dev/nullb0", F_OK); i++)
-			usleep(20000);
-	} else if (!loaded_nullb) {
-		return -1;	/* not ours: its latency is not known */
-	}
-	return open("/dev/nullb0", flags);
+	return nullb_open(flags, 1);
 }
 
 static void *page_alloc(size_t len)
@@ -811,13 +795,11 @@ TEST(async_limits_with_an_unwritable_get_changes_nothing)
 
 int main(int argc, char **argv)
 {
-	int ret, had_nullb = access("/dev/nullb0", F_OK) == 0;
+	int ret;
 
-	loaded_nullb = !had_nullb;
+	nullb_begin();
 	ret = tap_main(argc, argv);
-	if (!had_nullb && access("/dev/nullb0", F_OK) == 0 &&
-	    system("i=0; until rmmod null_blk 2>/dev/null; do "
-		   "i=$((i + 1)); [ $i -lt 50 ] || exit 1; sleep 0.1; done"))
+	if (nullb_end())
 		ret = 1;
 	return ret;
 }
