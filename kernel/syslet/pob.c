@@ -303,19 +303,8 @@ static void pass_identity(struct task_struct *from, struct task_struct *to)
 	from->clear_child_tid = NULL;
 	to->set_child_tid = from->set_child_tid;
 	from->set_child_tid = NULL;
-#ifdef CONFIG_RSEQ
-	to->rseq = from->rseq;
-	to->rseq_sig = from->rseq_sig;
-	from->rseq = NULL;
-	from->rseq_sig = 0;
-#if KERNEL_VERSION(6, 12, 0) <= LINUX_VERSION_CODE
-	/* the registered area's size (6.3 on; 6.1 has one size) */
-	to->rseq_len = from->rseq_len;
-	from->rseq_len = 0;
-#endif
-	if (to->rseq)
-		rseq_set_notify_resume(to);
-#endif
+	/* the taker, an async thread, has none: the giver is left none */
+	syslet_swap_rseq(to, from);
 	to->personality = from->personality;
 	if (task_no_new_privs(from))
 		task_set_no_new_privs(to);

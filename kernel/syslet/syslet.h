@@ -37,6 +37,7 @@
 #include <linux/llist.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
+#include <linux/rseq.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -126,6 +127,27 @@ static inline void syslet_set_affinity(const struct cpumask *mask)
 		return;
 #endif
 	set_cpus_allowed_ptr(current, mask);
+}
+
+/*
+ * Exchanges @a's and @b's rseq registration (the area, its signature and,
+ * from 6.3 on, its size); each re-checks its area on its way out.  Moving
+ * one to a task that has none (an async thread) leaves the other none.
+ */
+static inline void syslet_swap_rseq(struct task_struct *a,
+				    struct task_struct *b)
+{
+#ifdef CONFIG_RSEQ
+	swap(a->rseq, b->rseq);
+	swap(a->rseq_sig, b->rseq_sig);
+#if KERNEL_VERSION(6, 12, 0) <= LINUX_VERSION_CODE
+	swap(a->rseq_len, b->rseq_len);
+#endif
+	if (a->rseq)
+		rseq_set_notify_resume(a);
+	if (b->rseq)
+		rseq_set_notify_resume(b);
+#endif
 }
 
 /*

@@ -137,18 +137,7 @@ static void exchange_identity(struct task_struct *a, struct task_struct *b)
 	swap(a->robust_list, b->robust_list);
 	swap(a->clear_child_tid, b->clear_child_tid);
 	swap(a->set_child_tid, b->set_child_tid);
-#ifdef CONFIG_RSEQ
-	swap(a->rseq, b->rseq);
-	swap(a->rseq_sig, b->rseq_sig);
-#if KERNEL_VERSION(6, 12, 0) <= LINUX_VERSION_CODE
-	/* the registered area's size (6.3 on; 6.1 has one size) */
-	swap(a->rseq_len, b->rseq_len);
-#endif
-	if (a->rseq)
-		rseq_set_notify_resume(a);
-	if (b->rseq)
-		rseq_set_notify_resume(b);
-#endif
+	syslet_swap_rseq(a, b);
 	if (task_no_new_privs(a) || task_no_new_privs(b)) {
 		task_set_no_new_privs(a);
 		task_set_no_new_privs(b);
