@@ -18,10 +18,13 @@
 #    patches/*.patch (both versions) and patches/<version>/*.patch (edits
 #    that differ between the versions), applied in the order of their file
 #    names.
-# 3. Lay the project's new files (kernel/ arch/ include/ drivers/) over the
-#    tree, rewriting only files whose contents changed, so a rebuild after
-#    editing one file recompiles only what depends on it.  They are the
-#    same for both versions.
+# 3. Lay the project's new files over the tree, rewriting only files whose
+#    contents changed, so a rebuild after editing one file recompiles only
+#    what depends on it: kernel/ arch/ include/ drivers/ (the same for both
+#    versions), and compat/<version>/, this version's own files (its kernel
+#    API shims), each landing at its path below compat/<version>/
+#    (compat/6.1/kernel/syslet/kcompat.h is kernel/syslet/kcompat.h of the
+#    6.1 tree).
 # 4. Configure the output directory from tinyconfig + configs/fast.config
 #    (+ configs/<variant>.config, + configs/<version>/*.config where they
 #    exist), check that no option was dropped, build.
@@ -127,12 +130,30 @@ if [ "$(cat "$src/.syslet-patches" 2>/dev/null)" != "$phash" ]; then
 fi
 
 # --- 3. overlay new files --------------------------------------------------
+compat=compat/$kver
+common=$(mktemp)
+verfiles=$(mktemp)
 newlist=$(mktemp)
-trap 'rm -f "$newlist"' EXIT
+trap 'rm -f "$common" "$verfiles" "$newlist"' EXIT
+list_files() {	# the files below directory $1, relative to it
+	[ -d "$1" ] || return 0
+	(cd "$1" && find . -type f ! -name '*.orig' ! -name '*~' |
+		sed 's|^\./||' | LC_ALL=C sort)
+}
 (cd "$top" && for d in $overlay_dirs; do
 	[ -d "$d" ] || continue
 	find "$d" -type f ! -name '*.orig' ! -name '*~'
-done | sort) > "$newlist"
+done | LC_ALL=C sort) > "$common"
+list_files "$top/$compat" > "$verfiles"
+while read -r f; do
+	case " $overlay_dirs " in
+	*" ${f%%/*} "*) ;;
+	*) die "$compat/$f: not below $compat/{${overlay_dirs// /,}}/" ;;
+	esac
+done < "$verfiles"
+f=$(LC_ALL=C comm -12 "$common" "$verfiles" | head -1)
+[ -z "$f" ] || die "$compat/$f: $f is a common file, for both versions"
+LC_ALL=C sort -m "$common" "$verfiles" > "$newlist"
 # A file that exists upstream must be changed through a patch, not replaced.
 while read -r f; do
 	if git_base cat-file -e "base:$f" 2>/dev/null; then
@@ -141,11 +162,15 @@ while read -r f; do
 done < "$newlist"
 # Files the project no longer has are removed from the tree.
 if [ -f "$src/.syslet-overlay" ]; then
-	comm -23 "$src/.syslet-overlay" "$newlist" | while read -r f; do
+	LC_ALL=C sort "$src/.syslet-overlay" | LC_ALL=C comm -23 - "$newlist" |
+	while read -r f; do
 		rm -f "$src/$f"
 	done
 fi
-(cd "$top" && rsync -c --files-from="$newlist" . "$src/")
+(cd "$top" && rsync -c --files-from="$common" . "$src/")
+if [ -s "$verfiles" ]; then
+	(cd "$top/$compat" && rsync -c --files-from="$verfiles" . "$src/")
+fi
 cp "$newlist" "$src/.syslet-overlay"
 
 # --- 4. configure ------------------------------------------------------------

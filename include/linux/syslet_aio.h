@@ -9,8 +9,37 @@
 #include <linux/completion.h>
 #include <linux/fs.h>
 #include <linux/uio.h>
+#include <linux/wait.h>
 
 #ifdef CONFIG_SYSLET_AIO
+/*
+ * A wait of io_getevents()/io_pgetevents() (read_events()) or io_destroy()
+ * (syslet_aio_wait()) for the events of a kioctx.  The engine's reads
+ * are read on by a thread of the process (task work); with every user
+ * thread in a chain that task work waits, TWA_RESUME, for a chain's end,
+ * which may never come before this wait ends.  So the waiting thread
+ * posts what completed itself (as async_wait() does), before and after
+ * each wait, and a completion wakes it: on the process's ctx->kio_wait,
+ * @kicked set and the task woken (@notify: with TIF_NOTIFY_SIGNAL, which
+ * ends a completion's interruptible wait too).  On the stack of the
+ * waiting thread, between syslet_aio_waiter_begin() and _end().
+ */
+struct syslet_aio_waiter {
+	struct wait_queue_entry	wq;
+	void			*ctx;		/* struct syslet_ctx, or NULL */
+	bool			kicked;		/* a read completed */
+	bool			notify;
+};
+
+void syslet_aio_waiter_begin(struct syslet_aio_waiter *w, bool notify);
+void syslet_aio_waiter_end(struct syslet_aio_waiter *w);
+
+/* did a read of the process complete since the last look? */
+static inline bool syslet_aio_kicked(struct syslet_aio_waiter *w)
+{
+	return READ_ONCE(w->kicked);
+}
+
 /*
  * aio_read(): a buffered read that would wait for the device is read
  * without waiting in io_submit().  True: handled, complete the request
@@ -21,11 +50,29 @@ bool syslet_aio_read(struct kiocb *req, struct iov_iter *iter, ssize_t *res);
 /* io_destroy(): wait for the kioctx's requests, running our task work */
 void syslet_aio_wait(struct completion *done);
 /*
- * An interruptible wait ended: if our task work (TWA_SIGNAL), not a
- * signal, cut it short, run it and return true (wait on).
+ * An interruptible wait ended: if our task work (TWA_SIGNAL) or a read
+ * that completed (@w kicked), not a signal, cut it short, run it, post
+ * what completed and return true (wait on).
  */
-bool syslet_aio_run_work(void);
+bool syslet_aio_run_work(struct syslet_aio_waiter *w);
 #else
+struct syslet_aio_waiter {
+};
+
+static inline void syslet_aio_waiter_begin(struct syslet_aio_waiter *w,
+					   bool notify)
+{
+}
+
+static inline void syslet_aio_waiter_end(struct syslet_aio_waiter *w)
+{
+}
+
+static inline bool syslet_aio_kicked(struct syslet_aio_waiter *w)
+{
+	return false;
+}
+
 static inline bool syslet_aio_read(struct kiocb *req, struct iov_iter *iter,
 				   ssize_t *res)
 {
@@ -37,7 +84,7 @@ static inline void syslet_aio_wait(struct completion *done)
 	wait_for_completion(done);
 }
 
-static inline bool syslet_aio_run_work(void)
+static inline bool syslet_aio_run_work(struct syslet_aio_waiter *w)
 {
 	return false;
 }

@@ -37,7 +37,10 @@
  *
  * Waits for its own requests: io_destroy() waits for them with the
  * submitter's task work runnable (syslet_aio_wait()), else a read whose
- * page came would wait for the very thread that waits for it.  exit_aio()
+ * page came would wait for the very thread that waits for it; it and
+ * io_getevents() post the reads that completed themselves, as the task
+ * work may wait on a thread busy in a chain (struct syslet_aio_waiter,
+ * below).  exit_aio()
  * runs in an exiting thread (task work goes to another) or, at exec,
  * after the ctx is dead (a kworker drops the reads: kio_kick()).  A read
  * dropped so, with its process, completes with -ECANCELED.
@@ -238,9 +241,101 @@ bool syslet_aio_read(struct kiocb *req, struct iov_iter *iter, ssize_t *res)
 }
 
 /*
- * A task work queued with TWA_SIGNAL (a read of ours to read on, or any
- * other) cut an interruptible wait short: run it.  False if a signal is
- * pending too (the wait ends as mainline's would) or it was not that.
+ * The waits of io_getevents() and io_destroy() (struct syslet_aio_waiter).
+ * A read's completion (kio.c: kbuf_wake(), kio_complete()) adds it to
+ * ctx->kio_done, wakes ctx->kio_wait and kicks a thread of the process
+ * to read it on (task work); if every user thread runs a chain, the
+ * task work waits with TWA_RESUME for a chain's end and no later kick
+ * looks further (@kio_tw_queued).  A thread waiting in io_getevents()
+ * or io_destroy(), in a chain's atom or after it, would wait for it for
+ * ever if the chain that holds the task work waits for that thread.  So
+ * such a waiter is on ctx->kio_wait too and posts ctx->kio_done itself,
+ * as async_wait() does: at its start (reads that completed before it),
+ * whenever a completion woke it, and at its end; never from inside the
+ * wait's condition, as posting a read may sleep (it reads on).
+ *
+ * The wake-up: @kicked set, then the task woken from TASK_INTERRUPTIBLE
+ * (read_events() looks at @kicked in its condition), or, with @notify,
+ * TIF_NOTIFY_SIGNAL set (io_destroy()'s wait for a completion looks at
+ * nothing else).  Not TIF_NOTIFY_SIGNAL for an async thread (a hand-off's
+ * giver waiting there on): for it that flag means a cancel.  An async
+ * thread does not post either (it would read on in a thread that is not
+ * the process's user thread): it waits on as before, for a user thread.
+ * The wait entry lives on the waiter's stack until _end() takes it off
+ * ctx->kio_wait (under the queue's lock: no wake-up runs after).  The
+ * waiter holds a reference to the ctx meanwhile.
+ */
+static int aio_waiter_wake(struct wait_queue_entry *wq, unsigned int mode,
+			   int sync, void *key)
+{
+	struct syslet_aio_waiter *w = container_of(wq, struct syslet_aio_waiter,
+						   wq);
+	struct task_struct *t = wq->private;
+
+	WRITE_ONCE(w->kicked, true);
+	if (!w->notify)
+		wake_up_state(t, TASK_INTERRUPTIBLE);
+	else if (!(READ_ONCE(t->flags) & PF_IO_WORKER))
+		set_notify_signal(t);
+	return 0;
+}
+
+/* Posts what completed, if current may: a user thread of the process. */
+static void aio_waiter_flush(struct syslet_aio_waiter *w)
+{
+	if (w->ctx && !(current->flags & PF_IO_WORKER))
+		syslet_kio_flush(w->ctx);
+}
+
+void syslet_aio_waiter_begin(struct syslet_aio_waiter *w, bool notify)
+{
+	struct syslet_ctx *ctx = syslet_get_ctx(false);
+
+	w->kicked = false;
+	w->notify = notify;
+	w->ctx = NULL;
+	if (!ctx || (current->flags & PF_IO_WORKER))
+		return;
+	refcount_inc(&ctx->refs);
+	w->ctx = ctx;
+	init_waitqueue_func_entry(&w->wq, aio_waiter_wake);
+	w->wq.private = current;
+	/* on the queue first: a read that completes after the flush wakes us */
+	add_wait_queue(&ctx->kio_wait, &w->wq);
+	syslet_kio_flush(ctx);
+}
+
+void syslet_aio_waiter_end(struct syslet_aio_waiter *w)
+{
+	struct syslet_ctx *ctx = w->ctx;
+
+	if (!ctx)
+		return;
+	remove_wait_queue(&ctx->kio_wait, &w->wq);
+	if (READ_ONCE(w->kicked)) {
+		/*
+		 * A read that completed after the last look: posted now, not
+		 * left to a busy thread's task work.  A TIF_NOTIFY_SIGNAL we
+		 * set is cleared as the way to user space would, not left to
+		 * end the next atom of a chain with -EINTR.
+		 */
+		if (w->notify && test_thread_flag(TIF_NOTIFY_SIGNAL)) {
+			clear_notify_signal();
+			if (task_work_pending(current))
+				task_work_run();
+		}
+		syslet_kio_flush(ctx);
+	}
+	w->ctx = NULL;
+	syslet_ctx_put(ctx);
+}
+
+/*
+ * An interruptible wait ended.  True (wait on) if it was not a signal:
+ * a task work queued with TWA_SIGNAL (a read of ours to read on, or any
+ * other: it is run) or a read that completed (@w kicked); what completed
+ * is posted.  False if a signal is pending (the wait ends as mainline's
+ * would) or it was neither.
  *
  * Not in an async thread (PF_IO_WORKER, a pass-on-block giver too): the
  * engine queues no task work there, and TIF_NOTIFY_SIGNAL is how
@@ -248,31 +343,50 @@ bool syslet_aio_read(struct kiocb *req, struct iov_iter *iter, ssize_t *res)
  * the atom's call.  Cleared here, a cancelled io_getevents() atom would
  * wait on, for ever without a timeout, and its chain never complete.
  */
-bool syslet_aio_run_work(void)
+bool syslet_aio_run_work(struct syslet_aio_waiter *w)
 {
-	if (!test_thread_flag(TIF_NOTIFY_SIGNAL) || task_sigpending(current) ||
-	    (current->flags & PF_IO_WORKER))
+	bool again = false;
+
+	if (task_sigpending(current))
 		return false;
-	clear_notify_signal();
-	if (task_work_pending(current))
-		task_work_run();
-	return true;
+	if (READ_ONCE(w->kicked)) {
+		/* cleared before the flush looks: a later read kicks again */
+		WRITE_ONCE(w->kicked, false);
+		again = true;
+	}
+	if (test_thread_flag(TIF_NOTIFY_SIGNAL) &&
+	    !(current->flags & PF_IO_WORKER)) {
+		clear_notify_signal();
+		if (task_work_pending(current))
+			task_work_run();
+		again = true;
+	}
+	if (again)
+		aio_waiter_flush(w);
+	return again;
 }
 
 /*
  * io_destroy(): waits for @done (every request of the kioctx completed)
  * as mainline does, but runs the task work the reads may have queued on
- * this thread meanwhile.  With a signal pending the wait cannot sleep
- * interruptibly: it looks for task work every 10 ms.
+ * this thread meanwhile and posts the reads that completed.  With a
+ * signal pending the wait cannot sleep interruptibly: it looks for task
+ * work and completed reads every 10 ms.
  */
 void syslet_aio_wait(struct completion *done)
 {
+	struct syslet_aio_waiter w;
+
+	syslet_aio_waiter_begin(&w, true);
 	while (wait_for_completion_interruptible(done)) {
-		if (syslet_aio_run_work())
+		if (syslet_aio_run_work(&w))
 			continue;
-		while (!wait_for_completion_timeout(done, msecs_to_jiffies(10)))
+		while (!wait_for_completion_timeout(done, msecs_to_jiffies(10))) {
 			if (task_work_pending(current))
 				task_work_run();
-		return;
+			aio_waiter_flush(&w);
+		}
+		break;
 	}
+	syslet_aio_waiter_end(&w);
 }

@@ -208,6 +208,7 @@ struct syslet_chain *syslet_chain_new(struct syslet_ctx *ctx, u64 head,
 	c->cred = get_current_cred();
 	c->ip = instruction_pointer(current_pt_regs());
 	c->pkru = syslet_arch_pkru();
+	c->ioprio = syslet_ioprio(current);
 	c->ia32 = in_ia32_syscall();
 	if (uring) {
 		c->kring = syslet_kring_get(ctx, uring);

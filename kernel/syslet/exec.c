@@ -510,7 +510,8 @@ static bool syslet_pi_futex_wait(unsigned int nr, const unsigned long *args)
 {
 	if (nr != __NR_futex)
 		return false;
-	switch (args[1] & FUTEX_CMD_MASK) {
+	/* futex()'s op is an int: the upper half of the argument is not it */
+	switch ((int)args[1] & FUTEX_CMD_MASK) {
 	case FUTEX_LOCK_PI:
 	case FUTEX_LOCK_PI2:
 	case FUTEX_WAIT_REQUEUE_PI:

@@ -116,6 +116,20 @@ static void kio_free(struct syslet_kio *kio, struct syslet_ctx *ctx)
 	syslet_ctx_put(ctx);
 }
 
+/*
+ * What vfs_read() does after the call: fsnotify and I/O accounting, in
+ * current, the submitter or a thread of its process (review 6 finding 6:
+ * direct reads did neither).
+ */
+static void kbuf_account(struct file *file, long res)
+{
+	if (res > 0) {
+		fsnotify_access(file);
+		add_rchar(current, res);
+	}
+	inc_syscr(current);
+}
+
 /* aio.c: frees an @ops read (its owner's request completed) */
 void syslet_kio_free(struct syslet_kio *kio)
 {
@@ -129,6 +143,9 @@ static void kio_finish(struct syslet_kio *kio, bool post)
 	struct syslet_ctx *ctx = c->ctx;
 	long status = kio->res;
 
+	/* a buffered read was accounted where it copied (kbuf_*()) */
+	if (post && !kio->buffered)
+		kbuf_account(kio->iocb.ki_filp, kio->res);
 	fput(kio->iocb.ki_filp);
 	spin_lock(&ctx->lock);
 	list_del_init(&c->node);
@@ -434,6 +451,26 @@ static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
 }
 
 /*
+ * A waiting user thread (async_wait()) was woken by task work queued
+ * with TWA_SIGNAL (a read's kick, kio_kick(), or any other): that is no
+ * signal, so the work is run and the wait goes on, as io_uring's waits
+ * do.  False if a signal is pending too (the wait ends with -EINTR) or
+ * it was not that.  Not in an async thread, whose notification is a
+ * cancel (async_wait() is no atom anyway).
+ */
+bool syslet_kio_run_work(void)
+{
+	if (!test_thread_flag(TIF_NOTIFY_SIGNAL) || task_sigpending(current) ||
+	    (current->flags & PF_IO_WORKER))
+		return false;
+	__set_current_state(TASK_RUNNING);
+	clear_notify_signal();
+	if (task_work_pending(current))
+		task_work_run();
+	return true;
+}
+
+/*
  * Current is about to run a chain in its async_exec(): reads that
  * complete meanwhile go to another thread if there is one, else wait
  * for the chain's end (TWA_RESUME).  A kick that came before (task work
@@ -670,6 +707,7 @@ static int kio_direct(struct syslet_ctx *ctx, struct syslet_chain *c,
 	spin_unlock(&ctx->lock);
 	kio_free(kio, ctx);
 	if (*res != -EAGAIN) {
+		kbuf_account(file, *res);
 		fput(file);
 		return KBUF_DONE;
 	}
@@ -707,10 +745,6 @@ bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c)
 		return true;
 	case KBUF_DONE:
 		kbuf_comp(c, res, ret_ptr);
-		if (READ_ONCE(c->cancelled)) {
-			c->comp.status = -ECANCELED;
-			c->comp.flags |= SYSLET_COMP_CANCELED;
-		}
 		if (c->kring && !(c->flags & SYSLET_NO_COMPLETE))
 			syslet_post_chain(c);
 		else
@@ -789,16 +823,6 @@ bool syslet_kbuf_file(struct file *file)
 	return !(file->f_flags & O_DIRECT) && (file->f_mode & FMODE_READ) &&
 	       (file->f_mode & FMODE_PREAD) && (file->f_mode & FMODE_NOWAIT) &&
 	       syslet_file_buf_rasync(file) && file->f_op->read_iter;
-}
-
-/* What vfs_read() does after the call: fsnotify and I/O accounting. */
-static void kbuf_account(struct file *file, long res)
-{
-	if (res > 0) {
-		fsnotify_access(file);
-		add_rchar(current, res);
-	}
-	inc_syscr(current);
 }
 
 /* The folio's wait queue: @wpq's folio is unlocked. */
@@ -1106,13 +1130,23 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 	return KBUF_NO;
 }
 
-/* Fills in the completion of a chain whose read completed here. */
+/*
+ * Fills in the completion of a chain whose read completed here.  A
+ * direct read was on ctx->running while it was issued: a cancel that
+ * found it there (and returned 0) made it a cancelled one, as a queued
+ * chain's (review 6 finding 5: a default-mode one completed as not
+ * cancelled).
+ */
 static long kbuf_comp(struct syslet_chain *c, long res, u64 ret_ptr)
 {
 	long status = res;
 
 	if (ret_ptr && put_user((s64)res, (s64 __user *)u64_to_user_ptr(ret_ptr)))
 		status = -EFAULT;
+	if (READ_ONCE(c->cancelled)) {
+		status = -ECANCELED;
+		c->comp.flags |= SYSLET_COMP_CANCELED;
+	}
 	c->comp.status = status;
 	c->comp.atom = c->head;
 	c->comp.nr_atoms = 1;

@@ -109,12 +109,43 @@ void syslet_pob_abort(void)
 	syslet_chain_drop(pob->chain);
 }
 
-/* @t's I/O priority, as get_current_ioprio() would find it for @t */
-static int syslet_ioprio(struct task_struct *t)
+/*
+ * Is @t an async thread with an io_context of its own (worker_neutral()
+ * made it; no thread shares it: an async thread never clones)?  Only @t
+ * changes the pointer (set_task_ioprio() of another task may install one
+ * where there was none): read from another task, a hint.
+ */
+static bool syslet_ioc_own(struct task_struct *t)
 {
 	struct io_context *ioc = READ_ONCE(t->io_context);
 
-	return ioc ? READ_ONCE(ioc->ioprio) : 0;
+	return (READ_ONCE(t->flags) & PF_IO_WORKER) && ioc &&
+	       atomic_read(&ioc->active_ref) == 1;
+}
+
+/*
+ * I/O priority: an async thread runs each queued chain at its
+ * submitter's (worker_run()), and taking a user context it takes that
+ * context's (syslet_ioprio_take()), so its own is no reason to refuse.
+ * A user thread (a threadlet's spare), or an async thread without an
+ * io_context of its own, must have the same.
+ */
+static bool syslet_ioprio_fits(struct task_struct *from,
+			       struct task_struct *to)
+{
+	return syslet_ioprio(from) == syslet_ioprio(to) || syslet_ioc_own(to);
+}
+
+/* The taker, current (syslet_ioprio_fits()), takes @from's I/O priority. */
+static void syslet_ioprio_take(struct task_struct *from)
+{
+	int prio = syslet_ioprio(from);
+
+	if (syslet_ioprio(current) == prio || !current->io_context)
+		return;
+	task_lock(current);
+	current->io_context->ioprio = prio;
+	task_unlock(current);
 }
 
 /* @t's PF_ flags that user space sets: PR_MCE_KILL, PR_SET_IO_FLUSHER */
@@ -151,7 +182,7 @@ static bool syslet_task_state_same(struct task_struct *from,
 		return false;
 	/* PR_SET_TIMERSLACK; ioprio_set(IOPRIO_WHO_PROCESS) */
 	if (from->timer_slack_ns != to->timer_slack_ns ||
-	    syslet_ioprio(from) != syslet_ioprio(to))
+	    !syslet_ioprio_fits(from, to))
 		return false;
 	/* syscall user dispatch */
 	if (test_task_syscall_work(from, SYSCALL_USER_DISPATCH) ||
@@ -573,6 +604,7 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 	spin_unlock(&ctx->lock);
 
 	pass_identity(from, current);
+	syslet_ioprio_take(from);
 	syslet_audit_pass(pob);
 	syslet_arch_save_task(from, &uctx);
 	syslet_arch_take(from, &uctx, SYSLET_QUEUED);

@@ -495,6 +495,9 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 			__set_current_state(TASK_RUNNING);
 			continue;
 		}
+		/* a read's kick is no signal: it may post, look again */
+		if (syslet_kio_run_work())
+			continue;
 		if (signal_pending(current)) {
 			ret = -EINTR;
 			break;

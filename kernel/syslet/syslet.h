@@ -33,6 +33,8 @@
 #include <linux/pagemap.h>
 #include <linux/cpumask.h>
 #include <linux/hashtable.h>
+#include <linux/iocontext.h>
+#include <linux/ioprio.h>
 #include <linux/list.h>
 #include <linux/llist.h>
 #include <linux/mutex.h>
@@ -42,97 +44,29 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uio.h>
-#include <linux/version.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <uapi/linux/syslet.h>
 #include <asm/syslet.h>
 
 /*
- * Kernel API differences between the supported versions, Linux 6.1 and
- * 6.12 (the files of kernel/syslet/ are the same for both): the few
- * helpers below, and rseq_len (pob.c, threadlet.c).  A file's
- * ->read_iter() is called directly (6.12 has no call_read_iter()).
+ * The kernel interfaces whose spelling differs between the supported
+ * versions (Linux 6.1 and 6.12): compat/<version>/kernel/syslet/kcompat.h.
  */
-#if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
-/* 6.12 reads a struct fd's file through fd_file(), 6.1 has the field */
-#define fd_file(f)	((f).file)
-#endif
+#include "kcompat.h"
 
 /*
- * What makes a task an async thread, a kernel thread of its process: on
- * 6.12, create_io_thread() sets PF_USER_WORKER too, and that flag (not
- * PF_IO_WORKER, as on 6.1) keeps the FPU core from saving a task's user
- * FPU state at context switch and from restoring it on the way out.  A
- * hand-off's giver takes them, its taker drops them (pob.c).
+ * What makes a task an async thread, a kernel thread of its process: the
+ * flags create_io_thread() sets, which keep the FPU core from saving a
+ * task's user FPU state at context switch and from restoring it on the
+ * way out.  A hand-off's giver takes them, its taker drops them (pob.c).
  */
-#if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
-#define SYSLET_PF_WORKER	PF_IO_WORKER
-#else
 #define SYSLET_PF_WORKER	(PF_IO_WORKER | PF_USER_WORKER)
-#endif
-
-/* can reads of @file's page cache wait for pages asynchronously? */
-#if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
-#define syslet_file_buf_rasync(file)	((file)->f_mode & FMODE_BUF_RASYNC)
-#else
-/* 6.12 says so in the file's operations */
-#define syslet_file_buf_rasync(file) \
-	((file)->f_op->fop_flags & FOP_BUFFER_RASYNC)
-#endif
-
-/* dequeue_signal() for current: 6.12's has no task argument */
-#if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
-#define syslet_dequeue_signal(mask, info, type) \
-	dequeue_signal(current, mask, info, type)
-#else
-#define syslet_dequeue_signal(mask, info, type) dequeue_signal(mask, info, type)
-#endif
 
 /*
- * A user buffer to read into, as an iov_iter: 6.1's import_single_range()
- * (an ITER_IOVEC over @iov, which must live as long as @i) or 6.12's
- * import_ubuf() (6.12 has no import_single_range()).  On both, @iov is
- * the buffer as imported, its length clamped to MAX_RW_COUNT, which the
- * callers read: import_ubuf() does not fill it, so it is filled here.
- */
-static inline int syslet_import_buf(void __user *buf, size_t len,
-				    struct iovec *iov, struct iov_iter *i)
-{
-#if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
-	return import_single_range(READ, buf, len, iov, i);
-#else
-	int ret = import_ubuf(READ, buf, len, i);
-
-	if (!ret) {
-		iov->iov_base = buf;
-		iov->iov_len = iov_iter_count(i);
-	}
-	return ret;
-#endif
-}
-
-/*
- * Sets current's CPU affinity to @mask.  From 6.2, set_cpus_allowed_ptr()
- * keeps a task within the affinity its user asked for last
- * (user_cpus_ptr, which a new thread inherits from its maker), so on 6.12
- * the request itself is replaced, as sched_setaffinity() does; should
- * that fail (an LSM's refusal, memory), the mask is applied as on 6.1,
- * which keeps no such request.
- */
-static inline void syslet_set_affinity(const struct cpumask *mask)
-{
-#if KERNEL_VERSION(6, 12, 0) <= LINUX_VERSION_CODE
-	if (!sched_setaffinity(0, mask))
-		return;
-#endif
-	set_cpus_allowed_ptr(current, mask);
-}
-
-/*
- * Exchanges @a's and @b's rseq registration (the area, its signature and,
- * from 6.3 on, its size); each re-checks its area on its way out.  Moving
- * one to a task that has none (an async thread) leaves the other none.
+ * Exchanges @a's and @b's rseq registration (the area, its signature and
+ * its size); each re-checks its area on its way out.  Moving one to a
+ * task that has none (an async thread) leaves the other none.
  */
 static inline void syslet_swap_rseq(struct task_struct *a,
 				    struct task_struct *b)
@@ -140,44 +74,13 @@ static inline void syslet_swap_rseq(struct task_struct *a,
 #ifdef CONFIG_RSEQ
 	swap(a->rseq, b->rseq);
 	swap(a->rseq_sig, b->rseq_sig);
-#if KERNEL_VERSION(6, 12, 0) <= LINUX_VERSION_CODE
-	swap(a->rseq_len, b->rseq_len);
-#endif
+	syslet_swap_rseq_len(a, b);
 	if (a->rseq)
 		rseq_set_notify_resume(a);
 	if (b->rseq)
 		rseq_set_notify_resume(b);
 #endif
 }
-
-/*
- * A struct iov_iter's current segment: 6.12 has iter_iov() (for
- * ITER_UBUF too), 6.1 the field (ITER_IOVEC only).
- */
-#if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
-#define iter_iov(iter)	((iter)->iov)
-#endif
-
-/*
- * Is @iter a user buffer read through iter_iov()?  6.12's io_submit()
- * gives a single buffer as an ITER_UBUF, 6.1's as an ITER_IOVEC.
- */
-#if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
-#define syslet_iter_user_segs(iter)	iter_is_iovec(iter)
-#else
-#define syslet_iter_user_segs(iter)	user_backed_iter(iter)
-#endif
-
-/*
- * The end of a sysctl table: 6.1 ends one with an empty entry, 6.12
- * counts its entries (register_sysctl() takes ARRAY_SIZE()) and refuses
- * an entry without a name.
- */
-#if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
-#define SYSLET_CTL_TABLE_END	{ }
-#else
-#define SYSLET_CTL_TABLE_END
-#endif
 
 #define SYSLET_DEF_MAX_THREADS	128
 #define SYSLET_MAX_MAX_THREADS	4096
@@ -263,6 +166,7 @@ struct syslet_chain {
 	struct seccomp_filter	*filter;	/* submitter's, pinned; or NULL */
 	u64			ip;		/* submitter's async_exec() call */
 	u32			pkru;		/* submitter's, at submission */
+	int			ioprio;		/* submitter's, at submission */
 	struct task_struct	*worker;	/* ctx->lock: who runs it */
 	u64			head;		/* user address of atom 0 */
 	u64			uring;		/* user address of its ring */
@@ -274,6 +178,17 @@ struct syslet_chain {
 	int			restart;	/* ran in the caller: restart it */
 	struct syslet_completion comp;
 };
+
+/*
+ * @t's I/O priority as ioprio_set() left it (IOPRIO_DEFAULT: none set,
+ * the class then follows the nice value), what ioprio_get() reports.
+ */
+static inline int syslet_ioprio(struct task_struct *t)
+{
+	struct io_context *ioc = READ_ONCE(t->io_context);
+
+	return ioc ? READ_ONCE(ioc->ioprio) : IOPRIO_DEFAULT;
+}
 
 /*
  * What of a thread's scheduling and name goes with its user context to
@@ -465,6 +380,7 @@ u32 syslet_seccomp_verdict(struct syslet_chain *c, unsigned int nr,
 void syslet_kio_init(struct syslet_ctx *ctx);
 bool syslet_kio_submit(struct syslet_ctx *ctx, struct syslet_chain *c);
 void syslet_kio_flush(struct syslet_ctx *ctx);
+bool syslet_kio_run_work(void);
 void syslet_kio_dead(struct syslet_ctx *ctx);
 void syslet_kio_taken(struct syslet_ctx *ctx, struct task_struct *from);
 void syslet_kio_chain_begin(struct syslet_ctx *ctx, struct syslet_caller *sc);

@@ -15,18 +15,45 @@
  * idle for ctx->idle_msecs exits.  A fatal signal (exit_group, kill -9,
  * exec's de_thread) makes a thread drop its chain and exit.
  */
+#include <linux/capability.h>
 #include <linux/cpuset.h>
 #include <linux/cred.h>
 #include <linux/iocontext.h>
 #include <linux/ioprio.h>
 #include <linux/ptrace.h>
 #include <uapi/linux/sched/types.h>
+#include <linux/sched/prio.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
 #include <linux/slab.h>
 #include <linux/task_work.h>
 #include "syslet.h"
+
+/*
+ * A queued chain's I/O goes at its submitter's priority (review 5 finding
+ * 7: not at that of whichever thread made this one).  Set on this
+ * thread's io_context, its own (worker_neutral()), and left there: the
+ * next chain sets its own, a hand-off takes the user context's.  An
+ * io_context shared with a user thread (a pass-on-block giver's, which
+ * CLONE_IO shared) is left alone; without memory for one, the default.
+ */
+static void worker_set_ioprio(int prio)
+{
+	struct io_context *ioc = current->io_context;
+
+	if (syslet_ioprio(current) == prio)
+		return;
+	if (!ioc) {
+		set_task_ioprio(current, prio);
+		return;
+	}
+	if (atomic_read(&ioc->active_ref) != 1)
+		return;
+	task_lock(current);
+	ioc->ioprio = prio;
+	task_unlock(current);
+}
 
 /*
  * Runs one chain taken off the queue; posts or frees it.  Returns true if
@@ -45,6 +72,7 @@ static bool worker_run(struct syslet_ctx *ctx, struct syslet_chain *c)
 	 */
 	old = override_creds(c->cred);
 	pkru = syslet_arch_set_pkru(c->pkru);
+	worker_set_ioprio(c->ioprio);
 	syslet_run_chain(c, false);
 	syslet_arch_set_pkru(pkru);
 	revert_creds(old);
@@ -312,11 +340,22 @@ static void worker_set_ret(struct callback_head *cb)
  * the process could take itself: where RLIMIT_NICE keeps its maker from
  * nice 0 (or from leaving SCHED_IDLE), it keeps its maker's nice (and
  * SCHED_IDLE); an RT or deadline policy it drops.  (Affinity within the
- * cpuset any thread may set for itself.)  Its I/O priority stays its
- * maker's value: a hand-off needs giver and taker to have the same
- * (syslet_task_state_same()).  Neither step can fail but for memory:
- * then it keeps what it has.
+ * cpuset any thread may set for itself.)  Its I/O priority is the
+ * default: each queued chain runs at its submitter's (worker_set_ioprio())
+ * and a hand-off takes the user context's (syslet_ioprio_take()).  None
+ * of it can fail but for memory: then it keeps what it has.
  */
+/*
+ * can_nice() for current without its capable(): the check is ours, not
+ * the program's, and must not leave an LSM's audit record of a
+ * CAP_SYS_NICE denial the program never asked for.
+ */
+static bool worker_may_nice(int nice)
+{
+	return nice_to_rlimit(nice) <= task_rlimit(current, RLIMIT_NICE) ||
+	       has_capability_noaudit(current, CAP_SYS_NICE);
+}
+
 static void worker_neutral(void)
 {
 	struct sched_attr attr = { .sched_policy = SCHED_NORMAL };
@@ -325,9 +364,9 @@ static void worker_neutral(void)
 	cpumask_var_t mask;
 
 	/* as setpriority() and sched_setattr() would refuse us */
-	if (nice > 0 && !can_nice(current, 0))
+	if (nice > 0 && !worker_may_nice(0))
 		attr.sched_nice = nice;
-	if (current->policy == SCHED_IDLE && !can_nice(current, nice))
+	if (current->policy == SCHED_IDLE && !worker_may_nice(nice))
 		attr.sched_policy = SCHED_IDLE;
 	sched_setattr_nocheck(current, &attr);
 	if (alloc_cpumask_var(&mask, GFP_KERNEL)) {
@@ -335,14 +374,10 @@ static void worker_neutral(void)
 		syslet_set_affinity(mask);
 		free_cpumask_var(mask);
 	}
-	if (ioc) {
-		int prio = READ_ONCE(ioc->ioprio);
-
+	if (ioc)
 		exit_io_context(current);
-		/* an error leaves no io_context: the default priority */
-		if (prio)
-			set_task_ioprio(current, prio);
-	}
+	/* an error leaves none: the default priority, and no hand-off at another */
+	set_task_ioprio(current, IOPRIO_DEFAULT);
 }
 
 static int syslet_worker_fn(void *data)

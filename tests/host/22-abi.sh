@@ -8,16 +8,7 @@
 top=${SYSLET_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${SYSLET_BUILD:-$top/build}
 hdr=$top/include/uapi/linux/syslet.h
-status=0
-n=0
-ok() {	# WHAT OUTPUT: ok if OUTPUT is empty
-	n=$((n + 1))
-	if [ -z "$2" ]; then
-		echo "ok $n $1"
-	else
-		echo "not ok $n $1"; echo "$2" | sed 's/^/#  /'; status=1
-	fi
-}
+. "$top/tests/tap.sh"
 
 # name number, from the header: async_exec 500 ...
 want=$(awk '$1 == "#define" && $2 ~ /^SYSLET_NR_ASYNC_/ {

@@ -13,16 +13,7 @@ list32=$top/kernel/syslet/calls32.h
 list64=$top/kernel/syslet/calls64.h
 decisions=$top/kernel/syslet/calls.h
 kern=$top/kernel/syslet/exec.c
-status=0
-n=0
-ok() {	# WHAT OUTPUT: ok if OUTPUT is empty
-	n=$((n + 1))
-	if [ -z "$2" ]; then
-		echo "ok $n $1"
-	else
-		echo "not ok $n $1"; echo "$2" | sed 's/^/#  /'; status=1
-	fi
-}
+. "$top/tests/tap.sh"
 # kinds LIST: "name KIND" for every entry of a list
 kinds() {
 	grep -o '^SYSLET_[A-Z]*([a-z0-9_]*' "$1" |

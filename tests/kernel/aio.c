@@ -706,6 +706,228 @@ TEST(io_getevents_into_a_bad_array_writes_nowhere_else)
 	close(fd);
 }
 
+/*
+ * A SYSLET_SYNC chain of one atom in the calling thread: its result
+ * (the chain's status).
+ */
+static long sync_atom(uint32_t nr, uint64_t *args, int n)
+{
+	struct syslet_completion done;
+	struct syslet_atom a;
+	int64_t res = 555;
+
+	atom_init(&a, SYSLET_SYNC, nr, &res, n > 0 ? &args[0] : NULL,
+		  n > 1 ? &args[1] : NULL, n > 2 ? &args[2] : NULL,
+		  n > 3 ? &args[3] : NULL);
+	if (n > 4)
+		a.arg_ptr[4] = (uintptr_t)&args[4];
+	if (n > 5)
+		a.arg_ptr[5] = (uintptr_t)&args[5];
+	memset(&done, 0, sizeof(done));
+	if (async_exec(&a, NULL, &done, 0) != SYSLET_DONE)
+		return -99999;
+	return done.status;
+}
+
+/*
+ * In a child (killed after 20 s): io_submit() one cold read, then wait
+ * for it in a SYSLET_SYNC chain of this, the only, thread: [io_getevents
+ * (min 1, 5 s)], and for a second read [io_destroy].  Exit status: 0 as
+ * mainline (the event, then io_destroy() returned 0), else the sum of
+ * 1 io_getevents() found no event, 2 bad event or data, 4 setup, 8
+ * io_destroy() failed.
+ */
+static void sync_chain_waits(int fd)
+{
+	static unsigned char b[2][BLK] __attribute__((aligned(BLK)));
+	struct timespec to = { 5, 0 };
+	uint64_t args[6];
+	struct io_event ev;
+	aio_context_t ctx = 0;
+	struct rq r[2];
+	struct iocb *p;
+	long long t0;
+	int st = 0;
+	long n;
+
+	if (io_setup_(4, &ctx) || ioctl(fd, BLKFLSBUF, 0))
+		_exit(4);
+	rq_init(&r[0], fd, 0, b[0], 0, -1);
+	p = &r[0].cb;
+	if (io_submit_(ctx, 1, &p) != 1)
+		_exit(4);
+	args[0] = ctx;
+	args[1] = 1;
+	args[2] = 1;
+	args[3] = (uintptr_t)&ev;
+	args[4] = (uintptr_t)&to;
+	t0 = now_ms();
+	n = sync_atom(SYS_io_getevents, args, 5);
+	tap_diag("  [io_getevents(min 1, 5 s)] -> %ld in %lld ms", n,
+		 now_ms() - t0);
+	if (n != 1)
+		st |= n == 0 ? 1 : 2;
+	else if (ev.obj != (uintptr_t)&r[0].cb || ev.res != BLK ||
+		 !rq_data_ok(&r[0]))
+		st |= 2;
+	/* io_destroy() returns once the read in flight is done */
+	rq_init(&r[1], fd, 1, b[1], 1, -1);
+	p = &r[1].cb;
+	if (io_submit_(ctx, 1, &p) != 1)
+		_exit(4);
+	args[0] = ctx;
+	t0 = now_ms();
+	n = sync_atom(SYS_io_destroy, args, 1);
+	tap_diag("  [io_destroy] -> %ld in %lld ms", n, now_ms() - t0);
+	/* (the engine's read is cancelled by it, as any cancellable one) */
+	if (n)
+		st |= 8;
+	fflush(stdout);
+	_exit(st);
+}
+
+/*
+ * io_getevents() and io_destroy() as atoms of a SYSLET_SYNC chain in the
+ * process's only thread wait for a read that completes meanwhile, as
+ * with the switch off (review 5 finding 3: the read's task work went to
+ * the busy thread with TWA_RESUME, for the chain's end, and nothing
+ * woke the wait: io_getevents() returned 0 at its timeout, io_destroy()
+ * waited for ever).
+ */
+TEST(io_getevents_and_io_destroy_in_a_sync_chain_get_reads_done_meanwhile)
+{
+	int fd;
+
+	REQUIRE_SYSLET();
+	REQUIRE_SWITCH();
+	REQUIRE_DEV(fd, 2);
+	for (int on = 0; on < 2; on++) {
+		long long t0 = now_ms();
+		int st = -1;
+		pid_t pid;
+
+		ASSERT_EQ(set_switch(on), 0);
+		pid = fork();
+		if (pid == 0)
+			sync_chain_waits(fd);
+		ASSERT_GT(pid, 0);
+		while (now_ms() - t0 < 20000 &&
+		       waitpid(pid, &st, WNOHANG) != pid)
+			usleep(20000);
+		if (now_ms() - t0 >= 20000) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			st = -1;
+		}
+		tap_diag("switch %s: %s (status 0x%x), %lld ms", on ? "on" : "off",
+			 st == -1 ? "still waiting after 20 s (killed)" :
+			 WIFEXITED(st) && !WEXITSTATUS(st) ? "as mainline" :
+			 "failed", st, now_ms() - t0);
+		EXPECT_TRUE(WIFEXITED(st));
+		if (WIFEXITED(st))
+			EXPECT_EQ(WEXITSTATUS(st), 0);
+	}
+	ASSERT_EQ(set_switch(1), 0);
+	close(fd);
+}
+
+static aio_context_t busy_ctx;
+static int busy_pipe[2], busy_pget;
+static struct rq busy_rq[2];
+static long busy_got = -1;
+static long long busy_ms;
+
+/*
+ * In a SYSLET_SYNC [nanosleep 1 s] while the first read's page comes,
+ * then io_submit() of a second read and io_getevents() (or
+ * io_pgetevents()) of both, 10 s; then ends the main thread's chain.
+ */
+static void *busy_waiter(void *arg)
+{
+	struct timespec ts = { 1, 0 }, to = { 10, 0 };
+	struct io_event ev[2];
+	struct iocb *p = &busy_rq[1].cb;
+	uint64_t args[1] = { (uintptr_t)&ts };
+	long long t0 = now_ms();
+
+	(void)arg;
+	sync_atom(SYS_nanosleep, args, 1);
+	if (io_submit_(busy_ctx, 1, &p) == 1) {
+		t0 = now_ms();
+		if (busy_pget)
+			busy_got = syscall(SYS_io_pgetevents, busy_ctx, 2, 2,
+					   ev, &to, NULL);
+		else
+			busy_got = syscall(SYS_io_getevents, busy_ctx, 2, 2,
+					   ev, &to);
+		busy_ms = now_ms() - t0;
+		/* this round's two reads, once each */
+		for (long i = 0; i < busy_got; i++)
+			if (ev[i].res != BLK || ev[i].data > 1 ||
+			    ev[i].obj != (uintptr_t)&busy_rq[ev[i].data].cb ||
+			    (i && ev[i].data == ev[0].data))
+				busy_got = -2;
+	}
+	if (write(busy_pipe[1], "x", 1) != 1)
+		busy_got = -3;
+	return NULL;
+}
+
+/*
+ * A read whose page comes while every user thread runs a SYSLET_SYNC
+ * chain: io_getevents() (io_pgetevents()) in a thread that left its
+ * chain gets it, and a second read that completes while it waits, as
+ * with the switch off (review 5 finding 3: the first read's task work
+ * sat on the busy submitter, TWA_RESUME, and no later kick looked
+ * further; the waiter timed out, and with no timeout the submitter's
+ * chain, which waits for the waiter, and the waiter waited for ever).
+ */
+TEST(io_getevents_gets_reads_done_while_every_thread_ran_a_chain)
+{
+	unsigned char *b = aligned_alloc(BLK, 2 * BLK);
+	int fd;
+
+	REQUIRE_SYSLET();
+	REQUIRE_SWITCH();
+	REQUIRE_DEV(fd, 2);
+	ASSERT_EQ(pipe(busy_pipe), 0);
+	for (int round = 0; round < 4; round++) {
+		struct iocb *p = &busy_rq[0].cb;
+		uint64_t args[3];
+		pthread_t t;
+		char c;
+
+		busy_pget = round & 1;
+		ASSERT_EQ(set_switch(round < 2), 0);
+		ASSERT_EQ(ioctl(fd, BLKFLSBUF, 0), 0);
+		rq_init(&busy_rq[0], fd, 0, b, 0, -1);
+		rq_init(&busy_rq[1], fd, 1, b + BLK, 1, -1);
+		/* a context of its own: nothing of another round in its ring */
+		busy_ctx = 0;
+		ASSERT_EQ(io_setup_(8, &busy_ctx), 0);
+		busy_got = -1;
+		ASSERT_EQ(pthread_create(&t, NULL, busy_waiter, NULL), 0);
+		ASSERT_EQ(io_submit_(busy_ctx, 1, &p), 1);
+		args[0] = busy_pipe[0];
+		args[1] = (uintptr_t)&c;
+		args[2] = 1;
+		EXPECT_EQ(sync_atom(SYS_read, args, 3), 1);
+		ASSERT_EQ(pthread_join(t, NULL), 0);
+		tap_diag("switch %s, %s: %ld of 2 events in %lld ms",
+			 round < 2 ? "on" : "off",
+			 busy_pget ? "io_pgetevents" : "io_getevents",
+			 busy_got, busy_ms);
+		EXPECT_EQ(busy_got, 2);
+		EXPECT_TRUE(rq_data_ok(&busy_rq[0]));
+		EXPECT_TRUE(rq_data_ok(&busy_rq[1]));
+		/* not at the timeout: when the second read came */
+		EXPECT_LT(busy_ms, 8000);
+		ASSERT_EQ(io_destroy_(busy_ctx), 0);
+	}
+	ASSERT_EQ(set_switch(1), 0);
+	close(fd);
+}
+
 TEST(exit_exec_and_kill_with_1000_reads_in_flight)
 {
 	enum { N = 1000 };

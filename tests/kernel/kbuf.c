@@ -634,6 +634,56 @@ TEST(buffered_read_completes_while_its_submitter_sleeps_in_a_futex)
 }
 
 /*
+ * async_wait() for two completions while the first, a cold read's, comes
+ * after 200 ms: the read's kick (task work with TWA_SIGNAL) is no signal
+ * and must not end the wait with -EINTR (before: it did, 200 ms in, with
+ * one completion ready); it returns 2 once a 600 ms sleep is done too.
+ */
+TEST(async_wait_is_not_cut_short_by_a_reads_completion)
+{
+	struct timespec sl = { 0, 600 * 1000 * 1000 }, to = { 5, 0 };
+	uint64_t pts = (uintptr_t)&sl;
+	struct syslet_atom sleep;
+	struct syslet_ring *r;
+	char *b = malloc(BLK);
+	int64_t sret = -1;
+	long long t0, ms;
+	struct rd rd;
+	long n;
+	int fd;
+
+	REQUIRE_SYSLET();
+	fd = slow_dev(1);
+	if (fd < 0)
+		SKIP("no null_blk of ours (200 ms completions)");
+	r = ring_new(8);
+	rd_init(&rd, 0, fd, b, BLK, 9 << 20, 0x61);
+	atom_init(&sleep, SYSLET_ASYNC, SYS_nanosleep, &sret, &pts, NULL,
+		  NULL, NULL);
+	sleep.user_data = 0x62;
+	t0 = now_ms();
+	ASSERT_EQ(async_exec(&rd.a, r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_EQ(async_exec(&sleep, r, NULL, 0), SYSLET_QUEUED);
+	n = async_wait(r, 2, &to);
+	ms = now_ms() - t0;
+	tap_diag("async_wait(min 2) -> %ld after %lld ms", n, ms);
+	EXPECT_EQ(n, 2);
+	EXPECT_GE(ms, 550);
+	for (int i = 0; i < 2; i++) {
+		struct syslet_completion c;
+
+		if (n < 2 && async_wait(r, 1, &to) < 1)
+			break;
+		ASSERT_TRUE(ring_get(r, &c));
+		EXPECT_EQ(c.status, c.user_data == 0x61 ? BLK : 0);
+	}
+	EXPECT_EQ(rd.ret, BLK);
+	free(r);
+	free(b);
+	close(fd);
+}
+
+/*
  * A read completes while its submitter runs a SYSLET_SYNC chain in its
  * async_exec(): the completion must not interrupt the chain (before: the
  * task work came with TWA_SIGNAL, the nanosleep atom ended with -EINTR).

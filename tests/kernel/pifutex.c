@@ -104,12 +104,11 @@ static int hold_start(struct holder *h, _Atomic uint32_t *word)
  * it).  A hand-off here would have given the lock to the async thread the
  * caller's task turns into, under the TID that task takes.
  */
-TEST(pi_lock_in_the_caller_is_the_callers)
+static void pi_lock_in_the_caller(uint64_t op)
 {
 	struct syslet_ring *r = ring_new(4);
 	_Atomic uint32_t word = 0;
-	uint64_t uaddr = (uintptr_t)&word;
-	uint64_t op = FUTEX_LOCK_PI | FUTEX_PRIVATE_FLAG, zero = 0;
+	uint64_t uaddr = (uintptr_t)&word, zero = 0;
 	struct syslet_completion done;
 	struct syslet_atom a;
 	struct holder h;
@@ -141,6 +140,22 @@ TEST(pi_lock_in_the_caller_is_the_callers)
 	ASSERT_EQ(atomic_load(&word), 0);
 	ASSERT_EQ(tainted() & TAINT_WARN, t0 & TAINT_WARN);
 	free(r);
+}
+
+TEST(pi_lock_in_the_caller_is_the_callers)
+{
+	pi_lock_in_the_caller(FUTEX_LOCK_PI | FUTEX_PRIVATE_FLAG);
+}
+
+/*
+ * futex() takes its op as an int: an atom's op argument with the upper
+ * half set is the same FUTEX_LOCK_PI to it, and must be to the engine
+ * too (review 6 finding 1: it was tested as 64 bits and handed off).
+ */
+TEST(pi_lock_with_upper_op_bits_in_the_caller_is_the_callers)
+{
+	pi_lock_in_the_caller(FUTEX_LOCK_PI | FUTEX_PRIVATE_FLAG |
+			      (1ULL << 32));
 }
 
 /* The same with SYSLET_SYNC: lock and unlock in the caller. */

@@ -506,6 +506,86 @@ static long handoff_read(struct syslet_ring *r, char *c, int64_t *ret)
 	return async_exec(&a, r, NULL, 0);
 }
 
+/*
+ * Review 5 finding 7: a queued chain ran at the I/O priority of whichever
+ * thread made the async thread (it kept its maker's): a background thread
+ * in the IDLE class that made it put every other thread's queued I/O in
+ * the IDLE class.  Now each chain runs at its submitter's, and a hand-off
+ * to that thread still happens, the user context keeping its own.
+ */
+static int64_t qc_prio;
+
+static void *idle_class_maker(void *x)
+{
+	uint64_t who = IOPRIO_WHO_PROCESS, zero = 0;
+
+	(void)x;
+	if (ioprio_to(0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0)))
+		return (void *)1;
+	/* the process's first async thread is made now, by this thread */
+	qc_prio = queue_one(SYS_ioprio_get, &who, &zero, NULL);
+	return NULL;
+}
+
+static void *write_pipe_later(void *x)
+{
+	(void)x;
+	usleep(300000);
+	if (write(pipe_fds[1], "x", 1) != 1)
+		return (void *)1;
+	return NULL;
+}
+
+TEST(queued_chains_run_at_their_submitters_io_priority)
+{
+	int idle = IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0);
+	int be2 = IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 2);
+	uint64_t who = IOPRIO_WHO_PROCESS, zero = 0;
+	struct syslet_completion comp;
+	int64_t mine, be, ret = -1, after;
+	pthread_t t;
+	void *res;
+	long h;
+	char c;
+
+	REQUIRE_SYSLET();
+	sr_ring = ring_new(8);
+	ASSERT_EQ(pipe(pipe_fds), 0);
+	ASSERT_EQ(pthread_create(&t, NULL, idle_class_maker, NULL), 0);
+	ASSERT_EQ(pthread_join(t, &res), 0);
+	ASSERT_EQ((long)res, 0);
+	ASSERT_EQ(limits_now().nr_threads, 1);
+	/* this thread has none set (0); then best effort, level 2 */
+	mine = queue_one(SYS_ioprio_get, &who, &zero, NULL);
+	ASSERT_EQ(ioprio_to(0, be2), 0);
+	be = queue_one(SYS_ioprio_get, &who, &zero, NULL);
+	tap_diag("the IDLE-class maker's chain ran at %#llx; this thread's "
+		 "(%#x, then %#x) at %#llx, then %#llx", (long long)qc_prio,
+		 0, be2, (long long)mine, (long long)be);
+	EXPECT_EQ(qc_prio, idle);
+	EXPECT_EQ(mine, 0);
+	EXPECT_EQ(be, be2);
+	/*
+	 * Back in the IDLE class from the maker's next chain, the async
+	 * thread still takes this thread's user context (a read of an empty
+	 * pipe must be handed off), which keeps its own priority.
+	 */
+	ASSERT_EQ(pthread_create(&t, NULL, idle_class_maker, NULL), 0);
+	ASSERT_EQ(pthread_join(t, &res), 0);
+	ASSERT_EQ(qc_prio, idle);
+	ASSERT_EQ(pthread_create(&t, NULL, write_pipe_later, NULL), 0);
+	h = handoff_read(sr_ring, &c, &ret);
+	after = ioprio_of(0);
+	ASSERT_EQ(pthread_join(t, &res), 0);
+	if (h == SYSLET_QUEUED)
+		ASSERT_TRUE(ring_get(sr_ring, &comp));
+	tap_diag("default-mode read of an empty pipe: %ld (1: handed off); "
+		 "this thread's I/O priority after it %#llx", h,
+		 (long long)after);
+	EXPECT_EQ(h, SYSLET_QUEUED);
+	EXPECT_EQ(after, be2);
+}
+
 static int tracer_of(int tid)
 {
 	char path[96], line[128];

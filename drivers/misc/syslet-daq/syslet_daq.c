@@ -96,14 +96,9 @@
 #include <linux/spinlock.h>
 #include <linux/splice.h>
 #include <linux/uio.h>
+#include <linux/unaligned.h>
 #include <linux/wait.h>
 #include <linux/wait_bit.h>
-#include <linux/version.h>
-#if KERNEL_VERSION(6, 12, 0) > LINUX_VERSION_CODE
-#include <asm/unaligned.h>
-#else
-#include <linux/unaligned.h>	/* moved from asm/ in 6.12 */
-#endif
 
 #define DAQ_MAGIC		0x5DA0000000000000ULL
 #define DAQ_MAX_PAGES		256	/* per call; write batch bound */

@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""cold-qd64 on a busy host: interleaved repetitions, and what to trace.
+
+    bench/fio-busy.py [--engines a,b,...] [--reps N] [--trace none|sched|lat]
+                      [--fio-args=ARGS] [--host-busy N] [--runtime SECS]
+
+Runs fio-compare.py's cold-qd64 workload (4k random buffered reads of
+/dev/nullb0, 2 ms timer completions, QD64) for each engine, N times,
+interleaved (engine order repeated), in the same boot, and prints one line
+per run, then the median IOPS of each engine and its median ratio to
+io_uring's run of the same repetition.  On a loaded host one run of one
+engine differs from the next by up to 3x: read the medians, and the
+ratios, never one row.  Issue 16 part 2; README.md, "On a busy host".
+
+--trace sched counts, per I/O, from tracefs: wake-ups of fio's threads
+(sched_waking) and those sent from another vCPU than the target's
+(cross-vCPU, what a thread-per-I/O engine pays twice per I/O), fio's
+context switches and migrations, new tasks (async threads) and hand-offs
+(syslet_handoff).  --trace lat prints the device's latency (block_rq_issue
+to block_rq_complete: null_blk's timer) and, for the syslet rows, the
+engine's (syslet_submit to syslet_complete), as p50/p90/p99/max in ms.
+Tracing costs CPU under TCG: the IOPS of a traced run are not the
+engine's.  No raw_syscalls events: a traced task reads without kbuf
+(docs/design.md).
+
+--fio-args=ARGS adds fio options to every job, split at spaces (with the
+'=': ARGS begins with '--'; --fio-args=--cpus_allowed=0 pins fio to
+vCPU 0).  --host-busy N only labels the output, as for
+fio-compare.py: scripts/host-busy.sh N -- scripts/guest-run.sh -- ...
+This is a benchmark: it never asserts.
+"""
+import argparse
+import collections
+import importlib.util
+import os
+import re
+import statistics
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_spec = importlib.util.spec_from_file_location("fio_compare", os.path.join(HERE, "fio-compare.py"))
+fc = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fc)
+
+SCHED = ["sched/sched_waking", "sched/sched_switch", "sched/sched_migrate_task",
+         "task/task_newtask", "syslet/syslet_handoff"]
+LAT = ["syslet/syslet_submit", "syslet/syslet_complete",
+       "block/block_rq_issue", "block/block_rq_complete"]
+LINE = re.compile(r"\s*(\S+)-(\d+)\s+\[(\d+)\]\s+\S+\s+(\d+\.\d+): (\w+): (.*)")
+
+
+def tracefs():
+    for t in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing"):
+        if os.path.exists(os.path.join(t, "trace")):
+            return t
+    t = "/tmp/fio-busy-tracing"
+    os.makedirs(t, exist_ok=True)
+    os.system("mount -t tracefs nodev %s 2>/dev/null" % t)
+    return t
+
+
+def tw(t, path, val):
+    with open(os.path.join(t, path), "w") as f:
+        f.write(val)
+
+
+def set_events(t, events, on):
+    for e in events:
+        try:
+            tw(t, "events/%s/enable" % e, "1" if on else "0")
+        except OSError:
+            pass                # not in this kernel
+    if on:
+        tw(t, "buffer_size_kb", "32768")
+        tw(t, "trace", "")
+    tw(t, "tracing_on", "1" if on else "0")
+
+
+def pct(v, f):
+    return v[min(len(v) - 1, int(f * len(v)))] * 1e3
+
+
+def lat_line(name, v):
+    v.sort()
+    return "%s ms: p50 %.1f p90 %.1f p99 %.1f max %.1f (n %d)" % (
+        name, pct(v, .5), pct(v, .9), pct(v, .99), v[-1] * 1e3, len(v))
+
+
+def parse(t, kind):
+    """Counts (sched) or latency lines (lat) from the trace buffer."""
+    c = collections.Counter()
+    sub, dev, lats, dlats = {}, {}, [], []
+    with open(os.path.join(t, "trace")) as f:
+        for line in f:
+            m = LINE.match(line)
+            if not m:
+                continue
+            comm, _, cpu, ts, ev, rest = m.groups()
+            cpu, ts = int(cpu), float(ts)
+            if ev == "sched_waking":
+                w = re.search(r"comm=(\S+) .*target_cpu=(\d+)", rest)
+                if w and w.group(1).startswith("fio"):
+                    c["wakeups"] += 1
+                    if int(w.group(2)) != cpu:
+                        c["cross-vCPU"] += 1
+            elif ev == "sched_switch" and rest.startswith("prev_comm=fio"):
+                c["switches"] += 1
+            elif ev == "sched_migrate_task" and "comm=fio" in rest:
+                c["migrations"] += 1
+            elif ev == "task_newtask":
+                c["new tasks"] += 1
+            elif ev == "syslet_handoff":
+                c["hand-offs"] += 1
+            elif ev in ("syslet_submit", "syslet_complete"):
+                ud = re.search(r"user_data 0x([0-9a-f]+)", rest).group(1)
+                if ev == "syslet_submit":
+                    sub[ud] = ts
+                elif ud in sub:
+                    lats.append(ts - sub.pop(ud))
+            elif ev in ("block_rq_issue", "block_rq_complete"):
+                s = re.search(r"\s(\d+) \+ \d+", rest)
+                if not s:
+                    continue
+                if ev == "block_rq_issue":
+                    dev[s.group(1)] = ts
+                elif s.group(1) in dev:
+                    dlats.append(ts - dev.pop(s.group(1)))
+    out = []
+    if kind == "lat":
+        if dlats:
+            out.append(lat_line("device", dlats))
+        if lats:
+            out.append(lat_line("submit->posted", lats))
+    return c, out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--engines", default="io_uring,syslet,syslet-pob,syslet-async")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--trace", default="none", choices=["none", "sched", "lat"])
+    ap.add_argument("--fio-args", default="")
+    ap.add_argument("--host-busy", type=int, default=0)
+    ap.add_argument("--runtime", type=int, default=3)
+    a = ap.parse_args()
+    if not os.access(fc.FIO, os.X_OK):
+        print("fio-busy: %s missing (scripts/fio.sh)" % fc.FIO)
+        return 1
+    want = a.engines.split(",")
+    engs = sorted((e for e in fc.engines("short") if e[0] in want),
+                  key=lambda e: want.index(e[0]))
+    extra = a.fio_args.split()
+    engs = [(n, args + extra, env, sync) for n, args, env, sync in engs]
+    w = fc.WORKLOADS["cold-qd64"]
+    tag = "busy" + ("-host-busy-%d" % a.host_busy if a.host_busy else "")
+    outdir = os.path.join(fc.OUT, "bench", tag)
+    os.makedirs(outdir, exist_ok=True)
+    print("== cold-qd64, %d interleaved run(s) of %d s per engine (%s)%s%s%s" % (
+        a.reps, a.runtime, os.uname().release,
+        ", %d busy loop(s) on the host" % a.host_busy if a.host_busy else "",
+        ", fio " + a.fio_args if a.fio_args else "",
+        ", traced (%s): IOPS not the engines'" % a.trace if a.trace != "none" else ""))
+    t = tracefs() if a.trace != "none" else None
+    events = SCHED if a.trace == "sched" else LAT
+    targets = fc.setup("/tmp/fio-compare")
+    iops = collections.defaultdict(list)
+    ratios = collections.defaultdict(list)
+    try:
+        for rep in range(a.reps):
+            base = None
+            for name, args, env, sync in engs:
+                if t:
+                    set_events(t, events, True)
+                r = fc.run_one("cold-qd64", w, name, args, env, sync, targets,
+                               a.runtime, outdir)
+                if t:
+                    set_events(t, events, False)
+                if "error" in r:
+                    print("%-14s run %d failed: %s" % (name, rep, " ".join(r["error"])))
+                    continue
+                iops[name].append(r["iops"])
+                if name == "io_uring":
+                    base = r["iops"]
+                elif base:
+                    ratios[name].append(r["iops"] / base)
+                line = "%-14s run %d: %6.0f IOPS, usr %2.0f%% sys %2.0f%%, p50 %.1f ms, p99 %.1f ms" % (
+                    name, rep, r["iops"], r["usr"], r["sys"], r["p50"] / 1e3, r["p99"] / 1e3)
+                if t:
+                    c, lines = parse(t, a.trace)
+                    nio = max(1.0, r["iops"] * (a.runtime + 1))  # with fio's ramp
+                    if a.trace == "sched":
+                        line += " | per I/O: " + ", ".join(
+                            "%s %.3f" % (k, c[k] / nio) for k in
+                            ("wakeups", "cross-vCPU", "switches", "migrations",
+                             "new tasks", "hand-offs"))
+                    for l in lines:
+                        line += "\n    " + l
+                print(line)
+                sys.stdout.flush()
+    finally:
+        fc.teardown(targets)
+    print("\n| engine | median IOPS | range | median ratio to io_uring (per run) |")
+    print("|---|---|---|---|")
+    for name, _, _, _ in engs:
+        v = iops.get(name)
+        if not v:
+            continue
+        rr = ratios.get(name)
+        print("| %s | %.0f | %.0f-%.0f | %s |" % (
+            name, statistics.median(v), min(v), max(v),
+            "%.2fx (%.2f-%.2f)" % (statistics.median(rr), min(rr), max(rr)) if rr else "-"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
