@@ -42,11 +42,13 @@ static inline bool syslet_aio_kicked(struct syslet_aio_waiter *w)
 
 /*
  * aio_read(): a buffered read that would wait for the device is read
- * without waiting in io_submit().  True: handled, complete the request
- * with *@res now (-EIOCBQUEUED: it completes by itself).  False: read
- * it as mainline does.
+ * without waiting in io_submit().  @user_data: the iocb's aio_data (for
+ * the trace events).  True: handled, complete the request with *@res
+ * now (-EIOCBQUEUED: it completes by itself).  False: read it as
+ * mainline does.
  */
-bool syslet_aio_read(struct kiocb *req, struct iov_iter *iter, ssize_t *res);
+bool syslet_aio_read(struct kiocb *req, u64 user_data, struct iov_iter *iter,
+		     ssize_t *res);
 /* io_destroy(): wait for the kioctx's requests, running our task work */
 void syslet_aio_wait(struct completion *done);
 /*
@@ -73,8 +75,8 @@ static inline bool syslet_aio_kicked(struct syslet_aio_waiter *w)
 	return false;
 }
 
-static inline bool syslet_aio_read(struct kiocb *req, struct iov_iter *iter,
-				   ssize_t *res)
+static inline bool syslet_aio_read(struct kiocb *req, u64 user_data,
+				   struct iov_iter *iter, ssize_t *res)
 {
 	return false;
 }

@@ -55,11 +55,13 @@
 #include <linux/task_work.h>
 #include <linux/uio.h>
 #include <asm/pkru.h>
+#include <trace/events/syslet.h>
 #include "syslet.h"
 
 struct syslet_aio {
 	struct syslet_kio	kio;		/* first: kio_free() frees it */
 	struct kiocb		*req;		/* fs/aio.c's request */
+	u64			user_data;	/* its aio_data, for the trace */
 	struct iovec		*iov;		/* @fast or allocated */
 	struct iovec		fast[UIO_FASTIOV];
 };
@@ -103,6 +105,8 @@ static void syslet_aio_finish(struct syslet_kio *kio, bool post)
 		res = -EINTR;
 	if (a->iov != a->fast)
 		kfree(a->iov);
+	trace_syslet_aio_complete(req, a->user_data, res, task_pid_nr(kio->tsk),
+				  !post);
 	/* the request leaves active_reqs; nothing of it is read after */
 	req->ki_complete(req, res);
 	syslet_kio_free(kio);
@@ -148,7 +152,8 @@ static int syslet_aio_cancel(struct kiocb *req)
  * result to complete it with now (aio_rw_done()), or -EIOCBQUEUED if it
  * completes by itself.  False: nothing was read, read it as mainline.
  */
-bool syslet_aio_read(struct kiocb *req, struct iov_iter *iter, ssize_t *res)
+bool syslet_aio_read(struct kiocb *req, u64 user_data, struct iov_iter *iter,
+		     ssize_t *res)
 {
 	struct file *file = req->ki_filp;
 	struct iov_iter orig = *iter;
@@ -172,7 +177,7 @@ bool syslet_aio_read(struct kiocb *req, struct iov_iter *iter, ssize_t *res)
 		return false;
 	if (ret != -EAGAIN && (ret <= 0 || !iov_iter_count(iter))) {
 		*res = ret;
-		return true;
+		goto done;
 	}
 
 	ctx = syslet_get_ctx(true);
@@ -193,12 +198,13 @@ bool syslet_aio_read(struct kiocb *req, struct iov_iter *iter, ssize_t *res)
 		ssize_t more = file->f_op->read_iter(req, iter);
 
 		*res = ret > 0 ? (more > 0 ? ret + more : ret) : more;
-		return true;
+		goto done;
 	}
 	memcpy(a->iov, iter_iov(&orig), orig.nr_segs * sizeof(*a->iov));
 	a->iov[0].iov_base += orig.iov_offset;
 	a->iov[0].iov_len -= orig.iov_offset;
 	a->req = req;
+	a->user_data = user_data;
 
 	kio = &a->kio;
 	init_sync_kiocb(&kio->iocb, file);
@@ -226,6 +232,8 @@ bool syslet_aio_read(struct kiocb *req, struct iov_iter *iter, ssize_t *res)
 	req->private = a;
 	kiocb_set_cancel_fn(req, syslet_aio_cancel);
 
+	/* before it can complete: a syslet_aio_complete comes after */
+	trace_syslet_aio_submit(req, user_data, pos, kio->len, kio->done, true);
 	switch (syslet_kbuf_issue(kio, ret == -EAGAIN)) {
 	case KBUF_DONE:
 		/* the page came while it was issued */
@@ -237,6 +245,10 @@ bool syslet_aio_read(struct kiocb *req, struct iov_iter *iter, ssize_t *res)
 		break;
 	}
 	*res = -EIOCBQUEUED;
+	return true;
+done:
+	trace_syslet_aio_submit(req, user_data, pos, iov_iter_count(&orig), *res,
+				false);
 	return true;
 }
 

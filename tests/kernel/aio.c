@@ -12,6 +12,14 @@
  * (a cold read waits 200 ms for the device) and 1,024 tags (1,000 reads
  * in flight at once); its page cache is dropped with BLKFLSBUF.  Reads are 1 MiB apart: none is another's readahead.
  * Raw system calls, no libaio.
+ *
+ * Security (issue 18 item 3): the engine's trace events (syslet_aio_submit,
+ * syslet_aio_complete, read through tracefs) fire once per request; a
+ * request read on by another thread of the process, whose own
+ * credentials differ (setresuid() of that thread only), runs with the
+ * submitter's (the events' fsuid); a seccomp filter that kills pread64
+ * and the other reads does not fire on io_submit() reads (the read on
+ * makes no system call).
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -20,11 +28,14 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include "tap.h"
 #include "sys.h"
+#include "filter.h"
 
 #ifndef BLKFLSBUF
 #define BLKFLSBUF	_IO(0x12, 97)
@@ -968,6 +979,433 @@ TEST(exit_exec_and_kill_with_1000_reads_in_flight)
 			SKIP("no null_blk of ours");
 		ASSERT_EQ(st, 0);
 	}
+}
+
+/* --- issue 18 item 3: credentials, trace events, seccomp ------------- */
+
+static const char *tracefs;
+
+static int tr_write(const char *file, const char *text)
+{
+	char path[256];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "%s/%s", tracefs, file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* The trace buffer, a malloc'd string. */
+static char *tr_read(void)
+{
+	char path[256], *buf = NULL;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/trace", tracefs);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 65536;
+			buf = realloc(buf, cap);
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	buf[len] = 0;
+	return buf;
+}
+
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (; (hay = strstr(hay, needle)); hay++)
+		n++;
+	return n;
+}
+
+/*
+ * tracefs mounted, the two io_submit() events on (or off), the buffer
+ * emptied.  An event missing is a failure: this kernel has them.
+ */
+static void aio_tracing(int on)
+{
+	struct stat st;
+
+	if (!tracefs) {
+		tracefs = "/sys/kernel/tracing";
+		if (stat("/sys/kernel/tracing/trace", &st) &&
+		    mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) &&
+		    (mkdir("/tmp/tracing", 0700),
+		     mount("nodev", "/tmp/tracing", "tracefs", 0, NULL) == 0))
+			tracefs = "/tmp/tracing";
+		if (stat("/sys/kernel/tracing/trace", &st) == 0)
+			tracefs = "/sys/kernel/tracing";
+		else if (stat("/tmp/tracing/trace", &st))
+			SKIP("no tracefs (CONFIG_FTRACE)");
+	}
+	tr_write("tracing_on", "0");
+	ASSERT_EQ(tr_write("events/syslet/syslet_aio_submit/enable",
+			   on ? "1" : "0"), 0);
+	ASSERT_EQ(tr_write("events/syslet/syslet_aio_complete/enable",
+			   on ? "1" : "0"), 0);
+	if (on) {
+		ASSERT_EQ(tr_write("buffer_size_kb", "4096"), 0);
+		ASSERT_EQ(tr_write("trace", ""), 0);
+		ASSERT_EQ(tr_write("tracing_on", "1"), 0);
+	}
+}
+
+/* The event after "<name>: req <p> " whose user_data is @ud, or NULL. */
+static const char *tr_find(const char *t, const char *name, uint64_t ud,
+			   int nth)
+{
+	char want[64];
+	const char *p = t;
+
+	snprintf(want, sizeof(want), "%s: req ", name);
+	while ((p = strstr(p, want))) {
+		const char *u = strstr(p, " user_data 0x");
+		const char *eol = strchr(p, '\n');
+
+		p += strlen(want);
+		if (!u || (eol && u > eol))
+			continue;
+		if (strtoull(u + 13, NULL, 16) == ud && nth-- == 0)
+			return u + 1;
+	}
+	return NULL;
+}
+
+/*
+ * Each of 8 cold reads fires syslet_aio_submit (queued, nothing copied,
+ * the submitter's fsuid) and one syslet_aio_complete (the data's size,
+ * read on and completed by the submitter, its only thread); a hot read
+ * a syslet_aio_submit (done, its size) and no syslet_aio_complete; a
+ * read with the switch off, mainline's path, none.
+ */
+TEST(trace_events_show_each_request)
+{
+	enum { QD = 8, UD = 0xa1000, HOT = 0xa1f00, OFF = 0xa1e00 };
+	struct batch bt;
+	struct io_event ev[QD];
+	struct rq *hot, *off;
+	struct iocb *p;
+	pid_t me = sys_tid();
+	int fd, got = 0;
+	char want[160];
+	const char *e;
+	char *t;
+
+	REQUIRE_SWITCH();
+	REQUIRE_DEV(fd, QD);
+	aio_tracing(1);
+	ASSERT_EQ(batch_new(&bt, fd, QD, -1), 0);
+	for (int i = 0; i < QD; i++)
+		bt.rq[i].cb.aio_data = UD + i;
+	ASSERT_EQ(ioctl(fd, BLKFLSBUF, 0), 0);
+	ASSERT_EQ(io_submit_(bt.ctx, QD, bt.p), QD);
+	while (got < QD) {
+		long n = io_getevents_(bt.ctx, 1, QD, ev, 10000);
+
+		ASSERT_GT(n, 0);
+		got += n;
+	}
+	/* block 0 is cached now: a hot read, done in io_submit() */
+	hot = calloc(2, sizeof(*hot));
+	off = hot + 1;
+	rq_init(hot, fd, 0, aligned_alloc(BLK, BLK), 0, -1);
+	hot->cb.aio_data = HOT;
+	p = &hot->cb;
+	ASSERT_EQ(io_submit_(bt.ctx, 1, &p), 1);
+	ASSERT_EQ(io_getevents_(bt.ctx, 1, 1, ev, 10000), 1);
+	EXPECT_EQ(ev[0].res, BLK);
+	/* the switch off: mainline's read in io_submit(), no event */
+	ASSERT_EQ(set_switch(0), 0);
+	ASSERT_EQ(ioctl(fd, BLKFLSBUF, 0), 0);
+	rq_init(off, fd, 1, aligned_alloc(BLK, BLK), 0, -1);
+	off->cb.aio_data = OFF;
+	p = &off->cb;
+	ASSERT_EQ(io_submit_(bt.ctx, 1, &p), 1);
+	ASSERT_EQ(io_getevents_(bt.ctx, 1, 1, ev, 10000), 1);
+	EXPECT_EQ(ev[0].res, BLK);
+	ASSERT_EQ(set_switch(1), 0);
+	aio_tracing(0);
+	t = tr_read();
+	ASSERT_TRUE(t != NULL);
+	for (int i = 0; i < QD; i++) {
+		snprintf(want, sizeof(want),
+			 "user_data 0x%x pos %d len %d res 0 queued fsuid %u\n",
+			 UD + i, (i + 1) << 20, BLK, (unsigned int)geteuid());
+		e = tr_find(t, "syslet_aio_submit", UD + i, 0);
+		EXPECT_TRUE(e && !strncmp(e, want, strlen(want)));
+		if (!e || strncmp(e, want, strlen(want)))
+			tap_diag("want %.*s, got %.*s", (int)strlen(want) - 1,
+				 want, e ? (int)strcspn(e, "\n") : 4, e ?: "none");
+		EXPECT_TRUE(!tr_find(t, "syslet_aio_submit", UD + i, 1));
+		snprintf(want, sizeof(want),
+			 "user_data 0x%x res %d tid %d submitter %d fsuid %u\n",
+			 UD + i, BLK, (int)me, (int)me, (unsigned int)geteuid());
+		e = tr_find(t, "syslet_aio_complete", UD + i, 0);
+		EXPECT_TRUE(e && !strncmp(e, want, strlen(want)));
+		if (!e || strncmp(e, want, strlen(want)))
+			tap_diag("want %.*s, got %.*s", (int)strlen(want) - 1,
+				 want, e ? (int)strcspn(e, "\n") : 4, e ?: "none");
+		EXPECT_TRUE(!tr_find(t, "syslet_aio_complete", UD + i, 1));
+	}
+	snprintf(want, sizeof(want), "user_data 0x%x pos %d len %d res %d done ",
+		 HOT, 1 << 20, BLK, BLK);
+	e = tr_find(t, "syslet_aio_submit", HOT, 0);
+	EXPECT_TRUE(e && !strncmp(e, want, strlen(want)));
+	EXPECT_TRUE(!tr_find(t, "syslet_aio_submit", HOT, 1));
+	EXPECT_TRUE(!tr_find(t, "syslet_aio_complete", HOT, 0));
+	EXPECT_TRUE(!tr_find(t, "syslet_aio_submit", OFF, 0));
+	EXPECT_TRUE(!tr_find(t, "syslet_aio_complete", OFF, 0));
+	EXPECT_EQ(count(t, "syslet_aio_submit: "), QD + 1);
+	EXPECT_EQ(count(t, "syslet_aio_complete: "), QD);
+	free(t);
+	ASSERT_EQ(io_destroy_(bt.ctx), 0);
+	close(fd);
+}
+
+enum { CRED_N = 4, CRED_UID = 4321 };
+
+/* the child's threads, for the parent to find in the events */
+struct cred_ids {
+	pid_t reader, submitter;
+	int ok;
+};
+
+static struct cred_ids *cred_ids;
+static aio_context_t cred_ctx;
+static struct rq cred_rq[CRED_N];
+static int cred_submitter_uid, cred_go[2];
+
+/*
+ * Submits CRED_N cold reads with its own credentials, and exits; once
+ * the main thread has its own (a thread is made with its maker's).
+ */
+static void *cred_submit(void *arg)
+{
+	struct iocb *p[CRED_N];
+	char c;
+
+	cred_ids->submitter = sys_tid();
+	/* the raw call changes this thread's credentials only */
+	if (cred_submitter_uid &&
+	    syscall(SYS_setresuid, CRED_UID, CRED_UID, CRED_UID))
+		return NULL;
+	if (read(cred_go[0], &c, 1) != 1)
+		return NULL;
+	for (int i = 0; i < CRED_N; i++)
+		p[i] = &cred_rq[i].cb;
+	if (io_submit_(cred_ctx, CRED_N, p) != CRED_N)
+		return NULL;
+	return arg;
+}
+
+/*
+ * A child: thread T1 submits CRED_N cold reads and exits; the main
+ * thread T0, in pthread_join() and io_getevents(), reads them on (the
+ * task work goes to another thread when the submitter is gone).  @how 0:
+ * T1 runs as CRED_UID, T0 as root; 1: T1 as root, T0 as CRED_UID.
+ * Exit 0 if every read completed once with its data.
+ */
+static void cred_child(int fd, int how)
+{
+	unsigned char *b = aligned_alloc(BLK, CRED_N * BLK);
+	struct io_event ev[CRED_N];
+	pthread_t t;
+	void *ret;
+	int got = 0;
+
+	cred_ids->reader = sys_tid();
+	if (io_setup_(CRED_N, &cred_ctx) || ioctl(fd, BLKFLSBUF, 0))
+		_exit(3);
+	for (int i = 0; i < CRED_N; i++) {
+		rq_init(&cred_rq[i], fd, i, b + i * BLK, i & 1, -1);
+		cred_rq[i].cb.aio_data = 0xc7000 + 16 * how + i;
+	}
+	cred_submitter_uid = !how;
+	if (pipe(cred_go) || pthread_create(&t, NULL, cred_submit, &got))
+		_exit(4);
+	if (how && syscall(SYS_setresuid, CRED_UID, CRED_UID, CRED_UID))
+		_exit(4);
+	if (write(cred_go[1], "x", 1) != 1 || pthread_join(t, &ret) || !ret)
+		_exit(5);
+	while (got < CRED_N) {
+		long n = io_getevents_(cred_ctx, 1, CRED_N, ev, 10000);
+
+		if (n <= 0)
+			_exit(6);
+		for (long i = 0; i < n; i++)
+			if (ev[i].res != BLK || !rq_data_ok(&cred_rq[ev[i].data & 15]))
+				_exit(7);
+		got += n;
+	}
+	_exit(0);
+}
+
+/*
+ * Issue 18 item 3: a request read on by another thread of the process
+ * runs with the submitter's credentials, whatever the credentials of the
+ * thread that reads it on: syslet_aio_complete's fsuid, taken in that
+ * thread as it completes the request, is the submitter's, in both
+ * directions (the submitter less privileged than the thread that reads
+ * on, and more).  Before, the read ran with the reading thread's.
+ */
+TEST(read_on_by_another_thread_runs_with_the_submitters_credentials)
+{
+	int fd, other = 0;
+
+	REQUIRE_SWITCH();
+	REQUIRE_DEV(fd, CRED_N);
+	if (geteuid())
+		SKIP("not root: no second uid to run a thread as");
+	cred_ids = mmap(NULL, sizeof(*cred_ids), PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(cred_ids != MAP_FAILED);
+	for (int how = 0; how < 2; how++) {
+		unsigned int want = how ? 0 : CRED_UID;
+		pid_t pid;
+		int st;
+		char *t;
+
+		aio_tracing(1);
+		pid = fork();
+		if (pid == 0)
+			cred_child(fd, how);
+		ASSERT_GT(pid, 0);
+		ASSERT_EQ(waitpid(pid, &st, 0), pid);
+		aio_tracing(0);
+		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			tap_diag("child status 0x%x", st);
+		t = tr_read();
+		ASSERT_TRUE(t != NULL);
+		for (int i = 0; i < CRED_N; i++) {
+			uint64_t ud = 0xc7000 + 16 * how + i;
+			const char *s = tr_find(t, "syslet_aio_submit", ud, 0);
+			const char *c = tr_find(t, "syslet_aio_complete", ud, 0);
+			unsigned int uid = ~0u, cuid = ~0u;
+			int tid = 0, sub = 0;
+			long res = 0;
+
+			ASSERT_TRUE(s && c);
+			s = strstr(s, " fsuid ");
+			ASSERT_TRUE(s && sscanf(s, " fsuid %u", &uid) == 1);
+			ASSERT_EQ(sscanf(c, "user_data 0x%*x res %ld tid %d "
+					 "submitter %d fsuid %u", &res, &tid,
+					 &sub, &cuid), 4);
+			tap_diag("%s: read %d submitted by %d (fsuid %u), "
+				 "completed by %d with fsuid %u",
+				 how ? "submitter root, reader 4321" :
+				 "submitter 4321, reader root", i, sub, uid, tid,
+				 cuid);
+			EXPECT_EQ(res, BLK);
+			EXPECT_EQ(sub, cred_ids->submitter);
+			EXPECT_EQ(uid, want);
+			EXPECT_EQ(cuid, want);
+			other += tid == cred_ids->reader;
+		}
+		free(t);
+	}
+	/* the case in question happened: another thread read on */
+	EXPECT_GT(other, 0);
+	close(fd);
+}
+
+static aio_context_t sc_ctx;
+static struct rq sc_rq[12];
+
+static void *sc_submit(void *arg)
+{
+	struct iocb *p[4];
+
+	for (int i = 0; i < 4; i++)
+		p[i] = &sc_rq[8 + i].cb;
+	return io_submit_(sc_ctx, 4, p) == 4 ? arg : NULL;
+}
+
+/*
+ * seccomp sees nothing new: the calls there are are io_submit() and
+ * io_getevents(); with a filter that kills the process on pread64(),
+ * preadv(), preadv2(), read() and readv(), 8 cold reads read on by their
+ * submitter and 4 by another thread (their submitter exited) complete
+ * with their data.  The filter does kill a pread64() (the control).
+ */
+TEST(seccomp_filter_on_pread_does_not_fire_on_io_submit_reads)
+{
+	static const int nrs[] = { SYS_pread64, SYS_preadv, SYS_preadv2,
+				   SYS_read, SYS_readv };
+	int fd, st;
+	pid_t pid;
+
+	REQUIRE_SWITCH();
+	REQUIRE_DEV(fd, 12);
+	for (int control = 0; control < 2; control++) {
+		pid = fork();
+		if (pid == 0) {
+			unsigned char *b = aligned_alloc(BLK, 12 * BLK);
+			struct iocb *p[8];
+			struct io_event ev[12];
+			pthread_t t;
+			void *ret;
+			int got = 0;
+
+			if (io_setup_(12, &sc_ctx) || ioctl(fd, BLKFLSBUF, 0))
+				_exit(3);
+			for (int i = 0; i < 12; i++)
+				rq_init(&sc_rq[i], fd, i, b + i * BLK, i & 1, -1);
+			for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
+				if (deny(nrs[i], SECCOMP_RET_KILL_PROCESS))
+					_exit(4);
+			if (control) {
+				(void)!pread(fd, b, BLK, 0);
+				_exit(5);
+			}
+			for (int i = 0; i < 8; i++)
+				p[i] = &sc_rq[i].cb;
+			if (io_submit_(sc_ctx, 8, p) != 8 ||
+			    pthread_create(&t, NULL, sc_submit, &got) ||
+			    pthread_join(t, &ret) || !ret)
+				_exit(6);
+			while (got < 12) {
+				long n = io_getevents_(sc_ctx, 1, 12, ev, 10000);
+
+				if (n <= 0)
+					_exit(7);
+				for (long i = 0; i < n; i++)
+					if (ev[i].res != BLK ||
+					    !rq_data_ok(&sc_rq[ev[i].data]))
+						_exit(8);
+				got += n;
+			}
+			_exit(0);
+		}
+		ASSERT_GT(pid, 0);
+		ASSERT_EQ(waitpid(pid, &st, 0), pid);
+		tap_diag("%s: status 0x%x", control ? "pread64()" :
+			 "12 io_submit() reads", st);
+		if (control) {
+			EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+		} else {
+			EXPECT_TRUE(WIFEXITED(st));
+			EXPECT_EQ(WEXITSTATUS(st), 0);
+		}
+	}
+	close(fd);
 }
 
 int main(int argc, char **argv)

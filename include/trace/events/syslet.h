@@ -2,9 +2,12 @@
 /*
  * The syslet engine's own events: a chain submitted, a user context
  * handed off (pass-on-block or threadlet), a completion posted to a
- * ring, a cancel.  The system calls of its atoms are the raw_syscalls
- * sys_enter and sys_exit events (and audit records) of the task that runs
- * them; a direct read's (kernel/syslet/kio.c), of the thread that posts it.
+ * ring, a cancel, an io_submit() request taken and completed
+ * (kernel/syslet/aio.c).  The system calls of its atoms are the
+ * raw_syscalls sys_enter and sys_exit events (and audit records) of the
+ * task that runs them; a direct read's (kernel/syslet/kio.c), of the
+ * thread that posts it.  An io_submit() request's only system call is
+ * io_submit(), of its submitter.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM syslet
@@ -12,6 +15,7 @@
 #if !defined(_TRACE_SYSLET_H) || defined(TRACE_HEADER_MULTI_READ)
 #define _TRACE_SYSLET_H
 
+#include <linux/cred.h>
 #include <linux/tracepoint.h>
 #include <uapi/linux/syslet.h>
 
@@ -114,6 +118,90 @@ TRACE_EVENT(syslet_cancel,
 	    TP_printk("ring 0x%lx user_data 0x%llx flags 0x%x ret %ld",
 		      __entry->ring, __entry->user_data, __entry->flags,
 		      __entry->ret)
+);
+
+/**
+ * syslet_aio_submit - io_submit() gave the engine a buffered read
+ * @req: the request (fs/aio.c's kiocb), as syslet_aio_complete names it
+ * @user_data: its iocb's aio_data
+ * @pos: the file position it reads from
+ * @len: its length
+ * @res: its result if it completed in io_submit(), else what io_submit()
+ *	copied from the page cache before it queued the rest
+ * @queued: it waits for its pages and completes by itself (a
+ *	syslet_aio_complete follows), else it completed in io_submit()
+ *
+ * Its fsuid field is current's, the submitter's: the credentials the
+ * request runs with, wherever it is read on.
+ *
+ * Once per request the engine takes: a buffered IOCB_CMD_PREAD or PREADV
+ * read through it.  A request it leaves to mainline's path (the switch
+ * off, O_DIRECT, RWF_NOWAIT, a write, a file whose page cache cannot be
+ * waited for) fires none.
+ */
+TRACE_EVENT(syslet_aio_submit,
+	    TP_PROTO(const void *req, u64 user_data, loff_t pos, size_t len,
+		     long res, bool queued),
+	    TP_ARGS(req, user_data, pos, len, res, queued),
+	    TP_STRUCT__entry(__field(const void *, req)
+			     __field(u64, user_data)
+			     __field(loff_t, pos)
+			     __field(size_t, len)
+			     __field(long, res)
+			     __field(bool, queued)
+			     __field(uid_t, fsuid)),
+	    TP_fast_assign(__entry->req = req;
+			   __entry->user_data = user_data;
+			   __entry->pos = pos;
+			   __entry->len = len;
+			   __entry->res = res;
+			   __entry->queued = queued;
+			   __entry->fsuid = from_kuid_munged(&init_user_ns,
+							     current_fsuid());),
+	    TP_printk("req %p user_data 0x%llx pos %lld len %zu res %ld %s fsuid %u",
+		      __entry->req, __entry->user_data, __entry->pos,
+		      __entry->len, __entry->res,
+		      __entry->queued ? "queued" : "done", __entry->fsuid)
+);
+
+/**
+ * syslet_aio_complete - a request queued by syslet_aio_submit completed
+ * @req: the request
+ * @user_data: its iocb's aio_data
+ * @res: the result its io_event gets (-ECANCELED if it was cancelled)
+ * @submitter: the thread that submitted it
+ * @dropped: its process was gone, nothing was read (current is a kworker)
+ *
+ * Once per queued request, just before its event goes to the aio ring,
+ * in the thread that completes it: the one that read it on (the
+ * submitter, or another thread of its process), or the kworker that
+ * drops it.  Its tid field is that thread's, its fsuid field the
+ * credentials it read on with: the submitter's (a kworker's own if
+ * @dropped).
+ */
+TRACE_EVENT(syslet_aio_complete,
+	    TP_PROTO(const void *req, u64 user_data, long res, pid_t submitter,
+		     bool dropped),
+	    TP_ARGS(req, user_data, res, submitter, dropped),
+	    TP_STRUCT__entry(__field(const void *, req)
+			     __field(u64, user_data)
+			     __field(long, res)
+			     __field(pid_t, tid)
+			     __field(pid_t, submitter)
+			     __field(uid_t, fsuid)
+			     __field(bool, dropped)),
+	    TP_fast_assign(__entry->req = req;
+			   __entry->user_data = user_data;
+			   __entry->res = res;
+			   __entry->tid = task_pid_nr(current);
+			   __entry->submitter = submitter;
+			   __entry->fsuid = from_kuid_munged(&init_user_ns,
+							     current_fsuid());
+			   __entry->dropped = dropped;),
+	    TP_printk("req %p user_data 0x%llx res %ld tid %d submitter %d fsuid %u%s",
+		      __entry->req, __entry->user_data, __entry->res,
+		      __entry->tid, __entry->submitter, __entry->fsuid,
+		      __entry->dropped ? " dropped" : "")
 );
 
 #endif /* _TRACE_SYSLET_H */
