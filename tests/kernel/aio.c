@@ -19,7 +19,8 @@
  * credentials differ (setresuid() of that thread only), runs with the
  * submitter's (the events' fsuid); a seccomp filter that kills pread64
  * and the other reads does not fire on io_submit() reads (the read on
- * makes no system call).
+ * makes no system call); audit records the submitter's io_submit() calls
+ * and no read.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -1405,6 +1406,95 @@ TEST(seccomp_filter_on_pread_does_not_fire_on_io_submit_reads)
 			EXPECT_EQ(WEXITSTATUS(st), 0);
 		}
 	}
+	close(fd);
+}
+
+/*
+ * Audit shows the work as mainline's: the submitter's io_submit() calls,
+ * each a SYSCALL record with its pid and result, and no record of a
+ * read (pread64, preadv) for the requests read on, by the submitter or
+ * by another thread (its submitter exited).
+ */
+TEST(audit_records_io_submit_and_no_read)
+{
+	struct audit_rule_data rule;
+	struct audit_reader ar;
+	char want[64], pidw[32], *text;
+	int fd, afd, st, subs = 0, reads = 0, type;
+	pid_t pid;
+
+	REQUIRE_SWITCH();
+	REQUIRE_DEV(fd, 12);
+	afd = audit_open();
+	if (afd == -1)
+		SKIP("no audit netlink socket (CONFIG_AUDIT): %s",
+		     strerror(errno));
+	ASSERT_GE(afd, 0);
+	ASSERT_EQ(audit_set(afd, 1, getpid()), 0);
+	audit_rule(&rule, SYS_io_submit);
+	rule.mask[SYS_pread64 / 32] |= 1U << (SYS_pread64 % 32);
+	rule.mask[SYS_preadv / 32] |= 1U << (SYS_preadv % 32);
+	ASSERT_EQ(audit_send(afd, AUDIT_ADD_RULE, &rule, sizeof(rule)), 0);
+	/* audited tasks are those made after audit was enabled */
+	pid = fork();
+	if (pid == 0) {
+		unsigned char *b = aligned_alloc(BLK, 8 * BLK);
+		struct iocb *p[4];
+		struct io_event ev[8];
+		pthread_t t;
+		void *ret;
+		int got = 0;
+
+		close(afd);
+		if (io_setup_(8, &sc_ctx) || ioctl(fd, BLKFLSBUF, 0))
+			_exit(3);
+		/* blocks 0-3 and 8-11 */
+		for (int i = 0; i < 8; i++)
+			rq_init(&sc_rq[i < 4 ? i : i + 4], fd, i < 4 ? i : i + 4,
+				b + i * BLK, i & 1, -1);
+		for (int i = 0; i < 4; i++)
+			p[i] = &sc_rq[i].cb;
+		/* sc_submit() submits sc_rq[8..11] */
+		if (io_submit_(sc_ctx, 4, p) != 4 ||
+		    pthread_create(&t, NULL, sc_submit, &got) ||
+		    pthread_join(t, &ret) || !ret)
+			_exit(4);
+		while (got < 8) {
+			long n = io_getevents_(sc_ctx, 1, 8, ev, 10000);
+
+			if (n <= 0)
+				_exit(5);
+			for (long i = 0; i < n; i++)
+				if (ev[i].res != BLK ||
+				    !rq_data_ok(&sc_rq[ev[i].data]))
+					_exit(6);
+			got += n;
+		}
+		_exit(0);
+	}
+	ASSERT_GT(pid, 0);
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	EXPECT_EQ(st, 0);
+	snprintf(pidw, sizeof(pidw), " pid=%d ", (int)pid);
+	audit_reader_init(&ar, afd, 3000);
+	while ((type = audit_next(&ar, &text))) {
+		if (type != AUDIT_SYSCALL || !strstr(text, pidw))
+			continue;
+		snprintf(want, sizeof(want), " syscall=%d ", SYS_io_submit);
+		if (strstr(text, want) && strstr(text, " exit=4 ") &&
+		    strstr(text, " uid=0 "))
+			subs++;
+		else
+			reads++;
+		if (!strstr(text, want))
+			tap_diag("%s", text);
+	}
+	audit_send(afd, AUDIT_DEL_RULE, &rule, sizeof(rule));
+	audit_set(afd, 0, 0);
+	close(afd);
+	tap_diag("%d io_submit() records, %d other", subs, reads);
+	EXPECT_EQ(subs, 2);
+	EXPECT_EQ(reads, 0);
 	close(fd);
 }
 
