@@ -22,9 +22,19 @@
  * blocking, in io_submit() if it is found there (as mainline would), or
  * in the thread that reads on (syslet_aio_sync()).
  *
+ * Credentials, seccomp, audit, tracing: the read on runs with the
+ * submitter's credentials at io_submit() (kio->cred, overridden around
+ * it by syslet_kio_creds()), in whichever thread of the process reads it
+ * on; it makes no system call, so no seccomp filter, audit rule or
+ * syscall tracepoint sees anything but the submitter's io_submit(), as
+ * for a mainline request.  The engine's trace events show the work:
+ * syslet_aio_submit per request taken, syslet_aio_complete per request
+ * queued, with the thread that completed it and the fsuid it read with.
+ *
  * Lifetimes: struct syslet_aio is a kio (kio.c's rules: it pins the
- * ctx, the mm (mmgrab), the submitter's task_struct) plus the request's
- * iovec, copied (fs/aio.c's is on its stack).  The aio request pins the
+ * ctx, the mm (mmgrab), the submitter's task_struct, and here its
+ * credentials) plus the request's iovec, copied (fs/aio.c's is on its
+ * stack).  The aio request pins the
  * file and itself until ->ki_complete(), which is called exactly once,
  * by syslet_aio_finish(), which then frees the kio.  fs/aio.c's kioctx
  * cannot go before: io_destroy() and exit_aio() wait for every request.
@@ -46,6 +56,7 @@
  * dropped so, with its process, completes with -ECANCELED.
  */
 #include <linux/aio.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -114,10 +125,12 @@ static void syslet_aio_finish(struct syslet_kio *kio, bool post)
 
 /*
  * A page that cannot be waited for: the rest is read here, blocking, by
- * a thread of the process (the submitter, or one whose PKRU is its).
+ * a thread of the process (the submitter, or one whose PKRU is its),
+ * with the submitter's credentials.
  */
 static void syslet_aio_sync(struct syslet_kio *kio)
 {
+	const struct cred *old = syslet_kio_creds(kio);
 	struct iov_iter iter;
 	ssize_t ret;
 
@@ -130,6 +143,8 @@ static void syslet_aio_sync(struct syslet_kio *kio)
 		kio->done += ret;
 	kio->res = kio->done ? kio->done : ret;
 	syslet_aio_finish(kio, true);
+	if (old)
+		revert_creds(old);
 }
 
 static const struct syslet_kio_ops syslet_aio_ops = {
@@ -226,6 +241,8 @@ bool syslet_aio_read(struct kiocb *req, u64 user_data, struct iov_iter *iter,
 	mmgrab(kio->mm);
 	kio->ret_ptr = 0;
 	kio->tsk = get_task_struct(current);
+	/* the read on runs with them, in whichever thread reads it on */
+	kio->cred = get_current_cred();
 	refcount_inc(&ctx->refs);
 
 	/* cancellable from before it can complete (on another CPU) */

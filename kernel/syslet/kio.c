@@ -82,6 +82,8 @@
  * A kio with @ops is a buffered read of another owner (aio.c: an
  * io_submit() request), read by the same code: its owner completes it
  * and frees it (@ops->finish), holds its file, and marks it cancelled.
+ * It is read on with its submitter's credentials (@cred), whichever
+ * thread reads it on.
  */
 #include <linux/audit.h>
 #include <linux/blkdev.h>
@@ -110,6 +112,8 @@
  */
 static void kio_free(struct syslet_kio *kio, struct syslet_ctx *ctx)
 {
+	if (kio->cred)
+		put_cred(kio->cred);
 	put_task_struct(kio->tsk);
 	mmdrop(kio->mm);
 	kfree(kio);
@@ -134,6 +138,22 @@ static void kbuf_account(struct file *file, long res)
 void syslet_kio_free(struct syslet_kio *kio)
 {
 	kio_free(kio, kio->ctx);
+}
+
+/*
+ * Current is about to read @kio on: with the submitter's credentials
+ * (@kio->cred), not its own (issue 18 item 3: a thread whose per-thread
+ * credentials differ may read an io_submit() request on).  Returns what
+ * revert_creds() gets back, or NULL if current has them already (the
+ * submitter, mostly) or @kio is a chain's.  A reference of its own is
+ * held meanwhile: @kio may be freed before revert_creds().  Never in a
+ * kworker: one that drops reads does not read.
+ */
+const struct cred *syslet_kio_creds(struct syslet_kio *kio)
+{
+	if (!kio->cred || kio->cred == current_cred())
+		return NULL;
+	return override_creds(kio->cred);
 }
 
 /* Posts (or, with the process gone, drops) a read that has completed. */
@@ -674,6 +694,7 @@ static int kio_direct(struct syslet_ctx *ctx, struct syslet_chain *c,
 	kio->buffered = false;
 	kio->ctx = ctx;
 	kio->ops = NULL;
+	kio->cred = NULL;
 	kio->iocb.ki_pos = pos;
 	kio->iocb.ki_flags |= IOCB_NOWAIT;
 	kio->iocb.ki_complete = kio_complete;
@@ -1027,22 +1048,31 @@ static void kbuf_to_thread(struct syslet_kio *kio)
 	kio_free(kio, ctx);
 }
 
-/* In a thread of the process: the page a read waited for is there. */
+/*
+ * In a thread of the process: the page a read waited for is there.  An
+ * @ops read reads on, and completes, with its submitter's credentials.
+ */
 static void kbuf_retry(struct syslet_kio *kio)
 {
+	const struct cred *old = syslet_kio_creds(kio);
+
 	switch (kbuf_issue(kio, false)) {
 	case KBUF_QUEUED:
-		return;
+		break;
 	case KBUF_NO:
 		kbuf_to_thread(kio);
-		return;
+		break;
+	default:
+		if (kio->ops) {
+			kio->ops->finish(kio, true);
+			break;
+		}
+		kbuf_account(kio->iocb.ki_filp, kio->res);
+		kio_finish(kio, true);
 	}
-	if (kio->ops) {
-		kio->ops->finish(kio, true);
-		return;
-	}
-	kbuf_account(kio->iocb.ki_filp, kio->res);
-	kio_finish(kio, true);
+	/* @kio may be gone: the credentials were ours to revert */
+	if (old)
+		revert_creds(old);
 }
 
 /*
@@ -1095,6 +1125,7 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 	kio->buffered = true;
 	kio->ctx = ctx;
 	kio->ops = NULL;
+	kio->cred = NULL;
 	kio->iov = NULL;
 	kio->ubuf = args[1];
 	kio->len = iov.iov_len;		/* clamped to MAX_RW_COUNT */

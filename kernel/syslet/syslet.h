@@ -340,6 +340,12 @@ struct syslet_kio {
 	loff_t			pos;		/* where it started */
 	size_t			done;		/* bytes copied so far */
 	u32			pkru;		/* the submitter's, at submission */
+	/*
+	 * @ops: the submitter's credentials at submission, referenced; the
+	 * read on runs with them, in whichever thread (syslet_kio_creds()).
+	 * NULL: a chain's read, run with the thread's.
+	 */
+	const struct cred	*cred;
 	struct wait_page_queue	wpq;		/* the page it waits for */
 };
 
@@ -391,6 +397,7 @@ bool syslet_kbuf_file(struct file *file);
 ssize_t syslet_kbuf_call(struct kiocb *iocb, struct iov_iter *iter);
 int syslet_kbuf_issue(struct syslet_kio *kio, bool missed);
 void syslet_kio_free(struct syslet_kio *kio);
+const struct cred *syslet_kio_creds(struct syslet_kio *kio);
 
 /* worker.c */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c);
