@@ -59,6 +59,9 @@ for v in "${kvers[@]}"; do
 done
 stage "fio build" scripts/fio.sh
 fio_ok=$?
+# libaio's harness for tests/guest/36-aio-clients.sh (make aio-clients):
+# without it that script skips the harness, the rest still runs
+stage "libaio harness build" scripts/libaio-harness.sh
 stage "user-space build" make --no-print-directory userspace
 user_ok=$?
 for v in "${kvers[@]}"; do
