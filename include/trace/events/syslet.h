@@ -170,14 +170,14 @@ TRACE_EVENT(syslet_aio_submit,
  * @user_data: its iocb's aio_data
  * @res: the result its io_event gets (-ECANCELED if it was cancelled)
  * @submitter: the thread that submitted it
- * @dropped: its process was gone, nothing was read (current is a kworker)
+ * @dropped: its process was going (exit, exec), nothing was read: its
+ *	-ECANCELED is completed by a kworker or the process's exiting thread
  *
  * Once per queued request, just before its event goes to the aio ring,
  * in the thread that completes it: the one that read it on (the
- * submitter, or another thread of its process), or the kworker that
- * drops it.  Its tid field is that thread's, its fsuid field the
- * credentials it read on with: the submitter's (a kworker's own if
- * @dropped).
+ * submitter, or another thread of its process), or the one that drops
+ * it.  Its tid field is that thread's, its fsuid field the credentials
+ * it read on with: the submitter's (that thread's own if @dropped).
  */
 TRACE_EVENT(syslet_aio_complete,
 	    TP_PROTO(const void *req, u64 user_data, long res, pid_t submitter,
