@@ -1340,11 +1340,13 @@ static void *sc_submit(void *arg)
 }
 
 /*
- * seccomp sees nothing new: the calls there are are io_submit() and
- * io_getevents(); with a filter that kills the process on pread64(),
+ * seccomp sees nothing new: the only calls made are io_submit() and
+ * io_getevents().  With a filter that kills the process on pread64(),
  * preadv(), preadv2(), read() and readv(), 8 cold reads read on by their
  * submitter and 4 by another thread (their submitter exited) complete
- * with their data.  The filter does kill a pread64() (the control).
+ * with their data; io_submit() of the 8 returned before they were all
+ * done (the engine took them, exit 9 if not).  The filter does kill a
+ * pread64() (the control).
  */
 TEST(seccomp_filter_on_pread_does_not_fire_on_io_submit_reads)
 {
@@ -1361,6 +1363,7 @@ TEST(seccomp_filter_on_pread_does_not_fire_on_io_submit_reads)
 			unsigned char *b = aligned_alloc(BLK, 12 * BLK);
 			struct iocb *p[8];
 			struct io_event ev[12];
+			struct uring *ur;
 			pthread_t t;
 			void *ret;
 			int got = 0;
@@ -1378,8 +1381,14 @@ TEST(seccomp_filter_on_pread_does_not_fire_on_io_submit_reads)
 			}
 			for (int i = 0; i < 8; i++)
 				p[i] = &sc_rq[i].cb;
-			if (io_submit_(sc_ctx, 8, p) != 8 ||
-			    pthread_create(&t, NULL, sc_submit, &got) ||
+			if (io_submit_(sc_ctx, 8, p) != 8)
+				_exit(6);
+			/* the engine took them: not all done in io_submit() */
+			ur = (struct uring *)sc_ctx;
+			if ((__atomic_load_n(&ur->tail, __ATOMIC_ACQUIRE) +
+			     ur->nr - ur->head) % ur->nr >= 8)
+				_exit(9);
+			if (pthread_create(&t, NULL, sc_submit, &got) ||
 			    pthread_join(t, &ret) || !ret)
 				_exit(6);
 			while (got < 12) {
