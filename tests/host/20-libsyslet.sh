@@ -38,7 +38,7 @@ echo "# threadlet-asan (SYSLET_BACKEND=$SYSLET_BACKEND)"
 # version node of libsyslet.map.
 echo "# packaging"
 echo "TAP version 13"
-echo "1..9"
+echo "1..10"
 dest=$(mktemp -d /tmp/libsyslet-inst.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
 lib=$dest/usr/local/lib
@@ -121,6 +121,22 @@ man_versions() {
 	[ -n "$want" ] && [ -z "$bad" ] || { echo "want libsyslet $want:"; echo "$bad"; return 1; }
 }
 n=9 what="the man pages' .TH say libsyslet ${version%.*}" ok man_versions
+# One naming scheme (issue 21): the deprecated old names were removed in
+# 2.0 (docs/libsyslet.md, "Changes"): nothing in <syslet.h> is
+# deprecated, and syslet_submit_sync(), syslet_link() and syslet_prep_()
+# are in none of the header, the map, the library and the man pages.
+old_names='\bsyslet_submit_sync\b|\bsyslet_link\b|\bsyslet_prep_ *\('
+one_naming() {
+	local bad
+	bad=$({ grep -Hn 'deprecated' "$libdir/include/syslet.h"
+		grep -HnE "$old_names" "$libdir/include/syslet.h" "$libdir/libsyslet.map"
+		nm -D --defined-only "$lib/libsyslet.so.$major" | grep -E "$old_names"
+		ls "$top"/docs/man/man3 | grep -E '^(syslet_submit_sync|syslet_link|syslet_prep_)\.3$'
+		} 2>&1)
+	[ -z "$bad" ] || { echo "$bad"; return 1; }
+}
+n=10 what="one naming scheme: no deprecated or removed name in <syslet.h>, the map, the library, man3" \
+	ok one_naming
 
 # 32-bit: the library and its header refuse to build, with one clear
 # message and no other error (before, gcc -m32 built it and every call
