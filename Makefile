@@ -6,9 +6,9 @@
 # KVER picks the kernel of the targets that boot one (run, bench, guest,
 # kernel, test-guest, fuzz): 6.12 unless KVER=6.1.  KVERS lists those that
 # test, test-debug and check build and test: both unless told otherwise.
-# make test runs the whole guest suite on the first of KVERS and the
-# kernel-specific scripts on the others (GUEST_FULL names the versions
-# that run all of it); make test-full (test-debug-full) runs all on each.
+# make test runs the whole guest suite on each of KVERS (GUEST_FULL names
+# the versions that run all of it, the others run the kernel-specific
+# scripts only: GUEST_FULL=6.1 for a shorter run).
 #
 # Other targets: deps kernel userspace fio check test-host test-guest
 # test-debug fuzz bench guest CMD='...' install clean distclean.  See
@@ -18,7 +18,7 @@ BUILD    := $(CURDIR)/build
 KCONFIG  ?= fast
 KVER     ?= 6.12
 KVERS    ?= 6.1 6.12
-GUEST_FULL ?= $(firstword $(KVERS))
+GUEST_FULL ?= $(KVERS)
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 export SYSLET_TOP := $(CURDIR)
@@ -67,6 +67,7 @@ check: deps
 test: deps
 	@SYSLET_GUEST_FULL='$(GUEST_FULL)' scripts/test.sh $(KCONFIG) $(KVERS)
 
+# kept for those who learnt them: make test and test-debug now run it all
 test-full:
 	@$(MAKE) --no-print-directory test GUEST_FULL='$(KVERS)'
 

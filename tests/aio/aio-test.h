@@ -95,6 +95,37 @@ static inline int aiot_file(size_t len)
 	return fd;
 }
 
+/*
+ * $SYSLET_AIO_BLOCKING_DIR: a directory on a file system whose writes
+ * wait for a device (tests/aio/run.sh guest: ext4 on a loop device), for
+ * the tests whose case needs a request that blocks.  The guest's /tmp is
+ * tmpfs, where a write never waits: on the kernel backend it ends inside
+ * aio_write() and the engine makes no thread.  NULL if it is not set.
+ */
+static inline const char *aiot_blocking_dir(void)
+{
+	const char *d = getenv("SYSLET_AIO_BLOCKING_DIR");
+
+	return d && *d ? d : NULL;
+}
+
+/*
+ * An empty unlinked file opened with 'flags' (O_DSYNC, say) in the
+ * blocking directory if there is one, else in /tmp.
+ */
+static inline int aiot_file_flags(int flags)
+{
+	const char *dir = aiot_blocking_dir();
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/aiotest.XXXXXX", dir ? dir : "/tmp");
+	fd = mkostemp(path, flags);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
 static inline unsigned char aiot_pat(size_t off)
 {
 	return (unsigned char)(off * 7 + 3);

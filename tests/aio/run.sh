@@ -10,7 +10,8 @@
 #   run.sh guest  the symbol checks, the shim preloaded on the kernel
 #		  backend (the default there) and on the emulated one
 #		  (SYSLET_AIO_INLINE=0: nothing done in the caller), and the
-#		  differential test against glibc on the guest's kernel
+#		  differential test against glibc on the guest's kernel;
+#		  SYSLET_AIO_BLOCKING_DIR is ext4 on a loop device (glibc.c)
 set -u
 mode=${1:?usage: run.sh host|guest}
 build=${SYSLET_BUILD:?}
@@ -179,7 +180,7 @@ sys.exit(0 if libc.syscall(ctypes.c_long(int(sys.argv[1])), None, buf,
 		expect=1
 	fi
 	echo "TAP version 13"
-	echo "1..5"
+	echo "1..6"
 	symbol_checks
 	if [ -n "$expect" ]; then
 		tap_line 5 "kernel has the syslet system calls: the shim is to use them" true
@@ -187,6 +188,25 @@ sys.exit(0 if libc.syscall(ctypes.c_long(int(sys.argv[1])), None, buf,
 		echo "not ok 5 the guest kernel has no syslet system calls"
 		status=1
 	fi
+	# /tmp is tmpfs here, where a write never waits: on the kernel
+	# backend it ends inside aio_write() and no thread is made.  glibc.c's
+	# thread-bound and cancel tests write in SYSLET_AIO_BLOCKING_DIR
+	# instead, ext4 on a loop device, where an O_DSYNC write waits for the
+	# device, and there fail unless their case occurred.
+	bwork=$(mktemp -d /tmp/aio-blocking.XXXXXX)
+	blocking_setup() {
+		truncate -s 256M "$bwork/ext4.img" &&
+		loop=$(losetup -f --show "$bwork/ext4.img") &&
+		mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0,nodiscard \
+			"$loop" &&
+		mkdir "$bwork/mnt" && mount -t ext4 "$loop" "$bwork/mnt"
+	}
+	loop=
+	blocking_setup >"$bwork/setup.log" 2>&1
+	tap_line 6 "ext4 on a loop device for the writes that must block" \
+		sh -c 'mountpoint -q "$1" || { cat "$2"; exit 1; }' sh \
+		"$bwork/mnt" "$bwork/setup.log"
+	export SYSLET_AIO_BLOCKING_DIR=$bwork/mnt
 	# the default: libsyslet picks the kernel backend (1)
 	for t in $tests; do
 		run "guest-shim/$t" LD_PRELOAD="$shim" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} "$bin/$t"
@@ -210,6 +230,9 @@ sys.exit(0 if libc.syscall(ctypes.c_long(int(sys.argv[1])), None, buf,
 		run "guest-shim-emulated/$t" LD_PRELOAD="$shim" SYSLET_BACKEND=emulated \
 			SYSLET_AIO_INLINE=0 SYSLET_AIO_EXPECT_BACKEND=2 "$bin/$t"
 	done
+	mountpoint -q "$bwork/mnt" && umount "$bwork/mnt"
+	[ -z "$loop" ] || losetup -d "$loop"
+	rm -rf "$bwork"
 	;;
 esac
 exit $status

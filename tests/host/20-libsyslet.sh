@@ -38,7 +38,7 @@ echo "# threadlet-asan (SYSLET_BACKEND=$SYSLET_BACKEND)"
 # version node of libsyslet.map.
 echo "# packaging"
 echo "TAP version 13"
-echo "1..9"
+echo "1..10"
 dest=$(mktemp -d /tmp/libsyslet-inst.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
 lib=$dest/usr/local/lib
@@ -121,6 +121,22 @@ man_versions() {
 	[ -n "$want" ] && [ -z "$bad" ] || { echo "want libsyslet $want:"; echo "$bad"; return 1; }
 }
 n=9 what="the man pages' .TH say libsyslet ${version%.*}" ok man_versions
+# One naming scheme (issue 21): the deprecated old names were removed in
+# 2.0 (docs/libsyslet.md, "Changes"): nothing in <syslet.h> is
+# deprecated, and syslet_submit_sync(), syslet_link() and syslet_prep_()
+# are in none of the header, the map, the library and the man pages.
+old_names='\bsyslet_submit_sync\b|\bsyslet_link\b|\bsyslet_prep_ *\('
+one_naming() {
+	local bad
+	bad=$({ grep -Hn 'deprecated' "$libdir/include/syslet.h"
+		grep -HnE "$old_names" "$libdir/include/syslet.h" "$libdir/libsyslet.map"
+		nm -D --defined-only "$lib/libsyslet.so.$major" | grep -E "$old_names"
+		ls "$top"/docs/man/man3 | grep -E '^(syslet_submit_sync|syslet_link|syslet_prep_)\.3$'
+		} 2>&1)
+	[ -z "$bad" ] || { echo "$bad"; return 1; }
+}
+n=10 what="one naming scheme: no deprecated or removed name in <syslet.h>, the map, the library, man3" \
+	ok one_naming
 
 # 32-bit: the library and its header refuse to build, with one clear
 # message and no other error (before, gcc -m32 built it and every call
@@ -128,7 +144,7 @@ n=9 what="the man pages' .TH say libsyslet ${version%.*}" ok man_versions
 # (scripts/deps.sh).
 echo "# 32-bit builds (gcc -m32)"
 echo "TAP version 13"
-echo "1..2"
+echo "1..4"
 m32() {	# FILE: compile it with -m32; prints the compiler's output
 	cc -m32 -std=c11 -Wall -Wextra -Werror -pthread \
 		-I"$libdir/include" -I"$top/include/uapi" -fsyntax-only "$1" 2>&1
@@ -151,4 +167,43 @@ m32_prog() {
 }
 n=1 what="the library's sources refuse -m32 with one clear #error" ok m32_lib
 n=2 what="a program including <syslet.h> refuses -m32 the same way" ok m32_prog
+
+# The components built on libsyslet refuse the same way, with their
+# component's flags: the POSIX AIO shim with its own #error first (its
+# exported names carry x86-64's glibc base version; chains.c then also
+# gets <syslet.h>'s), and nothing but such refusals (before, seven of its
+# eight files built with -m32, and chains.c also failed on a -Wsign-compare
+# of statfs's 32-bit f_type); the fio engine with <syslet.h>'s.
+refusals_only() {	# OUTPUT FIRST: every error a refusal, the first FIRST's
+	local errs
+	errs=$(grep 'error:' <<<"$1")
+	[ -n "$errs" ] &&
+	! grep -qv 'error: #error "libsyslet\(-aio\)\{0,1\}: x86-64 (LP64) only' <<<"$errs" &&
+	head -1 <<<"$errs" | grep -q "error: #error \"$2: x86-64 (LP64) only"
+}
+m32_shim() {
+	local f out
+	for f in "$top"/userspace/aio/*.c; do
+		out=$(cc -m32 -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -fPIC \
+			-pthread -I"$top/include/uapi" -I"$libdir/include" \
+			-fsyntax-only "$f" 2>&1) && { echo "$f: built with -m32"; return 1; }
+		refusals_only "$out" libsyslet-aio || { echo "$f:"; echo "$out" | head -20; return 1; }
+	done
+}
+fiosrc=$build/fio/src
+m32_fio() {
+	local out
+	out=$(cc -m32 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -fPIC \
+		-include "$fiosrc/config-host.h" -isystem "$fiosrc" \
+		-I"$libdir/include" -I"$top/include/uapi" \
+		-fsyntax-only "$top/fio-engine/syslet.c" 2>&1) &&
+		{ echo "syslet.c: built with -m32"; return 1; }
+	refused "$out" || { echo "$out" | head -20; return 1; }
+}
+n=3 what="the POSIX AIO shim's sources refuse -m32: its #error first, only refusals" ok m32_shim
+if [ -f "$fiosrc/config-host.h" ]; then
+	n=4 what="the fio engine refuses -m32 with <syslet.h>'s one #error" ok m32_fio
+else
+	echo "ok 4 the fio engine refuses -m32 # SKIP fio not built ($fiosrc)"
+fi
 exit $status

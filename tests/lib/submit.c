@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* libsyslet submission: syslet_submit(), syslet_submit_done(), syslet_submit_sync(), SYSLET_SYNC, NO_COMPLETE, the chains limit. */
+/* libsyslet submission: syslet_submit(), syslet_submit_done(), SYSLET_SYNC, NO_COMPLETE, the chains limit. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -13,9 +13,7 @@
 #include <time.h>
 #include "lib-test.h"
 
-/* syslet_submit_sync() is deprecated but exported (LIBSYSLET_1): test it */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+/* a SYSLET_SYNC chain into *done, and into the ring */
 TEST(sync_modes)
 {
 	struct syslet_completion c, *pc;
@@ -27,7 +25,7 @@ TEST(sync_modes)
 	syslet_op_set_data(&a, 11);
 	/* into *done, not the ring */
 	memset(&c, 0xff, sizeof(c));
-	ASSERT_EQ(syslet_submit_sync(&ctx, &a.atom, &c), SYSLET_DONE);
+	ASSERT_EQ(syslet_submit_done(&ctx, &a.atom, &c), SYSLET_DONE);
 	EXPECT_EQ(c.status, getpid());
 	EXPECT_EQ(c.user_data, 11u);
 	EXPECT_EQ(c.flags, (unsigned int)SYSLET_COMP_SYNC);
@@ -54,12 +52,8 @@ TEST(sync_modes)
 	ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_DONE);
 	EXPECT_EQ(a.ret, getpid());
 	EXPECT_EQ(syslet_cq_ready(&ctx), 0u);
-	EXPECT_EQ(syslet_submit_sync(&ctx, &a.atom, NULL), -EINVAL);
-	syslet_op_set_flags(&a, 0);
-	EXPECT_EQ(syslet_submit_sync(&ctx, &a.atom, &c), -EINVAL);
 	syslet_ctx_exit(&ctx);
 }
-#pragma GCC diagnostic pop
 
 /*
  * A SYSLET_SYNC chain has run when syslet_submit() returns, so it must

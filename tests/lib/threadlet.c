@@ -238,6 +238,69 @@ TEST(threadlet_limit_eagain)
 	close(p[0]);
 }
 
+/*
+ * The process-wide bound of the kernel backend's threadlets on library
+ * threads: 1024 (256 per context), so that many contexts cannot make
+ * threads without end.  Four contexts hold 256 blocked threadlets each;
+ * a fifth context, under its own 256, gets -EAGAIN, while chains still
+ * run; once they are released, threadlets start again.  (The emulated
+ * backend's bound is max_chains, process-wide: threadlet_limit_eagain.)
+ */
+TEST(threadlet_process_limit_eagain)
+{
+	enum { PER_CTX = 256, NCTX = 4 };
+	static struct blocker b[NCTX * PER_CTX];
+	struct syslet_completion c;
+	struct syslet_ctx ctx[NCTX], extra;
+	struct syslet_op op;
+	unsigned int i, j, done = 0;
+	int p[2];
+
+	ASSERT_EQ(syslet_ctx_init(&extra, 4, SYSLET_CTX_NO_INCALLER), 0);
+	if (syslet_backend(&extra) != SYSLET_BACKEND_KERNEL)
+		SKIP("a bound of the kernel backend's threadlet threads");
+	ASSERT_EQ(pipe(p), 0);
+	for (j = 0; j < NCTX; j++) {
+		ASSERT_EQ(syslet_ctx_init(&ctx[j], PER_CTX,
+					  SYSLET_CTX_NO_INCALLER), 0);
+		for (i = 0; i < PER_CTX; i++) {
+			struct blocker *bl = &b[j * PER_CTX + i];
+
+			bl->fd = p[0];
+			ASSERT_EQ(syslet_threadlet(&ctx[j], blocking_read, bl,
+						   i), 0);
+		}
+	}
+	/* 1024 running: a context below its own bound is refused too */
+	EXPECT_EQ(syslet_threadlet(&extra, quick, (void *)1, 1), -EAGAIN);
+	EXPECT_EQ(syslet_cq_ready(&extra), 0u);
+	/* chains are not threadlets */
+	syslet_op_init(&op, SYS_getpid, SYSLET_ASYNC);
+	syslet_op_set_data(&op, 2);
+	ASSERT_EQ(syslet_submit(&extra, &op.atom), SYSLET_QUEUED);
+	ASSERT_EQ(wait_one(&extra, &c), 0);
+	EXPECT_EQ(c.user_data, 2u);
+	EXPECT_EQ(c.status, getpid());
+	/* release them: every read sees end of file */
+	close(p[1]);
+	for (j = 0; j < NCTX; j++)
+		for (i = 0; i < PER_CTX; i++) {
+			ASSERT_EQ(wait_one(&ctx[j], &c), 0);
+			EXPECT_EQ(c.status, 0);
+			done++;
+		}
+	EXPECT_EQ(done, NCTX * PER_CTX);
+	/* below the bound again */
+	ASSERT_EQ(syslet_threadlet(&extra, quick, (void *)3, 3), 0);
+	ASSERT_EQ(wait_one(&extra, &c), 0);
+	EXPECT_EQ(c.user_data, 3u);
+	EXPECT_EQ(c.status, 3);
+	for (j = 0; j < NCTX; j++)
+		syslet_ctx_exit(&ctx[j]);
+	syslet_ctx_exit(&extra);
+	close(p[0]);
+}
+
 static long whoami(void *arg)
 {
 	*(pid_t *)arg = tid();
@@ -405,6 +468,102 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	usr1_tid = (sig_atomic_t)tid();
+}
+
+/* one completion within 10 s, or -ETIME (a lost one fails, not hangs) */
+static int wait_one_10s(struct syslet_ctx *ctx, struct syslet_completion *c)
+{
+	struct timespec step = { 0, 100000000 };
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (syslet_reap(ctx, c, 1) == 1)
+			return 0;
+		syslet_wait(ctx, 1, &step);
+	}
+	return -ETIME;
+}
+
+struct ranhere {
+	pid_t tid;
+	int runs;
+};
+
+static long ran_here(void *arg)
+{
+	struct ranhere *r = arg;
+
+	r->tid = tid();
+	r->runs++;
+	return 4242;
+}
+
+/*
+ * The end of a threadlet that ran in the caller posts its value with
+ * async_exec(SYSLET_EXEC_THREADLET_END), from assembly
+ * (__syslet_tl_run).  When the kernel refuses that post (the ring is full
+ * and max_chains is reached, so no overflow place can be taken: -EAGAIN)
+ * the function has run, so syslet_threadlet() must not return an error:
+ * the library posts the value itself later, as the kernel would have
+ * (SYSLET_COMP_SYNC: it ran in the caller), after the completions before
+ * it.  Here the ring is filled by threadlets in the caller, the one
+ * place max_chains leaves goes to one more (parked by the kernel), and
+ * the next one's end is refused.
+ */
+TEST(threadlet_incaller_end_refused_is_posted_later)
+{
+	struct syslet_limits get = { .size = sizeof(get) };
+	struct syslet_limits set = { .size = sizeof(set) };
+	struct syslet_completion c;
+	struct ranhere rh = { 0, 0 };
+	struct syslet_ctx ctx;
+	unsigned int n, i, max0;
+
+	ASSERT_EQ(syslet_ctx_init(&ctx, 4, SYSLET_CTX_INCALLER), 0);
+	REQUIRE_INCALLER(&ctx);
+	n = ctx.ring->nr_entries;
+	ASSERT_EQ(syslet_cq_ready(&ctx), 0u);
+	ASSERT_EQ(syslet_limits(&ctx, NULL, &get), 0);
+	max0 = get.max_chains;
+	/* one place left for a parked completion */
+	set.max_chains = get.nr_chains + 1;
+	ASSERT_EQ(syslet_limits(&ctx, &set, NULL), 0);
+	for (i = 0; i < n + 1; i++) {
+		pid_t t = 0;
+
+		ASSERT_EQ(syslet_threadlet(&ctx, whoami, &t, i), 0);
+		ASSERT_EQ(t, tid());	/* in the caller, and it never slept */
+	}
+	/* the ring is full, the last one is parked, no place is left */
+	EXPECT_EQ(syslet_cq_ready(&ctx), n);
+	EXPECT_EQ(ctx.ring->overflow, 1u);
+	ASSERT_EQ(syslet_limits(&ctx, NULL, &get), 0);
+	EXPECT_EQ(get.nr_chains, get.max_chains);
+
+	/* its end is refused: it ran, so it succeeds all the same */
+	EXPECT_EQ(syslet_threadlet(&ctx, ran_here, &rh, 1000), 0);
+	EXPECT_EQ(rh.runs, 1);
+	EXPECT_EQ(rh.tid, tid());
+	EXPECT_EQ(syslet_cq_ready(&ctx), n);
+	EXPECT_EQ(ctx.ring->overflow, 1u);
+
+	/* everything arrives once, in order, the refused one last */
+	for (i = 0; i < n + 2; i++) {
+		ASSERT_EQ(wait_one_10s(&ctx, &c), 0);
+		if (i < n + 1) {
+			EXPECT_EQ(c.user_data, (uint64_t)i);
+			EXPECT_EQ(c.status, 5);
+		} else {
+			EXPECT_EQ(c.user_data, 1000u);
+			EXPECT_EQ(c.status, 4242);
+			EXPECT_TRUE(c.flags & SYSLET_COMP_SYNC);
+		}
+	}
+	EXPECT_EQ(syslet_cq_ready(&ctx), 0u);
+	EXPECT_EQ(rh.runs, 1);
+	set.max_chains = max0;
+	ASSERT_EQ(syslet_limits(&ctx, &set, NULL), 0);
+	syslet_ctx_exit(&ctx);
 }
 
 /* Many threadlets sleep at once; signals keep reaching the caller. */

@@ -32,6 +32,16 @@
 #ifndef SYSLET_AIO_INTERNAL_H
 #define SYSLET_AIO_INTERNAL_H
 
+/*
+ * x86-64 (LP64) only, as libsyslet, which the engine is: the exported
+ * names carry x86-64's glibc base version (GLIBC_2.2.5, versions.c), and
+ * each *64 name is the plain one because struct aiocb64 is struct aiocb
+ * there.  Before, gcc -m32 built every file but chains.c.
+ */
+#if !defined(__x86_64__) || !defined(__LP64__)
+#error "libsyslet-aio: x86-64 (LP64) only; 32-bit and x32 builds are not supported"
+#endif
+
 #include <aio.h>
 #include <errno.h>
 #include <pthread.h>

@@ -41,9 +41,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <syslet.h>
+#include "aio-internal.h"	/* first: its x86-64 check */
 
-#include "aio-internal.h"
+#include <syslet.h>
 
 #define SAIO_RING_ENTRIES	1024
 
@@ -234,8 +234,10 @@ static uint8_t saio_how_memory(struct saio_req *r)
 	/* regular files only: a device node of devtmpfs is no memory */
 	if (!fstat(r->fd, &st) && S_ISREG(st.st_mode) &&
 	    !fstatfs(r->fd, &sfs) &&
-	    (sfs.f_type == RAMFS_MAGIC || sfs.f_type == HUGETLBFS_MAGIC ||
-	     (sfs.f_type == TMPFS_MAGIC && !sysinfo(&si) && !si.totalswap)))
+	    ((uint32_t)sfs.f_type == RAMFS_MAGIC ||
+	     (uint32_t)sfs.f_type == HUGETLBFS_MAGIC ||
+	     ((uint32_t)sfs.f_type == TMPFS_MAGIC && !sysinfo(&si) &&
+	      !si.totalswap)))
 		how = SAIO_HOW_MEMORY;
 	saio_how_set(r, how);
 	return how;

@@ -334,24 +334,6 @@ static inline void syslet_prep_nanosleep(struct syslet_op *op,
 	syslet_prep_syscall(op, SYS_nanosleep, SYSLET_U64(ts), 0, 0, 0, 0, 0);
 }
 
-/*
- * Old names, kept for source compatibility: syslet_link() is
- * syslet_op_link(), syslet_prep_() is syslet_prep_syscall().
- */
-__attribute__((deprecated("use syslet_op_link()")))
-static inline void syslet_link(struct syslet_op *a, const struct syslet_op *b)
-{
-	syslet_op_link(a, b);
-}
-
-__attribute__((deprecated("use syslet_prep_syscall()")))
-static inline void syslet_prep_(struct syslet_op *op, unsigned int nr,
-				uint64_t a0, uint64_t a1, uint64_t a2,
-				uint64_t a3, uint64_t a4, uint64_t a5)
-{
-	syslet_prep_syscall(op, nr, a0, a1, a2, a3, a4, a5);
-}
-
 /* --- submission ----------------------------------------------------- */
 
 /*
@@ -363,15 +345,6 @@ static inline void syslet_prep_(struct syslet_op *op, unsigned int nr,
  * valid until the chain's completion is reaped.
  */
 int syslet_submit(struct syslet_ctx *ctx, const struct syslet_atom *head);
-
-/*
- * Deprecated: syslet_submit_done() does this and more.  Runs the chain in
- * the caller (its head must carry SYSLET_SYNC) and stores its completion
- * in *@done instead of the ring.  Kept for programs built against 1.0.
- */
-int syslet_submit_sync(struct syslet_ctx *ctx, const struct syslet_atom *head,
-		       struct syslet_completion *done)
-	__attribute__((deprecated("use syslet_submit_done()")));
 
 /*
  * Submits the chain starting at @head like syslet_submit(), except that a

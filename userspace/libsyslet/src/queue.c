@@ -26,15 +26,6 @@ SYSLET_API int syslet_submit(struct syslet_ctx *ctx,
 	return ctx_ops(ctx)->submit(ctx, head, NULL);
 }
 
-SYSLET_API int syslet_submit_sync(struct syslet_ctx *ctx,
-				  const struct syslet_atom *head,
-				  struct syslet_completion *done)
-{
-	if (!ctx || !head || !done || !(head->flags & SYSLET_SYNC))
-		return -EINVAL;
-	return ctx_ops(ctx)->submit(ctx, head, done);
-}
-
 /* done is written only by a chain that completes in the caller */
 SYSLET_API int syslet_submit_done(struct syslet_ctx *ctx,
 				  const struct syslet_atom *head,

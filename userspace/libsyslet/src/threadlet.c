@@ -368,10 +368,15 @@ int __syslet_tl_incaller(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
 	if (r == SYSLET_QUEUED || r == SYSLET_DONE)
 		return 0;
 	if (r < -4095) {
-		/* fn ran; the end failed to post (the stack is free again) */
+		/*
+		 * fn ran in the caller and never slept (a threadlet that
+		 * slept does not come back here); the end failed to post
+		 * (the stack is free again): post what the end would have.
+		 */
 		struct syslet_completion c = {
 			.status = t.v,
 			.user_data = user_data,
+			.flags = SYSLET_COMP_SYNC,
 		};
 
 		__syslet_kernel_post_or_park(ctx, &c, NULL);
