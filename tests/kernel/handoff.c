@@ -214,18 +214,66 @@ static void set_or_skip(const char *what, int (*set)(void),
  * this thread after @set inherits it).  With @reset applied, hand-offs
  * happen.
  */
+/*
+ * A peer thread made before the state is set, which reads it for itself
+ * on request: it must not have it (the state is per thread, and get()
+ * reads the calling thread's), so get() would tell a user context that
+ * went on in a thread without the state.
+ */
+struct peer {
+	pthread_t th;
+	int req[2], ans[2];
+	long (*get)(void);
+};
+
+static void *peer_fn(void *arg)
+{
+	struct peer *p = arg;
+	long v;
+	char c;
+
+	while (read(p->req[0], &c, 1) == 1 && c == 'g') {
+		v = p->get();
+		if (write(p->ans[1], &v, sizeof(v)) != sizeof(v))
+			break;
+	}
+	return NULL;
+}
+
+static long peer_get(struct peer *p)
+{
+	long v = -12345;
+
+	if (write(p->req[1], "g", 1) != 1 ||
+	    read(p->ans[0], &v, sizeof(v)) != sizeof(v))
+		return -12345;
+	return v;
+}
+
+static void peer_start(struct peer *p, long (*get)(void))
+{
+	p->get = get;
+	if (pipe(p->req) || pipe(p->ans) ||
+	    pthread_create(&p->th, NULL, peer_fn, p))
+		_exit(2);
+}
+
 static void state_stays_or(const char *what, int (*set)(void),
 			   long (*get)(void), long want, int (*reset)(void),
 			   const int *absent)
 {
+	struct peer peer;
 	long how, got;
 
 	/* an idle async thread, which stays idle through the test */
 	sys_set_limits(0, 60000, 0);
+	peer_start(&peer, get);
 	ASSERT_EQ(block_once(), SYSLET_QUEUED);
 	/* a state that cannot be set here skips; it never passes unset */
 	set_or_skip(what, set, absent);
 	ASSERT_EQ(get(), want);
+	/* a thread without it reads otherwise */
+	ASSERT_NE(peer_get(&peer), want);
 	how = block_once();
 	got = get();
 	tap_diag("%s: %s", what, how == SYSLET_DONE ?
@@ -373,7 +421,8 @@ TEST(speculation_ctrl_stays)
 #endif
 
 static volatile char sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
-static volatile sig_atomic_t sud_traps;
+/* per thread: only the trapping thread counts (see peer_get()) */
+static _Thread_local volatile sig_atomic_t sud_traps;
 
 static void on_sigsys(int sig, siginfo_t *si, void *uc)
 {
