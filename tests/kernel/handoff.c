@@ -778,33 +778,18 @@ static void up_run(void)
 	_exit(tap_failed_here ? 1 : 0);
 }
 
-static void up_cleanup(void)
-{
-	char text[96];
-
-	snprintf(text, sizeof(text), "instances/%s/events/%s/enable",
-		 up_group, up_group);
-	tr_append(text, "0");
-	rmdir(up_inst);
-	snprintf(text, sizeof(text), "-:%s/up_ent", up_group);
-	tr_append("uprobe_events", text);
-	snprintf(text, sizeof(text), "-:%s/up_ret", up_group);
-	tr_append("uprobe_events", text);
-}
+static char up_events[4][16];
+static int up_nevents;
 
 /*
- * A uprobe and a uretprobe on a function of this program (tracefs
- * uprobe_events), hit before and after hand-offs; a chain that blocks
- * inside the function runs on in the caller.
+ * tracefs with uprobe_events, or the test skips; a group and an instance
+ * of tracefs of our own, so that other tracing is not disturbed.
  */
-TEST(uretprobe_pending_across_a_sleep)
+static void up_begin(void)
 {
-	char path[400], text[512];
-	unsigned long off;
+	char path[256];
 	struct stat st;
-	int status;
 
-	REQUIRE_SYSLET();
 	if (geteuid() != 0)
 		SKIP("needs root for tracefs");
 	tracefs = "/sys/kernel/tracing";
@@ -816,20 +801,68 @@ TEST(uretprobe_pending_across_a_sleep)
 	snprintf(path, sizeof(path), "%s/uprobe_events", tracefs);
 	if (stat(path, &st))
 		SKIP("no uprobe_events in tracefs (CONFIG_UPROBE_EVENTS)");
-	ASSERT_EQ(file_offset((void *)probed, path, sizeof(path), &off), 0);
 	snprintf(up_group, sizeof(up_group), "syslet_h%d", (int)getpid());
 	snprintf(up_inst, sizeof(up_inst), "%s/instances/%s", tracefs,
 		 up_group);
-	snprintf(text, sizeof(text), "p:%s/up_ent %s:0x%lx\n", up_group,
-		 path, off);
+}
+
+/* A uprobe @name_ent and a uretprobe @name_ret on function @fn. */
+static void up_add(const char *name, void *fn)
+{
+	char path[400], text[512];
+	unsigned long off;
+
+	ASSERT_EQ(file_offset(fn, path, sizeof(path), &off), 0);
+	snprintf(up_events[up_nevents++], sizeof(up_events[0]), "%s", name);
+	snprintf(text, sizeof(text), "p:%s/%s_ent %s:0x%lx\n", up_group,
+		 name, path, off);
 	ASSERT_EQ(tr_append("uprobe_events", text), 0);
-	snprintf(text, sizeof(text), "r:%s/up_ret %s:0x%lx\n", up_group,
-		 path, off);
+	snprintf(text, sizeof(text), "r:%s/%s_ret %s:0x%lx\n", up_group,
+		 name, path, off);
 	ASSERT_EQ(tr_append("uprobe_events", text), 0);
+}
+
+static void up_enable(void)
+{
+	char text[96];
+
 	ASSERT_EQ(mkdir(up_inst, 0755), 0);
 	snprintf(text, sizeof(text), "instances/%s/events/%s/enable",
 		 up_group, up_group);
 	ASSERT_EQ(tr_append(text, "1"), 0);
+}
+
+static void up_cleanup(void)
+{
+	char text[160];
+
+	snprintf(text, sizeof(text), "instances/%s/events/%s/enable",
+		 up_group, up_group);
+	tr_append(text, "0");
+	rmdir(up_inst);
+	for (int i = 0; i < up_nevents; i++) {
+		snprintf(text, sizeof(text), "-:%s/%s_ent", up_group,
+			 up_events[i]);
+		tr_append("uprobe_events", text);
+		snprintf(text, sizeof(text), "-:%s/%s_ret", up_group,
+			 up_events[i]);
+		tr_append("uprobe_events", text);
+	}
+}
+
+/*
+ * A uprobe and a uretprobe on a function of this program (tracefs
+ * uprobe_events), hit before and after hand-offs; a chain that blocks
+ * inside the function runs on in the caller.
+ */
+TEST(uretprobe_pending_across_a_sleep)
+{
+	int status;
+
+	REQUIRE_SYSLET();
+	up_begin();
+	up_add("up", (void *)probed);
+	up_enable();
 	status = in_child(up_run, 50);
 	up_cleanup();
 	ASSERT_TRUE(WIFEXITED(status));
@@ -981,9 +1014,10 @@ TEST(ptrace_hw_breakpoints_stay)
  * begin on this stack, which then ends the process with status 5; the
  * control run without the state must end so.
  */
-enum { TL_NONE, TL_BEFORE, TL_AFTER, TL_SPARE };
+enum { TL_NONE, TL_BEFORE, TL_AFTER, TL_SPARE, TL_UP_CALLER, TL_UP_SPARE };
 static const char *const tl_where_name[] = { "none", "caller, before begin",
-	"caller, after begin", "spare" };
+	"caller, after begin", "spare", "caller, in a uretprobed function",
+	"spare, in a uretprobed function" };
 static int (*tl_set)(void);
 static long (*tl_get)(void);
 static long tl_want;
@@ -996,6 +1030,17 @@ static void on_usr1(int sig)
 	(void)sig;
 }
 
+/* Parks the calling thread as a spare: -EINTR after a SIGUSR1. */
+__attribute__((noinline, noclone)) static long probed_park(void)
+{
+	long ret = async_exec(NULL, NULL, NULL, SYSLET_EXEC_SPARE);
+
+	__asm__ volatile("" ::: "memory");
+	return ret < 0 ? -errno : ret;
+}
+
+static long (*volatile probed_park_fn)(void) = probed_park;
+
 static void *tl_spare(void *arg)
 {
 	(void)arg;
@@ -1005,6 +1050,10 @@ static void *tl_spare(void *arg)
 		return NULL;
 	}
 	atomic_store(&tl_spare_tid, sys_tid());
+	if (tl_where == TL_UP_SPARE) {
+		tl_spare_ret = probed_park_fn();
+		return NULL;
+	}
 	tl_spare_ret = async_exec(NULL, NULL, NULL, SYSLET_EXEC_SPARE);
 	if (tl_spare_ret < 0)
 		tl_spare_ret = -errno;
@@ -1037,10 +1086,43 @@ static inline __attribute__((always_inline)) long tl_begin(void)
 	return ret;
 }
 
+static struct syslet_completion tl_done;
+
+/*
+ * A threadlet that sleeps 100 ms: async_exec()'s result at its end; its
+ * begin's in *@begin.
+ */
+static long threadlet_once(struct syslet_ring *r, long *begin)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+	tl_done.status = 9;
+	*begin = tl_begin();
+	if (*begin == 0) {
+		if (tl_where == TL_AFTER && tl_set())
+			syscall(SYS_exit_group, 23);
+		syscall(SYS_nanosleep, &ts, NULL);
+	}
+	return syscall(NR_async_exec, NULL, r, &tl_done,
+		       SYSLET_EXEC_THREADLET_END);
+}
+
+/* The same, in a function a uretprobe may be on. */
+__attribute__((noinline, noclone)) static long
+probed_threadlet(struct syslet_ring *r, long *begin)
+{
+	long ret = threadlet_once(r, begin);
+
+	__asm__ volatile("" ::: "memory");
+	return ret;
+}
+
+static long (*volatile probed_threadlet_fn)(struct syslet_ring *, long *) =
+	probed_threadlet;
+
 static void tl_run(void)
 {
-	static struct syslet_completion done, comp;
-	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	static struct syslet_completion comp;
 	struct syslet_ring *r = ring_new(4);
 	struct sigaction sa = { .sa_handler = on_usr1 };
 	pid_t tid = sys_tid(), spare;
@@ -1051,6 +1133,9 @@ static void tl_run(void)
 	if (sigaction(SIGUSR1, &sa, NULL) ||
 	    pthread_create(&t, NULL, tl_spare, NULL))
 		_exit(20);
+	sa.sa_handler = on_bad_signal;
+	sigaction(SIGILL, &sa, NULL);
+	sigaction(SIGTRAP, &sa, NULL);
 	while (!(spare = atomic_load(&tl_spare_tid)))
 		;
 	if (spare < 0)
@@ -1059,14 +1144,10 @@ static void tl_run(void)
 		_exit(22);
 	if (tl_where == TL_BEFORE && tl_set())
 		_exit(23);
-	done.status = 9;
-	begin = tl_begin();
-	if (begin == 0) {
-		if (tl_where == TL_AFTER && tl_set())
-			syscall(SYS_exit_group, 23);
-		syscall(SYS_nanosleep, &ts, NULL);
-	}
-	end = syscall(NR_async_exec, NULL, r, &done, SYSLET_EXEC_THREADLET_END);
+	if (tl_where == TL_UP_CALLER)
+		end = probed_threadlet_fn(r, &begin);
+	else
+		end = threadlet_once(r, &begin);
 	if (begin != 0 || end != SYSLET_DONE) {
 		printf("# begin %ld, end %ld (errno %d)\n", begin, end, errno);
 		_exit(begin ? 24 : 25);
@@ -1077,7 +1158,8 @@ static void tl_run(void)
 	if (sys_tid() != tid)
 		_exit(27);
 	/* the caller's state is its own: set (before, after) or not (spare) */
-	if ((tl_get() == tl_want) != (tl_where != TL_SPARE))
+	if (tl_where <= TL_SPARE &&
+	    (tl_get() == tl_want) != (tl_where != TL_SPARE))
 		_exit(28);
 	if (!sleeping(spare))
 		_exit(29);
@@ -1093,9 +1175,11 @@ static void tl_state_stays(const char *what, int (*set)(void),
 	int st;
 
 	/* this process is the test's own: see that the state can be set */
-	set_or_skip(what, set, absent);
-	ASSERT_EQ(get(), want);
-	ASSERT_EQ(reset(), 0);
+	if (set) {
+		set_or_skip(what, set, absent);
+		ASSERT_EQ(get(), want);
+		ASSERT_EQ(reset(), 0);
+	}
 	tl_set = set;
 	tl_get = get;
 	tl_want = want;
@@ -1142,6 +1226,34 @@ TEST(threadlet_numa_mempolicy_stays)
 	tl_state_stays("set_mempolicy(MPOL_PREFERRED, node 0)", mpol_set,
 		       mpol_get, MPOL_PREFERRED_, mpol_reset, absent_errnos,
 		       wheres);
+}
+
+/*
+ * A uretprobe pending on the threadlet's caller at begin (it begins in a
+ * probed function), or on its spare (parked in one): the return address
+ * on that stack is the trampoline's, which only the task holding the
+ * return instance can take, so no hand-off; no SIGILL, and the probed
+ * functions' returns fire.
+ */
+TEST(threadlet_uretprobe_pending_stays)
+{
+	static const int wheres[] = { TL_UP_CALLER, TL_UP_SPARE, 0 };
+	int tlc, tlp;
+
+	REQUIRE_SYSLET();
+	up_begin();
+	up_add("tlc", (void *)probed_threadlet);
+	up_add("tlp", (void *)probed_park);
+	up_enable();
+	tl_state_stays("a pending uretprobe", NULL, NULL, 0, NULL, NULL,
+		       wheres);
+	tlc = tr_count(" tlc_ret: (");
+	tlp = tr_count(" tlp_ret: (");
+	up_cleanup();
+	tap_diag("returns through the trampoline: threadlet %d, spare %d",
+		 tlc, tlp);
+	EXPECT_EQ(tlc, 1);
+	EXPECT_EQ(tlp, 1);
 }
 
 TAP_MAIN
