@@ -8,15 +8,15 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/auxv.h>
 #include <fcntl.h>
-#include <sys/mount.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <sys/auxv.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
-#include <sys/user.h>
 #include <sys/stat.h>
+#include <sys/user.h>
 #include "tap.h"
 #include "sys.h"
 
@@ -207,14 +207,6 @@ static void set_or_skip(const char *what, int (*set)(void),
 }
 
 /*
- * With @set applied to this thread only (after an async thread was made
- * without it), the state is still this thread's after a chain that
- * blocks (@get returns @want): the chain ran on in the caller (DONE), or
- * went to an async thread that has the same state (QUEUED: one made by
- * this thread after @set inherits it).  With @reset applied, hand-offs
- * happen.
- */
-/*
  * A peer thread made before the state is set, which reads it for itself
  * on request: it must not have it (the state is per thread, and get()
  * reads the calling thread's), so get() would tell a user context that
@@ -258,6 +250,15 @@ static void peer_start(struct peer *p, long (*get)(void))
 		_exit(2);
 }
 
+/*
+ * With @set applied to this thread only (after an async thread was made
+ * without it), the state is still this thread's after a chain that
+ * blocks (@get returns @want): the chain ran on in the caller (DONE), or
+ * went to an async thread that has the same state (QUEUED: one made by
+ * this thread after @set inherits it).  With @reset applied, hand-offs
+ * happen.  A @set that fails with an errno in @absent skips the test
+ * (the kernel or CPU lacks the state); any other failure fails it.
+ */
 static void state_stays_or(const char *what, int (*set)(void),
 			   long (*get)(void), long want, int (*reset)(void),
 			   const int *absent)
@@ -1226,6 +1227,15 @@ TEST(threadlet_numa_mempolicy_stays)
 	tl_state_stays("set_mempolicy(MPOL_PREFERRED, node 0)", mpol_set,
 		       mpol_get, MPOL_PREFERRED_, mpol_reset, absent_errnos,
 		       wheres);
+}
+
+TEST(threadlet_core_scheduling_cookie_stays)
+{
+	static const int wheres[] = { TL_BEFORE, TL_AFTER, TL_SPARE, 0 };
+
+	REQUIRE_SYSLET();
+	tl_state_stays("PR_SCHED_CORE_CREATE (thread)", core_set, core_get, 1,
+		       core_reset, absent_errnos, wheres);
 }
 
 /*
