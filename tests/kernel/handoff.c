@@ -14,6 +14,7 @@
 #include <sys/auxv.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/user.h>
@@ -615,14 +616,32 @@ static uint64_t core_cookie(void)
 	return c;
 }
 
+/*
+ * PR_SCHED_CORE_GET reports a cookie as a hash of its address, and as 0
+ * until the kernel's pointer-hash key is filled, once its random number
+ * generator is ready (a guest without a trusted RNG: some seconds after
+ * boot; a blocking getrandom() makes it ready).  EBUSY: still not.
+ */
 static int core_set(void)
 {
+	char c;
+
+	if (getrandom(&c, 1, 0) != 1)
+		return -1;
 	if (prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, 0,
 		  PR_SCHED_CORE_SCOPE_THREAD, 0))
 		return -1;
-	core_cookie_made = core_cookie();
+	for (int i = 0; i < 500 && !(core_cookie_made = core_cookie()); i++)
+		usleep(10000);
+	if (!core_cookie_made || core_cookie_made == ~0ULL) {
+		errno = EBUSY;
+		return -1;
+	}
 	return 0;
 }
+
+/* and EBUSY: the cookie cannot be told from none (above) */
+static const int core_absent[] = { EINVAL, ENODEV, ENXIO, EBUSY, 0 };
 
 /* the test runner (our parent) has none: take its */
 static int core_reset(void)
@@ -644,7 +663,7 @@ TEST(core_scheduling_cookie_stays)
 	REQUIRE_SYSLET();
 	/* EINVAL without CONFIG_SCHED_CORE, ENODEV without SMT */
 	state_stays_or("PR_SCHED_CORE_CREATE (thread)", core_set, core_get, 1,
-		       core_reset, absent_errnos);
+		       core_reset, core_absent);
 	EXPECT_EQ(core_cookie(), 0);
 }
 
@@ -1304,13 +1323,35 @@ TEST(threadlet_numa_mempolicy_stays)
 		       wheres);
 }
 
+/*
+ * Holds a cookie of its own: while any cookie exists, core scheduling
+ * stays enabled, and PR_SCHED_CORE_CREATE does not sleep to enable it
+ * (stop_machine()) before it sets the cookie; in a threadlet, a hand-off
+ * at that sleep would be right (nothing differs yet).
+ */
+static void *core_keeper(void *arg)
+{
+	if (!prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, 0,
+		   PR_SCHED_CORE_SCOPE_THREAD, 0))
+		atomic_store((_Atomic int *)arg, 1);
+	else
+		atomic_store((_Atomic int *)arg, -1);
+	pause();
+	return NULL;
+}
+
 TEST(threadlet_core_scheduling_cookie_stays)
 {
 	static const int wheres[] = { TL_BEFORE, TL_AFTER, TL_SPARE, 0 };
+	static _Atomic int kept;
+	pthread_t keeper;
 
 	REQUIRE_SYSLET();
+	ASSERT_EQ(pthread_create(&keeper, NULL, core_keeper, (void *)&kept), 0);
+	while (!atomic_load(&kept))
+		usleep(1000);
 	tl_state_stays("PR_SCHED_CORE_CREATE (thread)", core_set, core_get, 1,
-		       core_reset, absent_errnos, wheres);
+		       core_reset, core_absent, wheres);
 }
 
 /*
