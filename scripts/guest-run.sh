@@ -15,6 +15,11 @@
 # in build/guest/logs/ (latest.log is the newest).
 #
 # -a adds kernel command line arguments (e.g. module parameters).
+# $SYSLET_QEMU_ARGS, if set, is appended to QEMU's arguments (later ones
+# win): e.g. "-smp 2,sockets=1,cores=1,threads=2 -cpu max,vendor=GenuineIntel,-erms"
+# (TCG; an AMD vendor would need topoext, which TCG lacks)
+# gives the guest SMT siblings, which core scheduling (PR_SCHED_CORE,
+# tests/kernel/handoff.c) needs.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -129,6 +134,7 @@ timeout --foreground -k 10 "$timeout" qemu-system-x86_64 "${accel_args[@]}" \
 	-kernel "$kernel" -initrd "$initrd" -append "$append" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$results",mount_tag=results,security_model=none \
+	${SYSLET_QEMU_ARGS:-} \
 	</dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" |
 	grep --line-buffered -v -e '^SYSLET_GUEST_EXIT=' -e 'reboot: Restarting'
 qrc=${PIPESTATUS[0]}

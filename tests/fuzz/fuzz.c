@@ -42,6 +42,11 @@
  *    (no async thread consumes one, whatever mask an atom installed);
  *  - with no async thread creatable, a SYSLET_ASYNC chain either fails
  *    with EAGAIN or, cancelled meanwhile, completes once (-ECANCELED);
+ *    a run that cannot be set up as root (uid 1000, RLIMIT_NPROC, its
+ *    canceller thread) fails, as a user it is counted as not run;
+ *  - a flood of SYSLET_EXEC_POST on a ring nobody reaps, at a low
+ *    max_chains M, has at most (free entries + M) posts accepted, the
+ *    rest refused with EAGAIN (unless limits were set meanwhile);
  *  - every episode's process ends: normally within 120 s, killed within
  *    30 s;
  *  - libsyslet threadlets (run in the caller, handed on to spares when
@@ -96,8 +101,13 @@ struct shared {
 	_Atomic uint64_t threadlets, tl_handed;	/* reaped; went on elsewhere */
 	_Atomic uint64_t direct;	/* accepted lone preads of blk_path */
 	_Atomic uint64_t rtsigs;	/* real-time signals sent and handled */
-	_Atomic uint64_t floods;	/* POST floods on a full ring */
-	_Atomic uint64_t nproc_runs;	/* low RLIMIT_NPROC runs */
+	_Atomic uint64_t rt_sent, rt_delivered;	/* all episodes */
+	_Atomic uint64_t floods;	/* POST floods that met max_chains */
+	_Atomic uint64_t flood_posts, flood_refused, flood_unchecked;
+	_Atomic uint64_t nproc_runs;	/* low RLIMIT_NPROC runs that ran */
+	_Atomic uint64_t np_eagain, np_cancelled;	/* their submissions */
+	_Atomic uint64_t np_notroot;	/* not run: not root */
+	_Atomic int np_errno;		/* why one could not start */
 	_Atomic unsigned int max_threads_seen;
 	_Atomic unsigned int limit_hw;
 	_Atomic int failed;
@@ -215,6 +225,7 @@ static _Atomic unsigned int ch_next;
 static uint64_t ud_magic;
 
 static _Atomic int stop_all;		/* workers: stop submitting */
+static _Atomic unsigned int limits_gen;	/* async_limits() sets begun + ended */
 static long long step_until;		/* then stop stepping and drain */
 static _Atomic int epipe_seen;
 static char epipe_what[160];		/* the first such completion */
@@ -937,18 +948,111 @@ static void random_post(struct thr *t)
 }
 
 /*
- * A flood of posts to one ring nobody reaps meanwhile: once it is full,
- * every post waits on the overflow list, which max_chains bounds (the
- * posts past it fail with EAGAIN, posting nothing).  Tracked as usual.
+ * One tracked SYSLET_EXEC_POST of a valid completion to ring @ri: 1 if
+ * it was accepted, 0 if refused with EAGAIN (the ring full and max_chains
+ * in flight); any other result fails.
+ */
+static int flood_post(struct thr *t, int ri)
+{
+	struct syslet_completion done;
+	unsigned int idx = atomic_fetch_add(&ch_next, 1);
+	unsigned char exp = CH_EXPECTED;
+	long ret;
+
+	if (idx >= MAX_CHAINS)
+		fail("more than %d chains in one episode", MAX_CHAINS);
+	memset(&done, 0, sizeof(done));
+	done.user_data = (ud_magic << 32) | idx;
+	done.status = -(long)below(&t->rng, 200);
+	if (done.status == -EPIPE)
+		done.status = -EPIPE - 1;
+	ch_ring[idx] = (unsigned char)ri;
+	ch_sync[idx] = 2;
+	ch_thr[idx] = (unsigned char)t->idx;
+	atomic_store(&ch_state[idx], CH_EXPECTED);
+	sh->calls++;
+	ret = fuzz_exec(NULL, rings[ri].r, &done, SYSLET_EXEC_POST);
+	if (ret == SYSLET_DONE) {
+		sh->accepted++;
+		return 1;
+	}
+	if (ret != -1 || errno != EAGAIN)
+		fail("async_exec(POST) to a full ring returned %ld, errno %d",
+		     ret, errno);
+	if (!atomic_compare_exchange_strong(&ch_state[idx], &exp, CH_FREE))
+		fail("post %#x failed with %d but completed", idx, errno);
+	return 0;
+}
+
+/*
+ * A flood of posts to one of this thread's rings, which nobody reaps
+ * meanwhile (its owner floods it), at a low max_chains M: the posts fill
+ * the F free entries, then wait on the overflow list, which max_chains
+ * bounds (each holds one of M, as every chain in flight does), so at most
+ * F + M of F + M + 20 posts may be accepted and the rest fail with EAGAIN.
+ * Checked unless another thread set limits meanwhile; then max_chains is
+ * put back.  Without the bound, kernel memory grows with every post.
  */
 static void post_flood(struct thr *t)
 {
 	struct rng *r = &t->rng;
-	unsigned int n = 50 + below(r, 250);
+	struct syslet_limits was, set;
+	unsigned int m = 16 + below(r, 48), free_n, posts, ok = 0, no = 0;
+	unsigned int gen, i;
+	int ri = -1;
 
-	sh->floods++;
-	for (unsigned int i = 0; i < n && !atomic_load(&stop_all); i++)
-		random_post(t);
+	for (int k = 0; k < t->nmy; k++) {
+		int j = t->myrings[k];
+
+		if (!rings[j].state && (ri < 0 || rings[j].n < rings[ri].n))
+			ri = j;
+	}
+	if (ri < 0)
+		return;
+	memset(&was, 0, sizeof(was));
+	was.size = sizeof(was);
+	if (async_limits(NULL, &was))
+		fail("async_limits(get): %s", strerror(errno));
+	memset(&set, 0, sizeof(set));
+	set.size = sizeof(set);
+	set.max_chains = m;
+	atomic_fetch_add(&limits_gen, 1);
+	if (async_limits(&set, NULL))
+		fail("async_limits(max_chains %u): %s", m, strerror(errno));
+	gen = atomic_fetch_add(&limits_gen, 1) + 1;
+	/* head: the kernel's; tail: ours, not moved during the flood */
+	free_n = rings[ri].n - (__atomic_load_n(&rings[ri].r->head,
+						__ATOMIC_ACQUIRE) -
+				rings[ri].r->tail);
+	posts = free_n + m + 20;
+	for (i = 0; i < posts && !atomic_load(&stop_all); i++) {
+		if (flood_post(t, ri))
+			ok++;
+		else
+			no++;
+	}
+	sh->flood_posts += ok + no;
+	sh->flood_refused += no;
+	if (atomic_load(&limits_gen) != gen) {
+		sh->flood_unchecked++;	/* someone else set limits */
+	} else {
+		if (ok > free_n + m)
+			fail("POST flood on ring %d: %u of %u posts accepted with "
+			     "%u free entries and max_chains %u (overflow %u)",
+			     ri, ok, i, free_n, m, rings[ri].r->overflow);
+		if (i == posts) {
+			if (!(rings[ri].r->kflags & SYSLET_RING_OVERFLOW) &&
+			    ok > free_n)
+				fail("POST flood on ring %d: %u accepted past a full "
+				     "ring, but no SYSLET_RING_OVERFLOW", ri,
+				     ok - free_n);
+			sh->floods++;
+		}
+	}
+	set.max_chains = was.max_chains;
+	atomic_fetch_add(&limits_gen, 1);
+	async_limits(&set, NULL);
+	atomic_fetch_add(&limits_gen, 1);
 }
 
 /* --- real-time signals to the process: each is handled exactly once ------ */
@@ -960,6 +1064,7 @@ static void on_rt(int sig)
 {
 	(void)sig;
 	rt_handled++;
+	sh->rt_delivered++;	/* lock-free: async-signal-safe */
 }
 
 static void rt_signal(void)
@@ -967,8 +1072,10 @@ static void rt_signal(void)
 	union sigval v = { 0 };
 
 	/* process-directed: any thread not blocking it may take it */
-	if (!sigqueue(getpid(), RTSIG, v))
+	if (!sigqueue(getpid(), RTSIG, v)) {
 		rt_sent++;
+		sh->rt_sent++;
+	}
 }
 
 /* after the drain: no async thread may have eaten one */
@@ -1001,39 +1108,64 @@ static void *np_cancel(void *arg)
 	return NULL;
 }
 
+/* Why a low RLIMIT_NPROC run could not start (its exit status - 10). */
+static const char *const np_why[] = { "not root", "pipe", "setresgid(1000)",
+	"setresuid(1000)", "pthread_create", "setrlimit(RLIMIT_NPROC, 2)" };
+
 static void nproc_run(void)
 {
 	struct rlimit rl = { 2, 2 };	/* this thread and the canceller */
 	struct syslet_completion c;
 	struct syslet_atom a;
 	uint64_t fd, buf, len = 1;
-	unsigned int queued = 0, got = 0;
-	int p[2], st;
+	unsigned int queued = 0, got = 0, eagain = 0;
+	int p[2], st, e;
 	pthread_t th;
 	pid_t pid;
 	char ch;
 
-	sh->nproc_runs++;
 	pid = fork();
 	if (pid < 0)
-		return;
+		fail("low RLIMIT_NPROC run: fork: %s", strerror(errno));
 	if (pid) {
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
-		if (!WIFEXITED(st) || WEXITSTATUS(st))
+		e = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		if (e == 0)
+			sh->nproc_runs++;
+		else if (e == 10)	/* as a user: nothing to try */
+			sh->np_notroot++;
+		else if (e > 10 && e <= 15)
+			fail("low RLIMIT_NPROC run could not start: %s: %s",
+			     np_why[e - 10], strerror(sh->np_errno));
+		else
 			fail("low RLIMIT_NPROC run: status %#x", st);
 		return;
 	}
-	if (pipe(p) || setresgid(1000, 1000, 1000) ||
-	    setresuid(1000, 1000, 1000))
-		_exit(0);		/* not root: nothing to try */
+	if (geteuid() != 0)
+		_exit(10);
+	if (pipe(p))
+		goto setup;
+	if (setresgid(1000, 1000, 1000)) {
+		e = 12;
+		goto out;
+	}
+	if (setresuid(1000, 1000, 1000)) {
+		e = 13;
+		goto out;
+	}
 	np_ring = calloc(1, SYSLET_RING_BYTES(512) + 64);
 	np_ring = (void *)(((uintptr_t)np_ring + 63) & ~63UL);
 	np_ring->size = sizeof(*np_ring);
 	np_ring->nr_entries = 512;
-	if (pthread_create(&th, NULL, np_cancel, NULL) ||
-	    setrlimit(RLIMIT_NPROC, &rl))
-		_exit(0);
+	if ((errno = pthread_create(&th, NULL, np_cancel, NULL))) {
+		e = 14;
+		goto out;
+	}
+	if (setrlimit(RLIMIT_NPROC, &rl)) {
+		e = 15;
+		goto out;
+	}
 	fd = (uint64_t)p[0];
 	buf = (uintptr_t)&ch;
 	memset(&a, 0, sizeof(a));
@@ -1050,6 +1182,8 @@ static void nproc_run(void)
 			queued++;
 		else if (ret != -1 || errno != EAGAIN)
 			_exit(2);
+		else
+			eagain++;
 		while (ring_pop(np_ring, &c))
 			if (c.status != -ECANCELED || got++ > queued)
 				_exit(3);
@@ -1060,7 +1194,14 @@ static void nproc_run(void)
 	while (got < queued && ring_get(np_ring, &c))
 		if (c.status != -ECANCELED || got++ > queued)
 			_exit(4);
+	sh->np_eagain += eagain;
+	sh->np_cancelled += got;
 	_exit(got == queued && !limits_now().nr_chains ? 0 : 5);
+setup:
+	e = 11;
+out:
+	sh->np_errno = errno;
+	_exit(e);
 }
 
 /*
@@ -1207,8 +1348,10 @@ static void random_limits(struct thr *t)
 		       !atomic_compare_exchange_weak(&sh->limit_hw, &hw, l.max_threads))
 			;
 	}
+	atomic_fetch_add(&limits_gen, 1);	/* a flood's bound is off */
 	syscall(NR_async_limits, chance(r, 30) ? (void *)(uintptr_t)bad_ptr(r) : &l,
 		NULL, chance(r, 100) ? 1u << below(r, 32) : 0, 0L, 0L, 0L);
+	atomic_fetch_add(&limits_gen, 1);
 }
 
 static void check_threads(void)
@@ -1784,6 +1927,9 @@ int main(int argc, char **argv)
 	uint64_t seed = 0, target = 20000, total = 0, accepted = 0, comps = 0;
 	uint64_t cancels = 0, eagain = 0, woff = 0, sigpipes = 0, sigxfsz = 0;
 	uint64_t tls = 0, tlh = 0, direct = 0, rtsigs = 0, floods = 0, nproc = 0;
+	uint64_t rt_sent = 0, rt_deliv = 0, fl_posts = 0, fl_refused = 0;
+	uint64_t fl_unchecked = 0, np_eagain = 0, np_cancelled = 0;
+	uint64_t np_notroot = 0;
 	long long t_start, secs = 0, last_print;
 	unsigned int max_seen = 0, hw_max = 0, counts[5] = { 0 };
 	long only = -1, ep;
@@ -1902,6 +2048,14 @@ int main(int argc, char **argv)
 		rtsigs += sh->rtsigs;
 		floods += sh->floods;
 		nproc += sh->nproc_runs;
+		rt_sent += sh->rt_sent;
+		rt_deliv += sh->rt_delivered;
+		fl_posts += sh->flood_posts;
+		fl_refused += sh->flood_refused;
+		fl_unchecked += sh->flood_unchecked;
+		np_eagain += sh->np_eagain;
+		np_cancelled += sh->np_cancelled;
+		np_notroot += sh->np_notroot;
 		counts[mode]++;
 		if (sh->max_threads_seen > max_seen)
 			max_seen = sh->max_threads_seen;
@@ -1968,10 +2122,23 @@ int main(int argc, char **argv)
 	printf("# threadlets reaped %llu, of which not wholly in the caller %llu; "
 	       "direct reads accepted %llu\n", (unsigned long long)tls,
 	       (unsigned long long)tlh, (unsigned long long)direct);
-	printf("# real-time signals to the process, each handled once: %llu; "
-	       "POST floods %llu; runs at a low RLIMIT_NPROC %llu\n",
-	       (unsigned long long)rtsigs, (unsigned long long)floods,
-	       (unsigned long long)nproc);
+	printf("# real-time signals to the process: sent %llu, delivered %llu "
+	       "(in drained episodes each handled once: %llu)\n",
+	       (unsigned long long)rt_sent, (unsigned long long)rt_deliv,
+	       (unsigned long long)rtsigs);
+	printf("# POST floods that met max_chains: %llu (posts %llu, refused "
+	       "with EAGAIN %llu; %llu floods unchecked: limits set meanwhile)\n",
+	       (unsigned long long)floods, (unsigned long long)fl_posts,
+	       (unsigned long long)fl_refused, (unsigned long long)fl_unchecked);
+	printf("# runs at a low RLIMIT_NPROC: %llu (submissions refused with "
+	       "EAGAIN %llu, cancelled %llu; not run, not root: %llu)\n",
+	       (unsigned long long)nproc, (unsigned long long)np_eagain,
+	       (unsigned long long)np_cancelled, (unsigned long long)np_notroot);
+	/* one line for tests/fuzz/long.sh */
+	printf("# coverage: chains %llu nproc_runs %llu floods %llu "
+	       "rt_delivered %llu\n", (unsigned long long)total,
+	       (unsigned long long)nproc, (unsigned long long)floods,
+	       (unsigned long long)rt_deliv);
 	printf("%s 1 every chain completes exactly once, with sane fields\n",
 	       failed & 1 ? "not ok" : "ok");
 	printf("%s 2 every episode's process ends (normally, exit, exec, SIGKILL, last pthread_exit)\n",

@@ -8,8 +8,16 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <sys/auxv.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/user.h>
 #include "tap.h"
 #include "sys.h"
 
@@ -152,20 +160,95 @@ TEST(kernel_half_gs_base_is_kept)
 
 /* --- per-thread state a hand-off does not move (docs/design.md) -------- */
 
-/* A blocking default-mode read: SYSLET_QUEUED if it was handed off. */
+/*
+ * A blocking default-mode read: SYSLET_QUEUED if it was handed off,
+ * SYSLET_DONE if it ran on in the caller; -1 if the read went wrong, -2
+ * if the thread's TID changed (it goes with the user context: abi.md).
+ */
 static long block_once(void)
 {
 	struct syslet_ring *r = ring_new(4);
 	struct syslet_completion done;
 	struct blocker b;
+	pid_t tid = sys_tid();
 	long how;
 
 	memset(&done, 0, sizeof(done));
 	how = block(&b, r, 200, &done);
 	if (finish(&b, r, how, &done))
 		how = -1;
+	if (sys_tid() != tid) {
+		tap_diag("TID %d became %d across async_exec() (%ld)",
+			 (int)tid, (int)sys_tid(), how);
+		how = -2;
+	}
 	free(r);
 	return how;
+}
+
+/*
+ * Errnos with which setting a state says the kernel or the CPU lacks it
+ * (an option compiled out, no SMT for core scheduling, no NUMA): the
+ * test is then skipped.  Any other failure is the test's.
+ */
+static const int absent_errnos[] = { EINVAL, ENODEV, ENXIO, ENOSYS, 0 };
+
+static void set_or_skip(const char *what, int (*set)(void),
+			const int *absent)
+{
+	int e;
+
+	if (!set())
+		return;
+	e = errno;
+	for (; absent && *absent; absent++)
+		if (*absent == e)
+			SKIP("%s: not available here (%s)", what, strerror(e));
+	TAP_FAIL_(1, "%s: cannot set it (%s)", what, strerror(e));
+}
+
+/*
+ * A peer thread made before the state is set, which reads it for itself
+ * on request: it must not have it (the state is per thread, and get()
+ * reads the calling thread's), so get() would tell a user context that
+ * went on in a thread without the state.
+ */
+struct peer {
+	pthread_t th;
+	int req[2], ans[2];
+	long (*get)(void);
+};
+
+static void *peer_fn(void *arg)
+{
+	struct peer *p = arg;
+	long v;
+	char c;
+
+	while (read(p->req[0], &c, 1) == 1 && c == 'g') {
+		v = p->get();
+		if (write(p->ans[1], &v, sizeof(v)) != sizeof(v))
+			break;
+	}
+	return NULL;
+}
+
+static long peer_get(struct peer *p)
+{
+	long v = -12345;
+
+	if (write(p->req[1], "g", 1) != 1 ||
+	    read(p->ans[0], &v, sizeof(v)) != sizeof(v))
+		return -12345;
+	return v;
+}
+
+static void peer_start(struct peer *p, long (*get)(void))
+{
+	p->get = get;
+	if (pipe(p->req) || pipe(p->ans) ||
+	    pthread_create(&p->th, NULL, peer_fn, p))
+		_exit(2);
 }
 
 /*
@@ -174,20 +257,30 @@ static long block_once(void)
  * blocks (@get returns @want): the chain ran on in the caller (DONE), or
  * went to an async thread that has the same state (QUEUED: one made by
  * this thread after @set inherits it).  With @reset applied, hand-offs
- * happen.
+ * happen.  A @set that fails with an errno in @absent skips the test
+ * (the kernel or CPU lacks the state); any other failure fails it.
  */
-static void state_stays(const char *what, int (*set)(void), long (*get)(void),
-			long want, int (*reset)(void))
+static void state_stays_or(const char *what, int (*set)(void),
+			   long (*get)(void), long want, int (*reset)(void),
+			   const int *absent)
 {
+	struct peer peer;
 	long how, got;
 
-	ASSERT_EQ(block_once(), SYSLET_QUEUED);	/* an idle async thread */
-	if (set()) {
-		tap_diag("%s: cannot set it here (%s)", what, strerror(errno));
-		return;
-	}
+	/* an idle async thread, which stays idle through the test */
+	sys_set_limits(0, 60000, 0);
+	peer_start(&peer, get);
+	ASSERT_EQ(block_once(), SYSLET_QUEUED);
+	/* a state that cannot be set here skips; it never passes unset */
+	set_or_skip(what, set, absent);
+	ASSERT_EQ(get(), want);
+	/* a thread without it reads otherwise */
+	ASSERT_NE(peer_get(&peer), want);
 	how = block_once();
 	got = get();
+	tap_diag("%s: %s", what, how == SYSLET_DONE ?
+		 "the chain ran on in the caller" : how == SYSLET_QUEUED ?
+		 "handed off to a thread with the same state" : "failed");
 	if ((how != SYSLET_DONE && how != SYSLET_QUEUED) || got != want)
 		tap_diag("%s: async_exec %ld, state %ld (want %ld)",
 			 what, how, got, want);
@@ -195,9 +288,17 @@ static void state_stays(const char *what, int (*set)(void), long (*get)(void),
 	EXPECT_EQ(got, want);
 	/* and again: whichever task has the context now */
 	how = block_once();
+	EXPECT_TRUE(how == SYSLET_DONE || how == SYSLET_QUEUED);
 	EXPECT_EQ(get(), want);
 	ASSERT_EQ(reset(), 0);
 	EXPECT_EQ(block_once(), SYSLET_QUEUED);
+}
+
+/* A state every kernel and CPU here has: failing to set it is a failure. */
+static void state_stays(const char *what, int (*set)(void), long (*get)(void),
+			long want, int (*reset)(void))
+{
+	state_stays_or(what, set, get, want, reset, NULL);
 }
 
 static int tsc_set(void) { return prctl(PR_SET_TSC, PR_TSC_SIGSEGV); }
@@ -305,8 +406,980 @@ TEST(speculation_ctrl_stays)
 	if (!(prctl(PR_GET_SPECULATION_CTRL, PR_SPEC_STORE_BYPASS, 0, 0, 0) &
 	      PR_SPEC_PRCTL))
 		SKIP("store bypass not controlled by prctl on this CPU");
-	state_stays("PR_SET_SPECULATION_CTRL", ssb_set, ssb_get,
-		    PR_SPEC_DISABLE, ssb_reset);
+	state_stays_or("PR_SET_SPECULATION_CTRL", ssb_set, ssb_get,
+		       PR_SPEC_DISABLE, ssb_reset, absent_errnos);
+}
+
+/* --- syscall user dispatch --------------------------------------------- */
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH	59
+#define PR_SYS_DISPATCH_OFF		0
+#define PR_SYS_DISPATCH_ON		1
+#endif
+#ifndef SYSCALL_DISPATCH_FILTER_ALLOW
+#define SYSCALL_DISPATCH_FILTER_ALLOW	0
+#define SYSCALL_DISPATCH_FILTER_BLOCK	1
+#endif
+
+static volatile char sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+/* per thread: only the trapping thread counts (see peer_get()) */
+static _Thread_local volatile sig_atomic_t sud_traps;
+
+static void on_sigsys(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	(void)uc;
+	/* lets rt_sigreturn (and everything after) through */
+	sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	sud_traps++;
+}
+
+/* On, with no exempt range, the selector letting everything through. */
+static int sud_set(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigsys,
+				.sa_flags = SA_SIGINFO };
+
+	if (sigaction(SIGSYS, &sa, NULL))
+		return -1;
+	return prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, 0, 0,
+		     &sud_selector);
+}
+
+static int sud_reset(void)
+{
+	sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	return prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0,
+		     0);
+}
+
+/* 1 if this thread's system calls are dispatched (a blocked one traps) */
+static long sud_get(void)
+{
+	sig_atomic_t before = sud_traps;
+
+	sud_selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+	syscall(SYS_getppid);
+	sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	return sud_traps - before;
+}
+
+/*
+ * A thread with syscall user dispatch on never hands its context off
+ * (docs/security.md): the taker would return to user space without it,
+ * and a blocked call would then run instead of trapping.
+ */
+TEST(syscall_user_dispatch_stays)
+{
+	REQUIRE_SYSLET();
+	/* x86-64 always has it (GENERIC_ENTRY): failing to set it fails */
+	state_stays("syscall user dispatch", sud_set, sud_get, 1, sud_reset);
+}
+
+/* --- a threaded cgroup ------------------------------------------------- */
+
+#define CG_ROOT	"/tmp/syslet-cg"
+static char cg_dom[64], cg_thr[80], cg_want[96];
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static int cg_move_me(const char *dir, const char *file, pid_t id)
+{
+	char path[160], text[16];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	snprintf(text, sizeof(text), "%d", (int)id);
+	return write_file(path, text);
+}
+
+/* this thread alone into the threaded child cgroup */
+static int cg_set(void) { return cg_move_me(cg_thr, "cgroup.threads", sys_tid()); }
+/* and back to the process's (the threaded domain) */
+static int cg_reset(void) { return cg_move_me(cg_dom, "cgroup.threads", sys_tid()); }
+
+/* 1 if this thread is in the threaded child cgroup */
+static long cg_get(void)
+{
+	char line[256] = "";
+	FILE *f = fopen("/proc/thread-self/cgroup", "r");
+
+	if (!f)
+		return -1;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	return !strcmp(line, cg_want);
+}
+
+static void cg_run(void)
+{
+	if (cg_move_me(cg_dom, "cgroup.procs", getpid()))
+		TAP_FAIL_(1, "cannot move the process to %s: %s", cg_dom,
+			  strerror(errno));
+	state_stays("threaded cgroup", cg_set, cg_get, 1, cg_reset);
+	_exit(tap_failed_here ? 1 : 0);
+}
+
+/*
+ * A thread moved alone into a threaded cgroup (cgroup.type "threaded",
+ * cgroup.threads) stays there: the chain runs on in it, or goes to an
+ * async thread in the same cgroup; never to one in the process's.
+ */
+TEST(threaded_cgroup_stays)
+{
+	char path[128];
+	int st;
+
+	REQUIRE_SYSLET();
+	if (geteuid() != 0)
+		SKIP("needs root to make cgroups");
+	if (access("/proc/self/cgroup", R_OK))
+		SKIP("no cgroups in this kernel");
+	mkdir(CG_ROOT, 0755);
+	if (access(CG_ROOT "/cgroup.procs", F_OK) &&
+	    mount("none", CG_ROOT, "cgroup2", 0, NULL))
+		SKIP("cannot mount cgroup2: %s", strerror(errno));
+	snprintf(cg_dom, sizeof(cg_dom), CG_ROOT "/h%d", (int)getpid());
+	snprintf(cg_thr, sizeof(cg_thr), "%s/x", cg_dom);
+	snprintf(cg_want, sizeof(cg_want), "0::/h%d/x\n", (int)getpid());
+	ASSERT_EQ(mkdir(cg_dom, 0755), 0);
+	ASSERT_EQ(mkdir(cg_thr, 0755), 0);
+	snprintf(path, sizeof(path), "%s/cgroup.type", cg_thr);
+	ASSERT_EQ(write_file(path, "threaded"), 0);
+	st = in_child(cg_run, 50);
+	/* the child and its async threads are gone: the cgroups are empty */
+	for (int i = 0; i < 100 && rmdir(cg_thr) && errno == EBUSY; i++)
+		usleep(10000);
+	for (int i = 0; i < 100 && rmdir(cg_dom) && errno == EBUSY; i++)
+		usleep(10000);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == TAP_SKIP_EXIT)
+		SKIP("see above");
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+}
+
+/* --- NUMA memory policy ------------------------------------------------ */
+
+#define MPOL_DEFAULT_	0
+#define MPOL_PREFERRED_	1
+
+static int mpol_set(void)
+{
+	unsigned long node0 = 1;
+
+	return syscall(SYS_set_mempolicy, MPOL_PREFERRED_, &node0,
+		       8 * sizeof(node0));
+}
+
+static int mpol_reset(void)
+{
+	return syscall(SYS_set_mempolicy, MPOL_DEFAULT_, NULL, 0);
+}
+
+static long mpol_get(void)
+{
+	int mode = -1;
+
+	return syscall(SYS_get_mempolicy, &mode, NULL, 0, NULL, 0) ? -1 : mode;
+}
+
+TEST(numa_mempolicy_stays)
+{
+	REQUIRE_SYSLET();
+	/* ENOSYS without CONFIG_NUMA */
+	state_stays_or("set_mempolicy(MPOL_PREFERRED, node 0)", mpol_set,
+		       mpol_get, MPOL_PREFERRED_, mpol_reset, absent_errnos);
+}
+
+/* --- the core-scheduling cookie ---------------------------------------- */
+
+static uint64_t core_cookie_made;
+
+static uint64_t core_cookie(void)
+{
+	uint64_t c = ~0ULL;
+
+	if (prctl(PR_SCHED_CORE, PR_SCHED_CORE_GET, 0,
+		  PR_SCHED_CORE_SCOPE_THREAD, &c))
+		return ~0ULL;
+	return c;
+}
+
+/*
+ * PR_SCHED_CORE_GET reports a cookie as a hash of its address, and as 0
+ * until the kernel's pointer-hash key is filled, once its random number
+ * generator is ready (a guest without a trusted RNG: some seconds after
+ * boot; a blocking getrandom() makes it ready).  EBUSY: still not.
+ */
+static int core_set(void)
+{
+	char c;
+
+	if (getrandom(&c, 1, 0) != 1)
+		return -1;
+	if (prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, 0,
+		  PR_SCHED_CORE_SCOPE_THREAD, 0))
+		return -1;
+	for (int i = 0; i < 500 && !(core_cookie_made = core_cookie()); i++)
+		usleep(10000);
+	if (!core_cookie_made || core_cookie_made == ~0ULL) {
+		errno = EBUSY;
+		return -1;
+	}
+	return 0;
+}
+
+/* and EBUSY: the cookie cannot be told from none (above) */
+static const int core_absent[] = { EINVAL, ENODEV, ENXIO, EBUSY, 0 };
+
+/* the test runner (our parent) has none: take its */
+static int core_reset(void)
+{
+	return prctl(PR_SCHED_CORE, PR_SCHED_CORE_SHARE_FROM, getppid(),
+		     PR_SCHED_CORE_SCOPE_THREAD, 0);
+}
+
+/* 1 if this thread has the cookie core_set() made for it */
+static long core_get(void)
+{
+	uint64_t c = core_cookie();
+
+	return c && c != ~0ULL && c == core_cookie_made;
+}
+
+TEST(core_scheduling_cookie_stays)
+{
+	REQUIRE_SYSLET();
+	/* EINVAL without CONFIG_SCHED_CORE, ENODEV without SMT */
+	state_stays_or("PR_SCHED_CORE_CREATE (thread)", core_set, core_get, 1,
+		       core_reset, core_absent);
+	EXPECT_EQ(core_cookie(), 0);
+}
+
+/* --- uprobes: a return probe pending across a sleep -------------------- */
+
+static const char *tracefs;
+static char up_group[32], up_inst[160];
+
+static int tr_append(const char *file, const char *text)
+{
+	char path[256];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "%s/%s", tracefs, file);
+	fd = open(path, O_WRONLY | O_APPEND);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* Occurrences of @needle in the trace of our tracefs instance. */
+static int tr_count(const char *needle)
+{
+	static char buf[1 << 20];
+	char path[256];
+	ssize_t n, len = 0;
+	int fd, c = 0;
+
+	snprintf(path, sizeof(path), "%s/trace", up_inst);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	while (len < (ssize_t)sizeof(buf) - 1 &&
+	       (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += n;
+	close(fd);
+	buf[len] = 0;
+	for (char *p = buf; (p = strstr(p, needle)); p++)
+		c++;
+	return c;
+}
+
+/* Where @addr is in the file mapped there: its path and file offset. */
+static int file_offset(const void *addr, char *path, size_t size,
+		       unsigned long *off)
+{
+	unsigned long a = (uintptr_t)addr, start, end, pgoff;
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+	int n, found = -1;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %n", &start, &end,
+			   &pgoff, &n) < 3 || a < start || a >= end)
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		snprintf(path, size, "%s", line + n);
+		*off = a - start + pgoff;
+		found = path[0] == '/' ? 0 : -1;
+		break;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * SIGILL: a return through the trampoline in a task that has no return
+ * instance for it (after a hand-off); SIGTRAP: a breakpoint nobody owns.
+ * Returning would hit the same instruction again: end the test.
+ */
+static void on_bad_signal(int sig)
+{
+	static const char m[] = "# SIGILL or SIGTRAP in the probed code\n";
+
+	if (write(1, m, sizeof(m) - 1) < 0)
+		_exit(40 + sig);
+	_exit(40 + sig);
+}
+
+/*
+ * The probed function: a uretprobe replaces its return address with the
+ * uprobes trampoline and keeps the real one in this task's utask; with
+ * @sleep, a chain blocks in it meanwhile.
+ */
+__attribute__((noinline, noclone)) static long probed(int sleep)
+{
+	long how = 0;
+
+	__asm__ volatile("" ::: "memory");
+	if (sleep)
+		how = block_once();
+	__asm__ volatile("" ::: "memory");
+	return how;
+}
+
+static long (*volatile probed_fn)(int) = probed;
+
+static void up_run(void)
+{
+	struct sigaction sa = { .sa_handler = on_bad_signal };
+	long how;
+
+	sigaction(SIGILL, &sa, NULL);
+	sigaction(SIGTRAP, &sa, NULL);
+	sys_set_limits(0, 60000, 0);
+	/* before any hand-off */
+	ASSERT_EQ(probed_fn(0), 0);
+	ASSERT_EQ(tr_count(" up_ent: ("), 1);
+	ASSERT_EQ(tr_count(" up_ret: ("), 1);
+	/* a hand-off: the context goes on in a task that never hit one */
+	ASSERT_EQ(block_once(), SYSLET_QUEUED);
+	ASSERT_EQ(probed_fn(0), 0);
+	EXPECT_EQ(tr_count(" up_ent: ("), 2);
+	EXPECT_EQ(tr_count(" up_ret: ("), 2);
+	/*
+	 * A chain that blocks while a return probe is pending: no hand-off
+	 * (the taker has no return instance for the trampoline address on
+	 * the stack: the return would be a SIGILL), and the return fires.
+	 */
+	how = probed_fn(1);
+	EXPECT_EQ(how, SYSLET_DONE);
+	EXPECT_EQ(tr_count(" up_ent: ("), 3);
+	EXPECT_EQ(tr_count(" up_ret: ("), 3);
+	/* with none pending, hand-offs happen, and probes fire after them */
+	EXPECT_EQ(block_once(), SYSLET_QUEUED);
+	EXPECT_EQ(probed_fn(0), 0);
+	EXPECT_EQ(tr_count(" up_ent: ("), 4);
+	EXPECT_EQ(tr_count(" up_ret: ("), 4);
+	_exit(tap_failed_here ? 1 : 0);
+}
+
+static char up_events[4][16];
+static int up_nevents;
+
+/*
+ * tracefs with uprobe_events, or the test skips; a group and an instance
+ * of tracefs of our own, so that other tracing is not disturbed.
+ */
+static void up_begin(void)
+{
+	char path[256];
+	struct stat st;
+
+	if (geteuid() != 0)
+		SKIP("needs root for tracefs");
+	tracefs = "/sys/kernel/tracing";
+	if (stat("/sys/kernel/tracing/uprobe_events", &st) &&
+	    mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) &&
+	    (mkdir("/tmp/tracing", 0700), mount("nodev", "/tmp/tracing",
+						 "tracefs", 0, NULL) == 0))
+		tracefs = "/tmp/tracing";
+	snprintf(path, sizeof(path), "%s/uprobe_events", tracefs);
+	if (stat(path, &st))
+		SKIP("no uprobe_events in tracefs (CONFIG_UPROBE_EVENTS)");
+	snprintf(up_group, sizeof(up_group), "syslet_h%d", (int)getpid());
+	snprintf(up_inst, sizeof(up_inst), "%s/instances/%s", tracefs,
+		 up_group);
+}
+
+/* A uprobe @name_ent and a uretprobe @name_ret on function @fn. */
+static void up_add(const char *name, void *fn)
+{
+	char path[400], text[512];
+	unsigned long off;
+
+	ASSERT_EQ(file_offset(fn, path, sizeof(path), &off), 0);
+	snprintf(up_events[up_nevents++], sizeof(up_events[0]), "%s", name);
+	snprintf(text, sizeof(text), "p:%s/%s_ent %s:0x%lx\n", up_group,
+		 name, path, off);
+	ASSERT_EQ(tr_append("uprobe_events", text), 0);
+	snprintf(text, sizeof(text), "r:%s/%s_ret %s:0x%lx\n", up_group,
+		 name, path, off);
+	ASSERT_EQ(tr_append("uprobe_events", text), 0);
+}
+
+static void up_enable(void)
+{
+	char text[96];
+
+	ASSERT_EQ(mkdir(up_inst, 0755), 0);
+	snprintf(text, sizeof(text), "instances/%s/events/%s/enable",
+		 up_group, up_group);
+	ASSERT_EQ(tr_append(text, "1"), 0);
+}
+
+static void up_cleanup(void)
+{
+	char text[160];
+
+	snprintf(text, sizeof(text), "instances/%s/events/%s/enable",
+		 up_group, up_group);
+	tr_append(text, "0");
+	rmdir(up_inst);
+	for (int i = 0; i < up_nevents; i++) {
+		snprintf(text, sizeof(text), "-:%s/%s_ent", up_group,
+			 up_events[i]);
+		tr_append("uprobe_events", text);
+		snprintf(text, sizeof(text), "-:%s/%s_ret", up_group,
+			 up_events[i]);
+		tr_append("uprobe_events", text);
+	}
+}
+
+/*
+ * A uprobe and a uretprobe on a function of this program (tracefs
+ * uprobe_events), hit before and after hand-offs; a chain that blocks
+ * inside the function runs on in the caller.
+ */
+TEST(uretprobe_pending_across_a_sleep)
+{
+	int status;
+
+	REQUIRE_SYSLET();
+	up_begin();
+	up_add("up", (void *)probed);
+	up_enable();
+	status = in_child(up_run, 50);
+	up_cleanup();
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(WEXITSTATUS(status), 0);
+}
+
+/* --- ptrace hardware breakpoints --------------------------------------- */
+
+static volatile int watched __attribute__((aligned(8)));
+static volatile sig_atomic_t bp_traps;
+static int bp_ready[2], bp_go[2];
+
+static void on_bp_trap(int sig)
+{
+	(void)sig;
+	bp_traps++;
+}
+
+/* Tells the parent (the tracer) to set or clear, and waits until it did. */
+static void bp_ask(char what)
+{
+	char c;
+
+	if (write(bp_ready[1], &what, 1) != 1 || read(bp_go[0], &c, 1) != 1)
+		_exit(20);
+	if (c == 's')
+		_exit(TAP_SKIP_EXIT);
+}
+
+static void bp_child(void)
+{
+	struct sigaction sa = { .sa_handler = on_bp_trap };
+	long how;
+
+	sigaction(SIGTRAP, &sa, NULL);
+	sys_set_limits(0, 60000, 0);
+	/* an idle async thread, made without breakpoints */
+	if (block_once() != SYSLET_QUEUED)
+		_exit(10);
+	bp_ask('w');		/* a write watchpoint on 'watched' */
+	watched = 1;
+	if (bp_traps != 1) {
+		printf("# SKIP: a watchpoint set by ptrace does not fire here\n");
+		_exit(TAP_SKIP_EXIT);
+	}
+	/* the breakpoints stay with the task: no hand-off */
+	if (block_once() != SYSLET_DONE)
+		_exit(11);
+	watched = 2;
+	if (bp_traps != 2)
+		_exit(12);
+	if (block_once() != SYSLET_DONE)
+		_exit(13);
+	watched = 3;
+	if (bp_traps != 3)
+		_exit(14);
+	/*
+	 * Cleared (DR7 0): the watchpoint is gone.  The kernel keeps the
+	 * task's breakpoint slots (ptrace_bps[]) until exit or exec, and
+	 * syslet_ptrace_bps() refuses on a slot: still no hand-off.
+	 */
+	bp_ask('c');
+	how = block_once();
+	if (how != SYSLET_DONE && how != SYSLET_QUEUED)
+		_exit(15);
+	printf("# after the tracer cleared DR7: %s\n", how == SYSLET_DONE ?
+	       "no hand-off (slots kept)" : "handed off");
+	watched = 4;
+	_exit(bp_traps == 3 ? 0 : 16);
+}
+
+#define DR_OFF(n)	offsetof(struct user, u_debugreg[n])
+
+/*
+ * Attaches to @pid, sets DR0 and DR7 (or clears them), detaches: the
+ * breakpoints stay with the task after the detach.  0, or the errno.
+ */
+static int bp_poke(pid_t pid, unsigned long dr0, unsigned long dr7)
+{
+	int st, err = 0;
+
+	pid_t w = 0;
+
+	if (ptrace(PTRACE_ATTACH, pid, 0, 0))
+		return errno;
+	/* an async thread stops only where it looks at signals: 5 s */
+	for (int i = 0; i < 500 && !(w = waitpid(pid, &st, __WALL | WNOHANG));
+	     i++)
+		usleep(10000);
+	if (w != pid || !WIFSTOPPED(st))
+		return w ? ECHILD : ETIMEDOUT;
+	if (!dr7 && ptrace(PTRACE_POKEUSER, pid, DR_OFF(7), 0))
+		err = errno;
+	if (!err && ptrace(PTRACE_POKEUSER, pid, DR_OFF(0), dr0))
+		err = errno;
+	if (!err && dr7 && ptrace(PTRACE_POKEUSER, pid, DR_OFF(7), dr7))
+		err = errno;
+	ptrace(PTRACE_DETACH, pid, 0, 0);
+	return err;
+}
+
+/*
+ * A task with hardware watchpoints a tracer set (and left on detaching)
+ * never hands its context off: they would not go with it.
+ */
+TEST(ptrace_hw_breakpoints_stay)
+{
+	/* DR7: L0, break on data writes (RW0 01), 4 bytes (LEN0 11) */
+	const unsigned long dr7 = 1UL | (1UL << 16) | (3UL << 18);
+	pid_t pid;
+	char c;
+	int st, err;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(pipe(bp_ready), 0);
+	ASSERT_EQ(pipe(bp_go), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		bp_child();
+	/* the parent's copy of 'watched' is at the child's address */
+	ASSERT_EQ(read(bp_ready[0], &c, 1), 1);
+	ASSERT_EQ(c, 'w');
+	err = bp_poke(pid, (uintptr_t)&watched, dr7);
+	if (err) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		SKIP("cannot set a hardware watchpoint: %s", strerror(err));
+	}
+	ASSERT_EQ(write(bp_go[1], "g", 1), 1);
+	if (read(bp_ready[0], &c, 1) == 1) {
+		ASSERT_EQ(c, 'c');
+		ASSERT_EQ(bp_poke(pid, 0, 0), 0);
+		ASSERT_EQ(write(bp_go[1], "g", 1), 1);
+	}
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == TAP_SKIP_EXIT)
+		SKIP("see above");
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		tap_diag("child status %#x (exit 11/13: handed off with breakpoints, 12/14: they did not fire after)", st);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+}
+
+/*
+ * The other side: a tracer sets a watchpoint on an idle async thread (one
+ * that may take a user context) and detaches.  The user context must not
+ * go on in it: a hand-off goes to another thread (made for it) or none
+ * is made, and the context's writes to the watched word never trap.
+ */
+static volatile int watched_too __attribute__((aligned(8)));
+
+static void bp_to_child(void)
+{
+	struct sigaction sa = { .sa_handler = on_bp_trap };
+	pid_t async_tid;
+	long how;
+
+	sigaction(SIGTRAP, &sa, NULL);
+	sys_set_limits(0, 60000, 0);
+	/* the leader's task, idle now, which would take this context back */
+	if (block_once() != SYSLET_QUEUED)
+		_exit(10);
+	if (threads_named(getpid(), "syslet-", &async_tid) != 1)
+		_exit(11);
+	if (write(bp_ready[1], &async_tid, sizeof(async_tid)) !=
+	    sizeof(async_tid) || read(bp_go[0], &async_tid, 1) != 1)
+		_exit(20);
+	if (((char *)&async_tid)[0] == 's')
+		_exit(TAP_SKIP_EXIT);
+	for (int i = 0; i < 3; i++) {
+		how = block_once();
+		if (how != SYSLET_DONE && how != SYSLET_QUEUED)
+			_exit(12);
+		printf("# with a watchpoint on the idle async thread: %s\n",
+		       how == SYSLET_DONE ? "no hand-off" :
+		       "handed off to another thread");
+		watched_too = i;
+		if (bp_traps)
+			_exit(13);	/* the context went on in that thread */
+	}
+	_exit(0);
+}
+
+TEST(ptrace_hw_breakpoints_on_an_idle_async_thread)
+{
+	const unsigned long dr7 = 1UL | (1UL << 16) | (3UL << 18);
+	pid_t pid, tid;
+	int st, err;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(pipe(bp_ready), 0);
+	ASSERT_EQ(pipe(bp_go), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		bp_to_child();
+	if (read(bp_ready[0], &tid, sizeof(tid)) == sizeof(tid)) {
+		err = bp_poke(tid, (uintptr_t)&watched_too, dr7);
+		if (err)
+			tap_diag("cannot set a watchpoint on async thread %d: %s",
+				 (int)tid, strerror(err));
+		ASSERT_EQ(write(bp_go[1], err ? "s" : "g", 1), 1);
+	}
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == TAP_SKIP_EXIT)
+		SKIP("see above");
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		tap_diag("child status %#x (exit 13: the context went on in the thread with the watchpoint)", st);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+}
+
+/* --- threadlets: the same states, checked at begin and at the claim ---- */
+
+/*
+ * A threadlet's caller and its spare exchange identities at the hand-off
+ * (the spare returns from begin as the caller, SYSLET_QUEUED): with the
+ * state set on the caller before begin (checked at begin, threadlet.c
+ * syslet_threadlet_begin()), on the caller between begin and the sleep
+ * (checked at the claim, threadlet_claim()), or on the spare, there is
+ * no hand-off and the threadlet ends in the caller.  Raw calls only
+ * between begin and end: a hand-off would have the spare return from
+ * begin on this stack, which then ends the process with status 5; the
+ * control run without the state must end so.
+ */
+enum { TL_NONE, TL_BEFORE, TL_AFTER, TL_SPARE, TL_UP_CALLER, TL_UP_SPARE };
+static const char *const tl_where_name[] = { "none", "caller, before begin",
+	"caller, after begin", "spare", "caller, in a uretprobed function",
+	"spare, in a uretprobed function" };
+static int (*tl_set)(void);
+static long (*tl_get)(void);
+static long tl_want;
+static int tl_where;
+static _Atomic pid_t tl_spare_tid;
+static long tl_spare_ret;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/* Parks the calling thread as a spare: -EINTR after a SIGUSR1. */
+__attribute__((noinline, noclone)) static long probed_park(void)
+{
+	long ret = async_exec(NULL, NULL, NULL, SYSLET_EXEC_SPARE);
+
+	__asm__ volatile("" ::: "memory");
+	return ret < 0 ? -errno : ret;
+}
+
+static long (*volatile probed_park_fn)(void) = probed_park;
+
+static void *tl_spare(void *arg)
+{
+	(void)arg;
+	if (tl_where == TL_SPARE && tl_set()) {
+		tl_spare_ret = -errno;
+		atomic_store(&tl_spare_tid, -1);
+		return NULL;
+	}
+	atomic_store(&tl_spare_tid, sys_tid());
+	if (tl_where == TL_UP_SPARE) {
+		tl_spare_ret = probed_park_fn();
+		return NULL;
+	}
+	tl_spare_ret = async_exec(NULL, NULL, NULL, SYSLET_EXEC_SPARE);
+	if (tl_spare_ret < 0)
+		tl_spare_ret = -errno;
+	return NULL;
+}
+
+/*
+ * Begins a threadlet.  A spare that takes the caller's context returns
+ * from this system call instruction with SYSLET_QUEUED, on a stack the
+ * threadlet has used since: it ends the process (status 5) right there,
+ * before anything is read from the stack (glibc's syscall() would return
+ * through whatever return address the threadlet's own calls left).
+ */
+static inline __attribute__((always_inline)) long tl_begin(void)
+{
+	register long r10 __asm__("r10") = SYSLET_EXEC_THREADLET;
+	long ret;
+
+	__asm__ volatile("syscall\n\t"
+			 "cmp $1, %%rax\n\t"
+			 "jne 1f\n\t"
+			 "mov $231, %%eax\n\t"	/* exit_group(5) */
+			 "mov $5, %%edi\n\t"
+			 "syscall\n"
+			 "1:"
+			 : "=a"(ret)
+			 : "0"((long)NR_async_exec), "D"(0L), "S"(0L), "d"(0L),
+			   "r"(r10)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+static struct syslet_completion tl_done;
+
+/*
+ * A threadlet that sleeps 100 ms: async_exec()'s result at its end; its
+ * begin's in *@begin.
+ */
+static long threadlet_once(struct syslet_ring *r, long *begin)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+	tl_done.status = 9;
+	*begin = tl_begin();
+	if (*begin == 0) {
+		if (tl_where == TL_AFTER && tl_set())
+			syscall(SYS_exit_group, 23);
+		syscall(SYS_nanosleep, &ts, NULL);
+	}
+	return syscall(NR_async_exec, NULL, r, &tl_done,
+		       SYSLET_EXEC_THREADLET_END);
+}
+
+/* The same, in a function a uretprobe may be on. */
+__attribute__((noinline, noclone)) static long
+probed_threadlet(struct syslet_ring *r, long *begin)
+{
+	long ret = threadlet_once(r, begin);
+
+	__asm__ volatile("" ::: "memory");
+	return ret;
+}
+
+static long (*volatile probed_threadlet_fn)(struct syslet_ring *, long *) =
+	probed_threadlet;
+
+static void tl_run(void)
+{
+	static struct syslet_completion comp;
+	struct syslet_ring *r = ring_new(4);
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	pid_t tid = sys_tid(), spare;
+	long begin, end;
+	pthread_t t;
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR1, &sa, NULL) ||
+	    pthread_create(&t, NULL, tl_spare, NULL))
+		_exit(20);
+	sa.sa_handler = on_bad_signal;
+	sigaction(SIGILL, &sa, NULL);
+	sigaction(SIGTRAP, &sa, NULL);
+	while (!(spare = atomic_load(&tl_spare_tid)))
+		;
+	if (spare < 0)
+		_exit(21);
+	if (!sleeping(spare))
+		_exit(22);
+	if (tl_where == TL_BEFORE && tl_set())
+		_exit(23);
+	if (tl_where == TL_UP_CALLER)
+		end = probed_threadlet_fn(r, &begin);
+	else
+		end = threadlet_once(r, &begin);
+	if (begin != 0 || end != SYSLET_DONE) {
+		printf("# begin %ld, end %ld (errno %d)\n", begin, end, errno);
+		_exit(begin ? 24 : 25);
+	}
+	if (!ring_pop(r, &comp) || comp.status != 9 ||
+	    !(comp.flags & SYSLET_COMP_SYNC))
+		_exit(26);
+	if (sys_tid() != tid)
+		_exit(27);
+	/* the caller's state is its own: set (before, after) or not (spare) */
+	if (tl_where <= TL_SPARE &&
+	    (tl_get() == tl_want) != (tl_where != TL_SPARE))
+		_exit(28);
+	if (!sleeping(spare))
+		_exit(29);
+	pthread_kill(t, SIGUSR1);
+	pthread_join(t, NULL);
+	_exit(tl_spare_ret == -EINTR ? 0 : 30);
+}
+
+static void tl_state_stays(const char *what, int (*set)(void),
+			   long (*get)(void), long want, int (*reset)(void),
+			   const int *absent, const int *wheres)
+{
+	int st;
+
+	/* this process is the test's own: see that the state can be set */
+	if (set) {
+		set_or_skip(what, set, absent);
+		ASSERT_EQ(get(), want);
+		ASSERT_EQ(reset(), 0);
+	}
+	tl_set = set;
+	tl_get = get;
+	tl_want = want;
+	/* control: without the state the threadlet is handed off */
+	tl_where = TL_NONE;
+	st = in_child(tl_run, 30);
+	tap_diag("%s: without it, status %#x (5: handed off)", what, st);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 5);
+	for (; *wheres; wheres++) {
+		tl_where = *wheres;
+		st = in_child(tl_run, 30);
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			tap_diag("%s on the %s: status %#x (5: handed off)",
+				 what, tl_where_name[tl_where], st);
+		EXPECT_TRUE(WIFEXITED(st));
+		EXPECT_EQ(WEXITSTATUS(st), 0);
+	}
+}
+
+TEST(threadlet_timer_slack_stays)
+{
+	static const int wheres[] = { TL_BEFORE, TL_AFTER, TL_SPARE, 0 };
+
+	REQUIRE_SYSLET();
+	tl_state_stays("PR_SET_TIMERSLACK", slack_set, slack_get, 1234567,
+		       slack_reset, NULL, wheres);
+}
+
+TEST(threadlet_syscall_user_dispatch_stays)
+{
+	static const int wheres[] = { TL_BEFORE, TL_AFTER, TL_SPARE, 0 };
+
+	REQUIRE_SYSLET();
+	tl_state_stays("syscall user dispatch", sud_set, sud_get, 1,
+		       sud_reset, NULL, wheres);
+}
+
+TEST(threadlet_numa_mempolicy_stays)
+{
+	static const int wheres[] = { TL_BEFORE, TL_AFTER, TL_SPARE, 0 };
+
+	REQUIRE_SYSLET();
+	tl_state_stays("set_mempolicy(MPOL_PREFERRED, node 0)", mpol_set,
+		       mpol_get, MPOL_PREFERRED_, mpol_reset, absent_errnos,
+		       wheres);
+}
+
+/*
+ * Holds a cookie of its own: while any cookie exists, core scheduling
+ * stays enabled, and PR_SCHED_CORE_CREATE does not sleep to enable it
+ * (stop_machine()) before it sets the cookie; in a threadlet, a hand-off
+ * at that sleep would be right (nothing differs yet).
+ */
+static void *core_keeper(void *arg)
+{
+	if (!prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, 0,
+		   PR_SCHED_CORE_SCOPE_THREAD, 0))
+		atomic_store((_Atomic int *)arg, 1);
+	else
+		atomic_store((_Atomic int *)arg, -1);
+	pause();
+	return NULL;
+}
+
+TEST(threadlet_core_scheduling_cookie_stays)
+{
+	static const int wheres[] = { TL_BEFORE, TL_AFTER, TL_SPARE, 0 };
+	static _Atomic int kept;
+	pthread_t keeper;
+
+	REQUIRE_SYSLET();
+	ASSERT_EQ(pthread_create(&keeper, NULL, core_keeper, (void *)&kept), 0);
+	while (!atomic_load(&kept))
+		usleep(1000);
+	tl_state_stays("PR_SCHED_CORE_CREATE (thread)", core_set, core_get, 1,
+		       core_reset, core_absent, wheres);
+}
+
+/*
+ * A uretprobe pending on the threadlet's caller at begin (it begins in a
+ * probed function), or on its spare (parked in one): the return address
+ * on that stack is the trampoline's, which only the task holding the
+ * return instance can take, so no hand-off; no SIGILL, and the probed
+ * functions' returns fire.
+ */
+TEST(threadlet_uretprobe_pending_stays)
+{
+	static const int wheres[] = { TL_UP_CALLER, TL_UP_SPARE, 0 };
+	int tlc, tlp;
+
+	REQUIRE_SYSLET();
+	up_begin();
+	up_add("tlc", (void *)probed_threadlet);
+	up_add("tlp", (void *)probed_park);
+	up_enable();
+	tl_state_stays("a pending uretprobe", NULL, NULL, 0, NULL, NULL,
+		       wheres);
+	tlc = tr_count(" tlc_ret: (");
+	tlp = tr_count(" tlp_ret: (");
+	up_cleanup();
+	tap_diag("returns through the trampoline: threadlet %d, spare %d",
+		 tlc, tlp);
+	EXPECT_EQ(tlc, 1);
+	EXPECT_EQ(tlp, 1);
 }
 
 TAP_MAIN
