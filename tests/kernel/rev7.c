@@ -76,6 +76,108 @@ static int nullb_cold(int flags)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Finding 2: the I/O priority a queued chain's I/O really gets             */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * What block/ioprio.c's __get_task_ioprio() makes of a thread's state,
+ * and so what blk-core's bio_set_ioprio() stamps on its bios: the value
+ * ioprio_set() left, or, with none (class NONE), the class of its
+ * scheduling policy and the level of its nice value.  @getprio is what
+ * getpriority(2) returns raw (20 - nice).
+ */
+static int effective_ioprio(int raw, int policy, int getprio)
+{
+	int nice = 20 - getprio, class;
+
+	if (IOPRIO_PRIO_CLASS(raw) != IOPRIO_CLASS_NONE)
+		return raw;
+	class = policy == SCHED_IDLE ? IOPRIO_CLASS_IDLE :
+		(policy == SCHED_FIFO || policy == SCHED_RR) ? IOPRIO_CLASS_RT :
+		IOPRIO_CLASS_BE;
+	return IOPRIO_PRIO_VALUE(class, (nice + 20) / 5);
+}
+
+/* the effective I/O priority of whoever runs an SYSLET_ASYNC atom */
+static int queued_effective_ioprio(void)
+{
+	uint64_t who = IOPRIO_WHO_PROCESS, which = PRIO_PROCESS, zero = 0;
+	int64_t raw, pol, pr;
+
+	raw = queue1(SYS_ioprio_get, &who, &zero);
+	pol = queue1(SYS_sched_getscheduler, &zero, NULL);
+	pr = queue1(SYS_getpriority, &which, &zero);
+	if (raw < 0 || pol < 0 || pr < 0)
+		return -1;
+	return effective_ioprio((int)raw, (int)pol, (int)pr);
+}
+
+static int my_effective_ioprio(void)
+{
+	int raw = (int)syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0);
+	int pol = sched_getscheduler(0);
+	long pr = syscall(SYS_getpriority, PRIO_PROCESS, 0);
+
+	return effective_ioprio(raw, pol, (int)pr);
+}
+
+struct prio_case {
+	int idle;		/* SCHED_IDLE, else nice 19 */
+	int mine, queued;
+};
+
+static void *low_prio_submitter(void *arg)
+{
+	struct prio_case *pc = arg;
+	struct sched_param sp = { 0 };
+
+	/* lowering one's own priority needs no privilege */
+	if (pc->idle ? sched_setscheduler(0, SCHED_IDLE, &sp) :
+		       setpriority(PRIO_PROCESS, sys_tid(), 19))
+		return (void *)1;
+	pc->mine = my_effective_ioprio();
+	pc->queued = queued_effective_ioprio();
+	return NULL;
+}
+
+/*
+ * Review 5 finding 7 made a queued chain run at its submitter's I/O
+ * priority, but only the raw ioprio_set() value travelled.  A thread that
+ * never called ioprio_set() (class NONE, nearly every program) has its
+ * I/O priority from its nice value and policy, and the async thread that
+ * runs its queued chain is nice 0, SCHED_OTHER (worker_neutral()): a
+ * nice-19 thread's queued reads went to the device as best-effort level
+ * 4 instead of 7, a SCHED_IDLE thread's as best-effort instead of the
+ * idle class.  Now the chain carries get_current_ioprio() (core.c).
+ */
+TEST(queued_chain_io_runs_at_the_submitters_effective_io_priority)
+{
+	void *res;
+	pthread_t t;
+
+	REQUIRE_SYSLET();
+	qr = ring_new(8);
+	/* the async thread is made by this (nice 0) thread, and kept */
+	sys_set_limits(2, 60000, 0);
+	ASSERT_EQ(queue1(SYS_getpid, NULL, NULL), getpid());
+	for (int idle = 0; idle < 2; idle++) {
+		struct prio_case pc = { .idle = idle };
+
+		ASSERT_EQ(pthread_create(&t, NULL, low_prio_submitter, &pc), 0);
+		ASSERT_EQ(pthread_join(t, &res), 0);
+		ASSERT_EQ((long)res, 0);
+		tap_diag("%s submitter, no ioprio_set(): its own I/O priority "
+			 "class %d level %d; its queued chain's class %d level %d",
+			 idle ? "SCHED_IDLE" : "nice-19",
+			 IOPRIO_PRIO_CLASS(pc.mine), IOPRIO_PRIO_LEVEL(pc.mine),
+			 IOPRIO_PRIO_CLASS(pc.queued),
+			 IOPRIO_PRIO_LEVEL(pc.queued));
+		ASSERT_GE(pc.queued, 0);
+		EXPECT_EQ(pc.queued, pc.mine);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
 /* Finding 3: FUTEX_TRYLOCK_PI hands off, and takes the lock as the giver  */
 /* ---------------------------------------------------------------------- */
 
