@@ -245,6 +245,183 @@ TEST(pi_trylock_on_a_cold_page_in_the_caller_is_the_callers)
 	close(fd);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Finding 1: PKRU ping-pong of a buffered read: a thread spins in the     */
+/* kernel (async_wait() past its timeout, io_getevents(), or on its way    */
+/* back to user space)                                                     */
+/* ---------------------------------------------------------------------- */
+
+static int pp_pipe[2], pp_fd, pp_how;
+static struct syslet_ring *pp_ring;
+static aio_context_t pp_actx;
+static _Atomic int pp_submitted, pp_b_ready;
+static long long pp_ms, pp_cpu_ms;
+static long pp_ret;
+
+static long long thread_cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* B: a thread whose PKRU is not the submitter's (pkey_alloc() sets it) */
+static void *other_pkru(void *arg)
+{
+	struct timespec to = { 1, 0 }, ms10 = { 0, 10000000 };
+	struct io_event ev;
+	long long t0, c0;
+
+	(void)arg;
+	/* a key of ours: this thread's PKRU differs from the submitter's */
+	if (syscall(SYS_pkey_alloc, 0, 0) < 0) {
+		pp_ret = -998;
+		atomic_store(&pp_b_ready, -1);
+		return NULL;
+	}
+	atomic_store(&pp_b_ready, 1);
+	while (!atomic_load(&pp_submitted))
+		nanosleep(&ms10, NULL);
+	t0 = now_ms();
+	c0 = thread_cpu_ms();
+	/* the read's page comes 200 ms after its submission: we wait 1 s */
+	if (pp_how == 0)
+		pp_ret = async_wait(pp_ring, 1, &to);
+	else if (pp_how == 1)
+		pp_ret = syscall(SYS_io_getevents, pp_actx, 1, 1, &ev, &to);
+	else
+		pp_ret = nanosleep(&to, NULL);
+	pp_ms = now_ms() - t0;
+	pp_cpu_ms = thread_cpu_ms() - c0;
+	/* let the submitter's chain end (it waits for this byte) */
+	if (write(pp_pipe[1], "b", 1) != 1)
+		pp_ret = -999;
+	return NULL;
+}
+
+/* C: ends the submitter's chain after 6 s, if B could not */
+static void *watchdog(void *arg)
+{
+	struct timespec s6 = { 6, 0 };
+
+	(void)arg;
+	nanosleep(&s6, NULL);
+	if (write(pp_pipe[1], "c", 1) != 1)
+		return (void *)1;
+	return NULL;
+}
+
+static void pkru_case(int how)
+{
+	static unsigned char buf[BLK] __attribute__((aligned(BLK)));
+	uint64_t args[4], rfd, cp, one = 1;
+	struct syslet_completion done;
+	struct syslet_atom a, rd;
+	struct iocb cb, *cbp = &cb;
+	pthread_t b, c;
+	int64_t ret = -12345, rret = -12345;
+	char ch[2];
+	int key;
+
+	REQUIRE_SYSLET();
+	pp_fd = nullb_cold(O_RDONLY);
+	if (pp_fd < 0)
+		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	/* is there a PKRU at all (CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS)? */
+	/* PKEY_DISABLE_ACCESS (1): the default PKRU's bits, ours unchanged */
+	key = (int)syscall(SYS_pkey_alloc, 0, 1);
+	if (key < 0)
+		SKIP("no protection keys (pkey_alloc: %s): kbuf_here() is "
+		     "always true", strerror(errno));
+	syscall(SYS_pkey_free, key);
+	ASSERT_EQ(pipe(pp_pipe), 0);
+	pp_how = how;
+	pp_ring = ring_new(8);
+	/* B first: for_each_thread() meets it before C (same PKRU as A) */
+	ASSERT_EQ(pthread_create(&b, NULL, other_pkru, NULL), 0);
+	while (!atomic_load(&pp_b_ready))
+		sched_yield();
+	ASSERT_EQ(atomic_load(&pp_b_ready), 1);
+	ASSERT_EQ(pthread_create(&c, NULL, watchdog, NULL), 0);
+
+	if (how == 1) {
+		ASSERT_EQ(syscall(SYS_io_setup, 4, &pp_actx), 0);
+		memset(&cb, 0, sizeof(cb));
+		cb.aio_fildes = pp_fd;
+		cb.aio_lio_opcode = IOCB_CMD_PREAD;
+		cb.aio_buf = (uintptr_t)buf;
+		cb.aio_nbytes = BLK;
+		cb.aio_offset = 12 << 20;
+		ASSERT_EQ(syscall(SYS_io_submit, pp_actx, 1, &cbp), 1);
+	} else {
+		args[0] = (uint64_t)pp_fd;
+		args[1] = (uintptr_t)buf;
+		args[2] = BLK;
+		args[3] = 12 << 20;
+		atom_init(&a, SYSLET_ASYNC, SYS_pread64, &ret, &args[0],
+			  &args[1], &args[2], &args[3]);
+		ASSERT_EQ(async_exec(&a, pp_ring, NULL, 0), SYSLET_QUEUED);
+	}
+	atomic_store(&pp_submitted, 1);
+	/* A, the submitter, runs a chain until B (or C) writes the pipe */
+	rfd = (uint64_t)pp_pipe[0];
+	cp = (uintptr_t)ch;
+	atom_init(&rd, SYSLET_SYNC, SYS_read, &rret, &rfd, &cp, &one, NULL);
+	memset(&done, 0, sizeof(done));
+	ASSERT_EQ(async_exec(&rd, NULL, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(pthread_join(b, NULL), 0);
+	tap_diag("%s in a thread of another PKRU, 1 s timeout, submitter in "
+		 "a chain: %ld after %lld ms, %lld ms of CPU",
+		 how == 0 ? "async_wait()" : how == 1 ? "io_getevents()" :
+		 "nanosleep()", pp_ret, pp_ms, pp_cpu_ms);
+	EXPECT_LT(pp_ms, 3000);
+	EXPECT_LT(pp_cpu_ms, 500);
+	pthread_join(c, NULL);
+	if (how == 1)
+		syscall(SYS_io_destroy, pp_actx);
+	close(pp_fd);
+}
+
+/*
+ * kio.c: a buffered read's page came; the thread that flushed
+ * ctx->kio_done could not read on if its PKRU was not the submitter's
+ * (kbuf_here()), so kbuf_elsewhere() put the read back on ctx->kio_done
+ * and kicked the submitter.  The submitter runs a chain (busy:
+ * TWA_RESUME), so kio_tw_pick() queued the task work on the first thread
+ * that is not busy: the very thread that had just put it back, with
+ * TWA_SIGNAL.  It ran it at once and put the read back again:
+ *  - async_wait(): it saw ctx->kio_done not empty and went round again,
+ *    before looking at signals or the timeout: it spun in the kernel,
+ *    past its timeout and any signal but SIGKILL, until the submitter's
+ *    chain ended (never, if the chain waits for it);
+ *  - io_getevents() (6.12: prepare_to_wait_event() sees TIF_NOTIFY_SIGNAL
+ *    each pass, the -ETIME test is never reached; 6.1 stops at the
+ *    timeout) and io_destroy() spun the same way;
+ *  - any other thread of that PKRU, in any interruptible sleep or in user
+ *    space, looped in exit_to_user_mode_loop() running the task work.
+ * Now any thread reads on, with the submitter's PKRU loaded for the copy
+ * (kbuf_retry_as_submitter()).  Needs a kernel with
+ * CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS on a CPU with PKU (the tests
+ * skip elsewhere).
+ *
+ * pkey_alloc() is done in B by B: the PKRU is per thread.
+ */
+TEST(another_pkru_does_not_spin_async_wait_past_its_timeout)
+{
+	pkru_case(0);
+}
+
+TEST(another_pkru_does_not_spin_io_getevents_past_its_timeout)
+{
+	pkru_case(1);
+}
+
+TEST(another_pkru_thread_returns_to_user_space)
+{
+	pkru_case(2);
+}
+
 int main(int argc, char **argv)
 {
 	const char *root = getenv("SYSLET_MODROOT");
