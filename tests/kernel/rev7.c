@@ -332,8 +332,8 @@ static void pkru_case(int how)
 	/* PKEY_DISABLE_ACCESS (1): the default PKRU's bits, ours unchanged */
 	key = (int)syscall(SYS_pkey_alloc, 0, 1);
 	if (key < 0)
-		SKIP("no protection keys (pkey_alloc: %s): kbuf_here() is "
-		     "always true", strerror(errno));
+		SKIP("no protection keys (pkey_alloc: %s): every thread's "
+		     "PKRU is the same", strerror(errno));
 	syscall(SYS_pkey_free, key);
 	ASSERT_EQ(pipe(pp_pipe), 0);
 	pp_how = how;
