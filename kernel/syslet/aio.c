@@ -125,8 +125,9 @@ static void syslet_aio_finish(struct syslet_kio *kio, bool post)
 
 /*
  * A page that cannot be waited for: the rest is read here, blocking, by
- * a thread of the process (the submitter, or one whose PKRU is its),
- * with the submitter's credentials.
+ * a thread of the process (the submitter, or another with the
+ * submitter's PKRU loaded: kbuf_retry_as_submitter()), with the
+ * submitter's credentials.
  */
 static void syslet_aio_sync(struct syslet_kio *kio)
 {
@@ -340,21 +341,26 @@ void syslet_aio_waiter_end(struct syslet_aio_waiter *w)
 
 	if (!ctx)
 		return;
+	/* no wake-up runs after this: @kicked and the flag are settled */
 	remove_wait_queue(&ctx->kio_wait, &w->wq);
-	if (READ_ONCE(w->kicked)) {
-		/*
-		 * A read that completed after the last look: posted now, not
-		 * left to a busy thread's task work.  A TIF_NOTIFY_SIGNAL we
-		 * set is cleared as the way to user space would, not left to
-		 * end the next atom of a chain with -EINTR.
-		 */
-		if (w->notify && test_thread_flag(TIF_NOTIFY_SIGNAL)) {
-			clear_notify_signal();
-			if (task_work_pending(current))
-				task_work_run();
-		}
-		syslet_kio_flush(ctx);
+	/*
+	 * A TIF_NOTIFY_SIGNAL (ours, or task work's) is cleared as the way
+	 * to user space would, not left to end the next atom of a chain
+	 * with -EINTR; whether or not @kicked is still set: a wake-up sets
+	 * @kicked before the flag, so run_work() may have taken the one and
+	 * the other come after (review 7 finding 6).  Not in an async
+	 * thread (a hand-off's giver that waited on): there the flag is a
+	 * cancel, and it posts nothing (finding 5).
+	 */
+	if (w->notify && !(current->flags & PF_IO_WORKER) &&
+	    test_thread_flag(TIF_NOTIFY_SIGNAL)) {
+		clear_notify_signal();
+		if (task_work_pending(current))
+			task_work_run();
 	}
+	/* a read that completed after the last look: posted now */
+	if (READ_ONCE(w->kicked))
+		aio_waiter_flush(w);
 	w->ctx = NULL;
 	syslet_ctx_put(ctx);
 }

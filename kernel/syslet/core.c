@@ -208,7 +208,8 @@ struct syslet_chain *syslet_chain_new(struct syslet_ctx *ctx, u64 head,
 	c->cred = get_current_cred();
 	c->ip = instruction_pointer(current_pt_regs());
 	c->pkru = syslet_arch_pkru();
-	c->ioprio = syslet_ioprio(current);
+	/* what the block layer gives our I/O: our nice and policy if none set */
+	c->ioprio = get_current_ioprio();
 	c->ia32 = in_ia32_syscall();
 	if (uring) {
 		c->kring = syslet_kring_get(ctx, uring);

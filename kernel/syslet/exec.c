@@ -497,16 +497,23 @@ static bool syslet_ptrace_entry(unsigned long work, unsigned int *nr,
 }
 
 /*
- * Does call @nr wait for a PI futex?  A PI lock's owner is named by the
- * TID of the task that takes it (the kernel writes it into the futex
- * word), so such a wait never hands the caller's user context on: the
- * lock is the caller's when the atom returns, as after a direct call.
- * Linux 6.12 would not hand off in the lock's own wait anyway (the PI
- * wait skips sched_submit_work(): rt_mutex_futex_pre_schedule()), 6.1
- * would; FUTEX_WAIT_REQUEUE_PI first sleeps in a plain futex wait on
- * both.
+ * Does call @nr take a PI futex in the caller's name?  A PI lock's owner
+ * is named by the TID of the task that takes it, which the kernel writes
+ * into the futex word when it takes it: FUTEX_LOCK_PI, FUTEX_LOCK_PI2 and
+ * FUTEX_TRYLOCK_PI in the call, FUTEX_WAIT_REQUEUE_PI when it is woken
+ * with the lock.  Such a call never hands the caller's user context on:
+ * a hand-off exchanges the TIDs, and a call that sleeps before it writes
+ * the word (the lock's wait, a fault on the word's page, which
+ * FUTEX_TRYLOCK_PI meets too) would write the giver's new one: the lock
+ * would be an async thread's, and the program's FUTEX_UNLOCK_PI fail
+ * with EPERM.  So the lock is the caller's when the atom returns, as
+ * after a direct call.  FUTEX_UNLOCK_PI reads the caller's TID before it
+ * can sleep, FUTEX_CMP_REQUEUE_PI writes the waiter's, futex_waitv() and
+ * 6.12's futex_wait()/futex_wake()/futex_requeue() have no PI ops: they
+ * may hand off.  (Linux 6.12 would not hand off in the lock's own wait
+ * anyway, rt_mutex_futex_pre_schedule(); 6.1 would.)
  */
-static bool syslet_pi_futex_wait(unsigned int nr, const unsigned long *args)
+static bool syslet_pi_futex_owner(unsigned int nr, const unsigned long *args)
 {
 	if (nr != __NR_futex)
 		return false;
@@ -514,6 +521,7 @@ static bool syslet_pi_futex_wait(unsigned int nr, const unsigned long *args)
 	switch ((int)args[1] & FUTEX_CMD_MASK) {
 	case FUTEX_LOCK_PI:
 	case FUTEX_LOCK_PI2:
+	case FUTEX_TRYLOCK_PI:
 	case FUTEX_WAIT_REQUEUE_PI:
 		return true;
 	}
@@ -540,7 +548,7 @@ static long syslet_syscall_checked(struct syslet_chain *c, unsigned int nr,
 	if (syslet_targets_self(nr, args))
 		return -EPERM;
 	if (!may_pass || !pob || pob->passed || pob->tl || !pob->taker ||
-	    syslet_pi_futex_wait(nr, args))
+	    syslet_pi_futex_owner(nr, args))
 		return syslet_dispatch(nr, args, NULL);
 	/* pass-on-block: if the call sleeps, the caller goes on elsewhere */
 	return syslet_dispatch(nr, args, pob);

@@ -200,32 +200,28 @@ static void kio_end(struct syslet_kio *kio, bool post)
 
 static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk);
 static void kbuf_retry(struct syslet_kio *kio);
-static void kbuf_to_thread(struct syslet_kio *kio);
 
 /*
- * May current copy a buffered read's data on?  Its memory protection
- * keys decide what copy_to_user() may write: only the submitter, or a
- * thread whose PKRU is the submitter's at submission, reads on.  (Its
- * ioprio still applies to the readahead it starts: not handled.)
+ * Reads on a buffered read whose page came, in current, a thread of the
+ * process, with the submitter's memory protection keys at submission
+ * loaded: its PKRU, not current's, decides what copy_to_user() may
+ * write, as around a queued chain (worker_run()), and for the blocking
+ * rest an io_submit() read may need here (syslet_aio_sync()) too.  Any
+ * user thread reads on so: none hands the read back for another (review
+ * 7 finding 1: a thread of another PKRU put it back on ctx->kio_done and
+ * kicked the submitter, whose busy chain sent the task work back to it:
+ * it spun in the kernel past async_wait()'s timeout and its signals, and
+ * never went back to user space; finding 8: a read whose submitter was
+ * gone was copied with the refusing thread's PKRU).  (Its ioprio still
+ * applies to the readahead it starts: not handled.)
  */
-static bool kbuf_here(struct syslet_kio *kio)
+static void kbuf_retry_as_submitter(struct syslet_kio *kio)
 {
-	return current == kio->tsk || read_pkru() == kio->pkru;
-}
+	u32 pkru = syslet_arch_set_pkru(kio->pkru);
 
-/*
- * A buffered read current must not read on: back on ctx->kio_done for
- * the submitter's task work, or, if the submitter cannot take it
- * (exiting, or an async thread for the moment), to an async thread.
- */
-static void kbuf_elsewhere(struct syslet_ctx *ctx, struct syslet_kio *kio)
-{
-	if (READ_ONCE(kio->tsk->flags) & (PF_EXITING | PF_IO_WORKER)) {
-		kbuf_to_thread(kio);
-		return;
-	}
-	llist_add(&kio->lnode, &ctx->kio_done);
-	kio_kick(ctx, kio->tsk);
+	/* @kio may be freed from here on */
+	kbuf_retry(kio);
+	syslet_arch_set_pkru(pkru);
 }
 
 /*
@@ -244,10 +240,8 @@ static void kio_flush(struct syslet_ctx *ctx)
 			    !(current->flags & (PF_EXITING | PF_KTHREAD));
 
 		/* a buffered read whose page came: read on, here */
-		if (kio->buffered && post && kbuf_here(kio))
-			kbuf_retry(kio);
-		else if (kio->buffered && post)
-			kbuf_elsewhere(ctx, kio);
+		if (kio->buffered && post)
+			kbuf_retry_as_submitter(kio);
 		else
 			kio_end(kio, post);
 	}

@@ -136,15 +136,24 @@ static bool syslet_ioprio_fits(struct task_struct *from,
 	return syslet_ioprio(from) == syslet_ioprio(to) || syslet_ioc_own(to);
 }
 
-/* The taker, current (syslet_ioprio_fits()), takes @from's I/O priority. */
+/*
+ * The taker, current (syslet_ioprio_fits()), takes @from's I/O priority,
+ * on an io_context of its own only: one it shares (CLONE_IO made it for
+ * a user thread that was a giver since) fit because the two were equal,
+ * and an ioprio_set() of @from since then must not be written into that
+ * user thread's (review 7 finding 10): the context keeps the priority it
+ * had when it fit.
+ */
 static void syslet_ioprio_take(struct task_struct *from)
 {
+	struct io_context *ioc = current->io_context;
 	int prio = syslet_ioprio(from);
 
-	if (syslet_ioprio(current) == prio || !current->io_context)
+	if (!ioc || syslet_ioprio(current) == prio ||
+	    atomic_read(&ioc->active_ref) != 1)
 		return;
 	task_lock(current);
-	current->io_context->ioprio = prio;
+	ioc->ioprio = prio;
 	task_unlock(current);
 }
 

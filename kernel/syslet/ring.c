@@ -487,6 +487,19 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 		if (ret >= min)
 			break;
 		/*
+		 * A signal or the timeout ends the wait before any look
+		 * that goes round again: nothing keeps it past them
+		 * (review 7 finding 1).
+		 */
+		if (task_sigpending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (timed_out) {
+			ret = -ETIME;
+			break;
+		}
+		/*
 		 * A read completed (kio.c): post it.  kio_complete() adds it,
 		 * then wakes us; prepare_to_wait() set our state with a full
 		 * barrier, so either we see it here or its wake-up sees us.
@@ -500,10 +513,6 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 			continue;
 		if (signal_pending(current)) {
 			ret = -EINTR;
-			break;
-		}
-		if (timed_out) {
-			ret = -ETIME;
 			break;
 		}
 		timed_out = !schedule_hrtimeout(expires == KTIME_MAX ?

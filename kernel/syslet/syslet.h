@@ -166,7 +166,7 @@ struct syslet_chain {
 	struct seccomp_filter	*filter;	/* submitter's, pinned; or NULL */
 	u64			ip;		/* submitter's async_exec() call */
 	u32			pkru;		/* submitter's, at submission */
-	int			ioprio;		/* submitter's, at submission */
+	int			ioprio;		/* submitter's effective one */
 	struct task_struct	*worker;	/* ctx->lock: who runs it */
 	u64			head;		/* user address of atom 0 */
 	u64			uring;		/* user address of its ring */

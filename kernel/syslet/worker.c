@@ -45,7 +45,8 @@ static void worker_set_ioprio(int prio)
 	if (syslet_ioprio(current) == prio)
 		return;
 	if (!ioc) {
-		set_task_ioprio(current, prio);
+		/* ours, not the program's (nor the submitter's, whose creds we wear) */
+		set_task_ioprio_nocheck(current, prio);
 		return;
 	}
 	if (atomic_read(&ioc->active_ref) != 1)
@@ -376,8 +377,13 @@ static void worker_neutral(void)
 	}
 	if (ioc)
 		exit_io_context(current);
-	/* an error leaves none: the default priority, and no hand-off at another */
-	set_task_ioprio(current, IOPRIO_DEFAULT);
+	/*
+	 * Without set_task_ioprio()'s checks: the LSM hook and the uid test
+	 * are for a program's ioprio_set(), not for our own default (no
+	 * audit record, no denial).  No memory leaves none: the default
+	 * priority, and no hand-off at another.
+	 */
+	set_task_ioprio_nocheck(current, IOPRIO_DEFAULT);
 }
 
 static int syslet_worker_fn(void *data)

@@ -15,9 +15,11 @@
 # issue 18: io_submit() through the engine (aio).
 # review 4 of issue 15 (rev4: the completion interrupt's cost, async
 # threads' scheduling and io_context, restart codes, async_limits()).
+# review 7 (rev7: a PI trylock's owner, queued chains' effective I/O
+# priority, buffered reads and protection keys, an aio read's blocking rest).
 rc=0
 for t in engine abi seccomp identity limits pob pobstate threadlet lifetime iowq kio review aio \
-	allowlist visible handoff tgid post kbuf rev4 compat32 pifutex; do
+	allowlist visible handoff tgid post kbuf rev4 rev7 compat32 pifutex; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done
 if [ -x "$SYSLET_BUILD/tests/kernel/compat32-i386" ]; then
