@@ -51,13 +51,13 @@ enum { SYSLET_CALL_NOSYS, SYSLET_CALL_ALLOW, SYSLET_CALL_DENY };
  */
 enum {
 #define SYSLET_ALLOW(name)	SYSLET_KIND_##name,
-#define SYSLET_DENY(name, why)
+#define SYSLET_DENY(...)
 #include "calls.h"
 #undef SYSLET_ALLOW
 #undef SYSLET_DENY
 	SYSLET_KINDS_ALLOWED,
-#define SYSLET_ALLOW(name)
-#define SYSLET_DENY(name, why)	SYSLET_KIND_##name,
+#define SYSLET_ALLOW(...)
+#define SYSLET_DENY(name, ...)	SYSLET_KIND_##name,
 #include "calls.h"
 #undef SYSLET_ALLOW
 #undef SYSLET_DENY
