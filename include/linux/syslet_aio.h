@@ -49,6 +49,13 @@ static inline bool syslet_aio_kicked(struct syslet_aio_waiter *w)
  */
 bool syslet_aio_read(struct kiocb *req, u64 user_data, struct iov_iter *iter,
 		     ssize_t *res);
+/*
+ * aio_write(): a write that would wait for the device (O_DSYNC, O_SYNC,
+ * RWF_DSYNC, RWF_SYNC) is written by an async thread of the process, not
+ * in io_submit().  As syslet_aio_read().
+ */
+bool syslet_aio_write(struct kiocb *req, u64 user_data, struct iov_iter *iter,
+		      ssize_t *res);
 /* io_destroy(): wait for the kioctx's requests, running our task work */
 void syslet_aio_wait(struct completion *done);
 /*
@@ -77,6 +84,12 @@ static inline bool syslet_aio_kicked(struct syslet_aio_waiter *w)
 
 static inline bool syslet_aio_read(struct kiocb *req, u64 user_data,
 				   struct iov_iter *iter, ssize_t *res)
+{
+	return false;
+}
+
+static inline bool syslet_aio_write(struct kiocb *req, u64 user_data,
+				    struct iov_iter *iter, ssize_t *res)
 {
 	return false;
 }

@@ -251,7 +251,8 @@ bool syslet_aio_read(struct kiocb *req, u64 user_data, struct iov_iter *iter,
 	kiocb_set_cancel_fn(req, syslet_aio_cancel);
 
 	/* before it can complete: a syslet_aio_complete comes after */
-	trace_syslet_aio_submit(req, user_data, pos, kio->len, kio->done, true);
+	trace_syslet_aio_submit(req, user_data, pos, kio->len, kio->done, true,
+				false);
 	switch (syslet_kbuf_issue(kio, ret == -EAGAIN)) {
 	case KBUF_DONE:
 		/* the page came while it was issued */
@@ -266,7 +267,162 @@ bool syslet_aio_read(struct kiocb *req, u64 user_data, struct iov_iter *iter,
 	return true;
 done:
 	trace_syslet_aio_submit(req, user_data, pos, iov_iter_count(&orig), *res,
-				false);
+				false, false);
+	return true;
+}
+
+/*
+ * A write that would wait for the device in io_submit(): one of a file
+ * opened O_DSYNC or O_SYNC (or on a sync mount, or a sync inode), or an
+ * iocb with RWF_DSYNC or RWF_SYNC (IOCB_DSYNC, both).  It goes to an
+ * async thread of the submitting process as kernel work (worker.c),
+ * which writes it as fs/aio.c's aio_write() would have, with the
+ * submitter's credentials, PKRU and I/O priority, SIGXFSZ to the
+ * submitter, and completes it through ->ki_complete().  Works of one
+ * inode run one at a time in submission order: appends land, and all
+ * complete, in the order io_submit() got them.  A write not started is
+ * cancellable (@state): it completes with -ECANCELED; a started one is
+ * not (io_cancel() gets -EINVAL, as for any request mainline cannot
+ * cancel).  The freeze protection aio_write() took (kiocb_start_write())
+ * is held until ->ki_complete(), as for mainline's O_DIRECT writes.
+ */
+enum { AIO_W_QUEUED, AIO_W_STARTED, AIO_W_CANCELLED };
+
+struct syslet_aio_write {
+	struct syslet_kwork	kw;
+	struct kiocb		*req;		/* fs/aio.c's request */
+	u64			user_data;	/* its aio_data, for the trace */
+	atomic_t		state;		/* AIO_W_*: started or cancelled */
+	struct iovec		*iov;		/* @fast or allocated */
+	unsigned long		nr_segs;
+	size_t			len;
+	struct iovec		fast[UIO_FASTIOV];
+};
+
+/* In an async thread, as the submitter (worker_run_kwork()) */
+static long aio_write_run(struct syslet_kwork *kw)
+{
+	struct syslet_aio_write *w = container_of(kw, struct syslet_aio_write,
+						  kw);
+	struct kiocb *req = w->req;
+	struct iov_iter iter;
+
+	if (atomic_cmpxchg(&w->state, AIO_W_QUEUED, AIO_W_STARTED) !=
+	    AIO_W_QUEUED)
+		return -ECANCELED;
+	iov_iter_init(&iter, ITER_SOURCE, w->iov, w->nr_segs, w->len);
+	return req->ki_filp->f_op->write_iter(req, &iter);
+}
+
+/* Completes the request once: after aio_write_run(), or @dropped */
+static void aio_write_done(struct syslet_kwork *kw, long res, bool dropped)
+{
+	struct syslet_aio_write *w = container_of(kw, struct syslet_aio_write,
+						  kw);
+	struct kiocb *req = w->req;
+
+	/* the file system completes it itself (not a buffered write's way) */
+	if (res == -EIOCBQUEUED)
+		return;
+	if (dropped)
+		res = -ECANCELED;
+	/* as aio_rw_done() */
+	if (res == -ERESTARTSYS || res == -ERESTARTNOINTR ||
+	    res == -ERESTARTNOHAND || res == -ERESTART_RESTARTBLOCK)
+		res = -EINTR;
+	trace_syslet_aio_complete(req, w->user_data, res,
+				  pid_nr(kw->submitter), dropped);
+	/* the request leaves active_reqs: no cancel looks at @w after */
+	req->ki_complete(req, res);
+}
+
+static void aio_write_free(struct syslet_kwork *kw)
+{
+	struct syslet_aio_write *w = container_of(kw, struct syslet_aio_write,
+						  kw);
+
+	if (w->iov != w->fast)
+		kfree(w->iov);
+	kfree(w);
+}
+
+static const struct syslet_kwork_ops aio_write_ops = {
+	.run	= aio_write_run,
+	.done	= aio_write_done,
+	.free	= aio_write_free,
+};
+
+/* ->ki_cancel(): under the kioctx's ctx_lock, interrupts off */
+static int syslet_aio_write_cancel(struct kiocb *req)
+{
+	struct syslet_aio_write *w = req->private;
+
+	/* completed with -ECANCELED by the thread that takes it */
+	if (atomic_cmpxchg(&w->state, AIO_W_QUEUED, AIO_W_CANCELLED) ==
+	    AIO_W_QUEUED)
+		return 0;
+	return -EINVAL;
+}
+
+/*
+ * fs/aio.c's aio_write(), for a request checked as mainline checks it,
+ * its freeze protection taken and IOCB_WRITE set, with @iter its buffer
+ * at req->ki_pos.  True: handled, complete it with *@res now
+ * (-EIOCBQUEUED: it completes by itself).  False: write it as mainline.
+ */
+bool syslet_aio_write(struct kiocb *req, u64 user_data, struct iov_iter *iter,
+		      ssize_t *res)
+{
+	struct file *file = req->ki_filp;
+	umode_t mode = file_inode(file)->i_mode;
+	struct syslet_aio_write *w;
+	struct syslet_ctx *ctx;
+	long ret;
+
+	/* a write the page cache takes stays here; O_DIRECT is async */
+	if (!READ_ONCE(syslet_aio_on) || !(req->ki_flags & IOCB_DSYNC) ||
+	    (req->ki_flags & (IOCB_NOWAIT | IOCB_DIRECT)) ||
+	    !(S_ISREG(mode) || S_ISBLK(mode)) ||
+	    !syslet_iter_user_segs(iter) || !iov_iter_count(iter))
+		return false;
+	ctx = syslet_get_ctx(true);
+	if (IS_ERR(ctx) || READ_ONCE(ctx->dead))
+		return false;
+	w = kmalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
+	if (!w)
+		return false;
+	w->iov = w->fast;
+	if (iter->nr_segs > ARRAY_SIZE(w->fast)) {
+		w->iov = kmalloc_array(iter->nr_segs, sizeof(*w->iov),
+				       GFP_KERNEL_ACCOUNT);
+		if (!w->iov) {
+			kfree(w);
+			return false;
+		}
+	}
+	memcpy(w->iov, iter_iov(iter), iter->nr_segs * sizeof(*w->iov));
+	w->iov[0].iov_base += iter->iov_offset;
+	w->iov[0].iov_len -= iter->iov_offset;
+	w->nr_segs = iter->nr_segs;
+	w->len = iov_iter_count(iter);
+	w->req = req;
+	w->user_data = user_data;
+	atomic_set(&w->state, AIO_W_QUEUED);
+	/* one at a time per inode, in order: an append lands in its turn */
+	syslet_kwork_init(&w->kw, file_inode(file), &aio_write_ops);
+
+	/* cancellable from before it can complete (on another CPU) */
+	req->private = w;
+	kiocb_set_cancel_fn(req, syslet_aio_write_cancel);
+	trace_syslet_aio_submit(req, user_data, req->ki_pos, w->len, 0, true,
+				true);
+	if (syslet_queue_kwork(ctx, &w->kw)) {
+		/* no thread to write it: here, as mainline */
+		ret = aio_write_run(&w->kw);
+		aio_write_done(&w->kw, ret, false);
+		syslet_kwork_release(&w->kw);
+	}
+	*res = -EIOCBQUEUED;
 	return true;
 }
 

@@ -50,6 +50,8 @@ static struct syslet_ctx *ctx_alloc(void)
 	INIT_LIST_HEAD(&ctx->idle);
 	INIT_LIST_HEAD(&ctx->uspares);
 	INIT_LIST_HEAD(&ctx->chain_cache);
+	INIT_LIST_HEAD(&ctx->kwork);
+	INIT_LIST_HEAD(&ctx->kwork_keys);
 	init_waitqueue_head(&ctx->spare_wait);
 	hash_init(ctx->rings);
 	ctx->max_threads = SYSLET_DEF_MAX_THREADS;
@@ -121,6 +123,8 @@ static void ctx_free(struct syslet_ctx *ctx)
 	 * of the process, in an RCU callback (delayed_put_task_struct()).
 	 */
 	WARN_ON_ONCE(in_hardirq());
+	/* syslet_kill_workers() dropped the kernel work, none came after */
+	WARN_ON_ONCE(!list_empty(&ctx->kwork) || !list_empty(&ctx->kwork_keys));
 	/* No thread is left: queued and overflowed chains just go. */
 	list_for_each_entry_safe(c, tmp, &ctx->queue, node)
 		chain_release(c);

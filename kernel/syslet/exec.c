@@ -663,15 +663,16 @@ static bool should_stop(u32 flags, long ret)
 #define SYSLET_FWD_SIGS	(sigmask(SIGPIPE) | sigmask(SIGXFSZ))
 
 /*
- * Moves the signals above that the atom just raised on this async thread
- * to the thread that submitted the chain, as if it had made the call
- * itself; to the process if that thread is gone or exiting, or is this
- * very thread (never back onto current: they are blocked here, and would
- * be dequeued and requeued for ever).  A group-wide signal goes to the
- * shared queue, which the loop does not read.  Bounded all the same, and
- * it stops when the thread is being killed.
+ * Moves the signals above that the atom (or a kernel work: worker.c) just
+ * raised on this async thread to @submitter, the thread that submitted
+ * it, as if it had made the call itself; to the process if that thread
+ * is gone or exiting, or is this very thread (never back onto current:
+ * they are blocked here, and would be dequeued and requeued for ever).
+ * A group-wide signal goes to the shared queue, which the loop does not
+ * read.  Bounded all the same, and it stops when the thread is being
+ * killed.
  */
-static void syslet_forward_signals(struct syslet_chain *c)
+void syslet_forward_signals(struct pid *submitter)
 {
 	struct sighand_struct *sighand = current->sighand;
 	struct task_struct *t;
@@ -695,7 +696,7 @@ static void syslet_forward_signals(struct syslet_chain *c)
 			return;
 
 		rcu_read_lock();
-		t = c->submitter ? pid_task(c->submitter, PIDTYPE_PID) : NULL;
+		t = submitter ? pid_task(submitter, PIDTYPE_PID) : NULL;
 		if (t && t != current && same_thread_group(t, current) &&
 		    !(t->flags & PF_EXITING))
 			do_send_sig_info(sig, &info, t, PIDTYPE_PID);
@@ -718,7 +719,7 @@ static void syslet_after_atom(struct syslet_chain *c, bool in_caller)
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
 		clear_notify_signal();
 	if (READ_ONCE(current->pending.signal.sig[0]) & SYSLET_FWD_SIGS)
-		syslet_forward_signals(c);
+		syslet_forward_signals(c->submitter);
 	if (task_work_pending(current))
 		task_work_run();
 }

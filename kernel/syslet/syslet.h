@@ -127,6 +127,9 @@ struct syslet_ctx {
 	atomic_t		kio_tw_queued;	/* @kio_tw is queued */
 	struct callback_head	kio_tw;
 	struct work_struct	kio_work;	/* drops them: ctx dead */
+	struct list_head	kwork;		/* kernel work not started yet */
+	struct list_head	kwork_keys;	/* first work of each key */
+	unsigned int		nr_kwork_running;	/* threads in one */
 	spinlock_t		callers_lock;	/* irqsave: kio_kick() takes it */
 	/* struct syslet_caller, hashed by task: kio_kick() looks one up */
 	DECLARE_HASHTABLE(callers, 7);
@@ -349,6 +352,42 @@ struct syslet_kio {
 	struct wait_page_queue	wpq;		/* the page it waits for */
 };
 
+/*
+ * Kernel work for the async threads of a process (worker.c), queued by a
+ * system call of a thread of the process for another to do without it:
+ * an io_submit() write (aio.c).  It runs in an async thread as its
+ * submitter: with the submitter's credentials, memory protection keys
+ * and I/O priority at submission, and the signals it raises there
+ * (SIGXFSZ, SIGPIPE) go to the submitter.  Works of one @key (an inode)
+ * run one at a time, in the order they were queued: the first is on
+ * ctx->kwork_keys (@key_node) from its queueing until it is done, the
+ * others wait on its @later; the last done hands them to the next.
+ *
+ * ->run() does the work (never for a work the ctx dropped); ->done() is
+ * called once, after it or instead of it (@dropped: the process exits or
+ * execs, ->run() was not called), and completes the owner's request; ->free()
+ * frees the work, after it left every list.
+ */
+struct syslet_kwork;
+
+struct syslet_kwork_ops {
+	long (*run)(struct syslet_kwork *kw);
+	void (*done)(struct syslet_kwork *kw, long res, bool dropped);
+	void (*free)(struct syslet_kwork *kw);
+};
+
+struct syslet_kwork {
+	struct list_head	node;		/* ctx->kwork, or a first's @later */
+	struct list_head	key_node;	/* ctx->kwork_keys: first of @key */
+	struct list_head	later;		/* first: the works of @key after it */
+	const void		*key;		/* or NULL: no order with others */
+	const struct syslet_kwork_ops *ops;
+	const struct cred	*cred;		/* the submitter's, referenced */
+	struct pid		*submitter;	/* its thread, referenced */
+	u32			pkru;		/* its PKRU at submission */
+	int			ioprio;		/* its effective I/O priority */
+};
+
 /* kbuf: how a buffered read went (kio.c) */
 enum { KBUF_NO, KBUF_DONE, KBUF_QUEUED };
 
@@ -378,6 +417,7 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 
 /* exec.c */
 void syslet_run_chain(struct syslet_chain *c, bool in_caller);
+void syslet_forward_signals(struct pid *submitter);
 int syslet_load_args(const struct syslet_atom *atom, unsigned long *args);
 u32 syslet_seccomp_verdict(struct syslet_chain *c, unsigned int nr,
 			   const unsigned long *args);
@@ -408,6 +448,10 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 void syslet_release_taker(struct syslet_ctx *ctx, struct syslet_worker *w);
 long syslet_become_worker(struct syslet_ctx *ctx, struct syslet_worker *w);
 bool syslet_must_stay(void);
+void syslet_kwork_init(struct syslet_kwork *kw, const void *key,
+		       const struct syslet_kwork_ops *ops);
+void syslet_kwork_release(struct syslet_kwork *kw);
+int syslet_queue_kwork(struct syslet_ctx *ctx, struct syslet_kwork *kw);
 
 /* pob.c */
 long syslet_post_comp(struct syslet_ctx *ctx,

@@ -28,6 +28,7 @@
 #include <linux/sched/task_stack.h>
 #include <linux/slab.h>
 #include <linux/task_work.h>
+#include <asm/pkru.h>
 #include "syslet.h"
 
 /*
@@ -60,6 +61,8 @@ static void worker_set_ioprio(int prio)
  * Runs one chain taken off the queue; posts or frees it.  Returns true if
  * the thread is being killed.
  */
+static void wake_idle(struct syslet_ctx *ctx);
+
 static bool worker_run(struct syslet_ctx *ctx, struct syslet_chain *c)
 {
 	const struct cred *old;
@@ -96,6 +99,107 @@ static bool worker_run(struct syslet_ctx *ctx, struct syslet_chain *c)
 	else
 		syslet_chain_free(c);
 	return killed;
+}
+
+/*
+ * Kernel work (struct syslet_kwork): @kw is done; the next work of its
+ * key, if any, becomes the first and is queued, with the others after it
+ * on its @later.  With the ctx dead, they go on @drop instead, for
+ * kwork_drop().  ctx->lock held.
+ */
+static void kwork_next(struct syslet_ctx *ctx, struct syslet_kwork *kw,
+		       struct list_head *drop)
+{
+	struct syslet_kwork *next;
+
+	lockdep_assert_held(&ctx->lock);
+	if (!kw->key)
+		return;
+	list_del_init(&kw->key_node);
+	if (list_empty(&kw->later))
+		return;
+	if (ctx->dead) {
+		list_splice_tail_init(&kw->later, drop);
+		return;
+	}
+	next = list_first_entry(&kw->later, struct syslet_kwork, node);
+	list_del_init(&next->node);
+	list_splice_tail_init(&kw->later, &next->later);
+	list_add_tail(&next->key_node, &ctx->kwork_keys);
+	list_add_tail(&next->node, &ctx->kwork);
+}
+
+/* Frees @kw with what it pins; it is on no list. */
+void syslet_kwork_release(struct syslet_kwork *kw)
+{
+	put_cred(kw->cred);
+	put_pid(kw->submitter);
+	kw->ops->free(kw);
+}
+
+/*
+ * Completes the works on @drop, taken off the ctx when it died, without
+ * running them: each once, with the works of its key that waited after
+ * it, in their order.
+ */
+static void kwork_drop(struct list_head *drop)
+{
+	struct syslet_kwork *kw;
+
+	while ((kw = list_first_entry_or_null(drop, struct syslet_kwork,
+					      node))) {
+		list_del_init(&kw->node);
+		/* those that waited for it come next */
+		list_splice_init(&kw->later, drop);
+		kw->ops->done(kw, -ECANCELED, true);
+		syslet_kwork_release(kw);
+	}
+}
+
+/*
+ * Runs @kw, taken off ctx->kwork, as its submitter (as worker_run() a
+ * chain): with its credentials, PKRU and I/O priority, and what signals
+ * it raised on this thread (SIGXFSZ past RLIMIT_FSIZE) go to the
+ * submitter before the work completes.  The next work of its key is
+ * queued only after it completed: works of one key complete in order.
+ * A thread being killed drops it instead (its process exits or execs).
+ * Returns true if the thread is being killed.
+ */
+static bool worker_run_kwork(struct syslet_ctx *ctx, struct syslet_kwork *kw)
+{
+	bool killed = fatal_signal_pending(current);
+	const struct cred *old;
+	LIST_HEAD(drop);
+	long res;
+	u32 pkru;
+
+	if (killed) {
+		kw->ops->done(kw, -ECANCELED, true);
+	} else {
+		old = override_creds(kw->cred);
+		pkru = syslet_arch_set_pkru(kw->pkru);
+		worker_set_ioprio(kw->ioprio);
+		res = kw->ops->run(kw);
+		syslet_arch_set_pkru(pkru);
+		syslet_forward_signals(kw->submitter);
+		/* completed as the submitter too (the trace's fsuid) */
+		kw->ops->done(kw, res, false);
+		revert_creds(old);
+	}
+	/* as after a chain: a notification meant for the work is over */
+	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
+		clear_notify_signal();
+
+	spin_lock(&ctx->lock);
+	ctx->nr_kwork_running--;
+	kwork_next(ctx, kw, &drop);
+	/* the next of its key, for an idle thread (or us, next round) */
+	if (!list_empty(&ctx->kwork))
+		wake_idle(ctx);
+	spin_unlock(&ctx->lock);
+	kwork_drop(&drop);
+	syslet_kwork_release(kw);
+	return killed || fatal_signal_pending(current);
 }
 
 /*
@@ -254,6 +358,20 @@ static long worker_loop(struct syslet_worker *w)
 			ctx->nr_starting--;
 			started = true;
 		}
+		if (!ctx->dead && !list_empty(&ctx->kwork)) {
+			struct syslet_kwork *kw;
+
+			kw = list_first_entry(&ctx->kwork, struct syslet_kwork,
+					      node);
+			list_del_init(&kw->node);
+			ctx->nr_kwork_running++;
+			spin_unlock(&ctx->lock);
+			if (started)
+				wake_up_all(&ctx->spare_wait);
+			if (worker_run_kwork(ctx, kw))
+				break;
+			continue;
+		}
 		if (!ctx->dead && !list_empty(&ctx->queue)) {
 			c = list_first_entry(&ctx->queue, struct syslet_chain, node);
 			list_move_tail(&c->node, &ctx->running);
@@ -297,7 +415,8 @@ static long worker_loop(struct syslet_worker *w)
 		 * to queue (ctx->nr_creating): that thread, or we, may be what
 		 * it counts on to run it (syslet_queue_chain()).
 		 */
-		if (!left && list_empty(&ctx->queue) && !syslet_must_stay() &&
+		if (!left && list_empty(&ctx->queue) &&
+		    list_empty(&ctx->kwork) && !syslet_must_stay() &&
 		    !ctx->nr_creating) {
 			/* idle timeout: uncounted before the queue can fill */
 			bool starting = worker_unlink(ctx, w);
@@ -551,36 +670,132 @@ static void wake_idle(struct syslet_ctx *ctx)
  * idle time, 1 ms at the least, between the two: an interrupt storm, or a
  * virtual CPU its host does not run).
  */
-int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
+/*
+ * A thread for a work about to be queued: an idle one, or one made now,
+ * up to ctx->max_threads (ctx->lock held, dropped meanwhile).  0, or a
+ * negative errno if none exists at all to run it.
+ */
+static int worker_for_queue(struct syslet_ctx *ctx)
 {
 	unsigned int seq;
+	int ret;
+
+	lockdep_assert_held(&ctx->lock);
+	if (idle_pick(ctx) || ctx->nr_threads >= ctx->max_threads)
+		return 0;
+	ctx->nr_threads++;
+	ctx->nr_creating++;
+	seq = ctx->thread_seq++;
+	spin_unlock(&ctx->lock);
+	ret = worker_create(ctx, seq, false);
+	spin_lock(&ctx->lock);
+	ctx->nr_creating--;
+	if (ret) {
+		ctx->nr_threads--;
+		/* other threads will run it; with none, give it back */
+		if (!ctx->nr_threads)
+			return ret;
+	}
+	return 0;
+}
+
+int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
+{
 	int ret;
 
 	spin_lock(&ctx->lock);
 	if (ctx->dead)
 		goto dead;
-	if (!idle_pick(ctx) && ctx->nr_threads < ctx->max_threads) {
-		ctx->nr_threads++;
-		ctx->nr_creating++;
-		seq = ctx->thread_seq++;
+	ret = worker_for_queue(ctx);
+	if (ret) {
 		spin_unlock(&ctx->lock);
-		ret = worker_create(ctx, seq, false);
-		spin_lock(&ctx->lock);
-		ctx->nr_creating--;
-		if (ret) {
-			ctx->nr_threads--;
-			/* other threads will run it; with none, give it back */
-			if (!ctx->nr_threads) {
-				spin_unlock(&ctx->lock);
-				return ret;
-			}
-		}
-		if (ctx->dead)
-			goto dead;
+		return ret;
 	}
+	if (ctx->dead)
+		goto dead;
 	list_move_tail(&c->node, &ctx->queue);
 	/* the new thread, if any, finds the chain or is idle by now */
 	wake_idle(ctx);
+	spin_unlock(&ctx->lock);
+	return 0;
+dead:
+	spin_unlock(&ctx->lock);
+	return -ECANCELED;
+}
+
+/*
+ * The submitter, current, gives @kw its credentials, PKRU, I/O priority
+ * and thread (for the signals the work raises); @key orders it with the
+ * other works of that key.
+ */
+void syslet_kwork_init(struct syslet_kwork *kw, const void *key,
+		       const struct syslet_kwork_ops *ops)
+{
+	INIT_LIST_HEAD(&kw->node);
+	INIT_LIST_HEAD(&kw->key_node);
+	INIT_LIST_HEAD(&kw->later);
+	kw->key = key;
+	kw->ops = ops;
+	kw->cred = get_current_cred();
+	kw->submitter = get_task_pid(current, PIDTYPE_PID);
+	kw->pkru = read_pkru();
+	kw->ioprio = get_current_ioprio();
+}
+
+/* the first queued work of @key, running or not; ctx->lock held */
+static struct syslet_kwork *kwork_first(struct syslet_ctx *ctx,
+					const void *key)
+{
+	struct syslet_kwork *kw;
+
+	lockdep_assert_held(&ctx->lock);
+	list_for_each_entry(kw, &ctx->kwork_keys, key_node)
+		if (kw->key == key)
+			return kw;
+	return NULL;
+}
+
+/*
+ * Queues @kw (syslet_kwork_init()) for an async thread of @ctx, after
+ * the works of its key queued before it.  0: queued, it will be done (or
+ * dropped) and freed by the engine; from then on it may be at any
+ * moment.  A negative errno: not queued, still the caller's, who does
+ * the work itself: the ctx is dead, no thread exists to run it, or
+ * -EBUSY, every thread runs a chain and no other can be made.  Such a
+ * chain may wait for this very work (io_getevents() in an atom, for the
+ * write queued here): a thread busy with kernel work, which ends, or
+ * one idle or new, is needed to queue it.
+ */
+int syslet_queue_kwork(struct syslet_ctx *ctx, struct syslet_kwork *kw)
+{
+	struct syslet_kwork *first;
+	int ret;
+
+	spin_lock(&ctx->lock);
+	if (ctx->dead)
+		goto dead;
+	if (!idle_pick(ctx) && ctx->nr_threads >= ctx->max_threads &&
+	    !ctx->nr_kwork_running && list_empty(&ctx->kwork)) {
+		spin_unlock(&ctx->lock);
+		return -EBUSY;
+	}
+	ret = worker_for_queue(ctx);
+	if (ret) {
+		spin_unlock(&ctx->lock);
+		return ret;
+	}
+	if (ctx->dead)
+		goto dead;
+	first = kw->key ? kwork_first(ctx, kw->key) : NULL;
+	if (first) {
+		/* the one that completes before it queues it */
+		list_add_tail(&kw->node, &first->later);
+	} else {
+		if (kw->key)
+			list_add_tail(&kw->key_node, &ctx->kwork_keys);
+		list_add_tail(&kw->node, &ctx->kwork);
+		wake_idle(ctx);
+	}
 	spin_unlock(&ctx->lock);
 	return 0;
 dead:
@@ -596,9 +811,18 @@ void syslet_kill_workers(struct syslet_ctx *ctx)
 {
 	struct syslet_worker *w;
 	struct syslet_chain *c;
+	struct syslet_kwork *kw;
+	LIST_HEAD(drop);
 
 	spin_lock(&ctx->lock);
 	ctx->dead = true;
+	/*
+	 * Kernel work not started is dropped here (a running one's later
+	 * works by its thread, kwork_next()): each completes once.
+	 */
+	list_splice_init(&ctx->kwork, &drop);
+	list_for_each_entry(kw, &drop, node)
+		list_del_init(&kw->key_node);
 	list_for_each_entry(c, &ctx->running, node) {
 		WRITE_ONCE(c->cancelled, true);
 		/* a chain that passed its caller on has no worker entry yet */
@@ -609,6 +833,7 @@ void syslet_kill_workers(struct syslet_ctx *ctx)
 		set_notify_signal(w->task);
 	syslet_wake_spares(ctx);
 	spin_unlock(&ctx->lock);
+	kwork_drop(&drop);
 	/* direct reads left for a thread of the process: none will come */
 	syslet_kio_dead(ctx);
 }

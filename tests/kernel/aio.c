@@ -13,6 +13,18 @@
  * in flight at once); its page cache is dropped with BLKFLSBUF.  Reads are 1 MiB apart: none is another's readahead.
  * Raw system calls, no libaio.
  *
+ * Writes (issue 18 item 1, the write half): a PWRITE that must reach the
+ * device before it completes (O_DSYNC, RWF_DSYNC) returns from
+ * io_submit() at once and is written by an async thread of the process;
+ * one the page cache takes completes in io_submit() as before, and so
+ * does every write with the switch at 0.  Appends of one file complete
+ * and land in submission order; SIGXFSZ goes to the submitter; a write
+ * not started is cancellable; io_destroy(), exit, exec and kill with
+ * writes queued; the async thread writes with the submitter's
+ * credentials.  Slow writes of files: ext4 on a loop device over the
+ * null_blk (direct I/O, each I/O 200 ms); appends: ext4 over a tmpfs
+ * file.  IOCB_CMD_FSYNC does not block io_submit() (mainline's own).
+ *
  * Security (issue 18 item 3): the engine's trace events (syslet_aio_submit,
  * syslet_aio_complete, read through tracefs) fire once per request; a
  * request read on by another thread of the process, whose own
@@ -30,6 +42,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -1507,6 +1520,761 @@ TEST(audit_records_io_submit_and_no_read)
 	close(fd);
 }
 
+/* --- issue 18 item 1, writes: O_DSYNC/RWF_DSYNC through an async thread - */
+
+#ifndef RWF_DSYNC
+#define RWF_DSYNC	0x00000002
+#endif
+
+/* where the writes go on the device: past fill()'s blocks */
+#define WOFF		(3ULL << 30)
+/* the slow ext4 (a loop device over the device at 4 GiB, direct I/O) */
+#define SLOW_OFF	(4ULL << 30)
+#define SLOW_MNT	"/tmp/syslet-aio-slowfs"
+#define FAST_MNT	"/tmp/syslet-aio-fastfs"
+#define FAST_IMG	"/tmp/syslet-aio-fastfs.img"
+
+/* the byte at @off of a write test's data (not the device's pat()) */
+static unsigned char wpat(uint64_t off)
+{
+	return pat(off) ^ 0x5a;
+}
+
+static void wcb(struct iocb *cb, int fd, void *buf, size_t len, uint64_t off,
+		uint64_t data, int rw_flags)
+{
+	memset(cb, 0, sizeof(*cb));
+	cb->aio_fildes = fd;
+	cb->aio_lio_opcode = IOCB_CMD_PWRITE;
+	cb->aio_buf = (uintptr_t)buf;
+	cb->aio_nbytes = len;
+	cb->aio_offset = off;
+	cb->aio_data = data;
+	cb->aio_rw_flags = rw_flags;
+}
+
+/* the device's block at @off, read past its page cache, is wpat()'s */
+static int dev_has(uint64_t off)
+{
+	unsigned char *b = aligned_alloc(BLK, BLK);
+	int fd = open("/dev/nullb0", O_RDONLY | O_DIRECT), ok;
+
+	ok = fd >= 0 && pread(fd, b, BLK, off) == BLK;
+	for (int j = 0; ok && j < BLK; j++)
+		ok = b[j] == wpat(off + j);
+	if (fd >= 0)
+		close(fd);
+	free(b);
+	return ok;
+}
+
+/*
+ * ext4 on a loop device, mounted at @mnt once per boot of the test (the
+ * device name in <mnt>.dev, for main() to take it down): @slow, over
+ * the null_blk at 4 GiB with direct I/O (each I/O of the loop device
+ * waits 200 ms: an O_DSYNC write waits for several), else over a tmpfs
+ * file.  0, or -1 if it cannot be had.
+ */
+static int ext4_at(int slow)
+{
+	const char *mnt = slow ? SLOW_MNT : FAST_MNT;
+	char dev[64] = "", cmd[512], devf[128];
+	struct stat a, b;
+	FILE *f;
+
+	if (stat(mnt, &a) == 0 && stat("/tmp", &b) == 0 && a.st_dev != b.st_dev)
+		return 0;
+	if (system("command -v mkfs.ext4 >/dev/null 2>&1"))
+		return -1;
+	if (slow) {
+		if (!loaded_nullb)
+			return -1;
+		snprintf(cmd, sizeof(cmd), "losetup -f --show --direct-io=on "
+			 "-o %llu --sizelimit %llu /dev/nullb0",
+			 SLOW_OFF, 64ULL << 20);
+	} else {
+		if (system("truncate -s 64M " FAST_IMG))
+			return -1;
+		snprintf(cmd, sizeof(cmd), "losetup -f --show " FAST_IMG);
+	}
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	if (!fgets(dev, sizeof(dev), f))
+		dev[0] = 0;
+	pclose(f);
+	dev[strcspn(dev, "\n")] = 0;
+	if (!dev[0])
+		return -1;
+	snprintf(devf, sizeof(devf), "%s.dev", mnt);
+	f = fopen(devf, "w");
+	if (f) {
+		fprintf(f, "%s\n", dev);
+		fclose(f);
+	}
+	snprintf(cmd, sizeof(cmd), "mkfs.ext4 -q -F -E nodiscard,"
+		 "lazy_itable_init=1,lazy_journal_init=1 %s && mkdir -p %s && "
+		 "mount -t ext4 -o noinit_itable %s %s", dev, mnt, dev, mnt);
+	if (system(cmd)) {
+		loop_detach(dev);
+		unlink(devf);
+		return -1;
+	}
+	return 0;
+}
+
+/* takes down what ext4_at() made */
+static int ext4_end(const char *mnt)
+{
+	char dev[64] = "", devf[128], cmd[160];
+	FILE *f;
+	int ret = 0;
+
+	snprintf(devf, sizeof(devf), "%s.dev", mnt);
+	f = fopen(devf, "r");
+	if (!f)
+		return 0;
+	if (fgets(dev, sizeof(dev), f))
+		dev[strcspn(dev, "\n")] = 0;
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "umount %s", mnt);
+	if (system(cmd) || loop_detach(dev))
+		ret = -1;
+	unlink(devf);
+	return ret;
+}
+
+#define REQUIRE_EXT4(slow) do {						\
+		if (ext4_at(slow))					\
+			SKIP("no ext4 on a loop device (mkfs.ext4, "	\
+			     "losetup, null_blk of ours)");		\
+	} while (0)
+
+/*
+ * io_submit() of one write: its time in ms; *@at_return: whether its
+ * event was there when io_submit() returned.
+ */
+static long long submit_one(aio_context_t ctx, struct iocb *cb, int *at_return)
+{
+	struct io_event ev;
+	long long t0 = now_ms(), ms;
+
+	if (io_submit_(ctx, 1, &cb) != 1)
+		return -1;
+	ms = now_ms() - t0;
+	*at_return = (int)io_getevents_(ctx, 0, 1, &ev, 0);
+	if (*at_return == 1)
+		*at_return = 1 + (ev.res == (long)cb->aio_nbytes);
+	return ms;
+}
+
+/*
+ * An O_DSYNC write to the slow device (its page cache written back and
+ * waited for: 200 ms) returns from io_submit() at once and completes
+ * later, with the bytes on the device.  Before: io_submit() wrote it.
+ */
+TEST(dsync_write_returns_from_io_submit_at_once_and_lands)
+{
+	unsigned char *b = aligned_alloc(BLK, BLK);
+	struct iocb cb;
+	struct io_event ev;
+	aio_context_t ctx = 0;
+	long long t0 = now_ms(), ms;
+	int fd, at_return;
+
+	REQUIRE_SWITCH();
+	REQUIRE_DEV(fd, 0);
+	close(fd);
+	fd = open("/dev/nullb0", O_WRONLY | O_DSYNC);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(io_setup_(4, &ctx), 0);
+	for (int j = 0; j < BLK; j++)
+		b[j] = wpat(WOFF + j);
+	wcb(&cb, fd, b, BLK, WOFF, 1, 0);
+	ms = submit_one(ctx, &cb, &at_return);
+	tap_diag("O_DSYNC write: io_submit() took %lld ms, done at return: %d",
+		 ms, at_return);
+	EXPECT_LT(ms, 100);
+	EXPECT_EQ(at_return, 0);
+	if (!at_return) {
+		ASSERT_EQ(io_getevents_(ctx, 1, 1, &ev, 10000), 1);
+		EXPECT_EQ(ev.obj, (uintptr_t)&cb);
+		EXPECT_EQ(ev.res, BLK);
+		/* it was written back before it completed */
+		EXPECT_GE(now_ms() - t0, 150);
+	}
+	EXPECT_TRUE(dev_has(WOFF));
+	/* once */
+	EXPECT_EQ(io_getevents_(ctx, 0, 1, &ev, 100), 0);
+	ASSERT_EQ(io_destroy_(ctx), 0);
+	close(fd);
+}
+
+/*
+ * RWF_DSYNC per iocb, the file opened without O_DSYNC: the same; a plain
+ * write of the same file, which the page cache takes, completes in
+ * io_submit() as before.
+ */
+TEST(rwf_dsync_write_returns_at_once_a_plain_one_completes_in_io_submit)
+{
+	unsigned char *b = aligned_alloc(BLK, 2 * BLK);
+	struct iocb cb[2];
+	struct io_event ev;
+	aio_context_t ctx = 0;
+	uint64_t off = WOFF + BLK;
+	long long ms;
+	int fd, at_return;
+
+	REQUIRE_SWITCH();
+	REQUIRE_DEV(fd, 0);
+	close(fd);
+	fd = open("/dev/nullb0", O_WRONLY);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(io_setup_(4, &ctx), 0);
+	for (int j = 0; j < 2 * BLK; j++)
+		b[j] = wpat(off + j);
+	wcb(&cb[0], fd, b + BLK, BLK, off + BLK, 1, 0);
+	ms = submit_one(ctx, &cb[0], &at_return);
+	tap_diag("plain write: %lld ms, done at return: %d", ms, at_return);
+	EXPECT_EQ(at_return, 2);
+	wcb(&cb[1], fd, b, BLK, off, 2, RWF_DSYNC);
+	ms = submit_one(ctx, &cb[1], &at_return);
+	tap_diag("RWF_DSYNC write: %lld ms, done at return: %d", ms, at_return);
+	EXPECT_LT(ms, 100);
+	EXPECT_EQ(at_return, 0);
+	if (!at_return) {
+		ASSERT_EQ(io_getevents_(ctx, 1, 1, &ev, 10000), 1);
+		EXPECT_EQ(ev.data, 2);
+		EXPECT_EQ(ev.res, BLK);
+	}
+	/* its range was written back: on the device */
+	EXPECT_TRUE(dev_has(off));
+	ASSERT_EQ(io_destroy_(ctx), 0);
+	close(fd);
+}
+
+/* With /proc/sys/fs/aio-syslet at 0, io_submit() writes it, as mainline. */
+TEST(switch_off_dsync_write_waits_in_io_submit_as_mainline)
+{
+	unsigned char *b = aligned_alloc(BLK, BLK);
+	struct iocb cb;
+	aio_context_t ctx = 0;
+	uint64_t off = WOFF + 4 * BLK;
+	long long ms;
+	int fd, at_return;
+
+	REQUIRE_SWITCH();
+	REQUIRE_DEV(fd, 0);
+	close(fd);
+	fd = open("/dev/nullb0", O_WRONLY | O_DSYNC);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(io_setup_(4, &ctx), 0);
+	for (int j = 0; j < BLK; j++)
+		b[j] = wpat(off + j);
+	wcb(&cb, fd, b, BLK, off, 1, 0);
+	ASSERT_EQ(set_switch(0), 0);
+	ms = submit_one(ctx, &cb, &at_return);
+	ASSERT_EQ(set_switch(1), 0);
+	tap_diag("switch off: io_submit() took %lld ms, done at return: %d",
+		 ms, at_return);
+	EXPECT_GE(ms, 150);
+	EXPECT_EQ(at_return, 2);
+	EXPECT_TRUE(dev_has(off));
+	ASSERT_EQ(io_destroy_(ctx), 0);
+	close(fd);
+}
+
+/*
+ * IOCB_CMD_FSYNC of a file with dirty pages on the slow device: mainline
+ * already runs it on a workqueue (fs/aio.c aio_fsync()), io_submit()
+ * does not wait for it.  Kept so.
+ */
+TEST(fsync_does_not_block_io_submit)
+{
+	enum { N = 16 };
+	unsigned char *b = aligned_alloc(BLK, N * BLK);
+	struct iocb cb, *p = &cb;
+	struct io_event ev;
+	aio_context_t ctx = 0;
+	uint64_t off = WOFF + 16 * BLK;
+	long long t0, ms;
+	int fd;
+
+	REQUIRE_SWITCH();
+	REQUIRE_DEV(fd, 0);
+	close(fd);
+	fd = open("/dev/nullb0", O_WRONLY);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(io_setup_(4, &ctx), 0);
+	for (int j = 0; j < N * BLK; j++)
+		b[j] = wpat(off + j);
+	ASSERT_EQ(pwrite(fd, b, N * BLK, off), N * BLK);
+	memset(&cb, 0, sizeof(cb));
+	cb.aio_fildes = fd;
+	cb.aio_lio_opcode = IOCB_CMD_FSYNC;
+	t0 = now_ms();
+	ASSERT_EQ(io_submit_(ctx, 1, &p), 1);
+	ms = now_ms() - t0;
+	tap_diag("IOCB_CMD_FSYNC: io_submit() took %lld ms", ms);
+	EXPECT_LT(ms, 100);
+	ASSERT_EQ(io_getevents_(ctx, 1, 1, &ev, 10000), 1);
+	EXPECT_EQ(ev.res, 0);
+	EXPECT_GE(now_ms() - t0, 150);
+	for (int i = 0; i < N; i++)
+		EXPECT_TRUE(dev_has(off + (uint64_t)i * BLK));
+	ASSERT_EQ(io_destroy_(ctx), 0);
+	close(fd);
+}
+
+/*
+ * 64 O_DSYNC appends of one file (ext4) in one io_submit(): it returns
+ * before they are all written, and they complete, and land, in the order
+ * they were submitted.  Before: io_submit() wrote them all.
+ */
+TEST(dsync_appends_complete_and_land_in_submission_order)
+{
+	enum { N = 64, SZ = 512 };
+	struct iocb cb[N], *p[N];
+	struct io_event ev[N];
+	unsigned char *b = malloc(N * SZ), *r = malloc(N * SZ + 1);
+	aio_context_t ctx = 0;
+	int fd, at_return, got = 0;
+
+	REQUIRE_SWITCH();
+	REQUIRE_EXT4(0);
+	fd = open(FAST_MNT "/appends", O_CREAT | O_TRUNC | O_WRONLY |
+		  O_APPEND | O_DSYNC, 0644);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(io_setup_(N, &ctx), 0);
+	for (int i = 0; i < N; i++) {
+		memset(b + i * SZ, i + 1, SZ);
+		/* the offset is not where an append goes */
+		wcb(&cb[i], fd, b + i * SZ, SZ, 0, i, 0);
+		p[i] = &cb[i];
+	}
+	ASSERT_EQ(io_submit_(ctx, N, p), N);
+	at_return = (int)io_getevents_(ctx, 0, N, ev, 0);
+	ASSERT_GE(at_return, 0);
+	got = at_return;
+	tap_diag("%d of %d O_DSYNC appends done when io_submit() returned",
+		 at_return, N);
+	EXPECT_LT(at_return, N);
+	while (got < N) {
+		long n = io_getevents_(ctx, 1, N - got, ev + got, 10000);
+
+		ASSERT_GT(n, 0);
+		got += n;
+	}
+	/* in the ring in submission order, each once */
+	for (int i = 0; i < N; i++) {
+		EXPECT_EQ(ev[i].data, (uint64_t)i);
+		EXPECT_EQ(ev[i].res, SZ);
+	}
+	close(fd);
+	fd = open(FAST_MNT "/appends", O_RDONLY);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(read(fd, r, N * SZ + 1), N * SZ);
+	for (int i = 0; i < N; i++)
+		if (r[i * SZ] != i + 1 || r[i * SZ + SZ - 1] != i + 1)
+			ASSERT_EQ(r[i * SZ], i + 1);
+	ASSERT_EQ(io_destroy_(ctx), 0);
+	close(fd);
+}
+
+static volatile sig_atomic_t xfsz_n;
+static volatile pid_t xfsz_tid;
+
+static void on_xfsz(int sig)
+{
+	(void)sig;
+	xfsz_n++;
+	xfsz_tid = sys_tid();
+}
+
+/*
+ * RLIMIT_FSIZE: an O_DSYNC write past it, queued behind a slow one of
+ * the same file, completes with -EFBIG and SIGXFSZ goes to the thread
+ * that submitted it (not the async thread that wrote it, which blocks
+ * every signal); io_submit() returned at once.  Before: io_submit()
+ * waited for the slow write.
+ */
+TEST(sigxfsz_goes_to_the_submitter_with_efbig)
+{
+	struct rlimit rl = { 1 << 20, RLIM_INFINITY };
+	unsigned char *b = aligned_alloc(BLK, BLK);
+	struct iocb cb[2], *p[2] = { &cb[0], &cb[1] };
+	struct io_event ev[2];
+	struct sigaction sa = { .sa_handler = on_xfsz };
+	aio_context_t ctx = 0;
+	long long t0, ms;
+	int fd, got = 0;
+
+	REQUIRE_SWITCH();
+	REQUIRE_EXT4(1);
+	memset(b, 0x77, BLK);
+	fd = open(SLOW_MNT "/xfsz", O_CREAT | O_TRUNC | O_WRONLY | O_DSYNC,
+		  0644);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(io_setup_(4, &ctx), 0);
+	ASSERT_EQ(sigaction(SIGXFSZ, &sa, NULL), 0);
+	ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	wcb(&cb[0], fd, b, BLK, 0, 0, 0);
+	wcb(&cb[1], fd, b, BLK, 2 << 20, 1, 0);
+	t0 = now_ms();
+	ASSERT_EQ(io_submit_(ctx, 2, p), 2);
+	ms = now_ms() - t0;
+	tap_diag("io_submit() of a slow write and one past RLIMIT_FSIZE: "
+		 "%lld ms", ms);
+	EXPECT_LT(ms, 100);
+	while (got < 2) {
+		long n = io_getevents_(ctx, 1, 2 - got, ev + got, 10000);
+
+		/* the SIGXFSZ handler may interrupt the wait */
+		if (n < 0 && errno == EINTR)
+			continue;
+		ASSERT_GT(n, 0);
+		got += n;
+	}
+	EXPECT_EQ(ev[0].data, 0);
+	EXPECT_EQ(ev[0].res, BLK);
+	EXPECT_EQ(ev[1].data, 1);
+	EXPECT_EQ(ev[1].res, -EFBIG);
+	usleep(50000);
+	tap_diag("SIGXFSZ: %d, in thread %d (submitter %d)", (int)xfsz_n,
+		 (int)xfsz_tid, (int)sys_tid());
+	EXPECT_EQ(xfsz_n, 1);
+	EXPECT_EQ(xfsz_tid, sys_tid());
+	ASSERT_EQ(io_destroy_(ctx), 0);
+	close(fd);
+}
+
+/*
+ * io_cancel() of an O_DSYNC write queued behind a slow one of the same
+ * file (not started): -EINPROGRESS, it completes once with -ECANCELED
+ * and writes nothing; of the started one: -EINVAL (not cancellable, as
+ * mainline says of any request it cannot cancel), it completes.  Before:
+ * both were written in io_submit(), neither could be cancelled.
+ */
+TEST(cancel_reaches_a_write_not_started)
+{
+	unsigned char *b = aligned_alloc(BLK, BLK);
+	struct iocb cb[2], *p[2] = { &cb[0], &cb[1] };
+	struct io_event ev[2];
+	aio_context_t ctx = 0;
+	struct stat st;
+	long ret;
+	int fd, got = 0, e;
+
+	REQUIRE_SWITCH();
+	REQUIRE_EXT4(1);
+	memset(b, 0x33, BLK);
+	fd = open(SLOW_MNT "/cancel", O_CREAT | O_TRUNC | O_WRONLY | O_DSYNC,
+		  0644);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(io_setup_(4, &ctx), 0);
+	wcb(&cb[0], fd, b, BLK, 0, 0, 0);
+	wcb(&cb[1], fd, b, BLK, BLK, 1, 0);
+	ASSERT_EQ(io_submit_(ctx, 2, p), 2);
+	/* the first has been taken by now: it waits for the device */
+	usleep(50000);
+	ret = io_cancel_(ctx, &cb[1], &ev[0]);
+	e = errno;
+	tap_diag("io_cancel() of the queued write: %ld (%s)", ret, strerror(e));
+	EXPECT_EQ(ret, -1);
+	EXPECT_EQ(e, EINPROGRESS);
+	ret = io_cancel_(ctx, &cb[0], &ev[0]);
+	e = errno;
+	tap_diag("io_cancel() of the started write: %ld (%s)", ret, strerror(e));
+	EXPECT_EQ(ret, -1);
+	EXPECT_EQ(e, EINVAL);
+	while (got < 2) {
+		long n = io_getevents_(ctx, 1, 2 - got, ev + got, 10000);
+
+		ASSERT_GT(n, 0);
+		got += n;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (ev[i].data == 0)
+			EXPECT_EQ(ev[i].res, BLK);
+		else
+			EXPECT_EQ(ev[i].res, -ECANCELED);
+	}
+	EXPECT_NE(ev[0].data, ev[1].data);
+	/* once each */
+	EXPECT_EQ(io_getevents_(ctx, 0, 2, ev, 300), 0);
+	ASSERT_EQ(fstat(fd, &st), 0);
+	EXPECT_EQ(st.st_size, BLK);
+	ASSERT_EQ(io_destroy_(ctx), 0);
+	close(fd);
+}
+
+/*
+ * io_destroy() with 8 O_DSYNC writes of one file queued (one at a time,
+ * each waiting for the slow device): it cancels those not started, waits
+ * for the one under way, and returns; each completed once (the context
+ * is gone, so what is left to see is the file: the first write is in
+ * it, and nothing writes it after io_destroy() returned).  Before:
+ * io_submit() wrote all 8.
+ */
+TEST(io_destroy_with_writes_queued_cancels_the_rest_and_waits)
+{
+	enum { N = 8 };
+	unsigned char *b = aligned_alloc(BLK, N * BLK);
+	struct iocb cb[N], *p[N];
+	aio_context_t ctx = 0;
+	long long t0, ms, dms;
+	struct stat st, st2;
+	int fd;
+
+	REQUIRE_SWITCH();
+	REQUIRE_EXT4(1);
+	fd = open(SLOW_MNT "/destroy", O_CREAT | O_TRUNC | O_WRONLY | O_DSYNC,
+		  0644);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(io_setup_(N, &ctx), 0);
+	for (int i = 0; i < N; i++) {
+		memset(b + i * BLK, i + 1, BLK);
+		wcb(&cb[i], fd, b + i * BLK, BLK, (uint64_t)i * BLK, i, 0);
+		p[i] = &cb[i];
+	}
+	t0 = now_ms();
+	ASSERT_EQ(io_submit_(ctx, N, p), N);
+	ms = now_ms() - t0;
+	usleep(50000);
+	t0 = now_ms();
+	ASSERT_EQ(io_destroy_(ctx), 0);
+	dms = now_ms() - t0;
+	ASSERT_EQ(fstat(fd, &st), 0);
+	tap_diag("io_submit() of %d O_DSYNC writes: %lld ms; io_destroy(): "
+		 "%lld ms; file size then %lld", N, ms, dms,
+		 (long long)st.st_size);
+	EXPECT_LT(ms, 100);
+	/* the first was written; not all: the rest were cancelled */
+	EXPECT_GE(st.st_size, BLK);
+	EXPECT_LT(st.st_size, N * BLK);
+	usleep(1500000);
+	ASSERT_EQ(fstat(fd, &st2), 0);
+	EXPECT_EQ(st2.st_size, st.st_size);
+	close(fd);
+}
+
+static long aio_nr(void)
+{
+	FILE *f = fopen("/proc/sys/fs/aio-nr", "r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/*
+ * A child submits 1,000 O_DSYNC writes to the slow device (one at a
+ * time, 200 ms each: about 200 s of them) and exits, execs or is killed
+ * at once: it is gone within seconds (the write under way finishes, the
+ * rest complete with -ECANCELED), its aio context with it (aio-nr back).
+ * Before: io_submit() did not return (it wrote them one by one).
+ */
+TEST(exit_exec_and_kill_with_1000_writes_in_flight)
+{
+	enum { N = 1000 };
+	long base;
+
+	REQUIRE_SWITCH();
+	base = aio_nr();
+	for (int how = 0; how < 3; how++) {
+		long long t0 = now_ms(), t1;
+		struct pollfd pfd;
+		int pp[2], st = -1, done = 0;
+		pid_t pid;
+		char c;
+
+		ASSERT_EQ(pipe(pp), 0);
+		pid = fork();
+		if (pid == 0) {
+			unsigned char *b = aligned_alloc(BLK, BLK);
+			struct iocb *cb = calloc(N, sizeof(*cb));
+			struct iocb **p = calloc(N, sizeof(*p));
+			aio_context_t ctx = 0;
+			int fd = slow_dev(0);
+
+			if (fd < 0)
+				_exit(77);
+			close(fd);
+			fd = open("/dev/nullb0", O_WRONLY | O_DSYNC);
+			if (fd < 0 || io_setup_(N, &ctx))
+				_exit(3);
+			memset(b, 0x11 * (how + 1), BLK);
+			for (int i = 0; i < N; i++) {
+				wcb(&cb[i], fd, b, BLK,
+				    WOFF + (64 + (uint64_t)i) * BLK, i, 0);
+				p[i] = &cb[i];
+			}
+			if (io_submit_(ctx, N, p) != N)
+				_exit(4);
+			if (write(pp[1], "x", 1) != 1)
+				_exit(5);
+			end_child(how);
+		}
+		ASSERT_GT(pid, 0);
+		close(pp[1]);
+		pfd.fd = pp[0];
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 10000) == 1 && read(pp[0], &c, 1) == 1)
+			done = 1;
+		t1 = now_ms() - t0;
+		if (!done) {
+			/* io_submit() still writing: a killed write ends it */
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			close(pp[0]);
+			tap_diag("io_submit() of %d O_DSYNC writes: not back in "
+				 "%lld ms", N, t1);
+			ASSERT_TRUE(done);
+		}
+		close(pp[0]);
+		/* gone within 20 s: the write under way, and no more */
+		for (int i = 0; i < 200; i++) {
+			pid_t w = waitpid(pid, &st, WNOHANG);
+
+			if (w == pid)
+				break;
+			ASSERT_EQ(w, 0);
+			usleep(100000);
+		}
+		if (waitpid(pid, NULL, WNOHANG) == 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			ASSERT_TRUE(0);
+		}
+		tap_diag("%s with %d O_DSYNC writes in flight (io_submit() %lld "
+			 "ms): gone in %lld ms", how == 0 ? "exit" :
+			 how == 1 ? "exec" : "kill", N, t1, now_ms() - t0);
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+			SKIP("no null_blk of ours");
+		if (how == 2)
+			EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+		else
+			EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		/* its aio context went with it */
+		for (int i = 0; i < 50 && aio_nr() != base; i++)
+			usleep(100000);
+		EXPECT_EQ(aio_nr(), base);
+	}
+}
+
+enum { WCRED_UID = 4322 };
+
+static aio_context_t wcred_ctx;
+static int wcred_fd;
+static pid_t wcred_tid;
+static long long wcred_ms = -1;
+
+/* as WCRED_UID (this thread only), an O_DSYNC write of its file */
+static void *wcred_submit(void *arg)
+{
+	static unsigned char b[BLK];
+	static struct iocb cb;
+	struct iocb *p = &cb;
+	long long t0;
+
+	wcred_tid = sys_tid();
+	if (syscall(SYS_setresuid, WCRED_UID, WCRED_UID, WCRED_UID))
+		return NULL;
+	wcred_fd = open(SLOW_MNT "/cred", O_WRONLY | O_DSYNC);
+	if (wcred_fd < 0)
+		return NULL;
+	memset(b, 0x44, BLK);
+	wcb(&cb, wcred_fd, b, BLK, 0, 0xc8001, 0);
+	t0 = now_ms();
+	if (io_submit_(wcred_ctx, 1, &p) != 1)
+		return NULL;
+	wcred_ms = now_ms() - t0;
+	return arg;
+}
+
+/*
+ * Issue 18 item 3 for writes: the async thread writes with the
+ * submitter's credentials, not its own.  The async thread was made by
+ * root (an earlier write of root's); a thread of uid 4322 (its own
+ * credentials only) writes a set-user-ID file of its own: without
+ * CAP_FSETID the write clears the set-user-ID and set-group-ID bits
+ * (root's would keep them).  The trace events show the write: submitted
+ * with fsuid 4322 ("write"), completed by another thread with fsuid
+ * 4322.  io_submit() returned at once (before: it wrote it).
+ */
+TEST(write_by_an_async_thread_runs_with_the_submitters_credentials)
+{
+	unsigned char *b = aligned_alloc(BLK, BLK);
+	struct iocb cb, *p = &cb;
+	struct io_event ev;
+	struct stat st;
+	unsigned int uid = ~0u, cuid = ~0u;
+	int fd, tid = 0, sub = 0;
+	const char *s, *c;
+	long res = 0;
+	pthread_t t;
+	void *ret;
+	char *tr;
+
+	REQUIRE_SWITCH();
+	if (geteuid())
+		SKIP("not root: no second uid to run a thread as");
+	REQUIRE_EXT4(1);
+	/* root's write first: the async thread it makes has root's creds */
+	fd = open(SLOW_MNT "/root", O_CREAT | O_TRUNC | O_WRONLY | O_DSYNC,
+		  0644);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(io_setup_(4, &wcred_ctx), 0);
+	memset(b, 0x22, BLK);
+	wcb(&cb, fd, b, BLK, 0, 0xc8000, 0);
+	ASSERT_EQ(io_submit_(wcred_ctx, 1, &p), 1);
+	ASSERT_EQ(io_getevents_(wcred_ctx, 1, 1, &ev, 10000), 1);
+	EXPECT_EQ(ev.res, BLK);
+	close(fd);
+
+	fd = open(SLOW_MNT "/cred", O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(fchown(fd, WCRED_UID, WCRED_UID), 0);
+	ASSERT_EQ(fchmod(fd, 06755), 0);
+	close(fd);
+	aio_tracing(1);
+	ASSERT_EQ(pthread_create(&t, NULL, wcred_submit, &uid), 0);
+	ASSERT_EQ(pthread_join(t, &ret), 0);
+	ASSERT_TRUE(ret != NULL);
+	tap_diag("io_submit() as uid %d: %lld ms", WCRED_UID, wcred_ms);
+	EXPECT_LT(wcred_ms, 100);
+	ASSERT_EQ(io_getevents_(wcred_ctx, 1, 1, &ev, 10000), 1);
+	aio_tracing(0);
+	EXPECT_EQ(ev.res, BLK);
+	ASSERT_EQ(stat(SLOW_MNT "/cred", &st), 0);
+	tap_diag("mode after the write: %04o", st.st_mode & 07777);
+	EXPECT_EQ(st.st_mode & 06000, 0);
+	EXPECT_EQ(st.st_size, BLK);
+	tr = tr_read();
+	ASSERT_TRUE(tr != NULL);
+	s = tr_find(tr, "syslet_aio_submit", 0xc8001, 0);
+	c = tr_find(tr, "syslet_aio_complete", 0xc8001, 0);
+	ASSERT_TRUE(s && c);
+	EXPECT_TRUE(strstr(s, " write\n") == strchr(s, '\n') - 6);
+	s = strstr(s, " fsuid ");
+	ASSERT_TRUE(s && sscanf(s, " fsuid %u", &uid) == 1);
+	ASSERT_EQ(sscanf(c, "user_data 0x%*x res %ld tid %d submitter %d "
+			 "fsuid %u", &res, &tid, &sub, &cuid), 4);
+	tap_diag("submitted by %d with fsuid %u, completed by %d with fsuid %u",
+		 sub, uid, tid, cuid);
+	EXPECT_EQ(res, BLK);
+	EXPECT_EQ(sub, wcred_tid);
+	EXPECT_NE(tid, wcred_tid);
+	EXPECT_EQ(uid, WCRED_UID);
+	EXPECT_EQ(cuid, WCRED_UID);
+	free(tr);
+	ASSERT_EQ(io_destroy_(wcred_ctx), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *root = getenv("SYSLET_MODROOT");
@@ -1527,6 +2295,10 @@ int main(int argc, char **argv)
 	ret = tap_main(argc, argv);
 	if (access(SYSCTL, F_OK) == 0 && set_switch(1))
 		ret = 1;
+	/* the write tests' file systems */
+	if (ext4_end(SLOW_MNT) || ext4_end(FAST_MNT))
+		ret = 1;
+	unlink(FAST_IMG);
 	/* a read left in flight holds the module: it must let go */
 	if (loaded_nullb &&
 	    system("i=0; until rmmod null_blk 2>/dev/null; do "

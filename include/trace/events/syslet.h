@@ -121,34 +121,39 @@ TRACE_EVENT(syslet_cancel,
 );
 
 /**
- * syslet_aio_submit - io_submit() gave the engine a buffered read
+ * syslet_aio_submit - io_submit() gave the engine a buffered read or write
  * @req: the request (fs/aio.c's kiocb), as syslet_aio_complete names it
  * @user_data: its iocb's aio_data
- * @pos: the file position it reads from
+ * @pos: the file position it reads from (a write: writes at, but for an
+ *	O_APPEND one, which writes at the end of the file when it runs)
  * @len: its length
  * @res: its result if it completed in io_submit(), else what io_submit()
- *	copied from the page cache before it queued the rest
+ *	copied from the page cache before it queued the rest (a write: 0)
  * @queued: it waits for its pages and completes by itself (a
  *	syslet_aio_complete follows), else it completed in io_submit()
+ * @write: an O_DSYNC/RWF_DSYNC write, queued for an async thread of the
+ *	submitter's process (printed as " write" after the fsuid)
  *
  * Its fsuid field is current's, the submitter's: the credentials the
- * request runs with, wherever it is read on.
+ * request runs with, wherever it is read on or written.
  *
  * Once per request the engine takes: a buffered IOCB_CMD_PREAD or PREADV
- * read through it.  A request it leaves to mainline's path (the switch
- * off, O_DIRECT, RWF_NOWAIT, a write, a file whose page cache cannot be
- * waited for) fires none.
+ * read through it, a PWRITE or PWRITEV that would wait for the device.
+ * A request it leaves to mainline's path (the switch off, O_DIRECT,
+ * RWF_NOWAIT, a write the page cache takes, a file whose page cache
+ * cannot be waited for) fires none.
  */
 TRACE_EVENT(syslet_aio_submit,
 	    TP_PROTO(const void *req, u64 user_data, loff_t pos, size_t len,
-		     long res, bool queued),
-	    TP_ARGS(req, user_data, pos, len, res, queued),
+		     long res, bool queued, bool write),
+	    TP_ARGS(req, user_data, pos, len, res, queued, write),
 	    TP_STRUCT__entry(__field(const void *, req)
 			     __field(u64, user_data)
 			     __field(loff_t, pos)
 			     __field(size_t, len)
 			     __field(long, res)
 			     __field(bool, queued)
+			     __field(bool, write)
 			     __field(uid_t, fsuid)),
 	    TP_fast_assign(__entry->req = req;
 			   __entry->user_data = user_data;
@@ -156,12 +161,14 @@ TRACE_EVENT(syslet_aio_submit,
 			   __entry->len = len;
 			   __entry->res = res;
 			   __entry->queued = queued;
+			   __entry->write = write;
 			   __entry->fsuid = from_kuid_munged(&init_user_ns,
 							     current_fsuid());),
-	    TP_printk("req %p user_data 0x%llx pos %lld len %zu res %ld %s fsuid %u",
+	    TP_printk("req %p user_data 0x%llx pos %lld len %zu res %ld %s fsuid %u%s",
 		      __entry->req, __entry->user_data, __entry->pos,
 		      __entry->len, __entry->res,
-		      __entry->queued ? "queued" : "done", __entry->fsuid)
+		      __entry->queued ? "queued" : "done", __entry->fsuid,
+		      __entry->write ? " write" : "")
 );
 
 /**
@@ -170,14 +177,16 @@ TRACE_EVENT(syslet_aio_submit,
  * @user_data: its iocb's aio_data
  * @res: the result its io_event gets (-ECANCELED if it was cancelled)
  * @submitter: the thread that submitted it
- * @dropped: its process was going (exit, exec), nothing was read: its
- *	-ECANCELED is completed by a kworker or the process's exiting thread
+ * @dropped: its process was going (exit, exec), nothing was read or
+ *	written: its -ECANCELED is completed by a kworker, the process's
+ *	exiting or exec'ing thread, or an async thread being killed
  *
  * Once per queued request, just before its event goes to the aio ring,
  * in the thread that completes it: the one that read it on (the
- * submitter, or another thread of its process), or the one that drops
- * it.  Its tid field is that thread's, its fsuid field the credentials
- * it read on with: the submitter's (that thread's own if @dropped).
+ * submitter, or another thread of its process) or wrote it (an async
+ * thread), or the one that drops it.  Its tid field is that thread's,
+ * its fsuid field the credentials it read on or wrote with: the
+ * submitter's (that thread's own if @dropped).
  */
 TRACE_EVENT(syslet_aio_complete,
 	    TP_PROTO(const void *req, u64 user_data, long res, pid_t submitter,
