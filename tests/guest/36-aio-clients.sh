@@ -2,8 +2,9 @@
 # Unmodified io_submit() clients (issue 18), each with /proc/sys/fs/aio-syslet
 # at 1 (buffered reads through the engine) and at 0 (mainline): libaio's
 # own test harness (built by scripts/libaio-harness.sh), fio's libaio engine
-# writing with verify=crc32c and verifying with the page cache dropped, and
-# stress-ng --aiol.  On ext4 over a loop device: a file system whose pages
+# writing with verify=crc32c and verifying with the page cache dropped (and
+# again with O_DSYNC writes, sync=dsync, which the engine writes in an async
+# thread), and stress-ng --aiol.  On ext4 over a loop device: a file system whose pages
 # the engine can wait for (tmpfs has no FMODE_BUF_RASYNC).
 #
 # Two modes, $SYSLET_AIO_CLIENTS:
@@ -33,8 +34,8 @@ echo "TAP version 13"
 # build/fio/fio is not built in this tree.
 mode=${SYSLET_AIO_CLIENTS:-quick}
 case $mode in
-quick) fs_size=256M fio_size=16M sng_time=3s ;;
-full|1) mode=full fs_size=1200M fio_size=32M sng_time=10s ;;
+quick) fs_size=256M fio_size=16M fio_dsync_size=2M sng_time=3s ;;
+full|1) mode=full fs_size=1200M fio_size=32M fio_dsync_size=8M sng_time=10s ;;
 off|0)
 	echo "1..0 # SKIP unmodified io_submit() clients: SYSLET_AIO_CLIENTS=$mode"
 	exit 0 ;;
@@ -114,6 +115,24 @@ fio_verify() {
 	return $rc
 }
 
+# O_DSYNC writes (fio's sync=dsync), which the engine gives to an async
+# thread of fio (issue 18 item 1, writes), verified cold as above
+fio_dsync_verify() {
+	f=$work/mnt/fio-dsync.dat
+	rm -f $f
+	set -- --name=aiodsync --filename=$f --ioengine=libaio --iodepth=16 \
+		--bs=4k --size=$fio_dsync_size --sync=dsync --verify=crc32c \
+		--output-format=terse
+	(cd $work && "$fio" "$@" --rw=randwrite --do_verify=0 >/dev/null) ||
+		return 1
+	cold
+	(cd $work && "$fio" "$@" --rw=randwrite --verify_only=1 \
+		--verify_fatal=1) > $work/fio.out 2>&1
+	rc=$?
+	cat $work/fio.out
+	return $rc
+}
+
 stress_aiol() {
 	cold
 	stress-ng --aiol 2 --aiol-requests 64 --timeout $sng_time --verify \
@@ -144,8 +163,11 @@ for on in 1 0; do
 	fi
 	if [ -x "$fio" ]; then
 		timed "fio libaio verify=crc32c, $fio_size cold, aio-syslet=$on" fio_verify
+		timed "fio libaio sync=dsync verify=crc32c, $fio_dsync_size, aio-syslet=$on" \
+			fio_dsync_verify
 	else
 		n=$((n + 1)); echo "ok $n fio libaio, aio-syslet=$on # SKIP no $fio"
+		n=$((n + 1)); echo "ok $n fio libaio sync=dsync, aio-syslet=$on # SKIP no $fio"
 	fi
 	if command -v stress-ng >/dev/null; then
 		timed "stress-ng --aiol $sng_time, aio-syslet=$on" stress_aiol
