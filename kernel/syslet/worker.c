@@ -186,9 +186,16 @@ static bool worker_run_kwork(struct syslet_ctx *ctx, struct syslet_kwork *kw)
 		kw->ops->done(kw, res, false);
 		revert_creds(old);
 	}
-	/* as after a chain: a notification meant for the work is over */
+	/* as after an atom: a notification meant for the work is over */
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
 		clear_notify_signal();
+	/*
+	 * Deferred task work, the final fput() of a file closed while its
+	 * write was queued (its request held the last reference): we never
+	 * return to user space, where it would run.
+	 */
+	if (task_work_pending(current))
+		task_work_run();
 
 	spin_lock(&ctx->lock);
 	ctx->nr_kwork_running--;

@@ -39,6 +39,7 @@
 #include <stdint.h>
 #include <linux/aio_abi.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -2056,6 +2057,54 @@ TEST(io_destroy_with_writes_queued_cancels_the_rest_and_waits)
 	ASSERT_EQ(fstat(fd, &st2), 0);
 	EXPECT_EQ(st2.st_size, st.st_size);
 	close(fd);
+}
+
+/*
+ * The fd closed right after io_submit(): the request holds the last
+ * reference to the file, which the async thread drops when it completes
+ * it.  The file is closed then (IN_CLOSE_WRITE comes), not when that
+ * thread next runs something or exits (a final fput() in it is task
+ * work, which the thread must run itself: it never returns to user
+ * space).
+ */
+TEST(a_file_closed_meanwhile_is_released_when_its_write_completes)
+{
+	unsigned char *b = aligned_alloc(BLK, BLK);
+	struct iocb cb, *p = &cb;
+	struct io_event ev;
+	struct inotify_event *ie;
+	char ibuf[256];
+	aio_context_t ctx = 0;
+	struct pollfd pfd;
+	int fd, in, got = 0;
+
+	REQUIRE_SWITCH();
+	REQUIRE_EXT4(1);
+	fd = open(SLOW_MNT "/closed", O_CREAT | O_TRUNC | O_WRONLY | O_DSYNC,
+		  0644);
+	ASSERT_GE(fd, 0);
+	in = inotify_init1(IN_NONBLOCK);
+	ASSERT_GE(in, 0);
+	ASSERT_GE(inotify_add_watch(in, SLOW_MNT "/closed", IN_CLOSE_WRITE), 0);
+	ASSERT_EQ(io_setup_(4, &ctx), 0);
+	memset(b, 0x66, BLK);
+	wcb(&cb, fd, b, BLK, 0, 1, 0);
+	ASSERT_EQ(io_submit_(ctx, 1, &p), 1);
+	close(fd);
+	ASSERT_EQ(io_getevents_(ctx, 1, 1, &ev, 10000), 1);
+	EXPECT_EQ(ev.res, BLK);
+	pfd.fd = in;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 1000) == 1) {
+		ssize_t n = read(in, ibuf, sizeof(ibuf));
+
+		ie = (struct inotify_event *)ibuf;
+		got = n >= (ssize_t)sizeof(*ie) && (ie->mask & IN_CLOSE_WRITE);
+	}
+	tap_diag("IN_CLOSE_WRITE within 1 s of the event: %d", got);
+	EXPECT_TRUE(got);
+	close(in);
+	ASSERT_EQ(io_destroy_(ctx), 0);
 }
 
 static long aio_nr(void)
