@@ -2107,6 +2107,102 @@ TEST(a_file_closed_meanwhile_is_released_when_its_write_completes)
 	ASSERT_EQ(io_destroy_(ctx), 0);
 }
 
+/*
+ * Audit sees writes as it sees reads: the submitter's io_submit() call
+ * (one record, exit=4), and no write call, for 4 O_DSYNC writes that an
+ * async thread writes (the child exits 7 if io_submit() waited for them:
+ * before, it wrote them, 800 ms).
+ */
+TEST(audit_records_io_submit_and_no_write)
+{
+	struct audit_rule_data rule;
+	struct audit_reader ar;
+	char want[64], pidw[32], *text;
+	int afd, st, subs = 0, other = 0, type, fd;
+	pid_t pid;
+
+	REQUIRE_SWITCH();
+	REQUIRE_DEV(fd, 0);
+	close(fd);
+	afd = audit_open();
+	if (afd == -1)
+		SKIP("no audit netlink socket (CONFIG_AUDIT): %s",
+		     strerror(errno));
+	ASSERT_GE(afd, 0);
+	ASSERT_EQ(audit_set(afd, 1, getpid()), 0);
+	audit_rule(&rule, SYS_io_submit);
+	rule.mask[SYS_pwrite64 / 32] |= 1U << (SYS_pwrite64 % 32);
+	rule.mask[SYS_pwritev / 32] |= 1U << (SYS_pwritev % 32);
+	rule.mask[SYS_write / 32] |= 1U << (SYS_write % 32);
+	rule.mask[SYS_fdatasync / 32] |= 1U << (SYS_fdatasync % 32);
+	ASSERT_EQ(audit_send(afd, AUDIT_ADD_RULE, &rule, sizeof(rule)), 0);
+	/* audited tasks are those made after audit was enabled */
+	pid = fork();
+	if (pid == 0) {
+		unsigned char *b = aligned_alloc(BLK, 4 * BLK);
+		struct iocb cb[4], *p[4];
+		struct io_event ev[4];
+		aio_context_t ctx = 0;
+		long long t0;
+		int got = 0;
+
+		close(afd);
+		fd = open("/dev/nullb0", O_WRONLY | O_DSYNC);
+		if (fd < 0 || io_setup_(4, &ctx))
+			_exit(3);
+		for (int i = 0; i < 4; i++) {
+			uint64_t off = WOFF + (32 + (uint64_t)i) * BLK;
+
+			for (int j = 0; j < BLK; j++)
+				b[i * BLK + j] = wpat(off + j);
+			wcb(&cb[i], fd, b + i * BLK, BLK, off, i, 0);
+			p[i] = &cb[i];
+		}
+		t0 = now_ms();
+		if (io_submit_(ctx, 4, p) != 4)
+			_exit(4);
+		if (now_ms() - t0 >= 100)
+			_exit(7);
+		while (got < 4) {
+			long n = io_getevents_(ctx, 1, 4, ev, 10000);
+
+			if (n <= 0)
+				_exit(5);
+			for (long i = 0; i < n; i++)
+				if (ev[i].res != BLK)
+					_exit(6);
+			got += n;
+		}
+		_exit(0);
+	}
+	ASSERT_GT(pid, 0);
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	EXPECT_EQ(st, 0);
+	if (st)
+		tap_diag("child status 0x%x", st);
+	snprintf(pidw, sizeof(pidw), " pid=%d ", (int)pid);
+	audit_reader_init(&ar, afd, 3000);
+	while ((type = audit_next(&ar, &text))) {
+		if (type != AUDIT_SYSCALL || !strstr(text, pidw))
+			continue;
+		snprintf(want, sizeof(want), " syscall=%d ", SYS_io_submit);
+		if (strstr(text, want) && strstr(text, " exit=4 "))
+			subs++;
+		else
+			other++;
+		if (!strstr(text, want))
+			tap_diag("%s", text);
+	}
+	audit_send(afd, AUDIT_DEL_RULE, &rule, sizeof(rule));
+	audit_set(afd, 0, 0);
+	close(afd);
+	tap_diag("%d io_submit() records, %d other", subs, other);
+	EXPECT_EQ(subs, 1);
+	EXPECT_EQ(other, 0);
+	for (int i = 0; i < 4; i++)
+		EXPECT_TRUE(dev_has(WOFF + (32 + (uint64_t)i) * BLK));
+}
+
 static long aio_nr(void)
 {
 	FILE *f = fopen("/proc/sys/fs/aio-nr", "r");
