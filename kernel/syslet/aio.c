@@ -13,6 +13,10 @@
  * mainline.  A read the page cache satisfies completes in io_submit(),
  * as before.  No async thread, no kworker touches user memory.
  *
+ * Writes that must reach the device before they complete (O_DSYNC,
+ * RWF_DSYNC, ...) have no page to wait for without a thread: an async
+ * thread of the process writes them (syslet_aio_write(), below).
+ *
  * What stays on mainline's path: O_DIRECT (already asynchronous), files
  * whose page cache cannot be waited for so (no FMODE_BUF_RASYNC: they
  * read as before, in io_submit()), a request with RWF_NOWAIT (its caller

@@ -57,12 +57,12 @@ static void worker_set_ioprio(int prio)
 	task_unlock(current);
 }
 
+static void wake_idle(struct syslet_ctx *ctx);
+
 /*
  * Runs one chain taken off the queue; posts or frees it.  Returns true if
  * the thread is being killed.
  */
-static void wake_idle(struct syslet_ctx *ctx);
-
 static bool worker_run(struct syslet_ctx *ctx, struct syslet_chain *c)
 {
 	const struct cred *old;
@@ -657,27 +657,6 @@ static void wake_idle(struct syslet_ctx *ctx)
 }
 
 /*
- * Queues @c for an async thread, waking an idle one or creating one.
- * Returns 0, or a negative errno if no thread exists to run it (the chain
- * is then not queued).
- *
- * The chain is published on ctx->queue only once it is known to stay
- * there: from then on a thread or async_cancel() may run, post and free
- * it at any moment.  So a thread that has to be made is made first (its
- * place in ctx->nr_threads reserved under the lock), and the chain is
- * queued after, or given back if no thread at all exists.  A chain on
- * ctx->running (a kbuf read going to a thread) moves from there to the
- * queue under one hold of ctx->lock, so that async_cancel() finds it at
- * every moment; given back, it is still on ctx->running.
- *
- * While the thread is being made, ctx->nr_creating keeps idle threads, the
- * new one too, from leaving on their idle timeout: else the new thread
- * could find the queue empty, time out and leave before the chain is
- * queued, which would then wait for no thread (a submitter delayed for an
- * idle time, 1 ms at the least, between the two: an interrupt storm, or a
- * virtual CPU its host does not run).
- */
-/*
  * A thread for a work about to be queued: an idle one, or one made now,
  * up to ctx->max_threads (ctx->lock held, dropped meanwhile).  0, or a
  * negative errno if none exists at all to run it.
@@ -706,6 +685,27 @@ static int worker_for_queue(struct syslet_ctx *ctx)
 	return 0;
 }
 
+/*
+ * Queues @c for an async thread, waking an idle one or creating one.
+ * Returns 0, or a negative errno if no thread exists to run it (the chain
+ * is then not queued).
+ *
+ * The chain is published on ctx->queue only once it is known to stay
+ * there: from then on a thread or async_cancel() may run, post and free
+ * it at any moment.  So a thread that has to be made is made first (its
+ * place in ctx->nr_threads reserved under the lock), and the chain is
+ * queued after, or given back if no thread at all exists.  A chain on
+ * ctx->running (a kbuf read going to a thread) moves from there to the
+ * queue under one hold of ctx->lock, so that async_cancel() finds it at
+ * every moment; given back, it is still on ctx->running.
+ *
+ * While the thread is being made, ctx->nr_creating keeps idle threads, the
+ * new one too, from leaving on their idle timeout: else the new thread
+ * could find the queue empty, time out and leave before the chain is
+ * queued, which would then wait for no thread (a submitter delayed for an
+ * idle time, 1 ms at the least, between the two: an interrupt storm, or a
+ * virtual CPU its host does not run).
+ */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
 {
 	int ret;
