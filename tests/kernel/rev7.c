@@ -613,6 +613,78 @@ TEST(aio_read_never_blocks_an_io_getevents_poll_in_a_chain)
 	poll_stall_case(1);
 }
 
+/*
+ * The same read when no async thread can be made (uid 1000 at its
+ * RLIMIT_NPROC, single-threaded): the thread that posts it, here the
+ * submitter polling with io_getevents(timeout 0), still does not read the
+ * rest blocking; the request completes with what it read before (the
+ * anonymous page: 4096 of 8192), as a lone pread64() chain that finds no
+ * thread does.  Before the fix the poll read it: 8192 after a poll of
+ * ~200 ms.
+ */
+TEST(aio_read_blocking_rest_with_no_thread_to_be_had_completes_short)
+{
+	static unsigned char buf0[BLK] __attribute__((aligned(BLK)));
+	struct timespec zero = { 0, 0 }, ms10 = { 0, 10000000 };
+	struct rlimit rl = { 1, 1 };
+	struct iocb cb, *cbp = &cb;
+	long long t0, t1, max_poll = 0;
+	struct iovec iov[2];
+	struct io_event ev;
+	aio_context_t actx = 0;
+	long n = 0;
+	char *map;
+	int fd, mfd;
+
+	REQUIRE_SYSLET();
+	if (access("/proc/sys/fs/aio-syslet", F_OK))
+		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
+	if (geteuid() != 0)
+		SKIP("needs root to become uid 1000");
+	fd = nullb_cold(O_RDONLY);
+	if (fd < 0)
+		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	mfd = open("/dev/nullb0", O_RDWR);
+	ASSERT_GE(mfd, 0);
+	map = mmap(NULL, BLK, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 72 << 20);
+	ASSERT_TRUE(map != MAP_FAILED);
+	ASSERT_EQ(syscall(SYS_io_setup, 4, &actx), 0);
+	ASSERT_EQ(setresgid(1000, 1000, 1000), 0);
+	ASSERT_EQ(setresuid(1000, 1000, 1000), 0);
+	/* this process only: no thread can be made */
+	ASSERT_EQ(setrlimit(RLIMIT_NPROC, &rl), 0);
+	iov[0].iov_base = buf0;
+	iov[0].iov_len = BLK;
+	iov[1].iov_base = map;
+	iov[1].iov_len = BLK;
+	memset(&cb, 0, sizeof(cb));
+	cb.aio_fildes = fd;
+	cb.aio_lio_opcode = IOCB_CMD_PREADV;
+	cb.aio_buf = (uintptr_t)iov;
+	cb.aio_nbytes = 2;
+	cb.aio_offset = 24 << 20;
+	ASSERT_EQ(syscall(SYS_io_submit, actx, 1, &cbp), 1);
+	for (int i = 0; i < 300 && !n; i++) {
+		t0 = now_ms();
+		n = syscall(SYS_io_getevents, actx, 0, 1, &ev, &zero);
+		t1 = now_ms();
+		if (t1 - t0 > max_poll)
+			max_poll = t1 - t0;
+		if (!n)
+			nanosleep(&ms10, NULL);
+	}
+	ASSERT_EQ(n, 1);
+	tap_diag("read: res %lld; longest io_getevents(timeout 0) %lld ms",
+		 (long long)ev.res, max_poll);
+	EXPECT_EQ(ev.res, BLK);
+	EXPECT_LT(max_poll, 150);
+	EXPECT_EQ(limits_now().nr_threads, 0);
+	syscall(SYS_io_destroy, actx);
+	munmap(map, BLK);
+	close(mfd);
+	close(fd);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Finding 11: review 5 finding 3 is fixed for io_getevents() only: an    */
 /* IOCB_FLAG_RESFD eventfd waited on in a chain is never signalled        */
