@@ -583,8 +583,8 @@ bool syslet_kio_run_work(void)
 
 /*
  * Current is about to run a chain in its async_exec(): reads that
- * complete meanwhile go to another thread if there is one, else wait
- * for the chain's end (TWA_RESUME).  A kick that came before (task work
+ * complete meanwhile go to another thread if there is one, else to an
+ * async thread (kio_post_work()).  A kick that came before (task work
  * with TIF_NOTIFY_SIGNAL) is run now, as get_signal() would run it,
  * not left to interrupt an atom.
  */
