@@ -16,13 +16,14 @@
  * A wait of io_getevents()/io_pgetevents() (read_events()) or io_destroy()
  * (syslet_aio_wait()) for the events of a kioctx.  The engine's reads
  * are read on by a thread of the process (task work); with every user
- * thread in a chain that task work waits, TWA_RESUME, for a chain's end,
- * which may never come before this wait ends.  So the waiting thread
- * posts what completed itself (as async_wait() does), before and after
- * each wait, and a completion wakes it: on the process's ctx->kio_wait,
- * @kicked set and the task woken (@notify: with TIF_NOTIFY_SIGNAL, which
- * ends a completion's interruptible wait too).  On the stack of the
- * waiting thread, between syslet_aio_waiter_begin() and _end().
+ * thread in a chain, by an async thread once it gets to them (with none
+ * to be had, they complete with -EAGAIN).  The waiting thread does not
+ * wait for that: it posts what completed itself (as async_wait() does),
+ * before and after each wait, and a completion wakes it: on the
+ * process's ctx->kio_wait, @kicked set and the task woken (@notify: with
+ * TIF_NOTIFY_SIGNAL, which ends a completion's interruptible wait too).
+ * On the stack of the waiting thread, between syslet_aio_waiter_begin()
+ * and _end().
  */
 struct syslet_aio_waiter {
 	struct wait_queue_entry	wq;

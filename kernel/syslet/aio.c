@@ -11,7 +11,9 @@
  * process's mm and completes the request through fs/aio.c's
  * ->ki_complete() (aio_complete_rw()): the aio ring, its eventfd, as
  * mainline.  A read the page cache satisfies completes in io_submit(),
- * as before.  No async thread, no kworker touches user memory.
+ * as before.  No kworker touches user memory; an async thread of the
+ * process reads on when no user thread can (every one runs a chain), and
+ * reads a blocking rest.
  *
  * Writes that must reach the device before they complete (O_DSYNC,
  * RWF_DSYNC, ...) have no page to wait for without a thread: an async
@@ -24,7 +26,8 @@
  * A page that cannot be waited for (an I/O error left it not uptodate,
  * no memory for a folio) or a buffer page that faults: the rest is read
  * blocking, in io_submit() if it is found there (as mainline would), or
- * in the thread that reads on (syslet_aio_sync()).
+ * by an async thread of the process it is queued to (syslet_aio_sync()
+ * from syslet_kio_run()), never by a user thread that merely posts it.
  *
  * Credentials, seccomp, audit, tracing: the read on runs with the
  * submitter's credentials at io_submit() (kio->cred, overridden around
@@ -128,10 +131,12 @@ static void syslet_aio_finish(struct syslet_kio *kio, bool post)
 }
 
 /*
- * A page that cannot be waited for: the rest is read here, blocking, by
- * a thread of the process (the submitter, or another with the
- * submitter's PKRU loaded: kbuf_retry_as_submitter()), with the
- * submitter's credentials.
+ * A page that cannot be waited for, a buffer page that faults: the rest
+ * is read here, blocking, with the submitter's credentials, by the
+ * submitter in io_submit() (as mainline would), or by an async thread
+ * of the process with the submitter's PKRU loaded (syslet_kio_run():
+ * never a user thread that merely posts it, review 7 finding 4).  A
+ * request cancelled meanwhile is not read on.
  */
 static void syslet_aio_sync(struct syslet_kio *kio)
 {
@@ -139,14 +144,17 @@ static void syslet_aio_sync(struct syslet_kio *kio)
 	struct iov_iter iter;
 	ssize_t ret;
 
-	iov_iter_init(&iter, ITER_DEST, kio->iov, kio->nr_segs, kio->len);
-	iov_iter_advance(&iter, kio->done);
-	kio->iocb.ki_pos = kio->pos + kio->done;
-	kio->iocb.ki_flags = kio->kflags;
-	ret = kio->iocb.ki_filp->f_op->read_iter(&kio->iocb, &iter);
-	if (ret > 0)
-		kio->done += ret;
-	kio->res = kio->done ? kio->done : ret;
+	if (!READ_ONCE(kio->cancelled)) {
+		iov_iter_init(&iter, ITER_DEST, kio->iov, kio->nr_segs,
+			      kio->len);
+		iov_iter_advance(&iter, kio->done);
+		kio->iocb.ki_pos = kio->pos + kio->done;
+		kio->iocb.ki_flags = kio->kflags;
+		ret = kio->iocb.ki_filp->f_op->read_iter(&kio->iocb, &iter);
+		if (ret > 0)
+			kio->done += ret;
+		kio->res = kio->done ? kio->done : ret;
+	}
 	syslet_aio_finish(kio, true);
 	if (old)
 		revert_creds(old);
@@ -249,6 +257,9 @@ bool syslet_aio_read(struct kiocb *req, u64 user_data, struct iov_iter *iter,
 	/* the read on runs with them, in whichever thread reads it on */
 	kio->cred = get_current_cred();
 	refcount_inc(&ctx->refs);
+	atomic_inc(&ctx->nr_kio);
+	/* in a chain's atom: an async thread to post it (review 7 finding 11) */
+	syslet_kio_submitted(ctx);
 
 	/* cancellable from before it can complete (on another CPU) */
 	req->private = a;
@@ -434,12 +445,11 @@ bool syslet_aio_write(struct kiocb *req, u64 user_data, struct iov_iter *iter,
  * The waits of io_getevents() and io_destroy() (struct syslet_aio_waiter).
  * A read's completion (kio.c: kbuf_wake(), kio_complete()) adds it to
  * ctx->kio_done, wakes ctx->kio_wait and kicks a thread of the process
- * to read it on (task work); if every user thread runs a chain, the
- * task work waits with TWA_RESUME for a chain's end and no later kick
- * looks further (@kio_tw_queued).  A thread waiting in io_getevents()
- * or io_destroy(), in a chain's atom or after it, would wait for it for
- * ever if the chain that holds the task work waits for that thread.  So
- * such a waiter is on ctx->kio_wait too and posts ctx->kio_done itself,
+ * to read it on (task work); if every user thread runs a chain, an
+ * async thread does (kio.c: kio_post_work()), once it gets to it.  A
+ * thread waiting in io_getevents() or io_destroy(), in a chain's atom or
+ * after it, does not wait for that: such a waiter is on ctx->kio_wait
+ * too and posts ctx->kio_done itself,
  * as async_wait() does: at its start (reads that completed before it),
  * whenever a completion woke it, and at its end; never from inside the
  * wait's condition, as posting a read may sleep (it reads on).
@@ -450,7 +460,8 @@ bool syslet_aio_write(struct kiocb *req, u64 user_data, struct iov_iter *iter,
  * nothing else).  Not TIF_NOTIFY_SIGNAL for an async thread (a hand-off's
  * giver waiting there on): for it that flag means a cancel.  An async
  * thread does not post either (it would read on in a thread that is not
- * the process's user thread): it waits on as before, for a user thread.
+ * the process's user thread): it waits on as before, for a user thread
+ * or the async thread that posts (kio_post_work()).
  * The wait entry lives on the waiter's stack until _end() takes it off
  * ctx->kio_wait (under the queue's lock: no wake-up runs after).  The
  * waiter holds a reference to the ctx meanwhile.

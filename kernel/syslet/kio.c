@@ -67,8 +67,11 @@
  * submitter sleeps.  A thread in the middle of a chain run in its
  * async_exec() (in ctx->callers, or a threadlet) is not interrupted, or
  * a sleeping atom after the first would end with -EINTR: another user
- * thread of the process is kicked instead, and only if there is none,
- * that one, with TWA_RESUME, for when its chain ends (or it hands off).
+ * thread of the process is kicked instead, and if there is none, an
+ * async thread of the process posts them (kio_post_work(); review 7
+ * finding 11: the task work on a busy thread, TWA_RESUME, waited for its
+ * chain's end, which could wait for the read).  A thread that begins a
+ * chain with reads in flight makes sure one exists (syslet_kio_spare()).
  * A kick that came before the chain started is run before it
  * (syslet_kio_chain_begin()).  async_wait() still posts completed reads
  * itself.
@@ -83,7 +86,9 @@
  * io_submit() request), read by the same code: its owner completes it
  * and frees it (@ops->finish), holds its file, and marks it cancelled.
  * It is read on with its submitter's credentials (@cred), whichever
- * thread reads it on.
+ * thread reads it on; what must be read blocking is read by an async
+ * thread (syslet_queue_kio(), syslet_kio_run()), never by the thread
+ * that posts it (review 7 finding 4).
  */
 #include <linux/audit.h>
 #include <linux/blkdev.h>
@@ -117,6 +122,7 @@ static void kio_free(struct syslet_kio *kio, struct syslet_ctx *ctx)
 	put_task_struct(kio->tsk);
 	mmdrop(kio->mm);
 	kfree(kio);
+	atomic_dec(&ctx->nr_kio);
 	syslet_ctx_put(ctx);
 }
 
@@ -151,9 +157,14 @@ void syslet_kio_free(struct syslet_kio *kio)
  */
 const struct cred *syslet_kio_creds(struct syslet_kio *kio)
 {
-	if (!kio->cred || kio->cred == current_cred())
+	const struct cred *cred = kio->cred;
+
+	/* an async thread reads a chain's with its submitter's, as it runs one */
+	if (!cred && kio->c && (current->flags & PF_IO_WORKER))
+		cred = kio->c->cred;
+	if (!cred || cred == current_cred())
 		return NULL;
-	return override_creds(kio->cred);
+	return override_creds(cred);
 }
 
 /* Posts (or, with the process gone, drops) a read that has completed. */
@@ -225,6 +236,19 @@ static void kbuf_retry_as_submitter(struct syslet_kio *kio)
 }
 
 /*
+ * Posts a direct read that completed, in current, a thread of the
+ * process: its ret_ptr and completion are written with the submitter's
+ * PKRU at submission (an async thread posts them too: kio_post_work()).
+ */
+static void kio_post_as_submitter(struct syslet_kio *kio)
+{
+	u32 pkru = syslet_arch_set_pkru(kio->pkru);
+
+	kio_end(kio, true);
+	syslet_arch_set_pkru(pkru);
+}
+
+/*
  * Posts the reads that completed, from a thread of the process (current),
  * or drops them if current cannot write the process's memory (it is
  * exiting, or is the kworker of a process with no thread left).
@@ -242,8 +266,10 @@ static void kio_flush(struct syslet_ctx *ctx)
 		/* a buffered read whose page came: read on, here */
 		if (kio->buffered && post)
 			kbuf_retry_as_submitter(kio);
+		else if (post)
+			kio_post_as_submitter(kio);
 		else
-			kio_end(kio, post);
+			kio_end(kio, false);
 	}
 }
 
@@ -255,11 +281,9 @@ void syslet_kio_flush(struct syslet_ctx *ctx)
 }
 
 /*
- * No thread of the process could take the task work.  If the ctx is dead
- * (the process exits or exec'd, or has no user thread left), drop the
- * reads; else the process is only between two threads (a hand-off): they
- * stay on ctx->kio_done for the taker (syslet_kio_taken()), async_wait()
- * or async_exec(), and syslet_kill_workers() queues this work again.
+ * The ctx is dead (the process exits or exec'd, or has no user thread
+ * left: syslet_kio_dead()), or its last reference went in an interrupt
+ * (kio_ctx_put()): drop the reads no thread will post.
  */
 static void kio_work(struct work_struct *work)
 {
@@ -385,15 +409,15 @@ static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t,
  * Queues the task work on @tsk, or another user thread of @tsk's
  * process (current's if @tsk is NULL): one that runs no chain in its
  * async_exec() first, among @tsk and the first KIO_PICK_LOOKS threads;
- * else the first user thread, @tsk first, busy or not.  The work is
+ * else, if @busy_ok, the first user thread, @tsk first, busy.  The work is
  * bounded: KIO_PICK_LOOKS lookups of one bucket each, then a walk past
  * async threads and exiting ones to the first user thread (at most
- * max_threads of them, and the exiting), one lookup.  A process with
- * more threads may have a thread running a chain take the work (for
- * when its chain ends) while an idle one further on could have: the
- * read is posted then, or by async_wait() at once.
+ * max_threads of them, and the exiting), one lookup.  In a process with
+ * more threads, an async thread may post the reads (kio_kick()) while an
+ * idle user thread further on could have.
  */
-static bool kio_tw_pick(struct syslet_ctx *ctx, struct task_struct *tsk)
+static bool kio_tw_pick(struct syslet_ctx *ctx, struct task_struct *tsk,
+			bool busy_ok)
 {
 	struct task_struct *t;
 	unsigned long fl;
@@ -409,11 +433,14 @@ static bool kio_tw_pick(struct syslet_ctx *ctx, struct task_struct *tsk)
 		if (++looks >= KIO_PICK_LOOKS)
 			break;
 	}
+	if (!busy_ok)
+		goto none;
 	if (tsk && kio_tw_add(ctx, tsk, true))
 		goto out;
 	for_each_thread(tsk ?: current, t)
 		if (t != tsk && kio_tw_add(ctx, t, true))
 			goto out;
+none:
 	ok = false;
 out:
 	spin_unlock_irqrestore(&ctx->callers_lock, fl);
@@ -450,7 +477,7 @@ static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
 			return;		/* already on its way */
 		refcount_inc(&ctx->refs);
 		rcu_read_lock();
-		queued = kio_tw_pick(ctx, tsk);
+		queued = kio_tw_pick(ctx, tsk, false);
 		rcu_read_unlock();
 		if (queued)
 			return;
@@ -459,9 +486,79 @@ static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
 		/* the flag is clear before the second look at the threads */
 		smp_mb();
 	}
+	/*
+	 * Every user thread runs a chain (or none can take it: a hand-off,
+	 * exiting ones): not the task work on a busy one, for its chain's
+	 * end, which may wait for this very read (review 7 finding 11), but
+	 * an async thread posts them (kio_post_work()).  @kio_tw_queued is
+	 * left clear: every later completion comes here again.
+	 */
 	refcount_inc(&ctx->refs);
-	if (!queue_work(system_wq, &ctx->kio_work))
+	if (!queue_work(system_wq, &ctx->kio_post_work))
 		kio_ctx_put(ctx);	/* queued: its reference is enough */
+}
+
+/*
+ * The task work on a busy user thread of @tsk's process, TWA_RESUME, for
+ * its chain's end (a chain's reads when the process has no async thread
+ * to post them).  Process context.
+ */
+static void kio_kick_busy(struct syslet_ctx *ctx, struct task_struct *tsk)
+{
+	bool queued;
+
+	if (atomic_xchg(&ctx->kio_tw_queued, 1))
+		return;
+	refcount_inc(&ctx->refs);
+	rcu_read_lock();
+	queued = kio_tw_pick(ctx, tsk, true);
+	rcu_read_unlock();
+	if (queued)
+		return;
+	atomic_set(&ctx->kio_tw_queued, 0);
+	syslet_ctx_put(ctx);	/* not the last: the caller holds one */
+}
+
+/*
+ * No user thread of the process could take its completed reads (kio_kick()
+ * above), in a kworker: an async thread of the process posts them, with
+ * each read's submitter's credentials and PKRU (syslet_kio_to_worker()),
+ * an idle one woken, or the first to be done with its chain.  A process
+ * with none (none could be made when its threads began their chains:
+ * RLIMIT_NPROC, memory; syslet_kio_spare()) has its io_submit() reads
+ * complete here with -EAGAIN, what they copied before counting (the aio
+ * ring and its eventfd are the kernel's: no user memory is written),
+ * rather than wait for a chain's end that may wait for them; a chain's
+ * read goes to a busy thread for its chain's end, as before (it writes
+ * user memory; async_wait() posts it too).
+ */
+static void kio_post_work(struct work_struct *work)
+{
+	struct syslet_ctx *ctx = container_of(work, struct syslet_ctx,
+					      kio_post_work);
+	struct task_struct *tsk = NULL;
+	struct syslet_kio *kio, *tmp;
+	struct llist_node *list;
+
+	if (syslet_kio_to_worker(ctx) != -EAGAIN)
+		goto out;
+	list = llist_reverse_order(llist_del_all(&ctx->kio_done));
+	llist_for_each_entry_safe(kio, tmp, list, lnode) {
+		if (kio->ops) {
+			kio->res = kio->done ?: -EAGAIN;
+			kio->ops->finish(kio, true);
+			continue;
+		}
+		if (!tsk)
+			tsk = get_task_struct(kio->tsk);
+		llist_add(&kio->lnode, &ctx->kio_done);
+	}
+	if (tsk) {
+		kio_kick_busy(ctx, tsk);
+		put_task_struct(tsk);
+	}
+out:
+	syslet_ctx_put(ctx);
 }
 
 /*
@@ -486,8 +583,8 @@ bool syslet_kio_run_work(void)
 
 /*
  * Current is about to run a chain in its async_exec(): reads that
- * complete meanwhile go to another thread if there is one, else wait
- * for the chain's end (TWA_RESUME).  A kick that came before (task work
+ * complete meanwhile go to another thread if there is one, else to an
+ * async thread (kio_post_work()).  A kick that came before (task work
  * with TIF_NOTIFY_SIGNAL) is run now, as get_signal() would run it,
  * not left to interrupt an atom.
  */
@@ -495,6 +592,13 @@ void syslet_kio_chain_begin(struct syslet_ctx *ctx, struct syslet_caller *sc)
 {
 	unsigned long fl;
 
+	/*
+	 * Reads in flight: an async thread to post them if no user thread
+	 * can, made before current is busy (a read that completes before
+	 * it exists would find none: kio_post_work()).
+	 */
+	if (atomic_read(&ctx->nr_kio))
+		syslet_kio_spare(ctx);
 	sc->task = current;
 	spin_lock_irqsave(&ctx->callers_lock, fl);
 	hash_add(ctx->callers, &sc->node, (unsigned long)current);
@@ -504,6 +608,28 @@ void syslet_kio_chain_begin(struct syslet_ctx *ctx, struct syslet_caller *sc)
 		if (task_work_pending(current))
 			task_work_run();
 	}
+}
+
+/*
+ * Current is about to issue a read (aio.c; counted in ctx->nr_kio): if it
+ * runs a chain itself (its io_submit() is an atom), an async thread to
+ * post it if every user thread runs one, as syslet_kio_chain_begin()
+ * makes sure.
+ */
+void syslet_kio_submitted(struct syslet_ctx *ctx)
+{
+	unsigned long fl;
+	bool busy;
+
+	if (READ_ONCE(current->syslet_pob)) {
+		busy = true;
+	} else {
+		spin_lock_irqsave(&ctx->callers_lock, fl);
+		busy = kio_in_chain(ctx, current);
+		spin_unlock_irqrestore(&ctx->callers_lock, fl);
+	}
+	if (busy)
+		syslet_kio_spare(ctx);
 }
 
 /*
@@ -595,6 +721,9 @@ void syslet_kio_init(struct syslet_ctx *ctx)
 {
 	init_llist_head(&ctx->kio_done);
 	INIT_WORK(&ctx->kio_work, kio_work);
+	INIT_WORK(&ctx->kio_post_work, kio_post_work);
+	INIT_LIST_HEAD(&ctx->kio_queue);
+	atomic_set(&ctx->nr_kio, 0);
 	init_waitqueue_head(&ctx->kio_wait);
 	atomic_set(&ctx->kio_tw_queued, 0);
 	spin_lock_init(&ctx->callers_lock);
@@ -696,9 +825,11 @@ static int kio_direct(struct syslet_ctx *ctx, struct syslet_chain *c,
 	kio->mm = current->mm;
 	mmgrab(kio->mm);
 	kio->ret_ptr = ret_ptr;
+	kio->pkru = read_pkru();
 	kio->tsk = get_task_struct(current);
 	refcount_set(&kio->refs, 2);
 	refcount_inc(&ctx->refs);
+	atomic_inc(&ctx->nr_kio);
 
 	/* in flight: cancel, exit and exec find it here */
 	spin_lock(&ctx->lock);
@@ -1015,7 +1146,26 @@ static void kbuf_to_thread(struct syslet_kio *kio)
 	int ret;
 
 	if (kio->ops) {
-		kio->ops->to_thread(kio);
+		/*
+		 * The blocking rest: here in an async thread only, never in
+		 * a user thread that merely posts it (review 7 finding 4: a
+		 * zero-timeout io_getevents() waited for the device, a
+		 * chain's thread read someone else's request).
+		 */
+		if (current->flags & PF_IO_WORKER) {
+			kio->ops->to_thread(kio);
+			return;
+		}
+		ret = syslet_queue_kio(ctx, kio);
+		if (ret) {
+			/* no thread: complete it with why, as a chain's */
+			if (ret == -ERESTARTSYS || ret == -ERESTARTNOINTR ||
+			    ret == -ERESTARTNOHAND ||
+			    ret == -ERESTART_RESTARTBLOCK)
+				ret = -EINTR;
+			kio->res = kio->done ?: ret;
+			kio->ops->finish(kio, true);
+		}
 		return;
 	}
 	/*
@@ -1043,30 +1193,45 @@ static void kbuf_to_thread(struct syslet_kio *kio)
 }
 
 /*
+ * An async thread reads the blocking rest of @kio, an @ops read queued to
+ * it (syslet_queue_kio()), with its submitter's PKRU at submission (and
+ * credentials: ->to_thread()), and completes it.
+ */
+void syslet_kio_run(struct syslet_kio *kio)
+{
+	u32 pkru = syslet_arch_set_pkru(kio->pkru);
+
+	/* @kio is freed from here on */
+	kio->ops->to_thread(kio);
+	syslet_arch_set_pkru(pkru);
+}
+
+/*
  * In a thread of the process: the page a read waited for is there.  An
  * @ops read reads on, and completes, with its submitter's credentials.
  */
 static void kbuf_retry(struct syslet_kio *kio)
 {
 	const struct cred *old = syslet_kio_creds(kio);
+	int how = kbuf_issue(kio, false);
 
-	switch (kbuf_issue(kio, false)) {
-	case KBUF_QUEUED:
-		break;
-	case KBUF_NO:
-		kbuf_to_thread(kio);
-		break;
-	default:
+	if (how == KBUF_DONE) {
 		if (kio->ops) {
 			kio->ops->finish(kio, true);
-			break;
+		} else {
+			kbuf_account(kio->iocb.ki_filp, kio->res);
+			kio_finish(kio, true);
 		}
-		kbuf_account(kio->iocb.ki_filp, kio->res);
-		kio_finish(kio, true);
 	}
 	/* @kio may be gone: the credentials were ours to revert */
 	if (old)
 		revert_creds(old);
+	/*
+	 * A thread made for it is made with current's own credentials, and
+	 * reads with the submitter's itself (->to_thread(), worker_run()).
+	 */
+	if (how == KBUF_NO)
+		kbuf_to_thread(kio);
 }
 
 /*
@@ -1132,6 +1297,7 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 	kio->ret_ptr = ret_ptr;
 	kio->tsk = get_task_struct(current);
 	refcount_inc(&ctx->refs);
+	atomic_inc(&ctx->nr_kio);
 
 	/* in flight: cancel, exit and exec find it here */
 	spin_lock(&ctx->lock);

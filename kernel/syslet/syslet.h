@@ -130,6 +130,16 @@ struct syslet_ctx {
 	struct list_head	kwork;		/* kernel work not started yet */
 	struct list_head	kwork_keys;	/* first work of each key */
 	unsigned int		nr_kwork_running;	/* threads in one */
+	/*
+	 * No user thread could take them (each runs a chain): an async
+	 * thread posts ctx->kio_done (@kio_post, ctx->lock, set by
+	 * @kio_post_work), and reads @ops kios' blocking rest
+	 * (@kio_queue, ctx->lock).  @nr_kio: kios in flight.
+	 */
+	struct work_struct	kio_post_work;
+	bool			kio_post;
+	struct list_head	kio_queue;
+	atomic_t		nr_kio;
 	spinlock_t		callers_lock;	/* irqsave: kio_kick() takes it */
 	/* struct syslet_caller, hashed by task: kio_kick() looks one up */
 	DECLARE_HASHTABLE(callers, 7);
@@ -332,6 +342,7 @@ struct syslet_kio {
 	refcount_t		refs;
 	struct task_struct	*tsk;		/* the submitter, referenced */
 	struct llist_node	lnode;		/* ctx->kio_done */
+	struct list_head	qnode;		/* ctx->kio_queue */
 	/* a buffered read (kbuf_*() in kio.c): it waits for pages, not I/O */
 	bool			buffered;
 	bool			cancelled;	/* @ops: the owner's cancel */
@@ -438,9 +449,14 @@ ssize_t syslet_kbuf_call(struct kiocb *iocb, struct iov_iter *iter);
 int syslet_kbuf_issue(struct syslet_kio *kio, bool missed);
 void syslet_kio_free(struct syslet_kio *kio);
 const struct cred *syslet_kio_creds(struct syslet_kio *kio);
+void syslet_kio_run(struct syslet_kio *kio);
+void syslet_kio_submitted(struct syslet_ctx *ctx);
 
 /* worker.c */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c);
+int syslet_queue_kio(struct syslet_ctx *ctx, struct syslet_kio *kio);
+int syslet_kio_to_worker(struct syslet_ctx *ctx);
+void syslet_kio_spare(struct syslet_ctx *ctx);
 void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w);
 void syslet_kill_workers(struct syslet_ctx *ctx);
 struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,

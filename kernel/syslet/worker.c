@@ -339,6 +339,42 @@ static void __noreturn worker_exit(struct syslet_worker *w)
 }
 
 /*
+ * The engine's reads (kio.c) an async thread reads on, ctx->lock held:
+ * ctx->kio_done when no user thread could take it (@kio_post), or the
+ * blocking rest of one read (ctx->kio_queue).  False, the lock held, if
+ * there is none; else true, the lock dropped, the work done.
+ */
+static bool worker_kio(struct syslet_ctx *ctx)
+{
+	struct syslet_kio *kio;
+
+	lockdep_assert_held(&ctx->lock);
+	if (ctx->dead)
+		return false;
+	if (ctx->kio_post) {
+		ctx->kio_post = false;
+		spin_unlock(&ctx->lock);
+		syslet_kio_flush(ctx);
+		return true;
+	}
+	kio = list_first_entry_or_null(&ctx->kio_queue, struct syslet_kio,
+				       qnode);
+	if (!kio)
+		return false;
+	list_del_init(&kio->qnode);
+	spin_unlock(&ctx->lock);
+	syslet_kio_run(kio);
+	return true;
+}
+
+/* Is kio work waiting, or may a read in flight need this thread?  ctx->lock */
+static bool worker_kio_keep(struct syslet_ctx *ctx)
+{
+	return ctx->kio_post || !list_empty(&ctx->kio_queue) ||
+	       (ctx->nr_threads == 1 && atomic_read(&ctx->nr_kio));
+}
+
+/*
  * The life of an async thread: run queued chains, wait idle, exit after
  * the idle timeout or when killed.  Returns only when the thread has
  * taken over a user context, with the value to return to user space.
@@ -376,6 +412,13 @@ static long worker_loop(struct syslet_worker *w)
 			if (started)
 				wake_up_all(&ctx->spare_wait);
 			if (worker_run_kwork(ctx, kw))
+				break;
+			continue;
+		}
+		if (worker_kio(ctx)) {
+			if (started)
+				wake_up_all(&ctx->spare_wait);
+			if (fatal_signal_pending(current))
 				break;
 			continue;
 		}
@@ -424,7 +467,7 @@ static long worker_loop(struct syslet_worker *w)
 		 */
 		if (!left && list_empty(&ctx->queue) &&
 		    list_empty(&ctx->kwork) && !syslet_must_stay() &&
-		    !ctx->nr_creating) {
+		    !ctx->nr_creating && !worker_kio_keep(ctx)) {
 			/* idle timeout: uncounted before the queue can fill */
 			bool starting = worker_unlink(ctx, w);
 
@@ -657,6 +700,24 @@ static void wake_idle(struct syslet_ctx *ctx)
 }
 
 /*
+ * A thread that was being made was not (ctx->lock held, ctx->nr_threads
+ * just lowered): if it was the process's only one and completed reads
+ * wait for an async thread to post them (@kio_post, set while it was
+ * counted), kio.c decides again (kio_post_work()), or they would wait
+ * for a thread that no one makes.
+ */
+static void worker_kio_orphan(struct syslet_ctx *ctx)
+{
+	lockdep_assert_held(&ctx->lock);
+	if (ctx->nr_threads || !ctx->kio_post)
+		return;
+	ctx->kio_post = false;
+	refcount_inc(&ctx->refs);
+	if (!queue_work(system_wq, &ctx->kio_post_work))
+		refcount_dec(&ctx->refs);	/* not the last: ours */
+}
+
+/*
  * A thread for a work about to be queued: an idle one, or one made now,
  * up to ctx->max_threads (ctx->lock held, dropped meanwhile).  0, or a
  * negative errno if none exists at all to run it.
@@ -678,6 +739,7 @@ static int worker_for_queue(struct syslet_ctx *ctx)
 	ctx->nr_creating--;
 	if (ret) {
 		ctx->nr_threads--;
+		worker_kio_orphan(ctx);
 		/* other threads will run it; with none, give it back */
 		if (!ctx->nr_threads)
 			return ret;
@@ -816,6 +878,7 @@ dead:
  */
 void syslet_kill_workers(struct syslet_ctx *ctx)
 {
+	struct syslet_kio *kio, *tmp;
 	struct syslet_worker *w;
 	struct syslet_chain *c;
 	struct syslet_kwork *kw;
@@ -839,10 +902,109 @@ void syslet_kill_workers(struct syslet_ctx *ctx)
 	list_for_each_entry(w, &ctx->workers, node)
 		set_notify_signal(w->task);
 	syslet_wake_spares(ctx);
+	/* reads left for a thread: dropped with the rest (syslet_kio_dead()) */
+	list_for_each_entry_safe(kio, tmp, &ctx->kio_queue, qnode) {
+		list_del_init(&kio->qnode);
+		llist_add(&kio->lnode, &ctx->kio_done);
+	}
 	spin_unlock(&ctx->lock);
 	kwork_drop(&drop);
 	/* direct reads left for a thread of the process: none will come */
 	syslet_kio_dead(ctx);
+}
+
+/*
+ * Queues @kio (an @ops read whose rest must be read blocking: a page that
+ * cannot be waited for, a buffer page that faults) for an async thread,
+ * as syslet_queue_chain() queues a chain: never in the user thread that
+ * merely posts it (review 7 finding 4: a zero-timeout io_getevents()
+ * waited for the device there).  0, or a negative errno if no thread
+ * exists to read it (not queued): -ECANCELED (the ctx is dead),
+ * -EAGAIN, -ENOMEM, ... (none could be made).
+ */
+int syslet_queue_kio(struct syslet_ctx *ctx, struct syslet_kio *kio)
+{
+	int ret;
+
+	spin_lock(&ctx->lock);
+	if (ctx->dead)
+		goto dead;
+	ret = worker_for_queue(ctx);
+	if (ret) {
+		spin_unlock(&ctx->lock);
+		return ret;
+	}
+	if (ctx->dead)
+		goto dead;
+	list_add_tail(&kio->qnode, &ctx->kio_queue);
+	wake_idle(ctx);
+	spin_unlock(&ctx->lock);
+	return 0;
+dead:
+	spin_unlock(&ctx->lock);
+	return -ECANCELED;
+}
+
+/*
+ * No user thread of the process could take its completed reads (every
+ * one runs a chain, or is exiting): an async thread posts ctx->kio_done
+ * instead (review 7 finding 11: the task work waited for a chain's end,
+ * TWA_RESUME, and a chain waiting for the read's eventfd waited for
+ * ever).  An idle one is woken; else the first to finish its chain or
+ * to start takes it.  From a kworker (kio.c): none is made here.
+ * 0, -ECANCELED if the ctx is dead, -EAGAIN if the process has no async
+ * thread.
+ */
+int syslet_kio_to_worker(struct syslet_ctx *ctx)
+{
+	int ret = 0;
+
+	spin_lock(&ctx->lock);
+	if (ctx->dead) {
+		ret = -ECANCELED;
+	} else if (!ctx->nr_threads) {
+		ret = -EAGAIN;
+	} else {
+		ctx->kio_post = true;
+		wake_idle(ctx);
+	}
+	spin_unlock(&ctx->lock);
+	return ret;
+}
+
+/*
+ * Current, a user thread, is about to run a chain (or runs one) while
+ * reads of the process are in flight: if no async thread is idle, make
+ * one (below max_threads), so that a read that completes while every
+ * user thread runs a chain finds one to post it (syslet_kio_to_worker()).
+ * Only in a user thread's process context can one be made; the
+ * completion comes in an interrupt.  A thread that cannot be made
+ * (RLIMIT_NPROC, memory) is not an error here: the read then completes
+ * with that error if no thread can post it.
+ */
+void syslet_kio_spare(struct syslet_ctx *ctx)
+{
+	unsigned int seq;
+	int ret;
+
+	spin_lock(&ctx->lock);
+	if (ctx->dead || ctx->nr_idle || ctx->nr_creating ||
+	    ctx->nr_starting || ctx->nr_threads >= ctx->max_threads) {
+		spin_unlock(&ctx->lock);
+		return;
+	}
+	ctx->nr_threads++;
+	ctx->nr_creating++;
+	seq = ctx->thread_seq++;
+	spin_unlock(&ctx->lock);
+	ret = worker_create(ctx, seq, false);
+	spin_lock(&ctx->lock);
+	ctx->nr_creating--;
+	if (ret) {
+		ctx->nr_threads--;
+		worker_kio_orphan(ctx);
+	}
+	spin_unlock(&ctx->lock);
 }
 
 /*
@@ -946,6 +1108,7 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 		if (create && worker_create(ctx, seq, true)) {
 			spin_lock(&ctx->lock);
 			ctx->nr_threads--;
+			worker_kio_orphan(ctx);
 			ctx->nr_starting--;
 			spin_unlock(&ctx->lock);
 			return NULL;

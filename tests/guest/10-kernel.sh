@@ -16,7 +16,8 @@
 # review 4 of issue 15 (rev4: the completion interrupt's cost, async
 # threads' scheduling and io_context, restart codes, async_limits()).
 # review 7 (rev7: a PI trylock's owner, queued chains' effective I/O
-# priority, buffered reads and protection keys, an aio read's blocking rest).
+# priority, buffered reads and protection keys, an aio read's blocking rest
+# on an async thread, completions while every user thread runs a chain).
 rc=0
 for t in engine abi seccomp identity limits pob pobstate threadlet lifetime iowq kio review aio \
 	allowlist visible handoff tgid post kbuf rev4 rev7 compat32 pifutex; do

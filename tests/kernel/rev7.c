@@ -11,8 +11,10 @@
  * Findings 1 and 8: a buffered read is read on with its submitter's
  * PKRU wherever it is read on: no thread spins handing it back and forth
  * (needs CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS and a CPU with PKU).
- * Findings 4 and 11: the blocking rest of an io_submit() read, and
- * completions while every thread runs a chain.
+ * Findings 4 and 11: the blocking rest of an io_submit() read goes to
+ * an async thread, never to the thread that posts it; completions while
+ * every thread runs a chain are posted by an async thread, or, when the
+ * process can have none, completed with -EAGAIN.
  */
 #include <fcntl.h>
 #include <linux/aio_abi.h>
@@ -422,16 +424,6 @@ TEST(another_pkru_thread_returns_to_user_space)
 	pkru_case(2);
 }
 
-/*
- * Findings 4 and 11 are open (docs/design.md, "io_submit() through the
- * engine"): their tests are TODO skips unless REV7_OPEN=1 runs them.
- */
-#define REQUIRE_FIXED(why) do {						\
-	if (!getenv("REV7_OPEN"))					\
-		SKIP("TODO: %s (not fixed: docs/design.md; REV7_OPEN=1 "	\
-		     "runs it)", why);					\
-} while (0)
-
 /* ---------------------------------------------------------------------- */
 /* Finding 4: the blocking rest of an io_submit() read runs in whichever   */
 /* thread posts it: an io_getevents(timeout 0) poller waits for the device */
@@ -532,13 +524,14 @@ static void *poller(void *arg)
  * reads it in io_submit(), in the submitter.  The engine returns at once;
  * when the page comes, the thread that posts it reads on (kbuf_retry()),
  * cannot fault the mapping in with page faults off (kbuf_may_fault(): not
- * anonymous), and reads the rest blocking (kbuf_to_thread() ->
- * syslet_aio_sync(), aio.c) in that thread: the task work's pick
- * (the submitter runs a chain here) or, since d02740f, any thread in
- * io_getevents()/io_pgetevents()/io_destroy() (syslet_aio_waiter_begin()
- * flushes before even looking at the timeout).  An io_getevents() poll
- * with a zero timeout then waits for the device (a FUSE daemon, a
- * userfaultfd handler: if that is the polling thread, for ever).
+ * anonymous), and the rest must be read blocking (syslet_aio_sync(),
+ * aio.c).  Before the fix, in that thread: the task work's pick (the
+ * submitter runs a chain here) or any thread in io_getevents()/
+ * io_pgetevents()/io_destroy() (syslet_aio_waiter_begin() flushes before
+ * even looking at the timeout): an io_getevents() poll with a zero
+ * timeout waited for the device (a FUSE daemon, a userfaultfd handler:
+ * if that is the polling thread, for ever).  Now an async thread reads
+ * it (syslet_queue_kio()).
  */
 static void poll_stall_case(int in_chain)
 {
@@ -556,8 +549,6 @@ static void poll_stall_case(int in_chain)
 	int fd, mfd;
 
 	REQUIRE_SYSLET();
-	REQUIRE_FIXED("review 7 finding 4: the blocking rest of an io_submit() "
-		      "read runs in the thread that posts it");
 	if (access("/proc/sys/fs/aio-syslet", F_OK))
 		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
 	fd = nullb_cold(O_RDONLY);
@@ -613,13 +604,85 @@ TEST(aio_read_never_blocks_a_polling_thread_for_the_device)
 
 /*
  * The poller polls in SYNC [io_getevents(timeout 0)] chains (busy: the
- * kick gives it no task work, TWA_RESUME goes to the submitter): only
- * d02740f's waiter (syslet_aio_waiter_begin()'s flush) makes it read on,
- * inside the zero-timeout io_getevents().
+ * kick gives it no task work): d02740f's waiter
+ * (syslet_aio_waiter_begin()'s flush) made it read on, inside the
+ * zero-timeout io_getevents().
  */
 TEST(aio_read_never_blocks_an_io_getevents_poll_in_a_chain)
 {
 	poll_stall_case(1);
+}
+
+/*
+ * The same read when no async thread can be made (uid 1000 at its
+ * RLIMIT_NPROC, single-threaded): the thread that posts it, here the
+ * submitter polling with io_getevents(timeout 0), still does not read the
+ * rest blocking; the request completes with what it read before (the
+ * anonymous page: 4096 of 8192), as a lone pread64() chain that finds no
+ * thread does.  Before the fix the poll read it: 8192 after a poll of
+ * ~200 ms.
+ */
+TEST(aio_read_blocking_rest_with_no_thread_to_be_had_completes_short)
+{
+	static unsigned char buf0[BLK] __attribute__((aligned(BLK)));
+	struct timespec zero = { 0, 0 }, ms10 = { 0, 10000000 };
+	struct rlimit rl = { 1, 1 };
+	struct iocb cb, *cbp = &cb;
+	long long t0, t1, max_poll = 0;
+	struct iovec iov[2];
+	struct io_event ev;
+	aio_context_t actx = 0;
+	long n = 0;
+	char *map;
+	int fd, mfd;
+
+	REQUIRE_SYSLET();
+	if (access("/proc/sys/fs/aio-syslet", F_OK))
+		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
+	if (geteuid() != 0)
+		SKIP("needs root to become uid 1000");
+	fd = nullb_cold(O_RDONLY);
+	if (fd < 0)
+		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	mfd = open("/dev/nullb0", O_RDWR);
+	ASSERT_GE(mfd, 0);
+	map = mmap(NULL, BLK, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 72 << 20);
+	ASSERT_TRUE(map != MAP_FAILED);
+	ASSERT_EQ(syscall(SYS_io_setup, 4, &actx), 0);
+	ASSERT_EQ(setresgid(1000, 1000, 1000), 0);
+	ASSERT_EQ(setresuid(1000, 1000, 1000), 0);
+	/* this process only: no thread can be made */
+	ASSERT_EQ(setrlimit(RLIMIT_NPROC, &rl), 0);
+	iov[0].iov_base = buf0;
+	iov[0].iov_len = BLK;
+	iov[1].iov_base = map;
+	iov[1].iov_len = BLK;
+	memset(&cb, 0, sizeof(cb));
+	cb.aio_fildes = fd;
+	cb.aio_lio_opcode = IOCB_CMD_PREADV;
+	cb.aio_buf = (uintptr_t)iov;
+	cb.aio_nbytes = 2;
+	cb.aio_offset = 24 << 20;
+	ASSERT_EQ(syscall(SYS_io_submit, actx, 1, &cbp), 1);
+	for (int i = 0; i < 300 && !n; i++) {
+		t0 = now_ms();
+		n = syscall(SYS_io_getevents, actx, 0, 1, &ev, &zero);
+		t1 = now_ms();
+		if (t1 - t0 > max_poll)
+			max_poll = t1 - t0;
+		if (!n)
+			nanosleep(&ms10, NULL);
+	}
+	ASSERT_EQ(n, 1);
+	tap_diag("read: res %lld; longest io_getevents(timeout 0) %lld ms",
+		 (long long)ev.res, max_poll);
+	EXPECT_EQ(ev.res, BLK);
+	EXPECT_LT(max_poll, 150);
+	EXPECT_EQ(limits_now().nr_threads, 0);
+	syscall(SYS_io_destroy, actx);
+	munmap(map, BLK);
+	close(mfd);
+	close(fd);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -660,21 +723,25 @@ static void *eventfd_waiter(void *arg)
  * (IOCB_FLAG_RESFD, how libaio/epoll event loops learn of completions) in
  * SYNC [read(eventfd)], A (the submitter) in SYNC [read(pipe)] until B
  * has its event.  The read's page comes in 200 ms; kio_tw_pick() finds no
- * thread outside a chain and queues the task work on A with TWA_RESUME,
- * for its chain's end; nobody posts the read, aio_complete() never
- * signals the eventfd: deadlock (a forked watchdog breaks it after 8 s).
+ * thread outside a chain.  Before the fix it queued the task work on A
+ * with TWA_RESUME, for its chain's end; nobody posted the read,
+ * aio_complete() never signalled the eventfd: deadlock (a forked watchdog
+ * breaks it after 8 s).  Now an async thread posts it (one made when A
+ * began its chain with the read in flight: syslet_kio_chain_begin()).
  * With /proc/sys/fs/aio-syslet at 0 (mainline) io_submit() reads it at
  * once.  d02740f fixed exactly this for io_getevents()/io_destroy()
  * (syslet_aio_waiter) and for nothing else that waits for an aio
  * completion: eventfd read/poll/epoll, the mapped ring.
  */
-TEST(eventfd_of_a_read_done_while_every_thread_ran_a_chain)
+static void eventfd_case(int nproc)
 {
 	static unsigned char buf[BLK] __attribute__((aligned(BLK)));
 	uint64_t rfd, cp, one = 1;
 	struct syslet_completion done;
 	struct syslet_atom rd;
 	struct iocb cb, *cbp = &cb;
+	struct timespec to = { 5, 0 };
+	struct io_event ev;
 	aio_context_t actx = 0;
 	int64_t rret = -12345;
 	pthread_t b;
@@ -683,10 +750,10 @@ TEST(eventfd_of_a_read_done_while_every_thread_ran_a_chain)
 	int fd;
 
 	REQUIRE_SYSLET();
-	REQUIRE_FIXED("review 7 finding 11: no read is posted while every "
-		      "user thread runs a chain, but by io_getevents()");
 	if (access("/proc/sys/fs/aio-syslet", F_OK))
 		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
+	if (nproc && geteuid() != 0)
+		SKIP("needs root to become uid 1000");
 	fd = nullb_cold(O_RDONLY);
 	if (fd < 0)
 		SKIP("no null_blk of ours (memory backed, 200 ms)");
@@ -694,6 +761,11 @@ TEST(eventfd_of_a_read_done_while_every_thread_ran_a_chain)
 	ASSERT_GE(ev_fd, 0);
 	ASSERT_EQ(pipe(ev_pipe), 0);
 	ASSERT_EQ(syscall(SYS_io_setup, 4, &actx), 0);
+	/* RLIMIT_NPROC binds only a user without CAP_SYS_RESOURCE */
+	if (nproc) {
+		ASSERT_EQ(setresgid(1000, 1000, 1000), 0);
+		ASSERT_EQ(setresuid(1000, 1000, 1000), 0);
+	}
 	/* the watchdog is another process: no thread of ours outside a chain */
 	dog = fork();
 	if (dog == 0) {
@@ -710,12 +782,18 @@ TEST(eventfd_of_a_read_done_while_every_thread_ran_a_chain)
 	while (!atomic_load(&ev_tid))
 		sched_yield();
 	ASSERT_TRUE(sleeping(atomic_load(&ev_tid)));
+	if (nproc) {
+		/* uid 1000 has this thread, B and the watchdog: no more */
+		struct rlimit rl = { 3, 3 };
+
+		ASSERT_EQ(setrlimit(RLIMIT_NPROC, &rl), 0);
+	}
 	memset(&cb, 0, sizeof(cb));
 	cb.aio_fildes = fd;
 	cb.aio_lio_opcode = IOCB_CMD_PREAD;
 	cb.aio_buf = (uintptr_t)buf;
 	cb.aio_nbytes = BLK;
-	cb.aio_offset = 20 << 20;
+	cb.aio_offset = (20 + nproc) << 20;
 	cb.aio_flags = IOCB_FLAG_RESFD;
 	cb.aio_resfd = ev_fd;
 	ASSERT_EQ(syscall(SYS_io_submit, actx, 1, &cbp), 1);
@@ -732,8 +810,31 @@ TEST(eventfd_of_a_read_done_while_every_thread_ran_a_chain)
 	EXPECT_LT(ev_ms, 4000);
 	kill(dog, SIGKILL);
 	waitpid(dog, NULL, 0);
+	ASSERT_EQ(syscall(SYS_io_getevents, actx, 1, 1, &ev, &to), 1);
+	tap_diag("the read completed with %lld", (long long)ev.res);
+	/* posted by an async thread; with none to be had, -EAGAIN */
+	EXPECT_EQ(ev.res, nproc ? -EAGAIN : BLK);
+	if (nproc)
+		EXPECT_EQ(limits_now().nr_threads, 0);
 	syscall(SYS_io_destroy, actx);
 	close(fd);
+}
+
+TEST(eventfd_of_a_read_done_while_every_thread_ran_a_chain)
+{
+	eventfd_case(0);
+}
+
+/*
+ * The same with no async thread to be had (uid 1000 at its RLIMIT_NPROC,
+ * so that the thread syslet_kio_chain_begin() makes is refused): the
+ * read cannot be read on by any thread, and completes with -EAGAIN,
+ * what abi.md gives a lone read that finds no thread and can make none,
+ * instead of waiting for a chain's end that waits for it.
+ */
+TEST(eventfd_of_a_read_with_no_thread_to_be_had_completes_with_eagain)
+{
+	eventfd_case(1);
 }
 
 int main(int argc, char **argv)
