@@ -214,13 +214,28 @@ static void kbuf_retry(struct syslet_kio *kio);
  * never went back to user space; finding 8: a read whose submitter was
  * gone was copied with the refusing thread's PKRU).  (Its ioprio still
  * applies to the readahead it starts: not handled.)
+ *
+ * No pass-on-block hand-off while another's PKRU is loaded (review 8
+ * R8-1): the read on may sleep in an atom of current's chain (an
+ * io_getevents() atom posts what completed), and a hand-off then would
+ * give the taker current's user context with the submitter's PKRU (the
+ * taker takes thread.pkru).  As for credentials that differ
+ * (syslet_identity_same()), the call sleeps in the caller instead.
  */
 static void kbuf_retry_as_submitter(struct syslet_kio *kio)
 {
+	struct syslet_pob *pob = current->syslet_pob;
 	u32 pkru = syslet_arch_set_pkru(kio->pkru);
+	bool armed = false;
 
+	if (pob && pkru != kio->pkru) {
+		armed = pob->armed;
+		WRITE_ONCE(pob->armed, false);
+	}
 	/* @kio may be freed from here on */
 	kbuf_retry(kio);
+	if (armed)
+		WRITE_ONCE(pob->armed, true);
 	syslet_arch_set_pkru(pkru);
 }
 
