@@ -126,7 +126,7 @@ static void syslet_aio_finish(struct syslet_kio *kio, bool post)
 /*
  * A page that cannot be waited for: the rest is read here, blocking, by
  * a thread of the process (the submitter, or another with the
- * submitter's PKRU loaded: kbuf_retry_as_submitter()), with the
+ * submitter's PKRU loaded: kio_post_as_submitter()), with the
  * submitter's credentials.
  */
 static void syslet_aio_sync(struct syslet_kio *kio)

@@ -10,6 +10,8 @@
  * R8-1: a pass-on-block hand-off while a thread reads an io_submit() read
  * on with the submitter's PKRU loaded gave the caller's user context the
  * submitter's PKRU.
+ * R8-2: a direct read's result (*ret_ptr, the ring) is written with the
+ * submitter's PKRU, not that of the thread that posts it.
  */
 #include <fcntl.h>
 #include <linux/aio_abi.h>
@@ -98,6 +100,103 @@ static int idle_async_thread(void)
 		}
 	}
 	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* R8-2: a direct read's result is stored with the submitter's PKRU        */
+/* ---------------------------------------------------------------------- */
+
+static int dr_key;
+static struct syslet_ring *dr_ring;
+static _Atomic int dr_ready;
+static long dr_waited;
+
+/* B: write-disables the key A's ret_ptr page has, then posts A's read */
+static void *dr_poster(void *arg)
+{
+	struct timespec to = { 5, 0 };
+
+	(void)arg;
+	/* PKEY_DISABLE_WRITE (2) for dr_key, in this thread only */
+	wrpkru(rdpkru() | (2u << (2 * dr_key)));
+	atomic_store(&dr_ready, 1);
+	dr_waited = async_wait(dr_ring, 1, &to);
+	return NULL;
+}
+
+/*
+ * A allocates key k (writable for A) and tags the page of an atom's
+ * ret_ptr with it; B write-disables k for itself and waits in
+ * async_wait().  A submits a SYSLET_ASYNC pread64() of O_DIRECT null_blk,
+ * issued from A (kio_direct(): no async thread), then runs a SYNC chain
+ * of 1 s: B, in async_wait(), is the thread that posts the read.  It
+ * posted it with its own PKRU: put_user() of the result faulted, the
+ * completion's status was -EFAULT and *ret_ptr kept its old value (an
+ * async thread would have run the read with A's PKRU and written both).
+ */
+TEST(a_direct_reads_result_is_stored_with_the_submitters_pkru)
+{
+	static struct timespec s1 = { 1, 0 };
+	uint64_t fd64, buf64, len64 = BLK, off64 = 8 << 20, tsp, zero = 0;
+	struct syslet_completion done, c;
+	struct syslet_atom a, sl;
+	volatile int64_t *retp;
+	int64_t sret = -12345;
+	unsigned char *buf;
+	pthread_t b;
+	int fd;
+
+	REQUIRE_SYSLET();
+	if (!have_pkeys())
+		SKIP("no protection keys");
+	fd = nullb_cold(O_RDONLY | O_DIRECT);
+	if (fd < 0)
+		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	if (limits_now().nr_threads != 0)
+		SKIP("async threads left: cannot tell a direct read");
+	dr_key = (int)syscall(SYS_pkey_alloc, 0, 0);
+	ASSERT_GE(dr_key, 0);
+	retp = mmap(NULL, BLK, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(retp != MAP_FAILED);
+	ASSERT_EQ(syscall(SYS_pkey_mprotect, retp, BLK, PROT_READ | PROT_WRITE,
+			  dr_key), 0);
+	*retp = -12345;
+	buf = mmap(NULL, BLK, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(buf != MAP_FAILED);
+	memset(buf, 0xee, BLK);
+	dr_ring = ring_new(8);
+	ASSERT_EQ(pthread_create(&b, NULL, dr_poster, NULL), 0);
+	while (!atomic_load(&dr_ready))
+		sched_yield();
+
+	fd64 = (uint64_t)fd;
+	buf64 = (uintptr_t)buf;
+	atom_init(&a, SYSLET_ASYNC, SYS_pread64, (int64_t *)retp, &fd64,
+		  &buf64, &len64, &off64);
+	ASSERT_EQ(async_exec(&a, dr_ring, NULL, 0), SYSLET_QUEUED);
+	/* A busy in a chain for 1 s: B posts the read */
+	tsp = (uintptr_t)&s1;
+	atom_init(&sl, SYSLET_SYNC, SYS_nanosleep, &sret, &tsp, &zero, NULL,
+		  NULL);
+	memset(&done, 0, sizeof(done));
+	ASSERT_EQ(async_exec(&sl, NULL, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(pthread_join(b, NULL), 0);
+	ASSERT_TRUE(ring_get(dr_ring, &c));
+	tap_diag("B's async_wait() %ld; status %lld, *ret_ptr %lld, %u async "
+		 "threads", dr_waited, (long long)c.status, (long long)*retp,
+		 limits_now().nr_threads);
+	/* issued from A (kio_direct()): no async thread made */
+	EXPECT_EQ(limits_now().nr_threads, 0);
+	EXPECT_EQ(dr_waited, 1);
+	EXPECT_EQ(c.status, BLK);		/* was -EFAULT */
+	EXPECT_EQ(*retp, BLK);			/* was -12345 */
+	EXPECT_EQ(buf[0], 0);
+	munmap((void *)retp, BLK);
+	munmap(buf, BLK);
+	syscall(SYS_pkey_free, dr_key);
+	close(fd);
 }
 
 /* ---------------------------------------------------------------------- */
