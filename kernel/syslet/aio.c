@@ -382,6 +382,15 @@ bool syslet_aio_run_work(struct syslet_aio_waiter *w)
 {
 	bool again = false;
 
+	/*
+	 * What it runs may sleep (a read on: syslet_aio_sync()), so not in
+	 * the state a wait may have left: 6.12's read_events() calls it
+	 * when prepare_to_wait_event() saw TIF_NOTIFY_SIGNAL, which leaves
+	 * TASK_INTERRUPTIBLE from the pass before if that one got events,
+	 * fewer than min_nr, and did not schedule() (review 8 R8-3).  The
+	 * callers' waits set their state again.
+	 */
+	__set_current_state(TASK_RUNNING);
 	if (task_sigpending(current))
 		return false;
 	if (READ_ONCE(w->kicked)) {
