@@ -12,6 +12,8 @@
  * submitter's PKRU.
  * R8-2: a direct read's result (*ret_ptr, the ring) is written with the
  * submitter's PKRU, not that of the thread that posts it.
+ * R8-5: syslet_aio_complete's submitter is the submitting thread's TID,
+ * also after its user context was handed off.
  */
 #include <fcntl.h>
 #include <linux/aio_abi.h>
@@ -20,6 +22,8 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -349,6 +353,153 @@ TEST(a_hand_off_during_a_read_on_keeps_the_callers_pkru)
 	syscall(SYS_io_destroy, pk_ctx);
 	munmap(map, BLK);
 	close(mfd);
+	close(fd);
+}
+
+/* ---------------------------------------------------------------------- */
+/* R8-5: syslet_aio_complete's submitter after a hand-off                   */
+/* ---------------------------------------------------------------------- */
+
+static const char *tracefs;
+
+static int tr_write(const char *file, const char *text)
+{
+	char path[256];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "%s/%s", tracefs, file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* The trace buffer, a malloc'd string. */
+static char *tr_read(void)
+{
+	char path[256], *buf = NULL;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/trace", tracefs);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 65536;
+			buf = realloc(buf, cap);
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	buf[len] = 0;
+	return buf;
+}
+
+/* 0: tracefs mounted, syslet_aio_complete on (or off), the buffer empty */
+static int complete_tracing(int on)
+{
+	struct stat st;
+
+	if (!tracefs) {
+		tracefs = "/sys/kernel/tracing";
+		if (stat("/sys/kernel/tracing/trace", &st) &&
+		    mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) &&
+		    (mkdir("/tmp/tracing", 0700),
+		     mount("nodev", "/tmp/tracing", "tracefs", 0, NULL) == 0))
+			tracefs = "/tmp/tracing";
+		if (stat("/sys/kernel/tracing/trace", &st) == 0)
+			tracefs = "/sys/kernel/tracing";
+		else if (stat("/tmp/tracing/trace", &st))
+			return -1;
+	}
+	tr_write("tracing_on", "0");
+	if (tr_write("events/syslet/syslet_aio_complete/enable",
+		     on ? "1" : "0"))
+		return -1;
+	if (on && (tr_write("trace", "") || tr_write("tracing_on", "1")))
+		return -1;
+	return 0;
+}
+
+/*
+ * A io_submit()s a cold read, then runs a default-mode [nanosleep 300 ms]
+ * chain, which is handed off: A's user context, and its TID, go to the
+ * taker (syslet_exchange_tids()), the task that called io_submit() lives
+ * on as an async thread with the taker's old TID.  The read completes
+ * and is posted; its syslet_aio_complete named task_pid_nr() of the task
+ * that called io_submit(): the async thread's new TID, not A's.
+ */
+TEST(aio_complete_names_the_submitter_after_a_hand_off)
+{
+	enum { UD = 0xa8500 };
+	static unsigned char buf[BLK] __attribute__((aligned(BLK)));
+	static struct timespec ms300 = { 0, 300000000 };
+	static uint64_t tsp, zero;
+	static int64_t sret;
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion done, c;
+	struct timespec to = { 5, 0 };
+	struct iocb cb, *cbp = &cb;
+	struct syslet_atom a;
+	aio_context_t actx = 0;
+	struct io_event ev;
+	pid_t me = sys_tid(), sub = -1;
+	char want[64], *t;
+	const char *e;
+	long how;
+	int fd;
+
+	REQUIRE_SYSLET();
+	if (access("/proc/sys/fs/aio-syslet", F_OK))
+		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
+	fd = nullb_cold(O_RDONLY);
+	if (fd < 0)
+		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	if (complete_tracing(1))
+		SKIP("no tracefs or no syslet_aio_complete event");
+	ASSERT_TRUE(idle_async_thread());
+	ASSERT_EQ(syscall(SYS_io_setup, 4, &actx), 0);
+	memset(&cb, 0, sizeof(cb));
+	cb.aio_fildes = fd;
+	cb.aio_lio_opcode = IOCB_CMD_PREAD;
+	cb.aio_buf = (uintptr_t)buf;
+	cb.aio_nbytes = BLK;
+	cb.aio_offset = 24 << 20;
+	cb.aio_data = UD;
+	ASSERT_EQ(syscall(SYS_io_submit, actx, 1, &cbp), 1);
+	tsp = (uintptr_t)&ms300;
+	atom_init(&a, 0, SYS_nanosleep, &sret, &tsp, &zero, NULL, NULL);
+	memset(&done, 0, sizeof(done));
+	how = async_exec(&a, r, &done, 0);
+	ASSERT_EQ(sys_tid(), me);	/* the TID goes with the user context */
+	ASSERT_EQ(syscall(SYS_io_getevents, actx, 1, 1, &ev, &to), 1);
+	EXPECT_EQ(ev.res, BLK);
+	if (how == SYSLET_QUEUED)
+		ASSERT_TRUE(ring_get(r, &c));
+	ASSERT_EQ(complete_tracing(0), 0);
+	t = tr_read();
+	ASSERT_TRUE(t != NULL);
+	snprintf(want, sizeof(want), "user_data 0x%x ", UD);
+	e = strstr(t, want);
+	if (e)
+		e = strstr(e, " submitter ");
+	if (e)
+		sub = (pid_t)atoi(e + 11);
+	tap_diag("async_exec() %ld; A's TID %d, the event's submitter %d",
+		 how, me, sub);
+	if (how != SYSLET_QUEUED)
+		SKIP("the chain was not handed off");
+	EXPECT_EQ(sub, me);
+	free(t);
+	syscall(SYS_io_destroy, actx);
 	close(fd);
 }
 
