@@ -80,6 +80,7 @@ struct syslet_aio {
 	struct syslet_kio	kio;		/* first: kio_free() frees it */
 	struct kiocb		*req;		/* fs/aio.c's request */
 	u64			user_data;	/* its aio_data, for the trace */
+	struct pid		*submitter;	/* its thread, for the trace */
 	struct iovec		*iov;		/* @fast or allocated */
 	struct iovec		fast[UIO_FASTIOV];
 };
@@ -123,8 +124,9 @@ static void syslet_aio_finish(struct syslet_kio *kio, bool post)
 		res = -EINTR;
 	if (a->iov != a->fast)
 		kfree(a->iov);
-	trace_syslet_aio_complete(req, a->user_data, res, task_pid_nr(kio->tsk),
+	trace_syslet_aio_complete(req, a->user_data, res, pid_nr(a->submitter),
 				  !post);
+	put_pid(a->submitter);
 	/* the request leaves active_reqs; nothing of it is read after */
 	req->ki_complete(req, res);
 	syslet_kio_free(kio);
@@ -233,6 +235,12 @@ bool syslet_aio_read(struct kiocb *req, u64 user_data, struct iov_iter *iter,
 	a->iov[0].iov_len -= orig.iov_offset;
 	a->req = req;
 	a->user_data = user_data;
+	/*
+	 * The thread's TID, not @kio->tsk's: a pass-on-block hand-off moves
+	 * the struct pid with the user context (syslet_exchange_tids()), the
+	 * task that called io_submit() may be an async thread by then.
+	 */
+	a->submitter = get_task_pid(current, PIDTYPE_PID);
 
 	kio = &a->kio;
 	init_sync_kiocb(&kio->iocb, file);
@@ -553,6 +561,15 @@ bool syslet_aio_run_work(struct syslet_aio_waiter *w)
 {
 	bool again = false;
 
+	/*
+	 * What it runs may sleep (a read on: syslet_aio_sync()), so not in
+	 * the state a wait may have left: 6.12's read_events() calls it
+	 * when prepare_to_wait_event() saw TIF_NOTIFY_SIGNAL, which leaves
+	 * TASK_INTERRUPTIBLE from the pass before if that one got events,
+	 * fewer than min_nr, and did not schedule() (review 8 R8-3).  The
+	 * callers' waits set their state again.
+	 */
+	__set_current_state(TASK_RUNNING);
 	if (task_sigpending(current))
 		return false;
 	if (READ_ONCE(w->kicked)) {

@@ -269,30 +269,16 @@ void syslet_chain_drop(struct syslet_chain *c)
 }
 
 /*
- * Runs a SYSLET_SYNC chain (or any chain inside a threadlet) in the
- * caller and delivers its completion.  Once an atom may have run, no
- * error reads as "nothing ran": a completion that cannot be delivered
- * (ring full or not writable, @done made unwritable meanwhile) is
- * -EOVERFLOW, the atoms' results being in their ret_ptrs.
+ * Runs chain @c in the caller, start to end (a SYSLET_SYNC chain, or any
+ * chain inside a threadlet).  With the ctx (made here if it is not yet:
+ * a read another thread submits meanwhile may kick this one), a read's
+ * completion does not interrupt the chain; without memory for it, no
+ * read exists.  Returns c->restart: non-zero if nothing ran.
  */
-static long submit_in_caller(struct syslet_chain *c,
-			     struct syslet_ring __user *ring,
-			     struct syslet_completion __user *done)
+static long run_in_caller(struct syslet_chain *c, struct syslet_ctx *ctx)
 {
 	struct syslet_caller sc;
-	struct syslet_ctx *ctx;
-	struct syslet_kring *kr;
-	long ret;
 
-	/* an unwritable @done is refused before anything runs */
-	if (done && clear_user(done, sizeof(*done)))
-		return -EFAULT;
-	/*
-	 * With the ctx (made here if it is not yet: a read another thread
-	 * submits meanwhile may kick this one), a read's completion does
-	 * not interrupt the chain.  Without memory for it, no read exists.
-	 */
-	ctx = syslet_get_ctx(true);
 	if (!IS_ERR(ctx))
 		syslet_kio_chain_begin(ctx, &sc);
 	c->filter = seccomp_filter_get_current();
@@ -302,23 +288,61 @@ static long submit_in_caller(struct syslet_chain *c,
 	if (c->filter)
 		seccomp_filter_put(c->filter);
 	c->filter = NULL;
-	if (c->restart)
-		return c->restart;	/* nothing ran: restart async_exec() */
-	if (done)
-		return copy_to_user(done, &c->comp, sizeof(c->comp)) ?
-			-EOVERFLOW : SYSLET_DONE;
-	if (!ring || (c->flags & SYSLET_NO_COMPLETE))
-		return SYSLET_DONE;
+	return c->restart;
+}
 
+/*
+ * A chain run in the caller whose completion goes to @ring: it is a
+ * chain object like a queued one, counted in max_chains and holding the
+ * kring, both taken before anything runs (-EAGAIN, -ENOMEM), so that a
+ * completion the ring cannot take now (full, or not writable) waits on
+ * the overflow list as a default-mode chain's does, and async_exec()
+ * returns SYSLET_DONE: once an atom ran, nothing reads as an error.
+ */
+static long submit_in_caller_to_ring(const struct syslet_atom __user *atom,
+				     struct syslet_ring __user *ring,
+				     u32 aflags, u64 user_data)
+{
+	struct syslet_chain *c;
+	struct syslet_ctx *ctx;
+	long ret;
+
+	ctx = syslet_get_ctx(true);
 	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	c = syslet_chain_new(ctx, (u64)(unsigned long)atom,
+			     (u64)(unsigned long)ring, aflags, user_data);
+	if (IS_ERR(c))
+		return PTR_ERR(c);
+	ret = run_in_caller(c, ctx);
+	if (ret) {
+		syslet_chain_drop(c);	/* nothing ran: restart async_exec() */
+		return ret;
+	}
+	return syslet_deliver_in_caller(c, NULL);
+}
+
+/*
+ * Runs a SYSLET_SYNC chain (or any chain inside a threadlet) in the
+ * caller, its completion going to @done or nowhere (no ring, or
+ * SYSLET_NO_COMPLETE); submit_in_caller_to_ring() otherwise.  An
+ * unwritable @done is refused before anything runs; if it cannot be
+ * written after the chain ran (the program unmapped it meanwhile), the
+ * result is -EOVERFLOW, the atoms' results being in their ret_ptrs.
+ */
+static long submit_in_caller(struct syslet_chain *c,
+			     struct syslet_completion __user *done)
+{
+	long ret;
+
+	if (done && clear_user(done, sizeof(*done)))
+		return -EFAULT;
+	ret = run_in_caller(c, syslet_get_ctx(true));
+	if (ret)
+		return ret;		/* nothing ran: restart async_exec() */
+	if (done && copy_to_user(done, &c->comp, sizeof(c->comp)))
 		return -EOVERFLOW;
-	kr = syslet_kring_get(ctx, (u64)(unsigned long)ring);
-	if (!kr)
-		return -EOVERFLOW;
-	ret = syslet_post(ctx, kr, &c->comp);
-	syslet_kring_put(ctx, kr);
-	/* ring full or not writable: the result is in ret_ptr */
-	return ret ? -EOVERFLOW : SYSLET_DONE;
+	return SYSLET_DONE;
 }
 
 /* The completion flags a program may post (SYSLET_EXEC_POST) */
@@ -404,7 +428,10 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 			.ia32 = in_ia32_syscall(),
 		};
 
-		return submit_in_caller(&sc, ring, done);
+		if (!done && ring && !(aflags & SYSLET_NO_COMPLETE))
+			return submit_in_caller_to_ring(atom, ring, aflags,
+							user_data);
+		return submit_in_caller(&sc, done);
 	}
 
 	ctx = syslet_get_ctx(true);

@@ -213,38 +213,46 @@ static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk);
 static void kbuf_retry(struct syslet_kio *kio);
 
 /*
- * Reads on a buffered read whose page came, in current, a thread of the
- * process, with the submitter's memory protection keys at submission
- * loaded: its PKRU, not current's, decides what copy_to_user() may
- * write, as around a queued chain (worker_run()), and for the blocking
- * rest an io_submit() read may need here (syslet_aio_sync()) too.  Any
- * user thread reads on so: none hands the read back for another (review
- * 7 finding 1: a thread of another PKRU put it back on ctx->kio_done and
- * kicked the submitter, whose busy chain sent the task work back to it:
- * it spun in the kernel past async_wait()'s timeout and its signals, and
- * never went back to user space; finding 8: a read whose submitter was
- * gone was copied with the refusing thread's PKRU).  (Its ioprio still
- * applies to the readahead it starts: not handled.)
- */
-static void kbuf_retry_as_submitter(struct syslet_kio *kio)
-{
-	u32 pkru = syslet_arch_set_pkru(kio->pkru);
-
-	/* @kio may be freed from here on */
-	kbuf_retry(kio);
-	syslet_arch_set_pkru(pkru);
-}
-
-/*
- * Posts a direct read that completed, in current, a thread of the
- * process: its ret_ptr and completion are written with the submitter's
- * PKRU at submission (an async thread posts them too: kio_post_work()).
+ * Posts a read that completed, in current, a thread of the process, with
+ * the submitter's memory protection keys at submission loaded: its PKRU,
+ * not current's, decides what the kernel may write, as around a queued
+ * chain (worker_run()).  A buffered read whose page came is read on
+ * (copy_to_user(), and the blocking rest an io_submit() read may need
+ * here, syslet_aio_sync()); a chain's result is stored at its ret_ptr
+ * and posted to its ring (review 8 R8-2: a direct read's were written
+ * with current's PKRU, which may forbid or allow what the submitter's
+ * does not).  Any user thread posts so: none hands a read back for
+ * another (review 7 finding 1: a thread of another PKRU put it back on
+ * ctx->kio_done and kicked the submitter, whose busy chain sent the task
+ * work back to it: it spun in the kernel past async_wait()'s timeout and
+ * its signals, and never went back to user space; finding 8: a read
+ * whose submitter was gone was copied with the refusing thread's PKRU).
+ * (Its ioprio still applies to the readahead it starts: not handled.)
+ *
+ * No pass-on-block hand-off while another's PKRU is loaded (review 8
+ * R8-1): the read on may sleep in an atom of current's chain (an
+ * io_getevents() atom posts what completed), and a hand-off then would
+ * give the taker current's user context with the submitter's PKRU (the
+ * taker takes thread.pkru).  As for credentials that differ
+ * (syslet_identity_same()), the call sleeps in the caller instead.
  */
 static void kio_post_as_submitter(struct syslet_kio *kio)
 {
+	struct syslet_pob *pob = current->syslet_pob;
 	u32 pkru = syslet_arch_set_pkru(kio->pkru);
+	bool armed = false;
 
-	kio_end(kio, true);
+	if (pob && pkru != kio->pkru) {
+		armed = pob->armed;
+		WRITE_ONCE(pob->armed, false);
+	}
+	/* @kio may be freed from here on */
+	if (kio->buffered)
+		kbuf_retry(kio);
+	else
+		kio_end(kio, true);
+	if (armed)
+		WRITE_ONCE(pob->armed, true);
 	syslet_arch_set_pkru(pkru);
 }
 
@@ -263,10 +271,8 @@ static void kio_flush(struct syslet_ctx *ctx)
 		bool post = current->mm == kio->mm &&
 			    !(current->flags & (PF_EXITING | PF_KTHREAD));
 
-		/* a buffered read whose page came: read on, here */
-		if (kio->buffered && post)
-			kbuf_retry_as_submitter(kio);
-		else if (post)
+		/* posted here (a buffered read: read on), as its submitter */
+		if (post)
 			kio_post_as_submitter(kio);
 		else
 			kio_end(kio, false);
@@ -825,7 +831,7 @@ static int kio_direct(struct syslet_ctx *ctx, struct syslet_chain *c,
 	kio->mm = current->mm;
 	mmgrab(kio->mm);
 	kio->ret_ptr = ret_ptr;
-	kio->pkru = read_pkru();
+	kio->pkru = read_pkru();	/* kio_post_as_submitter()'s */
 	kio->tsk = get_task_struct(current);
 	refcount_set(&kio->refs, 2);
 	refcount_inc(&ctx->refs);

@@ -880,7 +880,16 @@ static void submit(struct thr *t)
 	case EAGAIN:
 		sh->eagain++;
 		/* fall through */
-	case EINVAL: case EFAULT: case ENOMEM: case EOVERFLOW:
+	case EINVAL: case EFAULT: case ENOMEM:
+		break;
+	case EOVERFLOW:
+		/*
+		 * It ran and its completion was refused: only for a done
+		 * made unwritable after the run, never for a ring (a full
+		 * or read-only one parks it on the overflow list)
+		 */
+		if (tracked)
+			fail("chain %#x ran, its completion refused", idx);
 		break;
 	case EINTR:	/* the first atom, in the caller, was interrupted */
 		if (!sync)

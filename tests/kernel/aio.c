@@ -996,6 +996,274 @@ TEST(exit_exec_and_kill_with_1000_reads_in_flight)
 	}
 }
 
+/* --- issue 18 item 2: aio-nr, aio-max-nr, a full context, IOPRIO ------ */
+
+#define AIO_NR		"/proc/sys/fs/aio-nr"
+#define AIO_MAX_NR	"/proc/sys/fs/aio-max-nr"
+
+static long long proc_num(const char *path)
+{
+	long long v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fscanf(f, "%lld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+static int proc_set(const char *path, long long v)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fprintf(f, "%lld\n", v);
+	return fclose(f);
+}
+
+/*
+ * io_setup() charges aio-nr and io_destroy() gives it back, the same with
+ * the switch on as off; reads in flight on the engine charge nothing more
+ * (they hold slots of their context, as mainline requests do) and leave
+ * nothing charged once io_destroy() has returned.
+ */
+TEST(aio_nr_is_charged_as_mainline_with_reads_in_flight)
+{
+	enum { QD = 16 };
+	long long base, delta[2], during = 0;
+	struct batch bt;
+	int fd;
+
+	REQUIRE_SWITCH();
+	REQUIRE_DEV(fd, QD);
+	for (int on = 0; on < 2; on++) {
+		int n = on ? QD : 2;	/* switched off, each takes 200 ms */
+
+		ASSERT_EQ(set_switch(on), 0);
+		base = proc_num(AIO_NR);
+		ASSERT_GE(base, 0);
+		ASSERT_EQ(batch_new(&bt, fd, QD, -1), 0);
+		delta[on] = proc_num(AIO_NR) - base;
+		ASSERT_EQ(ioctl(fd, BLKFLSBUF, 0), 0);
+		ASSERT_EQ(io_submit_(bt.ctx, n, bt.p), n);
+		if (on) {
+			/* the last read is in flight, on the engine */
+			EXPECT_LT(io_getevents_(bt.ctx, 0, QD, bt.ev, 0), QD);
+			during = proc_num(AIO_NR) - base;
+		}
+		ASSERT_EQ(io_destroy_(bt.ctx), 0);
+		EXPECT_EQ(proc_num(AIO_NR), base);
+		free(bt.rq);
+		free(bt.p);
+		free(bt.ev);
+		free(bt.b);
+	}
+	ASSERT_EQ(set_switch(1), 0);
+	tap_diag("io_setup(%d) charges %lld (switch off), %lld (on), %lld "
+		 "with %d reads in flight", QD, delta[0], delta[1], during, QD);
+	EXPECT_GT(delta[0], 0);
+	EXPECT_EQ(delta[1], delta[0]);
+	EXPECT_EQ(during, delta[1]);
+	close(fd);
+}
+
+/* io_setup() past aio-max-nr is -EAGAIN, the switch on or off. */
+TEST(aio_max_nr_bounds_io_setup_on_and_off)
+{
+	long long max = proc_num(AIO_MAX_NR);
+	aio_context_t ctx;
+	long r[2];
+	int e[2];
+
+	REQUIRE_SWITCH();
+	ASSERT_GT(max, 0);
+	for (int on = 0; on < 2; on++) {
+		ASSERT_EQ(set_switch(on), 0);
+		ASSERT_EQ(proc_set(AIO_MAX_NR, proc_num(AIO_NR)), 0);
+		ctx = 0;
+		r[on] = io_setup_(1, &ctx);
+		e[on] = errno;
+		ASSERT_EQ(proc_set(AIO_MAX_NR, max), 0);
+		if (!r[on])
+			io_destroy_(ctx);
+	}
+	ASSERT_EQ(set_switch(1), 0);
+	EXPECT_EQ(r[0], -1);
+	EXPECT_EQ(e[0], EAGAIN);
+	EXPECT_EQ(r[1], -1);
+	EXPECT_EQ(e[1], EAGAIN);
+	EXPECT_EQ(proc_num(AIO_MAX_NR), max);
+}
+
+/*
+ * A context takes as many requests as mainline's does (its ring's
+ * slots; a completion holds its slot until it is reaped) whether the
+ * reads complete in io_submit() (switched off; hot, so quick) or wait
+ * on the engine (cold); each accepted one completes once, none more.
+ */
+TEST(a_full_context_takes_as_many_reads_on_as_off)
+{
+	enum { M = 160 };	/* io_setup(1): one page of ring, 127 events */
+	long took[2];
+	struct batch bt;
+	cpu_set_t one;
+	int fd;
+
+	REQUIRE_SWITCH();
+	REQUIRE_DEV(fd, M);
+	/* one CPU: the context's per-CPU slot batches are then exact */
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+	for (int on = 0; on < 2; on++) {
+		char *seen = calloc(M, 1);
+		int got = 0;
+
+		ASSERT_EQ(set_switch(on), 0);
+		ASSERT_EQ(batch_new(&bt, fd, M, -1), 0);
+		/* io_setup(M) has room for M: take the smallest instead */
+		io_destroy_(bt.ctx);
+		bt.ctx = 0;
+		ASSERT_EQ(io_setup_(1, &bt.ctx), 0);
+		if (on) {
+			ASSERT_EQ(ioctl(fd, BLKFLSBUF, 0), 0);
+		} else {
+			long long ms;
+
+			/* hot: read once all at once, on the engine */
+			ASSERT_EQ(set_switch(1), 0);
+			cold_round(fd, M, -1, &ms);
+			ASSERT_EQ(set_switch(0), 0);
+		}
+		took[on] = io_submit_(bt.ctx, M, bt.p);
+		ASSERT_GT(took[on], 0);
+		ASSERT_LT(took[on], M);
+		/* full: the next one is refused until something is reaped */
+		EXPECT_EQ(io_submit_(bt.ctx, 1, &bt.p[took[on]]), -1);
+		EXPECT_EQ(errno, EAGAIN);
+		while (got < took[on]) {
+			long n = io_getevents_(bt.ctx, 1, M, bt.ev, 10000);
+
+			ASSERT_GT(n, 0);
+			for (long i = 0; i < n; i++) {
+				ASSERT_LT(bt.ev[i].data, (uint64_t)took[on]);
+				ASSERT_FALSE(seen[bt.ev[i].data]);
+				seen[bt.ev[i].data] = 1;
+				EXPECT_EQ(bt.ev[i].res, BLK);
+				EXPECT_TRUE(rq_data_ok(&bt.rq[bt.ev[i].data]));
+			}
+			got += n;
+		}
+		EXPECT_EQ(io_getevents_(bt.ctx, 0, M, bt.ev, 300), 0);
+		ASSERT_EQ(io_destroy_(bt.ctx), 0);
+		free(seen);
+		free(bt.rq);
+		free(bt.p);
+		free(bt.ev);
+		free(bt.b);
+	}
+	ASSERT_EQ(set_switch(1), 0);
+	tap_diag("io_setup(1) took %ld reads switched off, %ld on", took[0],
+		 took[1]);
+	EXPECT_EQ(took[1], took[0]);
+	close(fd);
+}
+
+#define PRIO(class, data)	((class) << 13 | (data))
+
+/*
+ * IOCB_FLAG_IOPRIO is checked as mainline checks it (an unknown class
+ * -EINVAL; the real-time class -EPERM without CAP_SYS_ADMIN or
+ * CAP_SYS_NICE), the switch on or off, and a read with a valid one goes
+ * to the engine and completes with its data.
+ */
+static int prio_submit(int fd, int ioprio, long *ret, int *err)
+{
+	struct rq r;
+	struct iocb *p = &r.cb;
+	unsigned char *b = aligned_alloc(BLK, BLK);
+	aio_context_t ctx = 0;
+	struct io_event ev;
+	int ok = 1;
+
+	if (!b || io_setup_(4, &ctx))
+		return -1;
+	rq_init(&r, fd, 0, b, 0, -1);
+	r.cb.aio_flags |= IOCB_FLAG_IOPRIO;
+	r.cb.aio_reqprio = ioprio;
+	errno = 0;
+	*ret = io_submit_(ctx, 1, &p);
+	*err = *ret < 0 ? errno : 0;
+	if (*ret == 1)
+		ok = io_getevents_(ctx, 1, 1, &ev, 10000) == 1 &&
+		     ev.res == BLK && rq_data_ok(&r);
+	io_destroy_(ctx);
+	free(b);
+	return ok ? 0 : -1;
+}
+
+TEST(ioprio_flag_is_checked_as_mainline_on_and_off)
+{
+	static const struct { int prio, priv; const char *what; } c[] = {
+		{ PRIO(7, 0), 1, "class 7" },
+		{ PRIO(1, 4), 0, "real time, no capability" },
+		{ PRIO(3, 0), 0, "idle" },
+		{ PRIO(2, 7), 1, "best effort 7" },
+	};
+	long ret[2];
+	int err[2], fd;
+
+	REQUIRE_SWITCH();
+	REQUIRE_DEV(fd, 1);
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		for (int on = 0; on < 2; on++) {
+			int p[2], st;
+			pid_t pid;
+
+			ASSERT_EQ(set_switch(on), 0);
+			/* cold: a valid one goes to the engine (switched on) */
+			ASSERT_EQ(ioctl(fd, BLKFLSBUF, 0), 0);
+			ASSERT_EQ(pipe(p), 0);
+			pid = fork();
+			ASSERT_GE(pid, 0);
+			if (!pid) {
+				long rr[2];
+
+				if (!c[i].priv && setuid(65534))
+					_exit(3);
+				rr[1] = prio_submit(fd, c[i].prio, &rr[0],
+						    &st);
+				rr[1] = rr[1] ? -1 : st;
+				_exit(write(p[1], rr, sizeof(rr)) ==
+				      sizeof(rr) ? 0 : 4);
+			}
+			close(p[1]);
+			{
+				long rr[2] = { -2, -2 };
+
+				ASSERT_EQ(read(p[0], rr, sizeof(rr)),
+					  (ssize_t)sizeof(rr));
+				ret[on] = rr[0];
+				err[on] = (int)rr[1];
+			}
+			close(p[0]);
+			ASSERT_EQ(waitpid(pid, &st, 0), pid);
+			ASSERT_EQ(st, 0);
+		}
+		tap_diag("%s: io_submit() %ld/%d switched off, %ld/%d on",
+			 c[i].what, ret[0], err[0], ret[1], err[1]);
+		EXPECT_EQ(ret[1], ret[0]);
+		EXPECT_EQ(err[1], err[0]);
+		/* a completion that went wrong (-1) is never equal-and-fine */
+		EXPECT_NE(err[1], -1);
+	}
+	ASSERT_EQ(set_switch(1), 0);
+	close(fd);
+}
+
 /* --- issue 18 item 3: credentials, trace events, seccomp ------------- */
 
 static const char *tracefs;

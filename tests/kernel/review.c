@@ -266,19 +266,107 @@ TEST(default_chain_with_a_read_only_ring_keeps_its_completion)
 	ASSERT_EQ(limits_now().nr_chains, 0);
 }
 
-TEST(sync_chain_with_a_read_only_ring_says_it_ran)
+/*
+ * A SYSLET_SYNC chain that posts to its ring keeps its completion on the
+ * overflow list when the ring cannot take it, as a default-mode chain's
+ * is kept: before, async_exec() returned -EOVERFLOW after the atom ran
+ * and the completion was lost (issue 21 defect 8, in the kernel too).
+ */
+TEST(sync_chain_with_a_read_only_ring_keeps_its_completion)
 {
+	struct syslet_completion comp;
 	struct syslet_atom a;
 	int64_t ret = -12345;
 	size_t len;
 	struct syslet_ring *r = ring_mmap(4, &len);
+	struct timespec ts = { 5, 0 };
 
 	REQUIRE_SYSLET();
 	atom_init(&a, SYSLET_SYNC, SYS_getppid, &ret, NULL, NULL, NULL, NULL);
+	a.user_data = 98;
 	ASSERT_EQ(mprotect(r, len, PROT_READ), 0);
-	/* ran, completion not posted: EOVERFLOW, never "did not run" EFAULT */
-	ASSERT_EQ(xexec(&a, r, NULL, 0), -EOVERFLOW);
+	ASSERT_EQ(xexec(&a, r, NULL, 0), SYSLET_DONE);
 	ASSERT_EQ(ret, getppid());
+	/* on the overflow list, in flight */
+	EXPECT_EQ(limits_now().nr_chains, 1);
+	ASSERT_EQ(mprotect(r, len, PROT_READ | PROT_WRITE), 0);
+	ASSERT_EQ(async_pwait(r, 1, &ts, NULL, 8, 0), 1);
+	ASSERT_TRUE(ring_pop(r, &comp));
+	EXPECT_EQ(comp.user_data, 98);
+	EXPECT_EQ(comp.status, getppid());
+	EXPECT_EQ(comp.nr_atoms, 1);
+	EXPECT_EQ(comp.atom, (uintptr_t)&a);
+	EXPECT_TRUE(comp.flags & SYSLET_COMP_SYNC);
+	EXPECT_FALSE(ring_pop(r, &comp));
+	ASSERT_EQ(limits_now().nr_chains, 0);
+}
+
+TEST(sync_chains_into_a_full_ring_keep_their_completions_in_order)
+{
+	enum { N = 2, MORE = 3 };
+	struct syslet_ring *r = ring_new(N);
+	struct syslet_completion comp;
+	struct syslet_atom a;
+	int64_t ret;
+
+	REQUIRE_SYSLET();
+	atom_init(&a, SYSLET_SYNC, SYS_getpid, &ret, NULL, NULL, NULL, NULL);
+	for (int i = 0; i < N + MORE; i++) {
+		ret = -12345;
+		a.user_data = i;
+		ASSERT_EQ(xexec(&a, r, NULL, 0), SYSLET_DONE);
+		ASSERT_EQ(ret, getpid());
+	}
+	/* the ring holds N, the kernel the rest, and says so */
+	EXPECT_EQ(r->head - r->tail, N);
+	EXPECT_TRUE(r->kflags & SYSLET_RING_OVERFLOW);
+	EXPECT_EQ(r->overflow, MORE);
+	EXPECT_EQ(limits_now().nr_chains, MORE);
+	for (int i = 0; i < N + MORE; i++) {
+		ASSERT_TRUE(ring_get(r, &comp));
+		ASSERT_EQ(comp.user_data, i);
+		EXPECT_EQ(comp.status, getpid());
+		EXPECT_TRUE(comp.flags & SYSLET_COMP_SYNC);
+	}
+	EXPECT_FALSE(ring_pop(r, &comp));
+	EXPECT_EQ(r->overflow, 0);
+	ASSERT_EQ(limits_now().nr_chains, 0);
+}
+
+/*
+ * That place on the overflow list is one of max_chains, taken before the
+ * chain runs: at the limit a SYNC chain to a ring is refused (-EAGAIN,
+ * nothing ran); with @done it needs none and runs.
+ */
+TEST(sync_chain_to_a_ring_at_max_chains_is_refused_before_it_runs)
+{
+	struct syslet_ring *r = ring_new(1);
+	struct syslet_completion comp, done;
+	struct syslet_atom a;
+	int64_t ret;
+
+	REQUIRE_SYSLET();
+	sys_set_limits(0, 0, 1);
+	atom_init(&a, SYSLET_SYNC, SYS_getpid, &ret, NULL, NULL, NULL, NULL);
+	/* the first fills the ring, the second waits in the kernel */
+	for (int i = 0; i < 2; i++) {
+		a.user_data = i;
+		ASSERT_EQ(xexec(&a, r, NULL, 0), SYSLET_DONE);
+	}
+	ASSERT_EQ(limits_now().nr_chains, 1);
+	ret = -12345;
+	a.user_data = 2;
+	ASSERT_EQ(xexec(&a, r, NULL, 0), -EAGAIN);
+	ASSERT_EQ(ret, -12345);
+	ASSERT_EQ(xexec(&a, r, &done, 0), SYSLET_DONE);
+	ASSERT_EQ(ret, getpid());
+	ASSERT_EQ(done.user_data, 2);
+	for (int i = 0; i < 2; i++) {
+		ASSERT_TRUE(ring_get(r, &comp));
+		ASSERT_EQ(comp.user_data, i);
+	}
+	EXPECT_FALSE(ring_pop(r, &comp));
+	ASSERT_EQ(limits_now().nr_chains, 0);
 }
 
 TEST(unwritable_done_is_refused_before_anything_runs)

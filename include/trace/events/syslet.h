@@ -176,7 +176,8 @@ TRACE_EVENT(syslet_aio_submit,
  * @req: the request
  * @user_data: its iocb's aio_data
  * @res: the result its io_event gets (-ECANCELED if it was cancelled)
- * @submitter: the thread that submitted it
+ * @submitter: the thread that submitted it (its TID, which a pass-on-block
+ *	hand-off takes along with the user context)
  * @dropped: its process was going (exit, exec), nothing was read or
  *	written: its -ECANCELED is completed by a kworker, the process's
  *	exiting or exec'ing thread, or an async thread being killed

@@ -384,10 +384,11 @@ static void kernel_count(struct syslet_ctx *ctx,
 
 /*
  * A SYSLET_SYNC chain has run by the time async_exec() returns, so its
- * submission must not fail then.  The kernel does not park a completion
- * of a chain run in the caller on the overflow list: it returns
- * -EOVERFLOW when the ring is full at its post, which other threads can
- * bring about at any time, whatever the ring looked like before.  So
+ * submission must not fail then.  Kernels of this series before 2026-12
+ * did not park a completion of a chain run in the caller on the overflow
+ * list: they returned -EOVERFLOW when the ring was full at its post,
+ * which other threads can bring about at any time, whatever the ring
+ * looked like before (the kernel now parks it; this works on both).  So
  * every SYSLET_SYNC chain's completion comes back into a buffer and is
  * posted with SYSLET_EXEC_POST, which parks it if the ring is full, or
  * parked on the library's list if the kernel refuses the post for now.
