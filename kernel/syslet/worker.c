@@ -748,9 +748,10 @@ static int worker_for_queue(struct syslet_ctx *ctx)
 }
 
 /*
- * Queues @c for an async thread, waking an idle one or creating one.
- * Returns 0, or a negative errno if no thread exists to run it (the chain
- * is then not queued).
+ * Queues @node on @queue for an async thread (a chain on ctx->queue, a
+ * kio on ctx->kio_queue), waking an idle one or creating one.  Returns 0,
+ * or a negative errno if no thread exists to run it (it is then not
+ * queued).  For a chain:
  *
  * The chain is published on ctx->queue only once it is known to stay
  * there: from then on a thread or async_cancel() may run, post and free
@@ -768,7 +769,8 @@ static int worker_for_queue(struct syslet_ctx *ctx)
  * idle time, 1 ms at the least, between the two: an interrupt storm, or a
  * virtual CPU its host does not run).
  */
-int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
+static int queue_for_thread(struct syslet_ctx *ctx, struct list_head *node,
+			    struct list_head *queue)
 {
 	int ret;
 
@@ -782,14 +784,19 @@ int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
 	}
 	if (ctx->dead)
 		goto dead;
-	list_move_tail(&c->node, &ctx->queue);
-	/* the new thread, if any, finds the chain or is idle by now */
+	list_move_tail(node, queue);
+	/* the new thread, if any, finds the work or is idle by now */
 	wake_idle(ctx);
 	spin_unlock(&ctx->lock);
 	return 0;
 dead:
 	spin_unlock(&ctx->lock);
 	return -ECANCELED;
+}
+
+int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
+{
+	return queue_for_thread(ctx, &c->node, &ctx->queue);
 }
 
 /*
@@ -924,25 +931,8 @@ void syslet_kill_workers(struct syslet_ctx *ctx)
  */
 int syslet_queue_kio(struct syslet_ctx *ctx, struct syslet_kio *kio)
 {
-	int ret;
-
-	spin_lock(&ctx->lock);
-	if (ctx->dead)
-		goto dead;
-	ret = worker_for_queue(ctx);
-	if (ret) {
-		spin_unlock(&ctx->lock);
-		return ret;
-	}
-	if (ctx->dead)
-		goto dead;
-	list_add_tail(&kio->qnode, &ctx->kio_queue);
-	wake_idle(ctx);
-	spin_unlock(&ctx->lock);
-	return 0;
-dead:
-	spin_unlock(&ctx->lock);
-	return -ECANCELED;
+	INIT_LIST_HEAD(&kio->qnode);
+	return queue_for_thread(ctx, &kio->qnode, &ctx->kio_queue);
 }
 
 /*
