@@ -328,13 +328,26 @@ static long aio_write_run(struct syslet_kwork *kw)
 	struct syslet_aio_write *w = container_of(kw, struct syslet_aio_write,
 						  kw);
 	struct kiocb *req = w->req;
+	struct kiocb sync = *req;
 	struct iov_iter iter;
 
 	if (atomic_cmpxchg(&w->state, AIO_W_QUEUED, AIO_W_STARTED) !=
 	    AIO_W_QUEUED)
 		return -ECANCELED;
 	iov_iter_init(&iter, ITER_SOURCE, w->iov, w->nr_segs, w->len);
-	return req->ki_filp->f_op->write_iter(req, &iter);
+	/*
+	 * Written synchronously, on a copy without ->ki_complete(): a file
+	 * system that completes an asynchronous kiocb by itself
+	 * (-EIOCBQUEUED: 9p with cache=none, cifs, FUSE) waits here
+	 * instead, so the request is completed only by aio_write_done(),
+	 * after which nothing (its cancel function neither) looks at @w
+	 * (review 9 finding 3: @w was freed while the request was in
+	 * flight, and io_cancel() read it).  Freeze protection stays the
+	 * request's: IOCB_WRITE off in the copy.
+	 */
+	sync.ki_complete = NULL;
+	sync.ki_flags &= ~IOCB_WRITE;
+	return req->ki_filp->f_op->write_iter(&sync, &iter);
 }
 
 /* Completes the request once: after aio_write_run(), or @dropped */
@@ -344,9 +357,9 @@ static void aio_write_done(struct syslet_kwork *kw, long res, bool dropped)
 						  kw);
 	struct kiocb *req = w->req;
 
-	/* the file system completes it itself (not a buffered write's way) */
+	/* never from a synchronous kiocb (aio_write_run()) */
 	if (res == -EIOCBQUEUED)
-		return;
+		res = -EIO;
 	if (dropped)
 		res = -ECANCELED;
 	/* as aio_rw_done() */

@@ -416,6 +416,13 @@ static long worker_loop(struct syslet_worker *w)
 			continue;
 		}
 		if (worker_kio(ctx)) {
+			/*
+			 * As after kernel work: the final fput() of a file
+			 * closed while its read was in flight runs here
+			 * (review 9 finding 4)
+			 */
+			if (task_work_pending(current))
+				task_work_run();
 			if (started)
 				wake_up_all(&ctx->spare_wait);
 			if (fatal_signal_pending(current))
