@@ -729,14 +729,18 @@ static void worker_kio_orphan(struct syslet_ctx *ctx)
  * up to ctx->max_threads (ctx->lock held, dropped meanwhile).  0, or a
  * negative errno if none exists at all to run it.
  */
-static int worker_for_queue(struct syslet_ctx *ctx)
+/*
+ * Makes one async thread, its place in ctx->nr_threads taken first
+ * (ctx->lock held, dropped meanwhile; ctx->nr_creating keeps idle threads
+ * from leaving on their timeout until it is known).  0, or the errno of
+ * a thread that could not be made (its place given back).
+ */
+static int worker_make(struct syslet_ctx *ctx)
 {
 	unsigned int seq;
 	int ret;
 
 	lockdep_assert_held(&ctx->lock);
-	if (idle_pick(ctx) || ctx->nr_threads >= ctx->max_threads)
-		return 0;
 	ctx->nr_threads++;
 	ctx->nr_creating++;
 	seq = ctx->thread_seq++;
@@ -747,11 +751,20 @@ static int worker_for_queue(struct syslet_ctx *ctx)
 	if (ret) {
 		ctx->nr_threads--;
 		worker_kio_orphan(ctx);
-		/* other threads will run it; with none, give it back */
-		if (!ctx->nr_threads)
-			return ret;
 	}
-	return 0;
+	return ret;
+}
+
+static int worker_for_queue(struct syslet_ctx *ctx)
+{
+	int ret;
+
+	lockdep_assert_held(&ctx->lock);
+	if (idle_pick(ctx) || ctx->nr_threads >= ctx->max_threads)
+		return 0;
+	ret = worker_make(ctx);
+	/* other threads will run it; with none, give it back */
+	return ret && !ctx->nr_threads ? ret : 0;
 }
 
 /*
@@ -981,26 +994,10 @@ int syslet_kio_to_worker(struct syslet_ctx *ctx)
  */
 void syslet_kio_spare(struct syslet_ctx *ctx)
 {
-	unsigned int seq;
-	int ret;
-
 	spin_lock(&ctx->lock);
-	if (ctx->dead || ctx->nr_idle || ctx->nr_creating ||
-	    ctx->nr_starting || ctx->nr_threads >= ctx->max_threads) {
-		spin_unlock(&ctx->lock);
-		return;
-	}
-	ctx->nr_threads++;
-	ctx->nr_creating++;
-	seq = ctx->thread_seq++;
-	spin_unlock(&ctx->lock);
-	ret = worker_create(ctx, seq, false);
-	spin_lock(&ctx->lock);
-	ctx->nr_creating--;
-	if (ret) {
-		ctx->nr_threads--;
-		worker_kio_orphan(ctx);
-	}
+	if (!ctx->dead && !ctx->nr_idle && !ctx->nr_creating &&
+	    !ctx->nr_starting && ctx->nr_threads < ctx->max_threads)
+		worker_make(ctx);	/* no thread: not an error here */
 	spin_unlock(&ctx->lock);
 }
 
