@@ -50,6 +50,7 @@
 #include <time.h>
 #include "tap.h"
 #include "sys.h"
+#include "tracefs.h"
 #include "filter.h"
 
 #ifndef BLKFLSBUF
@@ -1266,78 +1267,14 @@ TEST(ioprio_flag_is_checked_as_mainline_on_and_off)
 
 /* --- issue 18 item 3: credentials, trace events, seccomp ------------- */
 
-static const char *tracefs;
-
-static int tr_write(const char *file, const char *text)
-{
-	char path[256];
-	int fd, ok;
-
-	snprintf(path, sizeof(path), "%s/%s", tracefs, file);
-	fd = open(path, O_WRONLY | O_TRUNC);
-	if (fd < 0)
-		return -1;
-	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
-/* The trace buffer, a malloc'd string. */
-static char *tr_read(void)
-{
-	char path[256], *buf = NULL;
-	size_t len = 0, cap = 0;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/trace", tracefs);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return NULL;
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 65536;
-			buf = realloc(buf, cap);
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n <= 0)
-			break;
-		len += n;
-	}
-	close(fd);
-	buf[len] = 0;
-	return buf;
-}
-
-static int count(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	for (; (hay = strstr(hay, needle)); hay++)
-		n++;
-	return n;
-}
-
 /*
  * tracefs mounted, the two io_submit() events on (or off), the buffer
  * emptied.  An event missing is a failure: this kernel has them.
  */
 static void aio_tracing(int on)
 {
-	struct stat st;
-
-	if (!tracefs) {
-		tracefs = "/sys/kernel/tracing";
-		if (stat("/sys/kernel/tracing/trace", &st) &&
-		    mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) &&
-		    (mkdir("/tmp/tracing", 0700),
-		     mount("nodev", "/tmp/tracing", "tracefs", 0, NULL) == 0))
-			tracefs = "/tmp/tracing";
-		if (stat("/sys/kernel/tracing/trace", &st) == 0)
-			tracefs = "/sys/kernel/tracing";
-		else if (stat("/tmp/tracing/trace", &st))
-			SKIP("no tracefs (CONFIG_FTRACE)");
-	}
+	if (tracefs_find())
+		SKIP("no tracefs (CONFIG_FTRACE)");
 	tr_write("tracing_on", "0");
 	ASSERT_EQ(tr_write("events/syslet/syslet_aio_submit/enable",
 			   on ? "1" : "0"), 0);
@@ -1455,8 +1392,8 @@ TEST(trace_events_show_each_request)
 	EXPECT_TRUE(!tr_find(t, "syslet_aio_complete", HOT, 0));
 	EXPECT_TRUE(!tr_find(t, "syslet_aio_submit", OFF, 0));
 	EXPECT_TRUE(!tr_find(t, "syslet_aio_complete", OFF, 0));
-	EXPECT_EQ(count(t, "syslet_aio_submit: "), QD + 1);
-	EXPECT_EQ(count(t, "syslet_aio_complete: "), QD);
+	EXPECT_EQ(tr_count(t, "syslet_aio_submit: "), QD + 1);
+	EXPECT_EQ(tr_count(t, "syslet_aio_complete: "), QD);
 	free(t);
 	ASSERT_EQ(io_destroy_(bt.ctx), 0);
 	close(fd);

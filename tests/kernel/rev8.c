@@ -29,6 +29,7 @@
 #include <time.h>
 #include "tap.h"
 #include "sys.h"
+#include "tracefs.h"
 
 #ifndef BLKFLSBUF
 #define BLKFLSBUF	_IO(0x12, 97)
@@ -364,66 +365,11 @@ TEST(a_hand_off_during_a_read_on_keeps_the_callers_pkru)
 /* R8-5: syslet_aio_complete's submitter after a hand-off                   */
 /* ---------------------------------------------------------------------- */
 
-static const char *tracefs;
-
-static int tr_write(const char *file, const char *text)
-{
-	char path[256];
-	int fd, ok;
-
-	snprintf(path, sizeof(path), "%s/%s", tracefs, file);
-	fd = open(path, O_WRONLY | O_TRUNC);
-	if (fd < 0)
-		return -1;
-	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
-/* The trace buffer, a malloc'd string. */
-static char *tr_read(void)
-{
-	char path[256], *buf = NULL;
-	size_t len = 0, cap = 0;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/trace", tracefs);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return NULL;
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 65536;
-			buf = realloc(buf, cap);
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n <= 0)
-			break;
-		len += n;
-	}
-	close(fd);
-	buf[len] = 0;
-	return buf;
-}
-
 /* 0: tracefs mounted, syslet_aio_complete on (or off), the buffer empty */
 static int complete_tracing(int on)
 {
-	struct stat st;
-
-	if (!tracefs) {
-		tracefs = "/sys/kernel/tracing";
-		if (stat("/sys/kernel/tracing/trace", &st) &&
-		    mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) &&
-		    (mkdir("/tmp/tracing", 0700),
-		     mount("nodev", "/tmp/tracing", "tracefs", 0, NULL) == 0))
-			tracefs = "/tmp/tracing";
-		if (stat("/sys/kernel/tracing/trace", &st) == 0)
-			tracefs = "/sys/kernel/tracing";
-		else if (stat("/tmp/tracing/trace", &st))
-			return -1;
-	}
+	if (tracefs_find())
+		return -1;
 	tr_write("tracing_on", "0");
 	if (tr_write("events/syslet/syslet_aio_complete/enable",
 		     on ? "1" : "0"))

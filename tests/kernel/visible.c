@@ -37,6 +37,7 @@
 #include <linux/seccomp.h>
 #include "tap.h"
 #include "sys.h"
+#include "tracefs.h"
 #include "filter.h"
 
 #define MAGIC_SYNC	0x7171
@@ -63,71 +64,9 @@ static int64_t getpgid_atom(uint64_t magic, uint32_t flags)
 
 /* --- tracefs ----------------------------------------------------------- */
 
-static const char *tracefs;
-
-static int tr_write(const char *file, const char *text)
-{
-	char path[256];
-	int fd, ok;
-
-	snprintf(path, sizeof(path), "%s/%s", tracefs, file);
-	fd = open(path, O_WRONLY | O_TRUNC);
-	if (fd < 0)
-		return -1;
-	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
-/* Reads the trace buffer into a malloc'd string. */
-static char *tr_read(void)
-{
-	char path[256], *buf = NULL;
-	size_t len = 0, cap = 0;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/trace", tracefs);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return NULL;
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 65536;
-			buf = realloc(buf, cap);
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n <= 0)
-			break;
-		len += n;
-	}
-	close(fd);
-	buf[len] = 0;
-	return buf;
-}
-
-static int count(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	for (; (hay = strstr(hay, needle)); hay++)
-		n++;
-	return n;
-}
-
 static void tracefs_or_skip(void)
 {
-	struct stat st;
-
-	tracefs = "/sys/kernel/tracing";
-	if (stat("/sys/kernel/tracing/trace", &st) &&
-	    mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) &&
-	    (mkdir("/tmp/tracing", 0700), mount("nodev", "/tmp/tracing",
-						 "tracefs", 0, NULL) == 0))
-		tracefs = "/tmp/tracing";
-	if (stat("/sys/kernel/tracing/trace", &st) == 0)
-		tracefs = "/sys/kernel/tracing";
-	else if (stat("/tmp/tracing/trace", &st))
+	if (tracefs_find())
 		SKIP("no tracefs (CONFIG_FTRACE)");
 }
 
@@ -177,16 +116,16 @@ TEST(raw_syscalls_tracepoints_fire_per_atom)
 	/* one sys_enter with the atom's number and arguments, one sys_exit */
 	snprintf(want, sizeof(want), "sys_enter: NR %d (%x,", SYS_getpgid,
 		 MAGIC_SYNC);
-	EXPECT_EQ(count(t, want), 1);
+	EXPECT_EQ(tr_count(t, want), 1);
 	snprintf(want, sizeof(want), "sys_enter: NR %d (%x,", SYS_getpgid,
 		 MAGIC_ASYNC);
-	EXPECT_EQ(count(t, want), 1);
+	EXPECT_EQ(tr_count(t, want), 1);
 	snprintf(want, sizeof(want), "sys_enter: NR %d (%x,", SYS_getpgid,
 		 MAGIC_POB);
-	EXPECT_EQ(count(t, want), 1);
+	EXPECT_EQ(tr_count(t, want), 1);
 	snprintf(want, sizeof(want), "sys_exit: NR %d = %d", SYS_getpgid,
 		 -ESRCH);
-	n = count(t, want);
+	n = tr_count(t, want);
 	EXPECT_EQ(n, 3);
 	/* the async one ran in an async thread, named as one */
 	EXPECT_TRUE(strstr(t, "syslet-") != NULL);
@@ -236,17 +175,17 @@ TEST(engine_trace_events)
 	ASSERT_TRUE(t != NULL);
 	snprintf(want, sizeof(want), "flags 0x%x user_data 0x%x", SYSLET_ASYNC,
 		 MAGIC_ASYNC);
-	EXPECT_EQ(count(t, "syslet_submit:"), 2);
-	EXPECT_EQ(count(t, want), 1);
+	EXPECT_EQ(tr_count(t, "syslet_submit:"), 2);
+	EXPECT_EQ(tr_count(t, want), 1);
 	snprintf(want, sizeof(want), "syslet_complete: user_data 0x%x status %d atoms 1",
 		 MAGIC_ASYNC, -ESRCH);
-	EXPECT_EQ(count(t, want), 1);
-	EXPECT_EQ(count(t, "syslet_complete: user_data 0x6161 status 1 atoms 1"), 1);
+	EXPECT_EQ(tr_count(t, want), 1);
+	EXPECT_EQ(tr_count(t, "syslet_complete: user_data 0x6161 status 1 atoms 1"), 1);
 	snprintf(want, sizeof(want), "syslet_handoff: tid %d giver ",
 		 (int)syscall(SYS_gettid));
-	EXPECT_EQ(count(t, want), 1);
-	EXPECT_EQ(count(t, "syslet_cancel: ring"), 1);
-	EXPECT_EQ(count(t, "user_data 0x5151 flags 0x0 ret -"), 1);
+	EXPECT_EQ(tr_count(t, want), 1);
+	EXPECT_EQ(tr_count(t, "syslet_cancel: ring"), 1);
+	EXPECT_EQ(tr_count(t, "user_data 0x5151 flags 0x0 ret -"), 1);
 	free(t);
 	free(r);
 }
@@ -278,7 +217,7 @@ static int completes(const char *t, unsigned int ud)
 	char want[64];
 
 	snprintf(want, sizeof(want), "syslet_complete: user_data 0x%x ", ud);
-	return count(t, want);
+	return tr_count(t, want);
 }
 
 /*
@@ -371,10 +310,10 @@ TEST(complete_event_fires_once_per_completion_posted_to_a_ring)
 	EXPECT_EQ(completes(t, 0xa7), 1);	/* overflowed, then flushed */
 	snprintf(want, sizeof(want), "user_data 0xa2 status %d atoms 0 last 0x0 flags 0x%x ring 0x%lx",
 		 -ECANCELED, SYSLET_COMP_CANCELED, (unsigned long)(uintptr_t)r);
-	EXPECT_EQ(count(t, want), 1);
+	EXPECT_EQ(tr_count(t, want), 1);
 	snprintf(want, sizeof(want), "user_data 0xa4 status 7 atoms 0 last 0x0 flags 0x%x ring 0x%lx",
 		 SYSLET_COMP_SYNC, (unsigned long)(uintptr_t)r);
-	EXPECT_EQ(count(t, want), 1);
+	EXPECT_EQ(tr_count(t, want), 1);
 	if (completes(t, 0xa2) != 1 || completes(t, 0xa4) != 1)
 		tap_diag("trace:\n%s", t);
 	free(t);
@@ -547,11 +486,11 @@ TEST(traced_direct_read_is_made_by_an_async_thread)
 	t = tr_read();
 	ASSERT_TRUE(t != NULL);
 	snprintf(want, sizeof(want), "sys_enter: NR %d (%x,", SYS_pread64, fd);
-	EXPECT_EQ(count(t, want), 1);
+	EXPECT_EQ(tr_count(t, want), 1);
 	snprintf(want, sizeof(want), "sys_exit: NR %d = %d", SYS_pread64, BLK);
-	EXPECT_EQ(count(t, want), 1);
+	EXPECT_EQ(tr_count(t, want), 1);
 	EXPECT_EQ(completes(t, 0xb1), 1);
-	if (count(t, want) != 1)
+	if (tr_count(t, want) != 1)
 		tap_diag("trace:\n%s", t);
 	free(t);
 	close(fd);
@@ -660,7 +599,7 @@ TEST(direct_read_is_never_seen_as_a_call_of_the_thread_that_posts_it)
 	if (!at)
 		tap_diag("trace:\n%s", t);
 	ASSERT_TRUE(at != NULL);
-	ASSERT_EQ(count(t, want), 1);
+	ASSERT_EQ(tr_count(t, want), 1);
 	who = trace_pid(t, at);
 	tap_diag("the read is seen in TID %d; submitter %d, poster %d", who,
 		 s.tid, me);
