@@ -155,8 +155,14 @@ static void *forker(void *arg)
 		if (pid == 0)
 			_exit(grandchild());
 		if (pid < 0 || waitpid(pid, &st, 0) != pid ||
-		    !WIFEXITED(st) || WEXITSTATUS(st))
-			(*bad)++;
+		    !WIFEXITED(st) || WEXITSTATUS(st)) {
+			if (!(*bad)++)	/* the first one, for the log */
+				printf("# grandchild: %s %d\n",
+				       pid < 0 ? "fork errno" :
+				       WIFEXITED(st) ? "exit" : "signal",
+				       pid < 0 ? errno : WIFEXITED(st) ?
+				       WEXITSTATUS(st) : WTERMSIG(st));
+		}
 	}
 	return NULL;
 }
@@ -180,6 +186,7 @@ static int fork_during_reaper_start(void)
 	pthread_join(t, NULL);
 	if (write(q[1], "ab", 2) != 2 || aiot_wait(&cb[1], 10))
 		return 32;
+	fflush(stdout);
 	return bad ? 33 : 0;
 }
 

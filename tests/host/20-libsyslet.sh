@@ -10,7 +10,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
 for t in core ctx chain submit wait cq limits prep stress cancel threadlet \
-	lost probe; do
+	lost probe forkinit; do
 	for v in "$t" "$t-san"; do
 		[ -x "$bin/$v" ] || continue
 		echo "# $v (SYSLET_BACKEND=$SYSLET_BACKEND)"

@@ -57,7 +57,6 @@ struct kstate {
 static pthread_mutex_t kctxs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kstate *kctxs;		/* live kernel-mode contexts */
 static struct kstate *orphans;		/* rings of exited contexts */
-static pthread_once_t kfork_once = PTHREAD_ONCE_INIT;
 /* threadlets on library threads in the process (kthreadlet_start()) */
 static _Atomic unsigned int kthreadlets_process;
 
@@ -67,7 +66,10 @@ static _Atomic unsigned int kthreadlets_process;
  * So in the child every kernel-mode context starts empty: nothing is
  * expected beyond what its ring holds, nothing is parked in the kernel,
  * no threadlet runs; orphaned rings are freed.  kctxs_lock is held
- * across fork() so the lists are whole in the child.
+ * across fork() so the lists are whole in the child.  The handlers are
+ * registered when the library is loaded: registered on first use, a
+ * fork() at that moment could give the child a half-run pthread_once()
+ * that registers them a second time (and then locks kctxs_lock twice).
  */
 static void kfork_prepare(void)
 {
@@ -109,7 +111,7 @@ static void kfork_child(void)
 	pthread_mutex_unlock(&kctxs_lock);
 }
 
-static void kfork_init(void)
+__attribute__((constructor)) static void kfork_init(void)
 {
 	pthread_atfork(kfork_prepare, kfork_parent, kfork_child);
 }
@@ -184,7 +186,6 @@ static int kstate_init(struct syslet_ctx *ctx)
 	k->own_mem = !!(ctx->flags & SYSLET_CTX_OWN_MEM);
 	pthread_mutex_init(&k->plock, NULL);
 	k->pend_tail = &k->pend;
-	pthread_once(&kfork_once, kfork_init);
 	pthread_mutex_lock(&kctxs_lock);
 	orphans_reap_locked();
 	k->next = kctxs;

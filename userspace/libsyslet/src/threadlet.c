@@ -209,7 +209,6 @@ static _Atomic unsigned int nr_stacks;
 static pthread_mutex_t stacks_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic int spares_alive;
 static _Atomic int spare_starting;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static _Atomic uint32_t *done_flags(struct syslet_completion *c)
 {
@@ -282,7 +281,8 @@ static void *spare_main(void *unused)
  * fork(): the child has none of the parent's threads, so none of the
  * parent's spares and none of its threadlets: every stack is free in the
  * child (a threadlet must not fork: syslet_threadlet(3)).  stacks_lock is
- * held across fork() so the pool is whole in the child.
+ * held across fork() so the pool is whole in the child.  Registered when
+ * the library is loaded, as kernel.c's are (and for the same reason).
  */
 static void atfork_prepare(void)
 {
@@ -307,7 +307,7 @@ static void atfork_child(void)
 	pthread_mutex_unlock(&stacks_lock);
 }
 
-static void atfork_init(void)
+__attribute__((constructor)) static void atfork_init(void)
 {
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
@@ -354,7 +354,6 @@ int __syslet_tl_incaller(struct syslet_ctx *ctx, syslet_threadlet_fn fn,
 
 	if (under_sanitizer())
 		return -EAGAIN;
-	pthread_once(&atfork_once, atfork_init);
 	s = stack_get();
 	if (!s) {
 		spare_start();

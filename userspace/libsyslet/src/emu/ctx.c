@@ -13,6 +13,12 @@
  * can be used, or torn down, in the child.  The handlers hold pool.lock
  * and every context's lock across fork(), so the copied state is
  * consistent (lock order: pool.lock, then the contexts').
+ *
+ * The handlers are registered when the library is loaded (emu_atfork_setup),
+ * not when the first context is made: registering then, with pool.lock
+ * held, let a fork() by another thread at that moment give its child
+ * pool.lock held and no handler to reset it, so the child's first context
+ * hung (seen as a grandchild stuck in aio_read() under the shim).
  */
 static void atfork_prepare(void)
 {
@@ -77,6 +83,21 @@ static void atfork_child(void)
 	pthread_mutex_unlock(&pool.lock);
 }
 
+static int emu_atfork_register(void)
+{
+	if (pool.atfork_installed)
+		return 0;
+	if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child))
+		return -ENOMEM;
+	pool.atfork_installed = true;
+	return 0;
+}
+
+__attribute__((constructor)) static void emu_atfork_setup(void)
+{
+	emu_atfork_register();
+}
+
 /* --- contexts ------------------------------------------------------------ */
 
 int __syslet_emu_ctx_init(struct syslet_ctx *ctx)
@@ -86,14 +107,11 @@ int __syslet_emu_ctx_init(struct syslet_ctx *ctx)
 	if (!e)
 		return -ENOMEM;
 	pthread_mutex_lock(&pool.lock);
-	if (!pool.atfork_installed) {
-		if (pthread_atfork(atfork_prepare, atfork_parent,
-				   atfork_child)) {
-			pthread_mutex_unlock(&pool.lock);
-			free(e);
-			return -ENOMEM;
-		}
-		pool.atfork_installed = true;
+	/* only if it failed at load time (out of memory then) */
+	if (emu_atfork_register()) {
+		pthread_mutex_unlock(&pool.lock);
+		free(e);
+		return -ENOMEM;
 	}
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->pw_lock, NULL);
