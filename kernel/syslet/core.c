@@ -314,6 +314,7 @@ static long submit_in_caller_to_ring(const struct syslet_atom __user *atom,
 			     (u64)(unsigned long)ring, aflags, user_data);
 	if (IS_ERR(c))
 		return PTR_ERR(c);
+	c->caller_owned = true;		/* a seccomp kill drops it: exec.c */
 	ret = run_in_caller(c, ctx);
 	if (ret) {
 		syslet_chain_drop(c);	/* nothing ran: restart async_exec() */

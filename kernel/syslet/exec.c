@@ -340,10 +340,19 @@ static long syslet_seccomp(struct syslet_chain *c, unsigned int nr,
 	}
 	/* KILL_THREAD, KILL_PROCESS or unknown: fail closed */
 	if (in_caller) {
-		/* drop the filter, and a default-mode chain (pob_abort) */
+		/* submit_in_caller_to_ring()'s chain, which it would free */
+		bool caller_owned = c->caller_owned;
+
+		/*
+		 * Drop the filter, then the chain: a default-mode one
+		 * (pob_abort(), which frees @c), or a SYSLET_SYNC one posting
+		 * to a ring, a counted object holding its kring and cred.
+		 */
 		seccomp_filter_put(c->filter);
 		c->filter = NULL;
 		syslet_pob_abort();
+		if (caller_owned)
+			syslet_chain_drop(c);
 		/* its entry on ctx->callers is on the stack it dies with */
 		ctx = syslet_get_ctx(false);
 		if (ctx)

@@ -188,6 +188,8 @@ struct syslet_chain {
 	bool			killed;		/* its thread took a SIGKILL */
 	bool			uncounted;	/* left ctx->nr_chains when posted */
 	bool			ia32;		/* submitter in i386 ABI: atoms too */
+	/* run in the caller: submit_in_caller_to_ring() frees it */
+	bool			caller_owned;
 	int			restart;	/* ran in the caller: restart it */
 	struct syslet_completion comp;
 };
