@@ -112,6 +112,7 @@ struct syslet_ctx {
 	unsigned int		nr_idle_open;	/* of those, may take any context */
 	unsigned int		nr_starting;	/* created, not yet idle */
 	unsigned int		nr_creating;	/* submitters making a thread */
+	unsigned int		nr_reserved;	/* pass-on-block takers */
 	wait_queue_head_t	spare_wait;	/* for nr_starting to drop */
 	unsigned int		nr_chains;	/* submitted, not yet posted */
 	unsigned int		nr_cached;	/* on @chain_cache */

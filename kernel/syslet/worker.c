@@ -367,11 +367,25 @@ static bool worker_kio(struct syslet_ctx *ctx)
 	return true;
 }
 
-/* Is kio work waiting, or may a read in flight need this thread?  ctx->lock */
+/*
+ * The async threads that run queued work without waiting for a chain's
+ * end: all but those reserved by a pass-on-block giver (which run nothing
+ * until their giver's chain ends: review 9 finding 1).  ctx->lock held.
+ */
+static unsigned int worker_unreserved(struct syslet_ctx *ctx)
+{
+	lockdep_assert_held(&ctx->lock);
+	return ctx->nr_threads - ctx->nr_reserved;
+}
+
+/*
+ * Is kio work waiting, or may a read in flight need this thread (the last
+ * unreserved one)?  ctx->lock held.
+ */
 static bool worker_kio_keep(struct syslet_ctx *ctx)
 {
 	return ctx->kio_post || !list_empty(&ctx->kio_queue) ||
-	       (ctx->nr_threads == 1 && atomic_read(&ctx->nr_kio));
+	       (worker_unreserved(ctx) == 1 && atomic_read(&ctx->nr_kio));
 }
 
 /*
@@ -725,11 +739,6 @@ static void worker_kio_orphan(struct syslet_ctx *ctx)
 }
 
 /*
- * A thread for a work about to be queued: an idle one, or one made now,
- * up to ctx->max_threads (ctx->lock held, dropped meanwhile).  0, or a
- * negative errno if none exists at all to run it.
- */
-/*
  * Makes one async thread, its place in ctx->nr_threads taken first
  * (ctx->lock held, dropped meanwhile; ctx->nr_creating keeps idle threads
  * from leaving on their timeout until it is known).  0, or the errno of
@@ -755,16 +764,27 @@ static int worker_make(struct syslet_ctx *ctx)
 	return ret;
 }
 
-static int worker_for_queue(struct syslet_ctx *ctx)
+/*
+ * A thread for a work about to be queued: an idle one, or one made now,
+ * up to ctx->max_threads (ctx->lock held, dropped meanwhile).  0, or a
+ * negative errno if none exists at all to run it (-EAGAIN at
+ * max_threads).  Unless @reserved_ok, a thread reserved by a
+ * pass-on-block giver does not count: it runs nothing until that chain
+ * ends, which may wait for this very work (a read's blocking rest).
+ */
+static int worker_for_queue(struct syslet_ctx *ctx, bool reserved_ok)
 {
-	int ret;
+	unsigned int others;
+	int ret = -EAGAIN;
 
 	lockdep_assert_held(&ctx->lock);
-	if (idle_pick(ctx) || ctx->nr_threads >= ctx->max_threads)
+	if (idle_pick(ctx))
 		return 0;
-	ret = worker_make(ctx);
+	if (ctx->nr_threads < ctx->max_threads)
+		ret = worker_make(ctx);
 	/* other threads will run it; with none, give it back */
-	return ret && !ctx->nr_threads ? ret : 0;
+	others = reserved_ok ? ctx->nr_threads : worker_unreserved(ctx);
+	return ret && !others ? ret : 0;
 }
 
 /*
@@ -790,14 +810,14 @@ static int worker_for_queue(struct syslet_ctx *ctx)
  * virtual CPU its host does not run).
  */
 static int queue_for_thread(struct syslet_ctx *ctx, struct list_head *node,
-			    struct list_head *queue)
+			    struct list_head *queue, bool reserved_ok)
 {
 	int ret;
 
 	spin_lock(&ctx->lock);
 	if (ctx->dead)
 		goto dead;
-	ret = worker_for_queue(ctx);
+	ret = worker_for_queue(ctx, reserved_ok);
 	if (ret) {
 		spin_unlock(&ctx->lock);
 		return ret;
@@ -816,7 +836,8 @@ dead:
 
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
 {
-	return queue_for_thread(ctx, &c->node, &ctx->queue);
+	/* a reserved thread runs it once its giver's chain ends */
+	return queue_for_thread(ctx, &c->node, &ctx->queue, true);
 }
 
 /*
@@ -875,7 +896,7 @@ int syslet_queue_kwork(struct syslet_ctx *ctx, struct syslet_kwork *kw)
 		spin_unlock(&ctx->lock);
 		return -EBUSY;
 	}
-	ret = worker_for_queue(ctx);
+	ret = worker_for_queue(ctx, false);
 	if (ret) {
 		spin_unlock(&ctx->lock);
 		return ret;
@@ -952,7 +973,7 @@ void syslet_kill_workers(struct syslet_ctx *ctx)
 int syslet_queue_kio(struct syslet_ctx *ctx, struct syslet_kio *kio)
 {
 	INIT_LIST_HEAD(&kio->qnode);
-	return queue_for_thread(ctx, &kio->qnode, &ctx->kio_queue);
+	return queue_for_thread(ctx, &kio->qnode, &ctx->kio_queue, false);
 }
 
 /*
@@ -963,7 +984,10 @@ int syslet_queue_kio(struct syslet_ctx *ctx, struct syslet_kio *kio)
  * ever).  An idle one is woken; else the first to finish its chain or
  * to start takes it.  From a kworker (kio.c): none is made here.
  * 0, -ECANCELED if the ctx is dead, -EAGAIN if the process has no async
- * thread.
+ * thread but those reserved by pass-on-block givers: a giver's chain may
+ * wait for these very reads without handing off (ppoll() with a signal
+ * mask, a task with an io_uring context; review 9 finding 1), and its
+ * taker runs nothing before that chain ends.
  */
 int syslet_kio_to_worker(struct syslet_ctx *ctx)
 {
@@ -972,7 +996,7 @@ int syslet_kio_to_worker(struct syslet_ctx *ctx)
 	spin_lock(&ctx->lock);
 	if (ctx->dead) {
 		ret = -ECANCELED;
-	} else if (!ctx->nr_threads) {
+	} else if (!worker_unreserved(ctx)) {
 		ret = -EAGAIN;
 	} else {
 		ctx->kio_post = true;
@@ -1070,6 +1094,7 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 		if (w) {
 			syslet_idle_del(ctx, w);
 			w->pob = pob;
+			ctx->nr_reserved++;
 			w->uring = 0;
 			w->hs = syslet_hs(w->hs, SYSLET_HS_IDLE);
 			spin_unlock(&ctx->lock);
@@ -1119,18 +1144,22 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
  * The chain completed without a hand-off (its giver, current, holds no
  * pend: the state is IDLE or OFF): give the reserved thread back.  One
  * that waits in syslet_pob_wait() is woken; one still asleep idle goes
- * back on ctx->idle without a wake-up.
+ * back on ctx->idle, and is woken if work waits that it may have been
+ * the only thread for: a queued chain, kernel work, reads to post or
+ * to read on (review 9 finding 1: else they waited for its idle
+ * timeout).
  */
 void syslet_release_taker(struct syslet_ctx *ctx, struct syslet_worker *w)
 {
 	spin_lock(&ctx->lock);
 	WRITE_ONCE(w->pob, NULL);
+	ctx->nr_reserved--;
 	if (w->waiting)
 		wake_up_process(w->task);
 	else
 		idle_readd(ctx, w);
-	/* a queued chain may have waited for this thread */
-	if (!list_empty(&ctx->queue))
+	if (!list_empty(&ctx->queue) || !list_empty(&ctx->kwork) ||
+	    ctx->kio_post || !list_empty(&ctx->kio_queue))
 		wake_idle(ctx);
 	spin_unlock(&ctx->lock);
 	if (wq_has_sleeper(&ctx->spare_wait))
