@@ -642,9 +642,17 @@ void syslet_kio_submitted(struct syslet_ctx *ctx)
  * The chain has ended, or (@sc NULL) current gave its user context away
  * and is about to live on as an async thread, which may exit without
  * returning through the async_exec() whose stack holds its entry.
+ *
+ * Reads that completed while every user thread ran a chain were left for
+ * an async thread (kio_post_work()), which may be busy with a chain of
+ * its own for long: current, a user thread again, takes them (the task
+ * work, on its way back to user space), as the task work queued for the
+ * chain's end did before review 7 finding 11 (review 9 finding 6: an
+ * event loop's poll() of the eventfd waited for that thread's chain).
  */
 void syslet_kio_chain_end(struct syslet_ctx *ctx, struct syslet_caller *sc)
 {
+	bool user = sc;
 	struct syslet_caller *i;
 	unsigned long fl;
 
@@ -662,6 +670,12 @@ void syslet_kio_chain_end(struct syslet_ctx *ctx, struct syslet_caller *sc)
 	if (sc)
 		hash_del(&sc->node);
 	spin_unlock_irqrestore(&ctx->callers_lock, fl);
+	/*
+	 * A kick that saw current busy did so under ctx->callers_lock, after
+	 * its llist_add(): the read is seen here.  One after sees it free.
+	 */
+	if (user && !llist_empty(&ctx->kio_done))
+		kio_kick(ctx, current);
 }
 
 /*

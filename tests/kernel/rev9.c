@@ -9,6 +9,13 @@
  * thread as its pass-on-block taker, and waits for an io_submit() read
  * without handing off (ppoll() with a signal mask, a task that used
  * io_uring): the read's completion waited for the reserved thread.
+ * F6: reads left for a busy async thread are posted by a user thread
+ * whose chain ends.
+ * F2: an O_DSYNC write for which no async thread can be made is written
+ * in io_submit() when every thread runs a chain (-EBUSY), not queued
+ * behind them.
+ * F7: kernel work (an O_DSYNC write) runs with its submitter's
+ * PR_SET_IO_FLUSHER flags (PF_MEMALLOC_NOIO, PF_LOCAL_THROTTLE).
  */
 #include <fcntl.h>
 #include <linux/aio_abi.h>
@@ -18,6 +25,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -209,6 +217,279 @@ TEST(read_posted_while_the_only_async_thread_is_a_ppoll_chains_taker)
 TEST(read_posted_while_the_only_async_thread_is_an_io_uring_users_taker)
 {
 	reserved_taker_case(1);
+}
+
+/* ---------------------------------------------------------------------- */
+/* F6: reads parked for a busy async thread, offered back at a chain's end */
+/* ---------------------------------------------------------------------- */
+
+/* the first async thread's TID once it sleeps (up to 10 s), or 0 */
+static pid_t async_thread_asleep(void)
+{
+	pid_t w = 0;
+
+	for (int i = 0; i < 500 && !threads_named(getpid(), "syslet", &w); i++)
+		usleep(2000);
+	return w && sleeping(w) ? w : 0;
+}
+
+/*
+ * max_threads 1: the only async thread runs SYSLET_ASYNC [read(pipe)]
+ * and blocks.  The only user thread io_submit()s a cold read with
+ * RESFD=E, then runs SYSLET_SYNC [nanosleep 300 ms] (no spare: at
+ * max_threads).  The read comes at 200 ms while every thread runs a
+ * chain: it is left for an async thread (kio_post).  The user thread
+ * then leaves its chain and waits for E with poll(), the usual event
+ * loop.  Before the fix nothing posted the read until the async thread's
+ * chain ended (the pipe written after the 2 s poll): poll timed out.
+ * Now the chain's end kicks the reads that wait (syslet_kio_chain_end()):
+ * E is readable at ~300 ms.
+ */
+TEST(read_left_for_a_busy_async_thread_is_posted_when_a_chain_ends)
+{
+	static unsigned char buf[BLK] __attribute__((aligned(BLK)));
+	struct timespec ms300 = { 0, 300000000 }, eto = { 5, 0 };
+	struct syslet_ring *r = ring_new(4);
+	uint64_t a0, a1, a2, b0, b1;
+	struct syslet_completion done, c;
+	struct syslet_atom rd, sl;
+	struct pollfd pfd;
+	struct io_event ev;
+	aio_context_t actx = 0;
+	int64_t rret = -12345, sret = -12345;
+	long long t0, ms;
+	char ch = 0;
+	int fd, efd, p[2], n;
+
+	REQUIRE_SYSLET();
+	if (access("/proc/sys/fs/aio-syslet", F_OK))
+		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
+	fd = nullb_cold(O_RDONLY);
+	if (fd < 0)
+		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	efd = (int)syscall(SYS_eventfd2, 0, 0);
+	ASSERT_GE(efd, 0);
+	ASSERT_EQ(pipe(p), 0);
+	ASSERT_EQ(syscall(SYS_io_setup, 4, &actx), 0);
+	sys_set_limits(1, 60000, 0);
+	a0 = (uint64_t)p[0];
+	a1 = (uintptr_t)&ch;
+	a2 = 1;
+	atom_init(&rd, SYSLET_ASYNC, SYS_read, &rret, &a0, &a1, &a2, NULL);
+	ASSERT_EQ(async_exec(&rd, r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_NE(async_thread_asleep(), 0);
+	ASSERT_EQ(submit_read(actx, fd, buf, 32, efd), 1);
+	t0 = now_ms();
+	b0 = (uintptr_t)&ms300;
+	b1 = 0;
+	atom_init(&sl, SYSLET_SYNC, SYS_nanosleep, &sret, &b0, &b1, NULL, NULL);
+	memset(&done, 0, sizeof(done));
+	ASSERT_EQ(async_exec(&sl, NULL, &done, 0), SYSLET_DONE);
+	pfd.fd = efd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	n = poll(&pfd, 1, 2000);
+	ms = now_ms() - t0;
+	tap_diag("poll(eventfd, 2 s) after the SYNC [nanosleep 300 ms] chain: "
+		 "%d (revents %#x) at %lld ms (the read's page came at 200 ms)",
+		 n, pfd.revents, ms);
+	EXPECT_EQ(n, 1);
+	EXPECT_LT(ms, 1500);
+	/* the async thread's chain ends */
+	ASSERT_EQ(write(p[1], "x", 1), 1);
+	ASSERT_TRUE(ring_get(r, &c));
+	EXPECT_EQ(rret, 1);
+	ASSERT_EQ(syscall(SYS_io_getevents, actx, 1, 1, &ev, &eto), 1);
+	tap_diag("the read completed with %lld", (long long)ev.res);
+	EXPECT_EQ(ev.res, BLK);
+	syscall(SYS_io_destroy, actx);
+	close(efd);
+	close(fd);
+}
+
+/* ---------------------------------------------------------------------- */
+/* F2: no thread could be made: the write is not queued behind chains     */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * uid 1000 at RLIMIT_NPROC 2: this thread and one async thread.  That
+ * thread runs SYSLET_ASYNC [io_getevents(actx, 1, 1, 5 s)], waiting for
+ * the O_DSYNC write then io_submit()ted on actx (the slow device: 200
+ * ms).  No idle thread, below max_threads, and the thread for the write
+ * cannot be made: every thread runs a chain, so syslet_queue_kwork()
+ * must say -EBUSY and io_submit() write it, as at max_threads.  Before
+ * the fix the write was queued for the busy thread, whose chain waits for
+ * it: io_getevents() returned 0 at its 5 s timeout, and the write ran
+ * only after (holding the file system's freeze protection meanwhile).
+ */
+TEST(dsync_write_with_no_thread_to_be_had_is_not_queued_behind_chains)
+{
+	static unsigned char buf[BLK] __attribute__((aligned(BLK)));
+	struct timespec to5 = { 5, 0 }, eto = { 5, 0 };
+	struct syslet_ring *r = ring_new(4);
+	struct rlimit rl = { 2, 2 };
+	uint64_t a0, a1, a2, a3, a4;
+	struct syslet_completion c;
+	struct iocb cb, *cbp = &cb;
+	struct io_event ev[2];
+	struct syslet_atom a;
+	aio_context_t actx = 0;
+	int64_t ret = -12345;
+	long long t0, ms;
+	int fd, n;
+
+	REQUIRE_SYSLET();
+	if (access("/proc/sys/fs/aio-syslet", F_OK))
+		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
+	if (geteuid() != 0)
+		SKIP("needs root to become uid 1000");
+	fd = nullb_cold(O_RDONLY);
+	if (fd < 0)
+		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	close(fd);
+	fd = open("/dev/nullb0", O_WRONLY | O_DSYNC);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(syscall(SYS_io_setup, 4, &actx), 0);
+	ASSERT_EQ(setresgid(1000, 1000, 1000), 0);
+	ASSERT_EQ(setresuid(1000, 1000, 1000), 0);
+	ASSERT_EQ(setrlimit(RLIMIT_NPROC, &rl), 0);
+	sys_set_limits(4, 60000, 0);
+	a0 = (uint64_t)actx;
+	a1 = 1;
+	a2 = 1;
+	a3 = (uintptr_t)ev;
+	a4 = (uintptr_t)&to5;
+	atom_init(&a, SYSLET_ASYNC, SYS_io_getevents, &ret, &a0, &a1, &a2, &a3);
+	a.arg_ptr[4] = (uintptr_t)&a4;
+	ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_NE(async_thread_asleep(), 0);
+	ASSERT_EQ(limits_now().nr_threads, 1);
+	memset(buf, 0x5a, sizeof(buf));
+	memset(&cb, 0, sizeof(cb));
+	cb.aio_fildes = fd;
+	cb.aio_lio_opcode = IOCB_CMD_PWRITE;
+	cb.aio_buf = (uintptr_t)buf;
+	cb.aio_nbytes = BLK;
+	cb.aio_offset = 40 << 20;
+	t0 = now_ms();
+	ASSERT_EQ(syscall(SYS_io_submit, actx, 1, &cbp), 1);
+	ASSERT_TRUE(ring_get(r, &c));
+	ms = now_ms() - t0;
+	tap_diag("ASYNC [io_getevents(1, 5 s)] returned %lld %lld ms after the "
+		 "O_DSYNC write's io_submit() (the device: 200 ms)",
+		 (long long)ret, ms);
+	EXPECT_EQ(ret, 1);
+	EXPECT_LT(ms, 2500);
+	if (ret != 1) {
+		n = (int)syscall(SYS_io_getevents, actx, 1, 1, ev, &eto);
+		ASSERT_EQ(n, 1);
+	}
+	EXPECT_EQ(ev[0].res, BLK);
+	EXPECT_EQ(limits_now().nr_threads, 1);
+	syscall(SYS_io_destroy, actx);
+	close(fd);
+}
+
+/* ---------------------------------------------------------------------- */
+/* F7: kernel work carries its submitter's PR_SET_IO_FLUSHER               */
+/* ---------------------------------------------------------------------- */
+
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER	57
+#endif
+#define F_MEMALLOC_NOIO		0x00080000u
+#define F_LOCAL_THROTTLE	0x00100000u
+
+/* field 9 of /proc/self/task/@tid/stat, the task's flags; ~0 if gone */
+static unsigned int task_flags(pid_t tid)
+{
+	char path[64], line[512], *s;
+	unsigned int fl = ~0u;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return fl;
+	if (fgets(line, sizeof(line), f) && (s = strrchr(line, ')')) &&
+	    sscanf(s + 1, " %*c %*d %*d %*d %*d %*d %u", &fl) != 1)
+		fl = ~0u;
+	fclose(f);
+	return fl;
+}
+
+/*
+ * A storage daemon's thread sets PR_SET_IO_FLUSHER (PF_MEMALLOC_NOIO |
+ * PF_LOCAL_THROTTLE: its writes are not throttled on the global dirty
+ * limit, its allocations do not recurse into I/O) and io_submit()s an
+ * O_DSYNC write of 1 MiB to the slow device.  Mainline writes it in
+ * that thread, with the flags.  The engine writes it in an async thread,
+ * made before (by the same thread, without the flag): before the fix its
+ * flags stayed clear while it wrote (sampled from /proc during the
+ * write); now it carries the submitter's for the work, and has exactly
+ * its own again after.
+ */
+TEST(dsync_write_in_an_async_thread_carries_the_submitters_io_flusher)
+{
+	const unsigned int both = F_MEMALLOC_NOIO | F_LOCAL_THROTTLE;
+	unsigned char *buf = aligned_alloc(BLK, 1 << 20);
+	struct timespec zero = { 0, 0 };
+	struct iocb cb, *cbp = &cb;
+	unsigned int fl, seen = 0, before, after;
+	struct io_event ev;
+	aio_context_t actx = 0;
+	int fd, samples = 0;
+	long n = 0;
+	pid_t w;
+
+	REQUIRE_SYSLET();
+	if (access("/proc/sys/fs/aio-syslet", F_OK))
+		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
+	if (geteuid() != 0)
+		SKIP("PR_SET_IO_FLUSHER needs CAP_SYS_RESOURCE");
+	fd = nullb_cold(O_RDONLY);
+	if (fd < 0)
+		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	close(fd);
+	fd = open("/dev/nullb0", O_WRONLY | O_DSYNC);
+	ASSERT_GE(fd, 0);
+	ASSERT_TRUE(buf != NULL);
+	memset(buf, 0xa5, 1 << 20);
+	ASSERT_EQ(syscall(SYS_io_setup, 4, &actx), 0);
+	ASSERT_TRUE(one_idle_async_thread());
+	ASSERT_EQ(threads_named(getpid(), "syslet", &w), 1);
+	before = task_flags(w);
+	ASSERT_EQ(before & both, 0);
+	ASSERT_EQ(prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0), 0);
+	ASSERT_EQ(task_flags(sys_tid()) & both, both);
+	memset(&cb, 0, sizeof(cb));
+	cb.aio_fildes = fd;
+	cb.aio_lio_opcode = IOCB_CMD_PWRITE;
+	cb.aio_buf = (uintptr_t)buf;
+	cb.aio_nbytes = 1 << 20;
+	cb.aio_offset = 48 << 20;
+	ASSERT_EQ(syscall(SYS_io_submit, actx, 1, &cbp), 1);
+	for (int i = 0; i < 20000 && !n; i++) {
+		fl = task_flags(w);
+		if (fl != ~0u) {
+			seen |= fl & both;
+			samples++;
+		}
+		n = syscall(SYS_io_getevents, actx, 0, 1, &ev, &zero);
+		if (!n)
+			usleep(1000);
+	}
+	ASSERT_EQ(n, 1);
+	EXPECT_EQ(ev.res, 1 << 20);
+	after = task_flags(w);
+	tap_diag("async thread %d: flags %#x before, IO_FLUSHER bits %#x seen "
+		 "in %d samples during the write, %#x after", (int)w, before,
+		 seen, samples, after);
+	EXPECT_EQ(seen, both);
+	/* its own again (bits it had: none) */
+	EXPECT_EQ(after & both, 0);
+	syscall(SYS_io_destroy, actx);
+	close(fd);
 }
 
 int main(int argc, char **argv)
