@@ -766,9 +766,10 @@ static int worker_make(struct syslet_ctx *ctx)
 
 /*
  * A thread for a work about to be queued: an idle one, or one made now,
- * up to ctx->max_threads (ctx->lock held, dropped meanwhile).  0, or a
- * negative errno if none exists at all to run it (-EAGAIN at
- * max_threads).  Unless @reserved_ok, a thread reserved by a
+ * up to ctx->max_threads (ctx->lock held, dropped meanwhile).  1 if
+ * there is one; 0 if not, but other threads, busy, will run it once done
+ * with what they run; a negative errno if none exists at all to run it
+ * (-EAGAIN at max_threads).  Unless @reserved_ok, a thread reserved by a
  * pass-on-block giver does not count: it runs nothing until that chain
  * ends, which may wait for this very work (a read's blocking rest).
  */
@@ -779,12 +780,15 @@ static int worker_for_queue(struct syslet_ctx *ctx, bool reserved_ok)
 
 	lockdep_assert_held(&ctx->lock);
 	if (idle_pick(ctx))
-		return 0;
+		return 1;
 	if (ctx->nr_threads < ctx->max_threads)
 		ret = worker_make(ctx);
+	/* one that went idle while we tried */
+	if (!ret || idle_pick(ctx))
+		return 1;
 	/* other threads will run it; with none, give it back */
 	others = reserved_ok ? ctx->nr_threads : worker_unreserved(ctx);
-	return ret && !others ? ret : 0;
+	return others ? 0 : ret;
 }
 
 /*
@@ -818,7 +822,7 @@ static int queue_for_thread(struct syslet_ctx *ctx, struct list_head *node,
 	if (ctx->dead)
 		goto dead;
 	ret = worker_for_queue(ctx, reserved_ok);
-	if (ret) {
+	if (ret < 0) {
 		spin_unlock(&ctx->lock);
 		return ret;
 	}
@@ -878,7 +882,8 @@ static struct syslet_kwork *kwork_first(struct syslet_ctx *ctx,
  * dropped) and freed by the engine; from then on it may be at any
  * moment.  A negative errno: not queued, still the caller's, who does
  * the work itself: the ctx is dead, no thread exists to run it, or
- * -EBUSY, every thread runs a chain and no other can be made.  Such a
+ * -EBUSY, every thread runs a chain and no other can be made (at
+ * max_threads, or its creation failed: review 9 finding 2).  Such a
  * chain may wait for this very work (io_getevents() in an atom, for the
  * write queued here): a thread busy with kernel work, which ends, or
  * one idle or new, is needed to queue it.
@@ -891,13 +896,10 @@ int syslet_queue_kwork(struct syslet_ctx *ctx, struct syslet_kwork *kw)
 	spin_lock(&ctx->lock);
 	if (ctx->dead)
 		goto dead;
-	if (!idle_pick(ctx) && ctx->nr_threads >= ctx->max_threads &&
-	    !ctx->nr_kwork_running && list_empty(&ctx->kwork)) {
-		spin_unlock(&ctx->lock);
-		return -EBUSY;
-	}
 	ret = worker_for_queue(ctx, false);
-	if (ret) {
+	if (!ret && !ctx->nr_kwork_running && list_empty(&ctx->kwork))
+		ret = -EBUSY;
+	if (ret < 0) {
 		spin_unlock(&ctx->lock);
 		return ret;
 	}
