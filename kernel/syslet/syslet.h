@@ -398,7 +398,14 @@ struct syslet_kwork {
 	struct pid		*submitter;	/* its thread, referenced */
 	u32			pkru;		/* its PKRU at submission */
 	int			ioprio;		/* its effective I/O priority */
+	unsigned int		pflags;		/* its SYSLET_KWORK_PF flags */
 };
+
+/*
+ * The submitter's task flags kernel work runs with: PR_SET_IO_FLUSHER's
+ * (memalloc_noio_save(), and dirty throttling against its own device).
+ */
+#define SYSLET_KWORK_PF	(PF_MEMALLOC_NOIO | PF_LOCAL_THROTTLE)
 
 /* kbuf: how a buffered read went (kio.c) */
 enum { KBUF_NO, KBUF_DONE, KBUF_QUEUED };

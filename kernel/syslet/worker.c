@@ -158,8 +158,10 @@ static void kwork_drop(struct list_head *drop)
 
 /*
  * Runs @kw, taken off ctx->kwork, as its submitter (as worker_run() a
- * chain): with its credentials, PKRU and I/O priority, and what signals
- * it raised on this thread (SIGXFSZ past RLIMIT_FSIZE) go to the
+ * chain): with its credentials, PKRU, I/O priority and PR_SET_IO_FLUSHER
+ * flags (a storage daemon's write must not recurse into reclaim I/O nor
+ * be throttled on the global dirty limit: review 9 finding 7), and what
+ * signals it raised on this thread (SIGXFSZ past RLIMIT_FSIZE) go to the
  * submitter before the work completes.  The next work of its key is
  * queued only after it completed: works of one key complete in order.
  * A thread being killed drops it instead (its process exits or execs).
@@ -169,6 +171,7 @@ static bool worker_run_kwork(struct syslet_ctx *ctx, struct syslet_kwork *kw)
 {
 	bool killed = fatal_signal_pending(current);
 	const struct cred *old;
+	unsigned int pflags;
 	LIST_HEAD(drop);
 	long res;
 	u32 pkru;
@@ -179,7 +182,11 @@ static bool worker_run_kwork(struct syslet_ctx *ctx, struct syslet_kwork *kw)
 		old = override_creds(kw->cred);
 		pkru = syslet_arch_set_pkru(kw->pkru);
 		worker_set_ioprio(kw->ioprio);
+		/* exactly ours again after it, as memalloc_noio_restore() */
+		pflags = current->flags & SYSLET_KWORK_PF;
+		current_restore_flags(kw->pflags, SYSLET_KWORK_PF);
 		res = kw->ops->run(kw);
+		current_restore_flags(pflags, SYSLET_KWORK_PF);
 		syslet_arch_set_pkru(pkru);
 		syslet_forward_signals(kw->submitter);
 		/* completed as the submitter too (the trace's fsuid) */
@@ -845,9 +852,9 @@ int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
 }
 
 /*
- * The submitter, current, gives @kw its credentials, PKRU, I/O priority
- * and thread (for the signals the work raises); @key orders it with the
- * other works of that key.
+ * The submitter, current, gives @kw its credentials, PKRU, I/O priority,
+ * PR_SET_IO_FLUSHER flags and thread (for the signals the work raises);
+ * @key orders it with the other works of that key.
  */
 void syslet_kwork_init(struct syslet_kwork *kw, const void *key,
 		       const struct syslet_kwork_ops *ops)
@@ -861,6 +868,7 @@ void syslet_kwork_init(struct syslet_kwork *kw, const void *key,
 	kw->submitter = get_task_pid(current, PIDTYPE_PID);
 	kw->pkru = read_pkru();
 	kw->ioprio = get_current_ioprio();
+	kw->pflags = current->flags & SYSLET_KWORK_PF;
 }
 
 /* the first queued work of @key, running or not; ctx->lock held */
