@@ -16,6 +16,8 @@
  * behind them.
  * F7: kernel work (an O_DSYNC write) runs with its submitter's
  * PR_SET_IO_FLUSHER flags (PF_MEMALLOC_NOIO, PF_LOCAL_THROTTLE).
+ * F8: a read is not failed with -EAGAIN for lack of a thread when the
+ * user thread that was busy at its completion is back in user space.
  */
 #include <fcntl.h>
 #include <linux/aio_abi.h>
@@ -489,6 +491,110 @@ TEST(dsync_write_in_an_async_thread_carries_the_submitters_io_flusher)
 	/* its own again (bits it had: none) */
 	EXPECT_EQ(after & both, 0);
 	syscall(SYS_io_destroy, actx);
+	close(fd);
+}
+
+/* ---------------------------------------------------------------------- */
+/* F8: -EAGAIN decided on a stale "every user thread is busy"             */
+/* ---------------------------------------------------------------------- */
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
+ * uid 1000 at RLIMIT_NPROC 1 (no async thread to be had), one user
+ * thread.  It io_submit()s a cold read (RESFD=E) on CPU 0, where the
+ * device's completion then comes, moves to CPU 1 and runs SYNC
+ * [nanosleep 300 ms]; a SCHED_FIFO process spins on CPU 0 from then to
+ * ~650 ms, so that the kworker the read's kick queues there at 200 ms
+ * (every user thread ran a chain) runs only after the chain ended.  The
+ * thread then waits for E in poll().  Before the fixes the kworker,
+ * at ~650 ms, found no async thread and completed the read with -EAGAIN
+ * (the thread, long back in user space, was not looked at again); now
+ * the chain's end posts it (finding 6: at ~300 ms, the whole read), and
+ * the kworker, should it come first, looks again (kio_post_again()).
+ */
+TEST(read_is_not_failed_for_a_chain_that_ended_before_the_kworker_ran)
+{
+	static unsigned char buf[BLK] __attribute__((aligned(BLK)));
+	struct timespec ms300 = { 0, 300000000 }, eto = { 5, 0 };
+	struct rlimit rl = { 1, 1 };
+	struct syslet_completion done;
+	struct syslet_atom sl;
+	struct pollfd pfd;
+	struct io_event ev;
+	aio_context_t actx = 0;
+	int64_t sret = -12345;
+	uint64_t b0, b1;
+	long long t0, ms;
+	int fd, efd, go[2], n, status;
+	pid_t spin;
+	char ch;
+
+	REQUIRE_SYSLET();
+	if (access("/proc/sys/fs/aio-syslet", F_OK))
+		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
+	if (geteuid() != 0)
+		SKIP("needs root (SCHED_FIFO, uid 1000)");
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP("needs 2 CPUs");
+	fd = nullb_cold(O_RDONLY);
+	if (fd < 0)
+		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	efd = (int)syscall(SYS_eventfd2, 0, 0);
+	ASSERT_GE(efd, 0);
+	ASSERT_EQ(pipe(go), 0);
+	ASSERT_EQ(syscall(SYS_io_setup, 4, &actx), 0);
+	spin = fork();
+	if (spin == 0) {
+		struct sched_param sp = { .sched_priority = 1 };
+		long long end;
+
+		pin(0);
+		if (sched_setscheduler(0, SCHED_FIFO, &sp) ||
+		    read(go[0], &ch, 1) != 1)
+			_exit(1);
+		end = now_ms() + 650;
+		while (now_ms() < end)
+			;
+		_exit(0);
+	}
+	ASSERT_GT(spin, 0);
+	ASSERT_EQ(setresgid(1000, 1000, 1000), 0);
+	ASSERT_EQ(setresuid(1000, 1000, 1000), 0);
+	ASSERT_EQ(setrlimit(RLIMIT_NPROC, &rl), 0);
+	pin(0);
+	ASSERT_EQ(submit_read(actx, fd, buf, 56, efd), 1);
+	t0 = now_ms();
+	pin(1);
+	ASSERT_EQ(write(go[1], "g", 1), 1);
+	b0 = (uintptr_t)&ms300;
+	b1 = 0;
+	atom_init(&sl, SYSLET_SYNC, SYS_nanosleep, &sret, &b0, &b1, NULL, NULL);
+	memset(&done, 0, sizeof(done));
+	ASSERT_EQ(async_exec(&sl, NULL, &done, 0), SYSLET_DONE);
+	pfd.fd = efd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	n = poll(&pfd, 1, 2000);
+	ms = now_ms() - t0;
+	ASSERT_EQ(syscall(SYS_io_getevents, actx, 1, 1, &ev, &eto), 1);
+	ASSERT_EQ(waitpid(spin, &status, 0), spin);
+	tap_diag("after SYNC [nanosleep 300 ms], poll(eventfd): %d at %lld ms; "
+		 "the read completed with %lld (CPU 0 busy until ~650 ms; "
+		 "spinner status %#x)", n, ms, (long long)ev.res, status);
+	ASSERT_EQ(status, 0);
+	EXPECT_EQ(ev.res, BLK);
+	EXPECT_LT(ms, 600);
+	EXPECT_EQ(limits_now().nr_threads, 0);
+	syscall(SYS_io_destroy, actx);
+	close(efd);
 	close(fd);
 }
 
