@@ -8,7 +8,8 @@
  * F1: a default-mode chain that reserved the process's only idle async
  * thread as its pass-on-block taker, and waits for an io_submit() read
  * without handing off (ppoll() with a signal mask, a task that used
- * io_uring): the read's completion waited for the reserved thread.
+ * io_uring): the read's completion waited for the reserved thread; a
+ * released taker is woken for the work that waited for it.
  * F6: reads left for a busy async thread are posted by a user thread
  * whose chain ends.
  * F2: an O_DSYNC write for which no async thread can be made is written
@@ -27,6 +28,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -99,6 +101,16 @@ static int one_idle_async_thread(void)
 		usleep(2000);
 	}
 	return 0;
+}
+
+/* the first async thread's TID once it sleeps (up to 10 s), or 0 */
+static pid_t async_thread_asleep(void)
+{
+	pid_t w = 0;
+
+	for (int i = 0; i < 500 && !threads_named(getpid(), "syslet", &w); i++)
+		usleep(2000);
+	return w && sleeping(w) ? w : 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -221,19 +233,141 @@ TEST(read_posted_while_the_only_async_thread_is_an_io_uring_users_taker)
 	reserved_taker_case(1);
 }
 
+static int rk_efd;
+static _Atomic int rk_ready;
+static int rk_n;
+static long long rk_ms;
+
+/* U: the event loop, a user thread in poll(E) (the read's kick finds it) */
+static void *rk_poller(void *arg)
+{
+	struct pollfd pfd = { .fd = rk_efd, .events = POLLIN };
+	long long t0 = *(long long *)arg;
+
+	atomic_store(&rk_ready, 1);
+	rk_n = poll(&pfd, 1, 3000);
+	rk_ms = now_ms() - t0;
+	return NULL;
+}
+
+/*
+ * max_threads 2: W1 runs SYSLET_ASYNC [read(pipe)], W2 is idle.  A cold
+ * PREADV whose second buffer is a shared mapping of the slow device
+ * (its rest must be read blocking, by an async thread: rev7.c), RESFD=E;
+ * then the submitter runs a default-mode [ppoll(pipe, 500 ms, sigmask)]
+ * chain, which reserves W2 and never hands off.  At 200 ms U posts the
+ * read and queues its rest (ctx->kio_queue) for W1, busy: W2 is
+ * reserved.  At 500 ms the chain releases W2, back on ctx->idle asleep.
+ * Before the fix the release woke it only for a queued chain: the rest
+ * waited for W1's chain (the pipe written after U's 3 s poll) or W2's
+ * idle timeout, and U's poll timed out; now W2 is woken and reads it (at
+ * ~700 ms).
+ */
+TEST(released_taker_is_woken_for_a_reads_blocking_rest)
+{
+	static unsigned char buf0[BLK] __attribute__((aligned(BLK)));
+	struct timespec to = { 0, 500000000 }, eto = { 5, 0 };
+	struct syslet_ring *r = ring_new(4);
+	uint64_t a0, a1, a2, a3, a4, r0, r1, r2;
+	struct syslet_completion done, c;
+	struct syslet_atom a, rd, g;
+	struct iocb cb, *cbp = &cb;
+	struct pollfd pfd;
+	struct iovec iov[2];
+	struct io_event ev;
+	aio_context_t actx = 0;
+	int64_t ret = -12345, rret = -12345, gret = -1;
+	long long t0;
+	sigset_t empty;
+	pthread_t u;
+	int fd, mfd, p[2], q[2];
+	char ch = 0, *map;
+
+	REQUIRE_SYSLET();
+	if (access("/proc/sys/fs/aio-syslet", F_OK))
+		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
+	fd = nullb_cold(O_RDONLY);
+	if (fd < 0)
+		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	mfd = open("/dev/nullb0", O_RDWR);
+	ASSERT_GE(mfd, 0);
+	map = mmap(NULL, BLK, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 88 << 20);
+	ASSERT_TRUE(map != MAP_FAILED);
+	rk_efd = (int)syscall(SYS_eventfd2, 0, 0);
+	ASSERT_GE(rk_efd, 0);
+	ASSERT_EQ(pipe(p), 0);
+	ASSERT_EQ(pipe(q), 0);
+	ASSERT_EQ(syscall(SYS_io_setup, 4, &actx), 0);
+	/* W1 busy, then W2 made for an ASYNC [getpid] chain, idle after */
+	sys_set_limits(2, 60000, 0);
+	r0 = (uint64_t)p[0];
+	r1 = (uintptr_t)&ch;
+	r2 = 1;
+	atom_init(&rd, SYSLET_ASYNC, SYS_read, &rret, &r0, &r1, &r2, NULL);
+	ASSERT_EQ(async_exec(&rd, r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_NE(async_thread_asleep(), 0);
+	atom_init(&g, SYSLET_ASYNC, SYS_getpid, &gret, NULL, NULL, NULL, NULL);
+	ASSERT_EQ(async_exec(&g, r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_TRUE(ring_get(r, &c));
+	ASSERT_EQ(gret, getpid());
+	for (int i = 0; i < 500; i++) {
+		struct syslet_limits l = limits_now();
+
+		if (l.nr_threads == 2 && l.nr_idle == 1)
+			break;
+		usleep(2000);
+	}
+	ASSERT_EQ(limits_now().nr_threads, 2);
+	ASSERT_EQ(limits_now().nr_idle, 1);
+	t0 = now_ms();
+	ASSERT_EQ(pthread_create(&u, NULL, rk_poller, &t0), 0);
+	while (!atomic_load(&rk_ready))
+		sched_yield();
+	iov[0].iov_base = buf0;
+	iov[0].iov_len = BLK;
+	iov[1].iov_base = map;
+	iov[1].iov_len = BLK;
+	memset(&cb, 0, sizeof(cb));
+	cb.aio_fildes = fd;
+	cb.aio_lio_opcode = IOCB_CMD_PREADV;
+	cb.aio_buf = (uintptr_t)iov;
+	cb.aio_nbytes = 2;
+	cb.aio_offset = 80 << 20;
+	cb.aio_flags = IOCB_FLAG_RESFD;
+	cb.aio_resfd = rk_efd;
+	ASSERT_EQ(syscall(SYS_io_submit, actx, 1, &cbp), 1);
+	pfd.fd = q[0];
+	pfd.events = POLLIN;
+	sigemptyset(&empty);
+	a0 = (uintptr_t)&pfd;
+	a1 = 1;
+	a2 = (uintptr_t)&to;
+	a3 = (uintptr_t)&empty;
+	a4 = 8;
+	atom_init(&a, 0, SYS_ppoll, &ret, &a0, &a1, &a2, &a3);
+	a.arg_ptr[4] = (uintptr_t)&a4;
+	memset(&done, 0, sizeof(done));
+	EXPECT_EQ(async_exec(&a, r, &done, 0), SYSLET_DONE);
+	EXPECT_EQ(ret, 0);
+	ASSERT_EQ(pthread_join(u, NULL), 0);
+	tap_diag("U's poll(eventfd, 3 s): %d at %lld ms (the chain released "
+		 "its taker at 500 ms; the rest takes 200 ms)", rk_n, rk_ms);
+	EXPECT_EQ(rk_n, 1);
+	EXPECT_LT(rk_ms, 2000);
+	ASSERT_EQ(write(p[1], "x", 1), 1);
+	ASSERT_TRUE(ring_get(r, &c));
+	ASSERT_EQ(syscall(SYS_io_getevents, actx, 1, 1, &ev, &eto), 1);
+	tap_diag("the read completed with %lld", (long long)ev.res);
+	EXPECT_EQ(ev.res, 2 * BLK);
+	syscall(SYS_io_destroy, actx);
+	munmap(map, BLK);
+	close(mfd);
+	close(fd);
+}
+
 /* ---------------------------------------------------------------------- */
 /* F6: reads parked for a busy async thread, offered back at a chain's end */
 /* ---------------------------------------------------------------------- */
-
-/* the first async thread's TID once it sleeps (up to 10 s), or 0 */
-static pid_t async_thread_asleep(void)
-{
-	pid_t w = 0;
-
-	for (int i = 0; i < 500 && !threads_named(getpid(), "syslet", &w); i++)
-		usleep(2000);
-	return w && sleeping(w) ? w : 0;
-}
 
 /*
  * max_threads 1: the only async thread runs SYSLET_ASYNC [read(pipe)]
