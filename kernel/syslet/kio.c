@@ -505,24 +505,61 @@ static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
 }
 
 /*
+ * One look, in process context, for a user thread of @tsk's process to
+ * take the task work (kio_tw_pick()): true if it is on its way (queued
+ * now, or before).  The caller holds a reference to the ctx.
+ */
+static bool kio_tw_once(struct syslet_ctx *ctx, struct task_struct *tsk,
+			bool busy_ok)
+{
+	bool queued;
+
+	if (atomic_xchg(&ctx->kio_tw_queued, 1))
+		return true;
+	refcount_inc(&ctx->refs);
+	rcu_read_lock();
+	queued = kio_tw_pick(ctx, tsk, busy_ok);
+	rcu_read_unlock();
+	if (queued)
+		return true;
+	atomic_set(&ctx->kio_tw_queued, 0);
+	syslet_ctx_put(ctx);	/* not the last: the caller holds one */
+	return false;
+}
+
+/*
  * The task work on a busy user thread of @tsk's process, TWA_RESUME, for
  * its chain's end (a chain's reads when the process has no async thread
  * to post them).  Process context.
  */
 static void kio_kick_busy(struct syslet_ctx *ctx, struct task_struct *tsk)
 {
+	kio_tw_once(ctx, tsk, true);
+}
+
+/*
+ * The kick looked at the user threads in the completion's interrupt, and
+ * a chain may have ended since (review 9 finding 8): before failing the
+ * reads, look again for a user thread that runs no chain, from the
+ * process of a read in ctx->kio_done (taken off the list to read its
+ * task, and put back before the look).  True if one takes them.
+ */
+static bool kio_post_again(struct syslet_ctx *ctx)
+{
+	struct llist_node *first = llist_del_all(&ctx->kio_done), *last;
+	struct task_struct *tsk;
 	bool queued;
 
-	if (atomic_xchg(&ctx->kio_tw_queued, 1))
-		return;
-	refcount_inc(&ctx->refs);
-	rcu_read_lock();
-	queued = kio_tw_pick(ctx, tsk, true);
-	rcu_read_unlock();
-	if (queued)
-		return;
-	atomic_set(&ctx->kio_tw_queued, 0);
-	syslet_ctx_put(ctx);	/* not the last: the caller holds one */
+	if (!first)
+		return true;	/* another thread posted them meanwhile */
+	tsk = get_task_struct(llist_entry(first, struct syslet_kio,
+					  lnode)->tsk);
+	for (last = first; last->next; last = last->next)
+		;
+	llist_add_batch(first, last, &ctx->kio_done);
+	queued = kio_tw_once(ctx, tsk, false);
+	put_task_struct(tsk);
+	return queued;
 }
 
 /*
@@ -546,7 +583,7 @@ static void kio_post_work(struct work_struct *work)
 	struct syslet_kio *kio, *tmp;
 	struct llist_node *list;
 
-	if (syslet_kio_to_worker(ctx) != -EAGAIN)
+	if (syslet_kio_to_worker(ctx) != -EAGAIN || kio_post_again(ctx))
 		goto out;
 	list = llist_reverse_order(llist_del_all(&ctx->kio_done));
 	llist_for_each_entry_safe(kio, tmp, list, lnode) {
@@ -642,9 +679,17 @@ void syslet_kio_submitted(struct syslet_ctx *ctx)
  * The chain has ended, or (@sc NULL) current gave its user context away
  * and is about to live on as an async thread, which may exit without
  * returning through the async_exec() whose stack holds its entry.
+ *
+ * Reads that completed while every user thread ran a chain were left for
+ * an async thread (kio_post_work()), which may be busy with a chain of
+ * its own for long: current, a user thread again, takes them (the task
+ * work, on its way back to user space), as the task work queued for the
+ * chain's end did before review 7 finding 11 (review 9 finding 6: an
+ * event loop's poll() of the eventfd waited for that thread's chain).
  */
 void syslet_kio_chain_end(struct syslet_ctx *ctx, struct syslet_caller *sc)
 {
+	bool user = sc;
 	struct syslet_caller *i;
 	unsigned long fl;
 
@@ -662,6 +707,12 @@ void syslet_kio_chain_end(struct syslet_ctx *ctx, struct syslet_caller *sc)
 	if (sc)
 		hash_del(&sc->node);
 	spin_unlock_irqrestore(&ctx->callers_lock, fl);
+	/*
+	 * A kick that saw current busy did so under ctx->callers_lock, after
+	 * its llist_add(): the read is seen here.  One after sees it free.
+	 */
+	if (user && !llist_empty(&ctx->kio_done))
+		kio_kick(ctx, current);
 }
 
 /*

@@ -603,6 +603,7 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 	list_del(&w->node);
 	w->give_to = pob;
 	w->pob = NULL;
+	ctx->nr_reserved--;	/* the giver runs its chain: not reserved */
 	w->waiting = false;
 	ctx->nr_handing++;	/* until we are a user thread */
 	/* the chain is an async one from now on: cancel can find it */
@@ -912,9 +913,18 @@ long syslet_submit_pob(struct syslet_chain *c,
 	init_completion(&pob.taken);
 	/* without a reserved taker the chain just runs in the caller */
 	pob.taker = syslet_reserve_taker(ctx, &pob);
-	/* a taker gets the kring for a chain that has none yet */
-	if (pob.taker)
+	if (pob.taker) {
+		/* a taker gets the kring for a chain that has none yet */
 		pob.taker->uring = c->kring ? 0 : c->uring;
+		/*
+		 * The taker posts no read before the chain ends, which may
+		 * wait for one without handing off (review 9 finding 1):
+		 * reads in flight need another async thread, made now if
+		 * none is idle (syslet_kio_chain_begin() saw the taker idle).
+		 */
+		if (atomic_read(&ctx->nr_kio))
+			syslet_kio_spare(ctx);
+	}
 	current->syslet_pob = &pob;
 	c->filter = seccomp_filter_get_current();
 	syslet_run_chain(c, true);

@@ -112,6 +112,7 @@ struct syslet_ctx {
 	unsigned int		nr_idle_open;	/* of those, may take any context */
 	unsigned int		nr_starting;	/* created, not yet idle */
 	unsigned int		nr_creating;	/* submitters making a thread */
+	unsigned int		nr_reserved;	/* pass-on-block takers */
 	wait_queue_head_t	spare_wait;	/* for nr_starting to drop */
 	unsigned int		nr_chains;	/* submitted, not yet posted */
 	unsigned int		nr_cached;	/* on @chain_cache */
@@ -399,7 +400,14 @@ struct syslet_kwork {
 	struct pid		*submitter;	/* its thread, referenced */
 	u32			pkru;		/* its PKRU at submission */
 	int			ioprio;		/* its effective I/O priority */
+	unsigned int		pflags;		/* its SYSLET_KWORK_PF flags */
 };
+
+/*
+ * The submitter's task flags kernel work runs with: PR_SET_IO_FLUSHER's
+ * (memalloc_noio_save(), and dirty throttling against its own device).
+ */
+#define SYSLET_KWORK_PF	(PF_MEMALLOC_NOIO | PF_LOCAL_THROTTLE)
 
 /* kbuf: how a buffered read went (kio.c) */
 enum { KBUF_NO, KBUF_DONE, KBUF_QUEUED };

@@ -158,8 +158,10 @@ static void kwork_drop(struct list_head *drop)
 
 /*
  * Runs @kw, taken off ctx->kwork, as its submitter (as worker_run() a
- * chain): with its credentials, PKRU and I/O priority, and what signals
- * it raised on this thread (SIGXFSZ past RLIMIT_FSIZE) go to the
+ * chain): with its credentials, PKRU, I/O priority and PR_SET_IO_FLUSHER
+ * flags (a storage daemon's write must not recurse into reclaim I/O nor
+ * be throttled on the global dirty limit: review 9 finding 7), and what
+ * signals it raised on this thread (SIGXFSZ past RLIMIT_FSIZE) go to the
  * submitter before the work completes.  The next work of its key is
  * queued only after it completed: works of one key complete in order.
  * A thread being killed drops it instead (its process exits or execs).
@@ -169,6 +171,7 @@ static bool worker_run_kwork(struct syslet_ctx *ctx, struct syslet_kwork *kw)
 {
 	bool killed = fatal_signal_pending(current);
 	const struct cred *old;
+	unsigned int pflags;
 	LIST_HEAD(drop);
 	long res;
 	u32 pkru;
@@ -179,7 +182,11 @@ static bool worker_run_kwork(struct syslet_ctx *ctx, struct syslet_kwork *kw)
 		old = override_creds(kw->cred);
 		pkru = syslet_arch_set_pkru(kw->pkru);
 		worker_set_ioprio(kw->ioprio);
+		/* exactly ours again after it, as memalloc_noio_restore() */
+		pflags = current->flags & SYSLET_KWORK_PF;
+		current_restore_flags(kw->pflags, SYSLET_KWORK_PF);
 		res = kw->ops->run(kw);
+		current_restore_flags(pflags, SYSLET_KWORK_PF);
 		syslet_arch_set_pkru(pkru);
 		syslet_forward_signals(kw->submitter);
 		/* completed as the submitter too (the trace's fsuid) */
@@ -367,11 +374,25 @@ static bool worker_kio(struct syslet_ctx *ctx)
 	return true;
 }
 
-/* Is kio work waiting, or may a read in flight need this thread?  ctx->lock */
+/*
+ * The async threads that run queued work without waiting for a chain's
+ * end: all but those reserved by a pass-on-block giver (which run nothing
+ * until their giver's chain ends: review 9 finding 1).  ctx->lock held.
+ */
+static unsigned int worker_unreserved(struct syslet_ctx *ctx)
+{
+	lockdep_assert_held(&ctx->lock);
+	return ctx->nr_threads - ctx->nr_reserved;
+}
+
+/*
+ * Is kio work waiting, or may a read in flight need this thread (the last
+ * unreserved one)?  ctx->lock held.
+ */
 static bool worker_kio_keep(struct syslet_ctx *ctx)
 {
 	return ctx->kio_post || !list_empty(&ctx->kio_queue) ||
-	       (ctx->nr_threads == 1 && atomic_read(&ctx->nr_kio));
+	       (worker_unreserved(ctx) == 1 && atomic_read(&ctx->nr_kio));
 }
 
 /*
@@ -725,11 +746,6 @@ static void worker_kio_orphan(struct syslet_ctx *ctx)
 }
 
 /*
- * A thread for a work about to be queued: an idle one, or one made now,
- * up to ctx->max_threads (ctx->lock held, dropped meanwhile).  0, or a
- * negative errno if none exists at all to run it.
- */
-/*
  * Makes one async thread, its place in ctx->nr_threads taken first
  * (ctx->lock held, dropped meanwhile; ctx->nr_creating keeps idle threads
  * from leaving on their timeout until it is known).  0, or the errno of
@@ -755,16 +771,31 @@ static int worker_make(struct syslet_ctx *ctx)
 	return ret;
 }
 
-static int worker_for_queue(struct syslet_ctx *ctx)
+/*
+ * A thread for a work about to be queued: an idle one, or one made now,
+ * up to ctx->max_threads (ctx->lock held, dropped meanwhile).  1 if
+ * there is one; 0 if not, but other threads, busy, will run it once done
+ * with what they run; a negative errno if none exists at all to run it
+ * (-EAGAIN at max_threads).  Unless @reserved_ok, a thread reserved by a
+ * pass-on-block giver does not count: it runs nothing until that chain
+ * ends, which may wait for this very work (a read's blocking rest).
+ */
+static int worker_for_queue(struct syslet_ctx *ctx, bool reserved_ok)
 {
-	int ret;
+	unsigned int others;
+	int ret = -EAGAIN;
 
 	lockdep_assert_held(&ctx->lock);
-	if (idle_pick(ctx) || ctx->nr_threads >= ctx->max_threads)
-		return 0;
-	ret = worker_make(ctx);
+	if (idle_pick(ctx))
+		return 1;
+	if (ctx->nr_threads < ctx->max_threads)
+		ret = worker_make(ctx);
+	/* one that went idle while we tried */
+	if (!ret || idle_pick(ctx))
+		return 1;
 	/* other threads will run it; with none, give it back */
-	return ret && !ctx->nr_threads ? ret : 0;
+	others = reserved_ok ? ctx->nr_threads : worker_unreserved(ctx);
+	return others ? 0 : ret;
 }
 
 /*
@@ -790,15 +821,15 @@ static int worker_for_queue(struct syslet_ctx *ctx)
  * virtual CPU its host does not run).
  */
 static int queue_for_thread(struct syslet_ctx *ctx, struct list_head *node,
-			    struct list_head *queue)
+			    struct list_head *queue, bool reserved_ok)
 {
 	int ret;
 
 	spin_lock(&ctx->lock);
 	if (ctx->dead)
 		goto dead;
-	ret = worker_for_queue(ctx);
-	if (ret) {
+	ret = worker_for_queue(ctx, reserved_ok);
+	if (ret < 0) {
 		spin_unlock(&ctx->lock);
 		return ret;
 	}
@@ -816,13 +847,14 @@ dead:
 
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c)
 {
-	return queue_for_thread(ctx, &c->node, &ctx->queue);
+	/* a reserved thread runs it once its giver's chain ends */
+	return queue_for_thread(ctx, &c->node, &ctx->queue, true);
 }
 
 /*
- * The submitter, current, gives @kw its credentials, PKRU, I/O priority
- * and thread (for the signals the work raises); @key orders it with the
- * other works of that key.
+ * The submitter, current, gives @kw its credentials, PKRU, I/O priority,
+ * PR_SET_IO_FLUSHER flags and thread (for the signals the work raises);
+ * @key orders it with the other works of that key.
  */
 void syslet_kwork_init(struct syslet_kwork *kw, const void *key,
 		       const struct syslet_kwork_ops *ops)
@@ -836,6 +868,7 @@ void syslet_kwork_init(struct syslet_kwork *kw, const void *key,
 	kw->submitter = get_task_pid(current, PIDTYPE_PID);
 	kw->pkru = read_pkru();
 	kw->ioprio = get_current_ioprio();
+	kw->pflags = current->flags & SYSLET_KWORK_PF;
 }
 
 /* the first queued work of @key, running or not; ctx->lock held */
@@ -857,7 +890,8 @@ static struct syslet_kwork *kwork_first(struct syslet_ctx *ctx,
  * dropped) and freed by the engine; from then on it may be at any
  * moment.  A negative errno: not queued, still the caller's, who does
  * the work itself: the ctx is dead, no thread exists to run it, or
- * -EBUSY, every thread runs a chain and no other can be made.  Such a
+ * -EBUSY, every thread runs a chain and no other can be made (at
+ * max_threads, or its creation failed: review 9 finding 2).  Such a
  * chain may wait for this very work (io_getevents() in an atom, for the
  * write queued here): a thread busy with kernel work, which ends, or
  * one idle or new, is needed to queue it.
@@ -870,13 +904,10 @@ int syslet_queue_kwork(struct syslet_ctx *ctx, struct syslet_kwork *kw)
 	spin_lock(&ctx->lock);
 	if (ctx->dead)
 		goto dead;
-	if (!idle_pick(ctx) && ctx->nr_threads >= ctx->max_threads &&
-	    !ctx->nr_kwork_running && list_empty(&ctx->kwork)) {
-		spin_unlock(&ctx->lock);
-		return -EBUSY;
-	}
-	ret = worker_for_queue(ctx);
-	if (ret) {
+	ret = worker_for_queue(ctx, false);
+	if (!ret && !ctx->nr_kwork_running && list_empty(&ctx->kwork))
+		ret = -EBUSY;
+	if (ret < 0) {
 		spin_unlock(&ctx->lock);
 		return ret;
 	}
@@ -952,7 +983,7 @@ void syslet_kill_workers(struct syslet_ctx *ctx)
 int syslet_queue_kio(struct syslet_ctx *ctx, struct syslet_kio *kio)
 {
 	INIT_LIST_HEAD(&kio->qnode);
-	return queue_for_thread(ctx, &kio->qnode, &ctx->kio_queue);
+	return queue_for_thread(ctx, &kio->qnode, &ctx->kio_queue, false);
 }
 
 /*
@@ -963,7 +994,10 @@ int syslet_queue_kio(struct syslet_ctx *ctx, struct syslet_kio *kio)
  * ever).  An idle one is woken; else the first to finish its chain or
  * to start takes it.  From a kworker (kio.c): none is made here.
  * 0, -ECANCELED if the ctx is dead, -EAGAIN if the process has no async
- * thread.
+ * thread but those reserved by pass-on-block givers: a giver's chain may
+ * wait for these very reads without handing off (ppoll() with a signal
+ * mask, a task with an io_uring context; review 9 finding 1), and its
+ * taker runs nothing before that chain ends.
  */
 int syslet_kio_to_worker(struct syslet_ctx *ctx)
 {
@@ -972,7 +1006,7 @@ int syslet_kio_to_worker(struct syslet_ctx *ctx)
 	spin_lock(&ctx->lock);
 	if (ctx->dead) {
 		ret = -ECANCELED;
-	} else if (!ctx->nr_threads) {
+	} else if (!worker_unreserved(ctx)) {
 		ret = -EAGAIN;
 	} else {
 		ctx->kio_post = true;
@@ -1070,6 +1104,7 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 		if (w) {
 			syslet_idle_del(ctx, w);
 			w->pob = pob;
+			ctx->nr_reserved++;
 			w->uring = 0;
 			w->hs = syslet_hs(w->hs, SYSLET_HS_IDLE);
 			spin_unlock(&ctx->lock);
@@ -1119,18 +1154,22 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
  * The chain completed without a hand-off (its giver, current, holds no
  * pend: the state is IDLE or OFF): give the reserved thread back.  One
  * that waits in syslet_pob_wait() is woken; one still asleep idle goes
- * back on ctx->idle without a wake-up.
+ * back on ctx->idle, and is woken if work waits that it may have been
+ * the only thread for: a queued chain, kernel work, reads to post or
+ * to read on (review 9 finding 1: else they waited for its idle
+ * timeout).
  */
 void syslet_release_taker(struct syslet_ctx *ctx, struct syslet_worker *w)
 {
 	spin_lock(&ctx->lock);
 	WRITE_ONCE(w->pob, NULL);
+	ctx->nr_reserved--;
 	if (w->waiting)
 		wake_up_process(w->task);
 	else
 		idle_readd(ctx, w);
-	/* a queued chain may have waited for this thread */
-	if (!list_empty(&ctx->queue))
+	if (!list_empty(&ctx->queue) || !list_empty(&ctx->kwork) ||
+	    ctx->kio_post || !list_empty(&ctx->kio_queue))
 		wake_idle(ctx);
 	spin_unlock(&ctx->lock);
 	if (wq_has_sleeper(&ctx->spare_wait))
