@@ -2627,21 +2627,11 @@ TEST(write_by_an_async_thread_runs_with_the_submitters_credentials)
 
 int main(int argc, char **argv)
 {
-	const char *root = getenv("SYSLET_MODROOT");
-	char cmd[512];
 	int ret;
 
 	/* our own null_blk: memory backed, 200 ms; not someone else's */
-	if (access("/dev/nullb0", F_OK) != 0) {
-		snprintf(cmd, sizeof(cmd), "modprobe %s%s null_blk "
-			 "memory_backed=1 completion_nsec=200000000 irqmode=2 "
-			 "hw_queue_depth=1024 2>/dev/null", root ? "-d " : "", root ? root : "");
-		if (!system(cmd)) {
-			for (int i = 0; i < 50 && access("/dev/nullb0", F_OK); i++)
-				usleep(20000);
-			loaded_nullb = access("/dev/nullb0", F_OK) == 0;
-		}
-	}
+	loaded_nullb = nullb_load("memory_backed=1 completion_nsec=200000000 "
+				  "irqmode=2 hw_queue_depth=1024");
 	ret = tap_main(argc, argv);
 	if (access(SYSCTL, F_OK) == 0 && set_switch(1))
 		ret = 1;
@@ -2650,9 +2640,7 @@ int main(int argc, char **argv)
 		ret = 1;
 	unlink(FAST_IMG);
 	/* a read left in flight holds the module: it must let go */
-	if (loaded_nullb &&
-	    system("i=0; until rmmod null_blk 2>/dev/null; do "
-		   "i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.1; done"))
+	if (loaded_nullb && nullb_unload())
 		ret = 1;
 	return ret;
 }

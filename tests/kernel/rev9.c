@@ -734,25 +734,13 @@ TEST(read_is_not_failed_for_a_chain_that_ended_before_the_kworker_ran)
 
 int main(int argc, char **argv)
 {
-	const char *root = getenv("SYSLET_MODROOT");
-	char cmd[512];
 	int ret;
 
 	/* our own null_blk: memory backed (reads of it are zeros), 200 ms */
-	if (access("/dev/nullb0", F_OK) != 0) {
-		snprintf(cmd, sizeof(cmd), "modprobe %s%s null_blk "
-			 "memory_backed=1 completion_nsec=200000000 irqmode=2 "
-			 "2>/dev/null", root ? "-d " : "", root ? root : "");
-		if (!system(cmd)) {
-			for (int i = 0; i < 50 && access("/dev/nullb0", F_OK); i++)
-				usleep(20000);
-			loaded_nullb = access("/dev/nullb0", F_OK) == 0;
-		}
-	}
+	loaded_nullb = nullb_load("memory_backed=1 completion_nsec=200000000 "
+				  "irqmode=2");
 	ret = tap_main(argc, argv);
-	if (loaded_nullb &&
-	    system("i=0; until rmmod null_blk 2>/dev/null; do "
-		   "i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.1; done"))
+	if (loaded_nullb && nullb_unload())
 		ret = 1;
 	return ret;
 }

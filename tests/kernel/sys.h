@@ -435,6 +435,39 @@ static inline int nullb_end(void)
 	return 0;
 }
 
+/*
+ * For a file whose tests need a null_blk of their own (its latency
+ * known): loads it with the module parameters @params unless a
+ * /dev/nullb0 exists already.  Returns 1 if it loaded one (then
+ * nullb_unload() must remove it), else 0.
+ */
+static inline int nullb_load(const char *params)
+{
+	const char *root = getenv("SYSLET_MODROOT");
+	char cmd[512];
+
+	if (access("/dev/nullb0", F_OK) == 0)
+		return 0;
+	snprintf(cmd, sizeof(cmd), "modprobe %s%s null_blk %s 2>/dev/null",
+		 root ? "-d " : "", root ? root : "", params);
+	if (system(cmd))
+		return 0;
+	for (int i = 0; i < 50 && access("/dev/nullb0", F_OK); i++)
+		usleep(20000);
+	return access("/dev/nullb0", F_OK) == 0;
+}
+
+/*
+ * Removes the null_blk nullb_load() loaded; a read left in flight holds
+ * the module until it completes, so 10 s are given.  0, or -1 if it stays.
+ */
+static inline int nullb_unload(void)
+{
+	return system("i=0; until rmmod null_blk 2>/dev/null; do "
+		      "i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.1; done") ?
+		-1 : 0;
+}
+
 /* Sets up a loop device over the file @img: its name in @dev; 0 or -1. */
 static inline int loop_attach(const char *img, char *dev, size_t size)
 {
