@@ -505,6 +505,22 @@ static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
 }
 
 /*
+ * Reads were put back on ctx->kio_done by the kworker, which had taken
+ * them off: syslet_kio_dead() may have found the list empty meanwhile
+ * and queued nothing (review 10 finding 6).  True if the ctx is dead:
+ * they are dropped (kio_work()).  The barrier pairs with the one in
+ * syslet_kio_dead(), as in kio_kick().
+ */
+static bool kio_readded_dead(struct syslet_ctx *ctx)
+{
+	smp_mb();
+	if (!READ_ONCE(ctx->dead))
+		return false;
+	syslet_kio_dead(ctx);
+	return true;
+}
+
+/*
  * One look, in process context, for a user thread of @tsk's process to
  * take the task work (kio_tw_pick()): true if it is on its way (queued
  * now, or before).  The caller holds a reference to the ctx.
@@ -557,7 +573,7 @@ static bool kio_post_again(struct syslet_ctx *ctx)
 	for (last = first; last->next; last = last->next)
 		;
 	llist_add_batch(first, last, &ctx->kio_done);
-	queued = kio_tw_once(ctx, tsk, false);
+	queued = kio_readded_dead(ctx) || kio_tw_once(ctx, tsk, false);
 	put_task_struct(tsk);
 	return queued;
 }
@@ -597,7 +613,8 @@ static void kio_post_work(struct work_struct *work)
 		llist_add(&kio->lnode, &ctx->kio_done);
 	}
 	if (tsk) {
-		kio_kick_busy(ctx, tsk);
+		if (!kio_readded_dead(ctx))
+			kio_kick_busy(ctx, tsk);
 		put_task_struct(tsk);
 	}
 out:

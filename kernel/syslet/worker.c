@@ -729,15 +729,16 @@ static void wake_idle(struct syslet_ctx *ctx)
 
 /*
  * A thread that was being made was not (ctx->lock held, ctx->nr_threads
- * just lowered): if it was the process's only one and completed reads
- * wait for an async thread to post them (@kio_post, set while it was
- * counted), kio.c decides again (kio_post_work()), or they would wait
- * for a thread that no one makes.
+ * just lowered): if it was the process's only unreserved one and
+ * completed reads wait for an async thread to post them (@kio_post, set
+ * while it was counted), kio.c decides again (kio_post_work()), or they
+ * would wait for a thread that no one makes, or for the end of a chain
+ * that reserved the others (review 10 finding 3).
  */
 static void worker_kio_orphan(struct syslet_ctx *ctx)
 {
 	lockdep_assert_held(&ctx->lock);
-	if (ctx->nr_threads || !ctx->kio_post)
+	if (worker_unreserved(ctx) || !ctx->kio_post)
 		return;
 	ctx->kio_post = false;
 	refcount_inc(&ctx->refs);
