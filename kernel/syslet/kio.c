@@ -70,7 +70,11 @@
  * thread of the process is kicked instead, and if there is none, an
  * async thread of the process posts them (kio_post_work(); review 7
  * finding 11: the task work on a busy thread, TWA_RESUME, waited for its
- * chain's end, which could wait for the read).  A thread that begins a
+ * chain's end, which could wait for the read).  Only a chain's reads,
+ * with no async thread at all, still wait for a busy thread's chain end,
+ * with a task work of their own (@kio_tw_busy, @kio_tw_parked:
+ * kio_kick_busy()) that keeps no later kick from the first one (review
+ * 10 finding 2).  A thread that begins a
  * chain with reads in flight makes sure one exists (syslet_kio_spare()).
  * A kick that came before the chain started is run before it
  * (syslet_kio_chain_begin()).  async_wait() still posts completed reads
@@ -336,13 +340,12 @@ void syslet_kio_dead(struct syslet_ctx *ctx)
 		kio_ctx_put(ctx);	/* queued: its reference is enough */
 }
 
-/* The task work, in a thread of the process on its way to user space. */
-static void kio_tw(struct callback_head *cb)
+/*
+ * The task work, in a thread of the process on its way to user space;
+ * its flag was just cleared.
+ */
+static void kio_tw_run(struct syslet_ctx *ctx)
 {
-	struct syslet_ctx *ctx = container_of(cb, struct syslet_ctx, kio_tw);
-
-	/* completions from now on queue it again */
-	atomic_set(&ctx->kio_tw_queued, 0);
 	/*
 	 * Clear the flag before reading the list: a read added after that
 	 * sees it clear (llist_add() then atomic_xchg() in kio_kick(), full
@@ -357,6 +360,25 @@ static void kio_tw(struct callback_head *cb)
 		kio_flush(ctx);
 	}
 	syslet_ctx_put(ctx);
+}
+
+static void kio_tw(struct callback_head *cb)
+{
+	struct syslet_ctx *ctx = container_of(cb, struct syslet_ctx, kio_tw);
+
+	/* completions from now on queue it again */
+	atomic_set(&ctx->kio_tw_queued, 0);
+	kio_tw_run(ctx);
+}
+
+/* the same, parked on a busy thread for its chain's end (kio_kick_busy()) */
+static void kio_tw_busy(struct callback_head *cb)
+{
+	struct syslet_ctx *ctx = container_of(cb, struct syslet_ctx,
+					      kio_tw_busy);
+
+	atomic_set(&ctx->kio_tw_parked, 0);
+	kio_tw_run(ctx);
 }
 
 /*
@@ -377,31 +399,39 @@ static bool kio_in_chain(struct syslet_ctx *ctx, struct task_struct *t)
 /*
  * Queues the task work on @t, a user thread of the process, if it may
  * take it.  ctx->callers_lock held.  A thread running a chain in its
- * async_exec() (or a threadlet) is taken only if @busy_ok, and with
- * TWA_RESUME: interrupted, an atom of its chain would end with -EINTR.
- * It returns to user space when the chain ends, or hands off, and the
- * taker takes the task work over (syslet_kio_taken()).  @t's flags are
- * read and the task work added under ctx->callers_lock, as one step: a
- * thread that puts itself in ctx->callers afterwards sees
- * TIF_NOTIFY_SIGNAL set (syslet_kio_chain_begin()), and a hand-off's
- * taker that looks for the task work on its giver afterwards finds it
- * there (syslet_kio_taken()); one that looked before, the giver's
- * PF_IO_WORKER, set at the claim before it looked, makes this look see
- * the flag.
+ * async_exec() (or a threadlet) is not taken (interrupted, an atom of its
+ * chain would end with -EINTR) but by kio_kick_busy(), @busy: then the
+ * task work is the other one, @kio_tw_busy, queued with TWA_RESUME, for
+ * the chain's end (or a hand-off's, whose taker takes the task work
+ * over: syslet_kio_taken()).  Parked there it keeps no later kick from
+ * queueing @kio_tw on a thread that is free by then (review 10 finding
+ * 2: the two shared one flag, and a parked task work swallowed every
+ * later kick until that chain's end).  @t's flags are read and the task
+ * work added under ctx->callers_lock, as one step: a thread that puts
+ * itself in ctx->callers afterwards sees TIF_NOTIFY_SIGNAL set
+ * (syslet_kio_chain_begin()), and a hand-off's taker that looks for the
+ * task work on its giver afterwards finds it there (syslet_kio_taken());
+ * one that looked before, the giver's PF_IO_WORKER, set at the claim
+ * before it looked, makes this look see the flag.
  */
 static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t,
-		       bool busy_ok)
+		       bool busy)
 {
-	bool busy;
+	bool in_chain;
 
 	lockdep_assert_held(&ctx->callers_lock);
 	if (READ_ONCE(t->flags) & (PF_EXITING | PF_IO_WORKER | PF_KTHREAD))
 		return false;
-	busy = READ_ONCE(t->syslet_pob) || kio_in_chain(ctx, t);
-	if (busy && !busy_ok)
-		return false;
-	init_task_work(&ctx->kio_tw, kio_tw);
-	return !task_work_add(t, &ctx->kio_tw, busy ? TWA_RESUME : TWA_SIGNAL);
+	in_chain = READ_ONCE(t->syslet_pob) || kio_in_chain(ctx, t);
+	if (!busy) {
+		if (in_chain)
+			return false;
+		init_task_work(&ctx->kio_tw, kio_tw);
+		return !task_work_add(t, &ctx->kio_tw, TWA_SIGNAL);
+	}
+	init_task_work(&ctx->kio_tw_busy, kio_tw_busy);
+	return !task_work_add(t, &ctx->kio_tw_busy,
+			      in_chain ? TWA_RESUME : TWA_SIGNAL);
 }
 
 /*
@@ -413,17 +443,17 @@ static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t,
 
 /*
  * Queues the task work on @tsk, or another user thread of @tsk's
- * process (current's if @tsk is NULL): one that runs no chain in its
- * async_exec() first, among @tsk and the first KIO_PICK_LOOKS threads;
- * else, if @busy_ok, the first user thread, @tsk first, busy.  The work is
- * bounded: KIO_PICK_LOOKS lookups of one bucket each, then a walk past
- * async threads and exiting ones to the first user thread (at most
- * max_threads of them, and the exiting), one lookup.  In a process with
- * more threads, an async thread may post the reads (kio_kick()) while an
- * idle user thread further on could have.
+ * process (current's if @tsk is NULL) that runs no chain in its
+ * async_exec(), among @tsk and the first KIO_PICK_LOOKS threads; with
+ * @busy (kio_kick_busy(), the parked one), the first user thread, @tsk
+ * first, busy or not.  The work is bounded: KIO_PICK_LOOKS lookups of
+ * one bucket each, or a walk past async threads and exiting ones to the
+ * first user thread (at most max_threads of them, and the exiting), one
+ * lookup.  In a process with more threads, an async thread may post the
+ * reads (kio_kick()) while an idle user thread further on could have.
  */
 static bool kio_tw_pick(struct syslet_ctx *ctx, struct task_struct *tsk,
-			bool busy_ok)
+			bool busy)
 {
 	struct task_struct *t;
 	unsigned long fl;
@@ -431,22 +461,14 @@ static bool kio_tw_pick(struct syslet_ctx *ctx, struct task_struct *tsk,
 	bool ok = true;
 
 	spin_lock_irqsave(&ctx->callers_lock, fl);
-	if (tsk && kio_tw_add(ctx, tsk, false))
+	if (tsk && kio_tw_add(ctx, tsk, busy))
 		goto out;
 	for_each_thread(tsk ?: current, t) {
-		if (t != tsk && kio_tw_add(ctx, t, false))
+		if (t != tsk && kio_tw_add(ctx, t, busy))
 			goto out;
-		if (++looks >= KIO_PICK_LOOKS)
+		if (!busy && ++looks >= KIO_PICK_LOOKS)
 			break;
 	}
-	if (!busy_ok)
-		goto none;
-	if (tsk && kio_tw_add(ctx, tsk, true))
-		goto out;
-	for_each_thread(tsk ?: current, t)
-		if (t != tsk && kio_tw_add(ctx, t, true))
-			goto out;
-none:
 	ok = false;
 out:
 	spin_unlock_irqrestore(&ctx->callers_lock, fl);
@@ -521,12 +543,13 @@ static bool kio_readded_dead(struct syslet_ctx *ctx)
 }
 
 /*
- * One look, in process context, for a user thread of @tsk's process to
- * take the task work (kio_tw_pick()): true if it is on its way (queued
- * now, or before).  The caller holds a reference to the ctx.
+ * One look, in process context, for a user thread of @tsk's process
+ * that runs no chain to take the task work (kio_tw_pick()): true if it
+ * is on its way (queued now, or before: @kio_tw_queued is only ever set
+ * for a thread that runs none, or a taker on its way to user space).
+ * The caller holds a reference to the ctx.
  */
-static bool kio_tw_once(struct syslet_ctx *ctx, struct task_struct *tsk,
-			bool busy_ok)
+static bool kio_tw_once(struct syslet_ctx *ctx, struct task_struct *tsk)
 {
 	bool queued;
 
@@ -534,7 +557,7 @@ static bool kio_tw_once(struct syslet_ctx *ctx, struct task_struct *tsk,
 		return true;
 	refcount_inc(&ctx->refs);
 	rcu_read_lock();
-	queued = kio_tw_pick(ctx, tsk, busy_ok);
+	queued = kio_tw_pick(ctx, tsk, false);
 	rcu_read_unlock();
 	if (queued)
 		return true;
@@ -544,13 +567,26 @@ static bool kio_tw_once(struct syslet_ctx *ctx, struct task_struct *tsk,
 }
 
 /*
- * The task work on a busy user thread of @tsk's process, TWA_RESUME, for
- * its chain's end (a chain's reads when the process has no async thread
- * to post them).  Process context.
+ * The other task work (@kio_tw_busy) on a busy user thread of @tsk's
+ * process, TWA_RESUME, for its chain's end (a chain's reads when the
+ * process has no async thread to post them), unless it is parked on one
+ * already: that one posts them too.  Process context; the caller holds
+ * a reference to the ctx.
  */
 static void kio_kick_busy(struct syslet_ctx *ctx, struct task_struct *tsk)
 {
-	kio_tw_once(ctx, tsk, true);
+	bool queued;
+
+	if (atomic_xchg(&ctx->kio_tw_parked, 1))
+		return;
+	refcount_inc(&ctx->refs);
+	rcu_read_lock();
+	queued = kio_tw_pick(ctx, tsk, true);
+	rcu_read_unlock();
+	if (queued)
+		return;
+	atomic_set(&ctx->kio_tw_parked, 0);
+	syslet_ctx_put(ctx);	/* not the last: the caller holds one */
 }
 
 /*
@@ -573,7 +609,7 @@ static bool kio_post_again(struct syslet_ctx *ctx)
 	for (last = first; last->next; last = last->next)
 		;
 	llist_add_batch(first, last, &ctx->kio_done);
-	queued = kio_readded_dead(ctx) || kio_tw_once(ctx, tsk, false);
+	queued = kio_readded_dead(ctx) || kio_tw_once(ctx, tsk);
 	put_task_struct(tsk);
 	return queued;
 }
@@ -740,8 +776,8 @@ void syslet_kio_chain_end(struct syslet_ctx *ctx, struct syslet_caller *sc)
  */
 void syslet_kio_taken(struct syslet_ctx *ctx, struct task_struct *from)
 {
+	bool moved, parked;
 	unsigned long fl;
-	bool moved;
 
 	/* PF_IO_WORKER is clear; pairs with llist_add() in kio_complete() */
 	smp_mb();
@@ -753,7 +789,13 @@ void syslet_kio_taken(struct syslet_ctx *ctx, struct task_struct *from)
 	 */
 	spin_lock_irqsave(&ctx->callers_lock, fl);
 	moved = task_work_cancel(from, &ctx->kio_tw);
+	parked = task_work_cancel(from, &ctx->kio_tw_busy);
 	spin_unlock_irqrestore(&ctx->callers_lock, fl);
+	/* the parked one too: it would keep @kio_tw_parked set */
+	if (parked && task_work_add(current, &ctx->kio_tw_busy, TWA_RESUME)) {
+		atomic_set(&ctx->kio_tw_parked, 0);
+		syslet_ctx_put(ctx);
+	}
 	if (moved) {
 		/* its reference to the ctx goes with it */
 		if (!task_work_add(current, &ctx->kio_tw, TWA_RESUME))
@@ -800,6 +842,7 @@ void syslet_kio_init(struct syslet_ctx *ctx)
 	atomic_set(&ctx->nr_kio, 0);
 	init_waitqueue_head(&ctx->kio_wait);
 	atomic_set(&ctx->kio_tw_queued, 0);
+	atomic_set(&ctx->kio_tw_parked, 0);
 	spin_lock_init(&ctx->callers_lock);
 	hash_init(ctx->callers);
 }

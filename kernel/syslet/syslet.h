@@ -127,6 +127,9 @@ struct syslet_ctx {
 	wait_queue_head_t	kio_wait;	/* async_wait(): one completed */
 	atomic_t		kio_tw_queued;	/* @kio_tw is queued */
 	struct callback_head	kio_tw;
+	/* for a busy thread's chain end (TWA_RESUME), apart: review 10 R10-2 */
+	atomic_t		kio_tw_parked;	/* @kio_tw_busy is queued */
+	struct callback_head	kio_tw_busy;
 	struct work_struct	kio_work;	/* drops them: ctx dead */
 	struct list_head	kwork;		/* kernel work not started yet */
 	struct list_head	kwork_keys;	/* first work of each key */

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Review 10 of the kernel engine (a hostile review of the review 9 fixes,
+ * main a25b751): its reproducers, each a test that failed on the kernel
+ * as of 5f25bd0.  Needs our own null_blk (memory backed: its reads are
+ * zeros; 200 ms a read), loaded by main() when there is none.
+ *
+ * R10-2: a chain's read parked for a busy thread's chain end no longer
+ * swallows the kicks of later reads.
+ */
+#include <fcntl.h>
+#include <linux/aio_abi.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include "tap.h"
+#include "sys.h"
+
+#ifndef BLKFLSBUF
+#define BLKFLSBUF	_IO(0x12, 97)
+#endif
+
+#define BLK	4096
+
+static int loaded_nullb;
+
+static int nullb_cold(int flags)
+{
+	int fd;
+
+	if (!loaded_nullb)
+		return -1;
+	fd = open("/dev/nullb0", flags);
+	if (fd >= 0 && ioctl(fd, BLKFLSBUF, 0)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---------------------------------------------------------------------- */
+/* R10-2: a parked TWA_RESUME task work swallowed every later kick         */
+/* ---------------------------------------------------------------------- */
+
+static int pk_fd, pk_efd;
+static struct syslet_ring *pk_ring;
+static _Atomic pid_t pk_tid;
+static _Atomic int pk_back;
+static int64_t pk_pret = -12345, pk_eret = -12345;
+static long long pk_ms;
+
+/*
+ * T2: SYSLET_ASYNC [pread(cold block device, buffered)] (kbuf takes it
+ * without a thread: its read's task is T2), then SYNC [read(E)].
+ */
+static void *pk_t2(void *arg)
+{
+	static unsigned char buf[BLK] __attribute__((aligned(BLK)));
+	uint64_t a0, a1, a2, a3, e0, e1, e2 = 8, cnt = 0;
+	struct syslet_completion d;
+	struct syslet_atom pr, rd;
+	long long t0;
+
+	(void)arg;
+	a0 = (uint64_t)pk_fd;
+	a1 = (uintptr_t)buf;
+	a2 = BLK;
+	a3 = 36 << 20;
+	atom_init(&pr, SYSLET_ASYNC, SYS_pread64, &pk_pret, &a0, &a1, &a2, &a3);
+	if (async_exec(&pr, pk_ring, NULL, 0) != SYSLET_QUEUED)
+		return NULL;
+	e0 = (uint64_t)pk_efd;
+	e1 = (uintptr_t)&cnt;
+	atom_init(&rd, SYSLET_SYNC, SYS_read, &pk_eret, &e0, &e1, &e2, NULL);
+	memset(&d, 0, sizeof(d));
+	atomic_store(&pk_tid, sys_tid());
+	t0 = now_ms();
+	async_exec(&rd, NULL, &d, 0);
+	pk_ms = now_ms() - t0;
+	atomic_store(&pk_back, 1);
+	return NULL;
+}
+
+/*
+ * uid 1000 at RLIMIT_NPROC 2: two user threads and no async thread to be
+ * had.  T2's chain read completes first (200 ms after its submission)
+ * while T1 runs SYNC [nanosleep 300 ms] and T2 SYNC [read(E)]: no thread
+ * can post it, so its task work is queued on T2 with TWA_RESUME, for
+ * T2's chain's end.  Then T1's io_submit() read R (RESFD=E) completes.
+ * T1 then waits (3 s) for T2 to be back from its chain, without a system
+ * call that posts reads itself (io_getevents() would: syslet_aio_waiter).
+ * Before the fix the parked task work held kio_tw_queued: R's kick, and
+ * the kick of T1's chain end at 300 ms, returned "already on its way";
+ * R was never posted, E never written, and T2 waited until T1 gave up
+ * and wrote E itself (3.3 s).  Now the parking has its own flag and task
+ * work: R's kick goes on, finds no thread and completes R with -EAGAIN
+ * (a process with no async thread, abi.md), or T1's chain end posts it,
+ * E wakes T2, and T2's chain end posts its chain read (the whole block).
+ */
+TEST(parked_chain_read_does_not_swallow_an_io_submit_reads_kick)
+{
+	static unsigned char buf[BLK] __attribute__((aligned(BLK)));
+	struct timespec ms300 = { 0, 300000000 }, eto = { 3, 0 };
+	struct rlimit rl = { 2, 2 };
+	struct syslet_completion done, c;
+	struct syslet_atom sl;
+	struct iocb cb, *cbp = &cb;
+	struct io_event ev;
+	aio_context_t actx = 0;
+	int64_t sret = -12345;
+	uint64_t b0, b1, one = 1;
+	long long t0, ms;
+	pthread_t t2;
+	int back;
+
+	REQUIRE_SYSLET();
+	if (access("/proc/sys/fs/aio-syslet", F_OK))
+		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
+	if (geteuid() != 0)
+		SKIP("needs root to become uid 1000");
+	pk_fd = nullb_cold(O_RDONLY);
+	if (pk_fd < 0)
+		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	pk_efd = (int)syscall(SYS_eventfd2, 0, 0);
+	ASSERT_GE(pk_efd, 0);
+	pk_ring = ring_new(4);
+	ASSERT_EQ(syscall(SYS_io_setup, 4, &actx), 0);
+	ASSERT_EQ(setresgid(1000, 1000, 1000), 0);
+	ASSERT_EQ(setresuid(1000, 1000, 1000), 0);
+	sys_set_limits(4, 60000, 0);
+	/* uid 1000 has this thread and T2: no more */
+	ASSERT_EQ(pthread_create(&t2, NULL, pk_t2, NULL), 0);
+	ASSERT_EQ(setrlimit(RLIMIT_NPROC, &rl), 0);
+	for (int i = 0; i < 500 && !atomic_load(&pk_tid); i++)
+		usleep(2000);
+	ASSERT_NE(atomic_load(&pk_tid), 0);
+	ASSERT_TRUE(sleeping(atomic_load(&pk_tid)));
+	memset(&cb, 0, sizeof(cb));
+	cb.aio_fildes = pk_fd;
+	cb.aio_lio_opcode = IOCB_CMD_PREAD;
+	cb.aio_buf = (uintptr_t)buf;
+	cb.aio_nbytes = BLK;
+	cb.aio_offset = 44 << 20;
+	cb.aio_flags = IOCB_FLAG_RESFD;
+	cb.aio_resfd = pk_efd;
+	t0 = now_ms();
+	ASSERT_EQ(syscall(SYS_io_submit, actx, 1, &cbp), 1);
+	b0 = (uintptr_t)&ms300;
+	b1 = 0;
+	atom_init(&sl, SYSLET_SYNC, SYS_nanosleep, &sret, &b0, &b1, NULL, NULL);
+	memset(&done, 0, sizeof(done));
+	ASSERT_EQ(async_exec(&sl, NULL, &done, 0), SYSLET_DONE);
+	for (int i = 0; i < 300 && !atomic_load(&pk_back); i++)
+		usleep(10000);
+	ms = now_ms() - t0;
+	back = atomic_load(&pk_back);
+	/* before the fix: never, unless written */
+	if (!back)
+		ASSERT_EQ(write(pk_efd, &one, 8), 8);
+	tap_diag("T1 after SYNC [nanosleep 300 ms]: T2 back from SYNC [read(E)] "
+		 "%s at %lld ms (T2's chain read came ~20 ms before R)",
+		 back ? "by itself" : "only after T1 wrote E", ms);
+	EXPECT_TRUE(back);
+	EXPECT_LT(ms, 2000);
+	ASSERT_EQ(syscall(SYS_io_getevents, actx, 1, 1, &ev, &eto), 1);
+	tap_diag("R completed with %lld", (long long)ev.res);
+	/* no async thread to be had: -EAGAIN (abi.md), or posted whole */
+	EXPECT_TRUE(ev.res == -EAGAIN || ev.res == BLK);
+	ASSERT_EQ(pthread_join(t2, NULL), 0);
+	tap_diag("T2's SYNC [read(E)]: %lld after %lld ms; its chain read %lld",
+		 (long long)pk_eret, pk_ms, (long long)pk_pret);
+	EXPECT_EQ(pk_eret, 8);
+	EXPECT_TRUE(ring_get(pk_ring, &c));
+	EXPECT_EQ(pk_pret, BLK);
+	EXPECT_EQ(limits_now().nr_threads, 0);
+	syscall(SYS_io_destroy, actx);
+	close(pk_efd);
+	close(pk_fd);
+}
+
+int main(int argc, char **argv)
+{
+	int ret;
+
+	/* our own null_blk: memory backed (reads of it are zeros), 200 ms */
+	loaded_nullb = nullb_load("memory_backed=1 completion_nsec=200000000 "
+				  "irqmode=2");
+	ret = tap_main(argc, argv);
+	if (loaded_nullb && nullb_unload())
+		ret = 1;
+	return ret;
+}
