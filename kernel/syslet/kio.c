@@ -214,6 +214,7 @@ static void kio_end(struct syslet_kio *kio, bool post)
 }
 
 static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk);
+static bool kio_readded_dead(struct syslet_ctx *ctx);
 static void kbuf_retry(struct syslet_kio *kio);
 
 /*
@@ -281,6 +282,41 @@ static void kio_flush(struct syslet_ctx *ctx)
 		else
 			kio_end(kio, false);
 	}
+}
+
+/*
+ * A pass-on-block taker (current), reserved and waiting for its giver
+ * (syslet_pob_wait()), posts ctx->kio_done as kio_flush() does, one read
+ * at a time: before each it looks at its hand-off state word @hs, and a
+ * pend (but the one it already found over, @later) stops it; the reads
+ * left go back on ctx->kio_done (after reads added meanwhile: an order
+ * aio does not promise) and true is returned.  A read's blocking rest it
+ * queues for another thread (kbuf_to_thread()).  Review 10 finding 1.
+ */
+bool syslet_kio_post_taker(struct syslet_ctx *ctx, unsigned long *hs,
+			   unsigned long later)
+{
+	struct llist_node *list = llist_del_all(&ctx->kio_done), *last;
+	struct syslet_kio *kio, *tmp;
+
+	list = llist_reverse_order(list);
+	llist_for_each_entry_safe(kio, tmp, list, lnode) {
+		unsigned long s = smp_load_acquire(hs);
+
+		if (syslet_hs_phase(s) == SYSLET_HS_PENDING && s != later) {
+			for (last = &kio->lnode; last->next; last = last->next)
+				;
+			llist_add_batch(&kio->lnode, last, &ctx->kio_done);
+			kio_readded_dead(ctx);
+			return true;
+		}
+		/* an async thread of the process: its mm, never exiting here */
+		if (current->mm == kio->mm)
+			kio_post_as_submitter(kio);
+		else
+			kio_end(kio, false);
+	}
+	return false;
 }
 
 /* async_wait() and async_exec() on a ring: post what completed. */
@@ -1267,9 +1303,14 @@ static void kbuf_to_thread(struct syslet_kio *kio)
 		 * The blocking rest: here in an async thread only, never in
 		 * a user thread that merely posts it (review 7 finding 4: a
 		 * zero-timeout io_getevents() waited for the device, a
-		 * chain's thread read someone else's request).
+		 * chain's thread read someone else's request), nor in a
+		 * reserved taker that posts it (review 10 finding 1): it is
+		 * kept for a user context, whose hand-off would wait for the
+		 * device, and a rest that faults on a mapping served by that
+		 * very context (a FUSE server's) would wait for ever.
 		 */
-		if (current->flags & PF_IO_WORKER) {
+		if ((current->flags & PF_IO_WORKER) &&
+		    !syslet_worker_reserved(ctx)) {
 			kio->ops->to_thread(kio);
 			return;
 		}

@@ -661,6 +661,8 @@ gone:
  * pend (it claims it), for its release (returns 0, an idle thread again)
  * or, being killed or its process dying, refuses the hand-off and waits
  * for the release all the same (the giver may still pend and wake it).
+ * Meanwhile it posts completed reads no other thread could
+ * (syslet_taker_post()).
  * Returns SYSLET_QUEUED once it has taken the giver's user context.
  */
 long syslet_pob_wait(struct syslet_worker *w)
@@ -702,6 +704,12 @@ long syslet_pob_wait(struct syslet_worker *w)
 			__set_current_state(TASK_RUNNING);
 			/* notifications and stops; a fatal one refuses above */
 			get_signal(&ksig);
+			continue;
+		}
+		/* reads no user thread could post: while no pend comes */
+		if (!refused && READ_ONCE(ctx->kio_post)) {
+			__set_current_state(TASK_RUNNING);
+			syslet_taker_post(w, later);
 			continue;
 		}
 		schedule();

@@ -464,11 +464,15 @@ void syslet_kio_free(struct syslet_kio *kio);
 const struct cred *syslet_kio_creds(struct syslet_kio *kio);
 void syslet_kio_run(struct syslet_kio *kio);
 void syslet_kio_submitted(struct syslet_ctx *ctx);
+bool syslet_kio_post_taker(struct syslet_ctx *ctx, unsigned long *hs,
+			   unsigned long later);
 
 /* worker.c */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c);
 int syslet_queue_kio(struct syslet_ctx *ctx, struct syslet_kio *kio);
 int syslet_kio_to_worker(struct syslet_ctx *ctx);
+void syslet_taker_post(struct syslet_worker *w, unsigned long later);
+bool syslet_worker_reserved(struct syslet_ctx *ctx);
 void syslet_kio_spare(struct syslet_ctx *ctx);
 void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w);
 void syslet_kill_workers(struct syslet_ctx *ctx);

@@ -993,25 +993,86 @@ int syslet_queue_kio(struct syslet_ctx *ctx, struct syslet_kio *kio)
  * instead (review 7 finding 11: the task work waited for a chain's end,
  * TWA_RESUME, and a chain waiting for the read's eventfd waited for
  * ever).  An idle one is woken; else the first to finish its chain or
- * to start takes it.  From a kworker (kio.c): none is made here.
- * 0, -ECANCELED if the ctx is dead, -EAGAIN if the process has no async
- * thread but those reserved by pass-on-block givers: a giver's chain may
- * wait for these very reads without handing off (ppoll() with a signal
- * mask, a task with an io_uring context; review 9 finding 1), and its
- * taker runs nothing before that chain ends.
+ * to start takes it, or a thread reserved by a pass-on-block giver,
+ * woken here, while it waits for a hand-off (syslet_taker_post(): review
+ * 10 finding 1; before, with only reserved threads the reads failed with
+ * -EAGAIN, and before that waited for the giver's chain, which may wait
+ * for them without handing off: review 9 finding 1).  From a kworker
+ * (kio.c): none is made here.  0, -ECANCELED if the ctx is dead, -EAGAIN
+ * if the process has no async thread at all.
  */
 int syslet_kio_to_worker(struct syslet_ctx *ctx)
 {
+	struct syslet_worker *w;
 	int ret = 0;
 
 	spin_lock(&ctx->lock);
 	if (ctx->dead) {
 		ret = -ECANCELED;
-	} else if (!worker_unreserved(ctx)) {
+	} else if (!ctx->nr_threads) {
 		ret = -EAGAIN;
 	} else {
 		ctx->kio_post = true;
-		wake_idle(ctx);
+		if (idle_pick(ctx)) {
+			wake_idle(ctx);
+		} else {
+			/* a reserved one, waiting or asleep idle */
+			list_for_each_entry(w, &ctx->workers, node) {
+				if (w->pob) {
+					wake_up_process(w->task);
+					break;
+				}
+			}
+		}
+	}
+	spin_unlock(&ctx->lock);
+	return ret;
+}
+
+/*
+ * Current, reserved by a pass-on-block giver for @w, waits for a hand-off
+ * (syslet_pob_wait(), no pend it may claim): it posts ctx->kio_done if
+ * no user thread could (@kio_post), as worker_kio() would, but for two
+ * things.  It looks for a pend between reads, and stops for one with the
+ * rest left for later (@kio_post set again): a hand-off that comes
+ * meanwhile waits for one read's posting at the most (the giver sleeps
+ * on; if it wakes first, its chain goes on in the caller, as the
+ * adaptive protocol allows).  And it reads no blocking rest
+ * (kbuf_to_thread()).  @later: a pend it found over already.
+ */
+void syslet_taker_post(struct syslet_worker *w, unsigned long later)
+{
+	struct syslet_ctx *ctx = w->ctx;
+
+	spin_lock(&ctx->lock);
+	if (ctx->dead || !ctx->kio_post || !w->pob) {
+		spin_unlock(&ctx->lock);
+		return;
+	}
+	ctx->kio_post = false;
+	spin_unlock(&ctx->lock);
+	if (syslet_kio_post_taker(ctx, &w->hs, later)) {
+		spin_lock(&ctx->lock);
+		ctx->kio_post = true;
+		spin_unlock(&ctx->lock);
+	}
+	/* as after worker_kio(): the final fput() of a file closed meanwhile */
+	if (task_work_pending(current))
+		task_work_run();
+}
+
+/* Is current an async thread reserved by a pass-on-block giver? */
+bool syslet_worker_reserved(struct syslet_ctx *ctx)
+{
+	struct syslet_worker *w;
+	bool ret = false;
+
+	spin_lock(&ctx->lock);
+	list_for_each_entry(w, &ctx->workers, node) {
+		if (w->task == current) {
+			ret = w->pob;
+			break;
+		}
 	}
 	spin_unlock(&ctx->lock);
 	return ret;
