@@ -301,6 +301,7 @@ bool syslet_kio_post_taker(struct syslet_ctx *ctx, unsigned long *hs,
 
 	list = llist_reverse_order(list);
 	llist_for_each_entry_safe(kio, tmp, list, lnode) {
+		/* pairs with the giver's cmpxchg, as in syslet_pob_wait() */
 		unsigned long s = smp_load_acquire(hs);
 
 		if (syslet_hs_phase(s) == SYSLET_HS_PENDING && s != later) {
@@ -571,6 +572,7 @@ static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
  */
 static bool kio_readded_dead(struct syslet_ctx *ctx)
 {
+	/* the put-back before the look at ctx->dead */
 	smp_mb();
 	if (!READ_ONCE(ctx->dead))
 		return false;
