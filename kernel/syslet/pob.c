@@ -185,8 +185,13 @@ static bool syslet_task_state_same(struct task_struct *from,
 				  BIT(PFA_SPEC_IB_DISABLE) |
 				  BIT(PFA_SPEC_IB_FORCE_DISABLE);
 
-	/* PR_MCE_KILL, PR_SET_IO_FLUSHER; speculation prctl()s */
-	if (syslet_task_pf(from) != syslet_task_pf(to) ||
+	/*
+	 * PR_MCE_KILL, PR_SET_IO_FLUSHER; speculation prctl()s.  An async
+	 * thread has no IO_FLUSHER flags of its own (worker_neutral()): the
+	 * taker takes the giver's (pob_claim(); review 10 finding 5).
+	 */
+	if ((syslet_task_pf(from) ^ syslet_task_pf(to)) &
+	    ~((READ_ONCE(to->flags) & PF_IO_WORKER) ? SYSLET_KWORK_PF : 0) ||
 	    (READ_ONCE(from->atomic_flags) ^ READ_ONCE(to->atomic_flags)) & pfa)
 		return false;
 	/* PR_SET_TIMERSLACK; ioprio_set(IOPRIO_WHO_PROCESS) */
@@ -615,6 +620,8 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 
 	pass_identity(from, current);
 	syslet_ioprio_take(from);
+	/* its PR_SET_IO_FLUSHER flags: the giver is off its CPU */
+	current_restore_flags(READ_ONCE(from->flags), SYSLET_KWORK_PF);
 	syslet_audit_pass(pob);
 	syslet_arch_save_task(from, &uctx);
 	syslet_arch_take(from, &uctx, SYSLET_QUEUED);
@@ -901,6 +908,8 @@ static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c,
 		syslet_chain_free(c);
 	/* the scheduling of the async thread we replace, not the caller's */
 	syslet_sched_take(&w->own);
+	/* and its PR_SET_IO_FLUSHER flags: none (worker_neutral()) */
+	current_restore_flags(0, SYSLET_KWORK_PF);
 	return syslet_become_worker(ctx, w);
 }
 

@@ -184,6 +184,7 @@ struct syslet_chain {
 	u64			ip;		/* submitter's async_exec() call */
 	u32			pkru;		/* submitter's, at submission */
 	int			ioprio;		/* submitter's effective one */
+	unsigned int		pflags;		/* its SYSLET_KWORK_PF flags */
 	struct task_struct	*worker;	/* ctx->lock: who runs it */
 	u64			head;		/* user address of atom 0 */
 	u64			uring;		/* user address of its ring */

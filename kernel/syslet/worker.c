@@ -66,18 +66,27 @@ static void wake_idle(struct syslet_ctx *ctx);
 static bool worker_run(struct syslet_ctx *ctx, struct syslet_chain *c)
 {
 	const struct cred *old;
+	unsigned int pflags;
 	bool killed;
 	u32 pkru;
 
 	/*
 	 * With the submitter's credentials and memory protection keys (its
 	 * PKRU decides what its atoms may write), not those of whichever
-	 * user thread made this one or gave its context away from it.
+	 * user thread made this one or gave its context away from it; and
+	 * its PR_SET_IO_FLUSHER flags, as kernel work (review 10 finding 5:
+	 * a storage daemon's queued [pwrite; fdatasync] ran without them,
+	 * other threads' chains with those of the thread that made this
+	 * one).  Kernel work that an atom queues (io_submit() of an O_DSYNC
+	 * write) takes them from here (syslet_kwork_init()).
 	 */
 	old = override_creds(c->cred);
 	pkru = syslet_arch_set_pkru(c->pkru);
 	worker_set_ioprio(c->ioprio);
+	pflags = current->flags & SYSLET_KWORK_PF;
+	current_restore_flags(c->pflags, SYSLET_KWORK_PF);
 	syslet_run_chain(c, false);
+	current_restore_flags(pflags, SYSLET_KWORK_PF);
 	syslet_arch_set_pkru(pkru);
 	revert_creds(old);
 
@@ -530,7 +539,8 @@ static void worker_set_ret(struct callback_head *cb)
 /*
  * A new async thread leaves what it inherited from the user thread that
  * happened to make it (create_io_thread() copies it from current), as
- * it will run every thread's queued chains: it starts at SCHED_NORMAL,
+ * it will run every thread's queued chains: it starts without
+ * PF_MEMALLOC_NOIO and PF_LOCAL_THROTTLE (PR_SET_IO_FLUSHER), at SCHED_NORMAL,
  * nice 0, on every CPU its cpuset allows, and with an io_context of its
  * own (CLONE_IO linked it to its maker's, which a later ioprio_set() of
  * either would change for both, and a hand-off would then leave a user
@@ -574,6 +584,12 @@ static void worker_neutral(void)
 	}
 	if (ioc)
 		exit_io_context(current);
+	/*
+	 * Nor its PR_SET_IO_FLUSHER flags (review 10 finding 5): a chain or
+	 * kernel work runs with its submitter's (worker_run(),
+	 * worker_run_kwork()), reads posted here with none.
+	 */
+	current_restore_flags(0, SYSLET_KWORK_PF);
 	/*
 	 * Without set_task_ioprio()'s checks: the LSM hook and the uid test
 	 * are for a program's ioprio_set(), not for our own default (no

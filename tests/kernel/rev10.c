@@ -11,6 +11,8 @@
  * its blocking rest, which a taker does not read, completes short.
  * R10-2: a chain's read parked for a busy thread's chain end no longer
  * swallows the kicks of later reads.
+ * R10-5: a queued chain runs with its submitter's PR_SET_IO_FLUSHER
+ * flags, not those of the thread that made its async thread.
  */
 #include <fcntl.h>
 #include <linux/aio_abi.h>
@@ -20,6 +22,7 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -382,6 +385,116 @@ TEST(parked_chain_read_does_not_swallow_an_io_submit_reads_kick)
 	syscall(SYS_io_destroy, actx);
 	close(pk_efd);
 	close(pk_fd);
+}
+
+/* ---------------------------------------------------------------------- */
+/* R10-5: PR_SET_IO_FLUSHER of queued chains                               */
+/* ---------------------------------------------------------------------- */
+
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER	57
+#endif
+#define F_MEMALLOC_NOIO		0x00080000u
+#define F_LOCAL_THROTTLE	0x00100000u
+#define F_FLUSHER		(F_MEMALLOC_NOIO | F_LOCAL_THROTTLE)
+
+/* field 9 of /proc/self/task/@tid/stat, the task's flags; ~0 if gone */
+static unsigned int task_flags(pid_t tid)
+{
+	char path[64], line[512], *s;
+	unsigned int fl = ~0u;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return fl;
+	if (fgets(line, sizeof(line), f) && (s = strrchr(line, ')')) &&
+	    sscanf(s + 1, " %*c %*d %*d %*d %*d %*d %u", &fl) != 1)
+		fl = ~0u;
+	fclose(f);
+	return fl;
+}
+
+/*
+ * The process's one async thread W is made by this thread with
+ * IO_FLUSHER set if @made_flusher (an ASYNC [getpid] chain), then the
+ * flag is set as @run_flusher says and an ASYNC [nanosleep 200 ms] chain
+ * queued: W's IO_FLUSHER bits, sampled from /proc while it runs the
+ * chain, and after.
+ */
+static void flusher_case(int made_flusher, int run_flusher)
+{
+	struct timespec ms200 = { 0, 200000000 };
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion c;
+	struct syslet_atom a;
+	unsigned int fl, seen = 0, unseen = 0, after;
+	int64_t ret = -12345;
+	uint64_t b0, b1;
+	int samples = 0;
+	pid_t w = 0;
+
+	REQUIRE_SYSLET();
+	if (geteuid() != 0)
+		SKIP("PR_SET_IO_FLUSHER needs CAP_SYS_RESOURCE");
+	sys_set_limits(1, 60000, 0);
+	ASSERT_EQ(prctl(PR_SET_IO_FLUSHER, made_flusher, 0, 0, 0), 0);
+	atom_init(&a, SYSLET_ASYNC, SYS_getpid, &ret, NULL, NULL, NULL, NULL);
+	ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_TRUE(ring_get(r, &c));
+	ASSERT_EQ(ret, getpid());
+	ASSERT_EQ(threads_named(getpid(), "syslet", &w), 1);
+	ASSERT_EQ(prctl(PR_SET_IO_FLUSHER, run_flusher, 0, 0, 0), 0);
+	ASSERT_EQ(task_flags(sys_tid()) & F_FLUSHER,
+		  run_flusher ? F_FLUSHER : 0);
+	b0 = (uintptr_t)&ms200;
+	b1 = 0;
+	atom_init(&a, SYSLET_ASYNC, SYS_nanosleep, &ret, &b0, &b1, NULL, NULL);
+	ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_QUEUED);
+	usleep(20000);
+	for (int i = 0; i < 10; i++) {
+		fl = task_flags(w);
+		if (fl != ~0u) {
+			seen |= fl & F_FLUSHER;
+			unseen |= ~fl & F_FLUSHER;
+			samples++;
+		}
+		usleep(10000);
+	}
+	ASSERT_TRUE(ring_get(r, &c));
+	EXPECT_EQ(ret, 0);
+	usleep(20000);
+	after = task_flags(w);
+	tap_diag("W made by a thread %s IO_FLUSHER, runs a chain of one %s: "
+		 "bits %#x seen set, %#x seen clear in %d samples during it; "
+		 "%#x after", made_flusher ? "with" : "without",
+		 run_flusher ? "with" : "without", seen, unseen, samples,
+		 after & F_FLUSHER);
+	EXPECT_GT(samples, 5);
+	if (run_flusher) {
+		EXPECT_EQ(seen, F_FLUSHER);
+		EXPECT_EQ(unseen, 0);
+	} else {
+		EXPECT_EQ(seen, 0);
+	}
+	/* an async thread has none of its own */
+	EXPECT_EQ(after & F_FLUSHER, 0);
+}
+
+/*
+ * Before the fix W kept its maker's bits: another thread's chain ran as
+ * a flusher (0x180000 seen set, and after), and a flusher's chain on a
+ * thread made by another ran without them (seen clear).
+ */
+TEST(chain_on_a_thread_made_by_a_flusher_runs_without_its_io_flusher)
+{
+	flusher_case(1, 0);
+}
+
+TEST(flushers_chain_on_a_thread_made_by_another_runs_with_its_io_flusher)
+{
+	flusher_case(0, 1);
 }
 
 int main(int argc, char **argv)
