@@ -709,8 +709,18 @@ long syslet_pob_wait(struct syslet_worker *w)
 			struct ksignal ksig;
 
 			__set_current_state(TASK_RUNNING);
-			/* notifications and stops; a fatal one refuses above */
-			get_signal(&ksig);
+			/*
+			 * Notifications and stops.  A fatal signal that came
+			 * after the look above is consumed here (true: for an
+			 * io thread get_signal() only takes the SIGKILL off):
+			 * refuse, and leave once released (@killed), or an
+			 * exec's de_thread() would wait for us until our idle
+			 * timeout.
+			 */
+			if (get_signal(&ksig)) {
+				WRITE_ONCE(w->killed, true);
+				refused = pob_refuse(w, 0);
+			}
 			continue;
 		}
 		/* reads no user thread could post: while no pend comes */

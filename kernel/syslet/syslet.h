@@ -279,6 +279,7 @@ struct syslet_worker {
 	bool			starting;	/* counted in ctx->nr_starting */
 	bool			restricted;	/* ctx->lock: idle, not open */
 	bool			waiting;	/* ctx->lock: in syslet_pob_wait() */
+	bool			killed;		/* its SIGKILL taken there */
 	struct syslet_pob	*pob;		/* ctx->lock: reserved by */
 	unsigned long		hs;		/* the hand-off state (above) */
 	u64			uring;		/* the chain's ring, no kring yet */

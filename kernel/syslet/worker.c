@@ -424,6 +424,8 @@ static long worker_loop(struct syslet_worker *w)
 
 			if (ret)
 				return ret;
+			if (READ_ONCE(w->killed))
+				break;
 			continue;
 		}
 		if (w->starting) {
@@ -495,6 +497,8 @@ static long worker_loop(struct syslet_worker *w)
 
 			if (ret)
 				return ret;
+			if (READ_ONCE(w->killed))
+				break;
 			continue;
 		}
 		/*
