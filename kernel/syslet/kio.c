@@ -53,7 +53,8 @@
  * dropped unposted.
  *
  * The task work: one per ctx (@kio_tw, queued when @kio_tw_queued goes
- * 0 -> 1, holding a reference to the ctx), on the submitter of the read
+ * 0 -> 1, holding a reference to the ctx; and @kio_tw_busy, below), on
+ * the submitter of the read
  * that queued it, or on another user thread of the process if that one
  * is exiting or serves as an async thread.  It is queued as io_uring
  * queues its task work without DEFER_TASKRUN (TWA_SIGNAL): a thread
@@ -71,11 +72,11 @@
  * async thread of the process posts them (kio_post_work(); review 7
  * finding 11: the task work on a busy thread, TWA_RESUME, waited for its
  * chain's end, which could wait for the read).  Only a chain's reads,
- * with no async thread at all, still wait for a busy thread's chain end,
- * with a task work of their own (@kio_tw_busy, @kio_tw_parked:
+ * with no async thread but reserved ones, still wait for a busy thread's
+ * chain end, with a task work of their own (@kio_tw_busy, @kio_tw_parked:
  * kio_kick_busy()) that keeps no later kick from the first one (review
- * 10 finding 2).  A thread that begins a
- * chain with reads in flight makes sure one exists (syslet_kio_spare()).
+ * 10 finding 2).  A thread that begins a chain with reads in flight
+ * makes sure one exists (syslet_kio_spare()).
  * A kick that came before the chain started is run before it
  * (syslet_kio_chain_begin()).  async_wait() still posts completed reads
  * itself.
@@ -215,7 +216,9 @@ static void kio_end(struct syslet_kio *kio, bool post)
 
 static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk);
 static bool kio_readded_dead(struct syslet_ctx *ctx);
-static void kbuf_retry(struct syslet_kio *kio);
+static bool kio_tw_once(struct syslet_ctx *ctx, struct task_struct *tsk);
+static void kio_kick_busy(struct syslet_ctx *ctx, struct task_struct *tsk);
+static void kbuf_retry(struct syslet_kio *kio, bool taker);
 
 /*
  * Posts a read that completed, in current, a thread of the process, with
@@ -241,21 +244,24 @@ static void kbuf_retry(struct syslet_kio *kio);
  * taker takes thread.pkru).  As for credentials that differ
  * (syslet_identity_same()), the call sleeps in the caller instead.
  */
-static void kio_post_as_submitter(struct syslet_kio *kio)
+static void kio_post_as_submitter(struct syslet_kio *kio, bool taker)
 {
 	struct syslet_pob *pob = current->syslet_pob;
+	unsigned int pflags = current->flags & SYSLET_KWORK_PF;
 	u32 pkru = syslet_arch_set_pkru(kio->pkru);
 	bool armed = false;
 
-	if (pob && pkru != kio->pkru) {
+	if (pob && (pkru != kio->pkru || pflags != kio->pflags)) {
 		armed = pob->armed;
 		WRITE_ONCE(pob->armed, false);
 	}
+	current_restore_flags(kio->pflags, SYSLET_KWORK_PF);
 	/* @kio may be freed from here on */
 	if (kio->buffered)
-		kbuf_retry(kio);
+		kbuf_retry(kio, taker);
 	else
 		kio_end(kio, true);
+	current_restore_flags(pflags, SYSLET_KWORK_PF);
 	if (armed)
 		WRITE_ONCE(pob->armed, true);
 	syslet_arch_set_pkru(pkru);
@@ -278,46 +284,84 @@ static void kio_flush(struct syslet_ctx *ctx)
 
 		/* posted here (a buffered read: read on), as its submitter */
 		if (post)
-			kio_post_as_submitter(kio);
+			kio_post_as_submitter(kio, false);
 		else
 			kio_end(kio, false);
 	}
 }
 
+/* Puts @first and the reads after it back on ctx->kio_done. */
+static void kio_put_back(struct syslet_ctx *ctx, struct llist_node *first)
+{
+	struct llist_node *last;
+
+	if (!first)
+		return;
+	for (last = first; last->next; last = last->next)
+		;
+	llist_add_batch(first, last, &ctx->kio_done);
+}
+
 /*
  * A pass-on-block taker (current), reserved and waiting for its giver
- * (syslet_pob_wait()), posts ctx->kio_done as kio_flush() does, one read
- * at a time: before each it looks at its hand-off state word @hs, and a
- * pend (but the one it already found over, @later) stops it; the reads
- * left go back on ctx->kio_done (after reads added meanwhile: an order
- * aio does not promise) and true is returned.  A read's blocking rest it
- * queues for another thread (kbuf_to_thread()).  Review 10 finding 1.
+ * (syslet_pob_wait()), posts the io_submit() reads of ctx->kio_done as
+ * kio_flush() does, one at a time: before each it looks at its hand-off
+ * state word @hs, and a pend (but the one it already found over,
+ * @later) stops it; the reads left go back on ctx->kio_done (after reads
+ * added meanwhile: an order aio does not promise) and true is returned.
+ * A read's blocking rest it queues for another thread (kbuf_to_thread()).
+ * Review 10 finding 1.
+ *
+ * Only io_submit() reads: their posting writes the kernel's aio ring and
+ * their read-on copies with page faults disabled.  A chain's read is
+ * posted with put_user() to its atom's result and a copy to its ring,
+ * faults enabled, which may wait for a page only the giver's user
+ * context serves (userfaultfd, a FUSE server's own mapping) and hold the
+ * hand-off for ever, or for a major fault's I/O (review 11 finding 1):
+ * those go back and to a user thread, busy or not, as before (the task
+ * work, kio_kick_busy()).
  */
 bool syslet_kio_post_taker(struct syslet_ctx *ctx, unsigned long *hs,
 			   unsigned long later)
 {
-	struct llist_node *list = llist_del_all(&ctx->kio_done), *last;
+	struct llist_node *list = llist_del_all(&ctx->kio_done);
+	struct llist_node *chains = NULL, **tail = &chains;
+	struct task_struct *tsk = NULL;
 	struct syslet_kio *kio, *tmp;
+	bool stopped = false;
 
 	list = llist_reverse_order(list);
 	llist_for_each_entry_safe(kio, tmp, list, lnode) {
 		/* pairs with the giver's cmpxchg, as in syslet_pob_wait() */
 		unsigned long s = smp_load_acquire(hs);
 
+		if (!kio->ops) {
+			if (!tsk)
+				tsk = get_task_struct(kio->tsk);
+			kio->lnode.next = NULL;
+			*tail = &kio->lnode;
+			tail = &kio->lnode.next;
+			continue;
+		}
 		if (syslet_hs_phase(s) == SYSLET_HS_PENDING && s != later) {
-			for (last = &kio->lnode; last->next; last = last->next)
-				;
-			llist_add_batch(&kio->lnode, last, &ctx->kio_done);
-			kio_readded_dead(ctx);
-			return true;
+			kio_put_back(ctx, &kio->lnode);
+			stopped = true;
+			break;
 		}
 		/* an async thread of the process: its mm, never exiting here */
 		if (current->mm == kio->mm)
-			kio_post_as_submitter(kio);
+			kio_post_as_submitter(kio, true);
 		else
 			kio_end(kio, false);
 	}
-	return false;
+	kio_put_back(ctx, chains);
+	if ((stopped || tsk) && kio_readded_dead(ctx))
+		stopped = false;
+	else if (tsk && !kio_tw_once(ctx, tsk))
+		kio_kick_busy(ctx, tsk);
+	if (tsk)
+		put_task_struct(tsk);
+	return stopped;
 }
 
 /* async_wait() and async_exec() on a ring: post what completed. */
@@ -981,6 +1025,7 @@ static int kio_direct(struct syslet_ctx *ctx, struct syslet_chain *c,
 	mmgrab(kio->mm);
 	kio->ret_ptr = ret_ptr;
 	kio->pkru = read_pkru();	/* kio_post_as_submitter()'s */
+	kio->pflags = current->flags & SYSLET_KWORK_PF;
 	kio->tsk = get_task_struct(current);
 	refcount_set(&kio->refs, 2);
 	refcount_inc(&ctx->refs);
@@ -1294,7 +1339,7 @@ int syslet_kbuf_issue(struct syslet_kio *kio, bool missed)
  * A read that cannot wait for its page without a thread goes to one,
  * from a thread of the process (not the submitter's async_exec()).
  */
-static void kbuf_to_thread(struct syslet_kio *kio)
+static void kbuf_to_thread(struct syslet_kio *kio, bool taker)
 {
 	struct syslet_chain *c = kio->c;
 	struct syslet_ctx *ctx = kio->ctx;
@@ -1311,8 +1356,7 @@ static void kbuf_to_thread(struct syslet_kio *kio)
 		 * device, and a rest that faults on a mapping served by that
 		 * very context (a FUSE server's) would wait for ever.
 		 */
-		if ((current->flags & PF_IO_WORKER) &&
-		    !syslet_worker_reserved(ctx)) {
+		if ((current->flags & PF_IO_WORKER) && !taker) {
 			kio->ops->to_thread(kio);
 			return;
 		}
@@ -1359,10 +1403,13 @@ static void kbuf_to_thread(struct syslet_kio *kio)
  */
 void syslet_kio_run(struct syslet_kio *kio)
 {
+	unsigned int pflags = current->flags & SYSLET_KWORK_PF;
 	u32 pkru = syslet_arch_set_pkru(kio->pkru);
 
+	current_restore_flags(kio->pflags, SYSLET_KWORK_PF);
 	/* @kio is freed from here on */
 	kio->ops->to_thread(kio);
+	current_restore_flags(pflags, SYSLET_KWORK_PF);
 	syslet_arch_set_pkru(pkru);
 }
 
@@ -1370,7 +1417,7 @@ void syslet_kio_run(struct syslet_kio *kio)
  * In a thread of the process: the page a read waited for is there.  An
  * @ops read reads on, and completes, with its submitter's credentials.
  */
-static void kbuf_retry(struct syslet_kio *kio)
+static void kbuf_retry(struct syslet_kio *kio, bool taker)
 {
 	const struct cred *old = syslet_kio_creds(kio);
 	int how = kbuf_issue(kio, false);
@@ -1391,7 +1438,7 @@ static void kbuf_retry(struct syslet_kio *kio)
 	 * reads with the submitter's itself (->to_thread(), worker_run()).
 	 */
 	if (how == KBUF_NO)
-		kbuf_to_thread(kio);
+		kbuf_to_thread(kio, taker);
 }
 
 /*
@@ -1450,6 +1497,7 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 	kio->len = iov.iov_len;		/* clamped to MAX_RW_COUNT */
 	kio->pos = pos;
 	kio->pkru = read_pkru();
+	kio->pflags = current->flags & SYSLET_KWORK_PF;
 	kio->done = ret > 0 ? ret : 0;
 	kio->c = c;
 	kio->mm = current->mm;

@@ -607,7 +607,7 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 	/* the giver takes our place in ctx->nr_threads, and @w (give_to) */
 	list_del(&w->node);
 	w->give_to = pob;
-	w->pob = NULL;
+	WRITE_ONCE(w->pob, NULL);
 	ctx->nr_reserved--;	/* the giver runs its chain: not reserved */
 	w->waiting = false;
 	ctx->nr_handing++;	/* until we are a user thread */

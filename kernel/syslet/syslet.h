@@ -127,7 +127,7 @@ struct syslet_ctx {
 	wait_queue_head_t	kio_wait;	/* async_wait(): one completed */
 	atomic_t		kio_tw_queued;	/* @kio_tw is queued */
 	struct callback_head	kio_tw;
-	/* for a busy thread's chain end (TWA_RESUME), apart: review 10 R10-2 */
+	/* for a busy thread's chain end (TWA_RESUME): apart, see kio.c */
 	atomic_t		kio_tw_parked;	/* @kio_tw_busy is queued */
 	struct callback_head	kio_tw_busy;
 	struct work_struct	kio_work;	/* drops them: ctx dead */
@@ -277,6 +277,14 @@ struct syslet_worker {
 	struct task_struct	*task;
 	struct syslet_ctx	*ctx;
 	bool			starting;	/* counted in ctx->nr_starting */
+	/*
+	 * ctx->lock: made by worker_make() for work its maker has not
+	 * queued yet (it dropped ctx->lock to make it): no giver reserves
+	 * it meanwhile (taker_pick()), or the work would wait for that
+	 * giver's chain, which may wait for the work (review 11 finding 2).
+	 */
+	bool			held;
+	unsigned int		seq;		/* its number, syslet-@seq */
 	bool			restricted;	/* ctx->lock: idle, not open */
 	bool			waiting;	/* ctx->lock: in syslet_pob_wait() */
 	bool			killed;		/* its SIGKILL taken there */
@@ -362,6 +370,7 @@ struct syslet_kio {
 	loff_t			pos;		/* where it started */
 	size_t			done;		/* bytes copied so far */
 	u32			pkru;		/* the submitter's, at submission */
+	unsigned int		pflags;		/* its SYSLET_KWORK_PF flags */
 	/*
 	 * @ops: the submitter's credentials at submission, referenced; the
 	 * read on runs with them, in whichever thread (syslet_kio_creds()).
@@ -474,7 +483,6 @@ int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c);
 int syslet_queue_kio(struct syslet_ctx *ctx, struct syslet_kio *kio);
 int syslet_kio_to_worker(struct syslet_ctx *ctx);
 void syslet_taker_post(struct syslet_worker *w, unsigned long later);
-bool syslet_worker_reserved(struct syslet_ctx *ctx);
 void syslet_kio_spare(struct syslet_ctx *ctx);
 void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w);
 void syslet_kill_workers(struct syslet_ctx *ctx);

@@ -368,7 +368,7 @@ static bool worker_kio(struct syslet_ctx *ctx)
 	if (ctx->dead)
 		return false;
 	if (ctx->kio_post) {
-		ctx->kio_post = false;
+		WRITE_ONCE(ctx->kio_post, false);
 		spin_unlock(&ctx->lock);
 		syslet_kio_flush(ctx);
 		return true;
@@ -643,7 +643,7 @@ long syslet_become_worker(struct syslet_ctx *ctx, struct syslet_worker *w)
 	w->starting = false;
 	w->restricted = false;
 	w->waiting = false;
-	w->pob = NULL;
+	WRITE_ONCE(w->pob, NULL);
 	w->uring = 0;
 	w->give_to = NULL;
 	refcount_inc(&ctx->refs);
@@ -704,6 +704,8 @@ static int worker_create(struct syslet_ctx *ctx, unsigned int seq,
 	INIT_LIST_HEAD(&w->idle_node);
 	w->ctx = ctx;
 	w->starting = starting;
+	w->held = !starting;
+	w->seq = seq;
 	refcount_inc(&ctx->refs);
 	tsk = worker_spawn(w);
 	if (IS_ERR(tsk)) {
@@ -760,7 +762,7 @@ static void worker_kio_orphan(struct syslet_ctx *ctx)
 	lockdep_assert_held(&ctx->lock);
 	if (worker_unreserved(ctx) || !ctx->kio_post)
 		return;
-	ctx->kio_post = false;
+	WRITE_ONCE(ctx->kio_post, false);
 	refcount_inc(&ctx->refs);
 	if (!queue_work(system_wq, &ctx->kio_post_work))
 		refcount_dec(&ctx->refs);	/* not the last: ours */
@@ -774,6 +776,7 @@ static void worker_kio_orphan(struct syslet_ctx *ctx)
  */
 static int worker_make(struct syslet_ctx *ctx)
 {
+	struct syslet_worker *w;
 	unsigned int seq;
 	int ret;
 
@@ -788,8 +791,20 @@ static int worker_make(struct syslet_ctx *ctx)
 	if (ret) {
 		ctx->nr_threads--;
 		worker_kio_orphan(ctx);
+		return ret;
 	}
-	return ret;
+	/*
+	 * A giver may reserve it from now on: our caller queues its work
+	 * before it drops ctx->lock.  (Gone already, the ctx dying: nothing
+	 * to release; its seq is the process's only one.)
+	 */
+	list_for_each_entry(w, &ctx->workers, node) {
+		if (w->seq == seq) {
+			w->held = false;
+			break;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -1032,7 +1047,7 @@ int syslet_kio_to_worker(struct syslet_ctx *ctx)
 	} else if (!ctx->nr_threads) {
 		ret = -EAGAIN;
 	} else {
-		ctx->kio_post = true;
+		WRITE_ONCE(ctx->kio_post, true);
 		if (idle_pick(ctx)) {
 			wake_idle(ctx);
 		} else {
@@ -1052,13 +1067,17 @@ int syslet_kio_to_worker(struct syslet_ctx *ctx)
 /*
  * Current, reserved by a pass-on-block giver for @w, waits for a hand-off
  * (syslet_pob_wait(), no pend it may claim): it posts ctx->kio_done if
- * no user thread could (@kio_post), as worker_kio() would, but for two
- * things.  It looks for a pend between reads, and stops for one with the
- * rest left for later (@kio_post set again): a hand-off that comes
- * meanwhile waits for one read's posting at the most (the giver sleeps
- * on; if it wakes first, its chain goes on in the caller, as the
- * adaptive protocol allows).  And it reads no blocking rest
- * (kbuf_to_thread()).  @later: a pend it found over already.
+ * no user thread could (@kio_post), as worker_kio() would, but for three
+ * things.  It posts io_submit() reads only, and sends a chain's to a
+ * user thread (syslet_kio_post_taker(): their posting may fault on
+ * memory the giver's user context serves).  It looks for a pend between
+ * reads, and stops for one with the rest left for later (@kio_post set
+ * again): a hand-off that comes meanwhile waits for one read's posting at
+ * the most (its aio ring and its read-on's copy, faults disabled, or a
+ * thread made for its blocking rest; the giver sleeps on, and if it
+ * wakes first, its chain goes on in the caller, as the adaptive protocol
+ * allows).  And it reads no blocking rest (kbuf_to_thread()).  @later: a
+ * pend it found over already.
  */
 void syslet_taker_post(struct syslet_worker *w, unsigned long later)
 {
@@ -1069,33 +1088,16 @@ void syslet_taker_post(struct syslet_worker *w, unsigned long later)
 		spin_unlock(&ctx->lock);
 		return;
 	}
-	ctx->kio_post = false;
+	WRITE_ONCE(ctx->kio_post, false);
 	spin_unlock(&ctx->lock);
 	if (syslet_kio_post_taker(ctx, &w->hs, later)) {
 		spin_lock(&ctx->lock);
-		ctx->kio_post = true;
+		WRITE_ONCE(ctx->kio_post, true);
 		spin_unlock(&ctx->lock);
 	}
 	/* as after worker_kio(): the final fput() of a file closed meanwhile */
 	if (task_work_pending(current))
 		task_work_run();
-}
-
-/* Is current an async thread reserved by a pass-on-block giver? */
-bool syslet_worker_reserved(struct syslet_ctx *ctx)
-{
-	struct syslet_worker *w;
-	bool ret = false;
-
-	spin_lock(&ctx->lock);
-	list_for_each_entry(w, &ctx->workers, node) {
-		if (w->task == current) {
-			ret = w->pob;
-			break;
-		}
-	}
-	spin_unlock(&ctx->lock);
-	return ret;
 }
 
 /*
@@ -1125,7 +1127,9 @@ void syslet_kio_spare(struct syslet_ctx *ctx)
  * would become traced, and its TID, the tracee's, would be the caller's
  * untraced task's): *@traced says one that fits was passed over for
  * that.  ->ptrace is read locklessly, a hint: the claim reads it again
- * under tasklist_lock.
+ * under tasklist_lock.  One just made for work not queued yet (@held) is
+ * not picked: for that moment a giver with only it idle runs its chain in
+ * the caller, as one whose idle threads do not fit.
  */
 static struct syslet_worker *taker_pick(struct syslet_ctx *ctx, bool *traced)
 {
@@ -1135,6 +1139,8 @@ static struct syslet_worker *taker_pick(struct syslet_ctx *ctx, bool *traced)
 
 	lockdep_assert_held(&ctx->lock);
 	list_for_each_entry(w, &ctx->idle, idle_node) {
+		if (w->held)
+			continue;
 		if (!syslet_leader_may_take(current, w->task) ||
 		    !syslet_identity_fits(current, w->task))
 			continue;
@@ -1185,7 +1191,7 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 		w = taker_pick(ctx, &traced);
 		if (w) {
 			syslet_idle_del(ctx, w);
-			w->pob = pob;
+			WRITE_ONCE(w->pob, pob);
 			ctx->nr_reserved++;
 			w->uring = 0;
 			w->hs = syslet_hs(w->hs, SYSLET_HS_IDLE);

@@ -13,6 +13,9 @@
  * swallows the kicks of later reads.
  * R10-5: a queued chain runs with its submitter's PR_SET_IO_FLUSHER
  * flags, not those of the thread that made its async thread.
+ * R11-3 (review 11, of the review 10 fixes): so does the blocking rest
+ * of an io_submit() read; R11-6: R10-1's read is posted when it
+ * completes, not at the chain's end.
  */
 #include <fcntl.h>
 #include <linux/aio_abi.h>
@@ -119,14 +122,15 @@ static int64_t ppoll_chain(int rfd, int ms)
 
 /*
  * max_threads 1, its one async thread W idle.  The only user thread
- * io_submit()s a cold PREAD (200 ms), then runs a default-mode
- * [ppoll(empty pipe, 400 ms, sigmask)] chain: it reserves W, never hands
- * off, and no spare can be made.  The read completes at 200 ms while
- * every user thread runs a chain.  Before the fix the only unreserved
- * thread count was 0: the read completed with -EAGAIN (abi.md gave
- * -EAGAIN only to a process with no thread); now W, waiting for a hand-off
- * that does not come, posts it: the whole read, at ~200 ms, before the
- * chain's end.
+ * io_submit()s a cold PREAD (200 ms) that signals eventfd E when posted
+ * (IOCB_FLAG_RESFD), then runs a default-mode [ppoll(E, 400 ms, sigmask)]
+ * chain: it reserves W, never hands off, and no spare can be made.  The
+ * read completes at 200 ms while every user thread runs a chain.  Before
+ * the fix the only unreserved thread count was 0: the read completed with
+ * -EAGAIN (abi.md gave -EAGAIN only to a process with no thread); now W,
+ * waiting for a hand-off that does not come, posts it: the whole read, at
+ * ~200 ms, which ends the ppoll() (1).  Were it posted only at the chain's
+ * end (review 11 finding 6), the ppoll() would time out (0) at 400 ms.
  */
 TEST(read_is_posted_by_the_waiting_taker_at_max_threads)
 {
@@ -136,7 +140,7 @@ TEST(read_is_posted_by_the_waiting_taker_at_max_threads)
 	struct io_event ev;
 	aio_context_t actx = 0;
 	long long t0, ms;
-	int fd, p[2];
+	int fd, efd;
 	int64_t ret;
 	long n;
 
@@ -146,7 +150,8 @@ TEST(read_is_posted_by_the_waiting_taker_at_max_threads)
 	fd = nullb_cold(O_RDONLY);
 	if (fd < 0)
 		SKIP("no null_blk of ours (memory backed, 200 ms)");
-	ASSERT_EQ(pipe(p), 0);
+	efd = (int)syscall(SYS_eventfd2, 0, 0);
+	ASSERT_GE(efd, 0);
 	ASSERT_EQ(syscall(SYS_io_setup, 4, &actx), 0);
 	ASSERT_TRUE(only_async_thread_idle());
 	memset(&cb, 0, sizeof(cb));
@@ -155,23 +160,27 @@ TEST(read_is_posted_by_the_waiting_taker_at_max_threads)
 	cb.aio_buf = (uintptr_t)buf;
 	cb.aio_nbytes = BLK;
 	cb.aio_offset = 8 << 20;
+	cb.aio_flags = IOCB_FLAG_RESFD;
+	cb.aio_resfd = efd;
 	t0 = now_ms();
 	ASSERT_EQ(syscall(SYS_io_submit, actx, 1, &cbp), 1);
-	ret = ppoll_chain(p[0], 400);
+	ret = ppoll_chain(efd, 400);
 	ms = now_ms() - t0;
-	EXPECT_EQ(ret, 0);
-	/* done by the chain's end: posted at ~200 ms */
 	n = syscall(SYS_io_getevents, actx, 1, 1, &ev, &zero);
-	tap_diag("default-mode [ppoll(pipe, 400 ms, sigmask)] at max_threads 1 "
+	tap_diag("default-mode [ppoll(E, 400 ms, sigmask)] at max_threads 1 "
 		 "(its taker the only async thread): %lld after %lld ms; the "
-		 "read (page at 200 ms): %ld event(s), res %lld", (long long)ret,
-		 ms, n, n == 1 ? (long long)ev.res : 0LL);
+		 "read (page at 200 ms, posted: E): %ld event(s), res %lld",
+		 (long long)ret, ms, n, n == 1 ? (long long)ev.res : 0LL);
+	/* E written by the posting, before the chain's end */
+	EXPECT_EQ(ret, 1);
+	EXPECT_LT(ms, 390);
 	if (n != 1)
 		ASSERT_EQ(syscall(SYS_io_getevents, actx, 1, 1, &ev, &eto), 1);
 	EXPECT_EQ(n, 1);
 	EXPECT_EQ(ev.res, BLK);
 	EXPECT_EQ(limits_now().nr_threads, 1);
 	syscall(SYS_io_destroy, actx);
+	close(efd);
 	close(fd);
 }
 
@@ -416,6 +425,23 @@ static unsigned int task_flags(pid_t tid)
 	return fl;
 }
 
+/* field 3 of /proc/self/task/@tid/stat, the task's state; 0 if gone */
+static char task_state(pid_t tid)
+{
+	char path[64], line[512], *s;
+	char st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(line, sizeof(line), f) && (s = strrchr(line, ')')))
+		st = s[2];
+	fclose(f);
+	return st;
+}
+
 /*
  * The process's one async thread W is made by this thread with
  * IO_FLUSHER set if @made_flusher (an ASYNC [getpid] chain), then the
@@ -495,6 +521,91 @@ TEST(chain_on_a_thread_made_by_a_flusher_runs_without_its_io_flusher)
 TEST(flushers_chain_on_a_thread_made_by_another_runs_with_its_io_flusher)
 {
 	flusher_case(0, 1);
+}
+
+/*
+ * R11-3: the blocking rest of an io_submit() read, read in an async
+ * thread, runs with its submitter's PR_SET_IO_FLUSHER flags, as kernel
+ * work does (review 9 finding 7).  The async thread W is made by a
+ * thread without them (max_threads 1); then the flusher io_submit()s a
+ * cold PREADV whose second buffer is a shared mapping of the slow device:
+ * its first page comes at 200 ms, the rest faults on the mapping in W for
+ * 200 ms more.  Before the fix W read it with no flags (R10-5 cleared an
+ * async thread's own; before that, it had its maker's).
+ */
+TEST(io_submit_reads_blocking_rest_runs_with_its_submitters_io_flusher)
+{
+	static unsigned char buf0[BLK] __attribute__((aligned(BLK)));
+	struct timespec eto = { 5, 0 };
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion c;
+	struct syslet_atom a;
+	struct iocb cb, *cbp = &cb;
+	struct iovec iov[2];
+	struct io_event ev;
+	aio_context_t actx = 0;
+	unsigned int fl, seen = 0, after;
+	int64_t ret = -12345;
+	int fd, mfd, samples = 0;
+	pid_t w = 0;
+	char *map;
+
+	REQUIRE_SYSLET();
+	if (access("/proc/sys/fs/aio-syslet", F_OK))
+		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
+	if (geteuid() != 0)
+		SKIP("PR_SET_IO_FLUSHER needs CAP_SYS_RESOURCE");
+	fd = nullb_cold(O_RDONLY);
+	if (fd < 0)
+		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	mfd = open("/dev/nullb0", O_RDWR);
+	ASSERT_GE(mfd, 0);
+	map = mmap(NULL, BLK, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 60 << 20);
+	ASSERT_TRUE(map != MAP_FAILED);
+	ASSERT_EQ(syscall(SYS_io_setup, 4, &actx), 0);
+	sys_set_limits(1, 60000, 0);
+	ASSERT_EQ(prctl(PR_SET_IO_FLUSHER, 0, 0, 0, 0), 0);
+	atom_init(&a, SYSLET_ASYNC, SYS_getpid, &ret, NULL, NULL, NULL, NULL);
+	ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_QUEUED);
+	ASSERT_TRUE(ring_get(r, &c));
+	ASSERT_EQ(threads_named(getpid(), "syslet", &w), 1);
+	ASSERT_EQ(prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0), 0);
+	iov[0].iov_base = buf0;
+	iov[0].iov_len = BLK;
+	iov[1].iov_base = map;
+	iov[1].iov_len = BLK;
+	memset(&cb, 0, sizeof(cb));
+	cb.aio_fildes = fd;
+	cb.aio_lio_opcode = IOCB_CMD_PREADV;
+	cb.aio_buf = (uintptr_t)iov;
+	cb.aio_nbytes = 2;
+	cb.aio_offset = 56 << 20;
+	ASSERT_EQ(syscall(SYS_io_submit, actx, 1, &cbp), 1);
+	/* W while the rest is read: from ~200 ms to ~400 ms */
+	for (int i = 0; i < 60; i++) {
+		fl = task_flags(w);
+		if (fl != ~0u && task_state(w) == 'D') {
+			seen |= fl & F_FLUSHER;
+			samples++;
+		}
+		usleep(10000);
+	}
+	ASSERT_EQ(syscall(SYS_io_getevents, actx, 1, 1, &ev, &eto), 1);
+	usleep(20000);
+	after = task_flags(w);
+	tap_diag("the flusher's PREADV (its rest read by W, made by a thread "
+		 "without IO_FLUSHER): %lld; W's bits %#x seen set in %d "
+		 "samples in D state; %#x after", (long long)ev.res, seen, samples,
+		 after & F_FLUSHER);
+	EXPECT_EQ(ev.res, 2 * BLK);
+	EXPECT_GT(samples, 0);
+	EXPECT_EQ(seen, F_FLUSHER);
+	EXPECT_EQ(after & F_FLUSHER, 0);
+	prctl(PR_SET_IO_FLUSHER, 0, 0, 0, 0);
+	syscall(SYS_io_destroy, actx);
+	munmap(map, BLK);
+	close(mfd);
+	close(fd);
 }
 
 int main(int argc, char **argv)
