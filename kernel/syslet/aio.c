@@ -258,6 +258,7 @@ bool syslet_aio_read(struct kiocb *req, u64 user_data, struct iov_iter *iter,
 	kio->pos = pos;
 	kio->done = ret > 0 ? ret : 0;
 	kio->pkru = read_pkru();
+	kio->pflags = current->flags & SYSLET_KWORK_PF;
 	kio->mm = current->mm;
 	mmgrab(kio->mm);
 	kio->ret_ptr = 0;

@@ -214,6 +214,8 @@ struct syslet_chain *syslet_chain_new(struct syslet_ctx *ctx, u64 head,
 	c->pkru = syslet_arch_pkru();
 	/* what the block layer gives our I/O: our nice and policy if none set */
 	c->ioprio = get_current_ioprio();
+	/* PR_SET_IO_FLUSHER's, for an async thread that runs it */
+	c->pflags = current->flags & SYSLET_KWORK_PF;
 	c->ia32 = in_ia32_syscall();
 	if (uring) {
 		c->kring = syslet_kring_get(ctx, uring);

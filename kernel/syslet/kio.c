@@ -53,7 +53,8 @@
  * dropped unposted.
  *
  * The task work: one per ctx (@kio_tw, queued when @kio_tw_queued goes
- * 0 -> 1, holding a reference to the ctx), on the submitter of the read
+ * 0 -> 1, holding a reference to the ctx; and @kio_tw_busy, below), on
+ * the submitter of the read
  * that queued it, or on another user thread of the process if that one
  * is exiting or serves as an async thread.  It is queued as io_uring
  * queues its task work without DEFER_TASKRUN (TWA_SIGNAL): a thread
@@ -70,8 +71,12 @@
  * thread of the process is kicked instead, and if there is none, an
  * async thread of the process posts them (kio_post_work(); review 7
  * finding 11: the task work on a busy thread, TWA_RESUME, waited for its
- * chain's end, which could wait for the read).  A thread that begins a
- * chain with reads in flight makes sure one exists (syslet_kio_spare()).
+ * chain's end, which could wait for the read).  Only a chain's reads,
+ * with no async thread but reserved ones, still wait for a busy thread's
+ * chain end, with a task work of their own (@kio_tw_busy, @kio_tw_parked:
+ * kio_kick_busy()) that keeps no later kick from the first one (review
+ * 10 finding 2).  A thread that begins a chain with reads in flight
+ * makes sure one exists (syslet_kio_spare()).
  * A kick that came before the chain started is run before it
  * (syslet_kio_chain_begin()).  async_wait() still posts completed reads
  * itself.
@@ -210,7 +215,10 @@ static void kio_end(struct syslet_kio *kio, bool post)
 }
 
 static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk);
-static void kbuf_retry(struct syslet_kio *kio);
+static bool kio_readded_dead(struct syslet_ctx *ctx);
+static bool kio_tw_once(struct syslet_ctx *ctx, struct task_struct *tsk);
+static void kio_kick_busy(struct syslet_ctx *ctx, struct task_struct *tsk);
+static void kbuf_retry(struct syslet_kio *kio, bool taker);
 
 /*
  * Posts a read that completed, in current, a thread of the process, with
@@ -236,21 +244,24 @@ static void kbuf_retry(struct syslet_kio *kio);
  * taker takes thread.pkru).  As for credentials that differ
  * (syslet_identity_same()), the call sleeps in the caller instead.
  */
-static void kio_post_as_submitter(struct syslet_kio *kio)
+static void kio_post_as_submitter(struct syslet_kio *kio, bool taker)
 {
 	struct syslet_pob *pob = current->syslet_pob;
+	unsigned int pflags = current->flags & SYSLET_KWORK_PF;
 	u32 pkru = syslet_arch_set_pkru(kio->pkru);
 	bool armed = false;
 
-	if (pob && pkru != kio->pkru) {
+	if (pob && (pkru != kio->pkru || pflags != kio->pflags)) {
 		armed = pob->armed;
 		WRITE_ONCE(pob->armed, false);
 	}
+	current_restore_flags(kio->pflags, SYSLET_KWORK_PF);
 	/* @kio may be freed from here on */
 	if (kio->buffered)
-		kbuf_retry(kio);
+		kbuf_retry(kio, taker);
 	else
 		kio_end(kio, true);
+	current_restore_flags(pflags, SYSLET_KWORK_PF);
 	if (armed)
 		WRITE_ONCE(pob->armed, true);
 	syslet_arch_set_pkru(pkru);
@@ -273,10 +284,84 @@ static void kio_flush(struct syslet_ctx *ctx)
 
 		/* posted here (a buffered read: read on), as its submitter */
 		if (post)
-			kio_post_as_submitter(kio);
+			kio_post_as_submitter(kio, false);
 		else
 			kio_end(kio, false);
 	}
+}
+
+/* Puts @first and the reads after it back on ctx->kio_done. */
+static void kio_put_back(struct syslet_ctx *ctx, struct llist_node *first)
+{
+	struct llist_node *last;
+
+	if (!first)
+		return;
+	for (last = first; last->next; last = last->next)
+		;
+	llist_add_batch(first, last, &ctx->kio_done);
+}
+
+/*
+ * A pass-on-block taker (current), reserved and waiting for its giver
+ * (syslet_pob_wait()), posts the io_submit() reads of ctx->kio_done as
+ * kio_flush() does, one at a time: before each it looks at its hand-off
+ * state word @hs, and a pend (but the one it already found over,
+ * @later) stops it; the reads left go back on ctx->kio_done (after reads
+ * added meanwhile: an order aio does not promise) and true is returned.
+ * A read's blocking rest it queues for another thread (kbuf_to_thread()).
+ * Review 10 finding 1.
+ *
+ * Only io_submit() reads: their posting writes the kernel's aio ring and
+ * their read-on copies with page faults disabled.  A chain's read is
+ * posted with put_user() to its atom's result and a copy to its ring,
+ * faults enabled, which may wait for a page only the giver's user
+ * context serves (userfaultfd, a FUSE server's own mapping) and hold the
+ * hand-off for ever, or for a major fault's I/O (review 11 finding 1):
+ * those go back and to a user thread, busy or not, as before (the task
+ * work, kio_kick_busy()).
+ */
+bool syslet_kio_post_taker(struct syslet_ctx *ctx, unsigned long *hs,
+			   unsigned long later)
+{
+	struct llist_node *list = llist_del_all(&ctx->kio_done);
+	struct llist_node *chains = NULL, **tail = &chains;
+	struct task_struct *tsk = NULL;
+	struct syslet_kio *kio, *tmp;
+	bool stopped = false;
+
+	list = llist_reverse_order(list);
+	llist_for_each_entry_safe(kio, tmp, list, lnode) {
+		/* pairs with the giver's cmpxchg, as in syslet_pob_wait() */
+		unsigned long s = smp_load_acquire(hs);
+
+		if (!kio->ops) {
+			if (!tsk)
+				tsk = get_task_struct(kio->tsk);
+			kio->lnode.next = NULL;
+			*tail = &kio->lnode;
+			tail = &kio->lnode.next;
+			continue;
+		}
+		if (syslet_hs_phase(s) == SYSLET_HS_PENDING && s != later) {
+			kio_put_back(ctx, &kio->lnode);
+			stopped = true;
+			break;
+		}
+		/* an async thread of the process: its mm, never exiting here */
+		if (current->mm == kio->mm)
+			kio_post_as_submitter(kio, true);
+		else
+			kio_end(kio, false);
+	}
+	kio_put_back(ctx, chains);
+	if ((stopped || tsk) && kio_readded_dead(ctx))
+		stopped = false;
+	else if (tsk && !kio_tw_once(ctx, tsk))
+		kio_kick_busy(ctx, tsk);
+	if (tsk)
+		put_task_struct(tsk);
+	return stopped;
 }
 
 /* async_wait() and async_exec() on a ring: post what completed. */
@@ -336,13 +421,12 @@ void syslet_kio_dead(struct syslet_ctx *ctx)
 		kio_ctx_put(ctx);	/* queued: its reference is enough */
 }
 
-/* The task work, in a thread of the process on its way to user space. */
-static void kio_tw(struct callback_head *cb)
+/*
+ * The task work, in a thread of the process on its way to user space;
+ * its flag was just cleared.
+ */
+static void kio_tw_run(struct syslet_ctx *ctx)
 {
-	struct syslet_ctx *ctx = container_of(cb, struct syslet_ctx, kio_tw);
-
-	/* completions from now on queue it again */
-	atomic_set(&ctx->kio_tw_queued, 0);
 	/*
 	 * Clear the flag before reading the list: a read added after that
 	 * sees it clear (llist_add() then atomic_xchg() in kio_kick(), full
@@ -357,6 +441,25 @@ static void kio_tw(struct callback_head *cb)
 		kio_flush(ctx);
 	}
 	syslet_ctx_put(ctx);
+}
+
+static void kio_tw(struct callback_head *cb)
+{
+	struct syslet_ctx *ctx = container_of(cb, struct syslet_ctx, kio_tw);
+
+	/* completions from now on queue it again */
+	atomic_set(&ctx->kio_tw_queued, 0);
+	kio_tw_run(ctx);
+}
+
+/* the same, parked on a busy thread for its chain's end (kio_kick_busy()) */
+static void kio_tw_busy(struct callback_head *cb)
+{
+	struct syslet_ctx *ctx = container_of(cb, struct syslet_ctx,
+					      kio_tw_busy);
+
+	atomic_set(&ctx->kio_tw_parked, 0);
+	kio_tw_run(ctx);
 }
 
 /*
@@ -377,31 +480,39 @@ static bool kio_in_chain(struct syslet_ctx *ctx, struct task_struct *t)
 /*
  * Queues the task work on @t, a user thread of the process, if it may
  * take it.  ctx->callers_lock held.  A thread running a chain in its
- * async_exec() (or a threadlet) is taken only if @busy_ok, and with
- * TWA_RESUME: interrupted, an atom of its chain would end with -EINTR.
- * It returns to user space when the chain ends, or hands off, and the
- * taker takes the task work over (syslet_kio_taken()).  @t's flags are
- * read and the task work added under ctx->callers_lock, as one step: a
- * thread that puts itself in ctx->callers afterwards sees
- * TIF_NOTIFY_SIGNAL set (syslet_kio_chain_begin()), and a hand-off's
- * taker that looks for the task work on its giver afterwards finds it
- * there (syslet_kio_taken()); one that looked before, the giver's
- * PF_IO_WORKER, set at the claim before it looked, makes this look see
- * the flag.
+ * async_exec() (or a threadlet) is not taken (interrupted, an atom of its
+ * chain would end with -EINTR) but by kio_kick_busy(), @busy: then the
+ * task work is the other one, @kio_tw_busy, queued with TWA_RESUME, for
+ * the chain's end (or a hand-off's, whose taker takes the task work
+ * over: syslet_kio_taken()).  Parked there it keeps no later kick from
+ * queueing @kio_tw on a thread that is free by then (review 10 finding
+ * 2: the two shared one flag, and a parked task work swallowed every
+ * later kick until that chain's end).  @t's flags are read and the task
+ * work added under ctx->callers_lock, as one step: a thread that puts
+ * itself in ctx->callers afterwards sees TIF_NOTIFY_SIGNAL set
+ * (syslet_kio_chain_begin()), and a hand-off's taker that looks for the
+ * task work on its giver afterwards finds it there (syslet_kio_taken());
+ * one that looked before, the giver's PF_IO_WORKER, set at the claim
+ * before it looked, makes this look see the flag.
  */
 static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t,
-		       bool busy_ok)
+		       bool busy)
 {
-	bool busy;
+	bool in_chain;
 
 	lockdep_assert_held(&ctx->callers_lock);
 	if (READ_ONCE(t->flags) & (PF_EXITING | PF_IO_WORKER | PF_KTHREAD))
 		return false;
-	busy = READ_ONCE(t->syslet_pob) || kio_in_chain(ctx, t);
-	if (busy && !busy_ok)
-		return false;
-	init_task_work(&ctx->kio_tw, kio_tw);
-	return !task_work_add(t, &ctx->kio_tw, busy ? TWA_RESUME : TWA_SIGNAL);
+	in_chain = READ_ONCE(t->syslet_pob) || kio_in_chain(ctx, t);
+	if (!busy) {
+		if (in_chain)
+			return false;
+		init_task_work(&ctx->kio_tw, kio_tw);
+		return !task_work_add(t, &ctx->kio_tw, TWA_SIGNAL);
+	}
+	init_task_work(&ctx->kio_tw_busy, kio_tw_busy);
+	return !task_work_add(t, &ctx->kio_tw_busy,
+			      in_chain ? TWA_RESUME : TWA_SIGNAL);
 }
 
 /*
@@ -413,17 +524,17 @@ static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t,
 
 /*
  * Queues the task work on @tsk, or another user thread of @tsk's
- * process (current's if @tsk is NULL): one that runs no chain in its
- * async_exec() first, among @tsk and the first KIO_PICK_LOOKS threads;
- * else, if @busy_ok, the first user thread, @tsk first, busy.  The work is
- * bounded: KIO_PICK_LOOKS lookups of one bucket each, then a walk past
- * async threads and exiting ones to the first user thread (at most
- * max_threads of them, and the exiting), one lookup.  In a process with
- * more threads, an async thread may post the reads (kio_kick()) while an
- * idle user thread further on could have.
+ * process (current's if @tsk is NULL) that runs no chain in its
+ * async_exec(), among @tsk and the first KIO_PICK_LOOKS threads; with
+ * @busy (kio_kick_busy(), the parked one), the first user thread, @tsk
+ * first, busy or not.  The work is bounded: KIO_PICK_LOOKS lookups of
+ * one bucket each, or a walk past async threads and exiting ones to the
+ * first user thread (at most max_threads of them, and the exiting), one
+ * lookup.  In a process with more threads, an async thread may post the
+ * reads (kio_kick()) while an idle user thread further on could have.
  */
 static bool kio_tw_pick(struct syslet_ctx *ctx, struct task_struct *tsk,
-			bool busy_ok)
+			bool busy)
 {
 	struct task_struct *t;
 	unsigned long fl;
@@ -431,22 +542,14 @@ static bool kio_tw_pick(struct syslet_ctx *ctx, struct task_struct *tsk,
 	bool ok = true;
 
 	spin_lock_irqsave(&ctx->callers_lock, fl);
-	if (tsk && kio_tw_add(ctx, tsk, false))
+	if (tsk && kio_tw_add(ctx, tsk, busy))
 		goto out;
 	for_each_thread(tsk ?: current, t) {
-		if (t != tsk && kio_tw_add(ctx, t, false))
+		if (t != tsk && kio_tw_add(ctx, t, busy))
 			goto out;
-		if (++looks >= KIO_PICK_LOOKS)
+		if (!busy && ++looks >= KIO_PICK_LOOKS)
 			break;
 	}
-	if (!busy_ok)
-		goto none;
-	if (tsk && kio_tw_add(ctx, tsk, true))
-		goto out;
-	for_each_thread(tsk ?: current, t)
-		if (t != tsk && kio_tw_add(ctx, t, true))
-			goto out;
-none:
 	ok = false;
 out:
 	spin_unlock_irqrestore(&ctx->callers_lock, fl);
@@ -505,12 +608,30 @@ static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk)
 }
 
 /*
- * One look, in process context, for a user thread of @tsk's process to
- * take the task work (kio_tw_pick()): true if it is on its way (queued
- * now, or before).  The caller holds a reference to the ctx.
+ * Reads were put back on ctx->kio_done by the kworker, which had taken
+ * them off: syslet_kio_dead() may have found the list empty meanwhile
+ * and queued nothing (review 10 finding 6).  True if the ctx is dead:
+ * they are dropped (kio_work()).  The barrier pairs with the one in
+ * syslet_kio_dead(), as in kio_kick().
  */
-static bool kio_tw_once(struct syslet_ctx *ctx, struct task_struct *tsk,
-			bool busy_ok)
+static bool kio_readded_dead(struct syslet_ctx *ctx)
+{
+	/* the put-back before the look at ctx->dead */
+	smp_mb();
+	if (!READ_ONCE(ctx->dead))
+		return false;
+	syslet_kio_dead(ctx);
+	return true;
+}
+
+/*
+ * One look, in process context, for a user thread of @tsk's process
+ * that runs no chain to take the task work (kio_tw_pick()): true if it
+ * is on its way (queued now, or before: @kio_tw_queued is only ever set
+ * for a thread that runs none, or a taker on its way to user space).
+ * The caller holds a reference to the ctx.
+ */
+static bool kio_tw_once(struct syslet_ctx *ctx, struct task_struct *tsk)
 {
 	bool queued;
 
@@ -518,7 +639,7 @@ static bool kio_tw_once(struct syslet_ctx *ctx, struct task_struct *tsk,
 		return true;
 	refcount_inc(&ctx->refs);
 	rcu_read_lock();
-	queued = kio_tw_pick(ctx, tsk, busy_ok);
+	queued = kio_tw_pick(ctx, tsk, false);
 	rcu_read_unlock();
 	if (queued)
 		return true;
@@ -528,13 +649,26 @@ static bool kio_tw_once(struct syslet_ctx *ctx, struct task_struct *tsk,
 }
 
 /*
- * The task work on a busy user thread of @tsk's process, TWA_RESUME, for
- * its chain's end (a chain's reads when the process has no async thread
- * to post them).  Process context.
+ * The other task work (@kio_tw_busy) on a busy user thread of @tsk's
+ * process, TWA_RESUME, for its chain's end (a chain's reads when the
+ * process has no async thread to post them), unless it is parked on one
+ * already: that one posts them too.  Process context; the caller holds
+ * a reference to the ctx.
  */
 static void kio_kick_busy(struct syslet_ctx *ctx, struct task_struct *tsk)
 {
-	kio_tw_once(ctx, tsk, true);
+	bool queued;
+
+	if (atomic_xchg(&ctx->kio_tw_parked, 1))
+		return;
+	refcount_inc(&ctx->refs);
+	rcu_read_lock();
+	queued = kio_tw_pick(ctx, tsk, true);
+	rcu_read_unlock();
+	if (queued)
+		return;
+	atomic_set(&ctx->kio_tw_parked, 0);
+	syslet_ctx_put(ctx);	/* not the last: the caller holds one */
 }
 
 /*
@@ -557,7 +691,7 @@ static bool kio_post_again(struct syslet_ctx *ctx)
 	for (last = first; last->next; last = last->next)
 		;
 	llist_add_batch(first, last, &ctx->kio_done);
-	queued = kio_tw_once(ctx, tsk, false);
+	queued = kio_readded_dead(ctx) || kio_tw_once(ctx, tsk);
 	put_task_struct(tsk);
 	return queued;
 }
@@ -597,7 +731,8 @@ static void kio_post_work(struct work_struct *work)
 		llist_add(&kio->lnode, &ctx->kio_done);
 	}
 	if (tsk) {
-		kio_kick_busy(ctx, tsk);
+		if (!kio_readded_dead(ctx))
+			kio_kick_busy(ctx, tsk);
 		put_task_struct(tsk);
 	}
 out:
@@ -723,8 +858,8 @@ void syslet_kio_chain_end(struct syslet_ctx *ctx, struct syslet_caller *sc)
  */
 void syslet_kio_taken(struct syslet_ctx *ctx, struct task_struct *from)
 {
+	bool moved, parked;
 	unsigned long fl;
-	bool moved;
 
 	/* PF_IO_WORKER is clear; pairs with llist_add() in kio_complete() */
 	smp_mb();
@@ -736,7 +871,13 @@ void syslet_kio_taken(struct syslet_ctx *ctx, struct task_struct *from)
 	 */
 	spin_lock_irqsave(&ctx->callers_lock, fl);
 	moved = task_work_cancel(from, &ctx->kio_tw);
+	parked = task_work_cancel(from, &ctx->kio_tw_busy);
 	spin_unlock_irqrestore(&ctx->callers_lock, fl);
+	/* the parked one too: it would keep @kio_tw_parked set */
+	if (parked && task_work_add(current, &ctx->kio_tw_busy, TWA_RESUME)) {
+		atomic_set(&ctx->kio_tw_parked, 0);
+		syslet_ctx_put(ctx);
+	}
 	if (moved) {
 		/* its reference to the ctx goes with it */
 		if (!task_work_add(current, &ctx->kio_tw, TWA_RESUME))
@@ -783,6 +924,7 @@ void syslet_kio_init(struct syslet_ctx *ctx)
 	atomic_set(&ctx->nr_kio, 0);
 	init_waitqueue_head(&ctx->kio_wait);
 	atomic_set(&ctx->kio_tw_queued, 0);
+	atomic_set(&ctx->kio_tw_parked, 0);
 	spin_lock_init(&ctx->callers_lock);
 	hash_init(ctx->callers);
 }
@@ -883,6 +1025,7 @@ static int kio_direct(struct syslet_ctx *ctx, struct syslet_chain *c,
 	mmgrab(kio->mm);
 	kio->ret_ptr = ret_ptr;
 	kio->pkru = read_pkru();	/* kio_post_as_submitter()'s */
+	kio->pflags = current->flags & SYSLET_KWORK_PF;
 	kio->tsk = get_task_struct(current);
 	refcount_set(&kio->refs, 2);
 	refcount_inc(&ctx->refs);
@@ -1196,7 +1339,7 @@ int syslet_kbuf_issue(struct syslet_kio *kio, bool missed)
  * A read that cannot wait for its page without a thread goes to one,
  * from a thread of the process (not the submitter's async_exec()).
  */
-static void kbuf_to_thread(struct syslet_kio *kio)
+static void kbuf_to_thread(struct syslet_kio *kio, bool taker)
 {
 	struct syslet_chain *c = kio->c;
 	struct syslet_ctx *ctx = kio->ctx;
@@ -1207,9 +1350,13 @@ static void kbuf_to_thread(struct syslet_kio *kio)
 		 * The blocking rest: here in an async thread only, never in
 		 * a user thread that merely posts it (review 7 finding 4: a
 		 * zero-timeout io_getevents() waited for the device, a
-		 * chain's thread read someone else's request).
+		 * chain's thread read someone else's request), nor in a
+		 * reserved taker that posts it (review 10 finding 1): it is
+		 * kept for a user context, whose hand-off would wait for the
+		 * device, and a rest that faults on a mapping served by that
+		 * very context (a FUSE server's) would wait for ever.
 		 */
-		if (current->flags & PF_IO_WORKER) {
+		if ((current->flags & PF_IO_WORKER) && !taker) {
 			kio->ops->to_thread(kio);
 			return;
 		}
@@ -1256,10 +1403,13 @@ static void kbuf_to_thread(struct syslet_kio *kio)
  */
 void syslet_kio_run(struct syslet_kio *kio)
 {
+	unsigned int pflags = current->flags & SYSLET_KWORK_PF;
 	u32 pkru = syslet_arch_set_pkru(kio->pkru);
 
+	current_restore_flags(kio->pflags, SYSLET_KWORK_PF);
 	/* @kio is freed from here on */
 	kio->ops->to_thread(kio);
+	current_restore_flags(pflags, SYSLET_KWORK_PF);
 	syslet_arch_set_pkru(pkru);
 }
 
@@ -1267,7 +1417,7 @@ void syslet_kio_run(struct syslet_kio *kio)
  * In a thread of the process: the page a read waited for is there.  An
  * @ops read reads on, and completes, with its submitter's credentials.
  */
-static void kbuf_retry(struct syslet_kio *kio)
+static void kbuf_retry(struct syslet_kio *kio, bool taker)
 {
 	const struct cred *old = syslet_kio_creds(kio);
 	int how = kbuf_issue(kio, false);
@@ -1288,7 +1438,7 @@ static void kbuf_retry(struct syslet_kio *kio)
 	 * reads with the submitter's itself (->to_thread(), worker_run()).
 	 */
 	if (how == KBUF_NO)
-		kbuf_to_thread(kio);
+		kbuf_to_thread(kio, taker);
 }
 
 /*
@@ -1347,6 +1497,7 @@ static int kbuf_submit(struct syslet_ctx *ctx, struct syslet_chain *c,
 	kio->len = iov.iov_len;		/* clamped to MAX_RW_COUNT */
 	kio->pos = pos;
 	kio->pkru = read_pkru();
+	kio->pflags = current->flags & SYSLET_KWORK_PF;
 	kio->done = ret > 0 ? ret : 0;
 	kio->c = c;
 	kio->mm = current->mm;

@@ -185,8 +185,13 @@ static bool syslet_task_state_same(struct task_struct *from,
 				  BIT(PFA_SPEC_IB_DISABLE) |
 				  BIT(PFA_SPEC_IB_FORCE_DISABLE);
 
-	/* PR_MCE_KILL, PR_SET_IO_FLUSHER; speculation prctl()s */
-	if (syslet_task_pf(from) != syslet_task_pf(to) ||
+	/*
+	 * PR_MCE_KILL, PR_SET_IO_FLUSHER; speculation prctl()s.  An async
+	 * thread has no IO_FLUSHER flags of its own (worker_neutral()): the
+	 * taker takes the giver's (pob_claim(); review 10 finding 5).
+	 */
+	if ((syslet_task_pf(from) ^ syslet_task_pf(to)) &
+	    ~((READ_ONCE(to->flags) & PF_IO_WORKER) ? SYSLET_KWORK_PF : 0) ||
 	    (READ_ONCE(from->atomic_flags) ^ READ_ONCE(to->atomic_flags)) & pfa)
 		return false;
 	/* PR_SET_TIMERSLACK; ioprio_set(IOPRIO_WHO_PROCESS) */
@@ -602,7 +607,7 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 	/* the giver takes our place in ctx->nr_threads, and @w (give_to) */
 	list_del(&w->node);
 	w->give_to = pob;
-	w->pob = NULL;
+	WRITE_ONCE(w->pob, NULL);
 	ctx->nr_reserved--;	/* the giver runs its chain: not reserved */
 	w->waiting = false;
 	ctx->nr_handing++;	/* until we are a user thread */
@@ -615,6 +620,8 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 
 	pass_identity(from, current);
 	syslet_ioprio_take(from);
+	/* its PR_SET_IO_FLUSHER flags: the giver is off its CPU */
+	current_restore_flags(READ_ONCE(from->flags), SYSLET_KWORK_PF);
 	syslet_audit_pass(pob);
 	syslet_arch_save_task(from, &uctx);
 	syslet_arch_take(from, &uctx, SYSLET_QUEUED);
@@ -661,6 +668,8 @@ gone:
  * pend (it claims it), for its release (returns 0, an idle thread again)
  * or, being killed or its process dying, refuses the hand-off and waits
  * for the release all the same (the giver may still pend and wake it).
+ * Meanwhile it posts completed reads no other thread could
+ * (syslet_taker_post()).
  * Returns SYSLET_QUEUED once it has taken the giver's user context.
  */
 long syslet_pob_wait(struct syslet_worker *w)
@@ -700,8 +709,24 @@ long syslet_pob_wait(struct syslet_worker *w)
 			struct ksignal ksig;
 
 			__set_current_state(TASK_RUNNING);
-			/* notifications and stops; a fatal one refuses above */
-			get_signal(&ksig);
+			/*
+			 * Notifications and stops.  A fatal signal that came
+			 * after the look above is consumed here (true: for an
+			 * io thread get_signal() only takes the SIGKILL off):
+			 * refuse, and leave once released (@killed), or an
+			 * exec's de_thread() would wait for us until our idle
+			 * timeout.
+			 */
+			if (get_signal(&ksig)) {
+				WRITE_ONCE(w->killed, true);
+				refused = pob_refuse(w, 0);
+			}
+			continue;
+		}
+		/* reads no user thread could post: while no pend comes */
+		if (!refused && READ_ONCE(ctx->kio_post)) {
+			__set_current_state(TASK_RUNNING);
+			syslet_taker_post(w, later);
 			continue;
 		}
 		schedule();
@@ -893,6 +918,8 @@ static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c,
 		syslet_chain_free(c);
 	/* the scheduling of the async thread we replace, not the caller's */
 	syslet_sched_take(&w->own);
+	/* and its PR_SET_IO_FLUSHER flags: none (worker_neutral()) */
+	current_restore_flags(0, SYSLET_KWORK_PF);
 	return syslet_become_worker(ctx, w);
 }
 

@@ -127,6 +127,9 @@ struct syslet_ctx {
 	wait_queue_head_t	kio_wait;	/* async_wait(): one completed */
 	atomic_t		kio_tw_queued;	/* @kio_tw is queued */
 	struct callback_head	kio_tw;
+	/* for a busy thread's chain end (TWA_RESUME): apart, see kio.c */
+	atomic_t		kio_tw_parked;	/* @kio_tw_busy is queued */
+	struct callback_head	kio_tw_busy;
 	struct work_struct	kio_work;	/* drops them: ctx dead */
 	struct list_head	kwork;		/* kernel work not started yet */
 	struct list_head	kwork_keys;	/* first work of each key */
@@ -181,6 +184,7 @@ struct syslet_chain {
 	u64			ip;		/* submitter's async_exec() call */
 	u32			pkru;		/* submitter's, at submission */
 	int			ioprio;		/* submitter's effective one */
+	unsigned int		pflags;		/* its SYSLET_KWORK_PF flags */
 	struct task_struct	*worker;	/* ctx->lock: who runs it */
 	u64			head;		/* user address of atom 0 */
 	u64			uring;		/* user address of its ring */
@@ -273,8 +277,17 @@ struct syslet_worker {
 	struct task_struct	*task;
 	struct syslet_ctx	*ctx;
 	bool			starting;	/* counted in ctx->nr_starting */
+	/*
+	 * ctx->lock: made by worker_make() for work its maker has not
+	 * queued yet (it dropped ctx->lock to make it): no giver reserves
+	 * it meanwhile (taker_pick()), or the work would wait for that
+	 * giver's chain, which may wait for the work (review 11 finding 2).
+	 */
+	bool			held;
+	unsigned int		seq;		/* its number, syslet-@seq */
 	bool			restricted;	/* ctx->lock: idle, not open */
 	bool			waiting;	/* ctx->lock: in syslet_pob_wait() */
+	bool			killed;		/* its SIGKILL taken there */
 	struct syslet_pob	*pob;		/* ctx->lock: reserved by */
 	unsigned long		hs;		/* the hand-off state (above) */
 	u64			uring;		/* the chain's ring, no kring yet */
@@ -357,6 +370,7 @@ struct syslet_kio {
 	loff_t			pos;		/* where it started */
 	size_t			done;		/* bytes copied so far */
 	u32			pkru;		/* the submitter's, at submission */
+	unsigned int		pflags;		/* its SYSLET_KWORK_PF flags */
 	/*
 	 * @ops: the submitter's credentials at submission, referenced; the
 	 * read on runs with them, in whichever thread (syslet_kio_creds()).
@@ -461,11 +475,14 @@ void syslet_kio_free(struct syslet_kio *kio);
 const struct cred *syslet_kio_creds(struct syslet_kio *kio);
 void syslet_kio_run(struct syslet_kio *kio);
 void syslet_kio_submitted(struct syslet_ctx *ctx);
+bool syslet_kio_post_taker(struct syslet_ctx *ctx, unsigned long *hs,
+			   unsigned long later);
 
 /* worker.c */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c);
 int syslet_queue_kio(struct syslet_ctx *ctx, struct syslet_kio *kio);
 int syslet_kio_to_worker(struct syslet_ctx *ctx);
+void syslet_taker_post(struct syslet_worker *w, unsigned long later);
 void syslet_kio_spare(struct syslet_ctx *ctx);
 void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w);
 void syslet_kill_workers(struct syslet_ctx *ctx);

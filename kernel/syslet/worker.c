@@ -66,18 +66,27 @@ static void wake_idle(struct syslet_ctx *ctx);
 static bool worker_run(struct syslet_ctx *ctx, struct syslet_chain *c)
 {
 	const struct cred *old;
+	unsigned int pflags;
 	bool killed;
 	u32 pkru;
 
 	/*
 	 * With the submitter's credentials and memory protection keys (its
 	 * PKRU decides what its atoms may write), not those of whichever
-	 * user thread made this one or gave its context away from it.
+	 * user thread made this one or gave its context away from it; and
+	 * its PR_SET_IO_FLUSHER flags, as kernel work (review 10 finding 5:
+	 * a storage daemon's queued [pwrite; fdatasync] ran without them,
+	 * other threads' chains with those of the thread that made this
+	 * one).  Kernel work that an atom queues (io_submit() of an O_DSYNC
+	 * write) takes them from here (syslet_kwork_init()).
 	 */
 	old = override_creds(c->cred);
 	pkru = syslet_arch_set_pkru(c->pkru);
 	worker_set_ioprio(c->ioprio);
+	pflags = current->flags & SYSLET_KWORK_PF;
+	current_restore_flags(c->pflags, SYSLET_KWORK_PF);
 	syslet_run_chain(c, false);
+	current_restore_flags(pflags, SYSLET_KWORK_PF);
 	syslet_arch_set_pkru(pkru);
 	revert_creds(old);
 
@@ -359,7 +368,7 @@ static bool worker_kio(struct syslet_ctx *ctx)
 	if (ctx->dead)
 		return false;
 	if (ctx->kio_post) {
-		ctx->kio_post = false;
+		WRITE_ONCE(ctx->kio_post, false);
 		spin_unlock(&ctx->lock);
 		syslet_kio_flush(ctx);
 		return true;
@@ -415,6 +424,8 @@ static long worker_loop(struct syslet_worker *w)
 
 			if (ret)
 				return ret;
+			if (READ_ONCE(w->killed))
+				break;
 			continue;
 		}
 		if (w->starting) {
@@ -486,6 +497,8 @@ static long worker_loop(struct syslet_worker *w)
 
 			if (ret)
 				return ret;
+			if (READ_ONCE(w->killed))
+				break;
 			continue;
 		}
 		/*
@@ -530,7 +543,8 @@ static void worker_set_ret(struct callback_head *cb)
 /*
  * A new async thread leaves what it inherited from the user thread that
  * happened to make it (create_io_thread() copies it from current), as
- * it will run every thread's queued chains: it starts at SCHED_NORMAL,
+ * it will run every thread's queued chains: it starts without
+ * PF_MEMALLOC_NOIO and PF_LOCAL_THROTTLE (PR_SET_IO_FLUSHER), at SCHED_NORMAL,
  * nice 0, on every CPU its cpuset allows, and with an io_context of its
  * own (CLONE_IO linked it to its maker's, which a later ioprio_set() of
  * either would change for both, and a hand-off would then leave a user
@@ -574,6 +588,12 @@ static void worker_neutral(void)
 	}
 	if (ioc)
 		exit_io_context(current);
+	/*
+	 * Nor its PR_SET_IO_FLUSHER flags (review 10 finding 5): a chain or
+	 * kernel work runs with its submitter's (worker_run(),
+	 * worker_run_kwork()), reads posted here with none.
+	 */
+	current_restore_flags(0, SYSLET_KWORK_PF);
 	/*
 	 * Without set_task_ioprio()'s checks: the LSM hook and the uid test
 	 * are for a program's ioprio_set(), not for our own default (no
@@ -623,7 +643,7 @@ long syslet_become_worker(struct syslet_ctx *ctx, struct syslet_worker *w)
 	w->starting = false;
 	w->restricted = false;
 	w->waiting = false;
-	w->pob = NULL;
+	WRITE_ONCE(w->pob, NULL);
 	w->uring = 0;
 	w->give_to = NULL;
 	refcount_inc(&ctx->refs);
@@ -684,6 +704,8 @@ static int worker_create(struct syslet_ctx *ctx, unsigned int seq,
 	INIT_LIST_HEAD(&w->idle_node);
 	w->ctx = ctx;
 	w->starting = starting;
+	w->held = !starting;
+	w->seq = seq;
 	refcount_inc(&ctx->refs);
 	tsk = worker_spawn(w);
 	if (IS_ERR(tsk)) {
@@ -729,17 +751,18 @@ static void wake_idle(struct syslet_ctx *ctx)
 
 /*
  * A thread that was being made was not (ctx->lock held, ctx->nr_threads
- * just lowered): if it was the process's only one and completed reads
- * wait for an async thread to post them (@kio_post, set while it was
- * counted), kio.c decides again (kio_post_work()), or they would wait
- * for a thread that no one makes.
+ * just lowered): if it was the process's only unreserved one and
+ * completed reads wait for an async thread to post them (@kio_post, set
+ * while it was counted), kio.c decides again (kio_post_work()), or they
+ * would wait for a thread that no one makes, or for the end of a chain
+ * that reserved the others (review 10 finding 3).
  */
 static void worker_kio_orphan(struct syslet_ctx *ctx)
 {
 	lockdep_assert_held(&ctx->lock);
-	if (ctx->nr_threads || !ctx->kio_post)
+	if (worker_unreserved(ctx) || !ctx->kio_post)
 		return;
-	ctx->kio_post = false;
+	WRITE_ONCE(ctx->kio_post, false);
 	refcount_inc(&ctx->refs);
 	if (!queue_work(system_wq, &ctx->kio_post_work))
 		refcount_dec(&ctx->refs);	/* not the last: ours */
@@ -753,6 +776,7 @@ static void worker_kio_orphan(struct syslet_ctx *ctx)
  */
 static int worker_make(struct syslet_ctx *ctx)
 {
+	struct syslet_worker *w;
 	unsigned int seq;
 	int ret;
 
@@ -767,8 +791,20 @@ static int worker_make(struct syslet_ctx *ctx)
 	if (ret) {
 		ctx->nr_threads--;
 		worker_kio_orphan(ctx);
+		return ret;
 	}
-	return ret;
+	/*
+	 * A giver may reserve it from now on: our caller queues its work
+	 * before it drops ctx->lock.  (Gone already, the ctx dying: nothing
+	 * to release; its seq is the process's only one.)
+	 */
+	list_for_each_entry(w, &ctx->workers, node) {
+		if (w->seq == seq) {
+			w->held = false;
+			break;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -992,28 +1028,76 @@ int syslet_queue_kio(struct syslet_ctx *ctx, struct syslet_kio *kio)
  * instead (review 7 finding 11: the task work waited for a chain's end,
  * TWA_RESUME, and a chain waiting for the read's eventfd waited for
  * ever).  An idle one is woken; else the first to finish its chain or
- * to start takes it.  From a kworker (kio.c): none is made here.
- * 0, -ECANCELED if the ctx is dead, -EAGAIN if the process has no async
- * thread but those reserved by pass-on-block givers: a giver's chain may
- * wait for these very reads without handing off (ppoll() with a signal
- * mask, a task with an io_uring context; review 9 finding 1), and its
- * taker runs nothing before that chain ends.
+ * to start takes it, or a thread reserved by a pass-on-block giver,
+ * woken here, while it waits for a hand-off (syslet_taker_post(): review
+ * 10 finding 1; before, with only reserved threads the reads failed with
+ * -EAGAIN, and before that waited for the giver's chain, which may wait
+ * for them without handing off: review 9 finding 1).  From a kworker
+ * (kio.c): none is made here.  0, -ECANCELED if the ctx is dead, -EAGAIN
+ * if the process has no async thread at all.
  */
 int syslet_kio_to_worker(struct syslet_ctx *ctx)
 {
+	struct syslet_worker *w;
 	int ret = 0;
 
 	spin_lock(&ctx->lock);
 	if (ctx->dead) {
 		ret = -ECANCELED;
-	} else if (!worker_unreserved(ctx)) {
+	} else if (!ctx->nr_threads) {
 		ret = -EAGAIN;
 	} else {
-		ctx->kio_post = true;
-		wake_idle(ctx);
+		WRITE_ONCE(ctx->kio_post, true);
+		if (idle_pick(ctx)) {
+			wake_idle(ctx);
+		} else {
+			/* a reserved one, waiting or asleep idle */
+			list_for_each_entry(w, &ctx->workers, node) {
+				if (w->pob) {
+					wake_up_process(w->task);
+					break;
+				}
+			}
+		}
 	}
 	spin_unlock(&ctx->lock);
 	return ret;
+}
+
+/*
+ * Current, reserved by a pass-on-block giver for @w, waits for a hand-off
+ * (syslet_pob_wait(), no pend it may claim): it posts ctx->kio_done if
+ * no user thread could (@kio_post), as worker_kio() would, but for three
+ * things.  It posts io_submit() reads only, and sends a chain's to a
+ * user thread (syslet_kio_post_taker(): their posting may fault on
+ * memory the giver's user context serves).  It looks for a pend between
+ * reads, and stops for one with the rest left for later (@kio_post set
+ * again): a hand-off that comes meanwhile waits for one read's posting at
+ * the most (its aio ring and its read-on's copy, faults disabled, or a
+ * thread made for its blocking rest; the giver sleeps on, and if it
+ * wakes first, its chain goes on in the caller, as the adaptive protocol
+ * allows).  And it reads no blocking rest (kbuf_to_thread()).  @later: a
+ * pend it found over already.
+ */
+void syslet_taker_post(struct syslet_worker *w, unsigned long later)
+{
+	struct syslet_ctx *ctx = w->ctx;
+
+	spin_lock(&ctx->lock);
+	if (ctx->dead || !ctx->kio_post || !w->pob) {
+		spin_unlock(&ctx->lock);
+		return;
+	}
+	WRITE_ONCE(ctx->kio_post, false);
+	spin_unlock(&ctx->lock);
+	if (syslet_kio_post_taker(ctx, &w->hs, later)) {
+		spin_lock(&ctx->lock);
+		WRITE_ONCE(ctx->kio_post, true);
+		spin_unlock(&ctx->lock);
+	}
+	/* as after worker_kio(): the final fput() of a file closed meanwhile */
+	if (task_work_pending(current))
+		task_work_run();
 }
 
 /*
@@ -1043,7 +1127,9 @@ void syslet_kio_spare(struct syslet_ctx *ctx)
  * would become traced, and its TID, the tracee's, would be the caller's
  * untraced task's): *@traced says one that fits was passed over for
  * that.  ->ptrace is read locklessly, a hint: the claim reads it again
- * under tasklist_lock.
+ * under tasklist_lock.  One just made for work not queued yet (@held) is
+ * not picked: for that moment a giver with only it idle runs its chain in
+ * the caller, as one whose idle threads do not fit.
  */
 static struct syslet_worker *taker_pick(struct syslet_ctx *ctx, bool *traced)
 {
@@ -1053,6 +1139,8 @@ static struct syslet_worker *taker_pick(struct syslet_ctx *ctx, bool *traced)
 
 	lockdep_assert_held(&ctx->lock);
 	list_for_each_entry(w, &ctx->idle, idle_node) {
+		if (w->held)
+			continue;
 		if (!syslet_leader_may_take(current, w->task) ||
 		    !syslet_identity_fits(current, w->task))
 			continue;
@@ -1103,7 +1191,7 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 		w = taker_pick(ctx, &traced);
 		if (w) {
 			syslet_idle_del(ctx, w);
-			w->pob = pob;
+			WRITE_ONCE(w->pob, pob);
 			ctx->nr_reserved++;
 			w->uring = 0;
 			w->hs = syslet_hs(w->hs, SYSLET_HS_IDLE);

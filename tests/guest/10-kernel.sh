@@ -22,9 +22,11 @@
 # syslet_aio_complete's submitter after a hand-off).
 # review 9 (rev9: reads completed while the only async thread is a
 # pass-on-block taker).
+# review 10 (rev10: reads posted by a waiting pass-on-block taker, a
+# parked task work that swallowed later kicks).
 rc=0
 for t in engine abi seccomp identity limits pob pobstate threadlet lifetime iowq kio review aio \
-	allowlist visible handoff tgid post kbuf rev4 rev7 rev8 rev9 compat32 pifutex; do
+	allowlist visible handoff tgid post kbuf rev4 rev7 rev8 rev9 rev10 compat32 pifutex; do
 	"$SYSLET_BUILD/tests/kernel/$t" || rc=1
 done
 if [ -x "$SYSLET_BUILD/tests/kernel/compat32-i386" ]; then

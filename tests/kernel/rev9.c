@@ -653,6 +653,10 @@ static void pin(int cpu)
  * (the thread, long back in user space, was not looked at again); now
  * the chain's end posts it (finding 6: at ~300 ms, the whole read), and
  * the kworker, should it come first, looks again (kio_post_again()).
+ * It passes without the second look too (review 10 finding 7): the
+ * chain's end posts first.  No test isolates the look: every way a user
+ * thread leaves a chain kicks, and a threadlet (whose end does not)
+ * needs a parked spare, a free user thread that takes the kick itself.
  */
 TEST(read_is_not_failed_for_a_chain_that_ended_before_the_kworker_ran)
 {
