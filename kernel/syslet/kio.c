@@ -71,9 +71,10 @@
  * thread of the process is kicked instead, and if there is none, an
  * async thread of the process posts them (kio_post_work(); review 7
  * finding 11: the task work on a busy thread, TWA_RESUME, waited for its
- * chain's end, which could wait for the read).  Only a chain's reads,
- * with no async thread but reserved ones, still wait for a busy thread's
- * chain end, with a task work of their own (@kio_tw_busy, @kio_tw_parked:
+ * chain's end, which could wait for the read).  A pass-on-block taker
+ * waiting for its giver posts io_submit() reads too (syslet_taker_post()).
+ * Only a chain's reads, with no unreserved async thread, still wait for a
+ * busy user thread's chain end, with a task work of their own (@kio_tw_busy, @kio_tw_parked:
  * kio_kick_busy()) that keeps no later kick from the first one (review
  * 10 finding 2).  A thread that begins a chain with reads in flight
  * makes sure one exists (syslet_kio_spare()).
@@ -308,27 +309,27 @@ static void kio_put_back(struct syslet_ctx *ctx, struct llist_node *first)
  * kio_flush() does, one at a time: before each it looks at its hand-off
  * state word @hs, and a pend (but the one it already found over,
  * @later) stops it; the reads left go back on ctx->kio_done (after reads
- * added meanwhile: an order aio does not promise) and true is returned.
+ * added meanwhile: an order aio does not promise), SYSLET_TAKER_STOPPED.
  * A read's blocking rest it queues for another thread (kbuf_to_thread()).
  * Review 10 finding 1.
  *
  * Only io_submit() reads: their posting writes the kernel's aio ring and
- * their read-on copies with page faults disabled.  A chain's read is
+ * their read-on copies with page faults disabled (a private anonymous
+ * buffer is faulted in first: syslet_kbuf_call()).  A chain's read is
  * posted with put_user() to its atom's result and a copy to its ring,
  * faults enabled, which may wait for a page only the giver's user
  * context serves (userfaultfd, a FUSE server's own mapping) and hold the
- * hand-off for ever, or for a major fault's I/O (review 11 finding 1):
- * those go back and to a user thread, busy or not, as before (the task
- * work, kio_kick_busy()).
+ * hand-off for ever, or for a major fault's I/O: those go back,
+ * SYSLET_TAKER_CHAINS, for an unreserved async thread or a user thread
+ * (syslet_taker_post()).
  */
-bool syslet_kio_post_taker(struct syslet_ctx *ctx, unsigned long *hs,
-			   unsigned long later)
+int syslet_kio_post_taker(struct syslet_ctx *ctx, unsigned long *hs,
+			  unsigned long later)
 {
 	struct llist_node *list = llist_del_all(&ctx->kio_done);
 	struct llist_node *chains = NULL, **tail = &chains;
-	struct task_struct *tsk = NULL;
 	struct syslet_kio *kio, *tmp;
-	bool stopped = false;
+	int ret = 0;
 
 	list = llist_reverse_order(list);
 	llist_for_each_entry_safe(kio, tmp, list, lnode) {
@@ -336,16 +337,15 @@ bool syslet_kio_post_taker(struct syslet_ctx *ctx, unsigned long *hs,
 		unsigned long s = smp_load_acquire(hs);
 
 		if (!kio->ops) {
-			if (!tsk)
-				tsk = get_task_struct(kio->tsk);
 			kio->lnode.next = NULL;
 			*tail = &kio->lnode;
 			tail = &kio->lnode.next;
+			ret |= SYSLET_TAKER_CHAINS;
 			continue;
 		}
 		if (syslet_hs_phase(s) == SYSLET_HS_PENDING && s != later) {
 			kio_put_back(ctx, &kio->lnode);
-			stopped = true;
+			ret |= SYSLET_TAKER_STOPPED;
 			break;
 		}
 		/* an async thread of the process: its mm, never exiting here */
@@ -355,13 +355,32 @@ bool syslet_kio_post_taker(struct syslet_ctx *ctx, unsigned long *hs,
 			kio_end(kio, false);
 	}
 	kio_put_back(ctx, chains);
-	if ((stopped || tsk) && kio_readded_dead(ctx))
-		stopped = false;
-	else if (tsk && !kio_tw_once(ctx, tsk))
+	/* put back on a dead ctx: dropped (and nothing more to do) */
+	if (ret && kio_readded_dead(ctx))
+		ret = 0;
+	return ret;
+}
+
+/*
+ * Reads a waiting taker put back that no async thread may post (a
+ * chain's, with no unreserved thread): a user thread posts them, one that
+ * runs no chain, else a busy one at its chain's end, as with no async
+ * thread at all (kio_post_work()).  The caller holds a reference to the
+ * ctx.
+ */
+void syslet_kio_post_user(struct syslet_ctx *ctx)
+{
+	struct llist_node *first = llist_del_all(&ctx->kio_done);
+	struct task_struct *tsk;
+
+	if (!first)
+		return;		/* posted meanwhile */
+	tsk = get_task_struct(llist_entry(first, struct syslet_kio,
+					  lnode)->tsk);
+	kio_put_back(ctx, first);
+	if (!kio_readded_dead(ctx) && !kio_tw_once(ctx, tsk))
 		kio_kick_busy(ctx, tsk);
-	if (tsk)
-		put_task_struct(tsk);
-	return stopped;
+	put_task_struct(tsk);
 }
 
 /* async_wait() and async_exec() on a ring: post what completed. */

@@ -724,7 +724,7 @@ long syslet_pob_wait(struct syslet_worker *w)
 			continue;
 		}
 		/* reads no user thread could post: while no pend comes */
-		if (!refused && READ_ONCE(ctx->kio_post)) {
+		if (!refused && READ_ONCE(ctx->kio_taker)) {
 			__set_current_state(TASK_RUNNING);
 			syslet_taker_post(w, later);
 			continue;
@@ -920,7 +920,12 @@ static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c,
 	syslet_sched_take(&w->own);
 	/* and its PR_SET_IO_FLUSHER flags: none (worker_neutral()) */
 	current_restore_flags(0, SYSLET_KWORK_PF);
-	return syslet_become_worker(ctx, w);
+	/*
+	 * Killed, it leaves at once: a SIGKILL that get_signal() took in
+	 * an atom's restart (syslet_may_restart()) is no longer pending,
+	 * and an exec's de_thread() would wait for our idle timeout.
+	 */
+	return syslet_become_worker(ctx, w, killed);
 }
 
 /*

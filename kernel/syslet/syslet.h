@@ -137,11 +137,14 @@ struct syslet_ctx {
 	/*
 	 * No user thread could take them (each runs a chain): an async
 	 * thread posts ctx->kio_done (@kio_post, ctx->lock, set by
-	 * @kio_post_work), and reads @ops kios' blocking rest
-	 * (@kio_queue, ctx->lock).  @nr_kio: kios in flight.
+	 * @kio_post_work), or a pass-on-block taker waiting for its giver
+	 * its io_submit() reads (@kio_taker, likewise), and reads @ops
+	 * kios' blocking rest (@kio_queue, ctx->lock).  @nr_kio: kios in
+	 * flight.
 	 */
 	struct work_struct	kio_post_work;
 	bool			kio_post;
+	bool			kio_taker;
 	struct list_head	kio_queue;
 	atomic_t		nr_kio;
 	spinlock_t		callers_lock;	/* irqsave: kio_kick() takes it */
@@ -280,14 +283,16 @@ struct syslet_worker {
 	/*
 	 * ctx->lock: made by worker_make() for work its maker has not
 	 * queued yet (it dropped ctx->lock to make it): no giver reserves
-	 * it meanwhile (taker_pick()), or the work would wait for that
-	 * giver's chain, which may wait for the work (review 11 finding 2).
+	 * it meanwhile (taker_pick(); not in ctx->nr_idle_open), or the
+	 * work would wait for that giver's chain, which may wait for the
+	 * work.  @took: it took work off a queue (its maker's or not).
 	 */
 	bool			held;
+	bool			took;
 	unsigned int		seq;		/* its number, syslet-@seq */
 	bool			restricted;	/* ctx->lock: idle, not open */
 	bool			waiting;	/* ctx->lock: in syslet_pob_wait() */
-	bool			killed;		/* its SIGKILL taken there */
+	bool			killed;		/* its SIGKILL taken: leave */
 	struct syslet_pob	*pob;		/* ctx->lock: reserved by */
 	unsigned long		hs;		/* the hand-off state (above) */
 	u64			uring;		/* the chain's ring, no kring yet */
@@ -475,8 +480,12 @@ void syslet_kio_free(struct syslet_kio *kio);
 const struct cred *syslet_kio_creds(struct syslet_kio *kio);
 void syslet_kio_run(struct syslet_kio *kio);
 void syslet_kio_submitted(struct syslet_ctx *ctx);
-bool syslet_kio_post_taker(struct syslet_ctx *ctx, unsigned long *hs,
-			   unsigned long later);
+/* syslet_kio_post_taker(): a pend stopped it; it left a chain's reads */
+#define SYSLET_TAKER_STOPPED	1
+#define SYSLET_TAKER_CHAINS	2
+int syslet_kio_post_taker(struct syslet_ctx *ctx, unsigned long *hs,
+			  unsigned long later);
+void syslet_kio_post_user(struct syslet_ctx *ctx);
 
 /* worker.c */
 int syslet_queue_chain(struct syslet_ctx *ctx, struct syslet_chain *c);
@@ -489,7 +498,8 @@ void syslet_kill_workers(struct syslet_ctx *ctx);
 struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 					   struct syslet_pob *pob);
 void syslet_release_taker(struct syslet_ctx *ctx, struct syslet_worker *w);
-long syslet_become_worker(struct syslet_ctx *ctx, struct syslet_worker *w);
+long syslet_become_worker(struct syslet_ctx *ctx, struct syslet_worker *w,
+			  bool killed);
 bool syslet_must_stay(void);
 void syslet_kwork_init(struct syslet_kwork *kw, const void *key,
 		       const struct syslet_kwork_ops *ops);

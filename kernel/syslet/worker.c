@@ -242,14 +242,16 @@ bool syslet_must_stay(void)
  * take any giver's user context are also counted in ctx->nr_idle_open; a
  * leader whose TID is away may only take the TGID's context back (see
  * syslet_leader_may_take()), so it runs queued chains and is reserved
- * only by the TGID's holder.  Caller holds ctx->lock.
+ * only by the TGID's holder; one held for its maker's work (@held) is
+ * open only once its maker lets it go (worker_make()).  Caller holds
+ * ctx->lock.
  */
 static void idle_readd(struct syslet_ctx *ctx, struct syslet_worker *w)
 {
 	lockdep_assert_held(&ctx->lock);
 	list_add(&w->idle_node, &ctx->idle);
 	ctx->nr_idle++;
-	if (!w->restricted)
+	if (!w->restricted && !w->held)
 		ctx->nr_idle_open++;
 }
 
@@ -266,7 +268,7 @@ void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w)
 		return;
 	list_del_init(&w->idle_node);
 	ctx->nr_idle--;
-	if (!w->restricted)
+	if (!w->restricted && !w->held)
 		ctx->nr_idle_open--;
 }
 
@@ -356,19 +358,22 @@ static void __noreturn worker_exit(struct syslet_worker *w)
 
 /*
  * The engine's reads (kio.c) an async thread reads on, ctx->lock held:
- * ctx->kio_done when no user thread could take it (@kio_post), or the
- * blocking rest of one read (ctx->kio_queue).  False, the lock held, if
+ * ctx->kio_done when no user thread could take it (@kio_post, or
+ * @kio_taker: left for a reserved taker, which an unreserved thread
+ * does as well), or the blocking rest of one read (ctx->kio_queue).  False, the lock held, if
  * there is none; else true, the lock dropped, the work done.
  */
-static bool worker_kio(struct syslet_ctx *ctx)
+static bool worker_kio(struct syslet_ctx *ctx, struct syslet_worker *w)
 {
 	struct syslet_kio *kio;
 
 	lockdep_assert_held(&ctx->lock);
 	if (ctx->dead)
 		return false;
-	if (ctx->kio_post) {
+	if (ctx->kio_post || ctx->kio_taker) {
 		WRITE_ONCE(ctx->kio_post, false);
+		WRITE_ONCE(ctx->kio_taker, false);
+		w->took = true;
 		spin_unlock(&ctx->lock);
 		syslet_kio_flush(ctx);
 		return true;
@@ -378,6 +383,7 @@ static bool worker_kio(struct syslet_ctx *ctx)
 	if (!kio)
 		return false;
 	list_del_init(&kio->qnode);
+	w->took = true;
 	spin_unlock(&ctx->lock);
 	syslet_kio_run(kio);
 	return true;
@@ -400,7 +406,8 @@ static unsigned int worker_unreserved(struct syslet_ctx *ctx)
  */
 static bool worker_kio_keep(struct syslet_ctx *ctx)
 {
-	return ctx->kio_post || !list_empty(&ctx->kio_queue) ||
+	return ctx->kio_post || ctx->kio_taker ||
+	       !list_empty(&ctx->kio_queue) ||
 	       (worker_unreserved(ctx) == 1 && atomic_read(&ctx->nr_kio));
 }
 
@@ -418,14 +425,15 @@ static long worker_loop(struct syslet_worker *w)
 		bool started = false;
 		long left;
 
+		/* a SIGKILL taken where it could not leave (@killed) */
+		if (READ_ONCE(w->killed))
+			break;
 		spin_lock(&ctx->lock);
 		if (w->pob) {
 			long ret = worker_reserved(ctx, w);
 
 			if (ret)
 				return ret;
-			if (READ_ONCE(w->killed))
-				break;
 			continue;
 		}
 		if (w->starting) {
@@ -440,6 +448,7 @@ static long worker_loop(struct syslet_worker *w)
 					      node);
 			list_del_init(&kw->node);
 			ctx->nr_kwork_running++;
+			w->took = true;
 			spin_unlock(&ctx->lock);
 			if (started)
 				wake_up_all(&ctx->spare_wait);
@@ -447,7 +456,7 @@ static long worker_loop(struct syslet_worker *w)
 				break;
 			continue;
 		}
-		if (worker_kio(ctx)) {
+		if (worker_kio(ctx, w)) {
 			/*
 			 * As after kernel work: the final fput() of a file
 			 * closed while its read was in flight runs here
@@ -465,6 +474,7 @@ static long worker_loop(struct syslet_worker *w)
 			c = list_first_entry(&ctx->queue, struct syslet_chain, node);
 			list_move_tail(&c->node, &ctx->running);
 			c->worker = current;
+			w->took = true;
 			spin_unlock(&ctx->lock);
 			if (started)
 				wake_up_all(&ctx->spare_wait);
@@ -497,8 +507,6 @@ static long worker_loop(struct syslet_worker *w)
 
 			if (ret)
 				return ret;
-			if (READ_ONCE(w->killed))
-				break;
 			continue;
 		}
 		/*
@@ -633,7 +641,8 @@ static int syslet_worker_fn(void *data)
  * ctx->nr_threads, taken at the hand-off.  Returns only if it takes over
  * another user context, with the value to return.
  */
-long syslet_become_worker(struct syslet_ctx *ctx, struct syslet_worker *w)
+long syslet_become_worker(struct syslet_ctx *ctx, struct syslet_worker *w,
+			  bool killed)
 {
 	long ret;
 
@@ -643,6 +652,9 @@ long syslet_become_worker(struct syslet_ctx *ctx, struct syslet_worker *w)
 	w->starting = false;
 	w->restricted = false;
 	w->waiting = false;
+	w->held = false;
+	w->took = false;
+	w->killed = killed;
 	WRITE_ONCE(w->pob, NULL);
 	w->uring = 0;
 	w->give_to = NULL;
@@ -744,6 +756,9 @@ static void wake_idle(struct syslet_ctx *ctx)
 	struct syslet_worker *w = idle_pick(ctx);
 
 	if (w) {
+		/* woken for other work than its maker's: see worker_make() */
+		if (w->held)
+			w->took = true;
 		syslet_idle_del(ctx, w);
 		wake_up_process(w->task);
 	}
@@ -795,21 +810,33 @@ static int worker_make(struct syslet_ctx *ctx)
 	}
 	/*
 	 * A giver may reserve it from now on: our caller queues its work
-	 * before it drops ctx->lock.  (Gone already, the ctx dying: nothing
-	 * to release; its seq is the process's only one.)
+	 * before it drops ctx->lock.  Gone already (the ctx dying), or busy
+	 * with work it took meanwhile (another submitter's, or work queued
+	 * before ours: it ran on from its start), it is no thread for ours:
+	 * -EBUSY, as with no thread made.  (The newest of its seq: the list
+	 * is newest first.)
 	 */
+	ret = -EBUSY;
 	list_for_each_entry(w, &ctx->workers, node) {
-		if (w->seq == seq) {
-			w->held = false;
-			break;
+		if (w->seq != seq)
+			continue;
+		w->held = false;
+		if (!list_empty(&w->idle_node) && !w->restricted) {
+			ctx->nr_idle_open++;
+			/* a giver waiting for a thread to reserve */
+			wake_up_all(&ctx->spare_wait);
 		}
+		if (!w->took)
+			ret = 0;
+		break;
 	}
-	return 0;
+	return ret;
 }
 
 /*
  * A thread for a work about to be queued: an idle one, or one made now,
- * up to ctx->max_threads (ctx->lock held, dropped meanwhile).  1 if
+ * up to ctx->max_threads (ctx->lock held, dropped meanwhile; one made
+ * that took other work meanwhile does not count: worker_make()).  1 if
  * there is one; 0 if not, but other threads, busy, will run it once done
  * with what they run; a negative errno if none exists at all to run it
  * (-EAGAIN at max_threads).  Unless @reserved_ok, a thread reserved by a
@@ -1046,17 +1073,19 @@ int syslet_kio_to_worker(struct syslet_ctx *ctx)
 		ret = -ECANCELED;
 	} else if (!ctx->nr_threads) {
 		ret = -EAGAIN;
-	} else {
+	} else if (idle_pick(ctx)) {
 		WRITE_ONCE(ctx->kio_post, true);
-		if (idle_pick(ctx)) {
-			wake_idle(ctx);
-		} else {
-			/* a reserved one, waiting or asleep idle */
-			list_for_each_entry(w, &ctx->workers, node) {
-				if (w->pob) {
-					wake_up_process(w->task);
-					break;
-				}
+		wake_idle(ctx);
+	} else {
+		/* busy unreserved ones post them all once done, as ever */
+		if (worker_unreserved(ctx))
+			WRITE_ONCE(ctx->kio_post, true);
+		/* and a reserved one, waiting or asleep idle, its share now */
+		list_for_each_entry(w, &ctx->workers, node) {
+			if (w->pob) {
+				WRITE_ONCE(ctx->kio_taker, true);
+				wake_up_process(w->task);
+				break;
 			}
 		}
 	}
@@ -1067,11 +1096,12 @@ int syslet_kio_to_worker(struct syslet_ctx *ctx)
 /*
  * Current, reserved by a pass-on-block giver for @w, waits for a hand-off
  * (syslet_pob_wait(), no pend it may claim): it posts ctx->kio_done if
- * no user thread could (@kio_post), as worker_kio() would, but for three
- * things.  It posts io_submit() reads only, and sends a chain's to a
- * user thread (syslet_kio_post_taker(): their posting may fault on
+ * no user thread or idle async thread could (@kio_taker), as worker_kio()
+ * would, but for three things.  It posts io_submit() reads only, and
+ * leaves a chain's to a busy unreserved async thread, else sends them to
+ * a user thread (syslet_kio_post_taker(): their posting may fault on
  * memory the giver's user context serves).  It looks for a pend between
- * reads, and stops for one with the rest left for later (@kio_post set
+ * reads, and stops for one with the rest left for later (@kio_taker set
  * again): a hand-off that comes meanwhile waits for one read's posting at
  * the most (its aio ring and its read-on's copy, faults disabled, or a
  * thread made for its blocking rest; the giver sleeps on, and if it
@@ -1082,20 +1112,40 @@ int syslet_kio_to_worker(struct syslet_ctx *ctx)
 void syslet_taker_post(struct syslet_worker *w, unsigned long later)
 {
 	struct syslet_ctx *ctx = w->ctx;
+	bool user = false;
+	int ret;
 
 	spin_lock(&ctx->lock);
-	if (ctx->dead || !ctx->kio_post || !w->pob) {
+	if (ctx->dead || !ctx->kio_taker || !w->pob) {
 		spin_unlock(&ctx->lock);
 		return;
 	}
-	WRITE_ONCE(ctx->kio_post, false);
+	WRITE_ONCE(ctx->kio_taker, false);
 	spin_unlock(&ctx->lock);
-	if (syslet_kio_post_taker(ctx, &w->hs, later)) {
+	ret = syslet_kio_post_taker(ctx, &w->hs, later);
+	if (ret) {
 		spin_lock(&ctx->lock);
-		WRITE_ONCE(ctx->kio_post, true);
+		if (ret & SYSLET_TAKER_STOPPED)
+			WRITE_ONCE(ctx->kio_taker, true);
+		/*
+		 * A chain's reads: for an unreserved async thread, idle or
+		 * once done with its chain (under ctx->lock: one that goes
+		 * idle meanwhile is woken here), else for a user thread.
+		 */
+		if ((ret & SYSLET_TAKER_CHAINS) && worker_unreserved(ctx)) {
+			WRITE_ONCE(ctx->kio_post, true);
+			wake_idle(ctx);
+		} else if (ret & SYSLET_TAKER_CHAINS) {
+			user = true;
+		}
 		spin_unlock(&ctx->lock);
+		if (user)
+			syslet_kio_post_user(ctx);
 	}
-	/* as after worker_kio(): the final fput() of a file closed meanwhile */
+	/*
+	 * As after worker_kio(): the final fput() of a file closed
+	 * meanwhile (get_signal() would run it at our next look anyway).
+	 */
 	if (task_work_pending(current))
 		task_work_run();
 }
@@ -1257,7 +1307,7 @@ void syslet_release_taker(struct syslet_ctx *ctx, struct syslet_worker *w)
 	else
 		idle_readd(ctx, w);
 	if (!list_empty(&ctx->queue) || !list_empty(&ctx->kwork) ||
-	    ctx->kio_post || !list_empty(&ctx->kio_queue))
+	    ctx->kio_post || ctx->kio_taker || !list_empty(&ctx->kio_queue))
 		wake_idle(ctx);
 	spin_unlock(&ctx->lock);
 	if (wq_has_sleeper(&ctx->spare_wait))

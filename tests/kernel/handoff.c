@@ -1155,30 +1155,10 @@ static void *tl_spare(void *arg)
 	return NULL;
 }
 
-/*
- * Begins a threadlet.  A spare that takes the caller's context returns
- * from this system call instruction with SYSLET_QUEUED, on a stack the
- * threadlet has used since: it ends the process (status 5) right there,
- * before anything is read from the stack (glibc's syscall() would return
- * through whatever return address the threadlet's own calls left).
- */
+/* Begins a threadlet; a spare that takes the context ends the process (5) */
 static inline __attribute__((always_inline)) long tl_begin(void)
 {
-	register long r10 __asm__("r10") = SYSLET_EXEC_THREADLET;
-	long ret;
-
-	__asm__ volatile("syscall\n\t"
-			 "cmp $1, %%rax\n\t"
-			 "jne 1f\n\t"
-			 "mov $231, %%eax\n\t"	/* exit_group(5) */
-			 "mov $5, %%edi\n\t"
-			 "syscall\n"
-			 "1:"
-			 : "=a"(ret)
-			 : "0"((long)NR_async_exec), "D"(0L), "S"(0L), "d"(0L),
-			   "r"(r10)
-			 : "rcx", "r11", "memory");
-	return ret;
+	return tl_begin_or_exit(5);
 }
 
 static struct syslet_completion tl_done;

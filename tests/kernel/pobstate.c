@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "sys.h"
@@ -447,6 +448,17 @@ static int parked(pid_t tid)
 	return 0;
 }
 
+/* The running kernel is at least @maj.@min. */
+static int kernel_at_least(int maj, int min)
+{
+	struct utsname u;
+	int a = 0, b = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &a, &b) != 2)
+		return 0;
+	return a > maj || (a == maj && b >= min);
+}
+
 /* A user spare, parked on CPU 1 */
 static void *park_fn(void *arg)
 {
@@ -464,9 +476,9 @@ static void *park_fn(void *arg)
 /*
  * A threadlet whose sleep ends while its reserved spare is held off the
  * CPU: no hand-off, it ends in the caller (SYSLET_COMP_SYNC), and the
- * spare is still parked.  Only raw calls between begin and end: a
- * hand-off would have the spare return from begin (SYSLET_QUEUED) on
- * this stack, which ends the process with status 5.
+ * spare is still parked.  A hand-off would have the spare return from
+ * begin (SYSLET_QUEUED) on this stack, where tl_begin_or_exit() ends the
+ * process.  (6.12: the spare may get its CPU; a hand-off then skips.)
  */
 TEST(threadlet_sleep_that_ends_before_the_claim_stays_in_the_caller)
 {
@@ -501,9 +513,16 @@ TEST(threadlet_sleep_that_ends_before_the_claim_stays_in_the_caller)
 	ASSERT_EQ(h, 0);
 	done.status = 9;
 	done.user_data = 3;
-	begin = syscall(NR_async_exec, NULL, NULL, NULL, SYSLET_EXEC_THREADLET);
-	if (begin == SYSLET_QUEUED)
-		syscall(SYS_exit_group, 5);	/* handed off: we are the spare */
+	/*
+	 * Handed off, the spare ends the process at begin's return: 6.1's
+	 * RT throttling leaves the spinner its CPU for the test's 2 s, so
+	 * that is a failure (5); 6.12's fair server runs the spare beside it
+	 * 50 ms a second, and the hand-off is then no fault of ours: skip.
+	 */
+	if (kernel_at_least(6, 12))
+		begin = tl_begin_or_exit(TAP_SKIP_EXIT);
+	else
+		begin = tl_begin_or_exit(5);
 	if (begin == 0)
 		syscall(SYS_nanosleep, &ts, NULL);
 	end = syscall(NR_async_exec, NULL, r, &done, SYSLET_EXEC_THREADLET_END);

@@ -16,6 +16,9 @@
  * R11-3 (review 11, of the review 10 fixes): so does the blocking rest
  * of an io_submit() read; R11-6: R10-1's read is posted when it
  * completes, not at the chain's end.
+ * R12-1 (review 12): a chain's read that a waiting taker leaves is
+ * posted by a busy unreserved async thread once its chain ends, not at
+ * a user thread's chain end.
  */
 #include <fcntl.h>
 #include <linux/aio_abi.h>
@@ -605,6 +608,108 @@ TEST(io_submit_reads_blocking_rest_runs_with_its_submitters_io_flusher)
 	syscall(SYS_io_destroy, actx);
 	munmap(map, BLK);
 	close(mfd);
+	close(fd);
+}
+
+/* ---------------------------------------------------------------------- */
+/* R12-1: a taker leaves a chain's read to a busy unreserved async thread  */
+/* ---------------------------------------------------------------------- */
+
+struct watch {
+	int64_t ret;		/* the chain read's result, posted here */
+	long long t0;		/* go: the parent's clock at its start */
+	long long seen;		/* when the child saw @ret written */
+};
+
+/*
+ * max_threads 2, both async threads idle.  The only user thread M
+ * submits SYSLET_ASYNC [pread(cold block device)] X (kbuf: no thread;
+ * 200 ms) whose result is in a shared page that a child process watches
+ * (no thread of ours, so no kick finds it), then ASYNC [nanosleep
+ * 400 ms], which keeps async thread A busy, then a default-mode
+ * [ppoll(pipe, 900 ms, sigmask)] that reserves the other, W, and never
+ * hands off.  X completes at 200 ms with every user thread in a chain:
+ * W, the waiting taker, is woken for it but posts no chain's read (it
+ * writes user memory with faults enabled); A, unreserved, posts it when
+ * its chain ends at ~400 ms.  Before the fix W took the flag from A and
+ * sent X to M's chain end (TWA_RESUME): posted at ~900 ms.
+ */
+TEST(chain_read_left_by_a_taker_is_posted_by_a_busy_async_thread)
+{
+	static unsigned char buf[BLK] __attribute__((aligned(BLK)));
+	struct timespec ms400 = { 0, 400000000 };
+	struct syslet_ring *r = ring_new(8);
+	struct syslet_completion c;
+	struct syslet_atom pr, sl;
+	uint64_t a0, a1, a2, a3, b0, b1;
+	int64_t sret = -12345, pret;
+	struct watch *wt;
+	int fd, p[2], st;
+	pid_t child;
+
+	REQUIRE_SYSLET();
+	fd = nullb_cold(O_RDONLY);
+	if (fd < 0)
+		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	ASSERT_EQ(pipe(p), 0);
+	wt = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(wt != MAP_FAILED);
+	wt->ret = -12345;
+	wt->t0 = 0;
+	wt->seen = -1;
+	child = fork();
+	ASSERT_GE(child, 0);
+	if (!child) {
+		while (!__atomic_load_n(&wt->t0, __ATOMIC_ACQUIRE))
+			usleep(1000);
+		while (__atomic_load_n(&wt->ret, __ATOMIC_ACQUIRE) == -12345 &&
+		       now_ms() - wt->t0 < 5000)
+			usleep(1000);
+		wt->seen = now_ms() - wt->t0;
+		_exit(0);
+	}
+	/* two async threads, both idle */
+	sys_set_limits(2, 60000, 0);
+	b0 = (uintptr_t)&ms400;
+	b1 = 0;
+	for (int i = 0; i < 2; i++) {
+		atom_init(&sl, SYSLET_ASYNC, SYS_nanosleep, &sret, &b0, &b1,
+			  NULL, NULL);
+		ASSERT_EQ(async_exec(&sl, r, NULL, 0), SYSLET_QUEUED);
+	}
+	for (int i = 0; i < 2; i++)
+		ASSERT_TRUE(ring_get(r, &c));
+	for (int i = 0; i < 500; i++) {
+		struct syslet_limits l = limits_now();
+
+		if (l.nr_threads == 2 && l.nr_idle == 2)
+			break;
+		usleep(2000);
+	}
+	ASSERT_EQ(limits_now().nr_idle, 2);
+	a0 = (uint64_t)fd;
+	a1 = (uintptr_t)buf;
+	a2 = BLK;
+	a3 = 64 << 20;
+	__atomic_store_n(&wt->t0, now_ms(), __ATOMIC_RELEASE);
+	atom_init(&pr, SYSLET_ASYNC, SYS_pread64, &wt->ret, &a0, &a1, &a2,
+		  &a3);
+	ASSERT_EQ(async_exec(&pr, r, NULL, 0), SYSLET_QUEUED);
+	atom_init(&sl, SYSLET_ASYNC, SYS_nanosleep, &sret, &b0, &b1, NULL,
+		  NULL);
+	ASSERT_EQ(async_exec(&sl, r, NULL, 0), SYSLET_QUEUED);
+	pret = ppoll_chain(p[0], 900);
+	ASSERT_EQ(waitpid(child, &st, 0), child);
+	tap_diag("default-mode [ppoll(pipe, 900 ms, sigmask)]: %lld; the chain "
+		 "read (page at 200 ms, the busy async thread free at 400 ms): "
+		 "%lld, seen posted at %lld ms", (long long)pret,
+		 (long long)wt->ret, wt->seen);
+	EXPECT_EQ(pret, 0);
+	EXPECT_EQ(wt->ret, BLK);
+	EXPECT_GT(wt->seen, 150);
+	EXPECT_LT(wt->seen, 700);
+	munmap(wt, 4096);
 	close(fd);
 }
 

@@ -152,6 +152,35 @@ static inline int ring_get(struct syslet_ring *r, struct syslet_completion *c)
 	return ring_pop(r, c);
 }
 
+/*
+ * Begins a threadlet (async_exec(NULL, NULL, NULL, SYSLET_EXEC_THREADLET)).
+ * A spare that takes the caller's context returns from this system call
+ * instruction with SYSLET_QUEUED, on a stack the threadlet has used
+ * since: it ends the process with status @code (a constant) right there,
+ * before anything is read from the stack.  glibc's syscall() would
+ * return through whatever return address the threadlet's own calls left
+ * in the same slot: the spare then ran the threadlet's rest as if it
+ * were the caller (pobstate.c on 6.12: its end found no threadlet,
+ * -EINVAL).
+ */
+#define tl_begin_or_exit(code) ({					\
+	register long r10_ __asm__("r10") = SYSLET_EXEC_THREADLET;	\
+	long ret_;							\
+									\
+	__asm__ volatile("syscall\n\t"					\
+			 "cmp $1, %%rax\n\t"				\
+			 "jne 1f\n\t"					\
+			 "mov $231, %%eax\n\t"	/* exit_group */	\
+			 "mov %[c], %%edi\n\t"				\
+			 "syscall\n"					\
+			 "1:"						\
+			 : "=a"(ret_)					\
+			 : "0"((long)NR_async_exec), "D"(0L), "S"(0L),	\
+			   "d"(0L), "r"(r10_), [c] "i"(code)		\
+			 : "rcx", "r11", "memory");			\
+	ret_;								\
+})
+
 /* One atom: nr with argument pointers, result into *ret. */
 static inline void atom_init(struct syslet_atom *a, uint32_t flags, uint32_t nr,
 			     int64_t *ret, uint64_t *a0, uint64_t *a1,
