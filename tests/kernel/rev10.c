@@ -349,9 +349,13 @@ TEST(parked_chain_read_does_not_swallow_an_io_submit_reads_kick)
 	ASSERT_EQ(setresgid(1000, 1000, 1000), 0);
 	ASSERT_EQ(setresuid(1000, 1000, 1000), 0);
 	sys_set_limits(4, 60000, 0);
-	/* uid 1000 has this thread and T2: no more */
-	ASSERT_EQ(pthread_create(&t2, NULL, pk_t2, NULL), 0);
+	/*
+	 * uid 1000 has this thread and T2: no more.  The limit first: T2's
+	 * chain begins with a read in flight and makes a spare async thread
+	 * if it can (syslet_kio_spare()), which it could before the limit.
+	 */
 	ASSERT_EQ(setrlimit(RLIMIT_NPROC, &rl), 0);
+	ASSERT_EQ(pthread_create(&t2, NULL, pk_t2, NULL), 0);
 	for (int i = 0; i < 500 && !atomic_load(&pk_tid); i++)
 		usleep(2000);
 	ASSERT_NE(atomic_load(&pk_tid), 0);
