@@ -74,9 +74,9 @@
  * chain's end, which could wait for the read).  A pass-on-block taker
  * waiting for its giver posts io_submit() reads too (syslet_taker_post()).
  * Only a chain's reads, with no unreserved async thread, still wait for a
- * busy user thread's chain end, with a task work of their own (@kio_tw_busy, @kio_tw_parked:
- * kio_kick_busy()) that keeps no later kick from the first one (review
- * 10 finding 2).  A thread that begins a chain with reads in flight
+ * busy user thread's chain end, with a task work of their own
+ * (@kio_tw_busy, @kio_tw_parked: kio_kick_busy()) that keeps no later
+ * kick from the first one (review 10 finding 2).  A thread that begins a chain with reads in flight
  * makes sure one exists (syslet_kio_spare()).
  * A kick that came before the chain started is run before it
  * (syslet_kio_chain_begin()).  async_wait() still posts completed reads

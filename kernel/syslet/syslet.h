@@ -137,10 +137,10 @@ struct syslet_ctx {
 	/*
 	 * No user thread could take them (each runs a chain): an async
 	 * thread posts ctx->kio_done (@kio_post, ctx->lock, set by
-	 * @kio_post_work), or a pass-on-block taker waiting for its giver
-	 * its io_submit() reads (@kio_taker, likewise), and reads @ops
-	 * kios' blocking rest (@kio_queue, ctx->lock).  @nr_kio: kios in
-	 * flight.
+	 * @kio_post_work), and so does a pass-on-block taker waiting for
+	 * its giver, its io_submit() reads only (@kio_taker, likewise); an
+	 * async thread reads @ops kios' blocking rest (@kio_queue,
+	 * ctx->lock).  @nr_kio: kios in flight.
 	 */
 	struct work_struct	kio_post_work;
 	bool			kio_post;
@@ -285,7 +285,8 @@ struct syslet_worker {
 	 * queued yet (it dropped ctx->lock to make it): no giver reserves
 	 * it meanwhile (taker_pick(); not in ctx->nr_idle_open), or the
 	 * work would wait for that giver's chain, which may wait for the
-	 * work.  @took: it took work off a queue (its maker's or not).
+	 * work.  @took: it took a chain off ctx->queue, or another queuer
+	 * woke it, while held.
 	 */
 	bool			held;
 	bool			took;

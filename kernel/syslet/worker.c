@@ -359,9 +359,10 @@ static void __noreturn worker_exit(struct syslet_worker *w)
 /*
  * The engine's reads (kio.c) an async thread reads on, ctx->lock held:
  * ctx->kio_done when no user thread could take it (@kio_post, or
- * @kio_taker: left for a reserved taker, which an unreserved thread
- * does as well), or the blocking rest of one read (ctx->kio_queue).  False, the lock held, if
- * there is none; else true, the lock dropped, the work done.
+ * @kio_taker: for a reserved taker, which an unreserved thread takes as
+ * well), or the blocking rest of one read (ctx->kio_queue).  False, the
+ * lock held, if there is none; else true, the lock dropped, the work
+ * done.
  */
 static bool worker_kio(struct syslet_ctx *ctx, struct syslet_worker *w)
 {
@@ -373,7 +374,6 @@ static bool worker_kio(struct syslet_ctx *ctx, struct syslet_worker *w)
 	if (ctx->kio_post || ctx->kio_taker) {
 		WRITE_ONCE(ctx->kio_post, false);
 		WRITE_ONCE(ctx->kio_taker, false);
-		w->took = true;
 		spin_unlock(&ctx->lock);
 		syslet_kio_flush(ctx);
 		return true;
@@ -383,7 +383,6 @@ static bool worker_kio(struct syslet_ctx *ctx, struct syslet_worker *w)
 	if (!kio)
 		return false;
 	list_del_init(&kio->qnode);
-	w->took = true;
 	spin_unlock(&ctx->lock);
 	syslet_kio_run(kio);
 	return true;
@@ -448,7 +447,6 @@ static long worker_loop(struct syslet_worker *w)
 					      node);
 			list_del_init(&kw->node);
 			ctx->nr_kwork_running++;
-			w->took = true;
 			spin_unlock(&ctx->lock);
 			if (started)
 				wake_up_all(&ctx->spare_wait);
@@ -810,13 +808,13 @@ static int worker_make(struct syslet_ctx *ctx)
 	}
 	/*
 	 * A giver may reserve it from now on: our caller queues its work
-	 * before it drops ctx->lock.  Gone already (the ctx dying), or busy
-	 * with work it took meanwhile (another submitter's, or work queued
-	 * before ours: it ran on from its start), it is no thread for ours:
-	 * -EBUSY, as with no thread made.  (The newest of its seq: the list
-	 * is newest first.)
+	 * before it drops ctx->lock.  Running a chain it took meanwhile
+	 * (another submitter's, or one queued before ours: it ran on from
+	 * its start), which may wait for ours, it is no thread for ours:
+	 * -EBUSY.  Gone already: the process is exiting or exec'ing.  (The
+	 * newest of its seq: the list is newest first.)
 	 */
-	ret = -EBUSY;
+	ret = ctx->dead ? -ECANCELED : -EINTR;
 	list_for_each_entry(w, &ctx->workers, node) {
 		if (w->seq != seq)
 			continue;
@@ -824,10 +822,10 @@ static int worker_make(struct syslet_ctx *ctx)
 		if (!list_empty(&w->idle_node) && !w->restricted) {
 			ctx->nr_idle_open++;
 			/* a giver waiting for a thread to reserve */
-			wake_up_all(&ctx->spare_wait);
+			if (wq_has_sleeper(&ctx->spare_wait))
+				wake_up_all(&ctx->spare_wait);
 		}
-		if (!w->took)
-			ret = 0;
+		ret = w->took ? -EBUSY : 0;
 		break;
 	}
 	return ret;
@@ -1144,7 +1142,8 @@ void syslet_taker_post(struct syslet_worker *w, unsigned long later)
 	}
 	/*
 	 * As after worker_kio(): the final fput() of a file closed
-	 * meanwhile (get_signal() would run it at our next look anyway).
+	 * meanwhile (task work queued TWA_RESUME, which no look of ours
+	 * for a signal would see).
 	 */
 	if (task_work_pending(current))
 		task_work_run();
