@@ -378,14 +378,46 @@ static long submit_post(struct syslet_ring __user *ring,
 	return syslet_post_comp(ctx, &comp, ring, false);
 }
 
+/* What async_exec() takes of a chain's first atom before it runs */
+struct syslet_head {
+	u32 flags;
+	u32 nr;
+	u64 user_data;
+	u64 arg0;		/* arg_ptr[0] */
+};
+
+/*
+ * Reads the first atom for async_exec()'s checks, in one copy, on a
+ * stack of its own (not under the atoms run in the caller); the chain
+ * reads it again when it runs it (exec.c).  An atom with unknown flags
+ * or a reserved word set is refused before anything runs.
+ */
+static noinline_for_stack int read_head(const struct syslet_atom __user *uatom,
+					struct syslet_head *h)
+{
+	struct syslet_atom atom;
+
+	if (copy_from_user(&atom, uatom, sizeof(atom)))
+		return -EFAULT;
+	if ((atom.flags & ~SYSLET_ATOM_FLAGS) || atom.__reserved[0] ||
+	    atom.__reserved[1])
+		return -EINVAL;
+	h->flags = atom.flags;
+	h->nr = atom.nr;
+	h->user_data = atom.user_data;
+	h->arg0 = atom.arg_ptr[0];
+	return 0;
+}
+
 SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		struct syslet_ring __user *, ring,
 		struct syslet_completion __user *, done, unsigned int, flags)
 {
 	struct syslet_caller caller;
+	struct syslet_head head;
 	struct syslet_chain *c;
 	struct syslet_ctx *ctx;
-	u64 user_data, rsvd[2];
+	u64 user_data;
 	u32 aflags;
 	long ret;
 
@@ -401,13 +433,11 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 		       syslet_threadlet_begin();
 	if (flags & SYSLET_EXEC_THREADLET_END)
 		return atom ? -EINVAL : syslet_threadlet_end(ring, done);
-	if (get_user(aflags, &atom->flags) ||
-	    get_user(user_data, &atom->user_data) ||
-	    copy_from_user(rsvd, atom->__reserved, sizeof(rsvd)))
-		return -EFAULT;
-	/* refused before anything runs; a later atom's: exec.c */
-	if ((aflags & ~SYSLET_ATOM_FLAGS) || rsvd[0] || rsvd[1])
-		return -EINVAL;
+	ret = read_head(atom, &head);
+	if (ret)
+		return ret;
+	aflags = head.flags;
+	user_data = head.user_data;
 	if ((aflags & SYSLET_ASYNC) && (aflags & SYSLET_SYNC))
 		return -EINVAL;
 	if (ring) {
@@ -462,7 +492,7 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 			return PTR_ERR(c);
 		c->uring = (u64)(unsigned long)ring;
 		/* a buffered read that would wait for pages: no hand-off */
-		if (syslet_kbuf_exec(ctx, c, done, &ret))
+		if (syslet_kbuf_exec(ctx, c, head.nr, head.arg0, done, &ret))
 			return ret;
 		/* as in submit_in_caller(); after a hand-off, an async thread */
 		syslet_kio_chain_begin(ctx, &caller);

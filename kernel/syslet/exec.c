@@ -733,18 +733,34 @@ static void syslet_after_atom(struct syslet_chain *c, bool in_caller)
 		task_work_run();
 }
 
-/* Reads @atom's six arguments through their pointers (NULL: 0). */
+/*
+ * Reads @atom's six arguments through their pointers (NULL: 0).  Pointers
+ * to consecutive words, as a program's array of arguments gives them
+ * (libsyslet's struct syslet_op), are read with one copy: the same words,
+ * and -EFAULT if any of them cannot be read, as word by word.  A word the
+ * program changes meanwhile may be read torn then (a copy is not a load
+ * per word): docs/abi.md asks for atoms left alone until their chain ends.
+ */
 int syslet_load_args(const struct syslet_atom *atom, unsigned long *args)
 {
-	int i;
+	int i, n;
 
-	for (i = 0; i < 6; i++) {
-		u64 v = 0;
+	BUILD_BUG_ON(sizeof(*args) != sizeof(u64));
+	for (i = 0; i < 6; i += n) {
+		u64 p = atom->arg_ptr[i];
+		u64 __user *up = u64_to_user_ptr(p);
 
-		if (atom->arg_ptr[i] &&
-		    get_user(v, (u64 __user *)u64_to_user_ptr(atom->arg_ptr[i])))
+		n = 1;
+		if (!p) {
+			args[i] = 0;
+			continue;
+		}
+		while (i + n < 6 && atom->arg_ptr[i + n] &&
+		       atom->arg_ptr[i + n] == p + n * sizeof(u64))
+			n++;
+		if (n == 1 ? get_user(args[i], up) :
+			     copy_from_user(&args[i], up, n * sizeof(u64)))
 			return -EFAULT;
-		args[i] = v;
 	}
 	return 0;
 }

@@ -473,7 +473,8 @@ void syslet_kio_taken(struct syslet_ctx *ctx, struct task_struct *from);
 void syslet_kio_chain_begin(struct syslet_ctx *ctx, struct syslet_caller *sc);
 void syslet_kio_chain_end(struct syslet_ctx *ctx, struct syslet_caller *sc);
 bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
-		      struct syslet_completion __user *done, long *ret);
+		      u32 nr, u64 fdp, struct syslet_completion __user *done,
+		      long *ret);
 bool syslet_kbuf_file(struct file *file);
 ssize_t syslet_kbuf_call(struct kiocb *iocb, struct iov_iter *iter);
 int syslet_kbuf_issue(struct syslet_kio *kio, bool missed);

@@ -54,6 +54,15 @@ esac
 # does not take: 137 s / 90 s).  (8 and 10 are not built:
 # scripts/libaio-harness.sh.)
 QUICK_CASES="2 3 4 5 7 11 12 13 14 15 16 17 19 20 21 22 23"
+# On the debug kernel (KASAN, lockdep, kmemleak) case 11 alone ran past
+# 400 s, still busy (2026-12-05, 6.1: 16 s on the fast kernel), and 14
+# took 113 s: the million turns of one path of 11 catch nothing there that
+# the others' few do not, so the debug kernel's quick mode leaves it out
+# (the other cases, switch on: 790 s there; case 20, aio-max-nr's worth
+# of contexts, ran past 400 s beside a runaway case 11).
+if [ "${SYSLET_KERNEL:-}" = debug ]; then
+	QUICK_CASES=$(echo " $QUICK_CASES " | sed 's/ 11 / /')
+fi
 if [ ! -f $sw ]; then
 	echo "1..0 # SKIP no $sw (kernel without CONFIG_SYSLET_AIO)"
 	exit 0
@@ -62,9 +71,11 @@ fi
 # A bound on each client (seconds), so that one that does not end fails
 # with the tasks' states instead of taking the guest's whole time limit
 # (make test-debug's 6.1 suite at 77b075e: no output from the harness for
-# 40 minutes on the debug kernel, slow or stuck unknown).
-bound=${SYSLET_AIO_CLIENT_BOUND:-1200}
-grace=${SYSLET_AIO_CLIENT_GRACE:-60}	# for the states to be taken
+# 40 minutes on the debug kernel: case 11, slow there, above).  The debug
+# kernel's quick harness took 790 s (switch on) on a quiet host.
+bound=1200
+[ "${SYSLET_KERNEL:-}" = debug ] && bound=2400
+bound=${SYSLET_AIO_CLIENT_BOUND:-$bound}
 
 # the states of the tasks asleep (D or S), but for the kernel's own
 tasks_asleep() {
@@ -78,28 +89,27 @@ tasks_asleep() {
 		head -80
 }
 
-# runs "$@" under $bound: at the bound, the tasks' states are taken (the
-# client still there; walking /proc takes seconds under TCG), then it is
-# killed and fails with them.  The watcher writes nowhere but its file
-# and sleeps a second at a time, so it holds no pipe once killed.
+# runs "$@" under $bound, in a process group of its own: at the bound the
+# tasks' states are taken (the client still there), then the whole group
+# is killed (a harness case that runtests.sh started, with runtests.sh
+# killed alone, would hold check()'s output pipe: make test-debug at
+# 3bb962a waited on case 11 that way) and it fails with them.
 bounded() {
-	(
-		i=0
-		while [ $i -lt "$bound" ]; do sleep 1; i=$((i + 1)); done
-		tasks_asleep > $work/asleep.txt
-	) > /dev/null 2>&1 &
-	w=$!
-	timeout -s KILL $((bound + grace)) "$@"
-	rc=$?
-	if [ $rc -ne 137 ]; then
-		kill $w 2>/dev/null
-		wait $w 2>/dev/null
-		return $rc
-	fi
-	wait $w 2>/dev/null
-	echo "past the ${bound} s bound: $*; tasks asleep then:"
-	cat $work/asleep.txt 2>/dev/null
-	return $rc
+	setsid "$@" &
+	pid=$!
+	i=0
+	while kill -0 $pid 2>/dev/null; do
+		if [ $i -ge "$bound" ]; then
+			echo "past the ${bound} s bound: $*; tasks asleep then:"
+			tasks_asleep
+			kill -KILL -$pid 2>/dev/null
+			wait $pid 2>/dev/null
+			return 137
+		fi
+		sleep 1
+		i=$((i + 1))
+	done
+	wait $pid
 }
 
 setup() {

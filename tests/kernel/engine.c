@@ -372,6 +372,184 @@ TEST(bad_input_gets_clear_errors)
 	ASSERT_EQ(errno, EINVAL);
 }
 
+/*
+ * An atom's six argument pointers, however a program lays them out: one
+ * array (the kernel reads a run of consecutive words at once), the array
+ * backwards, two runs, a NULL inside a run and after it, unaligned words,
+ * and a run that ends in an unreadable page (-EFAULT, nothing done, as
+ * when only the last pointer is bad); the first atom itself across the
+ * end of a readable page.  copy_file_range() takes six arguments, two of
+ * them pointers it writes through: each case copies 8 bytes at its own
+ * offsets, and the words next to each run are ones that would fail it if
+ * they were read as arguments.  Every chain in the caller, the first
+ * also on an async thread.
+ */
+static int tmp_fd(void)
+{
+	char path[] = "/tmp/syslet-args-XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+static int64_t cfr_atom(const uint64_t *const p[6], struct syslet_ring *r)
+{
+	struct syslet_completion done;
+	struct syslet_atom a;
+
+	atom_init(&a, r ? SYSLET_ASYNC : SYSLET_SYNC, SYS_copy_file_range,
+		  NULL, NULL, NULL, NULL, NULL);
+	for (int i = 0; i < 6; i++)
+		a.arg_ptr[i] = (uintptr_t)p[i];
+	/* a seventh pointer in a run would be this field: past the words */
+	a.user_data = a.arg_ptr[5] + 8;
+	if (r) {
+		if (async_exec(&a, r, NULL, 0) != SYSLET_QUEUED ||
+		    !ring_get(r, &done))
+			return -99998;
+	} else if (async_exec(&a, NULL, &done, 0) != SYSLET_DONE) {
+		return -99999;
+	}
+	return done.status;
+}
+
+TEST(argument_pointers_in_runs_gaps_and_any_order)
+{
+	struct syslet_ring *r = ring_new(4);
+	char src[64], got[64] = { 0 };
+	uint64_t v[7], w[6], z[8], m[6];
+	struct syslet_completion done;
+	const uint64_t *p[6];
+	int64_t off_in, off_out;
+	struct syslet_atom *a;
+	unsigned char *u;
+	char *pages;
+	int in, out;
+
+	REQUIRE_SYSLET();
+	for (int i = 0; i < 64; i++)
+		src[i] = (char)(i + 1);
+	in = tmp_fd();
+	out = tmp_fd();
+	ASSERT_GE(in, 0);
+	ASSERT_GE(out, 0);
+	ASSERT_EQ(pwrite(in, src, 64, 0), 64);
+	ASSERT_EQ(ftruncate(out, 64), 0);
+
+	/* one array: in, &off_in, out, &off_out, 8, 0; then bad flags */
+	v[0] = in;
+	v[1] = (uintptr_t)&off_in;
+	v[2] = out;
+	v[3] = (uintptr_t)&off_out;
+	v[4] = 8;
+	v[5] = 0;
+	v[6] = 1;
+	for (int i = 0; i < 6; i++)
+		p[i] = &v[i];
+	off_in = 0;
+	off_out = 0;
+	EXPECT_EQ(cfr_atom(p, NULL), 8);
+	EXPECT_EQ(off_in, 8);
+	/* the same on an async thread */
+	off_in = 8;
+	off_out = 8;
+	EXPECT_EQ(cfr_atom(p, r), 8);
+
+	/* the array backwards */
+	off_in = 16;
+	off_out = 16;
+	for (int i = 0; i < 6; i++) {
+		w[5 - i] = v[i];
+		p[i] = &w[5 - i];
+	}
+	EXPECT_EQ(cfr_atom(p, NULL), 8);
+
+	/* two runs of three, a bad word between and after them */
+	off_in = 24;
+	off_out = 24;
+	memcpy(z, v, 3 * sizeof(z[0]));
+	z[3] = 1;
+	memcpy(z + 4, v + 3, 3 * sizeof(z[0]));
+	z[7] = 1;
+	for (int i = 0; i < 3; i++) {
+		p[i] = &z[i];
+		p[3 + i] = &z[4 + i];
+	}
+	EXPECT_EQ(cfr_atom(p, NULL), 8);
+	/* the flags' pointer NULL, the word after the run bad */
+	off_in = 32;
+	off_out = 32;
+	z[6] = 1;
+	p[5] = NULL;
+	EXPECT_EQ(cfr_atom(p, NULL), 8);
+
+	/* off_in's pointer NULL inside an array: fd_in's offset, 40 */
+	memcpy(m, v, sizeof(m));
+	m[1] = 8;			/* not an address: EFAULT if read */
+	for (int i = 0; i < 6; i++)
+		p[i] = &m[i];
+	p[1] = NULL;
+	off_out = 40;
+	ASSERT_EQ(lseek(in, 40, SEEK_SET), 40);
+	EXPECT_EQ(cfr_atom(p, NULL), 8);
+	EXPECT_EQ(lseek(in, 0, SEEK_CUR), 48);
+
+	/* unaligned consecutive words */
+	u = malloc(7 * 8 + 1);
+	ASSERT_TRUE(u != NULL);
+	off_in = 48;
+	off_out = 48;
+	memcpy(u + 1, v, sizeof(v));
+	for (int i = 0; i < 6; i++)
+		p[i] = (const uint64_t *)(u + 1 + 8 * i);
+	EXPECT_EQ(cfr_atom(p, NULL), 8);
+	free(u);
+
+	ASSERT_EQ(pread(out, got, 64, 0), 64);
+	EXPECT_EQ(memcmp(got, src, 56), 0);
+	EXPECT_EQ(got[56], 0);
+
+	/* a run whose last two words are in an unreadable page */
+	pages = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(pages != MAP_FAILED);
+	off_in = 56;
+	off_out = 56;
+	memcpy(pages + 4096 - 32, v, 32);
+	ASSERT_EQ(mprotect(pages + 4096, 4096, PROT_NONE), 0);
+	for (int i = 0; i < 6; i++)
+		p[i] = (const uint64_t *)(pages + 4096 - 32 + 8 * i);
+	EXPECT_EQ(cfr_atom(p, NULL), -EFAULT);
+	/* the same with only the last pointer bad, on its own */
+	for (int i = 0; i < 5; i++)
+		p[i] = &v[i];
+	p[5] = (const uint64_t *)(pages + 4096);
+	EXPECT_EQ(cfr_atom(p, NULL), -EFAULT);
+	EXPECT_EQ(off_in, 56);
+	ASSERT_EQ(pread(out, got, 64, 0), 64);
+	EXPECT_EQ(got[56], 0);
+
+	/* the first atom: its last word unreadable, then all of it readable */
+	a = (struct syslet_atom *)(pages + 4096 - sizeof(*a) + 8);
+	memset(a, 0, sizeof(*a) - 8);
+	a->flags = SYSLET_SYNC;
+	a->nr = SYS_getppid;
+	errno = 0;
+	EXPECT_EQ(async_exec(a, NULL, &done, 0), -1);
+	EXPECT_EQ(errno, EFAULT);
+	a = (struct syslet_atom *)(pages + 4096 - sizeof(*a));
+	memset(a, 0, sizeof(*a));
+	a->flags = SYSLET_SYNC;
+	a->nr = SYS_getppid;
+	EXPECT_EQ(async_exec(a, NULL, &done, 0), SYSLET_DONE);
+	EXPECT_EQ(done.status, getppid());
+	munmap(pages, 8192);
+	close(in);
+	close(out);
+}
+
 TEST(full_ring_loses_nothing)
 {
 	enum { N = 10000 };

@@ -202,7 +202,16 @@ static int io_side_finish(struct io_side *s)
 	char out[8];
 
 	for (int i = 0; i < NFIFO; i++) {
-		fds[i] = open(s->fifo[i], O_WRONLY | O_NONBLOCK);
+		/*
+		 * Its io-wq worker exists, but on a loaded machine may not
+		 * have reached fifo_open() yet: ENXIO until it has (5 s).
+		 */
+		for (int t = 0; t < 500; t++) {
+			fds[i] = open(s->fifo[i], O_WRONLY | O_NONBLOCK);
+			if (fds[i] >= 0 || errno != ENXIO)
+				break;
+			usleep(10000);
+		}
 		if (fds[i] < 0)
 			bad |= 1;	/* ENXIO: no reader was waiting */
 	}

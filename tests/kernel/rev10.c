@@ -35,28 +35,7 @@
 #include <time.h>
 #include "tap.h"
 #include "sys.h"
-
-#ifndef BLKFLSBUF
-#define BLKFLSBUF	_IO(0x12, 97)
-#endif
-
-#define BLK	4096
-
-static int loaded_nullb;
-
-static int nullb_cold(int flags)
-{
-	int fd;
-
-	if (!loaded_nullb)
-		return -1;
-	fd = open("/dev/nullb0", flags);
-	if (fd >= 0 && ioctl(fd, BLKFLSBUF, 0)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
+#include "nullb.h"
 
 /*
  * One SYSLET_ASYNC [getpid] chain, so that the process has one async
@@ -150,9 +129,7 @@ TEST(read_is_posted_by_the_waiting_taker_at_max_threads)
 	REQUIRE_SYSLET();
 	if (access("/proc/sys/fs/aio-syslet", F_OK))
 		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
-	fd = nullb_cold(O_RDONLY);
-	if (fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	fd = NULLB_COLD_OR_SKIP(O_RDONLY);
 	efd = (int)syscall(SYS_eventfd2, 0, 0);
 	ASSERT_GE(efd, 0);
 	ASSERT_EQ(syscall(SYS_io_setup, 4, &actx), 0);
@@ -216,13 +193,8 @@ TEST(reads_blocking_rest_with_only_a_reserved_taker_completes_short)
 	REQUIRE_SYSLET();
 	if (access("/proc/sys/fs/aio-syslet", F_OK))
 		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
-	fd = nullb_cold(O_RDONLY);
-	if (fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
-	mfd = open("/dev/nullb0", O_RDWR);
-	ASSERT_GE(mfd, 0);
-	map = mmap(NULL, BLK, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 16 << 20);
-	ASSERT_TRUE(map != MAP_FAILED);
+	fd = NULLB_COLD_OR_SKIP(O_RDONLY);
+	map = NULLB_MAP(&mfd, 16);
 	ASSERT_EQ(pipe(p), 0);
 	ASSERT_EQ(syscall(SYS_io_setup, 4, &actx), 0);
 	ASSERT_TRUE(only_async_thread_idle());
@@ -339,9 +311,7 @@ TEST(parked_chain_read_does_not_swallow_an_io_submit_reads_kick)
 		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
 	if (geteuid() != 0)
 		SKIP("needs root to become uid 1000");
-	pk_fd = nullb_cold(O_RDONLY);
-	if (pk_fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	pk_fd = NULLB_COLD_OR_SKIP(O_RDONLY);
 	pk_efd = (int)syscall(SYS_eventfd2, 0, 0);
 	ASSERT_GE(pk_efd, 0);
 	pk_ring = ring_new(4);
@@ -562,13 +532,8 @@ TEST(io_submit_reads_blocking_rest_runs_with_its_submitters_io_flusher)
 		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
 	if (geteuid() != 0)
 		SKIP("PR_SET_IO_FLUSHER needs CAP_SYS_RESOURCE");
-	fd = nullb_cold(O_RDONLY);
-	if (fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
-	mfd = open("/dev/nullb0", O_RDWR);
-	ASSERT_GE(mfd, 0);
-	map = mmap(NULL, BLK, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 60 << 20);
-	ASSERT_TRUE(map != MAP_FAILED);
+	fd = NULLB_COLD_OR_SKIP(O_RDONLY);
+	map = NULLB_MAP(&mfd, 60);
 	ASSERT_EQ(syscall(SYS_io_setup, 4, &actx), 0);
 	sys_set_limits(1, 60000, 0);
 	ASSERT_EQ(prctl(PR_SET_IO_FLUSHER, 0, 0, 0, 0), 0);
@@ -653,9 +618,7 @@ TEST(chain_read_left_by_a_taker_is_posted_by_a_busy_async_thread)
 	pid_t child;
 
 	REQUIRE_SYSLET();
-	fd = nullb_cold(O_RDONLY);
-	if (fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	fd = NULLB_COLD_OR_SKIP(O_RDONLY);
 	ASSERT_EQ(pipe(p), 0);
 	wt = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -719,15 +682,4 @@ TEST(chain_read_left_by_a_taker_is_posted_by_a_busy_async_thread)
 	close(fd);
 }
 
-int main(int argc, char **argv)
-{
-	int ret;
-
-	/* our own null_blk: memory backed (reads of it are zeros), 200 ms */
-	loaded_nullb = nullb_load("memory_backed=1 completion_nsec=200000000 "
-				  "irqmode=2");
-	ret = tap_main(argc, argv);
-	if (loaded_nullb && nullb_unload())
-		ret = 1;
-	return ret;
-}
+NULLB_MAIN()

@@ -29,12 +29,7 @@
 #include <time.h>
 #include "tap.h"
 #include "sys.h"
-
-#ifndef BLKFLSBUF
-#define BLKFLSBUF	_IO(0x12, 97)
-#endif
-
-#define BLK	4096
+#include "nullb.h"
 
 /* <linux/ioprio.h> is not a uapi header on every distribution */
 #define IOPRIO_CLASS_SHIFT	13
@@ -46,8 +41,6 @@
 #define IOPRIO_CLASS_BE		2
 #define IOPRIO_CLASS_IDLE	3
 #define IOPRIO_WHO_PROCESS	1
-
-static int loaded_nullb;
 
 static struct syslet_ring *qr;
 
@@ -61,20 +54,6 @@ static int64_t queue1(uint32_t nr, uint64_t *a0, uint64_t *a1)
 	if (async_exec(&a, qr, NULL, 0) != SYSLET_QUEUED || !ring_get(qr, &c))
 		return -99999;
 	return ret;
-}
-
-static int nullb_cold(int flags)
-{
-	int fd;
-
-	if (!loaded_nullb)
-		return -1;
-	fd = open("/dev/nullb0", flags);
-	if (fd >= 0 && ioctl(fd, BLKFLSBUF, 0)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -212,9 +191,7 @@ TEST(pi_trylock_on_a_cold_page_in_the_caller_is_the_callers)
 	int fd;
 
 	REQUIRE_SYSLET();
-	fd = nullb_cold(O_RDONLY);
-	if (fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	fd = NULLB_COLD_OR_SKIP(O_RDONLY);
 	/* an idle async thread: a hand-off is possible */
 	sys_set_limits(4, 60000, 0);
 	qr = r;
@@ -327,9 +304,7 @@ static void pkru_case(int how)
 	int key;
 
 	REQUIRE_SYSLET();
-	pp_fd = nullb_cold(O_RDONLY);
-	if (pp_fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	pp_fd = NULLB_COLD_OR_SKIP(O_RDONLY);
 	/* is there a PKRU at all (CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS)? */
 	/* PKEY_DISABLE_ACCESS (1): the default PKRU's bits, ours unchanged */
 	key = (int)syscall(SYS_pkey_alloc, 0, 1);
@@ -551,13 +526,8 @@ static void poll_stall_case(int in_chain)
 	REQUIRE_SYSLET();
 	if (access("/proc/sys/fs/aio-syslet", F_OK))
 		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
-	fd = nullb_cold(O_RDONLY);
-	if (fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
-	mfd = open("/dev/nullb0", O_RDWR);
-	ASSERT_GE(mfd, 0);
-	map = mmap(NULL, BLK, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 64 << 20);
-	ASSERT_TRUE(map != MAP_FAILED);
+	fd = NULLB_COLD_OR_SKIP(O_RDONLY);
+	map = NULLB_MAP(&mfd, 64);
 	ASSERT_EQ(syscall(SYS_io_setup, 4, &st_ctx), 0);
 	st_in_chain = in_chain;
 	ASSERT_EQ(pthread_create(&h, NULL, poller, NULL), 0);
@@ -641,13 +611,8 @@ TEST(aio_read_blocking_rest_with_no_thread_to_be_had_completes_short)
 		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
 	if (geteuid() != 0)
 		SKIP("needs root to become uid 1000");
-	fd = nullb_cold(O_RDONLY);
-	if (fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
-	mfd = open("/dev/nullb0", O_RDWR);
-	ASSERT_GE(mfd, 0);
-	map = mmap(NULL, BLK, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 72 << 20);
-	ASSERT_TRUE(map != MAP_FAILED);
+	fd = NULLB_COLD_OR_SKIP(O_RDONLY);
+	map = NULLB_MAP(&mfd, 72);
 	ASSERT_EQ(syscall(SYS_io_setup, 4, &actx), 0);
 	ASSERT_EQ(setresgid(1000, 1000, 1000), 0);
 	ASSERT_EQ(setresuid(1000, 1000, 1000), 0);
@@ -754,9 +719,7 @@ static void eventfd_case(int nproc)
 		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
 	if (nproc && geteuid() != 0)
 		SKIP("needs root to become uid 1000");
-	fd = nullb_cold(O_RDONLY);
-	if (fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	fd = NULLB_COLD_OR_SKIP(O_RDONLY);
 	ev_fd = (int)syscall(SYS_eventfd2, 0, 0);
 	ASSERT_GE(ev_fd, 0);
 	ASSERT_EQ(pipe(ev_pipe), 0);
@@ -837,15 +800,4 @@ TEST(eventfd_of_a_read_with_no_thread_to_be_had_completes_with_eagain)
 	eventfd_case(1);
 }
 
-int main(int argc, char **argv)
-{
-	int ret;
-
-	/* our own null_blk: memory backed (reads of it are zeros), 200 ms */
-	loaded_nullb = nullb_load("memory_backed=1 completion_nsec=200000000 "
-				  "irqmode=2");
-	ret = tap_main(argc, argv);
-	if (loaded_nullb && nullb_unload())
-		ret = 1;
-	return ret;
-}
+NULLB_MAIN()

@@ -29,29 +29,8 @@
 #include <time.h>
 #include "tap.h"
 #include "sys.h"
+#include "nullb.h"
 #include "tracefs.h"
-
-#ifndef BLKFLSBUF
-#define BLKFLSBUF	_IO(0x12, 97)
-#endif
-
-#define BLK	4096
-
-static int loaded_nullb;
-
-static int nullb_cold(int flags)
-{
-	int fd;
-
-	if (!loaded_nullb)
-		return -1;
-	fd = open("/dev/nullb0", flags);
-	if (fd >= 0 && ioctl(fd, BLKFLSBUF, 0)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 static inline uint32_t rdpkru(void)
 {
@@ -154,9 +133,7 @@ TEST(a_direct_reads_result_is_stored_with_the_submitters_pkru)
 	REQUIRE_SYSLET();
 	if (!have_pkeys())
 		SKIP("no protection keys");
-	fd = nullb_cold(O_RDONLY | O_DIRECT);
-	if (fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	fd = NULLB_COLD_OR_SKIP(O_RDONLY | O_DIRECT);
 	if (limits_now().nr_threads != 0)
 		SKIP("async threads left: cannot tell a direct read");
 	dr_key = (int)syscall(SYS_pkey_alloc, 0, 0);
@@ -314,9 +291,7 @@ TEST(a_hand_off_during_a_read_on_keeps_the_callers_pkru)
 		SKIP("no protection keys");
 	if (access("/proc/sys/fs/aio-syslet", F_OK))
 		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
-	fd = nullb_cold(O_RDONLY);
-	if (fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	fd = NULLB_COLD_OR_SKIP(O_RDONLY);
 	mfd = open("/dev/nullb0", O_RDWR);
 	ASSERT_GE(mfd, 0);
 	map = mmap(NULL, BLK, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 64 << 20);
@@ -410,9 +385,7 @@ TEST(aio_complete_names_the_submitter_after_a_hand_off)
 	REQUIRE_SYSLET();
 	if (access("/proc/sys/fs/aio-syslet", F_OK))
 		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
-	fd = nullb_cold(O_RDONLY);
-	if (fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	fd = NULLB_COLD_OR_SKIP(O_RDONLY);
 	if (complete_tracing(1))
 		SKIP("no tracefs or no syslet_aio_complete event");
 	ASSERT_TRUE(idle_async_thread());
@@ -453,15 +426,4 @@ TEST(aio_complete_names_the_submitter_after_a_hand_off)
 	close(fd);
 }
 
-int main(int argc, char **argv)
-{
-	int ret;
-
-	/* our own null_blk: memory backed (reads of it are zeros), 200 ms */
-	loaded_nullb = nullb_load("memory_backed=1 completion_nsec=200000000 "
-				  "irqmode=2");
-	ret = tap_main(argc, argv);
-	if (loaded_nullb && nullb_unload())
-		ret = 1;
-	return ret;
-}
+NULLB_MAIN()

@@ -35,47 +35,7 @@
 #include <time.h>
 #include "tap.h"
 #include "sys.h"
-
-#ifndef BLKFLSBUF
-#define BLKFLSBUF	_IO(0x12, 97)
-#endif
-
-#define BLK	4096
-
-static int loaded_nullb;
-
-static int nullb_cold(int flags)
-{
-	int fd;
-
-	if (!loaded_nullb)
-		return -1;
-	fd = open("/dev/nullb0", flags);
-	if (fd >= 0 && ioctl(fd, BLKFLSBUF, 0)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* an io_submit() PREAD of one cold block at @off MiB, RESFD @efd */
-static int submit_read(aio_context_t actx, int fd, void *buf, int off,
-		       int efd)
-{
-	struct iocb cb, *cbp = &cb;
-
-	memset(&cb, 0, sizeof(cb));
-	cb.aio_fildes = fd;
-	cb.aio_lio_opcode = IOCB_CMD_PREAD;
-	cb.aio_buf = (uintptr_t)buf;
-	cb.aio_nbytes = BLK;
-	cb.aio_offset = (long long)off << 20;
-	if (efd >= 0) {
-		cb.aio_flags = IOCB_FLAG_RESFD;
-		cb.aio_resfd = efd;
-	}
-	return (int)syscall(SYS_io_submit, actx, 1, &cbp);
-}
+#include "nullb.h"
 
 /*
  * One SYSLET_ASYNC [getpid] chain, so that the process has one async
@@ -158,9 +118,7 @@ static void reserved_taker_case(int uring)
 	REQUIRE_SYSLET();
 	if (access("/proc/sys/fs/aio-syslet", F_OK))
 		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
-	fd = nullb_cold(O_RDONLY);
-	if (fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	fd = NULLB_COLD_OR_SKIP(O_RDONLY);
 	if (uring) {
 		struct io_uring_params p;
 		int ufd;
@@ -176,7 +134,7 @@ static void reserved_taker_case(int uring)
 	ASSERT_GE(efd, 0);
 	ASSERT_EQ(syscall(SYS_io_setup, 4, &actx), 0);
 	ASSERT_TRUE(one_idle_async_thread());
-	ASSERT_EQ(submit_read(actx, fd, buf, 28 + uring, efd), 1);
+	ASSERT_EQ(nullb_submit_pread(actx, fd, buf, 28 + uring, efd), 1);
 	if (uring) {
 		struct sigaction sa;
 
@@ -286,13 +244,8 @@ TEST(released_taker_is_woken_for_a_reads_blocking_rest)
 	REQUIRE_SYSLET();
 	if (access("/proc/sys/fs/aio-syslet", F_OK))
 		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
-	fd = nullb_cold(O_RDONLY);
-	if (fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
-	mfd = open("/dev/nullb0", O_RDWR);
-	ASSERT_GE(mfd, 0);
-	map = mmap(NULL, BLK, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 88 << 20);
-	ASSERT_TRUE(map != MAP_FAILED);
+	fd = NULLB_COLD_OR_SKIP(O_RDONLY);
+	map = NULLB_MAP(&mfd, 88);
 	rk_efd = (int)syscall(SYS_eventfd2, 0, 0);
 	ASSERT_GE(rk_efd, 0);
 	ASSERT_EQ(pipe(p), 0);
@@ -400,9 +353,7 @@ TEST(read_left_for_a_busy_async_thread_is_posted_when_a_chain_ends)
 	REQUIRE_SYSLET();
 	if (access("/proc/sys/fs/aio-syslet", F_OK))
 		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
-	fd = nullb_cold(O_RDONLY);
-	if (fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	fd = NULLB_COLD_OR_SKIP(O_RDONLY);
 	efd = (int)syscall(SYS_eventfd2, 0, 0);
 	ASSERT_GE(efd, 0);
 	ASSERT_EQ(pipe(p), 0);
@@ -414,7 +365,7 @@ TEST(read_left_for_a_busy_async_thread_is_posted_when_a_chain_ends)
 	atom_init(&rd, SYSLET_ASYNC, SYS_read, &rret, &a0, &a1, &a2, NULL);
 	ASSERT_EQ(async_exec(&rd, r, NULL, 0), SYSLET_QUEUED);
 	ASSERT_NE(async_thread_asleep(), 0);
-	ASSERT_EQ(submit_read(actx, fd, buf, 32, efd), 1);
+	ASSERT_EQ(nullb_submit_pread(actx, fd, buf, 32, efd), 1);
 	t0 = now_ms();
 	b0 = (uintptr_t)&ms300;
 	b1 = 0;
@@ -479,9 +430,7 @@ TEST(dsync_write_with_no_thread_to_be_had_is_not_queued_behind_chains)
 		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
 	if (geteuid() != 0)
 		SKIP("needs root to become uid 1000");
-	fd = nullb_cold(O_RDONLY);
-	if (fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	fd = NULLB_COLD_OR_SKIP(O_RDONLY);
 	close(fd);
 	fd = open("/dev/nullb0", O_WRONLY | O_DSYNC);
 	ASSERT_GE(fd, 0);
@@ -583,9 +532,7 @@ TEST(dsync_write_in_an_async_thread_carries_the_submitters_io_flusher)
 		SKIP("no /proc/sys/fs/aio-syslet (CONFIG_SYSLET_AIO)");
 	if (geteuid() != 0)
 		SKIP("PR_SET_IO_FLUSHER needs CAP_SYS_RESOURCE");
-	fd = nullb_cold(O_RDONLY);
-	if (fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	fd = NULLB_COLD_OR_SKIP(O_RDONLY);
 	close(fd);
 	fd = open("/dev/nullb0", O_WRONLY | O_DSYNC);
 	ASSERT_GE(fd, 0);
@@ -682,9 +629,7 @@ TEST(read_is_not_failed_for_a_chain_that_ended_before_the_kworker_ran)
 		SKIP("needs root (SCHED_FIFO, uid 1000)");
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		SKIP("needs 2 CPUs");
-	fd = nullb_cold(O_RDONLY);
-	if (fd < 0)
-		SKIP("no null_blk of ours (memory backed, 200 ms)");
+	fd = NULLB_COLD_OR_SKIP(O_RDONLY);
 	efd = (int)syscall(SYS_eventfd2, 0, 0);
 	ASSERT_GE(efd, 0);
 	ASSERT_EQ(pipe(go), 0);
@@ -708,7 +653,7 @@ TEST(read_is_not_failed_for_a_chain_that_ended_before_the_kworker_ran)
 	ASSERT_EQ(setresuid(1000, 1000, 1000), 0);
 	ASSERT_EQ(setrlimit(RLIMIT_NPROC, &rl), 0);
 	pin(0);
-	ASSERT_EQ(submit_read(actx, fd, buf, 56, efd), 1);
+	ASSERT_EQ(nullb_submit_pread(actx, fd, buf, 56, efd), 1);
 	t0 = now_ms();
 	pin(1);
 	ASSERT_EQ(write(go[1], "g", 1), 1);
@@ -736,15 +681,4 @@ TEST(read_is_not_failed_for_a_chain_that_ended_before_the_kworker_ran)
 	close(fd);
 }
 
-int main(int argc, char **argv)
-{
-	int ret;
-
-	/* our own null_blk: memory backed (reads of it are zeros), 200 ms */
-	loaded_nullb = nullb_load("memory_backed=1 completion_nsec=200000000 "
-				  "irqmode=2");
-	ret = tap_main(argc, argv);
-	if (loaded_nullb && nullb_unload())
-		ret = 1;
-	return ret;
-}
+NULLB_MAIN()
