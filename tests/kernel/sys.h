@@ -266,17 +266,25 @@ static inline void __attribute__((noreturn)) end_child(int how)
 
 /*
  * Waits for a child ended by end_child(@how): 0 if it ended so, else its
- * exit code (77: it skipped), or -1.
+ * exit code (77: it skipped), or -1; how it ended, if not so, as a "#"
+ * line.
  */
 static inline int wait_end(pid_t pid, int how)
 {
-	int st;
+	int st, ret;
 
 	if (waitpid(pid, &st, 0) != pid)
 		return -1;
 	if (how == 2)
-		return WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL ? 0 : -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		ret = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL ? 0 : -1;
+	else
+		ret = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	if (ret)
+		printf("# a child to end by %s: %s %d\n",
+		       how == 0 ? "exit" : how == 1 ? "exec" : "SIGKILL",
+		       WIFEXITED(st) ? "exit status" : "signal",
+		       WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	return ret;
 }
 
 /* --- audit, through its netlink socket, as auditd does it ------------- */
