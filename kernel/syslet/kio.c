@@ -1603,15 +1603,15 @@ static bool kbuf_async(struct syslet_ctx *ctx, struct syslet_chain *c,
 /*
  * A default-mode chain @c (made by async_exec(), counted; its first atom's
  * call @nr and arg_ptr[0] @fdp as async_exec() read them for its checks),
- * before it is run with pass-on-block: if
- * it is a lone pread64() of a file kbuf can read, it is done here (a
- * page-cache hit: SYSLET_DONE, delivered to @done or the ring as a chain
- * run in the caller) or queued to wait for its pages (SYSLET_QUEUED, no
- * hand-off), with *@ret what async_exec() returns.  A direct read that
- * kio_direct() can issue is issued as an SYSLET_ASYNC one is
- * (SYSLET_QUEUED, no hand-off: every direct read waits for the device,
- * and would hand the caller's context off), or done at once (an error,
- * the end of the device: SYSLET_DONE, as in the caller).  False: pass-on-block runs it as usual.
+ * before it is run with pass-on-block: if it is a lone pread64() of a
+ * file kbuf can read, it is done here (a page-cache hit: SYSLET_DONE,
+ * delivered to @done or the ring as a chain run in the caller) or queued
+ * to wait for its pages (SYSLET_QUEUED, no hand-off), with *@ret what
+ * async_exec() returns.  A direct read that kio_direct() can issue is
+ * issued as an SYSLET_ASYNC one is (SYSLET_QUEUED, no hand-off: every
+ * direct read waits for the device, and would hand the caller's context
+ * off), or done at once (an error, the end of the device: SYSLET_DONE,
+ * as in the caller).  False: pass-on-block runs it as usual.
  */
 bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 		      u32 nr, u64 fdp, struct syslet_completion __user *done,
