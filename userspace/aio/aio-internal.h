@@ -48,6 +48,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <linux/syslet.h>
@@ -145,9 +146,12 @@ struct saio_req {
 	bool stream;			/* use read/write, not pread/pwrite */
 	bool notify;			/* counted in saio.nr_notify */
 	bool nowait_missed;		/* an RWF_NOWAIT try of it missed */
+	bool defer;			/* never completes in the call that
+					 * starts it (lio_listio LIO_NOWAIT) */
 	/* engine side: argument values and the result of the chain */
 	struct syslet_atom atom;	/* the chain: one system call */
-	uint64_t args[4];		/* its arguments, by pointer */
+	uint64_t args[5];		/* its arguments, by pointer */
+	struct iovec iov;		/* a deferred read's buffer (preadv) */
 	int64_t aret;			/* the call's own result (ret_ptr), or
 					 * SAIO_NOT_RUN */
 	int64_t ret;			/* result of an inline completion */
@@ -181,6 +185,7 @@ struct saio_lio {
 	uint32_t refs;			/* pending + a LIO_WAIT waiter */
 	uint32_t done;			/* futex word: 1 once pending hit 0 */
 	bool notify;			/* sev is to be delivered */
+	bool nowait;			/* LIO_NOWAIT: entries are deferred */
 	struct sigevent sev;
 };
 
@@ -205,6 +210,7 @@ struct saio_global {
 	/* futex word bumped (under no lock) on every completion */
 	uint32_t seq;
 	uint32_t nr_waiters;
+	uint32_t notifying;		/* done, notification not yet sent */
 
 	bool reaper_running;
 	pthread_t reaper;
@@ -327,14 +333,16 @@ static inline int saio_aio_error(const struct aiocb *cb)
 /*
  * POSIX lets aio_return fail (EINVAL) once the status was retrieved; glibc
  * keeps returning it, and so do aio_error and aio_return here: programs
- * (and glibc's own tests) call aio_error after aio_return.
+ * (and glibc's own tests) call aio_error after aio_return.  Of a request
+ * in progress (POSIX: undefined) it returns -1 and leaves errno alone,
+ * as glibc's does: a program may test errno after it (LTP's aio_fsync
+ * 4-2 does).
  */
 static inline ssize_t saio_aio_return(struct aiocb *cb)
 {
-	if (saio_status(cb) == EINPROGRESS) {
-		errno = EINPROGRESS;
+	/* in progress: -1, errno untouched (POSIX: undefined), as glibc */
+	if (saio_status(cb) == EINPROGRESS)
 		return -1;
-	}
 	return cb->__return_value;
 }
 

@@ -210,6 +210,7 @@ struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 	r->wnext = NULL;
 	r->ret = 0;
 	r->nowait_missed = false;
+	r->defer = lio && lio->nowait;
 	r->hnext = saio.cbhash[h];
 	saio.cbhash[h] = r;
 	if (r->notify)
