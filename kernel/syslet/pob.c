@@ -329,7 +329,7 @@ static void pass_signals(struct task_struct *from, struct task_struct *to)
 	swap(to->pending.signal, from->pending.signal);
 	/*
 	 * But SIGKILL is the task's: zap_other_threads() (a group exit, or
-	 * exec's de_thread() between our claim and here) sets it in each
+	 * exec's de_thread(), before we took the siglock) sets it in each
 	 * thread for the thread to die, and moved off the giver it left an
 	 * async thread that exec waited for (review 5 finding 2).  Pending
 	 * on either, the group is dying: both keep one.

@@ -56,14 +56,17 @@ TEST(cancel_leaves_running_read_running)
 {
 	char buf[8];
 	struct aiocb cb;
-	int p[2];
+	int p[2], r;
 
 	ASSERT_EQ(pipe(p), 0);
 	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
 	ASSERT_EQ(aio_read(&cb), 0);
 	aiot_msleep(50);
 	/* as glibc: not cancelled, not touched, and it completes */
-	ASSERT_EQ(aio_cancel(p[0], &cb), AIO_NOTCANCELED);
+	r = aio_cancel(p[0], &cb);
+	if (r == AIO_CANCELED && !aiot_shim())
+		SKIP("glibc's thread had not started the read in 50 ms");
+	ASSERT_EQ(r, AIO_NOTCANCELED);
 	ASSERT_EQ(aio_error(&cb), EINPROGRESS);
 	ASSERT_EQ(write(p[1], "abc", 3), 3);
 	ASSERT_EQ(aiot_wait(&cb, 10), 0);
@@ -100,7 +103,10 @@ TEST(cancel_all_leaves_blocked_write_running)
 	}
 	aiot_msleep(50);
 	ASSERT_EQ(aio_error(&cb[0]), EINPROGRESS);
-	ASSERT_EQ(aio_cancel(sv[0], NULL), AIO_NOTCANCELED);
+	i = aio_cancel(sv[0], NULL);
+	if (i == AIO_CANCELED && !aiot_shim())
+		SKIP("glibc's thread had not started the write in 50 ms");
+	ASSERT_EQ(i, AIO_NOTCANCELED);
 	ASSERT_EQ(aio_error(&cb[0]), EINPROGRESS);
 	for (i = 1; i < N; i++) {
 		ASSERT_EQ(aio_error(&cb[i]), ECANCELED);
@@ -157,6 +163,8 @@ TEST(cancel_all_on_fd)
 	}
 	aiot_msleep(50);
 	r = aio_cancel(p[0], NULL);
+	if (r == AIO_CANCELED && !aiot_shim())
+		SKIP("glibc's thread had not started the first read in 50 ms");
 	/* the first one runs on; the others waited behind it */
 	ASSERT_EQ(r, AIO_NOTCANCELED);
 	for (i = 0; i < N; i++)

@@ -168,6 +168,15 @@ enum {
 	SAIO_HOW_ENGINE,		/* the engine's default (pass-on-block) */
 };
 
+/*
+ * lio_listio(LIO_NOWAIT) completes at most this many bytes of cached reads
+ * inside the call (the first entries that fit); the others go to engine
+ * threads: the call returns at once, and a program can find its entries
+ * in progress after it, as with glibc (LTP's aio_suspend 9-1 waits, with
+ * larger and larger reads from 64 KiB on, for one still in progress).
+ */
+#define SAIO_LIO_INLINE		(64 * 1024)
+
 /* The requests in flight on one descriptor, in submission order. */
 struct saio_fd {
 	int fd;
@@ -185,7 +194,9 @@ struct saio_lio {
 	uint32_t refs;			/* pending + a LIO_WAIT waiter */
 	uint32_t done;			/* futex word: 1 once pending hit 0 */
 	bool notify;			/* sev is to be delivered */
-	bool nowait;			/* LIO_NOWAIT: entries are deferred */
+	bool nowait;			/* LIO_NOWAIT: entries are deferred, */
+	size_t inline_left;		/* but for this many bytes of cached
+					 * reads (SAIO_LIO_INLINE) */
 	struct sigevent sev;
 };
 
@@ -210,7 +221,7 @@ struct saio_global {
 	/* futex word bumped (under no lock) on every completion */
 	uint32_t seq;
 	uint32_t nr_waiters;
-	uint32_t notifying;		/* done, notification not yet sent */
+	uint32_t notifying;		/* done, signal not yet queued */
 
 	bool reaper_running;
 	pthread_t reaper;
@@ -340,9 +351,14 @@ static inline int saio_aio_error(const struct aiocb *cb)
  */
 static inline ssize_t saio_aio_return(struct aiocb *cb)
 {
+	int saved = errno;
+
 	/* in progress: -1, errno untouched (POSIX: undefined), as glibc */
-	if (saio_status(cb) == EINPROGRESS)
+	if (saio_status(cb) == EINPROGRESS) {
+		errno = saved;	/* the reaping may have started requests */
 		return -1;
+	}
+	errno = saved;
 	return cb->__return_value;
 }
 
@@ -362,6 +378,13 @@ static inline int saio_sigev_check(const struct sigevent *sev)
 	if (sev->sigev_notify == SIGEV_THREAD && !sev->sigev_notify_function)
 		return EINVAL;
 	return 0;
+}
+
+/* Does sev queue a signal (what aio_suspend() waits for: saio.notifying)? */
+static inline bool saio_sigev_signals(const struct sigevent *sev)
+{
+	return sev->sigev_notify == SIGEV_SIGNAL ||
+	       sev->sigev_notify == SIGEV_THREAD_ID;
 }
 
 static inline bool saio_signo_ok(int signo)

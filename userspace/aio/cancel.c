@@ -160,6 +160,8 @@ int saio_aio_cancel(int fd, struct aiocb *cb)
 	}
 	if (!__atomic_load_n(&saio.ready, __ATOMIC_ACQUIRE))
 		return AIO_ALLDONE;
+	/* a request done but not reaped yet is done: AIO_ALLDONE */
+	saio_reap(false);
 
 	/*
 	 * Collect under the lock: waiting requests leave their queue state

@@ -12,15 +12,17 @@
  *     (whoever gets saio.reap_lock; a caller that does not get it knows
  *     someone else is reaping);
  *   - by the reaper, one thread per process, created the first time a
- *     caller has to sleep (aio_suspend, lio_listio(LIO_WAIT), aio_cancel)
- *     or a request needing a notification goes asynchronous.  It blocks in
- *     the engine's wait with every signal blocked, and exists at most once.
- * Sleepers other than a leader (saio_wait_lead()) do not wait in the
- * engine: they wait on saio.seq, a
- * futex word bumped after every completion.  So a sleeper sees completions
- * made by any thread, inline ones included, and its wait is a plain futex
- * wait with a timeout, which a signal handler always interrupts with EINTR
- * (as POSIX wants of aio_suspend, SA_RESTART or not).
+ *     caller has to sleep without a leader (an untimed aio_suspend,
+ *     lio_listio(LIO_WAIT), aio_cancel) or a request needing a
+ *     notification goes asynchronous.  It blocks in the engine's wait with
+ *     every signal blocked, and exists at most once.
+ * Sleepers other than a leader (saio_wait_lead(), a timed aio_suspend) do
+ * not wait in the engine: they wait on saio.seq, a futex word bumped
+ * after every completion.  So a sleeper sees completions made by any
+ * thread, inline ones included; an untimed wait is an untimed futex wait,
+ * which the kernel restarts after an SA_RESTART handler (as glibc's
+ * aio_suspend and lio_listio(LIO_WAIT) do), a timed one ends with EINTR
+ * after any handler.
  */
 #include <errno.h>
 #include <limits.h>
@@ -81,7 +83,7 @@ static struct saio_req *saio_finish(struct saio_req *r, int64_t res)
 	struct aiocb *cb = r->cb;
 	struct saio_lio *g = r->lio;
 	struct sigevent sev;
-	bool notify;
+	bool notify, signals;
 
 	if (saio_sigev_fails(&r->sev))
 		res = -EINVAL;	/* as glibc: its signal could not be queued */
@@ -89,7 +91,8 @@ static struct saio_req *saio_finish(struct saio_req *r, int64_t res)
 	saio_queue_remove(r, &ready);
 	sev = r->sev;
 	notify = saio_sigev_active(&sev);
-	if (notify)	/* aio_suspend() waits for it: saio_notified() */
+	signals = notify && saio_sigev_signals(&sev);
+	if (signals)	/* aio_suspend() waits for it: saio_notified() */
 		__atomic_fetch_add(&saio.notifying, 1, __ATOMIC_SEQ_CST);
 	cb->__return_value = res < 0 ? -1 : (ssize_t)res;
 	/* after this store the program may free cb: no more access */
@@ -102,15 +105,17 @@ static struct saio_req *saio_finish(struct saio_req *r, int64_t res)
 	pthread_mutex_unlock(&saio.lock);
 
 	/*
-	 * The notification before the wake-up, as glibc: a program whose
-	 * aio_suspend() returns for r has had r's signal queued by then
-	 * (LTP's aio_suspend 6-1 checks its handler ran).
+	 * A program whose aio_suspend() returns for r has had r's signal
+	 * queued by then, as with glibc (LTP's aio_suspend 6-1 checks that
+	 * its handler ran): aio_suspend() waits for saio.notifying.  Only a
+	 * signal is counted: a SIGEV_THREAD function may run here when no
+	 * thread can be made, and program code may wait for anything.
 	 */
-	if (notify) {
-		saio_notify(&sev);
-		__atomic_fetch_sub(&saio.notifying, 1, __ATOMIC_SEQ_CST);
-	}
 	saio_wake_sleepers();
+	if (notify)
+		saio_notify(&sev);
+	if (signals)
+		__atomic_fetch_sub(&saio.notifying, 1, __ATOMIC_SEQ_CST);
 	if (g)
 		saio_lio_put(g, true);
 	if (ready)
