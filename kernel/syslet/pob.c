@@ -298,17 +298,23 @@ void syslet_giver_recalc_sigpending(struct task_struct *t)
 }
 
 /*
- * Moves the per-thread state that belongs to the user context from
- * @from (the giver, off its CPU) to @to (current, the taker), but the
- * TID (exchanged already); @from is left as an async thread that blocks
- * every signal but SIGKILL and SIGSTOP, with the signals pending on @to.
+ * The signal state of the user context, from @from (the giver, off its
+ * CPU) to @to (current, the taker): its mask, thread-directed pending
+ * signals and alternate stack; @from is left as an async thread that
+ * blocks every signal but SIGKILL and SIGSTOP, with the signals pending
+ * on @to.  Called with the siglock held, in the same critical section
+ * of tasklist_lock as the TIDs' exchange: a signal sent to the user's
+ * TID once it names @to is queued on @to after this, and not, as when
+ * the two were apart, on @to before it (then moved to @from, an async
+ * thread that blocks it for ever: a POSIX timer's SIGEV_THREAD_ID signal
+ * stuck there, the timer sends no other; make fuzz's episode that "did
+ * not end" on 2026-12-05).
  */
-static void pass_identity(struct task_struct *from, struct task_struct *to)
+static void pass_signals(struct task_struct *from, struct task_struct *to)
 {
-	struct sighand_struct *sighand = from->sighand;
 	LIST_HEAD(theirs);
 
-	spin_lock_irq(&sighand->siglock);
+	lockdep_assert_held(&from->sighand->siglock);
 	to->blocked = from->blocked;
 	siginitsetinv(&from->blocked, sigmask(SIGKILL) | sigmask(SIGSTOP));
 	/*
@@ -323,7 +329,7 @@ static void pass_identity(struct task_struct *from, struct task_struct *to)
 	swap(to->pending.signal, from->pending.signal);
 	/*
 	 * But SIGKILL is the task's: zap_other_threads() (a group exit, or
-	 * exec's de_thread() between our claim and here) sets it in each
+	 * exec's de_thread(), before we took the siglock) sets it in each
 	 * thread for the thread to die, and moved off the giver it left an
 	 * async thread that exec waited for (review 5 finding 2).  Pending
 	 * on either, the group is dying: both keep one.
@@ -340,8 +346,15 @@ static void pass_identity(struct task_struct *from, struct task_struct *to)
 	/* the taker looks for signals on its way out; a spurious look is harmless */
 	set_tsk_thread_flag(to, TIF_SIGPENDING);
 	syslet_giver_recalc_sigpending(from);
-	spin_unlock_irq(&sighand->siglock);
+}
 
+/*
+ * Moves the rest of the per-thread state that belongs to the user
+ * context from @from (the giver, off its CPU) to @to (current, the
+ * taker): the TID and the signal state went already (pass_signals()).
+ */
+static void pass_identity(struct task_struct *from, struct task_struct *to)
+{
 	to->robust_list = from->robust_list;
 	from->robust_list = NULL;
 	to->clear_child_tid = from->clear_child_tid;
@@ -601,6 +614,9 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 	 * spinning for DONE, and writes its ->flags in neither.
 	 */
 	syslet_exchange_tids(from, current);
+	spin_lock(&current->sighand->siglock);
+	pass_signals(from, current);
+	spin_unlock(&current->sighand->siglock);
 	WRITE_ONCE(from->flags, from->flags | SYSLET_PF_WORKER);
 	c->submitter = get_pid(task_pid(current));
 	write_unlock_irq(&tasklist_lock);

@@ -109,17 +109,18 @@ static void threadlet_free(struct syslet_threadlet *tl)
 }
 
 /*
- * Exchanges the per-thread state that makes a thread's identity, but the
- * TIDs (exchanged already), between @a, the threadlet's task (off its
- * CPU, or spinning for DONE in the scheduler), and @b, the spare
- * (current).
+ * Exchanges the signal state (mask, thread-directed pending signals,
+ * alternate stack) between @a, the threadlet's task (off its CPU, or
+ * spinning for DONE in the scheduler), and @b, the spare (current).
+ * Siglock held, in the critical section of tasklist_lock that exchanged
+ * the TIDs: a signal sent to a TID after the exchange is queued after
+ * this (see pob.c's pass_signals()).
  */
-static void exchange_identity(struct task_struct *a, struct task_struct *b)
+static void exchange_signals(struct task_struct *a, struct task_struct *b)
 {
-	struct sighand_struct *sighand = a->sighand;
 	LIST_HEAD(tmp);
 
-	spin_lock_irq(&sighand->siglock);
+	lockdep_assert_held(&a->sighand->siglock);
 	swap(a->blocked, b->blocked);
 	list_splice_init(&a->pending.list, &tmp);
 	list_splice_init(&b->pending.list, &a->pending.list);
@@ -132,8 +133,11 @@ static void exchange_identity(struct task_struct *a, struct task_struct *b)
 	set_tsk_thread_flag(b, TIF_SIGPENDING);
 	/* @a's sleep is cut short if it now has a signal to take */
 	syslet_giver_recalc_sigpending(a);
-	spin_unlock_irq(&sighand->siglock);
+}
 
+/* The rest: the TIDs and the signal state went already. */
+static void exchange_identity(struct task_struct *a, struct task_struct *b)
+{
 	swap(a->robust_list, b->robust_list);
 	swap(a->clear_child_tid, b->clear_child_tid);
 	swap(a->set_child_tid, b->set_child_tid);
@@ -268,6 +272,10 @@ static int threadlet_claim(struct syslet_ctx *ctx, struct syslet_uspare *us,
 		return SYSLET_CLAIM_GONE;
 	}
 	syslet_exchange_tids(from, current);
+	/* with the TIDs, as pob.c's pass_signals() */
+	spin_lock(&current->sighand->siglock);
+	exchange_signals(from, current);
+	spin_unlock(&current->sighand->siglock);
 	write_unlock_irq(&tasklist_lock);
 	tl->spare = NULL;
 	ctx->nr_chains++;

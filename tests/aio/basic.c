@@ -321,15 +321,21 @@ TEST(return_while_in_progress)
 {
 	char buf[16];
 	struct aiocb cb;
+	ssize_t r;
 	int p[2];
 
-	need_shim();
 	ASSERT_EQ(pipe(p), 0);
 	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
 	ASSERT_EQ(aio_read(&cb), 0);
-	errno = 0;
-	ASSERT_EQ(aio_return(&cb), -1);
-	ASSERT_EQ(errno, EINPROGRESS);
+	/*
+	 * errno untouched, as glibc (LTP's aio_fsync 4-2 checks it); the
+	 * value: -1 from the shim, whatever glibc's worker last stored
+	 */
+	errno = EDOM;
+	r = aio_return(&cb);
+	ASSERT_EQ(errno, EDOM);
+	if (aiot_shim())
+		ASSERT_EQ(r, -1);
 	ASSERT_EQ(write(p[1], "x", 1), 1);
 	ASSERT_EQ(aiot_wait(&cb, 10), 0);
 	ASSERT_EQ(aio_return(&cb), 1);

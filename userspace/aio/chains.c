@@ -121,6 +121,20 @@ static void saio_fill_atom(struct saio_req *r, unsigned int flags)
 	case SAIO_READ:
 		a->nr = r->stream ? SYS_read : SYS_pread64;
 		nargs = r->stream ? 3 : 4;
+		if (r->defer && !r->stream) {
+			/*
+			 * preadv(fd, iov, 1, offset, 0): the kernel's kbuf
+			 * takes lone pread64() atoms only, and would read a
+			 * cached block inside async_exec() (docs/aio.md)
+			 */
+			r->iov.iov_base = (void *)r->cb->aio_buf;
+			r->iov.iov_len = r->cb->aio_nbytes;
+			a->nr = SYS_preadv;
+			r->args[1] = (uint64_t)(uintptr_t)&r->iov;
+			r->args[2] = 1;
+			r->args[4] = 0;
+			nargs = 5;
+		}
 		break;
 	case SAIO_WRITE:
 		a->nr = r->stream ? SYS_write : SYS_pwrite64;
@@ -363,7 +377,10 @@ int saio_engine_submit(struct saio_req *r)
 
 	/* a negative offset is not "the file position" here: the chain's
 	 * pread64 refuses it, as glibc's pread does */
-	if (r->op == SAIO_READ && !r->stream && r->nowait_missed) {
+	if (r->defer) {
+		/* lio_listio(LIO_NOWAIT): nothing completes in the caller */
+		flags = SYSLET_ASYNC;
+	} else if (r->op == SAIO_READ && !r->stream && r->nowait_missed) {
 		/* saio_engine_read_fast() tried RWF_NOWAIT: not cached */
 		flags = SYSLET_ASYNC;
 	} else if (r->op == SAIO_READ && !r->stream && !inline_off &&

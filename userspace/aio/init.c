@@ -50,6 +50,7 @@ static void saio_fork_child(void)
 	saio.nr_notify = 0;
 	saio.seq = 0;
 	saio.nr_waiters = 0;
+	saio.notifying = 0;
 	memset(&saio.st, 0, sizeof(saio.st));
 	saio.fast_done = 0;
 	saio.forked = true;

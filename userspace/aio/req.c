@@ -210,6 +210,7 @@ struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 	r->wnext = NULL;
 	r->ret = 0;
 	r->nowait_missed = false;
+	r->defer = lio && lio->nowait;
 	r->hnext = saio.cbhash[h];
 	saio.cbhash[h] = r;
 	if (r->notify)
@@ -221,8 +222,14 @@ struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 
 	f = saio_fd_get(fd);
 	stream = false;
-	if (f->nr && (f->kind == SAIO_KIND_UNKNOWN ||
-		      f->kind == SAIO_KIND_STREAM)) {
+	/*
+	 * A deferred request (lio_listio LIO_NOWAIT) is not tried in the
+	 * caller, where a stream shows itself (ESPIPE): looked at now, or
+	 * its positioned call would fail in the engine with nobody to
+	 * reap and redo it.
+	 */
+	if ((f->nr || r->defer) && (f->kind == SAIO_KIND_UNKNOWN ||
+				    f->kind == SAIO_KIND_STREAM)) {
 		/*
 		 * Does not block.  A stream queue is looked at again: POSIX
 		 * lets requests go on after their descriptor was closed, so

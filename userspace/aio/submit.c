@@ -38,7 +38,7 @@ static inline bool saio_read_fast(struct aiocb *cb,
 				  const struct sigevent *sev, bool *missed)
 {
 	struct sigevent copy;
-	bool notify;
+	bool notify, signals;
 	int64_t res;
 
 	/* as the usual way: in progress from the start of the call */
@@ -48,14 +48,19 @@ static inline bool saio_read_fast(struct aiocb *cb,
 	if (saio_sigev_fails(sev))
 		res = -EINVAL;	/* as glibc: its signal could not be queued */
 	notify = saio_sigev_active(sev);
+	signals = notify && saio_sigev_signals(sev);
 	if (notify)
 		copy = *sev;	/* sev may be in cb, free once published */
+	if (signals)	/* see saio_finish() */
+		__atomic_fetch_add(&saio.notifying, 1, __ATOMIC_SEQ_CST);
 	cb->__return_value = res < 0 ? -1 : (ssize_t)res;
 	/* after this store the program may free cb: no more access */
 	saio_store_error(cb, res < 0 ? (int)-res : 0);
 	saio_stat_add(&saio.fast_done, 1);
 	if (notify)
 		saio_notify(&copy);
+	if (signals)
+		__atomic_fetch_sub(&saio.notifying, 1, __ATOMIC_SEQ_CST);
 	return true;
 }
 
@@ -95,10 +100,18 @@ static inline int saio_submit(struct aiocb *cb, int op,
 	/*
 	 * A positioned read never waits behind other requests (req.c), so
 	 * one that can complete in the caller needs no request: a list's
-	 * entry done this way never joins its list's count either.
+	 * entry done this way never joins its list's count either.  Not an
+	 * entry of lio_listio(LIO_NOWAIT), which "shall return immediately",
+	 * beyond SAIO_LIO_INLINE bytes of cached reads: the rest are queued,
+	 * each to a thread of the engine (docs/aio.md).
 	 */
-	if (op == SAIO_READ && saio_read_fast(cb, sev, &missed))
+	if (op == SAIO_READ &&
+	    (!lio || !lio->nowait || cb->aio_nbytes <= lio->inline_left) &&
+	    saio_read_fast(cb, sev, &missed)) {
+		if (lio && lio->nowait)
+			lio->inline_left -= cb->aio_nbytes;
 		return 0;
+	}
 	r = saio_req_alloc(cb, op, cb->aio_fildes, sev, lio, &start);
 	if (!r)
 		return -1;
@@ -203,6 +216,8 @@ static int saio_lio(int mode, struct aiocb *const list[], int nent,
 		return -1;
 	}
 	g->pending = 1;		/* ours, until everything is queued */
+	g->nowait = mode == LIO_NOWAIT;
+	g->inline_left = SAIO_LIO_INLINE;
 	g->refs = mode == LIO_WAIT ? 2 : 1;
 	if (mode == LIO_NOWAIT && sig && saio_sigev_active(sig)) {
 		g->notify = true;
