@@ -1854,7 +1854,13 @@ static void child(uint64_t es, int mode, unsigned int chains, uint64_t stop_at,
 	drain_and_check();
 	if (mode == M_KILL) {
 		sh->finished = 1;
-		pause();
+		/*
+		 * Until the SIGKILL: pause() returns after a handler, and the
+		 * tick's runs every 100 ms (a parent slower than that, on a
+		 * busy host, found the episode ended with status 0).
+		 */
+		for (;;)
+			pause();
 	}
 	_exit(0);
 }
