@@ -157,31 +157,40 @@ static void *poke(void *arg)
 	return NULL;
 }
 
-static void eintr(int flags, int untimed)
+/*
+ * A read of an empty pipe (p) in flight, and *t sending this thread
+ * SIGUSR1 (a handler installed with @flags) every pk->ms ms, pk->n times.
+ */
+static void poked_read(struct aiocb *cb, char *buf, size_t len, int p[2],
+		       int flags, struct poker *pk, pthread_t *t)
 {
-	char buf[8];
-	struct aiocb cb;
-	const struct aiocb *l[1] = { &cb };
-	struct timespec ts = { 5, 0 };
 	struct sigaction sa;
-	struct poker pk;
-	pthread_t t;
-	double t0;
-	int p[2];
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_alarm;
 	sa.sa_flags = flags;
 	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
 	ASSERT_EQ(pipe(p), 0);
-	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
-	ASSERT_EQ(aio_read(&cb), 0);
-	pk.target = pthread_self();
-	pk.sig = SIGUSR1;
-	pk.ms = 200;
-	pk.n = 20;
-	atomic_init(&pk.stop, 0);
-	ASSERT_EQ(pthread_create(&t, NULL, poke, &pk), 0);
+	aiot_cb(cb, p[0], buf, len, 0);
+	ASSERT_EQ(aio_read(cb), 0);
+	pk->target = pthread_self();
+	pk->sig = SIGUSR1;
+	atomic_init(&pk->stop, 0);
+	ASSERT_EQ(pthread_create(t, NULL, poke, pk), 0);
+}
+
+static void eintr(int flags, int untimed)
+{
+	char buf[8];
+	struct aiocb cb;
+	const struct aiocb *l[1] = { &cb };
+	struct timespec ts = { 5, 0 };
+	struct poker pk = { .ms = 200, .n = 20 };
+	pthread_t t;
+	double t0;
+	int p[2];
+
+	poked_read(&cb, buf, sizeof(buf), p, flags, &pk, &t);
 	t0 = aiot_now();
 	ASSERT_EQ(aio_suspend(l, 1, &ts), -1);
 	ASSERT_EQ(errno, EINTR);
@@ -227,24 +236,11 @@ TEST(untimed_wait_goes_on_after_sa_restart_handler)
 	char buf[8];
 	struct aiocb cb;
 	const struct aiocb *l[1] = { &cb };
-	struct sigaction sa;
-	struct poker pk;
+	struct poker pk = { .ms = 50, .n = 8 };
 	pthread_t t, w;
 	int p[2];
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_alarm;
-	sa.sa_flags = SA_RESTART;
-	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
-	ASSERT_EQ(pipe(p), 0);
-	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
-	ASSERT_EQ(aio_read(&cb), 0);
-	pk.target = pthread_self();
-	pk.sig = SIGUSR1;
-	pk.ms = 50;
-	pk.n = 8;
-	atomic_init(&pk.stop, 0);
-	ASSERT_EQ(pthread_create(&t, NULL, poke, &pk), 0);
+	poked_read(&cb, buf, sizeof(buf), p, SA_RESTART, &pk, &t);
 	ASSERT_EQ(pthread_create(&w, NULL, write_later, &p[1]), 0);
 	ASSERT_EQ(aio_suspend(l, 1, NULL), 0);
 	ASSERT_EQ(aio_error(&cb), 0);
