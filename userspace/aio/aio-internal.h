@@ -351,15 +351,11 @@ static inline int saio_aio_error(const struct aiocb *cb)
  */
 static inline ssize_t saio_aio_return(struct aiocb *cb)
 {
-	int saved = errno;
+	int saved = errno, e = saio_status(cb);
 
+	errno = saved;	/* the reaping may have started requests */
 	/* in progress: -1, errno untouched (POSIX: undefined), as glibc */
-	if (saio_status(cb) == EINPROGRESS) {
-		errno = saved;	/* the reaping may have started requests */
-		return -1;
-	}
-	errno = saved;
-	return cb->__return_value;
+	return e == EINPROGRESS ? -1 : cb->__return_value;
 }
 
 /* What a sigevent means (delivery: notify.c). */
