@@ -787,9 +787,22 @@ static void worker_kio_orphan(struct syslet_ctx *ctx)
  * from leaving on their timeout until it is known).  0, or the errno of
  * a thread that could not be made (its place given back).
  */
+/*
+ * A giver waiting in syslet_reserve_taker() for a thread to reserve: one
+ * made is idle and open (@opened), or, at max_threads, none is being made
+ * any more (ctx->lock held).
+ */
+static void worker_made_wake(struct syslet_ctx *ctx, bool opened)
+{
+	lockdep_assert_held(&ctx->lock);
+	if ((opened || !ctx->nr_creating) && wq_has_sleeper(&ctx->spare_wait))
+		wake_up_all(&ctx->spare_wait);
+}
+
 static int worker_make(struct syslet_ctx *ctx)
 {
 	struct syslet_worker *w;
+	bool opened = false;
 	unsigned int seq;
 	int ret;
 
@@ -804,6 +817,7 @@ static int worker_make(struct syslet_ctx *ctx)
 	if (ret) {
 		ctx->nr_threads--;
 		worker_kio_orphan(ctx);
+		worker_made_wake(ctx, false);
 		return ret;
 	}
 	/*
@@ -819,15 +833,13 @@ static int worker_make(struct syslet_ctx *ctx)
 		if (w->seq != seq)
 			continue;
 		w->held = false;
-		if (!list_empty(&w->idle_node) && !w->restricted) {
+		opened = !list_empty(&w->idle_node) && !w->restricted;
+		if (opened)
 			ctx->nr_idle_open++;
-			/* a giver waiting for a thread to reserve */
-			if (wq_has_sleeper(&ctx->spare_wait))
-				wake_up_all(&ctx->spare_wait);
-		}
 		ret = w->took ? -EBUSY : 0;
 		break;
 	}
+	worker_made_wake(ctx, opened);
 	return ret;
 }
 
@@ -1177,8 +1189,8 @@ void syslet_kio_spare(struct syslet_ctx *ctx)
  * untraced task's): *@traced says one that fits was passed over for
  * that.  ->ptrace is read locklessly, a hint: the claim reads it again
  * under tasklist_lock.  One just made for work not queued yet (@held) is
- * not picked: for that moment a giver with only it idle runs its chain in
- * the caller, as one whose idle threads do not fit.
+ * not picked: a giver with only it idle makes a thread of its own, or at
+ * max_threads waits until it is let go (syslet_reserve_taker()).
  */
 static struct syslet_worker *taker_pick(struct syslet_ctx *ctx, bool *traced)
 {
@@ -1229,7 +1241,7 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 	 */
 	for (;;) {
 		struct syslet_worker *w;
-		bool create, traced = false;
+		bool create, made, traced = false;
 		unsigned int seq = 0;
 
 		spin_lock(&ctx->lock);
@@ -1260,11 +1272,21 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 			return NULL;
 		}
 		create = !ctx->nr_starting;
-		if (create) {
-			if (ctx->nr_threads >= ctx->max_threads) {
+		made = false;
+		if (create && ctx->nr_threads >= ctx->max_threads) {
+			/*
+			 * At the limit, a thread another caller is making for
+			 * work of its own (held: taker_pick() passed it over)
+			 * may be left idle once that caller is done with it:
+			 * wait for it (review 13 finding 1).
+			 */
+			if (!ctx->nr_creating) {
 				spin_unlock(&ctx->lock);
 				return NULL;
 			}
+			create = false;
+			made = true;
+		} else if (create) {
 			ctx->nr_threads++;
 			ctx->nr_starting++;
 			seq = ctx->thread_seq++;
@@ -1282,7 +1304,8 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 		/* a fatal signal ends the wait; the chain then stops at once */
 		if (wait_event_killable(ctx->spare_wait,
 					(!traced && READ_ONCE(ctx->nr_idle_open)) ||
-					!READ_ONCE(ctx->nr_starting)))
+					(made ? !READ_ONCE(ctx->nr_creating) :
+					 !READ_ONCE(ctx->nr_starting))))
 			return NULL;
 	}
 }
