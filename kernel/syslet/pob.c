@@ -302,13 +302,14 @@ void syslet_giver_recalc_sigpending(struct task_struct *t)
  * CPU) to @to (current, the taker): its mask, thread-directed pending
  * signals and alternate stack; @from is left as an async thread that
  * blocks every signal but SIGKILL and SIGSTOP, with the signals pending
- * on @to.  Called with the siglock held, in the same critical section
- * of tasklist_lock as the TIDs' exchange: a signal sent to the user's
- * TID once it names @to is queued on @to after this, and not, as when
- * the two were apart, on @to before it (then moved to @from, an async
- * thread that blocks it for ever: a POSIX timer's SIGEV_THREAD_ID signal
- * stuck there, the timer sends no other; make fuzz's episode that "did
- * not end" on 2026-12-05).
+ * on @to.  Called with the siglock held since before the TIDs'
+ * exchange (senders take the siglock, not tasklist_lock): a signal sent
+ * to the user's TID once it names @to is queued on @to after this, and
+ * not, as when the two were apart, on @to before it (then moved to
+ * @from, an async thread that blocks it for ever: a POSIX timer's
+ * SIGEV_THREAD_ID signal stuck there, the timer sends no other; make
+ * fuzz's episode that "did not end" on 2026-12-05; review 14 finding 1:
+ * the exchange must come inside the siglock too, not only the move).
  */
 static void pass_signals(struct task_struct *from, struct task_struct *to)
 {
@@ -597,27 +598,52 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 		pob_refuse(w, s);
 		goto gone;
 	}
+	/*
+	 * The giver's ->flags are written below from this CPU: only while
+	 * it cannot run, for a softirq on its CPU rewrites the ->flags of
+	 * the task it interrupts (review 14 finding 7).  Its wake-up takes
+	 * ->pi_lock: asleep (not on a runqueue, not being woken) under it,
+	 * it stays so until we let go.  Else its sleep ended since
+	 * syslet_giver_off_cpu() looked: no hand-off, as there.  (So does a
+	 * giver preempted between its pend and its dequeue, on a preemptible
+	 * kernel: this sleep it sleeps in the caller.)
+	 */
+	raw_spin_lock(&from->pi_lock);
+	if (READ_ONCE(from->on_rq) || READ_ONCE(from->on_cpu) ||
+	    task_is_running(from) || READ_ONCE(from->__state) == TASK_WAKING) {
+		raw_spin_unlock(&from->pi_lock);
+		write_unlock_irq(&tasklist_lock);
+		spin_unlock(&ctx->lock);
+		preempt_enable();
+		if (kr)
+			syslet_kring_put(ctx, kr);
+		put_task_struct(from);
+		return SYSLET_CLAIM_LATER;
+	}
 	if (cmpxchg(&w->hs, s, syslet_hs(s, SYSLET_HS_CLAIMED)) != s) {
 		/* it woke up and went on in the caller */
+		raw_spin_unlock(&from->pi_lock);
 		write_unlock_irq(&tasklist_lock);
 		spin_unlock(&ctx->lock);
 		preempt_enable();
 		goto gone;
 	}
-	/* claimed: the giver is in schedule() with pend @s, its @pob alive */
+	/*
+	 * Claimed: the giver is in schedule() with pend @s, its @pob alive.
+	 * It is an async thread from now on (not a user thread for
+	 * syslet_other_user_thread(), not one a tracer may attach to).
+	 */
+	WRITE_ONCE(from->flags, from->flags | SYSLET_PF_WORKER);
+	raw_spin_unlock(&from->pi_lock);
 	c = pob->chain;
 	/*
 	 * The TID, and signals an atom raises later, go with the context:
-	 * the submitter is us now.  The giver is an async thread from now
-	 * on (not a user thread for syslet_other_user_thread(), not one a
-	 * tracer may attach to): it is off its CPU, or in the scheduler
-	 * spinning for DONE, and writes its ->flags in neither.
+	 * the submitter is us now.
 	 */
-	syslet_exchange_tids(from, current);
 	spin_lock(&current->sighand->siglock);
+	syslet_exchange_tids(from, current);
 	pass_signals(from, current);
 	spin_unlock(&current->sighand->siglock);
-	WRITE_ONCE(from->flags, from->flags | SYSLET_PF_WORKER);
 	c->submitter = get_pid(task_pid(current));
 	write_unlock_irq(&tasklist_lock);
 	/* the giver takes our place in ctx->nr_threads, and @w (give_to) */

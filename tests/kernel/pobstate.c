@@ -13,6 +13,8 @@
  * spinner stops.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -462,13 +464,17 @@ static int kernel_at_least(int maj, int min)
 
 /*
  * 6.12's fair server runs CFS tasks beside a SCHED_FIFO task 50 ms a
- * second; its debugfs knob turns it off on one CPU.  Off on @cpu for
- * about @ms milliseconds: a child puts the old runtime back then, even if
- * the test ends the process before fair_server_on() does.  0, or -1
- * where there is no knob (no debugfs, or a kernel without it).
+ * second; its debugfs knob turns it off on one CPU.  Off on @cpu until
+ * fair_server_on(), or until this process is gone whatever way it ends
+ * (tl_begin_or_exit()'s exit, a failed assertion, the harness's kill of
+ * the test's process group): a child in a process group of its own puts
+ * the old runtime back when the pipe we hold reaches end of file (30 s
+ * at most).  0, or -1 where there is no knob (no debugfs, or a kernel
+ * without it).
  */
 static char fair_path[96], fair_old[32];
 static pid_t fair_child;
+static int fair_pipe = -1;
 
 static int fair_write(const char *val)
 {
@@ -481,8 +487,12 @@ static int fair_write(const char *val)
 	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-static int fair_server_off(int cpu, int ms)
+static int fair_server_on(void);
+
+static int fair_server_off(int cpu)
 {
+	struct pollfd pfd;
+	int p[2];
 	FILE *f;
 
 	mount("nodev", "/sys/kernel/debug", "debugfs", 0, NULL);
@@ -496,26 +506,47 @@ static int fair_server_off(int cpu, int ms)
 	fclose(f);
 	if (!fair_old[0])
 		return -1;
-	fair_child = fork();
-	if (fair_child < 0)
+	/* left off by a run killed before its restorer started: the default */
+	if (atol(fair_old) == 0) {
+		tap_diag("fair server of CPU %d found off: restoring 50 ms", cpu);
+		snprintf(fair_old, sizeof(fair_old), "50000000\n");
+	}
+	if (pipe2(p, O_CLOEXEC))
 		return -1;
+	fair_child = fork();
+	if (fair_child < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
 	if (fair_child == 0) {
-		usleep((ms + 1000) * 1000);
+		setpgid(0, 0);
+		close(p[1]);
+		pfd.fd = p[0];
+		pfd.events = POLLIN;
+		poll(&pfd, 1, 30000);	/* nothing is written: end of file */
 		_exit(fair_write(fair_old) ? 1 : 0);
 	}
+	setpgid(fair_child, fair_child);
+	close(p[0]);
+	fair_pipe = p[1];
 	if (fair_write("0")) {
-		kill(fair_child, SIGKILL);
-		waitpid(fair_child, NULL, 0);
+		fair_server_on();
 		return -1;
 	}
 	return 0;
 }
 
+/* The old runtime back (the restorer writes it): 0, or -1. */
 static int fair_server_on(void)
 {
-	kill(fair_child, SIGKILL);
-	waitpid(fair_child, NULL, 0);
-	return fair_write(fair_old);
+	int st;
+
+	close(fair_pipe);
+	fair_pipe = -1;
+	if (waitpid(fair_child, &st, 0) != fair_child)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
 /* A user spare, parked on CPU 1 */
@@ -573,7 +604,7 @@ TEST(threadlet_sleep_that_ends_before_the_claim_stays_in_the_caller)
 	 * it is turned off for the test where the knob exists (debugfs: the
 	 * debug kernel); where not, a hand-off is no fault of ours: skip.
 	 */
-	fair = kernel_at_least(6, 12) ? fair_server_off(1, 2000) : 0;
+	fair = kernel_at_least(6, 12) ? fair_server_off(1) : 0;
 	h = start_spinner(&s, 2000);
 	if (h == 77) {
 		if (kernel_at_least(6, 12) && !fair)
