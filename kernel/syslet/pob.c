@@ -609,7 +609,7 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 	 * kernel: this sleep it sleeps in the caller.)
 	 */
 	raw_spin_lock(&from->pi_lock);
-	if (READ_ONCE(from->on_rq) || READ_ONCE(from->on_cpu) ||
+	if (syslet_task_runnable(from) || READ_ONCE(from->on_cpu) ||
 	    task_is_running(from) || READ_ONCE(from->__state) == TASK_WAKING) {
 		raw_spin_unlock(&from->pi_lock);
 		write_unlock_irq(&tasklist_lock);
