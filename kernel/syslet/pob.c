@@ -472,6 +472,41 @@ void __syslet_sched_woken(struct task_struct *tsk)
 	}
 }
 
+struct pob_claim {
+	unsigned long	*hs;
+	unsigned long	s;
+};
+
+/*
+ * Under task_call_func(): the giver pinned, its wake-up, enqueue and
+ * schedule held off (->pi_lock, and its runqueue's lock if it is queued).
+ * Claims pend @s, unless the giver runs or is being woken: its sleep is
+ * over, no hand-off for it (SYSLET_CLAIM_LATER, as
+ * syslet_giver_off_cpu()).  A giver still queued, not running (preempted
+ * before its sleep's dequeue on a preemptible kernel, or left queued by
+ * 6.12's delayed dequeue), is claimed: it cannot be picked meanwhile.
+ * The claim makes it an async thread (not a user thread for
+ * syslet_other_user_thread(), not one a tracer may attach to): its
+ * ->flags are written here, from another CPU, only because it cannot
+ * run, for a softirq on its CPU rewrites the ->flags of the task it
+ * interrupts (review 14 finding 7; review 15 finding 1: a check of
+ * ->on_rq under ->pi_lock alone refused every preempted giver).
+ */
+static int pob_claim_pinned(struct task_struct *from, void *arg)
+{
+	struct pob_claim *pc = arg;
+	unsigned int state = READ_ONCE(from->__state);
+
+	if (state == TASK_RUNNING || state == TASK_WAKING || task_curr(from) ||
+	    READ_ONCE(from->on_cpu))
+		return SYSLET_CLAIM_LATER;
+	if (cmpxchg(pc->hs, pc->s, syslet_hs(pc->s, SYSLET_HS_CLAIMED)) !=
+	    pc->s)
+		return SYSLET_CLAIM_GONE;
+	WRITE_ONCE(from->flags, from->flags | SYSLET_PF_WORKER);
+	return SYSLET_CLAIM_GO;
+}
+
 /*
  * The taker waits until the giver @from, which made pend @s of state
  * word @hs, is off its CPU (its user context is then saved in its task),
@@ -598,43 +633,24 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 		pob_refuse(w, s);
 		goto gone;
 	}
-	/*
-	 * The giver's ->flags are written below from this CPU: only while
-	 * it cannot run, for a softirq on its CPU rewrites the ->flags of
-	 * the task it interrupts (review 14 finding 7).  Its wake-up takes
-	 * ->pi_lock: asleep (not on a runqueue, not being woken) under it,
-	 * it stays so until we let go.  Else its sleep ended since
-	 * syslet_giver_off_cpu() looked: no hand-off, as there.  (So does a
-	 * giver preempted between its pend and its dequeue, on a preemptible
-	 * kernel: this sleep it sleeps in the caller.)
-	 */
-	raw_spin_lock(&from->pi_lock);
-	if (syslet_task_runnable(from) || READ_ONCE(from->on_cpu) ||
-	    task_is_running(from) || READ_ONCE(from->__state) == TASK_WAKING) {
-		raw_spin_unlock(&from->pi_lock);
+	ret = task_call_func(from, pob_claim_pinned, &(struct pob_claim){
+				     .hs = &w->hs, .s = s });
+	if (ret != SYSLET_CLAIM_GO) {
+		/* LATER: its sleep is over; GONE: it went on in the caller */
 		write_unlock_irq(&tasklist_lock);
 		spin_unlock(&ctx->lock);
 		preempt_enable();
+		if (ret == SYSLET_CLAIM_GONE)
+			goto gone;
 		if (kr)
 			syslet_kring_put(ctx, kr);
 		put_task_struct(from);
-		return SYSLET_CLAIM_LATER;
-	}
-	if (cmpxchg(&w->hs, s, syslet_hs(s, SYSLET_HS_CLAIMED)) != s) {
-		/* it woke up and went on in the caller */
-		raw_spin_unlock(&from->pi_lock);
-		write_unlock_irq(&tasklist_lock);
-		spin_unlock(&ctx->lock);
-		preempt_enable();
-		goto gone;
+		return ret;
 	}
 	/*
-	 * Claimed: the giver is in schedule() with pend @s, its @pob alive.
-	 * It is an async thread from now on (not a user thread for
-	 * syslet_other_user_thread(), not one a tracer may attach to).
+	 * Claimed: the giver is in schedule() with pend @s, its @pob alive,
+	 * an async thread from now on.
 	 */
-	WRITE_ONCE(from->flags, from->flags | SYSLET_PF_WORKER);
-	raw_spin_unlock(&from->pi_lock);
 	c = pob->chain;
 	/*
 	 * The TID, and signals an atom raises later, go with the context:

@@ -476,15 +476,16 @@ static char fair_path[96], fair_old[32];
 static pid_t fair_child;
 static int fair_pipe = -1;
 
+/* open(2) and write(2): the restorer child of a threaded process uses it */
 static int fair_write(const char *val)
 {
-	FILE *f = fopen(fair_path, "w");
-	int ok;
+	int fd = open(fair_path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
 
-	if (!f)
+	if (fd < 0)
 		return -1;
-	ok = fputs(val, f) >= 0;
-	return fclose(f) == 0 && ok ? 0 : -1;
+	n = write(fd, val, strlen(val));
+	return close(fd) == 0 && n == (ssize_t)strlen(val) ? 0 : -1;
 }
 
 static int fair_server_on(void);

@@ -476,7 +476,7 @@ static void flusher_case(int made_flusher, int run_flusher)
 	 * before and after): on a busy host W may start the chain late, or
 	 * the samples outlast it (6.1, a debug guest beside: bits seen clear).
 	 */
-	for (int i = 0; i < 40 &&
+	for (int i = 0; i < 400 &&
 	     __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) == r->tail; i++) {
 		if (in_nanosleep(w)) {
 			fl = task_flags(w);

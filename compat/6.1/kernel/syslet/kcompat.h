@@ -104,16 +104,6 @@ static inline bool syslet_iter_user_segs(const struct iov_iter *iter)
 }
 
 /*
- * May @p, not running and not being woken (its ->pi_lock held), run
- * without a wake-up: is it on a runqueue (preempted before its sleep's
- * dequeue)?
- */
-static inline bool syslet_task_runnable(struct task_struct *p)
-{
-	return READ_ONCE(p->on_rq);
-}
-
-/*
  * The end of a sysctl table: 6.1's register_sysctl() stops at an empty
  * entry; 6.12's counts the entries (register_sysctl_sz(), 6.6) and
  * refuses one without a name.

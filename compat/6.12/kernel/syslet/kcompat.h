@@ -86,18 +86,6 @@ static inline bool syslet_iter_user_segs(const struct iov_iter *iter)
 }
 
 /*
- * May @p, not running and not being woken (its ->pi_lock held), run
- * without a wake-up: is it on a runqueue (preempted before its sleep's
- * dequeue)?
- * A sleep's delayed dequeue (EEVDF's DELAY_DEQUEUE) leaves a task on its
- * runqueue, but it runs only once woken (task_is_runnable()).
- */
-static inline bool syslet_task_runnable(struct task_struct *p)
-{
-	return task_is_runnable(p);
-}
-
-/*
  * The end of a sysctl table: register_sysctl() counts the entries
  * (ARRAY_SIZE()) and refuses one without a name, so there is no end
  * marker.
