@@ -1371,8 +1371,9 @@ TEST(threadlet_uretprobe_pending_stays)
  * blocks it for ever) stops the timer's signals for good: it then only
  * counts overruns.  make fuzz found that (80901ad): a kernel that moves
  * the signals after the TIDs' critical section fails this test (tried
- * with the move just after it, 20 us later: 2 runs of 3 failed).  A
- * race, so a stress test: 100 hand-offs, the timer at 200 us.  It does
+ * with the move just after it, 20 us later: at least 2 runs of 3
+ * failed).  A race, so a stress test: 100 hand-offs, the timer at
+ * 200 us.  It does
  * not reach the narrower window review 14 found (finding 1: the TIDs
  * exchanged just before the siglock was taken, interrupts off: the
  * timer fires on the CPU it was armed on, the user thread's, which is
