@@ -693,6 +693,7 @@ void syslet_forward_signals(struct pid *submitter)
 
 	for (i = 0; i < 2 * _NSIG && !fatal_signal_pending(current); i++) {
 		sig = 0;
+		rcu_read_lock();
 		spin_lock_irq(&sighand->siglock);
 		fwd = current->pending.signal.sig[0] & SYSLET_FWD_SIGS;
 		if (fwd) {
@@ -700,18 +701,22 @@ void syslet_forward_signals(struct pid *submitter)
 			siginitsetinv(&mask, fwd);
 			sig = syslet_dequeue_signal(&mask, &info, &type);
 		}
-		spin_unlock_irq(&sighand->siglock);
-		if (!sig)
-			return;
-
-		rcu_read_lock();
-		t = submitter ? pid_task(submitter, PIDTYPE_PID) : NULL;
+		/*
+		 * The submitter's TID is looked up and the signal queued in
+		 * one hold of the siglock, which a hand-off moves the TID
+		 * under (pob.c): not on a task the TID has left meanwhile
+		 * (review 14 finding 2).  A thread of ours shares it.
+		 */
+		t = sig && submitter ? pid_task(submitter, PIDTYPE_PID) : NULL;
 		if (t && t != current && same_thread_group(t, current) &&
 		    !(t->flags & PF_EXITING))
-			do_send_sig_info(sig, &info, t, PIDTYPE_PID);
-		else
-			do_send_sig_info(sig, &info, current, PIDTYPE_TGID);
+			send_signal_locked(sig, &info, t, PIDTYPE_PID);
+		else if (sig)
+			send_signal_locked(sig, &info, current, PIDTYPE_TGID);
+		spin_unlock_irq(&sighand->siglock);
 		rcu_read_unlock();
+		if (!sig)
+			return;
 	}
 }
 

@@ -302,13 +302,14 @@ void syslet_giver_recalc_sigpending(struct task_struct *t)
  * CPU) to @to (current, the taker): its mask, thread-directed pending
  * signals and alternate stack; @from is left as an async thread that
  * blocks every signal but SIGKILL and SIGSTOP, with the signals pending
- * on @to.  Called with the siglock held, in the same critical section
- * of tasklist_lock as the TIDs' exchange: a signal sent to the user's
- * TID once it names @to is queued on @to after this, and not, as when
- * the two were apart, on @to before it (then moved to @from, an async
- * thread that blocks it for ever: a POSIX timer's SIGEV_THREAD_ID signal
- * stuck there, the timer sends no other; make fuzz's episode that "did
- * not end" on 2026-12-05).
+ * on @to.  Called with the siglock held since before the TIDs'
+ * exchange (senders take the siglock, not tasklist_lock): a signal sent
+ * to the user's TID once it names @to is queued on @to after this, and
+ * not, as when the two were apart, on @to before it (then moved to
+ * @from, an async thread that blocks it for ever: a POSIX timer's
+ * SIGEV_THREAD_ID signal stuck there, the timer sends no other; make
+ * fuzz's episode that "did not end" on 2026-12-05; review 14 finding 1:
+ * the exchange must come inside the siglock too, not only the move).
  */
 static void pass_signals(struct task_struct *from, struct task_struct *to)
 {
@@ -471,6 +472,41 @@ void __syslet_sched_woken(struct task_struct *tsk)
 	}
 }
 
+struct pob_claim {
+	unsigned long	*hs;
+	unsigned long	s;
+};
+
+/*
+ * Under task_call_func(): the giver pinned, its wake-up, enqueue and
+ * schedule held off (->pi_lock, and its runqueue's lock if it is queued).
+ * Claims pend @s, unless the giver runs or is being woken: its sleep is
+ * over, no hand-off for it (SYSLET_CLAIM_LATER, as
+ * syslet_giver_off_cpu()).  A giver still queued, not running (preempted
+ * before its sleep's dequeue on a preemptible kernel, or left queued by
+ * 6.12's delayed dequeue), is claimed: it cannot be picked meanwhile.
+ * The claim makes it an async thread (not a user thread for
+ * syslet_other_user_thread(), not one a tracer may attach to): its
+ * ->flags are written here, from another CPU, only because it cannot
+ * run, for a softirq on its CPU rewrites the ->flags of the task it
+ * interrupts (review 14 finding 7; review 15 finding 1: a check of
+ * ->on_rq under ->pi_lock alone refused every preempted giver).
+ */
+static int pob_claim_pinned(struct task_struct *from, void *arg)
+{
+	struct pob_claim *pc = arg;
+	unsigned int state = READ_ONCE(from->__state);
+
+	if (state == TASK_RUNNING || state == TASK_WAKING || task_curr(from) ||
+	    READ_ONCE(from->on_cpu))
+		return SYSLET_CLAIM_LATER;
+	if (cmpxchg(pc->hs, pc->s, syslet_hs(pc->s, SYSLET_HS_CLAIMED)) !=
+	    pc->s)
+		return SYSLET_CLAIM_GONE;
+	WRITE_ONCE(from->flags, from->flags | SYSLET_PF_WORKER);
+	return SYSLET_CLAIM_GO;
+}
+
 /*
  * The taker waits until the giver @from, which made pend @s of state
  * word @hs, is off its CPU (its user context is then saved in its task),
@@ -597,27 +633,33 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 		pob_refuse(w, s);
 		goto gone;
 	}
-	if (cmpxchg(&w->hs, s, syslet_hs(s, SYSLET_HS_CLAIMED)) != s) {
-		/* it woke up and went on in the caller */
+	ret = task_call_func(from, pob_claim_pinned, &(struct pob_claim){
+				     .hs = &w->hs, .s = s });
+	if (ret != SYSLET_CLAIM_GO) {
+		/* LATER: its sleep is over; GONE: it went on in the caller */
 		write_unlock_irq(&tasklist_lock);
 		spin_unlock(&ctx->lock);
 		preempt_enable();
-		goto gone;
+		if (ret == SYSLET_CLAIM_GONE)
+			goto gone;
+		if (kr)
+			syslet_kring_put(ctx, kr);
+		put_task_struct(from);
+		return ret;
 	}
-	/* claimed: the giver is in schedule() with pend @s, its @pob alive */
+	/*
+	 * Claimed: the giver is in schedule() with pend @s, its @pob alive,
+	 * an async thread from now on.
+	 */
 	c = pob->chain;
 	/*
 	 * The TID, and signals an atom raises later, go with the context:
-	 * the submitter is us now.  The giver is an async thread from now
-	 * on (not a user thread for syslet_other_user_thread(), not one a
-	 * tracer may attach to): it is off its CPU, or in the scheduler
-	 * spinning for DONE, and writes its ->flags in neither.
+	 * the submitter is us now.
 	 */
-	syslet_exchange_tids(from, current);
 	spin_lock(&current->sighand->siglock);
+	syslet_exchange_tids(from, current);
 	pass_signals(from, current);
 	spin_unlock(&current->sighand->siglock);
-	WRITE_ONCE(from->flags, from->flags | SYSLET_PF_WORKER);
 	c->submitter = get_pid(task_pid(current));
 	write_unlock_irq(&tasklist_lock);
 	/* the giver takes our place in ctx->nr_threads, and @w (give_to) */

@@ -112,9 +112,8 @@ static void threadlet_free(struct syslet_threadlet *tl)
  * Exchanges the signal state (mask, thread-directed pending signals,
  * alternate stack) between @a, the threadlet's task (off its CPU, or
  * spinning for DONE in the scheduler), and @b, the spare (current).
- * Siglock held, in the critical section of tasklist_lock that exchanged
- * the TIDs: a signal sent to a TID after the exchange is queued after
- * this (see pob.c's pass_signals()).
+ * Siglock held since before the TIDs' exchange: a signal sent to a TID
+ * after the exchange is queued after this (see pob.c's pass_signals()).
  */
 static void exchange_signals(struct task_struct *a, struct task_struct *b)
 {
@@ -271,9 +270,9 @@ static int threadlet_claim(struct syslet_ctx *ctx, struct syslet_uspare *us,
 		preempt_enable();
 		return SYSLET_CLAIM_GONE;
 	}
-	syslet_exchange_tids(from, current);
 	/* with the TIDs, as pob.c's pass_signals() */
 	spin_lock(&current->sighand->siglock);
+	syslet_exchange_tids(from, current);
 	exchange_signals(from, current);
 	spin_unlock(&current->sighand->siglock);
 	write_unlock_irq(&tasklist_lock);

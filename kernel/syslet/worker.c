@@ -252,7 +252,7 @@ static void idle_readd(struct syslet_ctx *ctx, struct syslet_worker *w)
 	list_add(&w->idle_node, &ctx->idle);
 	ctx->nr_idle++;
 	if (!w->restricted && !w->held)
-		ctx->nr_idle_open++;
+		WRITE_ONCE(ctx->nr_idle_open, ctx->nr_idle_open + 1);
 }
 
 static void idle_add(struct syslet_ctx *ctx, struct syslet_worker *w)
@@ -269,7 +269,7 @@ void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w)
 	list_del_init(&w->idle_node);
 	ctx->nr_idle--;
 	if (!w->restricted && !w->held)
-		ctx->nr_idle_open--;
+		WRITE_ONCE(ctx->nr_idle_open, ctx->nr_idle_open - 1);
 }
 
 /*
@@ -319,7 +319,7 @@ static bool worker_unlink(struct syslet_ctx *ctx, struct syslet_worker *w)
 	list_del(&w->node);
 	syslet_idle_del(ctx, w);
 	if (starting)
-		ctx->nr_starting--;
+		WRITE_ONCE(ctx->nr_starting, ctx->nr_starting - 1);
 	ctx->nr_threads--;
 	return starting;
 }
@@ -437,7 +437,7 @@ static long worker_loop(struct syslet_worker *w)
 		}
 		if (w->starting) {
 			w->starting = false;
-			ctx->nr_starting--;
+			WRITE_ONCE(ctx->nr_starting, ctx->nr_starting - 1);
 			started = true;
 		}
 		if (!ctx->dead && !list_empty(&ctx->kwork)) {
@@ -694,10 +694,11 @@ static struct task_struct *worker_spawn(struct syslet_worker *w)
 
 /*
  * Creates one async thread; ctx->nr_threads (and for a @starting spare,
- * ctx->nr_starting) was already raised for it.
+ * ctx->nr_starting) was already raised for it.  @hold: no giver may
+ * reserve it until worker_make() lets it go.
  */
 static int worker_create(struct syslet_ctx *ctx, unsigned int seq,
-			 bool starting)
+			 bool starting, bool hold)
 {
 	struct syslet_worker *w;
 	struct task_struct *tsk;
@@ -714,7 +715,7 @@ static int worker_create(struct syslet_ctx *ctx, unsigned int seq,
 	INIT_LIST_HEAD(&w->idle_node);
 	w->ctx = ctx;
 	w->starting = starting;
-	w->held = !starting;
+	w->held = hold;
 	w->seq = seq;
 	refcount_inc(&ctx->refs);
 	tsk = worker_spawn(w);
@@ -785,9 +786,14 @@ static void worker_kio_orphan(struct syslet_ctx *ctx)
  * Makes one async thread, its place in ctx->nr_threads taken first
  * (ctx->lock held, dropped meanwhile; ctx->nr_creating keeps idle threads
  * from leaving on their timeout until it is known).  0, or the errno of
- * a thread that could not be made (its place given back).
+ * a thread that could not be made (its place given back).  @hold: for
+ * work the caller queues once it has the lock again (below); a thread
+ * made for no work in particular (syslet_kio_spare()) is not held, a
+ * giver may reserve it as soon as it is idle (review 13 finding 1: a
+ * giver at max_threads found only it idle, held, and ran its chain in
+ * the caller).
  */
-static int worker_make(struct syslet_ctx *ctx)
+static int worker_make(struct syslet_ctx *ctx, bool hold)
 {
 	struct syslet_worker *w;
 	unsigned int seq;
@@ -795,17 +801,19 @@ static int worker_make(struct syslet_ctx *ctx)
 
 	lockdep_assert_held(&ctx->lock);
 	ctx->nr_threads++;
-	ctx->nr_creating++;
+	WRITE_ONCE(ctx->nr_creating, ctx->nr_creating + 1);
 	seq = ctx->thread_seq++;
 	spin_unlock(&ctx->lock);
-	ret = worker_create(ctx, seq, false);
+	ret = worker_create(ctx, seq, false, hold);
 	spin_lock(&ctx->lock);
-	ctx->nr_creating--;
+	WRITE_ONCE(ctx->nr_creating, ctx->nr_creating - 1);
 	if (ret) {
 		ctx->nr_threads--;
 		worker_kio_orphan(ctx);
 		return ret;
 	}
+	if (!hold)
+		return 0;
 	/*
 	 * A giver may reserve it from now on: our caller queues its work
 	 * before it drops ctx->lock.  Running a chain it took meanwhile
@@ -820,7 +828,7 @@ static int worker_make(struct syslet_ctx *ctx)
 			continue;
 		w->held = false;
 		if (!list_empty(&w->idle_node) && !w->restricted) {
-			ctx->nr_idle_open++;
+			WRITE_ONCE(ctx->nr_idle_open, ctx->nr_idle_open + 1);
 			/* a giver waiting for a thread to reserve */
 			if (wq_has_sleeper(&ctx->spare_wait))
 				wake_up_all(&ctx->spare_wait);
@@ -850,7 +858,7 @@ static int worker_for_queue(struct syslet_ctx *ctx, bool reserved_ok)
 	if (idle_pick(ctx))
 		return 1;
 	if (ctx->nr_threads < ctx->max_threads)
-		ret = worker_make(ctx);
+		ret = worker_make(ctx, true);
 	/* one that went idle while we tried */
 	if (!ret || idle_pick(ctx))
 		return 1;
@@ -1164,7 +1172,7 @@ void syslet_kio_spare(struct syslet_ctx *ctx)
 	spin_lock(&ctx->lock);
 	if (!ctx->dead && !ctx->nr_idle && !ctx->nr_creating &&
 	    !ctx->nr_starting && ctx->nr_threads < ctx->max_threads)
-		worker_make(ctx);	/* no thread: not an error here */
+		worker_make(ctx, false); /* no thread: not an error here */
 	spin_unlock(&ctx->lock);
 }
 
@@ -1177,8 +1185,9 @@ void syslet_kio_spare(struct syslet_ctx *ctx)
  * untraced task's): *@traced says one that fits was passed over for
  * that.  ->ptrace is read locklessly, a hint: the claim reads it again
  * under tasklist_lock.  One just made for work not queued yet (@held) is
- * not picked: for that moment a giver with only it idle runs its chain in
- * the caller, as one whose idle threads do not fit.
+ * not picked: a giver with only it idle makes a thread of its own (at
+ * max_threads, where it cannot, it runs its chain in the caller: the
+ * held thread takes its maker's work).
  */
 static struct syslet_worker *taker_pick(struct syslet_ctx *ctx, bool *traced)
 {
@@ -1266,16 +1275,16 @@ struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 				return NULL;
 			}
 			ctx->nr_threads++;
-			ctx->nr_starting++;
+			WRITE_ONCE(ctx->nr_starting, ctx->nr_starting + 1);
 			seq = ctx->thread_seq++;
 		}
 		spin_unlock(&ctx->lock);
 
-		if (create && worker_create(ctx, seq, true)) {
+		if (create && worker_create(ctx, seq, true, false)) {
 			spin_lock(&ctx->lock);
 			ctx->nr_threads--;
 			worker_kio_orphan(ctx);
-			ctx->nr_starting--;
+			WRITE_ONCE(ctx->nr_starting, ctx->nr_starting - 1);
 			spin_unlock(&ctx->lock);
 			return NULL;
 		}

@@ -419,6 +419,22 @@ static char task_state(pid_t tid)
 	return st;
 }
 
+/* Is @tid asleep in a nanosleep() (its wchan)? */
+static int in_nanosleep(pid_t tid)
+{
+	char path[64], wchan[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/wchan", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (!fgets(wchan, sizeof(wchan), f))
+		wchan[0] = 0;
+	fclose(f);
+	return strstr(wchan, "nanosleep") != NULL;
+}
+
 /*
  * The process's one async thread W is made by this thread with
  * IO_FLUSHER set if @made_flusher (an ASYNC [getpid] chain), then the
@@ -455,15 +471,22 @@ static void flusher_case(int made_flusher, int run_flusher)
 	b1 = 0;
 	atom_init(&a, SYSLET_ASYNC, SYS_nanosleep, &ret, &b0, &b1, NULL, NULL);
 	ASSERT_EQ(async_exec(&a, r, NULL, 0), SYSLET_QUEUED);
-	usleep(20000);
-	for (int i = 0; i < 10; i++) {
-		fl = task_flags(w);
-		if (fl != ~0u) {
-			seen |= fl & F_FLUSHER;
-			unseen |= ~fl & F_FLUSHER;
-			samples++;
+	/*
+	 * Samples taken while W sleeps in the chain's nanosleep (its wchan
+	 * before and after): on a busy host W may start the chain late, or
+	 * the samples outlast it (6.1, a debug guest beside: bits seen clear).
+	 */
+	for (int i = 0; i < 400 &&
+	     __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) == r->tail; i++) {
+		if (in_nanosleep(w)) {
+			fl = task_flags(w);
+			if (fl != ~0u && in_nanosleep(w)) {
+				seen |= fl & F_FLUSHER;
+				unseen |= ~fl & F_FLUSHER;
+				samples++;
+			}
 		}
-		usleep(10000);
+		usleep(5000);
 	}
 	ASSERT_TRUE(ring_get(r, &c));
 	EXPECT_EQ(ret, 0);
@@ -474,7 +497,7 @@ static void flusher_case(int made_flusher, int run_flusher)
 		 "%#x after", made_flusher ? "with" : "without",
 		 run_flusher ? "with" : "without", seen, unseen, samples,
 		 after & F_FLUSHER);
-	EXPECT_GT(samples, 5);
+	EXPECT_GT(samples, 2);
 	if (run_flusher) {
 		EXPECT_EQ(seen, F_FLUSHER);
 		EXPECT_EQ(unseen, 0);
