@@ -889,8 +889,12 @@ void syslet_reclaim_tid(struct task_struct *tsk)
 	 * released after the group's other threads).
 	 */
 	if (holder && holder != leader &&
-	    (tsk == holder || (tsk == leader && !READ_ONCE(holder->mm))))
+	    (tsk == holder || (tsk == leader && !READ_ONCE(holder->mm)))) {
+		/* under the siglock, as every move of a TID (patch 0025) */
+		spin_lock(&tsk->sighand->siglock);
 		syslet_exchange_tids(holder, leader);
+		spin_unlock(&tsk->sighand->siglock);
+	}
 	write_unlock_irq(&tasklist_lock);
 }
 
