@@ -430,8 +430,17 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	if (syslet_hs_phase(s) != SYSLET_HS_IDLE)
 		return;
 	pend = s + SYSLET_HS_SEQ + SYSLET_HS_PENDING;
-	if (cmpxchg(&w->hs, s, pend) != s)
+	/*
+	 * Not preemptible from the pend to the wake-up: the taker claims
+	 * only once we are off our CPU, so it cannot claim, take the user
+	 * context and be gone before we wake it (review 16 finding 1: a
+	 * preempted giver's late wake-up of a task that had exited).
+	 */
+	preempt_disable();
+	if (cmpxchg(&w->hs, s, pend) != s) {
+		preempt_enable();
 		return;
+	}
 	pob->pending = pend;
 	/*
 	 * We are about to sleep: a sync wake-up on this CPU lets the taker
@@ -439,6 +448,7 @@ void __syslet_sched_sleeping(struct task_struct *tsk)
 	 * gone: a reserved taker waits for its release.
 	 */
 	syslet_wake_up_sync(w->task);
+	preempt_enable();
 }
 
 /*
@@ -497,9 +507,11 @@ static int pob_claim_pinned(struct task_struct *from, void *arg)
 	struct pob_claim *pc = arg;
 	unsigned int state = READ_ONCE(from->__state);
 
-	if (state == TASK_RUNNING || state == TASK_WAKING || task_curr(from) ||
-	    READ_ONCE(from->on_cpu))
+	if (state == TASK_RUNNING || state == TASK_WAKING)
 		return SYSLET_CLAIM_LATER;
+	/* picked again before its sleep began: wait until it is off again */
+	if (task_curr(from) || READ_ONCE(from->on_cpu))
+		return SYSLET_CLAIM_AGAIN;
 	if (cmpxchg(pc->hs, pc->s, syslet_hs(pc->s, SYSLET_HS_CLAIMED)) !=
 	    pc->s)
 		return SYSLET_CLAIM_GONE;
@@ -599,6 +611,7 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 	uring = w->uring;
 	spin_unlock(&ctx->lock);
 
+again:
 	ret = syslet_giver_off_cpu(&w->hs, from, s);
 	if (ret != SYSLET_CLAIM_GO) {
 		put_task_struct(from);
@@ -636,7 +649,10 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 	ret = task_call_func(from, pob_claim_pinned, &(struct pob_claim){
 				     .hs = &w->hs, .s = s });
 	if (ret != SYSLET_CLAIM_GO) {
-		/* LATER: its sleep is over; GONE: it went on in the caller */
+		/*
+		 * LATER: its sleep is over; GONE: it went on in the caller;
+		 * AGAIN: it runs on towards its sleep (review 16 finding 2).
+		 */
 		write_unlock_irq(&tasklist_lock);
 		spin_unlock(&ctx->lock);
 		preempt_enable();
@@ -644,6 +660,9 @@ static int pob_claim(struct syslet_worker *w, unsigned long s)
 			goto gone;
 		if (kr)
 			syslet_kring_put(ctx, kr);
+		kr = NULL;
+		if (ret == SYSLET_CLAIM_AGAIN)
+			goto again;
 		put_task_struct(from);
 		return ret;
 	}
@@ -870,8 +889,12 @@ void syslet_reclaim_tid(struct task_struct *tsk)
 	 * released after the group's other threads).
 	 */
 	if (holder && holder != leader &&
-	    (tsk == holder || (tsk == leader && !READ_ONCE(holder->mm))))
+	    (tsk == holder || (tsk == leader && !READ_ONCE(holder->mm)))) {
+		/* under the siglock, as every move of a TID (patch 0025) */
+		spin_lock(&tsk->sighand->siglock);
 		syslet_exchange_tids(holder, leader);
+		spin_unlock(&tsk->sighand->siglock);
+	}
 	write_unlock_irq(&tasklist_lock);
 }
 

@@ -521,7 +521,11 @@ bool syslet_leader_may_take(struct task_struct *from, struct task_struct *to);
 void syslet_exchange_tids(struct task_struct *a, struct task_struct *b);
 void syslet_reclaim_tid(struct task_struct *tsk);
 long syslet_pob_wait(struct syslet_worker *w);
-enum { SYSLET_CLAIM_GONE, SYSLET_CLAIM_LATER, SYSLET_CLAIM_GO };
+enum {
+	SYSLET_CLAIM_GONE, SYSLET_CLAIM_LATER, SYSLET_CLAIM_GO,
+	SYSLET_CLAIM_AGAIN,	/* pob.c: on its CPU again, not asleep yet */
+};
+
 int syslet_giver_off_cpu(unsigned long *hs, struct task_struct *from,
 			 unsigned long s);
 void syslet_giver_recalc_sigpending(struct task_struct *t);

@@ -174,11 +174,16 @@ void syslet_threadlet_sleeping(struct task_struct *tsk,
 	if (syslet_hs_phase(s) != SYSLET_HS_IDLE)
 		return;
 	pend = s + SYSLET_HS_SEQ + SYSLET_HS_PENDING;
-	if (cmpxchg(&tl->hs, s, pend) != s)
+	/* not preemptible to the wake-up: see __syslet_sched_sleeping() */
+	preempt_disable();
+	if (cmpxchg(&tl->hs, s, pend) != s) {
+		preempt_enable();
 		return;
+	}
 	tl->pob.pending = pend;
 	/* referenced by @tl: an unpaired spare may have gone */
 	syslet_wake_up_sync(tl->spare_task);
+	preempt_enable();
 }
 
 /*
