@@ -890,7 +890,7 @@ void syslet_reclaim_tid(struct task_struct *tsk)
 	 */
 	if (holder && holder != leader &&
 	    (tsk == holder || (tsk == leader && !READ_ONCE(holder->mm)))) {
-		/* under the siglock, as every move of a TID (patch 0025) */
+		/* under the siglock, as every syslet move of a TID (patch 0025) */
 		spin_lock(&tsk->sighand->siglock);
 		syslet_exchange_tids(holder, leader);
 		spin_unlock(&tsk->sighand->siglock);
