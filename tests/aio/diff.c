@@ -86,7 +86,7 @@ static void obs(const char *fmt, ...)
 
 #define MAX_TAG 8
 static volatile sig_atomic_t sig_count[MAX_TAG + 1], sig_badcode;
-static int thr_count[MAX_TAG + 1], thr_inmain;
+static int thr_count[MAX_TAG + 1], thr_inmain, thr_masked;
 static pthread_t main_thread;
 static pthread_mutex_t thr_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -106,6 +106,8 @@ static void on_sig(int s, siginfo_t *si, void *uc)
 
 static void on_thread(union sigval v)
 {
+	sigset_t mask;
+
 	pthread_mutex_lock(&thr_lock);
 	if (v.sival_int >= 1 && v.sival_int <= MAX_TAG)
 		thr_count[v.sival_int]++;
@@ -113,6 +115,10 @@ static void on_thread(union sigval v)
 		thr_count[0]++;
 	if (pthread_equal(pthread_self(), main_thread))
 		thr_inmain++;
+	/* glibc runs the function with no signal blocked */
+	if (!pthread_sigmask(SIG_BLOCK, NULL, &mask) &&
+	    sigismember(&mask, SIGINT))
+		thr_masked++;
 	pthread_mutex_unlock(&thr_lock);
 }
 
@@ -180,8 +186,8 @@ static void observe_notifications(int expect)
 		if (thr_count[i])
 			obs("thread tag %d count %d", i, thr_count[i]);
 	}
-	obs("signal bad si_code %d, thread fn in main thread %d",
-	    (int)sig_badcode, thr_inmain);
+	obs("signal bad si_code %d, thread fn in main thread %d, with SIGINT "
+	    "blocked %d", (int)sig_badcode, thr_inmain, thr_masked);
 	pthread_mutex_unlock(&thr_lock);
 }
 
@@ -591,6 +597,92 @@ static void run_lio_bad_opcode(const struct dcase *c)
 }
 
 /*
+ * lio_listio with an entry that cannot be queued (aio_reqprio out of
+ * range): errno is that entry's error with LIO_NOWAIT, or when nothing
+ * was queued; EIO with LIO_WAIT once something was.
+ */
+static void run_lio_refused(const struct dcase *c)
+{
+	char b[2][8];
+	struct aiocb s[2], *l[2];
+	int fd = pattern_file(), i, r;
+
+	(void)c;
+	for (int mode = 0; mode < 2; mode++) {
+		for (int n = 1; n <= 2; n++) {
+			for (i = 0; i < 2; i++) {
+				l[i] = make_cb(I_MEMSET, &s[i], fd, b[i], 8, 0);
+				l[i]->aio_lio_opcode = LIO_READ;
+			}
+			l[0]->aio_reqprio = -1;
+			r = lio_listio(mode ? LIO_WAIT : LIO_NOWAIT, l, n, NULL);
+			obs("lio_listio(%s) bad reqprio, %d entries -> %d errno %d",
+			    mode ? "LIO_WAIT" : "LIO_NOWAIT", n, r,
+			    r ? errno : 0);
+			observe_status("refused", l[0]);
+			if (n == 2)
+				observe_status("good", l[1]);
+		}
+	}
+	close(fd);
+}
+
+/* aio_return of a request in progress (POSIX: undefined; glibc: 0). */
+static void run_return_in_progress(const struct dcase *c)
+{
+	char b[8];
+	struct aiocb cb;
+	ssize_t r;
+	int p[2];
+
+	(void)c;
+	if (pipe(p))
+		abort();
+	make_cb(I_MEMSET, &cb, p[0], b, 8, 0);
+	observe_submit("aio_read of an empty pipe", aio_read(&cb));
+	errno = EDOM;
+	r = aio_return(&cb);
+	obs("aio_return in progress -> %zd errno %d", r, errno);
+	if (write(p[1], "abc", 3) != 3)
+		abort();
+	observe_status("read", &cb);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* A successful wait leaves errno as it was. */
+static void run_errno_kept(const struct dcase *c)
+{
+	char b[8];
+	struct aiocb cb, *l[1] = { &cb };
+	const struct aiocb *cl[1] = { &cb };
+	int p[2], r;
+
+	(void)c;
+	if (pipe(p))
+		abort();
+	make_cb(I_MEMSET, &cb, p[0], b, 8, 0);
+	cb.aio_lio_opcode = LIO_READ;
+	observe_submit("aio_read of an empty pipe", aio_read(&cb));
+	if (write(p[1], "abc", 3) != 3)
+		abort();
+	errno = EDOM;
+	r = aio_suspend(cl, 1, NULL);
+	obs("aio_suspend -> %d errno %d", r, errno);
+	observe_status("read", &cb);
+	make_cb(I_MEMSET, &cb, p[0], b, 8, 0);
+	cb.aio_lio_opcode = LIO_READ;
+	if (write(p[1], "de", 2) != 2)
+		abort();
+	errno = EDOM;
+	r = lio_listio(LIO_WAIT, l, 1, NULL);
+	obs("lio_listio(LIO_WAIT) -> %d errno %d", r, errno);
+	observe_status("read", &cb);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
  * aio_suspend with nothing to wait for: at once, or the whole timeout?
  * (3 s: whatever the first AIO call costs on a slow machine, it is less.)
  */
@@ -654,6 +746,9 @@ static void build_table(void)
 	add("lio-empty", run_lio_empty, 0, 0, 0);
 	add("lio-bad-opcode", run_lio_bad_opcode, 0, 0, 0);
 	add("suspend-nothing", run_suspend_nothing, 0, 0, 0);
+	add("lio-refused", run_lio_refused, 0, 0, 0);
+	add("return-in-progress", run_return_in_progress, 0, 0, 0);
+	add("errno-kept", run_errno_kept, 0, 0, 0);
 }
 
 /*

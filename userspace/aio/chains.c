@@ -396,7 +396,14 @@ int saio_engine_submit(struct saio_req *r)
 	    __atomic_load_n(&held_max, __ATOMIC_RELAXED))
 		flags = SYSLET_ASYNC;	/* never blocks the caller */
 	saio_fill_atom(r, flags);
-	ret = syslet_submit_done(&ctx, &r->atom, &done);
+	/*
+	 * -EINTR: a handler without SA_RESTART interrupted the first atom
+	 * before it did anything (docs/abi.md); glibc's helper retries
+	 * such a call, so submit again rather than fail it with EINTR.
+	 */
+	do {
+		ret = syslet_submit_done(&ctx, &r->atom, &done);
+	} while (ret == -EINTR);
 	if (ret == SYSLET_QUEUED)
 		return 0;
 	__atomic_fetch_sub(&nr_held, 1, __ATOMIC_RELAXED);

@@ -606,7 +606,7 @@ int saio_aio_suspend(const struct aiocb *const list[], int nent,
 			    const struct timespec *timeout)
 {
 	struct timespec dl;
-	int ret;
+	int saved = errno, ret;
 
 	pthread_testcancel();
 	if (nent < 0) {
@@ -617,10 +617,12 @@ int saio_aio_suspend(const struct aiocb *const list[], int nent,
 		return 0;
 	if (saio_init())
 		return -1;
-	if (saio_reap(false) && saio_any_done(list, nent))
+	/* success leaves errno as it was (the waits' EAGAIN, ETIMEDOUT) */
+	if ((saio_reap(false) && saio_any_done(list, nent)) ||
+	    !saio_anything_to_wait(list, nent)) {
+		errno = saved;
 		return 0;
-	if (!saio_anything_to_wait(list, nent))
-		return 0;
+	}
 	if (timeout)
 		saio_deadline(&dl, timeout);
 	__atomic_fetch_add(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
@@ -630,5 +632,7 @@ int saio_aio_suspend(const struct aiocb *const list[], int nent,
 	t_cancellable = false;
 	pthread_cleanup_pop(0);
 	__atomic_fetch_sub(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
+	if (!ret)
+		errno = saved;
 	return ret;
 }

@@ -9,9 +9,10 @@
  *			negative si_code for any target).
  *   SIGEV_THREAD_ID	the same, to one thread (Linux extension).
  *   SIGEV_THREAD	the function runs in a new detached thread, created
- *			with the sigevent's attributes if any and with every
- *			signal blocked; if no thread can be created, it runs
- *			in the completing thread instead of being lost.
+ *			with the sigevent's attributes if any, with no
+ *			signal blocked (as glibc); if no thread can be
+ *			created, it runs in the completing thread (with
+ *			that thread's mask) instead of being lost.
  *
  * Notifications are delivered after the result is visible in the aiocb,
  * so a handler or thread function may call aio_error/aio_return on it.
@@ -39,11 +40,19 @@ struct saio_thread_arg {
 	union sigval val;
 };
 
+/*
+ * Made with every signal blocked (no signal is taken before it runs);
+ * the function runs with none blocked, as glibc's do on Linux (its
+ * aio_start_notify_thread()): what it starts or execs inherits that.
+ */
 static void *saio_notify_thread(void *p)
 {
 	struct saio_thread_arg a = *(struct saio_thread_arg *)p;
+	sigset_t none;
 
 	free(p);
+	sigemptyset(&none);
+	pthread_sigmask(SIG_SETMASK, &none, NULL);
 	a.fn(a.val);
 	return NULL;
 }

@@ -182,10 +182,13 @@ static int saio_lio_wait(struct saio_lio *g)
 /*
  * lio_listio: LIO_NOP and NULL entries are skipped.  An entry that cannot
  * be queued gets that error as its status (aio_error) and makes the call
- * fail: EAGAIN if some entry lacked resources, else EIO.  With LIO_WAIT the
- * call returns when every queued entry is done, failing with EIO if any of
- * them failed (EINTR if a signal handler interrupted the wait: the requests
- * go on).  With LIO_NOWAIT, 'sig' is delivered once every queued entry is
+ * fail, as glibc's does: with LIO_NOWAIT, or when nothing was queued, with
+ * the errno of the last entry that could not be (EINVAL for a bad
+ * aio_reqprio, EAGAIN for resources); with LIO_WAIT the call returns when
+ * every queued entry is done, failing with EIO if any entry failed (EINTR
+ * if a signal handler interrupted the wait: the requests go on).  A
+ * successful call leaves errno as it was.  With LIO_NOWAIT, 'sig' is
+ * delivered once every queued entry is
  * done (at once if none was queued), and each entry's own sigevent is
  * delivered as usual in both modes, except by the GLIBC_2.2.5 version
  * ('individual' false: glibc's LIO_NO_INDIVIDUAL_EVENT).
@@ -194,8 +197,8 @@ static int saio_lio(int mode, struct aiocb *const list[], int nent,
 		    struct sigevent *sig, bool individual)
 {
 	struct saio_lio *g;
-	bool eagain = false, failed = false;
-	int i, err;
+	bool failed = false;
+	int i, err, saved = errno, last_err = 0, queued = 0;
 
 	if ((mode != LIO_WAIT && mode != LIO_NOWAIT) || nent < 0) {
 		errno = EINVAL;
@@ -244,14 +247,16 @@ static int saio_lio(int mode, struct aiocb *const list[], int nent,
 			saio_store_error(cb, EINVAL);
 			if (individual && saio_sigev_check(&cb->aio_sigevent) == 0)
 				saio_notify(&cb->aio_sigevent);
+			queued++;
 			if (mode == LIO_WAIT)
 				failed = true;
 			continue;
 		}
-		if (!saio_submit(cb, op, g, individual))
+		if (!saio_submit(cb, op, g, individual)) {
+			queued++;
 			continue;
-		if (errno == EAGAIN)
-			eagain = true;
+		}
+		last_err = errno;
 		failed = true;
 		cb->__return_value = -1;
 		saio_store_error(cb, errno);
@@ -283,10 +288,15 @@ static int saio_lio(int mode, struct aiocb *const list[], int nent,
 				failed = true;
 		}
 	}
-	if (failed) {
-		errno = eagain ? EAGAIN : EIO;
+	if (last_err && (mode == LIO_NOWAIT || !queued)) {
+		errno = last_err;
 		return -1;
 	}
+	if (failed) {
+		errno = EIO;
+		return -1;
+	}
+	errno = saved;
 	return 0;
 }
 
