@@ -345,17 +345,19 @@ static inline int saio_aio_error(const struct aiocb *cb)
  * POSIX lets aio_return fail (EINVAL) once the status was retrieved; glibc
  * keeps returning it, and so do aio_error and aio_return here: programs
  * (and glibc's own tests) call aio_error after aio_return.  Of a request
- * in progress (POSIX: undefined) it returns 0 and leaves errno alone, as
- * glibc's does (it stores 0 in the aiocb when it queues a request): a
- * program may test errno after it (LTP's aio_fsync 4-2 does).
+ * in progress (POSIX: undefined) it returns -1 and leaves errno alone:
+ * glibc's returns what its helper last stored, 0 until the helper starts
+ * the request, -1 once it has tried pread() on a pipe or socket, which is
+ * the request that stays in progress; a program may test errno after it
+ * (LTP's aio_fsync 4-2 does).
  */
 static inline ssize_t saio_aio_return(struct aiocb *cb)
 {
 	int saved = errno, e = saio_status(cb);
 
 	errno = saved;	/* the reaping may have started requests */
-	/* in progress: 0, errno untouched (POSIX: undefined), as glibc */
-	return e == EINPROGRESS ? 0 : cb->__return_value;
+	/* in progress: -1, errno untouched (POSIX: undefined) */
+	return e == EINPROGRESS ? -1 : cb->__return_value;
 }
 
 /* What a sigevent means (delivery: notify.c). */

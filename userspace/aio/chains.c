@@ -400,10 +400,15 @@ int saio_engine_submit(struct saio_req *r)
 	 * -EINTR: a handler without SA_RESTART interrupted the first atom
 	 * before it did anything (docs/abi.md); glibc's helper retries
 	 * such a call, so submit again rather than fail it with EINTR.
+	 * Bounded: a call that raises the signal itself each time (a
+	 * background process's tty write with a SIGTTOU handler) would
+	 * loop for ever; its request then ends with EINTR.
 	 */
-	do {
+	for (int tries = 0; tries < 64; tries++) {
 		ret = syslet_submit_done(&ctx, &r->atom, &done);
-	} while (ret == -EINTR);
+		if (ret != -EINTR)
+			break;
+	}
 	if (ret == SYSLET_QUEUED)
 		return 0;
 	__atomic_fetch_sub(&nr_held, 1, __ATOMIC_RELAXED);

@@ -237,6 +237,14 @@ static int saio_lio(int mode, struct aiocb *const list[], int nent,
 			op = SAIO_READ;
 		} else if (cb->aio_lio_opcode == LIO_WRITE) {
 			op = SAIO_WRITE;
+		} else if (cb->aio_reqprio < 0 ||
+			   cb->aio_reqprio > AIO_PRIO_DELTA_MAX) {
+			/* glibc refuses it before it looks at the opcode */
+			last_err = EINVAL;
+			failed = true;
+			cb->__return_value = -1;
+			saio_store_error(cb, EINVAL);
+			continue;
 		} else {
 			/*
 			 * As glibc, which queues it and fails it there: the
