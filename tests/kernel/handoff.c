@@ -1481,7 +1481,7 @@ static void *tg_sender(void *arg)
 {
 	pid_t tid = *(pid_t *)arg;
 	unsigned int seed = 1;
-	long long t0, t1;
+	long long t0, t1, pause_us;
 	cpu_set_t one;
 
 	CPU_ZERO(&one);
@@ -1493,9 +1493,9 @@ static void *tg_sender(void *arg)
 		 * nearly always pending when the read would sleep, and few
 		 * reads hand off (CI: 14 of 200).
 		 */
-		seed = seed * 1103515245u + 12345u;
+		pause_us = rand_r(&seed) % 128;
 		t1 = now_us();
-		while (now_us() - t1 < (seed >> 16) % 128)
+		while (now_us() - t1 < pause_us)
 			;
 		if (syscall(SYS_tgkill, getpid(), tid, SIGRTMIN + 2) == 0)
 			atomic_fetch_add(&tg_sent, 1);

@@ -229,20 +229,17 @@ static inline struct syslet_limits limits_now(void)
 	return l;
 }
 
-static inline long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static inline long long now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+static inline long long now_ms(void)
+{
+	return now_us() / 1000;
 }
 
 /* Runs @fn in a child process and returns its wait status (-1: none). */

@@ -44,6 +44,7 @@
 
 #include <aio.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -339,6 +340,12 @@ static inline int saio_status(const struct aiocb *cb)
 static inline int saio_aio_error(const struct aiocb *cb)
 {
 	return saio_status(cb);
+}
+
+/* A read's or write's aio_reqprio that glibc refuses (EINVAL) */
+static inline bool saio_reqprio_bad(const struct aiocb *cb)
+{
+	return cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX;
 }
 
 /*

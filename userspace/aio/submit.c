@@ -85,8 +85,7 @@ static inline int saio_submit(struct aiocb *cb, int op,
 	 * status; a negative offset is the kernel's to refuse (the status
 	 * says EINVAL).
 	 */
-	if ((op == SAIO_READ || op == SAIO_WRITE) &&
-	    (cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX)) {
+	if ((op == SAIO_READ || op == SAIO_WRITE) && saio_reqprio_bad(cb)) {
 		cb->__return_value = -1;
 		saio_store_error(cb, EINVAL);
 		errno = EINVAL;
@@ -237,8 +236,7 @@ static int saio_lio(int mode, struct aiocb *const list[], int nent,
 			op = SAIO_READ;
 		} else if (cb->aio_lio_opcode == LIO_WRITE) {
 			op = SAIO_WRITE;
-		} else if (cb->aio_reqprio < 0 ||
-			   cb->aio_reqprio > AIO_PRIO_DELTA_MAX) {
+		} else if (saio_reqprio_bad(cb)) {
 			/* glibc refuses it before it looks at the opcode */
 			last_err = EINVAL;
 			failed = true;
