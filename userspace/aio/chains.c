@@ -402,12 +402,17 @@ int saio_engine_submit(struct saio_req *r)
 	 * such a call, so submit again rather than fail it with EINTR.
 	 * Bounded: a call that raises the signal itself each time (a
 	 * background process's tty write with a SIGTTOU handler) would
-	 * loop for ever; its request then ends with EINTR.
+	 * loop for ever; it then goes to an async thread, which blocks
+	 * every signal, as glibc's helper does.
 	 */
 	for (int tries = 0; tries < 64; tries++) {
 		ret = syslet_submit_done(&ctx, &r->atom, &done);
 		if (ret != -EINTR)
 			break;
+	}
+	if (ret == -EINTR) {
+		saio_fill_atom(r, SYSLET_ASYNC);
+		ret = syslet_submit_done(&ctx, &r->atom, &done);
 	}
 	if (ret == SYSLET_QUEUED)
 		return 0;

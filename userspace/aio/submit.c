@@ -237,7 +237,11 @@ static int saio_lio(int mode, struct aiocb *const list[], int nent,
 		} else if (cb->aio_lio_opcode == LIO_WRITE) {
 			op = SAIO_WRITE;
 		} else if (saio_reqprio_bad(cb)) {
-			/* glibc refuses it before it looks at the opcode */
+			/*
+			 * glibc refuses it before it looks at the opcode
+			 * (but for its internal opcodes 3 and 4, fdatasync
+			 * and fsync, which the shim does not take either)
+			 */
 			last_err = EINVAL;
 			failed = true;
 			cb->__return_value = -1;
