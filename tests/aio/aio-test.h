@@ -99,8 +99,9 @@ static inline int aiot_file(size_t len)
  * $SYSLET_AIO_BLOCKING_DIR: a directory on a file system whose writes
  * wait for a device (tests/aio/run.sh guest: ext4 on a loop device), for
  * the tests whose case needs a request that blocks.  The guest's /tmp is
- * tmpfs, where a write never waits: on the kernel backend it ends inside
- * aio_write() and the engine makes no thread.  NULL if it is not set.
+ * tmpfs, where a write never waits: its async thread is free again at
+ * once, so it cannot show a bound on threads or a cancel of a blocked
+ * write.  NULL if it is not set.
  */
 static inline const char *aiot_blocking_dir(void)
 {

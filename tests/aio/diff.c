@@ -688,6 +688,55 @@ static void run_suspend_nothing(const struct dcase *c)
 	obs("aio_suspend(0 entries) -> %d errno %d", r, r ? errno : 0);
 }
 
+/*
+ * Writes queued on one range (LTP's aio_error 2-1: 128 at offset 0), and
+ * an aio_fsync behind a write: in progress when the call returns, the
+ * last write's data in the file and in a read queued after them.
+ * Counted over the requests and rounds, as any one may finish quickly.
+ */
+static void run_writes_queued(const struct dcase *c)
+{
+	enum { N = 128, SZ = 512, ROUNDS = 5 };
+	static struct aiocb cb[N];
+	static unsigned char buf[N][SZ], back[SZ];
+	struct aiocb fs, rd;
+	int fd = aiot_file(0), i, busy = 0, fbusy = 0, bad = 0;
+
+	for (i = 0; i < N; i++) {
+		memset(buf[i], 'A' + i % 50, SZ);
+		make_cb(c->init, &cb[i], fd, buf[i], SZ, 0);
+		if (aio_write(&cb[i]))
+			bad++;
+	}
+	make_cb(c->init, &rd, fd, back, SZ, 0);
+	if (aio_read(&rd))
+		bad++;
+	for (i = 0; i < N; i++)
+		busy += aio_error(&cb[i]) == EINPROGRESS;
+	for (i = 0; i < N; i++)
+		if (wait_done(&cb[i]) || aio_return(&cb[i]) != SZ)
+			bad++;
+	if (wait_done(&rd) || aio_return(&rd) != SZ)
+		bad++;
+	obs("%d writes refused or failed; some in progress after the last "
+	    "aio_write: %s; the read after them saw write %d", bad,
+	    busy ? "yes" : "no", back[0] - 'A');
+	check_file(fd, 0, SZ, 'A' + (N - 1) % 50);
+	for (i = 0; i < ROUNDS; i++) {
+		make_cb(c->init, &cb[0], fd, buf[0], SZ, 0);
+		make_cb(c->init, &fs, fd, NULL, 0, 0);
+		if (aio_write(&cb[0]) || aio_fsync(O_SYNC, &fs))
+			bad++;
+		fbusy += aio_error(&fs) == EINPROGRESS;
+		if (wait_done(&fs) || aio_return(&fs) || wait_done(&cb[0]) ||
+		    aio_return(&cb[0]) != SZ)
+			bad++;
+	}
+	obs("%d failed; aio_fsync behind a write in progress in some round: "
+	    "%s", bad, fbusy ? "yes" : "no");
+	close(fd);
+}
+
 static struct dcase cases[I_NR * N_NR * OP_NR + 16];
 static int ncases;
 
@@ -733,6 +782,7 @@ static void build_table(void)
 	add("suspend-nothing", run_suspend_nothing, 0, 0, 0);
 	add("lio-refused", run_lio_refused, 0, 0, 0);
 	add("errno-kept", run_errno_kept, 0, 0, 0);
+	add("writes-queued", run_writes_queued, I_MEMSET, 0, 0);
 }
 
 /*

@@ -184,7 +184,7 @@ TEST(status_after_return)
  * cancelled once it has begun (the file has grown) and before it is
  * over: the case this test is for must then occur, AIO_NOTCANCELED with
  * the real result, or the test fails.  Without it (/tmp, tmpfs in the
- * guest) a write may end inside aio_write() and any of the three
+ * guest) a write may be over before the cancel and any of the three
  * outcomes is accepted.
  */
 TEST(cancel_that_did_not_cancel)
@@ -267,8 +267,7 @@ static int nthreads(void)
  * actually have made threads up to the bound: more than 'max_threads'
  * threads at some point (the program's and 'max_threads' workers), or
  * the bound was never tested and the test fails.  In the guest's /tmp
- * (tmpfs) every write ends inside aio_write() on the kernel backend and
- * the process never has a second thread.
+ * (tmpfs) no write waits, and its thread is free again at once.
  */
 static int queued_writes_threads(int max_threads)
 {

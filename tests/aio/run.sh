@@ -188,8 +188,8 @@ sys.exit(0 if libc.syscall(ctypes.c_long(int(sys.argv[1])), None, buf,
 		echo "not ok 5 the guest kernel has no syslet system calls"
 		status=1
 	fi
-	# /tmp is tmpfs here, where a write never waits: on the kernel
-	# backend it ends inside aio_write() and no thread is made.  glibc.c's
+	# /tmp is tmpfs here, where a write never waits: its thread is free
+	# again at once.  glibc.c's
 	# thread-bound and cancel tests write in SYSLET_AIO_BLOCKING_DIR
 	# instead, ext4 on a loop device, where an O_DSYNC write waits for the
 	# device, and there fail unless their case occurred.

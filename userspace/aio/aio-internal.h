@@ -101,7 +101,8 @@ enum saio_state {
 /* How requests on one descriptor must be ordered (see req.c). */
 enum saio_kind {
 	SAIO_KIND_UNKNOWN,	/* not looked at: only one request so far */
-	SAIO_KIND_FILE,		/* seekable: positioned I/O, no ordering */
+	SAIO_KIND_FILE,		/* seekable: positioned I/O, ordered only
+				 * where a write overlaps */
 	SAIO_KIND_APPEND,	/* seekable, O_APPEND: writes in order */
 	SAIO_KIND_STREAM,	/* pipe, socket, tty: reads in order, writes in order */
 };
@@ -142,6 +143,8 @@ struct saio_req {
 	uint32_t idx;			/* pool slot */
 	uint32_t gen;			/* bumped each time the slot is used */
 	int fd;
+	int64_t off;			/* aio_offset, aio_nbytes as submitted */
+	uint64_t len;
 	uint8_t op;			/* enum saio_op */
 	uint8_t state;			/* enum saio_state */
 	bool stream;			/* use read/write, not pread/pwrite */
@@ -223,6 +226,9 @@ struct saio_global {
 	uint32_t seq;
 	uint32_t nr_waiters;
 	uint32_t notifying;		/* done, signal not yet queued */
+	uint32_t writes_live;		/* write requests not yet finished: a
+					 * read then takes no fast way (it
+					 * may have to wait for one: req.c) */
 
 	bool reaper_running;
 	pthread_t reaper;

@@ -14,8 +14,12 @@
  * in the calling thread reports through the 'done' argument, is finished
  * inside the submitting call, and never touches the ring.  On the kernel
  * backend the default mode is pass-on-block: a chain runs in the caller
- * until an atom would sleep, so every call that does not block (a
- * page-cache hit, a buffered write) completes that way.  Positioned reads
+ * until an atom would sleep, so a read that does not block (a page-cache
+ * hit, a pipe with data) completes that way.  Writes, fsync and fdatasync
+ * are always queued to an async thread (SYSLET_ASYNC), as glibc's are to
+ * its helper: a program that queues writes finds them in progress, not
+ * done inside aio_write(), and a write's own cost moves off the caller.
+ * Positioned reads
  * are steered further (saio_read_here()): a buffered read is tried with
  * preadv2(RWF_NOWAIT) and, if the data is not cached, submitted at once
  * with SYSLET_ASYNC instead of paying pass-on-block's hand-off when it
@@ -195,7 +199,7 @@ static void saio_fill_atom(struct saio_req *r, unsigned int flags)
  * from any descriptor, a stale one only for a while starts reads the less
  * suitable way (at worst a read of a reused O_DIRECT or disk descriptor
  * waits in the caller).  SYSLET_AIO_INLINE=0 turns all of this off: every
- * request is a chain in the engine's default mode.
+ * read is a chain in the engine's default mode.
  */
 #define SAIO_HOW_FDS		4096
 #define SAIO_HOW_TRUST		256
@@ -377,8 +381,11 @@ int saio_engine_submit(struct saio_req *r)
 
 	/* a negative offset is not "the file position" here: the chain's
 	 * pread64 refuses it, as glibc's pread does */
-	if (r->defer) {
-		/* lio_listio(LIO_NOWAIT): nothing completes in the caller */
+	if (r->defer || r->op != SAIO_READ) {
+		/*
+		 * lio_listio(LIO_NOWAIT): nothing completes in the caller.
+		 * Writes and syncs never do (the top of this file).
+		 */
 		flags = SYSLET_ASYNC;
 	} else if (r->op == SAIO_READ && !r->stream && r->nowait_missed) {
 		/* saio_engine_read_fast() tried RWF_NOWAIT: not cached */

@@ -59,6 +59,7 @@ void saio_pools_reset(void)
 	memset(saio.fdhash, 0, sizeof(*saio.fdhash) * (saio.hmask + 1));
 	saio.free_req = NULL;
 	saio.free_fd = NULL;
+	__atomic_store_n(&saio.writes_live, 0, __ATOMIC_RELAXED);
 	for (i = saio.max; i-- > 0;) {
 		struct saio_req *r = &saio.pool[i];
 
@@ -121,7 +122,29 @@ static uint8_t saio_classify(int fd)
 	return kind;
 }
 
-/* Must r wait for the earlier request q on the same descriptor? */
+/* Do the byte ranges of positioned requests q and r overlap? */
+static bool saio_overlap(const struct saio_req *q, const struct saio_req *r)
+{
+	/* a negative offset fails in the kernel: it touches nothing */
+	if (q->off < 0 || r->off < 0 || !q->len || !r->len)
+		return false;
+	return (uint64_t)q->off - (uint64_t)r->off < r->len ||
+	       (uint64_t)r->off - (uint64_t)q->off < q->len;
+}
+
+/*
+ * Must r wait for the earlier request q on the same descriptor?  An
+ * fsync waits for everything before it (it must cover those writes).  On
+ * a stream, reads wait for reads and writes for writes (the order is the
+ * data's).  On a seekable file, requests run at once unless a write
+ * overlaps: a write then waits for an earlier read or write of any byte
+ * of its range, a read for an earlier write, so that the file and the
+ * read's data are what the program's order says, as with glibc, which
+ * runs one descriptor's requests one after another (two overlapping
+ * writes: the later one's data stays; LTP's aio_error 2-1 queues 128
+ * writes at offset 0).  O_APPEND: writes in order (their offsets are the
+ * end of the file).
+ */
 static bool saio_conflict(const struct saio_fd *f, const struct saio_req *q,
 			  const struct saio_req *r)
 {
@@ -132,10 +155,15 @@ static bool saio_conflict(const struct saio_fd *f, const struct saio_req *q,
 		/* r not a stream: see saio_req_alloc() */
 		return r->stream && q->op == r->op;
 	case SAIO_KIND_APPEND:
-		return q->op == SAIO_WRITE && r->op == SAIO_WRITE;
+		if (q->op == SAIO_WRITE && r->op == SAIO_WRITE)
+			return true;
+		break;
 	default:
-		return false;
+		break;
 	}
+	return (q->op == SAIO_WRITE || r->op == SAIO_WRITE) &&
+	       (q->op == SAIO_READ || q->op == SAIO_WRITE) &&
+	       saio_overlap(q, r);
 }
 
 static bool saio_must_wait(const struct saio_fd *f, const struct saio_req *r)
@@ -202,7 +230,11 @@ struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 	r->gen++;
 	r->cb = cb;
 	r->fd = fd;
+	r->off = cb->aio_offset;
+	r->len = cb->aio_nbytes;
 	r->op = (uint8_t)op;
+	if (op == SAIO_WRITE)
+		__atomic_fetch_add(&saio.writes_live, 1, __ATOMIC_RELAXED);
 	r->lio = lio;
 	r->cwait = NULL;
 	r->sev = *sev;
@@ -310,6 +342,8 @@ void saio_queue_remove(struct saio_req *r, struct saio_req **ready)
 		pp = &(*pp)->hnext;
 	*pp = r->hnext;
 
+	if (r->op == SAIO_WRITE)
+		__atomic_fetch_sub(&saio.writes_live, 1, __ATOMIC_RELAXED);
 	if (r->state == SAIO_WAITING)
 		f->nr_waiting--;
 	if (r->fprev)

@@ -41,6 +41,9 @@ static inline bool saio_read_fast(struct aiocb *cb,
 	bool notify, signals;
 	int64_t res;
 
+	/* a write in flight may overlap: req.c orders them */
+	if (__atomic_load_n(&saio.writes_live, __ATOMIC_RELAXED))
+		return false;
 	/* as the usual way: in progress from the start of the call */
 	saio_store_error(cb, EINPROGRESS);
 	if (!saio_engine_read_fast(cb, &res, missed))
@@ -97,7 +100,8 @@ static inline int saio_submit(struct aiocb *cb, int op,
 		return -1;
 	}
 	/*
-	 * A positioned read never waits behind other requests (req.c), so
+	 * A positioned read waits behind no other request unless a write
+	 * in flight overlaps it (req.c), so while no write is in flight
 	 * one that can complete in the caller needs no request: a list's
 	 * entry done this way never joins its list's count either.  Not an
 	 * entry of lio_listio(LIO_NOWAIT), which "shall return immediately",
