@@ -440,6 +440,9 @@ SYSCALL_DEFINE4(async_exec, const struct syslet_atom __user *, atom,
 	user_data = head.user_data;
 	if ((aflags & SYSLET_ASYNC) && (aflags & SYSLET_SYNC))
 		return -EINVAL;
+	/* in the caller, the signals would be the caller's own */
+	if ((aflags & SYSLET_NOSIGNAL) && !(aflags & SYSLET_ASYNC))
+		return -EINVAL;
 	if (ring) {
 		ret = syslet_ring_check(ring);
 		if (ret)

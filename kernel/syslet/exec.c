@@ -677,11 +677,12 @@ static bool should_stop(u32 flags, long ret)
  * it, as if it had made the call itself; to the process if that thread
  * is gone or exiting, or is this very thread (never back onto current:
  * they are blocked here, and would be dequeued and requeued for ever).
+ * With @drop (a SYSLET_NOSIGNAL chain) they are dequeued and discarded.
  * A group-wide signal goes to the shared queue, which the loop does not
  * read.  Bounded all the same, and it stops when the thread is being
  * killed.
  */
-void syslet_forward_signals(struct pid *submitter)
+void syslet_forward_signals(struct pid *submitter, bool drop)
 {
 	struct sighand_struct *sighand = current->sighand;
 	struct task_struct *t;
@@ -705,14 +706,18 @@ void syslet_forward_signals(struct pid *submitter)
 		 * The submitter's TID is looked up and the signal queued in
 		 * one hold of the siglock, which a hand-off moves the TID
 		 * under (pob.c): not on a task the TID has left meanwhile
-		 * (review 14 finding 2).  A thread of ours shares it.
+		 * (review 14 finding 2).  A thread of ours shares it.  With
+		 * @drop, the signal dequeued is simply not sent again.
 		 */
-		t = sig && submitter ? pid_task(submitter, PIDTYPE_PID) : NULL;
-		if (t && t != current && same_thread_group(t, current) &&
-		    !(t->flags & PF_EXITING))
-			send_signal_locked(sig, &info, t, PIDTYPE_PID);
-		else if (sig)
-			send_signal_locked(sig, &info, current, PIDTYPE_TGID);
+		if (sig && !drop) {
+			t = submitter ? pid_task(submitter, PIDTYPE_PID) : NULL;
+			if (t && t != current && same_thread_group(t, current) &&
+			    !(t->flags & PF_EXITING))
+				send_signal_locked(sig, &info, t, PIDTYPE_PID);
+			else
+				send_signal_locked(sig, &info, current,
+						   PIDTYPE_TGID);
+		}
 		spin_unlock_irq(&sighand->siglock);
 		rcu_read_unlock();
 		if (!sig)
@@ -722,9 +727,9 @@ void syslet_forward_signals(struct pid *submitter)
 
 /*
  * After each atom in an async thread: clear a notification "signal" (the
- * way cancellation interrupts a blocked call), pass on the signals the
- * atom raised, and run deferred task work such as the final fput() of a
- * closed file.
+ * way cancellation interrupts a blocked call), pass on (or, for a
+ * SYSLET_NOSIGNAL chain, discard) the signals the atom raised, and run
+ * deferred task work such as the final fput() of a closed file.
  */
 static void syslet_after_atom(struct syslet_chain *c, bool in_caller)
 {
@@ -733,7 +738,8 @@ static void syslet_after_atom(struct syslet_chain *c, bool in_caller)
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
 		clear_notify_signal();
 	if (READ_ONCE(current->pending.signal.sig[0]) & SYSLET_FWD_SIGS)
-		syslet_forward_signals(c->submitter);
+		syslet_forward_signals(c->submitter,
+				       c->flags & SYSLET_NOSIGNAL);
 	if (task_work_pending(current))
 		task_work_run();
 }

@@ -458,7 +458,7 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 
 /* exec.c */
 void syslet_run_chain(struct syslet_chain *c, bool in_caller);
-void syslet_forward_signals(struct pid *submitter);
+void syslet_forward_signals(struct pid *submitter, bool drop);
 int syslet_load_args(const struct syslet_atom *atom, unsigned long *args);
 u32 syslet_seccomp_verdict(struct syslet_chain *c, unsigned int nr,
 			   const unsigned long *args);

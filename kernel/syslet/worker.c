@@ -197,7 +197,7 @@ static bool worker_run_kwork(struct syslet_ctx *ctx, struct syslet_kwork *kw)
 		res = kw->ops->run(kw);
 		current_restore_flags(pflags, SYSLET_KWORK_PF);
 		syslet_arch_set_pkru(pkru);
-		syslet_forward_signals(kw->submitter);
+		syslet_forward_signals(kw->submitter, false);
 		/* completed as the submitter too (the trace's fsuid) */
 		kw->ops->done(kw, res, false);
 		revert_creds(old);

@@ -29,6 +29,7 @@
  */
 #include <limits.h>
 #include <stdarg.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "aio-test.h"
@@ -696,15 +697,21 @@ static void run_suspend_nothing(const struct dcase *c)
  */
 static void run_writes_queued(const struct dcase *c)
 {
-	enum { N = 128, SZ = 512, ROUNDS = 5 };
+	/*
+	 * 64 KiB each: glibc's helper, doing them one after another, then
+	 * stays behind the submitting loop (with 512 bytes it did all 128
+	 * before the loop checked, in one run of three)
+	 */
+	enum { N = 128, SZ = 64 << 10, NBUF = 50, ROUNDS = 5 };
 	static struct aiocb cb[N];
-	static unsigned char buf[N][SZ], back[SZ];
+	static unsigned char buf[NBUF][SZ], back[SZ];
 	struct aiocb fs, rd;
 	int fd = aiot_file(0), i, busy = 0, fbusy = 0, bad = 0;
 
 	for (i = 0; i < N; i++) {
-		memset(buf[i], 'A' + i % 50, SZ);
-		make_cb(c->init, &cb[i], fd, buf[i], SZ, 0);
+		if (i < NBUF)
+			memset(buf[i], 'A' + i, SZ);
+		make_cb(c->init, &cb[i], fd, buf[i % NBUF], SZ, 0);
 		if (aio_write(&cb[i]))
 			bad++;
 	}
@@ -721,7 +728,7 @@ static void run_writes_queued(const struct dcase *c)
 	obs("%d writes refused or failed; some in progress after the last "
 	    "aio_write: %s; the read after them saw write %d", bad,
 	    busy ? "yes" : "no", back[0] - 'A');
-	check_file(fd, 0, SZ, 'A' + (N - 1) % 50);
+	check_file(fd, SZ - 512, 512, 'A' + (N - 1) % NBUF);
 	for (i = 0; i < ROUNDS; i++) {
 		make_cb(c->init, &cb[0], fd, buf[0], SZ, 0);
 		make_cb(c->init, &fs, fd, NULL, 0, 0);
@@ -734,6 +741,44 @@ static void run_writes_queued(const struct dcase *c)
 	}
 	obs("%d failed; aio_fsync behind a write in progress in some round: "
 	    "%s", bad, fbusy ? "yes" : "no");
+	close(fd);
+}
+
+/*
+ * A write to a broken pipe and one past RLIMIT_FSIZE, SIGPIPE and SIGXFSZ
+ * at their default actions (which kill): glibc's helper thread blocks
+ * every signal, so the program lives and sees EPIPE and EFBIG.  (The
+ * shim's kernel backend once passed them on to the submitter.)
+ */
+static void run_write_signals(const struct dcase *c)
+{
+	struct rlimit rl = { 4096, 4096 };
+	char b[4] = "abc";
+	struct aiocb cb;
+	sigset_t pend;
+	int p[2], fd;
+
+	(void)c;
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGXFSZ, SIG_DFL);
+	if (pipe(p))
+		abort();
+	close(p[0]);
+	make_cb(I_MEMSET, &cb, p[1], b, 3, 0);
+	observe_submit("aio_write to a broken pipe", aio_write(&cb));
+	observe_status("write", &cb);
+	fd = aiot_file(0);
+	if (fd < 0 || setrlimit(RLIMIT_FSIZE, &rl))
+		abort();
+	make_cb(I_MEMSET, &cb, fd, b, 3, 8192);
+	observe_submit("aio_write past RLIMIT_FSIZE", aio_write(&cb));
+	observe_status("write", &cb);
+	aiot_msleep(100);
+	sigemptyset(&pend);
+	sigpending(&pend);
+	obs("alive; SIGPIPE pending %d, SIGXFSZ pending %d",
+	    sigismember(&pend, SIGPIPE), sigismember(&pend, SIGXFSZ));
+	close(p[1]);
 	close(fd);
 }
 
@@ -783,6 +828,7 @@ static void build_table(void)
 	add("lio-refused", run_lio_refused, 0, 0, 0);
 	add("errno-kept", run_errno_kept, 0, 0, 0);
 	add("writes-queued", run_writes_queued, I_MEMSET, 0, 0);
+	add("write-signals", run_write_signals, 0, 0, 0);
 }
 
 /*

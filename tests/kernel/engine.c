@@ -301,7 +301,7 @@ TEST(bad_input_gets_clear_errors)
 	atom_init(&a, 0, SYS_getpid, &ret, NULL, NULL, NULL, NULL);
 	ASSERT_EQ(async_exec(&a, r, NULL, 1), -1);
 	ASSERT_EQ(errno, EINVAL);			/* unknown exec flags */
-	a.flags = 0x100;
+	a.flags = 0x200;
 	ASSERT_EQ(async_exec(&a, r, NULL, 0), -1);
 	ASSERT_EQ(errno, EINVAL);			/* unknown atom flags */
 	a.flags = SYSLET_SYNC | SYSLET_ASYNC;

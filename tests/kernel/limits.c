@@ -633,7 +633,78 @@ TEST(signal_goes_to_the_process_when_submitter_is_gone)
 	ASSERT_EQ(sig_tid, sys_tid());		/* the only thread left */
 }
 
-/* SIGXFSZ: a write past RLIMIT_FSIZE; its default action kills */
+/*
+ * SYSLET_NOSIGNAL (with SYSLET_ASYNC): the SIGPIPE a write to a broken
+ * pipe raises is discarded, as in glibc's AIO helper, which blocks every
+ * signal: SIGPIPE left at its default does not kill, nothing is pending
+ * on the submitter or the async thread, the atom still gets -EPIPE.  In
+ * a child: without the flag the signal would kill it.
+ */
+TEST(sigpipe_nosignal_is_discarded)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion comp;
+	sigset_t pend;
+	struct wr w;
+	pid_t pid, tid;
+	int st;
+
+	REQUIRE_SYSLET();
+	pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (!pid) {
+		signal(SIGPIPE, SIG_DFL);
+		wr_init(&w, broken_pipe(), SYSLET_ASYNC | SYSLET_NOSIGNAL);
+		if (async_exec(&w.a, r, NULL, 0) != SYSLET_QUEUED)
+			_exit(2);
+		if (!get_one(r, &comp))
+			_exit(3);
+		usleep(200000);
+		if (comp.status != -EPIPE || w.ret != -EPIPE)
+			_exit(4);
+		if (sigpending(&pend) || sigismember(&pend, SIGPIPE))
+			_exit(5);
+		tid = an_async_thread();
+		if (tid <= 0 || sigpnd_of(tid) & (1ULL << (SIGPIPE - 1)))
+			_exit(6);
+		/* the next chain, without the flag, gets it again */
+		wr_init(&w, broken_pipe(), SYSLET_ASYNC);
+		signal(SIGPIPE, on_sig);
+		if (async_exec(&w.a, r, NULL, 0) != SYSLET_QUEUED ||
+		    !get_one(r, &comp))
+			_exit(7);
+		_exit(sig_count == 1 ? 0 : 8);
+	}
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+}
+
+/* SYSLET_NOSIGNAL without SYSLET_ASYNC: refused, nothing run */
+TEST(nosignal_needs_async)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion done;
+	struct wr w;
+
+	REQUIRE_SYSLET();
+	signal(SIGPIPE, on_sig);
+	wr_init(&w, broken_pipe(), SYSLET_NOSIGNAL);
+	errno = 0;
+	ASSERT_EQ(async_exec(&w.a, r, &done, 0), -1);
+	ASSERT_EQ(errno, EINVAL);
+	wr_init(&w, broken_pipe(), SYSLET_NOSIGNAL | SYSLET_SYNC);
+	errno = 0;
+	ASSERT_EQ(async_exec(&w.a, r, &done, 0), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(w.ret, -12345);
+	ASSERT_EQ(sig_count, 0);
+}
+
+/*
+ * SIGXFSZ: a write past RLIMIT_FSIZE; its default action kills.  @ignore:
+ * 0 default action, 1 SIG_IGN, 2 default action and SYSLET_NOSIGNAL.
+ */
 static void fsize_child(int ignore)
 {
 	struct syslet_ring *r = ring_new(4);
@@ -649,12 +720,13 @@ static void fsize_child(int ignore)
 	if (f < 0)
 		_exit(2);
 	unlink(path);
-	signal(SIGXFSZ, ignore ? SIG_IGN : SIG_DFL);
+	signal(SIGXFSZ, ignore == 1 ? SIG_IGN : SIG_DFL);
 	if (setrlimit(RLIMIT_FSIZE, &rl))
 		_exit(2);
 	fd = f;
 	buf = (uintptr_t)&x;
-	atom_init(&a, SYSLET_ASYNC, SYS_pwrite64, &ret, &fd, &buf, &len, &off);
+	atom_init(&a, SYSLET_ASYNC | (ignore == 2 ? SYSLET_NOSIGNAL : 0),
+		  SYS_pwrite64, &ret, &fd, &buf, &len, &off);
 	if (async_exec(&a, r, NULL, 0) != SYSLET_QUEUED)
 		_exit(2);
 	if (!get_one(r, &comp))
@@ -688,6 +760,22 @@ TEST(sigxfsz_ignored_fails_the_atom_with_efbig)
 	ASSERT_TRUE(pid >= 0);
 	if (!pid)
 		fsize_child(1);
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+}
+
+/* SYSLET_NOSIGNAL: SIGXFSZ at its default is discarded, the atom -EFBIG */
+TEST(sigxfsz_nosignal_fails_the_atom_with_efbig)
+{
+	pid_t pid;
+	int st;
+
+	REQUIRE_SYSLET();
+	pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (!pid)
+		fsize_child(2);
 	ASSERT_EQ(waitpid(pid, &st, 0), pid);
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(WEXITSTATUS(st), 0);

@@ -56,6 +56,16 @@ static bool ctx_live;
 static bool inline_off;		/* SYSLET_AIO_INLINE=0 */
 
 /*
+ * Every chain that goes to an engine thread (SYSLET_ASYNC) is
+ * SYSLET_NOSIGNAL: the SIGPIPE or SIGXFSZ its write raises is discarded,
+ * as in glibc's helper thread, which blocks every signal, and the request
+ * fails with EPIPE or EFBIG only.  A kernel without the flag refuses it
+ * (EINVAL): then it is dropped for good, and such a signal goes to the
+ * submitter (docs/aio.md).
+ */
+static unsigned int nosignal = SYSLET_NOSIGNAL;
+
+/*
  * Requests that may hold an engine thread: every chain submitted whose
  * completion has not been reaped from the ring yet (the chains done in
  * the caller never count).  The kernel's pass-on-block hands a blocking
@@ -116,6 +126,8 @@ static void saio_fill_atom(struct saio_req *r, unsigned int flags)
 	struct syslet_atom *a = &r->atom;
 	int nargs, i;
 
+	if (flags & SYSLET_ASYNC)
+		flags |= __atomic_load_n(&nosignal, __ATOMIC_RELAXED);
 	syslet_atom_init(a, 0, flags);
 	r->args[0] = (uint64_t)r->fd;
 	r->args[1] = (uint64_t)(uintptr_t)r->cb->aio_buf;
@@ -367,6 +379,19 @@ int saio_engine_read_fast(const struct aiocb *cb, int64_t *res, bool *missed)
 	return ret;
 }
 
+/* Submit r's chain; without SYSLET_NOSIGNAL if the kernel has no such flag. */
+static int saio_submit_atom(struct saio_req *r, struct syslet_completion *done)
+{
+	int ret = syslet_submit_done(&ctx, &r->atom, done);
+
+	if (ret == -EINVAL && (r->atom.flags & SYSLET_NOSIGNAL)) {
+		__atomic_store_n(&nosignal, 0, __ATOMIC_RELAXED);
+		r->atom.flags &= ~SYSLET_NOSIGNAL;
+		ret = syslet_submit_done(&ctx, &r->atom, done);
+	}
+	return ret;
+}
+
 /*
  * Start r.  Returns 1 if it completed in the caller (result in r->ret),
  * 0 if its completion will come through the ring (r may be gone by the
@@ -413,13 +438,13 @@ int saio_engine_submit(struct saio_req *r)
 	 * every signal, as glibc's helper does.
 	 */
 	for (int tries = 0; tries < 64; tries++) {
-		ret = syslet_submit_done(&ctx, &r->atom, &done);
+		ret = saio_submit_atom(r, &done);
 		if (ret != -EINTR)
 			break;
 	}
 	if (ret == -EINTR) {
 		saio_fill_atom(r, SYSLET_ASYNC);
-		ret = syslet_submit_done(&ctx, &r->atom, &done);
+		ret = saio_submit_atom(r, &done);
 	}
 	if (ret == SYSLET_QUEUED)
 		return 0;

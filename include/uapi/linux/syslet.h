@@ -51,8 +51,9 @@
 /*
  * Atom flags.  The values are the historic syslet ones.
  *
- * The mode flags (SYSLET_ASYNC, SYSLET_SYNC, SYSLET_NO_COMPLETE) are read
- * from the first atom of a chain and apply to the whole chain.  The stop
+ * The mode flags (SYSLET_ASYNC, SYSLET_SYNC, SYSLET_NO_COMPLETE,
+ * SYSLET_NOSIGNAL) are read from the first atom of a chain and apply to
+ * the whole chain.  The stop
  * flags are evaluated after each atom on its return value: when one matches,
  * the chain ends with that atom, unless SYSLET_SKIP_TO_NEXT_ON_STOP is set,
  * in which case execution continues with the atom laid out in memory right
@@ -66,6 +67,14 @@
 #define SYSLET_STOP_ON_NEGATIVE		0x00000020
 #define SYSLET_STOP_ON_NON_POSITIVE	0x00000040
 #define SYSLET_SKIP_TO_NEXT_ON_STOP	0x00000080
+/*
+ * With SYSLET_ASYNC only (else -EINVAL): the signals the chain's calls
+ * send to the thread that makes them, SIGPIPE and SIGXFSZ, are discarded
+ * (the call still fails with EPIPE or EFBIG), as in a thread that blocks
+ * every signal, such as glibc's POSIX AIO helper, or as send() with
+ * MSG_NOSIGNAL.  Without it they go to the submitting thread.
+ */
+#define SYSLET_NOSIGNAL			0x00000100
 
 #define SYSLET_ATOM_FLAGS	(SYSLET_ASYNC | SYSLET_SYNC |		\
 				 SYSLET_NO_COMPLETE |			\
@@ -73,7 +82,8 @@
 				 SYSLET_STOP_ON_ZERO |			\
 				 SYSLET_STOP_ON_NEGATIVE |		\
 				 SYSLET_STOP_ON_NON_POSITIVE |		\
-				 SYSLET_SKIP_TO_NEXT_ON_STOP)
+				 SYSLET_SKIP_TO_NEXT_ON_STOP |		\
+				 SYSLET_NOSIGNAL)
 
 /* The most atoms one chain may run; the next one fails it with -ELOOP. */
 #define SYSLET_MAX_ATOMS	4096

@@ -189,6 +189,9 @@ int __syslet_emu_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
 		return -EINVAL;
 	if ((flags & SYSLET_ASYNC) && (flags & SYSLET_SYNC))
 		return -EINVAL;
+	/* a worker blocks every signal: SYSLET_NOSIGNAL is what it does */
+	if ((flags & SYSLET_NOSIGNAL) && !(flags & SYSLET_ASYNC))
+		return -EINVAL;
 	__syslet_emu_flush(ctx);
 
 	if (flags & SYSLET_SYNC) {
