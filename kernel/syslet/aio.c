@@ -80,7 +80,7 @@ struct syslet_aio {
 	struct syslet_kio	kio;		/* first: kio_free() frees it */
 	struct kiocb		*req;		/* fs/aio.c's request */
 	u64			user_data;	/* its aio_data, for the trace */
-	struct pid		*submitter;	/* its thread, for the trace */
+	pid_t			submitter;	/* its thread's TID, for the trace */
 	struct iovec		*iov;		/* @fast or allocated */
 	struct iovec		fast[UIO_FASTIOV];
 };
@@ -124,9 +124,7 @@ static void syslet_aio_finish(struct syslet_kio *kio, bool post)
 		res = -EINTR;
 	if (a->iov != a->fast)
 		kfree(a->iov);
-	trace_syslet_aio_complete(req, a->user_data, res, pid_nr(a->submitter),
-				  !post);
-	put_pid(a->submitter);
+	trace_syslet_aio_complete(req, a->user_data, res, a->submitter, !post);
 	/* the request leaves active_reqs; nothing of it is read after */
 	req->ki_complete(req, res);
 	syslet_kio_free(kio);
@@ -236,11 +234,12 @@ bool syslet_aio_read(struct kiocb *req, u64 user_data, struct iov_iter *iter,
 	a->req = req;
 	a->user_data = user_data;
 	/*
-	 * The thread's TID, not @kio->tsk's: a pass-on-block hand-off moves
-	 * the struct pid with the user context (syslet_exchange_tids()), the
-	 * task that called io_submit() may be an async thread by then.
+	 * The thread's TID now, not @kio->tsk's later: a pass-on-block
+	 * hand-off moves the TID with the user context
+	 * (syslet_exchange_tids()), the task that called io_submit() may be
+	 * an async thread by then.
 	 */
-	a->submitter = get_task_pid(current, PIDTYPE_PID);
+	a->submitter = task_pid_nr(current);
 
 	kio = &a->kio;
 	init_sync_kiocb(&kio->iocb, file);

@@ -677,7 +677,9 @@ static bool should_stop(u32 flags, long ret)
  * it, as if it had made the call itself; to the process if that thread
  * is gone or exiting, or is this very thread (never back onto current:
  * they are blocked here, and would be dequeued and requeued for ever).
- * With @drop (a SYSLET_NOSIGNAL chain) they are dequeued and discarded.
+ * With @drop (a SYSLET_NOSIGNAL chain), those the kernel raised for this
+ * thread's own call (send_sig(): SI_USER from this process) are discarded;
+ * one another thread queued on it (tgkill(), SI_TKILL) is moved as before.
  * A group-wide signal goes to the shared queue, which the loop does not
  * read.  Bounded all the same, and it stops when the thread is being
  * killed.
@@ -706,10 +708,10 @@ void syslet_forward_signals(struct pid *submitter, bool drop)
 		 * The submitter's TID is looked up and the signal queued in
 		 * one hold of the siglock, which a hand-off moves the TID
 		 * under (pob.c): not on a task the TID has left meanwhile
-		 * (review 14 finding 2).  A thread of ours shares it.  With
-		 * @drop, the signal dequeued is simply not sent again.
+		 * (review 14 finding 2).  A thread of ours shares it.
 		 */
-		if (sig && !drop) {
+		if (sig && !(drop && info.si_code == SI_USER &&
+			     info.si_pid == task_tgid_vnr(current))) {
 			t = submitter ? pid_task(submitter, PIDTYPE_PID) : NULL;
 			if (t && t != current && same_thread_group(t, current) &&
 			    !(t->flags & PF_EXITING))

@@ -691,9 +691,10 @@ static void run_suspend_nothing(const struct dcase *c)
 
 /*
  * Writes queued on one range (LTP's aio_error 2-1: 128 at offset 0), and
- * an aio_fsync behind a write: in progress when the call returns, the
- * last write's data in the file and in a read queued after them.
- * Counted over the requests and rounds, as any one may finish quickly.
+ * an aio_fsync behind a write: the last write's data in the file and in
+ * a read queued after them, every status.  Whether one was still in
+ * progress is timing (glibc's helper may keep up with a preempted
+ * submitter), not observed here: basic.c asserts it for the shim.
  */
 static void run_writes_queued(const struct dcase *c)
 {
@@ -706,7 +707,7 @@ static void run_writes_queued(const struct dcase *c)
 	static struct aiocb cb[N];
 	static unsigned char buf[NBUF][SZ], back[SZ];
 	struct aiocb fs, rd;
-	int fd = aiot_file(0), i, busy = 0, fbusy = 0, bad = 0;
+	int fd = aiot_file(0), i, bad = 0;
 
 	for (i = 0; i < N; i++) {
 		if (i < NBUF)
@@ -719,28 +720,23 @@ static void run_writes_queued(const struct dcase *c)
 	if (aio_read(&rd))
 		bad++;
 	for (i = 0; i < N; i++)
-		busy += aio_error(&cb[i]) == EINPROGRESS;
-	for (i = 0; i < N; i++)
 		if (wait_done(&cb[i]) || aio_return(&cb[i]) != SZ)
 			bad++;
 	if (wait_done(&rd) || aio_return(&rd) != SZ)
 		bad++;
-	obs("%d writes refused or failed; some in progress after the last "
-	    "aio_write: %s; the read after them saw write %d", bad,
-	    busy ? "yes" : "no", back[0] - 'A');
+	obs("%d writes refused or failed; the read after them saw write %d",
+	    bad, back[0] - 'A');
 	check_file(fd, SZ - 512, 512, 'A' + (N - 1) % NBUF);
 	for (i = 0; i < ROUNDS; i++) {
 		make_cb(c->init, &cb[0], fd, buf[0], SZ, 0);
 		make_cb(c->init, &fs, fd, NULL, 0, 0);
 		if (aio_write(&cb[0]) || aio_fsync(O_SYNC, &fs))
 			bad++;
-		fbusy += aio_error(&fs) == EINPROGRESS;
 		if (wait_done(&fs) || aio_return(&fs) || wait_done(&cb[0]) ||
 		    aio_return(&cb[0]) != SZ)
 			bad++;
 	}
-	obs("%d failed; aio_fsync behind a write in progress in some round: "
-	    "%s", bad, fbusy ? "yes" : "no");
+	obs("%d write/fsync rounds failed", bad);
 	close(fd);
 }
 

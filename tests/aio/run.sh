@@ -148,6 +148,9 @@ host)
 	done
 	# the races around fork(), windows widened (no ASan: not fork-safe)
 	run "shim-race/fork" SYSLET_AIO_EXPECT_BACKEND=2 "$bin/fork-race"
+	# a pool of 64 requests: unread writes must not fill it
+	run "shim-pool64/basic" LD_PRELOAD="$shim" SYSLET_AIO_MAX=64 \
+		TAP_FILTER=unread_writes "$bin/basic"
 	# differential: what glibc does, the shim does (diff.c)
 	trace=$(mktemp /tmp/aio-diff.XXXXXX)
 	run "glibc/diff" "$bin/diff" record "$trace"
@@ -212,6 +215,8 @@ sys.exit(0 if libc.syscall(ctypes.c_long(int(sys.argv[1])), None, buf,
 		run "guest-shim/$t" LD_PRELOAD="$shim" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} "$bin/$t"
 	done
 	run "guest-race/fork" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} "$bin/fork-race"
+	run "guest-shim-pool64/basic" LD_PRELOAD="$shim" SYSLET_AIO_MAX=64 \
+		TAP_FILTER=unread_writes "$bin/basic"
 	# differential: glibc's AIO on this kernel, then the shim on each backend
 	trace=$(mktemp /tmp/aio-diff.XXXXXX)
 	run "guest-glibc/diff" "$bin/diff" record "$trace"

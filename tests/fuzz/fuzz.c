@@ -471,7 +471,7 @@ static uint32_t stop_flags(struct rng *r)
 	if (chance(r, 150))
 		f |= SYSLET_SKIP_TO_NEXT_ON_STOP;
 	if (chance(r, 8))
-		f |= 1u << (8 + below(r, 24));		/* unknown bit */
+		f |= 1u << (9 + below(r, 23));		/* unknown bit */
 	return f;
 }
 
@@ -790,7 +790,7 @@ static void submit(struct thr *t)
 		}
 		break;
 	case 95 ... 97: mode = SYSLET_SYNC | SYSLET_ASYNC; break;
-	default: mode = 1u << (8 + below(r, 24));
+	default: mode = 1u << (9 + below(r, 23));
 	}
 	head->flags |= mode;
 	if (sync && chance(r, sync == 1 ? 600 : 250))

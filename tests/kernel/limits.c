@@ -680,6 +680,49 @@ TEST(sigpipe_nosignal_is_discarded)
 	ASSERT_EQ(WEXITSTATUS(st), 0);
 }
 
+/*
+ * SYSLET_NOSIGNAL discards only what the atom's own call raised: a
+ * SIGPIPE another thread sends the async thread (tgkill) while the chain
+ * runs is moved to the submitter as without the flag.  Chain: read(gate),
+ * then write(broken pipe); the tgkill lands while the read waits.
+ */
+TEST(nosignal_keeps_a_tgkill_sent_to_the_async_thread)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion comp;
+	struct rd g = { 0 };
+	struct wr w;
+	pid_t tid;
+
+	REQUIRE_SYSLET();
+	signal(SIGPIPE, on_sig);
+	ASSERT_EQ(pipe(g.fds), 0);
+	g.fd = g.fds[0];
+	g.buf = (uintptr_t)&g.c;
+	g.len = 1;
+	atom_init(&g.a, SYSLET_ASYNC | SYSLET_NOSIGNAL, SYS_read, &g.ret,
+		  &g.fd, &g.buf, &g.len, NULL);
+	wr_init(&w, broken_pipe(), 0);
+	g.a.next = (uintptr_t)&w.a;
+	ASSERT_EQ(async_exec(&g.a, r, NULL, 0), SYSLET_QUEUED);
+	for (int i = 0; i < 200 && !(tid = an_async_thread()); i++)
+		usleep(1000);
+	ASSERT_GT(tid, 0);
+	ASSERT_EQ(threads_named(getpid(), "syslet-", NULL), 1);
+	usleep(100000);			/* in its read */
+	ASSERT_EQ(syscall(SYS_tgkill, getpid(), tid, SIGPIPE), 0);
+	usleep(50000);
+	ASSERT_EQ(sig_count, 0);	/* blocked there meanwhile */
+	ASSERT_EQ(write(g.fds[1], "g", 1), 1);
+	ASSERT_TRUE(get_one(r, &comp));
+	ASSERT_EQ(comp.status, -EPIPE);
+	ASSERT_EQ(g.ret, 1);
+	/* the tgkill'd one, moved after the read; the write's discarded */
+	ASSERT_EQ(sig_count, 1);
+	ASSERT_EQ(sig_tid, sys_tid());
+	ASSERT_EQ(sigpnd_of(tid) & (1ULL << (SIGPIPE - 1)), 0);
+}
+
 /* SYSLET_NOSIGNAL without SYSLET_ASYNC: refused, nothing run */
 TEST(nosignal_needs_async)
 {

@@ -160,6 +160,14 @@ TEST(bad_flags)
 	EXPECT_EQ(run1(&ctx, &a.atom, &c), -EINVAL);
 	EXPECT_EQ(c.nr_atoms, 1u);
 	EXPECT_EQ(c.atom, (uint64_t)(uintptr_t)&b.atom);
+	/* SYSLET_NOSIGNAL: only with SYSLET_ASYNC, on both backends */
+	syslet_op_init(&a, SYS_getpid, SYSLET_NOSIGNAL);
+	EXPECT_EQ(syslet_submit(&ctx, &a.atom), -EINVAL);
+	syslet_op_init(&a, SYS_getpid, SYSLET_NOSIGNAL | SYSLET_SYNC);
+	EXPECT_EQ(syslet_submit(&ctx, &a.atom), -EINVAL);
+	EXPECT_EQ(syslet_cq_ready(&ctx), 0u);
+	syslet_op_init(&a, SYS_getpid, SYSLET_NOSIGNAL | SYSLET_ASYNC);
+	EXPECT_EQ(run1(&ctx, &a.atom, &c), getpid());
 	syslet_ctx_exit(&ctx);
 }
 

@@ -103,7 +103,8 @@ enum saio_kind {
 	SAIO_KIND_UNKNOWN,	/* not looked at: only one request so far */
 	SAIO_KIND_FILE,		/* seekable: positioned I/O, ordered only
 				 * where a write overlaps */
-	SAIO_KIND_APPEND,	/* seekable, O_APPEND: writes in order */
+	SAIO_KIND_APPEND,	/* seekable, O_APPEND: a write in order with
+				 * every read and write */
 	SAIO_KIND_STREAM,	/* pipe, socket, tty: reads in order, writes in order */
 };
 

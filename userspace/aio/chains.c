@@ -61,7 +61,7 @@ static bool inline_off;		/* SYSLET_AIO_INLINE=0 */
  * as in glibc's helper thread, which blocks every signal, and the request
  * fails with EPIPE or EFBIG only.  A kernel without the flag refuses it
  * (EINVAL): then it is dropped for good, and such a signal goes to the
- * submitter (docs/aio.md).
+ * thread that submitted the chain (docs/aio.md).
  */
 static unsigned int nosignal = SYSLET_NOSIGNAL;
 
@@ -379,15 +379,20 @@ int saio_engine_read_fast(const struct aiocb *cb, int64_t *res, bool *missed)
 	return ret;
 }
 
-/* Submit r's chain; without SYSLET_NOSIGNAL if the kernel has no such flag. */
+/*
+ * Submit r's chain; without SYSLET_NOSIGNAL if the kernel has no such
+ * flag: refused with it (EINVAL) and accepted without it.  Any other
+ * EINVAL leaves the flag alone.
+ */
 static int saio_submit_atom(struct saio_req *r, struct syslet_completion *done)
 {
 	int ret = syslet_submit_done(&ctx, &r->atom, done);
 
 	if (ret == -EINVAL && (r->atom.flags & SYSLET_NOSIGNAL)) {
-		__atomic_store_n(&nosignal, 0, __ATOMIC_RELAXED);
 		r->atom.flags &= ~SYSLET_NOSIGNAL;
 		ret = syslet_submit_done(&ctx, &r->atom, done);
+		if (ret != -EINVAL)
+			__atomic_store_n(&nosignal, 0, __ATOMIC_RELAXED);
 	}
 	return ret;
 }

@@ -142,8 +142,9 @@ static bool saio_overlap(const struct saio_req *q, const struct saio_req *r)
  * read's data are what the program's order says, as with glibc, which
  * runs one descriptor's requests one after another (two overlapping
  * writes: the later one's data stays; LTP's aio_error 2-1 queues 128
- * writes at offset 0).  O_APPEND: writes in order (their offsets are the
- * end of the file).
+ * writes at offset 0).  O_APPEND: a write waits for every earlier read
+ * or write, a read for every earlier write (an append's offset is the end
+ * of the file when it runs, whatever aio_offset says).
  */
 static bool saio_conflict(const struct saio_fd *f, const struct saio_req *q,
 			  const struct saio_req *r)
@@ -155,9 +156,9 @@ static bool saio_conflict(const struct saio_fd *f, const struct saio_req *q,
 		/* r not a stream: see saio_req_alloc() */
 		return r->stream && q->op == r->op;
 	case SAIO_KIND_APPEND:
-		if (q->op == SAIO_WRITE && r->op == SAIO_WRITE)
-			return true;
-		break;
+		/* an append's range is the end of the file when it runs */
+		return (q->op == SAIO_WRITE || r->op == SAIO_WRITE) &&
+		       (q->op == SAIO_READ || q->op == SAIO_WRITE);
 	default:
 		break;
 	}
@@ -255,13 +256,14 @@ struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 	f = saio_fd_get(fd);
 	stream = false;
 	/*
-	 * A deferred request (lio_listio LIO_NOWAIT) is not tried in the
-	 * caller, where a stream shows itself (ESPIPE): looked at now, or
-	 * its positioned call would fail in the engine with nobody to
-	 * reap and redo it.
+	 * A deferred request (lio_listio LIO_NOWAIT) and a write are not
+	 * tried in the caller, where a stream shows itself (ESPIPE): looked
+	 * at now, or the positioned call would fail in the engine with
+	 * nobody to reap and redo it (a lone aio_write() to a pipe, whose
+	 * program then read()s the other end, waited for ever).
 	 */
-	if ((f->nr || r->defer) && (f->kind == SAIO_KIND_UNKNOWN ||
-				    f->kind == SAIO_KIND_STREAM)) {
+	if ((f->nr || r->defer || op == SAIO_WRITE) &&
+	    (f->kind == SAIO_KIND_UNKNOWN || f->kind == SAIO_KIND_STREAM)) {
 		/*
 		 * Does not block.  A stream queue is looked at again: POSIX
 		 * lets requests go on after their descriptor was closed, so

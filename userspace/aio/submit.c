@@ -116,6 +116,13 @@ static inline int saio_submit(struct aiocb *cb, int op,
 		return 0;
 	}
 	r = saio_req_alloc(cb, op, cb->aio_fildes, sev, lio, &start);
+	/*
+	 * No slot left: completions nobody has looked at may hold them (a
+	 * program that never checks its SIGEV_NONE writes; glibc frees a
+	 * request when its helper is done with it).  Reap, then try again.
+	 */
+	if (!r && errno == EAGAIN && saio_reap(false) > 0)
+		r = saio_req_alloc(cb, op, cb->aio_fildes, sev, lio, &start);
 	if (!r)
 		return -1;
 	if (start) {
