@@ -678,7 +678,8 @@ static bool should_stop(u32 flags, long ret)
  * is gone or exiting, or is this very thread (never back onto current:
  * they are blocked here, and would be dequeued and requeued for ever).
  * With @drop (a SYSLET_NOSIGNAL chain), those the kernel raised for this
- * thread's own call (send_sig(): SI_USER from this process) are discarded;
+ * thread's own call (send_sig(): SI_USER from this process, or with no
+ * sender when no queue entry could be allocated) are discarded;
  * one another thread queued on it (tgkill(), SI_TKILL) is moved as before.
  * A group-wide signal goes to the shared queue, which the loop does not
  * read.  Bounded all the same, and it stops when the thread is being
@@ -711,7 +712,8 @@ void syslet_forward_signals(struct pid *submitter, bool drop)
 		 * (review 14 finding 2).  A thread of ours shares it.
 		 */
 		if (sig && !(drop && info.si_code == SI_USER &&
-			     info.si_pid == task_tgid_vnr(current))) {
+			     (!info.si_pid ||
+			      info.si_pid == task_tgid_vnr(current)))) {
 			t = submitter ? pid_task(submitter, PIDTYPE_PID) : NULL;
 			if (t && t != current && same_thread_group(t, current) &&
 			    !(t->flags & PF_EXITING))

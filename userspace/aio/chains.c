@@ -382,7 +382,7 @@ int saio_engine_read_fast(const struct aiocb *cb, int64_t *res, bool *missed)
 /*
  * Submit r's chain; without SYSLET_NOSIGNAL if the kernel has no such
  * flag: refused with it (EINVAL) and accepted without it.  Any other
- * EINVAL leaves the flag alone.
+ * outcome leaves the flag alone.
  */
 static int saio_submit_atom(struct saio_req *r, struct syslet_completion *done)
 {
@@ -391,7 +391,7 @@ static int saio_submit_atom(struct saio_req *r, struct syslet_completion *done)
 	if (ret == -EINVAL && (r->atom.flags & SYSLET_NOSIGNAL)) {
 		r->atom.flags &= ~SYSLET_NOSIGNAL;
 		ret = syslet_submit_done(&ctx, &r->atom, done);
-		if (ret != -EINVAL)
+		if (ret == SYSLET_DONE || ret == SYSLET_QUEUED)
 			__atomic_store_n(&nosignal, 0, __ATOMIC_RELAXED);
 	}
 	return ret;

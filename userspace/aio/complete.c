@@ -129,11 +129,26 @@ static struct saio_req *saio_finish(struct saio_req *r, int64_t res)
  * this loop those that complete in the caller and queueing what they
  * unblock in turn.  Iterative, so a long queue cannot deepen the stack.
  */
+/*
+ * Must the completion of r, about to go to the engine, be reaped even if
+ * the program never calls us again?  Yes if a notification is due; and
+ * for a write (never done in the caller): a positioned write on what
+ * turns out to be a stream (a pipe, socket or eventfd, its number's kind
+ * unknown or stale) comes back with ESPIPE and must be redone as write()
+ * (a lone aio_write() to a pipe whose program then read()s the other end
+ * waited for ever); and a completed write frees its request slot.  glibc
+ * has its helper thread for these.
+ */
+static bool saio_needs_reaper(const struct saio_req *r)
+{
+	return r->notify || r->op == SAIO_WRITE;
+}
+
 static void saio_drive(struct saio_req *work, struct saio_req *r, int64_t res)
 {
 	for (;;) {
 		struct saio_req *ready, *last;
-		bool notify;
+		bool reap;
 		int ret;
 
 		if (r) {
@@ -156,10 +171,10 @@ static void saio_drive(struct saio_req *work, struct saio_req *r, int64_t res)
 			return;
 		r = work;
 		work = r->wnext;
-		notify = r->notify;	/* r may be gone once submitted */
+		reap = saio_needs_reaper(r);	/* r may be gone once submitted */
 		ret = saio_engine_submit(r);
 		if (ret == 0) {
-			if (notify)
+			if (reap)
 				saio_ensure_reaper();
 			r = NULL;
 			continue;
@@ -185,7 +200,8 @@ int saio_start_new(struct saio_req *r)
 	struct saio_req *ready = NULL;
 	struct aiocb *cb = r->cb;
 	struct saio_lio *g = r->lio;
-	bool notify = r->notify;	/* r may be gone once submitted */
+	/* r may be gone once submitted */
+	bool reap = saio_needs_reaper(r);
 	int ret;
 
 	ret = saio_engine_submit(r);
@@ -193,7 +209,7 @@ int saio_start_new(struct saio_req *r)
 	if (ret == -ESPIPE && saio_make_stream(r))
 		ret = saio_engine_submit(r);
 	if (ret == 0) {
-		if (notify)
+		if (reap)
 			saio_ensure_reaper();
 		return 0;
 	}

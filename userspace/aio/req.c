@@ -17,14 +17,17 @@
  *     for earlier reads and writes for earlier writes, so that data is
  *     consumed and produced in submission order, while a blocked read does
  *     not hold up a write in the other direction;
- *   - on an O_APPEND file, writes wait for earlier writes;
- *   - everything else (positioned I/O on files and block devices) runs
- *     concurrently.
+ *   - on an O_APPEND file, a write waits for every earlier read or write,
+ *     a read for every earlier write;
+ *   - positioned I/O on other files and block devices: a write waits for
+ *     earlier reads and writes of an overlapping range, a read for earlier
+ *     writes of one; the rest runs concurrently (saio_conflict()).
  * The descriptor is only examined (lseek, fcntl) when a second request
  * arrives while an earlier one is still in flight; a lone request costs no
  * extra system call.  If a lone request was a positioned read or write on a
  * stream, the kernel says -ESPIPE and it is retried as a plain read or
- * write (saio_make_stream()), as glibc does.
+ * write (saio_make_stream()), as glibc does: for a write, which always
+ * goes to an engine thread, the reaper sees to it (complete.c).
  *
  * The pools are set up by init.c (saio_init()), and emptied again there in
  * the child of a fork().
@@ -256,14 +259,14 @@ struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 	f = saio_fd_get(fd);
 	stream = false;
 	/*
-	 * A deferred request (lio_listio LIO_NOWAIT) and a write are not
-	 * tried in the caller, where a stream shows itself (ESPIPE): looked
-	 * at now, or the positioned call would fail in the engine with
-	 * nobody to reap and redo it (a lone aio_write() to a pipe, whose
-	 * program then read()s the other end, waited for ever).
+	 * A deferred request (lio_listio LIO_NOWAIT) is not tried in the
+	 * caller, where a stream shows itself (ESPIPE): looked at now, or
+	 * its positioned call would fail in the engine with nobody to
+	 * reap and redo it.  (A write, never tried in the caller either,
+	 * has the reaper for that: complete.c, saio_start_new().)
 	 */
-	if ((f->nr || r->defer || op == SAIO_WRITE) &&
-	    (f->kind == SAIO_KIND_UNKNOWN || f->kind == SAIO_KIND_STREAM)) {
+	if ((f->nr || r->defer) && (f->kind == SAIO_KIND_UNKNOWN ||
+				    f->kind == SAIO_KIND_STREAM)) {
 		/*
 		 * Does not block.  A stream queue is looked at again: POSIX
 		 * lets requests go on after their descriptor was closed, so
