@@ -778,32 +778,37 @@ static void fsize_child(int ignore)
 	_exit(comp.status == -EFBIG && ret == -EFBIG ? 0 : 5);
 }
 
+/* fsize_child(@mode) in a child: its wait status, or -1 */
+static int fsize_status(int mode)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0)
+		return -1;
+	if (!pid)
+		fsize_child(mode);
+	return waitpid(pid, &st, 0) == pid ? st : -1;
+}
+
 TEST(sigxfsz_default_action_kills_the_process)
 {
-	pid_t pid;
 	int st;
 
 	REQUIRE_SYSLET();
-	pid = fork();
-	ASSERT_TRUE(pid >= 0);
-	if (!pid)
-		fsize_child(0);
-	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	st = fsize_status(0);
+	ASSERT_NE(st, -1);	/* fork() and waitpid() worked */
 	ASSERT_TRUE(WIFSIGNALED(st));
 	ASSERT_EQ(WTERMSIG(st), SIGXFSZ);
 }
 
 TEST(sigxfsz_ignored_fails_the_atom_with_efbig)
 {
-	pid_t pid;
 	int st;
 
 	REQUIRE_SYSLET();
-	pid = fork();
-	ASSERT_TRUE(pid >= 0);
-	if (!pid)
-		fsize_child(1);
-	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	st = fsize_status(1);
+	ASSERT_NE(st, -1);	/* fork() and waitpid() worked */
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(WEXITSTATUS(st), 0);
 }
@@ -811,15 +816,11 @@ TEST(sigxfsz_ignored_fails_the_atom_with_efbig)
 /* SYSLET_NOSIGNAL: SIGXFSZ at its default is discarded, the atom -EFBIG */
 TEST(sigxfsz_nosignal_fails_the_atom_with_efbig)
 {
-	pid_t pid;
 	int st;
 
 	REQUIRE_SYSLET();
-	pid = fork();
-	ASSERT_TRUE(pid >= 0);
-	if (!pid)
-		fsize_child(2);
-	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	st = fsize_status(2);
+	ASSERT_NE(st, -1);	/* fork() and waitpid() worked */
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(WEXITSTATUS(st), 0);
 }
