@@ -678,9 +678,11 @@ static bool should_stop(u32 flags, long ret)
  * is gone or exiting, or is this very thread (never back onto current:
  * they are blocked here, and would be dequeued and requeued for ever).
  * With @drop (a SYSLET_NOSIGNAL chain), those the kernel raised for this
- * thread's own call (send_sig(): SI_USER from this process, or with no
- * sender when no queue entry could be allocated) are discarded;
- * one another thread queued on it (tgkill(), SI_TKILL) is moved as before.
+ * thread's own call (send_sig(): SI_USER from this process) are
+ * discarded; one another thread queued on it (tgkill(), SI_TKILL) is
+ * moved as before, and so is one that lost its siginfo (no queue entry
+ * could be allocated: no sender), which may be another's tgkill() whose
+ * sender was over RLIMIT_SIGPENDING.
  * A group-wide signal goes to the shared queue, which the loop does not
  * read.  Bounded all the same, and it stops when the thread is being
  * killed.
@@ -712,8 +714,7 @@ void syslet_forward_signals(struct pid *submitter, bool drop)
 		 * (review 14 finding 2).  A thread of ours shares it.
 		 */
 		if (sig && !(drop && info.si_code == SI_USER &&
-			     (!info.si_pid ||
-			      info.si_pid == task_tgid_vnr(current)))) {
+			     info.si_pid == task_tgid_vnr(current))) {
 			t = submitter ? pid_task(submitter, PIDTYPE_PID) : NULL;
 			if (t && t != current && same_thread_group(t, current) &&
 			    !(t->flags & PF_EXITING))

@@ -209,6 +209,11 @@ struct saio_global {
 	pthread_mutex_t lock;
 	pthread_mutex_t reap_lock;
 	bool ready;
+	/* read by every fast read: apart from the counters bumped per
+	 * completion below */
+	uint32_t writes_live;		/* write requests not yet finished: a
+					 * read then takes no fast way (it
+					 * may have to wait for one: req.c) */
 	bool forked;			/* child of fork(): new engine context due */
 	int init_err;			/* errno if initialisation failed */
 	uint32_t max;			/* pool size */
@@ -227,9 +232,6 @@ struct saio_global {
 	uint32_t seq;
 	uint32_t nr_waiters;
 	uint32_t notifying;		/* done, signal not yet queued */
-	uint32_t writes_live;		/* write requests not yet finished: a
-					 * read then takes no fast way (it
-					 * may have to wait for one: req.c) */
 
 	bool reaper_running;
 	pthread_t reaper;

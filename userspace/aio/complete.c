@@ -204,7 +204,15 @@ int saio_start_new(struct saio_req *r)
 	bool reap = saio_needs_reaper(r);
 	int ret;
 
-	ret = saio_engine_submit(r);
+	/*
+	 * A write always goes through the ring and needs the reaper (see
+	 * saio_needs_reaper()): without one, it is not queued (EAGAIN, as
+	 * glibc's aio_write() when it cannot make its helper).
+	 */
+	if (r->op == SAIO_WRITE && saio_ensure_reaper())
+		ret = -EAGAIN;
+	else
+		ret = saio_engine_submit(r);
 	/* a stream: read() it, and let this call fail if that cannot start */
 	if (ret == -ESPIPE && saio_make_stream(r))
 		ret = saio_engine_submit(r);
