@@ -212,8 +212,13 @@ struct syslet_chain *syslet_chain_new(struct syslet_ctx *ctx, u64 head,
 	c->cred = get_current_cred();
 	c->ip = instruction_pointer(current_pt_regs());
 	c->pkru = syslet_arch_pkru();
-	/* what the block layer gives our I/O: our nice and policy if none set */
-	c->ioprio = get_current_ioprio();
+	/*
+	 * What the block layer gives our I/O: our nice and policy if none
+	 * set.  Only a thread that runs the chain for us needs it: a chain
+	 * run with pass-on-block takes it when kbuf queues its read.
+	 */
+	if (flags & SYSLET_ASYNC)
+		c->ioprio = get_current_ioprio();
 	/* PR_SET_IO_FLUSHER's, for an async thread that runs it */
 	c->pflags = current->flags & SYSLET_KWORK_PF;
 	c->ia32 = in_ia32_syscall();

@@ -189,6 +189,15 @@ static unsigned int syslet_self_nr64(unsigned int nr)
 	return NR_syscalls;
 }
 
+/*
+ * Is @who (0: the caller) the running thread?  Looked up only for the
+ * calls that name one: every atom goes through syslet_targets_self().
+ */
+static bool syslet_pid_is_self(pid_t who)
+{
+	return !who || who == task_pid_vnr(current);
+}
+
 /* Does process group @who (0: the caller's) hold the running thread? */
 static bool syslet_pgrp_is_self(pid_t who)
 {
@@ -215,19 +224,17 @@ static bool syslet_user_is_self(uid_t who)
  */
 static bool syslet_targets_self(unsigned int nr, const unsigned long *args)
 {
-	pid_t self = task_pid_vnr(current);
-
 	if (syslet_atom_ia32())
 		nr = syslet_self_nr64(nr);
 	/* int arguments: the callee ignores the upper 32 bits, so do we */
 	switch (nr) {
 	case __NR_sched_setaffinity: case __NR_sched_setscheduler:
 	case __NR_sched_setparam: case __NR_sched_setattr:
-		return (pid_t)args[0] == 0 || (pid_t)args[0] == self;
+		return syslet_pid_is_self((pid_t)args[0]);
 	case __NR_setpriority:
 		switch ((int)args[0]) {
 		case PRIO_PROCESS:
-			return (pid_t)args[1] == 0 || (pid_t)args[1] == self;
+			return syslet_pid_is_self((pid_t)args[1]);
 		case PRIO_PGRP:
 			return syslet_pgrp_is_self((pid_t)args[1]);
 		case PRIO_USER:
@@ -237,7 +244,7 @@ static bool syslet_targets_self(unsigned int nr, const unsigned long *args)
 	case __NR_ioprio_set:
 		switch ((int)args[0]) {
 		case IOPRIO_WHO_PROCESS:
-			return (pid_t)args[1] == 0 || (pid_t)args[1] == self;
+			return syslet_pid_is_self((pid_t)args[1]);
 		case IOPRIO_WHO_PGRP:
 			return syslet_pgrp_is_self((pid_t)args[1]);
 		case IOPRIO_WHO_USER:
@@ -564,20 +571,18 @@ static long syslet_syscall_checked(struct syslet_chain *c, unsigned int nr,
 }
 
 /*
- * Checks and runs an atom's system call; returns its result.  In the
- * caller, a ptrace tracer sees it first (syslet_ptrace_entry()).
+ * An atom run in a traced caller: the tracer sees it first
+ * (syslet_ptrace_entry()), and the caller's registers are its own again
+ * after it.
  */
-static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
-			   const unsigned long *args, bool in_caller)
+static noinline long syslet_syscall_traced(struct syslet_chain *c,
+					   unsigned long work, unsigned int nr,
+					   const unsigned long *args,
+					   bool in_caller)
 {
-	unsigned long work = READ_ONCE(current_thread_info()->syscall_work);
 	unsigned long targs[6];
 	struct pt_regs saved;
 	long ret;
-
-	if (!in_caller ||
-	    !(work & (SYSCALL_WORK_SYSCALL_TRACE | SYSCALL_WORK_SYSCALL_EMU)))
-		return syslet_syscall_checked(c, nr, args, in_caller, true);
 
 	saved = *current_pt_regs();
 	memcpy(targs, args, sizeof(targs));
@@ -593,6 +598,24 @@ static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
 	ptrace_report_syscall_exit(current_pt_regs(), false);
 	*current_pt_regs() = saved;
 	return ret;
+}
+
+/*
+ * Checks and runs an atom's system call; returns its result.  In the
+ * caller, a ptrace tracer sees it first (syslet_syscall_traced()).
+ * This path has no locals of its own: with the stack
+ * initialised (INIT_STACK_ALL_ZERO, as distributions build), a struct
+ * pt_regs here would be zeroed for every atom, traced or not.
+ */
+static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
+			   const unsigned long *args, bool in_caller)
+{
+	unsigned long work = READ_ONCE(current_thread_info()->syscall_work);
+
+	if (!in_caller ||
+	    !(work & (SYSCALL_WORK_SYSCALL_TRACE | SYSCALL_WORK_SYSCALL_EMU)))
+		return syslet_syscall_checked(c, nr, args, in_caller, true);
+	return syslet_syscall_traced(c, work, nr, args, in_caller);
 }
 
 /*

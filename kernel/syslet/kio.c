@@ -1658,8 +1658,13 @@ bool syslet_kbuf_exec(struct syslet_ctx *ctx, struct syslet_chain *c,
 		if (!c->kring)
 			goto no;
 	}
-	/* as for an async chain: a thread it may go to forwards signals */
+	/*
+	 * As for an async chain: a thread it may go to forwards signals,
+	 * and runs it at our I/O priority (syslet_chain_new() took it only
+	 * for SYSLET_ASYNC).
+	 */
 	c->submitter = get_task_pid(current, PIDTYPE_PID);
+	c->ioprio = get_current_ioprio();
 	if (direct) {
 		/* the read takes a reference of its own to the file */
 		how = kio_direct(ctx, c, get_file(fd_file(f)), args, ret_ptr, &res);

@@ -448,6 +448,26 @@ TEST(cancel_checks_the_ring_header_like_exec)
 		ASSERT_EQ(errno, EINVAL);
 		ASSERT_EQ(p->head, 0);
 	}
+	/*
+	 * Each reserved word, with its low or its high bit set, is seen:
+	 * the check is a word-wise OR (ring.c), which must miss none.
+	 */
+	{
+		struct syslet_ring *p = ring_new(4);
+		uint32_t *line[3] = { p->__kpad, p->__upad, p->__rpad };
+		int words[3] = { 13, 15, 13 };
+		struct syslet_atom a;
+
+		atom_init(&a, SYSLET_SYNC, SYS_getppid, NULL, NULL, NULL, NULL,
+			  NULL);
+		for (int l = 0; l < 3; l++)
+			for (int w = 0; w < words[l]; w++) {
+				line[l][w] = w & 1 ? 0x80000000u : 1;
+				ASSERT_EQ(xexec(&a, p, &comp, 0), -EINVAL);
+				line[l][w] = 0;
+			}
+		ASSERT_EQ(xexec(&a, p, &comp, 0), SYSLET_DONE);
+	}
 
 	/* async_limits() checks get->size as it checks set->size */
 	memset(&l, 0, sizeof(l));
