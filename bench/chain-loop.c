@@ -94,12 +94,17 @@ static int handoff(struct syslet_ring *r, double secs)
 int main(int argc, char **argv)
 {
 	static char buf[4096];
+	static const char *const modes[] = {
+		"plain", "sync", "pob", "pobthr", "plainread", "syncread",
+		"pobread", "pobthrread", "handoff",
+	};
 	const char *mode = argc > 1 ? argv[1] : "";
 	double secs = argc > 2 ? atof(argv[2]) : 3;
 	int plain = !strncmp(mode, "plain", 5);
 	int sync = !strncmp(mode, "sync", 4);
 	int thr = !strncmp(mode, "pobthr", 6);
 	int rd = strstr(mode, "read") != NULL;
+	size_t m;
 	struct syslet_completion done, comp;
 	struct syslet_ring *r = ring_new(64);
 	uint64_t fd = 0, len = 4096, off = 0;
@@ -109,8 +114,10 @@ int main(int argc, char **argv)
 	int64_t ret;
 	long n = 0;
 
-	if (!plain && !sync && strncmp(mode, "pob", 3) &&
-	    strcmp(mode, "handoff")) {
+	for (m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
+		if (!strcmp(mode, modes[m]))
+			break;
+	if (m == sizeof(modes) / sizeof(modes[0])) {
 		fprintf(stderr, "usage: chain-loop plain|sync|pob|pobthr[read]|handoff [seconds]\n");
 		return 2;
 	}
@@ -155,7 +162,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "chain-loop: not SYSLET_DONE\n");
 				return 1;
 			}
-			if (ret < 0) {
+			if (ret < 0 || (rd && ret != (int64_t)len)) {
 				fprintf(stderr, "chain-loop: the call failed\n");
 				return 1;
 			}

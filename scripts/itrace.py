@@ -28,30 +28,31 @@ gdb.execute("delete")
 USER_TOP = 0xffff800000000000
 limit = int(env.get("ITRACE_MAX", "50000"))
 per_fn = collections.Counter()
-order = []
 steps = 0
-while steps < limit:
-    pc = int(gdb.parse_and_eval("$pc")) & 0xffffffffffffffff
-    if pc < USER_TOP:
-        break
-    block = gdb.block_for_pc(pc)
-    while block is not None and block.function is None:
-        block = block.superblock
-    if block is not None:
-        name = block.function.name
-    else:
-        sym = gdb.execute("info symbol 0x%x" % pc, to_string=True)
-        name = sym.split(" in ")[0].split()[0]
-    if name not in per_fn:
-        order.append(name)
-    per_fn[name] += 1
-    steps += 1
-    gdb.execute("stepi", to_string=True)
-
-with open(env["ITRACE_OUT"], "w") as f:
-    f.write("# %s: %d instructions%s\n" % (
-        env["ITRACE_FUNC"], steps,
-        "" if steps < limit else " (stopped: ITRACE_MAX reached)"))
-    for name, n in per_fn.most_common():
-        f.write("%7d %s\n" % (n, name))
+why = " (stopped: ITRACE_MAX reached)"
+try:
+    while steps < limit:
+        pc = int(gdb.parse_and_eval("$pc")) & 0xffffffffffffffff
+        if pc < USER_TOP:
+            why = ""
+            break
+        block = gdb.block_for_pc(pc)
+        while block is not None and block.function is None:
+            block = block.superblock
+        if block is not None:
+            name = block.function.name
+        else:
+            sym = gdb.execute("info symbol 0x%x" % pc, to_string=True)
+            name = sym.split(" in ")[0].split()[0]
+        per_fn[name] += 1
+        steps += 1
+        gdb.execute("stepi", to_string=True)
+except gdb.error as e:
+    why = " (stopped: %s)" % e
+finally:
+    # what was counted is kept, whatever stopped the trace
+    with open(env["ITRACE_OUT"], "w") as f:
+        f.write("# %s: %d instructions%s\n" % (env["ITRACE_FUNC"], steps, why))
+        for name, n in per_fn.most_common():
+            f.write("%7d %s\n" % (n, name))
 gdb.execute("detach")

@@ -11,7 +11,8 @@
 #
 # CMD should make the call over and over (bench/chain-loop.c does) for
 # longer than the trace takes: about 10 s per 5,000 instructions.  The
-# table goes to FILE (default build/results/itrace.txt) and to stdout.
+# table goes to FILE (default build/results/itrace.txt) and to stdout,
+# gdb's own output to FILE.gdb.log.
 # A trace that reaches ITRACE_MAX (50,000) steps went where the call did
 # not (the CPU's idle loop, another task): its header says so; trace
 # another call (a larger -s).
@@ -46,11 +47,14 @@ command -v gdb >/dev/null || { echo "itrace: gdb is needed (apt-get install gdb)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$(dirname "$out")"
 log=$(mktemp)
+guest=
+# the guest's QEMU is found by its gdbstub address (guest-run.sh's child)
+trap '[ -z "$guest" ] || kill $guest 2>/dev/null
+      pkill -f "tcp:127.0.0.1:$port" 2>/dev/null; rm -f "$log"' EXIT
 SYSLET_QEMU_ARGS="${SYSLET_QEMU_ARGS:-} -gdb tcp:127.0.0.1:$port" \
 	"$top/scripts/guest-run.sh" -k "$variant" -v "$kver" -t 1800 -- "$*" \
 	> "$log" 2>&1 &
 guest=$!
-trap 'kill $guest 2>/dev/null; pkill -f "tcp:127.0.0.1:$port" 2>/dev/null; rm -f "$log"' EXIT
 for _ in $(seq 60); do
 	python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" \
 		2>/dev/null && break
@@ -58,6 +62,8 @@ for _ in $(seq 60); do
 done
 ITRACE_VMLINUX=$vmlinux ITRACE_PORT=$port ITRACE_FUNC=$func \
 ITRACE_SKIP=$skip ITRACE_OUT=$out \
-	timeout 1200 gdb -nx -batch -x "$top/scripts/itrace.py" >/dev/null 2>&1 ||
-	{ echo "itrace: gdb failed; the guest said:" >&2; tail -20 "$log" >&2; exit 1; }
+	timeout 1200 gdb -nx -batch -x "$top/scripts/itrace.py" \
+	>"$out.gdb.log" 2>&1 ||
+	{ echo "itrace: gdb failed ($out.gdb.log); the guest said:" >&2
+	  tail -20 "$log" >&2; exit 1; }
 cat "$out"

@@ -577,8 +577,7 @@ static long syslet_syscall_checked(struct syslet_chain *c, unsigned int nr,
  */
 static noinline long syslet_syscall_traced(struct syslet_chain *c,
 					   unsigned long work, unsigned int nr,
-					   const unsigned long *args,
-					   bool in_caller)
+					   const unsigned long *args)
 {
 	unsigned long targs[6];
 	struct pt_regs saved;
@@ -593,7 +592,7 @@ static noinline long syslet_syscall_traced(struct syslet_chain *c,
 	 * them to the user context (the scheduler hook only sees ->ptrace).
 	 */
 	if (!syslet_ptrace_entry(work, &nr, targs, &ret))
-		ret = syslet_syscall_checked(c, nr, targs, in_caller, false);
+		ret = syslet_syscall_checked(c, nr, targs, true, false);
 	current_pt_regs()->ax = ret;
 	ptrace_report_syscall_exit(current_pt_regs(), false);
 	*current_pt_regs() = saved;
@@ -603,9 +602,9 @@ static noinline long syslet_syscall_traced(struct syslet_chain *c,
 /*
  * Checks and runs an atom's system call; returns its result.  In the
  * caller, a ptrace tracer sees it first (syslet_syscall_traced()).
- * This path has no locals of its own: with the stack
- * initialised (INIT_STACK_ALL_ZERO, as distributions build), a struct
- * pt_regs here would be zeroed for every atom, traced or not.
+ * The traced path is a function of its own: with the stack initialised
+ * (INIT_STACK_ALL_ZERO, as distributions build), its struct pt_regs
+ * would be zeroed for every atom here, traced or not.
  */
 static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
 			   const unsigned long *args, bool in_caller)
@@ -615,7 +614,7 @@ static long syslet_syscall(struct syslet_chain *c, unsigned int nr,
 	if (!in_caller ||
 	    !(work & (SYSCALL_WORK_SYSCALL_TRACE | SYSCALL_WORK_SYSCALL_EMU)))
 		return syslet_syscall_checked(c, nr, args, in_caller, true);
-	return syslet_syscall_traced(c, work, nr, args, in_caller);
+	return syslet_syscall_traced(c, work, nr, args);
 }
 
 /*

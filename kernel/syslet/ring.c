@@ -38,7 +38,9 @@ static bool ring_size_valid(u32 size)
  * named fields are cleared in the copy, then the whole of it is ORed word
  * by word: every async_exec() with a ring comes here, and three
  * memchr_inv() walks of the padding, misaligned, cost as much as a small
- * system call under TCG.  A field a later ABI names is cleared here too.
+ * system call under TCG.  A field a later ABI names is cleared here too
+ * (the BUILD_BUG_ON() counts them).  @hdr is 8-byte aligned; the kernel
+ * is built with -fno-strict-aliasing.
  */
 static bool ring_pads_zero(struct syslet_ring *hdr)
 {
@@ -46,6 +48,9 @@ static bool ring_pads_zero(struct syslet_ring *hdr)
 	unsigned int i;
 	u64 any = 0;
 
+	/* the named fields below and the padding are the whole header */
+	BUILD_BUG_ON(sizeof(*hdr) != 7 * sizeof(u32) + sizeof(hdr->__kpad) +
+		     sizeof(hdr->__upad) + sizeof(hdr->__rpad));
 	BUILD_BUG_ON(sizeof(*hdr) % sizeof(u64));
 	hdr->head = 0;
 	hdr->kflags = 0;
@@ -68,7 +73,7 @@ static bool ring_pads_zero(struct syslet_ring *hdr)
  */
 int syslet_ring_check(const struct syslet_ring __user *ring)
 {
-	struct syslet_ring hdr;
+	struct syslet_ring hdr __aligned(8);	/* read as u64 words */
 	u32 size, nr;
 	int ret;
 

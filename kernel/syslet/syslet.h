@@ -186,7 +186,8 @@ struct syslet_chain {
 	struct seccomp_filter	*filter;	/* submitter's, pinned; or NULL */
 	u64			ip;		/* submitter's async_exec() call */
 	u32			pkru;		/* submitter's, at submission */
-	int			ioprio;		/* submitter's effective one */
+	/* submitter's effective one, for a thread that runs the chain */
+	int			ioprio;		/* set with @submitter */
 	unsigned int		pflags;		/* its SYSLET_KWORK_PF flags */
 	struct task_struct	*worker;	/* ctx->lock: who runs it */
 	u64			head;		/* user address of atom 0 */

@@ -82,6 +82,8 @@ static bool worker_run(struct syslet_ctx *ctx, struct syslet_chain *c)
 	 */
 	old = override_creds(c->cred);
 	pkru = syslet_arch_set_pkru(c->pkru);
+	/* set with c->submitter, for a chain a thread may run (core.c) */
+	WARN_ON_ONCE(!c->submitter);
 	worker_set_ioprio(c->ioprio);
 	pflags = current->flags & SYSLET_KWORK_PF;
 	current_restore_flags(c->pflags, SYSLET_KWORK_PF);

@@ -449,23 +449,30 @@ TEST(cancel_checks_the_ring_header_like_exec)
 		ASSERT_EQ(p->head, 0);
 	}
 	/*
-	 * Each reserved word, with its low or its high bit set, is seen:
-	 * the check is a word-wise OR (ring.c), which must miss none.
+	 * Each reserved word, with its low bit or its high bit set, is
+	 * seen: the check is an OR of 64-bit words (ring.c), which must miss
+	 * none, nor either half of one.
 	 */
 	{
 		struct syslet_ring *p = ring_new(4);
 		uint32_t *line[3] = { p->__kpad, p->__upad, p->__rpad };
-		int words[3] = { 13, 15, 13 };
+		size_t words[3] = {
+			sizeof(p->__kpad) / sizeof(p->__kpad[0]),
+			sizeof(p->__upad) / sizeof(p->__upad[0]),
+			sizeof(p->__rpad) / sizeof(p->__rpad[0]),
+		};
 		struct syslet_atom a;
 
 		atom_init(&a, SYSLET_SYNC, SYS_getppid, NULL, NULL, NULL, NULL,
 			  NULL);
 		for (int l = 0; l < 3; l++)
-			for (int w = 0; w < words[l]; w++) {
-				line[l][w] = w & 1 ? 0x80000000u : 1;
-				ASSERT_EQ(xexec(&a, p, &comp, 0), -EINVAL);
-				line[l][w] = 0;
-			}
+			for (size_t w = 0; w < words[l]; w++)
+				for (int bit = 0; bit < 32; bit += 31) {
+					line[l][w] = 1u << bit;
+					ASSERT_EQ(xexec(&a, p, &comp, 0),
+						  -EINVAL);
+					line[l][w] = 0;
+				}
 		ASSERT_EQ(xexec(&a, p, &comp, 0), SYSLET_DONE);
 	}
 
