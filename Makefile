@@ -64,8 +64,16 @@ check: deps
 		scripts/kernel.sh fast $$v; scripts/check.sh $$v; \
 	done
 
+# The preemption model the test boots ask for (preempt=none|voluntary|full;
+# the kernels are built PREEMPT_DYNAMIC, voluntary by default as Debian's).
+# Unset: make test boots 6.12 with full and 6.1 with voluntary
+# (scripts/test.sh), make test-guest and make fuzz full.
+PREEMPT ?=
+preempt_arg = preempt=$(or $(PREEMPT),full)
+
 test: deps
-	@SYSLET_GUEST_FULL='$(GUEST_FULL)' scripts/test.sh $(KCONFIG) $(KVERS)
+	@SYSLET_GUEST_FULL='$(GUEST_FULL)' SYSLET_PREEMPT='$(PREEMPT)' \
+		scripts/test.sh $(KCONFIG) $(KVERS)
 
 # kept for those who learnt them: make test and test-debug now run it all
 test-full:
@@ -76,7 +84,8 @@ test-host: userspace
 		scripts/tap-summary $(BUILD)/results/host/*.tap; exit $$((rc | $$?))
 
 test-guest: kernel userspace
-	@scripts/guest-run.sh -k $(KCONFIG) -v $(KVER) -- scripts/run-tests.sh guest; \
+	@scripts/guest-run.sh -k $(KCONFIG) -v $(KVER) -a $(preempt_arg) \
+		-- scripts/run-tests.sh guest; \
 		rc=$$?; scripts/tap-summary $(BUILD)/results/guest-$(KVER)/*.tap; \
 		exit $$((rc | $$?))
 
@@ -94,8 +103,8 @@ FUZZ_SEED    ?= 0
 FUZZ_TIMEOUT ?= 86400
 fuzz: deps userspace
 	@scripts/kernel.sh debug $(KVER)
-	@scripts/guest-run.sh -k debug -v $(KVER) -t $(FUZZ_TIMEOUT) -- \
-		tests/fuzz/long.sh $(FUZZ_CHAINS) $(FUZZ_SEED)
+	@scripts/guest-run.sh -k debug -v $(KVER) -t $(FUZZ_TIMEOUT) \
+		-a $(preempt_arg) -- tests/fuzz/long.sh $(FUZZ_CHAINS) $(FUZZ_SEED)
 
 run: deps
 	@KVER=$(KVER) scripts/run.sh

@@ -14,7 +14,8 @@
 # CMD returned, and the log's tail is printed.  Every console log is kept
 # in build/guest/logs/ (latest.log is the newest).
 #
-# -a adds kernel command line arguments (e.g. module parameters).
+# -a adds kernel command line arguments (e.g. module parameters; may be
+# given more than once).
 # $SYSLET_QEMU_ARGS, if set, is appended to QEMU's arguments (later ones
 # win): e.g. "-smp 2,sockets=1,cores=1,threads=2 -cpu max,vendor=GenuineIntel,-erms"
 # (TCG; an AMD vendor would need topoext, which TCG lacks)
@@ -36,7 +37,7 @@ while getopts "k:v:t:m:a:" o; do
 	v) kver=$OPTARG ;;
 	t) timeout=$OPTARG ;;
 	m) mem=$OPTARG ;;
-	a) extra=$OPTARG ;;
+	a) extra+=" $OPTARG" ;;
 	*) exit 2 ;;
 	esac
 done

@@ -76,6 +76,21 @@ fi
 # under TCG: 42 minutes were not enough for it on a loaded 2-core host.
 guest_timeout=2400
 [ "$variant" = debug ] && guest_timeout=5400
+# The preemption model each kernel's guest suite boots (the kernels are
+# built PREEMPT_DYNAMIC, voluntary by default, as Debian's): 6.12 fully
+# preemptible, where a task may be preempted anywhere outside an atomic
+# section (which voluntary never does); 6.1 the default, voluntary, which
+# is what make run and make bench boot.  $SYSLET_PREEMPT (none, voluntary
+# or full) boots every version with that one.
+preempt_of() {
+	if [ -n "${SYSLET_PREEMPT:-}" ]; then
+		echo "$SYSLET_PREEMPT"
+	elif [ "$1" = 6.1 ]; then
+		echo voluntary
+	else
+		echo full
+	fi
+}
 full=${SYSLET_GUEST_FULL:-${kvers[*]}}
 subset=${SYSLET_GUEST_SUBSET:-00-harness 10-kernel 20-libsyslet 30-driver}
 for v in "${kvers[@]}"; do
@@ -84,8 +99,9 @@ for v in "${kvers[@]}"; do
 		*" $v "*) which= filter= ;;
 		*) which=", subset" filter=$subset ;;
 		esac
-		stage "guest tests ($v $variant kernel$which)" scripts/guest-run.sh \
-			-k "$variant" -v "$v" \
+		preempt=$(preempt_of "$v")
+		stage "guest tests ($v $variant kernel, preempt=$preempt$which)" scripts/guest-run.sh \
+			-k "$variant" -v "$v" -a "preempt=$preempt" \
 			-t "${SYSLET_GUEST_TIMEOUT:-$guest_timeout}" \
 			-- scripts/run-tests.sh guest "$filter"
 	fi

@@ -15,7 +15,7 @@ t() {	# t NAME COMMAND...: one TAP line for a shell check
 }
 kver=$(cat "${SYSLET_KDIR:-$SYSLET_BUILD/kernel/$SYSLET_KERNEL}/include/config/kernel.release" 2>/dev/null)
 echo "TAP version 13"
-echo "1..8"
+echo "1..9"
 t "two vCPUs visible (nproc = 2)" test "$(nproc)" = 2
 t "running the project's kernel ($kver)" test "$(uname -r)" = "$kver"
 t "host root is read-only" sh -c '! touch /usr/.syslet-probe 2>/dev/null'
@@ -26,5 +26,10 @@ t "null_blk loads with a fixed completion latency" sh -c \
 	 test -b /dev/nullb0 && dd if=/dev/nullb0 of=/dev/null bs=4k count=16 iflag=direct 2>/dev/null &&
 	 rmmod null_blk"
 t "loop devices available" sh -c 'truncate -s 8M /tmp/loop.img && l=$(losetup -f --show /tmp/loop.img) && losetup -d "$l"'
+# scripts/test.sh boots the suites with preempt=full: check that the kernel
+# took it (a kernel without PREEMPT_DYNAMIC ignores the parameter).
+want=$(sed -n 's/.*\bpreempt=\([a-z]*\).*/\1/p' /proc/cmdline)
+t "preemption model is the one booted (${want:-default})" sh -c \
+	"[ -z '$want' ] || dmesg | grep -q 'Dynamic Preempt: $want'"
 t "host programs run (busybox, perl, python3)" sh -c "busybox true && perl -e1 && python3 -c 1"
 exit $fail

@@ -751,18 +751,64 @@ static void *signaller_fn(void *arg)
 	return NULL;
 }
 
-TEST(short_sleeps_and_signals_race_the_claim)
+/* Involuntary context switches of every task of the process so far. */
+static long preemptions(void)
+{
+	char path[300], line[128];
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/task");
+	long n = 0;
+
+	while (d && (de = readdir(d))) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status",
+			 de->d_name);
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "nonvoluntary_ctxt_switches:", 27))
+				n += atol(line + 27);
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void *hog_fn(void *arg)
+{
+	(void)arg;
+	while (!atomic_load_explicit(&racers_stop, memory_order_relaxed))
+		;
+	return NULL;
+}
+
+/*
+ * The racers and the signaller, with @hogs threads spinning in user space
+ * beside them: with two, every vCPU has another runnable task, so a
+ * racer, a giver or a taker that runs out its time slice is preempted
+ * where it is, on a fully preemptible kernel (make test's 6.12 boot) in
+ * the kernel too: between a pend and its wake-up, before a sleep's
+ * dequeue, in the claim's waits.  Only a chance at each tick (the
+ * windows are microseconds); the count of preemptions is printed.
+ */
+static void race_the_claim(int hogs)
 {
 	struct sigaction sa = { .sa_handler = on_usr1,
 				.sa_flags = SA_RESTART };
 	struct racer rc[RACERS];
 	int in_caller = 0, queued = 0;
-	pthread_t sig;
+	long preempted;
+	pthread_t sig, hog[2];
 
 	REQUIRE_SYSLET();
+	atomic_store(&racers_stop, 0);
 	sigemptyset(&sa.sa_mask);
 	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
 	memset(rc, 0, sizeof(rc));
+	for (int i = 0; i < hogs; i++)
+		ASSERT_EQ(pthread_create(&hog[i], NULL, hog_fn, NULL), 0);
 	for (int i = 0; i < RACERS; i++)
 		ASSERT_EQ(pthread_create(&rc[i].thread, NULL, racer_fn, &rc[i]), 0);
 	ASSERT_EQ(pthread_create(&sig, NULL, signaller_fn, rc), 0);
@@ -773,12 +819,26 @@ TEST(short_sleeps_and_signals_race_the_claim)
 		in_caller += rc[i].done_in_caller;
 		queued += rc[i].queued;
 	}
+	preempted = preemptions();	/* the hogs' count in it too */
 	atomic_store(&racers_stop, 1);
 	pthread_join(sig, NULL);
-	tap_diag("%d in the caller, %d handed off, %d signals", in_caller,
-		 queued, atomic_load(&usr1_count));
+	for (int i = 0; i < hogs; i++)
+		pthread_join(hog[i], NULL);
+	tap_diag("%d hogs: %d in the caller, %d handed off, %d signals, "
+		 "%ld preemptions of the process's tasks", hogs, in_caller,
+		 queued, atomic_load(&usr1_count), preempted);
 	ASSERT_GT(queued, 0);
 	ASSERT_EQ(limits_now().nr_chains, 0);
+}
+
+TEST(short_sleeps_and_signals_race_the_claim)
+{
+	race_the_claim(0);
+}
+
+TEST(short_sleeps_and_signals_race_the_claim_beside_cpu_hogs)
+{
+	race_the_claim(2);
 }
 
 TAP_MAIN
