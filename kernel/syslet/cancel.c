@@ -9,12 +9,16 @@
  * interruptible sleep in the current system call return early; no later
  * atom runs, and the chain completes with -ECANCELED (its atoms' own
  * return values, partial results included, are in their ret_ptr).  An
- * uninterruptible sleep (disk I/O, say) is not cut short.
+ * uninterruptible sleep (disk I/O, say) is not cut short.  With
+ * SYSLET_CANCEL_QUEUED only chains that have not started are cancelled,
+ * as a thread pool cancels what no thread has taken yet (POSIX
+ * aio_cancel()): queued ones, but not a buffered read queued again for a
+ * thread after it was issued (kio.c, c->started).
  */
 #include <linux/sched/signal.h>
 #include "syslet.h"
 
-#define CANCEL_FLAGS	SYSLET_CANCEL_ALL
+#define CANCEL_FLAGS	(SYSLET_CANCEL_ALL | SYSLET_CANCEL_QUEUED)
 
 static bool chain_matches(struct syslet_chain *c, u64 ring, u64 user_data)
 {
@@ -23,8 +27,9 @@ static bool chain_matches(struct syslet_chain *c, u64 ring, u64 user_data)
 
 /*
  * Returns 0 (or the number cancelled with SYSLET_CANCEL_ALL), -ENOENT,
- * or an error of the ring header's check, as async_exec() and
- * async_wait() do (NULL names ringless SYSLET_NO_COMPLETE chains).
+ * -EALREADY (SYSLET_CANCEL_QUEUED: none queued, but one has started), or
+ * an error of the ring header's check, as async_exec() and async_wait()
+ * do (NULL names ringless SYSLET_NO_COMPLETE chains).
  */
 long syslet_cancel(struct syslet_ring __user *uring, u64 user_data,
 		   unsigned int flags)
@@ -33,6 +38,7 @@ long syslet_cancel(struct syslet_ring __user *uring, u64 user_data,
 	struct syslet_chain *c, *tmp;
 	struct syslet_ctx *ctx;
 	LIST_HEAD(cancelled);
+	bool started = false;
 	long nr = 0;
 
 	if (flags & ~CANCEL_FLAGS)
@@ -51,6 +57,10 @@ long syslet_cancel(struct syslet_ring __user *uring, u64 user_data,
 	list_for_each_entry_safe(c, tmp, &ctx->queue, node) {
 		if (!chain_matches(c, ring, user_data))
 			continue;
+		if ((flags & SYSLET_CANCEL_QUEUED) && c->started) {
+			started = true;
+			continue;
+		}
 		list_move_tail(&c->node, &cancelled);
 		c->cancelled = true;
 		nr++;
@@ -58,7 +68,13 @@ long syslet_cancel(struct syslet_ring __user *uring, u64 user_data,
 			goto unlock;
 	}
 	list_for_each_entry(c, &ctx->running, node) {
-		if (!chain_matches(c, ring, user_data) || c->cancelled)
+		if (!chain_matches(c, ring, user_data))
+			continue;
+		if (flags & SYSLET_CANCEL_QUEUED) {
+			started = true;
+			break;
+		}
+		if (c->cancelled)
 			continue;
 		WRITE_ONCE(c->cancelled, true);
 		/* a direct read in flight (kio.c) has no thread to tell */
@@ -82,5 +98,7 @@ unlock:
 	}
 	if (flags & SYSLET_CANCEL_ALL)
 		return nr;
-	return nr ? 0 : -ENOENT;
+	if (nr)
+		return 0;
+	return started ? -EALREADY : -ENOENT;
 }

@@ -1394,7 +1394,11 @@ static void kbuf_to_thread(struct syslet_kio *kio, bool taker)
 	/*
 	 * The thread runs the atom again, from the start; from ctx->running
 	 * to the queue under one ctx->lock hold: async_cancel() finds it.
+	 * Its read was issued, and may have copied data: not a chain that
+	 * SYSLET_CANCEL_QUEUED may cancel (set before the move, which
+	 * publishes it under ctx->lock).
 	 */
+	c->started = true;
 	ret = syslet_queue_chain(ctx, c);
 	if (ret) {
 		/*

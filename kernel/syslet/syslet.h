@@ -194,6 +194,8 @@ struct syslet_chain {
 	u64			uring;		/* user address of its ring */
 	u32			flags;		/* atom 0's flags */
 	bool			cancelled;	/* ctx->lock to set */
+	/* queued again after it ran (kbuf): SYSLET_CANCEL_QUEUED leaves it */
+	bool			started;
 	bool			killed;		/* its thread took a SIGKILL */
 	bool			uncounted;	/* left ctx->nr_chains when posted */
 	bool			ia32;		/* submitter in i386 ABI: atoms too */

@@ -7,6 +7,7 @@
  * shim is told to interrupt it ($SYSLET_AIO_CANCEL_RUNNING=1: the tests
  * that call cancel_running()).
  */
+#include <dirent.h>
 #include <sys/socket.h>
 
 #include "aio-test.h"
@@ -28,6 +29,44 @@ static void on_sig(int sig, siginfo_t *si, void *uc)
 		got_ptr = si->si_value.sival_ptr;
 		got_sig++;
 	}
+}
+
+/*
+ * Waits, up to 5 s, until @n threads of ours sleep in a function named
+ * like @fn (wchan; anon_pipe_read() on newer kernels).  Best effort: a
+ * thread may sleep elsewhere on its way (the caller sleeps a while too).
+ */
+static int threads_in(const char *fn, int n)
+{
+	char path[300], wchan[64];
+	struct dirent *de;
+	int found = 0;
+
+	for (int i = 0; i < 500; i++) {
+		DIR *d = opendir("/proc/self/task");
+
+		found = 0;
+		while (d && (de = readdir(d))) {
+			FILE *f;
+
+			snprintf(path, sizeof(path), "/proc/self/task/%s/wchan",
+				 de->d_name);
+			f = fopen(path, "r");
+			wchan[0] = 0;
+			if (f) {
+				if (!fgets(wchan, sizeof(wchan), f))
+					wchan[0] = 0;
+				fclose(f);
+			}
+			found += strstr(wchan, fn) != NULL;
+		}
+		if (d)
+			closedir(d);
+		if (found >= n)
+			return found;
+		aiot_msleep(10);
+	}
+	return found;
 }
 
 TEST(cancel_queued_behind_blocked_read)
@@ -61,11 +100,13 @@ TEST(cancel_leaves_running_read_running)
 	ASSERT_EQ(pipe(p), 0);
 	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
 	ASSERT_EQ(aio_read(&cb), 0);
+	threads_in("pipe_read", 1);
 	aiot_msleep(50);
 	/* as glibc: not cancelled, not touched, and it completes */
 	r = aio_cancel(p[0], &cb);
-	if (r == AIO_CANCELED && !aiot_shim())
-		SKIP("glibc's thread had not started the read in 50 ms");
+	/* one not started yet is cancelled, by glibc and the shim alike */
+	if (r == AIO_CANCELED)
+		SKIP("the read had not started (no thread yet)");
 	ASSERT_EQ(r, AIO_NOTCANCELED);
 	ASSERT_EQ(aio_error(&cb), EINPROGRESS);
 	ASSERT_EQ(write(p[1], "abc", 3), 3);
@@ -214,6 +255,96 @@ TEST(bad_fd)
 {
 	ASSERT_EQ(aio_cancel(999, NULL), -1);
 	ASSERT_EQ(errno, EBADF);
+}
+
+/*
+ * Requests beyond the threads (aio_init()'s aio_threads, 3 here): reads of
+ * eight pipes, each on its own descriptor, so three hold a thread each and
+ * five wait for one.  glibc cancels the five (they wait in its queue:
+ * AIO_CANCELED, ECANCELED, aio_return -1) and leaves the three running
+ * (AIO_NOTCANCELED); the shim's five are chains the engine queued, which
+ * it must cancel as well (before, AIO_NOTCANCELED for all eight).  Which
+ * three run is the implementation's (glibc and the kernel backend: the
+ * first three; the emulated one's pool need not start them in order), so
+ * the test counts.  A cancelled request never reads: a byte written to
+ * its pipe afterwards stays there; a running one completes with its byte.
+ */
+#define BEYOND_THREADS	3
+#define BEYOND_PIPES	8
+
+TEST(cancel_of_requests_waiting_for_a_thread)
+{
+	int p[BEYOND_PIPES][2], i, r, canceled = 0, running = 0;
+	bool ran[BEYOND_PIPES];
+	struct aiocb cb[BEYOND_PIPES];
+	char buf[BEYOND_PIPES][4];
+	struct aioinit ai;
+
+	memset(&ai, 0, sizeof(ai));
+	ai.aio_threads = BEYOND_THREADS;
+	ai.aio_num = 32;
+	aio_init(&ai);
+	for (i = 0; i < BEYOND_PIPES; i++) {
+		ASSERT_EQ(pipe(p[i]), 0);
+		aiot_cb(&cb[i], p[i][0], buf[i], 1, 0);
+		alarm(30);
+		ASSERT_EQ(aio_read(&cb[i]), 0);
+		alarm(0);
+	}
+	tap_diag("%d threads in their read",
+		 threads_in("pipe_read", BEYOND_THREADS));
+	aiot_msleep(100);
+	for (i = BEYOND_PIPES - 1; i >= 0; i--) {
+		/* one by descriptor (aiocbp NULL), the others by aiocb */
+		r = aio_cancel(p[i][0], i == BEYOND_THREADS ? NULL : &cb[i]);
+		ran[i] = r == AIO_NOTCANCELED;
+		if (ran[i]) {
+			running++;
+			EXPECT_EQ(aio_error(&cb[i]), EINPROGRESS);
+			continue;
+		}
+		ASSERT_EQ(r, AIO_CANCELED);
+		canceled++;
+		EXPECT_EQ(aio_error(&cb[i]), ECANCELED);
+		EXPECT_EQ(aio_return(&cb[i]), -1);
+		EXPECT_EQ(aio_cancel(p[i][0], &cb[i]), AIO_ALLDONE);
+	}
+	/*
+	 * At most aio_threads run; every other one is cancelled.  Fewer may
+	 * have started: glibc's threads, or a thread of libsyslet's emulated
+	 * pool in the guest, which was seen not to start one of them for
+	 * seconds (not understood yet: docs/aio.md).
+	 */
+	if (running < BEYOND_THREADS)
+		tap_diag("only %d of %d reads had started", running,
+			 BEYOND_THREADS);
+	EXPECT_LE(running, BEYOND_THREADS);
+	EXPECT_GE(canceled, BEYOND_PIPES - BEYOND_THREADS);
+	/* the running ones run on, and complete with their data */
+	for (i = 0; i < BEYOND_PIPES; i++) {
+		if (!ran[i])
+			continue;
+		ASSERT_EQ(write(p[i][1], &"abcdefgh"[i], 1), 1);
+		ASSERT_EQ(aiot_wait(&cb[i], 30), 0);
+		EXPECT_EQ(aio_return(&cb[i]), 1);
+		EXPECT_EQ(buf[i][0], "abcdefgh"[i]);
+	}
+	/* the cancelled ones never read: a byte written now stays there */
+	for (i = 0; i < BEYOND_PIPES; i++)
+		if (!ran[i])
+			ASSERT_EQ(write(p[i][1], "c", 1), 1);
+	aiot_msleep(100);
+	for (i = 0; i < BEYOND_PIPES; i++) {
+		char c = 0;
+
+		if (!ran[i]) {
+			ASSERT_EQ(fcntl(p[i][0], F_SETFL, O_NONBLOCK), 0);
+			EXPECT_EQ(read(p[i][0], &c, 1), 1);
+			EXPECT_EQ(c, 'c');
+		}
+		close(p[i][0]);
+		close(p[i][1]);
+	}
 }
 
 TEST(cancel_fires_notification)

@@ -853,6 +853,96 @@ TEST(cancel_all)
 	}
 }
 
+/*
+ * SYSLET_CANCEL_QUEUED (POSIX aio_cancel() over a bounded pool): only the
+ * chains no thread has started.  One thread: the first chain runs
+ * (blocked on its pipe), three with the same user word wait.  -EALREADY
+ * for a chain that runs, untouched; the queued ones complete at once with
+ * -ECANCELED, before the call returns; the running one goes on and
+ * completes with its data.
+ */
+/* Waits, up to 10 s, until a thread of ours sleeps in @fn (its wchan). */
+static int some_thread_in(const char *fn)
+{
+	char path[300], wchan[64];
+	struct dirent *de;
+
+	for (int i = 0; i < 1000; i++) {
+		DIR *d = opendir("/proc/self/task");
+
+		while (d && (de = readdir(d))) {
+			FILE *f;
+
+			snprintf(path, sizeof(path), "/proc/self/task/%s/wchan",
+				 de->d_name);
+			f = fopen(path, "r");
+			wchan[0] = 0;
+			if (f) {
+				if (!fgets(wchan, sizeof(wchan), f))
+					wchan[0] = 0;
+				fclose(f);
+			}
+			if (strstr(wchan, fn)) {
+				closedir(d);
+				return 1;
+			}
+		}
+		if (d)
+			closedir(d);
+		usleep(10000);
+	}
+	return 0;
+}
+
+TEST(cancel_queued_only_leaves_running_chains_alone)
+{
+	struct syslet_ring *r = ring_new(8);
+	struct blocked b[5];
+	struct syslet_completion comp;
+
+	REQUIRE_SYSLET();
+	set_limits(1, 5000);
+	block_on_pipe(&b[0], r, 100);		/* runs and blocks */
+	ASSERT_TRUE(some_thread_in("pipe_read"));
+	ASSERT_EQ(async_cancel(r, 100, SYSLET_CANCEL_QUEUED), -1);
+	ASSERT_EQ(errno, EALREADY);
+	ASSERT_EQ(async_cancel(r, 999, SYSLET_CANCEL_QUEUED), -1);
+	ASSERT_EQ(errno, ENOENT);
+	for (int i = 1; i < 4; i++)
+		block_on_pipe(&b[i], r, 7);	/* wait in the queue */
+	block_on_pipe(&b[4], r, 100);		/* queued, same word as b[0] */
+	ASSERT_EQ(async_cancel(r, 7, SYSLET_CANCEL_QUEUED), 0);
+	ASSERT_TRUE(ring_pop(r, &comp));	/* posted before the return */
+	ASSERT_EQ(comp.user_data, 7);
+	ASSERT_EQ(comp.status, -ECANCELED);
+	ASSERT_TRUE(comp.flags & SYSLET_COMP_CANCELED);
+	ASSERT_EQ(comp.nr_atoms, 0);
+	ASSERT_EQ(async_cancel(r, 7, SYSLET_CANCEL_QUEUED | SYSLET_CANCEL_ALL),
+		  2);
+	for (int i = 0; i < 2; i++) {
+		ASSERT_TRUE(ring_pop(r, &comp));
+		ASSERT_EQ(comp.user_data, 7);
+		ASSERT_EQ(comp.status, -ECANCELED);
+	}
+	/* b[4], queued with the running chain's word: it is the one taken */
+	ASSERT_EQ(async_cancel(r, 100, SYSLET_CANCEL_QUEUED), 0);
+	ASSERT_TRUE(ring_pop(r, &comp));
+	ASSERT_EQ(comp.user_data, 100);
+	ASSERT_EQ(comp.status, -ECANCELED);
+	ASSERT_EQ(async_cancel(r, 100, SYSLET_CANCEL_QUEUED), -1);
+	ASSERT_EQ(errno, EALREADY);
+	/* with SYSLET_CANCEL_ALL: none cancelled, the running one neither */
+	ASSERT_EQ(async_cancel(r, 100, SYSLET_CANCEL_QUEUED | SYSLET_CANCEL_ALL),
+		  0);
+	ASSERT_FALSE(ring_pop(r, &comp));	/* b[0] not interrupted */
+	ASSERT_EQ(write(b[0].fds[1], "x", 1), 1);
+	ASSERT_TRUE(ring_get(r, &comp));
+	ASSERT_EQ(comp.user_data, 100);
+	ASSERT_EQ(comp.status, 1);
+	ASSERT_EQ(b[0].ret, 1);
+	ASSERT_EQ(limits_now().nr_chains, 0);
+}
+
 TEST(wait_timeout_and_min)
 {
 	struct syslet_ring *r = ring_new(8);

@@ -162,6 +162,52 @@ TEST(cancel_queued)
 }
 
 /*
+ * SYSLET_CANCEL_QUEUED: the queued chain is cancelled, the running one is
+ * not touched (-EALREADY) and sleeps its whole time.  The running one
+ * writes a byte before its sleep, so the test knows it has started.
+ */
+TEST(cancel_queued_only)
+{
+	struct syslet_limits set = { .size = sizeof(set), .max_threads = 1 };
+	struct timespec sl = { 0, 200000000 };
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op w, a, b;
+	char x = 'x';
+	int p[2];
+
+	ASSERT_EQ(pipe(p), 0);
+	ctx_or_die(&ctx, 8);
+	if (syslet_backend(&ctx) == SYSLET_BACKEND_KERNEL)
+		SKIP("kernel: the limit is process-wide and covered by tests/kernel");
+	ASSERT_EQ(syslet_limits(&ctx, &set, NULL), 0);
+	syslet_prep_write(&w, p[1], &x, 1);
+	syslet_prep_nanosleep(&a, &sl);
+	a.ret = 12345;
+	syslet_op_link(&w, &a);
+	syslet_op_set_data(&w, 1);
+	syslet_op_init(&b, SYS_getpid, 0);
+	syslet_op_set_data(&b, 2);
+	ASSERT_EQ(syslet_submit(&ctx, &w.atom), SYSLET_QUEUED);
+	ASSERT_EQ(read(p[0], &x, 1), 1);	/* the worker has taken it */
+	ASSERT_EQ(syslet_submit(&ctx, &b.atom), SYSLET_QUEUED);
+	EXPECT_EQ(syslet_cancel(&ctx, 1, SYSLET_CANCEL_QUEUED), -EALREADY);
+	EXPECT_EQ(syslet_cancel(&ctx, 3, SYSLET_CANCEL_QUEUED), -ENOENT);
+	ASSERT_EQ(syslet_cancel(&ctx, 2, SYSLET_CANCEL_QUEUED), 0);
+	ASSERT_EQ(wait_one(&ctx, &c), 0);
+	EXPECT_EQ(c.user_data, 2u);
+	EXPECT_EQ(c.status, -ECANCELED);
+	EXPECT_EQ(c.nr_atoms, 0u);
+	ASSERT_EQ(wait_one(&ctx, &c), 0);
+	EXPECT_EQ(c.user_data, 1u);
+	EXPECT_EQ(c.status, 0);		/* slept it all */
+	EXPECT_EQ(a.ret, 0);
+	syslet_ctx_exit(&ctx);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
  * Cancel right after submit, many times: the signal may land before the
  * worker enters read(2); the chain must still end (no hang) as cancelled.
  */

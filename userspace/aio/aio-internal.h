@@ -122,6 +122,7 @@ struct saio_cwait {
 	struct saio_cwait *next;
 	uint32_t idx, gen;		/* the request: slot and generation */
 	int status;			/* EINPROGRESS until finished; atomic */
+	bool wait;			/* cancelled: aio_cancel waits for it */
 };
 
 /* saio_req.aret before the system call has run */
@@ -309,7 +310,7 @@ int saio_engine_read_fast(const struct aiocb *cb, int64_t *res,
 int saio_engine_submit(struct saio_req *r);
 int saio_engine_reap(struct saio_done *out, int max, bool wait,
 		     const struct timespec *rel);
-int saio_engine_cancel(uint64_t user_data);
+int saio_engine_cancel(uint64_t user_data, bool running);
 int saio_engine_limits(uint32_t max_threads, uint32_t idle_msecs);
 uint32_t saio_engine_backend(void);
 

@@ -3,11 +3,16 @@
  * cancel.c - aio_cancel (its public names are in versions.c).
  *
  * A request still waiting behind others on its descriptor is ours alone:
- * it is completed with ECANCELED at once.  A request the engine has is
- * in progress: as with glibc, it is left alone and aio_cancel says
- * AIO_NOTCANCELED (POSIX lets an implementation cancel what it can; the
- * programs and conformance tests written against glibc expect a running
- * request, such as a write blocked on a full socket, to run on).
+ * it is completed with ECANCELED at once.  So is one the engine holds
+ * queued, not started, because every thread it may have (aio_threads) is
+ * busy: glibc's requests beyond its threads wait in its queue and are
+ * cancelled, and the engine is asked to cancel such a chain only if no
+ * thread has taken it (SYSLET_CANCEL_QUEUED; its completion is posted at
+ * once, and reaped here).  A request the engine runs is in progress: as
+ * with glibc, it is left alone and aio_cancel says AIO_NOTCANCELED (POSIX
+ * lets an implementation cancel what it can; the programs and
+ * conformance tests written against glibc expect a running request, such
+ * as a write blocked on a full socket, to run on).
  *
  * With $SYSLET_AIO_CANCEL_RUNNING=1 (read at each call) the engine's
  * requests are cancelled through the engine (libsyslet: a chain not
@@ -77,7 +82,7 @@ static bool saio_cwait_pending(const struct saio_cwait *w)
  * re-asking the engine now and then (a request may have been between its
  * queue and the engine when it was first asked).
  */
-static void saio_cancel_wait(struct saio_cwait *w, int n)
+static void saio_cancel_wait(struct saio_cwait *w, int n, bool running)
 {
 	struct timespec end, slice = { 0, 10 * 1000000L }, dl, now;
 	long ms = saio_cancel_wait_ms();
@@ -91,7 +96,7 @@ static void saio_cancel_wait(struct saio_cwait *w, int n)
 
 		saio_reap(false);
 		for (i = left = 0; i < n; i++)
-			left += saio_cwait_pending(&w[i]);
+			left += w[i].wait && saio_cwait_pending(&w[i]);
 		if (!left)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -99,11 +104,11 @@ static void saio_cancel_wait(struct saio_cwait *w, int n)
 		    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
 			break;
 		saio_deadline(&dl, &slice);
-		if (saio_wait_seq(seen, &dl) != ETIMEDOUT)
+		if (saio_wait_seq(seen, &dl) != ETIMEDOUT || !running)
 			continue;
 		for (i = 0; i < n; i++)
 			if (saio_cwait_pending(&w[i]))
-				saio_engine_cancel(saio_cwait_data(&w[i]));
+				saio_engine_cancel(saio_cwait_data(&w[i]), true);
 	}
 	__atomic_fetch_sub(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
 }
@@ -166,22 +171,21 @@ int saio_aio_cancel(int fd, struct aiocb *cb)
 	/*
 	 * Collect under the lock: waiting requests leave their queue state
 	 * (SAIO_RUNNING, so nobody else starts them) and are ours to finish;
-	 * each running one gets a saio_cwait on its list.  A running request
-	 * may be on another thread's private list (through wnext: just made
-	 * ready, about to be started), so only waiting ones are linked here.
+	 * each one the engine has gets a saio_cwait on its list.  A running
+	 * request may be on another thread's private list (through wnext:
+	 * just made ready, about to be started), so only waiting ones are
+	 * linked here.
 	 */
 	pthread_mutex_lock(&saio.lock);
 	for (r = saio_scope_next(fd, cb, NULL); r;
 	     r = saio_scope_next(fd, cb, r))
 		nrun += r->state != SAIO_WAITING;
-	if (nrun && running) {
+	if (nrun) {
 		run = malloc(nrun * sizeof(*run));
 		if (!run) {
 			/* cannot follow them: leave them alone, say so */
 			notcanceled = nrun;
 		}
-	} else if (nrun) {
-		notcanceled = nrun;	/* in progress: they run on */
 	}
 	i = 0;
 	for (r = saio_scope_next(fd, cb, NULL); r;
@@ -195,6 +199,7 @@ int saio_aio_cancel(int fd, struct aiocb *cb)
 			run[i].idx = r->idx;
 			run[i].gen = r->gen;
 			run[i].status = EINPROGRESS;
+			run[i].wait = true;
 			run[i].next = r->cwait;
 			r->cwait = &run[i];
 			i++;
@@ -208,11 +213,17 @@ int saio_aio_cancel(int fd, struct aiocb *cb)
 		saio_complete(r, -ECANCELED);
 		canceled++;
 	}
+	/*
+	 * Without $SYSLET_AIO_CANCEL_RUNNING, only the chains no thread has
+	 * started: the others run on (AIO_NOTCANCELED), not waited for.
+	 */
 	for (i = 0; i < nrun; i++)
-		saio_engine_cancel(saio_cwait_data(&run[i]));
+		if (saio_engine_cancel(saio_cwait_data(&run[i]), running) &&
+		    !running)
+			run[i].wait = false;
 	SAIO_WINDOW();
 	if (nrun)
-		saio_cancel_wait(run, nrun);
+		saio_cancel_wait(run, nrun, running);
 
 	pthread_mutex_lock(&saio.lock);
 	for (i = 0; i < nrun; i++)
@@ -220,7 +231,10 @@ int saio_aio_cancel(int fd, struct aiocb *cb)
 	pthread_mutex_unlock(&saio.lock);
 	for (i = 0; i < nrun; i++) {
 		e = __atomic_load_n(&run[i].status, __ATOMIC_ACQUIRE);
-		if (e == ECANCELED)
+		if (!run[i].wait && e != EINPROGRESS)
+			continue;	/* done meanwhile: by itself, or by another
+					 * aio_cancel(), as glibc's AIO_ALLDONE */
+		if (e == ECANCELED && run[i].wait)
 			canceled++;
 		else
 			notcanceled++;	/* still running, or finished anyway */

@@ -487,15 +487,33 @@ int saio_engine_limits(uint32_t max_threads, uint32_t idle_msecs)
 }
 
 /*
- * 0 if a chain was cancelled (it completes with -ECANCELED), -ENOENT.
- * Never waits: on the emulated backend a running chain's call is
- * signalled once (again, if it was cancelled before and is still in its
- * call); aio_cancel() asks again in rounds under its one deadline
- * (saio_cancel_wait()).
+ * A kernel without SYSLET_CANCEL_QUEUED refuses it (EINVAL): then the
+ * engine's requests are never cancelled by default (as before the flag),
+ * and not asked again.
  */
-int saio_engine_cancel(uint64_t user_data)
+static bool cancel_queued_ok = true;
+
+/*
+ * Cancel the engine's chain for a request: only if it has not started
+ * (SYSLET_CANCEL_QUEUED: its completion, -ECANCELED, is posted before
+ * this returns), or, with 'running', even if it runs.  0 if a chain was
+ * cancelled, else a negative errno.  Never waits: with 'running' on the
+ * emulated backend a running chain's call is signalled once (again, if
+ * it was cancelled before and is still in its call); aio_cancel() asks
+ * again in rounds under its one deadline (saio_cancel_wait()).
+ */
+int saio_engine_cancel(uint64_t user_data, bool running)
 {
-	return syslet_cancel(&ctx, user_data, SYSLET_CANCEL_NOWAIT);
+	int ret;
+
+	if (running)
+		return syslet_cancel(&ctx, user_data, SYSLET_CANCEL_NOWAIT);
+	if (!__atomic_load_n(&cancel_queued_ok, __ATOMIC_RELAXED))
+		return -EINVAL;
+	ret = syslet_cancel(&ctx, user_data, SYSLET_CANCEL_QUEUED);
+	if (ret == -EINVAL)
+		__atomic_store_n(&cancel_queued_ok, false, __ATOMIC_RELAXED);
+	return ret;
 }
 
 /*

@@ -250,7 +250,8 @@ __syslet_ring_entries(const struct syslet_ring *r)
 
 /* async_cancel() flags */
 #define SYSLET_CANCEL_ALL	0x00000001 /* every chain with that user_data */
-#define SYSLET_CANCEL_F_ALL	SYSLET_CANCEL_ALL
+#define SYSLET_CANCEL_QUEUED	0x00000002 /* only chains not yet started */
+#define SYSLET_CANCEL_F_ALL	(SYSLET_CANCEL_ALL | SYSLET_CANCEL_QUEUED)
 
 /*
  * Per-process limits, read and set with async_limits().  @size is

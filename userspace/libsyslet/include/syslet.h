@@ -482,7 +482,9 @@ int syslet_wait_completion(struct syslet_ctx *ctx,
  * completes with -ECANCELED; a running one has its blocked call
  * interrupted and completes with -ECANCELED (SYSLET_COMP_CANCELED); no
  * later atom runs.  Returns 0 (or the count with SYSLET_CANCEL_ALL), or
- * -ENOENT if no chain matched.
+ * -ENOENT if no chain matched.  With SYSLET_CANCEL_QUEUED only chains
+ * that no thread has started are cancelled: -EALREADY if none is queued
+ * but one has started (it runs on, untouched).
  *
  * SYSLET_CANCEL_NOWAIT (the library's, never passed to the kernel): the
  * emulated backend signals a running chain's call once and returns,

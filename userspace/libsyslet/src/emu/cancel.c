@@ -50,7 +50,9 @@ void kick_jobs(struct emu_job *const *v, unsigned int n,
 /*
  * As the kernel's async_cancel(): chains still queued are taken off the
  * queue and complete at once with -ECANCELED; running ones are marked
- * and their blocked call interrupted.  Threadlets are not cancellable.
+ * and their blocked call interrupted (not with SYSLET_CANCEL_QUEUED:
+ * -EALREADY if one matched and none was queued).  Threadlets are not
+ * cancellable.
  */
 int __syslet_emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 	       unsigned int flags)
@@ -58,7 +60,7 @@ int __syslet_emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 	struct syslet_emu *e = ctx_emu(ctx);
 	struct emu_job *j, *hit[64], *fl = NULL, *dq = NULL, **dq_last = &dq;
 	unsigned int nhit, i;
-	bool more, rekick;
+	bool more, rekick, started = false;
 	int nr = 0;
 
 	if (flags & ~(SYSLET_CANCEL_F_ALL | SYSLET_CANCEL_NOWAIT))
@@ -73,6 +75,10 @@ int __syslet_emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 		for (j = e->inflight; j; j = j->inext) {
 			if (j->comp.user_data != user_data || j->fn)
 				continue;
+			if ((flags & SYSLET_CANCEL_QUEUED) && !j->queued) {
+				started = true;
+				continue;
+			}
 			if (atomic_load(&j->cancelled)) {
 				/* NOWAIT: signal a running one again */
 				if (!rekick || j->queued || nhit == 64)
@@ -124,6 +130,8 @@ int __syslet_emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 	}
 	if (flags & SYSLET_CANCEL_ALL)
 		return nr;
-	return nr ? 0 : -ENOENT;
+	if (nr)
+		return 0;
+	return started ? -EALREADY : -ENOENT;
 }
 
