@@ -855,6 +855,15 @@ static void submit(struct thr *t)
 	xflags = chance(r, 5) ? 1u << below(r, 8) : 0;
 	if (xflags == SYSLET_EXEC_SPARE && !atom && !ring && !donep)
 		xflags = 1u << 7;
+	/*
+	 * POST without an atom posts *done as it is: the completion of an
+	 * earlier chain of this thread, left in this stack slot, would be
+	 * posted again, which the program asked for and which would read as
+	 * a duplicate (random_post() posts tracked ones).  An unknown bit
+	 * instead.
+	 */
+	if (xflags == SYSLET_EXEC_POST && !atom)
+		xflags = 1u << 7;
 	ret = fuzz_exec(atom, ring, donep, xflags);
 	if (ret == SYSLET_QUEUED || ret == SYSLET_DONE) {
 		unsigned char exp = CH_EXPECTED;
@@ -1295,6 +1304,8 @@ static void random_cancel(struct thr *t)
 	void *ring = rings[t->myrings[below(r, t->nmy)]].r;
 	unsigned int flags = chance(r, 200) ? SYSLET_CANCEL_ALL : 0;
 
+	if (chance(r, 250))
+		flags |= SYSLET_CANCEL_QUEUED;
 	if (chance(r, 50))
 		flags |= 1u << below(r, 32);
 	if (chance(r, 50))
