@@ -1313,7 +1313,11 @@ static void random_cancel(struct thr *t)
 	if (chance(r, 50))
 		ud = rnd(r);
 	sh->cancels++;
-	syscall(NR_async_cancel, ring, ud, flags, 0L, 0L, 0L);
+	/* EALREADY only says "it has started" to SYSLET_CANCEL_QUEUED */
+	if (syscall(NR_async_cancel, ring, ud, flags, 0L, 0L, 0L) < 0 &&
+	    errno == EALREADY &&
+	    (!(flags & SYSLET_CANCEL_QUEUED) || (flags & SYSLET_CANCEL_ALL)))
+		fail("async_cancel(flags %#x) failed with EALREADY", flags);
 }
 
 static void random_wait(struct thr *t)
