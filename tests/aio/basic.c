@@ -5,6 +5,7 @@
  * the aiocb's public fields are left alone.
  */
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "aio-test.h"
@@ -137,6 +138,62 @@ TEST(pipe_read_in_progress_until_data)
 	ASSERT_EQ(aio_error(&cb), 0);
 	ASSERT_EQ(aio_return(&cb), 5);
 	ASSERT_EQ(memcmp(buf, "hello", 5), 0);
+}
+
+/*
+ * A read of a stream starts without any further call into the library:
+ * the data written to the pipe is consumed while the program looks only at
+ * the pipe (FIONREAD), never at the request.  First on a descriptor number
+ * that an O_DIRECT file had just before (the shim remembers for a while
+ * that a number's reads go to the engine untried), then on a plain pipe;
+ * with SYSLET_AIO_INLINE=0 (run.sh) every read goes untried.  Before,
+ * such a positioned read failed in the engine with ESPIPE and waited in
+ * the ring, to be redone as read() at the program's next aio_error(),
+ * aio_suspend() or aio_cancel(): a cancel then found it not started
+ * (AIO_CANCELED, where glibc, whose thread redoes it at once, says
+ * AIO_NOTCANCELED).
+ */
+TEST(stream_read_starts_without_further_call)
+{
+	static char dbuf[4096] __attribute__((aligned(4096)));
+	char buf[16];
+	struct aiocb cb;
+	int p[2], k, n = -1, dfd;
+
+	for (k = 0; k < 2; k++) {
+		dfd = k ? -1 : aiot_file_flags(O_DIRECT);
+		if (dfd >= 0) {
+			aiot_cb(&cb, dfd, dbuf, sizeof(dbuf), 0);
+			ASSERT_EQ(aio_read(&cb), 0);
+			ASSERT_EQ(aiot_wait(&cb, 10), 0);
+			ASSERT_EQ(aio_return(&cb), 0);	/* empty */
+		} else if (!k) {
+			tap_diag("no O_DIRECT file here: a plain pipe twice");
+		}
+		ASSERT_EQ(pipe(p), 0);
+		if (dfd >= 0) {
+			/* the pipe takes the file's number */
+			ASSERT_EQ(dup2(p[0], dfd), dfd);
+			close(p[0]);
+			p[0] = dfd;
+		}
+		aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
+		ASSERT_EQ(aio_read(&cb), 0);
+		ASSERT_EQ(write(p[1], "hello", 5), 5);
+		for (int i = 0; i < 500; i++) {
+			ASSERT_EQ(ioctl(p[0], FIONREAD, &n), 0);
+			if (!n)
+				break;
+			aiot_msleep(10);
+		}
+		tap_diag("pipe %d: %d bytes left unread", k, n);
+		EXPECT_EQ(n, 0);
+		ASSERT_EQ(aiot_wait(&cb, 10), 0);
+		ASSERT_EQ(aio_return(&cb), 5);
+		ASSERT_EQ(memcmp(buf, "hello", 5), 0);
+		close(p[0]);
+		close(p[1]);
+	}
 }
 
 TEST(pipe_write_reaches_reader)

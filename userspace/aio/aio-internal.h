@@ -186,7 +186,8 @@ enum {
 /* The requests in flight on one descriptor, in submission order. */
 struct saio_fd {
 	int fd;
-	uint8_t kind;			/* enum saio_kind */
+	uint8_t kind;			/* enum saio_kind; written under
+					 * saio.lock, atomic */
 	uint8_t how;			/* SAIO_HOW_*, atomic */
 	uint32_t nr;			/* requests on the queue */
 	uint32_t nr_waiting;

@@ -274,6 +274,31 @@ static uint8_t saio_how_memory(struct saio_req *r)
 }
 
 /*
+ * Is r's descriptor a stream (a pipe, a socket)?  Asked of a positioned
+ * read that goes to the engine without a try in the caller (O_DIRECT,
+ * SYSLET_AIO_INLINE=0, or a number whose remembered answer, how_cache,
+ * says so: it may since have been closed and reused by a pipe).  Such a
+ * read's ESPIPE would wait in the ring until the program's next call
+ * (a read needs no reaper: complete.c), and the read would not start
+ * until then; the caller redoes it as read() at once instead.  A queue
+ * that has looked at its descriptor (req.c) knows it is a file.  lseek()
+ * answers for pipes, sockets and ttys; not for an eventfd (a no-op seek),
+ * whose positioned read still fails later, in the engine.
+ */
+static bool saio_untried_stream(const struct saio_req *r)
+{
+	uint8_t kind = __atomic_load_n(&r->fdq->kind, __ATOMIC_RELAXED);
+	int saved = errno;
+	bool stream;
+
+	if (kind == SAIO_KIND_FILE || kind == SAIO_KIND_APPEND)
+		return false;
+	stream = lseek(r->fd, 0, SEEK_CUR) < 0 && errno == ESPIPE;
+	errno = saved;
+	return stream;
+}
+
+/*
  * Try r (a positioned read) in the caller.  Returns 1 with r->ret set if
  * it completed there; 0 if the chain must do it, with *flags the chain's
  * mode; -ESPIPE if the descriptor is a stream (the caller makes r a plain
@@ -290,6 +315,8 @@ static int saio_read_here(struct saio_req *r, unsigned int *flags)
 
 	switch (how) {
 	case SAIO_HOW_DIRECT:
+		if (saio_untried_stream(r))
+			return -ESPIPE;
 		*flags = SYSLET_ASYNC;
 		return 0;
 	case SAIO_HOW_NOWAIT:
@@ -316,7 +343,7 @@ static int saio_read_here(struct saio_req *r, unsigned int *flags)
 		r->ret = n < 0 ? -errno : n;
 		return 1;
 	default:
-		return 0;
+		return saio_untried_stream(r) ? -ESPIPE : 0;
 	}
 }
 
@@ -427,6 +454,9 @@ int saio_engine_submit(struct saio_req *r)
 			errno = saved;
 			return ret;
 		}
+	} else if (r->op == SAIO_READ && !r->stream && inline_off &&
+		   r->cb->aio_offset >= 0 && saio_untried_stream(r)) {
+		return -ESPIPE;
 	}
 	errno = saved;
 	if (__atomic_fetch_add(&nr_held, 1, __ATOMIC_RELAXED) >=

@@ -275,8 +275,9 @@ struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 		 */
 		uint8_t kind = saio_classify(fd);
 
+		/* atomic: chains.c reads it without the lock */
 		if (f->kind == SAIO_KIND_UNKNOWN)
-			f->kind = kind;
+			__atomic_store_n(&f->kind, kind, __ATOMIC_RELAXED);
 		stream = kind == SAIO_KIND_STREAM;
 	}
 	r->fdq = f;
@@ -388,7 +389,8 @@ bool saio_make_stream(struct saio_req *r)
 	changed = !r->stream && (r->op == SAIO_READ || r->op == SAIO_WRITE);
 	if (changed) {
 		r->stream = true;
-		r->fdq->kind = SAIO_KIND_STREAM;
+		__atomic_store_n(&r->fdq->kind, SAIO_KIND_STREAM,
+				 __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&saio.lock);
 	return changed;
