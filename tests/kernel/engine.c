@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include "tap.h"
+#include "wchan.h"
 #include "sys.h"
 
 static const char *make_file(const char *text)
@@ -861,39 +862,6 @@ TEST(cancel_all)
  * -ECANCELED, before the call returns; the running one goes on and
  * completes with its data.
  */
-/* Waits, up to 10 s, until a thread of ours sleeps in @fn (its wchan). */
-static int some_thread_in(const char *fn)
-{
-	char path[300], wchan[64];
-	struct dirent *de;
-
-	for (int i = 0; i < 1000; i++) {
-		DIR *d = opendir("/proc/self/task");
-
-		while (d && (de = readdir(d))) {
-			FILE *f;
-
-			snprintf(path, sizeof(path), "/proc/self/task/%s/wchan",
-				 de->d_name);
-			f = fopen(path, "r");
-			wchan[0] = 0;
-			if (f) {
-				if (!fgets(wchan, sizeof(wchan), f))
-					wchan[0] = 0;
-				fclose(f);
-			}
-			if (strstr(wchan, fn)) {
-				closedir(d);
-				return 1;
-			}
-		}
-		if (d)
-			closedir(d);
-		usleep(10000);
-	}
-	return 0;
-}
-
 TEST(cancel_queued_only_leaves_running_chains_alone)
 {
 	struct syslet_ring *r = ring_new(8);
@@ -903,7 +871,7 @@ TEST(cancel_queued_only_leaves_running_chains_alone)
 	REQUIRE_SYSLET();
 	set_limits(1, 5000);
 	block_on_pipe(&b[0], r, 100);		/* runs and blocks */
-	ASSERT_TRUE(some_thread_in("pipe_read"));
+	ASSERT_GE(tap_threads_in("pipe_read", 1, 10), 1);
 	ASSERT_EQ(async_cancel(r, 100, SYSLET_CANCEL_QUEUED), -1);
 	ASSERT_EQ(errno, EALREADY);
 	ASSERT_EQ(async_cancel(r, 999, SYSLET_CANCEL_QUEUED), -1);

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * wchan.h - wait until threads of this process sleep in a given kernel
+ * function, for tests that need a request to be blocked (not merely
+ * submitted) before they act on it: a cancel of a running chain, say.
+ * Shared by tests/kernel and tests/aio.
+ */
+#ifndef SYSLET_TESTS_WCHAN_H
+#define SYSLET_TESTS_WCHAN_H
+
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/*
+ * Waits, up to @secs seconds, until at least @n threads of this process
+ * sleep in a function whose name contains @fn (their wchan: say
+ * "pipe_read", anon_pipe_read() on newer kernels).  Returns how many did
+ * at the last look.  Best effort: a thread may sleep elsewhere on its way.
+ */
+static inline int tap_threads_in(const char *fn, int n, int secs)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	char path[300], wchan[64];
+	struct dirent *de;
+	int found = 0;
+
+	for (int i = 0; i < secs * 100; i++) {
+		DIR *d = opendir("/proc/self/task");
+
+		found = 0;
+		while (d && (de = readdir(d))) {
+			FILE *f;
+
+			snprintf(path, sizeof(path), "/proc/self/task/%s/wchan",
+				 de->d_name);
+			f = fopen(path, "r");
+			wchan[0] = 0;
+			if (f) {
+				if (!fgets(wchan, sizeof(wchan), f))
+					wchan[0] = 0;
+				fclose(f);
+			}
+			found += strstr(wchan, fn) != NULL;
+		}
+		if (d)
+			closedir(d);
+		if (found >= n)
+			return found;
+		nanosleep(&tick, NULL);
+	}
+	return found;
+}
+
+#endif
