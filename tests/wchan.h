@@ -9,6 +9,7 @@
 #define SYSLET_TESTS_WCHAN_H
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -48,7 +49,9 @@ static inline int tap_threads_in(const char *fn, int n, int secs)
 			closedir(d);
 		if (found >= n)
 			return found;
-		nanosleep(&tick, NULL);
+		while (nanosleep(&tick, &tick) && errno == EINTR)
+			;
+		tick.tv_nsec = 10 * 1000 * 1000;
 	}
 	return found;
 }

@@ -4,6 +4,10 @@
  * files and pipes: results, data, EINPROGRESS, argument errors, and that
  * the aiocb's public fields are left alone.
  */
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/mman.h>
+#include <linux/userfaultfd.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -142,58 +146,204 @@ TEST(pipe_read_in_progress_until_data)
 
 /*
  * A read of a stream starts without any further call into the library:
- * the data written to the pipe is consumed while the program looks only at
- * the pipe (FIONREAD), never at the request.  First on a descriptor number
- * that an O_DIRECT file had just before (the shim remembers for a while
- * that a number's reads go to the engine untried), then on a plain pipe;
- * with SYSLET_AIO_INLINE=0 (run.sh) every read goes untried.  Before,
- * such a positioned read failed in the engine with ESPIPE and waited in
- * the ring, to be redone as read() at the program's next aio_error(),
- * aio_suspend() or aio_cancel(): a cancel then found it not started
- * (AIO_CANCELED, where glibc, whose thread redoes it at once, says
- * AIO_NOTCANCELED).
+ * the data written is consumed while the program looks only at the
+ * descriptor (FIONREAD, poll()), never at the request.  Four ways in:
+ * a pipe on the number an O_DIRECT file had just before (the shim
+ * remembers for a while how a number's reads go: O_DIRECT ones to the
+ * engine untried), a pipe on the number of a /proc file (read by the
+ * engine in its default mode), a pipe on a number never used, and an
+ * eventfd on an O_DIRECT file's number (lseek() does not refuse an
+ * eventfd); with SYSLET_AIO_INLINE=0 (run.sh) every read goes untried.
+ * Before, such a positioned read failed in the engine with ESPIPE and
+ * waited in the ring, to be redone as read() at the program's next
+ * aio_error(), aio_suspend() or aio_cancel(): a cancel then found it not
+ * started (AIO_CANCELED, where glibc, whose thread redoes it at once,
+ * says AIO_NOTCANCELED).  Only the timed waits of aiot_wait() follow:
+ * an untimed aio_suspend() starts the shim's reaper, which would redo
+ * it anyway.
  */
+static int reuse_number(int oldfd, int newfd)
+{
+	if (oldfd < 0)
+		return newfd;
+	if (dup2(newfd, oldfd) != oldfd)
+		return -1;
+	close(newfd);
+	return oldfd;
+}
+
 TEST(stream_read_starts_without_further_call)
 {
 	static char dbuf[4096] __attribute__((aligned(4096)));
+	const uint64_t one = 1;
 	char buf[16];
 	struct aiocb cb;
-	int p[2], k, n = -1, dfd;
+	int p[2], k, n = -1, old;
 
-	for (k = 0; k < 2; k++) {
-		dfd = k ? -1 : aiot_file_flags(O_DIRECT);
-		if (dfd >= 0) {
-			aiot_cb(&cb, dfd, dbuf, sizeof(dbuf), 0);
+	for (k = 0; k < 4; k++) {
+		bool efd = k == 3;
+
+		old = -1;
+		if (k == 0 || k == 3)
+			old = aiot_file_flags(O_DIRECT);
+		else if (k == 1)
+			old = open("/proc/self/status", O_RDONLY);
+		if (old >= 0) {
+			aiot_cb(&cb, old, dbuf, sizeof(dbuf), 0);
 			ASSERT_EQ(aio_read(&cb), 0);
 			ASSERT_EQ(aiot_wait(&cb, 10), 0);
-			ASSERT_EQ(aio_return(&cb), 0);	/* empty */
-		} else if (!k) {
-			tap_diag("no O_DIRECT file here: a plain pipe twice");
+			ASSERT_GE(aio_return(&cb), 0);
+		} else if (k != 2) {
+			tap_diag("case %d: no such file here, a fresh number", k);
 		}
-		ASSERT_EQ(pipe(p), 0);
-		if (dfd >= 0) {
-			/* the pipe takes the file's number */
-			ASSERT_EQ(dup2(p[0], dfd), dfd);
-			close(p[0]);
-			p[0] = dfd;
+		if (efd) {
+			p[0] = p[1] = eventfd(0, 0);
+			ASSERT_GE(p[0], 0);
+		} else {
+			ASSERT_EQ(pipe(p), 0);
 		}
-		aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
+		if (k == 2)	/* a number no request has used */
+			old = fcntl(p[0], F_DUPFD, 700);
+		ASSERT_GE(p[0] = reuse_number(old, p[0]), 0);
+		if (efd)
+			p[1] = p[0];
+		aiot_cb(&cb, p[0], buf, efd ? 8 : sizeof(buf), 0);
 		ASSERT_EQ(aio_read(&cb), 0);
-		ASSERT_EQ(write(p[1], "hello", 5), 5);
+		if (efd)
+			ASSERT_EQ(write(p[1], &one, 8), 8);
+		else
+			ASSERT_EQ(write(p[1], "hello", 5), 5);
 		for (int i = 0; i < 500; i++) {
-			ASSERT_EQ(ioctl(p[0], FIONREAD, &n), 0);
+			struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+
+			if (efd) {
+				n = poll(&pfd, 1, 0);
+				ASSERT_GE(n, 0);
+			} else {
+				ASSERT_EQ(ioctl(p[0], FIONREAD, &n), 0);
+			}
 			if (!n)
 				break;
 			aiot_msleep(10);
 		}
-		tap_diag("pipe %d: %d bytes left unread", k, n);
+		tap_diag("case %d: %s unread", k, n ? "data left" : "nothing");
 		EXPECT_EQ(n, 0);
 		ASSERT_EQ(aiot_wait(&cb, 10), 0);
-		ASSERT_EQ(aio_return(&cb), 5);
-		ASSERT_EQ(memcmp(buf, "hello", 5), 0);
+		ASSERT_EQ(aio_return(&cb), efd ? 8 : 5);
+		if (!efd)
+			ASSERT_EQ(memcmp(buf, "hello", 5), 0);
 		close(p[0]);
-		close(p[1]);
+		if (p[1] != p[0])
+			close(p[1]);
 	}
+}
+
+/*
+ * A negative offset is refused as glibc's pread() refuses it (EINVAL),
+ * also on a pipe the shim already knows as a stream (a second request on
+ * it), where it used to read() a byte.
+ */
+TEST(negative_offset_on_a_known_stream)
+{
+	char b1[4], b2[4];
+	struct aiocb c1, c2;
+	int p[2];
+
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&c1, p[0], b1, 1, 0);
+	aiot_cb(&c2, p[0], b2, 1, 0);
+	c2.aio_offset = -1;
+	ASSERT_EQ(aio_read(&c1), 0);
+	ASSERT_EQ(aio_read(&c2), 0);
+	ASSERT_EQ(write(p[1], "ab", 2), 2);
+	ASSERT_EQ(aiot_wait(&c1, 10), 0);
+	ASSERT_EQ(aiot_wait(&c2, 10), 0);
+	EXPECT_EQ(aio_return(&c1), 1);
+	EXPECT_EQ(aio_error(&c2), EINVAL);
+	EXPECT_EQ(aio_return(&c2), -1);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * aio_read() never waits for another thread's read() of the same file:
+ * that read() holds the file's position lock while it sleeps (here, in
+ * a fault on a userfaultfd page, resolved after 2 s), and the shim's look
+ * at the descriptor for a read it sends to the engine untried (with
+ * SYSLET_AIO_INLINE=0, run.sh) was an lseek(), which takes that lock: the
+ * aio_read() took 2 s (glibc: at once).  Skipped without userfaultfd.
+ */
+static char *uffd_area;
+static int uffd_file;
+
+static void *read_into_uffd(void *arg)
+{
+	(void)arg;
+	if (read(uffd_file, uffd_area, 16) < 0)
+		return (void *)1;
+	return NULL;
+}
+
+/* resolves the read()'s fault after 2 s, whatever the test does */
+static void *resolve_uffd(void *arg)
+{
+	struct uffdio_zeropage zp = {
+		.range = { (unsigned long)uffd_area, 4096 },
+	};
+
+	aiot_msleep(2000);
+	ioctl((int)(intptr_t)arg, UFFDIO_ZEROPAGE, &zp);
+	return NULL;
+}
+
+TEST(aio_read_does_not_wait_for_a_read_of_the_same_file)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg;
+	struct uffd_msg msg;
+	struct pollfd pfd;
+	char buf[64];
+	struct aiocb cb;
+	pthread_t t, res;
+	double t0;
+	long ms;
+	int uffd;
+
+	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api))
+		SKIP("no userfaultfd here");
+	uffd_area = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(uffd_area != MAP_FAILED);
+	reg.range.start = (unsigned long)uffd_area;
+	reg.range.len = 4096;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	ASSERT_EQ(ioctl(uffd, UFFDIO_REGISTER, &reg), 0);
+	uffd_file = aiot_file(4096);
+	ASSERT_GE(uffd_file, 0);
+	ASSERT_EQ(lseek(uffd_file, 0, SEEK_SET), 0);	/* read() reads */
+	ASSERT_EQ(pthread_create(&t, NULL, read_into_uffd, NULL), 0);
+	pfd.fd = uffd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(poll(&pfd, 1, 5000), 1);	/* the read() is in its fault */
+	ASSERT_EQ(read(uffd, &msg, sizeof(msg)), (ssize_t)sizeof(msg));
+	ASSERT_EQ(pthread_create(&res, NULL, resolve_uffd,
+				 (void *)(intptr_t)uffd), 0);
+	aiot_msleep(20);
+	aiot_cb(&cb, uffd_file, buf, sizeof(buf), 0);
+	t0 = aiot_now();
+	ASSERT_EQ(aio_read(&cb), 0);
+	ms = (long)((aiot_now() - t0) * 1000);
+	ASSERT_EQ(pthread_join(res, NULL), 0);
+	ASSERT_EQ(pthread_join(t, NULL), 0);
+	tap_diag("aio_read() took %ld ms", ms);
+	EXPECT_LT(ms, 500);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_return(&cb), (ssize_t)sizeof(buf));
+	ASSERT_EQ(buf[0], (char)aiot_pat(0));
+	close(uffd_file);
+	close(uffd);
+	munmap(uffd_area, 4096);
 }
 
 TEST(pipe_write_reaches_reader)

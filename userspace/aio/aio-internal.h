@@ -49,7 +49,10 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <linux/syslet.h>
@@ -316,6 +319,45 @@ int saio_engine_limits(uint32_t max_threads, uint32_t idle_msecs);
 uint32_t saio_engine_backend(void);
 
 /* Inline helpers for the status words. */
+/*
+ * Is @fd a stream: a descriptor whose pread() fails with ESPIPE (a pipe, a
+ * socket, a tty, an eventfd, timerfd, signalfd, epoll or inotify
+ * descriptor)?  Asked with statx(), which takes no lock and makes no
+ * round trip (AT_STATX_DONT_SYNC): lseek() takes a shared file's position
+ * lock, so it would wait for another thread's read() of the file, and a
+ * block device's inode lock.  An inode without a type (an anonymous
+ * inode: eventfd and its kin, whose lseek() succeeds) is a stream; a
+ * character device is asked with lseek(), which locks nothing there.
+ * Without statx() (a seccomp filter may refuse it), lseek().  Keeps errno.
+ */
+static inline bool saio_fd_stream(int fd)
+{
+	int saved = errno;
+	struct statx stx;
+	bool stream;
+
+	if (!statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE,
+		   &stx) && (stx.stx_mask & STATX_TYPE)) {
+		switch (stx.stx_mode & S_IFMT) {
+		case S_IFREG:
+		case S_IFBLK:
+		case S_IFDIR:
+			stream = false;
+			break;
+		case S_IFCHR:
+			stream = lseek(fd, 0, SEEK_CUR) < 0 && errno == ESPIPE;
+			break;
+		default:	/* FIFO, socket, anonymous inode */
+			stream = true;
+			break;
+		}
+	} else {
+		stream = lseek(fd, 0, SEEK_CUR) < 0 && errno == ESPIPE;
+	}
+	errno = saved;
+	return stream;
+}
+
 static inline uint64_t saio_user_data(const struct saio_req *r)
 {
 	return (uint64_t)r->gen << 32 | r->idx;

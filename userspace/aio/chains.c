@@ -274,37 +274,28 @@ static uint8_t saio_how_memory(struct saio_req *r)
 }
 
 /*
- * Is r's descriptor a stream (a pipe, a socket)?  Asked of a positioned
- * read that goes to the engine without a try in the caller (O_DIRECT,
- * SYSLET_AIO_INLINE=0, or a number whose remembered answer, how_cache,
- * says so: it may since have been closed and reused by a pipe).  Such a
- * read's ESPIPE would wait in the ring until the program's next call
- * (a read needs no reaper: complete.c), and the read would not start
- * until then; the caller redoes it as read() at once instead.  A queue
- * that has looked at its descriptor (req.c) knows it is a file.  lseek()
- * answers for pipes, sockets and ttys; not for an eventfd (a no-op seek),
- * whose positioned read still fails later, in the engine.
+ * Is r's descriptor a stream?  Asked of a positioned read about to leave
+ * the caller without having been tried there (below).  A queue that has
+ * looked at its descriptor (req.c) knows whether it is a file.
  */
 static bool saio_untried_stream(const struct saio_req *r)
 {
 	uint8_t kind = __atomic_load_n(&r->fdq->kind, __ATOMIC_RELAXED);
-	int saved = errno;
-	bool stream;
 
 	if (kind == SAIO_KIND_FILE || kind == SAIO_KIND_APPEND)
 		return false;
-	stream = lseek(r->fd, 0, SEEK_CUR) < 0 && errno == ESPIPE;
-	errno = saved;
-	return stream;
+	return saio_fd_stream(r->fd);
 }
 
 /*
  * Try r (a positioned read) in the caller.  Returns 1 with r->ret set if
  * it completed there; 0 if the chain must do it, with *flags the chain's
- * mode; -ESPIPE if the descriptor is a stream (the caller makes r a plain
- * read and starts it again: saio_make_stream()).
+ * mode and *tried set if a read was tried (so r is no stream's); -ESPIPE
+ * if the descriptor is a stream (the caller makes r a plain read and
+ * starts it again: saio_make_stream()).
  */
-static int saio_read_here(struct saio_req *r, unsigned int *flags)
+static int saio_read_here(struct saio_req *r, unsigned int *flags,
+			  bool *tried)
 {
 	struct iovec iov = {
 		.iov_base = (void *)r->cb->aio_buf,
@@ -315,12 +306,11 @@ static int saio_read_here(struct saio_req *r, unsigned int *flags)
 
 	switch (how) {
 	case SAIO_HOW_DIRECT:
-		if (saio_untried_stream(r))
-			return -ESPIPE;
 		*flags = SYSLET_ASYNC;
 		return 0;
 	case SAIO_HOW_NOWAIT:
 		n = preadv2(r->fd, &iov, 1, r->cb->aio_offset, RWF_NOWAIT);
+		*tried = true;
 		if (n >= 0 && ((size_t)n == iov.iov_len || n == 0)) {
 			r->ret = n;
 			return 1;
@@ -343,7 +333,7 @@ static int saio_read_here(struct saio_req *r, unsigned int *flags)
 		r->ret = n < 0 ? -errno : n;
 		return 1;
 	default:
-		return saio_untried_stream(r) ? -ESPIPE : 0;
+		return 0;
 	}
 }
 
@@ -435,6 +425,16 @@ int saio_engine_submit(struct saio_req *r)
 	struct syslet_completion done;
 	unsigned int flags = 0;
 	int saved = errno, ret;
+	bool tried = r->nowait_missed;
+
+	/*
+	 * A stream's request gets read()/write(), which has no offset; but
+	 * glibc's pread()/pwrite() refuses a negative one before it meets
+	 * the stream (EINVAL), and so does the shim.
+	 */
+	if (r->stream && (r->op == SAIO_READ || r->op == SAIO_WRITE) &&
+	    r->cb->aio_offset < 0)
+		return -EINVAL;
 
 	/* a negative offset is not "the file position" here: the chain's
 	 * pread64 refuses it, as glibc's pread does */
@@ -449,19 +449,34 @@ int saio_engine_submit(struct saio_req *r)
 		flags = SYSLET_ASYNC;
 	} else if (r->op == SAIO_READ && !r->stream && !inline_off &&
 		   r->cb->aio_offset >= 0) {
-		ret = saio_read_here(r, &flags);
+		ret = saio_read_here(r, &flags, &tried);
 		if (ret) {
 			errno = saved;
 			return ret;
 		}
-	} else if (r->op == SAIO_READ && !r->stream && inline_off &&
-		   r->cb->aio_offset >= 0 && saio_untried_stream(r)) {
-		return -ESPIPE;
 	}
 	errno = saved;
 	if (__atomic_fetch_add(&nr_held, 1, __ATOMIC_RELAXED) >=
 	    __atomic_load_n(&held_max, __ATOMIC_RELAXED))
 		flags = SYSLET_ASYNC;	/* never blocks the caller */
+	/*
+	 * A positioned read that leaves the caller untried (O_DIRECT, a
+	 * number whose remembered answer says so and may be stale: a pipe
+	 * reusing an O_DIRECT file's number, SYSLET_AIO_INLINE=0) must not
+	 * be a stream's: its ESPIPE would come back through the ring, where
+	 * nothing reaps a read but the program's next aio_error(),
+	 * aio_suspend() or aio_cancel(), and the read would not start until
+	 * then.  Not asked where the engine runs it in the caller (the
+	 * kernel's default mode): its ESPIPE comes back here at once.
+	 */
+	if (r->op == SAIO_READ && !r->stream && !tried &&
+	    r->cb->aio_offset >= 0 &&
+	    ((flags & SYSLET_ASYNC) ||
+	     syslet_backend(&ctx) != SYSLET_BACKEND_KERNEL) &&
+	    saio_untried_stream(r)) {
+		__atomic_fetch_sub(&nr_held, 1, __ATOMIC_RELAXED);
+		return -ESPIPE;
+	}
 	saio_fill_atom(r, flags);
 	/*
 	 * -EINTR: a handler without SA_RESTART interrupted the first atom

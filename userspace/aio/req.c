@@ -114,7 +114,7 @@ static uint8_t saio_classify(int fd)
 	int saved = errno, fl;
 	uint8_t kind = SAIO_KIND_FILE;
 
-	if (lseek(fd, 0, SEEK_CUR) < 0 && errno == ESPIPE) {
+	if (saio_fd_stream(fd)) {
 		kind = SAIO_KIND_STREAM;
 	} else {
 		fl = fcntl(fd, F_GETFL);
