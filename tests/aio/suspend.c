@@ -250,6 +250,107 @@ TEST(untimed_wait_goes_on_after_sa_restart_handler)
 	pthread_join(w, NULL);
 }
 
+/*
+ * aio_suspend() is async-signal-safe (POSIX): a handler that interrupts a
+ * thread's (timed) aio_suspend() may wait in aio_suspend() for another
+ * request, untimed or timed.  The handler's wait ends with its request;
+ * the interrupted one ends with EINTR (glibc: the same).  Before, the
+ * interrupted thread led the reaping holding the reap lock across its
+ * wait in the engine, and the handler's wait never ended (untimed: the
+ * reaper blocked on that lock; timed: no one else reaped).  Each case in
+ * a process of its own (a reaper, once started, would serve the other).
+ */
+static struct aiocb nest_cb2;
+static volatile sig_atomic_t nest_ret = -2, nest_untimed, nest_in;
+static _Atomic int nest_main_in;
+
+static void nest_handler(int sig)
+{
+	const struct aiocb *l[1] = { &nest_cb2 };
+	struct timespec five = { 5, 0 };
+
+	(void)sig;
+	nest_in = 1;
+	nest_ret = aio_suspend(l, 1, nest_untimed ? NULL : &five);
+}
+
+struct nest_plan {
+	pthread_t target;
+	int wfd;
+};
+
+static void *nest_helper(void *arg)
+{
+	struct nest_plan *np = arg;
+	int i;
+
+	/* the signal once main is (nearly) in its wait ... */
+	for (i = 0; i < 500 && !atomic_load(&nest_main_in); i++)
+		aiot_msleep(10);
+	aiot_msleep(100);
+	pthread_kill(np->target, SIGUSR1);
+	/* ... the handler's request done once the handler waits */
+	for (i = 0; i < 500 && !nest_in; i++)
+		aiot_msleep(10);
+	aiot_msleep(100);
+	if (write(np->wfd, "b", 1) != 1)
+		abort();
+	return NULL;
+}
+
+static void nest_case(int untimed)
+{
+	char b1[4], b2[4];
+	struct aiocb cb1;
+	const struct aiocb *l[1] = { &cb1 };
+	struct timespec ten = { 10, 0 };
+	struct sigaction sa;
+	struct nest_plan np;
+	int p1[2], p2[2], r;
+	pthread_t t;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = nest_handler;
+	sa.sa_flags = SA_RESTART;
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	nest_untimed = untimed;
+	ASSERT_EQ(pipe(p1), 0);
+	ASSERT_EQ(pipe(p2), 0);
+	aiot_cb(&cb1, p1[0], b1, 1, 0);
+	aiot_cb(&nest_cb2, p2[0], b2, 1, 0);
+	ASSERT_EQ(aio_read(&cb1), 0);
+	ASSERT_EQ(aio_read(&nest_cb2), 0);
+	np.target = pthread_self();
+	np.wfd = p2[1];
+	ASSERT_EQ(pthread_create(&t, NULL, nest_helper, &np), 0);
+	alarm(20);	/* a hang fails here, not at the harness's bound */
+	atomic_store(&nest_main_in, 1);
+	r = aio_suspend(l, 1, &ten);
+	alarm(0);
+	pthread_join(t, NULL);
+	tap_diag("handler's wait (%s): %d; the interrupted one: %d",
+		 untimed ? "untimed" : "timed", (int)nest_ret, r);
+	EXPECT_EQ(nest_ret, 0);
+	EXPECT_EQ(r, -1);
+	EXPECT_EQ(errno, EINTR);
+	EXPECT_EQ(aio_error(&nest_cb2), 0);
+	EXPECT_EQ(aio_return(&nest_cb2), 1);
+	EXPECT_EQ(aio_error(&cb1), EINPROGRESS);
+	ASSERT_EQ(write(p1[1], "a", 1), 1);
+	ASSERT_EQ(aiot_wait(&cb1, 10), 0);
+	EXPECT_EQ(aio_return(&cb1), 1);
+}
+
+TEST(untimed_aio_suspend_in_a_handler_that_interrupted_aio_suspend)
+{
+	nest_case(1);
+}
+
+TEST(timed_aio_suspend_in_a_handler_that_interrupted_aio_suspend)
+{
+	nest_case(0);
+}
+
 struct waiter {
 	struct aiocb *cb;
 	int ret;

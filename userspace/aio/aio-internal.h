@@ -314,6 +314,7 @@ int saio_engine_read_fast(const struct aiocb *cb, int64_t *res,
 int saio_engine_submit(struct saio_req *r);
 int saio_engine_reap(struct saio_done *out, int max, bool wait,
 		     const struct timespec *rel);
+int saio_engine_wait(const struct timespec *rel);
 int saio_engine_cancel(uint64_t user_data, bool running);
 int saio_engine_limits(uint32_t max_threads, uint32_t idle_msecs);
 uint32_t saio_engine_backend(void);

@@ -562,6 +562,22 @@ int saio_engine_cancel(uint64_t user_data, bool running)
 }
 
 /*
+ * Sleep until the ring has a completion, at most 'rel': 1 if it has, 0
+ * on timeout, -EINTR after a signal handler, -EAGAIN if the engine cannot
+ * wait (the caller must not spin).  Reaps nothing; any thread may wait so.
+ */
+int saio_engine_wait(const struct timespec *rel)
+{
+	int ret = syslet_wait(&ctx, 1, rel);
+
+	if (ret > 0)
+		return 1;
+	if (ret == -EINTR || ret == -ETIME)
+		return ret == -ETIME ? 0 : -EINTR;
+	return -EAGAIN;
+}
+
+/*
  * Copy up to 'max' (at most SAIO_REAP_BATCH) completions out of the ring
  * into 'out'.  With 'wait' and none there, first sleep until there is one:
  * forever if 'rel' is NULL, else at most 'rel' (then returning 0 on

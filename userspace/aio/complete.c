@@ -35,6 +35,9 @@
 #include "aio-internal.h"
 
 static pthread_mutex_t reaper_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool saio_leading;	/* atomic: a thread leads (saio_wait_lead()) */
+/* this thread leads; read by its signal handlers, hence volatile */
+static _Thread_local volatile sig_atomic_t t_leading;
 
 static void saio_wake_sleepers(void)
 {
@@ -339,6 +342,8 @@ void saio_reaper_forget(void)
 {
 	pthread_mutex_init(&reaper_lock, NULL);
 	saio.reaper_running = false;
+	/* a thread of the parent may have led at the fork */
+	__atomic_store_n(&saio_leading, false, __ATOMIC_RELAXED);
 }
 
 /* Make sure the reaper runs.  Returns 0, or an errno if it cannot. */
@@ -476,11 +481,25 @@ static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
 /*
  * Like saio_wait_seq(), for a caller that would rather reap itself than
  * be woken by the reaper (one thread hop less per completion): when there
- * is no reaper thread and nobody else is reaping, the caller becomes the
- * reaper for a bounded slice (SAIO_LEAD_SLICE_NS) and waits in the engine
- * itself; other sleepers wait on saio.seq, which the leader bumps when it
- * lets go.  The slice bounds how long a completion made outside the ring
- * (a cancelled waiting request) can go unnoticed by a leader.
+ * is no reaper thread and no other leader, the caller leads for a bounded
+ * slice (SAIO_LEAD_SLICE_NS): it waits in the engine itself, then reaps;
+ * other sleepers wait on saio.seq, which the leader bumps when it lets
+ * go.  The slice bounds how long a completion made outside the ring (a
+ * cancelled waiting request) can go unnoticed by a leader.
+ *
+ * The leader is elected with saio_leading, not saio.reap_lock: it takes
+ * the lock only to reap, after its wait, so that while it waits (where it
+ * spends its time) the lock is free.  A signal handler that interrupts
+ * the wait and calls aio_suspend() (async-signal-safe) then waits as if
+ * no leader ran: on the reaper thread (t_leading), whose reap takes the
+ * lock; before, the interrupted leader held it, and the handler's wait
+ * never ended (untimed: the reaper blocked on the lock; timed: nobody
+ * reaped until its deadline).  It does not lead itself: the engine's
+ * wait may take a lock of libsyslet's that the interrupted leader holds.
+ * A handler that interrupts the leader while it reaps (holding the lock)
+ * still waits for it to be done, that is, for ever if untimed: not fixed.
+ * A signal that interrupts the leader's wait ends its aio_suspend() with
+ * EINTR, as glibc's, after what is in the ring was reaped.
  */
 #define SAIO_LEAD_SLICE_NS	10000000L
 
@@ -489,7 +508,8 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline)
 	struct timespec now, rel = { 0, SAIO_LEAD_SLICE_NS };
 	int n;
 
-	if (__atomic_load_n(&saio.reaper_running, __ATOMIC_ACQUIRE))
+	if (t_leading ||
+	    __atomic_load_n(&saio.reaper_running, __ATOMIC_ACQUIRE))
 		return saio_wait_seq(seen, deadline);
 	if (deadline) {
 		int64_t left;
@@ -502,16 +522,32 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline)
 		if (left < rel.tv_nsec)
 			rel.tv_nsec = (long)left;
 	}
-	if (pthread_mutex_trylock(&saio.reap_lock)) {
-		/* someone else reaps: wait for news, but not for long */
+	/* set first: a handler in the window must not take this as a lead */
+	t_leading = true;
+	if (__atomic_exchange_n(&saio_leading, true, __ATOMIC_ACQUIRE)) {
+		/* someone else leads: wait for news, but not for long */
 		struct timespec dl;
 
+		t_leading = false;
 		saio_deadline(&dl, &rel);
 		n = saio_wait_seq_noreaper(seen, &dl);
 		return n == ETIMEDOUT ? 0 : n;
 	}
-	n = saio_process(true, &rel);
-	pthread_mutex_unlock(&saio.reap_lock);
+	n = saio_engine_wait(&rel);
+	__atomic_store_n(&saio_leading, false, __ATOMIC_RELEASE);
+	t_leading = false;
+	/*
+	 * Reap what is there (a completion may have raced the signal or the
+	 * timeout).  If another thread holds the lock, it reaps and bumps
+	 * saio.seq for what it completes: wait for that, not spin on a ring
+	 * that says ready; so too if the engine cannot wait at all.
+	 */
+	if (!saio_reap(false) && n != 0 && n != -EINTR) {
+		struct timespec dl;
+
+		saio_deadline(&dl, &rel);
+		saio_wait_seq_noreaper(seen, &dl);
+	}
 	/* let the others re-check, and one of them take over */
 	saio_wake_sleepers();
 	return n == -EINTR ? EINTR : 0;
@@ -589,6 +625,11 @@ static bool saio_anything_to_wait(const struct aiocb *const list[], int nent)
 static void saio_suspend_cancelled(void *unused)
 {
 	(void)unused;
+	/* cancelled in a handler that interrupted this thread's lead */
+	if (t_leading) {
+		t_leading = false;
+		__atomic_store_n(&saio_leading, false, __ATOMIC_RELEASE);
+	}
 	t_cancellable = false;
 	__atomic_fetch_sub(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
 }
