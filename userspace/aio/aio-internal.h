@@ -319,7 +319,6 @@ int saio_engine_cancel(uint64_t user_data, bool running);
 int saio_engine_limits(uint32_t max_threads, uint32_t idle_msecs);
 uint32_t saio_engine_backend(void);
 
-/* Inline helpers for the status words. */
 /*
  * Is @fd a stream: a descriptor whose pread() fails with ESPIPE (a pipe, a
  * socket, a tty, an eventfd, timerfd, signalfd, epoll or inotify
@@ -359,6 +358,7 @@ static inline bool saio_fd_stream(int fd)
 	return stream;
 }
 
+/* Inline helpers for the status words. */
 static inline uint64_t saio_user_data(const struct saio_req *r)
 {
 	return (uint64_t)r->gen << 32 | r->idx;

@@ -572,9 +572,9 @@ int saio_engine_wait(const struct timespec *rel)
 
 	if (ret > 0)
 		return 1;
-	if (ret == -EINTR || ret == -ETIME)
-		return ret == -ETIME ? 0 : -EINTR;
-	return -EAGAIN;
+	if (ret == -ETIME)
+		return 0;
+	return ret == -EINTR ? -EINTR : -EAGAIN;
 }
 
 /*

@@ -36,7 +36,10 @@
 
 static pthread_mutex_t reaper_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool saio_leading;	/* atomic: a thread leads (saio_wait_lead()) */
-/* this thread leads; read by its signal handlers, hence volatile */
+/*
+ * This thread is about to lead, or leaves its lead (1), or leads and owns
+ * saio_leading (2); read by its signal handlers, hence volatile.
+ */
 static _Thread_local volatile sig_atomic_t t_leading;
 
 static void saio_wake_sleepers(void)
@@ -498,6 +501,10 @@ static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
  * wait may take a lock of libsyslet's that the interrupted leader holds.
  * A handler that interrupts the leader while it reaps (holding the lock)
  * still waits for it to be done, that is, for ever if untimed: not fixed.
+ * Nor one that lands while the leader's engine wait holds a lock of
+ * libsyslet's (the emulated backend flushes its overflow list under
+ * one): its own reap, or the reaper's, waits for that lock, as any AIO
+ * call does in a handler that interrupted a libsyslet call.
  * A signal that interrupts the leader's wait ends its aio_suspend() with
  * EINTR, as glibc's, after what is in the ring was reaped.
  */
@@ -523,19 +530,31 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline)
 			rel.tv_nsec = (long)left;
 	}
 	/* set first: a handler in the window must not take this as a lead */
-	t_leading = true;
+	t_leading = 1;
 	if (__atomic_exchange_n(&saio_leading, true, __ATOMIC_ACQUIRE)) {
 		/* someone else leads: wait for news, but not for long */
 		struct timespec dl;
 
-		t_leading = false;
+		t_leading = 0;
 		saio_deadline(&dl, &rel);
 		n = saio_wait_seq_noreaper(seen, &dl);
-		return n == ETIMEDOUT ? 0 : n;
+		/*
+		 * A whole slice without news: reap what is there ourselves, so
+		 * that a leader gone astray (a handler that longjmp()ed out of
+		 * its wait leaves saio_leading set) costs a slice, not the
+		 * whole wait.
+		 */
+		if (n == ETIMEDOUT) {
+			saio_reap(false);
+			n = 0;
+		}
+		return n;
 	}
+	t_leading = 2;
 	n = saio_engine_wait(&rel);
+	t_leading = 1;
 	__atomic_store_n(&saio_leading, false, __ATOMIC_RELEASE);
-	t_leading = false;
+	t_leading = 0;
 	/*
 	 * Reap what is there (a completion may have raced the signal or the
 	 * timeout).  If another thread holds the lock, it reaps and bumps
@@ -626,10 +645,9 @@ static void saio_suspend_cancelled(void *unused)
 {
 	(void)unused;
 	/* cancelled in a handler that interrupted this thread's lead */
-	if (t_leading) {
-		t_leading = false;
+	if (t_leading == 2)
 		__atomic_store_n(&saio_leading, false, __ATOMIC_RELEASE);
-	}
+	t_leading = 0;
 	t_cancellable = false;
 	__atomic_fetch_sub(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
 }
