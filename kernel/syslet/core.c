@@ -535,7 +535,16 @@ SYSCALL_DEFINE6(async_wait, struct syslet_ring __user *, ring,
 {
 	if (flags & ~SYSLET_WAIT_F_ALL)
 		return -EINVAL;
-	return syslet_wait(ring, min_complete, timeout, sigmask, sigsetsize);
+	/*
+	 * A restarted call must wait as the first did: not with the mask
+	 * restored, nor with its relative timeout started over (mainline
+	 * restarts only untimed waits so; a timed futex wait keeps its
+	 * expiry in a restart block).
+	 */
+	if ((flags & SYSLET_WAIT_RESTART) && (sigmask || timeout))
+		return -EINVAL;
+	return syslet_wait(ring, min_complete, timeout, sigmask, sigsetsize,
+			   flags);
 }
 
 static long do_async_cancel(struct syslet_ring __user *ring, u64 user_data,

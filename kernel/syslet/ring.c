@@ -453,11 +453,15 @@ int syslet_post(struct syslet_ctx *ctx, struct syslet_kring *kr,
 /*
  * async_wait(): returns the number of completions ready once at least
  * @min are (@min is capped at the ring size), -ETIME when the relative
- * timeout passes first, -EINTR on a signal.
+ * timeout passes first, -EINTR on a signal.  With SYSLET_WAIT_HEAD, once
+ * the ring's head differs from @min instead (it may return 0: another
+ * thread consumed what was posted); a restarted call (SYSLET_WAIT_RESTART)
+ * compares with the same @min, so a completion posted and consumed
+ * while a handler ran still ends it.
  */
 long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 		 const struct __kernel_timespec __user *uts,
-		 const sigset_t __user *sigmask, size_t sigsetsize)
+		 const sigset_t __user *sigmask, size_t sigsetsize, u32 flags)
 {
 	struct syslet_ctx *ctx;
 	struct syslet_kring *kr;
@@ -474,7 +478,8 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 		return ret;
 	if (get_user(nr, &ring->nr_entries))
 		return -EFAULT;
-	min = min_t(unsigned int, min, nr);
+	if (!(flags & SYSLET_WAIT_HEAD))
+		min = min_t(unsigned int, min, nr);
 	if (uts) {
 		if (get_timespec64(&ts, uts))
 			return -EFAULT;
@@ -516,7 +521,8 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 		}
 		prepare_to_wait(&kr->wait, &wait, TASK_INTERRUPTIBLE);
 		ret = (u32)(READ_ONCE(kr->head) - tail);
-		if (ret >= min)
+		if ((flags & SYSLET_WAIT_HEAD) ? READ_ONCE(kr->head) != min :
+						 ret >= min)
 			break;
 		/*
 		 * A signal or the timeout ends the wait before any look
@@ -554,6 +560,15 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 	finish_wait(&kr->wait, &wait);
 	remove_wait_queue(&ctx->kio_wait, &kio_wait);
 	restore_saved_sigmask_unless(ret == -EINTR);
+	/*
+	 * SYSLET_WAIT_RESTART (untimed, no sigmask: async_wait() refused
+	 * them): the signal code restarts the call after an SA_RESTART
+	 * handler, or makes it -EINTR, as for an untimed futex wait.
+	 * Nothing of the wait is kept but the arguments: the restarted call
+	 * looks at the ring afresh.
+	 */
+	if (ret == -EINTR && (flags & SYSLET_WAIT_RESTART))
+		ret = -ERESTARTSYS;
 out:
 	syslet_kring_put(ctx, kr);
 	return ret;

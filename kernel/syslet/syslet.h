@@ -457,7 +457,7 @@ void syslet_post_chain(struct syslet_chain *c);
 void syslet_flush(struct syslet_ctx *ctx, struct syslet_kring *kr);
 long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 		 const struct __kernel_timespec __user *uts,
-		 const sigset_t __user *sigmask, size_t sigsetsize);
+		 const sigset_t __user *sigmask, size_t sigsetsize, u32 flags);
 
 /* exec.c */
 void syslet_run_chain(struct syslet_chain *c, bool in_caller);

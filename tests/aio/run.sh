@@ -215,6 +215,10 @@ sys.exit(0 if libc.syscall(ctypes.c_long(int(sys.argv[1])), None, buf,
 		run "guest-shim/$t" LD_PRELOAD="$shim" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} "$bin/$t"
 	done
 	run "guest-race/fork" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} "$bin/fork-race"
+	# a completion reaped by another thread just before an untimed
+	# leader sleeps in the engine (complete.c lead_sleep), window widened
+	run "guest-race/suspend" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} \
+		TAP_FILTER=untimed_wait_races "$bin/suspend-race"
 	run "guest-shim-pool64/basic" LD_PRELOAD="$shim" SYSLET_AIO_MAX=64 \
 		TAP_FILTER=unread_writes "$bin/basic"
 	# differential: glibc's AIO on this kernel, then the shim on each backend

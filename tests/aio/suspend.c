@@ -4,6 +4,7 @@
  * timeout, NULL entries, wake-up on any one completion, EINTR on a signal
  * (with and without SA_RESTART), and several threads waiting at once.
  */
+#include <dirent.h>
 #include <stdatomic.h>
 #include "aio-test.h"
 
@@ -248,6 +249,309 @@ TEST(untimed_wait_goes_on_after_sa_restart_handler)
 	atomic_store(&pk.stop, 1);
 	pthread_join(t, NULL);
 	pthread_join(w, NULL);
+}
+
+/* Threads of this process whose name (comm) starts with @name. */
+static int threads_named(const char *name)
+{
+	char path[300], comm[32];
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/task");
+	int n = 0;
+
+	while (d && (de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) &&
+		    !strncmp(comm, name, strlen(name)))
+			n++;
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/*
+ * On the kernel backend an untimed aio_suspend() of reads waits in the
+ * engine itself (async_wait() with SYSLET_WAIT_RESTART, which SA_RESTART
+ * handlers do not end): no reaper thread is made for it, whose hop per
+ * completion made the shim collapse on a busy host (docs/aio.md,
+ * "Reaping").  SA_RESTART handlers keep arriving meanwhile; the wait ends
+ * with the read.  Before, aio_suspend() started the reaper.
+ */
+TEST(untimed_wait_of_reads_makes_no_reaper)
+{
+	char buf[8];
+	struct aiocb cb;
+	const struct aiocb *l[1] = { &cb };
+	struct poker pk = { .ms = 50, .n = 8 };
+	pthread_t t, w;
+	int p[2];
+
+	need_shim();
+	poked_read(&cb, buf, sizeof(buf), p, SA_RESTART, &pk, &t);
+	if (aiot_stats().backend != 1) {
+		atomic_store(&pk.stop, 1);
+		pthread_join(t, NULL);
+		SKIP("the emulated backend's untimed wait has the reaper");
+	}
+	ASSERT_EQ(pthread_create(&w, NULL, write_later, &p[1]), 0);
+	ASSERT_EQ(aio_suspend(l, 1, NULL), 0);
+	ASSERT_EQ(aio_return(&cb), 1);
+	atomic_store(&pk.stop, 1);
+	pthread_join(t, NULL);
+	pthread_join(w, NULL);
+	EXPECT_EQ(threads_named("aio-reaper"), 0);
+}
+
+static void *cancel_later(void *arg)
+{
+	struct aiocb *cb = arg;
+
+	aiot_msleep(200);
+	return (void *)(intptr_t)aio_cancel(cb->aio_fildes, cb);
+}
+
+/*
+ * A request that completes without the engine's ring (a read queued in
+ * the shim behind another read of its pipe, cancelled by another thread)
+ * ends an untimed aio_suspend() waiting for it, as glibc's.  (The queued
+ * read has made the shim start its reaper, so the wait is on saio.seq.)
+ */
+TEST(untimed_wait_ends_for_a_request_completed_outside_the_ring)
+{
+	char b1[4], b2[4];
+	struct aiocb c1, c2;
+	const struct aiocb *l[1] = { &c2 };
+	pthread_t t;
+	void *r;
+	double t0;
+	int p[2];
+
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&c1, p[0], b1, sizeof(b1), 0);
+	aiot_cb(&c2, p[0], b2, sizeof(b2), 0);
+	ASSERT_EQ(aio_read(&c1), 0);
+	ASSERT_EQ(aio_read(&c2), 0);
+	ASSERT_EQ(pthread_create(&t, NULL, cancel_later, &c2), 0);
+	t0 = aiot_now();
+	ASSERT_EQ(aio_suspend(l, 1, NULL), 0);
+	EXPECT_LT(aiot_now() - t0, 3);
+	pthread_join(t, &r);
+	EXPECT_EQ((intptr_t)r, AIO_CANCELED);
+	EXPECT_EQ(aio_error(&c2), ECANCELED);
+	EXPECT_EQ(aio_return(&c2), -1);
+	EXPECT_EQ(aio_error(&c1), EINPROGRESS);
+	ASSERT_EQ(write(p[1], "abcd", 4), 4);
+	l[0] = &c1;
+	ASSERT_EQ(aio_suspend(l, 1, NULL), 0);
+	EXPECT_EQ(aio_return(&c1), 4);
+	close(p[0]);
+	close(p[1]);
+}
+
+static int hp[2];
+static struct aiocb hcb;
+
+/* Completes hcb (writes its pipe) and reaps it, with aio_error(). */
+static void complete_and_reap(int sig)
+{
+	(void)sig;
+	if (write(hp[1], "h", 1) != 1)
+		abort();
+	while (aio_error(&hcb) == EINPROGRESS)
+		;
+}
+
+static void *kick_once(void *arg)
+{
+	aiot_msleep(200);
+	pthread_kill(*(pthread_t *)arg, SIGUSR1);
+	return NULL;
+}
+
+/*
+ * An SA_RESTART handler interrupts a thread's untimed aio_suspend(),
+ * completes the request it waits for and reaps it (aio_error() is
+ * async-signal-safe): the restarted wait must end, as glibc's does (its
+ * futex word changed).  On the kernel backend the thread leads and sleeps
+ * in the engine, whose ring the handler emptied: the wait ends because
+ * the ring's head moved (SYSLET_WAIT_HEAD), not because something is in
+ * it.  A review found this hang in a version that waited for the ring to
+ * be non-empty.
+ */
+TEST(untimed_wait_ends_when_its_handler_reaped_the_request)
+{
+	const struct aiocb *l[1] = { &hcb };
+	struct sigaction sa;
+	pthread_t self = pthread_self(), k;
+	char buf[4];
+	double t0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = complete_and_reap;
+	sa.sa_flags = SA_RESTART;
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	ASSERT_EQ(pipe(hp), 0);
+	aiot_cb(&hcb, hp[0], buf, 1, 0);
+	ASSERT_EQ(aio_read(&hcb), 0);
+	ASSERT_EQ(pthread_create(&k, NULL, kick_once, &self), 0);
+	t0 = aiot_now();
+	ASSERT_EQ(aio_suspend(l, 1, NULL), 0);
+	EXPECT_LT(aiot_now() - t0, 3);
+	pthread_join(k, NULL);
+	EXPECT_EQ(aio_return(&hcb), 1);
+	close(hp[0]);
+	close(hp[1]);
+}
+
+struct pipe_waiter {
+	int fd[2];
+	struct aiocb cb;
+	char buf[4];
+	atomic_int round;	/* the round its read is in flight for */
+	atomic_int done;	/* the last round its wait ended */
+};
+
+/* Waits, untimed, for each round's read of its pipe. */
+static void *wait_rounds(void *arg)
+{
+	struct pipe_waiter *w = arg;
+	const struct aiocb *l[1] = { &w->cb };
+	int r;
+
+	for (;;) {
+		while (atomic_load(&w->round) == atomic_load(&w->done))
+			sched_yield();
+		r = atomic_load(&w->round);
+		if (r < 0)
+			return NULL;
+		if (aio_suspend(l, 1, NULL) || aio_error(&w->cb) ||
+		    aio_return(&w->cb) != 1)
+			abort();
+		atomic_store(&w->done, r);
+	}
+}
+
+/*
+ * Two threads wait untimed at once, each for a read of its own pipe,
+ * written in either order: on the kernel backend the first leads in the
+ * engine and the second starts the reaper, which then reaps the leader's
+ * completions too (and may reap the wakes the shim posts for it).  Every
+ * wait must end: 300 rounds, a lost wake-up hangs the test.
+ */
+TEST(two_untimed_waiters)
+{
+	enum { ROUNDS = 300 };
+	static struct pipe_waiter w[2];
+	pthread_t t[2];
+	int i, r;
+
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(pipe(w[i].fd), 0);
+		atomic_init(&w[i].round, 0);
+		atomic_init(&w[i].done, 0);
+		ASSERT_EQ(pthread_create(&t[i], NULL, wait_rounds, &w[i]), 0);
+	}
+	for (r = 1; r <= ROUNDS; r++) {
+		for (i = 0; i < 2; i++) {
+			aiot_cb(&w[i].cb, w[i].fd[0], w[i].buf, 1, 0);
+			ASSERT_EQ(aio_read(&w[i].cb), 0);
+			atomic_store(&w[i].round, r);
+		}
+		aiot_msleep(r % 3);
+		for (i = 0; i < 2; i++)
+			ASSERT_EQ(write(w[(i + r) % 2].fd[1], "w", 1), 1);
+		for (i = 0; i < 2; i++)
+			while (atomic_load(&w[i].done) != r)
+				sched_yield();
+	}
+	for (i = 0; i < 2; i++) {
+		atomic_store(&w[i].round, -1);
+		pthread_join(t[i], NULL);
+		close(w[i].fd[0]);
+		close(w[i].fd[1]);
+	}
+}
+
+struct reaper_race {
+	struct aiocb *cb;	/* a read of a pipe nobody writes to */
+	atomic_int stop;
+};
+
+/*
+ * Polls aio_error() on a request that stays in progress: each call reaps
+ * the ring (complete.c saio_status_reap()), others' completions included.
+ */
+static void *poll_status(void *arg)
+{
+	struct reaper_race *rr = arg;
+
+	while (!atomic_load(&rr->stop))
+		aio_error(rr->cb);
+	return NULL;
+}
+
+/*
+ * One thread waits untimed for pipe reads that another thread's aio_error()
+ * polling keeps reaping from the ring: a completion reaped between the
+ * waiter's last look and its sleep in the engine must still end its wait
+ * (the polling thread's reap posts a wake for it).  2,000 rounds, each
+ * read completed by a write after 0-200 us; a lost wake-up hangs the test.
+ */
+TEST(untimed_wait_races_another_threads_reaping)
+{
+	enum { ROUNDS = 2000 };
+	struct reaper_race rr;
+	struct aiocb cb, idle;
+	const struct aiocb *l[1] = { &cb };
+	char buf[4], ibuf[4];
+	pthread_t t;
+	double t0 = aiot_now(), worst = 0;
+	int p[2], q[2], i;
+
+	ASSERT_EQ(pipe(p), 0);
+	ASSERT_EQ(pipe(q), 0);
+	aiot_cb(&idle, q[0], ibuf, 1, 0);
+	ASSERT_EQ(aio_read(&idle), 0);
+	rr.cb = &idle;
+	atomic_init(&rr.stop, 0);
+	ASSERT_EQ(pthread_create(&t, NULL, poll_status, &rr), 0);
+	for (i = 0; i < ROUNDS; i++) {
+		struct timespec us = { 0, (i % 5) * 50000L };
+		double s;
+
+		aiot_cb(&cb, p[0], buf, 1, 0);
+		ASSERT_EQ(aio_read(&cb), 0);
+		nanosleep(&us, NULL);
+		ASSERT_EQ(write(p[1], "z", 1), 1);
+		s = aiot_now();
+		ASSERT_EQ(aio_suspend(l, 1, NULL), 0);
+		if (aiot_now() - s > worst)
+			worst = aiot_now() - s;
+		ASSERT_EQ(aio_error(&cb), 0);
+		ASSERT_EQ(aio_return(&cb), 1);
+	}
+	atomic_store(&rr.stop, 1);
+	pthread_join(t, NULL);
+	tap_diag("%d rounds in %.2f s, longest wait %.1f ms", ROUNDS,
+		 aiot_now() - t0, worst * 1e3);
+	ASSERT_EQ(write(q[1], "i", 1), 1);
+	l[0] = &idle;
+	ASSERT_EQ(aio_suspend(l, 1, NULL), 0);
+	EXPECT_EQ(aio_return(&idle), 1);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
 }
 
 /*

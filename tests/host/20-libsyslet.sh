@@ -106,7 +106,7 @@ n=7 what="exported symbols (nm -D) are exactly libsyslet.map's, in its nodes" ok
 api() {
 	local decl map
 	decl=$(grep -v '^static' "$libdir/include/syslet.h" |
-		grep -oE '^[a-z][a-z _*]*[ *]syslet_[a-z_]+\(' |
+		grep -oE '^[a-z][a-z0-9_ *]*[ *]syslet_[a-z_]+\(' |
 		grep -oE 'syslet_[a-z_]+' | sort)
 	map=$(map_names | sed 's/@.*//' | sort)
 	[ -n "$decl" ] && [ "$decl" = "$map" ] ||

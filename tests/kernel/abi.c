@@ -188,18 +188,62 @@ TEST(an_atom_with_a_nonzero_reserved_word_does_not_run)
 	}
 }
 
-/* before ABI v1, async_wait() had five arguments and no flags */
+/*
+ * before ABI v1, async_wait() had five arguments and no flags; since,
+ * SYSLET_WAIT_RESTART (untimed only and not with a sigmask) and
+ * SYSLET_WAIT_HEAD are the flags
+ */
 TEST(async_wait_refuses_unknown_flags)
 {
 	struct syslet_ring *r = ring_new(4);
 	struct timespec ts = { 0, 0 };
+	sigset_t mask;
 
 	REQUIRE_SYSLET();
-	ASSERT_EQ(async_pwait(r, 0, &ts, NULL, 8, 1), -1);
+	sigemptyset(&mask);
+	ASSERT_EQ(async_pwait(r, 0, &ts, NULL, 8, 4), -1);
 	ASSERT_EQ(errno, EINVAL);
 	ASSERT_EQ(async_pwait(r, 0, &ts, NULL, 8, 0x80000000u), -1);
 	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(async_pwait(r, 0, NULL, &mask, 8, SYSLET_WAIT_RESTART), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(async_pwait(r, 0, &ts, NULL, 0, SYSLET_WAIT_RESTART), -1);
+	ASSERT_EQ(errno, EINVAL);
 	ASSERT_EQ(async_pwait(r, 0, &ts, NULL, 8, 0), 0);
+	ASSERT_EQ(async_pwait(r, 0, NULL, NULL, 0, SYSLET_WAIT_RESTART), 0);
+}
+
+/*
+ * SYSLET_WAIT_HEAD: min_complete is a value of the ring's head, not a
+ * count (so not capped at the ring's size).  The ring's own head waits
+ * (here until the timeout); once a completion was posted, the old head
+ * returns at once with what is ready: 1, and 0 after it was consumed (a
+ * count of 1 would wait again).
+ */
+TEST(async_wait_head_waits_for_the_ring_head_to_move)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct timespec ts = { 0, 50000000 };
+	struct syslet_completion c;
+	struct syslet_atom a;
+	int64_t ret = 0;
+	uint32_t head;
+
+	REQUIRE_SYSLET();
+	head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+	ASSERT_EQ(async_pwait(r, head, &ts, NULL, 8, SYSLET_WAIT_HEAD), -1);
+	ASSERT_EQ(errno, ETIME);
+	atom_init(&a, 0, SYS_getppid, &ret, NULL, NULL, NULL, NULL);
+	ASSERT_GE(async_exec(&a, r, NULL, 0), 0);
+	ASSERT_EQ(async_pwait(r, head, &ts, NULL, 8, SYSLET_WAIT_HEAD), 1);
+	ASSERT_EQ(ring_pop(r, &c), 1);
+	EXPECT_EQ(c.status, getppid());
+	ASSERT_EQ(async_pwait(r, head, NULL, NULL, 8,
+			      SYSLET_WAIT_HEAD | SYSLET_WAIT_RESTART), 0);
+	ASSERT_EQ(async_pwait(r, head + 1000, &ts, NULL, 8, SYSLET_WAIT_HEAD),
+		  0);
+	ASSERT_EQ(async_pwait(r, 1, &ts, NULL, 8, 0), -1);
+	ASSERT_EQ(errno, ETIME);
 }
 
 /* before ABI v1, async_limits() had two arguments and no flags */

@@ -7,12 +7,14 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include "lib-test.h"
 
@@ -114,6 +116,143 @@ TEST(wait_eintr_handler_without_sa_restart)
 	EXPECT_EQ(ret, 1);
 	ASSERT_EQ(syslet_reap(&ctx, &c, 1), 1);
 	EXPECT_EQ(c.status, getpid());
+	syslet_ctx_exit(&ctx);
+}
+
+/*
+ * syslet_wait_posted(): handlers installed with SA_RESTART run while it
+ * waits and it goes on to return the completion, as an untimed futex wait
+ * or read() would; without SA_RESTART, -EINTR.  On both backends.  The
+ * POSIX AIO shim's untimed aio_suspend() waits so.
+ */
+static void wait_restart_case(bool restart)
+{
+	struct timespec sl = { 0, 300000000 };
+	struct sigaction sa;
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op a;
+	struct kicker k;
+	pthread_t t;
+	uint32_t head;
+	int before, ret;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigusr1;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	ctx_or_die(&ctx, 4);
+	syslet_prep_nanosleep(&a, &sl);
+	syslet_op_add_flags(&a, SYSLET_ASYNC);
+	syslet_op_set_data(&a, 9);
+	head = syslet_cq_head(&ctx);
+	ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_QUEUED);
+	k.target = pthread_self();
+	atomic_init(&k.stop, 0);
+	before = sigs_handled;
+	ASSERT_EQ(pthread_create(&t, NULL, kick, &k), 0);
+	ret = syslet_wait_posted(&ctx, head);
+	atomic_store(&k.stop, 1);
+	pthread_join(t, NULL);
+	EXPECT_GT(sigs_handled, before);
+	if (restart) {
+		EXPECT_EQ(ret, 1);
+	} else {
+		EXPECT_EQ(ret, -EINTR);
+		ASSERT_EQ(syslet_wait(&ctx, 1, NULL), 1);
+	}
+	ASSERT_EQ(syslet_reap(&ctx, &c, 1), 1);
+	EXPECT_EQ(c.user_data, 9u);
+	EXPECT_EQ(c.status, 0);
+	syslet_ctx_exit(&ctx);
+}
+
+/* -EINVAL: a kernel without SYSLET_WAIT_HEAD and SYSLET_WAIT_RESTART */
+static int wait_posted_missing(void)
+{
+	struct syslet_ctx probe;
+	int ret;
+
+	ctx_or_die(&probe, 4);
+	/* a head other than the ring's: returns at once */
+	ret = syslet_wait_posted(&probe, syslet_cq_head(&probe) + 1);
+	syslet_ctx_exit(&probe);
+	return ret == -EINVAL;
+}
+
+TEST(wait_posted_goes_on_after_sa_restart_handlers)
+{
+	if (wait_posted_missing())
+		SKIP("the kernel has no SYSLET_WAIT_HEAD");
+	wait_restart_case(true);
+	wait_restart_case(false);
+}
+
+static double now_s(void);
+
+struct consumer {
+	struct syslet_ctx *ctx;
+	struct syslet_completion c;
+	int n;
+};
+
+static void *consume(void *p)
+{
+	struct consumer *co = p;
+
+	if (syslet_wait(co->ctx, 1, NULL) == 1)
+		co->n = syslet_reap(co->ctx, &co->c, 1);
+	return NULL;
+}
+
+/*
+ * syslet_wait_posted() ends once a completion was posted since the head it
+ * was given, even if another thread consumed it first (a wait for "at
+ * least one ready" would sleep on): with it posted and reaped before the
+ * call, at once with 0; with another thread reaping it while the call
+ * waits, when it is posted.
+ */
+TEST(wait_posted_ends_for_a_completion_another_thread_reaped)
+{
+	struct timespec sl = { 0, 200000000 };
+	struct syslet_completion c;
+	struct consumer co;
+	struct syslet_ctx ctx;
+	struct syslet_op a;
+	pthread_t t;
+	uint32_t head;
+	double t0;
+	int ret;
+
+	if (wait_posted_missing())
+		SKIP("the kernel has no SYSLET_WAIT_HEAD");
+	ctx_or_die(&ctx, 4);
+	head = syslet_cq_head(&ctx);
+	syslet_prep_syscall(&a, SYS_getppid, 0, 0, 0, 0, 0, 0);
+	syslet_op_set_data(&a, 5);
+	ASSERT_GE(syslet_submit(&ctx, &a.atom), 0);
+	ASSERT_EQ(syslet_wait(&ctx, 1, NULL), 1);
+	ASSERT_EQ(syslet_reap(&ctx, &c, 1), 1);
+	ASSERT_EQ(syslet_wait_posted(&ctx, head), 0);
+	ASSERT_EQ(syslet_wait_posted(&ctx, syslet_cq_head(&ctx) + 1), 0);
+
+	co.ctx = &ctx;
+	co.n = 0;
+	head = syslet_cq_head(&ctx);
+	ASSERT_EQ(pthread_create(&t, NULL, consume, &co), 0);
+	syslet_prep_nanosleep(&a, &sl);
+	syslet_op_add_flags(&a, SYSLET_ASYNC);
+	syslet_op_set_data(&a, 6);
+	t0 = now_s();
+	ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_QUEUED);
+	ret = syslet_wait_posted(&ctx, head);
+	EXPECT_TRUE(ret == 0 || ret == 1);
+	EXPECT_GT((long)((now_s() - t0) * 1000), 100);
+	EXPECT_LT((long)((now_s() - t0) * 1000), 5000);
+	pthread_join(t, NULL);
+	EXPECT_EQ(co.n, 1);
+	EXPECT_EQ(co.c.user_data, 6u);
 	syslet_ctx_exit(&ctx);
 }
 

@@ -302,6 +302,9 @@ void saio_notify(const struct sigevent *sev);
 /* chains.c */
 #define SAIO_REAP_BATCH		64
 
+/* The user word of saio_engine_wake()'s chain: no request's (saio.max) */
+#define SAIO_WAKE_DATA		UINT64_MAX
+
 /* A completion taken from the engine's ring. */
 struct saio_done {
 	uint64_t user_data;	/* saio_user_data() of the request */
@@ -315,6 +318,9 @@ int saio_engine_submit(struct saio_req *r);
 int saio_engine_reap(struct saio_done *out, int max, bool wait,
 		     const struct timespec *rel);
 int saio_engine_wait(const struct timespec *rel);
+uint32_t saio_engine_head(bool *ready);
+int saio_engine_wait_posted(uint32_t head, bool cancellable);
+int saio_engine_wake(void);
 int saio_engine_cancel(uint64_t user_data, bool running);
 int saio_engine_limits(uint32_t max_threads, uint32_t idle_msecs);
 uint32_t saio_engine_backend(void);

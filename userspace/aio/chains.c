@@ -41,6 +41,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -578,6 +579,80 @@ int saio_engine_wait(const struct timespec *rel)
 }
 
 /*
+ * The ring's head now, and whether anything waits in the ring: the first
+ * half of an untimed leader's wait (complete.c), read before it looks at
+ * saio.seq for the last time.
+ */
+uint32_t saio_engine_head(bool *ready)
+{
+	uint32_t head = syslet_cq_head(&ctx);
+
+	*ready = syslet_cq_ready(&ctx) != 0;
+	return head;
+}
+
+/*
+ * The untimed wait of a leader (complete.c): until a completion was posted
+ * since the ring's head was 'head', whoever reaped it (async_wait()'s
+ * SYSLET_WAIT_HEAD), so that one reaped by another thread, or by a handler
+ * of this one, between the leader's last look and its sleep, still ends
+ * it.  The kernel restarts it after an SA_RESTART handler, as glibc's
+ * untimed futex wait (SYSLET_WAIT_RESTART, which keeps 'head'); -EINTR
+ * after any other handler.  Kernel backend only (-EINVAL elsewhere, and
+ * from a kernel without those flags).
+ *
+ * With 'cancellable' (the caller is in aio_suspend(), a cancellation
+ * point), asynchronous cancellation is on across the call: a cancellation
+ * request's signal, whose handler glibc installs with SA_RESTART, would
+ * otherwise only restart it.  That is safe because for the shim's context
+ * the call is the bare system call: libsyslet first posts completions it
+ * parked itself (a lock, a free()), and this context has none, since the
+ * shim submits no SYSLET_SYNC chain and no threadlet.
+ */
+int saio_engine_wait_posted(uint32_t head, bool cancellable)
+{
+	int ret, oldtype, err;
+
+	if (!ctx_live || syslet_backend(&ctx) != SYSLET_BACKEND_KERNEL)
+		return -EINVAL;
+	if (cancellable)
+		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &oldtype);
+	ret = syslet_wait_posted(&ctx, head);
+	if (cancellable) {
+		err = errno;
+		pthread_setcanceltype(oldtype, NULL);
+		errno = err;
+	}
+	if (ret >= 0)
+		return 1;
+	return ret == -EINTR || ret == -EINVAL ? ret : -EAGAIN;
+}
+
+/*
+ * Wake a leader asleep in saio_engine_wait_posted(): post a completion, of
+ * a chain that does nothing (getppid() in the engine's default mode: it
+ * runs in the caller, and the kernel posts its completion, parking it if
+ * the ring is full: no allocation or lock in user space, so a signal
+ * handler may do it).  Its user word, SAIO_WAKE_DATA, names no request.
+ * Not counted in nr_held: it holds no thread.  Returns 0 or the engine's
+ * -errno: -EAGAIN at max_chains (the shim's own requests, at most
+ * aio_num, do not reach it alone; when they do, their completions move
+ * the head anyway).
+ */
+int saio_engine_wake(void)
+{
+	struct syslet_op op;
+	int r;
+
+	syslet_op_init(&op, SYS_getppid, 0);
+	syslet_op_set_data(&op, SAIO_WAKE_DATA);
+	do
+		r = syslet_submit(&ctx, &op.atom);
+	while (r == -EINTR);
+	return r < 0 ? r : 0;
+}
+
+/*
  * Copy up to 'max' (at most SAIO_REAP_BATCH) completions out of the ring
  * into 'out'.  With 'wait' and none there, first sleep until there is one:
  * forever if 'rel' is NULL, else at most 'rel' (then returning 0 on
@@ -595,12 +670,15 @@ int saio_engine_reap(struct saio_done *out, int max, bool wait,
 	for (;;) {
 		n = syslet_reap(&ctx, batch, max);
 		if (n > 0) {
+			unsigned int held = 0;
+
+			/* a wake (saio_engine_wake()) names no request */
 			for (i = 0; i < n; i++) {
 				out[i].user_data = batch[i].user_data;
 				out[i].res = batch[i].status;
+				held += batch[i].user_data != SAIO_WAKE_DATA;
 			}
-			__atomic_fetch_sub(&nr_held, (unsigned int)n,
-					   __ATOMIC_RELAXED);
+			__atomic_fetch_sub(&nr_held, held, __ATOMIC_RELAXED);
 			return n;
 		}
 		if (!wait)

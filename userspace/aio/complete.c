@@ -11,18 +11,25 @@
  *   - lazily, without blocking, by aio_error, aio_return and aio_suspend
  *     (whoever gets saio.reap_lock; a caller that does not get it knows
  *     someone else is reaping);
+ *   - by a leader: a thread in aio_suspend or lio_listio(LIO_WAIT) that
+ *     waits in the engine itself and reaps (saio_wait_lead());
  *   - by the reaper, one thread per process, created the first time a
- *     caller has to sleep without a leader (an untimed aio_suspend,
- *     lio_listio(LIO_WAIT), aio_cancel) or a request needing a
- *     notification goes asynchronous.  It blocks in the engine's wait with
- *     every signal blocked, and exists at most once.
- * Sleepers other than a leader (saio_wait_lead(), a timed aio_suspend) do
- * not wait in the engine: they wait on saio.seq, a futex word bumped
- * after every completion.  So a sleeper sees completions made by any
- * thread, inline ones included; an untimed wait is an untimed futex wait,
- * which the kernel restarts after an SA_RESTART handler (as glibc's
- * aio_suspend and lio_listio(LIO_WAIT) do), a timed one ends with EINTR
- * after any handler.
+ *     caller has to sleep and cannot lead (a second untimed sleeper while
+ *     one leads, an untimed sleeper on the emulated backend, aio_cancel),
+ *     a request needing a notification goes asynchronous, a write goes to
+ *     an engine thread or a request waits behind another.  It blocks in
+ *     the engine's wait with every signal blocked, and exists at most
+ *     once.
+ * Sleepers other than a leader (saio_wait_lead(): aio_suspend, and
+ * lio_listio(LIO_WAIT), when no reaper runs) do not wait in the engine:
+ * they wait on saio.seq, a futex word bumped after every completion.  So a
+ * sleeper sees completions made by any thread, inline ones included; an
+ * untimed wait is an untimed futex wait, which the kernel restarts after
+ * an SA_RESTART handler (as glibc's aio_suspend and lio_listio(LIO_WAIT)
+ * do), a timed one ends with EINTR after any handler.  An untimed leader
+ * waits in the engine with SYSLET_WAIT_RESTART, which the kernel restarts
+ * the same way, and is woken through the ring for what completes
+ * elsewhere (lead_sleep).
  */
 #include <errno.h>
 #include <limits.h>
@@ -41,13 +48,41 @@ static bool saio_leading;	/* atomic: a thread leads (saio_wait_lead()) */
  * saio_leading (2); read by its signal handlers, hence volatile.
  */
 static _Thread_local volatile sig_atomic_t t_leading;
+/*
+ * An untimed leader asleep in the engine (saio_wait_lead()) sees only the
+ * ring's head, not saio.seq.  lead_sleep (atomic) is 1 from just before it
+ * checks saio.seq for the last time until it wakes, and 2 once a wake was
+ * posted for it (saio_engine_wake()), so that one is posted per sleep.
+ * The leader stores 1 then loads saio.seq; saio_wake_sleepers() bumps
+ * saio.seq then loads lead_sleep (both sequentially consistent): either
+ * the leader sees the bump and does not sleep, or the waker sees the
+ * leader and wakes it.  The wake moves the ring's head, which is what the
+ * leader's wait looks at (SYSLET_WAIT_HEAD), so a wake that another
+ * thread reaps first still ends it.  A wake that cannot be posted
+ * (max_chains, no memory) puts lead_sleep back to 1 for the next
+ * completion to try again.
+ */
+static int lead_sleep;
+/* the kernel refused SYSLET_WAIT_RESTART: untimed waits use the reaper */
+static bool lead_untimed_off;
 
 static void saio_wake_sleepers(void)
 {
+	int one = 1;
+
 	__atomic_fetch_add(&saio.seq, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&saio.nr_waiters, __ATOMIC_SEQ_CST))
 		syscall(SYS_futex, &saio.seq, FUTEX_WAKE_PRIVATE, INT_MAX,
 			NULL, NULL, 0);
+	if (__atomic_load_n(&lead_sleep, __ATOMIC_SEQ_CST) == 1 &&
+	    __atomic_compare_exchange_n(&lead_sleep, &one, 2, false,
+					__ATOMIC_SEQ_CST, __ATOMIC_RELAXED) &&
+	    saio_engine_wake()) {
+		int two = 2;
+
+		__atomic_compare_exchange_n(&lead_sleep, &two, 1, false,
+					    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+	}
 }
 
 /*
@@ -302,6 +337,8 @@ static int saio_process(bool wait, const struct timespec *rel)
 		n = saio_engine_reap(d, SAIO_REAP_BATCH, wait && !total, rel);
 		if (n <= 0)
 			return total ? total : n;
+		/* taken, not yet published: a leader asleep must still wake */
+		SAIO_WINDOW();
 		for (i = 0; i < n; i++)
 			saio_chain_done(d[i].user_data, d[i].res);
 		total += n;
@@ -347,6 +384,7 @@ void saio_reaper_forget(void)
 	saio.reaper_running = false;
 	/* a thread of the parent may have led at the fork */
 	__atomic_store_n(&saio_leading, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&lead_sleep, 0, __ATOMIC_RELAXED);
 }
 
 /* Make sure the reaper runs.  Returns 0, or an errno if it cannot. */
@@ -482,42 +520,60 @@ static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
 }
 
 /*
- * Like saio_wait_seq(), for a caller that would rather reap itself than
- * be woken by the reaper (one thread hop less per completion): when there
- * is no reaper thread and no other leader, the caller leads for a bounded
- * slice (SAIO_LEAD_SLICE_NS): it waits in the engine itself, then reaps;
- * other sleepers wait on saio.seq, which the leader bumps when it lets
- * go.  The slice bounds how long a completion made outside the ring (a
- * cancelled waiting request) can go unnoticed by a leader.
+ * Like saio_wait_seq() (saio_wait_seq_restart() when 'deadline' is NULL),
+ * for a caller that would rather reap itself than be woken by the reaper
+ * (one thread hop less per completion, two cross-CPU wake-ups less per
+ * batch: on a busy host, each one a host time slice away): when there is
+ * no reaper thread and no other leader, the caller leads.  It waits in the
+ * engine itself, then reaps; other sleepers wait on saio.seq, which the
+ * leader bumps when it lets go.
+ *
+ * A timed leader waits for a bounded slice (SAIO_LEAD_SLICE_NS) at a
+ * time, which bounds how long a completion made outside the ring (an
+ * inline one in another thread, a cancelled waiting request) can go
+ * unnoticed by it.  An untimed leader (kernel backend) waits with
+ * SYSLET_WAIT_RESTART, which an SA_RESTART handler does not end (glibc's
+ * untimed wait is an untimed futex wait: the same), and is woken by a
+ * posted completion for what completes outside the ring (lead_sleep).
+ * A second untimed sleeper meanwhile waits on the reaper, which it
+ * starts; so do the emulated backend's untimed sleepers.  A program
+ * whose one thread waits for reads (fio's posixaio engine with
+ * rw=randread) has no reaper; one that writes, asks for notifications or
+ * queues a request behind another has it, and waits through it.
  *
  * The leader is elected with saio_leading, not saio.reap_lock: it takes
  * the lock only to reap, after its wait, so that while it waits (where it
  * spends its time) the lock is free.  A signal handler that interrupts
  * the wait and calls aio_suspend() (async-signal-safe) then waits as if
  * no leader ran: on the reaper thread (t_leading), whose reap takes the
- * lock; before, the interrupted leader held it, and the handler's wait
- * never ended (untimed: the reaper blocked on the lock; timed: nobody
- * reaped until its deadline).  It does not lead itself: the engine's
- * wait may take a lock of libsyslet's that the interrupted leader holds.
- * A handler that interrupts the leader while it reaps (holding the lock)
- * still waits for it to be done, that is, for ever if untimed: not fixed.
- * Nor one that lands while the leader's engine wait holds a lock of
- * libsyslet's (the emulated backend flushes its overflow list under
- * one): its own reap, or the reaper's, waits for that lock, as any AIO
- * call does in a handler that interrupted a libsyslet call.
- * A signal that interrupts the leader's wait ends its aio_suspend() with
- * EINTR, as glibc's, after what is in the ring was reaped.
+ * lock, and whose completions wake the leader's restarted wait; before,
+ * the interrupted leader held it, and the handler's wait never ended
+ * (untimed: the reaper blocked on the lock; timed: nobody reaped until
+ * its deadline).  It does not lead itself: the engine's wait may take a
+ * lock of libsyslet's that the interrupted leader holds.  A handler that
+ * interrupts the leader while it reaps (holding the lock) still waits for
+ * it to be done, that is, for ever if untimed: not fixed.  Nor one that
+ * lands while the leader's engine wait holds a lock of libsyslet's (the
+ * emulated backend flushes its overflow list under one): its own reap,
+ * or the reaper's, waits for that lock, as any AIO call does in a handler
+ * that interrupted a libsyslet call.  A signal that interrupts the
+ * leader's wait and is not restarted ends its aio_suspend() with EINTR,
+ * as glibc's, after what is in the ring was reaped.
  */
 #define SAIO_LEAD_SLICE_NS	10000000L
 
 int saio_wait_lead(uint32_t seen, const struct timespec *deadline)
 {
 	struct timespec now, rel = { 0, SAIO_LEAD_SLICE_NS };
+	bool untimed = !deadline;
 	int n;
 
 	if (t_leading ||
-	    __atomic_load_n(&saio.reaper_running, __ATOMIC_ACQUIRE))
-		return saio_wait_seq(seen, deadline);
+	    __atomic_load_n(&saio.reaper_running, __ATOMIC_ACQUIRE) ||
+	    (untimed && (__atomic_load_n(&lead_untimed_off, __ATOMIC_RELAXED) ||
+			 saio_engine_backend() != SYSLET_AIO_BACKEND_KERNEL)))
+		return untimed ? saio_wait_seq_restart(seen) :
+				 saio_wait_seq(seen, deadline);
 	if (deadline) {
 		int64_t left;
 
@@ -536,6 +592,8 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline)
 		struct timespec dl;
 
 		t_leading = 0;
+		if (untimed)
+			return saio_wait_seq_restart(seen);
 		saio_deadline(&dl, &rel);
 		n = saio_wait_seq_noreaper(seen, &dl);
 		/*
@@ -551,7 +609,29 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline)
 		return n;
 	}
 	t_leading = 2;
-	n = saio_engine_wait(&rel);
+	if (untimed) {
+		bool ready;
+		uint32_t head = saio_engine_head(&ready);
+
+		/*
+		 * A completion this thread has not seen either bumped
+		 * saio.seq before the load below, or is in the ring, or is
+		 * posted after 'head' was read, or was reaped from the ring
+		 * by another thread that bumps saio.seq after that load and
+		 * then sees lead_sleep and posts a wake: each ends the wait.
+		 */
+		__atomic_store_n(&lead_sleep, 1, __ATOMIC_SEQ_CST);
+		if (ready || __atomic_load_n(&saio.seq, __ATOMIC_SEQ_CST) != seen)
+			n = 1;	/* news already: look at it */
+		else
+			n = saio_engine_wait_posted(head, t_cancellable);
+		__atomic_store_n(&lead_sleep, 0, __ATOMIC_SEQ_CST);
+		if (n == -EINVAL)
+			__atomic_store_n(&lead_untimed_off, true,
+					 __ATOMIC_RELAXED);
+	} else {
+		n = saio_engine_wait(&rel);
+	}
 	t_leading = 1;
 	__atomic_store_n(&saio_leading, false, __ATOMIC_RELEASE);
 	t_leading = 0;
@@ -645,8 +725,10 @@ static void saio_suspend_cancelled(void *unused)
 {
 	(void)unused;
 	/* cancelled in a handler that interrupted this thread's lead */
-	if (t_leading == 2)
+	if (t_leading == 2) {
+		__atomic_store_n(&lead_sleep, 0, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&saio_leading, false, __ATOMIC_RELEASE);
+	}
 	t_leading = 0;
 	t_cancellable = false;
 	__atomic_fetch_sub(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
@@ -665,12 +747,11 @@ static int saio_suspend_wait(const struct aiocb *const list[], int nent,
 		if (saio_any_done(list, nent))
 			return 0;
 		/*
-		 * Untimed: an untimed futex wait (the reaper reaps), which
-		 * the kernel restarts after an SA_RESTART handler, as glibc's
-		 * (a timed wait, in the engine or not, ends with EINTR).
+		 * Untimed: a wait the kernel restarts after an SA_RESTART
+		 * handler, as glibc's untimed futex wait (a timed wait, in the
+		 * engine or not, ends with EINTR).
 		 */
-		err = deadline ? saio_wait_lead(seen, deadline) :
-				 saio_wait_seq_restart(seen);
+		err = saio_wait_lead(seen, deadline);
 		if (err && saio_any_done(list, nent))
 			return 0;
 		if (err) {

@@ -180,7 +180,7 @@ static int saio_lio_wait(struct saio_lio *g)
 		saio_reap(false);
 		if (__atomic_load_n(&g->done, __ATOMIC_ACQUIRE))
 			break;
-		err = saio_wait_seq_restart(seen);
+		err = saio_wait_lead(seen, NULL);
 		if (err == EINTR && !__atomic_load_n(&g->done, __ATOMIC_ACQUIRE))
 			break;
 		err = 0;

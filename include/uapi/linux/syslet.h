@@ -245,8 +245,19 @@ __syslet_ring_entries(const struct syslet_ring *r)
 #define SYSLET_EXEC_F_ALL	(SYSLET_EXEC_POST | SYSLET_EXEC_THREADLET | \
 				 SYSLET_EXEC_THREADLET_END | SYSLET_EXEC_SPARE)
 
-/* async_wait() flags: none defined yet */
-#define SYSLET_WAIT_F_ALL	0
+/*
+ * async_wait() flags.  SYSLET_WAIT_RESTART: a wait a signal interrupts is
+ * restarted after a handler installed with SA_RESTART (and after a signal
+ * that runs no handler), as an untimed futex wait is, and fails with
+ * -EINTR after any other handler.  Untimed only: not with a timeout nor
+ * with a sigmask (-EINVAL).  SYSLET_WAIT_HEAD: min_complete is a value
+ * of the ring's head, and the wait ends once the head differs from it (a
+ * completion was posted since), whoever consumed it: a futex on the
+ * head.  See docs/abi.md.
+ */
+#define SYSLET_WAIT_RESTART	0x00000001
+#define SYSLET_WAIT_HEAD	0x00000002
+#define SYSLET_WAIT_F_ALL	(SYSLET_WAIT_RESTART | SYSLET_WAIT_HEAD)
 
 /* async_cancel() flags */
 #define SYSLET_CANCEL_ALL	0x00000001 /* every chain with that user_data */

@@ -471,6 +471,25 @@ int syslet_pwait(struct syslet_ctx *ctx, unsigned int min_complete,
 		 const struct timespec *timeout, const sigset_t *sigmask);
 #endif
 
+/*
+ * The ring's head: the number of completions ever posted to it (free
+ * running).  (LIBSYSLET_1.4.)
+ */
+uint32_t syslet_cq_head(const struct syslet_ctx *ctx);
+
+/*
+ * Waits, untimed, until a completion was posted to the ring since its head
+ * read @head (syslet_cq_head()), whoever consumed it: a futex wait on the
+ * head.  So a thread that read the head, then looked at its own state,
+ * sleeps here without missing a completion another thread reaps in
+ * between.  A signal handler installed with SA_RESTART does not end it,
+ * as it does not end an untimed futex wait or read(); -EINTR after
+ * another handler.  Returns the number of completions ready (0 if others
+ * consumed them), or -EINTR; -EINVAL from a kernel without async_wait()'s
+ * SYSLET_WAIT_HEAD and SYSLET_WAIT_RESTART.  (LIBSYSLET_1.4.)
+ */
+int syslet_wait_posted(struct syslet_ctx *ctx, uint32_t head);
+
 /* Waits for one completion, copies it to *@comp and consumes it. */
 int syslet_wait_completion(struct syslet_ctx *ctx,
 			   struct syslet_completion *comp);

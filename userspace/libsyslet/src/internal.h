@@ -41,6 +41,8 @@ struct syslet_backend_ops {
 	/* @sigmask NULL: the thread's mask is left alone */
 	int (*wait)(struct syslet_ctx *ctx, unsigned int min,
 		    const struct timespec *ts, const sigset_t *sigmask);
+	/* syslet_wait_posted(): until the head moves; SA_RESTART goes on */
+	int (*wait_posted)(struct syslet_ctx *ctx, uint32_t head);
 	int (*cancel)(struct syslet_ctx *ctx, uint64_t user_data,
 		      unsigned int flags);
 	int (*limits)(const struct syslet_limits *set,
@@ -101,6 +103,8 @@ long __syslet_sys_async_exec(const struct syslet_atom *atom,
 
 long __syslet_sys_async_wait(struct syslet_ring *ring, unsigned int min,
 		    const struct timespec *ts, const sigset_t *sigmask);
+long __syslet_sys_async_wait_flags(struct syslet_ring *ring, unsigned int min,
+				   unsigned int flags);
 long __syslet_sys_async_cancel(struct syslet_ring *ring, uint64_t user_data,
 		      unsigned int flags);
 long __syslet_sys_async_limits(const struct syslet_limits *set,
@@ -125,6 +129,7 @@ int __syslet_emu_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
 	       struct syslet_completion *done);
 int __syslet_emu_wait(struct syslet_ctx *ctx, unsigned int min,
 		      const struct timespec *ts, const sigset_t *sigmask);
+int __syslet_emu_wait_posted(struct syslet_ctx *ctx, uint32_t head);
 int __syslet_emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 	       unsigned int flags);
 int __syslet_emu_limits(const struct syslet_limits *set,

@@ -559,6 +559,18 @@ static int k_wait(struct syslet_ctx *ctx, unsigned int min,
 	return (int)__syslet_sys_async_wait(ctx->ring, min, ts, sigmask);
 }
 
+/*
+ * The kernel restarts the wait after an SA_RESTART handler (the call does
+ * not return); a kernel without SYSLET_WAIT_RESTART says -EINVAL.
+ */
+static int k_wait_posted(struct syslet_ctx *ctx, uint32_t head)
+{
+	kernel_post_pending(ctx);
+	return (int)__syslet_sys_async_wait_flags(ctx->ring, head,
+						  SYSLET_WAIT_RESTART |
+						  SYSLET_WAIT_HEAD);
+}
+
 static int k_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 		    unsigned int flags)
 {
@@ -602,6 +614,7 @@ const struct syslet_backend_ops __syslet_kernel_ops = {
 	.ctx_exit	= k_ctx_exit,
 	.submit		= k_submit,
 	.wait		= k_wait,
+	.wait_posted	= k_wait_posted,
 	.cancel		= k_cancel,
 	.limits		= k_limits,
 	.flush		= k_flush,

@@ -139,6 +139,16 @@ SYSLET_API int syslet_pwait(struct syslet_ctx *ctx, unsigned int min_complete,
 	return ctx_ops(ctx)->wait(ctx, min_complete, timeout, sigmask);
 }
 
+SYSLET_API uint32_t syslet_cq_head(const struct syslet_ctx *ctx)
+{
+	return __atomic_load_n(&ctx->ring->head, __ATOMIC_ACQUIRE);
+}
+
+SYSLET_API int syslet_wait_posted(struct syslet_ctx *ctx, uint32_t head)
+{
+	return ctx_ops(ctx)->wait_posted(ctx, head);
+}
+
 SYSLET_API int syslet_wait_completion(struct syslet_ctx *ctx,
 				      struct syslet_completion *comp)
 {

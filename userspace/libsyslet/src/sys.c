@@ -40,6 +40,14 @@ long __syslet_sys_async_wait(struct syslet_ring *ring, unsigned int min,
 				 sigmask ? KERNEL_SIGSET_BYTES : 0L, 0L));
 }
 
+/* untimed, no sigmask: what SYSLET_WAIT_RESTART allows */
+long __syslet_sys_async_wait_flags(struct syslet_ring *ring, unsigned int min,
+				   unsigned int flags)
+{
+	return neg_errno(syscall(__NR_async_wait, ring, (unsigned long)min,
+				 NULL, NULL, 0L, (unsigned long)flags));
+}
+
 long __syslet_sys_async_cancel(struct syslet_ring *ring, uint64_t user_data,
 		      unsigned int flags)
 {

@@ -339,3 +339,28 @@ int __syslet_emu_wait(struct syslet_ctx *ctx, unsigned int min,
 	return ret;
 }
 
+/*
+ * syslet_wait_posted(): an untimed futex wait on the head itself, which
+ * the kernel restarts after an SA_RESTART handler.  Parked completions
+ * are moved in first (emu_ready()): the head moves for them too.
+ */
+int __syslet_emu_wait_posted(struct syslet_ctx *ctx, uint32_t head)
+{
+	struct syslet_emu *e = ctx_emu(ctx);
+	uint32_t now;
+	int ret;
+
+	atomic_fetch_add(&e->waiters, 1);	/* seq_cst: see wake_waiters() */
+	for (;;) {
+		ret = (int)emu_ready(ctx, &now);
+		if (now != head)
+			break;
+		if (futex(ring_head(ctx->ring), FUTEX_WAIT_PRIVATE, head,
+			  NULL) && errno == EINTR) {
+			ret = -EINTR;
+			break;
+		}
+	}
+	atomic_fetch_sub(&e->waiters, 1);
+	return ret;
+}
