@@ -501,7 +501,7 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 	add_wait_queue(&ctx->kio_wait, &kio_wait);
 
 	for (;;) {
-		u32 tail;
+		u32 tail, head;
 
 		syslet_kio_flush(ctx);
 		syslet_flush(ctx, kr);
@@ -520,9 +520,9 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 			break;
 		}
 		prepare_to_wait(&kr->wait, &wait, TASK_INTERRUPTIBLE);
-		ret = (u32)(READ_ONCE(kr->head) - tail);
-		if ((flags & SYSLET_WAIT_HEAD) ? READ_ONCE(kr->head) != min :
-						 ret >= min)
+		head = READ_ONCE(kr->head);
+		ret = (u32)(head - tail);
+		if ((flags & SYSLET_WAIT_HEAD) ? head != min : ret >= min)
 			break;
 		/*
 		 * A signal or the timeout ends the wait before any look

@@ -256,6 +256,43 @@ TEST(wait_posted_ends_for_a_completion_another_thread_reaped)
 	syslet_ctx_exit(&ctx);
 }
 
+/*
+ * syslet_post(): a completion posted by the program is reaped like a
+ * chain's, moves the head (ending a syslet_wait_posted()), and bad flags
+ * are refused; at most a ring's worth is taken on the emulated backend
+ * (-EAGAIN after), the kernel parks the rest.
+ */
+TEST(post_is_reaped_like_a_completion)
+{
+	struct syslet_completion c, got;
+	struct syslet_ctx ctx;
+	uint32_t head;
+	int i, r;
+
+	ctx_or_die(&ctx, 4);
+	memset(&c, 0, sizeof(c));
+	c.user_data = 77;
+	c.status = -5;
+	head = syslet_cq_head(&ctx);
+	ASSERT_EQ(syslet_post(&ctx, &c), 0);
+	if (!wait_posted_missing())
+		ASSERT_EQ(syslet_wait_posted(&ctx, head), 1);
+	ASSERT_EQ(syslet_reap(&ctx, &got, 1), 1);
+	EXPECT_EQ(got.user_data, 77u);
+	EXPECT_EQ(got.status, -5);
+	c.flags = 0x80000000u;
+	EXPECT_EQ(syslet_post(&ctx, &c), -EINVAL);
+	c.flags = 0;
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(syslet_post(&ctx, &c), 0);
+	r = syslet_post(&ctx, &c);
+	EXPECT_TRUE(syslet_backend(&ctx) == SYSLET_BACKEND_KERNEL ? r == 0 :
+		    r == -EAGAIN);
+	for (i = 0; i < 4 + (r == 0); i++)
+		ASSERT_EQ(syslet_wait_completion(&ctx, &got), 0);
+	syslet_ctx_exit(&ctx);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;

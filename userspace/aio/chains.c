@@ -629,27 +629,30 @@ int saio_engine_wait_posted(uint32_t head, bool cancellable)
 }
 
 /*
- * Wake a leader asleep in saio_engine_wait_posted(): post a completion, of
- * a chain that does nothing (getppid() in the engine's default mode: it
- * runs in the caller, and the kernel posts its completion, parking it if
- * the ring is full: no allocation or lock in user space, so a signal
- * handler may do it).  Its user word, SAIO_WAKE_DATA, names no request.
- * Not counted in nr_held: it holds no thread.  Returns 0 or the engine's
- * -errno: -EAGAIN at max_chains (the shim's own requests, at most
- * aio_num, do not reach it alone; when they do, their completions move
- * the head anyway).
+ * Wake a leader asleep in saio_engine_wait_posted(): post a completion
+ * that names no request (SAIO_WAKE_DATA) to move the ring's head
+ * (syslet_post(): SYSLET_EXEC_POST, nothing runs, no thread; on the
+ * kernel backend no allocation or lock in user space, so a signal handler
+ * may do it).  It cannot fail when it is needed: while the leader sleeps,
+ * the head is what it read, and it read it with the ring empty, so the
+ * ring is empty, nothing is parked before it (the leader's wait flushed
+ * the overflow list; anything parked since moved the head) and the
+ * kernel writes it straight into the ring, without a chain object or a
+ * place in max_chains.  When the head has moved, a refusal does not
+ * matter: the leader is awake.  Not counted in nr_held: it holds no
+ * thread.  Returns 0 or the engine's -errno.
  */
 int saio_engine_wake(void)
 {
-	struct syslet_op op;
+	struct syslet_completion c;
 	int r;
 
-	syslet_op_init(&op, SYS_getppid, 0);
-	syslet_op_set_data(&op, SAIO_WAKE_DATA);
+	memset(&c, 0, sizeof(c));
+	c.user_data = SAIO_WAKE_DATA;
 	do
-		r = syslet_submit(&ctx, &op.atom);
+		r = syslet_post(&ctx, &c);
 	while (r == -EINTR);
-	return r < 0 ? r : 0;
+	return r;
 }
 
 /*

@@ -58,9 +58,7 @@ static _Thread_local volatile sig_atomic_t t_leading;
  * the leader sees the bump and does not sleep, or the waker sees the
  * leader and wakes it.  The wake moves the ring's head, which is what the
  * leader's wait looks at (SYSLET_WAIT_HEAD), so a wake that another
- * thread reaps first still ends it.  A wake that cannot be posted
- * (max_chains, no memory) puts lead_sleep back to 1 for the next
- * completion to try again.
+ * thread reaps first still ends it.
  */
 static int lead_sleep;
 /* the kernel refused SYSLET_WAIT_RESTART: untimed waits use the reaper */
@@ -76,13 +74,8 @@ static void saio_wake_sleepers(void)
 			NULL, NULL, 0);
 	if (__atomic_load_n(&lead_sleep, __ATOMIC_SEQ_CST) == 1 &&
 	    __atomic_compare_exchange_n(&lead_sleep, &one, 2, false,
-					__ATOMIC_SEQ_CST, __ATOMIC_RELAXED) &&
-	    saio_engine_wake()) {
-		int two = 2;
-
-		__atomic_compare_exchange_n(&lead_sleep, &two, 1, false,
-					    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
-	}
+					__ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		saio_engine_wake();	/* cannot fail when needed: see there */
 }
 
 /*
@@ -623,9 +616,13 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline)
 		__atomic_store_n(&lead_sleep, 1, __ATOMIC_SEQ_CST);
 		if (ready || __atomic_load_n(&saio.seq, __ATOMIC_SEQ_CST) != seen)
 			n = 1;	/* news already: look at it */
-		else
+		else {
+			/* race build: a completion elsewhere must wake it */
+			SAIO_WINDOW();
 			n = saio_engine_wait_posted(head, t_cancellable);
+		}
 		__atomic_store_n(&lead_sleep, 0, __ATOMIC_SEQ_CST);
+		/* a kernel without the flags (or no usable context): for good */
 		if (n == -EINVAL)
 			__atomic_store_n(&lead_untimed_off, true,
 					 __ATOMIC_RELAXED);

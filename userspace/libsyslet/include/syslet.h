@@ -490,6 +490,18 @@ uint32_t syslet_cq_head(const struct syslet_ctx *ctx);
  */
 int syslet_wait_posted(struct syslet_ctx *ctx, uint32_t head);
 
+/*
+ * Posts *@comp to @ctx's ring, as if a chain had completed with it (its
+ * flags: 0, or SYSLET_COMP_CANCELED / SYSLET_COMP_SYNC), to be reaped like
+ * any completion: to wake a thread waiting on the ring, say.  Nothing
+ * runs and no thread is involved.  Returns 0, or -EAGAIN when it cannot
+ * be posted now (the emulated backend: the ring is full; the kernel's:
+ * full and at max_chains, else the kernel parks it), -EINVAL for bad
+ * flags, -ENOMEM.  No allocation or lock in user space on the kernel
+ * backend, so a signal handler may call it there.  (LIBSYSLET_1.4.)
+ */
+int syslet_post(struct syslet_ctx *ctx, const struct syslet_completion *comp);
+
 /* Waits for one completion, copies it to *@comp and consumes it. */
 int syslet_wait_completion(struct syslet_ctx *ctx,
 			   struct syslet_completion *comp);

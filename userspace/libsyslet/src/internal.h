@@ -43,6 +43,8 @@ struct syslet_backend_ops {
 		    const struct timespec *ts, const sigset_t *sigmask);
 	/* syslet_wait_posted(): until the head moves; SA_RESTART goes on */
 	int (*wait_posted)(struct syslet_ctx *ctx, uint32_t head);
+	/* syslet_post() */
+	int (*post)(struct syslet_ctx *ctx, const struct syslet_completion *c);
 	int (*cancel)(struct syslet_ctx *ctx, uint64_t user_data,
 		      unsigned int flags);
 	int (*limits)(const struct syslet_limits *set,
@@ -130,6 +132,8 @@ int __syslet_emu_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
 int __syslet_emu_wait(struct syslet_ctx *ctx, unsigned int min,
 		      const struct timespec *ts, const sigset_t *sigmask);
 int __syslet_emu_wait_posted(struct syslet_ctx *ctx, uint32_t head);
+int __syslet_emu_post(struct syslet_ctx *ctx,
+		      const struct syslet_completion *c);
 int __syslet_emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 	       unsigned int flags);
 int __syslet_emu_limits(const struct syslet_limits *set,

@@ -563,6 +563,29 @@ static int k_wait(struct syslet_ctx *ctx, unsigned int min,
  * The kernel restarts the wait after an SA_RESTART handler (the call does
  * not return); a kernel without SYSLET_WAIT_RESTART says -EINVAL.
  */
+/*
+ * syslet_post(): SYSLET_EXEC_POST, counted as expected first (it is
+ * reaped like a chain's completion).  Nothing is parked here: a refusal
+ * is the caller's.  Safe in a signal handler: an atomic and the call.
+ */
+static int k_post(struct syslet_ctx *ctx, const struct syslet_completion *c)
+{
+	long r;
+
+	kstate_count(ctx, 1);
+	r = post_once(ctx, c);
+	if (r < 0) {
+		atomic_fetch_sub(&kstate(ctx)->expected, 1);
+		return (int)r;
+	}
+	return 0;
+}
+
+/*
+ * The bare system call once nothing is parked (kernel_post_pending() is
+ * an atomic load then): the POSIX AIO shim runs it with asynchronous
+ * cancellation, its context never parking anything.
+ */
 static int k_wait_posted(struct syslet_ctx *ctx, uint32_t head)
 {
 	kernel_post_pending(ctx);
@@ -615,6 +638,7 @@ const struct syslet_backend_ops __syslet_kernel_ops = {
 	.submit		= k_submit,
 	.wait		= k_wait,
 	.wait_posted	= k_wait_posted,
+	.post		= k_post,
 	.cancel		= k_cancel,
 	.limits		= k_limits,
 	.flush		= k_flush,

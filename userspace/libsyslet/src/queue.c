@@ -149,6 +149,12 @@ SYSLET_API int syslet_wait_posted(struct syslet_ctx *ctx, uint32_t head)
 	return ctx_ops(ctx)->wait_posted(ctx, head);
 }
 
+SYSLET_API int syslet_post(struct syslet_ctx *ctx,
+			   const struct syslet_completion *comp)
+{
+	return ctx_ops(ctx)->post(ctx, comp);
+}
+
 SYSLET_API int syslet_wait_completion(struct syslet_ctx *ctx,
 				      struct syslet_completion *comp)
 {

@@ -182,6 +182,29 @@ void post_job(struct emu_job *j)
 	free_jobs(fl);
 }
 
+/*
+ * syslet_post(): into the ring if it has room and nothing is parked
+ * before it (posting order), else -EAGAIN: the emulated backend parks
+ * only jobs.
+ */
+int __syslet_emu_post(struct syslet_ctx *ctx, const struct syslet_completion *c)
+{
+	struct syslet_emu *e = ctx_emu(ctx);
+	struct emu_job *fl = NULL;
+	int ret = -EAGAIN;
+
+	if (c->flags & ~(SYSLET_COMP_CANCELED | SYSLET_COMP_SYNC))
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	flush_locked(ctx, &fl);
+	if (!e->ovf && ring_write(ctx, c))
+		ret = 0;
+	wake_waiters(ctx);
+	pthread_mutex_unlock(&e->lock);
+	free_jobs(fl);
+	return ret;
+}
+
 /* --- waiting ----------------------------------------------------------- */
 
 static int64_t now_ns(void)
