@@ -613,7 +613,9 @@ int saio_engine_wait_posted(uint32_t head, bool cancellable)
 {
 	int ret, oldtype, err;
 
-	if (!ctx_live || syslet_backend(&ctx) != SYSLET_BACKEND_KERNEL)
+	if (!ctx_live)
+		return -EAGAIN;		/* no context yet: not "cannot ever" */
+	if (syslet_backend(&ctx) != SYSLET_BACKEND_KERNEL)
 		return -EINVAL;
 	if (cancellable)
 		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &oldtype);

@@ -498,7 +498,10 @@ int syslet_wait_posted(struct syslet_ctx *ctx, uint32_t head);
  * be posted now (the emulated backend: the ring is full; the kernel's:
  * full and at max_chains, else the kernel parks it), -EINVAL for bad
  * flags, -ENOMEM.  No allocation or lock in user space on the kernel
- * backend, so a signal handler may call it there.  (LIBSYSLET_1.4.)
+ * backend, so a signal handler may call it there; for that reason it does
+ * not first post what the library parked (completions of SYSLET_SYNC
+ * chains refused for now), which it may therefore overtake.
+ * (LIBSYSLET_1.4.)
  */
 int syslet_post(struct syslet_ctx *ctx, const struct syslet_completion *comp);
 
