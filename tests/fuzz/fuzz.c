@@ -13,15 +13,17 @@
  * nanosleep, splice, lseek, close of its own fds, ...) plus refused and
  * nonexistent ones, random flags (unknown bits too), stop/skip
  * combinations, garbage and unmapped atom/ring/argument/result pointers,
- * self-modifying, cyclic and very long chains, random cancels, waits and
- * async_limits() changes, rings made inaccessible, scribbled or
- * munmapped while chains are in flight, threads that exit with chains in
- * flight; calls that install a temporary signal mask (ppoll, pselect6,
- * epoll_pwait, epoll_pwait2, io_pgetevents) while real-time signals are
- * sent to the process, floods of SYSLET_EXEC_POST on a full ring, and (in a forked
- * process of uid 1000 at a low RLIMIT_NPROC) submissions for which no
- * async thread can be made while another thread cancels them.  An episode ends normally (drain, then exit), or by
- * exit_group(), exec, or SIGKILL from the parent, with chains in flight.
+ * self-modifying, cyclic and very long chains, random cancels, waits
+ * (async_wait()'s flags too) and async_limits() changes, rings made
+ * inaccessible, scribbled or munmapped while chains are in flight,
+ * threads that exit with chains in flight; calls that install a
+ * temporary signal mask (ppoll, pselect6, epoll_pwait, epoll_pwait2,
+ * io_pgetevents) while real-time signals are sent to the process, floods
+ * of SYSLET_EXEC_POST on a full ring, and (in a forked process of uid
+ * 1000 at a low RLIMIT_NPROC) submissions for which no async thread can
+ * be made while another thread cancels them.  An episode ends normally
+ * (drain, then exit), or by exit_group(), exec, or SIGKILL from the
+ * parent, with chains in flight.
  *
  * Safety: the child installs a seccomp filter that, for calls made from
  * its async_exec() call site (which is what atoms are checked as), allows
@@ -47,6 +49,9 @@
  *  - a flood of SYSLET_EXEC_POST on a ring nobody reaps, at a low
  *    max_chains M, has at most (free entries + M) posts accepted, the
  *    rest refused with EAGAIN (unless limits were set meanwhile);
+ *  - async_wait() with SYSLET_WAIT_RESTART and a timeout or a sigmask
+ *    fails with EINVAL; with valid flags it fails only with EINTR, ETIME
+ *    or ENOMEM;
  *  - every episode's process ends: normally within 120 s, killed within
  *    30 s;
  *  - libsyslet threadlets (run in the caller, handed on to spares when
@@ -67,6 +72,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -105,6 +111,7 @@ struct shared {
 	_Atomic uint64_t floods;	/* POST floods that met max_chains */
 	_Atomic uint64_t flood_posts, flood_refused, flood_unchecked;
 	_Atomic uint64_t nproc_runs;	/* low RLIMIT_NPROC runs that ran */
+	_Atomic uint64_t flag_waits;	/* async_wait()s with flags (valid) */
 	_Atomic uint64_t np_eagain, np_cancelled;	/* their submissions */
 	_Atomic uint64_t np_notroot;	/* not run: not root */
 	_Atomic int np_errno;		/* why one could not start */
@@ -1320,6 +1327,81 @@ static void random_cancel(struct thr *t)
 		fail("async_cancel(flags %#x) failed with EALREADY", flags);
 }
 
+/*
+ * async_wait() with its flags, on ring @i (this thread's, in a good
+ * state): SYSLET_WAIT_HEAD from a stale head (ends at once) or the
+ * current one (until a completion is posted, or the timeout);
+ * SYSLET_WAIT_RESTART untimed, for entries or for the head to move, which
+ * the thread's 100 ms tick ends if nothing else does (its handler has no
+ * SA_RESTART: -EINTR), while the rt signals sent to the process (no
+ * SA_RESTART either) and hand-offs happen around it; and the flag
+ * combinations the kernel must refuse.
+ */
+static void flags_wait(struct thr *t, int i)
+{
+	static const int ok_errno[] = { EINTR, ETIME, ENOMEM };
+	struct rng *r = &t->rng;
+	struct timespec ts = { 0, (long)below(r, 3) * 1000000 };
+	struct syslet_ring *ring = rings[i].r;
+	unsigned int head = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
+	unsigned int flags, min;
+	void *tsp = NULL;
+	sigset_t set;
+	bool bad = false;
+	long ret;
+
+	switch (below(r, 6)) {
+	case 0:
+		flags = SYSLET_WAIT_HEAD;
+		min = head - 1 - (unsigned int)below(r, 100);
+		tsp = chance(r, 500) ? &ts : NULL;
+		break;
+	case 1:
+		flags = SYSLET_WAIT_HEAD;
+		min = head;
+		tsp = &ts;
+		break;
+	case 2:
+		flags = SYSLET_WAIT_RESTART;
+		min = 1 + (unsigned int)below(r, 2);
+		break;
+	case 3:
+		flags = SYSLET_WAIT_RESTART | SYSLET_WAIT_HEAD;
+		min = head;
+		break;
+	case 4:		/* refused: a restart would start the timeout over */
+		flags = SYSLET_WAIT_RESTART | (chance(r, 500) ? SYSLET_WAIT_HEAD : 0);
+		min = 1;
+		tsp = &ts;
+		bad = true;
+		break;
+	default:	/* refused: the mask would be restored at the restart */
+		flags = SYSLET_WAIT_RESTART;
+		min = 1;
+		sigemptyset(&set);
+		bad = true;
+		break;
+	}
+	ret = syscall(NR_async_wait, ring, min, tsp, bad && !tsp ? &set : NULL,
+		      8, flags);
+	if (bad && (ret != -1 || errno != EINVAL))
+		fail("async_wait(flags %#x) with a %s: %ld (%s), not EINVAL",
+		     flags, tsp ? "timeout" : "sigmask", ret,
+		     ret < 0 ? strerror(errno) : "no error");
+	if (!bad && ret < 0) {
+		unsigned int k;
+
+		for (k = 0; k < sizeof(ok_errno) / sizeof(ok_errno[0]); k++)
+			if (errno == ok_errno[k])
+				break;
+		if (k == sizeof(ok_errno) / sizeof(ok_errno[0]))
+			fail("async_wait(flags %#x): %s", flags, strerror(errno));
+	}
+	if (!bad)
+		sh->flag_waits++;
+	reap(i);
+}
+
 static void random_wait(struct thr *t)
 {
 	struct rng *r = &t->rng;
@@ -1343,6 +1425,10 @@ static void random_wait(struct thr *t)
 	if (chance(r, 50)) {
 		ts.tv_nsec = -1;
 		tsp = &ts;
+	}
+	if (chance(r, 250)) {
+		flags_wait(t, i);
+		return;
 	}
 	syscall(NR_async_wait, ring, below(r, 4), tsp, mask, sz,
 		chance(r, 100) ? 1u << below(r, 32) : 0);
@@ -1957,6 +2043,7 @@ int main(int argc, char **argv)
 	uint64_t seed = 0, target = 20000, total = 0, accepted = 0, comps = 0;
 	uint64_t cancels = 0, eagain = 0, woff = 0, sigpipes = 0, sigxfsz = 0;
 	uint64_t tls = 0, tlh = 0, direct = 0, rtsigs = 0, floods = 0, nproc = 0;
+	uint64_t flag_waits = 0;
 	uint64_t rt_sent = 0, rt_deliv = 0, fl_posts = 0, fl_refused = 0;
 	uint64_t fl_unchecked = 0, np_eagain = 0, np_cancelled = 0;
 	uint64_t np_notroot = 0;
@@ -2078,6 +2165,7 @@ int main(int argc, char **argv)
 		rtsigs += sh->rtsigs;
 		floods += sh->floods;
 		nproc += sh->nproc_runs;
+		flag_waits += sh->flag_waits;
 		rt_sent += sh->rt_sent;
 		rt_deliv += sh->rt_delivered;
 		fl_posts += sh->flood_posts;
@@ -2166,9 +2254,9 @@ int main(int argc, char **argv)
 	       (unsigned long long)np_cancelled, (unsigned long long)np_notroot);
 	/* one line for tests/fuzz/long.sh */
 	printf("# coverage: chains %llu nproc_runs %llu floods %llu "
-	       "rt_delivered %llu\n", (unsigned long long)total,
+	       "rt_delivered %llu flag_waits %llu\n", (unsigned long long)total,
 	       (unsigned long long)nproc, (unsigned long long)floods,
-	       (unsigned long long)rt_deliv);
+	       (unsigned long long)rt_deliv, (unsigned long long)flag_waits);
 	printf("%s 1 every chain completes exactly once, with sane fields\n",
 	       failed & 1 ? "not ok" : "ok");
 	printf("%s 2 every episode's process ends (normally, exit, exec, SIGKILL, last pthread_exit)\n",

@@ -46,18 +46,18 @@ fi
 # A long run must have driven each of the rarer operations at least once:
 # runs at a low RLIMIT_NPROC (thread creation failing, concurrent
 # cancels), POST floods that met max_chains, real-time signals delivered
-# while atoms installed temporary masks.  One that never did tested less
-# than it claims (e.g. a low-RLIMIT_NPROC child that could not become
+# while atoms installed temporary masks, async_wait()s with flags.  One
+# that never did tested less than it claims (e.g. a low-RLIMIT_NPROC child that could not become
 # uid 1000).
 cov=$(sed -n 's/^# coverage: //p' "$out" | tail -1)
 rm -f "$out" "$out.rc"
 set -- $cov
 ran=${2:-0}
 if [ -z "$cov" ]; then
-	echo "not ok 5 the run drove thread-creation failures, POST floods and real-time signals # no coverage line"
+	echo "not ok 5 the run drove thread-creation failures, POST floods, real-time signals and wait flags # no coverage line"
 	rc=1
 elif [ "$ran" -lt 100000 ]; then
-	echo "ok 5 the run drove thread-creation failures, POST floods and real-time signals # SKIP $ran chains: a short run"
+	echo "ok 5 the run drove thread-creation failures, POST floods, real-time signals and wait flags # SKIP $ran chains: a short run"
 else
 	missing=
 	while [ $# -ge 2 ]; do
@@ -65,9 +65,9 @@ else
 		shift 2
 	done
 	if [ -z "$missing" ]; then
-		echo "ok 5 the run drove thread-creation failures, POST floods and real-time signals ($cov)"
+		echo "ok 5 the run drove thread-creation failures, POST floods, real-time signals and wait flags ($cov)"
 	else
-		echo "not ok 5 the run drove thread-creation failures, POST floods and real-time signals: none of:$missing ($cov)"
+		echo "not ok 5 the run drove thread-creation failures, POST floods, real-time signals and wait flags: none of:$missing ($cov)"
 		rc=1
 	fi
 fi
