@@ -104,7 +104,10 @@ def main():
                        "--filename=" + targets[w["target"]],
                        # n I/Os, over the file again if it is smaller
                        "--io_size=%d" % (n * 4096),
-                       "--norandommap", "--randrepeat=0", "--output-format=terse"]
+                       "--norandommap", "--randrepeat=0", "--output-format=terse",
+                       # not fio's default TSC: its calibration at start
+                       # loops for a time, not a count (noise in the difference)
+                       "--clocksource=clock_gettime"]
                 cmd += eargs + w.get("extra", [])
                 if w["target"] == "tmpfs":
                     cmd.append("--invalidate=0")
