@@ -5,7 +5,13 @@
  * program scripts/itrace.sh traces: a call in the middle of the loop is
  * like every other.
  *
- *   chain-loop MODE [SECONDS]
+ *   chain-loop MODE [SECONDS | -n CALLS]
+ *
+ * With -n (not for handoff), exactly CALLS calls (rounded up to a
+ * thousand) are made between two marks of scripts/insn-prof.sh (a
+ * reboot() with a bad magic, which fails with EINVAL and does nothing
+ * else): the profile between them, divided by CALLS, is what one call
+ * costs, exactly.
  *
  * MODE is a call and how it is made:
  *   plain      getppid() through syscall()
@@ -99,7 +105,8 @@ int main(int argc, char **argv)
 		"pobread", "pobthrread", "handoff",
 	};
 	const char *mode = argc > 1 ? argv[1] : "";
-	double secs = argc > 2 ? atof(argv[2]) : 3;
+	long calls = argc > 3 && !strcmp(argv[2], "-n") ? atol(argv[3]) : 0;
+	double secs = argc > 2 && !calls ? atof(argv[2]) : 3;
 	int plain = !strncmp(mode, "plain", 5);
 	int sync = !strncmp(mode, "sync", 4);
 	int thr = !strncmp(mode, "pobthr", 6);
@@ -118,7 +125,7 @@ int main(int argc, char **argv)
 		if (!strcmp(mode, modes[m]))
 			break;
 	if (m == sizeof(modes) / sizeof(modes[0])) {
-		fprintf(stderr, "usage: chain-loop plain|sync|pob|pobthr[read]|handoff [seconds]\n");
+		fprintf(stderr, "usage: chain-loop plain|sync|pob|pobthr[read]|handoff [seconds | -n calls]\n");
 		return 2;
 	}
 	if (!plain && !syslet_present()) {
@@ -151,6 +158,8 @@ int main(int argc, char **argv)
 	else
 		atom_init(&a, sync ? SYSLET_SYNC : 0, SYS_getppid, &ret, NULL,
 			  NULL, NULL, NULL);
+	if (calls)
+		syscall(SYS_reboot, 0, 0, 0, 0);	/* insn-prof's mark */
 	t0 = now_ns();
 	do {
 		for (int i = 0; i < 1000; i++) {
@@ -170,7 +179,9 @@ int main(int argc, char **argv)
 		}
 		n += 1000;
 		t = now_ns();
-	} while (t - t0 < secs * 1e9);
+	} while (calls ? n < calls : t - t0 < secs * 1e9);
+	if (calls)
+		syscall(SYS_reboot, 0, 0, 0, 0);
 	printf("%-10s %8.0f ns per call (%ld calls)\n", mode, (t - t0) / n, n);
 	if (rd)
 		unlink("/tmp/chain-loop.dat");
