@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include "sys.h"
 #include "tap.h"
+#include "procstatus.h"
 
 static int pin(int cpu)
 {
@@ -754,22 +755,17 @@ static void *signaller_fn(void *arg)
 /* Involuntary context switches of every task of the process so far. */
 static long preemptions(void)
 {
-	char path[300], line[128];
 	struct dirent *de;
 	DIR *d = opendir("/proc/self/task");
 	long n = 0;
 
 	while (d && (de = readdir(d))) {
-		FILE *f;
+		long v = de->d_name[0] == '.' ? -1 :
+			 tap_task_status(de->d_name,
+					 "nonvoluntary_ctxt_switches");
 
-		snprintf(path, sizeof(path), "/proc/self/task/%s/status",
-			 de->d_name);
-		f = fopen(path, "r");
-		while (f && fgets(line, sizeof(line), f))
-			if (!strncmp(line, "nonvoluntary_ctxt_switches:", 27))
-				n += atol(line + 27);
-		if (f)
-			fclose(f);
+		if (v > 0)
+			n += v;
 	}
 	if (d)
 		closedir(d);

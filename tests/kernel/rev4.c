@@ -17,6 +17,7 @@
  */
 #include "tap.h"
 #include "sys.h"
+#include "procstatus.h"
 
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -598,18 +599,7 @@ TEST(queued_chains_run_at_their_submitters_io_priority)
 
 static int tracer_of(int tid)
 {
-	char path[96], line[128];
-	int tp = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "TracerPid:", 10))
-			tp = atoi(line + 10);
-	if (f)
-		fclose(f);
-	return tp;
+	return (int)tap_tid_status(tid, "TracerPid");
 }
 
 TEST(a_traced_async_thread_takes_no_user_context)

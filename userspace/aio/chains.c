@@ -580,8 +580,10 @@ int saio_engine_wait(const struct timespec *rel)
 
 /*
  * The ring's head now, and whether anything waits in the ring: the first
- * half of an untimed leader's wait (complete.c), read before it looks at
- * saio.seq for the last time.
+ * half of an untimed wait in the engine (complete.c), read before it
+ * looks at saio.seq for the last time; and what a waker compares with the
+ * head the sleepers read.  Only loads of the ring header: a signal
+ * handler may call it.
  */
 uint32_t saio_engine_head(bool *ready)
 {
@@ -592,7 +594,7 @@ uint32_t saio_engine_head(bool *ready)
 }
 
 /*
- * The untimed wait of a leader (complete.c): until a completion was posted
+ * An untimed wait in the engine (complete.c): until a completion was posted
  * since the ring's head was 'head', whoever reaped it (async_wait()'s
  * SYSLET_WAIT_HEAD), so that one reaped by another thread, or by a handler
  * of this one, between the leader's last look and its sleep, still ends
@@ -631,18 +633,18 @@ int saio_engine_wait_posted(uint32_t head, bool cancellable)
 }
 
 /*
- * Wake a leader asleep in saio_engine_wait_posted(): post a completion
+ * Wake the waiters asleep in saio_engine_wait_posted(): post a completion
  * that names no request (SAIO_WAKE_DATA) to move the ring's head
  * (syslet_post(): SYSLET_EXEC_POST, nothing runs, no thread; on the
  * kernel backend no allocation or lock in user space, so a signal handler
- * may do it).  It cannot fail when it is needed: while the leader sleeps,
- * the head is what it read, and it read it with the ring empty, so the
- * ring is empty, nothing is parked before it (the leader's wait flushed
- * the overflow list; anything parked since moved the head) and the
- * kernel writes it straight into the ring, without a chain object or a
- * place in max_chains.  When the head has moved, a refusal does not
- * matter: the leader is awake.  Not counted in nr_held: it holds no
- * thread.  Returns 0 or the engine's -errno.
+ * may do it).  It cannot fail when it is needed: a waiter still asleep
+ * has the head it read, and it read it with the ring empty, so the ring
+ * is empty, nothing is parked before it (its wait flushed the overflow
+ * list; anything parked since moved the head) and the kernel writes it
+ * straight into the ring, without a chain object or a place in
+ * max_chains.  When the head has moved, a refusal does not matter: every
+ * waiter is awake.  Not counted in nr_held: it holds no thread.  Returns
+ * 0 or the engine's -errno.
  */
 int saio_engine_wake(void)
 {

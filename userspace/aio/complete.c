@@ -12,10 +12,11 @@
  *     (whoever gets saio.reap_lock; a caller that does not get it knows
  *     someone else is reaping);
  *   - by a leader: a thread in aio_suspend or lio_listio(LIO_WAIT) that
- *     waits in the engine itself and reaps (saio_wait_lead());
+ *     waits in the engine itself and reaps (saio_wait_lead(); untimed
+ *     ones on the kernel backend, any number at once, saio_wait_engine());
  *   - by the reaper, one thread per process, created the first time a
- *     caller has to sleep and cannot lead (a second untimed sleeper while
- *     one leads, an untimed sleeper on the emulated backend, aio_cancel),
+ *     caller has to sleep and cannot lead (a timed sleeper while another
+ *     leads, an untimed sleeper on the emulated backend, aio_cancel),
  *     a request needing a notification goes asynchronous, a write goes to
  *     an engine thread or a request waits behind another.  It blocks in
  *     the engine's wait with every signal blocked, and exists at most
@@ -26,10 +27,10 @@
  * sleeper sees completions made by any thread, inline ones included; an
  * untimed wait is an untimed futex wait, which the kernel restarts after
  * an SA_RESTART handler (as glibc's aio_suspend and lio_listio(LIO_WAIT)
- * do), a timed one ends with EINTR after any handler.  An untimed leader
- * waits in the engine with SYSLET_WAIT_RESTART, which the kernel restarts
- * the same way, and is woken through the ring for what completes
- * elsewhere (lead_sleep).
+ * do), a timed one ends with EINTR after any handler.  An untimed waiter
+ * on the kernel backend waits in the engine with SYSLET_WAIT_RESTART,
+ * which the kernel restarts the same way, and is woken through the ring
+ * for what completes elsewhere (eng_sleep).
  */
 #include <errno.h>
 #include <limits.h>
@@ -45,36 +46,92 @@ static pthread_mutex_t reaper_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool saio_leading;	/* atomic: a thread leads (saio_wait_lead()) */
 /*
  * This thread is about to lead, or leaves its lead (1), or leads and owns
- * saio_leading (2); read by its signal handlers, hence volatile.
+ * saio_leading (2), or is counted in eng_sleep (3, saio_wait_engine());
+ * read by its signal handlers, hence volatile.
  */
 static _Thread_local volatile sig_atomic_t t_leading;
 /*
- * An untimed leader asleep in the engine (saio_wait_lead()) sees only the
- * ring's head, not saio.seq.  lead_sleep (atomic) is 1 from just before it
- * checks saio.seq for the last time until it wakes, and 2 once a wake was
- * posted for it (saio_engine_wake()), so that one is posted per sleep.
- * The leader stores 1 then loads saio.seq; saio_wake_sleepers() bumps
- * saio.seq then loads lead_sleep (both sequentially consistent): either
- * the leader sees the bump and does not sleep, or the waker sees the
- * leader and wakes it.  The wake moves the ring's head, which is what the
- * leader's wait looks at (SYSLET_WAIT_HEAD), so a wake that another
- * thread reaps first still ends it.
+ * Untimed waiters asleep in the engine (saio_wait_engine()) see only the
+ * ring's head, not saio.seq.  eng_sleep is one word for them: how many are
+ * counted (low 32 bits) and the latest head one of them read (high 32).
+ * Each reads the head, counts itself in and raises the head part to what
+ * it read, in one atomic step (saio_sleep_register()), and then looks at
+ * saio.seq for the last time before it sleeps until the head moves.
+ * saio_wake_sleepers() bumps saio.seq, then, if eng_sleep counts a
+ * sleeper and its head part is still the ring's head, posts a completion
+ * that names no request (saio_engine_wake()), which moves the head (the
+ * two read-modify-writes sequentially consistent, the ring's head read
+ * after them; on x86: saio_wake_sleepers()): either a sleeper sees the
+ * bump and does not
+ * sleep, or the waker sees it counted, its head unmoved, and wakes it.  A
+ * sleeper's head is at most the head part, which is at most the ring's
+ * head: one whose head was passed is awake, and while the head is still
+ * the head part every sleeper on it is woken by one post, so a wake is
+ * posted once per sleep and waker, not once per bump.  The post moves the head
+ * whoever reaps it, which is what the waits look at (SYSLET_WAIT_HEAD),
+ * so a wake that another thread reaps first still ends them.  The first
+ * sleeper to count itself in sets the head part whatever it held (the
+ * head wraps; a fork's child has a new ring): only a count that never
+ * drops, a thread that longjmp()ed out of a handler that interrupted its
+ * wait, would leave it to age, and be wrong after 2^31 more completions.
  */
-static int lead_sleep;
+static uint64_t eng_sleep;
+
+static void saio_sleep_register(uint32_t head)
+{
+	uint64_t old = __atomic_load_n(&eng_sleep, __ATOMIC_SEQ_CST), new;
+
+	do {
+		uint32_t n = (uint32_t)old, h = (uint32_t)(old >> 32);
+
+		/* the later of the two, if others are counted */
+		if (!n || (int32_t)(head - h) > 0)
+			h = head;
+		new = (uint64_t)h << 32 | (n + 1);
+	} while (!__atomic_compare_exchange_n(&eng_sleep, &old, new, false,
+					      __ATOMIC_SEQ_CST,
+					      __ATOMIC_SEQ_CST));
+}
+
+static void saio_sleep_unregister(void)
+{
+	__atomic_fetch_sub(&eng_sleep, 1, __ATOMIC_SEQ_CST);
+}
 /* the kernel refused SYSLET_WAIT_RESTART: untimed waits use the reaper */
 static bool lead_untimed_off;
 
-static void saio_wake_sleepers(void)
+/* saio.seq moves: the futex sleepers look again */
+static void saio_bump_seq(void)
 {
-	int one = 1;
-
 	__atomic_fetch_add(&saio.seq, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&saio.nr_waiters, __ATOMIC_SEQ_CST))
 		syscall(SYS_futex, &saio.seq, FUTEX_WAKE_PRIVATE, INT_MAX,
 			NULL, NULL, 0);
-	if (__atomic_load_n(&lead_sleep, __ATOMIC_SEQ_CST) == 1 &&
-	    __atomic_compare_exchange_n(&lead_sleep, &one, 2, false,
-					__ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+}
+
+/*
+ * Something completed: every sleeper looks again, those in the engine
+ * too.  A sleeper that needs the post read the ring empty at the head it
+ * registered, and the head has not moved since, so the ring is empty
+ * still: a waker that sees entries in it posts nothing (each post into a
+ * full ring would be parked by the kernel, and move no head).  The ring's
+ * head and tail are plain memory the kernel and the reaping thread write,
+ * not C11 atomics: the argument rests on x86's total store order, with
+ * the sequentially consistent read-modify-writes on both sides (a
+ * configuration the shim is built for only: aio-internal.h).
+ */
+static void saio_wake_sleepers(void)
+{
+	uint64_t sleep;
+	uint32_t head;
+	bool ready;
+
+	saio_bump_seq();
+	sleep = __atomic_load_n(&eng_sleep, __ATOMIC_SEQ_CST);
+	if (!(uint32_t)sleep)
+		return;
+	head = saio_engine_head(&ready);
+	if ((uint32_t)(sleep >> 32) == head && !ready)
 		saio_engine_wake();	/* cannot fail when needed: see there */
 }
 
@@ -377,7 +434,11 @@ void saio_reaper_forget(void)
 	saio.reaper_running = false;
 	/* a thread of the parent may have led at the fork */
 	__atomic_store_n(&saio_leading, false, __ATOMIC_RELAXED);
-	__atomic_store_n(&lead_sleep, 0, __ATOMIC_RELAXED);
+	/*
+	 * Only this thread is left, counted if a handler that interrupted its
+	 * engine wait forked: the wait it goes back to uncounts it.
+	 */
+	__atomic_store_n(&eng_sleep, t_leading == 3, __ATOMIC_RELAXED);
 }
 
 /* Make sure the reaper runs.  Returns 0, or an errno if it cannot. */
@@ -524,15 +585,13 @@ static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
  * A timed leader waits for a bounded slice (SAIO_LEAD_SLICE_NS) at a
  * time, which bounds how long a completion made outside the ring (an
  * inline one in another thread, a cancelled waiting request) can go
- * unnoticed by it.  An untimed leader (kernel backend) waits with
- * SYSLET_WAIT_RESTART, which an SA_RESTART handler does not end (glibc's
- * untimed wait is an untimed futex wait: the same), and is woken by a
- * posted completion for what completes outside the ring (lead_sleep).
- * A second untimed sleeper meanwhile waits on the reaper, which it
- * starts; so do the emulated backend's untimed sleepers.  A program
- * whose one thread waits for reads (fio's posixaio engine with
- * rw=randread) has no reaper; one that writes, asks for notifications or
- * queues a request behind another has it, and waits through it.
+ * unnoticed by it.  Untimed waiters on the kernel backend all wait in the
+ * engine, as many at once as there are (saio_wait_engine()); the emulated
+ * backend's untimed sleepers wait on the reaper, which they start.  A
+ * program whose threads wait for reads (fio's posixaio engine with
+ * rw=randread, one job or several) has no reaper; one that writes, asks
+ * for notifications or queues a request behind another has it, and waits
+ * through it.
  *
  * The leader is elected with saio_leading, not saio.reap_lock: it takes
  * the lock only to reap, after its wait, so that while it waits (where it
@@ -555,10 +614,73 @@ static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
  */
 #define SAIO_LEAD_SLICE_NS	10000000L
 
+/*
+ * An untimed wait in the engine (kernel backend), by any number of threads
+ * at once: until a completion was posted since this thread read the head
+ * (SYSLET_WAIT_HEAD), restarted after an SA_RESTART handler as glibc's
+ * untimed futex wait is (SYSLET_WAIT_RESTART), woken by a posted
+ * completion for what completes outside the ring (eng_sleep, above);
+ * then it reaps.  Every sleeper wakes at every post, and the first to get
+ * saio.reap_lock reaps for all (the others wait for its bump of saio.seq,
+ * a slice at most): before, only one thread led, and a second untimed
+ * waiter started the reaper thread, whose hop per completion (two
+ * cross-CPU wake-ups per batch, each a host time slice away on a busy
+ * host) every wait paid from then on: fio's posixaio engine with two
+ * jobs ran at 0.13-0.32x io_uring there.  t_leading is 3 while this
+ * thread is counted in eng_sleep (a cancellation in the wait uncounts
+ * it: saio_suspend_cancelled()), 1 just before and after, so that a
+ * handler that interrupts it and calls aio_suspend() waits on the reaper
+ * instead (as in a timed lead, below).
+ */
+static int saio_wait_engine(uint32_t seen)
+{
+	struct timespec dl, rel = { 0, SAIO_LEAD_SLICE_NS };
+	uint32_t head;
+	bool ready;
+	int n;
+
+	/* set first: a handler in the window must not wait in the engine */
+	t_leading = 1;
+	head = saio_engine_head(&ready);
+	saio_sleep_register(head);
+	t_leading = 3;
+	/*
+	 * A completion this thread has not seen either bumped saio.seq
+	 * before the load below, or is in the ring, or is posted after
+	 * 'head' was read, or was reaped from the ring by another thread
+	 * that bumps saio.seq after that load and then sees this thread
+	 * counted, its head unmoved, and posts a wake: each ends the wait.
+	 */
+	if (ready || __atomic_load_n(&saio.seq, __ATOMIC_SEQ_CST) != seen) {
+		n = 1;	/* news already: look at it */
+	} else {
+		/* race build: a completion elsewhere must wake it */
+		SAIO_WINDOW();
+		n = saio_engine_wait_posted(head, t_cancellable);
+	}
+	t_leading = 1;
+	saio_sleep_unregister();
+	t_leading = 0;
+	/* a kernel without the flags (or no usable context): for good */
+	if (n == -EINVAL)
+		__atomic_store_n(&lead_untimed_off, true, __ATOMIC_RELAXED);
+	/*
+	 * Reap what is there.  If another thread holds the lock, it reaps and
+	 * bumps saio.seq for what it completes: wait for that, not spin on a
+	 * ring that says ready; so too if the engine cannot wait at all.
+	 */
+	if (!saio_reap(false) && n != 0 && n != -EINTR) {
+		saio_deadline(&dl, &rel);
+		saio_wait_seq_noreaper(seen, &dl);
+	}
+	return n == -EINTR ? EINTR : 0;
+}
+
 int saio_wait_lead(uint32_t seen, const struct timespec *deadline)
 {
 	struct timespec now, rel = { 0, SAIO_LEAD_SLICE_NS };
 	bool untimed = !deadline;
+	int64_t left;
 	int n;
 
 	if (t_leading ||
@@ -567,17 +689,15 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline)
 			 saio_engine_backend() != SYSLET_AIO_BACKEND_KERNEL)))
 		return untimed ? saio_wait_seq_restart(seen) :
 				 saio_wait_seq(seen, deadline);
-	if (deadline) {
-		int64_t left;
-
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = (int64_t)(deadline->tv_sec - now.tv_sec) * 1000000000 +
-		       deadline->tv_nsec - now.tv_nsec;
-		if (left <= 0)
-			return ETIMEDOUT;
-		if (left < rel.tv_nsec)
-			rel.tv_nsec = (long)left;
-	}
+	if (untimed)
+		return saio_wait_engine(seen);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left = (int64_t)(deadline->tv_sec - now.tv_sec) * 1000000000 +
+	       deadline->tv_nsec - now.tv_nsec;
+	if (left <= 0)
+		return ETIMEDOUT;
+	if (left < rel.tv_nsec)
+		rel.tv_nsec = (long)left;
 	/* set first: a handler in the window must not take this as a lead */
 	t_leading = 1;
 	if (__atomic_exchange_n(&saio_leading, true, __ATOMIC_ACQUIRE)) {
@@ -585,8 +705,6 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline)
 		struct timespec dl;
 
 		t_leading = 0;
-		if (untimed)
-			return saio_wait_seq_restart(seen);
 		saio_deadline(&dl, &rel);
 		n = saio_wait_seq_noreaper(seen, &dl);
 		/*
@@ -602,33 +720,7 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline)
 		return n;
 	}
 	t_leading = 2;
-	if (untimed) {
-		bool ready;
-		uint32_t head = saio_engine_head(&ready);
-
-		/*
-		 * A completion this thread has not seen either bumped
-		 * saio.seq before the load below, or is in the ring, or is
-		 * posted after 'head' was read, or was reaped from the ring
-		 * by another thread that bumps saio.seq after that load and
-		 * then sees lead_sleep and posts a wake: each ends the wait.
-		 */
-		__atomic_store_n(&lead_sleep, 1, __ATOMIC_SEQ_CST);
-		if (ready || __atomic_load_n(&saio.seq, __ATOMIC_SEQ_CST) != seen)
-			n = 1;	/* news already: look at it */
-		else {
-			/* race build: a completion elsewhere must wake it */
-			SAIO_WINDOW();
-			n = saio_engine_wait_posted(head, t_cancellable);
-		}
-		__atomic_store_n(&lead_sleep, 0, __ATOMIC_SEQ_CST);
-		/* a kernel without the flags (or no usable context): for good */
-		if (n == -EINVAL)
-			__atomic_store_n(&lead_untimed_off, true,
-					 __ATOMIC_RELAXED);
-	} else {
-		n = saio_engine_wait(&rel);
-	}
+	n = saio_engine_wait(&rel);
 	t_leading = 1;
 	__atomic_store_n(&saio_leading, false, __ATOMIC_RELEASE);
 	t_leading = 0;
@@ -644,8 +736,13 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline)
 		saio_deadline(&dl, &rel);
 		saio_wait_seq_noreaper(seen, &dl);
 	}
-	/* let the others re-check, and one of them take over */
-	saio_wake_sleepers();
+	/*
+	 * Let the timed sleepers re-check, and one of them take over; not
+	 * those in the engine (woken for nothing at every slice's end: a
+	 * review measured 86 wake-ups a second with one idle timed waiter):
+	 * what this lead completed woke them already (saio_finish()).
+	 */
+	saio_bump_seq();
 	return n == -EINTR ? EINTR : 0;
 }
 
@@ -721,11 +818,14 @@ static bool saio_anything_to_wait(const struct aiocb *const list[], int nent)
 static void saio_suspend_cancelled(void *unused)
 {
 	(void)unused;
-	/* cancelled in a handler that interrupted this thread's lead */
-	if (t_leading == 2) {
-		__atomic_store_n(&lead_sleep, 0, __ATOMIC_SEQ_CST);
+	/*
+	 * Cancelled in its engine wait, or in a handler that interrupted this
+	 * thread's lead or engine wait.
+	 */
+	if (t_leading == 2)
 		__atomic_store_n(&saio_leading, false, __ATOMIC_RELEASE);
-	}
+	if (t_leading == 3)
+		saio_sleep_unregister();
 	t_leading = 0;
 	t_cancellable = false;
 	__atomic_fetch_sub(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
