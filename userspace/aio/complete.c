@@ -93,9 +93,24 @@ static void saio_sleep_register(uint32_t head)
 					      __ATOMIC_SEQ_CST));
 }
 
+/*
+ * Never below 0: the fork child handler sets the count to whether the
+ * forking thread is counted by t_leading (3), which says nothing in the
+ * two windows where t_leading is 1 and the thread is counted already or
+ * still (a handler that forks there): the child's count is then 0, and
+ * this thread's uncount, as the frame resumes, must leave it so (a
+ * review: it borrowed from the head part, and every later sleeper of the
+ * child registered with a count of 0, woken by no post).
+ */
 static void saio_sleep_unregister(void)
 {
-	__atomic_fetch_sub(&eng_sleep, 1, __ATOMIC_SEQ_CST);
+	uint64_t old = __atomic_load_n(&eng_sleep, __ATOMIC_SEQ_CST);
+
+	while ((uint32_t)old &&
+	       !__atomic_compare_exchange_n(&eng_sleep, &old, old - 1, false,
+					    __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST))
+		;
 }
 /* the kernel refused SYSLET_WAIT_RESTART: untimed waits use the reaper */
 static bool lead_untimed_off;
@@ -436,7 +451,10 @@ void saio_reaper_forget(void)
 	__atomic_store_n(&saio_leading, false, __ATOMIC_RELAXED);
 	/*
 	 * Only this thread is left, counted if a handler that interrupted its
-	 * engine wait forked: the wait it goes back to uncounts it.
+	 * engine wait forked: the wait it goes back to uncounts it (and in the
+	 * windows where t_leading is 1, finds 0: saio_sleep_unregister()).
+	 * Not with _Fork(), which runs no fork handler: a child made so
+	 * inherits the whole shim's state, as any library's.
 	 */
 	__atomic_store_n(&eng_sleep, t_leading == 3, __ATOMIC_RELAXED);
 }
