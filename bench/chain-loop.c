@@ -124,7 +124,9 @@ int main(int argc, char **argv)
 	for (m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
 		if (!strcmp(mode, modes[m]))
 			break;
-	if (m == sizeof(modes) / sizeof(modes[0])) {
+	if (m == sizeof(modes) / sizeof(modes[0]) ||
+	    (argc > 2 && !strcmp(argv[2], "-n") &&
+	     (calls <= 0 || !strcmp(mode, "handoff")))) {
 		fprintf(stderr, "usage: chain-loop plain|sync|pob|pobthr[read]|handoff [seconds | -n calls]\n");
 		return 2;
 	}

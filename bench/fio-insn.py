@@ -42,36 +42,26 @@ def mark():
     marks += 1
 
 
-def job_maps(pid):
-    """The memory map of fio's job process (a child of @pid, fio's
-    default), for scripts/insn-prof.py to name user-space addresses:
-    the last one read before it ends (sleeping here runs no instruction;
-    each look costs a few hundred thousand, in every run alike)."""
-    child, maps = None, None
-    while child is None:
+def job_maps(proc):
+    """The memory map of fio's job process (a child of @proc, fio's
+    default), for scripts/insn-prof.py to name user-space addresses: read
+    once, 50 ms after the job appeared (its engine is loaded by then),
+    so that the looking costs the same in the N and 2N runs.
+    None if fio ends first (a bad option, no job)."""
+    while proc.poll() is None:
         time.sleep(0.02)
         for d in os.listdir("/proc"):
             try:
                 with open("/proc/%s/stat" % d) as f:
                     st = f.read()
-                if int(st[st.rindex(")") + 2:].split()[1]) == pid:
-                    child = d
-                    break
+                if int(st[st.rindex(")") + 2:].split()[1]) != proc.pid:
+                    continue
+                time.sleep(0.05)
+                with open("/proc/%s/maps" % d) as f:
+                    return f.read() or None
             except (OSError, ValueError):
                 continue
-        else:
-            if not os.path.exists("/proc/%d" % pid):
-                return None
-    while True:
-        try:
-            with open("/proc/%s/maps" % child) as f:
-                m = f.read()
-        except OSError:
-            return maps
-        if not m:
-            return maps
-        maps = m
-        time.sleep(0.05)
+    return None
 
 
 def main():
@@ -116,7 +106,7 @@ def main():
                 mark()                          # what came before the run
                 r = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
-                maps = job_maps(r.pid)
+                maps = job_maps(r)
                 r.stdout_text = r.communicate()[0]
                 mark()                          # the run
                 if maps:

@@ -11,9 +11,10 @@
  * uses reboot() with a bad magic, which does nothing) writes the counts
  * gathered since the previous mark to PREFIX.N (N = 1, 2, ...: "pc insns
  * executions" per block, executions > 0 only) and starts again from
- * zero.  Under TCG time follows these counts, which host load does not
- * move: a comparison of two engines by instructions per I/O holds on a
- * busy machine, where their times do not.
+ * zero.  Under TCG time follows these counts, which host load moves only
+ * through what the guest does for time rather than work (timer ticks,
+ * loops that wait for a time): a comparison of two engines by
+ * instructions per I/O holds on a busy machine, where their times do not.
  *
  * The counters are plain inline adds, as QEMU's own hotblocks plugin
  * does them: with several vCPUs a count can lose an increment now and

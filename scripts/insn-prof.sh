@@ -19,7 +19,10 @@
 # e.g. bench/fio-insn.py (in the guest) runs fio with N and 2N I/Os per
 # engine between marks; the difference of the two is what N I/Os cost,
 # whatever fio's start and exit cost.  Under TCG time follows these
-# counts, and no host load moves them.
+# counts, and host load moves only what the guest does for time rather
+# than for work (timer ticks, loops that wait for a time).  With -smp 2
+# the plain inline counters can miss an increment, or keep one across a
+# dump, when two vCPUs run one block at once: noise, not a bias.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SYSLET_BUILD:-$top/build}
@@ -49,7 +52,9 @@ pdir=$build/qemu-plugin
 so=$pdir/insn-prof.so
 if [ ! -f "$pdir/qemu-plugin.h" ]; then
 	mkdir -p "$pdir"
-	(cd "$pdir" && apt-get source --download-only qemu >/dev/null &&
+	# the installed QEMU's own version, not the archive's newest
+	qv=$(dpkg-query -W -f='${Version}' qemu-system-x86)
+	(cd "$pdir" && apt-get source --download-only "qemu=$qv" >/dev/null &&
 	 tar -xJf qemu_*.orig.tar.xz --wildcards --strip-components=3 \
 		'*/include/qemu/qemu-plugin.h' && rm -f qemu_*)
 fi
@@ -63,5 +68,7 @@ mark=$(awk '$3 == "__x64_sys_reboot" { print "0x" $1 }' "$map")
 mkdir -p "$out"
 rm -f "$out"/prof.*
 cp "$map" "$out/System.map"
+# TCG plugins run under TCG only: never KVM, even where it works
+SYSLET_ACCEL=tcg \
 SYSLET_QEMU_ARGS="${SYSLET_QEMU_ARGS:-} -plugin $so,mark=$mark,out=$out/prof" \
 	"$top/scripts/guest-run.sh" -k "$variant" -v "$kver" -t 3600 -- "INSN_PROF_OUT=$out $*"

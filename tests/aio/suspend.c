@@ -538,6 +538,8 @@ TEST(an_idle_timed_waiter_does_not_wake_an_untimed_one)
 	atomic_store(&herd_tid, 0);
 	ASSERT_EQ(pthread_create(&u, NULL, untimed_until_done, &c1), 0);
 	ASSERT_EQ(pthread_create(&t, NULL, timed_until_done, &c2), 0);
+	for (int i = 0; i < 500 && !atomic_load(&herd_tid); i++)
+		aiot_msleep(10);	/* a loaded guest may start it late */
 	aiot_msleep(300);
 	v0 = tap_tid_status(atomic_load(&herd_tid), "voluntary_ctxt_switches");
 	aiot_msleep(1000);
