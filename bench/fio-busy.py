@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """cold-qd64 on a busy host: interleaved repetitions, and what to trace.
 
-    bench/fio-busy.py [--engines a,b,...] [--reps N] [--trace none|sched|lat]
+    bench/fio-busy.py [--engines a,b,...] [--reps N] [--trace none|sched|lat|cpu]
                       [--fio-args=ARGS] [--host-busy N] [--runtime SECS]
 
 Runs fio-compare.py's cold-qd64 workload (4k random buffered reads of
@@ -14,12 +14,19 @@ ratios, never one row.  Issue 16 part 2; README.md, "On a busy host".
 
 --trace sched counts, per I/O, from tracefs: wake-ups of fio's threads
 (sched_waking) and those sent from another vCPU than the target's
-(cross-vCPU, what a thread-per-I/O engine pays twice per I/O), fio's
+(cross-vCPU, what a thread-per-I/O engine pays twice per I/O), the
+other tasks woken (async threads, kworkers, io_uring's workers, the
+rest by name; "cross": from another vCPU), fio's
 context switches and migrations, new tasks (async threads) and hand-offs
 (syslet_handoff).  --trace lat prints the device's latency (block_rq_issue
 to block_rq_complete: null_blk's timer) and, for the syslet rows, the
 engine's (syslet_submit to syslet_complete), as p50/p90/p99/max in ms.
-Tracing costs CPU under TCG: the IOPS of a traced run are not the
+--trace cpu (no tracefs: /proc/stat and /proc/interrupts before and
+after each run) prints each vCPU's busy share of the run (user, system,
+interrupts) and, per I/O, the interrupts each vCPU took by kind (LOC
+timer, RES reschedule IPI, CAL function-call IPI, TLB shootdown): what
+keeps a vCPU busy or wakes an idle one, which a host with no CPU to spare
+makes the other vCPUs pay for.  Tracing costs CPU under TCG: the IOPS of a traced run are not the
 engine's.  No raw_syscalls events: a traced task reads without kbuf
 (docs/design.md).
 
@@ -86,6 +93,41 @@ def lat_line(name, v):
         name, pct(v, .5), pct(v, .9), pct(v, .99), v[-1] * 1e3, len(v))
 
 
+def cpu_snap():
+    """Per-vCPU jiffies (busy, all) and interrupt counts by kind."""
+    busy, tot = {}, {}
+    with open("/proc/stat") as f:
+        for line in f:
+            m = re.match(r"cpu(\d+) (.*)", line)
+            if m:
+                v = [int(x) for x in m.group(2).split()]
+                cpu = int(m.group(1))
+                # user nice system idle iowait irq softirq steal ...
+                busy[cpu] = v[0] + v[1] + v[2] + v[5] + v[6]
+                tot[cpu] = sum(v[:8])
+    irq = {}
+    with open("/proc/interrupts") as f:
+        ncpu = len(f.readline().split())
+        for line in f:
+            p = line.split()
+            if p and p[0].rstrip(":") in IRQ_KINDS:
+                irq[p[0].rstrip(":")] = [int(x) for x in p[1:1 + ncpu]]
+    return busy, tot, irq
+
+
+IRQ_KINDS = ("LOC", "RES", "CAL", "TLB")
+
+
+def cpu_line(a, b, nio):
+    busy = ", ".join("vCPU%d busy %.0f%%" % (c, 100.0 * (b[0][c] - a[0][c]) /
+                                             max(1, b[1][c] - a[1][c]))
+                     for c in sorted(a[0]))
+    irq = "; ".join("%s %s" % (k, "/".join("%.3f" % ((y - x) / nio) for x, y in
+                                          zip(a[2][k], b[2][k])))
+                    for k in IRQ_KINDS if k in a[2])
+    return "%s | per I/O by vCPU: %s" % (busy, irq)
+
+
 def parse(t, kind):
     """Counts (sched) or latency lines (lat) from the trace buffer."""
     c = collections.Counter()
@@ -103,6 +145,14 @@ def parse(t, kind):
                     c["wakeups"] += 1
                     if int(w.group(2)) != cpu:
                         c["cross-vCPU"] += 1
+                elif w:
+                    # the others: async threads, kworkers, the rest
+                    k = next((p for p in ("syslet", "kworker", "iou")
+                              if w.group(1).startswith(p)),
+                             re.sub(r"[/:]?\d+$", "", w.group(1)))
+                    c["wake " + k] += 1
+                    if int(w.group(2)) != cpu:
+                        c["wake " + k + " cross"] += 1
             elif ev == "sched_switch" and rest.startswith("prev_comm=fio"):
                 c["switches"] += 1
             elif ev == "sched_migrate_task" and "comm=fio" in rest:
@@ -123,10 +173,16 @@ def parse(t, kind):
                     continue
                 if ev == "block_rq_issue":
                     dev[s.group(1)] = ts
+                    c["issued on vCPU%d" % cpu] += 1
+                    c["issued by " + ("fio" if comm.startswith("fio")
+                                      else re.sub(r"[/:]?\d+$", "", comm))] += 1
                 elif s.group(1) in dev:
                     dlats.append(ts - dev.pop(s.group(1)))
     out = []
     if kind == "lat":
+        where = sorted(k for k in c if k.startswith("issued"))
+        if where:
+            out.append("device reads " + ", ".join("%s %d" % (k, c[k]) for k in where))
         if dlats:
             out.append(lat_line("device", dlats))
         if lats:
@@ -138,7 +194,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--engines", default="io_uring,syslet,syslet-pob,syslet-async")
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--trace", default="none", choices=["none", "sched", "lat"])
+    ap.add_argument("--trace", default="none", choices=["none", "sched", "lat", "cpu"])
     ap.add_argument("--fio-args", default="")
     ap.add_argument("--host-busy", type=int, default=0)
     ap.add_argument("--runtime", type=int, default=3)
@@ -160,7 +216,7 @@ def main():
         ", %d busy loop(s) on the host" % a.host_busy if a.host_busy else "",
         ", fio " + a.fio_args if a.fio_args else "",
         ", traced (%s): IOPS not the engines'" % a.trace if a.trace != "none" else ""))
-    t = tracefs() if a.trace != "none" else None
+    t = tracefs() if a.trace in ("sched", "lat") else None
     events = SCHED if a.trace == "sched" else LAT
     targets = fc.setup("/tmp/fio-compare")
     iops = collections.defaultdict(list)
@@ -171,10 +227,13 @@ def main():
             for name, args, env, sync in engs:
                 if t:
                     set_events(t, events, True)
+                snap = cpu_snap() if a.trace == "cpu" else None
                 r = fc.run_one("cold-qd64", w, name, args, env, sync, targets,
                                a.runtime, outdir)
                 if t:
                     set_events(t, events, False)
+                if snap:
+                    snap = (snap, cpu_snap())
                 if "error" in r:
                     print("%-14s run %d failed: %s" % (name, rep, " ".join(r["error"])))
                     continue
@@ -185,6 +244,9 @@ def main():
                     ratios[name].append(r["iops"] / base)
                 line = "%-14s run %d: %6.0f IOPS, usr %2.0f%% sys %2.0f%%, p50 %.1f ms, p99 %.1f ms" % (
                     name, rep, r["iops"], r["usr"], r["sys"], r["p50"] / 1e3, r["p99"] / 1e3)
+                if snap:
+                    nio = max(1.0, r["iops"] * (a.runtime + 1))  # with fio's ramp
+                    line += "\n    " + cpu_line(snap[0], snap[1], nio)
                 if t:
                     c, lines = parse(t, a.trace)
                     nio = max(1.0, r["iops"] * (a.runtime + 1))  # with fio's ramp
@@ -193,6 +255,10 @@ def main():
                             "%s %.3f" % (k, c[k] / nio) for k in
                             ("wakeups", "cross-vCPU", "switches", "migrations",
                              "new tasks", "hand-offs"))
+                        others = sorted(k for k in c if k.startswith("wake "))
+                        if others:
+                            line += "\n    others woken per I/O: " + ", ".join(
+                                "%s %.3f" % (k[5:], c[k] / nio) for k in others)
                     for l in lines:
                         line += "\n    " + l
                 print(line)
