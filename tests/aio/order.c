@@ -6,7 +6,9 @@
  * submission order, O_APPEND writes land in submission order, and
  * aio_fsync waits for the writes submitted before it.  A descriptor
  * number closed and reused for a file while a request on the old pipe
- * still waits gets positioned I/O, not the pipe's plain read/write.
+ * still waits gets positioned I/O, not the pipe's plain read/write.  A
+ * read and a write of a file that do not overlap stay in order when the
+ * write extends the file under the read, and only then.
  */
 #include <sys/socket.h>
 
@@ -180,6 +182,161 @@ TEST(append_then_read_sees_the_append)
 		ASSERT_EQ(wrong, 0);
 		close(fd);
 	}
+}
+
+/*
+ * A write past the end of a file, then a read that does not overlap it
+ * but reaches past the old end, on one descriptor: the read sees the file
+ * as the write left it (glibc runs one descriptor's requests in order).
+ * Before, the shim ordered a read only after writes of its own bytes,
+ * and the read often ran first: end of file (192 of 200 rounds) or a
+ * short read (15 of 100).  Two shapes: a read of the hole the write
+ * makes, wholly past the old end ([500, 510) after [1000, 1010) on a
+ * 100-byte file: 10 zero bytes), and one across the old end ([50, 250)
+ * after [4096, 4106): 200 bytes, the last 150 zero).
+ */
+static int extending_write_then_read(off_t woff, off_t roff, size_t rlen,
+				     int rounds)
+{
+	static char rb[4096];
+	static const char wb[10] = "WWWWWWWWWW";
+	struct aiocb w, r;
+	int k, wrong = 0;
+	size_t i;
+
+	for (k = 0; k < rounds; k++) {
+		int fd = aiot_file(100);
+
+		if (fd < 0)
+			return -1;
+		memset(rb, 'x', rlen);
+		aiot_cb(&w, fd, (void *)wb, sizeof(wb), woff);
+		aiot_cb(&r, fd, rb, rlen, roff);
+		if (aio_write(&w) || aio_read(&r) || aiot_wait(&w, 20) ||
+		    aiot_wait(&r, 20) || aio_return(&w) != (ssize_t)sizeof(wb))
+			return -1;
+		if (aio_return(&r) != (ssize_t)rlen) {
+			wrong++;
+		} else {
+			for (i = 0; i < rlen; i++) {
+				unsigned char want = roff + (off_t)i < 100 ?
+					aiot_pat(roff + i) : 0;
+
+				if ((unsigned char)rb[i] != want) {
+					wrong++;
+					break;
+				}
+			}
+		}
+		close(fd);
+	}
+	return wrong;
+}
+
+TEST(read_of_the_hole_an_earlier_write_makes)
+{
+	int wrong = extending_write_then_read(1000, 500, 10, 200);
+
+	ASSERT_GE(wrong, 0);
+	EXPECT_EQ(wrong, 0);
+}
+
+TEST(read_across_the_old_end_after_an_extending_write)
+{
+	int wrong = extending_write_then_read(4096, 50, 200, 100);
+
+	ASSERT_GE(wrong, 0);
+	EXPECT_EQ(wrong, 0);
+}
+
+/*
+ * The other way round: a read that reaches past the end of a 100-byte
+ * file ([50, 250)), then a write beyond it that does not overlap it
+ * ([4096, 4106)): the read sees the file as it was, 50 bytes, not as the
+ * write leaves it.  The read waits behind an earlier write of a byte of
+ * its own ([60, 70)), so that a later write not ordered after it would
+ * overtake it (before, it did: 200 bytes).
+ */
+TEST(read_then_extending_write_does_not_see_it)
+{
+	static char rb[200];
+	static const char w1b[10] = "1111111111", w2b[10] = "WWWWWWWWWW";
+	struct aiocb w1, w2, r;
+	int k, i, wrong = 0;
+
+	for (k = 0; k < 100; k++) {
+		int fd = aiot_file(100);
+
+		ASSERT_GE(fd, 0);
+		aiot_cb(&w1, fd, (void *)w1b, sizeof(w1b), 60);
+		aiot_cb(&r, fd, rb, sizeof(rb), 50);
+		aiot_cb(&w2, fd, (void *)w2b, sizeof(w2b), 4096);
+		ASSERT_EQ(aio_write(&w1), 0);
+		ASSERT_EQ(aio_read(&r), 0);
+		ASSERT_EQ(aio_write(&w2), 0);
+		ASSERT_EQ(aiot_wait(&w1, 20), 0);
+		ASSERT_EQ(aiot_wait(&r, 20), 0);
+		ASSERT_EQ(aiot_wait(&w2, 20), 0);
+		ASSERT_EQ(aio_return(&w1), (ssize_t)sizeof(w1b));
+		ASSERT_EQ(aio_return(&w2), (ssize_t)sizeof(w2b));
+		if (aio_return(&r) != 50) {
+			wrong++;
+		} else {
+			for (i = 0; i < 50; i++) {
+				if ((unsigned char)rb[i] != (i >= 10 && i < 20 ?
+				    '1' : aiot_pat(50 + i))) {
+					wrong++;
+					break;
+				}
+			}
+		}
+		close(fd);
+	}
+	EXPECT_EQ(wrong, 0);
+}
+
+/*
+ * Not everything is ordered: a read of bytes the file already has does
+ * not wait for a pending write elsewhere, even one that extends the file
+ * (it cannot change what the read gets).  A 64 MiB write beyond the end
+ * of a 1 MiB file, then a 4 KiB read of its start: in some round the
+ * read is done while the write is still in progress (the shim's reads
+ * of a file run concurrently; glibc's one helper does them in order).
+ * A read of the hole the write makes, queued the same way, reads it.
+ */
+TEST(read_within_the_file_does_not_wait_for_an_extending_write)
+{
+	enum { OLD = 1 << 20, BIG = 64 << 20, ROUNDS = 10 };
+	static char big[BIG], rb[4096], rb2[4096];
+	struct aiocb w, r, past;
+	int k, early = 0, fd;
+
+	need_shim();
+	memset(big, 'B', sizeof(big));
+	for (k = 0; k < ROUNDS; k++) {
+		fd = aiot_file(OLD);
+		ASSERT_GE(fd, 0);
+		aiot_cb(&w, fd, big, BIG, OLD + 4096);
+		aiot_cb(&r, fd, rb, sizeof(rb), 0);
+		aiot_cb(&past, fd, rb2, sizeof(rb2), OLD);
+		ASSERT_EQ(aio_write(&w), 0);
+		ASSERT_EQ(aio_read(&r), 0);
+		ASSERT_EQ(aio_read(&past), 0);
+		while (aio_error(&r) == EINPROGRESS)
+			;
+		early += aio_error(&w) == EINPROGRESS;
+		ASSERT_EQ(aiot_wait(&w, 20), 0);
+		ASSERT_EQ(aiot_wait(&past, 20), 0);
+		ASSERT_EQ(aio_return(&w), BIG);
+		ASSERT_EQ(aio_return(&r), (ssize_t)sizeof(rb));
+		ASSERT_EQ((unsigned char)rb[4095], aiot_pat(4095));
+		ASSERT_EQ(aio_return(&past), (ssize_t)sizeof(rb2));
+		ASSERT_EQ(rb2[0], 0);		/* the hole */
+		close(fd);
+	}
+	printf("# the read within the file done before the write in %d of %d "
+	       "rounds\n", early, ROUNDS);
+	EXPECT_GT(early, 0);
 }
 
 TEST(fsync_waits_for_earlier_writes)

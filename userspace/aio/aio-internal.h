@@ -105,7 +105,8 @@ enum saio_state {
 enum saio_kind {
 	SAIO_KIND_UNKNOWN,	/* not looked at: only one request so far */
 	SAIO_KIND_FILE,		/* seekable: positioned I/O, ordered only
-				 * where a write overlaps */
+				 * where a write overlaps a request or
+				 * may extend the file under a read */
 	SAIO_KIND_APPEND,	/* seekable, O_APPEND: a write in order with
 				 * every read and write */
 	SAIO_KIND_STREAM,	/* pipe, socket, tty: reads in order, writes in order */
@@ -150,6 +151,9 @@ struct saio_req {
 	int fd;
 	int64_t off;			/* aio_offset, aio_nbytes as submitted */
 	uint64_t len;
+	int64_t fsize;			/* its file's size when it was queued, if
+					 * its order needed it (req.c: a lower
+					 * bound while it waits), else 0 */
 	uint8_t op;			/* enum saio_op */
 	uint8_t state;			/* enum saio_state */
 	bool stream;			/* use read/write, not pread/pwrite */

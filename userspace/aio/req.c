@@ -21,10 +21,14 @@
  *     a read for every earlier write;
  *   - positioned I/O on other files and block devices: a write waits for
  *     earlier reads and writes of an overlapping range, a read for earlier
- *     writes of one; the rest runs concurrently (saio_conflict()).
- * The descriptor is only examined (lseek, fcntl) when a second request
- * arrives while an earlier one is still in flight; a lone request costs no
- * extra system call.  If a lone request was a positioned read or write on a
+ *     writes of one; and a read and a write that do not overlap are still
+ *     in order if the write may extend the file under the read (it ends
+ *     beyond the read's start, the read reaches past the file's size);
+ *     the rest runs concurrently (saio_conflict()).
+ * The descriptor is only examined (statx, fcntl) when a second request
+ * arrives while an earlier one is still in flight, and the file's size
+ * only when a read and a write in flight together may depend on it
+ * (saio_size_for_order()); a lone request costs no extra system call.  If a lone request was a positioned read or write on a
  * stream, the kernel says -ESPIPE and it is retried as a plain read or
  * write (saio_make_stream()), as glibc does: for a write, which always
  * goes to an engine thread, the reaper sees to it (complete.c).
@@ -125,14 +129,57 @@ static uint8_t saio_classify(int fd)
 	return kind;
 }
 
+/* Does positioned request q touch no byte (it fails, or has none)? */
+static bool saio_empty(const struct saio_req *q)
+{
+	/* a negative offset fails in the kernel: it touches nothing */
+	return q->off < 0 || !q->len;
+}
+
+/* The end of q's byte range (saturated: "beyond any file"). */
+static uint64_t saio_end(const struct saio_req *q)
+{
+	return q->len > UINT64_MAX - (uint64_t)q->off ?
+	       UINT64_MAX : (uint64_t)q->off + q->len;
+}
+
 /* Do the byte ranges of positioned requests q and r overlap? */
 static bool saio_overlap(const struct saio_req *q, const struct saio_req *r)
 {
-	/* a negative offset fails in the kernel: it touches nothing */
-	if (q->off < 0 || r->off < 0 || !q->len || !r->len)
+	if (saio_empty(q) || saio_empty(r))
 		return false;
 	return (uint64_t)q->off - (uint64_t)r->off < r->len ||
 	       (uint64_t)r->off - (uint64_t)q->off < q->len;
+}
+
+/*
+ * A read rd and a write wr of one file that do not overlap: could the
+ * write make the read's result other than what it would be with the two
+ * run in their submission order?  Only through the file's size: a write
+ * that ends beyond the read's start may extend the file into the read's
+ * range (a hole of zeros, or the write's own bytes further on), or past
+ * it, where the read would otherwise meet the end of the file (glibc runs
+ * one descriptor's requests one after the other: a read queued after a
+ * write of [1000, 1010) to a 100-byte file reads zeros at 500, not end of
+ * file).  Without the size this is the whole answer (saio_extends_maybe());
+ * with 'size', the file's size when the later of the two was queued (a
+ * lower bound of its size from then on: AIO never shrinks a file), the
+ * write changes nothing for the read if the read's range lies within the
+ * file already (every byte of it exists, and none is the write's) or the
+ * write ends within the file (it does not change its size).
+ */
+static bool saio_extends_maybe(const struct saio_req *rd,
+			       const struct saio_req *wr)
+{
+	return !saio_empty(rd) && !saio_empty(wr) && !saio_overlap(rd, wr) &&
+	       saio_end(wr) > (uint64_t)rd->off;
+}
+
+static bool saio_extends(const struct saio_req *rd, const struct saio_req *wr,
+			 int64_t size)
+{
+	return saio_extends_maybe(rd, wr) && saio_end(rd) > (uint64_t)size &&
+	       saio_end(wr) > (uint64_t)size;
 }
 
 /*
@@ -145,9 +192,13 @@ static bool saio_overlap(const struct saio_req *q, const struct saio_req *r)
  * read's data are what the program's order says, as with glibc, which
  * runs one descriptor's requests one after another (two overlapping
  * writes: the later one's data stays; LTP's aio_error 2-1 queues 128
- * writes at offset 0).  O_APPEND: a write waits for every earlier read
- * or write, a read for every earlier write (an append's offset is the end
- * of the file when it runs, whatever aio_offset says).
+ * writes at offset 0); and a read and a write also wait for each other
+ * (the later for the earlier) when the write may extend the file under
+ * the read (saio_extends(), with the size r saw when it was queued).
+ * Two writes that do not overlap leave the same file in either order.
+ * O_APPEND: a write waits for every earlier read or write, a read for
+ * every earlier write (an append's offset is the end of the file when it
+ * runs, whatever aio_offset says).
  */
 static bool saio_conflict(const struct saio_fd *f, const struct saio_req *q,
 			  const struct saio_req *r)
@@ -165,9 +216,55 @@ static bool saio_conflict(const struct saio_fd *f, const struct saio_req *q,
 	default:
 		break;
 	}
-	return (q->op == SAIO_WRITE || r->op == SAIO_WRITE) &&
-	       (q->op == SAIO_READ || q->op == SAIO_WRITE) &&
-	       saio_overlap(q, r);
+	if (q->op == SAIO_WRITE && r->op == SAIO_READ)
+		return saio_overlap(q, r) || saio_extends(r, q, r->fsize);
+	if (q->op == SAIO_READ && r->op == SAIO_WRITE)
+		return saio_overlap(q, r) || saio_extends(q, r, r->fsize);
+	return q->op == SAIO_WRITE && r->op == SAIO_WRITE && saio_overlap(q, r);
+}
+
+/*
+ * r, just queued on a file: does its order with an earlier request
+ * depend on the file's size (saio_extends_maybe())?  Then look at the
+ * size, once, for the life of r (saio_must_wait() is asked again as
+ * earlier requests finish, of fewer of them).  The look (statx(), which
+ * takes no lock of the file's and makes no round trip) is made only
+ * when a read and a write of the file are in flight together and could
+ * depend on each other that way: a pure read load, or writes only, never
+ * pay it.  A block device's size is no inode size (statx() says 0) and
+ * no write changes it: nothing depends on it.  If it cannot be known, 0:
+ * every such pair is ordered.
+ */
+static void saio_size_for_order(const struct saio_fd *f, struct saio_req *r)
+{
+	const struct saio_req *q;
+	struct statx stx;
+	int saved;
+
+	r->fsize = 0;
+	if (f->kind != SAIO_KIND_FILE ||
+	    (r->op != SAIO_READ && r->op != SAIO_WRITE))
+		return;
+	for (q = r->fprev; q; q = q->fprev) {
+		if (r->op == SAIO_READ ? q->op == SAIO_WRITE &&
+					 saio_extends_maybe(r, q) :
+					 q->op == SAIO_READ &&
+					 saio_extends_maybe(q, r))
+			break;
+	}
+	if (!q)
+		return;
+	saved = errno;
+	if (!statx(r->fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC,
+		   STATX_TYPE | STATX_SIZE, &stx)) {
+		if ((stx.stx_mask & STATX_TYPE) &&
+		    (stx.stx_mode & S_IFMT) == S_IFBLK)
+			r->fsize = INT64_MAX;
+		else if ((stx.stx_mask & STATX_SIZE) &&
+			 stx.stx_size <= (uint64_t)INT64_MAX)
+			r->fsize = (int64_t)stx.stx_size;
+	}
+	errno = saved;
 }
 
 static bool saio_must_wait(const struct saio_fd *f, const struct saio_req *r)
@@ -290,6 +387,7 @@ struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 	f->tail = r;
 	f->nr++;
 	r->stream = stream;
+	saio_size_for_order(f, r);
 	if (saio_must_wait(f, r)) {
 		r->state = SAIO_WAITING;
 		f->nr_waiting++;
