@@ -741,6 +741,112 @@ TEST(return_while_in_progress)
 	ASSERT_EQ(aio_return(&cb), 1);
 }
 
+/*
+ * aio_return() is async-signal-safe (POSIX): a signal handler calls it
+ * on a request in flight while the thread it interrupted is inside
+ * aio_read() or aio_error(), thousands of times.  glibc's takes no lock.
+ * The shim's reaps the ring when the request is in progress, and that
+ * reap finished requests under the shim's lock, which the interrupted
+ * aio_read() held: the thread deadlocked (within the first hundred
+ * rounds; here the alarm ends it).  The shim's aio_error() took the same
+ * way, and is called there too (glibc's takes its lock: a handler's call
+ * deadlocks there, whatever it interrupted).  Reads of an O_DIRECT file
+ * where it can be opened so, of a plain one otherwise, and with
+ * SYSLET_AIO_INLINE=0: on the emulated backend they complete through the
+ * ring, where the handler's reap finds them.  A status the handler saw
+ * done comes with its full result.
+ */
+static struct aiocb *volatile sig_cb;
+static volatile long sig_calls, sig_seen, sig_wrong;
+static volatile int sig_stop;
+static bool sig_error;	/* the shim: aio_error() in the handler too */
+static pid_t sig_tid;
+
+static void return_in_handler(int s)
+{
+	struct aiocb *c = sig_cb;
+	int saved = errno, e;
+	ssize_t n;
+
+	(void)s;
+	if (c) {
+		e = sig_error ? aio_error(c) : EINPROGRESS;
+		n = aio_return(c);
+		if (e == 0 && n != 4096)
+			sig_wrong++;
+		sig_seen += e != EINPROGRESS;
+		sig_calls++;
+	}
+	errno = saved;
+}
+
+static void *signal_storm(void *arg)
+{
+	struct timespec ts = { 0, 20000 };
+
+	(void)arg;
+	while (!sig_stop) {
+		syscall(SYS_tgkill, getpid(), sig_tid, SIGUSR1);
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+TEST(aio_return_in_a_handler_that_interrupted_aio_read)
+{
+	enum { NR = 4, BS = 4096, ROUNDS = 3000 };
+	static char buf[NR][BS] __attribute__((aligned(4096)));
+	struct sigaction sa;
+	struct aiocb cb[NR];
+	char path[64];
+	pthread_t t;
+	double end;
+	int fd, dfd, i, k, bad = 0;
+
+	setenv("SYSLET_AIO_INLINE", "0", 1);	/* before the first AIO call */
+	sig_error = aiot_shim() != NULL;
+	fd = aiot_file(1 << 20);
+	ASSERT_GE(fd, 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	dfd = open(path, O_RDONLY | O_DIRECT);
+	if (dfd >= 0) {
+		close(fd);
+		fd = dfd;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = return_in_handler;
+	sa.sa_flags = SA_RESTART;
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	sig_tid = (pid_t)syscall(SYS_gettid);
+	ASSERT_EQ(pthread_create(&t, NULL, signal_storm, NULL), 0);
+	alarm(30);	/* a deadlock fails the test (SIGALRM) */
+	end = aiot_now() + 10;
+	for (i = 0; i < ROUNDS && aiot_now() < end; i++) {
+		for (k = 0; k < NR; k++) {
+			aiot_cb(&cb[k], fd, buf[k], BS,
+				(off_t)((i * NR + k) % 256) * BS);
+			ASSERT_EQ(aio_read(&cb[k]), 0);
+			sig_cb = &cb[k];	/* in flight, or done */
+		}
+		for (k = 0; k < NR; k++)
+			while (aio_error(&cb[k]) == EINPROGRESS)
+				;
+		sig_cb = NULL;
+		for (k = 0; k < NR; k++)
+			bad += aio_return(&cb[k]) != BS;
+	}
+	sig_stop = 1;
+	pthread_join(t, NULL);
+	alarm(0);
+	printf("# %d rounds (%s), %ld handler calls, %ld saw the request "
+	       "done\n", i, dfd >= 0 ? "O_DIRECT" : "buffered", sig_calls,
+	       sig_seen);
+	EXPECT_EQ(bad, 0);
+	EXPECT_EQ(sig_wrong, 0);
+	EXPECT_GT(sig_calls, 0);
+	close(fd);
+}
+
 TEST(aiocb_reusable_after_return)
 {
 	char buf[64];

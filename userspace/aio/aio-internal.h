@@ -21,7 +21,9 @@
  * completes in the caller the fast way (submit.c, saio_read_fast()) takes
  * no lock at all: it has no request, only its aiocb and saio.fast_done.  The engine's
  * completion ring has a single consumer at a time: whoever holds
- * saio.reap_lock.
+ * saio.reap_lock.  Every lock is taken with saio_lock() (saio_trylock()),
+ * which counts it in saio_t_busy: a signal handler's aio_error() or
+ * aio_return() does not reap while its thread holds one.
  *
  * Completion status lives where glibc keeps it, in the aiocb's private
  * __error_code and __return_value fields: __return_value is written first,
@@ -256,6 +258,59 @@ struct saio_global {
 };
 
 extern struct saio_global saio;
+
+/*
+ * How deep this thread is in code that holds a lock a signal handler of
+ * its own could block on: one of the shim's mutexes (saio_lock()), a
+ * call into libsyslet that may take one of its own (chains.c: submit,
+ * cancel, limits), or malloc(), free() and pthread_create() (which take
+ * glibc's).  aio_error() and aio_return() are async-signal-safe (POSIX)
+ * and reap the ring when they find a request in progress; a handler
+ * that interrupted such code must not (saio_reap()): its reap would
+ * finish requests, which takes saio.lock, start others (libsyslet), free
+ * a list or make a thread, and wait for ever for what its own thread
+ * holds (aio_return() in a handler that interrupted aio_read() inside
+ * saio.lock deadlocked).  Read by the thread's handlers: volatile, and
+ * raised before the lock is taken, lowered after it is released.  Not
+ * counted: the waits in the engine and on the futex (a handler that
+ * interrupts aio_suspend() may reap, and does: docs/aio.md).
+ */
+extern _Thread_local volatile sig_atomic_t saio_t_busy;
+
+static inline void saio_busy_enter(void)
+{
+	saio_t_busy = saio_t_busy + 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void saio_busy_leave(void)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	saio_t_busy = saio_t_busy - 1;
+}
+
+static inline void saio_lock(pthread_mutex_t *m)
+{
+	saio_busy_enter();
+	pthread_mutex_lock(m);
+}
+
+static inline void saio_unlock(pthread_mutex_t *m)
+{
+	pthread_mutex_unlock(m);
+	saio_busy_leave();
+}
+
+static inline int saio_trylock(pthread_mutex_t *m)
+{
+	int err;
+
+	saio_busy_enter();
+	err = pthread_mutex_trylock(m);
+	if (err)
+		saio_busy_leave();
+	return err;
+}
 
 /* init.c */
 int saio_init(void);

@@ -176,7 +176,7 @@ int saio_aio_cancel(int fd, struct aiocb *cb)
 	 * just made ready, about to be started), so only waiting ones are
 	 * linked here.
 	 */
-	pthread_mutex_lock(&saio.lock);
+	saio_lock(&saio.lock);
 	for (r = saio_scope_next(fd, cb, NULL); r;
 	     r = saio_scope_next(fd, cb, r))
 		nrun += r->state != SAIO_WAITING;
@@ -206,7 +206,7 @@ int saio_aio_cancel(int fd, struct aiocb *cb)
 		}
 	}
 	nrun = run ? nrun : 0;
-	pthread_mutex_unlock(&saio.lock);
+	saio_unlock(&saio.lock);
 
 	for (r = mine; r; r = next) {
 		next = r->wnext;
@@ -225,10 +225,10 @@ int saio_aio_cancel(int fd, struct aiocb *cb)
 	if (nrun)
 		saio_cancel_wait(run, nrun, running);
 
-	pthread_mutex_lock(&saio.lock);
+	saio_lock(&saio.lock);
 	for (i = 0; i < nrun; i++)
 		saio_cwait_drop(&run[i]);
-	pthread_mutex_unlock(&saio.lock);
+	saio_unlock(&saio.lock);
 	for (i = 0; i < nrun; i++) {
 		e = __atomic_load_n(&run[i].status, __ATOMIC_ACQUIRE);
 		if (!run[i].wait && e != EINPROGRESS)
@@ -239,7 +239,9 @@ int saio_aio_cancel(int fd, struct aiocb *cb)
 		else
 			notcanceled++;	/* still running, or finished anyway */
 	}
+	saio_busy_enter();
 	free(run);
+	saio_busy_leave();
 	if (notcanceled)
 		return AIO_NOTCANCELED;
 	if (canceled)

@@ -404,14 +404,17 @@ int saio_engine_read_fast(const struct aiocb *cb, int64_t *res, bool *missed)
  */
 static int saio_submit_atom(struct saio_req *r, struct syslet_completion *done)
 {
-	int ret = syslet_submit_done(&ctx, &r->atom, done);
+	int ret;
 
+	saio_busy_enter();	/* the emulated backend's locks */
+	ret = syslet_submit_done(&ctx, &r->atom, done);
 	if (ret == -EINVAL && (r->atom.flags & SYSLET_NOSIGNAL)) {
 		r->atom.flags &= ~SYSLET_NOSIGNAL;
 		ret = syslet_submit_done(&ctx, &r->atom, done);
 		if (ret == SYSLET_DONE || ret == SYSLET_QUEUED)
 			__atomic_store_n(&nosignal, 0, __ATOMIC_RELAXED);
 	}
+	saio_busy_leave();
 	return ret;
 }
 
@@ -524,12 +527,16 @@ int saio_engine_limits(uint32_t max_threads, uint32_t idle_msecs)
 		.max_threads = max_threads,
 		.idle_msecs = idle_msecs,
 	};
+	int ret;
 
 	if (!ctx_live)
 		return 0;
 	if (max_threads)
 		__atomic_store_n(&held_max, max_threads, __ATOMIC_RELAXED);
-	return syslet_limits(&ctx, &set, NULL);
+	saio_busy_enter();
+	ret = syslet_limits(&ctx, &set, NULL);
+	saio_busy_leave();
+	return ret;
 }
 
 /*
@@ -552,11 +559,14 @@ int saio_engine_cancel(uint64_t user_data, bool running)
 {
 	int ret;
 
-	if (running)
-		return syslet_cancel(&ctx, user_data, SYSLET_CANCEL_NOWAIT);
-	if (!__atomic_load_n(&cancel_queued_ok, __ATOMIC_RELAXED))
+	if (!running && !__atomic_load_n(&cancel_queued_ok, __ATOMIC_RELAXED))
 		return -EINVAL;
-	ret = syslet_cancel(&ctx, user_data, SYSLET_CANCEL_QUEUED);
+	saio_busy_enter();	/* the emulated backend's locks */
+	ret = syslet_cancel(&ctx, user_data, running ? SYSLET_CANCEL_NOWAIT :
+						       SYSLET_CANCEL_QUEUED);
+	saio_busy_leave();
+	if (running)
+		return ret;
 	if (ret == -EINVAL)
 		__atomic_store_n(&cancel_queued_ok, false, __ATOMIC_RELAXED);
 	return ret;

@@ -10,7 +10,8 @@
  * completion to the engine's ring, and the ring is reaped:
  *   - lazily, without blocking, by aio_error, aio_return and aio_suspend
  *     (whoever gets saio.reap_lock; a caller that does not get it knows
- *     someone else is reaping);
+ *     someone else is reaping), unless called in a signal handler that
+ *     interrupted its thread holding a lock (saio_t_busy, saio_reap());
  *   - by a leader: a thread in aio_suspend or lio_listio(LIO_WAIT) that
  *     waits in the engine itself and reaps (saio_wait_lead(); untimed
  *     ones on the kernel backend, any number at once, saio_wait_engine());
@@ -160,7 +161,7 @@ void saio_lio_put(struct saio_lio *g, bool request)
 	bool last, gone, notify;
 
 	(void)request;
-	pthread_mutex_lock(&saio.lock);
+	saio_lock(&saio.lock);
 	last = --g->pending == 0;
 	notify = last && g->notify;
 	if (notify)
@@ -170,13 +171,16 @@ void saio_lio_put(struct saio_lio *g, bool request)
 	SAIO_WINDOW();
 	/* a LIO_WAIT caller drops its reference under the lock too */
 	gone = --g->refs == 0;
-	pthread_mutex_unlock(&saio.lock);
+	saio_unlock(&saio.lock);
 	if (notify)
 		saio_notify(&sev);
 	if (last)
 		saio_wake_sleepers();
-	if (gone)
+	if (gone) {
+		saio_busy_enter();
 		free(g);
+		saio_busy_leave();
+	}
 }
 
 /*
@@ -193,7 +197,7 @@ static struct saio_req *saio_finish(struct saio_req *r, int64_t res)
 
 	if (saio_sigev_fails(&r->sev))
 		res = -EINVAL;	/* as glibc: its signal could not be queued */
-	pthread_mutex_lock(&saio.lock);
+	saio_lock(&saio.lock);
 	saio_queue_remove(r, &ready);
 	sev = r->sev;
 	notify = saio_sigev_active(&sev);
@@ -208,7 +212,7 @@ static struct saio_req *saio_finish(struct saio_req *r, int64_t res)
 	saio.st.in_flight--;
 	saio.st.completed++;
 	saio_req_free(r, res < 0 ? (int)-res : 0);
-	pthread_mutex_unlock(&saio.lock);
+	saio_unlock(&saio.lock);
 
 	/*
 	 * A program whose aio_suspend() returns for r has had r's signal
@@ -336,7 +340,7 @@ int saio_start_new(struct saio_req *r)
 		saio_drive(NULL, r, ret);	/* the request's own status */
 		return 0;
 	}
-	pthread_mutex_lock(&saio.lock);
+	saio_lock(&saio.lock);
 	saio_queue_remove(r, &ready);
 	if (r->notify)
 		saio.nr_notify--;
@@ -349,7 +353,7 @@ int saio_start_new(struct saio_req *r)
 	saio_req_free(r, EAGAIN);
 	cb->__return_value = -1;
 	saio_store_error(cb, EAGAIN);
-	pthread_mutex_unlock(&saio.lock);
+	saio_unlock(&saio.lock);
 	if (ready)
 		saio_drive(ready, NULL, 0);	/* queued behind it meanwhile */
 	errno = EAGAIN;
@@ -420,12 +424,19 @@ int saio_reap(bool wait)
 
 	if (!__atomic_load_n(&saio.ready, __ATOMIC_ACQUIRE))
 		return 0;
+	/*
+	 * A signal handler that interrupted this thread inside a lock (or
+	 * libsyslet, malloc, ...): leave the ring to the others, the reaper
+	 * or this thread's next call (aio-internal.h, saio_t_busy).
+	 */
+	if (!wait && saio_t_busy)
+		return 0;
 	if (wait)
-		pthread_mutex_lock(&saio.reap_lock);
-	else if (pthread_mutex_trylock(&saio.reap_lock))
+		saio_lock(&saio.reap_lock);
+	else if (saio_trylock(&saio.reap_lock))
 		return 0;
 	n = saio_process(wait, NULL);
-	pthread_mutex_unlock(&saio.reap_lock);
+	saio_unlock(&saio.reap_lock);
 	return n < 0 ? 0 : n;
 }
 
@@ -468,7 +479,7 @@ int saio_ensure_reaper(void)
 
 	if (__atomic_load_n(&saio.reaper_running, __ATOMIC_ACQUIRE))
 		return 0;
-	pthread_mutex_lock(&reaper_lock);
+	saio_lock(&reaper_lock);
 	if (saio.reaper_running)
 		goto out;
 	/* signals meant for the program must never land on the reaper */
@@ -484,7 +495,7 @@ int saio_ensure_reaper(void)
 	if (!err)
 		__atomic_store_n(&saio.reaper_running, true, __ATOMIC_RELEASE);
 out:
-	pthread_mutex_unlock(&reaper_lock);
+	saio_unlock(&reaper_lock);
 	return err;
 }
 
@@ -764,10 +775,19 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline)
 	return n == -EINTR ? EINTR : 0;
 }
 
-/* The status of cb, which said EINPROGRESS: reap, and look again. */
+/*
+ * The status of cb, which said EINPROGRESS: reap, and look again (also
+ * when this call reaped nothing: another thread, the reaper, may have
+ * finished it meanwhile).  In a signal handler that interrupted this
+ * thread inside a lock this reaps nothing (saio_reap()): cb's status is
+ * then what was published, and a request done but not yet reaped says
+ * EINPROGRESS until the reaper, another thread or this thread's next
+ * call reaps it.
+ */
 int saio_status_reap(const struct aiocb *cb)
 {
-	return saio_reap(false) ? saio_load_error(cb) : EINPROGRESS;
+	saio_reap(false);
+	return saio_load_error(cb);
 }
 
 /*
@@ -817,7 +837,7 @@ static bool saio_anything_to_wait(const struct aiocb *const list[], int nent)
 	bool any = false;
 	int i;
 
-	pthread_mutex_lock(&saio.lock);
+	saio_lock(&saio.lock);
 	for (i = 0; i < nent; i++) {
 		if (!list[i])
 			continue;
@@ -828,7 +848,7 @@ static bool saio_anything_to_wait(const struct aiocb *const list[], int nent)
 		}
 		any = true;
 	}
-	pthread_mutex_unlock(&saio.lock);
+	saio_unlock(&saio.lock);
 	return any;
 }
 

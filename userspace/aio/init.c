@@ -29,6 +29,8 @@ struct saio_global saio = {
 	.reap_lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
+_Thread_local volatile sig_atomic_t saio_t_busy;
+
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool atfork_done;
 
@@ -101,7 +103,7 @@ int saio_init(void)
 
 	if (__atomic_load_n(&saio.ready, __ATOMIC_ACQUIRE))
 		return 0;
-	pthread_mutex_lock(&init_lock);
+	saio_lock(&init_lock);
 	if (saio.ready || saio.init_err)
 		goto out;
 	if (saio.forked) {
@@ -141,7 +143,7 @@ fail:
 	saio.init_err = err;
 out:
 	err = saio.init_err;
-	pthread_mutex_unlock(&init_lock);
+	saio_unlock(&init_lock);
 	if (err) {
 		/* "not queued due to system resource limitations" */
 		errno = err == ENOSYS ? EAGAIN : err;
@@ -158,9 +160,9 @@ int saio_stats(struct syslet_aio_stats *st, size_t size)
 	uint64_t fast;
 
 	saio_init();		/* so that 'backend' is known */
-	pthread_mutex_lock(&saio.lock);
+	saio_lock(&saio.lock);
 	s = saio.st;
-	pthread_mutex_unlock(&saio.lock);
+	saio_unlock(&saio.lock);
 	s.calls = __atomic_load_n(&saio.st.calls, __ATOMIC_RELAXED);
 	/* reads done on the fast way (submit.c) have no request */
 	fast = __atomic_load_n(&saio.fast_done, __ATOMIC_RELAXED);

@@ -60,11 +60,14 @@ static void *saio_notify_thread(void *p)
 static void saio_run_thread(const struct sigevent *sev)
 {
 	pthread_attr_t def, *attr = sev->sigev_notify_attributes;
-	struct saio_thread_arg *a = malloc(sizeof(*a));
+	struct saio_thread_arg *a;
 	sigset_t all, old;
 	pthread_t t;
 	int ds = PTHREAD_CREATE_JOINABLE, err = ENOMEM;
 
+	/* malloc(), pthread_create(): glibc's locks (saio_t_busy) */
+	saio_busy_enter();
+	a = malloc(sizeof(*a));
 	if (a) {
 		a->fn = sev->sigev_notify_function;
 		a->val = sev->sigev_value;
@@ -86,9 +89,11 @@ static void saio_run_thread(const struct sigevent *sev)
 		if (attr == &def)
 			pthread_attr_destroy(&def);
 	}
+	if (err)
+		free(a);
+	saio_busy_leave();
 	if (err) {
 		/* better late and here than never */
-		free(a);
 		sev->sigev_notify_function(sev->sigev_value);
 	}
 }

@@ -320,10 +320,10 @@ struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 	uint32_t h = hash_ptr(cb);
 	bool stream;
 
-	pthread_mutex_lock(&saio.lock);
+	saio_lock(&saio.lock);
 	r = saio.free_req;
 	if (!r) {
-		pthread_mutex_unlock(&saio.lock);
+		saio_unlock(&saio.lock);
 		errno = EAGAIN;
 		return NULL;
 	}
@@ -399,7 +399,7 @@ struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 	saio.st.in_flight++;
 	saio.st.submitted++;
 	saio_store_error(cb, EINPROGRESS);
-	pthread_mutex_unlock(&saio.lock);
+	saio_unlock(&saio.lock);
 	return r;
 }
 
@@ -483,13 +483,13 @@ bool saio_make_stream(struct saio_req *r)
 {
 	bool changed;
 
-	pthread_mutex_lock(&saio.lock);
+	saio_lock(&saio.lock);
 	changed = !r->stream && (r->op == SAIO_READ || r->op == SAIO_WRITE);
 	if (changed) {
 		r->stream = true;
 		__atomic_store_n(&r->fdq->kind, SAIO_KIND_STREAM,
 				 __ATOMIC_RELAXED);
 	}
-	pthread_mutex_unlock(&saio.lock);
+	saio_unlock(&saio.lock);
 	return changed;
 }

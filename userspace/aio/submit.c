@@ -223,7 +223,9 @@ static int saio_lio(int mode, struct aiocb *const list[], int nent,
 	}
 	if (saio_init())
 		return -1;
+	saio_busy_enter();
 	g = calloc(1, sizeof(*g));
+	saio_busy_leave();
 	if (!g) {
 		errno = EAGAIN;
 		return -1;
@@ -292,11 +294,14 @@ static int saio_lio(int mode, struct aiocb *const list[], int nent,
 		 * setting g->done and dropping its reference.  After EINTR,
 		 * the last request frees g.
 		 */
-		pthread_mutex_lock(&saio.lock);
+		saio_lock(&saio.lock);
 		i = --g->refs;
-		pthread_mutex_unlock(&saio.lock);
-		if (!i)
+		saio_unlock(&saio.lock);
+		if (!i) {
+			saio_busy_enter();
 			free(g);
+			saio_busy_leave();
+		}
 		if (err) {
 			errno = err;
 			return -1;
