@@ -465,7 +465,8 @@ bool syslet_aio_write(struct kiocb *req, u64 user_data, struct iov_iter *iter,
 /*
  * The waits of io_getevents() and io_destroy() (struct syslet_aio_waiter).
  * A read's completion (kio.c: kbuf_wake(), kio_complete()) adds it to
- * ctx->kio_done, wakes ctx->kio_wait and kicks a thread of the process
+ * ctx->kio_done, wakes ctx->kio_wait if the list was empty (kio_done_add():
+ * a waiter drains it all when woken) and kicks a thread of the process
  * to read it on (task work); if every user thread runs a chain, an
  * async thread does (kio.c: kio_post_work()), once it gets to it.  A
  * thread waiting in io_getevents() or io_destroy(), in a chain's atom or
@@ -524,6 +525,12 @@ void syslet_aio_waiter_begin(struct syslet_aio_waiter *w, bool notify)
 	w->wq.private = current;
 	/* on the queue first: a read that completes after the flush wakes us */
 	add_wait_queue(&ctx->kio_wait, &w->wq);
+	/*
+	 * Our going on the queue before the flush's look at the list, as
+	 * kio_done_add() has its add before its look at the queue
+	 * (wq_has_sleeper()): one of the two sees the other.
+	 */
+	smp_mb();
 	syslet_kio_flush(ctx);
 }
 
@@ -586,8 +593,16 @@ bool syslet_aio_run_work(struct syslet_aio_waiter *w)
 	if (task_sigpending(current))
 		return false;
 	if (READ_ONCE(w->kicked)) {
-		/* cleared before the flush looks: a later read kicks again */
 		WRITE_ONCE(w->kicked, false);
+		/*
+		 * Cleared before the flush looks at the list: a read added
+		 * after that look finds the list empty and kicks again
+		 * (kio_done_add(): its add, a full barrier, then its look at
+		 * the queue and our flag).  Without the barrier the clear
+		 * could land after that kick, and the read wait on the list
+		 * with no one told (review of the batched wake).
+		 */
+		smp_mb();
 		again = true;
 	}
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL) &&

@@ -215,6 +215,41 @@ static void kio_end(struct syslet_kio *kio, bool post)
 		kio_finish(kio, post);
 }
 
+/*
+ * Adds the reads @first..@last to ctx->kio_done; any context.  The
+ * waiters on ctx->kio_wait (async_wait(), io_getevents()) are woken only
+ * when the list goes from empty to not: each drains it all before it
+ * sleeps again, and sleeps only once it saw it empty after going on the
+ * queue (in that order, with a full barrier between), so a read added
+ * to a list that was not empty has a wake-up on its way already.  Most
+ * reads complete in bursts while the list holds the first of them: no
+ * wait queue lock per read in the completion interrupt, which runs
+ * under the folio's wait queue lock (kbuf_wake()), and whose spinning,
+ * with interrupts off, against a waiter's add_wait_queue() whose vCPU
+ * the host had preempted stalled the device's completions on that vCPU
+ * for milliseconds (a busy host: docs/design.md).  None either when no
+ * thread waits: wq_has_sleeper()'s barrier pairs with the one a waiter
+ * has between going on the queue, or clearing its @kicked, and its look
+ * at the list (the set_current_state() of async_wait()'s
+ * prepare_to_wait(), the smp_mb()s of syslet_aio_waiter_begin() and
+ * syslet_aio_run_work()).  Every add to the list goes through here but
+ * the dead ctx's (syslet_kill_workers(): no user thread waits then).
+ *
+ * A put-back that refills an empty list wakes the waiters too, which
+ * before waited for the next read's wake: a hand-off's giver asleep in
+ * io_getevents() is then woken, drains the list and sleeps again, and
+ * its taker's claim comes later (SYSLET_CLAIM_LATER); a giver that
+ * stays on the queue after its claim (an async thread now: it posts
+ * nothing) only takes such wake-ups, as it did every read's before.
+ */
+static void kio_done_add(struct syslet_ctx *ctx, struct llist_node *first,
+			 struct llist_node *last)
+{
+	if (llist_add_batch(first, last, &ctx->kio_done) &&
+	    wq_has_sleeper(&ctx->kio_wait))
+		wake_up_all(&ctx->kio_wait);
+}
+
 static void kio_kick(struct syslet_ctx *ctx, struct task_struct *tsk);
 static bool kio_readded_dead(struct syslet_ctx *ctx);
 static bool kio_tw_once(struct syslet_ctx *ctx, struct task_struct *tsk);
@@ -300,7 +335,7 @@ static void kio_put_back(struct syslet_ctx *ctx, struct llist_node *first)
 		return;
 	for (last = first; last->next; last = last->next)
 		;
-	llist_add_batch(first, last, &ctx->kio_done);
+	kio_done_add(ctx, first, last);
 }
 
 /*
@@ -709,7 +744,7 @@ static bool kio_post_again(struct syslet_ctx *ctx)
 					  lnode)->tsk);
 	for (last = first; last->next; last = last->next)
 		;
-	llist_add_batch(first, last, &ctx->kio_done);
+	kio_done_add(ctx, first, last);
 	queued = kio_readded_dead(ctx) || kio_tw_once(ctx, tsk);
 	put_task_struct(tsk);
 	return queued;
@@ -732,9 +767,9 @@ static void kio_post_work(struct work_struct *work)
 {
 	struct syslet_ctx *ctx = container_of(work, struct syslet_ctx,
 					      kio_post_work);
+	struct llist_node *list, *first = NULL, *last = NULL;
 	struct task_struct *tsk = NULL;
 	struct syslet_kio *kio, *tmp;
-	struct llist_node *list;
 
 	if (syslet_kio_to_worker(ctx) != -EAGAIN || kio_post_again(ctx))
 		goto out;
@@ -747,8 +782,18 @@ static void kio_post_work(struct work_struct *work)
 		}
 		if (!tsk)
 			tsk = get_task_struct(kio->tsk);
-		llist_add(&kio->lnode, &ctx->kio_done);
+		/*
+		 * The chains' reads go back as one batch, newest first as
+		 * llist_add() would have them: the poster's reversal gives
+		 * their order back.
+		 */
+		kio->lnode.next = first;
+		first = &kio->lnode;
+		if (!last)
+			last = first;
 	}
+	if (first)
+		kio_done_add(ctx, first, last);
 	if (tsk) {
 		if (!kio_readded_dead(ctx))
 			kio_kick_busy(ctx, tsk);
@@ -927,8 +972,7 @@ static void kio_complete(struct kiocb *iocb, long res)
 	 */
 	refcount_inc(&ctx->refs);
 	get_task_struct(tsk);
-	llist_add(&kio->lnode, &ctx->kio_done);
-	wake_up_all(&ctx->kio_wait);		/* async_wait() posts it */
+	kio_done_add(ctx, &kio->lnode, &kio->lnode);	/* async_wait() posts it */
 	kio_kick(ctx, tsk);
 	put_task_struct(tsk);
 	kio_ctx_put(ctx);
@@ -1209,8 +1253,7 @@ static int kbuf_wake(struct wait_queue_entry *wait, unsigned int mode,
 	/* as kio_complete(): the kio may be gone once it is on the list */
 	refcount_inc(&ctx->refs);
 	get_task_struct(tsk);
-	llist_add(&kio->lnode, &ctx->kio_done);
-	wake_up_all(&ctx->kio_wait);
+	kio_done_add(ctx, &kio->lnode, &kio->lnode);
 	kio_kick(ctx, tsk);
 	put_task_struct(tsk);
 	kio_ctx_put(ctx);

@@ -538,9 +538,10 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 			break;
 		}
 		/*
-		 * A read completed (kio.c): post it.  kio_complete() adds it,
-		 * then wakes us; prepare_to_wait() set our state with a full
-		 * barrier, so either we see it here or its wake-up sees us.
+		 * A read completed (kio.c): post it.  kio_done_add() adds it,
+		 * then wakes us if the list was empty (we drain it all);
+		 * prepare_to_wait() set our state with a full barrier, so
+		 * either we see it here or its wake-up sees us.
 		 */
 		if (!llist_empty(&ctx->kio_done)) {
 			__set_current_state(TASK_RUNNING);

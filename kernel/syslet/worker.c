@@ -1031,7 +1031,10 @@ void syslet_kill_workers(struct syslet_ctx *ctx)
 	list_for_each_entry(w, &ctx->workers, node)
 		set_notify_signal(w->task);
 	syslet_wake_spares(ctx);
-	/* reads left for a thread: dropped with the rest (syslet_kio_dead()) */
+	/*
+	 * Reads left for a thread: dropped with the rest (syslet_kio_dead());
+	 * no user thread waits for them now, so no kio_done_add() wake.
+	 */
 	list_for_each_entry_safe(kio, tmp, &ctx->kio_queue, qnode) {
 		list_del_init(&kio->qnode);
 		llist_add(&kio->lnode, &ctx->kio_done);

@@ -25,6 +25,7 @@
 #include <linux/futex.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include "tap.h"
 #include "sys.h"
 #include "filter.h"
@@ -728,6 +729,114 @@ TEST(a_read_completing_during_a_sync_chain_does_not_interrupt_it)
 	EXPECT_EQ(c.status, BLK);
 	EXPECT_EQ(rd.ret, BLK);
 	free(r);
+	free(b);
+	close(fd);
+}
+
+/*
+ * The thread a read's kick picks may not run for long: here the first
+ * user thread that runs no chain, C, sits in vfork() (a killable sleep,
+ * which TWA_SIGNAL does not end) for 1.5 s, while the submitter runs a
+ * SYSLET_SYNC chain in its async_exec().  A third thread waiting in
+ * async_wait() must not wait for C: the completion wakes ctx->kio_wait
+ * and the waiter posts the reads itself, 200 ms in (a wake lost there,
+ * e.g. a completion that skipped it for a list it wrongly thought
+ * another's wake covered, leaves the waiter until C's vfork() ends).
+ * Two reads, which complete together: the second is often added to a
+ * list that holds the first, and must not be left there.
+ */
+struct vfork_arg {
+	int started;
+};
+
+static void *vfork_sleeper(void *p)
+{
+	struct vfork_arg *v = p;
+	pid_t pid;
+
+	__atomic_store_n(&v->started, 1, __ATOMIC_RELEASE);
+	pid = vfork();
+	if (pid == 0) {
+		struct timespec ts = { 1, 500 * 1000 * 1000 };
+
+		syscall(SYS_nanosleep, &ts, NULL);
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return NULL;
+}
+
+struct waiter_arg {
+	struct syslet_ring *r;
+	int started;
+	long n;
+	long long ms;
+};
+
+static void *ring_waiter(void *p)
+{
+	struct waiter_arg *w = p;
+	struct timespec to = { 3, 0 };
+	long long t0 = now_ms();
+
+	__atomic_store_n(&w->started, 1, __ATOMIC_RELEASE);
+	w->n = async_wait(w->r, 2, &to);
+	w->ms = now_ms() - t0;
+	return NULL;
+}
+
+TEST(a_waiter_posts_a_read_whose_kick_went_to_a_thread_that_cannot_run)
+{
+	struct timespec ts = { 1, 0 };
+	uint64_t pts = (uintptr_t)&ts;
+	struct syslet_completion c, done;
+	struct waiter_arg w = { 0 };
+	struct vfork_arg v = { 0 };
+	char *b = malloc(2 * BLK);
+	struct syslet_atom a;
+	pthread_t tc, tb;
+	int64_t sret = -1;
+	struct rd rd[2];
+	int fd;
+
+	REQUIRE_SYSLET();
+	fd = slow_dev(1);
+	if (fd < 0)
+		SKIP("no null_blk of ours (200 ms completions)");
+	ASSERT_EQ(ioctl(fd, BLKFLSBUF, 0), 0);
+	w.r = ring_new(4);
+	/* C first: the kick looks at the threads in the order they came */
+	ASSERT_EQ(pthread_create(&tc, NULL, vfork_sleeper, &v), 0);
+	ASSERT_EQ(pthread_create(&tb, NULL, ring_waiter, &w), 0);
+	while (!__atomic_load_n(&v.started, __ATOMIC_ACQUIRE) ||
+	       !__atomic_load_n(&w.started, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	usleep(50 * 1000);	/* C in vfork(), B in async_wait() */
+	for (int i = 0; i < 2; i++) {
+		rd_init(&rd[i], SYSLET_ASYNC, fd, b + i * BLK, BLK,
+			(13 << 20) + (i << 19), 0x91 + i);
+		ASSERT_EQ(async_exec(&rd[i].a, w.r, NULL, 0), SYSLET_QUEUED);
+	}
+	atom_init(&a, SYSLET_SYNC, SYS_nanosleep, &sret, &pts, NULL, NULL,
+		  NULL);
+	memset(&done, 0, sizeof(done));
+	ASSERT_EQ(async_exec(&a, NULL, &done, 0), SYSLET_DONE);
+	EXPECT_EQ(sret, 0);
+	ASSERT_EQ(pthread_join(tb, NULL), 0);
+	tap_diag("async_wait() in another thread -> %ld after %lld ms", w.n,
+		 w.ms);
+	EXPECT_EQ(w.n, 2);
+	/* 200 ms, not C's 1.5 s (nor the 3 s timeout) */
+	EXPECT_LT(w.ms, 1000);
+	for (int i = 0; i < 2; i++) {
+		ASSERT_TRUE(ring_get(w.r, &c));
+		EXPECT_TRUE(c.user_data == 0x91 || c.user_data == 0x92);
+		EXPECT_EQ(c.status, BLK);
+		EXPECT_EQ(rd[i].ret, BLK);
+	}
+	ASSERT_EQ(pthread_join(tc, NULL), 0);
+	free(w.r);
 	free(b);
 	close(fd);
 }
