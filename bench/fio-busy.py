@@ -3,6 +3,7 @@
 
     bench/fio-busy.py [--engines a,b,...] [--reps N] [--trace none|sched|lat|cpu]
                       [--fio-args=ARGS] [--host-busy N] [--runtime SECS]
+                      [--spin-stacks]
 
 Runs fio-compare.py's cold-qd64 workload (4k random buffered reads of
 /dev/nullb0, 2 ms timer completions, QD64) for each engine, N times,
@@ -30,6 +31,10 @@ makes the other vCPUs pay for.  Tracing costs CPU under TCG: the IOPS of a trace
 engine's.  No raw_syscalls events: a traced task reads without kbuf
 (docs/design.md).
 
+--spin-stacks, on a kernel built with scripts/spin-stacks.patch (an
+experiment: docs/HACKING.md), prints after each run where the guest
+spun in queued_spin_lock_slowpath() during it, by caller, longest first.
+
 --fio-args=ARGS adds fio options to every job, split at spaces (with the
 '=': ARGS begins with '--'; --fio-args=--cpus_allowed=0 pins fio to
 vCPU 0).  --host-busy N only labels the output, as for
@@ -42,6 +47,7 @@ import importlib.util
 import os
 import re
 import statistics
+import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -128,6 +134,30 @@ def cpu_line(a, b, nio):
     return "%s | per I/O by vCPU: %s" % (busy, irq)
 
 
+QSL = "/sys/module/qspinlock/parameters/qsl_dump"
+
+
+def spin_stacks(cmd):
+    """scripts/spin-stacks.patch: 'r' starts counting, 'x' stops and
+    returns its lines (the kernel log's), the longest spins first."""
+    if not os.path.exists(QSL):
+        if cmd == "r":
+            print("fio-busy: --spin-stacks needs a kernel with scripts/spin-stacks.patch")
+        return []
+    if cmd == "r":
+        subprocess.run(["dmesg", "-C"])
+    with open(QSL, "w") as f:
+        f.write(cmd)
+    if cmd != "x":
+        return []
+    out = subprocess.run(["dmesg"], capture_output=True, text=True).stdout
+    lines = [re.sub(r"^\[[ 0-9.]*\] ", "", l) for l in out.splitlines() if "qsl:" in l]
+    total = [l for l in lines if "total" in l]
+    rest = sorted((l for l in lines if "total" not in l),
+                  key=lambda l: -int(l.split()[1]))
+    return total + rest[:12]
+
+
 def parse(t, kind):
     """Counts (sched) or latency lines (lat) from the trace buffer."""
     c = collections.Counter()
@@ -198,6 +228,7 @@ def main():
     ap.add_argument("--fio-args", default="")
     ap.add_argument("--host-busy", type=int, default=0)
     ap.add_argument("--runtime", type=int, default=3)
+    ap.add_argument("--spin-stacks", action="store_true")
     a = ap.parse_args()
     if not os.access(fc.FIO, os.X_OK):
         print("fio-busy: %s missing (scripts/fio.sh)" % fc.FIO)
@@ -228,12 +259,15 @@ def main():
                 if t:
                     set_events(t, events, True)
                 snap = cpu_snap() if a.trace == "cpu" else None
+                if a.spin_stacks:
+                    spin_stacks("r")
                 r = fc.run_one("cold-qd64", w, name, args, env, sync, targets,
                                a.runtime, outdir)
                 if t:
                     set_events(t, events, False)
                 if snap:
                     snap = (snap, cpu_snap())
+                spins = spin_stacks("x") if a.spin_stacks else []
                 if "error" in r:
                     print("%-14s run %d failed: %s" % (name, rep, " ".join(r["error"])))
                     continue
@@ -247,6 +281,8 @@ def main():
                 if snap:
                     nio = max(1.0, r["iops"] * (a.runtime + 1))  # with fio's ramp
                     line += "\n    " + cpu_line(snap[0], snap[1], nio)
+                for l in spins:
+                    line += "\n    " + l
                 if t:
                     c, lines = parse(t, a.trace)
                     nio = max(1.0, r["iops"] * (a.runtime + 1))  # with fio's ramp
