@@ -970,24 +970,6 @@ static int vf_started[2];
 static long vf_got;
 static long long vf_ms;
 
-static void *vf_sleeper(void *arg)
-{
-	pid_t pid;
-
-	(void)arg;
-	__atomic_store_n(&vf_started[0], 1, __ATOMIC_RELEASE);
-	pid = vfork();
-	if (pid == 0) {
-		struct timespec ts = { 1, 500 * 1000 * 1000 };
-
-		syscall(SYS_nanosleep, &ts, NULL);
-		_exit(0);
-	}
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
-	return NULL;
-}
-
 static void *vf_waiter(void *arg)
 {
 	struct timespec to = { 3, 0 };
@@ -1026,7 +1008,7 @@ TEST(io_getevents_posts_reads_whose_kick_went_to_a_thread_that_cannot_run)
 	 */
 	EXPECT_EQ(sync_atom(SYS_getpid, args, 0), getpid());
 	/* C first: the kick looks at the threads in the order they came */
-	ASSERT_EQ(pthread_create(&tc, NULL, vf_sleeper, NULL), 0);
+	ASSERT_EQ(pthread_create(&tc, NULL, vfork_hold, &vf_started[0]), 0);
 	ASSERT_EQ(pthread_create(&tb, NULL, vf_waiter, NULL), 0);
 	while (!__atomic_load_n(&vf_started[0], __ATOMIC_ACQUIRE) ||
 	       !__atomic_load_n(&vf_started[1], __ATOMIC_ACQUIRE))

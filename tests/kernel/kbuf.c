@@ -745,28 +745,6 @@ TEST(a_read_completing_during_a_sync_chain_does_not_interrupt_it)
  * Two reads, which complete together: the second is often added to a
  * list that holds the first, and must not be left there.
  */
-struct vfork_arg {
-	int started;
-};
-
-static void *vfork_sleeper(void *p)
-{
-	struct vfork_arg *v = p;
-	pid_t pid;
-
-	__atomic_store_n(&v->started, 1, __ATOMIC_RELEASE);
-	pid = vfork();
-	if (pid == 0) {
-		struct timespec ts = { 1, 500 * 1000 * 1000 };
-
-		syscall(SYS_nanosleep, &ts, NULL);
-		_exit(0);
-	}
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
-	return NULL;
-}
-
 struct waiter_arg {
 	struct syslet_ring *r;
 	int started;
@@ -792,7 +770,7 @@ TEST(a_waiter_posts_a_read_whose_kick_went_to_a_thread_that_cannot_run)
 	uint64_t pts = (uintptr_t)&ts;
 	struct syslet_completion c, done;
 	struct waiter_arg w = { 0 };
-	struct vfork_arg v = { 0 };
+	int v_started = 0;
 	char *b = malloc(2 * BLK);
 	struct syslet_atom a;
 	pthread_t tc, tb;
@@ -807,9 +785,9 @@ TEST(a_waiter_posts_a_read_whose_kick_went_to_a_thread_that_cannot_run)
 	ASSERT_EQ(ioctl(fd, BLKFLSBUF, 0), 0);
 	w.r = ring_new(4);
 	/* C first: the kick looks at the threads in the order they came */
-	ASSERT_EQ(pthread_create(&tc, NULL, vfork_sleeper, &v), 0);
+	ASSERT_EQ(pthread_create(&tc, NULL, vfork_hold, &v_started), 0);
 	ASSERT_EQ(pthread_create(&tb, NULL, ring_waiter, &w), 0);
-	while (!__atomic_load_n(&v.started, __ATOMIC_ACQUIRE) ||
+	while (!__atomic_load_n(&v_started, __ATOMIC_ACQUIRE) ||
 	       !__atomic_load_n(&w.started, __ATOMIC_ACQUIRE))
 		usleep(1000);
 	usleep(50 * 1000);	/* C in vfork(), B in async_wait() */

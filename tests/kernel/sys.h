@@ -237,6 +237,28 @@ static inline long long now_us(void)
 	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
+/*
+ * A thread body that sets *@started and then sits 1.5 s in vfork(), a
+ * killable sleep that TWA_SIGNAL task work does not end (kbuf.c and
+ * aio.c: a read's kick that goes to a thread which cannot run).
+ */
+static inline void *vfork_hold(void *started)
+{
+	pid_t pid;
+
+	__atomic_store_n((int *)started, 1, __ATOMIC_RELEASE);
+	pid = vfork();
+	if (pid == 0) {
+		struct timespec ts = { 1, 500 * 1000 * 1000 };
+
+		syscall(SYS_nanosleep, &ts, NULL);
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return NULL;
+}
+
 static inline long long now_ms(void)
 {
 	return now_us() / 1000;
