@@ -847,6 +847,146 @@ TEST(aio_return_in_a_handler_that_interrupted_aio_read)
 	close(fd);
 }
 
+#ifdef AIOT_WINDOWS
+/*
+ * A signal handler that interrupted its thread inside the shim (inside a
+ * lock, a submission's system call, malloc()) and polls aio_error() on a
+ * read whose completion is in the ring: the shim's reap there publishes
+ * the status without finishing the request (complete.c, saio_publish()),
+ * so the poll ends.  Before, such a handler reaped nothing and saw
+ * EINPROGRESS for as long as it polled: nothing else reaps a read
+ * without a notification.  White-box: only the shim linked in (the
+ * "race" build) can raise the thread's depth, as the interrupted frame
+ * would.  Kernel backend only (the emulated backend's reap may take a
+ * lock of libsyslet's: such a handler reaps nothing there).  The aiocb
+ * is reused at once, before anything finished the first request.
+ */
+extern _Thread_local volatile sig_atomic_t saio_t_busy;
+static struct aiocb *volatile poll_cb;
+static volatile int poll_seen;
+
+static void poll_in_handler(int s)
+{
+	int saved = errno;
+	double end = aiot_now() + 2;
+
+	(void)s;
+	while (aio_error(poll_cb) == EINPROGRESS && aiot_now() < end)
+		;
+	poll_seen = aio_error(poll_cb) == 0 && aio_return(poll_cb) == 1 ?
+		    1 : -1;
+	errno = saved;
+}
+
+TEST(handler_inside_the_shim_polls_a_read_done_in_the_ring)
+{
+	struct sigaction sa;
+	struct aiocb cb;
+	char c[2];
+	int p[2], round;
+
+	need_shim();
+	if (aiot_stats().backend != 1) {
+		/* the backend is chosen on first use */
+		ASSERT_EQ(pipe(p), 0);
+		aiot_cb(&cb, p[0], c, 1, 0);
+		ASSERT_EQ(aio_read(&cb), 0);
+		ASSERT_EQ(write(p[1], "x", 1), 1);
+		ASSERT_EQ(aiot_wait(&cb, 10), 0);
+		close(p[0]);
+		close(p[1]);
+		if (aiot_stats().backend != 1)
+			SKIP("the emulated backend: a handler inside the shim reaps nothing");
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = poll_in_handler;
+	ASSERT_EQ(sigaction(SIGUSR2, &sa, NULL), 0);
+	ASSERT_EQ(pipe(p), 0);
+	for (round = 0; round < 3; round++) {
+		aiot_cb(&cb, p[0], c, 1, 0);
+		ASSERT_EQ(aio_read(&cb), 0);
+		ASSERT_EQ(aio_error(&cb), EINPROGRESS);
+		ASSERT_EQ(write(p[1], "x", 1), 1);
+		poll_cb = &cb;
+		poll_seen = 0;
+		saio_t_busy = saio_t_busy + 1;
+		raise(SIGUSR2);
+		saio_t_busy = saio_t_busy - 1;
+		ASSERT_EQ(poll_seen, 1);
+		ASSERT_EQ(c[0], 'x');
+	}
+	/* the next call outside a handler finishes what it published */
+	aiot_cb(&cb, p[0], c, 1, 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	ASSERT_EQ(write(p[1], "y", 1), 1);
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	ASSERT_EQ(aio_return(&cb), 1);
+	ASSERT_EQ(aiot_stats().in_flight, 0);
+	close(p[0]);
+	close(p[1]);
+	signal(SIGUSR2, SIG_DFL);
+}
+
+/*
+ * The same, then fork() before anything finished the published request:
+ * the child's requests start clean, its first in that pool slot has its
+ * status published too.  A review found the slot's "published" mark kept
+ * in the child, where that request then said EINPROGRESS for ever.
+ */
+TEST(handler_inside_the_shim_publishes_then_fork)
+{
+	struct sigaction sa;
+	struct aiocb cb;
+	char c;
+	int p[2], st;
+	pid_t pid;
+
+	need_shim();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = poll_in_handler;
+	ASSERT_EQ(sigaction(SIGUSR2, &sa, NULL), 0);
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&cb, p[0], &c, 1, 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	if (aiot_stats().backend != 1)
+		SKIP("the emulated backend: a handler inside the shim reaps nothing");
+	ASSERT_EQ(write(p[1], "x", 1), 1);
+	poll_cb = &cb;
+	poll_seen = 0;
+	saio_t_busy = saio_t_busy + 1;
+	raise(SIGUSR2);
+	saio_t_busy = saio_t_busy - 1;
+	ASSERT_EQ(poll_seen, 1);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		/* one with data waiting, one that waits for it */
+		struct aiocb c2[2];
+		char d[2] = { 0, 0 };
+		int q[2], k, bad = 0;
+
+		if (pipe(q) || write(q[1], "y", 1) != 1)
+			_exit(3);
+		for (k = 0; k < 2; k++) {
+			aiot_cb(&c2[k], q[0], &d[k], 1, 0);
+			if (aio_read(&c2[k]))
+				_exit(4);
+		}
+		if (write(q[1], "z", 1) != 1)
+			_exit(5);
+		for (k = 0; k < 2; k++)
+			bad += aiot_wait(&c2[k], 5) || aio_return(&c2[k]) != 1;
+		_exit(bad ? 1 : d[0] == 'y' && d[1] == 'z' ? 0 : 2);
+	}
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+	close(p[0]);
+	close(p[1]);
+	signal(SIGUSR2, SIG_DFL);
+}
+#endif
+
 TEST(aiocb_reusable_after_return)
 {
 	char buf[64];

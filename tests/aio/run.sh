@@ -219,6 +219,10 @@ sys.exit(0 if libc.syscall(ctypes.c_long(int(sys.argv[1])), None, buf,
 	# leader sleeps in the engine (complete.c lead_sleep), window widened
 	run "guest-race/suspend" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} \
 		TAP_FILTER=untimed_wait_races "$bin/suspend-race"
+	# a handler inside the shim polls a read done in the ring (white-box:
+	# the depth raised by the test, basic.c)
+	run "guest-race/basic" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} \
+		TAP_FILTER=handler_inside "$bin/basic-race"
 	run "guest-shim-pool64/basic" LD_PRELOAD="$shim" SYSLET_AIO_MAX=64 \
 		TAP_FILTER=unread_writes "$bin/basic"
 	# differential: glibc's AIO on this kernel, then the shim on each backend

@@ -64,6 +64,14 @@
 #define SAIO_EXPORT	__attribute__((visibility("default")))
 
 /*
+ * Thread-local state a signal handler reads: initial-exec, so that its
+ * address is an offset from the thread pointer, never a call to
+ * __tls_get_addr(), which may allocate the first time a thread touches a
+ * library's TLS (not async-signal-safe) when the library was dlopen()ed.
+ */
+#define SAIO_TLS	_Thread_local __attribute__((tls_model("initial-exec")))
+
+/*
  * SAIO_WINDOW(): a point where another thread's interleaving once caused a
  * defect (use after free, a lock inherited by fork()).  The sanitizer
  * build that the tests link (SAIO_RACE_WINDOWS, userspace/aio/Makefile)
@@ -170,6 +178,15 @@ struct saio_req {
 	int64_t aret;			/* the call's own result (ret_ptr), or
 					 * SAIO_NOT_RUN */
 	int64_t ret;			/* result of an inline completion */
+	/*
+	 * Taken from the ring by a signal handler's aio_error() or
+	 * aio_return() that interrupted this thread in the shim: on
+	 * saio.deferred through dnext with its result in dres, published
+	 * in its aiocb already if dpub (complete.c, saio_publish()).
+	 */
+	struct saio_req *dnext;
+	int64_t dres;
+	bool dpub;
 };
 
 /* saio_fd.how: how a positioned read is started (chains.c) */
@@ -239,6 +256,13 @@ struct saio_global {
 					 * even if nobody asks: notification due */
 	pid_t pid;
 
+	/*
+	 * Requests a handler took from the ring and published, for a call
+	 * outside a handler to finish (complete.c, saio_drain()): a stack,
+	 * pushed and emptied with atomic operations only.
+	 */
+	struct saio_req *deferred;
+
 	/* futex word bumped (under no lock) on every completion */
 	uint32_t seq;
 	uint32_t nr_waiters;
@@ -266,16 +290,17 @@ extern struct saio_global saio;
  * cancel, limits), or malloc(), free() and pthread_create() (which take
  * glibc's).  aio_error() and aio_return() are async-signal-safe (POSIX)
  * and reap the ring when they find a request in progress; a handler
- * that interrupted such code must not (saio_reap()): its reap would
- * finish requests, which takes saio.lock, start others (libsyslet), free
- * a list or make a thread, and wait for ever for what its own thread
- * holds (aio_return() in a handler that interrupted aio_read() inside
- * saio.lock deadlocked).  Read by the thread's handlers: volatile, and
+ * that interrupted such code must not finish what it reaps (saio_reap()):
+ * that takes saio.lock, starts others (libsyslet), frees a list or makes
+ * a thread, and would wait for ever for what its own thread holds
+ * (aio_return() in a handler that interrupted aio_read() inside saio.lock
+ * deadlocked); it only publishes (complete.c, saio_publish()), and calls
+ * outside handlers finish (saio_drain()).  Read by the thread's handlers: volatile, and
  * raised before the lock is taken, lowered after it is released.  Not
  * counted: the waits in the engine and on the futex (a handler that
  * interrupts aio_suspend() may reap, and does: docs/aio.md).
  */
-extern _Thread_local volatile sig_atomic_t saio_t_busy;
+extern SAIO_TLS volatile sig_atomic_t saio_t_busy;
 
 static inline void saio_busy_enter(void)
 {
@@ -283,10 +308,15 @@ static inline void saio_busy_enter(void)
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
+/*
+ * Never below 0: the fork() child starts at 0 (init.c), and a frame that
+ * raised it before a handler forked goes on in the child.
+ */
 static inline void saio_busy_leave(void)
 {
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	saio_t_busy = saio_t_busy - 1;
+	if (saio_t_busy > 0)
+		saio_t_busy = saio_t_busy - 1;
 }
 
 static inline void saio_lock(pthread_mutex_t *m)
@@ -346,6 +376,7 @@ int saio_aio_cancel(int fd, struct aiocb *cb);
 int saio_start_new(struct saio_req *r);
 void saio_complete(struct saio_req *r, int64_t res);
 int saio_reap(bool wait);
+void saio_drain_all(void);
 int saio_wait_seq(uint32_t seen, const struct timespec *deadline);
 int saio_wait_seq_restart(uint32_t seen);
 int saio_wait_lead(uint32_t seen, const struct timespec *deadline);
@@ -383,6 +414,7 @@ int saio_engine_wake(void);
 int saio_engine_cancel(uint64_t user_data, bool running);
 int saio_engine_limits(uint32_t max_threads, uint32_t idle_msecs);
 uint32_t saio_engine_backend(void);
+bool saio_engine_signal_safe(void);
 
 /*
  * Is @fd a stream: a descriptor whose pread() fails with ESPIPE (a pipe, a
@@ -437,6 +469,23 @@ static inline int saio_load_error(const struct aiocb *cb)
 static inline void saio_store_error(struct aiocb *cb, int e)
 {
 	__atomic_store_n(&cb->__error_code, e, __ATOMIC_RELEASE);
+}
+
+/*
+ * Did a signal handler publish r's status (complete.c, saio_publish())?
+ * Then r is done for the program, which may reuse its aiocb, though it
+ * is on its queues until saio_drain() finishes it.
+ */
+static inline bool saio_published(const struct saio_req *r)
+{
+	return __atomic_load_n(&r->dpub, __ATOMIC_ACQUIRE);
+}
+
+/* Finish what handlers published (complete.c); never in a handler. */
+static inline void saio_drain(void)
+{
+	if (__atomic_load_n(&saio.deferred, __ATOMIC_RELAXED))
+		saio_drain_all();
 }
 
 static inline void saio_stat_add(uint64_t *c, uint64_t n)

@@ -95,6 +95,7 @@ static void saio_cancel_wait(struct saio_cwait *w, int n, bool running)
 		uint32_t seen = __atomic_load_n(&saio.seq, __ATOMIC_SEQ_CST);
 
 		saio_reap(false);
+		saio_drain();	/* never in a handler (saio_lio_wait()) */
 		for (i = left = 0; i < n; i++)
 			left += w[i].wait && saio_cwait_pending(&w[i]);
 		if (!left)
@@ -140,12 +141,19 @@ static struct saio_req *saio_scope_next(int fd, const struct aiocb *cb,
 
 	if (cb)
 		return prev ? NULL : saio_find(cb);
-	if (prev)
-		return prev->fnext;
-	for (f = saio.fdhash[(uint32_t)fd & saio.hmask]; f; f = f->hnext)
-		if (f->fd == fd)
-			return f->head;	/* one queue per descriptor */
-	return NULL;
+	if (prev) {
+		prev = prev->fnext;
+	} else {
+		for (f = saio.fdhash[(uint32_t)fd & saio.hmask]; f;
+		     f = f->hnext)
+			if (f->fd == fd)
+				break;	/* one queue per descriptor */
+		prev = f ? f->head : NULL;
+	}
+	/* done, as far as the program can tell: saio_find() */
+	while (prev && saio_published(prev))
+		prev = prev->fnext;
+	return prev;
 }
 
 int saio_aio_cancel(int fd, struct aiocb *cb)
@@ -167,6 +175,7 @@ int saio_aio_cancel(int fd, struct aiocb *cb)
 		return AIO_ALLDONE;
 	/* a request done but not reaped yet is done: AIO_ALLDONE */
 	saio_reap(false);
+	saio_drain();	/* never in a handler (saio_lio_wait()) */
 
 	/*
 	 * Collect under the lock: waiting requests leave their queue state

@@ -119,6 +119,18 @@ uint32_t saio_engine_backend(void)
 }
 
 /*
+ * May the ring be reaped (saio_engine_reap() without a wait) and a wake
+ * posted (saio_engine_wake()) by a signal handler that interrupted this
+ * thread anywhere in the shim, libsyslet included?  On the kernel backend
+ * both are atomics and system calls (the shim's context never parks a
+ * post); the emulated backend takes a lock of its own to flush.
+ */
+bool saio_engine_signal_safe(void)
+{
+	return ctx_live && syslet_backend(&ctx) == SYSLET_BACKEND_KERNEL;
+}
+
+/*
  * Fill in r's atom: one system call, arguments by pointer into r->args;
  * 'flags' the chain's mode (0: the engine's default, or SYSLET_ASYNC).
  */

@@ -10,8 +10,10 @@
  * completion to the engine's ring, and the ring is reaped:
  *   - lazily, without blocking, by aio_error, aio_return and aio_suspend
  *     (whoever gets saio.reap_lock; a caller that does not get it knows
- *     someone else is reaping), unless called in a signal handler that
- *     interrupted its thread holding a lock (saio_t_busy, saio_reap());
+ *     someone else is reaping); called in a signal handler that
+ *     interrupted its thread inside the shim (saio_t_busy), they only
+ *     publish what they take, and calls outside handlers finish it
+ *     (saio_publish(), saio_drain());
  *   - by a leader: a thread in aio_suspend or lio_listio(LIO_WAIT) that
  *     waits in the engine itself and reaps (saio_wait_lead(); untimed
  *     ones on the kernel backend, any number at once, saio_wait_engine());
@@ -50,7 +52,7 @@ static bool saio_leading;	/* atomic: a thread leads (saio_wait_lead()) */
  * saio_leading (2), or is counted in eng_sleep (3, saio_wait_engine());
  * read by its signal handlers, hence volatile.
  */
-static _Thread_local volatile sig_atomic_t t_leading;
+static SAIO_TLS volatile sig_atomic_t t_leading;
 /*
  * Untimed waiters asleep in the engine (saio_wait_engine()) see only the
  * ring's head, not saio.seq.  eng_sleep is one word for them: how many are
@@ -193,20 +195,25 @@ static struct saio_req *saio_finish(struct saio_req *r, int64_t res)
 	struct aiocb *cb = r->cb;
 	struct saio_lio *g = r->lio;
 	struct sigevent sev;
-	bool notify, signals;
+	bool notify, signals, published = saio_published(r);
 
-	if (saio_sigev_fails(&r->sev))
+	/* published by a handler (saio_publish()): res is what it stored */
+	if (!published && saio_sigev_fails(&r->sev))
 		res = -EINVAL;	/* as glibc: its signal could not be queued */
 	saio_lock(&saio.lock);
 	saio_queue_remove(r, &ready);
 	sev = r->sev;
 	notify = saio_sigev_active(&sev);
 	signals = notify && saio_sigev_signals(&sev);
-	if (signals)	/* aio_suspend() waits for it: saio_notified() */
+	/* aio_suspend() waits for it: saio_notified(); counted if published */
+	if (signals && !published)
 		__atomic_fetch_add(&saio.notifying, 1, __ATOMIC_SEQ_CST);
-	cb->__return_value = res < 0 ? -1 : (ssize_t)res;
-	/* after this store the program may free cb: no more access */
-	saio_store_error(cb, res < 0 ? (int)-res : 0);
+	__atomic_store_n(&r->dpub, false, __ATOMIC_RELAXED);
+	if (!published) {
+		cb->__return_value = res < 0 ? -1 : (ssize_t)res;
+		/* after this store the program may free cb: no more access */
+		saio_store_error(cb, res < 0 ? (int)-res : 0);
+	}
 	if (r->notify)
 		saio.nr_notify--;
 	saio.st.in_flight--;
@@ -365,17 +372,21 @@ void saio_complete(struct saio_req *r, int64_t res)
 	saio_drive(NULL, r, res);
 }
 
-/* With saio.reap_lock held, for each completion taken from the ring. */
-static void saio_chain_done(uint64_t user_data, int64_t res)
+/*
+ * With saio.reap_lock held: the request a completion taken from the ring
+ * names, or NULL (a wake, or stale: not a request in flight); *res is
+ * made its result.
+ */
+static struct saio_req *saio_done_req(uint64_t user_data, int64_t *res)
 {
 	uint32_t idx = (uint32_t)user_data;
 	struct saio_req *r;
 
 	if (idx >= saio.max)
-		return;
+		return NULL;
 	r = &saio.pool[idx];
 	if (r->gen != (uint32_t)(user_data >> 32) || r->state != SAIO_RUNNING)
-		return;		/* stale: not a request in flight */
+		return NULL;
 	/*
 	 * A chain cancelled while it ran completes with -ECANCELED on both
 	 * backends, even if its call was not interrupted and did its work
@@ -383,10 +394,113 @@ static void saio_chain_done(uint64_t user_data, int64_t res)
 	 * result is in its ret_ptr: that request was not cancelled, and
 	 * POSIX wants it reported as it finished.
 	 */
-	if (res == -ECANCELED && r->aret != SAIO_NOT_RUN &&
+	if (*res == -ECANCELED && r->aret != SAIO_NOT_RUN &&
 	    r->aret != -ECANCELED && r->aret != -EINTR)
-		res = r->aret;
-	saio_complete(r, res);
+		*res = r->aret;
+	return r;
+}
+
+/* With saio.reap_lock held, for each completion taken from the ring. */
+static void saio_chain_done(uint64_t user_data, int64_t res)
+{
+	struct saio_req *r = saio_done_req(user_data, &res);
+
+	if (r)
+		saio_complete(r, res);
+}
+
+/*
+ * The reap of a signal handler that interrupted its thread in the shim
+ * (saio_t_busy): that thread may hold saio.lock, a lock of libsyslet's
+ * or of malloc(), so finishing a request (saio_finish(): the lock, the
+ * descriptor's queue, a list, a notification thread) could wait for ever
+ * or corrupt what the frame below is changing.  It publishes only: the
+ * status goes into the aiocb, exactly as saio_finish() would store it,
+ * and the request goes on saio.deferred for saio_drain() to finish
+ * (unpublished if it must be redone as a stream's read or write).  A
+ * handler that polls aio_error() on a request done in the ring sees it
+ * done.  Touches the aiocb and the request's own fields only, with
+ * atomics and no lock but saio.reap_lock (taken by the caller with a
+ * trylock: the ring has one consumer).  The status is stored before the
+ * request is pushed, so a drain never notifies ahead of it; a program
+ * that sees the status may reuse the aiocb at once, and its new request
+ * may then be on the hash chain and the descriptor's queue beside this
+ * one until it is drained: both are left by pointer (saio_queue_remove()),
+ * never by aiocb.
+ */
+static void saio_publish(uint64_t user_data, int64_t res)
+{
+	struct saio_req *r = saio_done_req(user_data, &res), *head;
+	struct aiocb *cb;
+
+	if (!r)
+		return;
+	if (!(res == -ESPIPE && !r->stream &&
+	      (r->op == SAIO_READ || r->op == SAIO_WRITE))) {
+		/* before the status: saio_find() skips it from then on */
+		__atomic_store_n(&r->dpub, true, __ATOMIC_SEQ_CST);
+		cb = r->cb;
+		if (saio_sigev_fails(&r->sev))
+			res = -EINVAL;
+		if (saio_sigev_active(&r->sev) && saio_sigev_signals(&r->sev))
+			__atomic_fetch_add(&saio.notifying, 1,
+					   __ATOMIC_SEQ_CST);
+		cb->__return_value = res < 0 ? -1 : (ssize_t)res;
+		saio_store_error(cb, res < 0 ? (int)-res : 0);
+	}
+	r->dres = res;
+	head = __atomic_load_n(&saio.deferred, __ATOMIC_RELAXED);
+	do
+		r->dnext = head;
+	while (!__atomic_compare_exchange_n(&saio.deferred, &head, r, true,
+					    __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED));
+}
+
+/*
+ * Finish the requests a handler published (saio_publish()), oldest
+ * first.  Called outside handlers: before a request is taken (submit.c),
+ * by every reap that is not a handler's, so by the reaper before each of
+ * its waits.  Any number of threads at once: each finishes what it took.
+ */
+void saio_drain_all(void)
+{
+	struct saio_req *r, *next, *fifo = NULL;
+
+	r = __atomic_exchange_n(&saio.deferred, NULL, __ATOMIC_ACQUIRE);
+	for (; r; r = next) {
+		next = r->dnext;
+		r->dnext = fifo;
+		fifo = r;
+	}
+	for (r = fifo; r; r = next) {
+		next = r->dnext;
+		saio_complete(r, r->dres);
+	}
+}
+
+/*
+ * A handler's reap (saio_publish()); what it took wakes the sleepers as
+ * a finished request would (atomics, a futex wake and, for sleepers in
+ * the engine, a post: all safe in a handler on the kernel backend, the
+ * only one this runs on).
+ */
+static int saio_reap_published(void)
+{
+	struct saio_done d[SAIO_REAP_BATCH];
+	int n, i, total = 0;
+
+	if (!saio_engine_signal_safe() || saio_trylock(&saio.reap_lock))
+		return 0;
+	while ((n = saio_engine_reap(d, SAIO_REAP_BATCH, false, NULL)) > 0) {
+		for (i = 0; i < n; i++)
+			saio_publish(d[i].user_data, d[i].res);
+		total += n;
+	}
+	saio_unlock(&saio.reap_lock);
+	if (total)
+		saio_wake_sleepers();
+	return total;
 }
 
 /*
@@ -402,6 +516,7 @@ static int saio_process(bool wait, const struct timespec *rel)
 	struct saio_done d[SAIO_REAP_BATCH];
 	int n, i, total = 0;
 
+	saio_drain();	/* before a wait: what a handler published */
 	for (;;) {
 		n = saio_engine_reap(d, SAIO_REAP_BATCH, wait && !total, rel);
 		if (n <= 0)
@@ -426,11 +541,12 @@ int saio_reap(bool wait)
 		return 0;
 	/*
 	 * A signal handler that interrupted this thread inside a lock (or
-	 * libsyslet, malloc, ...): leave the ring to the others, the reaper
-	 * or this thread's next call (aio-internal.h, saio_t_busy).
+	 * libsyslet, malloc, ...): publish what the ring holds, leave the
+	 * rest to a call outside a handler (aio-internal.h, saio_t_busy).
 	 */
 	if (!wait && saio_t_busy)
-		return 0;
+		return saio_reap_published();
+	saio_drain();
 	if (wait)
 		saio_lock(&saio.reap_lock);
 	else if (saio_trylock(&saio.reap_lock))
@@ -547,7 +663,7 @@ int saio_wait_seq_restart(uint32_t seen)
  * futex waits (which hold no lock) run with asynchronous cancellation, as
  * glibc's cancellable system calls do.
  */
-static _Thread_local bool t_cancellable;
+static SAIO_TLS bool t_cancellable;
 
 static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
 			  bool reaper, bool restart)
@@ -779,10 +895,10 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline)
  * The status of cb, which said EINPROGRESS: reap, and look again (also
  * when this call reaped nothing: another thread, the reaper, may have
  * finished it meanwhile).  In a signal handler that interrupted this
- * thread inside a lock this reaps nothing (saio_reap()): cb's status is
- * then what was published, and a request done but not yet reaped says
- * EINPROGRESS until the reaper, another thread or this thread's next
- * call reaps it.
+ * thread inside the shim this publishes only (saio_publish()); on the
+ * emulated backend, or when this thread holds saio.reap_lock, it takes
+ * nothing, and a request done but not yet reaped says EINPROGRESS until
+ * the reaper, another thread or this thread's next call reaps it.
  */
 int saio_status_reap(const struct aiocb *cb)
 {

@@ -29,7 +29,7 @@ struct saio_global saio = {
 	.reap_lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
-_Thread_local volatile sig_atomic_t saio_t_busy;
+SAIO_TLS volatile sig_atomic_t saio_t_busy;
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool atfork_done;
@@ -45,6 +45,14 @@ static void saio_fork_child(void)
 	pthread_mutex_init(&saio.lock, NULL);
 	pthread_mutex_init(&saio.reap_lock, NULL);
 	pthread_mutex_init(&init_lock, NULL);
+	/*
+	 * The forking thread's depth: raised if the fork came from a handler
+	 * that interrupted the shim, whose frame goes on in the child with
+	 * every lock above re-made (saio_busy_leave() stops at 0); or if a
+	 * handler once left such a frame with siglongjmp().
+	 */
+	saio_t_busy = 0;
+	saio.deferred = NULL;
 	saio_reaper_forget();
 	if (!saio.ready)
 		return;

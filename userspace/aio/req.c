@@ -71,6 +71,8 @@ void saio_pools_reset(void)
 		struct saio_req *r = &saio.pool[i];
 
 		r->state = SAIO_FREE;
+		r->dpub = false;	/* published in the parent, never drained */
+		r->dnext = NULL;
 		r->idx = i;
 		r->hnext = saio.free_req;
 		saio.free_req = r;
@@ -341,6 +343,8 @@ struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 	r->sev = *sev;
 	r->notify = saio_sigev_active(sev) || (lio && lio->notify);
 	r->wnext = NULL;
+	r->dnext = NULL;
+	__atomic_store_n(&r->dpub, false, __ATOMIC_RELAXED);
 	r->ret = 0;
 	r->nowait_missed = false;
 	r->defer = lio && lio->nowait;
@@ -421,13 +425,18 @@ void saio_req_free(struct saio_req *r, int status)
 	saio.free_req = r;
 }
 
-/* Under saio.lock: the live request for cb, or NULL. */
+/*
+ * Under saio.lock: the live request for cb, or NULL.  Not one a handler
+ * published and nobody finished yet (complete.c, saio_publish()): it is
+ * done as far as the program can tell, and its aiocb may already serve
+ * another request.
+ */
 struct saio_req *saio_find(const struct aiocb *cb)
 {
 	struct saio_req *r;
 
 	for (r = saio.cbhash[hash_ptr(cb)]; r; r = r->hnext)
-		if (r->cb == cb)
+		if (r->cb == cb && !saio_published(r))
 			return r;
 	return NULL;
 }

@@ -108,6 +108,7 @@ static inline int saio_submit(struct aiocb *cb, int op,
 	 * beyond SAIO_LIO_INLINE bytes of cached reads: the rest are queued,
 	 * each to a thread of the engine (docs/aio.md).
 	 */
+	saio_drain();	/* a handler's published writes may hold back reads */
 	if (op == SAIO_READ &&
 	    (!lio || !lio->nowait || cb->aio_nbytes <= lio->inline_left) &&
 	    saio_read_fast(cb, sev, &missed)) {
@@ -178,6 +179,8 @@ static int saio_lio_wait(struct saio_lio *g)
 		if (__atomic_load_n(&g->done, __ATOMIC_ACQUIRE))
 			break;
 		saio_reap(false);
+		/* never in a handler: even with the depth left raised */
+		saio_drain();
 		if (__atomic_load_n(&g->done, __ATOMIC_ACQUIRE))
 			break;
 		err = saio_wait_lead(seen, NULL);
