@@ -96,6 +96,7 @@ static int tcalls, terr = -1;
 static void *tval;
 static pthread_t tself;
 static size_t tstack;
+static int tdetach = -1;
 
 static void thread_fn(union sigval v)
 {
@@ -108,6 +109,7 @@ static void thread_fn(union sigval v)
 	terr = aio_error(v.sival_ptr);
 	if (pthread_getattr_np(pthread_self(), &a) == 0) {
 		pthread_attr_getstacksize(&a, &tstack);
+		pthread_attr_getdetachstate(&a, &tdetach);
 		pthread_attr_destroy(&a);
 	}
 	pthread_cond_signal(&tcond);
@@ -186,6 +188,8 @@ TEST(sigev_thread)
 	ASSERT_TRUE(tval == (void *)&cb);
 	ASSERT_EQ(terr, 0);
 	ASSERT_FALSE(pthread_equal(tself, pthread_self()));
+	/* no attributes: a detached thread, as glibc's */
+	ASSERT_EQ(tdetach, PTHREAD_CREATE_DETACHED);
 	ASSERT_EQ(aio_return(&cb), 2);
 	aiot_msleep(50);
 	ASSERT_EQ(tcalls, 1);
@@ -209,7 +213,15 @@ TEST(sigev_thread_attributes)
 	ASSERT_EQ(wait_thread_calls(1), 1);
 	ASSERT_EQ(terr, 0);
 	ASSERT_EQ(tstack, 1 << 20);
+	/*
+	 * The attributes as given, joinable included (glibc's
+	 * __aio_notify_only() passes them as they are): the program may join
+	 * the thread it learnt in the function.  The shim detached it before.
+	 */
+	ASSERT_EQ(tdetach, PTHREAD_CREATE_JOINABLE);
+	ASSERT_EQ(pthread_join(tself, NULL), 0);
 	ASSERT_EQ(aio_return(&cb), 8);
+	pthread_attr_destroy(&attr);
 }
 
 TEST(sigev_none_sends_nothing)

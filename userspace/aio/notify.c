@@ -8,8 +8,10 @@
  *			(what glibc sends; rt_sigqueueinfo() accepts a
  *			negative si_code for any target).
  *   SIGEV_THREAD_ID	the same, to one thread (Linux extension).
- *   SIGEV_THREAD	the function runs in a new detached thread, created
- *			with the sigevent's attributes if any, with no
+ *   SIGEV_THREAD	the function runs in a new thread, created with the
+ *			sigevent's attributes as they are (a joinable one
+ *			is the program's to join, as with glibc), else
+ *			detached, with no
  *			signal blocked (as glibc); if no thread can be
  *			created, it runs in the completing thread (with
  *			that thread's mask) instead of being lost.
@@ -63,7 +65,7 @@ static void saio_run_thread(const struct sigevent *sev)
 	struct saio_thread_arg *a;
 	sigset_t all, old;
 	pthread_t t;
-	int ds = PTHREAD_CREATE_JOINABLE, err = ENOMEM;
+	int err = ENOMEM;
 
 	/* malloc(), pthread_create(): glibc's locks (saio_t_busy) */
 	saio_busy_enter();
@@ -81,11 +83,6 @@ static void saio_run_thread(const struct sigevent *sev)
 		pthread_sigmask(SIG_SETMASK, &all, &old);
 		err = pthread_create(&t, attr, saio_notify_thread, a);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (!err) {
-			pthread_attr_getdetachstate(attr, &ds);
-			if (ds == PTHREAD_CREATE_JOINABLE)
-				pthread_detach(t);
-		}
 		if (attr == &def)
 			pthread_attr_destroy(&def);
 	}
