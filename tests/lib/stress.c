@@ -99,6 +99,50 @@ TEST(overflow_flag_then_drain)
 	syslet_ctx_exit(&ctx);
 }
 
+/*
+ * syslet_reap_ready() takes what is in the ring and leaves what the
+ * backend parked on its overflow list (it runs atomics only, so that a
+ * signal handler may call it); syslet_reap() then moves the rest in.
+ */
+TEST(reap_ready_leaves_the_overflow_list)
+{
+	struct syslet_completion cs[8];
+	struct syslet_ctx ctx;
+	struct syslet_limits l;
+	struct syslet_op ops[12];
+	unsigned int total = 0, i;
+	struct timespec ts = { 0, 10000000 };
+
+	ctx_or_die(&ctx, 4);
+	for (i = 0; i < 12; i++) {
+		syslet_op_init(&ops[i], SYS_getpid, SYSLET_ASYNC);
+		syslet_op_set_data(&ops[i], i);
+		ASSERT_EQ(syslet_submit(&ctx, &ops[i].atom), SYSLET_QUEUED);
+	}
+	for (i = 0; i < 500 && ctx.ring->overflow != 8; i++) {
+		ASSERT_EQ(syslet_limits(&ctx, NULL, &l), 0);
+		nanosleep(&ts, NULL);
+	}
+	ASSERT_EQ(ctx.ring->overflow, 8u);
+	ASSERT_EQ(syslet_reap_ready(&ctx, cs, 8), 4);
+	/* nothing moved in: the parked eight are still parked */
+	ASSERT_EQ(syslet_reap_ready(&ctx, cs, 8), 0);
+	EXPECT_EQ(ctx.ring->overflow, 8u);
+	while (total < 8) {
+		int n = syslet_reap(&ctx, cs, 8);
+
+		ASSERT_GE(n, 0);
+		if (!n) {
+			ASSERT_GT(syslet_wait(&ctx, 1, NULL), 0);
+			continue;
+		}
+		total += n;
+	}
+	EXPECT_EQ(total, 8u);
+	EXPECT_EQ(ctx.ring->overflow, 0u);
+	syslet_ctx_exit(&ctx);
+}
+
 #define NTHREADS	4
 #ifndef PER_THREAD
 #define PER_THREAD	1000

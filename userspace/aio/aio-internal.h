@@ -414,7 +414,7 @@ int saio_engine_wake(void);
 int saio_engine_cancel(uint64_t user_data, bool running);
 int saio_engine_limits(uint32_t max_threads, uint32_t idle_msecs);
 uint32_t saio_engine_backend(void);
-bool saio_engine_signal_safe(void);
+int saio_engine_reap_ready(struct saio_done *out, int max);
 
 /*
  * Is @fd a stream: a descriptor whose pread() fails with ESPIPE (a pipe, a

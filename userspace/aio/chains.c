@@ -118,17 +118,6 @@ uint32_t saio_engine_backend(void)
 	return ctx_live ? (uint32_t)syslet_backend(&ctx) : 0;
 }
 
-/*
- * May the ring be reaped (saio_engine_reap() without a wait) and a wake
- * posted (saio_engine_wake()) by a signal handler that interrupted this
- * thread anywhere in the shim, libsyslet included?  On the kernel backend
- * both are atomics and system calls (the shim's context never parks a
- * post); the emulated backend takes a lock of its own to flush.
- */
-bool saio_engine_signal_safe(void)
-{
-	return ctx_live && syslet_backend(&ctx) == SYSLET_BACKEND_KERNEL;
-}
 
 /*
  * Fill in r's atom: one system call, arguments by pointer into r->args;
@@ -688,26 +677,54 @@ int saio_engine_wake(void)
  * timeout and -EINTR if a signal handler ran).  Returns how many were
  * copied.  Caller holds saio.reap_lock (the ring has one consumer).
  */
+static void saio_engine_took(struct saio_done *out,
+			     const struct syslet_completion *batch, int n)
+{
+	unsigned int held = 0;
+	int i;
+
+	/* a wake (saio_engine_wake()) names no request */
+	for (i = 0; i < n; i++) {
+		out[i].user_data = batch[i].user_data;
+		out[i].res = batch[i].status;
+		held += batch[i].user_data != SAIO_WAKE_DATA;
+	}
+	__atomic_fetch_sub(&nr_held, held, __ATOMIC_RELAXED);
+}
+
+/*
+ * saio_engine_reap() without a wait, for a signal handler that
+ * interrupted this thread anywhere, in the shim and libsyslet included:
+ * what is in the ring only (syslet_reap_ready(): atomics, both backends),
+ * completions parked on an overflow list left for the next reap.
+ */
+int saio_engine_reap_ready(struct saio_done *out, int max)
+{
+	struct syslet_completion batch[SAIO_REAP_BATCH];
+	int n;
+
+	if (!ctx_live)
+		return 0;
+	if (max > SAIO_REAP_BATCH)
+		max = SAIO_REAP_BATCH;
+	n = syslet_reap_ready(&ctx, batch, max);
+	if (n > 0)
+		saio_engine_took(out, batch, n);
+	return n;
+}
+
 int saio_engine_reap(struct saio_done *out, int max, bool wait,
 		     const struct timespec *rel)
 {
 	struct syslet_completion batch[SAIO_REAP_BATCH];
-	int n, i, ret;
+	int n, ret;
 
 	if (max > SAIO_REAP_BATCH)
 		max = SAIO_REAP_BATCH;
 	for (;;) {
 		n = syslet_reap(&ctx, batch, max);
 		if (n > 0) {
-			unsigned int held = 0;
-
-			/* a wake (saio_engine_wake()) names no request */
-			for (i = 0; i < n; i++) {
-				out[i].user_data = batch[i].user_data;
-				out[i].res = batch[i].status;
-				held += batch[i].user_data != SAIO_WAKE_DATA;
-			}
-			__atomic_fetch_sub(&nr_held, held, __ATOMIC_RELAXED);
+			saio_engine_took(out, batch, n);
 			return n;
 		}
 		if (!wait)

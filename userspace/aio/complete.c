@@ -480,19 +480,21 @@ void saio_drain_all(void)
 }
 
 /*
- * A handler's reap (saio_publish()); what it took wakes the sleepers as
- * a finished request would (atomics, a futex wake and, for sleepers in
- * the engine, a post: all safe in a handler on the kernel backend, the
- * only one this runs on).
+ * A handler's reap (saio_publish()) of what is in the ring
+ * (saio_engine_reap_ready(): atomics only, on both backends); what it
+ * took wakes the sleepers as a finished request would: atomics, a futex
+ * wake and, for sleepers in the engine, a post (kernel backend only,
+ * where that is a system call: eng_sleep counts nobody on the emulated
+ * backend, whose post takes a lock).
  */
 static int saio_reap_published(void)
 {
 	struct saio_done d[SAIO_REAP_BATCH];
 	int n, i, total = 0;
 
-	if (!saio_engine_signal_safe() || saio_trylock(&saio.reap_lock))
+	if (saio_trylock(&saio.reap_lock))
 		return 0;
-	while ((n = saio_engine_reap(d, SAIO_REAP_BATCH, false, NULL)) > 0) {
+	while ((n = saio_engine_reap_ready(d, SAIO_REAP_BATCH)) > 0) {
 		for (i = 0; i < n; i++)
 			saio_publish(d[i].user_data, d[i].res);
 		total += n;
@@ -895,10 +897,10 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline)
  * The status of cb, which said EINPROGRESS: reap, and look again (also
  * when this call reaped nothing: another thread, the reaper, may have
  * finished it meanwhile).  In a signal handler that interrupted this
- * thread inside the shim this publishes only (saio_publish()); on the
- * emulated backend, or when this thread holds saio.reap_lock, it takes
- * nothing, and a request done but not yet reaped says EINPROGRESS until
- * the reaper, another thread or this thread's next call reaps it.
+ * thread inside the shim this publishes only (saio_publish()); when this
+ * thread holds saio.reap_lock it takes nothing, and a request done but
+ * not yet reaped says EINPROGRESS until the reaper, another thread or
+ * this thread's next call reaps it.
  */
 int saio_status_reap(const struct aiocb *cb)
 {

@@ -447,6 +447,16 @@ int syslet_reap(struct syslet_ctx *ctx, struct syslet_completion *comps,
 		unsigned int max);
 
 /*
+ * As syslet_reap(), but only what is in the ring now: completions parked
+ * on the overflow list stay there (the next syslet_reap() or wait moves
+ * them in).  Atomics only: no lock, no allocation, no system call, so it
+ * may be called in a signal handler whatever the thread it interrupted
+ * was doing in the library (since 1.5).
+ */
+int syslet_reap_ready(struct syslet_ctx *ctx,
+		      struct syslet_completion *comps, unsigned int max);
+
+/*
  * Waits until at least @min_complete completions are ready (at most the
  * ring size) or @timeout (relative; NULL waits forever) passes.  Returns
  * how many are ready, -ETIME, or -EINTR.

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -90,14 +91,17 @@ SYSLET_API void syslet_cq_advance(struct syslet_ctx *ctx, unsigned int nr)
  * them by moving tail with a compare-and-swap.  If another reaper moved
  * tail first, the copies may be stale (the producer may have reused the
  * slots) and are discarded.  The 32-bit counters wrap only after 2^32
- * completions, so the CAS cannot be fooled in between.
+ * completions, so the CAS cannot be fooled in between.  With @flush,
+ * completions parked on the overflow list are moved in too (a lock of
+ * the emulated backend's, a system call on the kernel's); without it
+ * nothing but atomics runs.
  */
-SYSLET_API int syslet_reap(struct syslet_ctx *ctx,
-			   struct syslet_completion *comps, unsigned int max)
+static int reap(struct syslet_ctx *ctx, struct syslet_completion *comps,
+		unsigned int max, bool flush)
 {
 	struct syslet_ring *r = ctx->ring;
 	uint32_t tail, head, n, i;
-	int flushed = 0;
+	int flushed = !flush;
 
 	if (!max)
 		return 0;
@@ -122,8 +126,23 @@ again:
 					memory_order_acquire))
 			break;
 	}
-	flush_overflow(ctx);
+	if (flush)
+		flush_overflow(ctx);
 	return (int)n;
+}
+
+SYSLET_API int syslet_reap(struct syslet_ctx *ctx,
+			   struct syslet_completion *comps, unsigned int max)
+{
+	return reap(ctx, comps, max, true);
+}
+
+/* What is in the ring now, nothing else: safe in a signal handler. */
+SYSLET_API int syslet_reap_ready(struct syslet_ctx *ctx,
+				 struct syslet_completion *comps,
+				 unsigned int max)
+{
+	return reap(ctx, comps, max, false);
 }
 
 SYSLET_API int syslet_wait(struct syslet_ctx *ctx, unsigned int min_complete,
