@@ -298,7 +298,9 @@ extern struct saio_global saio;
  * outside handlers finish (saio_drain()).  Read by the thread's handlers: volatile, and
  * raised before the lock is taken, lowered after it is released.  Not
  * counted: the waits in the engine and on the futex (a handler that
- * interrupts aio_suspend() may reap, and does: docs/aio.md).
+ * interrupts aio_suspend() may reap, and does: docs/aio.md), but for the
+ * emulated backend's engine wait, which may hold a lock of libsyslet's
+ * (chains.c, saio_syslet_wait()).
  */
 extern SAIO_TLS volatile sig_atomic_t saio_t_busy;
 

@@ -204,7 +204,7 @@ int saio_aio_cancel(int fd, struct aiocb *cb)
 			r->state = SAIO_RUNNING;
 			r->wnext = mine;
 			mine = r;
-		} else if (run) {
+		} else if (run && i < nrun) {
 			run[i].idx = r->idx;
 			run[i].gen = r->gen;
 			run[i].status = EINPROGRESS;
@@ -214,7 +214,12 @@ int saio_aio_cancel(int fd, struct aiocb *cb)
 			i++;
 		}
 	}
-	nrun = run ? nrun : 0;
+	/*
+	 * A handler may have published a request between the two passes
+	 * (saio_publish(), no lock): it is done, skipped by the second, and
+	 * run[] holds only what that pass filled.
+	 */
+	nrun = run ? i : 0;
 	saio_unlock(&saio.lock);
 
 	for (r = mine; r; r = next) {

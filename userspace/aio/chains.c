@@ -574,13 +574,33 @@ int saio_engine_cancel(uint64_t user_data, bool running)
 }
 
 /*
+ * syslet_wait() for one completion.  The emulated backend's moves parked
+ * completions in under a lock of libsyslet's and frees their jobs: there
+ * the wait counts in saio_t_busy, so that a handler that interrupts it
+ * only publishes (complete.c, saio_reap()), where its full reap waited
+ * for that lock for ever.  The kernel backend's is a system call.
+ */
+static int saio_syslet_wait(const struct timespec *rel)
+{
+	bool emulated = syslet_backend(&ctx) != SYSLET_BACKEND_KERNEL;
+	int ret;
+
+	if (emulated)
+		saio_busy_enter();
+	ret = syslet_wait(&ctx, 1, rel);
+	if (emulated)
+		saio_busy_leave();
+	return ret;
+}
+
+/*
  * Sleep until the ring has a completion, at most 'rel': 1 if it has, 0
  * on timeout, -EINTR after a signal handler, -EAGAIN if the engine cannot
  * wait (the caller must not spin).  Reaps nothing; any thread may wait so.
  */
 int saio_engine_wait(const struct timespec *rel)
 {
-	int ret = syslet_wait(&ctx, 1, rel);
+	int ret = saio_syslet_wait(rel);
 
 	if (ret > 0)
 		return 1;
@@ -729,7 +749,7 @@ int saio_engine_reap(struct saio_done *out, int max, bool wait,
 		}
 		if (!wait)
 			return 0;
-		ret = syslet_wait(&ctx, 1, rel);
+		ret = saio_syslet_wait(rel);
 		if (ret == -EINTR && rel && !syslet_cq_ready(&ctx))
 			return -EINTR;
 		if (ret < 0 && ret != -EINTR && ret != -ETIME)

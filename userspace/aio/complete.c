@@ -437,8 +437,6 @@ static void saio_publish(uint64_t user_data, int64_t res)
 		return;
 	if (!(res == -ESPIPE && !r->stream &&
 	      (r->op == SAIO_READ || r->op == SAIO_WRITE))) {
-		/* before the status: saio_find() skips it from then on */
-		__atomic_store_n(&r->dpub, true, __ATOMIC_SEQ_CST);
 		cb = r->cb;
 		if (saio_sigev_fails(&r->sev))
 			res = -EINVAL;
@@ -447,6 +445,14 @@ static void saio_publish(uint64_t user_data, int64_t res)
 					   __ATOMIC_SEQ_CST);
 		cb->__return_value = res < 0 ? -1 : (ssize_t)res;
 		saio_store_error(cb, res < 0 ? (int)-res : 0);
+		/*
+		 * After the status (a reviewer: set before it, aio_suspend()
+		 * could find neither a status nor a request, and return 0 for
+		 * nothing done): saio_find() skips r from then on.  In between
+		 * r is found as in flight, as a request completing during the
+		 * lookup would be.
+		 */
+		__atomic_store_n(&r->dpub, true, __ATOMIC_SEQ_CST);
 	}
 	r->dres = res;
 	head = __atomic_load_n(&saio.deferred, __ATOMIC_RELAXED);
@@ -751,11 +757,11 @@ static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
  * its deadline).  It does not lead itself: the engine's wait may take a
  * lock of libsyslet's that the interrupted leader holds.  A handler that
  * interrupts the leader while it reaps (holding the lock) still waits for
- * it to be done, that is, for ever if untimed: not fixed.  Nor one that
+ * it to be done, that is, for ever if untimed: not fixed.  One that
  * lands while the leader's engine wait holds a lock of libsyslet's (the
- * emulated backend flushes its overflow list under one): its own reap,
- * or the reaper's, waits for that lock, as any AIO call does in a handler
- * that interrupted a libsyslet call.  A signal that interrupts the
+ * emulated backend flushes its overflow list under one) only publishes:
+ * that wait counts in saio_t_busy (chains.c, saio_syslet_wait()); before,
+ * its reap waited for that lock for ever.  A signal that interrupts the
  * leader's wait and is not restarted ends its aio_suspend() with EINTR,
  * as glibc's, after what is in the ring was reaped.
  */
@@ -997,6 +1003,14 @@ static int saio_suspend_wait(const struct aiocb *const list[], int nent,
 		uint32_t seen = __atomic_load_n(&saio.seq, __ATOMIC_SEQ_CST);
 
 		pthread_testcancel();
+		/*
+		 * What a handler published (it pushed before it bumped
+		 * saio.seq): a request held back behind it starts only once
+		 * it is finished, and an untimed wait in the engine would not
+		 * see it.  Not in a handler inside the shim.
+		 */
+		if (!saio_t_busy)
+			saio_drain();
 		if (saio_any_done(list, nent))
 			return 0;
 		/*

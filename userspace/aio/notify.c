@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -65,7 +66,7 @@ static void saio_run_thread(const struct sigevent *sev)
 	struct saio_thread_arg *a;
 	sigset_t all, old;
 	pthread_t t;
-	int err = ENOMEM;
+	int err = ENOMEM, ds = PTHREAD_CREATE_DETACHED, tries = 0;
 
 	/* malloc(), pthread_create(): glibc's locks (saio_t_busy) */
 	saio_busy_enter();
@@ -79,9 +80,13 @@ static void saio_run_thread(const struct sigevent *sev)
 						    PTHREAD_CREATE_DETACHED);
 			attr = &def;
 		}
+		pthread_attr_getdetachstate(attr, &ds);
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);
-		err = pthread_create(&t, attr, saio_notify_thread, a);
+		do
+			err = pthread_create(&t, attr, saio_notify_thread, a);
+		while (err == EAGAIN && ds == PTHREAD_CREATE_JOINABLE &&
+		       ++tries < 100 && !sched_yield());
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (attr == &def)
 			pthread_attr_destroy(&def);
@@ -89,10 +94,16 @@ static void saio_run_thread(const struct sigevent *sev)
 	if (err)
 		free(a);
 	saio_busy_leave();
-	if (err) {
-		/* better late and here than never */
+	/*
+	 * Better late and here than never, unless the program asked for a
+	 * joinable thread: it may join the one its function finds itself
+	 * in, which here would be one of its own (a review: the worker that
+	 * completed the request, joined twice).  glibc drops the
+	 * notification whenever no thread can be made; so does the shim
+	 * for a joinable one, after retrying for a while.
+	 */
+	if (err && ds != PTHREAD_CREATE_JOINABLE)
 		sev->sigev_notify_function(sev->sigev_value);
-	}
 }
 
 void saio_notify(const struct sigevent *sev)
