@@ -16,6 +16,11 @@
 #
 # -a adds kernel command line arguments (e.g. module parameters; may be
 # given more than once).
+# A boot that does not reach the guest's /init within $SYSLET_BOOT_TIMEOUT
+# seconds (300) is killed and made once more: TCG boots have been seen to
+# stop for good in early boot (after the APIC timer calibration, 6.1
+# debug kernel, 2026-12-06), which cost a whole test run its guest
+# timeout.  The hung boot's log is kept.
 # $SYSLET_QEMU_ARGS, if set, is appended to QEMU's arguments (later ones
 # win): e.g. "-smp 2,sockets=1,cores=1,threads=2 -cpu max,vendor=GenuineIntel,-erms"
 # (TCG; an AMD vendor would need topoext, which TCG lacks)
@@ -114,7 +119,6 @@ esac
 cmdfile=$(mktemp "$guest/cmd.XXXXXX")
 stamp=$(date +%Y%m%d-%H%M%S)-$$
 log=$guest/logs/$stamp.log
-trap 'rm -f "$cmdfile"' EXIT
 printf '%s\n' "$*" > "$cmdfile"
 chmod 644 "$cmdfile"
 
@@ -129,17 +133,56 @@ append+=$tcg_append
 # soft-locks; IRQ routing without ACPI boots it in ~20 s.
 [ "$variant" = debug ] && append+=" acpi=noirq"
 
-set +e
-timeout --foreground -k 10 "$timeout" qemu-system-x86_64 "${accel_args[@]}" \
-	-smp 2 -m "$mem" -display none -monitor none -serial stdio -no-reboot \
-	-kernel "$kernel" -initrd "$initrd" -append "$append" \
-	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	-virtfs local,path="$results",mount_tag=results,security_model=none \
-	${SYSLET_QEMU_ARGS:-} \
-	</dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" |
-	grep --line-buffered -v -e '^SYSLET_GUEST_EXIT=' -e 'reboot: Restarting'
-qrc=${PIPESTATUS[0]}
-set -e
+boot_timeout=${SYSLET_BOOT_TIMEOUT:-300}
+pidfile=$guest/qemu.$$.pid
+qrcfile=$guest/qemu.$$.rc
+trap 'rm -f "$cmdfile" "$pidfile" "$qrcfile"' EXIT
+
+# One boot: the guest's console to "$log" and the terminal; 0 once QEMU
+# ended (its status in $qrc), 1 if the guest never reached its /init
+# (SYSLET_GUEST_UP) within $boot_timeout seconds: QEMU is killed then.
+boot() {
+	local start=$SECONDS pid
+	rm -f "$pidfile" "$qrcfile"
+	( set +e
+	  timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
+		"${accel_args[@]}" -pidfile "$pidfile" \
+		-smp 2 -m "$mem" -display none -monitor none -serial stdio \
+		-no-reboot -kernel "$kernel" -initrd "$initrd" -append "$append" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs local,path="$results",mount_tag=results,security_model=none \
+		${SYSLET_QEMU_ARGS:-} </dev/null 2>&1
+	  echo $? > "$qrcfile" ) | sed -u 's/\r//g' | tee "$log" |
+		grep --line-buffered -v -e '^SYSLET_GUEST_EXIT=' \
+			-e '^SYSLET_GUEST_UP$' -e 'reboot: Restarting' &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		if grep -qs '^SYSLET_GUEST_UP$' "$log"; then
+			wait "$pid" || true
+			break
+		fi
+		if [ $((SECONDS - start)) -ge "$boot_timeout" ]; then
+			[ -s "$pidfile" ] && kill -9 "$(cat "$pidfile")" 2>/dev/null
+			wait "$pid" || true
+			return 1
+		fi
+		sleep 1
+	done
+	wait "$pid" 2>/dev/null || true
+	qrc=$(cat "$qrcfile" 2>/dev/null || echo 255)
+	return 0
+}
+
+qrc=
+if ! boot; then
+	echo "guest: no user space after $boot_timeout s (log kept: $log); booting again" >&2
+	log=$guest/logs/$stamp-again.log
+	if ! boot; then
+		ln -sf "$(basename "$log")" "$guest/logs/latest.log"
+		echo "guest: FAILED: no user space after $boot_timeout s, twice" >&2
+		exit 1
+	fi
+fi
 ln -sf "$(basename "$log")" "$guest/logs/latest.log"
 
 rc=$(sed -n 's/^SYSLET_GUEST_EXIT=\([0-9]*\)$/\1/p' "$log" | tail -1)
