@@ -880,29 +880,45 @@ static void poll_in_handler(int s)
 	errno = saved;
 }
 
-TEST(handler_inside_the_shim_polls_a_read_done_in_the_ring)
+/* poll_in_handler() on SIGUSR2 (0, or -1 if sigaction() failed) */
+static int poll_handler_install(void)
 {
 	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = poll_in_handler;
+	return sigaction(SIGUSR2, &sa, NULL);
+}
+
+/*
+ * Raise SIGUSR2 with this thread's depth raised, as in a frame inside the
+ * shim: the handler polls cb.  What it saw: 1 done with 1 byte, -1 not.
+ */
+static int poll_inside_the_shim(struct aiocb *cb)
+{
+	poll_cb = cb;
+	poll_seen = 0;
+	saio_t_busy = saio_t_busy + 1;
+	raise(SIGUSR2);
+	saio_t_busy = saio_t_busy - 1;
+	return poll_seen;
+}
+
+TEST(handler_inside_the_shim_polls_a_read_done_in_the_ring)
+{
 	struct aiocb cb;
 	char c[2];
 	int p[2], round;
 
 	need_shim();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = poll_in_handler;
-	ASSERT_EQ(sigaction(SIGUSR2, &sa, NULL), 0);
+	ASSERT_EQ(poll_handler_install(), 0);
 	ASSERT_EQ(pipe(p), 0);
 	for (round = 0; round < 3; round++) {
 		aiot_cb(&cb, p[0], c, 1, 0);
 		ASSERT_EQ(aio_read(&cb), 0);
 		ASSERT_EQ(aio_error(&cb), EINPROGRESS);
 		ASSERT_EQ(write(p[1], "x", 1), 1);
-		poll_cb = &cb;
-		poll_seen = 0;
-		saio_t_busy = saio_t_busy + 1;
-		raise(SIGUSR2);
-		saio_t_busy = saio_t_busy - 1;
-		ASSERT_EQ(poll_seen, 1);
+		ASSERT_EQ(poll_inside_the_shim(&cb), 1);
 		ASSERT_EQ(c[0], 'x');
 	}
 	/* the next call outside a handler finishes what it published */
@@ -925,26 +941,18 @@ TEST(handler_inside_the_shim_polls_a_read_done_in_the_ring)
  */
 TEST(handler_inside_the_shim_publishes_then_fork)
 {
-	struct sigaction sa;
 	struct aiocb cb;
 	char c;
 	int p[2], st;
 	pid_t pid;
 
 	need_shim();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = poll_in_handler;
-	ASSERT_EQ(sigaction(SIGUSR2, &sa, NULL), 0);
+	ASSERT_EQ(poll_handler_install(), 0);
 	ASSERT_EQ(pipe(p), 0);
 	aiot_cb(&cb, p[0], &c, 1, 0);
 	ASSERT_EQ(aio_read(&cb), 0);
 	ASSERT_EQ(write(p[1], "x", 1), 1);
-	poll_cb = &cb;
-	poll_seen = 0;
-	saio_t_busy = saio_t_busy + 1;
-	raise(SIGUSR2);
-	saio_t_busy = saio_t_busy - 1;
-	ASSERT_EQ(poll_seen, 1);
+	ASSERT_EQ(poll_inside_the_shim(&cb), 1);
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
