@@ -135,8 +135,13 @@ append+=$tcg_append
 # soft-locks; IRQ routing without ACPI boots it in ~20 s.
 [ "$variant" = debug ] && append+=" acpi=noirq"
 
-# debug kernels: good boots take 20-30 s, and 6.1's often hang (above)
-if [ "$variant" = debug ]; then
+# debug kernels: good boots take 20-30 s, and 6.1's often hang (above);
+# extra QEMU arguments (a gdbstub that stops the guest, a plugin that
+# slows it: itrace.sh, insn-prof.sh) keep it from being judged by time
+if [ -n "${SYSLET_QEMU_ARGS:-}" ]; then
+	boot_timeout=${SYSLET_BOOT_TIMEOUT:-$timeout}
+	tries=${SYSLET_BOOT_TRIES:-1}
+elif [ "$variant" = debug ]; then
 	boot_timeout=${SYSLET_BOOT_TIMEOUT:-120}
 	tries=${SYSLET_BOOT_TRIES:-8}
 else
@@ -166,11 +171,14 @@ boot() {
 			-e '^SYSLET_GUEST_UP$' -e 'reboot: Restarting' &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null; do
-		if grep -qs '^SYSLET_GUEST_UP$' "$log"; then
+		# not anchored: a kernel line may share the console's line
+		if grep -qs -e 'SYSLET_GUEST_UP' -e 'SYSLET_GUEST_EXIT=' "$log"; then
 			wait "$pid" || true
 			break
 		fi
 		if [ $((SECONDS - start)) -ge "$boot_timeout" ]; then
+			# by its command file, whether or not it wrote its pidfile
+			pkill -9 -f "syslet.cmd=$cmdfile( |\$)" 2>/dev/null || true
 			[ -s "$pidfile" ] && kill -9 "$(cat "$pidfile")" 2>/dev/null
 			wait "$pid" || true
 			return 1
@@ -182,9 +190,24 @@ boot() {
 	return 0
 }
 
+# Kernel reports are printk lines: a timestamp, then the report.  The
+# serial console is shared with the command's output, so a report may
+# begin in the middle of a line the command had not finished: the
+# timestamp is looked for anywhere in the line.
+reports() {
+	grep -naE '\[ *[0-9]+\.[0-9]+\] (.*(BUG:|BUG at|WARNING:|Oops|Kernel panic|general protection fault|KASAN:|UBSAN:|KCSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|INFO: rcu|unreferenced object|Call Trace:|watchdog: BUG|list_add corruption|list_del corruption))' "$1" | head -5 || true
+}
+
 qrc=
 try=1
 until boot; do
+	# a boot that reported a problem before it hung is not retried away
+	bad=$(reports "$log")
+	if [ -n "$bad" ]; then
+		ln -sf "$(basename "$log")" "$guest/logs/latest.log"
+		printf 'guest: FAILED: kernel reported a problem before user space:\n%s\n' "$bad" >&2
+		exit 1
+	fi
 	if [ "$try" -ge "$tries" ]; then
 		ln -sf "$(basename "$log")" "$guest/logs/latest.log"
 		echo "guest: FAILED: no user space after $boot_timeout s, $try boots" >&2
@@ -197,11 +220,7 @@ done
 ln -sf "$(basename "$log")" "$guest/logs/latest.log"
 
 rc=$(sed -n 's/^SYSLET_GUEST_EXIT=\([0-9]*\)$/\1/p' "$log" | tail -1)
-# Kernel reports are printk lines: a timestamp, then the report.  The
-# serial console is shared with the command's output, so a report may
-# begin in the middle of a line the command had not finished: the
-# timestamp is looked for anywhere in the line.
-bad=$(grep -naE '\[ *[0-9]+\.[0-9]+\] (.*(BUG:|BUG at|WARNING:|Oops|Kernel panic|general protection fault|KASAN:|UBSAN:|KCSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|INFO: rcu|unreferenced object|Call Trace:|watchdog: BUG|list_add corruption|list_del corruption))' "$log" | head -5 || true)
+bad=$(reports "$log")
 fail=
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	fail="timed out after $timeout s"
