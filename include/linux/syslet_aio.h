@@ -57,6 +57,12 @@ bool syslet_aio_read(struct kiocb *req, u64 user_data, struct iov_iter *iter,
  */
 bool syslet_aio_write(struct kiocb *req, u64 user_data, struct iov_iter *iter,
 		      ssize_t *res);
+/*
+ * fs/aio.c: is the kioctx of @req, an aio request, being torn down
+ * (io_destroy(), exit_aio())?  Its ->ki_cancel() is then called for
+ * every request in flight by free_ioctx_users(), not by io_cancel().
+ */
+bool aio_kiocb_ctx_dead(struct kiocb *req);
 /* io_destroy(): wait for the kioctx's requests, running our task work */
 void syslet_aio_wait(struct completion *done);
 /*

@@ -51,6 +51,8 @@
  * exit_aio() mark it (under the kioctx's ctx_lock, any context) and
  * it completes with -ECANCELED once its page is in, without reading
  * on; io_cancel() returns -EINPROGRESS, as for any cancellable request.
+ * Not once it has copied data (its NOWAIT part in io_submit(), a page
+ * read on): then it is not cancelled and completes whole.
  *
  * Waits for its own requests: io_destroy() waits for them with the
  * submitter's task work runnable (syslet_aio_wait()), else a read whose
@@ -115,8 +117,13 @@ static void syslet_aio_finish(struct syslet_kio *kio, bool post)
 	struct kiocb *req = a->req;
 	long res = kio->res;
 
-	/* cancelled (a read's copied bytes are lost, as for a chain) */
-	if (!post || READ_ONCE(kio->cancelled))
+	/*
+	 * Dropped with its process, or cancelled before it copied anything.
+	 * A read cancelled after it copied some reports what it copied
+	 * (kbuf_issue(), syslet_aio_sync()): the buffer has it (review 23
+	 * finding 7: -ECANCELED over data already in the buffer).
+	 */
+	if (!post || (READ_ONCE(kio->cancelled) && !kio->done))
 		res = -ECANCELED;
 	/* as aio_rw_done(): a blocking read that a signal cut short */
 	if (res == -ERESTARTSYS || res == -ERESTARTNOINTR ||
@@ -154,6 +161,8 @@ static void syslet_aio_sync(struct syslet_kio *kio)
 		if (ret > 0)
 			kio->done += ret;
 		kio->res = kio->done ? kio->done : ret;
+	} else {
+		kio->res = kio->done ?: -ECANCELED;
 	}
 	syslet_aio_finish(kio, true);
 	if (old)
@@ -165,14 +174,28 @@ static const struct syslet_kio_ops syslet_aio_ops = {
 	.to_thread	= syslet_aio_sync,
 };
 
-/* ->ki_cancel(): under the kioctx's ctx_lock, interrupts off */
+/*
+ * ->ki_cancel(): under the kioctx's ctx_lock, interrupts off.  A read
+ * that has copied some of its data already is not cancelled (-EINVAL,
+ * as for a request mainline cannot cancel): it reads on and completes
+ * with all of it, as mainline's would.  One that copies some after the
+ * mark completes with what it copied.
+ */
 static int syslet_aio_cancel(struct kiocb *req)
 {
 	struct syslet_aio *a = req->private;
 
+	if (READ_ONCE(a->kio.done))
+		return -EINVAL;
 	WRITE_ONCE(a->kio.cancelled, true);
 	return 0;
 }
+
+/* reads and writes ordered after queued writes (below) */
+static bool aio_writes_queued(struct syslet_ctx *ctx, struct file *file);
+static bool aio_rw_queue(struct syslet_ctx *ctx, struct kiocb *req,
+			 u64 user_data, struct iov_iter *iter, bool read,
+			 ssize_t *res);
 
 /*
  * fs/aio.c's aio_read(), for a request checked as mainline checks it,
@@ -192,10 +215,21 @@ bool syslet_aio_read(struct kiocb *req, u64 user_data, struct iov_iter *iter,
 	int flags = req->ki_flags;
 	ssize_t ret;
 
-	if (!READ_ONCE(syslet_aio_on) || (flags & IOCB_NOWAIT) ||
+	/*
+	 * The request's flags, not the file's: fcntl(F_SETFL) may have
+	 * changed O_DIRECT since aio_prep_rw() took them (review of review
+	 * 23: a direct read reached the queued path, whose thread's kiocb
+	 * the block layer then completed asynchronously: an oops).
+	 */
+	if (!READ_ONCE(syslet_aio_on) ||
+	    (flags & (IOCB_NOWAIT | IOCB_DIRECT)) ||
 	    !syslet_iter_user_segs(iter) || !iov_iter_count(iter) ||
 	    !syslet_kbuf_file(file))
 		return false;
+	/* after writes of ours to the file: in its turn (aio_rw_queue()) */
+	ctx = syslet_get_ctx(false);
+	if (aio_writes_queued(ctx, file))
+		return aio_rw_queue(ctx, req, user_data, iter, true, res);
 	/* what is cached is read here, as mainline would */
 	req->ki_flags |= IOCB_NOWAIT;
 	ret = syslet_kbuf_call(req, iter);
@@ -304,10 +338,13 @@ done:
  * submitter, and completes it through ->ki_complete().  Works of one
  * inode run one at a time in submission order: appends land, and all
  * complete, in the order io_submit() got them.  A write not started is
- * cancellable (@state): it completes with -ECANCELED; a started one is
- * not (io_cancel() gets -EINVAL, as for any request mainline cannot
- * cancel).  The freeze protection aio_write() took (kiocb_start_write())
- * is held until ->ki_complete(), as for mainline's O_DIRECT writes.
+ * cancellable by io_cancel() (@state): it completes with -ECANCELED; a
+ * started one is not (io_cancel() gets -EINVAL, as for any request
+ * mainline cannot cancel), nor is any by io_destroy() or the exit of the
+ * process: they wait for it, and exit and exec write those still queued
+ * (worker.c: syslet_kill_workers()), as mainline had written them in
+ * io_submit(); only a process killed by a signal drops them.  Freeze
+ * protection is held while the write runs, not while it is queued.
  */
 enum { AIO_W_QUEUED, AIO_W_STARTED, AIO_W_CANCELLED };
 
@@ -316,6 +353,7 @@ struct syslet_aio_write {
 	struct kiocb		*req;		/* fs/aio.c's request */
 	u64			user_data;	/* its aio_data, for the trace */
 	atomic_t		state;		/* AIO_W_*: started or cancelled */
+	bool			read;		/* a read ordered after writes */
 	struct iovec		*iov;		/* @fast or allocated */
 	unsigned long		nr_segs;
 	size_t			len;
@@ -331,9 +369,17 @@ static long aio_write_run(struct syslet_kwork *kw)
 	struct kiocb sync = *req;
 	struct iov_iter iter;
 
-	if (atomic_cmpxchg(&w->state, AIO_W_QUEUED, AIO_W_STARTED) !=
-	    AIO_W_QUEUED)
+	long ret;
+
+	/* STARTED already: a write a kill cut short at its start, again */
+	if (atomic_cmpxchg(&w->state, AIO_W_QUEUED, AIO_W_STARTED) ==
+	    AIO_W_CANCELLED)
 		return -ECANCELED;
+	sync.ki_complete = NULL;
+	if (w->read) {
+		iov_iter_init(&iter, ITER_DEST, w->iov, w->nr_segs, w->len);
+		return req->ki_filp->f_op->read_iter(&sync, &iter);
+	}
 	iov_iter_init(&iter, ITER_SOURCE, w->iov, w->nr_segs, w->len);
 	/*
 	 * Written synchronously, on a copy without ->ki_complete(): a file
@@ -342,12 +388,16 @@ static long aio_write_run(struct syslet_kwork *kw)
 	 * instead, so the request is completed only by aio_write_done(),
 	 * after which nothing (its cancel function neither) looks at @w
 	 * (review 9 finding 3: @w was freed while the request was in
-	 * flight, and io_cancel() read it).  Freeze protection stays the
-	 * request's: IOCB_WRITE off in the copy.
+	 * flight, and io_cancel() read it).  Freeze protection is taken
+	 * here, for the write, as write(2) takes it: not held while the
+	 * request waits in the queue (syslet_aio_write()).
 	 */
 	sync.ki_complete = NULL;
 	sync.ki_flags &= ~IOCB_WRITE;
-	return req->ki_filp->f_op->write_iter(&sync, &iter);
+	file_start_write(req->ki_filp);
+	ret = req->ki_filp->f_op->write_iter(&sync, &iter);
+	file_end_write(req->ki_filp);
+	return ret;
 }
 
 /* Completes the request once: after aio_write_run(), or @dropped */
@@ -388,11 +438,19 @@ static const struct syslet_kwork_ops aio_write_ops = {
 	.free	= aio_write_free,
 };
 
-/* ->ki_cancel(): under the kioctx's ctx_lock, interrupts off */
+/*
+ * ->ki_cancel(): under the kioctx's ctx_lock, interrupts off.  Only
+ * io_cancel() cancels a write: the teardown of its kioctx (io_destroy(),
+ * exit_aio()) waits for it instead, as for every write in mainline,
+ * where io_submit() had written it (review 23 finding 1: 7 of 8 queued
+ * O_DSYNC writes were dropped by io_destroy()).
+ */
 static int syslet_aio_write_cancel(struct kiocb *req)
 {
 	struct syslet_aio_write *w = req->private;
 
+	if (aio_kiocb_ctx_dead(req))
+		return -EINVAL;
 	/* completed with -ECANCELED by the thread that takes it */
 	if (atomic_cmpxchg(&w->state, AIO_W_QUEUED, AIO_W_CANCELLED) ==
 	    AIO_W_QUEUED)
@@ -406,24 +464,36 @@ static int syslet_aio_write_cancel(struct kiocb *req)
  * at req->ki_pos.  True: handled, complete it with *@res now
  * (-EIOCBQUEUED: it completes by itself).  False: write it as mainline.
  */
-bool syslet_aio_write(struct kiocb *req, u64 user_data, struct iov_iter *iter,
-		      ssize_t *res)
+/*
+ * Does @file's inode have writes of ours queued (or under way) that a
+ * request io_submit() gets after them must come after?  Only they are
+ * ordered so: a write or read of the file submitted later is queued
+ * behind them, in its turn, as mainline's io_submit() had done them one
+ * after the other (review 23 finding 2: a plain write overtook a queued
+ * RWF_DSYNC one and was overwritten by it; a read returned the old data).
+ * Not O_DIRECT or RWF_NOWAIT requests, which mainline orders with
+ * nothing either.  The look without the lock sees every write queued
+ * before by this thread.
+ */
+static bool aio_writes_queued(struct syslet_ctx *ctx, struct file *file)
+{
+	return ctx && !READ_ONCE(ctx->dead) &&
+	       syslet_kwork_pending(ctx, file_inode(file));
+}
+
+/*
+ * Queues @req, a write (or, with @read, a read ordered after writes),
+ * for an async thread of @ctx, after the works of its inode.
+ */
+static bool aio_rw_queue(struct syslet_ctx *ctx, struct kiocb *req,
+			 u64 user_data, struct iov_iter *iter, bool read,
+			 ssize_t *res)
 {
 	struct file *file = req->ki_filp;
 	umode_t mode = file_inode(file)->i_mode;
 	struct syslet_aio_write *w;
-	struct syslet_ctx *ctx;
 	long ret;
 
-	/* a write the page cache takes stays here; O_DIRECT is async */
-	if (!READ_ONCE(syslet_aio_on) || !(req->ki_flags & IOCB_DSYNC) ||
-	    (req->ki_flags & (IOCB_NOWAIT | IOCB_DIRECT)) ||
-	    !(S_ISREG(mode) || S_ISBLK(mode)) ||
-	    !syslet_iter_user_segs(iter) || !iov_iter_count(iter))
-		return false;
-	ctx = syslet_get_ctx(true);
-	if (IS_ERR(ctx) || READ_ONCE(ctx->dead))
-		return false;
 	w = kmalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
 	if (!w)
 		return false;
@@ -443,7 +513,20 @@ bool syslet_aio_write(struct kiocb *req, u64 user_data, struct iov_iter *iter,
 	w->len = iov_iter_count(iter);
 	w->req = req;
 	w->user_data = user_data;
+	w->read = read;
 	atomic_set(&w->state, AIO_W_QUEUED);
+	/*
+	 * The freeze protection aio_write() took for the request is given
+	 * back now and taken by the write when it runs (aio_write_run()):
+	 * held from here to the completion, a queue of writes to one inode
+	 * (one at a time) held a freeze, and every writer of the file
+	 * system behind it, for all of them (review 23 finding 3).
+	 */
+	if (!read && S_ISREG(mode)) {
+		__sb_writers_acquired(file_inode(file)->i_sb, SB_FREEZE_WRITE);
+		sb_end_write(file_inode(file)->i_sb);
+	}
+	req->ki_flags &= ~IOCB_WRITE;
 	/* one at a time per inode, in order: an append lands in its turn */
 	syslet_kwork_init(&w->kw, file_inode(file), &aio_write_ops);
 
@@ -451,15 +534,41 @@ bool syslet_aio_write(struct kiocb *req, u64 user_data, struct iov_iter *iter,
 	req->private = w;
 	kiocb_set_cancel_fn(req, syslet_aio_write_cancel);
 	trace_syslet_aio_submit(req, user_data, req->ki_pos, w->len, 0, true,
-				true);
+				!read);
 	if (syslet_queue_kwork(ctx, &w->kw)) {
-		/* no thread to write it: here, as mainline */
+		/* no thread to do it: here, as mainline */
 		ret = aio_write_run(&w->kw);
 		aio_write_done(&w->kw, ret, false);
 		syslet_kwork_release(&w->kw);
 	}
 	*res = -EIOCBQUEUED;
 	return true;
+}
+
+bool syslet_aio_write(struct kiocb *req, u64 user_data, struct iov_iter *iter,
+		      ssize_t *res)
+{
+	struct file *file = req->ki_filp;
+	umode_t mode = file_inode(file)->i_mode;
+	struct syslet_ctx *ctx;
+
+	/* O_DIRECT is async; RWF_NOWAIT wants -EAGAIN, not a queue */
+	if (!READ_ONCE(syslet_aio_on) ||
+	    (req->ki_flags & (IOCB_NOWAIT | IOCB_DIRECT)) ||
+	    !(S_ISREG(mode) || S_ISBLK(mode)) ||
+	    !syslet_iter_user_segs(iter) || !iov_iter_count(iter))
+		return false;
+	/* a write the page cache takes stays here, unless after ours */
+	if (!(req->ki_flags & IOCB_DSYNC)) {
+		ctx = syslet_get_ctx(false);
+		if (!aio_writes_queued(ctx, file))
+			return false;
+	} else {
+		ctx = syslet_get_ctx(true);
+		if (IS_ERR(ctx) || READ_ONCE(ctx->dead))
+			return false;
+	}
+	return aio_rw_queue(ctx, req, user_data, iter, false, res);
 }
 
 /*

@@ -557,6 +557,17 @@ static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t,
 	lockdep_assert_held(&ctx->callers_lock);
 	if (READ_ONCE(t->flags) & (PF_EXITING | PF_IO_WORKER | PF_KTHREAD))
 		return false;
+	/*
+	 * Not a thread asleep where TWA_SIGNAL does not wake it (a vfork()
+	 * parent in TASK_KILLABLE, a stopped or traced one): the reads
+	 * would wait for it, and no later kick would look further (review
+	 * 23 finding 4: another thread's eventfd saw a 200 ms read after
+	 * the vfork() child's 3 s).  A look, not a promise: a thread that
+	 * goes to such a sleep just after is waited for, as before.
+	 */
+	if (!busy && (READ_ONCE(t->__state) &
+		      (TASK_UNINTERRUPTIBLE | __TASK_STOPPED | __TASK_TRACED)))
+		return false;
 	in_chain = READ_ONCE(t->syslet_pob) || kio_in_chain(ctx, t);
 	if (!busy) {
 		if (in_chain)
@@ -1423,6 +1434,26 @@ static void kbuf_to_thread(struct syslet_kio *kio, bool taker)
 			return;
 		}
 		ret = syslet_queue_kio(ctx, kio);
+		/*
+		 * No thread could be made (RLIMIT_NPROC, no memory): the
+		 * rest is read here, blocking, by this thread of the
+		 * process, rather than completed short or with -EAGAIN,
+		 * which no buffered read of a file or block device returns
+		 * in mainline (review 23 finding 5: a PREADV of two pages,
+		 * the second buffer a file mapping, completed with 4096 of
+		 * 8192 at RLIMIT_NPROC 1).  Only in the submitter, which
+		 * mainline's io_submit() had made wait for it, and which a
+		 * buffer it serves itself (a FUSE server's mapping) blocks
+		 * there as it would have blocked it there; not another
+		 * thread, not with the ctx dead, nor in a reserved taker
+		 * (above).  It runs with the submitter's credentials
+		 * (syslet_aio_sync()) and PKRU (kio_post_as_submitter()).
+		 */
+		if (ret && ret != -ECANCELED && current == kio->tsk &&
+		    !(current->flags & (PF_EXITING | PF_IO_WORKER))) {
+			kio->ops->to_thread(kio);
+			return;
+		}
 		if (ret) {
 			/* no thread: complete it with why, as a chain's */
 			if (ret == -ERESTARTSYS || ret == -ERESTARTNOINTR ||

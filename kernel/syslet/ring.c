@@ -196,34 +196,52 @@ void syslet_kring_free_all(struct syslet_ctx *ctx)
  * before that would rewind the ring.  (The ring's size is read when the
  * kring is made, right after the caller checked the header.)
  *
- * Only the kernel writes @head, so on every later use a head in user
- * memory other than ours means another ring lives at this address now: a
- * program reaped its ring's last completion, freed it and got its next
- * ring at the same address while this kring was still going away (the
- * posting chain drops its reference just after the head's store; a
- * waiter holds one until it returns).  That ring starts at its own head
- * and with its own size.  A program that scribbles on @head gets the
- * same treatment: it can only misplace its own completions.
+ * Only the kernel writes @head, and user space sets @size and
+ * @nr_entries before it uses a ring, so on every later use a head or a
+ * geometry in user memory other than ours means another ring lives at
+ * this address now: a program reaped its ring's last completion (or none
+ * came), freed it and got its next ring at the same address while this
+ * kring was still going away (the posting chain drops its reference just
+ * after the head's store; a waiter holds one until it returns).  That
+ * ring starts at its own head and with its own size.  Both heads may be
+ * 0: the geometry is compared too (review 23: a 2-entry ring made where
+ * an 8-entry one was, a thread still waiting on that, had entries 2 and
+ * 3 written past its end).  A geometry that is not valid (no ring could
+ * have it) is ignored while the head is ours: a scribble, the ring is
+ * used as the kernel knows it.  A program that scribbles a valid one
+ * can only misplace its own completions.
  * Caller holds kr->mutex.
  */
 static int kring_load_head(struct syslet_kring *kr)
 {
 	struct syslet_ring __user *ring = u64_to_user_ptr(kr->uaddr);
-	u32 head, nr, size;
+	struct {
+		u32 size;
+		u32 nr_entries;
+	} geo;
+	bool valid;
+	u32 head;
 
-	if (get_user(head, &ring->head))
+	BUILD_BUG_ON(offsetof(struct syslet_ring, nr_entries) !=
+		     offsetof(struct syslet_ring, size) + sizeof(u32));
+	if (get_user(head, &ring->head) ||
+	    copy_from_user(&geo, &ring->size, sizeof(geo)))
 		return -EFAULT;
-	if (kr->head_valid && head == kr->head)
+	valid = nr_entries_valid(geo.nr_entries) && ring_size_valid(geo.size);
+	/* a geometry that is not valid is a scribble: ignored (snapshot) */
+	if (kr->head_valid && head == kr->head &&
+	    (!valid || (geo.size == kr->hdr_size &&
+			geo.nr_entries == kr->nr_entries)))
 		return 0;
-	/* another ring here, or it was not usable when the kring was made */
+	/*
+	 * Another ring here, or it was not usable when the kring was made;
+	 * else this is the first use, with the geometry read then.
+	 */
 	if (kr->head_valid || !kr->nr_entries) {
-		if (get_user(nr, &ring->nr_entries) ||
-		    get_user(size, &ring->size))
-			return -EFAULT;
-		if (!nr_entries_valid(nr) || !ring_size_valid(size))
+		if (!valid)
 			return -EINVAL;
-		kr->hdr_size = size;
-		kr->nr_entries = nr;
+		kr->hdr_size = geo.size;
+		kr->nr_entries = geo.nr_entries;
 	}
 	/* async_wait() reads @head without the mutex */
 	WRITE_ONCE(kr->head, head);
@@ -364,6 +382,20 @@ static void free_chains(struct list_head *list)
 		syslet_chain_free(c);
 }
 
+/*
+ * Wakes async_wait()ers after the kernel's head moved (under kr->mutex,
+ * released before this).  No wait queue lock when nobody waits:
+ * wq_has_sleeper()'s full barrier orders the head's store before the
+ * look at the queue, and pairs with the one of async_wait()'s
+ * prepare_to_wait() (set_current_state()) between going on the queue and
+ * reading the head: either the waiter sees the new head or we see it.
+ */
+static void kring_wake(struct syslet_kring *kr)
+{
+	if (wq_has_sleeper(&kr->wait))
+		wake_up_all(&kr->wait);
+}
+
 /* Flushes @kr's overflow list into its ring as far as there is room. */
 void syslet_flush(struct syslet_ctx *ctx, struct syslet_kring *kr)
 {
@@ -376,7 +408,7 @@ void syslet_flush(struct syslet_ctx *ctx, struct syslet_kring *kr)
 	moved = flush_locked(kr, &done);
 	mutex_unlock(&kr->mutex);
 	if (moved)
-		wake_up_all(&kr->wait);
+		kring_wake(kr);
 	free_chains(&done);
 }
 
@@ -422,7 +454,7 @@ void syslet_post_chain(struct syslet_chain *c)
 	/* @c is freed after the unlock: still ours */
 	post_traced(kr, &c->comp);
 	mutex_unlock(&kr->mutex);
-	wake_up_all(&kr->wait);
+	kring_wake(kr);
 	free_chains(&done);
 	syslet_kring_put(ctx, kr);
 }
@@ -445,7 +477,7 @@ int syslet_post(struct syslet_ctx *ctx, struct syslet_kring *kr,
 	if (!ret)
 		post_traced(kr, comp);
 	mutex_unlock(&kr->mutex);
-	wake_up_all(&kr->wait);
+	kring_wake(kr);
 	free_chains(&done);
 	return ret;
 }

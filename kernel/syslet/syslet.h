@@ -510,6 +510,7 @@ void syslet_kwork_init(struct syslet_kwork *kw, const void *key,
 		       const struct syslet_kwork_ops *ops);
 void syslet_kwork_release(struct syslet_kwork *kw);
 int syslet_queue_kwork(struct syslet_ctx *ctx, struct syslet_kwork *kw);
+bool syslet_kwork_pending(struct syslet_ctx *ctx, const void *key);
 
 /* pob.c */
 long syslet_post_comp(struct syslet_ctx *ctx,

@@ -20,6 +20,7 @@
 #include <linux/cred.h>
 #include <linux/iocontext.h>
 #include <linux/ioprio.h>
+#include <linux/oom.h>
 #include <linux/ptrace.h>
 #include <uapi/linux/sched/types.h>
 #include <linux/sched/prio.h>
@@ -149,61 +150,138 @@ void syslet_kwork_release(struct syslet_kwork *kw)
 }
 
 /*
- * Completes the works on @drop, taken off the ctx when it died, without
- * running them: each once, with the works of its key that waited after
- * it, in their order.
+ * Does the process die of a signal (SIGKILL, a fatal one, a core dump),
+ * not of exit() or exit_group()?  Its kernel work not started is
+ * dropped then; at exit and exec it is done (kwork_drop()).
+ */
+static bool syslet_dying_of_signal(void)
+{
+	struct signal_struct *sig = current->signal;
+
+	return (READ_ONCE(sig->flags) & SIGNAL_GROUP_EXIT) &&
+	       (READ_ONCE(sig->group_exit_code) & 0x7f);
+}
+
+/*
+ * The SIGKILL that an exit_group() or exec sent this thread (it kills
+ * every other thread of the process) is taken off, as get_signal() takes
+ * it off a user thread on its way to do_exit(): kernel work that
+ * io_submit() accepted is written at exit and exec (kwork_drop()), and a
+ * pending SIGKILL ends a write at its start (generic_perform_write()).
+ * Not when the process dies of a signal: that kill stands.  The thread
+ * still leaves once its work is done (worker_run_kwork()).
+ */
+static void kwork_take_exit_kill(void)
+{
+	if (!fatal_signal_pending(current))
+		return;
+	/* under the siglock: a kill of the process sets its exit code so */
+	spin_lock_irq(&current->sighand->siglock);
+	if (!syslet_dying_of_signal()) {
+		sigdelset(&current->pending.signal, SIGKILL);
+		recalc_sigpending();
+	}
+	spin_unlock_irq(&current->sighand->siglock);
+}
+
+/*
+ * Runs @kw as its submitter, in current, a thread of its process: with
+ * its credentials, PKRU and PR_SET_IO_FLUSHER flags (a storage daemon's
+ * write must not recurse into reclaim I/O nor be throttled on the global
+ * dirty limit: review 9 finding 7), and in an async thread its I/O
+ * priority too; what signals it raised on this thread (SIGXFSZ past
+ * RLIMIT_FSIZE) go to the submitter, or, in a user thread ending the
+ * process (kwork_drop()), are dropped: an exec'd image must not get
+ * them (review of review 23: SIGXFSZ killed it).  Then completes it, as
+ * the submitter too (the trace's fsuid).
+ */
+static void kwork_run(struct syslet_kwork *kw)
+{
+	bool worker = current->flags & PF_IO_WORKER;
+	const struct cred *old;
+	unsigned int pflags;
+	long res;
+	u32 pkru;
+
+	old = override_creds(kw->cred);
+	pkru = syslet_arch_set_pkru(kw->pkru);
+	if (worker)
+		worker_set_ioprio(kw->ioprio);
+	/* exactly ours again after it, as memalloc_noio_restore() */
+	pflags = current->flags & SYSLET_KWORK_PF;
+	current_restore_flags(kw->pflags, SYSLET_KWORK_PF);
+	res = kw->ops->run(kw);
+	current_restore_flags(pflags, SYSLET_KWORK_PF);
+	syslet_arch_set_pkru(pkru);
+	syslet_forward_signals(kw->submitter, !worker);
+	kw->ops->done(kw, res, false);
+	revert_creds(old);
+}
+
+/*
+ * Completes the works on @drop, taken off the ctx when it died: each
+ * once, with the works of its key that waited after it, in their order.
+ * Kernel work is the writes io_submit() accepted (aio.c), which mainline
+ * had written in io_submit(): they are written here, by the thread that
+ * ends the process (its last thread, at exit; the one that execs; the
+ * last user thread, whose async threads stop; an async thread whose
+ * running work's key has more), which still has the process's memory,
+ * unless the process dies of a signal (a kill must end it at once):
+ * then they complete with -ECANCELED (review 23 finding 1: exit and
+ * exec dropped 7 of 8 queued O_DSYNC writes).
  */
 static void kwork_drop(struct list_head *drop)
 {
 	struct syslet_kwork *kw;
+	bool run;
 
 	while ((kw = list_first_entry_or_null(drop, struct syslet_kwork,
 					      node))) {
+		/*
+		 * Looked at before each: a kill of the process (an exec's is
+		 * still deliverable) or the OOM killer ends the writing.
+		 * After exit_group() a SIGKILL is not delivered any more:
+		 * the exit waits for the writes as mainline's exit_aio()
+		 * waits for requests in flight.
+		 */
+		run = current->mm && !(current->flags & PF_KTHREAD) &&
+		      !syslet_dying_of_signal() && !tsk_is_oom_victim(current);
+		if (run)
+			kwork_take_exit_kill();
 		list_del_init(&kw->node);
 		/* those that waited for it come next */
 		list_splice_init(&kw->later, drop);
-		kw->ops->done(kw, -ECANCELED, true);
+		/* an async thread's: the ctx's death, told; not for the write */
+		if (run && (current->flags & PF_IO_WORKER) &&
+		    test_thread_flag(TIF_NOTIFY_SIGNAL))
+			clear_notify_signal();
+		if (run)
+			kwork_run(kw);
+		else
+			kw->ops->done(kw, -ECANCELED, true);
 		syslet_kwork_release(kw);
 	}
 }
 
 /*
- * Runs @kw, taken off ctx->kwork, as its submitter (as worker_run() a
- * chain): with its credentials, PKRU, I/O priority and PR_SET_IO_FLUSHER
- * flags (a storage daemon's write must not recurse into reclaim I/O nor
- * be throttled on the global dirty limit: review 9 finding 7), and what
- * signals it raised on this thread (SIGXFSZ past RLIMIT_FSIZE) go to the
- * submitter before the work completes.  The next work of its key is
- * queued only after it completed: works of one key complete in order.
- * A thread being killed drops it instead (its process exits or execs).
+ * Runs @kw, taken off ctx->kwork (kwork_run(), as worker_run() a
+ * chain); the next work of its key is queued only after it completed:
+ * works of one key complete in order.  A thread killed by its process's
+ * exit or exec writes it all the same (kwork_take_exit_kill()), and
+ * leaves after it; one killed with its process by a signal drops it.
  * Returns true if the thread is being killed.
  */
 static bool worker_run_kwork(struct syslet_ctx *ctx, struct syslet_kwork *kw)
 {
-	bool killed = fatal_signal_pending(current);
-	const struct cred *old;
-	unsigned int pflags;
+	bool killed;
 	LIST_HEAD(drop);
-	long res;
-	u32 pkru;
 
-	if (killed) {
+	kwork_take_exit_kill();
+	killed = fatal_signal_pending(current);
+	if (killed)
 		kw->ops->done(kw, -ECANCELED, true);
-	} else {
-		old = override_creds(kw->cred);
-		pkru = syslet_arch_set_pkru(kw->pkru);
-		worker_set_ioprio(kw->ioprio);
-		/* exactly ours again after it, as memalloc_noio_restore() */
-		pflags = current->flags & SYSLET_KWORK_PF;
-		current_restore_flags(kw->pflags, SYSLET_KWORK_PF);
-		res = kw->ops->run(kw);
-		current_restore_flags(pflags, SYSLET_KWORK_PF);
-		syslet_arch_set_pkru(pkru);
-		syslet_forward_signals(kw->submitter, false);
-		/* completed as the submitter too (the trace's fsuid) */
-		kw->ops->done(kw, res, false);
-		revert_creds(old);
-	}
+	else
+		kwork_run(kw);
 	/* as after an atom: a notification meant for the work is over */
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
 		clear_notify_signal();
@@ -224,7 +302,10 @@ static bool worker_run_kwork(struct syslet_ctx *ctx, struct syslet_kwork *kw)
 	spin_unlock(&ctx->lock);
 	kwork_drop(&drop);
 	syslet_kwork_release(kw);
-	return killed || fatal_signal_pending(current);
+	/* an exit's or exec's kill taken off: leave all the same */
+	return killed || fatal_signal_pending(current) ||
+	       (READ_ONCE(current->signal->flags) & SIGNAL_GROUP_EXIT) ||
+	       READ_ONCE(current->signal->group_exec_task);
 }
 
 /*
@@ -953,6 +1034,23 @@ static struct syslet_kwork *kwork_first(struct syslet_ctx *ctx,
 		if (kw->key == key)
 			return kw;
 	return NULL;
+}
+
+/*
+ * Has @key works queued or under way?  The look at ctx->kwork_keys
+ * without the lock sees what this thread queued before (aio.c orders a
+ * request after them).
+ */
+bool syslet_kwork_pending(struct syslet_ctx *ctx, const void *key)
+{
+	bool pending;
+
+	if (list_empty_careful(&ctx->kwork_keys))
+		return false;
+	spin_lock(&ctx->lock);
+	pending = kwork_first(ctx, key);
+	spin_unlock(&ctx->lock);
+	return pending;
 }
 
 /*

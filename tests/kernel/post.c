@@ -283,4 +283,53 @@ TEST(a_new_ring_at_a_freed_rings_address_starts_at_its_own_head)
 	free(reused);
 }
 
+/*
+ * The same with no completion posted to the old ring: both heads are 0.
+ * The new ring has 2 entries where the old had 8: four completions
+ * later, the kernel has written entries 0 and 1 and kept the other two
+ * (overflow), and nothing past the end of the new ring.  Review 23
+ * finding 1 (kio.c/ring.c): the old ring's size was kept, and entries 2
+ * and 3, past the new ring, were written.
+ */
+TEST(a_smaller_ring_at_a_rings_address_with_the_same_head_is_not_overrun)
+{
+	struct syslet_completion *e;
+	struct syslet_atom a;
+	unsigned char *past;
+	pthread_t t;
+	pid_t tid = 0;
+	void *wret;
+	int touched = 0;
+
+	REQUIRE_SYSLET();
+	reused = ring_new(8);
+	ASSERT_EQ(pthread_create(&t, NULL, wait_on_reused, &tid), 0);
+	while (!__atomic_load_n(&tid, __ATOMIC_ACQUIRE))
+		sched_yield();
+	ASSERT_TRUE(sleeping(tid));
+
+	/* the waiter holds the old ring's kring: head 0, 8 entries */
+	memset(reused, 0xaa, SYSLET_RING_BYTES(8));
+	ring_init_at(reused, 2);
+	e = SYSLET_RING_ENTRIES(reused);
+	past = (unsigned char *)&e[2];
+	memset(past, 0xaa, 6 * sizeof(*e));
+	atom_init(&a, SYSLET_SYNC, SYS_getpid, NULL, NULL, NULL, NULL, NULL);
+	for (int i = 0; i < 4; i++) {
+		a.user_data = 10 + i;
+		async_exec(&a, reused, NULL, 0);
+	}
+	for (size_t k = 0; k < 6 * sizeof(*e); k++)
+		touched |= past[k] != 0xaa;
+	tap_diag("head %u tail %u overflow %u", reused->head, reused->tail,
+		 reused->overflow);
+	EXPECT_EQ(touched, 0);
+	EXPECT_EQ(__atomic_load_n(&reused->head, __ATOMIC_ACQUIRE), 2);
+	EXPECT_EQ(e[0].user_data, 10);
+	EXPECT_EQ(e[1].user_data, 11);
+
+	ASSERT_EQ(pthread_join(t, &wret), 0);
+	free(reused);
+}
+
 TAP_MAIN
