@@ -2671,6 +2671,72 @@ TEST(reads_queued_behind_a_write_while_o_direct_flips_complete)
 	close(wfd);
 }
 
+static int xf_fd;
+static aio_context_t xf_ctx;
+static volatile int xf_submitted;
+
+static void xf_handler(int sig)
+{
+	(void)sig;
+}
+
+/* a slow write, then one past RLIMIT_FSIZE queued behind it */
+static void *xf_submit(void *unused)
+{
+	static unsigned char b[BLK];
+	static struct iocb cb[2];
+	struct iocb *p[2] = { &cb[0], &cb[1] };
+
+	(void)unused;
+	memset(b, 0x77, BLK);
+	wcb(&cb[0], xf_fd, b, BLK, 0, 0, 0);
+	wcb(&cb[1], xf_fd, b, BLK, 2 << 20, 1, 0);
+	if (io_submit_(xf_ctx, 2, p) == 2)
+		xf_submitted = 1;
+	pause();
+	return NULL;
+}
+
+/*
+ * A process with RLIMIT_FSIZE 1 MiB and a SIGXFSZ handler queues a slow
+ * O_DSYNC write and one past the limit behind it, and execs at once:
+ * exec writes what is queued (the second fails with -EFBIG), and the
+ * SIGXFSZ that raises belongs to the old image, not the new one: the
+ * exec'd /bin/true exits 0.  Review of review 23: it was killed by
+ * SIGXFSZ (the handler was reset by the exec, the signal was not).
+ */
+TEST(a_write_exec_does_raises_no_signal_in_the_new_image)
+{
+	int st = -1;
+	pid_t pid;
+
+	REQUIRE_SWITCH();
+	REQUIRE_EXT4(1);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct rlimit rl = { 1 << 20, 1 << 20 };
+		pthread_t t;
+
+		signal(SIGXFSZ, xf_handler);
+		xf_fd = open(SLOW_MNT "/xfsz", O_CREAT | O_TRUNC | O_WRONLY |
+			     O_DSYNC, 0644);
+		if (xf_fd < 0 || io_setup_(4, &xf_ctx) ||
+		    setrlimit(RLIMIT_FSIZE, &rl))
+			_exit(3);
+		if (pthread_create(&t, NULL, xf_submit, NULL))
+			_exit(4);
+		while (!xf_submitted)
+			usleep(100);
+		usleep(20000);
+		end_child(1);
+	}
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	tap_diag("exec'd child: %s %d", WIFSIGNALED(st) ? "killed by signal" :
+		 "exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 /*
  * A freeze of the file system with 12 O_DSYNC writes of one file queued
  * (one at a time, each waiting for the 200 ms device): FIFREEZE waits
