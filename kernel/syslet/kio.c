@@ -343,8 +343,11 @@ static void kio_put_back(struct syslet_ctx *ctx, struct llist_node *first)
  * (syslet_pob_wait()), posts the io_submit() reads of ctx->kio_done as
  * kio_flush() does, one at a time: before each it looks at its hand-off
  * state word @hs, and a pend (but the one it already found over,
- * @later) stops it; the reads left go back on ctx->kio_done (after reads
- * added meanwhile: an order aio does not promise), SYSLET_TAKER_STOPPED.
+ * @later) stops it; the reads left go back on ctx->kio_done, newest
+ * first as the list keeps them, so the next flush posts them oldest
+ * first (review 23, kio.c finding 2: they came back reversed), after
+ * reads added meanwhile (an order aio does not promise),
+ * SYSLET_TAKER_STOPPED.
  * A read's blocking rest it queues for another thread (kbuf_to_thread()).
  * Review 10 finding 1.
  *
@@ -379,7 +382,8 @@ int syslet_kio_post_taker(struct syslet_ctx *ctx, unsigned long *hs,
 			continue;
 		}
 		if (syslet_hs_phase(s) == SYSLET_HS_PENDING && s != later) {
-			kio_put_back(ctx, &kio->lnode);
+			/* newest first again, as llist_add() has them */
+			kio_put_back(ctx, llist_reverse_order(&kio->lnode));
 			ret |= SYSLET_TAKER_STOPPED;
 			break;
 		}
@@ -389,7 +393,7 @@ int syslet_kio_post_taker(struct syslet_ctx *ctx, unsigned long *hs,
 		else
 			kio_end(kio, false);
 	}
-	kio_put_back(ctx, chains);
+	kio_put_back(ctx, llist_reverse_order(chains));
 	/* put back on a dead ctx: dropped (and nothing more to do) */
 	if (ret && kio_readded_dead(ctx))
 		ret = 0;
