@@ -379,66 +379,6 @@ TEST(a_read_does_not_wait_for_a_submitter_in_vfork)
 }
 
 /*
- * A cold PREADV of two pages whose second buffer is a private mapping of
- * a file (a fault there may wait for anything: the rest goes to an async
- * thread), by uid 1000 at RLIMIT_NPROC 1 (no thread can be made): the
- * rest is read in a thread of the process all the same and the read
- * completes whole, 8192 bytes, as a buffered read does in mainline.
- * Review 23 finding 5: it completed short, 4096.
- */
-TEST(a_read_whose_rest_has_no_thread_to_be_had_completes_whole)
-{
-	int fd, st = -1;
-	pid_t pid;
-
-	REQUIRE_SWITCH();
-	REQUIRE_DEV(fd, 1);
-	ASSERT_EQ(ioctl(fd, BLKFLSBUF, 0), 0);
-	pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		struct rlimit rl = { 1, 1 };
-		char path[] = "/tmp/syslet-aio-nprocXXXXXX";
-		int mfd = mkstemp(path);
-		struct iovec iov[2];
-		struct iocb cb, *p = &cb;
-		struct io_event ev;
-		aio_context_t ctx = 0;
-		char *a, *m;
-
-		if (mfd < 0 || ftruncate(mfd, BLK))
-			_exit(3);
-		unlink(path);
-		a = mmap(NULL, BLK, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		m = mmap(NULL, BLK, PROT_READ | PROT_WRITE, MAP_PRIVATE, mfd, 0);
-		if (a == MAP_FAILED || m == MAP_FAILED)
-			_exit(3);
-		if (setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000) ||
-		    setrlimit(RLIMIT_NPROC, &rl) || io_setup_(4, &ctx))
-			_exit(4);
-		iov[0].iov_base = a;
-		iov[0].iov_len = BLK;
-		iov[1].iov_base = m;
-		iov[1].iov_len = BLK;
-		memset(&cb, 0, sizeof(cb));
-		cb.aio_fildes = fd;
-		cb.aio_lio_opcode = IOCB_CMD_PREADV;
-		cb.aio_buf = (uintptr_t)iov;
-		cb.aio_nbytes = 2;
-		cb.aio_offset = 1 << 20;
-		if (io_submit_(ctx, 1, &p) != 1 ||
-		    io_getevents_(ctx, 1, 1, &ev, 10000) != 1)
-			_exit(5);
-		printf("# res %lld (of %d)\n", (long long)ev.res, 2 * BLK);
-		_exit(ev.res == 2 * BLK ? 0 : 1);
-	}
-	ASSERT_EQ(waitpid(pid, &st, 0), pid);
-	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	close(fd);
-}
-
-/*
  * io_cancel() of a read of two pages whose first was cached (copied in
  * io_submit()) and whose second waits for the device: not cancelled
  * (-EINVAL, as mainline says of a request it cannot cancel), and it
