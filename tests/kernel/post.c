@@ -245,6 +245,18 @@ static void ring_init_at(struct syslet_ring *r, unsigned int n)
 	r->nr_entries = n;
 }
 
+/* @reused, an 8-entry ring, and a thread *@tid in async_wait() on it */
+static int waiter_on_a_new_ring(pthread_t *t, pid_t *tid)
+{
+	int ret;
+
+	reused = ring_new(8);
+	ret = pthread_create(t, NULL, wait_on_reused, tid);
+	while (!ret && !__atomic_load_n(tid, __ATOMIC_ACQUIRE))
+		sched_yield();
+	return ret;
+}
+
 TEST(a_new_ring_at_a_freed_rings_address_starts_at_its_own_head)
 {
 	struct timespec zero = { 0, 0 };
@@ -255,10 +267,7 @@ TEST(a_new_ring_at_a_freed_rings_address_starts_at_its_own_head)
 	void *wret;
 
 	REQUIRE_SYSLET();
-	reused = ring_new(8);
-	ASSERT_EQ(pthread_create(&t, NULL, wait_on_reused, &tid), 0);
-	while (!__atomic_load_n(&tid, __ATOMIC_ACQUIRE))
-		sched_yield();
+	ASSERT_EQ(waiter_on_a_new_ring(&t, &tid), 0);
 	ASSERT_TRUE(sleeping(tid));
 
 	atom_init(&a, 0, SYS_getpid, NULL, NULL, NULL, NULL, NULL);
@@ -302,10 +311,7 @@ TEST(a_smaller_ring_at_a_rings_address_with_the_same_head_is_not_overrun)
 	int touched = 0;
 
 	REQUIRE_SYSLET();
-	reused = ring_new(8);
-	ASSERT_EQ(pthread_create(&t, NULL, wait_on_reused, &tid), 0);
-	while (!__atomic_load_n(&tid, __ATOMIC_ACQUIRE))
-		sched_yield();
+	ASSERT_EQ(waiter_on_a_new_ring(&t, &tid), 0);
 	ASSERT_TRUE(sleeping(tid));
 
 	/* the waiter holds the old ring's kring: head 0, 8 entries */
