@@ -554,7 +554,7 @@ static bool kio_in_chain(struct syslet_ctx *ctx, struct task_struct *t)
  * before it looked, makes this look see the flag.
  */
 static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t,
-		       bool busy)
+		       bool busy, bool asleep_ok)
 {
 	bool in_chain;
 
@@ -571,9 +571,15 @@ static bool kio_tw_add(struct syslet_ctx *ctx, struct task_struct *t,
 	 * short and keeps the kick: passed over, the reads of a process
 	 * with one user thread went to the kworker and an async thread,
 	 * cold QD64 0.89x -> 0.78x io_uring.  A look, not a promise: a
-	 * thread that goes to such a sleep just after is waited for.
+	 * thread that goes to such a sleep just after is waited for.  With
+	 * no other thread to take it (@asleep_ok, kio_tw_pick()'s second
+	 * look), such a one still does, when it wakes: without a user
+	 * thread the reads of a process with no async thread failed with
+	 * -EAGAIN (a single-threaded libaio program stopped by its tracer,
+	 * in posix_spawn()'s vfork(), in a killable page fault: the review
+	 * of review 23's fixes).
 	 */
-	if (!busy && (READ_ONCE(t->__state) &
+	if (!busy && !asleep_ok && (READ_ONCE(t->__state) &
 		      (TASK_WAKEKILL | __TASK_STOPPED | __TASK_TRACED)))
 		return false;
 	in_chain = READ_ONCE(t->syslet_pob) || kio_in_chain(ctx, t);
@@ -615,12 +621,26 @@ static bool kio_tw_pick(struct syslet_ctx *ctx, struct task_struct *tsk,
 	bool ok = true;
 
 	spin_lock_irqsave(&ctx->callers_lock, fl);
-	if (tsk && kio_tw_add(ctx, tsk, busy))
+	if (tsk && kio_tw_add(ctx, tsk, busy, false))
 		goto out;
 	for_each_thread(tsk ?: current, t) {
-		if (t != tsk && kio_tw_add(ctx, t, busy))
+		if (t != tsk && kio_tw_add(ctx, t, busy, false))
 			goto out;
 		if (!busy && ++looks >= KIO_PICK_LOOKS)
+			break;
+	}
+	ok = false;
+	if (busy)
+		goto out;
+	/* none awake: one in a long sleep posts them when it wakes */
+	ok = true;
+	if (tsk && kio_tw_add(ctx, tsk, false, true))
+		goto out;
+	looks = 0;
+	for_each_thread(tsk ?: current, t) {
+		if (t != tsk && kio_tw_add(ctx, t, false, true))
+			goto out;
+		if (++looks >= KIO_PICK_LOOKS)
 			break;
 	}
 	ok = false;

@@ -304,6 +304,54 @@ static int submit_batch(struct batch *bt, int n)
 	return fd;
 }
 
+/*
+ * A single-threaded libaio program (no async thread) stops itself with a
+ * cold read in flight, and is continued 500 ms later: the read completes
+ * whole.  The kick passes over a stopped thread only when another can
+ * take it (a_read_does_not_wait_for_a_submitter_in_vfork); with none,
+ * the stopped one posts it when it runs again.  The review of review 23's
+ * fixes: with every thread passed over, the read completed with -EAGAIN
+ * (the same under a tracer's stops, in posix_spawn()'s vfork()).
+ */
+TEST(a_read_of_a_stopped_single_threaded_program_completes_whole)
+{
+	int fd, st = -1;
+	pid_t pid;
+
+	REQUIRE_SWITCH();
+	REQUIRE_DEV(fd, 1);
+	ASSERT_EQ(ioctl(fd, BLKFLSBUF, 0), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		unsigned char *b = aligned_alloc(BLK, BLK);
+		struct iocb cb, *p = &cb;
+		struct io_event ev;
+		aio_context_t ctx = 0;
+
+		memset(&cb, 0, sizeof(cb));
+		cb.aio_fildes = fd;
+		cb.aio_lio_opcode = IOCB_CMD_PREAD;
+		cb.aio_buf = (uintptr_t)b;
+		cb.aio_nbytes = BLK;
+		cb.aio_offset = 1 << 20;
+		if (io_setup_(4, &ctx) || io_submit_(ctx, 1, &p) != 1)
+			_exit(3);
+		raise(SIGSTOP);
+		if (io_getevents_(ctx, 1, 1, &ev, 10000) != 1)
+			_exit(4);
+		printf("# res %lld\n", (long long)ev.res);
+		_exit(ev.res == BLK && b[0] == pat(1 << 20) ? 0 : 1);
+	}
+	ASSERT_EQ(waitpid(pid, &st, WUNTRACED), pid);
+	ASSERT_TRUE(WIFSTOPPED(st));
+	usleep(500000);
+	ASSERT_EQ(kill(pid, SIGCONT), 0);
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(fd);
+}
+
 static aio_context_t vf_ctx;
 static int vf_efd, vf_fd;
 static volatile int vf_submitted;
