@@ -52,8 +52,9 @@ pdir=$build/qemu-plugin
 so=$pdir/insn-prof.so
 if [ ! -f "$pdir/qemu-plugin.h" ]; then
 	mkdir -p "$pdir"
-	# the installed QEMU's own version, not the archive's newest
-	qv=$(dpkg-query -W -f='${Version}' qemu-system-x86)
+	# the installed QEMU's own version, not the archive's newest; the
+	# source's, without a binary-only rebuild's +bN (7.2+dfsg-7+deb12u18+b3)
+	qv=$(dpkg-query -W -f='${source:Version}' qemu-system-x86)
 	(cd "$pdir" && apt-get source --download-only "qemu=$qv" >/dev/null &&
 	 tar -xJf qemu_*.orig.tar.xz --wildcards --strip-components=3 \
 		'*/include/qemu/qemu-plugin.h' && rm -f qemu_*)
