@@ -1390,6 +1390,10 @@ static void on_tick(int sig)
 
 static atomic_int mask_stop;
 
+/* hand-offs the timer test needs, and its bound on attempts */
+#define TT_HANDOFFS	100
+#define TT_ATTEMPTS	5000
+
 /* takes the process's siglock again and again (a mask that changes) */
 static void *mask_loop(void *arg)
 {
@@ -1412,7 +1416,7 @@ TEST(thread_timer_signals_reach_the_user_thread_across_handoffs)
 	struct syslet_ring *r = ring_new(4);
 	struct syslet_completion done;
 	struct sigevent sev;
-	int handed = 0, i, n, waited;
+	int handed = 0, stalled = 0, i, n, waited;
 	pthread_t masker;
 	struct blocker b;
 	timer_t tm;
@@ -1428,7 +1432,7 @@ TEST(thread_timer_signals_reach_the_user_thread_across_handoffs)
 	ASSERT_EQ(timer_create(CLOCK_MONOTONIC, &sev, &tm), 0);
 	ASSERT_EQ(pthread_create(&masker, NULL, mask_loop, NULL), 0);
 	ASSERT_EQ(timer_settime(tm, 0, &its, NULL), 0);
-	for (i = 0; i < 100; i++) {
+	for (i = 0; handed < TT_HANDOFFS && i < TT_ATTEMPTS; i++) {
 		memset(&done, 0, sizeof(done));
 		how = block(&b, r, 2, &done);
 		ASSERT_EQ(finish(&b, r, how, &done), 0);
@@ -1441,6 +1445,8 @@ TEST(thread_timer_signals_reach_the_user_thread_across_handoffs)
 		if (atomic_load(&tick_count) == n) {
 			tap_diag("after hand-off attempt %d (%d handed off): "
 				 "no timer signal for 1 s", i, handed);
+			stalled = 1;
+			i++;
 			break;
 		}
 	}
@@ -1448,10 +1454,16 @@ TEST(thread_timer_signals_reach_the_user_thread_across_handoffs)
 	atomic_store(&mask_stop, 1);
 	pthread_join(masker, NULL);
 	tap_diag("%d read chains handed off in %d attempts, %d timer signals",
-		 handed, i < 100 ? i + 1 : i, atomic_load(&tick_count));
-	EXPECT_EQ(i, 100);
-	/* the debug kernels: 19 and 43 of 100 (the signals cut reads short) */
-	EXPECT_GT(handed, 5);
+		 handed, i, atomic_load(&tick_count));
+	/* no stall: the loop ended on its count, not on a lost signal */
+	EXPECT_EQ(stalled, 0);
+	/*
+	 * The signals cut reads short, before the taker claims them: the
+	 * debug kernels handed off 19 and 43 of 100, and 3 of 100 on a host
+	 * busy with two other guests (2026-12-07).  So attempts go on until
+	 * enough have handed off, not for a fixed number.
+	 */
+	EXPECT_EQ(handed, TT_HANDOFFS);
 	free(r);
 }
 
