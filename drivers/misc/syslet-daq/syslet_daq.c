@@ -36,7 +36,9 @@
  * read() asks the engine for the pages that cover the request, waits
  * (interruptibly) for each in turn and copies it out.  Pages asked for
  * but not handed out (after a signal, or with O_NONBLOCK) stay in flight
- * as the session's read-ahead and serve the next read or splice.
+ * as the session's read-ahead and serve the next read or splice.  A
+ * reader waits for the DMA without the session's lock, so readers of
+ * other parts of the stream acquire theirs meanwhile.
  *
  * splice_read() follows the recipe from "splice methods in character
  * device driver" (lkml, 2009): allocate pages, start the DMA into them,
@@ -62,19 +64,31 @@
  * operation, whose file already pins the module) and dropped as the very
  * last thing when it is freed.  The module cannot be unloaded while a
  * page of it sits in a pipe (delete_module() fails with -EWOULDBLOCK),
- * and daq_exit() waits for a running timer callback with hrtimer_cancel();
- * a CPU still returning from daq_buf_free() after its module_put() has
- * not left its RCU-sched read side yet, which free_module()'s
- * synchronize_rcu() waits for.
+ * and daq_exit() waits for a running timer callback with hrtimer_cancel().
+ * A task that dropped the last reference may still be returning through
+ * daq_buf_free() after its module_put(), preempted there on a
+ * preemptible kernel (where no RCU read side covers it): daq_exit()
+ * waits with synchronize_rcu_tasks(), as the tracers do for their
+ * trampolines, until every task has passed a voluntary context switch,
+ * and so has left the module's text.
  *
  * Locking.  daq.lock (spinlock, taken from softirq by the timer: use the
  * _bh variants elsewhere) protects the engine queue and its clock.
  * daq_file->rlock serialises a session's readers (the read-ahead); it
- * nests inside pipe->mutex in splice_read.
- * daq_file->wlock serialises writers (batch and write position); pipe
- * ->mutex nests inside it in splice_write.  A buf's @done goes from 0 to
- * 1 once, written with release and read with acquire semantics, so the
- * page's contents are visible to whoever sees it set.
+ * nests inside pipe->mutex in splice_read, and is not held across a wait
+ * for DMA.  daq_file->wlock serialises writers (batch and write
+ * position); pipe->mutex nests inside it in splice_write, which may
+ * wait there for data in the pipe.  poll() only tries the two (it must
+ * not sleep on them): one it finds taken reports nothing, and its holder
+ * wakes the pollers when it lets it go (daq_unlock(), @poll_missed).
+ * A buf's @done goes from 0 to 1 once, written with release and read
+ * with acquire semantics, so the page's contents are visible to whoever
+ * sees it set.
+ *
+ * Memory.  Pages and bufs are charged to the memory cgroup of the task
+ * that allocates them (__GFP_ACCOUNT): a session may hold DAQ_RQ_PAGES
+ * pages of read-ahead and DAQ_MAX_PAGES of write batch, and the device
+ * node is open to every user.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -91,6 +105,7 @@
 #include <linux/pagemap.h>
 #include <linux/pipe_fs_i.h>
 #include <linux/poll.h>
+#include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -163,6 +178,8 @@ struct daq_file {
 	unsigned int		wbatch_pages;
 	u64			wpos;	/* wlock: next stream byte expected */
 	struct daq_buf		*wlast;	/* wlock: last buf given to the engine */
+
+	int			poll_missed; /* a poller found a lock taken */
 };
 
 static struct {
@@ -227,12 +244,12 @@ static inline bool daq_buf_done(struct daq_buf *b)
  */
 static struct daq_buf *daq_buf_alloc(bool page)
 {
-	struct daq_buf *b = kzalloc(sizeof(*b), GFP_KERNEL);
+	struct daq_buf *b = kzalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
 
 	if (!b)
 		return NULL;
 	if (page) {
-		b->page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		b->page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 		if (!b->page) {
 			kfree(b);
 			return NULL;
@@ -392,7 +409,7 @@ static struct daq_buf *daq_rq_page(struct daq_file *f, u64 pos)
  */
 static struct daq_buf *daq_rq_fill(struct daq_file *f, u64 pos, size_t len)
 {
-	u64 p, first = pos & PAGE_MASK;
+	u64 p, first = round_down(pos, PAGE_SIZE);
 
 	for (p = first; p < pos + len; p += PAGE_SIZE)
 		if (!daq_rq_page(f, p))
@@ -408,7 +425,7 @@ static void daq_rq_used(struct daq_file *f, struct daq_buf *b, size_t n)
 	b->used += n;
 	if (b->used < PAGE_SIZE)
 		return;
-	list_del(&b->node);
+	list_del_init(&b->node);	/* daq_read_iter() looks */
 	f->nr_rq--;
 	daq_buf_put(b);
 }
@@ -420,14 +437,34 @@ static struct daq_buf *daq_rq_next(struct daq_file *f, struct daq_buf *b,
 	if (list_is_last(&b->node, &f->rq))
 		return NULL;
 	b = list_next_entry(b, node);
-	return b->pos == (pos & PAGE_MASK) ? b : NULL;
+	return b->pos == round_down(pos, PAGE_SIZE) ? b : NULL;
 }
 
+/*
+ * As a wait for DMA, a wait for the lock ends with -ERESTARTSYS on a
+ * signal: a handler with SA_RESTART gets the call made again, wherever
+ * the reader slept.
+ */
 static int daq_lock(struct mutex *lock, bool nonblock)
 {
 	if (nonblock)
 		return mutex_trylock(lock) ? 0 : -EAGAIN;
-	return mutex_lock_interruptible(lock);
+	return mutex_lock_interruptible(lock) ? -ERESTARTSYS : 0;
+}
+
+/*
+ * Lets @lock, a session lock of @f, go and wakes the pollers if one
+ * found it taken (daq_poll_trylock()).  The barrier pairs with the
+ * poller's between its mark and its second try: either that try finds
+ * the lock free, or we see the mark.
+ */
+static void daq_unlock(struct daq_file *f, struct mutex *lock)
+{
+	mutex_unlock(lock);
+	/* the unlock before the look at the mark: daq_poll_trylock()'s */
+	smp_mb();
+	if (READ_ONCE(f->poll_missed) && xchg(&f->poll_missed, 0))
+		wake_up_all(&daq.wait);
 }
 
 static ssize_t daq_read_iter(struct kiocb *iocb, struct iov_iter *to)
@@ -455,9 +492,28 @@ static ssize_t daq_read_iter(struct kiocb *iocb, struct iov_iter *to)
 				err = -EAGAIN;
 				break;
 			}
+			/*
+			 * Without rlock: other readers go on.  Our reference
+			 * keeps @b; another reader may have handed it out
+			 * whole meanwhile (it left the read-ahead), and then
+			 * the rest is acquired again.
+			 */
+			kref_get(&b->ref);
+			daq_unlock(f, &f->rlock);
 			err = daq_wait(b);
-			if (err)
-				break;
+			if (!err)
+				err = daq_lock(&f->rlock, false);
+			if (err) {
+				daq_buf_put(b);
+				goto out;
+			}
+			next = list_empty(&b->node) ?
+			       daq_rq_fill(f, pos, want - copied) : b;
+			daq_buf_put(b);
+			b = next;
+			if (!b)
+				err = -ENOBUFS;
+			continue;
 		}
 		off = pos - b->pos;
 		n = min_t(size_t, PAGE_SIZE - off, want - copied);
@@ -473,7 +529,8 @@ static ssize_t daq_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		daq_rq_used(f, b, got);
 		b = next;
 	}
-	mutex_unlock(&f->rlock);
+	daq_unlock(f, &f->rlock);
+out:
 	iocb->ki_pos = pos;
 	return copied ? copied : err;
 }
@@ -641,7 +698,7 @@ static ssize_t daq_splice_read(struct file *file, loff_t *ppos,
 			break;		/* the pipe is full */
 		b = next;
 	}
-	mutex_unlock(&f->rlock);
+	daq_unlock(f, &f->rlock);
 	*ppos = pos;
 	return total ? total : ret;
 }
@@ -741,7 +798,7 @@ static ssize_t daq_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	}
 	daq_wfinish(f, nonblock);
 out:
-	mutex_unlock(&f->wlock);
+	daq_unlock(f, &f->wlock);
 	return done ? done : err;
 }
 
@@ -750,39 +807,49 @@ out:
  * stream and adds it to the write batch, stealing the page if it is a
  * whole one nobody else sees, copying it otherwise.  Returns the bytes
  * taken, 0 when the batch is full, or -EIO / -ENOMEM.
+ *
+ * A buffer may be bigger than a page: a socket's (an skb fragment of a
+ * compound page, up to 32 KiB) has its data at buf->offset of buf->page
+ * and the pages after it.  One page at most is taken per call, from the
+ * page the data starts in; __splice_from_pipe() calls again for the
+ * rest.  Only a buffer that is one whole page is stolen.
  */
 static int daq_pipe_to_dev(struct pipe_inode_info *pipe,
 			   struct pipe_buffer *buf, struct splice_desc *sd)
 {
 	struct daq_file *f = sd->u.file->private_data;
-	unsigned int n = sd->len;
+	struct page *page = nth_page(buf->page, buf->offset >> PAGE_SHIFT);
+	unsigned int off = offset_in_page(buf->offset);
+	unsigned int n = min_t(unsigned int, sd->len, PAGE_SIZE - off);
 	struct daq_buf *b;
 	size_t ok;
 	u8 *p;
 
 	if (f->wbatch_pages >= DAQ_MAX_PAGES)
 		return 0;
-	p = kmap_local_page(buf->page);
-	ok = daq_check(p + buf->offset, f->wpos, n);
+	p = kmap_local_page(page);
+	ok = daq_check(p + off, f->wpos, n);
 	kunmap_local(p);
 	if (!ok)
 		return -EIO;
 
-	if (ok == PAGE_SIZE && pipe_buf_try_steal(pipe, buf)) {
-		b = daq_buf_alloc(false);
-		if (!b) {
-			unlock_page(buf->page);
-			return -ENOMEM;
-		}
+	/* before a steal: a page taken from its owner is not given back */
+	b = daq_buf_alloc(false);
+	if (!b)
+		return -ENOMEM;
+	if (buf->offset == 0 && buf->len == PAGE_SIZE && ok == PAGE_SIZE &&
+	    pipe_buf_try_steal(pipe, buf)) {
 		/* ours now; the pipe buffer's release drops the pipe's ref */
 		get_page(buf->page);
 		unlock_page(buf->page);
 		b->page = buf->page;
 	} else {
-		b = daq_buf_alloc(true);
-		if (!b)
+		b->page = alloc_page(GFP_KERNEL_ACCOUNT);
+		if (!b->page) {
+			daq_buf_put(b);
 			return -ENOMEM;
-		memcpy_page(b->page, 0, buf->page, buf->offset, ok);
+		}
+		memcpy_page(b->page, 0, page, off, ok);
 	}
 	daq_wbatch_add(f, b, ok);
 	return ok;
@@ -820,7 +887,7 @@ static ssize_t daq_splice_write(struct pipe_inode_info *pipe,
 	    f->wbatch_pages >= DAQ_MAX_PAGES)
 		daq_wfinish(f, nonblock);
 out:
-	mutex_unlock(&f->wlock);
+	daq_unlock(f, &f->wlock);
 	return ret;
 }
 
@@ -829,8 +896,25 @@ out:
 /*
  * Readable when the page at the file position is in (its acquisition is
  * started if need be, so that poll() and O_NONBLOCK read() suffice to
- * acquire data); writable when the last write's DMA is done.
+ * acquire data); writable when the last write's DMA is done.  Never
+ * sleeps on a session lock, which a reader or writer may hold for long
+ * (a splice_write() waiting for data in its pipe, a read faulting in
+ * its buffer): a lock found taken says nothing ready, and its holder
+ * wakes us when it lets it go (daq_unlock(): ours too, for another
+ * poller that found it taken by us; only a poller that found it taken
+ * marks it, so that epoll is not woken by its own looks).
  */
+/* poll()'s try at a session lock of @f: see daq_unlock() */
+static bool daq_poll_trylock(struct daq_file *f, struct mutex *lock)
+{
+	if (mutex_trylock(lock))
+		return true;
+	WRITE_ONCE(f->poll_missed, 1);
+	/* the mark before the second try: pairs with daq_unlock() */
+	smp_mb();
+	return mutex_trylock(lock);
+}
+
 static __poll_t daq_poll(struct file *file, poll_table *wait)
 {
 	struct daq_file *f = file->private_data;
@@ -838,21 +922,25 @@ static __poll_t daq_poll(struct file *file, poll_table *wait)
 	__poll_t mask = 0;
 
 	poll_wait(file, &daq.wait, wait);
-	mutex_lock(&f->rlock);
-	b = daq_rq_page(f, file->f_pos & PAGE_MASK);
-	if (b && daq_buf_done(b))
-		mask |= EPOLLIN | EPOLLRDNORM;
-	mutex_unlock(&f->rlock);
-	mutex_lock(&f->wlock);
-	if (!daq_wbusy(f))
-		mask |= EPOLLOUT | EPOLLWRNORM;
-	mutex_unlock(&f->wlock);
+	/* queued before anyone can see a mark of ours (daq_unlock()) */
+	smp_mb();
+	if ((file->f_mode & FMODE_READ) && daq_poll_trylock(f, &f->rlock)) {
+		b = daq_rq_page(f, round_down(READ_ONCE(file->f_pos), PAGE_SIZE));
+		if (b && daq_buf_done(b))
+			mask |= EPOLLIN | EPOLLRDNORM;
+		daq_unlock(f, &f->rlock);
+	}
+	if (daq_poll_trylock(f, &f->wlock)) {
+		if (!daq_wbusy(f))
+			mask |= EPOLLOUT | EPOLLWRNORM;
+		daq_unlock(f, &f->wlock);
+	}
 	return mask;
 }
 
 static int daq_open(struct inode *inode, struct file *file)
 {
-	struct daq_file *f = kzalloc(sizeof(*f), GFP_KERNEL);
+	struct daq_file *f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
 
 	if (!f)
 		return -ENOMEM;
@@ -861,9 +949,13 @@ static int daq_open(struct inode *inode, struct file *file)
 	INIT_LIST_HEAD(&f->rq);
 	INIT_LIST_HEAD(&f->wbatch);
 	file->private_data = f;
-	/* positioned reads, but no lseek and no positioned writes */
+	/*
+	 * Positioned reads, but no lseek and no positioned writes; read()
+	 * and write() of threads sharing the file serialise on f_pos_lock
+	 * (else two read() calls could both take the same part).
+	 */
 	file->f_mode &= ~(FMODE_LSEEK | FMODE_PWRITE);
-	file->f_mode |= FMODE_PREAD;
+	file->f_mode |= FMODE_PREAD | FMODE_ATOMIC_POS;
 	return 0;
 }
 
@@ -928,12 +1020,16 @@ static int __init daq_init(void)
  * Runs only once nothing holds the module: no open file, no buf (each
  * holds a module reference), so the engine's queue is empty.  A timer
  * callback may still be returning from its last daq_buf_put();
- * hrtimer_cancel() waits for it.
+ * hrtimer_cancel() waits for it.  A task may still be returning from
+ * daq_buf_free() after its module_put(), preempted there: it has not
+ * passed a voluntary context switch since, which
+ * synchronize_rcu_tasks() waits for.
  */
 static void __exit daq_exit(void)
 {
 	misc_deregister(&daq_misc);
 	hrtimer_cancel(&daq.timer);
+	synchronize_rcu_tasks();
 	WARN_ON(!list_empty(&daq.queue));
 }
 
