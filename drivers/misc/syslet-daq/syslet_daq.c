@@ -80,7 +80,8 @@
  * position); pipe->mutex nests inside it in splice_write, which may
  * wait there for data in the pipe.  poll() only tries the two (it must
  * not sleep on them): one it finds taken reports nothing, and its holder
- * wakes the pollers when it lets it go (daq_unlock(), @poll_missed).
+ * wakes the pollers when it lets it go (daq_unlock(), @rmissed and
+ * @wmissed).
  * A buf's @done goes from 0 to 1 once, written with release and read
  * with acquire semantics, so the page's contents are visible to whoever
  * sees it set.
@@ -97,6 +98,7 @@
 #include <linux/highmem.h>
 #include <linux/hrtimer.h>
 #include <linux/kref.h>
+#include <linux/memcontrol.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -179,7 +181,8 @@ struct daq_file {
 	u64			wpos;	/* wlock: next stream byte expected */
 	struct daq_buf		*wlast;	/* wlock: last buf given to the engine */
 
-	int			poll_missed; /* a poller found a lock taken */
+	int			rmissed; /* a poller found rlock taken */
+	int			wmissed; /* a poller found wlock taken */
 };
 
 static struct {
@@ -425,7 +428,7 @@ static void daq_rq_used(struct daq_file *f, struct daq_buf *b, size_t n)
 	b->used += n;
 	if (b->used < PAGE_SIZE)
 		return;
-	list_del_init(&b->node);	/* daq_read_iter() looks */
+	list_del(&b->node);
 	f->nr_rq--;
 	daq_buf_put(b);
 }
@@ -452,18 +455,29 @@ static int daq_lock(struct mutex *lock, bool nonblock)
 	return mutex_lock_interruptible(lock) ? -ERESTARTSYS : 0;
 }
 
+/* The mark of a poller that found @lock, a session lock of @f, taken. */
+static int *daq_missed(struct daq_file *f, struct mutex *lock)
+{
+	return lock == &f->rlock ? &f->rmissed : &f->wmissed;
+}
+
 /*
  * Lets @lock, a session lock of @f, go and wakes the pollers if one
  * found it taken (daq_poll_trylock()).  The barrier pairs with the
  * poller's between its mark and its second try: either that try finds
- * the lock free, or we see the mark.
+ * the lock free, or we see the mark.  One mark per lock: a poller that
+ * found one lock taken (a writer waiting for data in its pipe) must not
+ * be woken by its own unlock of the other, or poll() would spin and
+ * never time out (review of e6662f1, finding 1).
  */
 static void daq_unlock(struct daq_file *f, struct mutex *lock)
 {
+	int *missed = daq_missed(f, lock);
+
 	mutex_unlock(lock);
 	/* the unlock before the look at the mark: daq_poll_trylock()'s */
 	smp_mb();
-	if (READ_ONCE(f->poll_missed) && xchg(&f->poll_missed, 0))
+	if (READ_ONCE(*missed) && xchg(missed, 0))
 		wake_up_all(&daq.wait);
 }
 
@@ -494,9 +508,7 @@ static ssize_t daq_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			}
 			/*
 			 * Without rlock: other readers go on.  Our reference
-			 * keeps @b; another reader may have handed it out
-			 * whole meanwhile (it left the read-ahead), and then
-			 * the rest is acquired again.
+			 * keeps @b while we wait for it.
 			 */
 			kref_get(&b->ref);
 			daq_unlock(f, &f->rlock);
@@ -507,10 +519,13 @@ static ssize_t daq_read_iter(struct kiocb *iocb, struct iov_iter *to)
 				daq_buf_put(b);
 				goto out;
 			}
-			next = list_empty(&b->node) ?
-			       daq_rq_fill(f, pos, want - copied) : b;
+			/*
+			 * Another reader may have handed out @b, or pages
+			 * after it, meanwhile: what is missing is acquired
+			 * again (the rest is found where it is).
+			 */
 			daq_buf_put(b);
-			b = next;
+			b = daq_rq_fill(f, pos, want - copied);
 			if (!b)
 				err = -ENOBUFS;
 			continue;
@@ -527,6 +542,9 @@ static ssize_t daq_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		}
 		next = daq_rq_next(f, b, pos);
 		daq_rq_used(f, b, got);
+		/* a page another reader took meanwhile: acquired again */
+		if (!next && copied < want)
+			next = daq_rq_fill(f, pos, want - copied);
 		b = next;
 	}
 	daq_unlock(f, &f->rlock);
@@ -588,8 +606,12 @@ static bool daq_pipe_buf_try_steal(struct pipe_inode_info *pipe,
 {
 	struct daq_buf *b = (struct daq_buf *)buf->private;
 
+	/*
+	 * Not a page charged to a memory cgroup as kernel memory: the
+	 * taker (FUSE's page cache, say) would keep that charge.
+	 */
 	if (!daq_buf_done(b) || kref_read(&b->ref) != 1 ||
-	    page_count(buf->page) != 1)
+	    page_count(buf->page) != 1 || PageMemcgKmem(buf->page))
 		return false;
 	lock_page(buf->page);
 	return true;
@@ -909,7 +931,7 @@ static bool daq_poll_trylock(struct daq_file *f, struct mutex *lock)
 {
 	if (mutex_trylock(lock))
 		return true;
-	WRITE_ONCE(f->poll_missed, 1);
+	WRITE_ONCE(*daq_missed(f, lock), 1);
 	/* the mark before the second try: pairs with daq_unlock() */
 	smp_mb();
 	return mutex_trylock(lock);
@@ -950,12 +972,14 @@ static int daq_open(struct inode *inode, struct file *file)
 	INIT_LIST_HEAD(&f->wbatch);
 	file->private_data = f;
 	/*
-	 * Positioned reads, but no lseek and no positioned writes; read()
-	 * and write() of threads sharing the file serialise on f_pos_lock
-	 * (else two read() calls could both take the same part).
+	 * Positioned reads, but no lseek and no positioned writes.  Not
+	 * FMODE_ATOMIC_POS: its f_pos_lock is taken uninterruptibly, held
+	 * across a read's DMA wait, and by write() too (review of e6662f1,
+	 * finding 2); threads that read() one file share its position as
+	 * for any character device (docs/driver.md).
 	 */
 	file->f_mode &= ~(FMODE_LSEEK | FMODE_PWRITE);
-	file->f_mode |= FMODE_PREAD | FMODE_ATOMIC_POS;
+	file->f_mode |= FMODE_PREAD;
 	return 0;
 }
 
