@@ -50,8 +50,8 @@ long syslet_cancel(struct syslet_ring __user *uring, u64 user_data,
 			return ret;
 	}
 	ctx = syslet_get_ctx(false);
-	if (!ctx)
-		return -ENOENT;
+	if (!ctx)	/* nothing was ever submitted: none matched */
+		return flags & SYSLET_CANCEL_ALL ? 0 : -ENOENT;
 
 	spin_lock(&ctx->lock);
 	list_for_each_entry_safe(c, tmp, &ctx->queue, node) {

@@ -194,9 +194,11 @@ static bool syslet_task_state_same(struct task_struct *from,
 	    ~((READ_ONCE(to->flags) & PF_IO_WORKER) ? SYSLET_KWORK_PF : 0) ||
 	    (READ_ONCE(from->atomic_flags) ^ READ_ONCE(to->atomic_flags)) & pfa)
 		return false;
-	/* PR_SET_TIMERSLACK; ioprio_set(IOPRIO_WHO_PROCESS) */
-	if (from->timer_slack_ns != to->timer_slack_ns ||
-	    !syslet_ioprio_fits(from, to))
+	/*
+	 * ioprio_set(IOPRIO_WHO_PROCESS).  Not the timer slack: it goes
+	 * with the scheduling (syslet_sched_take()).
+	 */
+	if (!syslet_ioprio_fits(from, to))
 		return false;
 	/* syscall user dispatch */
 	if (test_task_syscall_work(from, SYSCALL_USER_DISPATCH) ||
@@ -272,6 +274,66 @@ void syslet_exchange_tids(struct task_struct *a, struct task_struct *b)
 	exchange_tids(a, b);
 	swap(a->start_time, b->start_time);
 	swap(a->start_boottime, b->start_boottime);
+}
+
+/*
+ * Makes @to the parent of @kids, @from's children, and their tracer
+ * where @from was.
+ */
+static void syslet_adopt(struct list_head *kids, struct task_struct *from,
+			 struct task_struct *to)
+{
+	struct task_struct *p, *t;
+
+	list_for_each_entry(p, kids, sibling) {
+		for_each_thread(p, t) {
+			RCU_INIT_POINTER(t->real_parent, to);
+			if (rcu_access_pointer(t->parent) == from)
+				RCU_INIT_POINTER(t->parent, to);
+		}
+	}
+}
+
+/*
+ * The process tree and the audit login go with the user context (review
+ * 24 ABI probe findings 2-4): the children a thread forked and the tasks
+ * it traces are its TID's (waitpid(__WNOTHREAD), ptrace requests, which
+ * only the tracing thread may make, and a child's PR_SET_PDEATHSIG,
+ * which fires when the thread that forked it exits: it fired when the
+ * giver, an async thread by then, exited idle), and so are the thread's
+ * own death signal and its loginuid and sessionid.  Exchanged, so that a
+ * threadlet's spare, a user thread, keeps its own.  Not when a TID is
+ * given back at exit or exec (syslet_reclaim_tid()): the children of the
+ * thread that exits are then reparented as mainline's.  Under
+ * tasklist_lock, written, as exit's reparenting; both tasks are quiet.
+ */
+void syslet_exchange_relations(struct task_struct *a, struct task_struct *b)
+{
+	LIST_HEAD(tmp);
+	struct task_struct *p;
+
+	lockdep_assert_held_write(&tasklist_lock);
+	if (!list_empty(&a->children) || !list_empty(&b->children)) {
+		list_splice_init(&a->children, &tmp);
+		list_splice_init(&b->children, &a->children);
+		list_splice_init(&tmp, &b->children);
+		syslet_adopt(&a->children, b, a);
+		syslet_adopt(&b->children, a, b);
+	}
+	if (!list_empty(&a->ptraced) || !list_empty(&b->ptraced)) {
+		list_splice_init(&a->ptraced, &tmp);
+		list_splice_init(&b->ptraced, &a->ptraced);
+		list_splice_init(&tmp, &b->ptraced);
+		list_for_each_entry(p, &a->ptraced, ptrace_entry)
+			RCU_INIT_POINTER(p->parent, a);
+		list_for_each_entry(p, &b->ptraced, ptrace_entry)
+			RCU_INIT_POINTER(p->parent, b);
+	}
+	swap(a->pdeath_signal, b->pdeath_signal);
+#ifdef CONFIG_AUDIT
+	swap(a->loginuid, b->loginuid);
+	swap(a->sessionid, b->sessionid);
+#endif
 }
 
 /*
@@ -679,6 +741,7 @@ again:
 	syslet_exchange_tids(from, current);
 	pass_signals(from, current);
 	spin_unlock(&current->sighand->siglock);
+	syslet_exchange_relations(from, current);
 	c->submitter = get_pid(task_pid(current));
 	write_unlock_irq(&tasklist_lock);
 	/* the giver takes our place in ctx->nr_threads, and @w (give_to) */
@@ -831,12 +894,14 @@ void syslet_sched_free(struct syslet_sched *s)
 	free_cpumask_var(s->cpus);
 }
 
-/* Records @tsk's scheduling attributes, affinity and name. */
+/* Records @tsk's scheduling attributes, timer slack, affinity and name. */
 void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk)
 {
 	s->policy = tsk->policy;
 	s->nice = task_nice(tsk);
 	s->rt_priority = tsk->rt_priority;
+	s->slack = tsk->timer_slack_ns;
+	s->default_slack = tsk->default_timer_slack_ns;
 	/* the affinity asked for: cpus_ptr may be a migrate_disable() one */
 	cpumask_copy(s->cpus, &tsk->cpus_mask);
 	strscpy(s->comm, tsk->comm, sizeof(s->comm));
@@ -857,6 +922,17 @@ void syslet_sched_take(const struct syslet_sched *s)
 
 		/* as good as the giver's; a failure leaves ours (documented) */
 		sched_setattr_nocheck(current, &attr);
+	}
+	/*
+	 * The timer slack, once the policy is (an RT policy's is 0: that
+	 * is why it is not compared, review 24 ABI probe finding 5).
+	 * /proc/PID/timerslack_ns writes it under task_lock().
+	 */
+	if (current->policy == s->policy) {
+		task_lock(current);
+		current->default_timer_slack_ns = s->default_slack;
+		current->timer_slack_ns = s->slack;
+		task_unlock(current);
 	}
 	if (!cpumask_equal(&current->cpus_mask, s->cpus))
 		syslet_set_affinity(s->cpus);
@@ -986,8 +1062,7 @@ static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c,
 	bool killed;
 
 	spin_lock(&ctx->lock);
-	list_del_init(&c->node);
-	c->worker = NULL;
+	syslet_chain_leave_running(c);
 	spin_unlock(&ctx->lock);
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
 		clear_notify_signal();

@@ -224,6 +224,8 @@ struct syslet_sched {
 	int			policy;
 	int			nice;
 	unsigned int		rt_priority;
+	u64			slack;		/* timer slack (PR_SET_TIMERSLACK) */
+	u64			default_slack;
 	cpumask_var_t		cpus;		/* syslet_sched_alloc() */
 	char			comm[TASK_COMM_LEN];
 };
@@ -461,6 +463,23 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 
 /* exec.c */
 void syslet_run_chain(struct syslet_chain *c, bool in_caller);
+
+/*
+ * A chain that ran leaves ctx->running (under ctx->lock): a cancel that
+ * marked it after syslet_run_chain()'s last look, and so returned 0 for
+ * it, makes it a cancelled one all the same (async_cancel() returns 0
+ * only for a chain that completes as cancelled).
+ */
+static inline void syslet_chain_leave_running(struct syslet_chain *c)
+{
+	list_del_init(&c->node);
+	c->worker = NULL;
+	if (c->cancelled && !(c->comp.flags & SYSLET_COMP_CANCELED)) {
+		c->comp.status = -ECANCELED;
+		c->comp.flags |= SYSLET_COMP_CANCELED;
+	}
+}
+
 void syslet_forward_signals(struct pid *submitter, bool drop);
 int syslet_load_args(const struct syslet_atom *atom, unsigned long *args);
 u32 syslet_seccomp_verdict(struct syslet_chain *c, unsigned int nr,
@@ -523,6 +542,7 @@ void syslet_pob_abort(void);
 bool syslet_identity_fits(struct task_struct *from, struct task_struct *to);
 bool syslet_leader_may_take(struct task_struct *from, struct task_struct *to);
 void syslet_exchange_tids(struct task_struct *a, struct task_struct *b);
+void syslet_exchange_relations(struct task_struct *a, struct task_struct *b);
 void syslet_reclaim_tid(struct task_struct *tsk);
 long syslet_pob_wait(struct syslet_worker *w);
 enum {

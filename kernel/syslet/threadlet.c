@@ -280,6 +280,7 @@ static int threadlet_claim(struct syslet_ctx *ctx, struct syslet_uspare *us,
 	syslet_exchange_tids(from, current);
 	exchange_signals(from, current);
 	spin_unlock(&current->sighand->siglock);
+	syslet_exchange_relations(from, current);
 	write_unlock_irq(&tasklist_lock);
 	tl->spare = NULL;
 	ctx->nr_chains++;

@@ -94,8 +94,7 @@ static bool worker_run(struct syslet_ctx *ctx, struct syslet_chain *c)
 	revert_creds(old);
 
 	spin_lock(&ctx->lock);
-	list_del_init(&c->node);
-	c->worker = NULL;
+	syslet_chain_leave_running(c);
 	spin_unlock(&ctx->lock);
 
 	/*

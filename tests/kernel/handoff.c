@@ -318,14 +318,192 @@ TEST(pr_set_tsc_stays)
 }
 
 static int slack_set(void) { return prctl(PR_SET_TIMERSLACK, 1234567); }
-static int slack_reset(void) { return prctl(PR_SET_TIMERSLACK, 0); }
 static long slack_get(void) { return prctl(PR_GET_TIMERSLACK); }
 
-TEST(timer_slack_stays)
+/* --- per-thread state a hand-off moves (docs/abi.md) ------------------- */
+
+/*
+ * With @set applied to this thread only, after an async thread was made
+ * without it, a chain that blocks is handed off, and the state is the
+ * thread's after it, twice (whichever task has the context).  Review 24
+ * (ABI probe): PR_SET_TIMERSLACK, an RT policy (whose timer slack the
+ * scheduler makes 0) and PR_SET_PDEATHSIG were states that stopped
+ * hand-offs or were lost in one.
+ */
+static void state_moves(const char *what, int (*set)(void), long (*get)(void),
+			long want)
+{
+	long how;
+
+	sys_set_limits(0, 60000, 0);
+	ASSERT_EQ(block_once(), SYSLET_QUEUED);
+	if (set())
+		SKIP("%s: cannot set it here (%s)", what, strerror(errno));
+	ASSERT_EQ(get(), want);
+	how = block_once();
+	tap_diag("%s: async_exec %ld (1: handed off), then %ld (want %ld)",
+		 what, how, get(), want);
+	EXPECT_EQ(how, SYSLET_QUEUED);
+	EXPECT_EQ(get(), want);
+	EXPECT_EQ(block_once(), SYSLET_QUEUED);
+	EXPECT_EQ(get(), want);
+}
+
+TEST(timer_slack_goes_with_the_handoff)
 {
 	REQUIRE_SYSLET();
-	state_stays("PR_SET_TIMERSLACK", slack_set, slack_get, 1234567,
-		    slack_reset);
+	state_moves("PR_SET_TIMERSLACK", slack_set, slack_get, 1234567);
+}
+
+static int fifo_set(void)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+
+	return pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) ?
+	       -1 : 0;
+}
+
+static long fifo_get(void)
+{
+	struct sched_param sp;
+	int pol;
+
+	if (pthread_getschedparam(pthread_self(), &pol, &sp))
+		return -1;
+	return pol * 1000 + sp.sched_priority;
+}
+
+static int rr_set(void)
+{
+	struct sched_param sp = { .sched_priority = 2 };
+
+	return pthread_setschedparam(pthread_self(), SCHED_RR, &sp) ? -1 : 0;
+}
+
+TEST(rt_policy_threads_hand_off)
+{
+	REQUIRE_SYSLET();
+	state_moves("SCHED_FIFO", fifo_set, fifo_get, SCHED_FIFO * 1000 + 1);
+}
+
+TEST(rr_policy_threads_hand_off)
+{
+	REQUIRE_SYSLET();
+	state_moves("SCHED_RR", rr_set, fifo_get, SCHED_RR * 1000 + 2);
+}
+
+static int pdeath_set(void) { return prctl(PR_SET_PDEATHSIG, SIGUSR2); }
+static long pdeath_get(void)
+{
+	int v = -1;
+
+	return prctl(PR_GET_PDEATHSIG, &v) ? -1 : v;
+}
+
+TEST(pdeath_signal_goes_with_the_handoff)
+{
+	REQUIRE_SYSLET();
+	state_moves("PR_SET_PDEATHSIG", pdeath_set, pdeath_get, SIGUSR2);
+}
+
+/*
+ * The children a thread forked and the tasks it traces stay its own
+ * across a hand-off (review 24 ABI probe findings 2 and 3): a child with
+ * PR_SET_PDEATHSIG(SIGKILL) is not killed when the task that gave the
+ * context away, an async thread then, exits idle; waitpid(__WNOTHREAD)
+ * finds the children; a tracee stopped for us takes PTRACE_GETREGS and
+ * PTRACE_CONT from us.  Before: the child killed when the giver exited,
+ * ESRCH and ECHILD.
+ */
+TEST(children_and_tracees_go_with_the_handoff)
+{
+	struct user_regs_struct regs;
+	int go[2], st;
+	pid_t kid, tracee, tid = sys_tid();
+	long how;
+	char c;
+
+	REQUIRE_SYSLET();
+	/* the giver leaves soon after it turned async thread */
+	sys_set_limits(0, 200, 0);
+	ASSERT_EQ(pipe(go), 0);
+	kid = fork();
+	ASSERT_GE(kid, 0);
+	if (!kid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* its parent thread may have gone before the prctl */
+		if (getppid() == 1)
+			_exit(4);
+		close(go[1]);
+		_exit(read(go[0], &c, 1) == 1 ? 0 : 5);
+	}
+	tracee = fork();
+	ASSERT_GE(tracee, 0);
+	if (!tracee) {
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
+			_exit(6);
+		raise(SIGSTOP);
+		_exit(7);
+	}
+	ASSERT_EQ(waitpid(tracee, &st, __WNOTHREAD), tracee);
+	ASSERT_TRUE(WIFSTOPPED(st));
+	ASSERT_EQ(ptrace(PTRACE_GETREGS, tracee, NULL, &regs), 0);
+
+	how = block_once();
+	tap_diag("async_exec %ld (1: handed off), TID kept: %d", how,
+		 sys_tid() == tid);
+	ASSERT_EQ(how, SYSLET_QUEUED);
+	/* the giver, an async thread now, leaves after its idle time */
+	usleep(1000000);
+	errno = 0;
+	EXPECT_EQ(ptrace(PTRACE_GETREGS, tracee, NULL, &regs), 0);
+	if (errno)
+		tap_diag("PTRACE_GETREGS after the hand-off: %s",
+			 strerror(errno));
+	EXPECT_EQ(ptrace(PTRACE_CONT, tracee, NULL, NULL), 0);
+	EXPECT_EQ(waitpid(tracee, &st, __WNOTHREAD), tracee);
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 7);
+	/* the child is alive and ours: it exits 0 when told */
+	close(go[0]);
+	EXPECT_EQ(write(go[1], "x", 1), 1);
+	EXPECT_EQ(waitpid(kid, &st, __WNOTHREAD), kid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		tap_diag("the child: status %#x (9: killed)", st);
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(go[1]);
+}
+
+/* /proc/thread-self/loginuid: 0 if written (CONFIG_AUDIT, allowed) */
+static long loginuid_get(void)
+{
+	char buf[32] = "";
+	int fd = open("/proc/thread-self/loginuid", O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? strtol(buf, NULL, 10) : -1;
+}
+
+static int loginuid_set(void)
+{
+	int fd = open("/proc/thread-self/loginuid", O_WRONLY);
+	int ret;
+
+	if (fd < 0)
+		return -1;
+	ret = write(fd, "4321", 4) == 4 ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+/* Review 24 ABI probe finding 4: the audit loginuid was left behind. */
+TEST(audit_loginuid_goes_with_the_handoff)
+{
+	REQUIRE_SYSLET();
+	state_moves("loginuid", loginuid_set, loginuid_get, 4321);
 }
 
 static int mce_set(void)
@@ -1276,13 +1454,29 @@ static void tl_state_stays(const char *what, int (*set)(void),
 	}
 }
 
-TEST(threadlet_timer_slack_stays)
+/*
+ * The timer slack goes with the scheduling now, as for pass-on-block
+ * (timer_slack_goes_with_the_handoff): a threadlet whose caller, body or
+ * spare has its own is handed off all the same (review 24 ABI probe
+ * finding 5: an RT caller, whose slack is 0, never was).
+ */
+TEST(threadlet_timer_slack_does_not_stop_the_handoff)
 {
-	static const int wheres[] = { TL_BEFORE, TL_AFTER, TL_SPARE, 0 };
+	static const int wheres[] = { TL_NONE, TL_BEFORE, TL_AFTER, TL_SPARE };
+	unsigned int i;
+	int st;
 
 	REQUIRE_SYSLET();
-	tl_state_stays("PR_SET_TIMERSLACK", slack_set, slack_get, 1234567,
-		       slack_reset, NULL, wheres);
+	tl_set = slack_set;
+	tl_get = slack_get;
+	tl_want = 1234567;
+	for (i = 0; i < sizeof(wheres) / sizeof(wheres[0]); i++) {
+		tl_where = wheres[i];
+		st = in_child(tl_run, 30);
+		tap_diag("PR_SET_TIMERSLACK on the %s: status %#x (5: handed off)",
+			 tl_where_name[tl_where], st);
+		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 5);
+	}
 }
 
 TEST(threadlet_syscall_user_dispatch_stays)
