@@ -198,6 +198,39 @@ TEST(cancel_all_on_fd_running_too)
 		ASSERT_EQ(aio_error(&cb[i]), ECANCELED);
 }
 
+/*
+ * An aiocb that says EINPROGRESS but is no request of the process (a copy
+ * of one in flight): -1 EINVAL, as glibc (review 24 AIO probe finding 4:
+ * AIO_ALLDONE, while aio_error() on it said EINPROGRESS).  The request
+ * itself is handled as usual.
+ */
+TEST(cancel_of_a_copy_of_a_request_is_einval)
+{
+	char buf[8];
+	struct aiocb cb, copy;
+	int p[2];
+
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&cb, p[0], buf, sizeof(buf), 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	aiot_msleep(20);
+	ASSERT_EQ(aio_error(&cb), EINPROGRESS);
+	copy = cb;
+	errno = 0;
+	EXPECT_EQ(aio_cancel(p[0], &copy), -1);
+	EXPECT_EQ(errno, EINVAL);
+	/* a read under way: glibc's threads cannot cancel it, nor can we */
+	if (aio_cancel(p[0], &cb) == AIO_CANCELED) {
+		EXPECT_EQ(aio_error(&cb), ECANCELED);
+	} else {
+		ASSERT_EQ(write(p[1], "x", 1), 1);
+		ASSERT_EQ(aiot_wait(&cb, 10), 0);
+		EXPECT_EQ(aio_return(&cb), 1);
+	}
+	close(p[0]);
+	close(p[1]);
+}
+
 TEST(alldone)
 {
 	char buf[8];

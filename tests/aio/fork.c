@@ -81,6 +81,54 @@ TEST(child_while_parent_in_flight)
 	ASSERT_EQ(aio_return(&cb), 3);
 }
 
+/*
+ * A request that completed before the fork, which the parent never looked
+ * at: the child sees its status and result, as a glibc child sees what
+ * its parent's helper thread stored (review 24 AIO probe finding 2: the
+ * shim's child said EINPROGRESS for ever, its aio_suspend() loop spun).
+ * A pipe read, the process's only request, in a zero-filled aiocb (as
+ * most programs have them: SIGEV_SIGNAL, signal 0).
+ */
+static struct aiocb done_rd;
+static char done_buf[8];
+
+static int child_sees_done(void)
+{
+	if (aio_error(&done_rd) != 0)
+		return 30;
+	if (aio_return(&done_rd) != 4 || memcmp(done_buf, "data", 4))
+		return 31;
+	return 0;
+}
+
+TEST(child_sees_a_request_done_before_the_fork)
+{
+	int p[2], st;
+	pid_t pid;
+
+	ASSERT_EQ(pipe(p), 0);
+	memset(&done_rd, 0, sizeof(done_rd));
+	done_rd.aio_fildes = p[0];
+	done_rd.aio_buf = done_buf;
+	done_rd.aio_nbytes = 4;
+	ASSERT_EQ(aio_read(&done_rd), 0);
+	aiot_msleep(200);
+	ASSERT_EQ(write(p[1], "data", 4), 4);
+	/* the read completes now; nothing of the parent's looks at it */
+	aiot_msleep(200);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0)
+		_exit(child_sees_done());
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		tap_diag("child status %#x (30: EINPROGRESS there, 31: the "
+			 "wrong result)", st);
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ASSERT_EQ(aiot_wait(&done_rd, 10), 0);
+	EXPECT_EQ(aio_return(&done_rd), 4);
+}
+
 static volatile sig_atomic_t nsig;
 
 static void on_sig(int s)

@@ -384,6 +384,7 @@ int saio_wait_seq_restart(uint32_t seen);
 int saio_wait_lead(uint32_t seen, const struct timespec *deadline);
 int saio_ensure_reaper(void);
 void saio_reaper_forget(void);
+void saio_fork_publish(void);
 void saio_lio_put(struct saio_lio *g, bool fire);
 int saio_status_reap(const struct aiocb *cb);
 void saio_deadline(struct timespec *dl, const struct timespec *rel);

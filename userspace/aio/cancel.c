@@ -156,11 +156,27 @@ static struct saio_req *saio_scope_next(int fd, const struct aiocb *cb,
 	return prev;
 }
 
+/*
+ * No request of ours matched: AIO_ALLDONE, but -1 EINVAL for an aiocb
+ * that says EINPROGRESS and is no request of this process (a copy of
+ * one, a parent's in a fork() child, one never submitted), as glibc's
+ * aio_cancel() (review 24 AIO probe finding 4: AIO_ALLDONE, beside
+ * aio_error()'s EINPROGRESS).
+ */
+static int saio_cancel_unknown(const struct aiocb *cb)
+{
+	if (cb && saio_load_error(cb) == EINPROGRESS) {
+		errno = EINVAL;
+		return -1;
+	}
+	return AIO_ALLDONE;
+}
+
 int saio_aio_cancel(int fd, struct aiocb *cb)
 {
 	struct saio_req *r, *mine = NULL, *next;
 	struct saio_cwait *run = NULL;
-	int canceled = 0, notcanceled = 0, nrun = 0, i, e;
+	int canceled = 0, notcanceled = 0, nrun = 0, found = 0, i, e;
 	bool running = saio_cancel_running();
 
 	if (fcntl(fd, F_GETFL) < 0) {
@@ -172,7 +188,7 @@ int saio_aio_cancel(int fd, struct aiocb *cb)
 		return -1;
 	}
 	if (!__atomic_load_n(&saio.ready, __ATOMIC_ACQUIRE))
-		return AIO_ALLDONE;
+		return saio_cancel_unknown(cb);
 	/* a request done but not reaped yet is done: AIO_ALLDONE */
 	saio_reap(false);
 	saio_drain();	/* never in a handler (saio_lio_wait()) */
@@ -187,8 +203,10 @@ int saio_aio_cancel(int fd, struct aiocb *cb)
 	 */
 	saio_lock(&saio.lock);
 	for (r = saio_scope_next(fd, cb, NULL); r;
-	     r = saio_scope_next(fd, cb, r))
+	     r = saio_scope_next(fd, cb, r)) {
 		nrun += r->state != SAIO_WAITING;
+		found++;
+	}
 	if (nrun) {
 		run = malloc(nrun * sizeof(*run));
 		if (!run) {
@@ -260,5 +278,5 @@ int saio_aio_cancel(int fd, struct aiocb *cb)
 		return AIO_NOTCANCELED;
 	if (canceled)
 		return AIO_CANCELED;
-	return AIO_ALLDONE;
+	return found ? AIO_ALLDONE : saio_cancel_unknown(cb);
 }

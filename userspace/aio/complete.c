@@ -486,6 +486,42 @@ void saio_drain_all(void)
 }
 
 /*
+ * In a fork() child, before the shim forgets its parent's requests (the
+ * atfork child handler, saio_fork_child()): those whose completion is in
+ * the ring already, unreaped by the parent, get their status in their
+ * aiocb, as a glibc child sees the status its parent's helper threads
+ * stored before the fork (review 24 AIO probe finding 2: it said
+ * EINPROGRESS for ever, and a loop of aio_suspend() until aio_error()
+ * changes spun).  Only the status: the notification was the parent's,
+ * the request is forgotten.  Atomics only (libsyslet's child handler,
+ * registered before ours, has run; a parent thread may have held any
+ * lock).  A completion a parent thread had taken from the ring but not
+ * finished at the fork is not seen.
+ */
+void saio_fork_publish(void)
+{
+	struct saio_done d[SAIO_REAP_BATCH];
+	struct saio_req *r;
+	int n, i;
+
+	while ((n = saio_engine_reap_ready(d, SAIO_REAP_BATCH)) > 0) {
+		for (i = 0; i < n; i++) {
+			r = saio_done_req(d[i].user_data, &d[i].res);
+			if (!r || saio_published(r) ||
+			    (d[i].res == -ESPIPE && !r->stream &&
+			     (r->op == SAIO_READ || r->op == SAIO_WRITE)))
+				continue;
+			if (saio_sigev_fails(&r->sev))
+				d[i].res = -EINVAL;
+			r->cb->__return_value = d[i].res < 0 ? -1 :
+						(ssize_t)d[i].res;
+			saio_store_error(r->cb, d[i].res < 0 ?
+					 (int)-d[i].res : 0);
+		}
+	}
+}
+
+/*
  * A handler's reap (saio_publish()) of what is in the ring
  * (saio_engine_reap_ready(): atomics only, on both backends); what it
  * took wakes the sleepers as a finished request would: atomics, a futex

@@ -56,6 +56,8 @@ static void saio_fork_child(void)
 	saio_reaper_forget();
 	if (!saio.ready)
 		return;
+	/* what completed before the fork, unreaped: its status, as glibc */
+	saio_fork_publish();
 	saio_pools_reset();
 	saio.nr_notify = 0;
 	saio.seq = 0;
