@@ -295,45 +295,50 @@ static void syslet_adopt(struct list_head *kids, struct task_struct *from,
 }
 
 /*
- * The process tree and the audit login go with the user context (review
- * 24 ABI probe findings 2-4): the children a thread forked and the tasks
- * it traces are its TID's (waitpid(__WNOTHREAD), ptrace requests, which
- * only the tracing thread may make, and a child's PR_SET_PDEATHSIG,
- * which fires when the thread that forked it exits: it fired when the
- * giver, an async thread by then, exited idle), and so are the thread's
- * own death signal and its loginuid and sessionid.  Exchanged, so that a
- * threadlet's spare, a user thread, keeps its own.  Not when a TID is
- * given back at exit or exec (syslet_reclaim_tid()): the children of the
- * thread that exits are then reparented as mainline's.  Under
- * tasklist_lock, written, as exit's reparenting; both tasks are quiet.
+ * The children and the tracees of a user context go with it (review 24
+ * ABI probe findings 2 and 3: they stayed with the giver, an async
+ * thread, whose idle exit sent the children their PR_SET_PDEATHSIG and
+ * detached the tracees; ptrace requests of the user thread failed with
+ * ESRCH, waitpid(__WNOTHREAD) with ECHILD), but only once the giver's
+ * chain or threadlet is over: current, the giver, may be waiting for one
+ * of them in an atom (wait4(__WNOTHREAD) scans its own children only),
+ * and a threadlet may be inside a ptrace() request, which another task
+ * made the tracer could undercut (a review of a first version that
+ * exchanged them in the claim: an oops in putreg() for an unprivileged
+ * user).  So current gives its children and tracees to the task that
+ * has the user context's TID (@user) now, if it is a live user thread
+ * of ours; else it keeps them, and its own exit reparents them (late: at
+ * its idle exit, not at the user thread's; docs/abi.md).  Under
+ * tasklist_lock, written, as exit's reparenting; children are added to
+ * current only by current, and tracees by current or, with
+ * PTRACE_TRACEME, by a child of its.
  */
-void syslet_exchange_relations(struct task_struct *a, struct task_struct *b)
+void syslet_give_relations(struct pid *user)
 {
-	LIST_HEAD(tmp);
-	struct task_struct *p;
+	struct task_struct *to, *p;
 
-	lockdep_assert_held_write(&tasklist_lock);
-	if (!list_empty(&a->children) || !list_empty(&b->children)) {
-		list_splice_init(&a->children, &tmp);
-		list_splice_init(&b->children, &a->children);
-		list_splice_init(&tmp, &b->children);
-		syslet_adopt(&a->children, b, a);
-		syslet_adopt(&b->children, a, b);
+	if (list_empty(&current->children) && list_empty(&current->ptraced))
+		return;
+	write_lock_irq(&tasklist_lock);
+	to = pid_task(user, PIDTYPE_PID);
+	if (to && to != current && same_thread_group(to, current) &&
+	    !(to->flags & (PF_EXITING | PF_IO_WORKER))) {
+		syslet_adopt(&current->children, current, to);
+		list_for_each_entry(p, &current->ptraced, ptrace_entry)
+			RCU_INIT_POINTER(p->parent, to);
+		/*
+		 * A __WNOTHREAD wait of @to's may sleep already, its child's
+		 * wake-up having found nothing on @to's own list: woken as a
+		 * child's exit or stop would wake it (keyed by the child).
+		 */
+		list_for_each_entry(p, &current->children, sibling)
+			__wake_up_parent(p, to);
+		list_for_each_entry(p, &current->ptraced, ptrace_entry)
+			__wake_up_parent(p, to);
+		list_splice_tail_init(&current->children, &to->children);
+		list_splice_tail_init(&current->ptraced, &to->ptraced);
 	}
-	if (!list_empty(&a->ptraced) || !list_empty(&b->ptraced)) {
-		list_splice_init(&a->ptraced, &tmp);
-		list_splice_init(&b->ptraced, &a->ptraced);
-		list_splice_init(&tmp, &b->ptraced);
-		list_for_each_entry(p, &a->ptraced, ptrace_entry)
-			RCU_INIT_POINTER(p->parent, a);
-		list_for_each_entry(p, &b->ptraced, ptrace_entry)
-			RCU_INIT_POINTER(p->parent, b);
-	}
-	swap(a->pdeath_signal, b->pdeath_signal);
-#ifdef CONFIG_AUDIT
-	swap(a->loginuid, b->loginuid);
-	swap(a->sessionid, b->sessionid);
-#endif
+	write_unlock_irq(&tasklist_lock);
 }
 
 /*
@@ -741,7 +746,8 @@ again:
 	syslet_exchange_tids(from, current);
 	pass_signals(from, current);
 	spin_unlock(&current->sighand->siglock);
-	syslet_exchange_relations(from, current);
+	/* PR_SET_PDEATHSIG: the thread's, exchanged (sent to each holder) */
+	swap(from->pdeath_signal, current->pdeath_signal);
 	c->submitter = get_pid(task_pid(current));
 	write_unlock_irq(&tasklist_lock);
 	/* the giver takes our place in ctx->nr_threads, and @w (give_to) */
@@ -894,7 +900,10 @@ void syslet_sched_free(struct syslet_sched *s)
 	free_cpumask_var(s->cpus);
 }
 
-/* Records @tsk's scheduling attributes, timer slack, affinity and name. */
+/*
+ * Records @tsk's scheduling attributes, timer slack, affinity, name and
+ * audit login.
+ */
 void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk)
 {
 	s->policy = tsk->policy;
@@ -902,6 +911,10 @@ void syslet_sched_save(struct syslet_sched *s, struct task_struct *tsk)
 	s->rt_priority = tsk->rt_priority;
 	s->slack = tsk->timer_slack_ns;
 	s->default_slack = tsk->default_timer_slack_ns;
+#ifdef CONFIG_AUDIT
+	s->loginuid = tsk->loginuid;
+	s->sessionid = tsk->sessionid;
+#endif
 	/* the affinity asked for: cpus_ptr may be a migrate_disable() one */
 	cpumask_copy(s->cpus, &tsk->cpus_mask);
 	strscpy(s->comm, tsk->comm, sizeof(s->comm));
@@ -934,6 +947,16 @@ void syslet_sched_take(const struct syslet_sched *s)
 		current->timer_slack_ns = s->slack;
 		task_unlock(current);
 	}
+	/*
+	 * The audit login (review 24 ABI probe finding 4).  The giver keeps
+	 * the user's until its chain is over (finish_passed() takes the
+	 * taker's then): the records of the atoms it still runs are the
+	 * user's.
+	 */
+#ifdef CONFIG_AUDIT
+	current->loginuid = s->loginuid;
+	current->sessionid = s->sessionid;
+#endif
 	if (!cpumask_equal(&current->cpus_mask, s->cpus))
 		syslet_set_affinity(s->cpus);
 }
@@ -1068,6 +1091,9 @@ static long finish_passed(struct syslet_ctx *ctx, struct syslet_chain *c,
 		clear_notify_signal();
 
 	killed = c->killed || fatal_signal_pending(current);
+	/* children and tracees to the user thread (c->submitter: its TID) */
+	if (!killed)
+		syslet_give_relations(c->submitter);
 	if (c->kring && !(c->flags & SYSLET_NO_COMPLETE) && !killed)
 		syslet_post_chain(c);
 	else

@@ -226,6 +226,10 @@ struct syslet_sched {
 	unsigned int		rt_priority;
 	u64			slack;		/* timer slack (PR_SET_TIMERSLACK) */
 	u64			default_slack;
+#ifdef CONFIG_AUDIT
+	kuid_t			loginuid;	/* audit login */
+	unsigned int		sessionid;
+#endif
 	cpumask_var_t		cpus;		/* syslet_sched_alloc() */
 	char			comm[TASK_COMM_LEN];
 };
@@ -542,7 +546,7 @@ void syslet_pob_abort(void);
 bool syslet_identity_fits(struct task_struct *from, struct task_struct *to);
 bool syslet_leader_may_take(struct task_struct *from, struct task_struct *to);
 void syslet_exchange_tids(struct task_struct *a, struct task_struct *b);
-void syslet_exchange_relations(struct task_struct *a, struct task_struct *b);
+void syslet_give_relations(struct pid *user);
 void syslet_reclaim_tid(struct task_struct *tsk);
 long syslet_pob_wait(struct syslet_worker *w);
 enum {

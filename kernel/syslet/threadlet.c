@@ -76,6 +76,7 @@ struct syslet_threadlet {
 	struct pt_regs		spare_regs;	/* the spare's park call */
 	unsigned long		spare_fsbase, spare_gsbase;
 	struct syslet_sched	sched;		/* the caller's */
+	struct pid		*caller;	/* its TID once handed off */
 	struct fpu_image	fpm;
 	struct rcu_head		rcu;
 	u8			fpregs[];	/* the caller's FPU registers */
@@ -103,6 +104,7 @@ static void threadlet_free(struct syslet_threadlet *tl)
 {
 	if (tl->spare_task)
 		put_task_struct(tl->spare_task);
+	put_pid(tl->caller);
 	syslet_ctx_put(tl->ctx);
 	syslet_sched_free(&tl->sched);
 	kfree_rcu(tl, rcu);
@@ -280,7 +282,10 @@ static int threadlet_claim(struct syslet_ctx *ctx, struct syslet_uspare *us,
 	syslet_exchange_tids(from, current);
 	exchange_signals(from, current);
 	spin_unlock(&current->sighand->siglock);
-	syslet_exchange_relations(from, current);
+	/* the caller's TID, for its children at the threadlet's end */
+	tl->caller = get_pid(task_pid(current));
+	/* PR_SET_PDEATHSIG: the thread's, exchanged (sent to each holder) */
+	swap(from->pdeath_signal, current->pdeath_signal);
 	write_unlock_irq(&tasklist_lock);
 	tl->spare = NULL;
 	ctx->nr_chains++;
@@ -517,6 +522,14 @@ long syslet_threadlet_end(struct syslet_ring __user *ring,
 	ctx = tl->ctx;
 	/* from here on a sleep hands nothing off */
 	tl->pob.armed = false;
+
+	/*
+	 * Its children and tracees to the caller's context (pob.c), before
+	 * the completion that tells the caller the threadlet is over.
+	 * tl->caller is the claim's, read after DONE (acquire).
+	 */
+	if (tl->pob.passed)
+		syslet_give_relations(tl->caller);
 
 	ret = ring && done ? syslet_ring_check(ring) : -EINVAL;
 	if (!ret && (get_user(comp.status, &done->status) ||

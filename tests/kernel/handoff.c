@@ -473,6 +473,51 @@ TEST(children_and_tracees_go_with_the_handoff)
 	close(go[1]);
 }
 
+/*
+ * A wait4(__WNOTHREAD) atom for a child of the thread, handed off while
+ * it waits: it completes with the child once it exits.  The children go
+ * to the user thread only when the chain is over (review of a first
+ * version, which moved them in the claim: the giver's wait scanned its
+ * own, empty, list and never completed).
+ */
+TEST(a_wait4_wnothread_atom_handed_off_completes)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct syslet_completion comp;
+	struct syslet_atom a;
+	uint64_t pid, st = 0, opt = __WNOTHREAD, ru = 0;
+	int64_t ret = -12345;
+	int status = -1;
+	pid_t kid;
+	long how;
+
+	REQUIRE_SYSLET();
+	sys_set_limits(0, 60000, 0);
+	kid = fork();
+	ASSERT_GE(kid, 0);
+	if (!kid) {
+		usleep(300000);
+		_exit(3);
+	}
+	pid = kid;
+	st = (uintptr_t)&status;
+	atom_init(&a, 0, SYS_wait4, &ret, &pid, &st, &opt, &ru);
+	a.user_data = 9;
+	how = async_exec(&a, r, NULL, 0);
+	tap_diag("wait4(__WNOTHREAD) chain: async_exec %ld (1: handed off)",
+		 how);
+	EXPECT_EQ(how, SYSLET_QUEUED);
+	if (how == SYSLET_QUEUED)
+		ASSERT_TRUE(ring_get(r, &comp));
+	else
+		comp.status = ret;
+	tap_diag("status %lld, wait status %#x", (long long)comp.status,
+		 status);
+	EXPECT_EQ(comp.status, kid);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	free(r);
+}
+
 /* /proc/thread-self/loginuid: 0 if written (CONFIG_AUDIT, allowed) */
 static long loginuid_get(void)
 {
