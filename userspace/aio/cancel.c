@@ -161,7 +161,10 @@ static struct saio_req *saio_scope_next(int fd, const struct aiocb *cb,
  * that says EINPROGRESS and is no request of this process (a copy of
  * one, a parent's in a fork() child, one never submitted), as glibc's
  * aio_cancel() (review 24 AIO probe finding 4: AIO_ALLDONE, beside
- * aio_error()'s EINPROGRESS).
+ * aio_error()'s EINPROGRESS).  An aio_cancel() racing the aio_read() of
+ * the same aiocb in another thread may find it marked EINPROGRESS before
+ * its request exists (saio_read_fast()) and say EINVAL too: the program
+ * cancelled a request it had not submitted yet.
  */
 static int saio_cancel_unknown(const struct aiocb *cb)
 {

@@ -493,10 +493,14 @@ void saio_drain_all(void)
  * stored before the fork (review 24 AIO probe finding 2: it said
  * EINPROGRESS for ever, and a loop of aio_suspend() until aio_error()
  * changes spun).  Only the status: the notification was the parent's,
- * the request is forgotten.  Atomics only (libsyslet's child handler,
- * registered before ours, has run; a parent thread may have held any
- * lock).  A completion a parent thread had taken from the ring but not
- * finished at the fork is not seen.
+ * the request is forgotten.  Atomics only: libsyslet is linked in after
+ * the shim's objects, so its child handlers run after ours, with its
+ * locks still held from its prepare handlers; syslet_reap_ready() takes
+ * none and flushes nothing, and neither handler touches the ring's
+ * entries.  Not seen: a completion a parent thread had taken from the
+ * ring but not finished at the fork, one parked on an overflow list, and
+ * a first positioned read of a descriptor that turned out a stream
+ * (-ESPIPE, to be redone): those still say EINPROGRESS in the child.
  */
 void saio_fork_publish(void)
 {

@@ -601,20 +601,27 @@ static void daq_pipe_buf_release(struct pipe_inode_info *pipe,
  * cannot be added meanwhile: only tee() (under this pipe's mutex, held
  * by our caller) adds one to a buf that has left the read-ahead.
  */
-static bool daq_pipe_buf_try_steal(struct pipe_inode_info *pipe,
-				   struct pipe_buffer *buf)
+static bool daq_steal(struct pipe_buffer *buf, bool foreign)
 {
 	struct daq_buf *b = (struct daq_buf *)buf->private;
 
 	/*
-	 * Not a page charged to a memory cgroup as kernel memory: the
-	 * taker (FUSE's page cache, say) would keep that charge.
+	 * Not a page charged to a memory cgroup as kernel memory to a
+	 * foreign taker (FUSE's page cache, say), which would keep that
+	 * charge; the device's own splice_write keeps it as kernel memory.
 	 */
 	if (!daq_buf_done(b) || kref_read(&b->ref) != 1 ||
-	    page_count(buf->page) != 1 || PageMemcgKmem(buf->page))
+	    page_count(buf->page) != 1 ||
+	    (foreign && PageMemcgKmem(buf->page)))
 		return false;
 	lock_page(buf->page);
 	return true;
+}
+
+static bool daq_pipe_buf_try_steal(struct pipe_inode_info *pipe,
+				   struct pipe_buffer *buf)
+{
+	return daq_steal(buf, true);
 }
 
 /*
@@ -860,7 +867,8 @@ static int daq_pipe_to_dev(struct pipe_inode_info *pipe,
 	if (!b)
 		return -ENOMEM;
 	if (buf->offset == 0 && buf->len == PAGE_SIZE && ok == PAGE_SIZE &&
-	    pipe_buf_try_steal(pipe, buf)) {
+	    (buf->ops == &daq_pipe_buf_ops ? daq_steal(buf, false) :
+	     pipe_buf_try_steal(pipe, buf))) {
 		/* ours now; the pipe buffer's release drops the pipe's ref */
 		get_page(buf->page);
 		unlock_page(buf->page);
