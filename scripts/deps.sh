@@ -9,7 +9,7 @@ PKGS="build-essential bc bison flex cpio kmod libelf-dev libssl-dev dwarves
       qemu-system-x86 busybox-static
       libaio-dev liburing-dev zlib1g-dev dpkg-dev
       gnuplot-nox strace e2fsprogs pkgconf gcc-multilib
-      stress-ng"
+      stress-ng sysbench"
 
 missing=""
 for p in $PKGS; do

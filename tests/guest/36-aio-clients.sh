@@ -7,6 +7,13 @@
 # thread), and stress-ng --aiol.  On ext4 over a loop device: a file system whose pages
 # the engine can wait for (tmpfs has no FMODE_BUF_RASYNC).
 #
+# sysbench's fileio test in its async mode (libaio): random reads cold, then
+# random reads and O_DSYNC writes together; each event's res must be the
+# request's length.  Not with --validate=on: sysbench checks its one buffer
+# per thread as soon as io_submit() returns, before the read's event, which
+# only a synchronous io_submit() passes (it fails on a stock kernel with
+# O_DIRECT too: docs/abi.md).
+#
 # Two modes, $SYSLET_AIO_CLIENTS:
 #   quick (default, run by make test in the 6.1 guest suite: 117 s of
 #         guest time on a loaded 2-core TCG host, 208 s at load 8): the
@@ -34,8 +41,8 @@ echo "TAP version 13"
 # build/fio/fio is not built in this tree.
 mode=${SYSLET_AIO_CLIENTS:-quick}
 case $mode in
-quick) fs_size=256M fio_size=16M fio_dsync_size=2M sng_time=3s ;;
-full|1) mode=full fs_size=1200M fio_size=32M fio_dsync_size=8M sng_time=10s ;;
+quick) fs_size=256M fio_size=16M fio_dsync_size=2M sng_time=3s sb_size=16M sb_time=3 ;;
+full|1) mode=full fs_size=1200M fio_size=32M fio_dsync_size=8M sng_time=10s sb_size=64M sb_time=10 ;;
 off|0)
 	echo "1..0 # SKIP unmodified io_submit() clients: SYSLET_AIO_CLIENTS=$mode"
 	exit 0 ;;
@@ -195,6 +202,38 @@ stress_aiol() {
 	return $rc
 }
 
+# sysbench fileio, async (io_submit(), 64 in flight per thread, 2 threads):
+# rndrd of the files prepared, cold, then rndrw with O_DSYNC writes (the
+# engine writes them in async threads) and reads together; sysbench fails
+# (FATAL) on an io_submit() or io_getevents() error or an event whose res
+# is not the request's length
+sysbench_fileio() {
+	d=$work/mnt/sysbench
+	rm -rf $d
+	mkdir -p $d
+	set -- fileio --file-num=4 --file-total-size=$sb_size
+	(cd $d && sysbench "$@" prepare > $work/sb.out 2>&1) || {
+		cat $work/sb.out
+		return 1
+	}
+	cold
+	set -- "$@" --file-io-mode=async --file-async-backlog=64 --threads=2 \
+		--time=$sb_time
+	for how in "--file-test-mode=rndrd" \
+		   "--file-test-mode=rndrw --file-extra-flags=dsync"; do
+		# shellcheck disable=SC2086
+		(cd $d && bounded sysbench "$@" $how run) > $work/sb.out 2>&1
+		rc=$?
+		grep -E 'FATAL|reads/s|writes/s' $work/sb.out
+		if [ $rc -ne 0 ] || grep -q FATAL $work/sb.out ||
+		   ! grep -Eq 'reads/s: +[1-9]' $work/sb.out; then
+			echo "sysbench $how: rc $rc"
+			tail -20 $work/sb.out
+			return 1
+		fi
+	done
+}
+
 if ! setup; then
 	echo "1..0 # SKIP no ext4 on a loop device"
 	exit 0
@@ -226,6 +265,12 @@ for on in 1 0; do
 		timed "stress-ng --aiol $sng_time, aio-syslet=$on" stress_aiol
 	else
 		n=$((n + 1)); echo "ok $n stress-ng --aiol, aio-syslet=$on # SKIP no stress-ng"
+	fi
+	if command -v sysbench >/dev/null; then
+		timed "sysbench fileio async, aio-syslet=$on" \
+			sysbench_fileio
+	else
+		n=$((n + 1)); echo "ok $n sysbench fileio, aio-syslet=$on # SKIP no sysbench"
 	fi
 done
 echo 1 > $sw
