@@ -543,6 +543,16 @@ SYSCALL_DEFINE6(async_wait, struct syslet_ring __user *, ring,
 	 */
 	if ((flags & SYSLET_WAIT_RESTART) && (sigmask || timeout))
 		return -EINVAL;
+	/*
+	 * With a sigmask the restart is asked for with a flag of its own:
+	 * the -ERESTARTSYS leaves TS_RESTORE_SIGMASK set, so a handler runs
+	 * with the call's mask and returns to the thread's own (saved in its
+	 * frame), and the restarted call installs the call's mask again, as
+	 * the first did; without a handler the signal code restores the
+	 * thread's mask before the restart.  Untimed only, as above.
+	 */
+	if ((flags & SYSLET_WAIT_RESTART_SIGMASK) && timeout)
+		return -EINVAL;
 	return syslet_wait(ring, min_complete, timeout, sigmask, sigsetsize,
 			   flags);
 }

@@ -595,12 +595,14 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 	restore_saved_sigmask_unless(ret == -EINTR);
 	/*
 	 * SYSLET_WAIT_RESTART (untimed, no sigmask: async_wait() refused
-	 * them): the signal code restarts the call after an SA_RESTART
+	 * them) and SYSLET_WAIT_RESTART_SIGMASK (untimed, a sigmask or
+	 * none): the signal code restarts the call after an SA_RESTART
 	 * handler, or makes it -EINTR, as for an untimed futex wait.
 	 * Nothing of the wait is kept but the arguments: the restarted call
-	 * looks at the ring afresh.
+	 * looks at the ring afresh, and installs its sigmask again.
 	 */
-	if (ret == -EINTR && (flags & SYSLET_WAIT_RESTART))
+	if (ret == -EINTR &&
+	    (flags & (SYSLET_WAIT_RESTART | SYSLET_WAIT_RESTART_SIGMASK)))
 		ret = -ERESTARTSYS;
 out:
 	syslet_kring_put(ctx, kr);

@@ -954,4 +954,175 @@ TEST(suspend_is_a_cancellation_point)
 	close(p[1]);
 }
 
+/*
+ * A signal that comes while aio_suspend() or lio_listio(LIO_WAIT) waits
+ * ends the wait with EINTR (its handler installed without SA_RESTART),
+ * also when other threads' requests complete all the while.  Before, the
+ * shim's waiters all slept on one word every completion moved: a waiter
+ * woken by another thread's completion took the signal on its way back to
+ * user space, saw no EINTR and slept again, until its own request
+ * completed (here: for ever; an outside probe lost 37-39 of 60 signals so
+ * in the guest, 33-39 on the host).  On the kernel backend the wait now
+ * blocks every signal but in its sleep in the engine (docs/aio.md,
+ * "Signals and waits"): each of the rounds must end with EINTR.  glibc's
+ * waiter, woken by its own requests only, loses one only when the signal
+ * lands as it waits for its lock (1 of 30 seen): at most a tenth there.
+ * The emulated backend still misses them: skipped there.
+ */
+static atomic_int noise_stop;
+
+static void *aio_noise(void *arg)
+{
+	char buf[512];
+	int fd = *(int *)arg;
+	long n = 0;
+
+	memset(buf, 'n', sizeof(buf));
+	while (!atomic_load(&noise_stop)) {
+		struct aiocb cb;
+		const struct aiocb *l[1] = { &cb };
+
+		aiot_cb(&cb, fd, buf, sizeof(buf), (n++ % 64) * 512);
+		if ((n & 1 ? aio_write(&cb) : aio_read(&cb)) != 0)
+			continue;
+		while (aio_error(&cb) == EINPROGRESS)
+			aio_suspend(l, 1, NULL);
+		aio_return(&cb);
+	}
+	return NULL;
+}
+
+/* state (R, S, D, ...) of thread @tid of this process; 0 if gone */
+static char tid_state(pid_t tid)
+{
+	char path[64], line[512], *s;
+	char st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(line, sizeof(line), f) && (s = strrchr(line, ')')))
+		st = s[2];
+	fclose(f);
+	return st;
+}
+
+struct eintr_round {
+	pthread_t waiter;
+	pid_t tid;
+	atomic_int inside;	/* the waiter is in the call */
+	atomic_int ended;	/* rounds ended */
+	int rounds, lost;
+	int pipe[2];
+};
+
+/* Signals the waiter once it sleeps in the call; counts the lost ones. */
+static void *eintr_signaller(void *arg)
+{
+	struct eintr_round *e = arg;
+
+	for (int i = 0; i < e->rounds; i++) {
+		double t0;
+
+		while (!(atomic_load(&e->inside) && tid_state(e->tid) == 'S'))
+			aiot_msleep(1);
+		aiot_msleep(2 + i % 7);
+		pthread_kill(e->waiter, SIGUSR1);
+		t0 = aiot_now();
+		while (atomic_load(&e->ended) == i && aiot_now() - t0 < 2)
+			aiot_msleep(1);
+		if (atomic_load(&e->ended) == i) {
+			e->lost++;
+			/* end the waiter's request: the next round's read */
+			if (write(e->pipe[1], "x", 1) != 1)
+				abort();
+			while (atomic_load(&e->ended) == i)
+				aiot_msleep(1);
+		}
+	}
+	return NULL;
+}
+
+static void eintr_beside_completions(int how)	/* 0 untimed, 1 timed, 2 lio */
+{
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+	struct eintr_round e = { .rounds = 30 };
+	struct timespec ts = { 30, 0 };
+	pthread_t s, nt[2];
+	struct aiocb cb;
+	char buf[8];
+	int fd = aiot_file(64 * 512), i;
+
+	if (aiot_shim() && aiot_stats().backend == 2)
+		SKIP("the emulated backend misses them still (docs/aio.md)");
+	if (!aiot_shim() && how == 2)
+		SKIP("glibc's lio_listio(LIO_WAIT) returns EINTR with its "
+		     "wait list still linked: a later completion spins");
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	ASSERT_EQ(pipe(e.pipe), 0);
+	e.waiter = pthread_self();
+	e.tid = (pid_t)syscall(SYS_gettid);
+	atomic_store(&noise_stop, 0);
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(pthread_create(&nt[i], NULL, aio_noise, &fd), 0);
+	ASSERT_EQ(pthread_create(&s, NULL, eintr_signaller, &e), 0);
+	for (i = 0; i < e.rounds; i++) {
+		struct aiocb *ll[1] = { &cb };
+		const struct aiocb *l[1] = { &cb };
+		int r, err;
+
+		aiot_cb(&cb, e.pipe[0], buf, 1, 0);
+		cb.aio_lio_opcode = LIO_READ;
+		if (how < 2)
+			ASSERT_EQ(aio_read(&cb), 0);
+		atomic_store(&e.inside, 1);
+		r = how == 2 ? lio_listio(LIO_WAIT, ll, 1, NULL) :
+			       aio_suspend(l, 1, how ? &ts : NULL);
+		err = errno;
+		atomic_store(&e.inside, 0);
+		if (r == -1 && err == EINTR)
+			atomic_fetch_add(&e.ended, 1);
+		/* the read ends with a byte, the signaller's or ours */
+		if (aio_error(&cb) == EINPROGRESS) {
+			ASSERT_EQ(write(e.pipe[1], "y", 1), 1);
+			while (aio_error(&cb) == EINPROGRESS)
+				aio_suspend(l, 1, NULL);
+		}
+		aio_return(&cb);
+		if (r == 0 || err != EINTR)
+			atomic_fetch_add(&e.ended, 1);	/* a lost one */
+	}
+	pthread_join(s, NULL);
+	atomic_store(&noise_stop, 1);
+	for (i = 0; i < 2; i++)
+		pthread_join(nt[i], NULL);
+	tap_diag("%s: %d of %d signals ended the wait with EINTR, %d lost",
+		 how == 2 ? "lio_listio(LIO_WAIT)" : how ? "timed aio_suspend()" :
+		 "untimed aio_suspend()", e.rounds - e.lost, e.rounds, e.lost);
+	if (aiot_shim())
+		EXPECT_EQ(e.lost, 0);
+	else
+		EXPECT_LE(e.lost, e.rounds / 10);
+	close(e.pipe[0]);
+	close(e.pipe[1]);
+	close(fd);
+}
+
+TEST(eintr_not_lost_beside_completions_untimed)
+{
+	eintr_beside_completions(0);
+}
+
+TEST(eintr_not_lost_beside_completions_timed)
+{
+	eintr_beside_completions(1);
+}
+
+TEST(eintr_not_lost_beside_completions_lio_wait)
+{
+	eintr_beside_completions(2);
+}
+
 TAP_MAIN

@@ -190,8 +190,9 @@ TEST(an_atom_with_a_nonzero_reserved_word_does_not_run)
 
 /*
  * before ABI v1, async_wait() had five arguments and no flags; since,
- * SYSLET_WAIT_RESTART (untimed only and not with a sigmask) and
- * SYSLET_WAIT_HEAD are the flags
+ * SYSLET_WAIT_RESTART (untimed only and not with a sigmask),
+ * SYSLET_WAIT_HEAD and SYSLET_WAIT_RESTART_SIGMASK (untimed only) are the
+ * flags
  */
 TEST(async_wait_refuses_unknown_flags)
 {
@@ -201,7 +202,7 @@ TEST(async_wait_refuses_unknown_flags)
 
 	REQUIRE_SYSLET();
 	sigemptyset(&mask);
-	ASSERT_EQ(async_pwait(r, 0, &ts, NULL, 8, 4), -1);
+	ASSERT_EQ(async_pwait(r, 0, &ts, NULL, 8, 8), -1);
 	ASSERT_EQ(errno, EINVAL);
 	ASSERT_EQ(async_pwait(r, 0, &ts, NULL, 8, 0x80000000u), -1);
 	ASSERT_EQ(errno, EINVAL);
@@ -209,8 +210,15 @@ TEST(async_wait_refuses_unknown_flags)
 	ASSERT_EQ(errno, EINVAL);
 	ASSERT_EQ(async_pwait(r, 0, &ts, NULL, 0, SYSLET_WAIT_RESTART), -1);
 	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(async_pwait(r, 0, &ts, &mask, 8,
+			      SYSLET_WAIT_RESTART_SIGMASK), -1);
+	ASSERT_EQ(errno, EINVAL);
 	ASSERT_EQ(async_pwait(r, 0, &ts, NULL, 8, 0), 0);
 	ASSERT_EQ(async_pwait(r, 0, NULL, NULL, 0, SYSLET_WAIT_RESTART), 0);
+	ASSERT_EQ(async_pwait(r, 0, NULL, &mask, 8,
+			      SYSLET_WAIT_RESTART_SIGMASK), 0);
+	ASSERT_EQ(async_pwait(r, 0, NULL, NULL, 0,
+			      SYSLET_WAIT_RESTART_SIGMASK), 0);
 }
 
 /*

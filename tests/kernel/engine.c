@@ -1127,6 +1127,88 @@ TEST(wait_sigmask_lets_a_blocked_signal_interrupt)
 }
 
 /*
+ * SYSLET_WAIT_RESTART_SIGMASK: a thread that blocks its signals and waits
+ * with a mask that unblocks them runs its handlers only inside the wait.
+ * After a handler installed with SA_RESTART (and a signal that runs none:
+ * SIGURG, ignored by default), the wait goes on with the call's mask
+ * installed again, until a completion is posted; after another handler
+ * it ends with EINTR.  Either way the thread's own mask is back after.
+ */
+struct poster {
+	struct syslet_ring *r;
+	pthread_t target;
+	int sig, sig_ms, post_ms;
+};
+
+static void *signal_then_post(void *arg)
+{
+	struct poster *p = arg;
+	struct syslet_completion c = { .user_data = 77 };
+
+	usleep(p->sig_ms * 1000);
+	pthread_kill(p->target, SIGURG);
+	pthread_kill(p->target, p->sig);
+	usleep((p->post_ms - p->sig_ms) * 1000);
+	async_exec(NULL, p->r, &c, SYSLET_EXEC_POST);
+	return NULL;
+}
+
+static void restart_sigmask_case(int sa_flags)
+{
+	struct syslet_ring *r = ring_new(8);
+	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = sa_flags };
+	struct poster p = { .r = r, .target = pthread_self(), .sig = SIGUSR1,
+			    .sig_ms = 100, .post_ms = 400 };
+	sigset_t blk, none, cur, old;
+	long long t0, took;
+	pthread_t th;
+	uint32_t head;
+	long n;
+
+	REQUIRE_SYSLET();
+	atomic_store(&usr1_count, 0);
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	sigemptyset(&blk);
+	sigaddset(&blk, SIGUSR1);
+	sigaddset(&blk, SIGURG);
+	sigemptyset(&none);
+	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &blk, &old), 0);
+	head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+	ASSERT_EQ(pthread_create(&th, NULL, signal_then_post, &p), 0);
+	t0 = now_ms();
+	n = async_pwait(r, head, NULL, &none, 8,
+			SYSLET_WAIT_HEAD | SYSLET_WAIT_RESTART_SIGMASK);
+	took = now_ms() - t0;
+	pthread_join(th, NULL);
+	tap_diag("sa_flags %#x: async_wait() %ld (errno %d) after %lld ms, "
+		 "handler ran %d time(s)", sa_flags, n, n < 0 ? errno : 0, took,
+		 atomic_load(&usr1_count));
+	EXPECT_EQ(atomic_load(&usr1_count), 1);
+	if (sa_flags & SA_RESTART) {
+		EXPECT_EQ(n, 1);		/* the post, at 400 ms */
+		EXPECT_GE(took, 300);
+	} else {
+		EXPECT_EQ(n, -1);
+		EXPECT_EQ(errno, EINTR);
+		EXPECT_LT(took, 350);
+	}
+	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, NULL, &cur), 0);
+	EXPECT_TRUE(sigismember(&cur, SIGUSR1));
+	EXPECT_TRUE(sigismember(&cur, SIGURG));
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+TEST(wait_restart_sigmask_goes_on_after_an_sa_restart_handler)
+{
+	restart_sigmask_case(SA_RESTART);
+}
+
+TEST(wait_restart_sigmask_ends_with_eintr_after_another_handler)
+{
+	restart_sigmask_case(0);
+}
+
+/*
  * The caller does not block SIGUSR1 but waits with a mask that blocks it:
  * a SIGUSR1 arriving meanwhile does not cut the wait, which returns the
  * completion it waited for; the handler runs after, once the caller's

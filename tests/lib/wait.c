@@ -189,6 +189,71 @@ TEST(wait_posted_goes_on_after_sa_restart_handlers)
 	wait_restart_case(false);
 }
 
+/*
+ * syslet_pwait_posted() (1.6): timed, -ETIME once the head has not moved;
+ * with a mask on the kernel backend, an untimed wait that a blocked
+ * signal the mask lets through interrupts: its SA_RESTART handler runs in
+ * the wait, which goes on to the completion, and the thread's mask (the
+ * signal blocked) is back after; on the emulated backend -EOPNOTSUPP.
+ */
+TEST(pwait_posted_with_a_mask_and_a_timeout)
+{
+	struct timespec ts = { 0, 50000000 }, sl = { 0, 300000000 };
+	struct syslet_completion c;
+	struct sigaction sa;
+	struct syslet_ctx ctx;
+	struct syslet_op a;
+	sigset_t usr1, none, cur, old;
+	struct kicker k;
+	pthread_t t;
+	uint32_t head;
+	int before, ret;
+
+	if (wait_posted_missing())
+		SKIP("the kernel has no SYSLET_WAIT_HEAD");
+	ctx_or_die(&ctx, 4);
+	head = syslet_cq_head(&ctx);
+	ASSERT_EQ(syslet_pwait_posted(&ctx, head, &ts, NULL), -ETIME);
+	sigemptyset(&none);
+	if (syslet_backend(&ctx) != SYSLET_BACKEND_KERNEL) {
+		EXPECT_EQ(syslet_pwait_posted(&ctx, head, NULL, &none),
+			  -EOPNOTSUPP);
+		syslet_ctx_exit(&ctx);
+		return;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigusr1;
+	sa.sa_flags = SA_RESTART;
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr1, &old), 0);
+	syslet_prep_nanosleep(&a, &sl);
+	syslet_op_add_flags(&a, SYSLET_ASYNC);
+	syslet_op_set_data(&a, 11);
+	ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_QUEUED);
+	k.target = pthread_self();
+	atomic_init(&k.stop, 0);
+	before = sigs_handled;
+	ASSERT_EQ(pthread_create(&t, NULL, kick, &k), 0);
+	ret = syslet_pwait_posted(&ctx, head, NULL, &none);
+	atomic_store(&k.stop, 1);
+	pthread_join(t, NULL);
+	if (ret == -EINVAL) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		syslet_ctx_exit(&ctx);
+		SKIP("the kernel has no SYSLET_WAIT_RESTART_SIGMASK");
+	}
+	EXPECT_EQ(ret, 1);
+	EXPECT_GT(sigs_handled, before);
+	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, NULL, &cur), 0);
+	EXPECT_TRUE(sigismember(&cur, SIGUSR1));
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ASSERT_EQ(syslet_reap(&ctx, &c, 1), 1);
+	EXPECT_EQ(c.user_data, 11u);
+	syslet_ctx_exit(&ctx);
+}
+
 static double now_s(void);
 
 struct consumer {

@@ -381,7 +381,16 @@ int saio_reap(bool wait);
 void saio_drain_all(void);
 int saio_wait_seq(uint32_t seen, const struct timespec *deadline);
 int saio_wait_seq_restart(uint32_t seen);
-int saio_wait_lead(uint32_t seen, const struct timespec *deadline);
+int saio_wait_lead(uint32_t seen, const struct timespec *deadline,
+		   const sigset_t *mask);
+/* every signal blocked but in the engine's sleep (complete.c) */
+struct saio_sigwait {
+	bool on;
+	sigset_t orig;		/* the program's mask, the sleep's */
+};
+void saio_sigwait_begin(struct saio_sigwait *w);
+void saio_sigwait_end(struct saio_sigwait *w);
+const sigset_t *saio_sigwait_mask(struct saio_sigwait *w);
 int saio_ensure_reaper(void);
 void saio_reaper_forget(void);
 void saio_fork_publish(void);
@@ -412,7 +421,8 @@ int saio_engine_reap(struct saio_done *out, int max, bool wait,
 		     const struct timespec *rel);
 int saio_engine_wait(const struct timespec *rel);
 uint32_t saio_engine_head(bool *ready);
-int saio_engine_wait_posted(uint32_t head, bool cancellable);
+int saio_engine_wait_posted(uint32_t head, bool cancellable,
+			    const struct timespec *rel, const sigset_t *mask);
 int saio_engine_wake(void);
 int saio_engine_cancel(uint64_t user_data, bool running);
 int saio_engine_limits(uint32_t max_threads, uint32_t idle_msecs);

@@ -625,14 +625,21 @@ uint32_t saio_engine_head(bool *ready)
 }
 
 /*
- * An untimed wait in the engine (complete.c): until a completion was posted
- * since the ring's head was 'head', whoever reaped it (async_wait()'s
+ * A wait in the engine (complete.c): until a completion was posted since
+ * the ring's head was 'head', whoever reaped it (async_wait()'s
  * SYSLET_WAIT_HEAD), so that one reaped by another thread, or by a handler
- * of this one, between the leader's last look and its sleep, still ends
- * it.  The kernel restarts it after an SA_RESTART handler, as glibc's
- * untimed futex wait (SYSLET_WAIT_RESTART, which keeps 'head'); -EINTR
- * after any other handler.  Kernel backend only (-EINVAL elsewhere, and
- * from a kernel without those flags).
+ * of this one, between the waiter's last look and its sleep, still ends
+ * it; at most 'rel' (NULL: untimed).  Untimed, the kernel restarts it
+ * after an SA_RESTART handler, as glibc's untimed futex wait
+ * (SYSLET_WAIT_RESTART, or SYSLET_WAIT_RESTART_SIGMASK with a 'mask',
+ * which keep 'head'); -EINTR after any other handler, and after any
+ * handler when timed.  With 'mask' (the program's, the caller's thread
+ * blocking every signal meanwhile: complete.c, struct saio_sigwait), the
+ * mask is installed for the sleep only, so that handlers run only in it.
+ * Returns 1 when a completion was posted, 0 on timeout, -EINTR, -EINVAL
+ * (the emulated backend, a kernel without those flags, and the emulated
+ * backend with a mask) or -EAGAIN (no context yet, or the engine cannot
+ * wait: not "cannot ever").
  *
  * With 'cancellable' (the caller is in aio_suspend(), a cancellation
  * point), asynchronous cancellation is on across the call: a cancellation
@@ -642,7 +649,8 @@ uint32_t saio_engine_head(bool *ready)
  * parked itself (a lock, a free()), and this context has none, since the
  * shim submits no SYSLET_SYNC chain and no threadlet.
  */
-int saio_engine_wait_posted(uint32_t head, bool cancellable)
+int saio_engine_wait_posted(uint32_t head, bool cancellable,
+			    const struct timespec *rel, const sigset_t *mask)
 {
 	int ret, oldtype, err;
 
@@ -652,7 +660,8 @@ int saio_engine_wait_posted(uint32_t head, bool cancellable)
 		return -EINVAL;
 	if (cancellable)
 		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &oldtype);
-	ret = syslet_wait_posted(&ctx, head);
+	ret = rel || mask ? syslet_pwait_posted(&ctx, head, rel, mask) :
+			    syslet_wait_posted(&ctx, head);
 	if (cancellable) {
 		err = errno;
 		pthread_setcanceltype(oldtype, NULL);
@@ -660,6 +669,8 @@ int saio_engine_wait_posted(uint32_t head, bool cancellable)
 	}
 	if (ret >= 0)
 		return 1;
+	if (ret == -ETIME)
+		return 0;
 	return ret == -EINTR || ret == -EINVAL ? ret : -EAGAIN;
 }
 

@@ -166,9 +166,10 @@ int saio_aio_fsync(int operation, struct aiocb *cb)
 /*
  * Sleep until list g is done, or a signal handler without SA_RESTART runs
  * (EINTR): as glibc, whose wait is restarted after an SA_RESTART handler
- * (the entries' own signals are such handlers, often).
+ * (the entries' own signals are such handlers, often).  'sw': the signals
+ * the caller blocked (saio_sigwait_begin()).
  */
-static int saio_lio_wait(struct saio_lio *g)
+static int saio_lio_wait(struct saio_lio *g, struct saio_sigwait *sw)
 {
 	int err = 0;
 
@@ -183,7 +184,7 @@ static int saio_lio_wait(struct saio_lio *g)
 		saio_drain();
 		if (__atomic_load_n(&g->done, __ATOMIC_ACQUIRE))
 			break;
-		err = saio_wait_lead(seen, NULL);
+		err = saio_wait_lead(seen, NULL, saio_sigwait_mask(sw));
 		if (err == EINTR && !__atomic_load_n(&g->done, __ATOMIC_ACQUIRE))
 			break;
 		err = 0;
@@ -209,6 +210,7 @@ static int saio_lio_wait(struct saio_lio *g)
 static int saio_lio(int mode, struct aiocb *const list[], int nent,
 		    struct sigevent *sig, bool individual)
 {
+	struct saio_sigwait sw = { .on = false };
 	struct saio_lio *g;
 	bool failed = false;
 	int i, err, saved = errno, last_err = 0, queued = 0;
@@ -241,6 +243,14 @@ static int saio_lio(int mode, struct aiocb *const list[], int nent,
 		g->notify = true;
 		g->sev = *sig;
 	}
+	/*
+	 * LIO_WAIT: from here a signal runs its handler only in the wait's
+	 * sleep, which then ends with EINTR (complete.c, struct
+	 * saio_sigwait): one that comes while the entries are queued is
+	 * not missed either.
+	 */
+	if (mode == LIO_WAIT)
+		saio_sigwait_begin(&sw);
 
 	for (i = 0; i < nent; i++) {
 		struct aiocb *cb = list[i];
@@ -290,7 +300,8 @@ static int saio_lio(int mode, struct aiocb *const list[], int nent,
 
 	saio_lio_put(g, false);	/* may fire the list event */
 	if (mode == LIO_WAIT) {
-		err = saio_lio_wait(g);
+		err = saio_lio_wait(g, &sw);
+		saio_sigwait_end(&sw);
 		/*
 		 * Our reference goes under the lock, like the requests' ones
 		 * (saio_lio_put()): the last request may still be between

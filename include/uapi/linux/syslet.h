@@ -253,11 +253,16 @@ __syslet_ring_entries(const struct syslet_ring *r)
  * with a sigmask (-EINVAL).  SYSLET_WAIT_HEAD: min_complete is a value
  * of the ring's head, and the wait ends once the head differs from it (a
  * completion was posted since), whoever consumed it: a futex on the
- * head.  See docs/abi.md.
+ * head.  SYSLET_WAIT_RESTART_SIGMASK: the restart of SYSLET_WAIT_RESTART
+ * for an untimed wait with a sigmask, which the restarted call installs
+ * again (not with a timeout: -EINVAL); so a program that blocks signals
+ * outside the wait runs its handlers only inside it.  See docs/abi.md.
  */
-#define SYSLET_WAIT_RESTART	0x00000001
-#define SYSLET_WAIT_HEAD	0x00000002
-#define SYSLET_WAIT_F_ALL	(SYSLET_WAIT_RESTART | SYSLET_WAIT_HEAD)
+#define SYSLET_WAIT_RESTART		0x00000001
+#define SYSLET_WAIT_HEAD		0x00000002
+#define SYSLET_WAIT_RESTART_SIGMASK	0x00000004
+#define SYSLET_WAIT_F_ALL	(SYSLET_WAIT_RESTART | SYSLET_WAIT_HEAD | \
+				 SYSLET_WAIT_RESTART_SIGMASK)
 
 /* async_cancel() flags */
 #define SYSLET_CANCEL_ALL	0x00000001 /* every chain with that user_data */

@@ -500,6 +500,25 @@ uint32_t syslet_cq_head(const struct syslet_ctx *ctx);
  */
 int syslet_wait_posted(struct syslet_ctx *ctx, uint32_t head);
 
+#if defined(__USE_POSIX) || !defined(__GLIBC__)
+/*
+ * syslet_wait_posted() with a relative @timeout (NULL: none; -ETIME when
+ * it passes) and a signal mask installed for the duration of the wait
+ * (@sigmask, NULL: the thread's), as syslet_pwait() does.  Untimed, it is
+ * restarted after an SA_RESTART handler with @sigmask installed again; so
+ * a thread that blocks its signals outside it runs their handlers only
+ * inside it, where they end it with -EINTR unless installed with
+ * SA_RESTART.  Timed, -EINTR after any handler.  -EOPNOTSUPP on the
+ * emulated backend with a @sigmask (a mask and a sleep in one step need
+ * the kernel); -EINVAL from a kernel without async_wait()'s
+ * SYSLET_WAIT_RESTART_SIGMASK (untimed with a mask) or SYSLET_WAIT_HEAD.
+ * (LIBSYSLET_1.6.)
+ */
+int syslet_pwait_posted(struct syslet_ctx *ctx, uint32_t head,
+			const struct timespec *timeout,
+			const sigset_t *sigmask);
+#endif
+
 /*
  * Posts *@comp to @ctx's ring, as if a chain had completed with it (its
  * flags: 0, or SYSLET_COMP_CANCELED / SYSLET_COMP_SYNC), to be reaped like

@@ -43,6 +43,10 @@ struct syslet_backend_ops {
 		    const struct timespec *ts, const sigset_t *sigmask);
 	/* syslet_wait_posted(): until the head moves; SA_RESTART goes on */
 	int (*wait_posted)(struct syslet_ctx *ctx, uint32_t head);
+	/* syslet_pwait_posted(): the same, timed or with a mask, or both */
+	int (*pwait_posted)(struct syslet_ctx *ctx, uint32_t head,
+			    const struct timespec *ts,
+			    const sigset_t *sigmask);
 	/* syslet_post() */
 	int (*post)(struct syslet_ctx *ctx, const struct syslet_completion *c);
 	int (*cancel)(struct syslet_ctx *ctx, uint64_t user_data,
@@ -107,6 +111,10 @@ long __syslet_sys_async_wait(struct syslet_ring *ring, unsigned int min,
 		    const struct timespec *ts, const sigset_t *sigmask);
 long __syslet_sys_async_wait_flags(struct syslet_ring *ring, unsigned int min,
 				   unsigned int flags);
+long __syslet_sys_async_pwait_flags(struct syslet_ring *ring, unsigned int min,
+				    const struct timespec *ts,
+				    const sigset_t *sigmask,
+				    unsigned int flags);
 long __syslet_sys_async_cancel(struct syslet_ring *ring, uint64_t user_data,
 		      unsigned int flags);
 long __syslet_sys_async_limits(const struct syslet_limits *set,
@@ -132,6 +140,9 @@ int __syslet_emu_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
 int __syslet_emu_wait(struct syslet_ctx *ctx, unsigned int min,
 		      const struct timespec *ts, const sigset_t *sigmask);
 int __syslet_emu_wait_posted(struct syslet_ctx *ctx, uint32_t head);
+int __syslet_emu_pwait_posted(struct syslet_ctx *ctx, uint32_t head,
+			      const struct timespec *ts,
+			      const sigset_t *sigmask);
 int __syslet_emu_post(struct syslet_ctx *ctx,
 		      const struct syslet_completion *c);
 int __syslet_emu_cancel(struct syslet_ctx *ctx, uint64_t user_data,

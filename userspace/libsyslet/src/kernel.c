@@ -594,6 +594,24 @@ static int k_wait_posted(struct syslet_ctx *ctx, uint32_t head)
 						  SYSLET_WAIT_HEAD);
 }
 
+/*
+ * Untimed: restarted after an SA_RESTART handler, with the mask installed
+ * again (SYSLET_WAIT_RESTART_SIGMASK; a kernel without it says -EINVAL);
+ * timed: -EINTR after any handler.
+ */
+static int k_pwait_posted(struct syslet_ctx *ctx, uint32_t head,
+			  const struct timespec *ts, const sigset_t *sigmask)
+{
+	unsigned int flags = SYSLET_WAIT_HEAD;
+
+	if (!ts)
+		flags |= sigmask ? SYSLET_WAIT_RESTART_SIGMASK :
+				   SYSLET_WAIT_RESTART;
+	kernel_post_pending(ctx);
+	return (int)__syslet_sys_async_pwait_flags(ctx->ring, head, ts,
+						   sigmask, flags);
+}
+
 static int k_cancel(struct syslet_ctx *ctx, uint64_t user_data,
 		    unsigned int flags)
 {
@@ -638,6 +656,7 @@ const struct syslet_backend_ops __syslet_kernel_ops = {
 	.submit		= k_submit,
 	.wait		= k_wait,
 	.wait_posted	= k_wait_posted,
+	.pwait_posted	= k_pwait_posted,
 	.post		= k_post,
 	.cancel		= k_cancel,
 	.limits		= k_limits,

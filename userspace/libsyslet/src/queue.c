@@ -168,6 +168,13 @@ SYSLET_API int syslet_wait_posted(struct syslet_ctx *ctx, uint32_t head)
 	return ctx_ops(ctx)->wait_posted(ctx, head);
 }
 
+SYSLET_API int syslet_pwait_posted(struct syslet_ctx *ctx, uint32_t head,
+				   const struct timespec *timeout,
+				   const sigset_t *sigmask)
+{
+	return ctx_ops(ctx)->pwait_posted(ctx, head, timeout, sigmask);
+}
+
 SYSLET_API int syslet_post(struct syslet_ctx *ctx,
 			   const struct syslet_completion *comp)
 {

@@ -48,6 +48,18 @@ long __syslet_sys_async_wait_flags(struct syslet_ring *ring, unsigned int min,
 				 NULL, NULL, 0L, (unsigned long)flags));
 }
 
+/* all six arguments */
+long __syslet_sys_async_pwait_flags(struct syslet_ring *ring, unsigned int min,
+				    const struct timespec *ts,
+				    const sigset_t *sigmask,
+				    unsigned int flags)
+{
+	return neg_errno(syscall(__NR_async_wait, ring, (unsigned long)min,
+				 ts, sigmask,
+				 sigmask ? KERNEL_SIGSET_BYTES : 0L,
+				 (unsigned long)flags));
+}
+
 long __syslet_sys_async_cancel(struct syslet_ring *ring, uint64_t user_data,
 		      unsigned int flags)
 {

@@ -194,6 +194,7 @@ const struct syslet_backend_ops __syslet_emu_ops = {
 	.submit		= __syslet_emu_submit,
 	.wait		= __syslet_emu_wait,
 	.wait_posted	= __syslet_emu_wait_posted,
+	.pwait_posted	= __syslet_emu_pwait_posted,
 	.post		= __syslet_emu_post,
 	.cancel		= __syslet_emu_cancel,
 	.limits		= __syslet_emu_limits,

@@ -387,3 +387,55 @@ int __syslet_emu_wait_posted(struct syslet_ctx *ctx, uint32_t head)
 	atomic_fetch_sub(&e->waiters, 1);
 	return ret;
 }
+
+/*
+ * syslet_pwait_posted(): without a mask, syslet_wait_posted() with a
+ * timeout (-EINTR after any handler when timed, as the kernel's).  With a
+ * mask, -EOPNOTSUPP: installing a mask and sleeping until the head moves
+ * is one step only in the kernel (emu_pwait()'s ppoll() would end with
+ * -EINTR after an SA_RESTART handler too, which an untimed wait must not).
+ */
+int __syslet_emu_pwait_posted(struct syslet_ctx *ctx, uint32_t head,
+			      const struct timespec *ts,
+			      const sigset_t *sigmask)
+{
+	struct syslet_emu *e = ctx_emu(ctx);
+	int64_t deadline = 0;
+	uint32_t now;
+	int ret;
+
+	if (sigmask)
+		return -EOPNOTSUPP;
+	if (!ts)
+		return __syslet_emu_wait_posted(ctx, head);
+	if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
+		return -EINVAL;
+	deadline = now_ns();
+	if (ts->tv_sec >= (INT64_MAX - deadline) / 1000000000 - 1)
+		deadline = INT64_MAX;
+	else
+		deadline += (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+	atomic_fetch_add(&e->waiters, 1);	/* seq_cst: see wake_waiters() */
+	for (;;) {
+		struct timespec rel;
+		int64_t left;
+
+		ret = (int)emu_ready(ctx, &now);
+		if (now != head)
+			break;
+		left = deadline - now_ns();
+		if (left <= 0) {
+			ret = -ETIME;
+			break;
+		}
+		rel.tv_sec = left / 1000000000;
+		rel.tv_nsec = left % 1000000000;
+		if (futex(ring_head(ctx->ring), FUTEX_WAIT_PRIVATE, head,
+			  &rel) && errno == EINTR) {
+			ret = -EINTR;
+			break;
+		}
+	}
+	atomic_fetch_sub(&e->waiters, 1);
+	return ret;
+}
