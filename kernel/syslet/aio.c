@@ -193,6 +193,8 @@ static int syslet_aio_cancel(struct kiocb *req)
 
 /* reads and writes ordered after queued writes (below) */
 static bool aio_writes_queued(struct syslet_ctx *ctx, struct file *file);
+static bool aio_writes_overlap(struct syslet_ctx *ctx, struct file *file,
+			       loff_t pos, size_t len, bool write);
 static bool aio_rw_queue(struct syslet_ctx *ctx, struct kiocb *req,
 			 u64 user_data, struct iov_iter *iter, bool read,
 			 ssize_t *res);
@@ -222,14 +224,31 @@ bool syslet_aio_read(struct kiocb *req, u64 user_data, struct iov_iter *iter,
 	 * the block layer then completed asynchronously: an oops).
 	 */
 	if (!READ_ONCE(syslet_aio_on) ||
-	    (flags & (IOCB_NOWAIT | IOCB_DIRECT)) ||
-	    !syslet_iter_user_segs(iter) || !iov_iter_count(iter) ||
-	    !syslet_kbuf_file(file))
+	    !syslet_iter_user_segs(iter) || !iov_iter_count(iter))
 		return false;
-	/* after writes of ours to the file: in its turn (aio_rw_queue()) */
+	/*
+	 * After writes of ours to the file: in its turn (aio_rw_queue());
+	 * an O_DIRECT read or one of a file kbuf does not read too, after
+	 * those over its range; with RWF_NOWAIT, -EAGAIN (it would wait).
+	 */
 	ctx = syslet_get_ctx(false);
-	if (aio_writes_queued(ctx, file))
-		return aio_rw_queue(ctx, req, user_data, iter, true, res);
+	if (aio_writes_queued(ctx, file)) {
+		if (!(flags & (IOCB_NOWAIT | IOCB_DIRECT)) &&
+		    syslet_kbuf_file(file))
+			return aio_rw_queue(ctx, req, user_data, iter, true,
+					    res);
+		if (aio_writes_overlap(ctx, file, pos, iov_iter_count(iter),
+				       false)) {
+			if (flags & IOCB_NOWAIT) {
+				*res = -EAGAIN;
+				return true;
+			}
+			return aio_rw_queue(ctx, req, user_data, iter, true,
+					    res);
+		}
+	}
+	if ((flags & (IOCB_NOWAIT | IOCB_DIRECT)) || !syslet_kbuf_file(file))
+		return false;
 	/* what is cached is read here, as mainline would */
 	req->ki_flags |= IOCB_NOWAIT;
 	ret = syslet_kbuf_call(req, iter);
@@ -354,6 +373,8 @@ struct syslet_aio_write {
 	u64			user_data;	/* its aio_data, for the trace */
 	atomic_t		state;		/* AIO_W_*: started or cancelled */
 	bool			read;		/* a read ordered after writes */
+	bool			append;		/* IOCB_APPEND: at the end */
+	loff_t			pos;		/* where, at submission */
 	struct iovec		*iov;		/* @fast or allocated */
 	unsigned long		nr_segs;
 	size_t			len;
@@ -471,14 +492,58 @@ static int syslet_aio_write_cancel(struct kiocb *req)
  * behind them, in its turn, as mainline's io_submit() had done them one
  * after the other (review 23 finding 2: a plain write overtook a queued
  * RWF_DSYNC one and was overwritten by it; a read returned the old data).
- * Not O_DIRECT or RWF_NOWAIT requests, which mainline orders with
- * nothing either.  The look without the lock sees every write queued
- * before by this thread.
+ * O_DIRECT requests too, and reads of a file kbuf does not read (tmpfs),
+ * behind those over their range (aio_writes_overlap()): mainline had
+ * written the queued write before it looked at them (an outside probe,
+ * 2026-12-07: an O_DIRECT write was overwritten by the older buffered one
+ * in 7-9 of 10 runs, O_DIRECT and tmpfs reads returned the old data);
+ * RWF_NOWAIT ones get -EAGAIN then.  IOCB_CMD_FSYNC is mainline's (a
+ * workqueue) and may complete before them: not ordered.  The look
+ * without the lock sees every write queued before by this thread.
  */
 static bool aio_writes_queued(struct syslet_ctx *ctx, struct file *file)
 {
 	return ctx && !READ_ONCE(ctx->dead) &&
 	       syslet_kwork_pending(ctx, file_inode(file));
+}
+
+struct aio_range {
+	loff_t	pos;
+	size_t	len;
+	bool	write;
+};
+
+/* a queued write (for a write, any queued request) over @arg's range */
+static bool aio_work_overlaps(const struct syslet_kwork *kw, const void *arg)
+{
+	const struct syslet_aio_write *w =
+		container_of(kw, struct syslet_aio_write, kw);
+	const struct aio_range *r = arg;
+
+	if (w->read && !r->write)
+		return false;
+	if (w->append)
+		return true;
+	return w->pos < r->pos + (loff_t)r->len &&
+	       r->pos < w->pos + (loff_t)w->len;
+}
+
+/*
+ * Does a request of ours queued for @file's inode overlap [@pos, +@len)?
+ * O_DIRECT and RWF_NOWAIT requests, and reads of a file kbuf does not
+ * read, are ordered after those only: mainline had done the queued ones
+ * before it looked at them, and an O_DIRECT write over a queued buffered
+ * one was overwritten by it (an outside probe); queued behind every work
+ * of the inode (one at a time), the direct reads of a file with writes
+ * of ours queued elsewhere in it would lose their concurrency.
+ */
+static bool aio_writes_overlap(struct syslet_ctx *ctx, struct file *file,
+			       loff_t pos, size_t len, bool write)
+{
+	struct aio_range r = { .pos = pos, .len = len, .write = write };
+
+	return ctx && !READ_ONCE(ctx->dead) &&
+	       syslet_kwork_any(ctx, file_inode(file), aio_work_overlaps, &r);
 }
 
 /*
@@ -511,6 +576,8 @@ static bool aio_rw_queue(struct syslet_ctx *ctx, struct kiocb *req,
 	w->iov[0].iov_len -= iter->iov_offset;
 	w->nr_segs = iter->nr_segs;
 	w->len = iov_iter_count(iter);
+	w->pos = req->ki_pos;
+	w->append = req->ki_flags & IOCB_APPEND;
 	w->req = req;
 	w->user_data = user_data;
 	w->read = read;
@@ -552,12 +619,27 @@ bool syslet_aio_write(struct kiocb *req, u64 user_data, struct iov_iter *iter,
 	umode_t mode = file_inode(file)->i_mode;
 	struct syslet_ctx *ctx;
 
-	/* O_DIRECT is async; RWF_NOWAIT wants -EAGAIN, not a queue */
 	if (!READ_ONCE(syslet_aio_on) ||
-	    (req->ki_flags & (IOCB_NOWAIT | IOCB_DIRECT)) ||
 	    !(S_ISREG(mode) || S_ISBLK(mode)) ||
 	    !syslet_iter_user_segs(iter) || !iov_iter_count(iter))
 		return false;
+	/*
+	 * O_DIRECT is async, and RWF_NOWAIT wants -EAGAIN, not a queue:
+	 * theirs, unless after writes of ours to the file (queued in their
+	 * turn; RWF_NOWAIT -EAGAIN, it would wait for them).
+	 */
+	if (req->ki_flags & (IOCB_NOWAIT | IOCB_DIRECT)) {
+		ctx = syslet_get_ctx(false);
+		if (!aio_writes_queued(ctx, file) ||
+		    !aio_writes_overlap(ctx, file, req->ki_pos,
+					iov_iter_count(iter), true))
+			return false;
+		if (req->ki_flags & IOCB_NOWAIT) {
+			*res = -EAGAIN;
+			return true;
+		}
+		return aio_rw_queue(ctx, req, user_data, iter, false, res);
+	}
 	/* a write the page cache takes stays here, unless after ours */
 	if (!(req->ki_flags & IOCB_DSYNC)) {
 		ctx = syslet_get_ctx(false);
@@ -656,11 +738,15 @@ void syslet_aio_waiter_end(struct syslet_aio_waiter *w)
 	 * to user space would, not left to end the next atom of a chain
 	 * with -EINTR; whether or not @kicked is still set: a wake-up sets
 	 * @kicked before the flag, so run_work() may have taken the one and
-	 * the other come after (review 7 finding 6).  Not in an async
-	 * thread (a hand-off's giver that waited on): there the flag is a
-	 * cancel, and it posts nothing (finding 5).
+	 * the other come after (review 7 finding 6).  So too after
+	 * io_getevents()'s wait (no @notify), which returns without
+	 * sleeping when it has its events or no time to wait: a read's kick
+	 * left pending made sys_io_getevents() turn "no event" into -EINTR,
+	 * no signal sent (an outside probe: 1-35 of 64 zero-timeout polls).
+	 * Not in an async thread (a hand-off's giver that waited on): there
+	 * the flag is a cancel, and it posts nothing (finding 5).
 	 */
-	if (w->notify && !(current->flags & PF_IO_WORKER) &&
+	if (!(current->flags & PF_IO_WORKER) &&
 	    test_thread_flag(TIF_NOTIFY_SIGNAL)) {
 		clear_notify_signal();
 		if (task_work_pending(current))
@@ -727,11 +813,31 @@ bool syslet_aio_run_work(struct syslet_aio_waiter *w)
 }
 
 /*
+ * The queued writes of a dying process, ended by a thread in io_destroy():
+ * a user thread's (@w's ctx), or an async thread's, which has none there
+ * (an io_destroy() atom: an exec waits in de_thread() for it, and the
+ * ctx's death, which would end them, comes after; a review).
+ */
+static void aio_end_dying(struct syslet_aio_waiter *w)
+{
+	struct syslet_ctx *ctx = w->ctx;
+
+	if (!ctx && (current->flags & PF_IO_WORKER))
+		ctx = syslet_get_ctx(false);
+	if (ctx && !IS_ERR(ctx))
+		syslet_kwork_end_dying(ctx);
+}
+
+/*
  * io_destroy(): waits for @done (every request of the kioctx completed)
  * as mainline does, but runs the task work the reads may have queued on
  * this thread meanwhile and posts the reads that completed.  With a
  * signal pending the wait cannot sleep interruptibly: it looks for task
- * work and completed reads every 10 ms.
+ * work and completed reads every 10 ms; with a SIGKILL pending (the
+ * process is killed, exits or execs) it also ends the writes that wait
+ * for an async thread (syslet_kwork_end_dying()): the async threads
+ * leave on that kill, and the process's end, which would end them, waits
+ * for this thread.
  */
 void syslet_aio_wait(struct completion *done)
 {
@@ -745,6 +851,8 @@ void syslet_aio_wait(struct completion *done)
 			if (task_work_pending(current))
 				task_work_run();
 			aio_waiter_flush(&w);
+			if (fatal_signal_pending(current))
+				aio_end_dying(&w);
 		}
 		break;
 	}

@@ -693,6 +693,27 @@ static bool should_stop(u32 flags, long ret)
  */
 #define SYSLET_FWD_SIGS	(sigmask(SIGPIPE) | sigmask(SIGXFSZ))
 
+/* the signals whose default action dumps core (sig_kernel_coredump()) */
+#define SYSLET_CORE_SIGS	(sigmask(SIGQUIT) | sigmask(SIGILL) | \
+				 sigmask(SIGTRAP) | sigmask(SIGABRT) | \
+				 sigmask(SIGBUS) | sigmask(SIGFPE) | \
+				 sigmask(SIGSEGV) | sigmask(SIGXCPU) | \
+				 sigmask(SIGXFSZ) | sigmask(SIGSYS))
+
+/*
+ * Does @sig, pending for @t (a thread of current's group; siglock held),
+ * kill the process when @t takes it: unblocked (sigtimedwait() keeps the
+ * real mask in ->real_blocked), left to its default action, no tracer to
+ * take it, not an init of a namespace (SIGNAL_UNKILLABLE).
+ */
+static bool syslet_sig_kills(struct task_struct *t, int sig)
+{
+	return !sigismember(&t->blocked, sig) &&
+	       !sigismember(&t->real_blocked, sig) && !t->ptrace &&
+	       !(t->signal->flags & SIGNAL_UNKILLABLE) &&
+	       current->sighand->action[sig - 1].sa.sa_handler == SIG_DFL;
+}
+
 /*
  * Moves the signals above that the atom (or a kernel work: worker.c) just
  * raised on this async thread to @submitter, the thread that submitted
@@ -709,13 +730,14 @@ static bool should_stop(u32 flags, long ret)
  * read.  Bounded all the same, and it stops when the thread is being
  * killed.
  */
-void syslet_forward_signals(struct pid *submitter, bool drop)
+bool syslet_forward_signals(struct pid *submitter, bool drop)
 {
 	struct sighand_struct *sighand = current->sighand;
 	struct task_struct *t;
 	kernel_siginfo_t info;
 	enum pid_type type;
 	unsigned long fwd;
+	bool doomed = false;
 	sigset_t mask;
 	int sig, i;
 
@@ -739,17 +761,23 @@ void syslet_forward_signals(struct pid *submitter, bool drop)
 			     info.si_pid == task_tgid_vnr(current))) {
 			t = submitter ? pid_task(submitter, PIDTYPE_PID) : NULL;
 			if (t && t != current && same_thread_group(t, current) &&
-			    !(t->flags & PF_EXITING))
+			    !(t->flags & PF_EXITING)) {
 				send_signal_locked(sig, &info, t, PIDTYPE_PID);
-			else
+				/* it dies of it: see syslet_doomed() */
+				doomed |= (sigmask(sig) & SYSLET_CORE_SIGS) &&
+					  sigismember(&t->pending.signal, sig) &&
+					  syslet_sig_kills(t, sig);
+			} else {
 				send_signal_locked(sig, &info, current,
 						   PIDTYPE_TGID);
+			}
 		}
 		spin_unlock_irq(&sighand->siglock);
 		rcu_read_unlock();
 		if (!sig)
-			return;
+			break;
 	}
+	return doomed;
 }
 
 /*
@@ -758,17 +786,20 @@ void syslet_forward_signals(struct pid *submitter, bool drop)
  * SYSLET_NOSIGNAL chain, discard) the signals the atom raised, and run
  * deferred task work such as the final fput() of a closed file.
  */
-static void syslet_after_atom(struct syslet_chain *c, bool in_caller)
+static bool syslet_after_atom(struct syslet_chain *c, bool in_caller)
 {
+	bool doomed = false;
+
 	if (in_caller)
-		return;
+		return false;
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
 		clear_notify_signal();
 	if (READ_ONCE(current->pending.signal.sig[0]) & SYSLET_FWD_SIGS)
-		syslet_forward_signals(c->submitter,
-				       c->flags & SYSLET_NOSIGNAL);
+		doomed = syslet_forward_signals(c->submitter,
+						c->flags & SYSLET_NOSIGNAL);
 	if (task_work_pending(current))
 		task_work_run();
+	return doomed;
 }
 
 /*
@@ -804,6 +835,47 @@ int syslet_load_args(const struct syslet_atom *atom, unsigned long *args)
 }
 
 /*
+ * Is the process about to die of a signal whose default action dumps
+ * core, pending for the thread whose call the chain makes (@in_caller:
+ * current; else the submitter, which an atom's SIGXFSZ is forwarded to),
+ * or for the process, unblocked there, left to its default action, no
+ * tracer to take it?  complete_signal() turns every other fatal signal
+ * into a SIGKILL of the group (fatal_signal_pending()), not these (the
+ * thread that dequeues one dumps the core), so a chain ran on past one:
+ * an atom's pwrite() past RLIMIT_FSIZE raised SIGXFSZ, which kills a
+ * direct caller at once, and the next atoms still wrote their files (an
+ * outside probe).  Then no further atom runs, as the direct program
+ * would have made no further call.
+ */
+static bool syslet_doomed(struct syslet_chain *c, bool in_caller)
+{
+	struct task_struct *t = current;
+	unsigned long core;
+	bool doomed = false;
+	int sig;
+
+	if (!in_caller && !c->submitter)
+		return false;
+	rcu_read_lock();
+	spin_lock_irq(&current->sighand->siglock);
+	/* looked up under the siglock: a thread released meanwhile is gone */
+	if (!in_caller)
+		t = pid_task(c->submitter, PIDTYPE_PID);
+	if (t && same_thread_group(t, current) && !(t->flags & PF_EXITING) &&
+	    test_tsk_thread_flag(t, TIF_SIGPENDING)) {
+		core = (t->pending.signal.sig[0] |
+			current->signal->shared_pending.signal.sig[0]) &
+		       SYSLET_CORE_SIGS;
+		for (sig = 1; core && sig < BITS_PER_LONG && !doomed; sig++)
+			doomed = (core & sigmask(sig)) &&
+				 syslet_sig_kills(t, sig);
+	}
+	spin_unlock_irq(&current->sighand->siglock);
+	rcu_read_unlock();
+	return doomed;
+}
+
+/*
  * Runs chain @c to its end and fills in c->comp.  In an async thread the
  * chain's credentials are those of the submitter at submission time.
  * A chain started in the caller (@in_caller) with pass-on-block armed
@@ -815,6 +887,7 @@ void syslet_run_chain(struct syslet_chain *c, bool caller)
 	bool in_caller = caller;
 	u64 uaddr = c->head, last = 0;
 	unsigned int nr_run = 0;
+	bool doomed = false;
 	long status = 0;
 
 	while (uaddr) {
@@ -825,7 +898,8 @@ void syslet_run_chain(struct syslet_chain *c, bool caller)
 		int i;
 
 		if (READ_ONCE(c->cancelled) || c->killed ||
-		    fatal_signal_pending(current)) {
+		    fatal_signal_pending(current) || doomed ||
+		    (nr_run && syslet_doomed(c, in_caller))) {
 			status = -ECANCELED;
 			break;
 		}
@@ -885,7 +959,9 @@ void syslet_run_chain(struct syslet_chain *c, bool caller)
 		syslet_abi_leave(abi);
 		if (is_restart(ret))
 			ret = READ_ONCE(c->cancelled) ? -ECANCELED : -EINTR;
-		syslet_after_atom(c, in_caller);
+		/* a SIGXFSZ that kills the submitter: no further atom */
+		if (syslet_after_atom(c, in_caller))
+			doomed = true;
 		status = ret;
 		if (atom.ret_ptr &&
 		    put_user((s64)ret, (s64 __user *)u64_to_user_ptr(atom.ret_ptr))) {

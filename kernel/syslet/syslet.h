@@ -484,7 +484,7 @@ static inline void syslet_chain_leave_running(struct syslet_chain *c)
 	}
 }
 
-void syslet_forward_signals(struct pid *submitter, bool drop);
+bool syslet_forward_signals(struct pid *submitter, bool drop);
 int syslet_load_args(const struct syslet_atom *atom, unsigned long *args);
 u32 syslet_seccomp_verdict(struct syslet_chain *c, unsigned int nr,
 			   const unsigned long *args);
@@ -523,6 +523,11 @@ void syslet_taker_post(struct syslet_worker *w, unsigned long later);
 void syslet_kio_spare(struct syslet_ctx *ctx);
 void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w);
 void syslet_kill_workers(struct syslet_ctx *ctx);
+void syslet_kwork_end_dying(struct syslet_ctx *ctx);
+bool syslet_kwork_any(struct syslet_ctx *ctx, const void *key,
+		      bool (*match)(const struct syslet_kwork *kw,
+				    const void *arg),
+		      const void *arg);
 struct syslet_worker *syslet_reserve_taker(struct syslet_ctx *ctx,
 					   struct syslet_pob *pob);
 void syslet_release_taker(struct syslet_ctx *ctx, struct syslet_worker *w);

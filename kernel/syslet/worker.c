@@ -1053,6 +1053,34 @@ bool syslet_kwork_pending(struct syslet_ctx *ctx, const void *key)
 }
 
 /*
+ * Is a work of @key, running or waiting, one @match says yes to?  @match
+ * is called under ctx->lock; the works it sees are not freed meanwhile.
+ */
+bool syslet_kwork_any(struct syslet_ctx *ctx, const void *key,
+		      bool (*match)(const struct syslet_kwork *kw,
+				    const void *arg),
+		      const void *arg)
+{
+	struct syslet_kwork *kw, *l;
+	bool found = false;
+
+	if (list_empty_careful(&ctx->kwork_keys))
+		return false;
+	spin_lock(&ctx->lock);
+	kw = kwork_first(ctx, key);
+	if (kw) {
+		found = match(kw, arg);
+		list_for_each_entry(l, &kw->later, node) {
+			if (found)
+				break;
+			found = match(l, arg);
+		}
+	}
+	spin_unlock(&ctx->lock);
+	return found;
+}
+
+/*
  * Queues @kw (syslet_kwork_init()) for an async thread of @ctx, after
  * the works of its key queued before it.  0: queued, it will be done (or
  * dropped) and freed by the engine; from then on it may be at any
@@ -1096,6 +1124,41 @@ int syslet_queue_kwork(struct syslet_ctx *ctx, struct syslet_kwork *kw)
 dead:
 	spin_unlock(&ctx->lock);
 	return -ECANCELED;
+}
+
+/*
+ * A user thread that waits for requests to complete (io_destroy()) while
+ * its process is killed, exits or execs (a SIGKILL pending): the kernel
+ * work not started is ended here, as syslet_kill_workers() would end it
+ * at the process's end, which cannot come while this thread waits (an
+ * outside probe: io_destroy() with 64 O_DSYNC writes queued, then a
+ * SIGKILL, or exit() or execve() in another thread: the process stayed,
+ * unkillable, in D state, its mount busy).  Dying of a signal, the works
+ * complete with -ECANCELED; at exit and exec they are written, with the
+ * kill taken off for them (a pending SIGKILL ends a write at its start)
+ * and put back after: this thread still dies on its way out.
+ */
+void syslet_kwork_end_dying(struct syslet_ctx *ctx)
+{
+	struct syslet_kwork *kw;
+	bool kill_back;
+	LIST_HEAD(drop);
+
+	spin_lock(&ctx->lock);
+	list_splice_init(&ctx->kwork, &drop);
+	list_for_each_entry(kw, &drop, node)
+		list_del_init(&kw->key_node);
+	spin_unlock(&ctx->lock);
+	if (list_empty(&drop))
+		return;
+	kill_back = fatal_signal_pending(current) && !syslet_dying_of_signal();
+	kwork_drop(&drop);
+	if (kill_back) {
+		spin_lock_irq(&current->sighand->siglock);
+		sigaddset(&current->pending.signal, SIGKILL);
+		signal_wake_up(current, 1);
+		spin_unlock_irq(&current->sighand->siglock);
+	}
 }
 
 /*

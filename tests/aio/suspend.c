@@ -1015,6 +1015,7 @@ struct eintr_round {
 	atomic_int inside;	/* the waiter is in the call */
 	atomic_int ended;	/* rounds ended */
 	int rounds, lost;
+	bool lio;		/* lio_listio() queues first: a later signal */
 	int pipe[2];
 };
 
@@ -1028,7 +1029,7 @@ static void *eintr_signaller(void *arg)
 
 		while (!(atomic_load(&e->inside) && tid_state(e->tid) == 'S'))
 			aiot_msleep(1);
-		aiot_msleep(2 + i % 7);
+		aiot_msleep((e->lio ? 30 : 2) + i % 7);
 		pthread_kill(e->waiter, SIGUSR1);
 		t0 = aiot_now();
 		while (atomic_load(&e->ended) == i && aiot_now() - t0 < 2)
@@ -1064,6 +1065,7 @@ static void eintr_beside_completions(int how)	/* 0 untimed, 1 timed, 2 lio */
 	ASSERT_EQ(pipe(e.pipe), 0);
 	e.waiter = pthread_self();
 	e.tid = (pid_t)syscall(SYS_gettid);
+	e.lio = how == 2;
 	atomic_store(&noise_stop, 0);
 	for (i = 0; i < 2; i++)
 		ASSERT_EQ(pthread_create(&nt[i], NULL, aio_noise, &fd), 0);

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <dirent.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include "tap.h"
@@ -1659,6 +1661,85 @@ TEST(exec_post_of_a_sync_chain_posts_what_the_kernel_would)
 	EXPECT_EQ(posted.nr_atoms, direct.nr_atoms);
 	EXPECT_EQ(posted.flags, direct.flags);
 	EXPECT_EQ(memcmp(&posted, &direct, sizeof(posted)), 0);
+}
+
+/*
+ * A signal whose default action dumps core ends the chain as it ends a
+ * direct caller: the chain [pwrite64(f) past RLIMIT_FSIZE (EFBIG and
+ * SIGXFSZ, left at its default), pwrite64(g)] leaves g empty, in every
+ * mode, and the process dies of SIGXFSZ.  An outside probe found g
+ * written in SYSLET_SYNC and default mode (and in SYSLET_ASYNC at
+ * times): the kernel makes every other fatal signal a SIGKILL of the
+ * process, which the chain looks for, but not those that dump core.
+ */
+static void sigxfsz_case(unsigned int mode)
+{
+	char dir[] = "/tmp/syslet-xfszXXXXXX", fp[64], gp[64];
+	struct stat st;
+	pid_t pid;
+	int ws = 0;
+
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	snprintf(fp, sizeof(fp), "%s/f", dir);
+	snprintf(gp, sizeof(gp), "%s/g", dir);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct rlimit fl = { 1000, RLIM_INFINITY }, core = { 0, 0 };
+		static char xx[] = "xx", after[] = "after";
+		struct syslet_ring *r = ring_new(4);
+		struct syslet_completion done;
+		struct syslet_atom a[2];
+		uint64_t fa[4], ga[4];
+		int64_t ret[2];
+		int f = open(fp, O_RDWR | O_CREAT, 0644);
+		int g = open(gp, O_RDWR | O_CREAT, 0644);
+
+		signal(SIGXFSZ, SIG_DFL);
+		if (f < 0 || g < 0 || setrlimit(RLIMIT_FSIZE, &fl) ||
+		    setrlimit(RLIMIT_CORE, &core))
+			_exit(3);
+		fa[0] = f, fa[1] = (uintptr_t)xx, fa[2] = 2, fa[3] = 5000;
+		ga[0] = g, ga[1] = (uintptr_t)after, ga[2] = 5, ga[3] = 0;
+		atom_init(&a[0], mode, SYS_pwrite64, &ret[0], &fa[0], &fa[1],
+			  &fa[2], &fa[3]);
+		atom_init(&a[1], 0, SYS_pwrite64, &ret[1], &ga[0], &ga[1],
+			  &ga[2], &ga[3]);
+		a[0].next = (uintptr_t)&a[1];
+		if (async_exec(&a[0], r, &done, 0) == SYSLET_QUEUED)
+			async_wait(r, 1, NULL);
+		usleep(100000);
+		_exit(0);
+	}
+	ASSERT_EQ(waitpid(pid, &ws, 0), pid);
+	ASSERT_EQ(stat(gp, &st), 0);
+	tap_diag("mode %#x: the process %s %d, g has %lld bytes", mode,
+		 WIFSIGNALED(ws) ? "killed by" : "exited with",
+		 WIFSIGNALED(ws) ? WTERMSIG(ws) : WEXITSTATUS(ws),
+		 (long long)st.st_size);
+	EXPECT_TRUE(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGXFSZ);
+	EXPECT_EQ(st.st_size, 0);
+	unlink(fp);
+	unlink(gp);
+	rmdir(dir);
+}
+
+TEST(a_core_dumping_signal_ends_the_chain_sync)
+{
+	REQUIRE_SYSLET();
+	sigxfsz_case(SYSLET_SYNC);
+}
+
+TEST(a_core_dumping_signal_ends_the_chain_default_mode)
+{
+	REQUIRE_SYSLET();
+	sigxfsz_case(0);
+}
+
+TEST(a_core_dumping_signal_ends_the_chain_async)
+{
+	REQUIRE_SYSLET();
+	sigxfsz_case(SYSLET_ASYNC);
 }
 
 TAP_MAIN

@@ -387,6 +387,7 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline,
 struct saio_sigwait {
 	bool on;
 	sigset_t orig;		/* the program's mask, the sleep's */
+	struct saio_sigwait *prev;	/* an outer call's (a handler's call) */
 };
 void saio_sigwait_begin(struct saio_sigwait *w);
 void saio_sigwait_end(struct saio_sigwait *w);

@@ -827,6 +827,8 @@ static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
  * handler that interrupts it and calls aio_suspend() waits on the reaper
  * instead (as in a timed lead, below).
  */
+static bool saio_sig_due(const sigset_t *mask);
+
 static int saio_wait_engine(uint32_t seen, const struct timespec *deadline,
 			    const sigset_t *mask)
 {
@@ -860,11 +862,17 @@ static int saio_wait_engine(uint32_t seen, const struct timespec *deadline,
 	 * that bumps saio.seq after that load and then sees this thread
 	 * counted, its head unmoved, and posts a wake: each ends the wait.
 	 */
-	if (ready || __atomic_load_n(&saio.seq, __ATOMIC_SEQ_CST) != seen) {
+	if ((ready || __atomic_load_n(&saio.seq, __ATOMIC_SEQ_CST) != seen) &&
+	    !saio_sig_due(mask)) {
 		n = 1;	/* news already: look at it */
 	} else {
 		/* race build: a completion elsewhere must wake it */
 		SAIO_WINDOW();
+		/*
+		 * With a signal due, 'head' is the kernel's now (unless one
+		 * was posted since: then this returns at once, and the next
+		 * round comes back), so the call takes the signal.
+		 */
 		n = saio_engine_wait_posted(head, t_cancellable, tmo, mask);
 	}
 	t_leading = 1;
@@ -1001,7 +1009,6 @@ void saio_sigwait_begin(struct saio_sigwait *w)
 	sigset_t all;
 
 	w->on = false;
-	t_sigwait = NULL;
 	if (t_leading || saio_t_busy ||
 	    __atomic_load_n(&mask_wait_off, __ATOMIC_RELAXED) ||
 	    saio_engine_backend() != SYSLET_AIO_BACKEND_KERNEL)
@@ -1010,6 +1017,8 @@ void saio_sigwait_begin(struct saio_sigwait *w)
 	if (pthread_sigmask(SIG_SETMASK, &all, &w->orig))
 		return;
 	w->on = true;
+	/* an outer call's stays for its cancellation (a review) */
+	w->prev = t_sigwait;
 	t_sigwait = w;
 }
 
@@ -1018,9 +1027,28 @@ void saio_sigwait_end(struct saio_sigwait *w)
 	if (!w || !w->on)
 		return;
 	w->on = false;
-	t_sigwait = NULL;
+	t_sigwait = w->prev;
 	/* what came meanwhile runs now: after the wait, as for glibc's */
 	pthread_sigmask(SIG_SETMASK, &w->orig, NULL);
+}
+
+/*
+ * A signal the program's mask lets through is pending (blocked by the
+ * wait): it must run its handler in the engine's sleep now, even when
+ * there is news, or a waiter that other threads' completions keep busy
+ * could loop without sleeping, the handler put off (a review).
+ */
+static bool saio_sig_due(const sigset_t *mask)
+{
+	sigset_t p;
+	int sig;
+
+	if (!mask || sigpending(&p))
+		return false;
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(&p, sig) == 1 && !sigismember(mask, sig))
+			return true;
+	return false;
 }
 
 /* The mask to sleep with, or NULL: the engine cannot (then unblocked). */

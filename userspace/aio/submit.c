@@ -243,14 +243,6 @@ static int saio_lio(int mode, struct aiocb *const list[], int nent,
 		g->notify = true;
 		g->sev = *sig;
 	}
-	/*
-	 * LIO_WAIT: from here a signal runs its handler only in the wait's
-	 * sleep, which then ends with EINTR (complete.c, struct
-	 * saio_sigwait): one that comes while the entries are queued is
-	 * not missed either.
-	 */
-	if (mode == LIO_WAIT)
-		saio_sigwait_begin(&sw);
 
 	for (i = 0; i < nent; i++) {
 		struct aiocb *cb = list[i];
@@ -300,6 +292,16 @@ static int saio_lio(int mode, struct aiocb *const list[], int nent,
 
 	saio_lio_put(g, false);	/* may fire the list event */
 	if (mode == LIO_WAIT) {
+		/*
+		 * From here a signal runs its handler only in the wait's
+		 * sleep, which then ends with EINTR (complete.c, struct
+		 * saio_sigwait).  Not while the entries are queued: one that
+		 * blocks in this thread (a stream's read that cannot be
+		 * handed off: a traced thread) would block every signal for
+		 * as long (a review: a handler ran only when the data came);
+		 * one that comes then runs its handler there, as glibc's.
+		 */
+		saio_sigwait_begin(&sw);
 		err = saio_lio_wait(g, &sw);
 		saio_sigwait_end(&sw);
 		/*
