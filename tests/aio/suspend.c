@@ -964,9 +964,10 @@ TEST(suspend_is_a_cancellation_point)
  * completed (here: for ever; an outside probe lost 37-39 of 60 signals so
  * in the guest, 33-39 on the host).  On the kernel backend the wait now
  * blocks every signal but in its sleep in the engine (docs/aio.md,
- * "Signals and waits"): each of the rounds must end with EINTR.  glibc's
- * waiter, woken by its own requests only, loses one only when the signal
- * lands as it waits for its lock (1 of 30 seen): at most a tenth there.
+ * "Signals and waits"): each of the rounds must end with EINTR (a tenth
+ * may not for lio_listio(), below).  glibc's waiter, woken by its own
+ * requests only, loses one only when the signal lands as it waits for its
+ * lock (1 of 30 seen): at most a tenth there.
  * The emulated backend still misses them: skipped there.
  */
 static atomic_int noise_stop;
@@ -992,23 +993,6 @@ static void *aio_noise(void *arg)
 	return NULL;
 }
 
-/* state (R, S, D, ...) of thread @tid of this process; 0 if gone */
-static char tid_state(pid_t tid)
-{
-	char path[64], line[512], *s;
-	char st = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fgets(line, sizeof(line), f) && (s = strrchr(line, ')')))
-		st = s[2];
-	fclose(f);
-	return st;
-}
-
 struct eintr_round {
 	pthread_t waiter;
 	pid_t tid;
@@ -1027,7 +1011,7 @@ static void *eintr_signaller(void *arg)
 	for (int i = 0; i < e->rounds; i++) {
 		double t0;
 
-		while (!(atomic_load(&e->inside) && tid_state(e->tid) == 'S'))
+		while (!(atomic_load(&e->inside) && tap_tid_state(e->tid) == 'S'))
 			aiot_msleep(1);
 		aiot_msleep((e->lio ? 30 : 2) + i % 7);
 		pthread_kill(e->waiter, SIGUSR1);
@@ -1103,7 +1087,13 @@ static void eintr_beside_completions(int how)	/* 0 untimed, 1 timed, 2 lio */
 	tap_diag("%s: %d of %d signals ended the wait with EINTR, %d lost",
 		 how == 2 ? "lio_listio(LIO_WAIT)" : how ? "timed aio_suspend()" :
 		 "untimed aio_suspend()", e.rounds - e.lost, e.rounds, e.lost);
-	if (aiot_shim())
+	/*
+	 * lio_listio() queues its entries first, its signals unblocked (as
+	 * glibc's): a signal the signaller sends while the thread sleeps
+	 * there, queuing the pipe's read, runs its handler there and is no
+	 * EINTR of the wait (1 of 30 seen)
+	 */
+	if (aiot_shim() && how < 2)
 		EXPECT_EQ(e.lost, 0);
 	else
 		EXPECT_LE(e.lost, e.rounds / 10);

@@ -677,6 +677,22 @@ void saio_deadline(struct timespec *dl, const struct timespec *rel)
 	}
 }
 
+/* The time from now to 'deadline' in *left; false once it has passed. */
+static bool saio_time_left(const struct timespec *deadline,
+			   struct timespec *left)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left->tv_sec = deadline->tv_sec - now.tv_sec;
+	left->tv_nsec = deadline->tv_nsec - now.tv_nsec;
+	if (left->tv_nsec < 0) {
+		left->tv_sec--;
+		left->tv_nsec += 1000000000L;
+	}
+	return left->tv_sec >= 0;
+}
+
 /*
  * Sleep until saio.seq moves from 'seen', the deadline (if any) passes
  * (ETIMEDOUT) or a signal handler runs (EINTR).  Returns 0 or that errno.
@@ -722,17 +738,8 @@ static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
 	int oldtype, err;
 	long r;
 
-	if (deadline) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		rel.tv_sec = deadline->tv_sec - now.tv_sec;
-		rel.tv_nsec = deadline->tv_nsec - now.tv_nsec;
-		if (rel.tv_nsec < 0) {
-			rel.tv_sec--;
-			rel.tv_nsec += 1000000000L;
-		}
-		if (rel.tv_sec < 0)
-			return ETIMEDOUT;
-	}
+	if (deadline && !saio_time_left(deadline, &rel))
+		return ETIMEDOUT;
 	if (reaper && saio_ensure_reaper()) {
 		/* no thread to reap: poll the ring ourselves */
 		struct timespec ms = { 0, 1000000L };
@@ -832,21 +839,14 @@ static bool saio_sig_due(const sigset_t *mask);
 static int saio_wait_engine(uint32_t seen, const struct timespec *deadline,
 			    const sigset_t *mask)
 {
-	struct timespec dl, now, left, *tmo = NULL,
+	struct timespec dl, left, *tmo = NULL,
 			rel = { 0, SAIO_LEAD_SLICE_NS };
 	uint32_t head;
 	bool ready;
 	int n;
 
 	if (deadline) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left.tv_sec = deadline->tv_sec - now.tv_sec;
-		left.tv_nsec = deadline->tv_nsec - now.tv_nsec;
-		if (left.tv_nsec < 0) {
-			left.tv_sec--;
-			left.tv_nsec += 1000000000L;
-		}
-		if (left.tv_sec < 0)
+		if (!saio_time_left(deadline, &left))
 			return ETIMEDOUT;
 		tmo = &left;
 	}
