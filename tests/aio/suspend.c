@@ -1013,7 +1013,7 @@ static void *eintr_signaller(void *arg)
 
 		while (!(atomic_load(&e->inside) && tap_tid_state(e->tid) == 'S'))
 			aiot_msleep(1);
-		aiot_msleep((e->lio ? 30 : 2) + i % 7);
+		aiot_msleep((e->lio ? 100 : 2) + i % 7);
 		pthread_kill(e->waiter, SIGUSR1);
 		t0 = aiot_now();
 		while (atomic_load(&e->ended) == i && aiot_now() - t0 < 2)
