@@ -2638,6 +2638,21 @@ TEST(execve_ends_a_process_in_io_destroy_with_writes_queued)
 	destroy_then_die(2);
 }
 
+/* Takes @n events into @ev, in the order they come (20 s each at most). */
+static long events_in(aio_context_t ctx, struct io_event *ev, long n)
+{
+	long got = 0;
+
+	while (got < n) {
+		long r = io_getevents_(ctx, 1, n - got, ev + got, 20000);
+
+		if (r <= 0)
+			break;
+		got += r;
+	}
+	return got;
+}
+
 /*
  * One io_submit() of [an RWF_DSYNC write of 'A' at 0, a plain write of
  * 'B' at 0, a read of 0], as mainline does them: one after the other,
@@ -2653,7 +2668,7 @@ TEST(writes_and_reads_after_a_queued_write_come_in_their_turn)
 	struct iocb cb[3], *p[3] = { &cb[0], &cb[1], &cb[2] };
 	struct io_event ev[3];
 	aio_context_t ctx = 0;
-	int fd, got = 0;
+	int fd;
 
 	REQUIRE_SWITCH();
 	REQUIRE_EXT4(1);
@@ -2668,12 +2683,7 @@ TEST(writes_and_reads_after_a_queued_write_come_in_their_turn)
 	wcb(&cb[2], fd, r, BLK, 0, 2, 0);
 	cb[2].aio_lio_opcode = IOCB_CMD_PREAD;
 	ASSERT_EQ(io_submit_(ctx, 3, p), 3);
-	while (got < 3) {
-		long n = io_getevents_(ctx, 1, 3 - got, ev + got, 20000);
-
-		ASSERT_GT(n, 0);
-		got += n;
-	}
+	ASSERT_EQ(events_in(ctx, ev, 3), 3);
 	tap_diag("events in the order %d %d %d; the read saw '%c'",
 		 (int)ev[0].data, (int)ev[1].data, (int)ev[2].data, r[0]);
 	for (int i = 0; i < 3; i++) {
@@ -2707,7 +2717,7 @@ TEST(direct_requests_after_a_queued_write_come_in_their_turn)
 	struct iocb cb[3], *p[3] = { &cb[0], &cb[1], &cb[2] };
 	struct io_event ev[3];
 	aio_context_t ctx = 0;
-	int fd, dfd, got = 0;
+	int fd, dfd;
 
 	REQUIRE_SWITCH();
 	REQUIRE_EXT4(1);
@@ -2726,12 +2736,7 @@ TEST(direct_requests_after_a_queued_write_come_in_their_turn)
 	wcb(&cb[2], dfd, r, BLK, 0, 2, 0);
 	cb[2].aio_lio_opcode = IOCB_CMD_PREAD;
 	ASSERT_EQ(io_submit_(ctx, 3, p), 3);
-	while (got < 3) {
-		long n = io_getevents_(ctx, 1, 3 - got, ev + got, 20000);
-
-		ASSERT_GT(n, 0);
-		got += n;
-	}
+	ASSERT_EQ(events_in(ctx, ev, 3), 3);
 	tap_diag("events in the order %d %d %d; the O_DIRECT read saw '%c'",
 		 (int)ev[0].data, (int)ev[1].data, (int)ev[2].data, r[0]);
 	for (int i = 0; i < 3; i++) {
@@ -2749,12 +2754,7 @@ TEST(direct_requests_after_a_queued_write_come_in_their_turn)
 	wcb(&cb[1], fd, r, BLK, 0, 1, RWF_NOWAIT);
 	cb[1].aio_lio_opcode = IOCB_CMD_PREAD;
 	ASSERT_EQ(io_submit_(ctx, 2, p), 2);
-	for (got = 0; got < 2;) {
-		long n = io_getevents_(ctx, 1, 2 - got, ev + got, 20000);
-
-		ASSERT_GT(n, 0);
-		got += n;
-	}
+	ASSERT_EQ(events_in(ctx, ev, 2), 2);
 	for (int i = 0; i < 2; i++) {
 		if (ev[i].data != 1)
 			continue;
@@ -2780,7 +2780,7 @@ TEST(tmpfs_read_after_a_queued_write_sees_it)
 	struct iocb cb[2], *p[2] = { &cb[0], &cb[1] };
 	struct io_event ev[2];
 	aio_context_t ctx = 0;
-	int fd, got = 0;
+	int fd;
 
 	REQUIRE_SWITCH();
 	fd = mkstemp(path);
@@ -2795,12 +2795,7 @@ TEST(tmpfs_read_after_a_queued_write_sees_it)
 	wcb(&cb[1], fd, r, BLK, 0, 1, 0);
 	cb[1].aio_lio_opcode = IOCB_CMD_PREAD;
 	ASSERT_EQ(io_submit_(ctx, 2, p), 2);
-	while (got < 2) {
-		long n = io_getevents_(ctx, 1, 2 - got, ev + got, 20000);
-
-		ASSERT_GT(n, 0);
-		got += n;
-	}
+	ASSERT_EQ(events_in(ctx, ev, 2), 2);
 	tap_diag("the tmpfs read after the queued write saw '%c'", r[0]);
 	EXPECT_EQ(r[0], 'A');
 	EXPECT_EQ(r[BLK - 1], 'A');

@@ -36,6 +36,7 @@
 #include "tap.h"
 #include "sys.h"
 #include "nullb.h"
+#include "procstatus.h"
 
 /*
  * One SYSLET_ASYNC [getpid] chain, so that the process has one async
@@ -402,22 +403,6 @@ static unsigned int task_flags(pid_t tid)
 	return fl;
 }
 
-/* field 3 of /proc/self/task/@tid/stat, the task's state; 0 if gone */
-static char task_state(pid_t tid)
-{
-	char path[64], line[512], *s;
-	char st = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fgets(line, sizeof(line), f) && (s = strrchr(line, ')')))
-		st = s[2];
-	fclose(f);
-	return st;
-}
 
 /* Is @tid asleep in a nanosleep() (its wchan)? */
 static int in_nanosleep(pid_t tid)
@@ -588,7 +573,7 @@ TEST(io_submit_reads_blocking_rest_runs_with_its_submitters_io_flusher)
 	/* W while the rest is read: from ~200 ms to ~400 ms */
 	for (int i = 0; i < 60; i++) {
 		fl = task_flags(w);
-		if (fl != ~0u && task_state(w) == 'D') {
+		if (fl != ~0u && tap_tid_state(w) == 'D') {
 			seen |= fl & F_FLUSHER;
 			samples++;
 		}
