@@ -194,7 +194,7 @@ static int syslet_aio_cancel(struct kiocb *req)
 /* reads and writes ordered after queued writes (below) */
 static bool aio_writes_queued(struct syslet_ctx *ctx, struct file *file);
 static bool aio_writes_overlap(struct syslet_ctx *ctx, struct file *file,
-			       loff_t pos, size_t len, bool write);
+			       loff_t pos, size_t len, bool write, bool append);
 static bool aio_rw_queue(struct syslet_ctx *ctx, struct kiocb *req,
 			 u64 user_data, struct iov_iter *iter, bool read,
 			 ssize_t *res);
@@ -238,7 +238,7 @@ bool syslet_aio_read(struct kiocb *req, u64 user_data, struct iov_iter *iter,
 			return aio_rw_queue(ctx, req, user_data, iter, true,
 					    res);
 		if (aio_writes_overlap(ctx, file, pos, iov_iter_count(iter),
-				       false)) {
+				       false, false)) {
 			if (flags & IOCB_NOWAIT) {
 				*res = -EAGAIN;
 				return true;
@@ -511,6 +511,7 @@ struct aio_range {
 	loff_t	pos;
 	size_t	len;
 	bool	write;
+	bool	append;	/* IOCB_APPEND: its ki_pos is not where it lands */
 };
 
 /* a queued write (for a write, any queued request) over @arg's range */
@@ -522,7 +523,7 @@ static bool aio_work_overlaps(const struct syslet_kwork *kw, const void *arg)
 
 	if (w->read && !r->write)
 		return false;
-	if (w->append)
+	if (w->append || r->append)
 		return true;
 	return w->pos < r->pos + (loff_t)r->len &&
 	       r->pos < w->pos + (loff_t)w->len;
@@ -538,9 +539,10 @@ static bool aio_work_overlaps(const struct syslet_kwork *kw, const void *arg)
  * of ours queued elsewhere in it would lose their concurrency.
  */
 static bool aio_writes_overlap(struct syslet_ctx *ctx, struct file *file,
-			       loff_t pos, size_t len, bool write)
+			       loff_t pos, size_t len, bool write, bool append)
 {
-	struct aio_range r = { .pos = pos, .len = len, .write = write };
+	struct aio_range r = { .pos = pos, .len = len, .write = write,
+			       .append = append };
 
 	return ctx && !READ_ONCE(ctx->dead) &&
 	       syslet_kwork_any(ctx, file_inode(file), aio_work_overlaps, &r);
@@ -632,7 +634,8 @@ bool syslet_aio_write(struct kiocb *req, u64 user_data, struct iov_iter *iter,
 		ctx = syslet_get_ctx(false);
 		if (!aio_writes_queued(ctx, file) ||
 		    !aio_writes_overlap(ctx, file, req->ki_pos,
-					iov_iter_count(iter), true))
+					iov_iter_count(iter), true,
+					req->ki_flags & IOCB_APPEND))
 			return false;
 		if (req->ki_flags & IOCB_NOWAIT) {
 			*res = -EAGAIN;

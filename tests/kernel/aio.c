@@ -2769,6 +2769,44 @@ TEST(direct_requests_after_a_queued_write_come_in_their_turn)
 }
 
 /*
+ * An O_APPEND O_DIRECT write after a queued RWF_DSYNC write of an empty
+ * file lands after it (its aio_offset, 1 MiB, is not where it lands): 'A'
+ * at 0, 'B' at 4 KiB, as mainline's io_submit() did them in turn.  A
+ * review: the overlap test took the append's offset for its place, the
+ * direct write landed at 0 at once and the queued one overwrote it.
+ */
+TEST(append_direct_write_after_a_queued_write_lands_after_it)
+{
+	unsigned char *a = aligned_alloc(BLK, BLK), *bb = aligned_alloc(BLK, BLK);
+	unsigned char *fin = aligned_alloc(BLK, 2 * BLK);
+	struct iocb cb[2], *p[2] = { &cb[0], &cb[1] };
+	struct io_event ev[2];
+	aio_context_t ctx = 0;
+	int fd, afd;
+
+	REQUIRE_SWITCH();
+	REQUIRE_EXT4(1);
+	memset(a, 'A', BLK);
+	memset(bb, 'B', BLK);
+	fd = open(SLOW_MNT "/order-append", O_CREAT | O_TRUNC | O_RDWR, 0644);
+	ASSERT_GE(fd, 0);
+	afd = open(SLOW_MNT "/order-append", O_WRONLY | O_APPEND | O_DIRECT);
+	ASSERT_GE(afd, 0);
+	ASSERT_EQ(io_setup_(4, &ctx), 0);
+	wcb(&cb[0], fd, a, BLK, 0, 0, RWF_DSYNC);
+	wcb(&cb[1], afd, bb, BLK, 1 << 20, 1, 0);
+	ASSERT_EQ(io_submit_(ctx, 2, p), 2);
+	ASSERT_EQ(events_in(ctx, ev, 2), 2);
+	ASSERT_EQ(pread(fd, fin, 2 * BLK, 0), 2 * BLK);
+	tap_diag("the file: '%c' at 0, '%c' at 4 KiB", fin[0], fin[BLK]);
+	EXPECT_EQ(fin[0], 'A');
+	EXPECT_EQ(fin[BLK], 'B');
+	ASSERT_EQ(io_destroy_(ctx), 0);
+	close(afd);
+	close(fd);
+}
+
+/*
  * A read of a file kbuf does not read (tmpfs: no FMODE_BUF_RASYNC) after
  * an RWF_DSYNC write of it: in its turn, the new data (an outside probe:
  * the old data in 50 of 50 runs).

@@ -1013,8 +1013,27 @@ void saio_sigwait_begin(struct saio_sigwait *w)
 	    __atomic_load_n(&mask_wait_off, __ATOMIC_RELAXED) ||
 	    saio_engine_backend() != SYSLET_AIO_BACKEND_KERNEL)
 		return;
+	/*
+	 * Not the signals a fault raises (a program's SIGSEGV handler for
+	 * write-protected memory the shim touches: blocked, the kernel
+	 * would kill the process instead), nor those ignored by default
+	 * (blocked, one sent meanwhile would be queued, then end a timed
+	 * sleep with EINTR and no handler run: a review); a handler of
+	 * the latter may still be missed so.
+	 */
 	sigfillset(&all);
-	if (pthread_sigmask(SIG_SETMASK, &all, &w->orig))
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGTRAP);
+	sigdelset(&all, SIGSYS);
+	sigdelset(&all, SIGCHLD);
+	sigdelset(&all, SIGWINCH);
+	sigdelset(&all, SIGURG);
+	sigdelset(&all, SIGCONT);
+	/* added to the program's mask: what it blocks stays blocked */
+	if (pthread_sigmask(SIG_BLOCK, &all, &w->orig))
 		return;
 	w->on = true;
 	/* an outer call's stays for its cancellation (a review) */
