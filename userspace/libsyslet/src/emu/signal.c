@@ -44,8 +44,10 @@ static void sig_cancel(int sig, siginfo_t *si, void *uc)
 {
 	sigset_t mask, old;
 
+	/* a wake (ring.c) is taken by sigtimedwait(), never here: defensive */
 	if (si && si->si_code == SI_QUEUE && si->si_pid == getpid() &&
-	    si->si_value.sival_ptr == (void *)&pool)
+	    (si->si_value.sival_ptr == (void *)&pool ||
+	     si->si_value.sival_ptr == (void *)&emu_wake_mark))
 		return;
 	if (t_worker) {
 		sig_requeue(sig, si, uc);
