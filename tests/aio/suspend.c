@@ -967,8 +967,8 @@ TEST(suspend_is_a_cancellation_point)
  * "Signals and waits"): each of the rounds must end with EINTR (a tenth
  * may not for lio_listio(), below).  glibc's waiter, woken by its own
  * requests only, loses one only when the signal lands as it waits for its
- * lock (1 of 30 seen): at most a tenth there.  On the emulated backend
- * too since 2026-12-07 (libsyslet's wait with a mask; before, skipped).
+ * lock (1 of 30 seen): at most a tenth there.
+ * The emulated backend still misses them: skipped there.
  */
 static atomic_int noise_stop;
 
@@ -1040,6 +1040,8 @@ static void eintr_beside_completions(int how)	/* 0 untimed, 1 timed, 2 lio */
 	char buf[8];
 	int fd = aiot_file(64 * 512), i;
 
+	if (aiot_shim() && aiot_stats().backend == 2)
+		SKIP("the emulated backend misses them still (docs/aio.md)");
 	if (!aiot_shim() && how == 2)
 		SKIP("glibc's lio_listio(LIO_WAIT) returns EINTR with its "
 		     "wait list still linked: a later completion spins");

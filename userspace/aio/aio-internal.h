@@ -303,13 +303,6 @@ extern struct saio_global saio;
  * (chains.c, saio_syslet_wait()).
  */
 extern SAIO_TLS volatile sig_atomic_t saio_t_busy;
-/*
- * A handler's reap on the emulated backend owes the engine's sleepers a
- * wake (complete.c, saio_reap_published()): paid as the thread leaves the
- * code it interrupted.
- */
-extern SAIO_TLS volatile sig_atomic_t saio_t_wake_owed;
-void saio_wake_owed(void);
 
 static inline void saio_busy_enter(void)
 {
@@ -326,10 +319,6 @@ static inline void saio_busy_leave(void)
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	if (saio_t_busy > 0)
 		saio_t_busy = saio_t_busy - 1;
-	/* a handler that came before the store owed it; one after reaps */
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	if (!saio_t_busy && saio_t_wake_owed)
-		saio_wake_owed();
 }
 
 static inline void saio_lock(pthread_mutex_t *m)

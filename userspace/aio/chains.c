@@ -635,22 +635,19 @@ uint32_t saio_engine_head(bool *ready)
  * which keep 'head'); -EINTR after any other handler, and after any
  * handler when timed.  With 'mask' (the program's, the caller's thread
  * blocking every signal meanwhile: complete.c, struct saio_sigwait), the
- * mask is installed for the sleep only, so that handlers run only in it
- * (the emulated backend: ppoll() with the mask, or, untimed, a signalfd
- * and the handlers run by libsyslet itself, restarted as the kernel's).
+ * mask is installed for the sleep only, so that handlers run only in it.
  * Returns 1 when a completion was posted, 0 on timeout, -EINTR, -EINVAL
- * (the emulated backend without a mask, a kernel without those flags) or
- * -EAGAIN (no context yet, or the engine cannot wait: not "cannot ever").
+ * (the emulated backend, a kernel without those flags, and the emulated
+ * backend with a mask) or -EAGAIN (no context yet, or the engine cannot
+ * wait: not "cannot ever").
  *
  * With 'cancellable' (the caller is in aio_suspend(), a cancellation
- * point), asynchronous cancellation is on across the call: glibc sends
- * its cancellation signal only to a thread that has it on.  That is safe
- * because for the shim's context the call is the bare system call:
- * libsyslet first posts completions it parked itself (a lock, a free()),
- * and this context has none, since the shim submits no SYSLET_SYNC chain
- * and no threadlet.  The emulated backend's wait with a mask takes locks
- * and makes descriptors: it turns asynchronous cancellation off as it
- * starts, back on for its sleep only, and cleans up if cancelled there.
+ * point), asynchronous cancellation is on across the call: a cancellation
+ * request's signal, whose handler glibc installs with SA_RESTART, would
+ * otherwise only restart it.  That is safe because for the shim's context
+ * the call is the bare system call: libsyslet first posts completions it
+ * parked itself (a lock, a free()), and this context has none, since the
+ * shim submits no SYSLET_SYNC chain and no threadlet.
  */
 int saio_engine_wait_posted(uint32_t head, bool cancellable,
 			    const struct timespec *rel, const sigset_t *mask)
@@ -659,7 +656,7 @@ int saio_engine_wait_posted(uint32_t head, bool cancellable,
 
 	if (!ctx_live)
 		return -EAGAIN;		/* no context yet: not "cannot ever" */
-	if (!mask && syslet_backend(&ctx) != SYSLET_BACKEND_KERNEL)
+	if (syslet_backend(&ctx) != SYSLET_BACKEND_KERNEL)
 		return -EINVAL;
 	if (cancellable)
 		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &oldtype);
@@ -688,10 +685,8 @@ int saio_engine_wait_posted(uint32_t head, bool cancellable,
  * list; anything parked since moved the head) and the kernel writes it
  * straight into the ring, without a chain object or a place in
  * max_chains.  When the head has moved, a refusal does not matter: every
- * waiter is awake.  Not counted in nr_held: it holds no thread.  The
- * emulated backend's post takes a lock of libsyslet's: never from a
- * handler that interrupted the shim (complete.c, saio_reap_published()).
- * Returns 0 or the engine's -errno.
+ * waiter is awake.  Not counted in nr_held: it holds no thread.  Returns
+ * 0 or the engine's -errno.
  */
 int saio_engine_wake(void)
 {
@@ -700,12 +695,9 @@ int saio_engine_wake(void)
 
 	memset(&c, 0, sizeof(c));
 	c.user_data = SAIO_WAKE_DATA;
-	/* the emulated backend's post takes a lock: saio_t_busy */
-	saio_busy_enter();
 	do
 		r = syslet_post(&ctx, &c);
 	while (r == -EINTR);
-	saio_busy_leave();
 	return r;
 }
 

@@ -33,9 +33,7 @@
  * do), a timed one ends with EINTR after any handler.  An untimed waiter
  * on the kernel backend waits in the engine with SYSLET_WAIT_RESTART,
  * which the kernel restarts the same way, and is woken through the ring
- * for what completes elsewhere (eng_sleep).  Most waits, on either
- * backend, block signals but in their sleep in the engine (struct
- * saio_sigwait, below): they wait there, timed or not.
+ * for what completes elsewhere (eng_sleep).
  */
 #include <errno.h>
 #include <limits.h>
@@ -533,13 +531,9 @@ void saio_fork_publish(void)
  * A handler's reap (saio_publish()) of what is in the ring
  * (saio_engine_reap_ready(): atomics only, on both backends); what it
  * took wakes the sleepers as a finished request would: atomics, a futex
- * wake and, for sleepers in the engine, a post.  On the kernel backend
- * the post is a system call; on the emulated one it takes a lock of
- * libsyslet's that the interrupted code may hold, so it is owed
- * (saio_t_wake_owed) and paid as that code leaves the shim
- * (saio_busy_leave()): a sleeper in the engine that needs it (one that
- * read the ring's head before this reap took a completion posted before
- * that read, and saio.seq before this reap's bump) waits for it as long.
+ * wake and, for sleepers in the engine, a post (kernel backend only,
+ * where that is a system call: eng_sleep counts nobody on the emulated
+ * backend, whose post takes a lock).
  */
 static int saio_reap_published(void)
 {
@@ -554,22 +548,9 @@ static int saio_reap_published(void)
 		total += n;
 	}
 	saio_unlock(&saio.reap_lock);
-	if (!total)
-		return 0;
-	if (saio_engine_backend() == SYSLET_AIO_BACKEND_KERNEL) {
+	if (total)
 		saio_wake_sleepers();
-	} else {
-		saio_bump_seq();
-		saio_t_wake_owed = 1;
-	}
 	return total;
-}
-
-/* What a handler's reap owed (saio_reap_published()), out of it now. */
-void saio_wake_owed(void)
-{
-	saio_t_wake_owed = 0;
-	saio_wake_sleepers();
 }
 
 /*
@@ -1000,7 +981,8 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline,
 }
 
 /*
- * The waits of aio_suspend() and lio_listio(LIO_WAIT) block every signal (but glibc's own, which pthread_sigmask()
+ * The waits of aio_suspend() and lio_listio(LIO_WAIT) on the kernel
+ * backend block every signal (but glibc's own, which pthread_sigmask()
  * leaves alone) and unblock the program's for the sleep in the engine
  * only (saio_engine_wait_posted() with the mask: async_wait() installs it
  * for the sleep, and restarts an untimed one after an SA_RESTART handler
@@ -1014,13 +996,10 @@ int saio_wait_lead(uint32_t seen, const struct timespec *deadline,
  * of 300 with none, at the gaps between a timed wait's slices).  glibc's
  * waiter is woken by its own requests only.  Other sleeps inside such a
  * wait are bounded (a slice, saio_wait_engine()), so a signal waits for
- * one at most.  On the emulated backend the sleep is libsyslet's
- * (a ppoll() with the mask when timed; untimed, one with every signal
- * blocked and a signalfd of the program's, whose handlers libsyslet runs
- * and restarts after as the kernel does): since 2026-12-07, before which
- * its waiters slept on saio.seq and lost signals as above (33-39 of 60 on
- * the host).  Not in a handler that interrupted a wait of this thread
- * (t_leading: it waits on the reaper, as before), or from a kernel without
+ * one at most.  Not on the emulated backend (no sleep there installs a
+ * mask and restarts as an untimed wait must: its waits are as before), in
+ * a handler that interrupted a wait of this thread (t_leading: it waits on
+ * the reaper, as before), or from a kernel without
  * SYSLET_WAIT_RESTART_SIGMASK (mask_wait_off, found at the first wait).
  */
 static SAIO_TLS struct saio_sigwait *t_sigwait;	/* for a cancellation */
@@ -1031,7 +1010,8 @@ void saio_sigwait_begin(struct saio_sigwait *w)
 
 	w->on = false;
 	if (t_leading || saio_t_busy ||
-	    __atomic_load_n(&mask_wait_off, __ATOMIC_RELAXED))
+	    __atomic_load_n(&mask_wait_off, __ATOMIC_RELAXED) ||
+	    saio_engine_backend() != SYSLET_AIO_BACKEND_KERNEL)
 		return;
 	/*
 	 * Not the signals a fault raises (a program's SIGSEGV handler for

@@ -30,7 +30,6 @@ struct saio_global saio = {
 };
 
 SAIO_TLS volatile sig_atomic_t saio_t_busy;
-SAIO_TLS volatile sig_atomic_t saio_t_wake_owed;
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool atfork_done;
@@ -53,7 +52,6 @@ static void saio_fork_child(void)
 	 * handler once left such a frame with siglongjmp().
 	 */
 	saio_t_busy = 0;
-	saio_t_wake_owed = 0;
 	saio.deferred = NULL;
 	saio_reaper_forget();
 	if (!saio.ready)

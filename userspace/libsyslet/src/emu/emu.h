@@ -81,21 +81,10 @@ struct emu_job {
 	int refs;			/* under emu->lock */
 };
 
-/*
- * A waiter woken through an eventfd of its own (syslet_pwait()), or, with
- * efd -1, by pool.signo sent to its thread (syslet_pwait_posted() with a
- * mask), at most once per look at the ring (kicked).
- */
 struct emu_pwaiter {
 	int efd;
-	pthread_t thread;
-	_Atomic int kicked;
 	struct emu_pwaiter *next, *prev;
 };
-
-/* The sigval of a wake by signal (wake_waiters()) */
-#define emu_wake_mark	__syslet_emu_wake_mark
-extern const char emu_wake_mark;
 
 struct syslet_emu {
 	pthread_mutex_t lock;

@@ -95,16 +95,10 @@ void wake_waiters(struct syslet_ctx *ctx)
 		futex(ring_head(ctx->ring), FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 	if (atomic_load(&e->pwaiters)) {
 		pthread_mutex_lock(&e->pw_lock);
-		for (w = e->pw_list; w; w = w->next) {
-			if (w->efd < 0) {
-				if (!atomic_exchange(&w->kicked, 1))
-					pthread_sigqueue(w->thread, pool.signo,
-						(union sigval){ .sival_ptr =
-						(void *)&emu_wake_mark });
-			} else if (write(w->efd, &one, sizeof(one)) < 0) {
+		for (w = e->pw_list; w; w = w->next)
+			if (write(w->efd, &one, sizeof(one)) < 0) {
 				/* EAGAIN: the counter is full, it is readable */
 			}
-		}
 		pthread_mutex_unlock(&e->pw_lock);
 	}
 }
@@ -221,22 +215,6 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/*
- * The CLOCK_MONOTONIC deadline @ts from now in *@deadline; -EINVAL for an
- * invalid @ts.  Saturates: a timeout beyond 2^63 ns is no timeout at all.
- */
-static int deadline_of(const struct timespec *ts, int64_t *deadline)
-{
-	if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
-		return -EINVAL;
-	*deadline = now_ns();
-	if (ts->tv_sec >= (INT64_MAX - *deadline) / 1000000000 - 1)
-		*deadline = INT64_MAX;
-	else
-		*deadline += (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
-	return 0;
-}
-
 /* Completions ready on @ctx's ring, after moving parked ones in. */
 static uint32_t emu_ready(struct syslet_ctx *ctx, uint32_t *headp)
 {
@@ -281,66 +259,34 @@ static bool wait_done(struct syslet_ctx *ctx, unsigned int min, bool timed,
 }
 
 /*
- * A waiter's eventfd, listed on the context's pw_list: every
- * wake_waiters() from the moment it is listed writes it, so a completion
- * after the ring was read makes a ppoll() on it return.
- */
-static int pw_enter(struct syslet_emu *e, struct emu_pwaiter *w, bool efd)
-{
-	w->prev = NULL;
-	w->thread = pthread_self();
-	atomic_init(&w->kicked, 0);
-	w->efd = efd ? eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) : -1;
-	if (efd && w->efd < 0)
-		return -errno;
-	pthread_mutex_lock(&e->pw_lock);
-	w->next = e->pw_list;
-	if (w->next)
-		w->next->prev = w;
-	e->pw_list = w;
-	pthread_mutex_unlock(&e->pw_lock);
-	atomic_fetch_add(&e->pwaiters, 1);	/* seq_cst: see wake_waiters() */
-	return 0;
-}
-
-/*
- * The raw close(): glibc's is a cancellation point, and a thread cancelled
- * in it would leave the descriptor open.
- */
-static void pw_leave(struct syslet_emu *e, struct emu_pwaiter *w)
-{
-	atomic_fetch_sub(&e->pwaiters, 1);
-	pthread_mutex_lock(&e->pw_lock);
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		e->pw_list = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	pthread_mutex_unlock(&e->pw_lock);
-	if (w->efd >= 0)
-		syscall(SYS_close, w->efd);
-}
-
-/*
- * syslet_pwait(): the thread's own eventfd (pw_enter()); ppoll() sets and
- * restores the mask atomically, as the kernel backend's async_wait()
- * does.  The raw system calls, not glibc's ppoll() and read(): those are
- * cancellation points, and a thread cancelled in one would leave its node
- * (on its stack) listed and its eventfd open; async_wait() and the futex
- * wait are not cancellation points either.
+ * syslet_pwait(): the thread's own eventfd, on the context's pw_list, is
+ * written by every wake_waiters() from the moment it is listed, so a
+ * completion after the ring was read makes ppoll() return; ppoll() sets
+ * and restores the mask atomically, as the kernel backend's async_wait()
+ * does.  The raw system calls, not glibc's ppoll(), read() and close():
+ * those are cancellation points, and a thread cancelled in one would leave its
+ * node (on its stack) listed and its eventfd open; async_wait() and the
+ * futex wait are not cancellation points either.
  */
 static int emu_pwait(struct syslet_ctx *ctx, unsigned int min,
 		     const struct timespec *timeout, int64_t deadline,
 		     const sigset_t *sigmask)
 {
 	struct syslet_emu *e = ctx_emu(ctx);
-	struct emu_pwaiter w;
+	struct emu_pwaiter w = { .prev = NULL };
 	int ret;
 
-	ret = pw_enter(e, &w, true);
-	if (ret)
-		return ret;
+	w.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w.efd < 0)
+		return -errno;
+	pthread_mutex_lock(&e->pw_lock);
+	w.next = e->pw_list;
+	if (w.next)
+		w.next->prev = &w;
+	e->pw_list = &w;
+	pthread_mutex_unlock(&e->pw_lock);
+	atomic_fetch_add(&e->pwaiters, 1);	/* seq_cst: see wake_waiters() */
+
 	for (;;) {
 		struct pollfd pfd = { .fd = w.efd, .events = POLLIN };
 		struct timespec rel, *tp;
@@ -359,7 +305,17 @@ static int emu_pwait(struct syslet_ctx *ctx, unsigned int min,
 			/* EAGAIN: a timeout, or another thread's wake */
 		}
 	}
-	pw_leave(e, &w);
+
+	atomic_fetch_sub(&e->pwaiters, 1);
+	pthread_mutex_lock(&e->pw_lock);
+	if (w.prev)
+		w.prev->next = w.next;
+	else
+		e->pw_list = w.next;
+	if (w.next)
+		w.next->prev = w.prev;
+	pthread_mutex_unlock(&e->pw_lock);
+	syscall(SYS_close, w.efd);	/* glibc's close() is one too */
 	return ret;
 }
 
@@ -370,8 +326,18 @@ int __syslet_emu_wait(struct syslet_ctx *ctx, unsigned int min,
 	int64_t deadline = 0;
 	int ret = 0;
 
-	if (timeout && deadline_of(timeout, &deadline))
-		return -EINVAL;
+	if (timeout) {
+		if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
+		    timeout->tv_nsec >= 1000000000)
+			return -EINVAL;
+		deadline = now_ns();
+		/* saturates: a timeout beyond 2^63 ns is no timeout at all */
+		if (timeout->tv_sec >= (INT64_MAX - deadline) / 1000000000 - 1)
+			deadline = INT64_MAX;
+		else
+			deadline += (int64_t)timeout->tv_sec * 1000000000 +
+				    timeout->tv_nsec;
+	}
 	if (min > ctx->ring_entries)
 		min = ctx->ring_entries;
 	if (sigmask)
@@ -422,205 +388,12 @@ int __syslet_emu_wait_posted(struct syslet_ctx *ctx, uint32_t head)
 	return ret;
 }
 
-const char emu_wake_mark;
-
-/*
- * glibc's own signals (SIGCANCEL, SIGSETXID: from 32 below SIGRTMIN) are
- * never blocked; their handlers, installed with SA_RESTART, may end the
- * sleep, which goes on.
- */
-static bool libc_signal(int sig)
-{
-	return sig >= 32 && sig < SIGRTMIN;
-}
-
-struct pw_masked {
-	struct syslet_emu *e;
-	struct emu_pwaiter w;
-	sigset_t cur;		/* the thread's mask before the call */
-	sigset_t watch;		/* what the caller's mask lets through */
-	bool foreign;		/* the program uses pool.signo too */
-};
-
-/*
- * A signal the wait took (sigtimedwait()): a wake (emu_wake_mark) ends
- * nothing.  Any other is the program's: it is queued again to this thread
- * with its siginfo (the kernel takes any siginfo a process sends itself),
- * unblocked, so that its handler runs as the call that unblocked it
- * returns, and blocked again.  Returns 1 if it ran a handler that ends
- * the wait (@timed: any; else one installed without SA_RESTART), 0 if
- * not.  pool.signo not sent by the library is the program's too: the
- * wait stops waiting for it (m->foreign), or it would take it again.
- */
-static int pw_took(struct pw_masked *m, int sig, siginfo_t *si, bool timed)
-{
-	struct sigaction sa;
-	sigset_t one;
-	bool handler;
-
-	if (sig == pool.signo && si->si_code == SI_QUEUE &&
-	    si->si_pid == getpid() &&
-	    si->si_value.sival_ptr == (void *)&emu_wake_mark)
-		return 0;
-	if (sig == pool.signo && !sigismember(&m->watch, sig))
-		m->foreign = true;
-	if (sigaction(sig, NULL, &sa))
-		return 0;
-	handler = sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN;
-	if (sa.sa_handler == SIG_IGN)
-		return 0;		/* as if delivered */
-	if (syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid),
-		    sig, si))
-		pthread_kill(pthread_self(), sig);
-	sigemptyset(&one);
-	sigaddset(&one, sig);
-	/* the caller's mask blocks it: pending again for after the call */
-	if (!sigismember(&m->watch, sig))
-		return 0;
-	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
-	pthread_sigmask(SIG_BLOCK, &one, NULL);
-	return handler && (timed || !(sa.sa_flags & SA_RESTART));
-}
-
-/* Takes the wakes still pending for this thread (after pw_leave()). */
-static void pw_drain(struct pw_masked *m)
-{
-	struct timespec zero = { 0, 0 };
-	sigset_t set;
-	siginfo_t si;
-
-	sigemptyset(&set);
-	sigaddset(&set, pool.signo);
-	/* the program's own (m->foreign) is queued again: not taken twice */
-	while (!m->foreign &&
-	       syscall(SYS_rt_sigtimedwait, &set, &si, &zero,
-		       (long)KERNEL_SIGSET_BYTES) == pool.signo)
-		pw_took(m, pool.signo, &si, false);
-}
-
-static void pw_masked_end(void *arg)
-{
-	struct pw_masked *m = arg;
-
-	pw_leave(m->e, &m->w);
-	pw_drain(m);
-	pthread_sigmask(SIG_SETMASK, &m->cur, NULL);
-}
-
-/*
- * syslet_pwait_posted() with a mask: until a completion was posted since
- * @head, with @sigmask installed for the sleep only, as the kernel's
- * async_wait() with SYSLET_WAIT_HEAD and SYSLET_WAIT_RESTART_SIGMASK.  No
- * primitive of user space installs a mask and sleeps on a futex, and
- * ppoll() ends with EINTR after any handler, where an untimed wait must go
- * on after one installed with SA_RESTART; nor may the wait hold a
- * descriptor, even for its time: a program that closes a descriptor and
- * then names it in a request (a conformance test's EBADF) would have its
- * request run on the wait's.  So the thread blocks every signal (but the C
- * library's own) for the whole call, and sleeps in sigtimedwait() for
- * those @sigmask lets through and for pool.signo, which wake_waiters()
- * sends it, with emu_wake_mark, at most once per look at the ring
- * (kicked).  A signal of the program's that it takes goes back to the
- * thread with its siginfo and runs its handler there (pw_took()): the wait
- * then ends with -EINTR when timed, and when untimed if the handler was
- * installed without SA_RESTART; it goes on after one with SA_RESTART, or a
- * signal that runs no handler.  Differences from the kernel's: a
- * disposition is read as its signal is taken (one changed meanwhile may
- * end or not end the wait as the old one would have); a real-time signal
- * taken and queued again goes behind others of its number queued
- * meanwhile; a standard signal sent again meanwhile runs its handler
- * once.
- *
- * As cancellable as the caller made it: with asynchronous cancellation
- * on, a cancellation acts in the sleep only (the rest runs deferred: it
- * takes locks), and unlists the waiter, takes its pending wakes and puts
- * the thread's mask back as it goes (pw_masked_end()).
- */
-static int emu_pwait_posted_masked(struct syslet_ctx *ctx, uint32_t head,
-				   const struct timespec *ts, int64_t deadline,
-				   const sigset_t *sigmask)
-{
-	struct pw_masked m = { .e = ctx_emu(ctx) };
-	sigset_t all;
-	int ret, sig, ctype;
-
-	/* first: what follows takes locks */
-	pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, &ctype);
-	pthread_mutex_lock(&pool.lock);
-	ret = install_signal();
-	pthread_mutex_unlock(&pool.lock);
-	if (ret)
-		goto out;
-	sigemptyset(&m.watch);
-	for (sig = 1; sig < NSIG; sig++)
-		if (sigismember(sigmask, sig) != 1 && !libc_signal(sig) &&
-		    sig != SIGKILL && sig != SIGSTOP)
-			sigaddset(&m.watch, sig);
-	sigfillset(&all);	/* pthread_sigmask() leaves glibc's alone */
-	pthread_sigmask(SIG_BLOCK, &all, &m.cur);
-	pw_enter(m.e, &m.w, false);
-	pthread_cleanup_push(pw_masked_end, &m);
-	for (;;) {
-		struct timespec rel, *tp = NULL;
-		sigset_t set = m.watch;
-		siginfo_t si;
-		uint32_t now;
-		long r;
-		int err, t;
-
-		/* then the head: wake_waiters() moves it, then kicks */
-		atomic_store(&m.w.kicked, 0);
-		atomic_thread_fence(memory_order_seq_cst);
-		ret = (int)emu_ready(ctx, &now);
-		if (now != head)
-			break;
-		if (ts) {
-			int64_t left = deadline - now_ns();
-
-			if (left <= 0) {
-				ret = -ETIME;
-				break;
-			}
-			rel.tv_sec = left / 1000000000;
-			rel.tv_nsec = left % 1000000000;
-			tp = &rel;
-		}
-		if (m.foreign) {
-			/* no wakes by signal: look again every millisecond */
-			rel.tv_sec = 0;
-			if (!tp || rel.tv_nsec > 1000000 || rel.tv_sec)
-				rel.tv_nsec = 1000000;
-			tp = &rel;
-		} else {
-			sigaddset(&set, pool.signo);
-		}
-		if (ctype == PTHREAD_CANCEL_ASYNCHRONOUS)
-			pthread_setcanceltype(ctype, &t);
-		r = syscall(SYS_rt_sigtimedwait, &set, &si, tp,
-			    (long)KERNEL_SIGSET_BYTES);
-		err = errno;
-		if (ctype == PTHREAD_CANCEL_ASYNCHRONOUS)
-			pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, &t);
-		if (r > 0 && pw_took(&m, (int)r, &si, ts != NULL)) {
-			ret = -EINTR;
-			break;
-		}
-		/* EAGAIN: a timeout; EINTR: one of glibc's own */
-		if (r < 0 && err != EAGAIN && err != EINTR) {
-			ret = -err;
-			break;
-		}
-	}
-	pthread_cleanup_pop(1);
-out:
-	pthread_setcanceltype(ctype, NULL);
-	return ret;
-}
-
 /*
  * syslet_pwait_posted(): without a mask, syslet_wait_posted() with a
- * timeout (-EINTR after any handler when timed, as the kernel's); with a
- * mask, emu_pwait_posted_masked().
+ * timeout (-EINTR after any handler when timed, as the kernel's).  With a
+ * mask, -EOPNOTSUPP: installing a mask and sleeping until the head moves
+ * is one step only in the kernel (emu_pwait()'s ppoll() would end with
+ * -EINTR after an SA_RESTART handler too, which an untimed wait must not).
  */
 int __syslet_emu_pwait_posted(struct syslet_ctx *ctx, uint32_t head,
 			      const struct timespec *ts,
@@ -631,13 +404,17 @@ int __syslet_emu_pwait_posted(struct syslet_ctx *ctx, uint32_t head,
 	uint32_t now;
 	int ret;
 
-	if (ts && deadline_of(ts, &deadline))
-		return -EINVAL;
 	if (sigmask)
-		return emu_pwait_posted_masked(ctx, head, ts, deadline,
-					       sigmask);
+		return -EOPNOTSUPP;
 	if (!ts)
 		return __syslet_emu_wait_posted(ctx, head);
+	if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
+		return -EINVAL;
+	deadline = now_ns();
+	if (ts->tv_sec >= (INT64_MAX - deadline) / 1000000000 - 1)
+		deadline = INT64_MAX;
+	else
+		deadline += (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 	atomic_fetch_add(&e->waiters, 1);	/* seq_cst: see wake_waiters() */
 	for (;;) {
 		struct timespec rel;

@@ -44,10 +44,8 @@ static void sig_cancel(int sig, siginfo_t *si, void *uc)
 {
 	sigset_t mask, old;
 
-	/* a wake (ring.c) is taken by sigtimedwait(), never here: defensive */
 	if (si && si->si_code == SI_QUEUE && si->si_pid == getpid() &&
-	    (si->si_value.sival_ptr == (void *)&pool ||
-	     si->si_value.sival_ptr == (void *)&emu_wake_mark))
+	    si->si_value.sival_ptr == (void *)&pool)
 		return;
 	if (t_worker) {
 		sig_requeue(sig, si, uc);
