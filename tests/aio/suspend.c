@@ -650,6 +650,103 @@ TEST(untimed_wait_races_another_threads_reaping)
 		 aiot_now() - t0, worst * 1e3);
 }
 
+struct news_and_signal {
+	pthread_t waiter;
+	struct aiocb *cb;
+	int wfd, rescue_fd;
+	atomic_int in, done;
+};
+
+/*
+ * Once the waiter is in aio_suspend(): its read's data, the read reaped
+ * (aio_error(), which finishes it), then an SA_RESTART signal; after
+ * 1.5 s, another request's completion to end a wait that slept on.
+ */
+static void *news_then_signal(void *arg)
+{
+	struct news_and_signal *ns = arg;
+	double t0;
+
+	while (!atomic_load(&ns->in))
+		sched_yield();
+	if (write(ns->wfd, "n", 1) != 1)
+		abort();
+	t0 = aiot_now();
+	while (aio_error(ns->cb) == EINPROGRESS && aiot_now() - t0 < 1)
+		sched_yield();
+	pthread_kill(ns->waiter, SIGUSR1);
+	t0 = aiot_now();
+	while (!atomic_load(&ns->done) && aiot_now() - t0 < 1.5)
+		aiot_msleep(1);
+	if (!atomic_load(&ns->done) && write(ns->rescue_fd, "r", 1) != 1)
+		abort();
+	return NULL;
+}
+
+/*
+ * An untimed aio_suspend() that finds its request's completion (news)
+ * and a signal due at once takes the signal in the engine and, after an
+ * SA_RESTART handler, must look at the news, not sleep on from the head
+ * it read until another completion (an outside review found it so, with
+ * a 2 ms sleep before the head is read: what the race build's window
+ * does there).  Each round's wait must end well before the 1.5 s rescue.
+ */
+TEST(untimed_wait_with_news_and_a_restart_signal_due)
+{
+	struct sigaction sa = { .sa_handler = on_alarm,
+				.sa_flags = SA_RESTART };
+	struct news_and_signal ns = { .waiter = pthread_self() };
+	struct aiocb cb, rescue;
+	const struct aiocb *l[1] = { &cb };
+	char b, rb;
+	double worst = 0;
+	int p[2], q[2], i;
+
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	ASSERT_EQ(pipe(p), 0);
+	ASSERT_EQ(pipe(q), 0);
+	aiot_cb(&rescue, q[0], &rb, 1, 0);
+	ASSERT_EQ(aio_read(&rescue), 0);
+	ns.cb = &cb;
+	ns.wfd = p[1];
+	ns.rescue_fd = q[1];
+	for (i = 0; i < 20; i++) {
+		pthread_t t;
+		double t0;
+
+		aiot_cb(&cb, p[0], &b, 1, 0);
+		ASSERT_EQ(aio_read(&cb), 0);
+		atomic_store(&ns.in, 0);
+		atomic_store(&ns.done, 0);
+		ASSERT_EQ(pthread_create(&t, NULL, news_then_signal, &ns), 0);
+		t0 = aiot_now();
+		atomic_store(&ns.in, 1);
+		while (aio_error(&cb) == EINPROGRESS)
+			ASSERT_EQ(aio_suspend(l, 1, NULL), 0);
+		t0 = aiot_now() - t0;
+		atomic_store(&ns.done, 1);
+		pthread_join(t, NULL);
+		if (t0 > worst)
+			worst = t0;
+		ASSERT_EQ(aio_return(&cb), 1);
+		if (aio_error(&rescue) != EINPROGRESS) {
+			/* rescued: re-arm for the next round */
+			aio_return(&rescue);
+			aiot_cb(&rescue, q[0], &rb, 1, 0);
+			ASSERT_EQ(aio_read(&rescue), 0);
+		}
+	}
+	tap_diag("longest wait %.1f ms", worst * 1e3);
+	EXPECT_LT(worst, 1.4);
+	ASSERT_EQ(write(q[1], "e", 1), 1);
+	aiot_wait(&rescue, 5);
+	aio_return(&rescue);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+}
+
 /*
  * The same in the child of a fork() made after untimed waits in the
  * engine: the shim's record of the head its sleepers read is the

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include "lib-test.h"
 
@@ -363,6 +365,168 @@ TEST(pwait_posted_with_a_mask_can_be_cancelled)
 	ASSERT_EQ(syslet_wait(&ctx, 1, &ts), 1);
 	ASSERT_EQ(syslet_reap(&ctx, &c, 1), 1);
 	EXPECT_EQ(c.user_data, 12u);
+	syslet_ctx_exit(&ctx);
+}
+
+static sigjmp_buf pw_jmp;
+
+static void on_sigusr1_jump(int sig)
+{
+	(void)sig;
+	siglongjmp(pw_jmp, 1);
+}
+
+/* what a program does next: its stack frames over the abandoned one */
+static void __attribute__((noinline)) scrub_stack(void)
+{
+	volatile char big[16384];
+
+	memset((char *)big, 0, sizeof(big));
+}
+
+/*
+ * A handler that siglongjmp()s out of syslet_pwait() leaves nothing that
+ * a later wake-up misuses.  The emulated backend's waiter node was on the
+ * wait's stack and stayed listed: later completions wrote their wake-up
+ * to whatever descriptor the reused stack named (an outside review: 8
+ * bytes into the program's stdin file, descriptor 0, which here is a
+ * file that must stay empty).
+ */
+TEST(pwait_left_by_siglongjmp_leaves_no_stale_waiter)
+{
+	char path[] = "/tmp/syslet-pwait-jmp.XXXXXX";
+	struct sigaction sa;
+	struct syslet_ctx ctx;
+	struct syslet_op a;
+	sigset_t usr1, none, old;
+	struct kicker k;
+	struct stat st;
+	pthread_t t;
+	int fd, in0, i;
+
+	fd = mkstemp(path);
+	ASSERT_GE(fd, 0);
+	unlink(path);
+	in0 = dup(0);
+	ASSERT_GE(in0, 0);
+	ASSERT_EQ(dup2(fd, 0), 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigusr1_jump;
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigemptyset(&none);
+	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr1, &old), 0);
+	ctx_or_die(&ctx, 4);
+	k.target = pthread_self();
+	atomic_init(&k.stop, 0);
+	if (!sigsetjmp(pw_jmp, 1)) {
+		ASSERT_EQ(pthread_create(&t, NULL, kick, &k), 0);
+		syslet_pwait(&ctx, 1, NULL, &none);
+		ASSERT_TRUE(0);		/* only a completion could end it */
+	}
+	atomic_store(&k.stop, 1);
+	pthread_join(t, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGUSR1, &sa, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	scrub_stack();
+	for (i = 0; i < 4; i++) {
+		struct syslet_completion c;
+
+		syslet_op_init(&a, SYS_getpid, SYSLET_ASYNC);
+		ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_QUEUED);
+		ASSERT_EQ(syslet_wait(&ctx, 1, NULL), 1);
+		ASSERT_EQ(syslet_reap(&ctx, &c, 1), 1);
+		scrub_stack();
+	}
+	dup2(in0, 0);
+	close(in0);
+	ASSERT_EQ(fstat(fd, &st), 0);
+	EXPECT_EQ(st.st_size, 0);
+	close(fd);
+	syslet_ctx_exit(&ctx);
+}
+
+static double now_s(void);
+static struct syslet_ctx *fork_ctx;
+static volatile pid_t fork_child;
+
+/* in the child, once the interrupted wait has ended: wait again */
+static int child_waits_again(void)
+{
+	struct timespec two = { 2, 0 }, sl = { 0, 100000000 };
+	struct syslet_completion c;
+	struct syslet_op a;
+	sigset_t none;
+	double t0;
+	int ret;
+
+	sigemptyset(&none);
+	syslet_prep_nanosleep(&a, &sl);
+	syslet_op_add_flags(&a, SYSLET_ASYNC);
+	if (syslet_submit(fork_ctx, &a.atom) != SYSLET_QUEUED)
+		return 2;
+	/* asleep before it completes: woken by its completion, or not */
+	t0 = now_s();
+	ret = syslet_pwait(fork_ctx, 1, &two, &none);
+	if (ret != 1 || syslet_reap(fork_ctx, &c, 1) != 1)
+		return 3;
+	if (now_s() - t0 > 1.5)
+		return 5;	/* found at the timeout: not woken */
+	return c.status == 0 ? 0 : 4;
+}
+
+static void on_sigusr1_fork(int sig)
+{
+	(void)sig;
+	fork_child = fork();
+}
+
+/*
+ * A handler that forks while its thread is in syslet_pwait(): in the
+ * child the wait ends (EINTR) and a new wait is woken by its completion.
+ * The emulated backend's child has a new list of waiters, and the
+ * resumed wait unlisted itself from it anyway: its count went below 0,
+ * and the child's next waiter was woken by nothing (it waited out its
+ * timeout: an outside review).
+ */
+TEST(pwait_interrupted_by_a_forking_handler)
+{
+	struct timespec ten = { 10, 0 };
+	struct sigaction sa;
+	struct syslet_ctx ctx;
+	sigset_t usr1, none, old;
+	struct kicker k;
+	pthread_t t;
+	int ret, status;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigusr1_fork;
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigemptyset(&none);
+	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr1, &old), 0);
+	ctx_or_die(&ctx, 4);
+	fork_ctx = &ctx;
+	fork_child = -1;
+	k.target = pthread_self();
+	atomic_init(&k.stop, 0);
+	ASSERT_EQ(pthread_create(&t, NULL, kick, &k), 0);
+	ret = syslet_pwait(&ctx, 1, &ten, &none);
+	if (fork_child == 0)
+		_exit(ret == -EINTR ? child_waits_again() : 1);
+	atomic_store(&k.stop, 1);
+	pthread_join(t, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGUSR1, &sa, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	EXPECT_EQ(ret, -EINTR);
+	ASSERT_GT(fork_child, 0);
+	ASSERT_EQ(waitpid(fork_child, &status, 0), fork_child);
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(WEXITSTATUS(status), 0);
 	syslet_ctx_exit(&ctx);
 }
 

@@ -834,15 +834,15 @@ static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
  * handler that interrupts it and calls aio_suspend() waits on the reaper
  * instead (as in a timed lead, below).
  */
-static bool saio_sig_due(const sigset_t *mask);
+static bool saio_sig_due(const sigset_t *mask, bool *restart);
 
 static int saio_wait_engine(uint32_t seen, const struct timespec *deadline,
 			    const sigset_t *mask)
 {
 	struct timespec dl, left, *tmo = NULL,
-			rel = { 0, SAIO_LEAD_SLICE_NS };
+			rel = { 0, SAIO_LEAD_SLICE_NS }, ms = { 0, 1000000L };
 	uint32_t head;
-	bool ready;
+	bool ready, news, due, restart;
 	int n;
 
 	if (deadline) {
@@ -850,6 +850,8 @@ static int saio_wait_engine(uint32_t seen, const struct timespec *deadline,
 			return ETIMEDOUT;
 		tmo = &left;
 	}
+	/* race build: news and a signal before the head is read */
+	SAIO_WINDOW();
 	/* set first: a handler in the window must not wait in the engine */
 	t_leading = 1;
 	head = saio_engine_head(&ready);
@@ -862,17 +864,32 @@ static int saio_wait_engine(uint32_t seen, const struct timespec *deadline,
 	 * that bumps saio.seq after that load and then sees this thread
 	 * counted, its head unmoved, and posts a wake: each ends the wait.
 	 */
-	if ((ready || __atomic_load_n(&saio.seq, __ATOMIC_SEQ_CST) != seen) &&
-	    !saio_sig_due(mask)) {
+	news = ready || __atomic_load_n(&saio.seq, __ATOMIC_SEQ_CST) != seen;
+	due = news && saio_sig_due(mask, &restart);
+	if (news && !due) {
 		n = 1;	/* news already: look at it */
+	} else if (due) {
+		/*
+		 * News, and a signal due: 'head' is the kernel's now (unless
+		 * one was posted since: then this returns at once, and the
+		 * next round comes back), so the call takes the signal.  A
+		 * timed call, 1 ms at most: an untimed one would go on after
+		 * an SA_RESTART handler from that head, and sleep past the
+		 * news until another completion (an outside review, with a
+		 * 2 ms sleep before the head is read: the request's own
+		 * completion already in the ring, its wait for ever).  Its
+		 * EINTR is then the untimed call's only if a handler due
+		 * had no SA_RESTART.
+		 */
+		n = saio_engine_wait_posted(head, t_cancellable,
+					    tmo && tmo->tv_sec == 0 &&
+					    tmo->tv_nsec < ms.tv_nsec ?
+					    tmo : &ms, mask);
+		if (n == 0 || (n == -EINTR && !deadline && restart))
+			n = 1;	/* the news is still there */
 	} else {
 		/* race build: a completion elsewhere must wake it */
 		SAIO_WINDOW();
-		/*
-		 * With a signal due, 'head' is the kernel's now (unless one
-		 * was posted since: then this returns at once, and the next
-		 * round comes back), so the call takes the signal.
-		 */
 		n = saio_engine_wait_posted(head, t_cancellable, tmo, mask);
 	}
 	t_leading = 1;
@@ -1057,17 +1074,26 @@ void saio_sigwait_end(struct saio_sigwait *w)
  * there is news, or a waiter that other threads' completions keep busy
  * could loop without sleeping, the handler put off (a review).
  */
-static bool saio_sig_due(const sigset_t *mask)
+static bool saio_sig_due(const sigset_t *mask, bool *restart)
 {
+	struct sigaction sa;
+	bool due = false;
 	sigset_t p;
 	int sig;
 
+	*restart = true;
 	if (!mask || sigpending(&p))
 		return false;
-	for (sig = 1; sig < NSIG; sig++)
-		if (sigismember(&p, sig) == 1 && !sigismember(mask, sig))
-			return true;
-	return false;
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sigismember(&p, sig) != 1 || sigismember(mask, sig))
+			continue;
+		due = true;
+		/* *restart: none of them would end an untimed wait */
+		if (!sigaction(sig, NULL, &sa) && sa.sa_handler != SIG_DFL &&
+		    sa.sa_handler != SIG_IGN && !(sa.sa_flags & SA_RESTART))
+			*restart = false;
+	}
+	return due;
 }
 
 /* The mask to sleep with, or NULL: the engine cannot (then unblocked). */

@@ -64,6 +64,7 @@ static void atfork_child(void)
 		atomic_store(&e->waiters, 0);
 		atomic_store(&e->pwaiters, 0);
 		e->pw_list = NULL;	/* their threads are not in the child */
+		e->pw_gen++;		/* a wait a handler forked in: unlisted */
 		pthread_mutex_init(&e->pw_lock, NULL);
 		atomic_store_explicit((_Atomic uint32_t *)&e->ctx->ring->overflow,
 				      0, memory_order_relaxed);

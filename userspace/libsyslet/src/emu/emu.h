@@ -83,6 +83,7 @@ struct emu_job {
 
 struct emu_pwaiter {
 	int efd;
+	unsigned int gen;		/* pw_gen when listed */
 	struct emu_pwaiter *next, *prev;
 };
 
@@ -103,6 +104,7 @@ struct syslet_emu {
 	_Atomic unsigned int pwaiters;
 	pthread_mutex_t pw_lock;
 	struct emu_pwaiter *pw_list;	/* under pw_lock */
+	unsigned int pw_gen;		/* under pw_lock; new in a fork child */
 	struct syslet_ctx *ctx;
 	struct syslet_emu *cnext, *cprev; /* pool.ctxs; under pool.lock */
 };

@@ -265,30 +265,43 @@ static bool wait_done(struct syslet_ctx *ctx, unsigned int min, bool timed,
  * and restores the mask atomically, as the kernel backend's async_wait()
  * does.  The raw system calls, not glibc's ppoll(), read() and close():
  * those are cancellation points, and a thread cancelled in one would leave its
- * node (on its stack) listed and its eventfd open; async_wait() and the
- * futex wait are not cancellation points either.
+ * node listed and its eventfd open; async_wait() and the futex wait are not
+ * cancellation points either.  The node is on the heap: a handler that
+ * siglongjmp()s out of the wait leaves it listed and its eventfd open (a
+ * leak, which every wake-up writes), where a node on the abandoned stack
+ * had wake_waiters() write to whatever descriptor that memory came to hold
+ * (an outside review: 8 bytes written into the program's stdin file).  A
+ * handler that forks meanwhile: the child's list is new (pw_gen), and the
+ * wait it resumes unlists nothing there.
  */
 static int emu_pwait(struct syslet_ctx *ctx, unsigned int min,
 		     const struct timespec *timeout, int64_t deadline,
 		     const sigset_t *sigmask)
 {
 	struct syslet_emu *e = ctx_emu(ctx);
-	struct emu_pwaiter w = { .prev = NULL };
+	struct emu_pwaiter *w = malloc(sizeof(*w));
 	int ret;
 
-	w.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (w.efd < 0)
-		return -errno;
+	if (!w)
+		return -ENOMEM;
+	w->prev = NULL;
+	w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->efd < 0) {
+		ret = -errno;
+		free(w);
+		return ret;
+	}
 	pthread_mutex_lock(&e->pw_lock);
-	w.next = e->pw_list;
-	if (w.next)
-		w.next->prev = &w;
-	e->pw_list = &w;
+	w->gen = e->pw_gen;
+	w->next = e->pw_list;
+	if (w->next)
+		w->next->prev = w;
+	e->pw_list = w;
 	pthread_mutex_unlock(&e->pw_lock);
 	atomic_fetch_add(&e->pwaiters, 1);	/* seq_cst: see wake_waiters() */
 
 	for (;;) {
-		struct pollfd pfd = { .fd = w.efd, .events = POLLIN };
+		struct pollfd pfd = { .fd = w->efd, .events = POLLIN };
 		struct timespec rel, *tp;
 		uint32_t head;
 		uint64_t v;
@@ -301,21 +314,25 @@ static int emu_pwait(struct syslet_ctx *ctx, unsigned int min,
 			ret = -errno;	/* EINTR: a handler ran */
 			break;
 		}
-		if (syscall(SYS_read, w.efd, &v, sizeof(v)) < 0) {
+		if (syscall(SYS_read, w->efd, &v, sizeof(v)) < 0) {
 			/* EAGAIN: a timeout, or another thread's wake */
 		}
 	}
 
-	atomic_fetch_sub(&e->pwaiters, 1);
 	pthread_mutex_lock(&e->pw_lock);
-	if (w.prev)
-		w.prev->next = w.next;
-	else
-		e->pw_list = w.next;
-	if (w.next)
-		w.next->prev = w.prev;
+	/* not if a handler forked meanwhile: the child's list is new */
+	if (w->gen == e->pw_gen) {
+		atomic_fetch_sub(&e->pwaiters, 1);
+		if (w->prev)
+			w->prev->next = w->next;
+		else
+			e->pw_list = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+	}
 	pthread_mutex_unlock(&e->pw_lock);
-	syscall(SYS_close, w.efd);	/* glibc's close() is one too */
+	syscall(SYS_close, w->efd);	/* glibc's close() is one too */
+	free(w);
 	return ret;
 }
 
