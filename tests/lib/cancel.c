@@ -386,6 +386,31 @@ TEST(emulated_cancel_signal_skips_a_blocked_signal)
 }
 
 /*
+ * A first submission from a thread that blocks every signal (a program
+ * that takes its signals in one thread) must not take a real-time signal
+ * the program has a handler on: the library took SIGRTMIN+3, the
+ * program's handler replaced and its SA_RESTART gone (an outside review),
+ * where one left at its default was there to take.
+ */
+TEST(emulated_cancel_signal_leaves_a_handled_one_from_a_blocking_thread)
+{
+	struct sigaction sa, now;
+	sigset_t all;
+
+	unsetenv("SYSLET_CANCEL_SIGNAL");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = program_handler;
+	sa.sa_flags = SA_RESTART;
+	ASSERT_EQ(sigaction(SIGRTMIN + 3, &sa, NULL), 0);
+	sigfillset(&all);
+	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &all, NULL), 0);
+	ASSERT_EQ(cancel_one_emulated(), 0);
+	ASSERT_EQ(sigaction(SIGRTMIN + 3, NULL, &now), 0);
+	EXPECT_TRUE(now.sa_handler == program_handler);
+	EXPECT_TRUE(now.sa_flags & SA_RESTART);
+}
+
+/*
  * The program uses the library's signal anyway (named by the
  * environment, blocked in the program's threads, collected with
  * sigwaitinfo()) and sends it while a worker is blocked in a call: the

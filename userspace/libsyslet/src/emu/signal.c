@@ -90,7 +90,8 @@ static void sig_cancel(int sig, siginfo_t *si, void *uc)
  * the first real-time signal from SIGRTMIN+3 on that the program has
  * left at its default disposition and does not block in the calling
  * thread ("blocked, left at SIG_DFL" is how a program sets a signal up
- * for sigwaitinfo() or signalfd()); SIGRTMIN+3 itself if there is none.
+ * for sigwaitinfo() or signalfd()); if there is none, the first left at
+ * its default; SIGRTMIN+3 itself if there is none.
  * -EINVAL for a bad $SYSLET_CANCEL_SIGNAL.
  */
 static int pick_signal(void)
@@ -120,6 +121,17 @@ static int pick_signal(void)
 	for (sig = SIGRTMIN + 3; sig <= SIGRTMAX; sig++)
 		if (!sigaction(sig, NULL, &sa) && !(sa.sa_flags & SA_SIGINFO) &&
 		    sa.sa_handler == SIG_DFL && !sigismember(&blocked, sig))
+			return sig;
+	/*
+	 * A thread that blocks them all (the way of a program that takes
+	 * its signals in one place): one left at its default still, rather
+	 * than replace a handler of the program's (its SA_RESTART lost: an
+	 * outside review); a program's signal that lands on a worker goes
+	 * back to the process (sig_requeue()).
+	 */
+	for (sig = SIGRTMIN + 3; sig <= SIGRTMAX; sig++)
+		if (!sigaction(sig, NULL, &sa) && !(sa.sa_flags & SA_SIGINFO) &&
+		    sa.sa_handler == SIG_DFL)
 			return sig;
 	return SIGRTMIN + 3;
 }
