@@ -187,6 +187,8 @@ struct saio_req {
 	struct saio_req *dnext;
 	int64_t dres;
 	bool dpub;
+	/* futex bits of the waiters it wakes (complete.c); saio.lock */
+	uint32_t wbits;
 };
 
 /* saio_fd.how: how a positioned read is started (chains.c) */
@@ -226,6 +228,7 @@ struct saio_lio {
 	uint32_t pending;		/* requests not done + the submitter's hold */
 	uint32_t refs;			/* pending + a LIO_WAIT waiter */
 	uint32_t done;			/* futex word: 1 once pending hit 0 */
+	uint32_t wbits;			/* the LIO_WAIT waiter's futex bit */
 	bool notify;			/* sev is to be delivered */
 	bool nowait;			/* LIO_NOWAIT: entries are deferred, */
 	size_t inline_left;		/* but for this many bytes of cached
@@ -380,6 +383,8 @@ void saio_complete(struct saio_req *r, int64_t res);
 int saio_reap(bool wait);
 void saio_drain_all(void);
 int saio_wait_seq(uint32_t seen, const struct timespec *deadline);
+uint32_t saio_wait_targeted(uint32_t bits);
+uint32_t saio_wait_bits(void);
 int saio_wait_seq_restart(uint32_t seen);
 int saio_wait_lead(uint32_t seen, const struct timespec *deadline,
 		   const sigset_t *mask);

@@ -344,6 +344,7 @@ struct saio_req *saio_req_alloc(struct aiocb *cb, int op, int fd,
 	r->notify = saio_sigev_active(sev) || (lio && lio->notify);
 	r->wnext = NULL;
 	r->dnext = NULL;
+	r->wbits = 0;
 	__atomic_store_n(&r->dpub, false, __ATOMIC_RELAXED);
 	r->ret = 0;
 	r->nowait_missed = false;

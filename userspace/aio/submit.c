@@ -171,8 +171,15 @@ int saio_aio_fsync(int operation, struct aiocb *cb)
  */
 static int saio_lio_wait(struct saio_lio *g, struct saio_sigwait *sw)
 {
-	int err = 0;
+	uint32_t outer = saio_wait_bits(), bit = saio_wait_targeted(outer);
+	int err;
 
+	/* woken by the list's end, not each completion (complete.c) */
+	saio_lock(&saio.lock);
+	g->wbits |= bit;
+	saio_unlock(&saio.lock);
+	saio_wait_targeted(bit);
+	err = 0;
 	__atomic_fetch_add(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
 		uint32_t seen = __atomic_load_n(&saio.seq, __ATOMIC_SEQ_CST);
@@ -190,6 +197,7 @@ static int saio_lio_wait(struct saio_lio *g, struct saio_sigwait *sw)
 		err = 0;
 	}
 	__atomic_fetch_sub(&saio.nr_waiters, 1, __ATOMIC_SEQ_CST);
+	saio_wait_targeted(outer);	/* an outer wait's (a review) */
 	return err;
 }
 
