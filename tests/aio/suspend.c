@@ -5,7 +5,9 @@
  * (with and without SA_RESTART), and several threads waiting at once.
  */
 #include <dirent.h>
+#include <limits.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include "aio-test.h"
@@ -648,6 +650,75 @@ TEST(untimed_wait_races_another_threads_reaping)
 	race_rounds(ROUNDS, &worst);
 	tap_diag("%d rounds in %.2f s, longest wait %.1f ms", ROUNDS,
 		 aiot_now() - t0, worst * 1e3);
+}
+
+static int rescue_fd;
+
+static void *rescue_later(void *arg)
+{
+	(void)arg;
+	aiot_msleep(3000);
+	if (write(rescue_fd, "y", 1) != 1)
+		abort();
+	return NULL;
+}
+
+/*
+ * A timeout of TIME_T_MAX is for ever, and a handler without SA_RESTART
+ * still ends the wait with EINTR.  With the reaper running, the shim
+ * waits on its futex with an absolute deadline, which overflowed: the
+ * kernel refused it, and the wait spun on the CPU until its request
+ * completed (a review: 3.96 s of CPU in 4 s, no EINTR); without, it
+ * failed at once with EAGAIN, as glibc 2.36 does (its deadline overflows
+ * too: not a behaviour to copy).
+ */
+TEST(huge_timeout_waits_and_takes_eintr)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+	struct timespec ts = { LONG_MAX, 0 };
+	struct aiocb w, cb;
+	const struct aiocb *l[1] = { &cb };
+	struct rusage r0, r1;
+	pthread_t rescue;
+	char c = 'x', b;
+	double t0, cpu;
+	int p[2], fd = aiot_file(0), r, err;
+
+	if (!aiot_shim())
+		SKIP("glibc 2.36 fails at once with EAGAIN (an overflow)");
+	ASSERT_EQ(sigaction(SIGALRM, &sa, NULL), 0);
+	ASSERT_EQ(pipe(p), 0);
+	aiot_cb(&w, fd, &c, 1, 0);
+	ASSERT_EQ(aio_write(&w), 0);		/* the shim's reaper, if any */
+	ASSERT_EQ(aiot_wait(&w, 10), 0);
+	aiot_cb(&cb, p[0], &b, 1, 0);
+	ASSERT_EQ(aio_read(&cb), 0);
+	/* the harness's alarm is this test's: a late write ends a spin */
+	rescue_fd = p[1];
+	ASSERT_EQ(pthread_create(&rescue, NULL, rescue_later, NULL), 0);
+	getrusage(RUSAGE_SELF, &r0);
+	t0 = aiot_now();
+	alarm(1);
+	r = aio_suspend(l, 1, &ts);
+	err = errno;
+	t0 = aiot_now() - t0;
+	getrusage(RUSAGE_SELF, &r1);
+	cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec +
+		       r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+	      (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec +
+		       r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1e6;
+	pthread_join(rescue, NULL);
+	tap_diag("aio_suspend() for TIME_T_MAX: %d (%s) after %.2f s, "
+		 "%.2f s of CPU", r, strerror(err), t0, cpu);
+	EXPECT_EQ(r, -1);
+	EXPECT_EQ(err, EINTR);
+	EXPECT_LT((long)(cpu * 1000), 500);	/* ms */
+	ASSERT_EQ(aiot_wait(&cb, 10), 0);
+	EXPECT_EQ(aio_return(&cb), 1);
+	aio_return(&w);
+	close(p[0]);
+	close(p[1]);
+	close(fd);
 }
 
 struct news_and_signal {
