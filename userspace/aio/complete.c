@@ -814,7 +814,12 @@ static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
 
 	if (deadline && !saio_time_left(deadline, &rel))
 		return ETIMEDOUT;
-	if (reaper && saio_ensure_reaper()) {
+	/*
+	 * Not from a handler that interrupted the shim (saio_t_busy): its
+	 * thread may hold reaper_lock, in saio_ensure_reaper() (a review: a
+	 * timed aio_suspend() in a handler there waited for it for ever).
+	 */
+	if (reaper && (saio_t_busy || saio_ensure_reaper())) {
 		/* no thread to reap: poll the ring ourselves */
 		struct timespec ms = { 0, 1000000L };
 
@@ -911,7 +916,8 @@ static int saio_wait_seq_(uint32_t seen, const struct timespec *deadline,
  * handler that interrupts it and calls aio_suspend() waits on the reaper
  * instead (as in a timed lead, below).
  */
-static bool saio_sig_due(const sigset_t *mask, bool *restart);
+static bool saio_sig_due(const sigset_t *mask, bool *restart,
+			 sigset_t *only);
 
 static int saio_wait_engine(uint32_t seen, const struct timespec *deadline,
 			    const sigset_t *mask)
@@ -920,6 +926,7 @@ static int saio_wait_engine(uint32_t seen, const struct timespec *deadline,
 			rel = { 0, SAIO_LEAD_SLICE_NS }, ms = { 0, 1000000L };
 	uint32_t head;
 	bool ready, news, due, restart;
+	sigset_t only;
 	int n;
 
 	if (deadline) {
@@ -942,7 +949,7 @@ static int saio_wait_engine(uint32_t seen, const struct timespec *deadline,
 	 * counted, its head unmoved, and posts a wake: each ends the wait.
 	 */
 	news = ready || __atomic_load_n(&saio.seq, __ATOMIC_SEQ_CST) != seen;
-	due = news && saio_sig_due(mask, &restart);
+	due = news && saio_sig_due(mask, &restart, &only);
 	if (news && !due) {
 		n = 1;	/* news already: look at it */
 	} else if (due) {
@@ -956,12 +963,14 @@ static int saio_wait_engine(uint32_t seen, const struct timespec *deadline,
 		 * 2 ms sleep before the head is read: the request's own
 		 * completion already in the ring, its wait for ever).  Its
 		 * EINTR is then the untimed call's only if a handler due
-		 * had no SA_RESTART.
+		 * had no SA_RESTART; only those due are let through (a
+		 * review: one without SA_RESTART that came during the wait
+		 * was taken as restartable), the others wait for the next.
 		 */
 		n = saio_engine_wait_posted(head, t_cancellable,
 					    tmo && tmo->tv_sec == 0 &&
 					    tmo->tv_nsec < ms.tv_nsec ?
-					    tmo : &ms, mask);
+					    tmo : &ms, &only);
 		if (n == 0 || (n == -EINTR && !deadline && restart))
 			n = 1;	/* the news is still there */
 	} else {
@@ -1158,7 +1167,8 @@ void saio_sigwait_end(struct saio_sigwait *w)
  * there is news, or a waiter that other threads' completions keep busy
  * could loop without sleeping, the handler put off (a review).
  */
-static bool saio_sig_due(const sigset_t *mask, bool *restart)
+static bool saio_sig_due(const sigset_t *mask, bool *restart,
+			 sigset_t *only)
 {
 	struct sigaction sa;
 	bool due = false;
@@ -1166,12 +1176,14 @@ static bool saio_sig_due(const sigset_t *mask, bool *restart)
 	int sig;
 
 	*restart = true;
+	sigfillset(only);
 	if (!mask || sigpending(&p))
 		return false;
 	for (sig = 1; sig < NSIG; sig++) {
 		if (sigismember(&p, sig) != 1 || sigismember(mask, sig))
 			continue;
 		due = true;
+		sigdelset(only, sig);	/* *only: every other one blocked */
 		/* *restart: none of them would end an untimed wait */
 		if (!sigaction(sig, NULL, &sa) && sa.sa_handler != SIG_DFL &&
 		    sa.sa_handler != SIG_IGN && !(sa.sa_flags & SA_RESTART))

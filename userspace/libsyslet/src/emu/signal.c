@@ -90,7 +90,7 @@ static void sig_cancel(int sig, siginfo_t *si, void *uc)
  * the first real-time signal from SIGRTMIN+3 on that the program has
  * left at its default disposition and does not block in the calling
  * thread ("blocked, left at SIG_DFL" is how a program sets a signal up
- * for sigwaitinfo() or signalfd()); if there is none, the first left at
+ * for sigwaitinfo() or signalfd()); if there is none, the last left at
  * its default; SIGRTMIN+3 itself if there is none.
  * -EINVAL for a bad $SYSLET_CANCEL_SIGNAL.
  */
@@ -126,10 +126,12 @@ static int pick_signal(void)
 	 * A thread that blocks them all (the way of a program that takes
 	 * its signals in one place): one left at its default still, rather
 	 * than replace a handler of the program's (its SA_RESTART lost: an
-	 * outside review); a program's signal that lands on a worker goes
-	 * back to the process (sig_requeue()).
+	 * outside review), from the top down: a program that collects one
+	 * with sigwaitinfo() (blocked, at its default) most often uses the
+	 * first ones (a second review: SIGRTMIN+4 taken so, its kill()'s
+	 * sender lost on a worker and cancellation off from then on).
 	 */
-	for (sig = SIGRTMIN + 3; sig <= SIGRTMAX; sig++)
+	for (sig = SIGRTMAX; sig >= SIGRTMIN + 3; sig--)
 		if (!sigaction(sig, NULL, &sa) && !(sa.sa_flags & SA_SIGINFO) &&
 		    sa.sa_handler == SIG_DFL)
 			return sig;
