@@ -408,6 +408,12 @@ TEST(emulated_cancel_signal_leaves_a_handled_one_from_a_blocking_thread)
 	ASSERT_EQ(sigaction(SIGRTMIN + 3, NULL, &now), 0);
 	EXPECT_TRUE(now.sa_handler == program_handler);
 	EXPECT_TRUE(now.sa_flags & SA_RESTART);
+	/*
+	 * Nor the next ones, which such a program collects with
+	 * sigwaitinfo() (a second review: SIGRTMIN+4 was taken next)
+	 */
+	ASSERT_EQ(sigaction(SIGRTMIN + 4, NULL, &now), 0);
+	EXPECT_TRUE(now.sa_handler == SIG_DFL && !(now.sa_flags & SA_SIGINFO));
 }
 
 /*
