@@ -76,6 +76,38 @@ static void *kick(void *p)
 }
 
 /*
+ * SIGUSR1 handled by @fn (@flags), blocked in this thread (the thread's
+ * mask before in *@old), and an empty mask in *@none for a wait that lets
+ * it through: what the kicker's waits below start from.
+ */
+static void usr1_blocked(void (*fn)(int), int flags, sigset_t *none,
+			 sigset_t *old)
+{
+	struct sigaction sa;
+	sigset_t usr1;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sa.sa_flags = flags;
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigemptyset(none);
+	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr1, old), 0);
+}
+
+/* undoes it: a SIGUSR1 the kicker left pending is dropped */
+static void usr1_restored(const sigset_t *old)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGUSR1, &sa, NULL);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/*
  * A handler installed without SA_RESTART cuts syslet_wait() short with
  * -EINTR, with or without a timeout, on both backends; a wait that has
  * its completions returns them.
@@ -395,10 +427,9 @@ static void __attribute__((noinline)) scrub_stack(void)
 TEST(pwait_left_by_siglongjmp_leaves_no_stale_waiter)
 {
 	char path[] = "/tmp/syslet-pwait-jmp.XXXXXX";
-	struct sigaction sa;
 	struct syslet_ctx ctx;
 	struct syslet_op a;
-	sigset_t usr1, none, old;
+	sigset_t none, old;
 	struct kicker k;
 	struct stat st;
 	pthread_t t;
@@ -410,13 +441,7 @@ TEST(pwait_left_by_siglongjmp_leaves_no_stale_waiter)
 	in0 = dup(0);
 	ASSERT_GE(in0, 0);
 	ASSERT_EQ(dup2(fd, 0), 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigusr1_jump;
-	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
-	sigemptyset(&usr1);
-	sigaddset(&usr1, SIGUSR1);
-	sigemptyset(&none);
-	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr1, &old), 0);
+	usr1_blocked(on_sigusr1_jump, 0, &none, &old);
 	ctx_or_die(&ctx, 4);
 	k.target = pthread_self();
 	atomic_init(&k.stop, 0);
@@ -427,9 +452,7 @@ TEST(pwait_left_by_siglongjmp_leaves_no_stale_waiter)
 	}
 	atomic_store(&k.stop, 1);
 	pthread_join(t, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGUSR1, &sa, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	usr1_restored(&old);
 	scrub_stack();
 	for (i = 0; i < 4; i++) {
 		struct syslet_completion c;
@@ -494,20 +517,13 @@ static void on_sigusr1_fork(int sig)
 TEST(pwait_interrupted_by_a_forking_handler)
 {
 	struct timespec ten = { 10, 0 };
-	struct sigaction sa;
 	struct syslet_ctx ctx;
-	sigset_t usr1, none, old;
+	sigset_t none, old;
 	struct kicker k;
 	pthread_t t;
 	int ret, status;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigusr1_fork;
-	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
-	sigemptyset(&usr1);
-	sigaddset(&usr1, SIGUSR1);
-	sigemptyset(&none);
-	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr1, &old), 0);
+	usr1_blocked(on_sigusr1_fork, 0, &none, &old);
 	ctx_or_die(&ctx, 4);
 	fork_ctx = &ctx;
 	fork_child = -1;
@@ -519,9 +535,7 @@ TEST(pwait_interrupted_by_a_forking_handler)
 		_exit(ret == -EINTR ? child_waits_again() : 1);
 	atomic_store(&k.stop, 1);
 	pthread_join(t, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGUSR1, &sa, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	usr1_restored(&old);
 	EXPECT_EQ(ret, -EINTR);
 	ASSERT_GT(fork_child, 0);
 	ASSERT_EQ(waitpid(fork_child, &status, 0), fork_child);
