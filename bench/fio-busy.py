@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
-"""cold-qd64 on a busy host: interleaved repetitions, and what to trace.
+"""Interleaved repetitions of one fio workload, and what to trace.
 
-    bench/fio-busy.py [--engines a,b,...] [--reps N] [--trace none|sched|lat|cpu]
+    bench/fio-busy.py [--workload W] [--base ENGINE] [--engines a,b,...]
+                      [--reps N] [--trace none|sched|lat|cpu]
                       [--fio-args=ARGS] [--host-busy N] [--runtime SECS]
-                      [--spin-stacks]
+                      [--spin-stacks] [--json FILE]
 
-Runs fio-compare.py's cold-qd64 workload (4k random buffered reads of
-/dev/nullb0, 2 ms timer completions, QD64) for each engine, N times,
-interleaved (engine order repeated), in the same boot, and prints one line
-per run, then the median IOPS of each engine and its median ratio to
-io_uring's run of the same repetition.  On a loaded host one run of one
-engine differs from the next by up to 3x: read the medians, and the
-ratios, never one row.  Issue 16 part 2; README.md, "On a busy host".
+Runs one of fio-compare.py's workloads (--workload, default cold-qd64:
+4k random buffered reads of /dev/nullb0, 2 ms timer completions, QD64)
+for each engine, N times, interleaved (engine order repeated), in the
+same boot, and prints one line per run, then the median IOPS of each
+engine and its median ratio to the base engine's run of the same
+repetition (--base: io_uring, or psync for a workload at QD1; it runs
+first in each repetition).  On a loaded host one run of one engine
+differs from the next by up to 3x, and on a quiet one hot-qd1 moves by
+20% from run to run: read the medians, and the ratios, never one row.
+--json FILE saves every run's IOPS and the medians.  --pair A/B (more
+than once) adds the median of A's ratio to B in the same repetition.  Issue 16 part 2;
+README.md, "On a busy host"; bench/main.d/52-fio-medians.sh (make run).
 
 --trace sched counts, per I/O, from tracefs: wake-ups of fio's threads
 (sched_waking) and those sent from another vCPU than the target's
@@ -44,6 +50,7 @@ This is a benchmark: it never asserts.
 import argparse
 import collections
 import importlib.util
+import json
 import os
 import re
 import statistics
@@ -229,21 +236,36 @@ def main():
     ap.add_argument("--host-busy", type=int, default=0)
     ap.add_argument("--runtime", type=int, default=3)
     ap.add_argument("--spin-stacks", action="store_true")
+    ap.add_argument("--workload", default="cold-qd64", choices=sorted(fc.WORKLOADS))
+    ap.add_argument("--base", default="")
+    ap.add_argument("--json", default="")
+    ap.add_argument("--pair", action="append", default=[])
     a = ap.parse_args()
     if not os.access(fc.FIO, os.X_OK):
         print("fio-busy: %s missing (scripts/fio.sh)" % fc.FIO)
         return 1
+    wname = a.workload
+    w = fc.WORKLOADS[wname]
+    base_name = a.base or ("psync" if w["qd"] == 1 else "io_uring")
     want = a.engines.split(",")
+    if base_name not in want:
+        want.insert(0, base_name)
+    # the base first: each repetition's ratios are to its own base run
+    want.sort(key=lambda n: n != base_name)
     engs = sorted((e for e in fc.engines("short") if e[0] in want),
                   key=lambda e: want.index(e[0]))
+    missing = [n for n in want if n not in [e[0] for e in engs]]
+    if missing:
+        print("fio-busy: not available here: " + ", ".join(missing))
     extra = a.fio_args.split()
     engs = [(n, args + extra, env, sync) for n, args, env, sync in engs]
-    w = fc.WORKLOADS["cold-qd64"]
     tag = "busy" + ("-host-busy-%d" % a.host_busy if a.host_busy else "")
+    if wname != "cold-qd64":
+        tag += "-" + wname
     outdir = os.path.join(fc.OUT, "bench", tag)
     os.makedirs(outdir, exist_ok=True)
-    print("== cold-qd64, %d interleaved run(s) of %d s per engine (%s)%s%s%s" % (
-        a.reps, a.runtime, os.uname().release,
+    print("== %s, %d interleaved run(s) of %d s per engine (%s)%s%s%s" % (
+        wname, a.reps, a.runtime, os.uname().release,
         ", %d busy loop(s) on the host" % a.host_busy if a.host_busy else "",
         ", fio " + a.fio_args if a.fio_args else "",
         ", traced (%s): IOPS not the engines'" % a.trace if a.trace != "none" else ""))
@@ -252,6 +274,7 @@ def main():
     targets = fc.setup("/tmp/fio-compare")
     iops = collections.defaultdict(list)
     ratios = collections.defaultdict(list)
+    per_rep = collections.defaultdict(dict)
     try:
         for rep in range(a.reps):
             base = None
@@ -261,7 +284,7 @@ def main():
                 snap = cpu_snap() if a.trace == "cpu" else None
                 if a.spin_stacks:
                     spin_stacks("r")
-                r = fc.run_one("cold-qd64", w, name, args, env, sync, targets,
+                r = fc.run_one(wname, w, name, args, env, sync, targets,
                                a.runtime, outdir)
                 if t:
                     set_events(t, events, False)
@@ -272,7 +295,8 @@ def main():
                     print("%-14s run %d failed: %s" % (name, rep, " ".join(r["error"])))
                     continue
                 iops[name].append(r["iops"])
-                if name == "io_uring":
+                per_rep[rep][name] = r["iops"]
+                if name == base_name:
                     base = r["iops"]
                 elif base:
                     ratios[name].append(r["iops"] / base)
@@ -301,8 +325,10 @@ def main():
                 sys.stdout.flush()
     finally:
         fc.teardown(targets)
-    print("\n| engine | median IOPS | range | median ratio to io_uring (per run) |")
+    print("\n| engine | median IOPS | range | median ratio to %s (per run) |" % base_name)
     print("|---|---|---|---|")
+    summary = dict(workload=wname, base=base_name, reps=a.reps, runtime=a.runtime,
+                   kernel=os.uname().release, host_busy=a.host_busy, engines={})
     for name, _, _, _ in engs:
         v = iops.get(name)
         if not v:
@@ -311,6 +337,21 @@ def main():
         print("| %s | %.0f | %.0f-%.0f | %s |" % (
             name, statistics.median(v), min(v), max(v),
             "%.2fx (%.2f-%.2f)" % (statistics.median(rr), min(rr), max(rr)) if rr else "-"))
+        summary["engines"][name] = dict(iops=v, median_iops=statistics.median(v),
+                                        ratios=rr or [],
+                                        median_ratio=statistics.median(rr) if rr else None)
+    summary["pairs"] = {}
+    for pair in a.pair:
+        x, y = pair.split("/")
+        rr = [per_rep[k][x] / per_rep[k][y] for k in sorted(per_rep)
+              if per_rep[k].get(x) and per_rep[k].get(y)]
+        if rr:
+            print("%s / %s: median %.2fx (%.2f-%.2f, %d rounds)" % (
+                x, y, statistics.median(rr), min(rr), max(rr), len(rr)))
+            summary["pairs"][pair] = dict(ratios=rr, median_ratio=statistics.median(rr))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(summary, f, indent=1)
     return 0
 
 
