@@ -6,7 +6,7 @@
  * engine on every workload in one boot and makes the tables and chart.
  *
  *	anysys mk stat|small|tree|copy DIR COUNT	make the files
- *	anysys run WORKLOAD ENGINE QD DIR COUNT		measure
+ *	anysys run WORKLOAD ENGINE QD DIR COUNT [THREADS]	measure
  *
  * Workloads (COUNT items; the files made by "mk" with the same COUNT):
  *   stat	statx() of DIR/stat/fNNNNN
@@ -18,7 +18,13 @@
  *
  * Engines (QD: operations in flight):
  *   sync		a plain loop of the calls (QD ignored)
- *   pool		QD threads running the same calls (libuv / glibc AIO)
+ *   pool		QD threads running the same calls, each taking the next
+ *			item itself: no loop, no hand-over (a program built
+ *			around threads; the least a call on a thread costs)
+ *   loop		an event loop handing QD requests in flight to THREADS
+ *			worker threads (4 by default) and taking their
+ *			results back, as libuv does (and glibc's POSIX AIO):
+ *			what an event-driven program has without this engine
  *   uring		io_uring (liburing): statx; small files as linked
  *			openat (direct descriptor) -> read -> close; tree: statx
  *			through the ring, getdents64 synchronous (io_uring has
@@ -46,6 +52,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -60,7 +68,7 @@
 #define STATX_MASK	STATX_BASIC_STATS
 
 enum { W_STAT, W_SMALL, W_TREE, W_COPY };
-enum { E_SYNC, E_POOL, E_URING, E_SYSLET, E_ASYNC, E_EMUL };
+enum { E_SYNC, E_POOL, E_URING, E_SYSLET, E_ASYNC, E_EMUL, E_LOOP };
 
 static int workload, engine;
 static unsigned int qd, count;
@@ -893,6 +901,201 @@ static void run_tree_syslet(void)
 	syslet_ctx_exit(&ctx);
 }
 
+/* --- an event loop and its thread pool: libuv's model ----------------- */
+
+/*
+ * What libuv does for uv_fs_stat() and the rest (and glibc's POSIX AIO
+ * much the same): the loop thread puts each request on a queue under a
+ * mutex and signals an idle worker (uv__work_submit()); a worker makes
+ * the call, puts the request on the loop's done list under a second
+ * mutex and wakes the loop (uv_async_send(): an eventfd write, none while
+ * one is pending); the loop, woken in its poll, takes the whole done list
+ * and runs each request's callback in the loop thread (uv__work_done()):
+ * here what the syslet and io_uring loops do with a completion (the tree
+ * walk's listings parsed, directories pushed).  @pool_threads workers
+ * (libuv's UV_THREADPOOL_SIZE, 4 by default), QD requests in flight.
+ */
+static unsigned int pool_threads = 4;
+
+struct lslot {
+	struct work w;		/* tree: the item */
+	int err;
+	mode_t mode;		/* tree: a stat's result */
+	char *dents;		/* tree: a listing, whole */
+	size_t dlen, dcap;
+};
+
+static struct lslot lslots[MAXQD];
+static pthread_mutex_t lq_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t lq_cond = PTHREAD_COND_INITIALIZER;
+static unsigned int lq[MAXQD], lq_head, lq_tail, lq_idle;
+static int lq_stop;
+static pthread_mutex_t ld_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned int ld[MAXQD], ld_n;
+static int ld_efd, ld_pending;
+
+/* A tree item with plain calls, its result left in @l for the loop. */
+static void loop_tree_one(struct lslot *l, struct statx *stx)
+{
+	int fd;
+	long n;
+
+	l->err = 0;
+	l->dlen = 0;
+	if (!l->w.list) {
+		if (statx(AT_FDCWD, l->w.path, STATX_FLAGS, STATX_MASK, stx))
+			l->err = 1;
+		l->mode = stx->stx_mode;
+		return;
+	}
+	fd = open(l->w.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		l->err = 1;
+		return;
+	}
+	for (;;) {
+		if (l->dcap - l->dlen < DENTS_BYTES) {
+			l->dcap = l->dcap ? 2 * l->dcap : 2 * DENTS_BYTES;
+			l->dents = realloc(l->dents, l->dcap);
+			if (!l->dents)
+				die("realloc", ENOMEM);
+		}
+		n = syscall(SYS_getdents64, fd, l->dents + l->dlen, DENTS_BYTES);
+		if (n <= 0)
+			break;
+		l->dlen += (size_t)n;
+	}
+	if (n < 0)
+		l->err = 1;
+	close(fd);
+}
+
+static void *loop_worker(void *arg)
+{
+	struct statx stx;
+	uint64_t one = 1;
+	unsigned int k;
+
+	(void)arg;
+	pthread_mutex_lock(&lq_lock);
+	for (;;) {
+		while (lq_head == lq_tail && !lq_stop) {
+			lq_idle++;
+			pthread_cond_wait(&lq_cond, &lq_lock);
+			lq_idle--;
+		}
+		if (lq_head == lq_tail)
+			break;
+		k = lq[lq_head++ % MAXQD];
+		pthread_mutex_unlock(&lq_lock);
+		if (workload == W_TREE)
+			loop_tree_one(&lslots[k], &stx);
+		else
+			slots[k].bad = item_sync(&slots[k], slots[k].item);
+		pthread_mutex_lock(&ld_lock);
+		ld[ld_n++] = k;
+		pthread_mutex_unlock(&ld_lock);
+		/* uv_async_send(): one write until the loop has looked */
+		if (!__atomic_exchange_n(&ld_pending, 1, __ATOMIC_ACQ_REL) &&
+		    write(ld_efd, &one, sizeof(one)) != sizeof(one))
+			die("eventfd write", errno);
+		pthread_mutex_lock(&lq_lock);
+	}
+	pthread_mutex_unlock(&lq_lock);
+	return NULL;
+}
+
+static void loop_submit(unsigned int k)
+{
+	pthread_mutex_lock(&lq_lock);
+	lq[lq_tail++ % MAXQD] = k;
+	if (lq_idle)
+		pthread_cond_signal(&lq_cond);
+	pthread_mutex_unlock(&lq_lock);
+}
+
+/* Waits for the workers' news; fills @done with what completed. */
+static unsigned int loop_wait(unsigned int *done)
+{
+	struct pollfd p = { .fd = ld_efd, .events = POLLIN };
+	uint64_t v;
+	unsigned int n;
+
+	if (poll(&p, 1, -1) < 0 && errno != EINTR)
+		die("poll", errno);
+	if (read(ld_efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		die("eventfd read", errno);
+	__atomic_store_n(&ld_pending, 0, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&ld_lock);
+	n = ld_n;
+	memcpy(done, ld, n * sizeof(*done));
+	ld_n = 0;
+	pthread_mutex_unlock(&ld_lock);
+	return n;
+}
+
+static void run_loop_pool(void)
+{
+	unsigned int freek[MAXQD], nfree = qd, inflight = 0, started = 0;
+	unsigned int done[MAXQD], n, j, k, t;
+	pthread_t th[MAXQD];
+
+	ld_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ld_efd < 0)
+		die("eventfd", errno);
+	for (t = 0; t < pool_threads; t++)
+		if (pthread_create(&th[t], NULL, loop_worker, NULL))
+			die("pthread_create", EAGAIN);
+	for (k = 0; k < qd; k++)
+		freek[k] = qd - 1 - k;
+	if (workload == W_TREE)
+		push(root_path(), 0);
+	for (;;) {
+		while (nfree && (workload == W_TREE ? nstack != 0 :
+				 started < count)) {
+			k = freek[--nfree];
+			if (workload == W_TREE)
+				lslots[k].w = stack[--nstack];
+			else
+				slots[k].item = started++;
+			loop_submit(k);
+			inflight++;
+		}
+		if (!inflight)
+			break;
+		n = loop_wait(done);
+		for (j = 0; j < n; j++) {
+			struct lslot *l = &lslots[done[j]];
+
+			inflight--;
+			freek[nfree++] = done[j];
+			if (workload != W_TREE) {
+				errors += slots[done[j]].bad != 0;
+				ops++;
+				continue;
+			}
+			if (l->err) {
+				errors++;
+				free(l->w.path);
+			} else if (l->w.list) {
+				parse(l->w.path, l->dents, (long)l->dlen);
+				free(l->w.path);
+			} else if (ops++, S_ISDIR(l->mode)) {
+				push(l->w.path, 1);
+			} else {
+				free(l->w.path);
+			}
+		}
+	}
+	pthread_mutex_lock(&lq_lock);
+	lq_stop = 1;
+	pthread_cond_broadcast(&lq_cond);
+	pthread_mutex_unlock(&lq_lock);
+	for (t = 0; t < pool_threads; t++)
+		pthread_join(th[t], NULL);
+	close(ld_efd);
+}
+
 /* --- main -------------------------------------------------------------- */
 
 static double tv(struct timeval t)
@@ -915,7 +1118,7 @@ int main(int argc, char **argv)
 {
 	static const char *const wnames[] = { "stat", "small", "tree", "copy" };
 	static const char *const enames[] = { "sync", "pool", "uring", "syslet",
-					       "syslet-async", "emul" };
+					       "syslet-async", "emul", "loop" };
 	struct timespec t0, t1;
 	struct rusage r0, r1;
 	double secs;
@@ -928,13 +1131,18 @@ int main(int argc, char **argv)
 		mk();
 		return 0;
 	}
-	if (argc != 7 || strcmp(argv[1], "run")) {
+	if ((argc != 7 && argc != 8) || strcmp(argv[1], "run")) {
 		fprintf(stderr, "usage: %s mk stat|small|tree|copy DIR COUNT\n"
-			"       %s run WORKLOAD ENGINE QD DIR COUNT\n", argv[0], argv[0]);
+			"       %s run WORKLOAD ENGINE QD DIR COUNT [THREADS]\n",
+			argv[0], argv[0]);
 		return 2;
 	}
 	workload = pick(argv[2], wnames, 4);
-	engine = pick(argv[3], enames, 6);
+	engine = pick(argv[3], enames, 7);
+	if (argc == 8)
+		pool_threads = (unsigned int)atoi(argv[7]);
+	if (!pool_threads || pool_threads > MAXQD)
+		die("THREADS", EINVAL);
 	qd = (unsigned int)atoi(argv[4]);
 	dir = argv[5];
 	count = (unsigned int)atoi(argv[6]);
@@ -954,7 +1162,9 @@ int main(int argc, char **argv)
 
 	getrusage(RUSAGE_SELF, &r0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (workload == W_TREE) {
+	if (engine == E_LOOP) {
+		run_loop_pool();
+	} else if (workload == W_TREE) {
 		if (engine == E_SYNC)
 			run_tree_threads(0);
 		else if (engine == E_POOL)
@@ -978,9 +1188,11 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &r1);
 	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("{\"workload\": \"%s\", \"engine\": \"%s\", \"qd\": %u, "
-	       "\"ops\": %lu, \"errors\": %lu, \"chains\": %lu, \"queued\": %lu, "
+	       "\"threads\": %u, \"ops\": %lu, \"errors\": %lu, \"chains\": %lu, \"queued\": %lu, "
 	       "\"secs\": %.6f, \"ops_per_s\": %.1f, \"usr\": %.6f, \"sys\": %.6f}\n",
-	       wnames[workload], enames[engine], qd, ops, errors, chains, queued, secs,
+	       wnames[workload], enames[engine], qd,
+	       engine == E_LOOP ? pool_threads : engine == E_POOL ? qd : 0,
+	       ops, errors, chains, queued, secs,
 	       ops / secs, tv(r1.ru_utime) - tv(r0.ru_utime),
 	       tv(r1.ru_stime) - tv(r0.ru_stime));
 	return 0;
