@@ -84,8 +84,6 @@ struct emu_job {
 struct emu_pwaiter {
 	int efd;
 	unsigned int gen;		/* pw_gen when listed */
-	pid_t tid;			/* the waiting thread's */
-	uintptr_t frame;		/* its wait's frame (ring.c) */
 	struct emu_pwaiter *next, *prev;
 };
 

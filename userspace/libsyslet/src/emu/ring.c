@@ -258,73 +258,6 @@ static bool wait_done(struct syslet_ctx *ctx, unsigned int min, bool timed,
 	return false;
 }
 
-/* Takes @w off @e's list; under pw_lock. */
-static void pw_unlist(struct syslet_emu *e, struct emu_pwaiter *w)
-{
-	atomic_fetch_sub(&e->pwaiters, 1);
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		e->pw_list = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-}
-
-/* Live waits of this thread, and waits a handler left by siglongjmp(). */
-static __thread volatile unsigned int t_pw_depth;
-
-static bool on_sigaltstack(void)
-{
-	stack_t ss;
-
-	return syscall(SYS_sigaltstack, NULL, &ss) == 0 &&
-	       (ss.ss_flags & SS_ONSTACK);
-}
-
-/*
- * A node of this thread's that a handler's siglongjmp() left listed, for
- * this wait to take over, or NULL; the others such are freed.  Only looked
- * for when this thread has entered a wait it has not left (t_pw_depth):
- * a live outer wait that a handler interrupted, or one left so.  A handler's
- * frame is below the interrupted wait's, on the same stack; a frame at or
- * above a node's is a later call after the jump, and that wait is gone.
- * On a sigaltstack nothing is taken: this is a handler, and its stack says
- * nothing of the thread's.  Under pw_lock.
- */
-static struct emu_pwaiter *pw_reclaim(struct syslet_emu *e, uintptr_t frame,
-				      pid_t tid)
-{
-	struct emu_pwaiter *w, *next, *keep = NULL;
-	bool outer = false, alt = false, looked = false;
-
-	for (w = e->pw_list; w; w = next) {
-		next = w->next;
-		if (w->tid != tid)
-			continue;
-		if (frame < w->frame) {
-			outer = true;	/* an outer wait, live */
-			continue;
-		}
-		if (!looked) {
-			alt = on_sigaltstack();
-			looked = true;
-		}
-		if (alt)
-			return NULL;
-		if (!keep) {
-			keep = w;	/* stays listed, for the new wait */
-			continue;
-		}
-		pw_unlist(e, w);
-		syscall(SYS_close, w->efd);
-		free(w);
-	}
-	/* no live wait of ours under this one: the count starts again */
-	if (!outer)
-		t_pw_depth = 0;
-	return keep;
-}
-
 /*
  * syslet_pwait(): the thread's own eventfd, on the context's pw_list, is
  * written by every wake_waiters() from the moment it is listed, so a
@@ -337,55 +270,35 @@ static struct emu_pwaiter *pw_reclaim(struct syslet_emu *e, uintptr_t frame,
  * siglongjmp()s out of the wait leaves it listed and its eventfd open (a
  * leak, which every wake-up writes), where a node on the abandoned stack
  * had wake_waiters() write to whatever descriptor that memory came to hold
- * (an outside review: 8 bytes written into the program's stdin file).
- * The thread's next wait on the context takes such a node over
- * (pw_reclaim()), so that a program that leaves its waits so again and
- * again keeps one, not one per jump.  A handler that forks meanwhile: the
- * child's list is new (pw_gen), and the wait it resumes unlists nothing
- * there.  Nodes still listed when the context goes are freed with it.
+ * (an outside review: 8 bytes written into the program's stdin file).  A
+ * handler that forks meanwhile: the child's list is new (pw_gen), and the
+ * wait it resumes unlists nothing there.
  */
 static int emu_pwait(struct syslet_ctx *ctx, unsigned int min,
 		     const struct timespec *timeout, int64_t deadline,
 		     const sigset_t *sigmask)
 {
 	struct syslet_emu *e = ctx_emu(ctx);
-	pid_t tid = (pid_t)syscall(SYS_gettid);
-	struct emu_pwaiter *w = NULL;
-	volatile char here = 0;
-	uintptr_t frame = (uintptr_t)&here;
+	struct emu_pwaiter *w = malloc(sizeof(*w));
 	int ret;
 
-	if (t_pw_depth) {
-		pthread_mutex_lock(&e->pw_lock);
-		w = pw_reclaim(e, frame, tid);
-		if (w)
-			w->frame = frame;
-		pthread_mutex_unlock(&e->pw_lock);
+	if (!w)
+		return -ENOMEM;
+	w->prev = NULL;
+	w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->efd < 0) {
+		ret = -errno;
+		free(w);
+		return ret;
 	}
-	if (!w) {
-		w = malloc(sizeof(*w));
-		if (!w)
-			return -ENOMEM;
-		w->prev = NULL;
-		w->tid = tid;
-		w->frame = frame;
-		w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (w->efd < 0) {
-			ret = -errno;
-			free(w);
-			return ret;
-		}
-		pthread_mutex_lock(&e->pw_lock);
-		w->gen = e->pw_gen;
-		w->next = e->pw_list;
-		if (w->next)
-			w->next->prev = w;
-		e->pw_list = w;
-		/* seq_cst: see wake_waiters() */
-		atomic_fetch_add(&e->pwaiters, 1);
-		pthread_mutex_unlock(&e->pw_lock);
-	}
-	t_pw_depth++;
+	pthread_mutex_lock(&e->pw_lock);
+	w->gen = e->pw_gen;
+	w->next = e->pw_list;
+	if (w->next)
+		w->next->prev = w;
+	e->pw_list = w;
+	pthread_mutex_unlock(&e->pw_lock);
+	atomic_fetch_add(&e->pwaiters, 1);	/* seq_cst: see wake_waiters() */
 
 	for (;;) {
 		struct pollfd pfd = { .fd = w->efd, .events = POLLIN };
@@ -408,13 +321,18 @@ static int emu_pwait(struct syslet_ctx *ctx, unsigned int min,
 
 	pthread_mutex_lock(&e->pw_lock);
 	/* not if a handler forked meanwhile: the child's list is new */
-	if (w->gen == e->pw_gen)
-		pw_unlist(e, w);
+	if (w->gen == e->pw_gen) {
+		atomic_fetch_sub(&e->pwaiters, 1);
+		if (w->prev)
+			w->prev->next = w->next;
+		else
+			e->pw_list = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+	}
 	pthread_mutex_unlock(&e->pw_lock);
 	syscall(SYS_close, w->efd);	/* glibc's close() is one too */
 	free(w);
-	if (t_pw_depth)
-		t_pw_depth--;
 	return ret;
 }
 
