@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -469,6 +470,218 @@ TEST(pwait_left_by_siglongjmp_leaves_no_stale_waiter)
 	EXPECT_EQ(st.st_size, 0);
 	close(fd);
 	syslet_ctx_exit(&ctx);
+}
+
+/* Open descriptors of this process. */
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* One wait left by the handler's siglongjmp(). */
+static void __attribute__((noinline)) pwait_jumped_out(struct syslet_ctx *ctx,
+							const sigset_t *none)
+{
+	struct kicker k;
+	pthread_t t;
+
+	k.target = pthread_self();
+	atomic_init(&k.stop, 0);
+	if (!sigsetjmp(pw_jmp, 1)) {
+		ASSERT_EQ(pthread_create(&t, NULL, kick, &k), 0);
+		syslet_pwait(ctx, 1, NULL, none);
+		ASSERT_TRUE(0);		/* only a completion could end it */
+	}
+	atomic_store(&k.stop, 1);
+	pthread_join(t, NULL);
+}
+
+/*
+ * A program that leaves its waits by siglongjmp() again and again keeps
+ * one descriptor of the emulated backend's, not one per jump (each left
+ * wait's eventfd stayed open and listed for the context's life), whatever
+ * frame it waits from; later waits and wake-ups still work, and the
+ * context's end closes it.
+ */
+TEST(pwait_left_by_siglongjmp_again_and_again_keeps_one_descriptor)
+{
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct syslet_op a;
+	sigset_t none, old;
+	int fdsb, fds0, fds, i;
+
+	usr1_blocked(on_sigusr1_jump, 0, &none, &old);
+	fdsb = open_fds();
+	ASSERT_GE(fdsb, 0);
+	ctx_or_die(&ctx, 4);
+	fds0 = open_fds();	/* with the context's own */
+	for (i = 0; i < 20; i++)
+		pwait_jumped_out(&ctx, &none);
+	fds = open_fds();
+	tap_diag("descriptors: %d before, %d after 20 waits left by siglongjmp()",
+		 fds0, fds);
+	EXPECT_LE(fds, fds0 + 1);
+	usr1_restored(&old);
+	for (i = 0; i < 4; i++) {
+		syslet_op_init(&a, SYS_getpid, SYSLET_ASYNC);
+		ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_QUEUED);
+		ASSERT_EQ(syslet_pwait(&ctx, 1, NULL, &none), 1);
+		ASSERT_EQ(syslet_reap(&ctx, &c, 1), 1);
+		EXPECT_EQ(c.status, (int64_t)getpid());
+	}
+	EXPECT_LE(open_fds(), fds0 + 1);
+	syslet_ctx_exit(&ctx);
+	EXPECT_LE(open_fds(), fdsb);	/* the node's closed with it */
+}
+
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM	(1U << 31)	/* Linux 4.7; not in every libc's headers */
+#endif
+
+/* the handler's own wait, inside the interrupted one (nested_pwait_*) */
+static void *nest_altstack;
+static struct syslet_ctx *nest_ctx;
+static volatile int nest_ret = -1, nest_runs;
+
+static void on_sigusr1_wait_too(int sig)
+{
+	struct timespec two = { 2, 0 };
+	struct syslet_completion c;
+	struct syslet_op a;
+	sigset_t none;
+
+	(void)sig;
+	if (nest_runs++)
+		return;
+	sigemptyset(&none);
+	syslet_op_init(&a, SYS_getpid, SYSLET_ASYNC);
+	if (syslet_submit(nest_ctx, &a.atom) != SYSLET_QUEUED)
+		return;
+	nest_ret = syslet_pwait(nest_ctx, 1, &two, &none);
+	if (nest_ret == 1 && syslet_reap(nest_ctx, &c, 1) != 1)
+		nest_ret = -2;
+}
+
+struct later {
+	struct syslet_ctx *ctx;
+	pthread_t target;
+};
+
+/* signals the waiter, then once its handler is done, completes a chain */
+static void *signal_then_complete(void *p)
+{
+	struct timespec ts = { 0, 20000000 }, sl = { 0, 50000000 };
+	struct later *l = p;
+	struct syslet_op a;
+
+	while (!nest_runs) {
+		nanosleep(&ts, NULL);
+		pthread_kill(l->target, SIGUSR1);
+	}
+	while (nest_ret == -1)
+		nanosleep(&ts, NULL);
+	syslet_prep_nanosleep(&a, &sl);
+	syslet_op_add_flags(&a, SYSLET_ASYNC);
+	syslet_op_set_data(&a, 7);
+	if (syslet_submit(l->ctx, &a.atom) != SYSLET_QUEUED)
+		abort();
+	return NULL;
+}
+
+/*
+ * A handler that waits on the context inside a live wait of its thread
+ * (the two share the thread's node): both end with their completion, the
+ * outer one woken by the chain completed after the handler returned, with
+ * the handler on the thread's stack or on an SS_AUTODISARM sigaltstack
+ * (which reads as no sigaltstack inside the handler).
+ */
+static void nested_pwait_case(bool altstack)
+{
+	struct timespec five = { 5, 0 };
+	struct syslet_completion c;
+	struct syslet_ctx ctx;
+	struct sigaction sa;
+	sigset_t none, usr1, old;
+	struct later l;
+	stack_t ss, oss;
+	pthread_t t;
+	int ret;
+
+	if (altstack) {
+		ss.ss_sp = nest_altstack;
+		ss.ss_size = 1 << 16;
+		ss.ss_flags = SS_AUTODISARM;
+		if (sigaltstack(&ss, &oss))
+			SKIP("no SS_AUTODISARM");
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigusr1_wait_too;
+	sa.sa_flags = altstack ? SA_ONSTACK : 0;
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigemptyset(&none);
+	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr1, &old), 0);
+	ctx_or_die(&ctx, 4);
+	nest_ctx = &ctx;
+	nest_ret = -1;
+	nest_runs = 0;
+	l.ctx = &ctx;
+	l.target = pthread_self();
+	ASSERT_EQ(pthread_create(&t, NULL, signal_then_complete, &l), 0);
+	/* until the later chain: the handler's wait ends it with -EINTR */
+	do {
+		ret = syslet_pwait(&ctx, 1, &five, &none);
+	} while (ret == -EINTR && syslet_cq_ready(&ctx) == 0);
+	pthread_join(t, NULL);
+	EXPECT_EQ(nest_ret, 1);
+	EXPECT_TRUE(ret == 1 || ret == -EINTR);
+	ASSERT_EQ(syslet_wait(&ctx, 1, &five), 1);
+	ASSERT_EQ(syslet_reap(&ctx, &c, 1), 1);
+	EXPECT_EQ(c.user_data, 7);
+	syslet_ctx_exit(&ctx);
+	usr1_restored(&old);
+	if (altstack)
+		sigaltstack(&oss, NULL);
+}
+
+TEST(nested_pwait_in_a_handler_on_the_threads_stack)
+{
+	nested_pwait_case(false);
+}
+
+static void *nested_on_altstack(void *arg)
+{
+	(void)arg;
+	nested_pwait_case(true);
+	return NULL;
+}
+
+/*
+ * The sigaltstack mapped before the thread that waits is made, so that
+ * it lies above that thread's stack (a wait's frame address there would
+ * look like a later call's: the review of a withdrawn reclaim by frame).
+ */
+TEST(nested_pwait_in_a_handler_on_an_autodisarm_sigaltstack)
+{
+	pthread_t t;
+
+	nest_altstack = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(nest_altstack != MAP_FAILED);
+	ASSERT_EQ(pthread_create(&t, NULL, nested_on_altstack, NULL), 0);
+	pthread_join(t, NULL);
+	munmap(nest_altstack, 1 << 16);
 }
 
 static double now_s(void);
