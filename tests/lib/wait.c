@@ -472,78 +472,6 @@ TEST(pwait_left_by_siglongjmp_leaves_no_stale_waiter)
 	syslet_ctx_exit(&ctx);
 }
 
-/* Open descriptors of this process. */
-static int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
-/* One wait left by the handler's siglongjmp(). */
-static void __attribute__((noinline)) pwait_jumped_out(struct syslet_ctx *ctx,
-							const sigset_t *none)
-{
-	struct kicker k;
-	pthread_t t;
-
-	k.target = pthread_self();
-	atomic_init(&k.stop, 0);
-	if (!sigsetjmp(pw_jmp, 1)) {
-		ASSERT_EQ(pthread_create(&t, NULL, kick, &k), 0);
-		syslet_pwait(ctx, 1, NULL, none);
-		ASSERT_TRUE(0);		/* only a completion could end it */
-	}
-	atomic_store(&k.stop, 1);
-	pthread_join(t, NULL);
-}
-
-/*
- * A program that leaves its waits by siglongjmp() again and again keeps
- * one descriptor of the emulated backend's, not one per jump (each left
- * wait's eventfd stayed open and listed for the context's life), whatever
- * frame it waits from; later waits and wake-ups still work, and the
- * context's end closes it.
- */
-TEST(pwait_left_by_siglongjmp_again_and_again_keeps_one_descriptor)
-{
-	struct syslet_completion c;
-	struct syslet_ctx ctx;
-	struct syslet_op a;
-	sigset_t none, old;
-	int fdsb, fds0, fds, i;
-
-	usr1_blocked(on_sigusr1_jump, 0, &none, &old);
-	fdsb = open_fds();
-	ASSERT_GE(fdsb, 0);
-	ctx_or_die(&ctx, 4);
-	fds0 = open_fds();	/* with the context's own */
-	for (i = 0; i < 20; i++)
-		pwait_jumped_out(&ctx, &none);
-	fds = open_fds();
-	tap_diag("descriptors: %d before, %d after 20 waits left by siglongjmp()",
-		 fds0, fds);
-	EXPECT_LE(fds, fds0 + 1);
-	usr1_restored(&old);
-	for (i = 0; i < 4; i++) {
-		syslet_op_init(&a, SYS_getpid, SYSLET_ASYNC);
-		ASSERT_EQ(syslet_submit(&ctx, &a.atom), SYSLET_QUEUED);
-		ASSERT_EQ(syslet_pwait(&ctx, 1, NULL, &none), 1);
-		ASSERT_EQ(syslet_reap(&ctx, &c, 1), 1);
-		EXPECT_EQ(c.status, (int64_t)getpid());
-	}
-	EXPECT_LE(open_fds(), fds0 + 1);
-	syslet_ctx_exit(&ctx);
-	EXPECT_LE(open_fds(), fdsb);	/* the node's closed with it */
-}
-
 #ifndef SS_AUTODISARM
 #define SS_AUTODISARM	(1U << 31)	/* Linux 4.7; not in every libc's headers */
 #endif
@@ -599,11 +527,11 @@ static void *signal_then_complete(void *p)
 }
 
 /*
- * A handler that waits on the context inside a live wait of its thread
- * (the two share the thread's node): both end with their completion, the
- * outer one woken by the chain completed after the handler returned, with
- * the handler on the thread's stack or on an SS_AUTODISARM sigaltstack
- * (which reads as no sigaltstack inside the handler).
+ * A handler that waits on the context inside a live wait of its thread:
+ * both end with their completion, the outer one woken by the chain
+ * completed after the handler returned, with the handler on the thread's
+ * stack or on an SS_AUTODISARM sigaltstack (which reads as no sigaltstack
+ * inside the handler).
  */
 static void nested_pwait_case(bool altstack)
 {
@@ -669,8 +597,9 @@ static void *nested_on_altstack(void *arg)
 
 /*
  * The sigaltstack mapped before the thread that waits is made, so that
- * it lies above that thread's stack (a wait's frame address there would
- * look like a later call's: the review of a withdrawn reclaim by frame).
+ * it lies above that thread's stack (a wait's frame address there looks
+ * like a later call's: a withdrawn reclaim by frame address, afc909a,
+ * freed the outer wait's node here).
  */
 TEST(nested_pwait_in_a_handler_on_an_autodisarm_sigaltstack)
 {

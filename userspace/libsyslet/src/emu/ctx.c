@@ -173,14 +173,6 @@ void __syslet_emu_ctx_exit(struct syslet_ctx *ctx)
 	if (e->cnext)
 		e->cnext->cprev = e->cprev;
 	pthread_mutex_unlock(&pool.lock);
-	/* syslet_pwait() nodes that waits left by siglongjmp() kept (ring.c) */
-	while (e->pw_list) {
-		struct emu_pwaiter *w = e->pw_list;
-
-		e->pw_list = w->next;
-		syscall(SYS_close, w->efd);
-		free(w);
-	}
 	pthread_cond_destroy(&e->idle);
 	pthread_mutex_destroy(&e->pw_lock);
 	pthread_mutex_destroy(&e->lock);

@@ -84,8 +84,6 @@ struct emu_job {
 struct emu_pwaiter {
 	int efd;
 	unsigned int gen;		/* pw_gen when listed */
-	pthread_t owner;		/* the thread whose waits share it */
-	unsigned int users;		/* its waits in it; under pw_lock */
 	struct emu_pwaiter *next, *prev;
 };
 

@@ -270,63 +270,35 @@ static bool wait_done(struct syslet_ctx *ctx, unsigned int min, bool timed,
  * siglongjmp()s out of the wait leaves it listed and its eventfd open (a
  * leak, which every wake-up writes), where a node on the abandoned stack
  * had wake_waiters() write to whatever descriptor that memory came to hold
- * (an outside review: 8 bytes written into the program's stdin file).
- *
- * The waits of one thread on one context share one node, counted in
- * @users: a wait takes the thread's node if one is listed, and the last
- * user unlists and frees it.  So a wait left by siglongjmp() keeps its
- * count, and its node stays listed, but the thread's later waits use that
- * one node again: a program that leaves its waits so again and again
- * keeps one descriptor, not one per jump; and nothing need tell a wait
- * left so from a live one that a handler interrupted (an outer wait,
- * which a handler's wait shares the node with: a wait that is not the
- * last user writes the eventfd as it ends, so that an outer one that is
- * about to sleep looks at the ring again).  Nodes still listed when the
- * context goes are freed with it.  A handler that forks meanwhile: the
- * child's list is new (pw_gen), and the waits it resumes unlist nothing
- * there.
+ * (an outside review: 8 bytes written into the program's stdin file).  A
+ * handler that forks meanwhile: the child's list is new (pw_gen), and the
+ * wait it resumes unlists nothing there.
  */
 static int emu_pwait(struct syslet_ctx *ctx, unsigned int min,
 		     const struct timespec *timeout, int64_t deadline,
 		     const sigset_t *sigmask)
 {
 	struct syslet_emu *e = ctx_emu(ctx);
-	pthread_t self = pthread_self();
-	static const uint64_t one = 1;
-	struct emu_pwaiter *w;
-	bool last;
+	struct emu_pwaiter *w = malloc(sizeof(*w));
 	int ret;
 
-	pthread_mutex_lock(&e->pw_lock);
-	for (w = e->pw_list; w; w = w->next)
-		if (pthread_equal(w->owner, self))
-			break;
-	if (w)
-		w->users++;
-	pthread_mutex_unlock(&e->pw_lock);
-	if (!w) {
-		w = malloc(sizeof(*w));
-		if (!w)
-			return -ENOMEM;
-		w->prev = NULL;
-		w->owner = self;
-		w->users = 1;
-		w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (w->efd < 0) {
-			ret = -errno;
-			free(w);
-			return ret;
-		}
-		pthread_mutex_lock(&e->pw_lock);
-		w->gen = e->pw_gen;
-		w->next = e->pw_list;
-		if (w->next)
-			w->next->prev = w;
-		e->pw_list = w;
-		pthread_mutex_unlock(&e->pw_lock);
-		/* seq_cst: see wake_waiters() */
-		atomic_fetch_add(&e->pwaiters, 1);
+	if (!w)
+		return -ENOMEM;
+	w->prev = NULL;
+	w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->efd < 0) {
+		ret = -errno;
+		free(w);
+		return ret;
 	}
+	pthread_mutex_lock(&e->pw_lock);
+	w->gen = e->pw_gen;
+	w->next = e->pw_list;
+	if (w->next)
+		w->next->prev = w;
+	e->pw_list = w;
+	pthread_mutex_unlock(&e->pw_lock);
+	atomic_fetch_add(&e->pwaiters, 1);	/* seq_cst: see wake_waiters() */
 
 	for (;;) {
 		struct pollfd pfd = { .fd = w->efd, .events = POLLIN };
@@ -348,9 +320,8 @@ static int emu_pwait(struct syslet_ctx *ctx, unsigned int min,
 	}
 
 	pthread_mutex_lock(&e->pw_lock);
-	last = !--w->users;
 	/* not if a handler forked meanwhile: the child's list is new */
-	if (last && w->gen == e->pw_gen) {
+	if (w->gen == e->pw_gen) {
 		atomic_fetch_sub(&e->pwaiters, 1);
 		if (w->prev)
 			w->prev->next = w->next;
@@ -360,12 +331,8 @@ static int emu_pwait(struct syslet_ctx *ctx, unsigned int min,
 			w->next->prev = w->prev;
 	}
 	pthread_mutex_unlock(&e->pw_lock);
-	if (last) {
-		syscall(SYS_close, w->efd);	/* glibc's close() is one too */
-		free(w);
-	} else if (syscall(SYS_write, w->efd, &one, sizeof(one)) < 0) {
-		/* EAGAIN: the counter is full, it is readable */
-	}
+	syscall(SYS_close, w->efd);	/* glibc's close() is one too */
+	free(w);
 	return ret;
 }
 
