@@ -23,8 +23,8 @@
  *			around threads; the least a call on a thread costs)
  *   loop		an event loop handing QD requests in flight to THREADS
  *			worker threads (4 by default) and taking their
- *			results back, as libuv does (and glibc's POSIX AIO):
- *			what an event-driven program has without this engine
+ *			results back, as libuv does: what an event-driven
+ *			program has without this engine
  *   uring		io_uring (liburing): statx; small files as linked
  *			openat (direct descriptor) -> read -> close; tree: statx
  *			through the ring, getdents64 synchronous (io_uring has
@@ -958,6 +958,7 @@ static void loop_tree_one(struct lslot *l, struct statx *stx)
 		l->err = 1;
 		return;
 	}
+	/* as list_sync(): what was read is parsed, a failure counted */
 	for (;;) {
 		if (l->dcap - l->dlen < DENTS_BYTES) {
 			l->dcap = l->dcap ? 2 * l->dcap : 2 * DENTS_BYTES;
@@ -1092,11 +1093,11 @@ static void run_loop_pool(void)
 				ops++;
 				continue;
 			}
-			if (l->err) {
-				errors++;
-				free(l->w.path);
-			} else if (l->w.list) {
+			errors += l->err;
+			if (l->w.list) {
 				parse(l->w.path, l->dents, (long)l->dlen);
+				free(l->w.path);
+			} else if (l->err) {
 				free(l->w.path);
 			} else if (ops++, S_ISDIR(l->mode)) {
 				push(l->w.path, 1);

@@ -17,7 +17,7 @@ $SYSLET_OUT/bench/anysys-<mode>/.  A benchmark: it never asserts.
 
 Engines: the sync loop; N threads that each take the next item and make
 its calls (no loop: the least a call on a thread costs); an event loop
-with a pool of N worker threads, as libuv (and glibc's POSIX AIO) does:
+with a pool of N worker threads, as libuv does:
 requests handed to the workers, results taken back by the loop, which
 does the rest (the issue's "thread pool, the libuv/glibc model", N = 4
 and 16); io_uring; the syslet engine (default mode, SYSLET_ASYNC) and

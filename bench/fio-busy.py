@@ -16,8 +16,9 @@ first in each repetition).  On a loaded host one run of one engine
 differs from the next by up to 3x, and on a quiet one hot-qd1 moves by
 20% from run to run: read the medians, and the ratios, never one row.
 --json FILE saves every run's IOPS and the medians.  --pair A/B (more
-than once) adds the median of A's ratio to B in the same repetition.  Issue 16 part 2;
-README.md, "On a busy host"; bench/main.d/52-fio-medians.sh (make run).
+than once) adds the median of A's ratio to B in the same repetition.
+Issue 16 part 2; README.md, "On a busy host";
+bench/main.d/52-fio-medians.sh (make run).
 
 --trace sched counts, per I/O, from tracefs: wake-ups of fio's threads
 (sched_waking) and those sent from another vCPU than the target's
@@ -273,11 +274,14 @@ def main():
     events = SCHED if a.trace == "sched" else LAT
     targets = fc.setup("/tmp/fio-compare")
     iops = collections.defaultdict(list)
-    ratios = collections.defaultdict(list)
-    per_rep = collections.defaultdict(dict)
+    per_rep = collections.defaultdict(dict)	# repetition -> engine -> IOPS
+
+    def round_ratios(x, y):
+        """x's IOPS over y's, in each repetition that has both."""
+        return [per_rep[k][x] / per_rep[k][y] for k in sorted(per_rep)
+                if per_rep[k].get(x) and per_rep[k].get(y)]
     try:
         for rep in range(a.reps):
-            base = None
             for name, args, env, sync in engs:
                 if t:
                     set_events(t, events, True)
@@ -296,10 +300,6 @@ def main():
                     continue
                 iops[name].append(r["iops"])
                 per_rep[rep][name] = r["iops"]
-                if name == base_name:
-                    base = r["iops"]
-                elif base:
-                    ratios[name].append(r["iops"] / base)
                 line = "%-14s run %d: %6.0f IOPS, usr %2.0f%% sys %2.0f%%, p50 %.1f ms, p99 %.1f ms" % (
                     name, rep, r["iops"], r["usr"], r["sys"], r["p50"] / 1e3, r["p99"] / 1e3)
                 if snap:
@@ -333,7 +333,7 @@ def main():
         v = iops.get(name)
         if not v:
             continue
-        rr = ratios.get(name)
+        rr = round_ratios(name, base_name) if name != base_name else []
         print("| %s | %.0f | %.0f-%.0f | %s |" % (
             name, statistics.median(v), min(v), max(v),
             "%.2fx (%.2f-%.2f)" % (statistics.median(rr), min(rr), max(rr)) if rr else "-"))
@@ -343,8 +343,7 @@ def main():
     summary["pairs"] = {}
     for pair in a.pair:
         x, y = pair.split("/")
-        rr = [per_rep[k][x] / per_rep[k][y] for k in sorted(per_rep)
-              if per_rep[k].get(x) and per_rep[k].get(y)]
+        rr = round_ratios(x, y)
         if rr:
             print("%s / %s: median %.2fx (%.2f-%.2f, %d rounds)" % (
                 x, y, statistics.median(rr), min(rr), max(rr), len(rr)))

@@ -479,7 +479,7 @@ TEST(pwait_left_by_siglongjmp_leaves_no_stale_waiter)
 /* the handler's own wait, inside the interrupted one (nested_pwait_*) */
 static void *nest_altstack;
 static struct syslet_ctx *nest_ctx;
-static volatile int nest_ret = -1, nest_runs;
+static _Atomic int nest_ret = -1, nest_runs;	/* the kicker reads them */
 
 static void on_sigusr1_wait_too(int sig)
 {
@@ -487,17 +487,21 @@ static void on_sigusr1_wait_too(int sig)
 	struct syslet_completion c;
 	struct syslet_op a;
 	sigset_t none;
+	int ret;
 
 	(void)sig;
-	if (nest_runs++)
+	if (atomic_fetch_add(&nest_runs, 1))
 		return;
 	sigemptyset(&none);
 	syslet_op_init(&a, SYS_getpid, SYSLET_ASYNC);
-	if (syslet_submit(nest_ctx, &a.atom) != SYSLET_QUEUED)
+	if (syslet_submit(nest_ctx, &a.atom) != SYSLET_QUEUED) {
+		atomic_store(&nest_ret, -3);	/* the kicker goes on */
 		return;
-	nest_ret = syslet_pwait(nest_ctx, 1, &two, &none);
-	if (nest_ret == 1 && syslet_reap(nest_ctx, &c, 1) != 1)
-		nest_ret = -2;
+	}
+	ret = syslet_pwait(nest_ctx, 1, &two, &none);
+	if (ret == 1 && syslet_reap(nest_ctx, &c, 1) != 1)
+		ret = -2;
+	atomic_store(&nest_ret, ret);
 }
 
 struct later {
@@ -512,11 +516,11 @@ static void *signal_then_complete(void *p)
 	struct later *l = p;
 	struct syslet_op a;
 
-	while (!nest_runs) {
+	while (!atomic_load(&nest_runs)) {
 		nanosleep(&ts, NULL);
 		pthread_kill(l->target, SIGUSR1);
 	}
-	while (nest_ret == -1)
+	while (atomic_load(&nest_ret) == -1)
 		nanosleep(&ts, NULL);
 	syslet_prep_nanosleep(&a, &sl);
 	syslet_op_add_flags(&a, SYSLET_ASYNC);
@@ -538,8 +542,7 @@ static void nested_pwait_case(bool altstack)
 	struct timespec five = { 5, 0 };
 	struct syslet_completion c;
 	struct syslet_ctx ctx;
-	struct sigaction sa;
-	sigset_t none, usr1, old;
+	sigset_t none, old;
 	struct later l;
 	stack_t ss, oss;
 	pthread_t t;
@@ -552,18 +555,12 @@ static void nested_pwait_case(bool altstack)
 		if (sigaltstack(&ss, &oss))
 			SKIP("no SS_AUTODISARM");
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigusr1_wait_too;
-	sa.sa_flags = altstack ? SA_ONSTACK : 0;
-	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
-	sigemptyset(&usr1);
-	sigaddset(&usr1, SIGUSR1);
-	sigemptyset(&none);
-	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr1, &old), 0);
+	usr1_blocked(on_sigusr1_wait_too, altstack ? SA_ONSTACK : 0, &none,
+		     &old);
 	ctx_or_die(&ctx, 4);
 	nest_ctx = &ctx;
-	nest_ret = -1;
-	nest_runs = 0;
+	atomic_store(&nest_ret, -1);
+	atomic_store(&nest_runs, 0);
 	l.ctx = &ctx;
 	l.target = pthread_self();
 	ASSERT_EQ(pthread_create(&t, NULL, signal_then_complete, &l), 0);
@@ -572,7 +569,7 @@ static void nested_pwait_case(bool altstack)
 		ret = syslet_pwait(&ctx, 1, &five, &none);
 	} while (ret == -EINTR && syslet_cq_ready(&ctx) == 0);
 	pthread_join(t, NULL);
-	EXPECT_EQ(nest_ret, 1);
+	EXPECT_EQ(atomic_load(&nest_ret), 1);
 	EXPECT_TRUE(ret == 1 || ret == -EINTR);
 	ASSERT_EQ(syslet_wait(&ctx, 1, &five), 1);
 	ASSERT_EQ(syslet_reap(&ctx, &c, 1), 1);
