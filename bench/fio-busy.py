@@ -245,6 +245,9 @@ def main():
     if not os.access(fc.FIO, os.X_OK):
         print("fio-busy: %s missing (scripts/fio.sh)" % fc.FIO)
         return 1
+    for pair in a.pair:
+        if len(pair.split("/")) != 2:
+            ap.error("--pair takes A/B, not %r" % pair)
     wname = a.workload
     w = fc.WORKLOADS[wname]
     base_name = a.base or ("psync" if w["qd"] == 1 else "io_uring")
@@ -258,6 +261,8 @@ def main():
     missing = [n for n in want if n not in [e[0] for e in engs]]
     if missing:
         print("fio-busy: not available here: " + ", ".join(missing))
+    if base_name in missing:
+        return 1		# no ratio could be taken
     extra = a.fio_args.split()
     engs = [(n, args + extra, env, sync) for n, args, env, sync in engs]
     tag = "busy" + ("-host-busy-%d" % a.host_busy if a.host_busy else "")
@@ -348,6 +353,8 @@ def main():
             print("%s / %s: median %.2fx (%.2f-%.2f, %d rounds)" % (
                 x, y, statistics.median(rr), min(rr), max(rr), len(rr)))
             summary["pairs"][pair] = dict(ratios=rr, median_ratio=statistics.median(rr))
+        else:
+            print("%s / %s: no round with both" % (x, y))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(summary, f, indent=1)

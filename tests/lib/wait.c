@@ -480,25 +480,40 @@ TEST(pwait_left_by_siglongjmp_leaves_no_stale_waiter)
 static void *nest_altstack;
 static struct syslet_ctx *nest_ctx;
 static _Atomic int nest_ret = -1, nest_runs;	/* the kicker reads them */
+static _Atomic long nest_ms = -1;		/* the handler's wait, in ms */
+static _Atomic long nest_done_at = -1;		/* the later chain's submission */
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* async-signal-safe */
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void on_sigusr1_wait_too(int sig)
 {
 	struct timespec two = { 2, 0 };
 	struct syslet_completion c;
 	struct syslet_op a;
-	sigset_t none;
+	sigset_t usr1;
+	long t0;
 	int ret;
 
 	(void)sig;
 	if (atomic_fetch_add(&nest_runs, 1))
 		return;
-	sigemptyset(&none);
+	/* the kicker's next SIGUSR1 does not cut this wait short */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
 	syslet_op_init(&a, SYS_getpid, SYSLET_ASYNC);
 	if (syslet_submit(nest_ctx, &a.atom) != SYSLET_QUEUED) {
 		atomic_store(&nest_ret, -3);	/* the kicker goes on */
 		return;
 	}
-	ret = syslet_pwait(nest_ctx, 1, &two, &none);
+	t0 = mono_ms();
+	ret = syslet_pwait(nest_ctx, 1, &two, &usr1);
+	atomic_store(&nest_ms, mono_ms() - t0);
 	if (ret == 1 && syslet_reap(nest_ctx, &c, 1) != 1)
 		ret = -2;
 	atomic_store(&nest_ret, ret);
@@ -512,19 +527,26 @@ struct later {
 /* signals the waiter, then once its handler is done, completes a chain */
 static void *signal_then_complete(void *p)
 {
-	struct timespec ts = { 0, 20000000 }, sl = { 0, 50000000 };
+	/* the chain reads them when it runs, after this thread is gone */
+	static const struct timespec sl = { 0, 50000000 };
+	static struct syslet_op a;
+	struct timespec ts = { 0, 20000000 };
 	struct later *l = p;
-	struct syslet_op a;
+	int tries;
 
-	while (!atomic_load(&nest_runs)) {
+	/* at most 5 s of each, so that a failure fails, not hangs */
+	for (tries = 0; !atomic_load(&nest_runs) && tries < 250; tries++) {
 		nanosleep(&ts, NULL);
 		pthread_kill(l->target, SIGUSR1);
 	}
-	while (atomic_load(&nest_ret) == -1)
+	for (tries = 0; atomic_load(&nest_ret) == -1 && tries < 250; tries++)
 		nanosleep(&ts, NULL);
+	if (atomic_load(&nest_ret) == -1)
+		return NULL;
 	syslet_prep_nanosleep(&a, &sl);
 	syslet_op_add_flags(&a, SYSLET_ASYNC);
 	syslet_op_set_data(&a, 7);
+	atomic_store(&nest_done_at, mono_ms());
 	if (syslet_submit(l->ctx, &a.atom) != SYSLET_QUEUED)
 		abort();
 	return NULL;
@@ -546,6 +568,7 @@ static void nested_pwait_case(bool altstack)
 	struct later l;
 	stack_t ss, oss;
 	pthread_t t;
+	long end, inner_ms, submitted;
 	int ret;
 
 	if (altstack) {
@@ -561,6 +584,8 @@ static void nested_pwait_case(bool altstack)
 	nest_ctx = &ctx;
 	atomic_store(&nest_ret, -1);
 	atomic_store(&nest_runs, 0);
+	atomic_store(&nest_ms, -1);
+	atomic_store(&nest_done_at, -1);
 	l.ctx = &ctx;
 	l.target = pthread_self();
 	ASSERT_EQ(pthread_create(&t, NULL, signal_then_complete, &l), 0);
@@ -568,12 +593,26 @@ static void nested_pwait_case(bool altstack)
 	do {
 		ret = syslet_pwait(&ctx, 1, &five, &none);
 	} while (ret == -EINTR && syslet_cq_ready(&ctx) == 0);
+	end = mono_ms();
 	pthread_join(t, NULL);
 	EXPECT_EQ(atomic_load(&nest_ret), 1);
 	EXPECT_TRUE(ret == 1 || ret == -EINTR);
+	/*
+	 * Woken, not timed out: a wait that timed out still returns 1 when
+	 * the completion is in the ring by then, so the times tell.  The
+	 * handler's getpid completes at once, the later chain in 50 ms.
+	 */
+	inner_ms = atomic_load(&nest_ms);
+	submitted = atomic_load(&nest_done_at);
+	tap_diag("handler's wait %ld ms, outer wait (%d) ended %ld ms after "
+		 "the 50 ms chain's submission", inner_ms, ret, end - submitted);
+	EXPECT_GE(submitted, 0);
+	EXPECT_LT(inner_ms, 1500);
+	EXPECT_LT(end - submitted, 2500);
 	ASSERT_EQ(syslet_wait(&ctx, 1, &five), 1);
 	ASSERT_EQ(syslet_reap(&ctx, &c, 1), 1);
 	EXPECT_EQ(c.user_data, 7);
+	EXPECT_EQ(c.status, 0);		/* the 50 ms nanosleep() slept */
 	syslet_ctx_exit(&ctx);
 	usr1_restored(&old);
 	if (altstack)
