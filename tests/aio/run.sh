@@ -220,6 +220,10 @@ sys.exit(0 if libc.syscall(ctypes.c_long(int(sys.argv[1])), None, buf,
 	# a signal due before it reads the head: windows widened
 	run "guest-race/suspend" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} \
 		TAP_FILTER=untimed_wait "$bin/suspend-race"
+	# a signal set to SIG_IGN sent while a timed wait blocks it (before
+	# its sleep): dropped, not an EINTR
+	run "guest-race/suspend-ignored" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} \
+		TAP_FILTER=ignored_signal "$bin/suspend-race"
 	# a handler inside the shim polls a read done in the ring (white-box:
 	# the depth raised by the test, basic.c)
 	run "guest-race/basic" ${expect:+SYSLET_AIO_EXPECT_BACKEND=$expect} \
