@@ -34,6 +34,10 @@
  *			(syslet_submit_done), as a plain call would
  *   syslet-async	the same chains with SYSLET_ASYNC (queued to an async
  *			thread at once)
+ *   syslet-auto	the default mode until a chain hands off, then the
+ *			next QD chains with SYSLET_ASYNC, then the default
+ *			again: the fio engine's exec_mode=auto, a program's
+ *			own policy (the engine has no such mode)
  *   emul		libsyslet's emulated backend (a thread pool)
  *
  * The syslet chains are one per item: statx; openat -> read -> close with
@@ -68,7 +72,7 @@
 #define STATX_MASK	STATX_BASIC_STATS
 
 enum { W_STAT, W_SMALL, W_TREE, W_COPY };
-enum { E_SYNC, E_POOL, E_URING, E_SYSLET, E_ASYNC, E_EMUL, E_LOOP };
+enum { E_SYNC, E_POOL, E_URING, E_SYSLET, E_ASYNC, E_EMUL, E_LOOP, E_AUTO };
 
 static int workload, engine;
 static unsigned int qd, count;
@@ -451,9 +455,32 @@ static unsigned int ctx_flags(void)
 	return engine == E_EMUL ? SYSLET_CTX_EMULATED : SYSLET_CTX_KERNEL;
 }
 
+/*
+ * The mode of the next chain.  syslet-auto: a hand-off costs the caller
+ * a thread's wake-up, so once a chain handed off (SYSLET_QUEUED in the
+ * default mode), the next qd go to async threads at once; then the
+ * caller tries again (what the fio engine's exec_mode=auto does).
+ */
+static unsigned int auto_left;
+
+static unsigned int next_mode(void)
+{
+	if (engine == E_ASYNC)
+		return SYSLET_ASYNC;
+	if (engine != E_AUTO || !auto_left)
+		return 0;
+	auto_left--;
+	return SYSLET_ASYNC;
+}
+
+static void mode_result(unsigned int mode, int ret)
+{
+	if (engine == E_AUTO && !mode && ret == SYSLET_QUEUED)
+		auto_left = qd;
+}
+
 static void run_syslet_items(void)
 {
-	unsigned int mode = engine == E_ASYNC ? SYSLET_ASYNC : 0;
 	unsigned int started = 0, finished = 0, k, freek[MAXQD], nfree = qd;
 	struct syslet_completion comps[MAXQD];
 	struct syslet_ctx ctx;
@@ -466,6 +493,7 @@ static void run_syslet_items(void)
 		freek[k] = qd - 1 - k;
 	while (finished < count) {
 		while (nfree && started < count) {
+			unsigned int mode = next_mode();
 			struct slot *s;
 
 			k = freek[--nfree];
@@ -474,10 +502,13 @@ static void run_syslet_items(void)
 						 &s->done);
 			if (ret == -EAGAIN) {		/* chains limit */
 				nfree++;
+				if (mode)
+					auto_left++;	/* not used */
 				break;
 			}
 			if (ret < 0)
 				die("syslet_submit_done", -ret);
+			mode_result(mode, ret);
 			started++;
 			chains++;
 			queued += ret == SYSLET_QUEUED;
@@ -826,7 +857,6 @@ static int tree_done(struct tslot *s, const struct syslet_completion *c)
 
 static void run_tree_syslet(void)
 {
-	unsigned int mode = engine == E_ASYNC ? SYSLET_ASYNC : 0;
 	unsigned int inflight = 0, k, freek[MAXQD], nfree = qd;
 	struct syslet_completion comps[MAXQD];
 	struct syslet_ctx ctx;
@@ -840,6 +870,7 @@ static void run_tree_syslet(void)
 	push(root_path(), 0);
 	while (nstack || inflight) {
 		while (nstack && nfree) {
+			unsigned int mode = next_mode();
 			struct tslot *s;
 			const struct syslet_atom *head;
 			struct work w = stack[--nstack];
@@ -857,6 +888,7 @@ static void run_tree_syslet(void)
 					syslet_wait(&ctx, 1, NULL);
 				if (ret < 0)
 					die("syslet_submit_done", -ret);
+				mode_result(mode, ret);
 				chains++;
 				if (ret != SYSLET_DONE) {
 					queued++;
@@ -1137,7 +1169,8 @@ int main(int argc, char **argv)
 {
 	static const char *const wnames[] = { "stat", "small", "tree", "copy" };
 	static const char *const enames[] = { "sync", "pool", "uring", "syslet",
-					       "syslet-async", "emul", "loop" };
+					       "syslet-async", "emul", "loop",
+					       "syslet-auto" };
 	struct timespec t0, t1;
 	struct rusage r0, r1;
 	double secs;
@@ -1157,7 +1190,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	workload = pick(argv[2], wnames, 4);
-	engine = pick(argv[3], enames, 7);
+	engine = pick(argv[3], enames, 8);
 	if (argc == 8)
 		pool_threads = (unsigned int)atoi(argv[7]);
 	if (!pool_threads || pool_threads > MAXQD)

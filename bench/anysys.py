@@ -67,6 +67,7 @@ REPEAT = {"short": {"hot": 5, "cold": 3}, "full": {"hot": 5, "cold": 3}}
 
 LABEL = {"sync": "sync loop", "pool": "threads, no loop", "uring": "io_uring",
          "syslet": "syslet (default)", "syslet-async": "syslet SYSLET_ASYNC",
+         "syslet-auto": "syslet auto",
          "emul": "emulated backend", "loop": "loop + pool"}
 
 # The issue's "thread pool (the libuv/glibc model)": an event loop that
@@ -148,7 +149,8 @@ def rows_for(w, depths, kernel):
             rows.append(("uring", d, None))
         rows += [("loop", d, t) for t in LOOP_THREADS]
         if kernel:
-            rows += [("syslet", d, None), ("syslet-async", d, None)]
+            rows += [("syslet", d, None), ("syslet-async", d, None),
+                     ("syslet-auto", d, None)]
         rows.append(("emul", d, None))
     return rows
 
@@ -213,7 +215,7 @@ def targets(summary):
         print("| hot stat storm, 1 in flight, syslet / sync | >= 0.9x | %s |" %
               ratio(sy[0]["ops_per_s"], s[0]["ops_per_s"]))
     for key in ("stat-cold", "small-cold", "tree-cold"):
-        for eng in ("syslet", "syslet-async"):
+        for eng in ("syslet", "syslet-async", "syslet-auto"):
             e = get(key, eng, 64)
             res = summary.get(key, [])
             if e:
@@ -225,7 +227,7 @@ def targets(summary):
 
 def chart(summary, outdir):
     """ops/s relative to the sync loop: one cluster per workload, the best depth per engine."""
-    engines = ["pool", "loop", "uring", "syslet", "syslet-async", "emul"]
+    engines = ["pool", "loop", "uring", "syslet", "syslet-async", "syslet-auto", "emul"]
     dat = os.path.join(outdir, "chart.dat")
     with open(dat, "w") as f:
         f.write("workload " + " ".join('"%s"' % LABEL[e] for e in engines) + "\n")
