@@ -1170,21 +1170,31 @@ void saio_sigwait_end(struct saio_sigwait *w)
 
 /*
  * Takes @sig, pending and blocked, set to SIG_IGN, off this thread's and
- * the process's queues (each instance of a real-time signal, up to 64):
- * what the kernel would have done had the wait not blocked it.
+ * the process's queues, each instance of a real-time signal (until none
+ * is left: RLIMIT_SIGPENDING bounds them; a cap left the rest to end the
+ * sleep with EINTR, a review): what the kernel would have done had the
+ * wait not blocked it.  An instance taken after another thread installed
+ * a handler is that handler's: it is put back on this thread, which
+ * takes it in its sleep (a review: dropped, its handler never ran).
  */
 static void saio_sig_drop(int sig)
 {
 	const struct timespec zero = { 0, 0 };
+	struct sigaction sa;
 	sigset_t one;
-	int i;
+	siginfo_t si;
 
 	sigemptyset(&one);
 	sigaddset(&one, sig);
 	/* the system call: glibc's sigtimedwait() is a cancellation point */
-	for (i = 0; i < 64 && syscall(SYS_rt_sigtimedwait, &one, NULL, &zero,
-				      (size_t)(_NSIG / 8)) == sig; i++)
-		;
+	while (syscall(SYS_rt_sigtimedwait, &one, &si, &zero,
+		       (size_t)(_NSIG / 8)) == sig) {
+		if (!sigaction(sig, NULL, &sa) && sa.sa_handler == SIG_IGN)
+			continue;
+		syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid),
+			sig, &si);
+		break;
+	}
 }
 
 /*
