@@ -1175,9 +1175,10 @@ void saio_sigwait_end(struct saio_sigwait *w)
  * sleep with EINTR, a review): what the kernel would have done had the
  * wait not blocked it.  An instance taken after another thread installed
  * a handler is that handler's: it is put back on this thread, which
- * takes it in its sleep (a review: dropped, its handler never ran).
+ * takes it in its sleep (a review: dropped, its handler never ran), and
+ * which is then due: returns true.
  */
-static void saio_sig_drop(int sig)
+static bool saio_sig_drop(int sig)
 {
 	const struct timespec zero = { 0, 0 };
 	struct sigaction sa;
@@ -1191,10 +1192,10 @@ static void saio_sig_drop(int sig)
 		       (size_t)(_NSIG / 8)) == sig) {
 		if (!sigaction(sig, NULL, &sa) && sa.sa_handler == SIG_IGN)
 			continue;
-		syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid),
-			sig, &si);
-		break;
+		return !syscall(SYS_rt_tgsigqueueinfo, getpid(),
+				syscall(SYS_gettid), sig, &si);
 	}
+	return false;
 }
 
 /*
@@ -1229,10 +1230,10 @@ static bool saio_sig_due(const sigset_t *mask, bool *restart,
 			continue;
 		if (sigaction(sig, NULL, &sa))
 			sa.sa_handler = SIG_DFL;
-		if (sa.sa_handler == SIG_IGN) {
-			saio_sig_drop(sig);
+		/* one put back has a handler now: due, with its flags */
+		if (sa.sa_handler == SIG_IGN &&
+		    (!saio_sig_drop(sig) || sigaction(sig, NULL, &sa)))
 			continue;
-		}
 		due = true;
 		sigdelset(only, sig);	/* *only: every other one blocked */
 		/* *restart: none of them would end an untimed wait */
