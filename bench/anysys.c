@@ -502,8 +502,8 @@ static void run_syslet_items(void)
 						 &s->done);
 			if (ret == -EAGAIN) {		/* chains limit */
 				nfree++;
-				if (mode)
-					auto_left++;	/* not used */
+				if (engine == E_AUTO && mode)
+					auto_left++;	/* not submitted */
 				break;
 			}
 			if (ret < 0)

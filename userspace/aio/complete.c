@@ -1182,20 +1182,28 @@ static bool saio_sig_drop(int sig)
 {
 	const struct timespec zero = { 0, 0 };
 	struct sigaction sa;
+	int saved = errno, i;
+	bool back = false;
 	sigset_t one;
 	siginfo_t si;
 
 	sigemptyset(&one);
 	sigaddset(&one, sig);
-	/* the system call: glibc's sigtimedwait() is a cancellation point */
-	while (syscall(SYS_rt_sigtimedwait, &one, &si, &zero,
-		       (size_t)(_NSIG / 8)) == sig) {
+	/*
+	 * The system call: glibc's sigtimedwait() is a cancellation point.
+	 * Bounded, so that a sender that keeps refilling the queue cannot
+	 * keep a timed wait from its sleep past its deadline (a review).
+	 */
+	for (i = 0; i < 4096 && syscall(SYS_rt_sigtimedwait, &one, &si, &zero,
+					(size_t)(_NSIG / 8)) == sig; i++) {
 		if (!sigaction(sig, NULL, &sa) && sa.sa_handler == SIG_IGN)
 			continue;
-		return !syscall(SYS_rt_tgsigqueueinfo, getpid(),
+		back = !syscall(SYS_rt_tgsigqueueinfo, getpid(),
 				syscall(SYS_gettid), sig, &si);
+		break;
 	}
-	return false;
+	errno = saved;
+	return back;
 }
 
 /*
