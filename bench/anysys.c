@@ -794,6 +794,7 @@ static const struct syslet_atom *tree_prep(struct tslot *s, unsigned int k,
 	s->buf[0] = SYSLET_U64(s->dents);
 	s->buf[1] = SYSLET_U64(s->dents + DENTS_BYTES);
 	s->len = DENTS_BYTES;
+	s->got[1] = 0;
 	syslet_atom_init(&a[0], SYS_openat, SYSLET_STOP_ON_NEGATIVE | mode);
 	syslet_atom_arg(&a[0], 0, &s->cwd);
 	syslet_atom_arg(&a[0], 1, &s->p);
@@ -818,6 +819,14 @@ static const struct syslet_atom *tree_prep(struct tslot *s, unsigned int k,
 	syslet_atom_set_data(&a[0], k);
 	syslet_atom_set_data(&a[1], k);
 	return &a[0];
+}
+
+/* A listing's next part heads its own submission: the mode of that one. */
+static const struct syslet_atom *tree_again(struct tslot *s, unsigned int mode)
+{
+	s->got[1] = 0;
+	s->at[1].flags = (s->at[1].flags & ~SYSLET_ASYNC) | mode;
+	return &s->at[1];
 }
 
 /* Returns 1 when the slot is free, 0 when its listing must go on. */
@@ -882,7 +891,6 @@ static void run_tree_syslet(void)
 			head = tree_prep(s, k, mode);
 			/* resubmitted until its listing is read whole */
 			for (;;) {
-				s->got[1] = 0;
 				while ((ret = syslet_submit_done(&ctx, head,
 								 &s->done)) == -EAGAIN)
 					syslet_wait(&ctx, 1, NULL);
@@ -899,7 +907,8 @@ static void run_tree_syslet(void)
 					freek[nfree++] = k;
 					break;
 				}
-				head = &s->at[1];
+				mode = next_mode();
+				head = tree_again(s, mode);
 			}
 		}
 		if (!inflight)
@@ -911,6 +920,8 @@ static void run_tree_syslet(void)
 		if (n < 0)
 			die("syslet_reap", -n);
 		for (j = 0; j < n; j++) {
+			const struct syslet_atom *head;
+			unsigned int mode;
 			struct tslot *s;
 
 			k = (unsigned int)comps[j].user_data;
@@ -921,11 +932,13 @@ static void run_tree_syslet(void)
 				continue;
 			}
 			/* the listing goes on: again from [1], fd in its slot */
-			s->got[1] = 0;
-			while ((ret = syslet_submit(&ctx, &s->at[1])) == -EAGAIN)
+			mode = next_mode();
+			head = tree_again(s, mode);
+			while ((ret = syslet_submit(&ctx, head)) == -EAGAIN)
 				syslet_wait(&ctx, 1, NULL);
 			if (ret < 0)
 				die("syslet_submit", -ret);
+			mode_result(mode, ret);
 			chains++;
 			queued += ret == SYSLET_QUEUED;
 		}
