@@ -51,6 +51,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <liburing.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -1178,6 +1179,19 @@ static int pick(const char *s, const char *const *names, int n)
 	exit(2);
 }
 
+/* a whole decimal number in 1..max, else the usage error */
+static unsigned int number(const char *s, const char *what, unsigned long max)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || !v || v > max)
+		die(what, EINVAL);
+	return (unsigned int)v;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const wnames[] = { "stat", "small", "tree", "copy" };
@@ -1192,7 +1206,7 @@ int main(int argc, char **argv)
 	if (argc == 5 && !strcmp(argv[1], "mk")) {
 		workload = pick(argv[2], wnames, 4);
 		dir = argv[3];
-		count = (unsigned int)atoi(argv[4]);
+		count = number(argv[4], "COUNT", UINT_MAX);
 		mk();
 		return 0;
 	}
@@ -1205,16 +1219,12 @@ int main(int argc, char **argv)
 	workload = pick(argv[2], wnames, 4);
 	engine = pick(argv[3], enames, 8);
 	if (argc == 8)
-		pool_threads = (unsigned int)atoi(argv[7]);
-	if (!pool_threads || pool_threads > MAXQD)
-		die("THREADS", EINVAL);
-	qd = (unsigned int)atoi(argv[4]);
+		pool_threads = number(argv[7], "THREADS", MAXQD);
+	qd = number(argv[4], "QD", MAXQD);
 	dir = argv[5];
-	count = (unsigned int)atoi(argv[6]);
+	count = number(argv[6], "COUNT", UINT_MAX);
 	if (engine == E_SYNC)
 		qd = 1;
-	if (!qd || qd > MAXQD)
-		die("QD", EINVAL);
 	for (i = 0; i < MAXQD; i++)
 		slots[i].buf = xmalloc(SMALL_MAX);
 	if (workload == W_COPY) {
