@@ -535,13 +535,18 @@ SYSCALL_DEFINE6(async_wait, struct syslet_ring __user *, ring,
 {
 	if (flags & ~SYSLET_WAIT_F_ALL)
 		return -EINVAL;
+	/* an absolute deadline needs a time */
+	if ((flags & SYSLET_WAIT_ABSTIME) && !timeout)
+		return -EINVAL;
 	/*
 	 * A restarted call must wait as the first did: not with the mask
 	 * restored, nor with its relative timeout started over (mainline
 	 * restarts only untimed waits so; a timed futex wait keeps its
-	 * expiry in a restart block).
+	 * expiry in a restart block).  An absolute deadline
+	 * (SYSLET_WAIT_ABSTIME) is the same in the restarted call.
 	 */
-	if ((flags & SYSLET_WAIT_RESTART) && (sigmask || timeout))
+	if ((flags & SYSLET_WAIT_RESTART) &&
+	    (sigmask || (timeout && !(flags & SYSLET_WAIT_ABSTIME))))
 		return -EINVAL;
 	/*
 	 * With a sigmask the restart is asked for with a flag of its own:
@@ -549,9 +554,10 @@ SYSCALL_DEFINE6(async_wait, struct syslet_ring __user *, ring,
 	 * with the call's mask and returns to the thread's own (saved in its
 	 * frame), and the restarted call installs the call's mask again, as
 	 * the first did; without a handler the signal code restores the
-	 * thread's mask before the restart.  Untimed only, as above.
+	 * thread's mask before the restart.  Untimed or absolute, as above.
 	 */
-	if ((flags & SYSLET_WAIT_RESTART_SIGMASK) && timeout)
+	if ((flags & SYSLET_WAIT_RESTART_SIGMASK) && timeout &&
+	    !(flags & SYSLET_WAIT_ABSTIME))
 		return -EINVAL;
 	return syslet_wait(ring, min_complete, timeout, sigmask, sigsetsize,
 			   flags);

@@ -14,6 +14,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/time64.h>
+#include <linux/time_namespace.h>
 #include <linux/uaccess.h>
 #include <trace/events/syslet.h>
 #include "syslet.h"
@@ -484,8 +485,10 @@ int syslet_post(struct syslet_ctx *ctx, struct syslet_kring *kr,
 
 /*
  * async_wait(): returns the number of completions ready once at least
- * @min are (@min is capped at the ring size), -ETIME when the relative
- * timeout passes first, -EINTR on a signal.  With SYSLET_WAIT_HEAD, once
+ * @min are (@min is capped at the ring size), -ETIME when the timeout
+ * (relative, or absolute with SYSLET_WAIT_ABSTIME) passes first, -EINTR
+ * on a signal (or a code that has the signal code restart the call:
+ * below).  With SYSLET_WAIT_HEAD, once
  * the ring's head differs from @min instead (it may return 0: another
  * thread consumed what was posted); a restarted call (SYSLET_WAIT_RESTART)
  * compares with the same @min, so a completion posted and consumed
@@ -517,7 +520,21 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 			return -EFAULT;
 		if (!timespec64_valid(&ts))
 			return -EINVAL;
-		expires = ktime_add_safe(ktime_get(), timespec64_to_ktime(ts));
+		if (flags & SYSLET_WAIT_ABSTIME) {
+			/*
+			 * 6.1's conversion wraps a deadline past KTIME_MAX
+			 * plus a negative offset to a negative time (6.12's
+			 * clamps it): no deadline, as a relative one past
+			 * KTIME_MAX is.  A time before the offset is 0.
+			 */
+			expires = timens_ktime_to_host(CLOCK_MONOTONIC,
+						       timespec64_to_ktime(ts));
+			if (expires < 0)
+				expires = KTIME_MAX;
+		} else {
+			expires = ktime_add_safe(ktime_get(),
+						 timespec64_to_ktime(ts));
+		}
 	}
 	ctx = syslet_get_ctx(true);
 	if (IS_ERR(ctx))
@@ -599,11 +616,18 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 	 * none): the signal code restarts the call after an SA_RESTART
 	 * handler, or makes it -EINTR, as for an untimed futex wait.
 	 * Nothing of the wait is kept but the arguments: the restarted call
-	 * looks at the ring afresh, and installs its sigmask again.
+	 * looks at the ring afresh, and installs its sigmask again.  With
+	 * SYSLET_WAIT_ABSTIME, which keeps the deadline in the arguments,
+	 * a timed wait too, and without those flags the call is restarted
+	 * only when no handler ran, as clock_nanosleep(TIMER_ABSTIME) and
+	 * ppoll() are (so a signal set to SIG_IGN, pending while it was
+	 * blocked and unblocked by the sigmask, does not end the wait).
 	 */
 	if (ret == -EINTR &&
 	    (flags & (SYSLET_WAIT_RESTART | SYSLET_WAIT_RESTART_SIGMASK)))
 		ret = -ERESTARTSYS;
+	else if (ret == -EINTR && (flags & SYSLET_WAIT_ABSTIME))
+		ret = -ERESTARTNOHAND;
 out:
 	syslet_kring_put(ctx, kr);
 	return ret;

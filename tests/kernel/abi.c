@@ -190,9 +190,9 @@ TEST(an_atom_with_a_nonzero_reserved_word_does_not_run)
 
 /*
  * before ABI v1, async_wait() had five arguments and no flags; since,
- * SYSLET_WAIT_RESTART (untimed only and not with a sigmask),
- * SYSLET_WAIT_HEAD and SYSLET_WAIT_RESTART_SIGMASK (untimed only) are the
- * flags
+ * SYSLET_WAIT_RESTART (untimed or absolute, not with a sigmask),
+ * SYSLET_WAIT_HEAD, SYSLET_WAIT_RESTART_SIGMASK (untimed or absolute) and
+ * SYSLET_WAIT_ABSTIME are the flags
  */
 TEST(async_wait_refuses_unknown_flags)
 {
@@ -202,7 +202,7 @@ TEST(async_wait_refuses_unknown_flags)
 
 	REQUIRE_SYSLET();
 	sigemptyset(&mask);
-	ASSERT_EQ(async_pwait(r, 0, &ts, NULL, 8, 8), -1);
+	ASSERT_EQ(async_pwait(r, 0, &ts, NULL, 8, 0x10), -1);
 	ASSERT_EQ(errno, EINVAL);
 	ASSERT_EQ(async_pwait(r, 0, &ts, NULL, 8, 0x80000000u), -1);
 	ASSERT_EQ(errno, EINVAL);
@@ -219,6 +219,31 @@ TEST(async_wait_refuses_unknown_flags)
 			      SYSLET_WAIT_RESTART_SIGMASK), 0);
 	ASSERT_EQ(async_pwait(r, 0, NULL, NULL, 0,
 			      SYSLET_WAIT_RESTART_SIGMASK), 0);
+	/*
+	 * an absolute deadline (0: long past, so -ETIME: the timeout is
+	 * read) may be restarted; it needs a time
+	 */
+	ASSERT_EQ(async_pwait(r, 1, &ts, NULL, 8, SYSLET_WAIT_ABSTIME), -1);
+	ASSERT_EQ(errno, ETIME);
+	ASSERT_EQ(async_pwait(r, 1, &ts, NULL, 8, SYSLET_WAIT_ABSTIME |
+			      SYSLET_WAIT_RESTART), -1);
+	ASSERT_EQ(errno, ETIME);
+	ASSERT_EQ(async_pwait(r, 1, &ts, &mask, 8, SYSLET_WAIT_ABSTIME |
+			      SYSLET_WAIT_RESTART_SIGMASK), -1);
+	ASSERT_EQ(errno, ETIME);
+	ASSERT_EQ(async_pwait(r, 0, NULL, &mask, 8, SYSLET_WAIT_ABSTIME), -1);
+	ASSERT_EQ(errno, EINVAL);
+	/* still no sigmask with SYSLET_WAIT_RESTART */
+	ASSERT_EQ(async_pwait(r, 0, &ts, &mask, 8, SYSLET_WAIT_ABSTIME |
+			      SYSLET_WAIT_RESTART), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ts.tv_nsec = 1000 * 1000 * 1000;
+	ASSERT_EQ(async_pwait(r, 0, &ts, NULL, 8, SYSLET_WAIT_ABSTIME), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ts.tv_sec = -1;
+	ts.tv_nsec = 0;
+	ASSERT_EQ(async_pwait(r, 0, &ts, NULL, 8, SYSLET_WAIT_ABSTIME), -1);
+	ASSERT_EQ(errno, EINVAL);
 }
 
 /*

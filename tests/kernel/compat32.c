@@ -463,6 +463,35 @@ TEST(i386_async_wait_times_out_with_a_mask)
 	EXPECT_EQ(errno, EINVAL);
 }
 
+/* SYSLET_WAIT_ABSTIME: a CLOCK_MONOTONIC deadline, read as 64 bits */
+TEST(i386_async_wait_to_a_deadline)
+{
+	struct syslet_ring *r = ring_new(4);
+	struct timespec now, ts = { 1, 0 };
+	uint64_t mask = 0;
+	long long t0, took;
+	long n;
+
+	REQUIRE_SYSLET32();
+	n = async_pwait(r, 1, &ts, &mask, 8, SYSLET_WAIT_ABSTIME);
+	EXPECT_EQ(n, -1);
+	EXPECT_EQ(errno, ETIME);		/* long past */
+	ASSERT_EQ(clock_gettime(CLOCK_MONOTONIC, &now), 0);
+	ts.tv_sec = now.tv_sec;
+	ts.tv_nsec = now.tv_nsec + 200 * 1000 * 1000;
+	if (ts.tv_nsec >= 1000 * 1000 * 1000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000 * 1000 * 1000;
+	}
+	t0 = now_ms();
+	n = async_pwait(r, 1, &ts, &mask, 8, SYSLET_WAIT_ABSTIME);
+	took = now_ms() - t0;
+	EXPECT_EQ(n, -1);
+	EXPECT_EQ(errno, ETIME);
+	EXPECT_GE(took, 150);
+	EXPECT_LT(took, 2000);
+}
+
 /*
  * The default mode: no pass-on-block for an i386 caller (the hand-off's
  * user context is 64-bit), the chain runs in the caller to its end.

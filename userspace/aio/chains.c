@@ -645,9 +645,12 @@ uint32_t saio_engine_head(bool *ready)
  * point), asynchronous cancellation is on across the call: a cancellation
  * request's signal, whose handler glibc installs with SA_RESTART, would
  * otherwise only restart it.  That is safe because for the shim's context
- * the call is the bare system call: libsyslet first posts completions it
- * parked itself (a lock, a free()), and this context has none, since the
- * shim submits no SYSLET_SYNC chain and no threadlet.
+ * the call is the system call and nothing that holds a lock or memory:
+ * libsyslet first posts completions it parked itself (a lock, a free()),
+ * and this context has none, since the shim submits no SYSLET_SYNC chain
+ * and no threadlet; a timed wait with a mask reads the clock (the vDSO)
+ * first, and may try the call a second time and set a flag (kernel.c,
+ * k_masked_timed()).
  */
 int saio_engine_wait_posted(uint32_t head, bool cancellable,
 			    const struct timespec *rel, const sigset_t *mask)

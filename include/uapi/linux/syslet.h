@@ -249,20 +249,28 @@ __syslet_ring_entries(const struct syslet_ring *r)
  * async_wait() flags.  SYSLET_WAIT_RESTART: a wait a signal interrupts is
  * restarted after a handler installed with SA_RESTART (and after a signal
  * that runs no handler), as an untimed futex wait is, and fails with
- * -EINTR after any other handler.  Untimed only: not with a timeout nor
- * with a sigmask (-EINVAL).  SYSLET_WAIT_HEAD: min_complete is a value
+ * -EINTR after any other handler.  Not with a sigmask, nor with a
+ * relative timeout (-EINVAL).  SYSLET_WAIT_HEAD: min_complete is a value
  * of the ring's head, and the wait ends once the head differs from it (a
  * completion was posted since), whoever consumed it: a futex on the
  * head.  SYSLET_WAIT_RESTART_SIGMASK: the restart of SYSLET_WAIT_RESTART
- * for an untimed wait with a sigmask, which the restarted call installs
- * again (not with a timeout: -EINVAL); so a program that blocks signals
- * outside the wait runs its handlers only inside it.  See docs/abi.md.
+ * for a wait with a sigmask, which the restarted call installs again
+ * (not with a relative timeout: -EINVAL); so a program that blocks signals
+ * outside the wait runs its handlers only inside it.  SYSLET_WAIT_ABSTIME:
+ * the timeout is an absolute CLOCK_MONOTONIC time, and a wait a signal
+ * interrupts is restarted, with the same deadline, when the signal runs
+ * no handler (as clock_nanosleep() with TIMER_ABSTIME is): an ignored
+ * signal that was pending while blocked does not end it; with it the two
+ * restart flags above may have a timeout.  Not without a timeout
+ * (-EINVAL).  See docs/abi.md.
  */
 #define SYSLET_WAIT_RESTART		0x00000001
 #define SYSLET_WAIT_HEAD		0x00000002
 #define SYSLET_WAIT_RESTART_SIGMASK	0x00000004
+#define SYSLET_WAIT_ABSTIME		0x00000008
 #define SYSLET_WAIT_F_ALL	(SYSLET_WAIT_RESTART | SYSLET_WAIT_HEAD | \
-				 SYSLET_WAIT_RESTART_SIGMASK)
+				 SYSLET_WAIT_RESTART_SIGMASK | \
+				 SYSLET_WAIT_ABSTIME)
 
 /* async_cancel() flags */
 #define SYSLET_CANCEL_ALL	0x00000001 /* every chain with that user_data */

@@ -8,6 +8,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -552,13 +554,6 @@ static int k_submit(struct syslet_ctx *ctx, const struct syslet_atom *head,
 	return (int)r;
 }
 
-static int k_wait(struct syslet_ctx *ctx, unsigned int min,
-		  const struct timespec *ts, const sigset_t *sigmask)
-{
-	kernel_post_pending(ctx);
-	return (int)__syslet_sys_async_wait(ctx->ring, min, ts, sigmask);
-}
-
 /*
  * The kernel restarts the wait after an SA_RESTART handler (the call does
  * not return); a kernel without SYSLET_WAIT_RESTART says -EINVAL.
@@ -595,19 +590,87 @@ static int k_wait_posted(struct syslet_ctx *ctx, uint32_t head)
 }
 
 /*
+ * A timed wait with a mask, to a deadline (SYSLET_WAIT_ABSTIME), which
+ * the kernel restarts when a signal runs no handler: a signal set to
+ * SIG_IGN while the caller blocked it, queued then and unblocked by
+ * @sigmask, would end a relative wait with -EINTR and nothing run.  A
+ * wait to a deadline fails with -ETIME or -EINTR or returns; any other
+ * error is tried again relative, and if that one differs, the flag was
+ * refused (a kernel without it says -EINVAL; a seccomp filter that knows
+ * only the older flags may say anything): relative waits from then on,
+ * in this process and the children it forks after.
+ */
+static _Atomic int k_abstime_off;
+
+/*
+ * *@dl = CLOCK_MONOTONIC now + *@rel, saturated; false for a timespec
+ * the kernel would refuse (it then sees it as given, and says -EINVAL).
+ */
+static bool k_deadline(const struct timespec *rel, struct timespec *dl)
+{
+	if (rel->tv_sec < 0 || rel->tv_nsec < 0 || rel->tv_nsec >= 1000000000L ||
+	    clock_gettime(CLOCK_MONOTONIC, dl))
+		return false;
+	dl->tv_nsec += rel->tv_nsec;
+	if (dl->tv_nsec >= 1000000000L) {
+		dl->tv_nsec -= 1000000000L;
+		dl->tv_sec++;
+	}
+	/* time_t is 64 bits on every ABI the library builds for */
+	if (rel->tv_sec > INT64_MAX - dl->tv_sec)
+		dl->tv_sec = INT64_MAX;
+	else
+		dl->tv_sec += rel->tv_sec;
+	return true;
+}
+
+static long k_masked_timed(struct syslet_ring *ring, unsigned int min,
+			   const struct timespec *ts, const sigset_t *sigmask,
+			   unsigned int flags)
+{
+	struct timespec dl;
+	long ret, rel;
+
+	if (atomic_load_explicit(&k_abstime_off, memory_order_relaxed) ||
+	    !k_deadline(ts, &dl))
+		return __syslet_sys_async_pwait_flags(ring, min, ts, sigmask,
+						      flags);
+	ret = __syslet_sys_async_pwait_flags(ring, min, &dl, sigmask,
+					     flags | SYSLET_WAIT_ABSTIME);
+	if (ret >= 0 || ret == -ETIME || ret == -EINTR)
+		return ret;
+	rel = __syslet_sys_async_pwait_flags(ring, min, ts, sigmask, flags);
+	if (rel != ret)
+		atomic_store_explicit(&k_abstime_off, 1, memory_order_relaxed);
+	return rel;
+}
+
+static int k_wait(struct syslet_ctx *ctx, unsigned int min,
+		  const struct timespec *ts, const sigset_t *sigmask)
+{
+	kernel_post_pending(ctx);
+	if (ts && sigmask)
+		return (int)k_masked_timed(ctx->ring, min, ts, sigmask, 0);
+	return (int)__syslet_sys_async_wait(ctx->ring, min, ts, sigmask);
+}
+
+/*
  * Untimed: restarted after an SA_RESTART handler, with the mask installed
- * again (SYSLET_WAIT_RESTART_SIGMASK; a kernel without it says -EINVAL);
- * timed: -EINTR after any handler.
+ * again (SYSLET_WAIT_RESTART_SIGMASK; a kernel without it says -EINVAL).
+ * Timed: -EINTR after any handler; with a mask, to a deadline where the
+ * kernel can (above).
  */
 static int k_pwait_posted(struct syslet_ctx *ctx, uint32_t head,
 			  const struct timespec *ts, const sigset_t *sigmask)
 {
 	unsigned int flags = SYSLET_WAIT_HEAD;
 
+	kernel_post_pending(ctx);
+	if (ts && sigmask)
+		return (int)k_masked_timed(ctx->ring, head, ts, sigmask, flags);
 	if (!ts)
 		flags |= sigmask ? SYSLET_WAIT_RESTART_SIGMASK :
 				   SYSLET_WAIT_RESTART;
-	kernel_post_pending(ctx);
 	return (int)__syslet_sys_async_pwait_flags(ctx->ring, head, ts,
 						   sigmask, flags);
 }
