@@ -484,6 +484,24 @@ int syslet_post(struct syslet_ctx *ctx, struct syslet_kring *kr,
 }
 
 /*
+ * A SYSLET_WAIT_ABSTIME deadline, a CLOCK_MONOTONIC time of the caller's
+ * time namespace, as the host's: KTIME_MAX (none) from KTIME_SEC_MAX on,
+ * as a relative timeout that far; 0 (past) before the namespace's
+ * offset.  The conversion of 6.1 wraps a time past KTIME_MAX plus a
+ * negative offset to a negative one (the kernel's arithmetic wraps:
+ * -fno-strict-overflow; 6.12 clamps it): none too.
+ */
+static ktime_t syslet_abs_deadline(const struct timespec64 *ts)
+{
+	ktime_t t;
+
+	if (ts->tv_sec >= KTIME_SEC_MAX)
+		return KTIME_MAX;
+	t = timens_ktime_to_host(CLOCK_MONOTONIC, timespec64_to_ktime(*ts));
+	return t < 0 ? KTIME_MAX : t;
+}
+
+/*
  * async_wait(): returns the number of completions ready once at least
  * @min are (@min is capped at the ring size), -ETIME when the timeout
  * (relative, or absolute with SYSLET_WAIT_ABSTIME) passes first, -EINTR
@@ -520,21 +538,11 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 			return -EFAULT;
 		if (!timespec64_valid(&ts))
 			return -EINVAL;
-		if (flags & SYSLET_WAIT_ABSTIME) {
-			/*
-			 * 6.1's conversion wraps a deadline past KTIME_MAX
-			 * plus a negative offset to a negative time (6.12's
-			 * clamps it): no deadline, as a relative one past
-			 * KTIME_MAX is.  A time before the offset is 0.
-			 */
-			expires = timens_ktime_to_host(CLOCK_MONOTONIC,
-						       timespec64_to_ktime(ts));
-			if (expires < 0)
-				expires = KTIME_MAX;
-		} else {
+		if (flags & SYSLET_WAIT_ABSTIME)
+			expires = syslet_abs_deadline(&ts);
+		else
 			expires = ktime_add_safe(ktime_get(),
 						 timespec64_to_ktime(ts));
-		}
 	}
 	ctx = syslet_get_ctx(true);
 	if (IS_ERR(ctx))
@@ -611,16 +619,15 @@ long syslet_wait(struct syslet_ring __user *ring, unsigned int min,
 	remove_wait_queue(&ctx->kio_wait, &kio_wait);
 	restore_saved_sigmask_unless(ret == -EINTR);
 	/*
-	 * SYSLET_WAIT_RESTART (untimed, no sigmask: async_wait() refused
-	 * them) and SYSLET_WAIT_RESTART_SIGMASK (untimed, a sigmask or
-	 * none): the signal code restarts the call after an SA_RESTART
-	 * handler, or makes it -EINTR, as for an untimed futex wait.
-	 * Nothing of the wait is kept but the arguments: the restarted call
-	 * looks at the ring afresh, and installs its sigmask again.  With
-	 * SYSLET_WAIT_ABSTIME, which keeps the deadline in the arguments,
-	 * a timed wait too, and without those flags the call is restarted
-	 * only when no handler ran, as clock_nanosleep(TIMER_ABSTIME) and
-	 * ppoll() are (so a signal set to SIG_IGN, pending while it was
+	 * SYSLET_WAIT_RESTART (no sigmask) and SYSLET_WAIT_RESTART_SIGMASK
+	 * (a sigmask or none), untimed or to a SYSLET_WAIT_ABSTIME deadline
+	 * (async_wait() refused a relative timeout with them): the signal
+	 * code restarts the call after an SA_RESTART handler, or makes it
+	 * -EINTR, as for an untimed futex wait.  Nothing of the wait is kept
+	 * but the arguments: the restarted call looks at the ring afresh,
+	 * and installs its sigmask again.  SYSLET_WAIT_ABSTIME without them:
+	 * restarted only when no handler ran, as clock_nanosleep(TIMER_ABSTIME)
+	 * and ppoll() are (so a signal set to SIG_IGN, pending while it was
 	 * blocked and unblocked by the sigmask, does not end the wait).
 	 */
 	if (ret == -EINTR &&

@@ -450,6 +450,107 @@ static int refused_child(int err)
 	return 0;
 }
 
+/*
+ * A refusal in one thread (its own seccomp filter, or a passing -ENOMEM)
+ * does not turn the flag off for the others: after a thread whose filter
+ * answers the flag with @err made its (relative) wait, the main thread's
+ * masked wait still goes on past an ignored signal.  In a child.
+ */
+static int refusing_thread_err;
+
+static void *refusing_thread(void *arg)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_async_wait, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, args[5])),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, SYSLET_WAIT_ABSTIME, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO |
+			 (unsigned int)refusing_thread_err),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]),
+				   .filter = f };
+	struct timespec ts = { 0, 50000000 };
+	struct syslet_ctx *ctx = arg;
+	sigset_t none;
+
+	sigemptyset(&none);
+	/* this thread's filter only (no SECCOMP_FILTER_FLAG_TSYNC) */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		return (void *)1;
+	return (void *)(intptr_t)(syslet_pwait(ctx, 1, &ts, &none) != -ETIME);
+}
+
+static int other_thread_child(int err)
+{
+	struct timespec ts = { 0, 300000000 };
+	struct sigaction ign;
+	struct syslet_ctx ctx;
+	sigset_t usr2, none;
+	pthread_t t;
+	void *res;
+	long t0;
+	int ret;
+
+	if (syslet_ctx_init(&ctx, 4, SYSLET_CTX_KERNEL))
+		return 10;
+	refusing_thread_err = err;
+	if (pthread_create(&t, NULL, refusing_thread, &ctx) ||
+	    pthread_join(t, &res))
+		return 11;
+	if (res)
+		return 12;			/* its wait failed */
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigaction(SIGUSR2, &ign, NULL);
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	sigemptyset(&none);
+	pthread_sigmask(SIG_BLOCK, &usr2, NULL);
+	pthread_kill(pthread_self(), SIGUSR2);
+	t0 = mono_ms();
+	ret = syslet_pwait_posted(&ctx, syslet_cq_head(&ctx), &ts, &none);
+	if (ret != -ETIME)
+		return 20;			/* -EINTR: the flag went off */
+	if (mono_ms() - t0 < 250)
+		return 21;
+	syslet_ctx_exit(&ctx);
+	return 0;
+}
+
+TEST(pwait_refused_in_one_thread_stays_on_in_the_others)
+{
+	static const int errs[] = { EINVAL, EPERM, ENOMEM };
+	struct syslet_ctx ctx;
+	unsigned int i;
+	int st;
+
+	if (wait_posted_missing())
+		SKIP("the kernel has no SYSLET_WAIT_HEAD");
+	ctx_or_die(&ctx, 4);
+	i = syslet_backend(&ctx) != SYSLET_BACKEND_KERNEL ||
+	    abstime_missing(&ctx);
+	syslet_ctx_exit(&ctx);
+	if (i)
+		SKIP("the kernel backend without SYSLET_WAIT_ABSTIME");
+	for (i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		pid_t pid = fork();
+
+		ASSERT_GE(pid, 0);
+		if (!pid)
+			_exit(other_thread_child(errs[i]));
+		ASSERT_EQ(waitpid(pid, &st, 0), pid);
+		tap_diag("errno %d in another thread: the child exited %d",
+			 errs[i], WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		EXPECT_TRUE(WIFEXITED(st));
+		EXPECT_EQ(WEXITSTATUS(st), 0);
+	}
+}
+
 TEST(pwait_timed_falls_back_where_a_filter_refuses_abstime)
 {
 	static const int errs[] = { EINVAL, EPERM, ENOSYS };

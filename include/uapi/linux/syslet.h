@@ -257,9 +257,11 @@ __syslet_ring_entries(const struct syslet_ring *r)
  * for a wait with a sigmask, which the restarted call installs again
  * (not with a relative timeout: -EINVAL); so a program that blocks signals
  * outside the wait runs its handlers only inside it.  SYSLET_WAIT_ABSTIME:
- * the timeout is an absolute CLOCK_MONOTONIC time, and a wait a signal
- * interrupts is restarted, with the same deadline, when the signal runs
- * no handler (as clock_nanosleep() with TIMER_ABSTIME is): an ignored
+ * the timeout is an absolute CLOCK_MONOTONIC time (another clock would
+ * take a flag of its own), and a wait a signal interrupts is restarted,
+ * with the same deadline, when the signal runs no handler, and fails with
+ * -EINTR after any handler, SA_RESTART or not (as clock_nanosleep() with
+ * TIMER_ABSTIME does): an ignored
  * signal that was pending while blocked does not end it; with it the two
  * restart flags above may have a timeout.  Not without a timeout
  * (-EINVAL).  See docs/abi.md.

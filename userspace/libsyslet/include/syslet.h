@@ -475,10 +475,12 @@ int syslet_wait(struct syslet_ctx *ctx, unsigned int min_complete,
  * the time of the wait, atomically, as ppoll() and pselect() do: a signal
  * that *@sigmask unblocks, pending already or arriving during the wait,
  * runs its handler and makes the call return -EINTR; the caller's mask is
- * back when it returns.  @sigmask NULL is syslet_wait().  Timed, on a
- * kernel with async_wait()'s SYSLET_WAIT_ABSTIME, a signal that runs no
- * handler (ignored, a stop and continue) does not end it; on one without,
- * it does (-EINTR).  (Since 1.3.)
+ * back when it returns.  @sigmask NULL is syslet_wait().  On a kernel
+ * with async_wait()'s SYSLET_WAIT_ABSTIME, it waits to a deadline (or
+ * none), which the kernel restarts it with when a signal runs no handler
+ * (ignored, a stop and continue), as ppoll(); on one without (or where a
+ * seccomp filter refuses the flag: then one more system call), such a
+ * signal ends it with -EINTR.  (Since 1.3.)
  */
 int syslet_pwait(struct syslet_ctx *ctx, unsigned int min_complete,
 		 const struct timespec *timeout, const sigset_t *sigmask);
@@ -512,9 +514,10 @@ int syslet_wait_posted(struct syslet_ctx *ctx, uint32_t head);
  * a thread that blocks its signals outside it runs their handlers only
  * inside it, where they end it with -EINTR unless installed with
  * SA_RESTART.  Timed, -EINTR after any handler (and, on a kernel without
- * async_wait()'s SYSLET_WAIT_ABSTIME, after a signal set to SIG_IGN that
- * came while the thread blocked it: the kernel's deadline wait restarts
- * past such a signal).  -EOPNOTSUPP on the
+ * async_wait()'s SYSLET_WAIT_ABSTIME or where a seccomp filter refuses
+ * it, after a signal set to SIG_IGN that came while the thread blocked
+ * it: with a mask the library waits to a deadline, which the kernel
+ * restarts past such a signal).  -EOPNOTSUPP on the
  * emulated backend with a @sigmask (a mask and a sleep in one step need
  * the kernel); -EINVAL from a kernel without async_wait()'s
  * SYSLET_WAIT_RESTART_SIGMASK (untimed with a mask) or SYSLET_WAIT_HEAD.

@@ -590,24 +590,37 @@ static int k_wait_posted(struct syslet_ctx *ctx, uint32_t head)
 }
 
 /*
- * A timed wait with a mask, to a deadline (SYSLET_WAIT_ABSTIME), which
- * the kernel restarts when a signal runs no handler: a signal set to
- * SIG_IGN while the caller blocked it, queued then and unblocked by
- * @sigmask, would end a relative wait with -EINTR and nothing run.  A
- * wait to a deadline fails with -ETIME or -EINTR or returns; any other
- * error is tried again relative, and if that one differs, the flag was
- * refused (a kernel without it says -EINVAL; a seccomp filter that knows
- * only the older flags may say anything): relative waits from then on,
- * in this process and the children it forks after.
+ * A wait with a mask, to a deadline (SYSLET_WAIT_ABSTIME; untimed: one
+ * past any clock), which the kernel restarts when a signal runs no
+ * handler, as ppoll(): a signal set to SIG_IGN while the caller blocked
+ * it, queued then and unblocked by @sigmask, would end a relative or
+ * plain wait with -EINTR and nothing run.  A wait to a deadline fails
+ * with -ETIME or -EINTR or returns; after any other error the same wait
+ * is made as before the flag (a second system call, which seccomp,
+ * audit and strace see).  Only -EINVAL to the flag where the wait without
+ * it is not refused (a kernel without the flag) stops this thread from
+ * trying it again: another error may be a seccomp filter's, which is the
+ * thread's, or pass (-ENOMEM), and must not turn the flag off for
+ * threads that may use it.  A filter that kills or traps on a flag it
+ * does not know kills the program here, as on any new flag.
  */
-static _Atomic int k_abstime_off;
+static _Thread_local bool k_abstime_off;
+
+/* the largest time_t (a signed type) */
+#define K_TIME_MAX	((time_t)((1ULL << (sizeof(time_t) * 8 - 1)) - 1))
 
 /*
- * *@dl = CLOCK_MONOTONIC now + *@rel, saturated; false for a timespec
- * the kernel would refuse (it then sees it as given, and says -EINVAL).
+ * *@dl = CLOCK_MONOTONIC now + *@rel, saturated (@rel NULL: the latest
+ * time); false for a timespec the kernel would refuse (it then sees it
+ * as given, and says -EINVAL).
  */
 static bool k_deadline(const struct timespec *rel, struct timespec *dl)
 {
+	if (!rel) {
+		dl->tv_sec = K_TIME_MAX;
+		dl->tv_nsec = 0;
+		return true;
+	}
 	if (rel->tv_sec < 0 || rel->tv_nsec < 0 || rel->tv_nsec >= 1000000000L ||
 	    clock_gettime(CLOCK_MONOTONIC, dl))
 		return false;
@@ -616,41 +629,40 @@ static bool k_deadline(const struct timespec *rel, struct timespec *dl)
 		dl->tv_nsec -= 1000000000L;
 		dl->tv_sec++;
 	}
-	/* time_t is 64 bits on every ABI the library builds for */
-	if (rel->tv_sec > INT64_MAX - dl->tv_sec)
-		dl->tv_sec = INT64_MAX;
+	if (rel->tv_sec > K_TIME_MAX - dl->tv_sec)
+		dl->tv_sec = K_TIME_MAX;
 	else
 		dl->tv_sec += rel->tv_sec;
 	return true;
 }
 
-static long k_masked_timed(struct syslet_ring *ring, unsigned int min,
-			   const struct timespec *ts, const sigset_t *sigmask,
-			   unsigned int flags)
+static long k_masked_wait(struct syslet_ring *ring, unsigned int min,
+			  const struct timespec *ts, const sigset_t *sigmask,
+			  unsigned int flags)
 {
 	struct timespec dl;
-	long ret, rel;
+	long ret, plain;
 
-	if (atomic_load_explicit(&k_abstime_off, memory_order_relaxed) ||
-	    !k_deadline(ts, &dl))
+	if (k_abstime_off || !k_deadline(ts, &dl))
 		return __syslet_sys_async_pwait_flags(ring, min, ts, sigmask,
 						      flags);
 	ret = __syslet_sys_async_pwait_flags(ring, min, &dl, sigmask,
 					     flags | SYSLET_WAIT_ABSTIME);
 	if (ret >= 0 || ret == -ETIME || ret == -EINTR)
 		return ret;
-	rel = __syslet_sys_async_pwait_flags(ring, min, ts, sigmask, flags);
-	if (rel != ret)
-		atomic_store_explicit(&k_abstime_off, 1, memory_order_relaxed);
-	return rel;
+	plain = __syslet_sys_async_pwait_flags(ring, min, ts, sigmask, flags);
+	if (ret == -EINVAL && plain != -EINVAL)
+		k_abstime_off = true;
+	return plain;
 }
 
+/* With a mask, to a deadline where the kernel can (above). */
 static int k_wait(struct syslet_ctx *ctx, unsigned int min,
 		  const struct timespec *ts, const sigset_t *sigmask)
 {
 	kernel_post_pending(ctx);
-	if (ts && sigmask)
-		return (int)k_masked_timed(ctx->ring, min, ts, sigmask, 0);
+	if (sigmask)
+		return (int)k_masked_wait(ctx->ring, min, ts, sigmask, 0);
 	return (int)__syslet_sys_async_wait(ctx->ring, min, ts, sigmask);
 }
 
@@ -667,7 +679,7 @@ static int k_pwait_posted(struct syslet_ctx *ctx, uint32_t head,
 
 	kernel_post_pending(ctx);
 	if (ts && sigmask)
-		return (int)k_masked_timed(ctx->ring, head, ts, sigmask, flags);
+		return (int)k_masked_wait(ctx->ring, head, ts, sigmask, flags);
 	if (!ts)
 		flags |= sigmask ? SYSLET_WAIT_RESTART_SIGMASK :
 				   SYSLET_WAIT_RESTART;
