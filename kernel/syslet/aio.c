@@ -381,13 +381,6 @@ struct syslet_aio_write {
 	struct iovec		fast[UIO_FASTIOV];
 };
 
-/* a write's result when a fatal signal ended it before it wrote */
-static bool aio_write_cut(long ret)
-{
-	return ret == -EINTR || ret == -ERESTARTSYS ||
-	       ret == -ERESTARTNOINTR || ret == -ERESTARTNOHAND;
-}
-
 /* In an async thread, as the submitter (worker_run_kwork()) */
 static long aio_write_run(struct syslet_kwork *kw)
 {
@@ -396,7 +389,7 @@ static long aio_write_run(struct syslet_kwork *kw)
 	struct kiocb *req = w->req;
 	struct kiocb sync = *req;
 	struct iov_iter iter;
-	bool cut = false;
+
 	long ret;
 
 	/* STARTED already: a write a kill cut short at its start, again */
@@ -423,30 +416,8 @@ static long aio_write_run(struct syslet_kwork *kw)
 	sync.ki_complete = NULL;
 	sync.ki_flags &= ~IOCB_WRITE;
 	file_start_write(req->ki_filp);
-	for (;;) {
-		ret = req->ki_filp->f_op->write_iter(&sync, &iter);
-		/*
-		 * The kill of an exit or exec that came as it ran cut it
-		 * short (generic_perform_write() ends at the next page on a
-		 * fatal signal): the rest is written too, from where it
-		 * stopped (@iter and sync.ki_pos moved on), as mainline's
-		 * io_submit() had written it whole before either.  A kill
-		 * of the process by a signal stands (not taken off).
-		 */
-		if (!iov_iter_count(&iter) ||
-		    (ret < 0 && !aio_write_cut(ret)) ||
-		    !syslet_kwork_take_exit_kill())
-			break;
-		cut = true;
-	}
+	ret = req->ki_filp->f_op->write_iter(&sync, &iter);
 	file_end_write(req->ki_filp);
-	if (cut) {
-		size_t done = w->len - iov_iter_count(&iter);
-
-		/* all it wrote; a sync's error stands */
-		if (ret >= 0 || (done && aio_write_cut(ret)))
-			ret = done;
-	}
 	return ret;
 }
 

@@ -524,7 +524,6 @@ void syslet_kio_spare(struct syslet_ctx *ctx);
 void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w);
 void syslet_kill_workers(struct syslet_ctx *ctx);
 void syslet_kwork_end_dying(struct syslet_ctx *ctx);
-bool syslet_kwork_take_exit_kill(void);
 bool syslet_kwork_any(struct syslet_ctx *ctx, const void *key,
 		      bool (*match)(const struct syslet_kwork *kw,
 				    const void *arg),

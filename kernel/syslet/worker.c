@@ -168,26 +168,19 @@ static bool syslet_dying_of_signal(void)
  * io_submit() accepted is written at exit and exec (kwork_drop()), and a
  * pending SIGKILL ends a write at its start (generic_perform_write()).
  * Not when the process dies of a signal: that kill stands.  The thread
- * still leaves once its work is done (worker_run_kwork()).  Also called
- * by a write that such a kill cut short as it ran (aio.c): true if a
- * kill was taken off.
+ * still leaves once its work is done (worker_run_kwork()).
  */
-bool syslet_kwork_take_exit_kill(void)
+static void kwork_take_exit_kill(void)
 {
-	bool taken = false;
-
 	if (!fatal_signal_pending(current))
-		return false;
+		return;
 	/* under the siglock: a kill of the process sets its exit code so */
 	spin_lock_irq(&current->sighand->siglock);
-	if (!syslet_dying_of_signal() &&
-	    sigismember(&current->pending.signal, SIGKILL)) {
+	if (!syslet_dying_of_signal()) {
 		sigdelset(&current->pending.signal, SIGKILL);
 		recalc_sigpending();
-		taken = true;
 	}
 	spin_unlock_irq(&current->sighand->siglock);
-	return taken;
 }
 
 /*
@@ -253,7 +246,7 @@ static void kwork_drop(struct list_head *drop)
 		run = current->mm && !(current->flags & PF_KTHREAD) &&
 		      !syslet_dying_of_signal() && !tsk_is_oom_victim(current);
 		if (run)
-			syslet_kwork_take_exit_kill();
+			kwork_take_exit_kill();
 		list_del_init(&kw->node);
 		/* those that waited for it come next */
 		list_splice_init(&kw->later, drop);
@@ -273,8 +266,8 @@ static void kwork_drop(struct list_head *drop)
  * Runs @kw, taken off ctx->kwork (kwork_run(), as worker_run() a
  * chain); the next work of its key is queued only after it completed:
  * works of one key complete in order.  A thread killed by its process's
- * exit or exec writes it all the same (syslet_kwork_take_exit_kill()),
- * and leaves after it; one killed with its process by a signal drops it.
+ * exit or exec writes it all the same (kwork_take_exit_kill()), and
+ * leaves after it; one killed with its process by a signal drops it.
  * Returns true if the thread is being killed.
  */
 static bool worker_run_kwork(struct syslet_ctx *ctx, struct syslet_kwork *kw)
@@ -282,7 +275,7 @@ static bool worker_run_kwork(struct syslet_ctx *ctx, struct syslet_kwork *kw)
 	bool killed;
 	LIST_HEAD(drop);
 
-	syslet_kwork_take_exit_kill();
+	kwork_take_exit_kill();
 	killed = fatal_signal_pending(current);
 	if (killed)
 		kw->ops->done(kw, -ECANCELED, true);

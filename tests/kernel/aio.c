@@ -3208,67 +3208,6 @@ static long aio_nr(void)
 }
 
 /*
- * A child submits one O_DSYNC write of 24 MiB and exits or execs at once:
- * the write is under way in an async thread when the exit's (or exec's)
- * kill comes, and it is written whole before the process is gone, as
- * mainline's io_submit() had written it (the kill used to cut it short
- * at the next page: generic_perform_write() ends on a fatal signal).
- */
-TEST(exit_and_exec_with_a_long_write_under_way_write_it_whole)
-{
-	enum { LEN = 24 << 20 };
-
-	REQUIRE_SWITCH();
-	for (int how = 0; how < 2; how++) {
-		unsigned char *r;
-		long got = -1, bad = 0;
-		int st, rfd;
-		pid_t pid;
-
-		pid = fork();
-		if (pid == 0) {
-			unsigned char *b = malloc(LEN);
-			struct iocb cb, *p = &cb;
-			aio_context_t ctx = 0;
-			int fd;
-
-			if (!b || ext4_at(0))
-				_exit(77);
-			fd = open(FAST_MNT "/long", O_CREAT | O_TRUNC |
-				  O_WRONLY | O_DSYNC, 0644);
-			if (fd < 0 || io_setup_(1, &ctx))
-				_exit(3);
-			memset(b, 0x21 + how, LEN);
-			wcb(&cb, fd, b, LEN, 0, 1, 0);
-			if (io_submit_(ctx, 1, &p) != 1)
-				_exit(4);
-			usleep(20 * 1000);	/* under way in its thread */
-			end_child(how);
-		}
-		ASSERT_GT(pid, 0);
-		ASSERT_EQ(waitpid(pid, &st, 0), pid);
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
-			SKIP("no ext4 of ours");
-		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-		r = malloc(LEN);
-		ASSERT_TRUE(r != NULL);
-		rfd = open(FAST_MNT "/long", O_RDONLY);
-		if (rfd >= 0) {
-			got = pread(rfd, r, LEN, 0);
-			close(rfd);
-		}
-		for (long i = 0; i < got; i++)
-			bad += r[i] != 0x21 + how;
-		tap_diag("%s: %ld bytes of %d written, %ld wrong",
-			 how ? "exec" : "exit", got, LEN, bad);
-		EXPECT_EQ(got, LEN);
-		EXPECT_EQ(bad, 0);
-		free(r);
-		unlink(FAST_MNT "/long");
-	}
-}
-
-/*
  * A child submits 1,000 O_DSYNC writes and exits, execs or is killed
  * at once.  Killed, with the writes on the slow device (one at a time,
  * 200 ms each: about 200 s of them), it is gone within seconds (the
