@@ -451,9 +451,44 @@ static void chain_check(struct slot *s, const struct syslet_completion *c)
 	errors += bad;
 }
 
+/* a whole decimal number in 1..max, else the usage error */
+static unsigned int number(const char *s, const char *what, unsigned long max)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || !v || v > max)
+		die(what, EINVAL);
+	return (unsigned int)v;
+}
+
 static unsigned int ctx_flags(void)
 {
 	return engine == E_EMUL ? SYSLET_CTX_EMULATED : SYSLET_CTX_KERNEL;
+}
+
+/*
+ * The context, and $ANYSYS_MAX_THREADS, if set, as the backend's
+ * max_threads (an experiment's knob: the engine's default is 128; io-wq
+ * caps the workers of work bound to a file's device at 4 per CPU).
+ */
+static void ctx_setup(struct syslet_ctx *ctx)
+{
+	const char *env = getenv("ANYSYS_MAX_THREADS");
+	int ret = syslet_ctx_init(ctx, qd, ctx_flags());
+
+	if (ret < 0)
+		die("syslet_ctx_init", -ret);
+	if (env && *env) {
+		struct syslet_limits set = { .size = sizeof(set) };
+
+		set.max_threads = number(env, "ANYSYS_MAX_THREADS", 4096);
+		ret = syslet_limits(ctx, &set, NULL);
+		if (ret < 0)
+			die("syslet_limits", -ret);
+	}
 }
 
 /*
@@ -487,9 +522,7 @@ static void run_syslet_items(void)
 	struct syslet_ctx ctx;
 	int ret, n, j;
 
-	ret = syslet_ctx_init(&ctx, qd, ctx_flags());
-	if (ret < 0)
-		die("syslet_ctx_init", -ret);
+	ctx_setup(&ctx);
 	for (k = 0; k < qd; k++)
 		freek[k] = qd - 1 - k;
 	while (finished < count) {
@@ -872,9 +905,7 @@ static void run_tree_syslet(void)
 	struct syslet_ctx ctx;
 	int ret, n, j;
 
-	ret = syslet_ctx_init(&ctx, qd, ctx_flags());
-	if (ret < 0)
-		die("syslet_ctx_init", -ret);
+	ctx_setup(&ctx);
 	for (k = 0; k < qd; k++)
 		freek[k] = qd - 1 - k;
 	push(root_path(), 0);
@@ -1177,19 +1208,6 @@ static int pick(const char *s, const char *const *names, int n)
 			return i;
 	fprintf(stderr, "anysys: unknown %s\n", s);
 	exit(2);
-}
-
-/* a whole decimal number in 1..max, else the usage error */
-static unsigned int number(const char *s, const char *what, unsigned long max)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || !v || v > max)
-		die(what, EINVAL);
-	return (unsigned int)v;
 }
 
 int main(int argc, char **argv)
