@@ -14,6 +14,36 @@
 #include <string.h>
 #include <time.h>
 
+/* Does the wait channel in @path (/proc/.../wchan) name @fn? */
+static inline int tap_wchan_has(const char *path, const char *fn)
+{
+	char wchan[64] = "";
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (!fgets(wchan, sizeof(wchan), f))
+			wchan[0] = 0;
+		fclose(f);
+	}
+	return strstr(wchan, fn) != NULL;
+}
+
+/*
+ * Waits, up to @secs seconds, until the task whose wchan file is @path
+ * sleeps in a function whose name contains @fn: 1 once it does, else 0.
+ */
+static inline int tap_sleeps_in(const char *path, const char *fn, int secs)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+	for (int i = 0; i < secs * 100; i++) {
+		if (tap_wchan_has(path, fn))
+			return 1;
+		nanosleep(&tick, NULL);
+	}
+	return 0;
+}
+
 /*
  * Waits, up to @secs seconds, until at least @n threads of this process
  * sleep in a function whose name contains @fn (their wchan: say
@@ -23,7 +53,7 @@
 static inline int tap_threads_in(const char *fn, int n, int secs)
 {
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
-	char path[300], wchan[64];
+	char path[300];
 	struct dirent *de;
 	int found = 0;
 
@@ -32,18 +62,9 @@ static inline int tap_threads_in(const char *fn, int n, int secs)
 
 		found = 0;
 		while (d && (de = readdir(d))) {
-			FILE *f;
-
 			snprintf(path, sizeof(path), "/proc/self/task/%s/wchan",
 				 de->d_name);
-			f = fopen(path, "r");
-			wchan[0] = 0;
-			if (f) {
-				if (!fgets(wchan, sizeof(wchan), f))
-					wchan[0] = 0;
-				fclose(f);
-			}
-			found += strstr(wchan, fn) != NULL;
+			found += tap_wchan_has(path, fn);
 		}
 		if (d)
 			closedir(d);

@@ -1428,31 +1428,9 @@ static int stopped_wait(unsigned int flags)
 	return 3;
 }
 
-/* @pid sleeps in a function whose name has @fn, within @secs seconds */
-static bool child_sleeps_in(pid_t pid, const char *fn, int secs)
-{
-	char path[64], w[64];
-	int i;
-
-	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
-	for (i = 0; i < secs * 100; i++) {
-		FILE *f = fopen(path, "r");
-
-		w[0] = 0;
-		if (f) {
-			if (!fgets(w, sizeof(w), f))
-				w[0] = 0;
-			fclose(f);
-		}
-		if (strstr(w, fn))
-			return true;
-		usleep(10 * 1000);
-	}
-	return false;
-}
-
 static void stop_case(unsigned int flags, int want)
 {
+	char path[64];
 	pid_t pid;
 	int st;
 
@@ -1461,7 +1439,8 @@ static void stop_case(unsigned int flags, int want)
 	ASSERT_GE(pid, 0);
 	if (!pid)
 		_exit(stopped_wait(flags));
-	EXPECT_TRUE(child_sleeps_in(pid, "syslet_wait", 5));
+	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+	EXPECT_TRUE(tap_sleeps_in(path, "syslet_wait", 5));
 	ASSERT_EQ(kill(pid, SIGSTOP), 0);
 	ASSERT_EQ(waitpid(pid, &st, WUNTRACED), pid);
 	ASSERT_TRUE(WIFSTOPPED(st));

@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include "sys.h"
 #include "tap.h"
+#include "wchan.h"
 #include "procstatus.h"
 
 static int pin(int cpu)
@@ -433,23 +434,10 @@ struct parker {
  */
 static int parked(pid_t tid)
 {
-	char path[64], wchan[64];
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/wchan", (int)tid);
-	for (int i = 0; i < 1000; i++) {
-		FILE *f = fopen(path, "r");
-
-		wchan[0] = 0;
-		if (f) {
-			if (!fgets(wchan, sizeof(wchan), f))
-				wchan[0] = 0;
-			fclose(f);
-		}
-		if (strstr(wchan, "spare"))
-			return 1;
-		usleep(10000);
-	}
-	return 0;
+	return tap_sleeps_in(path, "spare", 10);
 }
 
 /* The running kernel is at least @maj.@min. */

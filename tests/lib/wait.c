@@ -402,13 +402,10 @@ TEST(pwait_timed_goes_on_after_an_ignored_signal)
 }
 
 /*
- * Where the flag is refused (a kernel without it: -EINVAL; a seccomp
- * filter that knows only the older flags: whatever errno it chose), the
- * library waits relative, and times out as asked, again and again; it
- * does not fail.  In a child, whose filter answers a call with the flag
- * with @err.  Exit status: 0, or the first check that failed.
+ * A seccomp filter on the calling thread that answers async_wait() with
+ * SYSLET_WAIT_ABSTIME with @err (a filter that knows only older flags).
  */
-static int refused_child(int err)
+static int refuse_abstime(int err)
 {
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
@@ -422,14 +419,51 @@ static int refused_child(int err)
 	};
 	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]),
 				   .filter = f };
+
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	       prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+/*
+ * Runs @child(err) in a child for each of @errs: each must exit 0 (else
+ * the first check of it that failed).
+ */
+static void in_children(const int *errs, unsigned int n, int (*child)(int),
+			const char *what)
+{
+	unsigned int i;
+	int st;
+
+	for (i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		ASSERT_GE(pid, 0);
+		if (!pid)
+			_exit(child(errs[i]));
+		ASSERT_EQ(waitpid(pid, &st, 0), pid);
+		tap_diag("errno %d %s: the child exited %d", errs[i], what,
+			 WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		EXPECT_TRUE(WIFEXITED(st));
+		EXPECT_EQ(WEXITSTATUS(st), 0);
+	}
+}
+
+/*
+ * Where the flag is refused (a kernel without it: -EINVAL; a seccomp
+ * filter that knows only the older flags: whatever errno it chose), the
+ * library waits relative, and times out as asked, again and again; it
+ * does not fail.  In a child, whose filter answers a call with the flag
+ * with @err.  Exit status: 0, or the first check that failed.
+ */
+static int refused_child(int err)
+{
 	struct timespec ts = { 0, 100000000 };
 	struct syslet_ctx ctx;
 	sigset_t none;
 	long t0;
 	int i;
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+	if (refuse_abstime(err))
 		return 10;
 	if (syslet_ctx_init(&ctx, 4, SYSLET_CTX_KERNEL))
 		return 11;
@@ -460,27 +494,13 @@ static int refusing_thread_err;
 
 static void *refusing_thread(void *arg)
 {
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_async_wait, 0, 3),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, args[5])),
-		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, SYSLET_WAIT_ABSTIME, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO |
-			 (unsigned int)refusing_thread_err),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]),
-				   .filter = f };
 	struct timespec ts = { 0, 50000000 };
 	struct syslet_ctx *ctx = arg;
 	sigset_t none;
 
 	sigemptyset(&none);
 	/* this thread's filter only (no SECCOMP_FILTER_FLAG_TSYNC) */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+	if (refuse_abstime(refusing_thread_err))
 		return (void *)1;
 	return (void *)(intptr_t)(syslet_pwait(ctx, 1, &ts, &none) != -ETIME);
 }
@@ -527,7 +547,6 @@ TEST(pwait_refused_in_one_thread_stays_on_in_the_others)
 	static const int errs[] = { EINVAL, EPERM, ENOMEM };
 	struct syslet_ctx ctx;
 	unsigned int i;
-	int st;
 
 	if (wait_posted_missing())
 		SKIP("the kernel has no SYSLET_WAIT_HEAD");
@@ -537,18 +556,8 @@ TEST(pwait_refused_in_one_thread_stays_on_in_the_others)
 	syslet_ctx_exit(&ctx);
 	if (i)
 		SKIP("the kernel backend without SYSLET_WAIT_ABSTIME");
-	for (i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
-		pid_t pid = fork();
-
-		ASSERT_GE(pid, 0);
-		if (!pid)
-			_exit(other_thread_child(errs[i]));
-		ASSERT_EQ(waitpid(pid, &st, 0), pid);
-		tap_diag("errno %d in another thread: the child exited %d",
-			 errs[i], WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-		EXPECT_TRUE(WIFEXITED(st));
-		EXPECT_EQ(WEXITSTATUS(st), 0);
-	}
+	in_children(errs, sizeof(errs) / sizeof(errs[0]), other_thread_child,
+		    "in another thread");
 }
 
 TEST(pwait_timed_falls_back_where_a_filter_refuses_abstime)
@@ -556,7 +565,6 @@ TEST(pwait_timed_falls_back_where_a_filter_refuses_abstime)
 	static const int errs[] = { EINVAL, EPERM, ENOSYS };
 	struct syslet_ctx ctx;
 	unsigned int i;
-	int st;
 
 	if (wait_posted_missing())
 		SKIP("the kernel has no SYSLET_WAIT_HEAD");
@@ -565,18 +573,8 @@ TEST(pwait_timed_falls_back_where_a_filter_refuses_abstime)
 	syslet_ctx_exit(&ctx);
 	if (i)
 		SKIP("a mask needs the kernel backend");
-	for (i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
-		pid_t pid = fork();
-
-		ASSERT_GE(pid, 0);
-		if (!pid)
-			_exit(refused_child(errs[i]));
-		ASSERT_EQ(waitpid(pid, &st, 0), pid);
-		tap_diag("errno %d from the filter: the child exited %d", errs[i],
-			 WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-		EXPECT_TRUE(WIFEXITED(st));
-		EXPECT_EQ(WEXITSTATUS(st), 0);
-	}
+	in_children(errs, sizeof(errs) / sizeof(errs[0]), refused_child,
+		    "from the filter");
 }
 
 static int count_fds(void)
