@@ -650,7 +650,7 @@ uint32_t saio_engine_head(bool *ready)
  * and this context has none, since the shim submits no SYSLET_SYNC chain
  * and no threadlet; a timed wait with a mask reads the clock (the vDSO)
  * first, and may try the call a second time and set a flag (kernel.c,
- * k_masked_timed()).
+ * k_masked_wait()).
  */
 int saio_engine_wait_posted(uint32_t head, bool cancellable,
 			    const struct timespec *rel, const sigset_t *mask)
