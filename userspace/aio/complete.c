@@ -1170,13 +1170,16 @@ void saio_sigwait_end(struct saio_sigwait *w)
 
 /*
  * Takes @sig, pending and blocked, set to SIG_IGN, off this thread's and
- * the process's queues, each instance of a real-time signal (until none
- * is left: RLIMIT_SIGPENDING bounds them; a cap left the rest to end the
- * sleep with EINTR, a review): what the kernel would have done had the
- * wait not blocked it.  An instance taken after another thread installed
- * a handler is that handler's: it is put back on this thread, which
- * takes it in its sleep (a review: dropped, its handler never ran), and
- * which is then due: returns true.
+ * the process's queues, up to 4,096 instances of a real-time signal per
+ * look (a cap of 64 left 100 queued ones to end the sleep with EINTR, a
+ * review; without a cap a sender that refills the queue kept the wait
+ * from its sleep past its deadline, another; more than 4,096 queued
+ * still end a relative sleep, not one to a deadline, SYSLET_WAIT_ABSTIME,
+ * which the kernel restarts past them): what the kernel would have done
+ * had the wait not blocked it.  An instance taken after another thread
+ * installed a handler is that handler's: it is put back on this thread,
+ * which takes it in its sleep (a review: dropped, its handler never ran),
+ * and which is then due: returns true.
  */
 static bool saio_sig_drop(int sig)
 {
