@@ -472,8 +472,11 @@ static unsigned int ctx_flags(void)
 /*
  * The context, and $ANYSYS_MAX_THREADS, if set, as the backend's
  * max_threads (an experiment's knob: the engine's default is 128; io-wq
- * caps the workers of work bound to a file's device at 4 per CPU).
+ * caps its workers for bound work, statx, opens and regular files' reads
+ * among them, at 4 per CPU); recorded as "max_threads" in the JSON.
  */
+static unsigned int max_threads;	/* set by $ANYSYS_MAX_THREADS, or 0 */
+
 static void ctx_setup(struct syslet_ctx *ctx)
 {
 	const char *env = getenv("ANYSYS_MAX_THREADS");
@@ -484,7 +487,8 @@ static void ctx_setup(struct syslet_ctx *ctx)
 	if (env && *env) {
 		struct syslet_limits set = { .size = sizeof(set) };
 
-		set.max_threads = number(env, "ANYSYS_MAX_THREADS", 4096);
+		max_threads = number(env, "ANYSYS_MAX_THREADS", 4096);
+		set.max_threads = max_threads;
 		ret = syslet_limits(ctx, &set, NULL);
 		if (ret < 0)
 			die("syslet_limits", -ret);
@@ -1282,11 +1286,12 @@ int main(int argc, char **argv)
 	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("{\"workload\": \"%s\", \"engine\": \"%s\", \"qd\": %u, "
 	       "\"threads\": %u, \"ops\": %lu, \"errors\": %lu, \"chains\": %lu, \"queued\": %lu, "
-	       "\"secs\": %.6f, \"ops_per_s\": %.1f, \"usr\": %.6f, \"sys\": %.6f}\n",
+	       "\"secs\": %.6f, \"ops_per_s\": %.1f, \"usr\": %.6f, \"sys\": %.6f, "
+	       "\"max_threads\": %u}\n",
 	       wnames[workload], enames[engine], qd,
 	       engine == E_LOOP ? pool_threads : engine == E_POOL ? qd : 0,
 	       ops, errors, chains, queued, secs,
 	       ops / secs, tv(r1.ru_utime) - tv(r0.ru_utime),
-	       tv(r1.ru_stime) - tv(r0.ru_stime));
+	       tv(r1.ru_stime) - tv(r0.ru_stime), max_threads);
 	return 0;
 }
