@@ -37,9 +37,12 @@ static inline int tap_sleeps_in(const char *path, const char *fn, int secs)
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
 
 	for (int i = 0; i < secs * 100; i++) {
+		struct timespec left = tick;
+
 		if (tap_wchan_has(path, fn))
 			return 1;
-		nanosleep(&tick, NULL);
+		while (nanosleep(&left, &left) && errno == EINTR)
+			;
 	}
 	return 0;
 }

@@ -1323,8 +1323,8 @@ TEST(wait_relative_ends_on_an_ignored_pending_signal)
  * A handler ends an absolute wait with EINTR, SA_RESTART or not (as
  * clock_nanosleep()); with SYSLET_WAIT_RESTART_SIGMASK (a mask) or
  * SYSLET_WAIT_RESTART (none), one installed with SA_RESTART does not, and
- * the wait ends at its first deadline: 1 s after the start, where a
- * restart that began its time anew would end 1 s after the signal, which
+ * the wait ends at its first deadline: 2 s after the start, where a
+ * restart that began its time anew would end 2 s after the signal, which
  * comes at 600 ms.
  */
 struct abs_sender {
@@ -1363,7 +1363,7 @@ static void abstime_handler_case(int sa_flags, unsigned int flags,
 	ASSERT_EQ(pthread_sigmask(masked ? SIG_BLOCK : SIG_UNBLOCK, &blk,
 				  &old), 0);
 	t0 = now_ms();
-	ts = deadline_in(eintr ? 5000 : 1000);
+	ts = deadline_in(eintr ? 5000 : 2000);
 	ASSERT_EQ(pthread_create(&th, NULL, usr1_after, &snd), 0);
 	n = async_pwait(r, 1, &ts, masked ? &none : NULL, 8,
 			SYSLET_WAIT_ABSTIME | flags);
@@ -1382,7 +1382,7 @@ static void abstime_handler_case(int sa_flags, unsigned int flags,
 		/* the first call's deadline, not one from the restart */
 		EXPECT_EQ(errno, ETIME);
 		EXPECT_TRUE(passed(&ts));
-		EXPECT_LT(end, usr1_at_ms + 1000);
+		EXPECT_LT(end, usr1_at_ms + 2000);
 	}
 	ASSERT_EQ(pthread_sigmask(SIG_SETMASK, &old, &cur), 0);
 	if (masked)
@@ -1417,7 +1417,7 @@ TEST(wait_abstime_restart_goes_on_to_its_deadline)
  */
 static int stopped_wait(unsigned int flags)
 {
-	struct timespec rel = { 1, 0 }, ts = deadline_in(1000);
+	struct timespec rel = { 30, 0 }, ts = deadline_in(3000);
 	long n;
 
 	n = async_pwait(ring_new(8), 1, flags ? &ts : &rel, NULL, 8, flags);

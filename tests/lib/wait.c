@@ -381,6 +381,54 @@ static void ignored_case(struct syslet_ctx *ctx, bool posted)
 	sigaction(SIGUSR2, &old_sa, NULL);
 }
 
+/*
+ * The untimed syslet_pwait() with a mask waits to a deadline past any
+ * clock: the ignored pending signal does not end it either; a completion
+ * posted 200 ms in does (1, not -EINTR at once).
+ */
+static void *post_later(void *arg)
+{
+	struct syslet_completion c = { .user_data = 5 };
+
+	usleep(200 * 1000);
+	return (void *)(intptr_t)syslet_post(arg, &c);
+}
+
+static void ignored_untimed_case(struct syslet_ctx *ctx)
+{
+	struct sigaction ign, old_sa;
+	struct syslet_completion c;
+	sigset_t usr2, none, old, pend;
+	pthread_t t;
+	void *res;
+	long t0, took;
+	int ret;
+
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	ASSERT_EQ(sigaction(SIGUSR2, &ign, &old_sa), 0);
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	sigemptyset(&none);
+	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr2, &old), 0);
+	pthread_kill(pthread_self(), SIGUSR2);
+	ASSERT_EQ(pthread_create(&t, NULL, post_later, ctx), 0);
+	t0 = mono_ms();
+	ret = syslet_pwait(ctx, 1, NULL, &none);
+	took = mono_ms() - t0;
+	ASSERT_EQ(pthread_join(t, &res), 0);
+	tap_diag("untimed syslet_pwait() %d after %ld ms", ret, took);
+	EXPECT_EQ(ret, 1);
+	EXPECT_GE(took, 150);
+	EXPECT_TRUE(res == NULL);
+	ASSERT_EQ(sigpending(&pend), 0);
+	EXPECT_FALSE(sigismember(&pend, SIGUSR2));	/* discarded */
+	EXPECT_EQ(syslet_reap(ctx, &c, 1), 1);
+	EXPECT_EQ(c.user_data, 5u);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	sigaction(SIGUSR2, &old_sa, NULL);
+}
+
 TEST(pwait_timed_goes_on_after_an_ignored_signal)
 {
 	struct syslet_ctx ctx;
@@ -398,6 +446,7 @@ TEST(pwait_timed_goes_on_after_an_ignored_signal)
 	}
 	ignored_case(&ctx, true);
 	ignored_case(&ctx, false);
+	ignored_untimed_case(&ctx);
 	syslet_ctx_exit(&ctx);
 }
 
