@@ -57,6 +57,29 @@ static inline void syslet_sched_woken(struct task_struct *tsk)
 	if (unlikely(tsk->syslet_pob))
 		__syslet_sched_woken(tsk);
 }
+
+void __syslet_worker_sleeping(struct task_struct *tsk);
+void __syslet_worker_running(struct task_struct *tsk);
+
+/*
+ * From sched_submit_work() and sched_update_worker(), beside io-wq's
+ * hooks: @tsk (current), an async thread running queued work
+ * (task->syslet_worker set), is about to sleep, or runs again.  Its
+ * sleep may wake an idle async thread for the chains that wait for one
+ * (a count, and when it drops below the CPUs with chains queued, a
+ * spinlock and a wake-up).
+ */
+static inline void syslet_worker_sleeping(struct task_struct *tsk)
+{
+	if (unlikely(tsk->syslet_worker))
+		__syslet_worker_sleeping(tsk);
+}
+
+static inline void syslet_worker_running(struct task_struct *tsk)
+{
+	if (unlikely(tsk->syslet_worker))
+		__syslet_worker_running(tsk);
+}
 #else
 static inline void syslet_free_signal(struct signal_struct *sig) { }
 static inline void syslet_execve_prepare(void) { }
@@ -67,6 +90,8 @@ static inline void syslet_task_exited(struct task_struct *tsk,
 static inline void syslet_task_exit_mm(struct task_struct *tsk) { }
 static inline void syslet_sched_sleeping(struct task_struct *tsk) { }
 static inline void syslet_sched_woken(struct task_struct *tsk) { }
+static inline void syslet_worker_sleeping(struct task_struct *tsk) { }
+static inline void syslet_worker_running(struct task_struct *tsk) { }
 #endif
 
 #endif /* _LINUX_SYSLET_H */

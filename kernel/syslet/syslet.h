@@ -100,6 +100,7 @@ struct syslet_ctx {
 	refcount_t		refs;
 	bool			dead;		/* exec or last thread exit */
 	struct list_head	queue;		/* chains not started yet */
+	unsigned int		nr_queued;	/* on @queue */
 	struct list_head	running;	/* chains an async thread runs */
 	struct list_head	workers;	/* all async threads */
 	struct list_head	idle;		/* idle async threads */
@@ -113,6 +114,13 @@ struct syslet_ctx {
 	unsigned int		nr_starting;	/* created, not yet idle */
 	unsigned int		nr_creating;	/* submitters making a thread */
 	unsigned int		nr_reserved;	/* pass-on-block takers */
+	/*
+	 * Concurrency (worker.c): async threads running queued work and
+	 * not asleep (the scheduler's hooks keep it: no lock), and those
+	 * woken or made for queued work that have not looked at it yet.
+	 */
+	atomic_t		nr_active;
+	unsigned int		nr_woken;
 	wait_queue_head_t	spare_wait;	/* for nr_starting to drop */
 	unsigned int		nr_chains;	/* submitted, not yet posted */
 	unsigned int		nr_cached;	/* on @chain_cache */
@@ -303,6 +311,8 @@ struct syslet_worker {
 	bool			restricted;	/* ctx->lock: idle, not open */
 	bool			waiting;	/* ctx->lock: in syslet_pob_wait() */
 	bool			killed;		/* its SIGKILL taken: leave */
+	bool			woken;		/* ctx->lock: in ctx->nr_woken */
+	bool			asleep;		/* busy, uncounted: it sleeps */
 	struct syslet_pob	*pob;		/* ctx->lock: reserved by */
 	unsigned long		hs;		/* the hand-off state (above) */
 	u64			uring;		/* the chain's ring, no kring yet */

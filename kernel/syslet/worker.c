@@ -28,6 +28,8 @@
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
 #include <linux/slab.h>
+#include <linux/syslet.h>
+#include <linux/sysctl.h>
 #include <linux/task_work.h>
 #include <asm/pkru.h>
 #include "syslet.h"
@@ -355,6 +357,157 @@ void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w)
 }
 
 /*
+ * Concurrency, as workqueue's: a thread counts in ctx->nr_active while it
+ * runs queued work (a chain, kernel work, a read's rest) and is not
+ * asleep, and one woken or made for queued work counts in ctx->nr_woken
+ * until it has looked at the queue.  A chain queued while those are as
+ * many as the CPUs, with an idle thread left for each chain that waits,
+ * wakes no thread (queue_for_thread()): one of them takes it when its
+ * work ends, and when one sleeps the scheduler tells us
+ * (__syslet_worker_sleeping()) and an idle thread is woken for the
+ * chains that wait.  So chains that do not sleep (a cached statx) run
+ * one after another in a few threads, not with a wake-up, and a thread,
+ * each; and a chain that sleeps (a read from the device, or one that
+ * waits for a chain queued after it, a pipe's reader before its writer)
+ * lets the queue go on as before.
+ */
+
+/*
+ * /proc/sys/kernel/syslet-concurrency: 0 turns it off, each queued chain
+ * waking or making a thread as before (so that one boot can compare)
+ */
+static int syslet_concurrency = 1;
+
+static struct ctl_table syslet_worker_table[] = {
+	{
+		.procname	= "syslet-concurrency",
+		.data		= &syslet_concurrency,
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
+	SYSLET_CTL_TABLE_END
+};
+
+static int __init syslet_worker_init(void)
+{
+	register_sysctl("kernel", syslet_worker_table);
+	return 0;
+}
+device_initcall(syslet_worker_init);
+
+static unsigned int worker_max_active(void)
+{
+	return num_online_cpus();
+}
+
+/* Threads running queued work or about to look at it; ctx->lock held */
+static unsigned int worker_going(struct syslet_ctx *ctx)
+{
+	lockdep_assert_held(&ctx->lock);
+	return atomic_read(&ctx->nr_active) + ctx->nr_woken;
+}
+
+/* Do queued chains need one more thread woken?  ctx->lock held. */
+static bool worker_wanted(struct syslet_ctx *ctx)
+{
+	return !ctx->dead && ctx->nr_queued &&
+	       worker_going(ctx) < worker_max_active();
+}
+
+/*
+ * May a chain be queued without a thread woken for it?  Only while an
+ * idle thread is left for it and each chain that waits already, which
+ * the sleep of a busy thread can wake.  ctx->lock held.
+ */
+static bool worker_may_wait(struct syslet_ctx *ctx)
+{
+	return READ_ONCE(syslet_concurrency) &&
+	       worker_going(ctx) >= worker_max_active() &&
+	       ctx->nr_queued < ctx->nr_idle;
+}
+
+/* @w, current, has looked at the queue since it was woken for it */
+static void worker_looked(struct syslet_ctx *ctx, struct syslet_worker *w)
+{
+	lockdep_assert_held(&ctx->lock);
+	if (w->woken) {
+		w->woken = false;
+		ctx->nr_woken--;
+	}
+}
+
+/*
+ * @w, current, takes queued work: it counts in ctx->nr_active until it
+ * finds none (worker_unbusy()), but while the scheduler's hooks say it
+ * sleeps.  Only the task itself writes current->syslet_worker and
+ * @w->asleep (the hooks run in it), so they need no lock.
+ */
+static void worker_busy(struct syslet_ctx *ctx, struct syslet_worker *w)
+{
+	worker_looked(ctx, w);
+	if (current->syslet_worker)
+		return;
+	atomic_inc(&ctx->nr_active);
+	current->syslet_worker = w;
+}
+
+static void worker_unbusy(struct syslet_ctx *ctx, struct syslet_worker *w)
+{
+	lockdep_assert_held(&ctx->lock);
+	worker_looked(ctx, w);
+	if (!current->syslet_worker)
+		return;
+	current->syslet_worker = NULL;
+	if (!WARN_ON_ONCE(w->asleep))
+		atomic_dec(&ctx->nr_active);
+	w->asleep = false;
+}
+
+/*
+ * From sched_submit_work(): current, busy, is about to sleep (or, from
+ * rt_mutex_pre_schedule(), may).  It stops counting; if that leaves
+ * fewer threads going than CPUs while chains wait, an idle thread is
+ * woken for them.  ctx->lock is a spinlock: sched_submit_work() allows
+ * those (sched_map on 6.12); no lock is taken that a sleeping task may
+ * hold, and none is held here.  @tsk holds a reference to ctx.
+ */
+void __syslet_worker_sleeping(struct task_struct *tsk)
+{
+	struct syslet_worker *w = tsk->syslet_worker;
+	struct syslet_ctx *ctx = w->ctx;
+
+	if (w->asleep)
+		return;
+	w->asleep = true;
+	/*
+	 * Fully ordered: the count, then the queue, as queue_for_thread()
+	 * publishes the chain, then reads the count (its smp_mb()).  One of
+	 * us sees the other.
+	 */
+	if (atomic_dec_return(&ctx->nr_active) >= (int)worker_max_active() ||
+	    list_empty(&ctx->queue))
+		return;
+	spin_lock(&ctx->lock);
+	if (worker_wanted(ctx))
+		wake_idle(ctx);
+	spin_unlock(&ctx->lock);
+}
+
+/* From sched_update_worker(): current, busy, runs again */
+void __syslet_worker_running(struct task_struct *tsk)
+{
+	struct syslet_worker *w = tsk->syslet_worker;
+
+	if (!w->asleep)
+		return;
+	w->asleep = false;
+	atomic_inc(&w->ctx->nr_active);
+}
+
+/*
  * The taker is done with @w (it has taken the user context over and has
  * its return value in place): @w goes to the giver, which waits for it in
  * syslet_submit_pob() and lives on in it as an async thread.  @w is not
@@ -379,6 +532,7 @@ static long worker_reserved(struct syslet_ctx *ctx, struct syslet_worker *w)
 	long ret;
 
 	lockdep_assert_held(&ctx->lock);
+	worker_unbusy(ctx, w);
 	w->waiting = true;
 	spin_unlock(&ctx->lock);
 	ret = syslet_pob_wait(w);
@@ -398,6 +552,7 @@ static bool worker_unlink(struct syslet_ctx *ctx, struct syslet_worker *w)
 	bool starting = w->starting;
 
 	lockdep_assert_held(&ctx->lock);
+	worker_unbusy(ctx, w);
 	list_del(&w->node);
 	syslet_idle_del(ctx, w);
 	if (starting)
@@ -456,6 +611,7 @@ static bool worker_kio(struct syslet_ctx *ctx, struct syslet_worker *w)
 	if (ctx->kio_post || ctx->kio_taker) {
 		WRITE_ONCE(ctx->kio_post, false);
 		WRITE_ONCE(ctx->kio_taker, false);
+		worker_busy(ctx, w);
 		spin_unlock(&ctx->lock);
 		syslet_kio_flush(ctx);
 		return true;
@@ -465,6 +621,7 @@ static bool worker_kio(struct syslet_ctx *ctx, struct syslet_worker *w)
 	if (!kio)
 		return false;
 	list_del_init(&kio->qnode);
+	worker_busy(ctx, w);
 	spin_unlock(&ctx->lock);
 	syslet_kio_run(kio);
 	return true;
@@ -529,6 +686,7 @@ static long worker_loop(struct syslet_worker *w)
 					      node);
 			list_del_init(&kw->node);
 			ctx->nr_kwork_running++;
+			worker_busy(ctx, w);
 			spin_unlock(&ctx->lock);
 			if (started)
 				wake_up_all(&ctx->spare_wait);
@@ -553,8 +711,10 @@ static long worker_loop(struct syslet_worker *w)
 		if (!ctx->dead && !list_empty(&ctx->queue)) {
 			c = list_first_entry(&ctx->queue, struct syslet_chain, node);
 			list_move_tail(&c->node, &ctx->running);
+			ctx->nr_queued--;
 			c->worker = current;
 			w->took = true;
+			worker_busy(ctx, w);
 			spin_unlock(&ctx->lock);
 			if (started)
 				wake_up_all(&ctx->spare_wait);
@@ -571,6 +731,7 @@ static long worker_loop(struct syslet_worker *w)
 		 * run a chain, or reserves us for pass-on-block (@pob), and
 		 * its chain's giver wakes us if it hands off.
 		 */
+		worker_unbusy(ctx, w);
 		idle_add(ctx, w);
 		__set_current_state(TASK_INTERRUPTIBLE);
 		spin_unlock(&ctx->lock);
@@ -735,6 +896,8 @@ long syslet_become_worker(struct syslet_ctx *ctx, struct syslet_worker *w,
 	w->held = false;
 	w->took = false;
 	w->killed = killed;
+	w->woken = false;
+	w->asleep = false;
 	WRITE_ONCE(w->pob, NULL);
 	w->uring = 0;
 	w->give_to = NULL;
@@ -811,6 +974,11 @@ static int worker_create(struct syslet_ctx *ctx, unsigned int seq,
 	set_task_comm(tsk, name);
 	spin_lock(&ctx->lock);
 	list_add(&w->node, &ctx->workers);
+	/* made for work: it counts as woken for it (worker_going()) */
+	if (hold) {
+		w->woken = true;
+		ctx->nr_woken++;
+	}
 	spin_unlock(&ctx->lock);
 	wake_up_new_task(tsk);
 	return 0;
@@ -841,6 +1009,10 @@ static void wake_idle(struct syslet_ctx *ctx)
 		if (w->held)
 			w->took = true;
 		syslet_idle_del(ctx, w);
+		if (!w->woken) {
+			w->woken = true;
+			ctx->nr_woken++;
+		}
 		wake_up_process(w->task);
 	}
 }
@@ -979,6 +1151,20 @@ static int queue_for_thread(struct syslet_ctx *ctx, struct list_head *node,
 	spin_lock(&ctx->lock);
 	if (ctx->dead)
 		goto dead;
+	if (queue == &ctx->queue && worker_may_wait(ctx)) {
+		list_move_tail(node, queue);
+		ctx->nr_queued++;
+		/*
+		 * The chain, then the count: pairs with the fully ordered
+		 * decrement of __syslet_worker_sleeping(), which then reads
+		 * the queue.  Either it sees the chain or we its sleep.
+		 */
+		smp_mb();
+		if (worker_wanted(ctx))
+			wake_idle(ctx);
+		spin_unlock(&ctx->lock);
+		return 0;
+	}
 	ret = worker_for_queue(ctx, reserved_ok);
 	if (ret < 0) {
 		spin_unlock(&ctx->lock);
@@ -987,6 +1173,8 @@ static int queue_for_thread(struct syslet_ctx *ctx, struct list_head *node,
 	if (ctx->dead)
 		goto dead;
 	list_move_tail(node, queue);
+	if (queue == &ctx->queue)
+		ctx->nr_queued++;
 	/* the new thread, if any, finds the work or is idle by now */
 	wake_idle(ctx);
 	spin_unlock(&ctx->lock);

@@ -663,6 +663,240 @@ TEST(async_threads_on_demand_and_idle_exit)
 	ASSERT_EQ(count_task_comm("syslet-"), 0);
 }
 
+/*
+ * Concurrency (kernel/syslet/worker.c): @n threads left idle, their
+ * chains done.  Returns with them idle (their idle time @idle_ms).
+ */
+static void idle_threads(struct syslet_ring *r, int n, unsigned int idle_ms)
+{
+	static struct blocked b[64];
+	struct syslet_completion comp;
+
+	set_limits(128, idle_ms);
+	for (int i = 0; i < n; i++)
+		block_on_pipe(&b[i], r, 100000 + i);
+	for (int i = 0; i < 200 && limits_now().nr_threads < (unsigned int)n; i++)
+		usleep(10000);
+	for (int i = 0; i < n; i++)
+		if (write(b[i].fds[1], "x", 1) != 1)
+			_exit(1);
+	for (int i = 0; i < n; i++) {
+		if (!ring_get(r, &comp) || comp.status != 1)
+			_exit(1);
+		close(b[i].fds[0]);
+		close(b[i].fds[1]);
+	}
+}
+
+/*
+ * Chains that do not sleep, 32 in flight, with 48 idle threads at hand:
+ * how many threads ran 3,000 of them.
+ */
+static int threads_for_chains_that_do_not_sleep(void)
+{
+	enum { IDLE = 48, QD = 32, N = 3000 };
+	struct syslet_ring *r = ring_new(64);
+	static struct syslet_atom a[QD];
+	static int64_t ret[QD];
+	struct syslet_completion comp;
+	int64_t tids[128];
+	int ntids = 0, done = 0, sent = 0;
+
+	idle_threads(r, IDLE, 20000);
+	if (limits_now().nr_threads != IDLE)
+		return -1;
+	for (; sent < QD; sent++) {
+		atom_init(&a[sent], SYSLET_ASYNC, SYS_gettid, &ret[sent],
+			  NULL, NULL, NULL, NULL);
+		a[sent].user_data = sent;
+		if (async_exec(&a[sent], r, NULL, 0) != SYSLET_QUEUED)
+			return -1;
+	}
+	while (done < N) {
+		int i, slot;
+
+		if (!ring_get(r, &comp) || comp.status <= 0)
+			return -1;
+		done++;
+		for (i = 0; i < ntids && tids[i] != comp.status; i++)
+			;
+		if (i == ntids && ntids < 128)
+			tids[ntids++] = comp.status;
+		slot = comp.user_data;
+		if (sent < N) {
+			if (async_exec(&a[slot], r, NULL, 0) != SYSLET_QUEUED)
+				return -1;
+			sent++;
+		}
+	}
+	tap_diag("%d chains, %d in flight, ran in %d threads (%ld CPUs)",
+		 N, QD, ntids, sysconf(_SC_NPROCESSORS_ONLN));
+	free(r);
+	return limits_now().nr_chains ? -1 : ntids;
+}
+
+/*
+ * A few threads run them one after another (about one per CPU, and one
+ * more now and then when a thread sleeps for a moment, on the ring's
+ * lock), not a thread woken for each (before: 13 of 16 threads at 16 in
+ * flight, 2 CPUs).
+ */
+TEST(queued_chains_that_do_not_sleep_share_a_few_threads)
+{
+	int n;
+
+	REQUIRE_SYSLET();
+	n = threads_for_chains_that_do_not_sleep();
+	ASSERT_GT(n, 0);
+	ASSERT_LE(n, 8);
+}
+
+/* /proc/sys/kernel/syslet-concurrency 0: a thread woken for each, as before */
+TEST(syslet_concurrency_0_wakes_a_thread_for_each_chain)
+{
+	const char *knob = "/proc/sys/kernel/syslet-concurrency";
+	int fd, n;
+
+	REQUIRE_SYSLET();
+	fd = open(knob, O_WRONLY);
+	if (fd < 0)
+		SKIP("%s: %s", knob, strerror(errno));
+	ASSERT_EQ(write(fd, "0", 1), 1);
+	n = threads_for_chains_that_do_not_sleep();
+	ASSERT_EQ(pwrite(fd, "1", 1, 0), 1);
+	close(fd);
+	ASSERT_GT(n, 8);
+}
+
+/*
+ * A chain of two atoms: read @len bytes of /dev/zero (a while of CPU
+ * in the kernel), then a system call @nr with @arg.
+ */
+struct busy_then {
+	struct syslet_atom a[2];
+	int64_t ret[2];
+	uint64_t fd, buf, len, fd2, arg, n1;
+};
+
+static void busy_then(struct busy_then *b, struct syslet_ring *r, uint64_t ud,
+		      int zero, size_t len, uint32_t nr, uint64_t fd2,
+		      uint64_t arg, uint64_t n1)
+{
+	char *buf = malloc(len);
+
+	if (!buf)
+		_exit(1);
+	memset(buf, 1, len);		/* no page fault in the read */
+	b->fd = zero;
+	b->buf = (uintptr_t)buf;
+	b->len = len;
+	b->fd2 = fd2;
+	b->arg = arg;
+	b->n1 = n1;
+	atom_init(&b->a[0], SYSLET_ASYNC, SYS_read, &b->ret[0], &b->fd, &b->buf,
+		  &b->len, NULL);
+	b->a[0].next = (uintptr_t)&b->a[1];
+	b->a[0].user_data = ud;
+	atom_init(&b->a[1], 0, nr, &b->ret[1], &b->fd2, &b->arg, &b->n1, NULL);
+	if (async_exec(&b->a[0], r, NULL, 0) != SYSLET_QUEUED)
+		_exit(1);
+}
+
+/*
+ * As many chains as CPUs keep their threads busy, then sleep for 3 s:
+ * gettid chains queued behind them wait for no thread while the busy
+ * ones sleep (the scheduler's hook wakes idle threads for them), so all
+ * of them end before any of the sleepers.
+ */
+TEST(queued_chains_go_on_while_the_busy_threads_sleep)
+{
+	enum { IDLE = 24, GETS = 20 };
+	struct syslet_ring *r = ring_new(64);
+	static struct busy_then b[64];
+	static struct syslet_atom g[GETS];
+	static int64_t gret[GETS];
+	struct timespec ts = { 3, 0 };
+	struct syslet_completion comp;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int zero = open("/dev/zero", O_RDONLY), gets = 0;
+
+	REQUIRE_SYSLET();
+	ASSERT_GE(zero, 0);
+	if (cpus > 16)
+		cpus = 16;
+	idle_threads(r, IDLE, 20000);
+	for (long i = 0; i < cpus; i++)
+		busy_then(&b[i], r, 1000 + i, zero, 16 << 20, SYS_nanosleep,
+			  (uintptr_t)&ts, 0, 0);
+	for (int i = 0; i < GETS; i++) {
+		atom_init(&g[i], SYSLET_ASYNC, SYS_gettid, &gret[i], NULL, NULL,
+			  NULL, NULL);
+		g[i].user_data = i;
+		ASSERT_EQ(async_exec(&g[i], r, NULL, 0), SYSLET_QUEUED);
+	}
+	for (int i = 0; i < GETS + cpus; i++) {
+		ASSERT_TRUE(ring_get(r, &comp));
+		if (comp.user_data < 1000) {
+			ASSERT_GT(comp.status, 0);
+			gets++;
+			continue;
+		}
+		/* a sleeper: every gettid chain has ended before it */
+		ASSERT_EQ(comp.status, 0);
+		ASSERT_EQ(gets, GETS);
+	}
+	close(zero);
+}
+
+/*
+ * A busy chain that then waits for a chain queued after it (a pipe's
+ * reader, its writer queued while the threads were busy) is not left
+ * waiting: its sleep wakes a thread for the writer.
+ */
+TEST(a_busy_chain_that_waits_for_a_queued_one_is_not_left_waiting)
+{
+	enum { IDLE = 24 };
+	struct syslet_ring *r = ring_new(64);
+	static struct busy_then b[64];
+	static struct syslet_atom w[64];
+	static int64_t wret[64];
+	static uint64_t wfd[64], wbuf, wlen = 1;
+	static int fds[64][2];
+	struct syslet_completion comp;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int zero = open("/dev/zero", O_RDONLY);
+	static char c[64];
+
+	REQUIRE_SYSLET();
+	ASSERT_GE(zero, 0);
+	if (cpus > 16)
+		cpus = 16;
+	idle_threads(r, IDLE, 20000);
+	wbuf = (uintptr_t)"x";
+	for (long i = 0; i < cpus; i++) {
+		ASSERT_EQ(pipe(fds[i]), 0);
+		busy_then(&b[i], r, 1000 + i, zero, 16 << 20, SYS_read,
+			  fds[i][0], (uintptr_t)&c[i], 1);
+	}
+	for (long i = 0; i < cpus; i++) {
+		wfd[i] = fds[i][1];
+		atom_init(&w[i], SYSLET_ASYNC, SYS_write, &wret[i], &wfd[i],
+			  &wbuf, &wlen, NULL);
+		w[i].user_data = i;
+		ASSERT_EQ(async_exec(&w[i], r, NULL, 0), SYSLET_QUEUED);
+	}
+	for (long i = 0; i < 2 * cpus; i++) {
+		ASSERT_TRUE(ring_get(r, &comp));
+		ASSERT_EQ(comp.status, 1);
+	}
+	for (long i = 0; i < cpus; i++) {
+		ASSERT_EQ(c[i], 'x');
+		close(fds[i][0]);
+		close(fds[i][1]);
+	}
+	close(zero);
+}
+
 /* the first thread of this process whose comm starts with @prefix, or 0 */
 static pid_t find_task_comm(const char *prefix)
 {
