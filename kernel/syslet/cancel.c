@@ -62,7 +62,7 @@ long syslet_cancel(struct syslet_ring __user *uring, u64 user_data,
 			continue;
 		}
 		list_move_tail(&c->node, &cancelled);
-		ctx->nr_queued--;
+		syslet_queue_del(ctx);
 		c->cancelled = true;
 		nr++;
 		if (!(flags & SYSLET_CANCEL_ALL))

@@ -53,6 +53,7 @@ static struct syslet_ctx *ctx_alloc(void)
 	INIT_LIST_HEAD(&ctx->kwork);
 	INIT_LIST_HEAD(&ctx->kwork_keys);
 	init_waitqueue_head(&ctx->spare_wait);
+	syslet_worker_ctx_init(ctx);
 	hash_init(ctx->rings);
 	ctx->max_threads = SYSLET_DEF_MAX_THREADS;
 	ctx->idle_msecs = SYSLET_DEF_IDLE_MSECS;
@@ -675,7 +676,7 @@ SYSCALL_DEFINE3(async_limits, const struct syslet_limits __user *, set,
 		lim.idle_msecs = ctx->idle_msecs;
 		lim.max_chains = ctx->max_chains;
 		lim.nr_threads = ctx->nr_threads;
-		lim.nr_idle = ctx->nr_idle;
+		lim.nr_idle = ctx->nr_idle + ctx->nr_standby;
 		lim.nr_chains = ctx->nr_chains;
 		lim.chains_done = ctx->chains_done;
 		spin_unlock(&ctx->lock);

@@ -121,6 +121,19 @@ struct syslet_ctx {
 	 */
 	atomic_t		nr_active;
 	unsigned int		nr_woken;
+	unsigned int		max_active;	/* the threads' CPUs */
+	/*
+	 * Idle threads each kept for a chain that waits without a wake-up
+	 * of its own (no one else takes them), chains taken off @queue so
+	 * far, and at the kick's arming; the kick, and the wake-up a sleep
+	 * hook leaves to a worker (its task blocked on an rt_mutex).
+	 */
+	struct list_head	standby;
+	unsigned int		nr_standby;
+	u64			nr_taken;
+	u64			kick_taken;
+	struct delayed_work	kick;
+	struct work_struct	wake_work;
 	wait_queue_head_t	spare_wait;	/* for nr_starting to drop */
 	unsigned int		nr_chains;	/* submitted, not yet posted */
 	unsigned int		nr_cached;	/* on @chain_cache */
@@ -312,6 +325,7 @@ struct syslet_worker {
 	bool			waiting;	/* ctx->lock: in syslet_pob_wait() */
 	bool			killed;		/* its SIGKILL taken: leave */
 	bool			woken;		/* ctx->lock: in ctx->nr_woken */
+	bool			standby;	/* ctx->lock: on ctx->standby */
 	bool			asleep;		/* busy, uncounted: it sleeps */
 	struct syslet_pob	*pob;		/* ctx->lock: reserved by */
 	unsigned long		hs;		/* the hand-off state (above) */
@@ -532,6 +546,8 @@ int syslet_kio_to_worker(struct syslet_ctx *ctx);
 void syslet_taker_post(struct syslet_worker *w, unsigned long later);
 void syslet_kio_spare(struct syslet_ctx *ctx);
 void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w);
+void syslet_queue_del(struct syslet_ctx *ctx);
+void syslet_worker_ctx_init(struct syslet_ctx *ctx);
 void syslet_kill_workers(struct syslet_ctx *ctx);
 void syslet_kwork_end_dying(struct syslet_ctx *ctx);
 bool syslet_kwork_any(struct syslet_ctx *ctx, const void *key,

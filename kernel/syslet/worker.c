@@ -32,6 +32,7 @@
 #include <linux/sysctl.h>
 #include <linux/task_work.h>
 #include <asm/pkru.h>
+#include <trace/events/syslet.h>
 #include "syslet.h"
 
 /*
@@ -61,6 +62,7 @@ static void worker_set_ioprio(int prio)
 }
 
 static void wake_idle(struct syslet_ctx *ctx);
+static struct syslet_worker *idle_pick(struct syslet_ctx *ctx);
 
 /*
  * Runs one chain taken off the queue; posts or frees it.  Returns true if
@@ -351,6 +353,11 @@ void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w)
 	if (list_empty(&w->idle_node))
 		return;
 	list_del_init(&w->idle_node);
+	if (w->standby) {
+		w->standby = false;
+		ctx->nr_standby--;
+		return;
+	}
 	ctx->nr_idle--;
 	if (!w->restricted && !w->held)
 		WRITE_ONCE(ctx->nr_idle_open, ctx->nr_idle_open - 1);
@@ -361,26 +368,32 @@ void syslet_idle_del(struct syslet_ctx *ctx, struct syslet_worker *w)
  * runs queued work (a chain, kernel work, a read's rest) and is not
  * asleep, and one woken or made for queued work counts in ctx->nr_woken
  * until it has looked at the queue.  A chain queued while those are as
- * many as the CPUs, with an idle thread left for each chain that waits,
- * wakes no thread (queue_for_thread()): one of them takes it when its
- * work ends, and when one sleeps the scheduler tells us
- * (__syslet_worker_sleeping()) and an idle thread is woken for the
- * chains that wait.  So chains that do not sleep (a cached statx) run
- * one after another in a few threads, not with a wake-up, and a thread,
- * each; and a chain that sleeps (a read from the device, or one that
- * waits for a chain queued after it, a pipe's reader before its writer)
- * lets the queue go on as before.
+ * many as the CPUs wakes no thread (queue_for_thread()) if an idle one
+ * can be set aside for it: that thread leaves ctx->idle for ctx->standby,
+ * where nothing else takes it (no pass-on-block reservation, kernel work
+ * or read), so that each chain that waits so has a thread of its own to
+ * be woken.  A busy thread takes the chain when its work ends (and gives
+ * a standby thread back to ctx->idle); when one sleeps the scheduler
+ * tells us (__syslet_worker_sleeping()) and a standby thread is woken;
+ * and when no chain has left the queue for WORKER_KICK_MS the kick wakes
+ * one (busy threads that run long without sleeping, as workqueue's
+ * CPU-intensive work).  So chains that do not sleep run one after
+ * another in a few threads, not with a wake-up, and a thread, each; and
+ * a chain that sleeps (a read from the device, or one that waits for a
+ * chain queued after it, a pipe's reader before its writer) lets the
+ * queue go on as before.
  */
+#define WORKER_KICK_MS	10
 
 /*
- * /proc/sys/kernel/syslet-concurrency: 0 turns it off, each queued chain
+ * /proc/sys/kernel/syslet_concurrency: 0 turns it off, each queued chain
  * waking or making a thread as before (so that one boot can compare)
  */
 static int syslet_concurrency = 1;
 
 static struct ctl_table syslet_worker_table[] = {
 	{
-		.procname	= "syslet-concurrency",
+		.procname	= "syslet_concurrency",
 		.data		= &syslet_concurrency,
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
@@ -398,9 +411,10 @@ static int __init syslet_worker_init(void)
 }
 device_initcall(syslet_worker_init);
 
-static unsigned int worker_max_active(void)
+/* the CPUs async threads may use: their cpuset's (worker_neutral()) */
+static unsigned int worker_max_active(struct syslet_ctx *ctx)
 {
-	return num_online_cpus();
+	return max(1U, READ_ONCE(ctx->max_active));
 }
 
 /* Threads running queued work or about to look at it; ctx->lock held */
@@ -411,22 +425,137 @@ static unsigned int worker_going(struct syslet_ctx *ctx)
 }
 
 /* Do queued chains need one more thread woken?  ctx->lock held. */
-static bool worker_wanted(struct syslet_ctx *ctx)
+static bool worker_wanted(struct syslet_ctx *ctx, unsigned int max)
 {
-	return !ctx->dead && ctx->nr_queued &&
-	       worker_going(ctx) < worker_max_active();
+	return !ctx->dead && ctx->nr_queued && worker_going(ctx) < max;
 }
 
 /*
- * May a chain be queued without a thread woken for it?  Only while an
- * idle thread is left for it and each chain that waits already, which
- * the sleep of a busy thread can wake.  ctx->lock held.
+ * An idle thread to set aside for a chain about to be queued without a
+ * wake-up, or NULL if it must have one: too few threads going, or none
+ * idle that is free (not held for its maker's work).  ctx->lock held.
  */
-static bool worker_may_wait(struct syslet_ctx *ctx)
+static struct syslet_worker *standby_pick(struct syslet_ctx *ctx,
+					  unsigned int max)
 {
-	return READ_ONCE(syslet_concurrency) &&
-	       worker_going(ctx) >= worker_max_active() &&
-	       ctx->nr_queued < ctx->nr_idle;
+	struct syslet_worker *w;
+
+	if (!READ_ONCE(syslet_concurrency) || worker_going(ctx) < max)
+		return NULL;
+	list_for_each_entry(w, &ctx->idle, idle_node)
+		if (!w->held)
+			return w;
+	return NULL;
+}
+
+static void standby_add(struct syslet_ctx *ctx, struct syslet_worker *w)
+{
+	syslet_idle_del(ctx, w);
+	list_add_tail(&w->idle_node, &ctx->standby);
+	w->standby = true;
+	ctx->nr_standby++;
+}
+
+/*
+ * A chain left ctx->queue (taken, or cancelled): a thread set aside for
+ * one that no longer waits goes back to ctx->idle.  ctx->lock held.
+ */
+void syslet_queue_del(struct syslet_ctx *ctx)
+{
+	lockdep_assert_held(&ctx->lock);
+	ctx->nr_queued--;
+	ctx->nr_taken++;
+	while (ctx->nr_standby > ctx->nr_queued) {
+		struct syslet_worker *w;
+
+		w = list_first_entry(&ctx->standby, struct syslet_worker,
+				     idle_node);
+		syslet_idle_del(ctx, w);
+		idle_readd(ctx, w);
+		if (wq_has_sleeper(&ctx->spare_wait))
+			wake_up_all(&ctx->spare_wait);
+	}
+}
+
+/*
+ * Wakes a thread for the queue: one set aside for it, else any idle one.
+ * @why for the trace: 0 a submitter, 1 a busy thread's sleep, 2 the kick.
+ */
+static void wake_queue(struct syslet_ctx *ctx, int why)
+{
+	struct syslet_worker *w;
+
+	lockdep_assert_held(&ctx->lock);
+	w = list_first_entry_or_null(&ctx->standby, struct syslet_worker,
+				     idle_node);
+	if (!w)
+		w = idle_pick(ctx);
+	if (!w)
+		return;
+	trace_syslet_worker_wake(w->task, why, ctx->nr_queued);
+	/* woken for other work than its maker's: see worker_make() */
+	if (w->held)
+		w->took = true;
+	syslet_idle_del(ctx, w);
+	if (!w->woken) {
+		w->woken = true;
+		ctx->nr_woken++;
+	}
+	wake_up_process(w->task);
+}
+
+/*
+ * The kick: armed while chains wait for busy threads (ctx->lock held),
+ * it wakes a thread for them if none has left the queue since.  It holds
+ * a reference to ctx while queued.
+ */
+static void worker_kick_arm(struct syslet_ctx *ctx)
+{
+	lockdep_assert_held(&ctx->lock);
+	if (delayed_work_pending(&ctx->kick))
+		return;
+	ctx->kick_taken = ctx->nr_taken;
+	refcount_inc(&ctx->refs);
+	if (!queue_delayed_work(system_wq, &ctx->kick,
+				msecs_to_jiffies(WORKER_KICK_MS)))
+		refcount_dec(&ctx->refs);	/* not the last: ours */
+}
+
+static void worker_kick(struct work_struct *work)
+{
+	struct syslet_ctx *ctx = container_of(to_delayed_work(work),
+					      struct syslet_ctx, kick);
+
+	spin_lock(&ctx->lock);
+	if (!ctx->dead && ctx->nr_queued) {
+		if (ctx->nr_taken == ctx->kick_taken)
+			wake_queue(ctx, 2);
+		if (ctx->nr_standby)
+			worker_kick_arm(ctx);
+	}
+	spin_unlock(&ctx->lock);
+	syslet_ctx_put(ctx);
+}
+
+/* A sleep hook's wake-up, left to a worker (below) */
+static void worker_wake_work(struct work_struct *work)
+{
+	struct syslet_ctx *ctx = container_of(work, struct syslet_ctx,
+					      wake_work);
+
+	spin_lock(&ctx->lock);
+	if (worker_wanted(ctx, worker_max_active(ctx)))
+		wake_queue(ctx, 1);
+	spin_unlock(&ctx->lock);
+	syslet_ctx_put(ctx);
+}
+
+void syslet_worker_ctx_init(struct syslet_ctx *ctx)
+{
+	INIT_LIST_HEAD(&ctx->standby);
+	ctx->max_active = num_online_cpus();
+	INIT_DELAYED_WORK(&ctx->kick, worker_kick);
+	INIT_WORK(&ctx->wake_work, worker_wake_work);
 }
 
 /* @w, current, has looked at the queue since it was woken for it */
@@ -469,30 +598,44 @@ static void worker_unbusy(struct syslet_ctx *ctx, struct syslet_worker *w)
 /*
  * From sched_submit_work(): current, busy, is about to sleep (or, from
  * rt_mutex_pre_schedule(), may).  It stops counting; if that leaves
- * fewer threads going than CPUs while chains wait, an idle thread is
- * woken for them.  ctx->lock is a spinlock: sched_submit_work() allows
- * those (sched_map on 6.12); no lock is taken that a sleeping task may
- * hold, and none is held here.  @tsk holds a reference to ctx.
+ * fewer threads going than CPUs while chains wait, a thread is woken for
+ * them.  ctx->lock is a spinlock: sched_submit_work() allows those
+ * (sched_map on 6.12); no lock is taken that a sleeping task may hold,
+ * and none is held here.  A task already blocked on an rt_mutex (a PI
+ * futex's waiter, queued before rt_mutex_futex_pre_schedule(); 6.1's
+ * rt_mutex_slowlock_block()) takes none: on PREEMPT_RT a contended
+ * spinlock would block it on a second one; a worker wakes the thread.
+ * @tsk holds a reference to ctx.
  */
 void __syslet_worker_sleeping(struct task_struct *tsk)
 {
 	struct syslet_worker *w = tsk->syslet_worker;
 	struct syslet_ctx *ctx = w->ctx;
+	unsigned int max;
 
 	if (w->asleep)
 		return;
 	w->asleep = true;
+	max = worker_max_active(ctx);
 	/*
 	 * Fully ordered: the count, then the queue, as queue_for_thread()
 	 * publishes the chain, then reads the count (its smp_mb()).  One of
 	 * us sees the other.
 	 */
-	if (atomic_dec_return(&ctx->nr_active) >= (int)worker_max_active() ||
+	if (atomic_dec_return(&ctx->nr_active) >= (int)max ||
 	    list_empty(&ctx->queue))
 		return;
+#ifdef CONFIG_RT_MUTEXES
+	if (tsk->pi_blocked_on) {
+		refcount_inc(&ctx->refs);
+		if (!queue_work(system_wq, &ctx->wake_work))
+			refcount_dec(&ctx->refs);	/* not the last: ours */
+		return;
+	}
+#endif
 	spin_lock(&ctx->lock);
-	if (worker_wanted(ctx))
-		wake_idle(ctx);
+	if (worker_wanted(ctx, max))
+		wake_queue(ctx, 1);
 	spin_unlock(&ctx->lock);
 }
 
@@ -711,7 +854,7 @@ static long worker_loop(struct syslet_worker *w)
 		if (!ctx->dead && !list_empty(&ctx->queue)) {
 			c = list_first_entry(&ctx->queue, struct syslet_chain, node);
 			list_move_tail(&c->node, &ctx->running);
-			ctx->nr_queued--;
+			syslet_queue_del(ctx);
 			c->worker = current;
 			w->took = true;
 			worker_busy(ctx, w);
@@ -817,7 +960,7 @@ static bool worker_may_nice(int nice)
 	       has_capability_noaudit(current, CAP_SYS_NICE);
 }
 
-static void worker_neutral(void)
+static void worker_neutral(struct syslet_ctx *ctx)
 {
 	struct sched_attr attr = { .sched_policy = SCHED_NORMAL };
 	struct io_context *ioc = current->io_context;
@@ -833,6 +976,8 @@ static void worker_neutral(void)
 	if (alloc_cpumask_var(&mask, GFP_KERNEL)) {
 		cpuset_cpus_allowed(current, mask);
 		syslet_set_affinity(mask);
+		/* how many may run queued work before chains wait (above) */
+		WRITE_ONCE(ctx->max_active, cpumask_weight(mask));
 		free_cpumask_var(mask);
 	}
 	if (ioc)
@@ -856,7 +1001,7 @@ static int syslet_worker_fn(void *data)
 {
 	struct syslet_worker *w = data;
 
-	worker_neutral();
+	worker_neutral(w->ctx);
 	/*
 	 * Made in an i386 caller's call, we inherited its TS_COMPAT: the
 	 * ABI is each atom's (exec.c), and a user context we may take over
@@ -896,8 +1041,11 @@ long syslet_become_worker(struct syslet_ctx *ctx, struct syslet_worker *w,
 	w->held = false;
 	w->took = false;
 	w->killed = killed;
+	/* a reserved taker: idle, not woken, never busy */
+	WARN_ON_ONCE(w->woken || w->asleep || w->standby);
 	w->woken = false;
 	w->asleep = false;
+	w->standby = false;
 	WRITE_ONCE(w->pob, NULL);
 	w->uring = 0;
 	w->give_to = NULL;
@@ -1146,12 +1294,17 @@ static int worker_for_queue(struct syslet_ctx *ctx, bool reserved_ok)
 static int queue_for_thread(struct syslet_ctx *ctx, struct list_head *node,
 			    struct list_head *queue, bool reserved_ok)
 {
+	struct syslet_worker *w;
+	unsigned int max;
 	int ret;
 
 	spin_lock(&ctx->lock);
 	if (ctx->dead)
 		goto dead;
-	if (queue == &ctx->queue && worker_may_wait(ctx)) {
+	max = worker_max_active(ctx);
+	w = queue == &ctx->queue ? standby_pick(ctx, max) : NULL;
+	if (w) {
+		standby_add(ctx, w);
 		list_move_tail(node, queue);
 		ctx->nr_queued++;
 		/*
@@ -1160,8 +1313,10 @@ static int queue_for_thread(struct syslet_ctx *ctx, struct list_head *node,
 		 * the queue.  Either it sees the chain or we its sleep.
 		 */
 		smp_mb();
-		if (worker_wanted(ctx))
-			wake_idle(ctx);
+		if (worker_wanted(ctx, max))
+			wake_queue(ctx, 0);
+		else
+			worker_kick_arm(ctx);
 		spin_unlock(&ctx->lock);
 		return 0;
 	}

@@ -121,6 +121,27 @@ TRACE_EVENT(syslet_cancel,
 );
 
 /**
+ * syslet_worker_wake - an async thread is woken for queued chains that
+ *	waited without a wake-up of their own (concurrency management)
+ * @tid: the thread's TID
+ * @why: 0 a submitter (threads going fell meanwhile), 1 a busy thread
+ *	went to sleep, 2 the kick (no chain left the queue for a while)
+ * @queued: chains on the queue
+ */
+TRACE_EVENT(syslet_worker_wake,
+	    TP_PROTO(struct task_struct *t, int why, unsigned int queued),
+	    TP_ARGS(t, why, queued),
+	    TP_STRUCT__entry(__field(pid_t, tid)
+			     __field(int, why)
+			     __field(unsigned int, queued)),
+	    TP_fast_assign(__entry->tid = t->pid;
+			   __entry->why = why;
+			   __entry->queued = queued;),
+	    TP_printk("tid %d why %d queued %u",
+		      __entry->tid, __entry->why, __entry->queued)
+);
+
+/**
  * syslet_aio_submit - io_submit() gave the engine a buffered read or write
  * @req: the request (fs/aio.c's kiocb), as syslet_aio_complete names it
  * @user_data: its iocb's aio_data
