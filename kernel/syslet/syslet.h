@@ -122,6 +122,7 @@ struct syslet_ctx {
 	atomic_t		nr_active;
 	unsigned int		nr_woken;
 	unsigned int		max_active;	/* the threads' CPUs */
+	unsigned int		kick_extra;	/* allowed by the kick */
 	/*
 	 * Idle threads each kept for a chain that waits without a wake-up
 	 * of its own (no one else takes them), chains taken off @queue so

@@ -411,10 +411,14 @@ static int __init syslet_worker_init(void)
 }
 device_initcall(syslet_worker_init);
 
-/* the CPUs async threads may use: their cpuset's (worker_neutral()) */
+/*
+ * The online CPUs async threads may use (worker_neutral()), and one more
+ * for each kick that found the queue stuck since a thread last ran out of
+ * work (busy threads that do not sleep: the kick's wake-up, below)
+ */
 static unsigned int worker_max_active(struct syslet_ctx *ctx)
 {
-	return max(1U, READ_ONCE(ctx->max_active));
+	return max(1U, READ_ONCE(ctx->max_active)) + READ_ONCE(ctx->kick_extra);
 }
 
 /* Threads running queued work or about to look at it; ctx->lock held */
@@ -516,7 +520,7 @@ static void worker_kick_arm(struct syslet_ctx *ctx)
 		return;
 	ctx->kick_taken = ctx->nr_taken;
 	refcount_inc(&ctx->refs);
-	if (!queue_delayed_work(system_wq, &ctx->kick,
+	if (!queue_delayed_work(system_unbound_wq, &ctx->kick,
 				msecs_to_jiffies(WORKER_KICK_MS)))
 		refcount_dec(&ctx->refs);	/* not the last: ours */
 }
@@ -528,8 +532,18 @@ static void worker_kick(struct work_struct *work)
 
 	spin_lock(&ctx->lock);
 	if (!ctx->dead && ctx->nr_queued) {
-		if (ctx->nr_taken == ctx->kick_taken)
+		/*
+		 * Stuck for WORKER_KICK_MS: the busy threads run long without
+		 * sleeping.  As workqueue takes CPU-intensive work out of its
+		 * count, allow one more thread going until one runs out of
+		 * work, so that the thread woken here is not the only one the
+		 * queue gets while they run (its sleep wakes the next).
+		 */
+		if (ctx->nr_taken == ctx->kick_taken) {
+			if (ctx->kick_extra < ctx->max_threads)
+				WRITE_ONCE(ctx->kick_extra, ctx->kick_extra + 1);
 			wake_queue(ctx, 2);
+		}
 		if (ctx->nr_standby)
 			worker_kick_arm(ctx);
 	}
@@ -589,6 +603,9 @@ static void worker_unbusy(struct syslet_ctx *ctx, struct syslet_worker *w)
 	worker_looked(ctx, w);
 	if (!current->syslet_worker)
 		return;
+	/* a thread ran out of work: the queue is not stuck (the kick) */
+	if (ctx->kick_extra)
+		WRITE_ONCE(ctx->kick_extra, 0);
 	current->syslet_worker = NULL;
 	if (!WARN_ON_ONCE(w->asleep))
 		atomic_dec(&ctx->nr_active);
@@ -976,8 +993,13 @@ static void worker_neutral(struct syslet_ctx *ctx)
 	if (alloc_cpumask_var(&mask, GFP_KERNEL)) {
 		cpuset_cpus_allowed(current, mask);
 		syslet_set_affinity(mask);
-		/* how many may run queued work before chains wait (above) */
-		WRITE_ONCE(ctx->max_active, cpumask_weight(mask));
+		/*
+		 * How many may run queued work before chains wait (above):
+		 * the online CPUs of the mask (without cpusets it is every
+		 * possible CPU)
+		 */
+		WRITE_ONCE(ctx->max_active,
+			   cpumask_weight_and(mask, cpu_online_mask));
 		free_cpumask_var(mask);
 	}
 	if (ioc)

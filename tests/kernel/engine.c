@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include "tap.h"
+#include "tracefs.h"
 #include "wchan.h"
 #include "sys.h"
 
@@ -1097,6 +1098,69 @@ TEST(queued_chains_go_on_while_the_busy_threads_sleep)
 		gets++;
 	}
 	ASSERT_LT(s1 - s0, GETS / 2);
+}
+
+/*
+ * The scheduler's hook (patch 0008) wakes threads for waiting chains: as
+ * many chains as CPUs read for about 300 ms, then wait for a pipe; ten
+ * chains that sleep 50 ms each are queued behind them.  The kick wakes a
+ * thread for the first after 10 ms; from then on each one's sleep wakes
+ * the next (syslet_worker_wake with why 1), and the busy ones' wait for
+ * the pipe too.  Without the hook every wake-up would be the kick's.
+ */
+TEST(a_busy_thread_that_sleeps_wakes_a_thread_for_the_queue)
+{
+	enum { SLEEPERS = 10 };
+	struct syslet_ring *r = ring_new(256);
+	static struct busy b[16];
+	static int bp[16][2];
+	static struct syslet_atom z[SLEEPERS];
+	static int64_t zret[SLEEPERS];
+	static struct timespec ts = { 0, 50000000 };
+	static uint64_t tsp, nul;
+	static char c;
+	long cpus = conc_cpus();
+	long long t0;
+	char *t;
+	int k, hook;
+
+	REQUIRE_SYSLET();
+	if (tracefs_find())
+		SKIP("no tracefs (CONFIG_FTRACE)");
+	k = busy_reads_for(r, 300);
+	idle_threads(r, cpus + SLEEPERS, 60000);
+	tr_write("tracing_on", "0");
+	ASSERT_EQ(tr_write("events/syslet/syslet_worker_wake/enable", "1"), 0);
+	ASSERT_EQ(tr_write("trace", ""), 0);
+	ASSERT_EQ(tr_write("tracing_on", "1"), 0);
+	for (long i = 0; i < cpus; i++) {
+		ASSERT_EQ(pipe(bp[i]), 0);
+		busy_queue(&b[i], r, 1000 + i, k, SYS_read, bp[i][0],
+			   (uintptr_t)&c, 1);
+	}
+	tsp = (uintptr_t)&ts;
+	t0 = now_ms();
+	for (int i = 0; i < SLEEPERS; i++) {
+		atom_init(&z[i], SYSLET_ASYNC, SYS_nanosleep, &zret[i], &tsp,
+			  &nul, NULL, NULL);
+		z[i].user_data = i;
+		ASSERT_EQ(async_exec(&z[i], r, NULL, 0), SYSLET_QUEUED);
+	}
+	for (int i = 0; i < SLEEPERS; i++)
+		ASSERT_GE(conc_wait(r, i, t0, 30000), 0);
+	for (long i = 0; i < cpus; i++)
+		ASSERT_EQ(write(bp[i][1], "z", 1), 1);
+	for (long i = 0; i < cpus; i++)
+		ASSERT_GE(conc_wait(r, 1000 + i, t0, 60000), 0);
+	tr_write("tracing_on", "0");
+	t = tr_read();
+	tr_write("events/syslet/syslet_worker_wake/enable", "0");
+	ASSERT_TRUE(t != NULL);
+	hook = tr_count(t, "why 1");
+	tap_diag("wake-ups for the queue: %d by a sleep, %d by the kick, %d by a submitter",
+		 hook, tr_count(t, "why 2"), tr_count(t, "why 0"));
+	free(t);
+	ASSERT_GE(hook, 1);
 }
 
 /*
