@@ -3307,18 +3307,33 @@ TEST(exit_exec_and_kill_with_1000_writes_in_flight)
 		} else {
 			unsigned char *r = malloc(N * BLK);
 			int rfd = open(FAST_MNT "/exit1000", O_RDONLY);
-			long got = -1, bad = 0;
+			long got = -1, bad = 0, badblk = 0;
 
 			EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-			/* every write landed before the process was gone */
 			if (rfd >= 0)
 				got = pread(rfd, r, N * BLK, 0);
-			for (long i = 0; i < got; i++)
-				bad += r[i] != 0x11 * (how + 1);
-			tap_diag("%ld bytes of %d written, %ld wrong", got,
-				 N * BLK, bad);
-			EXPECT_EQ(got, N * BLK);
-			EXPECT_EQ(bad, 0);
+			for (long i = 0; i < got; i += BLK) {
+				long b = 0;
+
+				for (long j = i; j < i + BLK && j < got; j++)
+					b += r[j] != 0x11 * (how + 1);
+				/* one cut short is not written at all */
+				if (b)
+					EXPECT_EQ(b, BLK);
+				bad += b;
+				badblk += !!b;
+			}
+			tap_diag("%ld bytes of %d written, %ld wrong (%ld blocks)",
+				 got, N * BLK, bad, badblk);
+			/*
+			 * Every write landed before the process was gone, but
+			 * the one under way when the exit's or exec's kill came
+			 * (docs/abi.md: cut short; they run one at a time, one
+			 * file's O_DSYNC writes being ordered): its block reads
+			 * as never written, a hole, or the file ends before it.
+			 */
+			EXPECT_GE(got, (long)(N - 1) * BLK);
+			EXPECT_LE(badblk + (N * BLK - got) / BLK, 1);
 			if (rfd >= 0)
 				close(rfd);
 			free(r);
