@@ -482,6 +482,23 @@ void syslet_queue_del(struct syslet_ctx *ctx)
 }
 
 /*
+ * Wakes @w, idle or set aside, for queued work; it counts as woken for it
+ * until it looks (worker_going()).  ctx->lock held.
+ */
+static void worker_wake(struct syslet_ctx *ctx, struct syslet_worker *w)
+{
+	/* woken for other work than its maker's: see worker_make() */
+	if (w->held)
+		w->took = true;
+	syslet_idle_del(ctx, w);
+	if (!w->woken) {
+		w->woken = true;
+		ctx->nr_woken++;
+	}
+	wake_up_process(w->task);
+}
+
+/*
  * Wakes a thread for the queue: one set aside for it, else any idle one.
  * @why for the trace: 0 a submitter, 1 a busy thread's sleep, 2 the kick.
  */
@@ -497,15 +514,7 @@ static void wake_queue(struct syslet_ctx *ctx, int why)
 	if (!w)
 		return;
 	trace_syslet_worker_wake(w->task, why, ctx->nr_queued);
-	/* woken for other work than its maker's: see worker_make() */
-	if (w->held)
-		w->took = true;
-	syslet_idle_del(ctx, w);
-	if (!w->woken) {
-		w->woken = true;
-		ctx->nr_woken++;
-	}
-	wake_up_process(w->task);
+	worker_wake(ctx, w);
 }
 
 /*
@@ -1174,17 +1183,8 @@ static void wake_idle(struct syslet_ctx *ctx)
 {
 	struct syslet_worker *w = idle_pick(ctx);
 
-	if (w) {
-		/* woken for other work than its maker's: see worker_make() */
-		if (w->held)
-			w->took = true;
-		syslet_idle_del(ctx, w);
-		if (!w->woken) {
-			w->woken = true;
-			ctx->nr_woken++;
-		}
-		wake_up_process(w->task);
-	}
+	if (w)
+		worker_wake(ctx, w);
 }
 
 /*

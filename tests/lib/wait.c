@@ -348,22 +348,35 @@ static bool abstime_missing(struct syslet_ctx *ctx)
 		       SYSLET_WAIT_ABSTIME) < 0;
 }
 
-static void ignored_case(struct syslet_ctx *ctx, bool posted)
+/*
+ * SIGUSR2 ignored, blocked in this thread and pending on it: the old
+ * action in *@old_sa and mask in *@old.  0, or -1.
+ */
+static int ignored_pending(struct sigaction *old_sa, sigset_t *old)
 {
-	struct timespec ts = { 0, 300000000 };
-	struct sigaction ign, old_sa;
-	sigset_t usr2, none, old, pend;
-	long t0, took;
-	int ret;
+	struct sigaction ign;
+	sigset_t usr2;
 
 	memset(&ign, 0, sizeof(ign));
 	ign.sa_handler = SIG_IGN;
-	ASSERT_EQ(sigaction(SIGUSR2, &ign, &old_sa), 0);
 	sigemptyset(&usr2);
 	sigaddset(&usr2, SIGUSR2);
+	if (sigaction(SIGUSR2, &ign, old_sa) ||
+	    pthread_sigmask(SIG_BLOCK, &usr2, old))
+		return -1;
+	return pthread_kill(pthread_self(), SIGUSR2) ? -1 : 0;
+}
+
+static void ignored_case(struct syslet_ctx *ctx, bool posted)
+{
+	struct timespec ts = { 0, 300000000 };
+	struct sigaction old_sa;
+	sigset_t none, old, pend;
+	long t0, took;
+	int ret;
+
 	sigemptyset(&none);
-	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr2, &old), 0);
-	pthread_kill(pthread_self(), SIGUSR2);
+	ASSERT_EQ(ignored_pending(&old_sa, &old), 0);
 	ASSERT_EQ(sigpending(&pend), 0);
 	ASSERT_TRUE(sigismember(&pend, SIGUSR2));
 	t0 = mono_ms();
@@ -396,22 +409,16 @@ static void *post_later(void *arg)
 
 static void ignored_untimed_case(struct syslet_ctx *ctx)
 {
-	struct sigaction ign, old_sa;
+	struct sigaction old_sa;
 	struct syslet_completion c;
-	sigset_t usr2, none, old, pend;
+	sigset_t none, old, pend;
 	pthread_t t;
 	void *res;
 	long t0, took;
 	int ret;
 
-	memset(&ign, 0, sizeof(ign));
-	ign.sa_handler = SIG_IGN;
-	ASSERT_EQ(sigaction(SIGUSR2, &ign, &old_sa), 0);
-	sigemptyset(&usr2);
-	sigaddset(&usr2, SIGUSR2);
 	sigemptyset(&none);
-	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr2, &old), 0);
-	pthread_kill(pthread_self(), SIGUSR2);
+	ASSERT_EQ(ignored_pending(&old_sa, &old), 0);
 	ASSERT_EQ(pthread_create(&t, NULL, post_later, ctx), 0);
 	t0 = mono_ms();
 	ret = syslet_pwait(ctx, 1, NULL, &none);
